@@ -1,0 +1,392 @@
+// Losses, linear and matmul, data movement, optimizer steps.
+#include <algorithm>
+
+#include "bindings/common.h"
+#include "kernels/layout.h"
+#include "kernels/linear.h"
+#include "kernels/optim.h"
+#include "kernels/softmax_loss.h"
+
+namespace pydl::bind {
+namespace {
+
+Reduction parse_reduction(const std::string& r) {
+    if (r == "mean") return Reduction::Mean;
+    if (r == "sum") return Reduction::Sum;
+    PYDL_CHECK(r == "none", ValueError, "reduction must be 'mean', 'sum' or 'none'; got '", r, "'");
+    return Reduction::None;
+}
+
+// Checks (N, C) logits against integer (N,) or probability (N, C) targets.
+void check_loss_shapes(const char* fn, const Shape& ls, const py::array& target, bool probs) {
+    PYDL_CHECK(ls.size() == 2, ValueError, fn, " expects (N, C) input; got ", shape_str(ls));
+    const Shape ts = shape_of(target);
+    if (probs)
+        PYDL_CHECK(ts == ls, ValueError, fn, ": probability target ", shape_str(ts),
+                   " must match input ", shape_str(ls));
+    else
+        PYDL_CHECK(ts.size() == 1 && ts[0] == ls[0], ValueError, fn, ": target ", shape_str(ts),
+                   " must be (N,) for input ", shape_str(ls));
+}
+
+py::array_t<float> loss_array(Reduction r, int64_t n) {
+    return r == Reduction::None ? empty({n}) : empty({});
+}
+
+void check_loss_grad(const py::array_t<float>& g, Reduction r, int64_t n) {
+    PYDL_CHECK(g.size() == (r == Reduction::None ? n : 1), ValueError, "grad of shape ",
+               shape_str(shape_of(g)), " does not match the loss");
+}
+
+void def_losses(py::module_& m) {
+    m.def("cross_entropy_forward", [](const py::array& x_, const py::array& t_,
+                                      const std::string& red, int64_t ignore_index) {
+        auto x = f32(x_, "input");
+        const Shape ls = shape_of(x);
+        const Reduction r = parse_reduction(red);
+        const bool probs = t_.dtype().kind() == 'f';
+        check_loss_shapes("cross_entropy", ls, t_, probs);
+        const int64_t n = ls[0], c = ls[1];
+        auto loss = loss_array(r, n);
+        auto lse = empty({n});
+        float* lp = out(loss);
+        float* sp = out(lse);
+        if (probs) {
+            auto t = f32(t_, "target");
+            py::gil_scoped_release nogil;
+            cross_entropy_prob_forward(in(x), in(t), n, c, r, lp, sp);
+        } else {
+            auto t = i64(t_, "target");
+            py::gil_scoped_release nogil;
+            cross_entropy_forward(in(x), t.data(), n, c, r, ignore_index, lp, sp);
+        }
+        return py::make_tuple(loss, lse);
+    });
+    m.def("cross_entropy_backward", [](const py::array& g_, const py::array& x_,
+                                       const py::array& t_, const py::array& lse_,
+                                       const std::string& red, int64_t ignore_index) {
+        auto g = f32(g_, "grad"), x = f32(x_, "input"), lse = f32(lse_, "lse");
+        const Shape ls = shape_of(x);
+        const Reduction r = parse_reduction(red);
+        const bool probs = t_.dtype().kind() == 'f';
+        check_loss_shapes("cross_entropy", ls, t_, probs);
+        const int64_t n = ls[0], c = ls[1];
+        check_loss_grad(g, r, n);
+        PYDL_CHECK(lse.size() == n, ValueError, "lse must have ", n, " values");
+        auto gx = empty(ls);
+        float* gp = out(gx);
+        if (probs) {
+            auto t = f32(t_, "target");
+            py::gil_scoped_release nogil;
+            cross_entropy_prob_backward(in(g), in(x), in(t), in(lse), n, c, r, gp);
+        } else {
+            auto t = i64(t_, "target");
+            py::gil_scoped_release nogil;
+            cross_entropy_backward(in(g), in(x), t.data(), in(lse), n, c, r, ignore_index, gp);
+        }
+        return gx;
+    });
+    m.def("nll_loss_forward", [](const py::array& x_, const py::array& t_, const std::string& red,
+                                 int64_t ignore_index) {
+        auto x = f32(x_, "input");
+        auto t = i64(t_, "target");
+        const Shape ls = shape_of(x);
+        check_loss_shapes("nll_loss", ls, t, false);
+        const Reduction r = parse_reduction(red);
+        auto loss = loss_array(r, ls[0]);
+        float* lp = out(loss);
+        py::gil_scoped_release nogil;
+        nll_loss_forward(in(x), t.data(), ls[0], ls[1], r, ignore_index, lp);
+        return loss;
+    });
+    m.def("nll_loss_backward", [](const py::array& g_, const py::array& x_, const py::array& t_,
+                                  const std::string& red, int64_t ignore_index) {
+        auto g = f32(g_, "grad");
+        auto t = i64(t_, "target");
+        const Shape ls = shape_of(x_);
+        check_loss_shapes("nll_loss", ls, t, false);
+        const Reduction r = parse_reduction(red);
+        check_loss_grad(g, r, ls[0]);
+        auto gx = empty(ls);
+        float* gp = out(gx);
+        py::gil_scoped_release nogil;
+        nll_loss_backward(in(g), t.data(), ls[0], ls[1], r, ignore_index, gp);
+        return gx;
+    });
+}
+
+void def_linear(py::module_& m) {
+    m.def("linear_forward", [](const py::array& x_, const py::array& w_, py::object b_) {
+        auto x = f32(x_, "input"), w = f32(w_, "weight");
+        const Shape xs = shape_of(x), ws = shape_of(w);
+        PYDL_CHECK(ws.size() == 2 && xs.size() >= 1 && xs.back() == ws[1], ValueError,
+                   "linear: input ", shape_str(xs), " does not match weight ", shape_str(ws),
+                   " (expected input (..., ", ws.size() == 2 ? ws[1] : -1, "))");
+        py::array_t<float> b;
+        if (!b_.is_none()) {
+            b = f32(b_.cast<py::array>(), "bias");
+            PYDL_CHECK(b.ndim() == 1 && b.shape(0) == ws[0], ValueError, "linear: bias ",
+                       shape_str(shape_of(b)), " does not match weight ", shape_str(ws));
+        }
+        Shape ys(xs);
+        ys.back() = ws[0];
+        auto y = empty(ys);
+        float* yp = out(y);
+        const float* bp = b_.is_none() ? nullptr : in(b);
+        const int64_t rows = xs.back() ? x.size() / xs.back() : numel(Shape(xs.begin(), xs.end() - 1));
+        py::gil_scoped_release nogil;
+        linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp);
+        return y;
+    });
+    m.def("linear_backward", [](const py::array& g_, const py::array& x_, const py::array& w_,
+                                bool has_bias) {
+        auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight");
+        const Shape xs = shape_of(x), ws = shape_of(w);
+        PYDL_CHECK(ws.size() == 2 && xs.size() >= 1 && xs.back() == ws[1], ValueError,
+                   "linear: input ", shape_str(xs), " does not match weight ", shape_str(ws));
+        Shape ys(xs);
+        ys.back() = ws[0];
+        PYDL_CHECK(shape_of(g) == ys, ValueError, "linear: grad ", shape_str(shape_of(g)),
+                   " does not match output ", shape_str(ys));
+        auto gx = empty(xs);
+        auto gw = empty(ws);
+        py::object gb = py::none();
+        float* gbp = nullptr;
+        if (has_bias) { auto t = empty({ws[0]}); gbp = out(t); gb = t; }
+        float* gxp = out(gx);
+        float* gwp = out(gw);
+        const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+        {
+            py::gil_scoped_release nogil;
+            linear_backward(in(g), in(x), in(w), rows, ws[1], ws[0], gxp, gwp, gbp);
+        }
+        return py::make_tuple(gx, gw, gb);
+    });
+    m.def("matmul_forward", [](const py::array& a_, const py::array& b_) {
+        auto a = f32(a_, "a"), b = f32(b_, "b");
+        const Shape as = shape_of(a), bs = shape_of(b);
+        PYDL_CHECK(as.size() >= 2 && bs.size() >= 2 && as.back() == bs[bs.size() - 2], ValueError,
+                   "matmul: shapes ", shape_str(as), " and ", shape_str(bs), " are not aligned");
+        Shape os = broadcast_shapes(Shape(as.begin(), as.end() - 2), Shape(bs.begin(), bs.end() - 2));
+        os.push_back(as[as.size() - 2]);
+        os.push_back(bs.back());
+        auto y = empty(os);
+        float* yp = out(y);
+        py::gil_scoped_release nogil;
+        matmul_forward(in(a), as, in(b), bs, yp, os);
+        return y;
+    });
+    m.def("matmul_backward", [](const py::array& g_, const py::array& a_, const py::array& b_,
+                                bool need_a, bool need_b) {
+        auto g = f32(g_, "grad"), a = f32(a_, "a"), b = f32(b_, "b");
+        const Shape as = shape_of(a), bs = shape_of(b);
+        PYDL_CHECK(as.size() >= 2 && bs.size() >= 2 && as.back() == bs[bs.size() - 2], ValueError,
+                   "matmul: shapes ", shape_str(as), " and ", shape_str(bs), " are not aligned");
+        Shape os = broadcast_shapes(Shape(as.begin(), as.end() - 2), Shape(bs.begin(), bs.end() - 2));
+        os.push_back(as[as.size() - 2]);
+        os.push_back(bs.back());
+        PYDL_CHECK(shape_of(g) == os, ValueError, "matmul: grad ", shape_str(shape_of(g)),
+                   " does not match output ", shape_str(os));
+        py::object ga = py::none(), gb = py::none();
+        float* gap = nullptr;
+        float* gbp = nullptr;
+        if (need_a) { auto t = empty(as); gap = out(t); ga = t; }
+        if (need_b) { auto t = empty(bs); gbp = out(t); gb = t; }
+        {
+            py::gil_scoped_release nogil;
+            matmul_backward(in(g), os, in(a), as, in(b), bs, gap, gbp);
+        }
+        return py::make_tuple(ga, gb);
+    }, py::arg("grad"), py::arg("a"), py::arg("b"), py::arg("need_a") = true,
+       py::arg("need_b") = true);
+}
+
+std::vector<int64_t> check_perm(const std::vector<int64_t>& dims, size_t rank) {
+    PYDL_CHECK(dims.size() == rank, ValueError, "permute: ", dims.size(),
+               " dims given for a tensor of rank ", rank);
+    std::vector<bool> seen(rank, false);
+    for (int64_t d : dims) {
+        PYDL_CHECK(d >= 0 && size_t(d) < rank && !seen[d], ValueError,
+                   "permute: dims must be a permutation of 0..", rank - 1);
+        seen[d] = true;
+    }
+    return dims;
+}
+
+void def_layout(py::module_& m) {
+    m.def("permute_forward", [](const py::array& x_, const std::vector<int64_t>& dims) {
+        auto x = f32(x_, "x");
+        const Shape s = shape_of(x);
+        check_perm(dims, s.size());
+        Shape os(s.size());
+        for (size_t d = 0; d < s.size(); ++d) os[d] = s[dims[d]];
+        auto y = empty(os);
+        float* yp = out(y);
+        py::gil_scoped_release nogil;
+        permute_forward(in(x), s, dims, yp);
+        return y;
+    });
+    m.def("permute_backward", [](const py::array& g_, const std::vector<int64_t>& dims) {
+        auto g = f32(g_, "grad");
+        const Shape s = shape_of(g);
+        check_perm(dims, s.size());
+        std::vector<int64_t> inv(dims.size());
+        for (size_t d = 0; d < dims.size(); ++d) inv[dims[d]] = int64_t(d);
+        Shape os(s.size());
+        for (size_t d = 0; d < s.size(); ++d) os[d] = s[inv[d]];
+        auto y = empty(os);
+        float* yp = out(y);
+        py::gil_scoped_release nogil;
+        permute_forward(in(g), s, inv, yp);
+        return y;
+    });
+    m.def("index_forward", [](const py::array& x_, const py::array& idx_) {
+        auto x = f32(x_, "x");
+        auto idx = i64(idx_, "index");
+        auto y = empty(shape_of(idx));
+        float* yp = out(y);
+        const int64_t n = x.size(), count = idx.size();
+        py::gil_scoped_release nogil;
+        index_forward(in(x), n, idx.data(), count, yp);
+        return y;
+    });
+    m.def("index_backward", [](const py::array& g_, const py::array& idx_,
+                               const std::vector<int64_t>& x_shape) {
+        auto g = f32(g_, "grad");
+        auto idx = i64(idx_, "index");
+        PYDL_CHECK(g.size() == idx.size(), ValueError, "index_backward: grad ",
+                   shape_str(shape_of(g)), " does not match index ", shape_str(shape_of(idx)));
+        const Shape s(x_shape.begin(), x_shape.end());
+        auto gx = empty(s);
+        float* gp = out(gx);
+        const int64_t n = gx.size(), count = idx.size();
+        py::gil_scoped_release nogil;
+        index_backward(in(g), idx.data(), count, gp, n);
+        return gx;
+    });
+    m.def("concat_forward", [](const std::vector<py::array>& xs_, int64_t axis) {
+        PYDL_CHECK(!xs_.empty(), ValueError, "concatenate needs at least one tensor");
+        std::vector<py::array_t<float>> xs;
+        for (const auto& x : xs_) xs.push_back(f32(x, "tensors"));
+        const Shape s0 = shape_of(xs[0]);
+        PYDL_CHECK(axis >= 0 && size_t(axis) < s0.size(), ValueError, "concatenate: axis ", axis,
+                   " is out of range for rank ", s0.size());
+        std::vector<int64_t> sizes;
+        std::vector<const float*> ptrs;
+        Shape os = s0;
+        os[axis] = 0;
+        for (const auto& x : xs) {
+            Shape s = shape_of(x);
+            Shape a = s, b = s0;
+            if (s.size() == s0.size()) a[axis] = b[axis] = 0;
+            PYDL_CHECK(a == b, ValueError, "concatenate: shapes ", shape_str(s0), " and ",
+                       shape_str(s), " differ outside axis ", axis);
+            sizes.push_back(s[axis]);
+            ptrs.push_back(in(x));
+            os[axis] += s[axis];
+        }
+        int64_t outer = 1, inner = 1;
+        for (int64_t d = 0; d < axis; ++d) outer *= s0[d];
+        for (size_t d = axis + 1; d < s0.size(); ++d) inner *= s0[d];
+        auto y = empty(os);
+        float* yp = out(y);
+        py::gil_scoped_release nogil;
+        concat_forward(ptrs, sizes, outer, inner, yp);
+        return y;
+    });
+    m.def("concat_backward", [](const py::array& g_, const std::vector<int64_t>& sizes,
+                                int64_t axis) {
+        auto g = f32(g_, "grad");
+        const Shape s = shape_of(g);
+        PYDL_CHECK(axis >= 0 && size_t(axis) < s.size(), ValueError, "concatenate: axis ", axis,
+                   " is out of range for rank ", s.size());
+        int64_t total = 0;
+        for (int64_t k : sizes) total += k;
+        PYDL_CHECK(total == s[axis], ValueError, "concatenate: sizes sum to ", total,
+                   " but grad has ", s[axis], " along axis ", axis);
+        int64_t outer = 1, inner = 1;
+        for (int64_t d = 0; d < axis; ++d) outer *= s[d];
+        for (size_t d = axis + 1; d < s.size(); ++d) inner *= s[d];
+        py::list result;
+        std::vector<float*> ptrs;
+        for (int64_t k : sizes) {
+            Shape ps = s;
+            ps[axis] = k;
+            auto t = empty(ps);
+            ptrs.push_back(out(t));
+            result.append(t);
+        }
+        {
+            py::gil_scoped_release nogil;
+            concat_backward(in(g), sizes, outer, inner, ptrs);
+        }
+        return result;
+    });
+}
+
+// Parameter/gradient/state arrays of one optimizer, checked and paired up.
+std::vector<ParamSlot> slots_of(const std::vector<py::array>& params,
+                                const std::vector<py::array>& grads,
+                                const std::vector<py::array>& s0,
+                                const std::vector<py::array>& s1) {
+    PYDL_CHECK(grads.size() == params.size() && (s0.empty() || s0.size() == params.size()) &&
+                   (s1.empty() || s1.size() == params.size()),
+               ValueError, "optimizer step: ", params.size(), " params but ", grads.size(),
+               " grads / ", s0.size(), ", ", s1.size(), " state tensors");
+    std::vector<ParamSlot> slots;
+    auto writable = [](const py::array& a, const char* what, int64_t size) -> float* {
+        PYDL_CHECK(a.dtype().is(py::dtype::of<float>()) &&
+                       (a.flags() & py::array::c_style) && a.writeable(),
+                   TypeError, "optimizer step: every ", what,
+                   " must be a writable C-contiguous float32 array");
+        PYDL_CHECK(a.size() == size, ValueError, "optimizer step: a ", what, " has ", a.size(),
+                   " elements, its parameter ", size);
+        return static_cast<float*>(const_cast<void*>(a.data()));
+    };
+    for (size_t i = 0; i < params.size(); ++i) {
+        ParamSlot s{};
+        s.size = params[i].size();
+        s.param = writable(params[i], "parameter", s.size);
+        s.grad = writable(grads[i], "gradient", s.size);
+        s.state0 = s0.empty() ? nullptr : writable(s0[i], "state buffer", s.size);
+        s.state1 = s1.empty() ? nullptr : writable(s1[i], "state buffer", s.size);
+        slots.push_back(s);
+    }
+    return slots;
+}
+
+void def_optim(py::module_& m) {
+    m.def("sgd_step", [](const std::vector<py::array>& params, const std::vector<py::array>& grads,
+                         const std::vector<py::array>& bufs, double lr, double momentum,
+                         double dampening, bool nesterov, double weight_decay, bool maximize,
+                         bool first_step) {
+        auto slots = slots_of(params, grads, momentum != 0 ? bufs : std::vector<py::array>{}, {});
+        py::gil_scoped_release nogil;
+        sgd_step(slots, float(lr), float(momentum), float(dampening), nesterov,
+                 float(weight_decay), maximize, first_step);
+    });
+    m.def("adam_step", [](const std::vector<py::array>& params, const std::vector<py::array>& grads,
+                          const std::vector<py::array>& exp_avgs,
+                          const std::vector<py::array>& exp_avg_sqs, int64_t step, double lr,
+                          double beta1, double beta2, double eps, double weight_decay,
+                          bool maximize) {
+        PYDL_CHECK(step >= 1, ValueError, "adam_step: step must be >= 1, got ", step);
+        auto slots = slots_of(params, grads, exp_avgs, exp_avg_sqs);
+        PYDL_CHECK(params.empty() || (!exp_avgs.empty() && !exp_avg_sqs.empty()), ValueError,
+                   "adam_step needs exp_avgs and exp_avg_sqs");
+        py::gil_scoped_release nogil;
+        adam_step(slots, step, float(lr), float(beta1), float(beta2), float(eps),
+                  float(weight_decay), maximize);
+    });
+}
+
+}  // namespace
+
+void bind_nn(py::module_& m) {
+    def_losses(m);
+    def_linear(m);
+    def_layout(m);
+    def_optim(m);
+}
+
+}  // namespace pydl::bind

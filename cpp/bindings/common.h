@@ -1,0 +1,65 @@
+// Helpers shared by the binding files: argument checks, output allocation.
+//
+// Note [Binding contract]: a binding checks dtype, contiguity and every shape the
+// kernel relies on, allocates the outputs, releases the GIL and calls one kernel.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "core/check.h"
+#include "core/shape.h"
+
+namespace py = pybind11;
+
+namespace pydl::bind {
+
+inline Shape shape_of(const py::array& a) {
+    return Shape(a.shape(), a.shape() + a.ndim());
+}
+
+inline const char* dtype_name(const py::array& a) {
+    static thread_local std::string s;
+    s = py::str(a.dtype()).cast<std::string>();
+    return s.c_str();
+}
+
+// A C-contiguous float32 array, or TypeError naming the argument.
+inline py::array_t<float> f32(const py::array& a, const char* name) {
+    PYDL_CHECK(a.dtype().is(py::dtype::of<float>()), TypeError, "pydl core kernels take float32; ",
+               name, " has dtype ", dtype_name(a), " (use the reference backend for float64)");
+    return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+}
+
+// A C-contiguous int64 array of indices or labels, or TypeError.
+inline py::array_t<int64_t> i64(const py::array& a, const char* name) {
+    PYDL_CHECK(a.dtype().kind() == 'i' || a.dtype().kind() == 'u', TypeError, name,
+               " must hold integers; got dtype ", dtype_name(a));
+    return py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+}
+
+inline py::array_t<float> empty(const Shape& shape) {
+    return py::array_t<float>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+}
+
+inline const float* in(const py::array_t<float>& a) { return a.data(); }
+inline float* out(py::array_t<float>& a) { return a.mutable_data(); }
+
+// Normalized reduction axes as a mask over `rank` axes.
+inline std::vector<bool> axis_mask(const std::vector<int64_t>& axes, size_t rank) {
+    std::vector<bool> mask(rank, false);
+    for (int64_t a : axes) {
+        PYDL_CHECK(a >= 0 && size_t(a) < rank, ValueError, "axis ", a,
+                   " is out of range for a tensor of rank ", rank);
+        mask[a] = true;
+    }
+    return mask;
+}
+
+void bind_math(py::module_& m);
+void bind_nn(py::module_& m);
+
+}  // namespace pydl::bind

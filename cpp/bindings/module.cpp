@@ -1,0 +1,64 @@
+// pydl._core: the compiled backend. Same function names and signatures as
+// pydl.reference (see Note [Binding contract] in common.h).
+#include <string>
+
+#include "bindings/common.h"
+#include "core/cpu.h"
+#include "core/parallel.h"
+#include "core/rng.h"
+
+#ifndef PYDL_VERSION
+#define PYDL_VERSION "0.0.0"
+#endif
+
+namespace pydl::bind {
+namespace {
+
+void bind_runtime(py::module_& m) {
+    m.def("build_info", [] {
+        py::dict d;
+        d["version"] = PYDL_VERSION;
+        d["compiler"] = PYDL_COMPILER;
+        d["openmp"] = have_openmp();
+        d["simd"] = simd_level();
+        d["num_threads"] = get_num_threads();
+        return d;
+    });
+    m.def("set_num_threads", [](int n) {
+        PYDL_CHECK(n >= 1, ValueError, "set_num_threads expects n >= 1, got ", n);
+        set_num_threads(n);
+    });
+    m.def("get_num_threads", &get_num_threads);
+
+    // Random fills (Note [Random streams] in core/rng.h), in place.
+    m.def("uniform_fill", [](py::array out, double low, double high, uint64_t seed,
+                             uint64_t offset) {
+        auto o = f32(out, "out");
+        PYDL_CHECK(o.ptr() == out.ptr(), ValueError, "out must be a C-contiguous float32 array");
+        float* p = o.mutable_data();
+        const int64_t n = o.size();
+        py::gil_scoped_release nogil;
+        uniform_fill(p, n, float(low), float(high), seed, offset);
+    });
+    m.def("normal_fill", [](py::array out, double mean, double std, uint64_t seed,
+                            uint64_t offset) {
+        auto o = f32(out, "out");
+        PYDL_CHECK(o.ptr() == out.ptr(), ValueError, "out must be a C-contiguous float32 array");
+        float* p = o.mutable_data();
+        const int64_t n = o.size();
+        py::gil_scoped_release nogil;
+        normal_fill(p, n, float(mean), float(std), seed, offset);
+    });
+    m.def("philox_word", &philox_word, "The 32-bit word `index` of the stream `seed`.");
+}
+
+}  // namespace
+}  // namespace pydl::bind
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "pydl's C++ kernels (float32). See pydl.reference for their NumPy twins.";
+    py::register_exception<pydl::TypeError>(m, "CoreTypeError", PyExc_TypeError);
+    pydl::bind::bind_runtime(m);
+    pydl::bind::bind_math(m);
+    pydl::bind::bind_nn(m);
+}

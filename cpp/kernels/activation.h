@@ -1,0 +1,33 @@
+// Elementwise math and activations: y = f(x; p0, p1) and grad_x = grad * f'(x).
+//
+// Each op is a scalar struct (the portable definition) run by one shared
+// contiguous driver. Backward receives both x and y, so ops whose derivative is
+// cheaper from the output (sigmoid, tanh, exp) reuse it.
+#pragma once
+#include <cstdint>
+
+namespace pydl {
+
+enum class UnaryOp {
+    Neg, Exp, Log, Sqrt, Abs, Clamp,
+    Sigmoid, Tanh, Relu, LeakyRelu, Elu, Selu, Gelu, GeluTanh, Silu, Mish,
+    Softplus, Softsign, HardSigmoid, HardTanh,
+};
+
+void unary_forward(UnaryOp op, const float* x, float* y, int64_t n, float p0 = 0, float p1 = 0);
+void unary_backward(UnaryOp op, const float* grad, const float* x, const float* y, float* grad_x,
+                    int64_t n, float p0 = 0, float p1 = 0);
+
+// PReLU: y = x if x >= 0 else w[c] * x, with c the index along axis 1 of x viewed
+// as (outer, channels, inner); channels == 1 shares one slope.
+void prelu_forward(const float* x, const float* w, int64_t outer, int64_t channels,
+                   int64_t inner, float* y);
+void prelu_backward(const float* grad, const float* x, const float* w, int64_t outer,
+                    int64_t channels, int64_t inner, float* grad_x, float* grad_w);
+
+// softmax / log_softmax along the middle axis of x viewed as (outer, n, inner).
+void softmax_forward(const float* x, int64_t outer, int64_t n, int64_t inner, bool log, float* y);
+void softmax_backward(const float* grad, const float* y, int64_t outer, int64_t n, int64_t inner,
+                      bool log, float* grad_x);
+
+}  // namespace pydl

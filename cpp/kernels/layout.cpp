@@ -1,0 +1,80 @@
+#include "kernels/layout.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/check.h"
+#include "core/strided.h"
+
+namespace pydl {
+
+void permute_forward(const float* x, const Shape& shape, const std::vector<int64_t>& dims,
+                     float* out) {
+    const Shape in_strides = contiguous_strides(shape);
+    Shape out_shape(dims.size()), read(dims.size());
+    for (size_t d = 0; d < dims.size(); ++d) {
+        out_shape[d] = shape[dims[d]];
+        read[d] = in_strides[dims[d]];
+    }
+    std::array<Shape, 2> st{contiguous_strides(out_shape), read};
+    for_each_row<2>(out_shape, st, [&](int64_t n, const auto& off, const auto& inc) {
+        for (int64_t i = 0; i < n; ++i) out[off[0] + i] = x[off[1] + i * inc[1]];
+    });
+}
+
+void check_indices(const int64_t* index, int64_t count, int64_t n, const char* what) {
+    for (int64_t i = 0; i < count; ++i)
+        PYDL_CHECK(index[i] >= 0 && index[i] < n, IndexError, what, " ", index[i],
+                   " is out of range for size ", n, " (at position ", i, ")");
+}
+
+void index_forward(const float* x, int64_t n, const int64_t* index, int64_t count, float* out) {
+    check_indices(index, count, n, "index");
+    parallel_for(0, count, 1 << 14, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) out[i] = x[index[i]];
+    });
+}
+
+void index_backward(const float* grad, const int64_t* index, int64_t count, float* grad_x,
+                    int64_t n) {
+    check_indices(index, count, n, "index");
+    std::fill(grad_x, grad_x + n, 0.0f);
+    // Serial: repeated indices accumulate in a fixed order (Note [Determinism]).
+    for (int64_t i = 0; i < count; ++i) grad_x[index[i]] += grad[i];
+}
+
+void concat_forward(const std::vector<const float*>& xs, const std::vector<int64_t>& sizes,
+                    int64_t outer, int64_t inner, float* out) {
+    int64_t total = 0;
+    for (int64_t s : sizes) total += s;
+    parallel_for(0, outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, total * inner)),
+                 [&](int64_t lo, int64_t hi) {
+        for (int64_t o = lo; o < hi; ++o) {
+            float* dst = out + o * total * inner;
+            for (size_t k = 0; k < xs.size(); ++k) {
+                const int64_t len = sizes[k] * inner;
+                if (len) std::memcpy(dst, xs[k] + o * len, len * sizeof(float));
+                dst += len;
+            }
+        }
+    });
+}
+
+void concat_backward(const float* grad, const std::vector<int64_t>& sizes, int64_t outer,
+                     int64_t inner, const std::vector<float*>& grads) {
+    int64_t total = 0;
+    for (int64_t s : sizes) total += s;
+    parallel_for(0, outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, total * inner)),
+                 [&](int64_t lo, int64_t hi) {
+        for (int64_t o = lo; o < hi; ++o) {
+            const float* src = grad + o * total * inner;
+            for (size_t k = 0; k < grads.size(); ++k) {
+                const int64_t len = sizes[k] * inner;
+                if (len) std::memcpy(grads[k] + o * len, src, len * sizeof(float));
+                src += len;
+            }
+        }
+    });
+}
+
+}  // namespace pydl

@@ -1,0 +1,30 @@
+// Data movement: permute (transpose), gather/scatter by flat index (slicing and
+// integer-array indexing), concatenation.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/shape.h"
+
+namespace pydl {
+
+// out = x.transpose(dims), C-contiguous.
+void permute_forward(const float* x, const Shape& shape, const std::vector<int64_t>& dims,
+                     float* out);
+
+// out[i] = x[index[i]]; throws IndexError (before writing) if any index is
+// outside [0, n).
+void index_forward(const float* x, int64_t n, const int64_t* index, int64_t count, float* out);
+// grad_x (n values, zeroed here) += grad at each index, in index order.
+void index_backward(const float* grad, const int64_t* index, int64_t count, float* grad_x,
+                    int64_t n);
+// Throws IndexError naming the first index outside [0, n).
+void check_indices(const int64_t* index, int64_t count, int64_t n, const char* what);
+
+// Concatenation along an axis, with every input viewed as (outer, size_i * inner).
+void concat_forward(const std::vector<const float*>& xs, const std::vector<int64_t>& sizes,
+                    int64_t outer, int64_t inner, float* out);
+void concat_backward(const float* grad, const std::vector<int64_t>& sizes, int64_t outer,
+                     int64_t inner, const std::vector<float*>& grads);
+
+}  // namespace pydl

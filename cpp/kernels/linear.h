@@ -1,0 +1,25 @@
+// Linear layer and matrix products, all on the GEMM in gemm/.
+#pragma once
+#include <cstdint>
+
+#include "core/shape.h"
+
+namespace pydl {
+
+// y (m x out) = x (m x in) @ w^T (w is out x in) + bias (out, may be null).
+void linear_forward(const float* x, const float* w, const float* bias, int64_t m, int64_t in,
+                    int64_t out, float* y);
+// grad_x = grad @ w, grad_w = grad^T @ x, grad_bias = column sums of grad.
+// Any output pointer may be null when that gradient is not needed.
+void linear_backward(const float* grad, const float* x, const float* w, int64_t m, int64_t in,
+                     int64_t out, float* grad_x, float* grad_w, float* grad_bias);
+
+// Batched matmul with broadcast batch axes: a (..., m, k) @ b (..., k, n).
+// Shapes include the two matrix axes; out_shape is the broadcast result.
+void matmul_forward(const float* a, const Shape& a_shape, const float* b, const Shape& b_shape,
+                    float* out, const Shape& out_shape);
+void matmul_backward(const float* grad, const Shape& out_shape, const float* a,
+                     const Shape& a_shape, const float* b, const Shape& b_shape, float* grad_a,
+                     float* grad_b);
+
+}  // namespace pydl

@@ -1,0 +1,91 @@
+"""pydl: a CPU deep-learning runtime. C++17/OpenMP kernels under a PyTorch-like API.
+
+Every kernel has a NumPy twin in `pydl.reference`; `pydl.set_backend` picks which one runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+import numpy as np
+
+from . import _core
+from ._random import manual_seed
+from .backend import get_backend, set_backend
+from .functional import (abs, add, amax, cat, clamp, clip, concatenate, div, exp, flatten,
+                         log, matmul, max, mean, mul, neg, permute, pow, reshape, sqrt, squeeze,
+                         stack, sub, sum, transpose, unsqueeze, view, where)
+from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from . import _tensor_methods
+
+_tensor_methods._install()
+
+from . import data, nn, optim  # noqa: E402  (they use the Tensor methods)
+
+__version__ = _core.build_info()["version"]
+float32 = np.float32
+float64 = np.float64
+int64 = np.int64
+
+
+def build_info() -> dict:
+    """Version, compiler, OpenMP on/off, SIMD level detected at run time, thread count."""
+    return dict(_core.build_info())
+
+
+def set_num_threads(n: int) -> None:
+    """Threads used by pydl's kernels (default: OMP_NUM_THREADS or the core count)."""
+    _core.set_num_threads(int(n))
+
+
+def get_num_threads() -> int:
+    return _core.get_num_threads()
+
+
+@contextlib.contextmanager
+def threads(n: int) -> Iterator[None]:
+    """`with pydl.threads(n):` runs the block with n kernel threads."""
+    prev = get_num_threads()
+    set_num_threads(n)
+    try:
+        yield
+    finally:
+        set_num_threads(prev)
+
+
+def zeros(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """Standard normal draws from pydl's seeded generator."""
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    t = zeros(shape, dtype=dtype)
+    nn.init.normal_(t)
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def rand(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
+    """U[0, 1) draws from pydl's seeded generator."""
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    t = zeros(shape, dtype=dtype)
+    nn.init.uniform_(t)
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+__all__ = [
+    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled",
+    "set_backend", "get_backend", "manual_seed", "set_num_threads", "get_num_threads",
+    "threads", "build_info", "zeros", "ones", "randn", "rand",
+    "add", "sub", "mul", "div", "neg", "pow", "matmul", "sum", "mean", "max", "amax",
+    "reshape", "view", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "cat",
+    "concatenate", "stack", "exp", "log", "sqrt", "abs", "clamp", "clip", "where",
+    "nn", "optim", "data", "float32", "float64", "int64",
+]

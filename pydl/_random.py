@@ -1,0 +1,54 @@
+"""pydl's one random generator (Note [Random streams] in cpp/core/rng.h).
+
+A draw is a pure function of (seed, offset, index) computed by the active backend,
+so runs are reproducible and independent of the thread count. The generator hands
+out disjoint ranges of the stream under a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from . import backend
+
+_lock = threading.Lock()
+_seed = 0
+_offset = 0
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator used by every random draw in pydl (initializers, dropout, ...)."""
+    global _seed, _offset
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"manual_seed expects a non-negative integer, got {seed!r}")
+    with _lock:
+        _seed, _offset = int(seed) & 0xFFFFFFFFFFFFFFFF, 0
+
+
+def initial_seed() -> int:
+    return _seed
+
+
+def _take(words: int) -> tuple[int, int]:
+    """Reserve `words` 32-bit words of the stream; returns (seed, offset)."""
+    global _offset
+    with _lock:
+        start = _offset
+        _offset += words
+    return _seed, start
+
+
+def uniform_(out: np.ndarray, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """Fill a float array in place with U[low, high) draws."""
+    seed, offset = _take(out.size)
+    backend.active.uniform_fill(out, float(low), float(high), seed, offset)
+    return out
+
+
+def normal_(out: np.ndarray, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
+    """Fill a float array in place with N(mean, std^2) draws."""
+    seed, offset = _take(2 * out.size)
+    backend.active.normal_fill(out, float(mean), float(std), seed, offset)
+    return out

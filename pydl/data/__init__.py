@@ -1,0 +1,6 @@
+"""Datasets and loading."""
+
+from .digits import load_digits
+from .loader import DataLoader, TensorDataset
+
+__all__ = ["load_digits", "DataLoader", "TensorDataset"]

@@ -1,0 +1,16 @@
+"""Layers (PyTorch's names), initializers, and `pydl.nn.functional`."""
+
+from . import functional, init
+from .layers import (ELU, GELU, SELU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Flatten,
+                     HardSigmoid, Hardsigmoid, HardTanh, Hardtanh, Identity, KLDivLoss,
+                     LeakyReLU, Linear, LogSoftmax, Maxout, Mish, MSELoss, NLLLoss, PReLU,
+                     ReLU, Sigmoid, SiLU, Softmax, Softplus, Softsign, Swish, Tanh)
+from .module import Module, ModuleList, Parameter, Sequential
+
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Flatten", "Identity",
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU", "Swish",
+    "Mish", "Softplus", "Softsign", "HardSigmoid", "Hardsigmoid", "Hardtanh", "HardTanh",
+    "Softmax", "LogSoftmax", "Maxout", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+    "BCEWithLogitsLoss", "KLDivLoss", "functional", "init",
+]

@@ -1,0 +1,286 @@
+"""Activations and losses (PyTorch's names and arguments), built on pydl.functional."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend as _b
+from .. import functional as F
+from ..functional import _axis, _unary, linear  # noqa: F401  (linear is part of this API)
+from ..tensor import Tensor, as_tensor, wrap
+
+# ----- activations ----------------------------------------------------------------
+
+sigmoid = _unary("sigmoid", "1 / (1 + e^-x)")
+tanh = _unary("tanh", "hyperbolic tangent")
+relu = _unary("relu", "max(0, x)")
+selu = _unary("selu", "scale * (x if x > 0 else alpha * (e^x - 1)), alpha=1.6733, scale=1.0507")
+silu = _unary("silu", "x * sigmoid(x) (Swish)")
+swish = silu
+mish = _unary("mish", "x * tanh(softplus(x))")
+softsign = _unary("softsign", "x / (1 + |x|)")
+_leaky_relu = _unary("leaky_relu", "leaky relu")
+_elu = _unary("elu", "elu")
+_gelu = _unary("gelu", "x * Phi(x)")
+_gelu_tanh = _unary("gelu_tanh", "tanh approximation of gelu")
+_softplus = _unary("softplus", "softplus")
+_hard_sigmoid = _unary("hard_sigmoid", "hard sigmoid")
+_hard_tanh = _unary("hard_tanh", "hard tanh")
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x if x >= 0 else negative_slope * x."""
+    return _leaky_relu(x, float(negative_slope))
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x if x > 0 else alpha * (e^x - 1)."""
+    return _elu(x, float(alpha))
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x); approximate="tanh" uses 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    if approximate == "none":
+        return _gelu(x)
+    if approximate == "tanh":
+        return _gelu_tanh(x)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(beta x)) / beta, linear where beta * x > threshold (as PyTorch)."""
+    return _softplus(x, float(beta), float(threshold))
+
+
+def hard_sigmoid(x: Tensor, slope: float = 0.2, offset: float = 0.5) -> Tensor:
+    """The spec's hard sigmoid max(0, min(1, 0.2 x + 0.5)).
+
+    PyTorch's `hardsigmoid` uses slope 1/6; `hardsigmoid` below gives that form.
+    """
+    return _hard_sigmoid(x, float(slope), float(offset))
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """PyTorch's hardsigmoid: max(0, min(1, x / 6 + 1 / 2))."""
+    return _hard_sigmoid(x, 1.0 / 6.0, 0.5)
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """clamp(x, min_val, max_val); zero gradient at and beyond the bounds."""
+    if min_val >= max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} must be below max_val {max_val}")
+    return _hard_tanh(x, float(min_val), float(max_val))
+
+
+hard_tanh = hardtanh
+
+
+def prelu(x: Tensor, weight: Tensor) -> Tensor:
+    """x if x >= 0 else weight[c] * x, c the channel (dim 1); weight has 1 or C values."""
+    x = as_tensor(x)
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if weight.data.size not in (1, channels):
+        raise ValueError(f"prelu: weight has {weight.data.size} values but the input of shape "
+                         f"{x.shape} has {channels} channels")
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        x, w = node.inputs
+        return _b.active.prelu_backward(g, x.data, w.data)
+
+    return wrap(_b.active.prelu_forward(x.data, weight.data), (x, weight), backward)
+
+
+def _softmax_op(name: str, x: Tensor, dim: int) -> Tensor:
+    x = as_tensor(x)
+    axis = _axis(dim, x.ndim)
+    y = getattr(_b.active, name + "_forward")(x.data, axis)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        return (getattr(_b.active, name + "_backward")(g, node.saved, axis),)
+
+    return wrap(y, (x,), backward, y)
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """e^x_i / sum_j e^x_j along dim (max-shifted, stable)."""
+    return _softmax_op("softmax", x, dim)
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """x_i - log sum_j e^x_j along dim (stable)."""
+    return _softmax_op("log_softmax", x, dim)
+
+
+def maxout(x: Tensor, pool_size: int, dim: int = -1) -> Tensor:
+    """Max over consecutive groups of `pool_size` features along dim (the spec's max_k)."""
+    x = as_tensor(x)
+    d = _axis(dim, x.ndim)
+    if x.shape[d] % pool_size:
+        raise ValueError(f"maxout: size {x.shape[d]} of dim {d} is not divisible by "
+                         f"pool_size {pool_size}")
+    grouped = F.reshape(x, x.shape[:d] + (x.shape[d] // pool_size, pool_size) + x.shape[d + 1:])
+    return F.max(grouped, d + 1)
+
+
+# ----- losses ---------------------------------------------------------------------
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    _check_reduction(reduction)
+    if reduction == "mean":
+        return F.mean(loss)
+    if reduction == "sum":
+        return F.sum(loss)
+    return loss
+
+
+def _check_same_shape(fn: str, input: Tensor, target: Tensor) -> None:
+    if input.shape != target.shape:
+        raise ValueError(f"{fn}: input of shape {input.shape} and target of shape "
+                         f"{target.shape} differ")
+
+
+def _class_last(fn: str, input: Tensor, target: Any) -> tuple[Tensor, np.ndarray, tuple]:
+    """(N, C, d1, ...) logits -> (N * d1 * ..., C); returns the per-sample shape too."""
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if input.ndim < 1:
+        raise ValueError(f"{fn}: input must have a class dimension; got shape {input.shape}")
+    if input.ndim == 1:  # one sample of C logits
+        return F.reshape(input, (1, input.shape[0])), t.reshape((1,) + t.shape), ()
+    if input.ndim == 2:
+        return input, t, (input.shape[0],)
+    dims = (0,) + tuple(range(2, input.ndim)) + (1,)
+    moved = F.permute(input, dims)
+    sample_shape = moved.shape[:-1]
+    flat = F.reshape(moved, (-1, input.shape[1]))
+    if t.dtype.kind == "f":
+        t = np.moveaxis(t, 1, -1).reshape(-1, input.shape[1]) if t.ndim == input.ndim else t
+    else:
+        if t.shape != sample_shape:
+            raise ValueError(f"{fn}: target of shape {t.shape} does not match input of shape "
+                             f"{input.shape} (expected {sample_shape})")
+        t = t.reshape(-1)
+    return flat, np.ascontiguousarray(t), sample_shape
+
+
+def cross_entropy(input: Tensor, target: Any, reduction: str = "mean",
+                  ignore_index: int = -100) -> Tensor:
+    """Softmax cross-entropy from logits, fused and stable: lse(z) - z_target.
+
+    target holds class indices (N,) or class probabilities (N, C) (float dtype).
+    Labels equal to ignore_index contribute nothing and leave the mean's count.
+    """
+    _check_reduction(reduction)
+    input = as_tensor(input)
+    logits, t, sample_shape = _class_last("cross_entropy", input, target)
+    if t.dtype.kind == "f":
+        t = t.astype(logits.dtype, copy=False)
+    elif t.dtype.kind in "iu":
+        t = t.astype(np.int64, copy=False)
+    else:
+        raise TypeError(f"cross_entropy: target must hold class indices or probabilities, "
+                        f"got dtype {t.dtype}")
+    loss, lse = _b.active.cross_entropy_forward(logits.data, t, reduction, ignore_index)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        x, = node.inputs
+        return (_b.active.cross_entropy_backward(g, x.data, t, lse, reduction, ignore_index),)
+
+    out = wrap(loss, (logits,), backward)
+    return F.reshape(out, sample_shape) if reduction == "none" else out
+
+
+def nll_loss(input: Tensor, target: Any, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
+    """-input[n, target[n]] for log-probabilities `input` of shape (N, C)."""
+    _check_reduction(reduction)
+    input = as_tensor(input)
+    logp, t, sample_shape = _class_last("nll_loss", input, target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold class indices, got dtype {t.dtype}")
+    t = t.astype(np.int64, copy=False)
+    loss = _b.active.nll_loss_forward(logp.data, t, reduction, ignore_index)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        x, = node.inputs
+        return (_b.active.nll_loss_backward(g, x.data, t, reduction, ignore_index),)
+
+    out = wrap(loss, (logp,), backward)
+    return F.reshape(out, sample_shape) if reduction == "none" else out
+
+
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """(input - target)^2, reduced."""
+    input, target = as_tensor(input), as_tensor(target)
+    _check_same_shape("mse_loss", input, target)
+    d = F.sub(input, target)
+    return _reduce(F.mul(d, d), reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)) for probabilities p; logs clamped at -100 as PyTorch."""
+    input, target = as_tensor(input), as_tensor(target, like=None)
+    _check_same_shape("binary_cross_entropy", input, target)
+    if np.any((input.data < 0) | (input.data > 1)):
+        raise ValueError("binary_cross_entropy: input values must lie in [0, 1]")
+    log_p = F.clamp(F.log(input), min=-100.0)
+    log_1mp = F.clamp(F.log(F.sub(1.0, input)), min=-100.0)
+    loss = F.neg(F.add(F.mul(target, log_p), F.mul(F.sub(1.0, target), log_1mp)))
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str = "mean",
+                                     pos_weight: Any = None) -> Tensor:
+    """BCE of sigmoid(input), stable for any logit: (1 - y) x + w softplus(-x), w = 1 + (pw - 1) y."""
+    input, target = as_tensor(input), as_tensor(target)
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    sp = softplus(F.neg(input))
+    if pos_weight is not None:
+        w = F.add(1.0, F.mul(F.sub(as_tensor(pos_weight, like=input), 1.0), target))
+        sp = F.mul(w, sp)
+    loss = F.add(F.mul(F.sub(1.0, target), input), sp)
+    return _reduce(loss, reduction)
+
+
+def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Pointwise target * (log target - input) for log-probabilities `input` (PyTorch's kl_div).
+
+    reduction "batchmean" divides the sum by the batch size (the true KL divergence);
+    "mean" averages over every element, as PyTorch does. Gradients flow to input only.
+    """
+    input = as_tensor(input)
+    t = as_tensor(target).data.astype(input.dtype, copy=False)
+    if t.shape != input.shape:
+        raise ValueError(f"kl_div: input of shape {input.shape} and target of shape {t.shape} "
+                         f"differ")
+    if log_target:
+        p, t_log_t = np.exp(t), np.exp(t) * t
+    else:
+        p = t
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_log_t = np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0).astype(t.dtype)
+    loss = F.sub(as_tensor(t_log_t), F.mul(as_tensor(p), input))
+    if reduction == "batchmean":
+        return F.div(F.sum(loss), float(input.shape[0]) if input.ndim else 1.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_kl_divergence(mu: Tensor, logvar: Tensor, reduction: str = "mean") -> Tensor:
+    """The VAE term KL(N(mu, e^logvar) || N(0, I)) = -1/2 sum(1 + logvar - mu^2 - e^logvar).
+
+    Summed over the last (latent) dim, then reduced over the batch. Its gradients are
+    the spec's dKL/dmu = mu and dKL/dsigma = sigma - 1/sigma.
+    """
+    mu, logvar = as_tensor(mu), as_tensor(logvar)
+    _check_same_shape("gaussian_kl_divergence", mu, logvar)
+    inner = F.sub(F.sub(F.add(1.0, logvar), F.mul(mu, mu)), F.exp(logvar))
+    kl = F.mul(F.sum(inner, -1), -0.5)
+    return _reduce(kl, reduction)

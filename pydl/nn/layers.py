@@ -1,0 +1,152 @@
+"""Linear, Flatten, Identity, activation modules, Maxout, loss modules."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import functional as F
+from ..tensor import Tensor
+from . import functional as NF
+from . import init
+from .module import Module, Parameter
+
+
+class Identity(Module):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+class Linear(Module):
+    """y = x W^T + b with W of shape (out_features, in_features).
+
+    Initialized as PyTorch: W and b from U(-1/sqrt(in), 1/sqrt(in)).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 dtype: Any = np.float32) -> None:
+        super().__init__()
+        if in_features <= 0 or out_features <= 0:
+            raise ValueError(f"Linear needs positive sizes, got in_features={in_features}, "
+                             f"out_features={out_features}")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        self.bias = Parameter(np.empty((out_features,), dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1.0 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Flatten(Module):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+
+def _activation(name: str, fn: Any, doc: str, **defaults: Any) -> type:
+    """A Module class applying fn(x, **its arguments)."""
+
+    def __init__(self: Module, *args: Any, **kwargs: Any) -> None:
+        Module.__init__(self)
+        names = list(defaults)
+        if len(args) > len(names):
+            raise TypeError(f"{name} takes at most {len(names)} positional arguments")
+        values = dict(defaults)
+        values.update(zip(names, args))
+        for k, v in kwargs.items():
+            if k not in defaults:
+                raise TypeError(f"{name} got an unexpected argument {k!r}")
+            values[k] = v
+        object.__setattr__(self, "_args", values)
+
+    def forward(self: Module, x: Tensor) -> Tensor:
+        return fn(x, **self._args)
+
+    def extra_repr(self: Module) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self._args.items())
+
+    return type(name, (Module,), {"__init__": __init__, "forward": forward,
+                                  "extra_repr": extra_repr, "__doc__": doc})
+
+
+Sigmoid = _activation("Sigmoid", NF.sigmoid, "1 / (1 + e^-x)")
+Tanh = _activation("Tanh", NF.tanh, "tanh(x)")
+ReLU = _activation("ReLU", NF.relu, "max(0, x)")
+LeakyReLU = _activation("LeakyReLU", NF.leaky_relu, "x or slope * x", negative_slope=0.01)
+ELU = _activation("ELU", NF.elu, "x or alpha (e^x - 1)", alpha=1.0)
+SELU = _activation("SELU", NF.selu, "scaled ELU")
+GELU = _activation("GELU", NF.gelu, "x Phi(x) (approximate='tanh' for the tanh form)",
+                   approximate="none")
+SiLU = _activation("SiLU", NF.silu, "x sigmoid(x)")
+Swish = SiLU
+Mish = _activation("Mish", NF.mish, "x tanh(softplus(x))")
+Softplus = _activation("Softplus", NF.softplus, "log(1 + e^(beta x)) / beta", beta=1.0,
+                       threshold=20.0)
+Softsign = _activation("Softsign", NF.softsign, "x / (1 + |x|)")
+HardSigmoid = _activation("HardSigmoid", NF.hard_sigmoid,
+                          "The spec's max(0, min(1, 0.2 x + 0.5))", slope=0.2, offset=0.5)
+Hardsigmoid = _activation("Hardsigmoid", NF.hardsigmoid, "PyTorch's max(0, min(1, x/6 + 1/2))")
+Hardtanh = _activation("Hardtanh", NF.hardtanh, "clamp(x, min_val, max_val)", min_val=-1.0,
+                       max_val=1.0)
+HardTanh = Hardtanh
+Softmax = _activation("Softmax", NF.softmax, "softmax along dim", dim=-1)
+LogSoftmax = _activation("LogSoftmax", NF.log_softmax, "log softmax along dim", dim=-1)
+
+
+class PReLU(Module):
+    """x if x >= 0 else a * x with a learned slope a (one, or one per channel)."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = np.float32) -> None:
+        super().__init__()
+        self.weight = Parameter(np.full((num_parameters,), init, dtype=dtype))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return NF.prelu(x, self.weight)
+
+
+class Maxout(Module):
+    """The spec's Maxout: max_k (W_k x + b_k) over k = pool_size linear pieces."""
+
+    def __init__(self, in_features: int, out_features: int, pool_size: int) -> None:
+        super().__init__()
+        self.pool_size = pool_size
+        self.linear = Linear(in_features, out_features * pool_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return NF.maxout(self.linear(x), self.pool_size)
+
+
+def _loss(name: str, fn: Any, doc: str, **defaults: Any) -> type:
+    cls = _activation(name, fn, doc, **defaults)
+    cls.forward = lambda self, input, target: fn(input, target, **self._args)
+    return cls
+
+
+MSELoss = _loss("MSELoss", NF.mse_loss, "mean squared error", reduction="mean")
+CrossEntropyLoss = _loss("CrossEntropyLoss", NF.cross_entropy, "softmax cross-entropy",
+                         reduction="mean", ignore_index=-100)
+NLLLoss = _loss("NLLLoss", NF.nll_loss, "negative log-likelihood", reduction="mean",
+                ignore_index=-100)
+BCELoss = _loss("BCELoss", NF.binary_cross_entropy, "binary cross-entropy", reduction="mean")
+BCEWithLogitsLoss = _loss("BCEWithLogitsLoss", NF.binary_cross_entropy_with_logits,
+                          "binary cross-entropy on logits", reduction="mean", pos_weight=None)
+KLDivLoss = _loss("KLDivLoss", NF.kl_div, "KL divergence", reduction="mean", log_target=False)

@@ -1,0 +1,76 @@
+"""Optimizer base: parameter groups, zero_grad, state_dict."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Optimizer:
+    """Holds parameter groups (dicts with "params" and hyper-parameters) and per-parameter state."""
+
+    def __init__(self, params: Iterable[Any], defaults: dict) -> None:
+        self.defaults = defaults
+        self.state: dict[int, dict[str, Any]] = {}
+        self.param_groups: list[dict] = []
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, group: dict) -> None:
+        group = dict(group)
+        params = group["params"]
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for p in group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+            if id(p) in seen:
+                raise ValueError("some parameters appear in more than one parameter group")
+            seen.add(id(p))
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for g in self.param_groups:
+            for p in g["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.data[...] = 0
+
+    def _with_grads(self, group: dict) -> list[Tensor]:
+        """The group's parameters that have a gradient (the others are skipped)."""
+        return [p for p in group["params"] if p.grad is not None]
+
+    def state_dict(self) -> dict:
+        """State by parameter position (as PyTorch), and the groups' hyper-parameters."""
+        index = {id(p): i for i, p in enumerate(p for g in self.param_groups for p in g["params"])}
+        state = {index[k]: {n: (v.copy() if isinstance(v, np.ndarray) else v)
+                            for n, v in s.items()} for k, s in self.state.items() if k in index}
+        groups = []
+        for g in self.param_groups:
+            d = {k: v for k, v in g.items() if k != "params"}
+            d["params"] = [index[id(p)] for p in g["params"]]
+            groups.append(d)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+                len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
+            raise ValueError("loaded state dict has a different number of parameters or groups")
+        params = [p for g in self.param_groups for p in g["params"]]
+        for g, saved in zip(self.param_groups, groups):
+            g.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = {id(params[int(i)]): copy.deepcopy(s) for i, s in state_dict["state"].items()}

@@ -1,0 +1,87 @@
+"""Binary arithmetic with broadcasting and where(); backward sums each gradient back
+to its operand's shape (sum_to)."""
+
+import numpy as np
+
+from ._util import sum_to
+
+__all__ = [f"{n}_{k}" for n in ("add", "sub", "mul", "div", "pow", "where")
+           for k in ("forward", "backward")]
+
+
+def _out(a, b, value):
+    return np.ascontiguousarray(value, dtype=np.result_type(a, b))
+
+
+def add_forward(a, b):
+    """a + b"""
+    return _out(a, b, a + b)
+
+
+def add_backward(grad, a, b, need_a=True, need_b=True):
+    """d/da = 1, d/db = 1"""
+    return (sum_to(grad, a.shape) if need_a else None,
+            sum_to(grad, b.shape) if need_b else None)
+
+
+def sub_forward(a, b):
+    """a - b"""
+    return _out(a, b, a - b)
+
+
+def sub_backward(grad, a, b, need_a=True, need_b=True):
+    """d/da = 1, d/db = -1"""
+    return (sum_to(grad, a.shape) if need_a else None,
+            sum_to(-grad, b.shape) if need_b else None)
+
+
+def mul_forward(a, b):
+    """a * b"""
+    return _out(a, b, a * b)
+
+
+def mul_backward(grad, a, b, need_a=True, need_b=True):
+    """d/da = b, d/db = a"""
+    return (sum_to(grad * b, a.shape) if need_a else None,
+            sum_to(grad * a, b.shape) if need_b else None)
+
+
+def div_forward(a, b):
+    """a / b"""
+    return _out(a, b, a / b)
+
+
+def div_backward(grad, a, b, need_a=True, need_b=True):
+    """d/da = 1 / b, d/db = -a / b^2"""
+    return (sum_to(grad / b, a.shape) if need_a else None,
+            sum_to(-grad * a / (b * b), b.shape) if need_b else None)
+
+
+def pow_forward(a, b):
+    """a ** b"""
+    return _out(a, b, np.power(a, b))
+
+
+def pow_backward(grad, a, b, need_a=True, need_b=True):
+    """d/da = b a^(b-1) (0 where b = 0), d/db = a^b log a (0 where a = 0)"""
+    ga = gb = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if need_a:
+            da = np.where(b == 0, 0, b * np.power(a, b - 1))
+            ga = sum_to((grad * da).astype(grad.dtype), a.shape)
+        if need_b:
+            db = np.where(a == 0, 0, np.power(a, b) * np.log(np.where(a == 0, 1, a)))
+            gb = sum_to((grad * db).astype(grad.dtype), b.shape)
+    return ga, gb
+
+
+def where_forward(cond, a, b):
+    """a where cond else b"""
+    return _out(a, b, np.where(cond, a, b))
+
+
+def where_backward(grad, cond, a, b, need_a=True, need_b=True):
+    """grad flows to a where cond, to b elsewhere"""
+    zero = np.zeros((), grad.dtype)
+    return (sum_to(np.where(cond, grad, zero), a.shape) if need_a else None,
+            sum_to(np.where(cond, zero, grad), b.shape) if need_b else None)

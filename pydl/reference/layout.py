@@ -1,0 +1,47 @@
+"""permute, gather/scatter by flat index, concatenation."""
+
+import numpy as np
+
+__all__ = ["permute_forward", "permute_backward", "index_forward", "index_backward",
+           "concat_forward", "concat_backward"]
+
+
+def permute_forward(x, dims):
+    """x.transpose(dims) in C order"""
+    return np.ascontiguousarray(np.transpose(x, dims))
+
+
+def permute_backward(grad, dims):
+    """the inverse permutation"""
+    return np.ascontiguousarray(np.transpose(grad, np.argsort(dims)))
+
+
+def _check(index, n):
+    bad = (index < 0) | (index >= n)
+    if bad.any():
+        i = int(np.argmax(bad.reshape(-1)))
+        raise IndexError(f"index {int(index.reshape(-1)[i])} is out of range for size {n} "
+                         f"(at position {i})")
+
+
+def index_forward(x, index):
+    """out = x.flat[index]"""
+    _check(index, x.size)
+    return np.ascontiguousarray(x.reshape(-1)[index])
+
+
+def index_backward(grad, index, x_shape):
+    """scatter-add grad into zeros at index (repeats accumulate)"""
+    n = int(np.prod(x_shape))
+    _check(index, n)
+    g = np.zeros(n, dtype=grad.dtype)
+    np.add.at(g, index.reshape(-1), grad.reshape(-1))
+    return g.reshape(tuple(x_shape))
+
+
+def concat_forward(xs, axis):
+    return np.ascontiguousarray(np.concatenate(xs, axis=axis))
+
+
+def concat_backward(grad, sizes, axis):
+    return [np.ascontiguousarray(p) for p in np.split(grad, np.cumsum(sizes)[:-1], axis=axis)]

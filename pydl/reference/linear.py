@@ -1,0 +1,41 @@
+"""Linear layer and (batched, broadcast) matmul."""
+
+import numpy as np
+
+from ._util import sum_to
+
+__all__ = ["linear_forward", "linear_backward", "matmul_forward", "matmul_backward"]
+
+
+def linear_forward(x, w, b):
+    """y = x W^T + b"""
+    if w.ndim != 2 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: input {x.shape} does not match weight {w.shape}")
+    y = x @ w.T
+    if b is not None:
+        y = y + b
+    return np.ascontiguousarray(y, dtype=x.dtype)
+
+
+def linear_backward(grad, x, w, has_bias):
+    """dx = g W, dW = g^T x (summed over leading dims), db = sum of g over rows"""
+    g2 = grad.reshape(-1, w.shape[0])
+    x2 = x.reshape(-1, w.shape[1])
+    gx = np.ascontiguousarray((g2 @ w).reshape(x.shape), dtype=x.dtype)
+    gw = np.ascontiguousarray(g2.T @ x2, dtype=w.dtype)
+    gb = np.ascontiguousarray(g2.sum(axis=0), dtype=w.dtype) if has_bias else None
+    return gx, gw, gb
+
+
+def matmul_forward(a, b):
+    """a @ b with broadcast batch dims (both operands at least 2-D)"""
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned")
+    return np.ascontiguousarray(np.matmul(a, b), dtype=np.result_type(a, b))
+
+
+def matmul_backward(grad, a, b, need_a=True, need_b=True):
+    """da = g b^T, db = a^T g, each summed over the batch dims it was broadcast along"""
+    ga = sum_to(grad @ np.swapaxes(b, -1, -2), a.shape) if need_a else None
+    gb = sum_to(np.swapaxes(a, -1, -2) @ grad, b.shape) if need_b else None
+    return ga, gb

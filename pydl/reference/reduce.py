@@ -1,0 +1,47 @@
+"""sum, mean, max over a tuple of axes."""
+
+import numpy as np
+
+__all__ = [f"{n}_{k}" for n in ("sum", "mean", "max") for k in ("forward", "backward")]
+
+
+def _kept(shape, axes):
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def sum_forward(x, axes, keepdim):
+    """sum over axes"""
+    return np.ascontiguousarray(np.sum(x, axis=tuple(axes), keepdims=keepdim), dtype=x.dtype)
+
+
+def sum_backward(grad, x_shape, axes):
+    """every element gets the gradient of its group"""
+    g = np.reshape(grad, _kept(x_shape, axes))
+    return np.ascontiguousarray(np.broadcast_to(g, tuple(x_shape)))
+
+
+def mean_forward(x, axes, keepdim):
+    """mean over axes"""
+    return np.ascontiguousarray(np.mean(x, axis=tuple(axes), keepdims=keepdim), dtype=x.dtype)
+
+
+def mean_backward(grad, x_shape, axes):
+    """gradient / group size"""
+    count = int(np.prod([x_shape[a] for a in axes])) if axes else 1
+    return (sum_backward(grad, x_shape, axes) / count).astype(grad.dtype)
+
+
+def max_forward(x, axes, keepdim):
+    """maximum over axes (NaN propagates)"""
+    if x.size == 0:
+        raise ValueError(f"max of an empty tensor of shape {x.shape}")
+    return np.ascontiguousarray(np.max(x, axis=tuple(axes), keepdims=keepdim), dtype=x.dtype)
+
+
+def max_backward(grad, x, out, axes):
+    """gradient split evenly among the elements equal to the maximum"""
+    kept = _kept(x.shape, axes)
+    m = np.reshape(out, kept)
+    mask = (x == m) | (np.isnan(x) & np.isnan(m))
+    count = mask.sum(axis=tuple(axes), keepdims=True)
+    return np.ascontiguousarray(mask * (np.reshape(grad, kept) / count), dtype=grad.dtype)
