@@ -109,7 +109,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
-    cond = np.ascontiguousarray(cond)
+    cond = np.asarray(cond, order="C")
     a, b = _pair(a, b)
 
     def backward(node: Any, g: np.ndarray) -> Any:
@@ -283,7 +283,7 @@ def _flat_index(shape: tuple[int, ...], key: Any) -> np.ndarray:
     else:
         base = np.arange(size, dtype=np.int64).reshape(shape)
     try:
-        return np.ascontiguousarray(base[key], dtype=np.int64)
+        return np.asarray(base[key], dtype=np.int64, order="C")
     except IndexError as e:
         raise IndexError(f"{e} (indexing a tensor of shape {shape})") from None
 
@@ -296,7 +296,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     elif isinstance(key, tuple):
         key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
     if x.data.dtype.kind != "f":  # integer/bool tensors: no gradient, plain NumPy
-        return as_tensor(np.ascontiguousarray(x.data[key]))
+        return as_tensor(np.asarray(x.data[key], order="C"))
     idx = _flat_index(x.shape, key)
 
     def backward(node: Any, g: np.ndarray) -> Any:

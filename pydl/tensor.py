@@ -71,7 +71,7 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.ascontiguousarray(data, dtype=dtype)
+        return np.asarray(data, dtype=dtype, order="C")
     arr = np.asarray(data)
     if arr.dtype.kind == "f":
         # NumPy arrays keep their float width; Python floats become float32.
@@ -81,7 +81,7 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
         arr = arr.astype(np.int64)
     elif arr.dtype.kind != "b":
         raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
-    return np.ascontiguousarray(arr)
+    return np.asarray(arr, order="C")
 
 
 class Tensor:

@@ -38,8 +38,10 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     // Tiny products are not worth waking threads for.
     const int64_t grain = work < (1 << 15) ? m_blocks * n_blocks : 1;
     parallel_for(0, m_blocks * n_blocks, grain, [&](int64_t lo, int64_t hi) {
-        std::vector<float> bpack(kBlockK * kBlockN);
-        std::vector<float> acc(kBlockM * kBlockN);
+        // Per-thread scratch, reused across calls (no allocation per call).
+        thread_local std::vector<float> bpack, acc;
+        bpack.resize(kBlockK * kBlockN);
+        acc.resize(kBlockM * kBlockN);
         for (int64_t task = lo; task < hi; ++task) {
             const int64_t i0 = (task / n_blocks) * kBlockM, j0 = (task % n_blocks) * kBlockN;
             const int64_t mb = std::min(kBlockM, m - i0), nb = std::min(kBlockN, n - j0);

@@ -169,7 +169,7 @@ def _class_last(fn: str, input: Tensor, target: Any) -> tuple[Tensor, np.ndarray
             raise ValueError(f"{fn}: target of shape {t.shape} does not match input of shape "
                              f"{input.shape} (expected {sample_shape})")
         t = t.reshape(-1)
-    return flat, np.ascontiguousarray(t), sample_shape
+    return flat, np.asarray(t, order="C"), sample_shape
 
 
 def cross_entropy(input: Tensor, target: Any, reduction: str = "mean",

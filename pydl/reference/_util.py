@@ -7,4 +7,4 @@ def sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
-    return np.ascontiguousarray(g.sum(axis=axes).reshape(shape) if axes else g)
+    return np.asarray(g.sum(axis=axes).reshape(shape) if axes else g, order="C")

@@ -10,7 +10,7 @@ __all__ = [f"{n}_{k}" for n in ("add", "sub", "mul", "div", "pow", "where")
 
 
 def _out(a, b, value):
-    return np.ascontiguousarray(value, dtype=np.result_type(a, b))
+    return np.asarray(value, dtype=np.result_type(a, b), order="C")
 
 
 def add_forward(a, b):

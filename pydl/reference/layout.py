@@ -8,12 +8,12 @@ __all__ = ["permute_forward", "permute_backward", "index_forward", "index_backwa
 
 def permute_forward(x, dims):
     """x.transpose(dims) in C order"""
-    return np.ascontiguousarray(np.transpose(x, dims))
+    return np.asarray(np.transpose(x, dims), order="C")
 
 
 def permute_backward(grad, dims):
     """the inverse permutation"""
-    return np.ascontiguousarray(np.transpose(grad, np.argsort(dims)))
+    return np.asarray(np.transpose(grad, np.argsort(dims)), order="C")
 
 
 def _check(index, n):
@@ -27,7 +27,7 @@ def _check(index, n):
 def index_forward(x, index):
     """out = x.flat[index]"""
     _check(index, x.size)
-    return np.ascontiguousarray(x.reshape(-1)[index])
+    return np.asarray(x.reshape(-1)[index], order="C")
 
 
 def index_backward(grad, index, x_shape):
@@ -40,8 +40,8 @@ def index_backward(grad, index, x_shape):
 
 
 def concat_forward(xs, axis):
-    return np.ascontiguousarray(np.concatenate(xs, axis=axis))
+    return np.asarray(np.concatenate(xs, axis=axis), order="C")
 
 
 def concat_backward(grad, sizes, axis):
-    return [np.ascontiguousarray(p) for p in np.split(grad, np.cumsum(sizes)[:-1], axis=axis)]
+    return [np.asarray(p, order="C") for p in np.split(grad, np.cumsum(sizes)[:-1], axis=axis)]

@@ -14,16 +14,16 @@ def linear_forward(x, w, b):
     y = x @ w.T
     if b is not None:
         y = y + b
-    return np.ascontiguousarray(y, dtype=x.dtype)
+    return np.asarray(y, dtype=x.dtype, order="C")
 
 
 def linear_backward(grad, x, w, has_bias):
     """dx = g W, dW = g^T x (summed over leading dims), db = sum of g over rows"""
     g2 = grad.reshape(-1, w.shape[0])
     x2 = x.reshape(-1, w.shape[1])
-    gx = np.ascontiguousarray((g2 @ w).reshape(x.shape), dtype=x.dtype)
-    gw = np.ascontiguousarray(g2.T @ x2, dtype=w.dtype)
-    gb = np.ascontiguousarray(g2.sum(axis=0), dtype=w.dtype) if has_bias else None
+    gx = np.asarray((g2 @ w).reshape(x.shape), dtype=x.dtype, order="C")
+    gw = np.asarray(g2.T @ x2, dtype=w.dtype, order="C")
+    gb = np.asarray(g2.sum(axis=0), dtype=w.dtype, order="C") if has_bias else None
     return gx, gw, gb
 
 
@@ -31,7 +31,7 @@ def matmul_forward(a, b):
     """a @ b with broadcast batch dims (both operands at least 2-D)"""
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned")
-    return np.ascontiguousarray(np.matmul(a, b), dtype=np.result_type(a, b))
+    return np.asarray(np.matmul(a, b), dtype=np.result_type(a, b), order="C")
 
 
 def matmul_backward(grad, a, b, need_a=True, need_b=True):

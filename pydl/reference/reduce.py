@@ -11,18 +11,18 @@ def _kept(shape, axes):
 
 def sum_forward(x, axes, keepdim):
     """sum over axes"""
-    return np.ascontiguousarray(np.sum(x, axis=tuple(axes), keepdims=keepdim), dtype=x.dtype)
+    return np.asarray(np.sum(x, axis=tuple(axes), keepdims=keepdim), dtype=x.dtype, order="C")
 
 
 def sum_backward(grad, x_shape, axes):
     """every element gets the gradient of its group"""
     g = np.reshape(grad, _kept(x_shape, axes))
-    return np.ascontiguousarray(np.broadcast_to(g, tuple(x_shape)))
+    return np.asarray(np.broadcast_to(g, tuple(x_shape)), order="C")
 
 
 def mean_forward(x, axes, keepdim):
     """mean over axes"""
-    return np.ascontiguousarray(np.mean(x, axis=tuple(axes), keepdims=keepdim), dtype=x.dtype)
+    return np.asarray(np.mean(x, axis=tuple(axes), keepdims=keepdim), dtype=x.dtype, order="C")
 
 
 def mean_backward(grad, x_shape, axes):
@@ -35,7 +35,7 @@ def max_forward(x, axes, keepdim):
     """maximum over axes (NaN propagates)"""
     if x.size == 0:
         raise ValueError(f"max of an empty tensor of shape {x.shape}")
-    return np.ascontiguousarray(np.max(x, axis=tuple(axes), keepdims=keepdim), dtype=x.dtype)
+    return np.asarray(np.max(x, axis=tuple(axes), keepdims=keepdim), dtype=x.dtype, order="C")
 
 
 def max_backward(grad, x, out, axes):
@@ -44,4 +44,4 @@ def max_backward(grad, x, out, axes):
     m = np.reshape(out, kept)
     mask = (x == m) | (np.isnan(x) & np.isnan(m))
     count = mask.sum(axis=tuple(axes), keepdims=True)
-    return np.ascontiguousarray(mask * (np.reshape(grad, kept) / count), dtype=grad.dtype)
+    return np.asarray(mask * (np.reshape(grad, kept) / count), dtype=grad.dtype, order="C")

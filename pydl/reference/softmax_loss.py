@@ -15,7 +15,7 @@ def _check_labels(target, c, ignore_index):
 
 def _reduce(per, count, reduction, dtype):
     if reduction == "none":
-        return np.ascontiguousarray(per, dtype=dtype)
+        return np.asarray(per, dtype=dtype, order="C")
     if reduction not in ("mean", "sum"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none'; got {reduction!r}")
     s = per.sum()
@@ -61,14 +61,14 @@ def cross_entropy_backward(grad, x, target, lse, reduction, ignore_index):
     n = x.shape[0]
     if target.dtype.kind == "f":
         g = _sample_grad(grad, reduction, n, n)
-        return np.ascontiguousarray(g * (p * target.sum(axis=1, keepdims=True) - target),
-                                    dtype=x.dtype)
+        return np.asarray(g * (p * target.sum(axis=1, keepdims=True) - target),
+                          dtype=x.dtype, order="C")
     _check_labels(target, x.shape[1], ignore_index)
     keep = target != ignore_index
     onehot = np.zeros_like(p)
     onehot[np.arange(n)[keep], target[keep]] = 1
     g = _sample_grad(grad, reduction, keep.sum(), n) * keep[:, None]
-    return np.ascontiguousarray(g * (p - onehot), dtype=x.dtype)
+    return np.asarray(g * (p - onehot), dtype=x.dtype, order="C")
 
 
 def nll_loss_forward(logp, target, reduction, ignore_index):

@@ -1,0 +1,43 @@
+"""Run an op-table row on a backend and collect its output and input gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import pydl
+
+
+def run_row(row, arrays, backend: str, dtype, upstream_seed: int = 99):
+    """(output, [grad of each input]) for loss = sum(output * w), w fixed random."""
+    pydl.set_backend(backend)
+    ts = [pydl.tensor(a.astype(dtype), requires_grad=i not in row.nondiff)
+          for i, a in enumerate(arrays)]
+    out = row.fn(*ts)
+    w = np.random.default_rng(upstream_seed).uniform(0.5, 1.5, size=out.shape).astype(dtype)
+    out.backward(w)
+    grads = [t.grad.numpy() if t.grad is not None else None for t in ts]
+    return out.numpy().copy(), grads
+
+
+def numeric_grads(row, arrays, eps: float = 1e-6, upstream_seed: int = 99):
+    """Central finite differences of sum(fn(inputs) * w) on the reference backend, float64."""
+    pydl.set_backend("reference")
+    with pydl.no_grad():
+        out = row.fn(*[pydl.tensor(a) for a in arrays])
+    w = np.random.default_rng(upstream_seed).uniform(0.5, 1.5, size=out.shape)
+
+    def f(xs):
+        with pydl.no_grad():
+            return float((row.fn(*[pydl.tensor(a) for a in xs]).numpy() * w).sum())
+
+    grads = []
+    for i, a in enumerate(arrays):
+        g = np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            plus = [x.copy() for x in arrays]
+            minus = [x.copy() for x in arrays]
+            plus[i][idx] += eps
+            minus[i][idx] -= eps
+            g[idx] = (f(plus) - f(minus)) / (2 * eps)
+        grads.append(g)
+    return grads

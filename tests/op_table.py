@@ -1,0 +1,144 @@
+"""The op table: one row per differentiable op (house style 6).
+
+Each row drives the finite-difference check of the reference backward
+(test_gradcheck.py), the core-vs-reference check (test_core_vs_reference.py) and the
+1-vs-2-thread check (test_threads.py). A row is (id, fn, inputs): fn maps input
+tensors to an output tensor; inputs lists (shape, low, high) per input, sampled
+uniformly (domains avoid poles; kinks are measure-zero for random inputs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+import pydl
+import pydl.nn.functional as NF
+
+
+@dataclass
+class Row:
+    id: str
+    fn: Callable
+    inputs: list
+    rtol: float = 2e-4  # core (float32) vs reference (float64)
+    atol: float = 2e-5
+    nondiff: tuple = field(default_factory=tuple)  # inputs without a gradient
+
+    def sample(self, rng: np.random.Generator) -> list[np.ndarray]:
+        return [rng.uniform(lo, hi, size=shape) for shape, lo, hi in self.inputs]
+
+
+def _u(shape, lo=-2.0, hi=2.0):
+    return (shape, lo, hi)
+
+
+LABELS = np.array([3, 0, 4, 1, 1, 2, 0])
+PROBS = np.random.default_rng(7).dirichlet(np.ones(5), size=7)
+MASK = np.random.default_rng(8).uniform(size=(4, 5)) > 0.5
+
+ROWS: list[Row] = []
+
+
+def row(*args, **kwargs):
+    ROWS.append(Row(*args, **kwargs))
+
+
+# elementwise binary, with broadcasting and sizes off the SIMD width
+for name, fn, lo_b in [("add", pydl.add, -2), ("sub", pydl.sub, -2), ("mul", pydl.mul, -2),
+                       ("div", pydl.div, 0.5)]:
+    row(f"{name}_same", fn, [_u((3, 7)), _u((3, 7), lo_b, 2)])
+    row(f"{name}_bcast", fn, [_u((4, 1, 5)), _u((3, 1), lo_b, 2)])
+    row(f"{name}_scalar", fn, [_u((33,)), _u((), lo_b, 2)])
+row("pow", pydl.pow, [_u((3, 5), 0.5, 2), _u((3, 5), -1.5, 2)])
+row("pow_bcast", pydl.pow, [_u((2, 3, 4), 0.5, 2), _u((4,), -1.5, 2)])
+row("pow_int_exponent", lambda a: pydl.pow(a, 3.0), [_u((17,))])
+
+# unary math
+row("neg", pydl.neg, [_u((5, 3))])
+row("exp", pydl.exp, [_u((5, 9))])
+row("log", pydl.log, [_u((5, 9), 0.2, 3)])
+row("sqrt", pydl.sqrt, [_u((5, 9), 0.2, 3)])
+row("abs", pydl.abs, [_u((5, 9))])
+row("clamp", lambda x: pydl.clamp(x, -0.5, 0.7), [_u((41,))])
+row("clamp_min", lambda x: pydl.clamp(x, min=0.1), [_u((41,))])
+
+# activations (seed 000 section 2, seed 002 table)
+for name, fn in [("sigmoid", NF.sigmoid), ("tanh", NF.tanh), ("relu", NF.relu),
+                 ("leaky_relu", lambda x: NF.leaky_relu(x, 0.1)), ("elu", NF.elu),
+                 ("selu", NF.selu), ("gelu", NF.gelu),
+                 ("gelu_tanh", lambda x: NF.gelu(x, approximate="tanh")), ("silu", NF.silu),
+                 ("mish", NF.mish), ("softplus", NF.softplus),
+                 ("softplus_beta", lambda x: NF.softplus(x, beta=2.0, threshold=3.0)),
+                 ("softsign", NF.softsign), ("hard_sigmoid", NF.hard_sigmoid),
+                 ("hardsigmoid", NF.hardsigmoid), ("hardtanh", NF.hardtanh)]:
+    row(name, fn, [_u((6, 13), -4, 4)])
+row("sigmoid_large", NF.sigmoid, [_u((20,), -60, 60)], atol=1e-6)
+row("prelu_channels", NF.prelu, [_u((3, 4, 5)), _u((4,), 0.05, 0.5)])
+row("prelu_shared", NF.prelu, [_u((7, 3)), _u((1,), 0.05, 0.5)])
+row("softmax", lambda x: NF.softmax(x, -1), [_u((4, 7), -3, 3)])
+row("softmax_dim0", lambda x: NF.softmax(x, 0), [_u((5, 3, 2), -3, 3)])
+row("log_softmax", lambda x: NF.log_softmax(x, -1), [_u((4, 7), -3, 3)])
+row("log_softmax_dim1", lambda x: NF.log_softmax(x, 1), [_u((2, 5, 3), -3, 3)])
+row("maxout", lambda x: NF.maxout(x, 3), [_u((4, 12))])
+
+# reductions
+row("sum_all", lambda x: pydl.sum(x), [_u((5, 7))])
+row("sum_axis0", lambda x: pydl.sum(x, 0), [_u((5, 7))])
+row("sum_axis1_keepdim", lambda x: pydl.sum(x, 1, keepdim=True), [_u((5, 7))])
+row("sum_axes_0_2", lambda x: pydl.sum(x, (0, 2)), [_u((3, 4, 5))])
+row("mean_axis_neg1", lambda x: pydl.mean(x, -1), [_u((3, 4, 5))])
+row("mean_all", lambda x: pydl.mean(x), [_u((3, 4, 5))])
+row("max_axis1", lambda x: pydl.max(x, 1), [_u((4, 9))])
+row("max_axes_0_2_keepdim", lambda x: pydl.max(x, (0, 2), keepdim=True), [_u((3, 4, 5))])
+row("max_all", lambda x: pydl.max(x), [_u((6, 5))])
+
+# layout
+row("reshape", lambda x: pydl.reshape(x, (5, 6)), [_u((3, 10))])
+row("flatten", lambda x: pydl.flatten(x, 1), [_u((2, 3, 4))])
+row("transpose", lambda x: pydl.transpose(x, 0, 1), [_u((3, 5))])
+row("permute", lambda x: pydl.permute(x, (2, 0, 1)), [_u((2, 3, 4))])
+row("cat", lambda a, b: pydl.cat([a, b], 1), [_u((2, 3, 4)), _u((2, 5, 4))])
+row("stack", lambda a, b: pydl.stack([a, b], 0), [_u((3, 4)), _u((3, 4))])
+row("slice", lambda x: x[1:, ::2], [_u((4, 7))])
+row("slice_int", lambda x: x[:, 2], [_u((4, 7))])
+row("index_array_repeats", lambda x: x[np.array([0, 2, 2, 1])], [_u((3, 5))])
+row("index_pairs", lambda x: x[np.arange(7), LABELS], [_u((7, 5))])
+row("index_mask", lambda x: x[MASK], [_u((4, 5))])
+row("where", lambda a, b: pydl.where(MASK, a, b), [_u((4, 5)), _u((5,))])
+
+# linear algebra
+row("matmul_2d", pydl.matmul, [_u((3, 4)), _u((4, 5))])
+row("matmul_odd", pydl.matmul, [_u((7, 9)), _u((9, 13))])
+row("matmul_batched", pydl.matmul, [_u((2, 3, 4)), _u((2, 4, 5))])
+row("matmul_bcast", pydl.matmul, [_u((2, 1, 3, 4)), _u((3, 4, 2))])
+row("matmul_vec", pydl.matmul, [_u((3, 4)), _u((4,))])
+row("linear", NF.linear, [_u((5, 7)), _u((3, 7)), _u((3,))])
+row("linear_nobias", NF.linear, [_u((2, 4, 6)), _u((5, 6))])
+
+# losses
+row("cross_entropy", lambda x: NF.cross_entropy(x, LABELS), [_u((7, 5), -5, 5)])
+row("cross_entropy_sum", lambda x: NF.cross_entropy(x, LABELS, reduction="sum"),
+    [_u((7, 5), -5, 5)])
+row("cross_entropy_none", lambda x: NF.cross_entropy(x, LABELS, reduction="none"),
+    [_u((7, 5), -5, 5)])
+row("cross_entropy_ignore", lambda x: NF.cross_entropy(x, np.where(LABELS == 1, -100, LABELS)),
+    [_u((7, 5), -5, 5)])
+row("cross_entropy_probs", lambda x: NF.cross_entropy(x, PROBS), [_u((7, 5), -5, 5)])
+row("cross_entropy_4d", lambda x: NF.cross_entropy(x, LABELS[:6].reshape(2, 3) % 4),
+    [_u((2, 4, 3), -5, 5)])
+row("nll_loss", lambda x: NF.nll_loss(NF.log_softmax(x, 1), LABELS), [_u((7, 5))])
+row("mse_loss", NF.mse_loss, [_u((4, 6)), _u((4, 6))])
+row("bce", lambda p, y: NF.binary_cross_entropy(p, y), [_u((9,), 0.05, 0.95), _u((9,), 0, 1)])
+row("bce_with_logits", NF.binary_cross_entropy_with_logits, [_u((3, 5), -6, 6), _u((3, 5), 0, 1)])
+row("bce_with_logits_posw", lambda x, y: NF.binary_cross_entropy_with_logits(
+    x, y, pos_weight=2.0), [_u((3, 5), -6, 6), _u((3, 5), 0, 1)])
+row("kl_div", lambda x: NF.kl_div(x, PROBS, reduction="batchmean"), [_u((7, 5), -3, -0.1)])
+row("gaussian_kl", NF.gaussian_kl_divergence, [_u((4, 3)), _u((4, 3), -1, 1)])
+
+# a composite graph: a tensor used twice, and the spec's MLP block
+row("reuse", lambda x: pydl.mul(x, x) + NF.tanh(x) * x, [_u((3, 4))])
+row("mlp_block", lambda x, w, b: NF.tanh(NF.linear(x, w, b)).sum(1),
+    [_u((4, 6)), _u((5, 6)), _u((5,))])
