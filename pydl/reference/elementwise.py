@@ -9,12 +9,25 @@ __all__ = [f"{n}_{k}" for n in ("add", "sub", "mul", "div", "pow", "where")
            for k in ("forward", "backward")]
 
 
+def _fmt(shape):
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _check(*arrays):
+    try:
+        np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        raise ValueError("shapes " + " and ".join(_fmt(a.shape) for a in arrays)
+                         + " cannot be broadcast together") from None
+
+
 def _out(a, b, value):
     return np.asarray(value, dtype=np.result_type(a, b), order="C")
 
 
 def add_forward(a, b):
     """a + b"""
+    _check(a, b)
     return _out(a, b, a + b)
 
 
@@ -26,6 +39,7 @@ def add_backward(grad, a, b, need_a=True, need_b=True):
 
 def sub_forward(a, b):
     """a - b"""
+    _check(a, b)
     return _out(a, b, a - b)
 
 
@@ -37,6 +51,7 @@ def sub_backward(grad, a, b, need_a=True, need_b=True):
 
 def mul_forward(a, b):
     """a * b"""
+    _check(a, b)
     return _out(a, b, a * b)
 
 
@@ -48,6 +63,7 @@ def mul_backward(grad, a, b, need_a=True, need_b=True):
 
 def div_forward(a, b):
     """a / b"""
+    _check(a, b)
     return _out(a, b, a / b)
 
 
@@ -59,6 +75,7 @@ def div_backward(grad, a, b, need_a=True, need_b=True):
 
 def pow_forward(a, b):
     """a ** b"""
+    _check(a, b)
     return _out(a, b, np.power(a, b))
 
 
@@ -77,6 +94,7 @@ def pow_backward(grad, a, b, need_a=True, need_b=True):
 
 def where_forward(cond, a, b):
     """a where cond else b"""
+    _check(cond, a, b)
     return _out(a, b, np.where(cond, a, b))
 
 

@@ -1,0 +1,150 @@
+"""The autograd engine's contract: accumulation, reuse, graph freeing, grad modes."""
+
+import numpy as np
+import pytest
+
+import pydl
+
+
+@pytest.fixture(params=["core", "reference"])
+def backend(request):
+    pydl.set_backend(request.param)
+    return request.param
+
+
+def test_tensor_used_twice_gets_both_contributions(backend):
+    x = pydl.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = (x * x + x * 3.0).sum()  # dy/dx = 2x + 3
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [5.0, -1.0, 9.0])
+
+
+def test_gradients_accumulate_across_backward_calls(backend):
+    x = pydl.tensor([2.0], requires_grad=True)
+    (x * 3.0).sum().backward()
+    (x * 4.0).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [7.0])
+
+
+def test_shared_upstream_gradient_is_not_aliased(backend):
+    a = pydl.tensor([1.0, 2.0], requires_grad=True)
+    b = pydl.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.numpy()[...] += 10  # must not change b.grad
+    np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_broadcast_gradient_reduced_to_input_shape(backend):
+    w = pydl.tensor(np.ones((1, 3)), dtype=np.float32, requires_grad=True)
+    x = pydl.tensor(np.arange(12.0).reshape(4, 3), dtype=np.float32)
+    (x * w).sum().backward()
+    assert w.grad.shape == (1, 3)
+    np.testing.assert_allclose(w.grad.numpy(), [[18.0, 22.0, 26.0]])
+
+
+def test_backward_twice_through_freed_graph_raises(backend):
+    x = pydl.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward(backend):
+    x = pydl.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0])
+
+
+def test_backward_of_non_scalar_needs_grad(backend):
+    x = pydl.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    with pytest.raises(RuntimeError, match="scalar outputs"):
+        y.backward()
+    y.backward(np.array([1.0, 0.5], dtype=np.float32))
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 1.0])
+
+
+def test_backward_without_requires_grad_raises(backend):
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        pydl.tensor([1.0]).sum().backward()
+
+
+def test_no_grad_records_nothing(backend):
+    x = pydl.tensor([1.0], requires_grad=True)
+    with pydl.no_grad():
+        y = x * 2.0
+        with pydl.enable_grad():
+            z = x * 2.0
+    assert not y.requires_grad and y.is_leaf
+    assert z.requires_grad
+
+
+def test_detach_shares_data_and_cuts_graph(backend):
+    x = pydl.tensor([1.0, 2.0], requires_grad=True)
+    d = (x * 2.0).detach()
+    assert not d.requires_grad
+    x2 = pydl.tensor([1.0], requires_grad=True)
+    assert x2.detach().numpy() is x2.numpy()
+
+
+def test_numpy_is_zero_copy_and_item():
+    t = pydl.tensor([[1.0, 2.0]])
+    t.numpy()[0, 0] = 5.0
+    assert t[0, 0].item() == 5.0
+    assert t.dtype == np.float32 and t.shape == (1, 2)
+    assert pydl.tensor([1, 2]).dtype == np.int64
+
+
+def test_float64_tensors_on_reference_backend():
+    pydl.set_backend("reference")
+    x = pydl.tensor(np.array([0.5, 1.5]), requires_grad=True)
+    assert x.dtype == np.float64
+    pydl.nn.functional.tanh(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 1 - np.tanh([0.5, 1.5]) ** 2, rtol=1e-15)
+
+
+def test_core_rejects_float64_with_clear_error():
+    x = pydl.tensor(np.array([0.5, 1.5]))
+    with pytest.raises(TypeError, match="float32.*float64"):
+        pydl.nn.functional.tanh(x)
+
+
+def test_zero_grad_and_grad_none_skipped_by_optimizer(backend):
+    a = pydl.nn.Parameter(np.ones(3, np.float32))
+    b = pydl.nn.Parameter(np.ones(3, np.float32))
+    opt = pydl.optim.SGD([a, b], lr=0.5)
+    (a * 2.0).sum().backward()
+    opt.step()
+    np.testing.assert_allclose(a.numpy(), 0.0)
+    np.testing.assert_allclose(b.numpy(), 1.0)  # no gradient: untouched
+    opt.zero_grad()
+    assert a.grad is None
+
+
+def test_backend_switch_and_env():
+    pydl.set_backend("reference")
+    assert pydl.get_backend() == "reference"
+    with pytest.raises(ValueError, match="unknown backend"):
+        pydl.set_backend("cuda")
+
+
+def test_backend_env_variable():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "import pydl; print(pydl.get_backend())"],
+                         env={"PYDL_BACKEND": "reference", "PATH": ""}, capture_output=True,
+                         text=True, cwd=__file__.rsplit("/", 2)[0])
+    assert out.stdout.strip() == "reference", out.stderr
+
+
+def test_nan_propagates_without_crash(backend):
+    x = pydl.tensor([np.nan, 1.0, -1.0], requires_grad=True)
+    y = (pydl.nn.functional.relu(x) + pydl.exp(x)).sum()
+    y.backward()
+    assert np.isnan(y.item())
+    assert np.isnan(x.grad.numpy()[0])
+    m = pydl.max(pydl.tensor([1.0, np.nan, 3.0]))
+    assert np.isnan(m.item())
