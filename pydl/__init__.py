@@ -21,7 +21,7 @@ from . import _tensor_methods
 
 _tensor_methods._install()
 
-from . import data, nn, optim  # noqa: E402  (they use the Tensor methods)
+from . import data, models, nn, optim  # noqa: E402  (they use the Tensor methods)
 
 __version__ = _core.build_info()["version"]
 float32 = np.float32
@@ -87,5 +87,5 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "sum", "mean", "max", "amax",
     "reshape", "view", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "cat",
     "concatenate", "stack", "exp", "log", "sqrt", "abs", "clamp", "clip", "where",
-    "nn", "optim", "data", "float32", "float64", "int64",
+    "nn", "optim", "data", "models", "float32", "float64", "int64",
 ]

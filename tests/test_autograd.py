@@ -132,11 +132,14 @@ def test_backend_switch_and_env():
 
 
 def test_backend_env_variable():
+    import os
     import subprocess
     import sys
+    # Run where `import pydl` finds the same package this test imported.
+    package_parent = os.path.dirname(os.path.dirname(pydl.__file__))
     out = subprocess.run([sys.executable, "-c", "import pydl; print(pydl.get_backend())"],
-                         env={"PYDL_BACKEND": "reference", "PATH": ""}, capture_output=True,
-                         text=True, cwd=__file__.rsplit("/", 2)[0])
+                         env={**os.environ, "PYDL_BACKEND": "reference"}, capture_output=True,
+                         text=True, cwd=package_parent)
     assert out.stdout.strip() == "reference", out.stderr
 
 

@@ -1,0 +1,27 @@
+"""Benchmarks: `pytest benchmarks --benchmark-enable` (add --benchmark-only to skip asserts).
+
+Each group puts pydl core, pydl reference and PyTorch (when installed) side by side.
+"""
+
+import pytest
+
+import pydl
+
+
+@pytest.fixture(autouse=True)
+def _restore():
+    backend, threads = pydl.get_backend(), pydl.get_num_threads()
+    yield
+    pydl.set_backend(backend)
+    pydl.set_num_threads(threads)
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    pydl.set_num_threads(request.param)
+    try:
+        import torch
+        torch.set_num_threads(request.param)
+    except ImportError:
+        pass
+    return request.param
