@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "core/vec.h"
 
 namespace pydl {
 
@@ -16,139 +17,119 @@ constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kInvSqrt2 = 0.7071067811865476f;
 constexpr float kInvSqrt2Pi = 0.3989422804014327f;
 
-inline float sigmoid(float x) {
-    // Two branches so exp never overflows.
-    if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
-    const float e = std::exp(x);
-    return e / (1.0f + e);
-}
-inline float softplus(float x) { return std::max(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+// Each op: f(x, p0, p1) and df(x, y, p0, p1), scalar and branch-free (Note [SIMD dispatch]).
+#define PYDL_OP(Name, F, DF)                                                       \
+    struct Name {                                                                  \
+        static PYDL_INLINE float f(float x, float p0, float p1) {                  \
+            (void)p0; (void)p1; return F;                                          \
+        }                                                                          \
+        static PYDL_INLINE float df(float x, float y, float p0, float p1) {        \
+            (void)x; (void)y; (void)p0; (void)p1; return DF;                       \
+        }                                                                          \
+    };
 
-struct Neg {
-    static float f(float x, float, float) { return -x; }
-    static float df(float, float, float, float) { return -1.0f; }
-};
-struct Exp {
-    static float f(float x, float, float) { return std::exp(x); }
-    static float df(float, float y, float, float) { return y; }
-};
-struct Log {
-    static float f(float x, float, float) { return std::log(x); }
-    static float df(float x, float, float, float) { return 1.0f / x; }
-};
-struct Sqrt {
-    static float f(float x, float, float) { return std::sqrt(x); }
-    static float df(float, float y, float, float) { return 0.5f / y; }
-};
-struct Abs {
-    static float f(float x, float, float) { return std::fabs(x); }
-    static float df(float x, float, float, float) { return float((x > 0) - (x < 0)); }
-};
-struct Clamp {  // p0 = min, p1 = max; the gradient passes where min <= x <= max
-    static float f(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
-    static float df(float x, float, float lo, float hi) { return x >= lo && x <= hi ? 1.0f : 0.0f; }
-};
-struct Sigmoid {
-    static float f(float x, float, float) { return sigmoid(x); }
-    static float df(float, float y, float, float) { return y * (1.0f - y); }
-};
-struct Tanh {
-    static float f(float x, float, float) { return std::tanh(x); }
-    static float df(float, float y, float, float) { return 1.0f - y * y; }
-};
-struct Relu {
-    static float f(float x, float, float) { return x > 0 ? x : 0.0f; }
-    static float df(float x, float, float, float) { return x > 0 ? 1.0f : 0.0f; }
-};
-struct LeakyRelu {  // p0 = negative slope
-    static float f(float x, float s, float) { return x >= 0 ? x : s * x; }
-    static float df(float x, float, float s, float) { return x > 0 ? 1.0f : s; }
-};
-struct Elu {  // p0 = alpha
-    static float f(float x, float a, float) { return x > 0 ? x : a * std::expm1(x); }
-    static float df(float x, float y, float a, float) { return x > 0 ? 1.0f : y + a; }
-};
-struct Selu {
-    static float f(float x, float, float) {
-        return kSeluScale * (x > 0 ? x : kSeluAlpha * std::expm1(x));
-    }
-    static float df(float x, float, float, float) {
-        return x > 0 ? kSeluScale : kSeluScale * kSeluAlpha * std::exp(x);
-    }
-};
-struct Gelu {  // x * Phi(x)
-    static float f(float x, float, float) { return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2)); }
-    static float df(float x, float, float, float) {
-        return 0.5f * (1.0f + std::erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
-    }
-};
+PYDL_OP(Neg, -x, -1.0f)
+PYDL_OP(Exp, vec::exp(x), y)
+PYDL_OP(Log, vec::log(x), 1.0f / x)
+PYDL_OP(Sqrt, std::sqrt(x), 0.5f / y)
+PYDL_OP(Abs, std::fabs(x), x > 0 ? 1.0f : (x < 0 ? -1.0f : 0.0f))
+// p0 = min, p1 = max; the gradient passes where min <= x <= max (as PyTorch).
+PYDL_OP(Clamp, x < p0 ? p0 : (x > p1 ? p1 : x), x >= p0 && x <= p1 ? 1.0f : 0.0f)
+PYDL_OP(Sigmoid, vec::sigmoid(x), y * (1.0f - y))
+PYDL_OP(Tanh, vec::tanh(x), 1.0f - y * y)
+PYDL_OP(Relu, x > 0 ? x : 0.0f, x > 0 ? 1.0f : 0.0f)
+PYDL_OP(LeakyRelu, x >= 0 ? x : p0 * x, x > 0 ? 1.0f : p0)  // p0 = negative slope
+PYDL_OP(Elu, x > 0 ? x : p0 * (vec::exp(x) - 1.0f), x > 0 ? 1.0f : y + p0)  // p0 = alpha
+PYDL_OP(Selu, kSeluScale * (x > 0 ? x : kSeluAlpha * (vec::exp(x) - 1.0f)),
+        x > 0 ? kSeluScale : kSeluScale * kSeluAlpha * vec::exp(x))
+PYDL_OP(Gelu, 0.5f * x * (1.0f + vec::erf(x * kInvSqrt2)),
+        0.5f * (1.0f + vec::erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * vec::exp(-0.5f * x * x))
 struct GeluTanh {
-    static float f(float x, float, float) {
-        return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+    static PYDL_INLINE float f(float x, float, float) {
+        return 0.5f * x * (1.0f + vec::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
     }
-    static float df(float x, float, float, float) {
-        const float t = std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x));
+    static PYDL_INLINE float df(float x, float, float, float) {
+        const float t = vec::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x));
         return 0.5f * (1.0f + t) +
                0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * x * x);
     }
 };
 struct Silu {
-    static float f(float x, float, float) { return x * sigmoid(x); }
-    static float df(float x, float, float, float) {
-        const float s = sigmoid(x);
+    static PYDL_INLINE float f(float x, float, float) { return x * vec::sigmoid(x); }
+    static PYDL_INLINE float df(float x, float, float, float) {
+        const float s = vec::sigmoid(x);
         return s * (1.0f + x * (1.0f - s));
     }
 };
-struct Mish {  // x * tanh(softplus(x))
-    static float f(float x, float, float) { return x * std::tanh(softplus(x)); }
-    static float df(float x, float, float, float) {
-        const float t = std::tanh(softplus(x));
-        return t + x * (1.0f - t * t) * sigmoid(x);
+struct Mish {  // x tanh(softplus(x))
+    static PYDL_INLINE float f(float x, float, float) { return x * vec::tanh(vec::softplus(x)); }
+    static PYDL_INLINE float df(float x, float, float, float) {
+        const float t = vec::tanh(vec::softplus(x));
+        return t + x * (1.0f - t * t) * vec::sigmoid(x);
     }
 };
-struct Softplus {  // p0 = beta, p1 = threshold (linear above it, as PyTorch)
-    static float f(float x, float beta, float thr) {
-        return beta * x > thr ? x : softplus(beta * x) / beta;
-    }
-    static float df(float x, float, float beta, float thr) {
-        return beta * x > thr ? 1.0f : sigmoid(beta * x);
-    }
-};
-struct Softsign {
-    static float f(float x, float, float) { return x / (1.0f + std::fabs(x)); }
-    static float df(float x, float, float, float) {
-        const float d = 1.0f + std::fabs(x);
-        return 1.0f / (d * d);
-    }
-};
-struct HardSigmoid {  // clamp(p0 * x + p1, 0, 1)
-    static float f(float x, float s, float o) { return std::min(std::max(s * x + o, 0.0f), 1.0f); }
-    static float df(float x, float, float s, float o) {
-        const float z = s * x + o;
-        return z > 0.0f && z < 1.0f ? s : 0.0f;
-    }
-};
-struct HardTanh {  // clamp(x, p0, p1); the gradient is zero at and beyond the bounds
-    static float f(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
-    static float df(float x, float, float lo, float hi) { return x > lo && x < hi ? 1.0f : 0.0f; }
-};
+// p0 = beta, p1 = threshold: linear where beta x > threshold (as PyTorch).
+PYDL_OP(Softplus, p0 * x > p1 ? x : vec::softplus(p0 * x) / p0,
+        p0 * x > p1 ? 1.0f : vec::sigmoid(p0 * x))
+PYDL_OP(Softsign, x / (1.0f + std::fabs(x)),
+        1.0f / ((1.0f + std::fabs(x)) * (1.0f + std::fabs(x))))
+// clamp(p0 x + p1, 0, 1)
+PYDL_OP(HardSigmoid, std::min(std::max(p0 * x + p1, 0.0f), 1.0f),
+        (p0 * x + p1 > 0.0f && p0 * x + p1 < 1.0f) ? p0 : 0.0f)
+// clamp(x, p0, p1); zero gradient at and beyond the bounds (as PyTorch)
+PYDL_OP(HardTanh, x < p0 ? p0 : (x > p1 ? p1 : x), x > p0 && x < p1 ? 1.0f : 0.0f)
+#undef PYDL_OP
 
 constexpr int64_t kGrain = 1 << 14;
 
 template <typename Op>
-void fwd(const float* x, float* y, int64_t n, float p0, float p1) {
-    parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) y[i] = Op::f(x[i], p0, p1);
-    });
+PYDL_INLINE void fwd_range_body(const float* x, float* y, int64_t n, float p0, float p1) {
+    for (int64_t i = 0; i < n; ++i) y[i] = Op::f(x[i], p0, p1);
+}
+template <typename Op>
+PYDL_INLINE void bwd_range_body(const float* g, const float* x, const float* y, float* gx,
+                                int64_t n, float p0, float p1) {
+    for (int64_t i = 0; i < n; ++i) gx[i] = g[i] * Op::df(x[i], y[i], p0, p1);
+}
+// The same loops compiled for baseline and for AVX2+FMA (Note [SIMD dispatch]).
+template <typename Op>
+void fwd_range_generic(const float* x, float* y, int64_t n, float p0, float p1) {
+    fwd_range_body<Op>(x, y, n, p0, p1);
+}
+template <typename Op>
+PYDL_TARGET_AVX2 void fwd_range_avx2(const float* x, float* y, int64_t n, float p0, float p1) {
+    fwd_range_body<Op>(x, y, n, p0, p1);
+}
+template <typename Op>
+void bwd_range_generic(const float* g, const float* x, const float* y, float* gx, int64_t n,
+                       float p0, float p1) {
+    bwd_range_body<Op>(g, x, y, gx, n, p0, p1);
+}
+template <typename Op>
+PYDL_TARGET_AVX2 void bwd_range_avx2(const float* g, const float* x, const float* y, float* gx,
+                                     int64_t n, float p0, float p1) {
+    bwd_range_body<Op>(g, x, y, gx, n, p0, p1);
 }
 
 template <typename Op>
-void bwd(const float* g, const float* x, const float* y, float* gx, int64_t n, float p0,
-         float p1) {
-    parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) gx[i] = g[i] * Op::df(x[i], y[i], p0, p1);
-    });
-}
+struct Fwd {
+    static void run(const float* x, float* y, int64_t n, float p0, float p1) {
+        parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
+            if (use_avx2()) fwd_range_avx2<Op>(x + lo, y + lo, hi - lo, p0, p1);
+            else fwd_range_generic<Op>(x + lo, y + lo, hi - lo, p0, p1);
+        });
+    }
+};
+template <typename Op>
+struct Bwd {
+    static void run(const float* g, const float* x, const float* y, float* gx, int64_t n,
+                    float p0, float p1) {
+        parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
+            if (use_avx2()) bwd_range_avx2<Op>(g + lo, x + lo, y + lo, gx + lo, hi - lo, p0, p1);
+            else bwd_range_generic<Op>(g + lo, x + lo, y + lo, gx + lo, hi - lo, p0, p1);
+        });
+    }
+};
 
 template <template <typename> class Fn, typename... Args>
 void dispatch(UnaryOp op, Args... args) {
@@ -166,19 +147,30 @@ void dispatch(UnaryOp op, Args... args) {
     }
 }
 
-template <typename Op>
-struct Fwd {
-    static void run(const float* x, float* y, int64_t n, float p0, float p1) {
-        fwd<Op>(x, y, n, p0, p1);
+// One row of softmax over n contiguous values (inner == 1, the common case).
+PYDL_INLINE void softmax_row_body(const float* x, int64_t n, bool log, float* y) {
+    float m = -INFINITY;
+    for (int64_t j = 0; j < n; ++j) m = x[j] > m ? x[j] : m;
+    float s = 0.0f;
+    for (int64_t j = 0; j < n; ++j) {
+        const float e = vec::exp(x[j] - m);
+        y[j] = e;
+        s += e;
     }
-};
-template <typename Op>
-struct Bwd {
-    static void run(const float* g, const float* x, const float* y, float* gx, int64_t n,
-                    float p0, float p1) {
-        bwd<Op>(g, x, y, gx, n, p0, p1);
+    if (log) {
+        const float lse = m + vec::log(s);
+        for (int64_t j = 0; j < n; ++j) y[j] = x[j] - lse;
+    } else {
+        const float inv = 1.0f / s;
+        for (int64_t j = 0; j < n; ++j) y[j] *= inv;
     }
-};
+}
+void softmax_row_generic(const float* x, int64_t n, bool log, float* y) {
+    softmax_row_body(x, n, log, y);
+}
+PYDL_TARGET_AVX2 void softmax_row_avx2(const float* x, int64_t n, bool log, float* y) {
+    softmax_row_body(x, n, log, y);
+}
 
 }  // namespace
 
@@ -223,19 +215,26 @@ void prelu_backward(const float* grad, const float* x, const float* w, int64_t o
 void softmax_forward(const float* x, int64_t outer, int64_t n, int64_t inner, bool log, float* y) {
     parallel_for(0, outer * inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1)),
                  [&](int64_t lo, int64_t hi) {
+        if (inner == 1) {
+            for (int64_t r = lo; r < hi; ++r) {
+                if (use_avx2()) softmax_row_avx2(x + r * n, n, log, y + r * n);
+                else softmax_row_generic(x + r * n, n, log, y + r * n);
+            }
+            return;
+        }
         for (int64_t r = lo; r < hi; ++r) {
             const int64_t base = (r / inner) * n * inner + r % inner;
             float m = -INFINITY;
             for (int64_t j = 0; j < n; ++j) m = std::max(m, x[base + j * inner]);
             double s = 0.0;
-            for (int64_t j = 0; j < n; ++j) s += std::exp(double(x[base + j * inner]) - m);
+            for (int64_t j = 0; j < n; ++j) s += vec::exp(x[base + j * inner] - m);
             if (log) {
                 const float lse = m + float(std::log(s));
                 for (int64_t j = 0; j < n; ++j) y[base + j * inner] = x[base + j * inner] - lse;
             } else {
                 const float inv = float(1.0 / s);
                 for (int64_t j = 0; j < n; ++j)
-                    y[base + j * inner] = std::exp(x[base + j * inner] - m) * inv;
+                    y[base + j * inner] = vec::exp(x[base + j * inner] - m) * inv;
             }
         }
     });
@@ -254,7 +253,7 @@ void softmax_backward(const float* grad, const float* y, int64_t outer, int64_t 
             }
             for (int64_t j = 0; j < n; ++j) {
                 const int64_t i = base + j * inner;
-                grad_x[i] = log ? grad[i] - std::exp(y[i]) * float(s) : y[i] * (grad[i] - float(s));
+                grad_x[i] = log ? grad[i] - vec::exp(y[i]) * float(s) : y[i] * (grad[i] - float(s));
             }
         }
     });

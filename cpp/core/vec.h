@@ -1,0 +1,152 @@
+// Vectorizable math and run-time SIMD dispatch.
+//
+// Note [SIMD dispatch]: the build targets baseline x86-64 (or the host's baseline
+// elsewhere). Hot loops are written once as templates over plain scalar code and
+// instantiated twice: PYDL_TARGET_AVX2 compiles one copy for AVX2+FMA, and
+// PYDL_DISPATCH picks that copy at run time when the CPU has the features. The
+// scalar functions below are branch-free so the compiler vectorizes them; they are
+// the portable definition (house style 4).
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "core/cpu.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define PYDL_HAVE_AVX2_DISPATCH 1
+#define PYDL_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define PYDL_HAVE_AVX2_DISPATCH 0
+#define PYDL_TARGET_AVX2
+#endif
+#define PYDL_INLINE inline __attribute__((always_inline))
+
+namespace pydl {
+
+// True once per process when the AVX2 copies may run.
+inline bool use_avx2() {
+#if PYDL_HAVE_AVX2_DISPATCH
+    static const bool ok = cpu_has_avx2_fma();
+    return ok;
+#else
+    return false;
+#endif
+}
+
+namespace vec {
+
+PYDL_INLINE float bits_to_float(int32_t i) {
+    float f;
+    std::memcpy(&f, &i, sizeof f);
+    return f;
+}
+PYDL_INLINE int32_t float_to_bits(float f) {
+    int32_t i;
+    std::memcpy(&i, &f, sizeof i);
+    return i;
+}
+
+// e^x to about 2 ulp (Cephes expf): x = n ln2 + r, |r| <= ln2/2, polynomial in r.
+// Saturates to 0 below -87.3 and to +inf above 88.7; NaN propagates.
+PYDL_INLINE float exp(float x) {
+    float xc = x < -87.3f ? -87.3f : x;
+    xc = xc > 88.7f ? 88.7f : xc;
+    // Round to nearest by adding and subtracting 1.5 * 2^23 (vectorizes without SSE4.1).
+    const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    const float scale = bits_to_float((int32_t(n) + 127) << 23);
+    float y = p * scale;
+    y = x > 88.7f ? INFINITY : y;
+    y = x < -87.3f ? 0.0f : y;
+    return x != x ? x : y;
+}
+
+// Natural log for x > 0 (Cephes logf); log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
+PYDL_INLINE float log(float x) {
+    const int32_t bits = float_to_bits(x);
+    int32_t e = ((bits >> 23) & 0xff) - 126;
+    float m = bits_to_float((bits & 0x007fffff) | 0x3f000000);  // mantissa in [0.5, 1)
+    const bool small = m < 0.707106781186547524f;
+    e = small ? e - 1 : e;
+    m = small ? m + m - 1.0f : m - 1.0f;
+    const float z = m * m;
+    float p = 7.0376836292e-2f;
+    p = p * m - 1.1514610310e-1f;
+    p = p * m + 1.1676998740e-1f;
+    p = p * m - 1.2420140846e-1f;
+    p = p * m + 1.4249322787e-1f;
+    p = p * m - 1.6668057665e-1f;
+    p = p * m + 2.0000714765e-1f;
+    p = p * m - 2.4999993993e-1f;
+    p = p * m + 3.3333331174e-1f;
+    float y = p * m * z;
+    const float fe = float(e);
+    y += fe * -2.12194440e-4f;
+    y += -0.5f * z;
+    y = m + y + fe * 0.693359375f;
+    y = x == 0.0f ? -INFINITY : y;
+    y = x < 0.0f ? NAN : y;
+    y = x == INFINITY ? INFINITY : y;
+    return x != x ? x : y;
+}
+
+// Logistic sigmoid, exact at the tails (no overflow: exp of a non-positive number).
+PYDL_INLINE float sigmoid(float x) {
+    const float e = vec::exp(-std::fabs(x));
+    const float s = 1.0f / (1.0f + e);
+    return x >= 0 ? s : e * s;
+}
+
+// tanh: an odd polynomial near 0 (Cephes tanhf), 1 - 2 / (e^(2|x|) + 1) elsewhere.
+PYDL_INLINE float tanh(float x) {
+    const float a = std::fabs(x);
+    const float z = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    const float small = x + x * z * p;
+    const float big = std::copysign(1.0f - 2.0f / (vec::exp(2.0f * a) + 1.0f), x);
+    return a < 0.625f ? small : big;
+}
+
+// log(1 + e^x), stable for any x.
+PYDL_INLINE float softplus(float x) {
+    const float e = vec::exp(-std::fabs(x));
+    // log1p(e) for e in (0, 1]: log(1 + e) corrected by the rounding of 1 + e.
+    const float u = 1.0f + e;
+    const float l = vec::log(u);
+    const float log1p = u == 1.0f ? e : l * (e / (u - 1.0f));
+    return (x > 0.0f ? x : 0.0f) + log1p;
+}
+
+// erf to 1.2e-7 absolute: Abramowitz & Stegun 7.1.26 refined (Numerical Recipes erfc).
+PYDL_INLINE float erf(float x) {
+    const float a = std::fabs(x);
+    const float t = 1.0f / (1.0f + 0.5f * a);
+    float p = 0.17087277f;
+    p = p * t - 0.82215223f;
+    p = p * t + 1.48851587f;
+    p = p * t - 1.13520398f;
+    p = p * t + 0.27886807f;
+    p = p * t - 0.18628806f;
+    p = p * t + 0.09678418f;
+    p = p * t + 0.37409196f;
+    p = p * t + 1.00002368f;
+    p = p * t - 1.26551223f;
+    const float erfc = t * vec::exp(-a * a + p);
+    return std::copysign(1.0f - erfc, x);
+}
+
+}  // namespace vec
+}  // namespace pydl
