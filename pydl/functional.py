@@ -45,14 +45,17 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 
 def _binary(name: str) -> Any:
+    fwd_name, bwd_name = name + "_forward", name + "_backward"
+
     def backward(node: Any, g: np.ndarray) -> Any:
         a, b = node.inputs
-        return getattr(_b.active, name + "_backward")(g, a.data, b.data, a.requires_grad,
-                                                      b.requires_grad)
+        return getattr(_b.active, bwd_name)(g, a.data, b.data, a.requires_grad, b.requires_grad)
 
     def op(a: Any, b: Any) -> Tensor:
-        a, b = _pair(a, b)
-        return wrap(getattr(_b.active, name + "_forward")(a.data, b.data), (a, b), backward)
+        # Hot path (every arithmetic op of every step): Tensor operands skip conversion.
+        if type(a) is not Tensor or type(b) is not Tensor:
+            a, b = _pair(a, b)
+        return wrap(getattr(_b.active, fwd_name)(a.data, b.data), (a, b), backward)
 
     op.__name__ = name
     op.__doc__ = f"Elementwise {name} with NumPy broadcasting."

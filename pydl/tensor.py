@@ -259,14 +259,14 @@ def wrap(data: np.ndarray, inputs: Sequence[Tensor] = (), backward: Callable | N
     t = Tensor.__new__(Tensor)
     t.data = data
     t.grad = None
+    t.requires_grad = False
+    t._ctx = None
     if backward is not None and _grad_mode.enabled:
         for i in inputs:
             if i.requires_grad:
                 t.requires_grad = True
                 t._ctx = _Node(backward, tuple(inputs), saved)
-                return t
-    t.requires_grad = False
-    t._ctx = None
+                break
     return t
 
 
