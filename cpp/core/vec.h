@@ -52,6 +52,7 @@ PYDL_INLINE int32_t float_to_bits(float f) {
 PYDL_INLINE float exp(float x) {
     float xc = x < -87.3f ? -87.3f : x;
     xc = xc > 88.7f ? 88.7f : xc;
+    xc = x != x ? 0.0f : xc;  // keep the integer conversion below defined for NaN
     // Round to nearest by adding and subtracting 1.5 * 2^23 (vectorizes without SSE4.1).
     const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = xc - n * 0.693359375f;
@@ -63,7 +64,7 @@ PYDL_INLINE float exp(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    const float scale = bits_to_float((int32_t(n) + 127) << 23);
+    const float scale = bits_to_float((int32_t(n) + 127) << 23);  // n in [-126, 128]
     float y = p * scale;
     y = x > 88.7f ? INFINITY : y;
     y = x < -87.3f ? 0.0f : y;
