@@ -139,7 +139,7 @@ class Tensor:
 
     # ----- conversion -------------------------------------------------------------
     def numpy(self) -> np.ndarray:
-        """The underlying array (no copy). Raises if the tensor requires grad, as PyTorch."""
+        """The underlying array, without copying: writes to it change the tensor."""
         return self.data
 
     def item(self) -> Any:

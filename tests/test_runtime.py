@@ -54,3 +54,15 @@ def test_manual_seed_reproduces():
     pydl.manual_seed(42)
     assert np.array_equal(pydl.randn(5).numpy(), a)
     assert not np.array_equal(a, b)
+
+
+def test_omp_num_threads_is_the_default():
+    import os
+    import subprocess
+    import sys
+    package_parent = os.path.dirname(os.path.dirname(pydl.__file__))
+    out = subprocess.run([sys.executable, "-c", "import pydl; print(pydl.get_num_threads())"],
+                         env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
+                         text=True, cwd=package_parent)
+    assert out.stdout.strip() == "1", out.stderr
+
