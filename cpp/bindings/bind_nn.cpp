@@ -115,25 +115,40 @@ void def_losses(py::module_& m) {
     });
 }
 
+// The output shape of linear, after checking input (..., in) against weight (out, in).
+Shape linear_out_shape(const Shape& xs, const Shape& ws) {
+    PYDL_CHECK(ws.size() == 2 && xs.size() >= 1 && xs.back() == ws[1], ValueError,
+               "linear: input ", shape_str(xs), " does not match weight ", shape_str(ws),
+               " (expected input (..., ", ws.size() == 2 ? ws[1] : -1, "))");
+    Shape ys(xs);
+    ys.back() = ws[0];
+    return ys;
+}
+
+// The output shape of a batched matmul, after checking the operands align.
+Shape matmul_out_shape(const Shape& as, const Shape& bs) {
+    PYDL_CHECK(as.size() >= 2 && bs.size() >= 2 && as.back() == bs[bs.size() - 2], ValueError,
+               "matmul: shapes ", shape_str(as), " and ", shape_str(bs), " are not aligned");
+    Shape os = broadcast_shapes(Shape(as.begin(), as.end() - 2), Shape(bs.begin(), bs.end() - 2));
+    os.push_back(as[as.size() - 2]);
+    os.push_back(bs.back());
+    return os;
+}
+
 void def_linear(py::module_& m) {
     m.def("linear_forward", [](const py::array& x_, const py::array& w_, py::object b_) {
         auto x = f32(x_, "input"), w = f32(w_, "weight");
-        const Shape xs = shape_of(x), ws = shape_of(w);
-        PYDL_CHECK(ws.size() == 2 && xs.size() >= 1 && xs.back() == ws[1], ValueError,
-                   "linear: input ", shape_str(xs), " does not match weight ", shape_str(ws),
-                   " (expected input (..., ", ws.size() == 2 ? ws[1] : -1, "))");
+        const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
         py::array_t<float> b;
         if (!b_.is_none()) {
             b = f32(b_.cast<py::array>(), "bias");
             PYDL_CHECK(b.ndim() == 1 && b.shape(0) == ws[0], ValueError, "linear: bias ",
                        shape_str(shape_of(b)), " does not match weight ", shape_str(ws));
         }
-        Shape ys(xs);
-        ys.back() = ws[0];
         auto y = empty(ys);
         float* yp = out(y);
         const float* bp = b_.is_none() ? nullptr : in(b);
-        const int64_t rows = xs.back() ? x.size() / xs.back() : numel(Shape(xs.begin(), xs.end() - 1));
+        const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
         py::gil_scoped_release nogil;
         linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp);
         return y;
@@ -141,11 +156,7 @@ void def_linear(py::module_& m) {
     m.def("linear_backward", [](const py::array& g_, const py::array& x_, const py::array& w_,
                                 bool has_bias) {
         auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight");
-        const Shape xs = shape_of(x), ws = shape_of(w);
-        PYDL_CHECK(ws.size() == 2 && xs.size() >= 1 && xs.back() == ws[1], ValueError,
-                   "linear: input ", shape_str(xs), " does not match weight ", shape_str(ws));
-        Shape ys(xs);
-        ys.back() = ws[0];
+        const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
         PYDL_CHECK(shape_of(g) == ys, ValueError, "linear: grad ", shape_str(shape_of(g)),
                    " does not match output ", shape_str(ys));
         auto gx = empty(xs);
@@ -164,12 +175,7 @@ void def_linear(py::module_& m) {
     });
     m.def("matmul_forward", [](const py::array& a_, const py::array& b_) {
         auto a = f32(a_, "a"), b = f32(b_, "b");
-        const Shape as = shape_of(a), bs = shape_of(b);
-        PYDL_CHECK(as.size() >= 2 && bs.size() >= 2 && as.back() == bs[bs.size() - 2], ValueError,
-                   "matmul: shapes ", shape_str(as), " and ", shape_str(bs), " are not aligned");
-        Shape os = broadcast_shapes(Shape(as.begin(), as.end() - 2), Shape(bs.begin(), bs.end() - 2));
-        os.push_back(as[as.size() - 2]);
-        os.push_back(bs.back());
+        const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
         auto y = empty(os);
         float* yp = out(y);
         py::gil_scoped_release nogil;
@@ -179,12 +185,7 @@ void def_linear(py::module_& m) {
     m.def("matmul_backward", [](const py::array& g_, const py::array& a_, const py::array& b_,
                                 bool need_a, bool need_b) {
         auto g = f32(g_, "grad"), a = f32(a_, "a"), b = f32(b_, "b");
-        const Shape as = shape_of(a), bs = shape_of(b);
-        PYDL_CHECK(as.size() >= 2 && bs.size() >= 2 && as.back() == bs[bs.size() - 2], ValueError,
-                   "matmul: shapes ", shape_str(as), " and ", shape_str(bs), " are not aligned");
-        Shape os = broadcast_shapes(Shape(as.begin(), as.end() - 2), Shape(bs.begin(), bs.end() - 2));
-        os.push_back(as[as.size() - 2]);
-        os.push_back(bs.back());
+        const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
         PYDL_CHECK(shape_of(g) == os, ValueError, "matmul: grad ", shape_str(shape_of(g)),
                    " does not match output ", shape_str(os));
         py::object ga = py::none(), gb = py::none();
