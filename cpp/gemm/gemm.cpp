@@ -1,172 +1,301 @@
-// A packed, cache-blocked GEMM with a portable register-tile micro-kernel.
-//
-// Layering as BLIS: for each (NC columns, KC depth) block, op(B) is packed into
-// NR-column panels and op(A) into MR-row panels (transposes are absorbed while
-// packing, edges zero-padded); a micro-kernel then computes MR x NR tiles of C in
-// registers. The micro-kernel is plain C++ with constant trip counts that the
-// compiler unrolls and vectorizes, compiled for baseline and for AVX2+FMA (Note
-// [SIMD dispatch] in core/vec.h). The GEMM issue replaces it with hand-written
-// micro-kernels and tuned blocking.
+// The GEMM driver: kernel selection, blocking, threads, the small-matrix and
+// matrix-vector paths, batched products.
 #include "gemm/gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
-#include <vector>
+#include <string>
 
+#include "core/check.h"
 #include "core/parallel.h"
 #include "core/vec.h"
+#include "gemm/pack.h"
 
 namespace pydl {
 
+namespace gemm {
 namespace {
 
-constexpr int64_t kMR = 6;     // rows of a register tile (12 accumulators)
-constexpr int64_t kNR = 16;    // columns of a register tile (2 AVX vectors)
-constexpr int64_t kKC = 256;   // depth of a packed block: an NR panel of B is 16 KiB
-constexpr int64_t kNC = 4096;  // columns of B packed at once
-constexpr int64_t kTaskRows = 72;  // rows of C per task (12 MR panels)
-constexpr int64_t kTaskCols = 64;  // columns of C per task (4 NR panels)
-// Below this many multiply-adds, one thread is faster than waking a second.
+// Note [Blocking]: MC x KC of packed A (144 x 256 x 4 B = 144 KiB) stays in the 1 MiB
+// L2, a KC x NR panel of B (16 KiB) in the 32 KiB L1, NC bounds the packed B block.
+// BLIS uses the same numbers on Zen 3; benchmarks/test_gemm.py::test_blocking_sweep
+// is how they were checked here.
+constexpr int64_t kMC = 144;
+constexpr int64_t kKC = 256;
+constexpr int64_t kNC = 4080;
+// Note [Small path]: below these sizes packing A (and B when not transposed) costs more
+// than it saves; chosen with benchmarks/test_gemm.py (training shapes).
+constexpr int64_t kSmallM = 96;
+constexpr int64_t kSmallK = 64;
+// One thread below this many multiply-adds (~60 us of work): waking a second costs more.
 constexpr int64_t kParallelWork = int64_t(1) << 20;
 
-// Pack rows [0, m) x depth [p0, p0 + kc) of op(A) into MR-row panels: panel i holds
-// kc groups of MR values (row fastest), zero-padded past m.
-void pack_a(bool trans, const float* a, int64_t lda, int64_t m, int64_t p0, int64_t kc,
-            float* dst) {
-    const int64_t panels = (m + kMR - 1) / kMR;
-    parallel_for(0, panels, std::max<int64_t>(1, 4096 / std::max<int64_t>(kc, 1)),
-                 [&](int64_t lo, int64_t hi) {
-        for (int64_t ip = lo; ip < hi; ++ip) {
-            float* d = dst + ip * kMR * kc;
-            for (int64_t p = 0; p < kc; ++p)
-                for (int64_t r = 0; r < kMR; ++r) {
-                    const int64_t i = ip * kMR + r;
-                    d[p * kMR + r] = i < m ? (trans ? a[(p0 + p) * lda + i] : a[i * lda + p0 + p])
-                                           : 0.0f;
-                }
-        }
-    });
+std::atomic<int> g_kernel_choice{0};  // 0 auto, 1 ref, 2 avx2
+
+MicroKernel kernel() {
+    const int choice = g_kernel_choice.load(std::memory_order_relaxed);
+    if (choice == 1) return microkernel_ref;
+    if (choice == 2 || use_avx2()) return microkernel_avx2;
+    return microkernel_ref;
 }
 
-// Pack depth [p0, p0 + kc) x columns [j0, j0 + nc) of op(B) into NR-column panels.
-void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
-            int64_t nc, float* dst) {
-    const int64_t panels = (nc + kNR - 1) / kNR;
-    parallel_for(0, panels, std::max<int64_t>(1, 4096 / std::max<int64_t>(kc, 1)),
-                 [&](int64_t lo, int64_t hi) {
-        for (int64_t jp = lo; jp < hi; ++jp) {
-            float* d = dst + jp * kNR * kc;
-            for (int64_t p = 0; p < kc; ++p)
-                for (int64_t c = 0; c < kNR; ++c) {
-                    const int64_t j = jp * kNR + c;
-                    d[p * kNR + c] = j < nc ? (trans ? b[(j0 + j) * ldb + p0 + p]
-                                                     : b[(p0 + p) * ldb + j0 + j])
-                                            : 0.0f;
-                }
+// C[0:m, 0:n] = beta * C (not read when beta == 0), then the epilogue.
+void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const Epilogue* ep) {
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+            float v = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+            if (ep) {
+                if (ep->bias) v += ep->bias[j];
+                if (ep->pre) ep->pre[i * ep->ldpre + j] = v;
+                v = apply_activation(ep->act, v);
+            }
+            c[i * ldc + j] = v;
         }
-    });
 }
 
-// Eight floats as one GCC/Clang vector: a ymm register under AVX2, two xmm
-// registers on baseline x86-64, NEON pairs on ARM.
-typedef float v8f __attribute__((vector_size(32), aligned(4)));
+// The epilogue of the tile at (i, j), or null.
+inline const Epilogue* tile_epilogue(const Epilogue* ep, int64_t i, int64_t j, Epilogue& out) {
+    if (!ep) return nullptr;
+    out = *ep;
+    if (out.bias) out.bias += j;
+    if (out.pre) out.pre += i * out.ldpre + j;
+    return &out;
+}
 
-// C[0:mr, 0:nr] = alpha * A_panel B_panel + (accumulate ? C : beta * C), from an
-// MR x NR tile of accumulators held in registers. C is not read when neither
-// accumulating nor beta != 0 (so NaN in C does not leak).
-PYDL_INLINE void micro_kernel_body(int64_t kc, const float* a, const float* b, float* c,
-                                   int64_t ldc, int64_t mr, int64_t nr, float alpha,
-                                   float beta, bool accumulate) {
-    v8f acc[kMR][2] = {};
-    for (int64_t p = 0; p < kc; ++p) {
-        const v8f b0 = *reinterpret_cast<const v8f*>(b + p * kNR);
-        const v8f b1 = *reinterpret_cast<const v8f*>(b + p * kNR + 8);
-        for (int64_t r = 0; r < kMR; ++r) {
-            const float av = a[p * kMR + r];
-            acc[r][0] += av * b0;
-            acc[r][1] += av * b1;
-        }
-    }
-    const float keep = accumulate ? 1.0f : beta;
-    const bool read_c = accumulate || beta != 0.0f;
-    for (int64_t r = 0; r < mr; ++r) {
-        float* crow = c + r * ldc;
-        float tile[kNR];
-        std::memcpy(tile, &acc[r][0], sizeof(v8f));
-        std::memcpy(tile + 8, &acc[r][1], sizeof(v8f));
-        if (read_c) {
-            for (int64_t j = 0; j < nr; ++j) crow[j] = alpha * tile[j] + keep * crow[j];
-        } else {
-            for (int64_t j = 0; j < nr; ++j) crow[j] = alpha * tile[j];
-        }
+// Matrix-vector products (n == 1 or m == 1): dot products or axpy rows, one output
+// element per task so the order of each sum never depends on the threads.
+PYDL_INLINE float dot_body(const float* x, int64_t incx, const float* y, int64_t incy, int64_t k) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t p = 0;
+    if (incx == 1 && incy == 1)
+        for (; p + 8 <= k; p += 8)
+            for (int u = 0; u < 8; ++u) acc[u] += x[p + u] * y[p + u];
+    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; p < k; ++p) s += x[p * incx] * y[p * incy];
+    return s;
+}
+float dot_generic(const float* x, int64_t incx, const float* y, int64_t incy, int64_t k) {
+    return dot_body(x, incx, y, incy, k);
+}
+PYDL_TARGET_AVX2 float dot_avx2(const float* x, int64_t incx, const float* y, int64_t incy,
+                                int64_t k) {
+    return dot_body(x, incx, y, incy, k);
+}
+
+// acc[0:nj] = sum_p x[p * incx] * B[p, 0:nj], p in order.
+PYDL_INLINE void axpy_rows_body(const float* x, int64_t incx, const float* b, int64_t ldb,
+                                int64_t k, int64_t nj, float* acc) {
+    for (int64_t j = 0; j < nj; ++j) acc[j] = 0.0f;
+    for (int64_t p = 0; p < k; ++p) {
+        const float xv = x[p * incx];
+        const float* row = b + p * ldb;
+        for (int64_t j = 0; j < nj; ++j) acc[j] += xv * row[j];
     }
 }
-void micro_kernel_generic(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                          int64_t mr, int64_t nr, float alpha, float beta, bool accumulate) {
-    micro_kernel_body(kc, a, b, c, ldc, mr, nr, alpha, beta, accumulate);
+void axpy_rows_generic(const float* x, int64_t incx, const float* b, int64_t ldb, int64_t k,
+                       int64_t nj, float* acc) {
+    axpy_rows_body(x, incx, b, ldb, k, nj, acc);
 }
-PYDL_TARGET_AVX2 void micro_kernel_avx2(int64_t kc, const float* a, const float* b, float* c,
-                                        int64_t ldc, int64_t mr, int64_t nr, float alpha,
-                                        float beta, bool accumulate) {
-    micro_kernel_body(kc, a, b, c, ldc, mr, nr, alpha, beta, accumulate);
+PYDL_TARGET_AVX2 void axpy_rows_avx2(const float* x, int64_t incx, const float* b, int64_t ldb,
+                                     int64_t k, int64_t nj, float* acc) {
+    axpy_rows_body(x, incx, b, ldb, k, nj, acc);
 }
 
-}  // namespace
-
-void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0 || alpha == 0.0f) {  // C = beta * C, without reading C when beta == 0
-        for (int64_t i = 0; i < m; ++i)
-            for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+void gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+          int64_t ldc, const Epilogue* ep) {
+    // C[i][j] = sum_p A(i, p) B(p, j) with strides of op(A) and op(B).
+    const int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
+    const int64_t b_rs = trans_b ? 1 : ldb, b_cs = trans_b ? ldb : 1;
+    const bool avx2 = use_avx2();
+    if (m == 1 && !trans_b) {
+        // A row vector times row-major B: accumulate rows of B (contiguous), a chunk
+        // of columns per task, p in order.
+        constexpr int64_t kChunk = 256;
+        parallel_for(0, (n + kChunk - 1) / kChunk,
+                     std::max<int64_t>(1, kParallelWork / std::max<int64_t>(k * kChunk, 1)),
+                     [&](int64_t lo, int64_t hi) {
+            float acc[kChunk];
+            for (int64_t t = lo; t < hi; ++t) {
+                const int64_t j0 = t * kChunk, nj = std::min(kChunk, n - j0);
+                if (avx2) axpy_rows_avx2(a, a_cs, b + j0, ldb, k, nj, acc);
+                else axpy_rows_generic(a, a_cs, b + j0, ldb, k, nj, acc);
+                for (int64_t j = 0; j < nj; ++j) {
+                    float v = alpha * acc[j];
+                    if (beta != 0.0f) v += beta * c[j0 + j];
+                    if (ep) {
+                        if (ep->bias) v += ep->bias[j0 + j];
+                        if (ep->pre) ep->pre[j0 + j] = v;
+                        v = apply_activation(ep->act, v);
+                    }
+                    c[j0 + j] = v;
+                }
+            }
+        });
         return;
     }
-    const bool avx2 = use_avx2();
-    const bool parallel = m * n * k >= kParallelWork;
-    // Packed blocks, kept per calling thread and reused across calls.
-    thread_local std::vector<float> apack, bpack;
-    const int64_t m_pad = (m + kMR - 1) / kMR * kMR;
+    const int64_t outputs = m * n;
+    parallel_for(0, outputs, std::max<int64_t>(1, kParallelWork / std::max<int64_t>(k, 1)),
+                 [&](int64_t lo, int64_t hi) {
+        for (int64_t t = lo; t < hi; ++t) {
+            const int64_t i = t / n, j = t % n;
+            const float* x = a + i * a_rs;
+            const float* y = b + j * b_cs;
+            const float s = avx2 ? dot_avx2(x, a_cs, y, b_rs, k) : dot_generic(x, a_cs, y, b_rs, k);
+            float v = alpha * s;
+            if (beta != 0.0f) v += beta * c[i * ldc + j];
+            if (ep) {
+                if (ep->bias) v += ep->bias[j];
+                if (ep->pre) ep->pre[i * ep->ldpre + j] = v;
+                v = apply_activation(ep->act, v);
+            }
+            c[i * ldc + j] = v;
+        }
+    });
+}
+
+// Note [Small path]: small m or k; A is read in place (no packing), each task packs
+// the one B panel it sweeps.
+void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                int64_t ldc, const Epilogue* ep, bool parallel) {
+    const MicroKernel kern = kernel();
+    const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
+    const int64_t panels = (n + kNR - 1) / kNR;
+    const int64_t row_blocks = (m + kMC - 1) / kMC;
+    const int64_t tasks = panels * row_blocks;
+    parallel_for(0, tasks, parallel ? 1 : tasks, [&](int64_t lo, int64_t hi) {
+        thread_local AlignedBuffer panel_buf;
+        for (int64_t t = lo; t < hi; ++t) {
+            const int64_t jp = t % panels, i_lo = (t / panels) * kMC;
+            const int64_t i_hi = std::min(m, i_lo + kMC);
+            const int64_t j = jp * kNR;
+            const int nr = int(std::min<int64_t>(kNR, n - j));
+            for (int64_t p0 = 0; p0 < k; p0 += kKC) {
+                const int64_t kc = std::min(kKC, k - p0);
+                // The panel is packed even when B is row-major: reading it in place
+                // strides by ldb, and power-of-two row strides thrash L1 sets.
+                float* bp = panel_buf.get(kKC * kNR);
+                pack_b(trans_b, b, ldb, p0, kc, j, n - j, 0, 1, bp);
+                const int64_t rs_b = kNR;
+                const bool last = p0 + kc >= k;
+                for (int64_t i = i_lo; i < i_hi; i += kMR) {
+                    const int mr = int(std::min<int64_t>(kMR, i_hi - i));
+                    Epilogue tile;
+                    kern(kc, a + i * rs_a + p0 * cs_a, rs_a, cs_a, bp, rs_b, c + i * ldc + j,
+                         ldc, mr, nr, alpha, p0 == 0 ? beta : 1.0f,
+                         last ? tile_epilogue(ep, i, j, tile) : nullptr);
+                }
+            }
+        }
+    });
+}
+
+// The blocked path (Note [Blocking]): B is packed once per (NC, KC) block and shared
+// by all threads; each task packs its MC x KC block of A and sweeps a range of B panels.
+void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                  int64_t ldc, const Epilogue* ep, bool parallel) {
+    const MicroKernel kern = kernel();
+    thread_local AlignedBuffer b_buf;
+    const int threads = parallel ? get_num_threads() : 1;
     for (int64_t j0 = 0; j0 < n; j0 += kNC) {
         const int64_t nc = std::min(kNC, n - j0);
-        const int64_t nc_pad = (nc + kNR - 1) / kNR * kNR;
+        const int64_t panels = (nc + kNR - 1) / kNR;
         for (int64_t p0 = 0; p0 < k; p0 += kKC) {
             const int64_t kc = std::min(kKC, k - p0);
-            apack.resize(m_pad * kc);
-            bpack.resize(nc_pad * kc);
-            pack_a(trans_a, a, lda, m, p0, kc, apack.data());
-            pack_b(trans_b, b, ldb, p0, kc, j0, nc, bpack.data());
-            const bool accumulate = p0 > 0;
-            const int64_t row_tasks = (m + kTaskRows - 1) / kTaskRows;
-            const int64_t col_tasks = (nc + kTaskCols - 1) / kTaskCols;
-            const float* ap_all = apack.data();
-            const float* bp_all = bpack.data();
-            // Tasks tile C; each element is accumulated over K in the same order
-            // whatever the thread count (Note [Determinism]).
-            parallel_for(0, row_tasks * col_tasks, parallel ? 1 : row_tasks * col_tasks,
+            float* bpack = b_buf.get(panels * kNR * kc);
+            parallel_for(0, panels, parallel ? std::max<int64_t>(1, panels / (4 * threads)) : panels,
                          [&](int64_t lo, int64_t hi) {
+                pack_b(trans_b, b, ldb, p0, kc, j0, nc, lo, hi, bpack);
+            });
+            const int64_t row_blocks = (m + kMC - 1) / kMC;
+            // Split N too when there are fewer row blocks than threads (Note [Determinism]:
+            // the split changes which thread computes a tile, never how).
+            const int64_t col_splits =
+                std::min<int64_t>(panels, std::max<int64_t>(1, (2 * threads + row_blocks - 1) / row_blocks));
+            const int64_t panels_per_split = (panels + col_splits - 1) / col_splits;
+            const bool last = p0 + kc >= k;
+            const float beta_eff = p0 == 0 ? beta : 1.0f;
+            parallel_for(0, row_blocks * col_splits, parallel ? 1 : row_blocks * col_splits,
+                         [&](int64_t lo, int64_t hi) {
+                thread_local AlignedBuffer a_buf;
                 for (int64_t t = lo; t < hi; ++t) {
-                    const int64_t i_lo = (t / col_tasks) * kTaskRows;
-                    const int64_t i_hi = std::min(m, i_lo + kTaskRows);
-                    const int64_t jj_lo = (t % col_tasks) * kTaskCols;
-                    const int64_t jj_hi = std::min(nc, jj_lo + kTaskCols);
-                    for (int64_t jj = jj_lo; jj < jj_hi; jj += kNR) {
-                        const float* bp = bp_all + (jj / kNR) * kNR * kc;
-                        for (int64_t i = i_lo; i < i_hi; i += kMR) {
-                            const float* ap = ap_all + (i / kMR) * kMR * kc;
-                            float* cp = c + i * ldc + j0 + jj;
-                            const int64_t mr = std::min(kMR, m - i), nr = std::min(kNR, nc - jj);
-                            if (avx2)
-                                micro_kernel_avx2(kc, ap, bp, cp, ldc, mr, nr, alpha, beta, accumulate);
-                            else
-                                micro_kernel_generic(kc, ap, bp, cp, ldc, mr, nr, alpha, beta,
-                                                     accumulate);
+                    const int64_t i0 = (t / col_splits) * kMC;
+                    const int64_t mc = std::min(kMC, m - i0);
+                    const int64_t jp_lo = (t % col_splits) * panels_per_split;
+                    const int64_t jp_hi = std::min(panels, jp_lo + panels_per_split);
+                    if (jp_lo >= jp_hi) continue;
+                    float* apack = a_buf.get(((mc + kMR - 1) / kMR) * kMR * kc);
+                    pack_a(trans_a, a, lda, i0, mc, p0, kc, apack);
+                    for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
+                        const int64_t j = j0 + jp * kNR;
+                        const int nr = int(std::min<int64_t>(kNR, n - j));
+                        const float* bp = bpack + jp * kNR * kc;
+                        for (int64_t ir = 0; ir < mc; ir += kMR) {
+                            const int mr = int(std::min<int64_t>(kMR, mc - ir));
+                            Epilogue tile;
+                            kern(kc, apack + ir * kc, 1, kMR, bp, kNR, c + (i0 + ir) * ldc + j,
+                                 ldc, mr, nr, alpha, beta_eff,
+                                 last ? tile_epilogue(ep, i0 + ir, j, tile) : nullptr);
                         }
                     }
                 }
             });
         }
     }
+}
+
+}  // namespace
+
+void set_kernel(const char* name) {
+    const std::string s(name);
+    if (s == "auto") g_kernel_choice = 0;
+    else if (s == "ref") g_kernel_choice = 1;
+    else if (s == "avx2") {
+        PYDL_CHECK(use_avx2(), ValueError, "the avx2 GEMM kernel needs a CPU with AVX2 and FMA");
+        g_kernel_choice = 2;
+    } else {
+        PYDL_CHECK(false, ValueError, "unknown GEMM kernel '", s, "' (expected auto, ref or avx2)");
+    }
+}
+
+const char* kernel_name() { return kernel() == microkernel_avx2 ? "avx2" : "ref"; }
+
+}  // namespace gemm
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+           int64_t ldc, const gemm::Epilogue* ep) {
+    using namespace gemm;
+    if (m <= 0 || n <= 0) return;
+    if (ep && !ep->active()) ep = nullptr;
+    if (k <= 0 || alpha == 0.0f) return scale_c(m, n, beta, c, ldc, ep);
+    const bool parallel = m * n * k >= kParallelWork && get_num_threads() > 1;
+    if (n == 1 || m == 1)
+        return gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep);
+    if (m <= kSmallM || k <= kSmallK)
+        return gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep,
+                          parallel);
+    gemm_blocked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, parallel);
+}
+
+void sgemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                   float alpha, const float* a, int64_t lda, int64_t stride_a, const float* b,
+                   int64_t ldb, int64_t stride_b, float beta, float* c, int64_t ldc,
+                   int64_t stride_c) {
+    if (batch <= 0) return;
+    const int64_t work = m * n * std::max<int64_t>(k, 1);
+    // Small products: one per task (each single-threaded inside, as parallel_for does
+    // not nest); large ones: one after another, each using every thread.
+    const int64_t grain = work >= gemm::kParallelWork ? batch : 1;
+    const bool outer_parallel = grain < batch && batch * work >= gemm::kParallelWork;
+    parallel_for(0, batch, outer_parallel ? 1 : batch, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i)
+            sgemm(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb,
+                  beta, c + i * stride_c, ldc);
+    });
 }
 
 }  // namespace pydl

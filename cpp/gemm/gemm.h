@@ -1,16 +1,33 @@
 // Single-precision GEMM: C := alpha * op(A) * op(B) + beta * C, row-major.
 //
-// op(A) is M x K, op(B) is K x N; lda/ldb/ldc are row strides in elements.
-// When beta == 0, C is written without being read (NaN in C does not leak).
-// Threads split M and N only, never K, so results do not depend on the thread
-// count (Note [Determinism] in core/parallel.h).
+// op(A) is M x K, op(B) is K x N; lda/ldb/ldc are row strides in elements. When
+// beta == 0, C is written without being read (NaN in C does not leak). An optional
+// epilogue adds a bias per column and applies an activation while the tile is in
+// registers. Threads split M and N only, never K, so results are bit-identical for
+// any thread count (Note [Determinism] in core/parallel.h).
 #pragma once
 #include <cstdint>
+
+#include "gemm/microkernel.h"
 
 namespace pydl {
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc);
+           int64_t ldc, const gemm::Epilogue* epilogue = nullptr);
+
+// `batch` independent products; operand i starts at a + i * stride_a (etc.).
+// Small products run one per thread; large ones one after another, each threaded.
+void sgemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                   float alpha, const float* a, int64_t lda, int64_t stride_a, const float* b,
+                   int64_t ldb, int64_t stride_b, float beta, float* c, int64_t ldc,
+                   int64_t stride_c);
+
+namespace gemm {
+// Which micro-kernel the driver uses: "auto" (AVX2 when the CPU has it), "ref", "avx2".
+// For tests and benchmarks; throws ValueError for "avx2" on a CPU without it.
+void set_kernel(const char* name);
+const char* kernel_name();
+}  // namespace gemm
 
 }  // namespace pydl

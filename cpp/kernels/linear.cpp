@@ -10,14 +10,14 @@
 namespace pydl {
 
 void linear_forward(const float* x, const float* w, const float* bias, int64_t m, int64_t in,
-                    int64_t out, float* y) {
-    sgemm(false, true, m, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
-    if (!bias) return;
-    parallel_for(0, m, std::max<int64_t>(1, 16384 / std::max<int64_t>(out, 1)),
-                 [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i)
-            for (int64_t j = 0; j < out; ++j) y[i * out + j] += bias[j];
-    });
+                    int64_t out, float* y, gemm::Activation act, float* pre) {
+    // Bias and activation are applied by the GEMM's epilogue while C is in registers.
+    gemm::Epilogue ep;
+    ep.bias = bias;
+    ep.act = act;
+    ep.pre = pre;
+    ep.ldpre = out;
+    sgemm(false, true, m, out, in, 1.0f, x, in, w, in, 0.0f, y, out, &ep);
 }
 
 void linear_backward(const float* grad, const float* x, const float* w, int64_t m, int64_t in,
@@ -56,7 +56,13 @@ void matmul_forward(const float* a, const Shape& as, const float* b, const Shape
     const size_t rank = os.size() - 2;
     const Shape batch(os.begin(), os.end() - 2), ab = batch_of(as, rank), bb = batch_of(bs, rank);
     const int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
-    for (int64_t i = 0, count = numel(batch); i < count; ++i)
+    const int64_t count = numel(batch);
+    if (numel(ab) == count && numel(bb) == count) {  // no broadcasting: one batched call
+        sgemm_batched(count, false, false, m, n, k, 1.0f, a, k, m * k, b, n, k * n, 0.0f, out, n,
+                      m * n);
+        return;
+    }
+    for (int64_t i = 0; i < count; ++i)
         sgemm(false, false, m, n, k, 1.0f, a + batch_offset(i, batch, ab, m * k), k,
               b + batch_offset(i, batch, bb, k * n), n, 0.0f, out + i * m * n, n);
 }
@@ -68,9 +74,17 @@ void matmul_backward(const float* grad, const Shape& os, const float* a, const S
     const int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
     // Operands repeated along broadcast batch axes accumulate (beta = 1) over
     // the batch in index order, so the sum is deterministic.
+    const int64_t count = numel(batch);
+    if (numel(ab) == count && numel(bb) == count) {  // no broadcasting: batched calls
+        if (ga) sgemm_batched(count, false, true, m, k, n, 1.0f, grad, n, m * n, b, n, k * n, 0.0f,
+                              ga, k, m * k);
+        if (gb) sgemm_batched(count, true, false, k, n, m, 1.0f, a, k, m * k, grad, n, m * n, 0.0f,
+                              gb, n, k * n);
+        return;
+    }
     if (ga) std::fill(ga, ga + numel(as), 0.0f);
     if (gb) std::fill(gb, gb + numel(bs), 0.0f);
-    for (int64_t i = 0, count = numel(batch); i < count; ++i) {
+    for (int64_t i = 0; i < count; ++i) {
         const float* g = grad + i * m * n;
         const int64_t oa = batch_offset(i, batch, ab, m * k), ob = batch_offset(i, batch, bb, k * n);
         if (ga) sgemm(false, true, m, k, n, 1.0f, g, n, b + ob, n, 1.0f, ga + oa, k);

@@ -3,12 +3,15 @@
 #include <cstdint>
 
 #include "core/shape.h"
+#include "gemm/microkernel.h"
 
 namespace pydl {
 
-// y (m x out) = x (m x in) @ w^T (w is out x in) + bias (out, may be null).
+// y (m x out) = act(x (m x in) @ w^T (w is out x in) + bias (out, may be null)), one
+// GEMM with a fused epilogue; `pre` (optional, m x out) receives the pre-activation.
 void linear_forward(const float* x, const float* w, const float* bias, int64_t m, int64_t in,
-                    int64_t out, float* y);
+                    int64_t out, float* y, gemm::Activation act = gemm::Activation::None,
+                    float* pre = nullptr);
 // grad_x = grad @ w, grad_w = grad^T @ x, grad_bias = column sums of grad.
 // Any output pointer may be null when that gradient is not needed.
 void linear_backward(const float* grad, const float* x, const float* w, int64_t m, int64_t in,

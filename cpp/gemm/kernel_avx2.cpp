@@ -1,0 +1,125 @@
+// The AVX2+FMA 6x16 micro-kernel (contract in microkernel.h). Compiled with a
+// target attribute, called only after run-time detection (Note [SIMD dispatch]).
+#include "gemm/microkernel.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "core/vec.h"
+
+namespace pydl::gemm {
+
+namespace {
+
+// Lane masks for the first 0..8 lanes of a ymm register (maskload/maskstore).
+alignas(32) const int32_t kMaskTable[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+PYDL_TARGET_AVX2 inline __m256i lane_mask(int count) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMaskTable + 8 - count));
+}
+
+// Write rows [0, mr) and columns [0, nr) of the tile: full 8-lane halves with plain
+// loads/stores, a partial half with masked ones (nothing outside the tile is touched).
+PYDL_TARGET_AVX2 void store_tile(float* c, int64_t ldc, int mr, int nr, float alpha,
+                                 float beta, const Epilogue* ep, __m256 acc[kMR][2]) {
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    const bool relu = ep && ep->act == Activation::Relu;
+    const bool other_act = ep && ep->act != Activation::None && !relu;
+    for (int r = 0; r < mr; ++r) {
+        for (int h = 0; h < 2; ++h) {
+            const int count = std::min(8, std::max(0, nr - 8 * h));
+            if (count == 0) break;
+            float* cp = c + r * ldc + 8 * h;
+            const __m256i mask = lane_mask(count);
+            __m256 v = _mm256_mul_ps(acc[r][h], va);
+            if (beta != 0.0f) {
+                const __m256 old = count == 8 ? _mm256_loadu_ps(cp) : _mm256_maskload_ps(cp, mask);
+                v = _mm256_fmadd_ps(vb, old, v);
+            }
+            if (ep) {
+                if (ep->bias) {
+                    const float* bp = ep->bias + 8 * h;
+                    v = _mm256_add_ps(v, count == 8 ? _mm256_loadu_ps(bp) : _mm256_maskload_ps(bp, mask));
+                }
+                if (ep->pre) {
+                    float* pp = ep->pre + r * ep->ldpre + 8 * h;
+                    if (count == 8) _mm256_storeu_ps(pp, v);
+                    else _mm256_maskstore_ps(pp, mask, v);
+                }
+                if (relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
+            }
+            if (count == 8) _mm256_storeu_ps(cp, v);
+            else _mm256_maskstore_ps(cp, mask, v);
+        }
+    }
+    if (other_act)  // transcendental activations: the shared scalar definition, in cache
+        for (int r = 0; r < mr; ++r)
+            for (int j = 0; j < nr; ++j) c[r * ldc + j] = apply_activation(ep->act, c[r * ldc + j]);
+}
+
+}  // namespace
+
+PYDL_TARGET_AVX2 void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                                       const float* b, int64_t rs_b, float* c, int64_t ldc,
+                                       int mr, int nr, float alpha, float beta,
+                                       const Epilogue* ep) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    const float* a1 = a + rs_a;
+    const float* a2 = a + 2 * rs_a;
+    const float* a3 = a + 3 * rs_a;
+    const float* a4 = a + 4 * rs_a;
+    const float* a5 = a + 5 * rs_a;
+    if (mr < kMR) {  // never read rows past mr (packed panels would be zero-padded anyway)
+        const float* rows[kMR] = {a, a1, a2, a3, a4, a5};
+        for (int r = mr; r < kMR; ++r) rows[r] = rows[mr - 1];
+        a1 = rows[1], a2 = rows[2], a3 = rows[3], a4 = rows[4], a5 = rows[5];
+    }
+#define PYDL_STEP(p)                                                               \
+    {                                                                              \
+        const __m256 b0 = _mm256_loadu_ps(b + (p) * rs_b);                         \
+        const __m256 b1 = _mm256_loadu_ps(b + (p) * rs_b + 8);                     \
+        __m256 av = _mm256_broadcast_ss(a + (p) * cs_a);                           \
+        c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);    \
+        av = _mm256_broadcast_ss(a1 + (p) * cs_a);                                 \
+        c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);    \
+        av = _mm256_broadcast_ss(a2 + (p) * cs_a);                                 \
+        c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);    \
+        av = _mm256_broadcast_ss(a3 + (p) * cs_a);                                 \
+        c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);    \
+        av = _mm256_broadcast_ss(a4 + (p) * cs_a);                                 \
+        c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);    \
+        av = _mm256_broadcast_ss(a5 + (p) * cs_a);                                 \
+        c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);    \
+    }
+    int64_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        _mm_prefetch(reinterpret_cast<const char*>(b + (p + 8) * rs_b), _MM_HINT_T0);
+        PYDL_STEP(p) PYDL_STEP(p + 1) PYDL_STEP(p + 2) PYDL_STEP(p + 3)
+    }
+    for (; p < kc; ++p) PYDL_STEP(p)
+#undef PYDL_STEP
+    __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                          {c30, c31}, {c40, c41}, {c50, c51}};
+    store_tile(c, ldc, mr, nr, alpha, beta, ep, acc);
+}
+
+}  // namespace pydl::gemm
+
+#else  // not x86-64: never selected at run time
+
+namespace pydl::gemm {
+void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                      int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
+                      float beta, const Epilogue* ep) {
+    microkernel_ref(kc, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, alpha, beta, ep);
+}
+}  // namespace pydl::gemm
+
+#endif

@@ -1,0 +1,50 @@
+// The GEMM micro-kernel contract (BLIS layering: driver -> packing -> micro-kernel).
+//
+// A micro-kernel computes one MR x NR tile of C from a depth-kc slice:
+//
+//     C[0:mr, 0:nr] := beta * C + alpha * A[0:mr, 0:kc] * B[0:kc, 0:nr]   (then the epilogue)
+//
+// A element (r, p) is read at a[r * rs_a + p * cs_a] (a packed MR panel has rs_a = 1,
+// cs_a = MR; an unpacked row-major A has rs_a = lda, cs_a = 1). B row p is read as
+// NR contiguous floats at b + p * rs_b (a packed NR panel has rs_b = NR; an unpacked
+// row-major B has rs_b = ldb). Rows past mr and columns past nr are never written;
+// when nr < NR the B row must still hold NR readable floats (packed panels are
+// zero-padded; the driver packs otherwise). When beta == 0, C is not read, so NaN or
+// garbage in C does not leak into the result.
+#pragma once
+#include <cstdint>
+
+namespace pydl::gemm {
+
+constexpr int kMR = 6;   // Note [Tile shape]: 6 x 16 = 12 ymm accumulators + 2 B vectors
+constexpr int kNR = 16;  // + 1 broadcast of A fit the 16 AVX2 registers.
+
+enum class Activation : int { None = 0, Relu, Gelu, Tanh, Sigmoid };
+
+// Applied to each tile of C as it is written after the last depth block:
+// C = act(C + bias[col]); `pre` (if set) receives C + bias before the activation.
+struct Epilogue {
+    const float* bias = nullptr;  // indexed by the tile's first column
+    Activation act = Activation::None;
+    float* pre = nullptr;          // same layout as C, row stride ldpre
+    int64_t ldpre = 0;
+    bool active() const { return bias || act != Activation::None || pre; }
+};
+
+using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                             const float* b, int64_t rs_b, float* c, int64_t ldc, int mr,
+                             int nr, float alpha, float beta, const Epilogue* epilogue);
+
+// The scalar reference kernel: the contract in plain loops; always built.
+void microkernel_ref(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                     int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
+                     float beta, const Epilogue* epilogue);
+// AVX2+FMA 6x16 kernel (only call on CPUs with AVX2 and FMA).
+void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                      int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
+                      float beta, const Epilogue* epilogue);
+
+// The scalar activation used by every epilogue (the same formulas as the activation kernels).
+float apply_activation(Activation act, float x);
+
+}  // namespace pydl::gemm
