@@ -59,43 +59,41 @@ PYDL_TARGET_AVX2 void store_tile(float* c, int64_t ldc, int mr, int nr, float al
             for (int j = 0; j < nr; ++j) c[r * ldc + j] = apply_activation(ep->act, c[r * ldc + j]);
 }
 
-}  // namespace
-
-PYDL_TARGET_AVX2 void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                                       const float* b, int64_t rs_b, float* c, int64_t ldc,
-                                       int mr, int nr, float alpha, float beta,
-                                       const Epilogue* ep) {
+// The k loop over one tile. With Packed, A and B strides are the packed panels'
+// compile-time constants (fewer address computations per step).
+template <bool Packed>
+PYDL_TARGET_AVX2 inline void tile_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                                       const float* b, int64_t rs_b, int mr,
+                                       __m256 acc[kMR][2]) {
+    if (Packed) {
+        rs_a = 1;
+        cs_a = kMR;
+        rs_b = kNR;
+    }
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
     __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    const float* a1 = a + rs_a;
-    const float* a2 = a + 2 * rs_a;
-    const float* a3 = a + 3 * rs_a;
-    const float* a4 = a + 4 * rs_a;
-    const float* a5 = a + 5 * rs_a;
-    if (mr < kMR) {  // never read rows past mr (packed panels would be zero-padded anyway)
-        const float* rows[kMR] = {a, a1, a2, a3, a4, a5};
+    const float* rows[kMR] = {a, a + rs_a, a + 2 * rs_a, a + 3 * rs_a, a + 4 * rs_a, a + 5 * rs_a};
+    if (!Packed && mr < kMR)  // never read rows past mr of an unpacked A
         for (int r = mr; r < kMR; ++r) rows[r] = rows[mr - 1];
-        a1 = rows[1], a2 = rows[2], a3 = rows[3], a4 = rows[4], a5 = rows[5];
-    }
 #define PYDL_STEP(p)                                                               \
     {                                                                              \
         const __m256 b0 = _mm256_loadu_ps(b + (p) * rs_b);                         \
         const __m256 b1 = _mm256_loadu_ps(b + (p) * rs_b + 8);                     \
-        __m256 av = _mm256_broadcast_ss(a + (p) * cs_a);                           \
+        __m256 av = _mm256_broadcast_ss(rows[0] + (p) * cs_a);                     \
         c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);    \
-        av = _mm256_broadcast_ss(a1 + (p) * cs_a);                                 \
+        av = _mm256_broadcast_ss(rows[1] + (p) * cs_a);                            \
         c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);    \
-        av = _mm256_broadcast_ss(a2 + (p) * cs_a);                                 \
+        av = _mm256_broadcast_ss(rows[2] + (p) * cs_a);                            \
         c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);    \
-        av = _mm256_broadcast_ss(a3 + (p) * cs_a);                                 \
+        av = _mm256_broadcast_ss(rows[3] + (p) * cs_a);                            \
         c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);    \
-        av = _mm256_broadcast_ss(a4 + (p) * cs_a);                                 \
+        av = _mm256_broadcast_ss(rows[4] + (p) * cs_a);                            \
         c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);    \
-        av = _mm256_broadcast_ss(a5 + (p) * cs_a);                                 \
+        av = _mm256_broadcast_ss(rows[5] + (p) * cs_a);                            \
         c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);    \
     }
     int64_t p = 0;
@@ -105,8 +103,22 @@ PYDL_TARGET_AVX2 void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a,
     }
     for (; p < kc; ++p) PYDL_STEP(p)
 #undef PYDL_STEP
-    __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                          {c30, c31}, {c40, c41}, {c50, c51}};
+    acc[0][0] = c00, acc[0][1] = c01, acc[1][0] = c10, acc[1][1] = c11;
+    acc[2][0] = c20, acc[2][1] = c21, acc[3][0] = c30, acc[3][1] = c31;
+    acc[4][0] = c40, acc[4][1] = c41, acc[5][0] = c50, acc[5][1] = c51;
+}
+
+}  // namespace
+
+PYDL_TARGET_AVX2 void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                                       const float* b, int64_t rs_b, float* c, int64_t ldc,
+                                       int mr, int nr, float alpha, float beta,
+                                       const Epilogue* ep) {
+    __m256 acc[kMR][2];
+    if (rs_a == 1 && cs_a == kMR && rs_b == kNR)
+        tile_loop<true>(kc, a, rs_a, cs_a, b, rs_b, mr, acc);
+    else
+        tile_loop<false>(kc, a, rs_a, cs_a, b, rs_b, mr, acc);
     store_tile(c, ldc, mr, nr, alpha, beta, ep, acc);
 }
 

@@ -31,25 +31,31 @@ void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int
 
 void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
             int64_t nc, int64_t jp0, int64_t jp1, float* dst) {
+    if (!trans) {
+        // Row by row: each source row is read once, contiguously (reading a 16-wide
+        // column strip down kc rows would stride by ldb, often a power of two).
+        for (int64_t p = 0; p < kc; ++p) {
+            const float* src = b + (p0 + p) * ldb + j0;
+            for (int64_t jp = jp0; jp < jp1; ++jp) {
+                float* dp = dst + jp * kNR * kc + p * kNR;
+                const int64_t c0 = jp * kNR;
+                const int64_t cols = nc - c0 < kNR ? nc - c0 : kNR;
+                for (int64_t j = 0; j < cols; ++j) dp[j] = src[c0 + j];
+                for (int64_t j = cols; j < kNR; ++j) dp[j] = 0.0f;
+            }
+        }
+        return;
+    }
     for (int64_t jp = jp0; jp < jp1; ++jp) {
         float* d = dst + jp * kNR * kc;
         const int64_t c0 = jp * kNR;
         const int64_t cols = nc - c0 < kNR ? nc - c0 : kNR;
-        if (!trans) {
-            for (int64_t p = 0; p < kc; ++p) {
-                const float* src = b + (p0 + p) * ldb + j0 + c0;
-                float* dp = d + p * kNR;
-                for (int64_t j = 0; j < cols; ++j) dp[j] = src[j];
-                for (int64_t j = cols; j < kNR; ++j) dp[j] = 0.0f;
-            }
-        } else {
-            for (int64_t j = 0; j < cols; ++j) {
-                const float* src = b + (j0 + c0 + j) * ldb + p0;
-                for (int64_t p = 0; p < kc; ++p) d[p * kNR + j] = src[p];
-            }
-            for (int64_t j = cols; j < kNR; ++j)
-                for (int64_t p = 0; p < kc; ++p) d[p * kNR + j] = 0.0f;
+        for (int64_t j = 0; j < cols; ++j) {
+            const float* src = b + (j0 + c0 + j) * ldb + p0;
+            for (int64_t p = 0; p < kc; ++p) d[p * kNR + j] = src[p];
         }
+        for (int64_t j = cols; j < kNR; ++j)
+            for (int64_t p = 0; p < kc; ++p) d[p * kNR + j] = 0.0f;
     }
 }
 
