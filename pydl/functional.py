@@ -331,8 +331,16 @@ def matmul(a: Any, b: Any) -> Tensor:
     return wrap(_b.active.matmul_forward(a.data, b.data), (a, b), backward)
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """x @ weight.T + bias, as one kernel call forward and one backward."""
+_FUSED_ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None,
+           activation: str | None = None) -> Tensor:
+    """act(x @ weight.T + bias) as one kernel call forward and one backward.
+
+    The bias and the optional activation ("relu", "gelu", "tanh", "sigmoid"; a pydl
+    extension of torch's signature) are applied by the GEMM's epilogue.
+    """
     x = as_tensor(x)
     if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
@@ -340,10 +348,21 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape "
                          f"{weight.shape}")
-    y = _b.active.linear_forward(x.data, weight.data, None if bias is None else bias.data)
-    if bias is None:
-        return wrap(y, (x, weight), _linear_backward)
-    return wrap(y, (x, weight, bias), _linear_backward)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    b = None if bias is None else bias.data
+    if activation is None:
+        return wrap(_b.active.linear_forward(x.data, weight.data, b), inputs, _linear_backward)
+    if activation not in _FUSED_ACTIVATIONS:
+        raise ValueError(f"linear: activation must be one of {_FUSED_ACTIVATIONS} or None, "
+                         f"got {activation!r}")
+    y, pre = _b.active.linear_act_forward(x.data, weight.data, b, activation)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        x, w = node.inputs[0], node.inputs[1]
+        return _b.active.linear_act_backward(g, x.data, w.data, y, pre, len(node.inputs) == 3,
+                                             activation)
+
+    return wrap(y, inputs, backward)
 
 
 def _linear_backward(node: Any, g: np.ndarray) -> Any:

@@ -117,6 +117,11 @@ row("matmul_bcast", pydl.matmul, [_u((2, 1, 3, 4)), _u((3, 4, 2))])
 row("matmul_vec", pydl.matmul, [_u((3, 4)), _u((4,))])
 row("linear", NF.linear, [_u((5, 7)), _u((3, 7)), _u((3,))])
 row("linear_nobias", NF.linear, [_u((2, 4, 6)), _u((5, 6))])
+for act in ("relu", "gelu", "tanh", "sigmoid"):  # the GEMM epilogue's fused activations
+    row(f"linear_{act}", lambda x, w, b, act=act: NF.linear(x, w, b, activation=act),
+        [_u((7, 9)), _u((17, 9)), _u((17,))])
+row("linear_gelu_nobias", lambda x, w: NF.linear(x, w, activation="gelu"),
+    [_u((3, 5)), _u((4, 5))])
 
 # losses
 row("cross_entropy", lambda x: NF.cross_entropy(x, LABELS), [_u((7, 5), -5, 5)])

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "bindings/common.h"
+#include "gemm/gemm.h"
 #include "kernels/layout.h"
 #include "kernels/linear.h"
 #include "kernels/optim.h"
@@ -135,6 +136,50 @@ Shape matmul_out_shape(const Shape& as, const Shape& bs) {
     return os;
 }
 
+gemm::Activation parse_activation(const std::string& name) {
+    if (name == "none") return gemm::Activation::None;
+    if (name == "relu") return gemm::Activation::Relu;
+    if (name == "gelu") return gemm::Activation::Gelu;
+    if (name == "tanh") return gemm::Activation::Tanh;
+    if (name == "sigmoid") return gemm::Activation::Sigmoid;
+    PYDL_CHECK(false, ValueError, "activation must be 'none', 'relu', 'gelu', 'tanh' or ",
+               "'sigmoid'; got '", name, "'");
+    return gemm::Activation::None;
+}
+
+// The extent in elements a rows x cols matrix with row stride ld needs.
+void check_matrix(const char* name, const py::array& arr, int64_t rows, int64_t cols, int64_t ld) {
+    PYDL_CHECK(ld >= std::max<int64_t>(1, cols), ValueError, "sgemm: leading dimension of ", name,
+               " is ", ld, " but its rows hold ", cols, " elements");
+    const int64_t need = rows > 0 && cols > 0 ? (rows - 1) * ld + cols : 0;
+    PYDL_CHECK(arr.size() >= need, ValueError, "sgemm: ", name, " has ", arr.size(),
+               " elements but a ", rows, " x ", cols, " matrix with leading dimension ", ld,
+               " needs ", need);
+}
+
+void def_gemm(py::module_& m) {
+    m.def("sgemm", [](bool trans_a, bool trans_b, int64_t mm, int64_t n, int64_t k, double alpha,
+                      const py::array& a_, int64_t lda, const py::array& b_, int64_t ldb,
+                      double beta, py::array c_, int64_t ldc) {
+        PYDL_CHECK(mm >= 0 && n >= 0 && k >= 0, ValueError, "sgemm: negative size m=", mm,
+                   " n=", n, " k=", k);
+        auto a = f32(a_, "a"), b = f32(b_, "b");
+        PYDL_CHECK(c_.dtype().is(py::dtype::of<float>()) && (c_.flags() & py::array::c_style) &&
+                       c_.writeable(),
+                   TypeError, "sgemm: c must be a writable C-contiguous float32 array");
+        check_matrix("a", a, trans_a ? k : mm, trans_a ? mm : k, lda);
+        check_matrix("b", b, trans_b ? n : k, trans_b ? k : n, ldb);
+        check_matrix("c", c_, mm, n, ldc);
+        float* cp = static_cast<float*>(c_.mutable_data());
+        py::gil_scoped_release nogil;
+        sgemm(trans_a, trans_b, mm, n, k, float(alpha), in(a), lda, in(b), ldb, float(beta), cp,
+              ldc);
+    }, "C := alpha op(A) op(B) + beta C in place on row-major buffers (for tests/benchmarks).");
+    m.def("gemm_set_kernel", [](const std::string& name) { gemm::set_kernel(name.c_str()); },
+          "Select the GEMM micro-kernel: 'auto', 'ref' or 'avx2'.");
+    m.def("gemm_kernel", [] { return std::string(gemm::kernel_name()); });
+}
+
 void def_linear(py::module_& m) {
     m.def("linear_forward", [](const py::array& x_, const py::array& w_, py::object b_) {
         auto x = f32(x_, "input"), w = f32(w_, "weight");
@@ -152,6 +197,66 @@ void def_linear(py::module_& m) {
         py::gil_scoped_release nogil;
         linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp);
         return y;
+    });
+    m.def("linear_act_forward", [](const py::array& x_, const py::array& w_, py::object b_,
+                                   const std::string& activation) {
+        auto x = f32(x_, "input"), w = f32(w_, "weight");
+        const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+        const gemm::Activation act = parse_activation(activation);
+        py::array_t<float> b;
+        if (!b_.is_none()) {
+            b = f32(b_.cast<py::array>(), "bias");
+            PYDL_CHECK(b.ndim() == 1 && b.shape(0) == ws[0], ValueError, "linear: bias ",
+                       shape_str(shape_of(b)), " does not match weight ", shape_str(ws));
+        }
+        auto y = empty(ys);
+        py::object pre = py::none();
+        float* pre_p = nullptr;
+        if (act == gemm::Activation::Gelu) {  // gelu's derivative needs the pre-activation
+            auto t = empty(ys);
+            pre_p = out(t);
+            pre = t;
+        }
+        float* yp = out(y);
+        const float* bp = b_.is_none() ? nullptr : in(b);
+        const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+        {
+            py::gil_scoped_release nogil;
+            linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp, act, pre_p);
+        }
+        return py::make_tuple(y, pre);
+    });
+    m.def("linear_act_backward", [](const py::array& g_, const py::array& x_, const py::array& w_,
+                                    const py::array& y_, py::object pre_, bool has_bias,
+                                    const std::string& activation) {
+        auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight"), y = f32(y_, "y");
+        const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+        const gemm::Activation act = parse_activation(activation);
+        PYDL_CHECK(shape_of(g) == ys && shape_of(y) == ys, ValueError, "linear: grad ",
+                   shape_str(shape_of(g)), " and y ", shape_str(shape_of(y)),
+                   " must match output ", shape_str(ys));
+        py::array_t<float> pre;
+        if (act == gemm::Activation::Gelu) {
+            PYDL_CHECK(!pre_.is_none(), ValueError, "linear with gelu: backward needs pre");
+            pre = f32(pre_.cast<py::array>(), "pre");
+            PYDL_CHECK(shape_of(pre) == ys, ValueError, "linear: pre ", shape_str(shape_of(pre)),
+                       " must match output ", shape_str(ys));
+        }
+        auto gx = empty(xs);
+        auto gw = empty(ws);
+        py::object gb = py::none();
+        float* gbp = nullptr;
+        if (has_bias) { auto t = empty({ws[0]}); gbp = out(t); gb = t; }
+        float* gxp = out(gx);
+        float* gwp = out(gw);
+        const float* pre_p = act == gemm::Activation::Gelu ? in(pre) : nullptr;
+        const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+        {
+            py::gil_scoped_release nogil;
+            linear_act_backward(in(g), in(x), in(w), in(y), pre_p, rows, ws[1], ws[0], act, gxp,
+                                gwp, gbp);
+        }
+        return py::make_tuple(gx, gw, gb);
     });
     m.def("linear_backward", [](const py::array& g_, const py::array& x_, const py::array& w_,
                                 bool has_bias) {
@@ -386,6 +491,7 @@ void def_optim(py::module_& m) {
 void bind_nn(py::module_& m) {
     def_losses(m);
     def_linear(m);
+    def_gemm(m);
     def_layout(m);
     def_optim(m);
 }

@@ -5,6 +5,7 @@
 
 #include "core/parallel.h"
 #include "gemm/gemm.h"
+#include "kernels/activation.h"
 #include "kernels/reduce.h"
 
 namespace pydl {
@@ -18,6 +19,24 @@ void linear_forward(const float* x, const float* w, const float* bias, int64_t m
     ep.pre = pre;
     ep.ldpre = out;
     sgemm(false, true, m, out, in, 1.0f, x, in, w, in, 0.0f, y, out, &ep);
+}
+
+void linear_act_backward(const float* grad, const float* x, const float* w, const float* y,
+                         const float* pre, int64_t m, int64_t in, int64_t out,
+                         gemm::Activation act, float* grad_x, float* grad_w, float* grad_bias) {
+    const int64_t n = m * out;
+    std::vector<float> grad_z(n);
+    switch (act) {
+        case gemm::Activation::None: std::copy(grad, grad + n, grad_z.begin()); break;
+        // relu's derivative 1[z > 0] reads the same from y.
+        case gemm::Activation::Relu: unary_backward(UnaryOp::Relu, grad, y, y, grad_z.data(), n); break;
+        case gemm::Activation::Tanh: unary_backward(UnaryOp::Tanh, grad, y, y, grad_z.data(), n); break;
+        case gemm::Activation::Sigmoid:
+            unary_backward(UnaryOp::Sigmoid, grad, y, y, grad_z.data(), n);
+            break;
+        case gemm::Activation::Gelu: unary_backward(UnaryOp::Gelu, grad, pre, y, grad_z.data(), n); break;
+    }
+    linear_backward(grad_z.data(), x, w, m, in, out, grad_x, grad_w, grad_bias);
 }
 
 void linear_backward(const float* grad, const float* x, const float* w, int64_t m, int64_t in,

@@ -4,7 +4,8 @@ import numpy as np
 
 from ._util import sum_to
 
-__all__ = ["linear_forward", "linear_backward", "matmul_forward", "matmul_backward"]
+__all__ = ["linear_forward", "linear_backward", "linear_act_forward", "linear_act_backward",
+           "matmul_forward", "matmul_backward"]
 
 
 def linear_forward(x, w, b):
@@ -39,3 +40,34 @@ def matmul_backward(grad, a, b, need_a=True, need_b=True):
     ga = sum_to(grad @ np.swapaxes(b, -1, -2), a.shape) if need_a else None
     gb = sum_to(np.swapaxes(a, -1, -2) @ grad, b.shape) if need_b else None
     return ga, gb
+
+
+def _act(name, z):
+    from . import activation as A
+    if name == "none":
+        return z
+    fwd = {"relu": A.relu_forward, "gelu": A.gelu_forward, "tanh": A.tanh_forward,
+           "sigmoid": A.sigmoid_forward}
+    if name not in fwd:
+        raise ValueError(f"activation must be 'none', 'relu', 'gelu', 'tanh' or 'sigmoid'; "
+                         f"got {name!r}")
+    return fwd[name](z)
+
+
+def linear_act_forward(x, w, b, activation):
+    """y = act(x W^T + b); returns (y, z) with z = x W^T + b kept only for gelu"""
+    z = linear_forward(x, w, b)
+    y = _act(activation, z)
+    return np.asarray(y, order="C"), (z if activation == "gelu" else None)
+
+
+def linear_act_backward(grad, x, w, y, pre, has_bias, activation):
+    """dz = grad * act'(z) (from y, or from z for gelu), then linear_backward"""
+    from . import activation as A
+    if activation == "none":
+        gz = grad
+    elif activation == "gelu":
+        gz = A.gelu_backward(grad, pre, y)
+    else:
+        gz = getattr(A, activation + "_backward")(grad, y, y)
+    return linear_backward(gz, x, w, has_bias)

@@ -1,0 +1,174 @@
+"""sgemm against a float64 NumPy product: transposes, alpha/beta, edges, threads, kernels."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import pydl
+from pydl import _core
+
+KERNELS = ["ref"] + (["avx2"] if pydl.build_info()["simd"] in ("avx2+fma", "avx512f") else [])
+MR, NR, KC, MC = 6, 16, 320, 72  # cpp/gemm: tile, depth block, row block
+SMALL_M = 96
+
+
+@pytest.fixture(params=KERNELS)
+def kernel(request):
+    _core.gemm_set_kernel(request.param)
+    yield request.param
+    _core.gemm_set_kernel("auto")
+
+
+def gemm(trans_a, trans_b, m, n, k, alpha, beta, rng, pad=0, c_fill=None):
+    """Run sgemm on row-major buffers with leading dims padded by `pad`; return (got, want)."""
+    ar, ac = (k, m) if trans_a else (m, k)
+    br, bc = (n, k) if trans_b else (k, n)
+    lda, ldb, ldc = max(1, ac + pad), max(1, bc + pad), n + pad  # BLAS: ld >= max(1, cols)
+    a = rng.standard_normal((ar, lda)).astype(np.float32)
+    b = rng.standard_normal((br, ldb)).astype(np.float32)
+    c = (rng.standard_normal((m, ldc)) if c_fill is None else np.full((m, ldc), c_fill)).astype(
+        np.float32)
+    c_before = c.copy()
+    _core.sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    op_a = a[:, :ac].astype(np.float64)
+    op_b = b[:, :bc].astype(np.float64)
+    op_a = op_a.T if trans_a else op_a
+    op_b = op_b.T if trans_b else op_b
+    want = alpha * (op_a @ op_b)
+    if beta != 0:
+        want = want + beta * c_before[:, :n]
+    # the padding columns of C are never touched
+    np.testing.assert_array_equal(c[:, n:], c_before[:, n:])
+    return c[:, :n], want
+
+
+def check(got, want, k):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5 * max(1, k) ** 0.5 * 4)
+
+
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (1.0, 1.0), (0.5, -2.0), (-1.5, 0.25)])
+def test_transposes_and_scalars(kernel, trans_a, trans_b, alpha, beta):
+    rng = np.random.default_rng(1)
+    for m, n, k in [(13, 21, 17), (150, 40, 70), (100, 200, 330)]:  # small and blocked paths
+        got, want = gemm(trans_a, trans_b, m, n, k, alpha, beta, rng, pad=3)
+        check(got, want, k)
+
+
+EDGE = sorted({1, MR - 1, MR, MR + 1, NR - 1, NR, NR + 1, 2 * MR + 1})
+
+
+@pytest.mark.parametrize("m", EDGE + [SMALL_M, SMALL_M + 1, MC + 1])
+@pytest.mark.parametrize("n", EDGE + [3 * NR + 5])
+def test_edge_sizes(kernel, m, n):
+    rng = np.random.default_rng(m * 100 + n)
+    for k in (1, 7, KC - 1, KC + 1):
+        got, want = gemm(False, False, m, n, k, 1.0, 0.0, rng)
+        check(got, want, k)
+
+
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+def test_beta_zero_ignores_nan_in_c(kernel, trans_a, trans_b):
+    rng = np.random.default_rng(2)
+    for m, n, k in [(5, 3, 4), (1, 40, 9), (40, 1, 9), (130, 70, 340)]:
+        got, want = gemm(trans_a, trans_b, m, n, k, 1.0, 0.0, rng, c_fill=np.nan)
+        assert not np.isnan(got).any()
+        check(got, want, k)
+
+
+def test_degenerate_shapes(kernel):
+    rng = np.random.default_rng(3)
+    got, want = gemm(False, False, 4, 5, 0, 1.0, 0.0, rng, c_fill=np.nan)  # k = 0 -> C = 0
+    np.testing.assert_array_equal(got, np.zeros((4, 5)))
+    got, want = gemm(False, False, 4, 5, 0, 1.0, 2.0, rng)  # k = 0 -> C = beta C
+    check(got, want, 1)
+    for m, n, k in [(1, 1, 1), (1, 37, 300), (37, 1, 300), (1, 1000, 3), (1000, 1, 3)]:
+        for ta, tb in itertools.product([False, True], repeat=2):
+            got, want = gemm(ta, tb, m, n, k, 0.7, 0.3, rng)
+            check(got, want, k)
+    c = np.full((3, 3), 7.0, np.float32)  # alpha = 0: only beta scales C
+    _core.sgemm(False, False, 3, 3, 3, 0.0, np.ones(9, np.float32), 3, np.ones(9, np.float32), 3,
+                0.5, c, 3)
+    np.testing.assert_array_equal(c, 3.5)
+
+
+@pytest.mark.parametrize("shape", [(300, 200, 500), (1000, 64, 48), (64, 700, 900), (8, 784, 256)])
+def test_one_and_two_threads_bit_identical(kernel, shape):
+    m, k, n = shape
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    out = []
+    for threads in (1, 2):
+        pydl.set_num_threads(threads)
+        c = np.zeros((m, n), np.float32)
+        _core.sgemm(False, True, m, n, k, 1.0, a, k, np.ascontiguousarray(b.T), k, 0.0, c, n)
+        out.append(c)
+    assert np.array_equal(out[0], out[1])
+
+
+def test_reference_and_avx2_kernels_agree():
+    if "avx2" not in KERNELS:
+        pytest.skip("no AVX2 on this CPU")
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((77, 333)).astype(np.float32)
+    b = rng.standard_normal((333, 45)).astype(np.float32)
+    results = {}
+    for name in ("ref", "avx2"):
+        _core.gemm_set_kernel(name)
+        results[name] = _core.matmul_forward(a, b)
+    _core.gemm_set_kernel("auto")
+    np.testing.assert_allclose(results["ref"], results["avx2"], rtol=1e-4, atol=1e-4)
+
+
+def test_kernel_selection():
+    _core.gemm_set_kernel("ref")
+    assert _core.gemm_kernel() == "ref"
+    _core.gemm_set_kernel("auto")
+    assert _core.gemm_kernel() == ("avx2" if "avx2" in KERNELS else "ref")
+    with pytest.raises(ValueError, match="unknown GEMM kernel"):
+        _core.gemm_set_kernel("sse9")
+
+
+def test_invalid_leading_dimensions_raise():
+    a = np.zeros(12, np.float32)
+    c = np.zeros(12, np.float32)
+    with pytest.raises(ValueError, match="leading dimension of a"):
+        _core.sgemm(False, False, 3, 4, 4, 1.0, a, 2, a, 4, 0.0, c, 4)
+    with pytest.raises(ValueError, match="b has 12 elements"):
+        _core.sgemm(False, False, 3, 4, 4, 1.0, np.zeros(12, np.float32), 4, a, 4, 0.0, c, 4)
+    with pytest.raises(ValueError, match="leading dimension of c"):
+        _core.sgemm(False, False, 3, 4, 3, 1.0, a, 3, a, 4, 0.0, c, 3)
+    with pytest.raises(ValueError, match="c has 12 elements"):
+        _core.sgemm(False, False, 4, 4, 3, 1.0, a, 3, a, 4, 0.0, c, 4)
+    with pytest.raises(ValueError, match="negative"):
+        _core.sgemm(False, False, -1, 4, 3, 1.0, a, 3, a, 4, 0.0, c, 4)
+    with pytest.raises(TypeError, match="writable"):
+        _core.sgemm(False, False, 3, 4, 3, 1.0, a, 3, a, 4, 0.0, np.zeros(12), 4)
+
+
+@pytest.mark.parametrize("act", ["none", "relu", "gelu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("shape", [(7, 9, 17), (200, 33, 130), (1, 50, 40)])
+def test_fused_epilogue(kernel, act, shape):
+    from pydl import reference
+    m, k, n = shape
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((n, k)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    y, pre = _core.linear_act_forward(x, w, b, act)
+    y_ref, pre_ref = reference.linear_act_forward(x.astype(np.float64), w.astype(np.float64),
+                                                  b.astype(np.float64), act)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-4, atol=1e-4)
+    assert (pre is None) == (act != "gelu")
+    if pre is not None:
+        np.testing.assert_allclose(pre, pre_ref, rtol=1e-4, atol=1e-4)
+
+
+def test_batched_matmul_uses_every_matrix():
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((5, 3, 20, 30)).astype(np.float32)
+    b = rng.standard_normal((5, 3, 30, 40)).astype(np.float32)
+    np.testing.assert_allclose(_core.matmul_forward(a, b), a.astype(np.float64) @ b,
+                               rtol=1e-4, atol=1e-4)
