@@ -3,6 +3,7 @@
 
 #include "bindings/common.h"
 #include "gemm/gemm.h"
+#include "gemm/peak.h"
 #include "kernels/layout.h"
 #include "kernels/linear.h"
 #include "kernels/optim.h"
@@ -178,6 +179,10 @@ void def_gemm(py::module_& m) {
     m.def("gemm_set_kernel", [](const std::string& name) { gemm::set_kernel(name.c_str()); },
           "Select the GEMM micro-kernel: 'auto', 'ref' or 'avx2'.");
     m.def("gemm_kernel", [] { return std::string(gemm::kernel_name()); });
+    m.def("fma_peak_loop", [](int64_t iterations) {
+        py::gil_scoped_release nogil;
+        return gemm::fma_peak_loop(iterations);
+    }, "192 flops per iteration of independent FMAs: the machine's peak (benchmarks).");
 }
 
 void def_linear(py::module_& m) {

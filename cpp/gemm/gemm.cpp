@@ -30,6 +30,7 @@ constexpr int64_t kNC = 4080;
 // than it saves; chosen with benchmarks/test_gemm.py (training shapes).
 constexpr int64_t kSmallM = 96;
 constexpr int64_t kSmallK = 64;
+constexpr int64_t kDotM = 16;  // Note [Dot path]
 // One thread below this many multiply-adds (~60 us of work): waking a second costs more.
 constexpr int64_t kParallelWork = int64_t(1) << 20;
 
@@ -157,8 +158,46 @@ void gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
     });
 }
 
-// Note [Small path]: small m or k; A is read in place (no packing), each task packs
-// the one B panel it sweeps.
+// Note [Dot path]: C = A B^T with few rows (linear's forward at small batch): both
+// operands are row-major along k, so a tile of 4 rows of A x 3 rows of B is 12 dot
+// products, 8 lanes of k at a time, with no packing (packing B would cost more than
+// the m-fold reuse it buys). Each dot sums its lanes in a fixed order.
+constexpr int kDotRows = kDotTileRows, kDotCols = kDotTileCols;
+
+void gemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+              const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const Epilogue* ep,
+              bool parallel) {
+    const bool avx2 = use_avx2() && g_kernel_choice.load() != 1;
+    const int64_t col_tiles = (n + kDotCols - 1) / kDotCols;
+    const int64_t row_tiles = (m + kDotRows - 1) / kDotRows;
+    const int64_t tiles = row_tiles * col_tiles;
+    parallel_for(0, tiles, parallel ? std::max<int64_t>(1, tiles / 64) : tiles,
+                 [&](int64_t lo, int64_t hi) {
+        for (int64_t t = lo; t < hi; ++t) {
+            const int64_t i = (t / col_tiles) * kDotRows, j = (t % col_tiles) * kDotCols;
+            const int mr = int(std::min<int64_t>(kDotRows, m - i));
+            const int nr = int(std::min<int64_t>(kDotCols, n - j));
+            float out[kDotRows][kDotCols];
+            if (avx2) dot_tile_avx2(a + i * lda, lda, b + j * ldb, ldb, k, mr, nr, out);
+            else dot_tile_ref(a + i * lda, lda, b + j * ldb, ldb, k, mr, nr, out);
+            for (int r = 0; r < mr; ++r)
+                for (int cc = 0; cc < nr; ++cc) {
+                    float* cp = c + (i + r) * ldc + j + cc;
+                    float v = alpha * out[r][cc];
+                    if (beta != 0.0f) v += beta * *cp;
+                    if (ep) {
+                        if (ep->bias) v += ep->bias[j + cc];
+                        if (ep->pre) ep->pre[(i + r) * ep->ldpre + j + cc] = v;
+                        v = apply_activation(ep->act, v);
+                    }
+                    *cp = v;
+                }
+        }
+    });
+}
+
+// Note [Small path]: small m or k; A is read in place (no packing); each task packs
+// the one B panel it sweeps, or reads it in place when that is safe.
 void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                 int64_t ldc, const Epilogue* ep, bool parallel) {
@@ -176,11 +215,19 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
             const int nr = int(std::min<int64_t>(kNR, n - j));
             for (int64_t p0 = 0; p0 < k; p0 += kKC) {
                 const int64_t kc = std::min(kKC, k - p0);
-                // The panel is packed even when B is row-major: reading it in place
-                // strides by ldb, and power-of-two row strides thrash L1 sets.
-                float* bp = panel_buf.get(kKC * kNR);
-                pack_b(trans_b, b, ldb, p0, kc, j, n - j, 0, 1, bp);
-                const int64_t rs_b = kNR;
+                // A full panel of a row-major B is read in place, unless its row stride
+                // is a multiple of 1 KiB: then its rows share few L1 sets and thrash.
+                const float* bp;
+                int64_t rs_b;
+                if (!trans_b && nr == kNR && ldb % 256 != 0) {
+                    bp = b + p0 * ldb + j;
+                    rs_b = ldb;
+                } else {
+                    float* buf = panel_buf.get(kKC * kNR);
+                    pack_b(trans_b, b, ldb, p0, kc, j, n - j, 0, 1, buf);
+                    bp = buf;
+                    rs_b = kNR;
+                }
                 const bool last = p0 + kc >= k;
                 for (int64_t i = i_lo; i < i_hi; i += kMR) {
                     const int mr = int(std::min<int64_t>(kMR, i_hi - i));
@@ -277,6 +324,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     const bool parallel = m * n * k >= kParallelWork && get_num_threads() > 1;
     if (n == 1 || m == 1)
         return gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep);
+    if (trans_b && !trans_a && m <= kDotM)
+        return gemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, parallel);
     if (m <= kSmallM || k <= kSmallK)
         return gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep,
                           parallel);

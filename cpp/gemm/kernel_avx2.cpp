@@ -122,6 +122,54 @@ PYDL_TARGET_AVX2 void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a,
     store_tile(c, ldc, mr, nr, alpha, beta, ep, acc);
 }
 
+namespace {
+// The sum of a vector's 8 lanes, in a fixed order.
+PYDL_TARGET_AVX2 inline float hsum(__m256 v) {
+    const __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 d = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    return _mm_cvtss_f32(_mm_add_ss(d, _mm_movehdup_ps(d)));
+}
+}  // namespace
+
+PYDL_TARGET_AVX2 void dot_tile_avx2(const float* a, int64_t lda, const float* b, int64_t ldb,
+                                    int64_t k, int mr, int nr,
+                                    float out[kDotTileRows][kDotTileCols]) {
+    // Rows past mr / nr repeat the last valid row (computed, never stored).
+    const float* a0 = a;
+    const float* a1 = a + (mr > 1 ? 1 : 0) * lda;
+    const float* a2 = a + (mr > 2 ? 2 : mr - 1) * lda;
+    const float* a3 = a + (mr > 3 ? 3 : mr - 1) * lda;
+    const float* b0 = b;
+    const float* b1 = b + (nr > 1 ? 1 : 0) * ldb;
+    const float* b2 = b + (nr > 2 ? 2 : nr - 1) * ldb;
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c02 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps(), c12 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c22 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c32 = _mm256_setzero_ps();
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+        const __m256 w0 = _mm256_loadu_ps(b0 + p), w1 = _mm256_loadu_ps(b1 + p),
+                     w2 = _mm256_loadu_ps(b2 + p);
+        __m256 x = _mm256_loadu_ps(a0 + p);
+        c00 = _mm256_fmadd_ps(x, w0, c00), c01 = _mm256_fmadd_ps(x, w1, c01), c02 = _mm256_fmadd_ps(x, w2, c02);
+        x = _mm256_loadu_ps(a1 + p);
+        c10 = _mm256_fmadd_ps(x, w0, c10), c11 = _mm256_fmadd_ps(x, w1, c11), c12 = _mm256_fmadd_ps(x, w2, c12);
+        x = _mm256_loadu_ps(a2 + p);
+        c20 = _mm256_fmadd_ps(x, w0, c20), c21 = _mm256_fmadd_ps(x, w1, c21), c22 = _mm256_fmadd_ps(x, w2, c22);
+        x = _mm256_loadu_ps(a3 + p);
+        c30 = _mm256_fmadd_ps(x, w0, c30), c31 = _mm256_fmadd_ps(x, w1, c31), c32 = _mm256_fmadd_ps(x, w2, c32);
+    }
+    const __m256 acc[4][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32}};
+    const float* ar[4] = {a0, a1, a2, a3};
+    const float* br[3] = {b0, b1, b2};
+    for (int r = 0; r < mr; ++r)
+        for (int c = 0; c < nr; ++c) {
+            float s = hsum(acc[r][c]);
+            for (int64_t q = p; q < k; ++q) s += ar[r][q] * br[c][q];
+            out[r][c] = s;
+        }
+}
+
 }  // namespace pydl::gemm
 
 #else  // not x86-64: never selected at run time
@@ -131,6 +179,10 @@ void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, co
                       int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
                       float beta, const Epilogue* ep) {
     microkernel_ref(kc, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, alpha, beta, ep);
+}
+void dot_tile_avx2(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, int mr,
+                   int nr, float out[kDotTileRows][kDotTileCols]) {
+    dot_tile_ref(a, lda, b, ldb, k, mr, nr, out);
 }
 }  // namespace pydl::gemm
 

@@ -44,6 +44,15 @@ void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, co
                       int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
                       float beta, const Epilogue* epilogue);
 
+// Dot tiles for C = A B^T with A and B row-major along k (Note [Dot path] in gemm.cpp):
+// out[r][c] = sum_p a[r * lda + p] * b[c * ldb + p] for r < mr, c < nr. Lanes of k are
+// summed in a fixed order. Rows past mr / nr are never read.
+constexpr int kDotTileRows = 4, kDotTileCols = 3;
+void dot_tile_ref(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, int mr,
+                  int nr, float out[kDotTileRows][kDotTileCols]);
+void dot_tile_avx2(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, int mr,
+                   int nr, float out[kDotTileRows][kDotTileCols]);
+
 // The scalar activation used by every epilogue (the same formulas as the activation kernels).
 float apply_activation(Activation act, float x);
 
