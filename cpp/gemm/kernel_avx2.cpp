@@ -25,6 +25,19 @@ PYDL_TARGET_AVX2 inline __m256i lane_mask(int count) {
 PYDL_TARGET_AVX2 void store_tile(float* c, int64_t ldc, int mr, int nr, float alpha,
                                  float beta, const Epilogue* ep, __m256 acc[kMR][2]) {
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    if (nr == kNR && !ep) {  // the common case, kept short: full-width rows, no epilogue
+        for (int r = 0; r < mr; ++r) {
+            float* cp = c + r * ldc;
+            __m256 v0 = _mm256_mul_ps(acc[r][0], va), v1 = _mm256_mul_ps(acc[r][1], va);
+            if (beta != 0.0f) {
+                v0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cp), v0);
+                v1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cp + 8), v1);
+            }
+            _mm256_storeu_ps(cp, v0);
+            _mm256_storeu_ps(cp + 8, v1);
+        }
+        return;
+    }
     const bool relu = ep && ep->act == Activation::Relu;
     const bool other_act = ep && ep->act != Activation::None && !relu;
     for (int r = 0; r < mr; ++r) {
@@ -59,53 +72,53 @@ PYDL_TARGET_AVX2 void store_tile(float* c, int64_t ldc, int mr, int nr, float al
             for (int j = 0; j < nr; ++j) c[r * ldc + j] = apply_activation(ep->act, c[r * ldc + j]);
 }
 
-// The k loop over one tile. With Packed, A and B strides are the packed panels'
-// compile-time constants (fewer address computations per step).
-template <bool Packed>
+// The k loop over one tile of Rows (<= MR) rows: only Rows x 2 accumulators are live,
+// so a short edge strip costs its own rows, not a full tile's. With Packed, A and B
+// strides are the packed panels' compile-time constants (fewer address computations).
+template <bool Packed, int Rows>
 PYDL_TARGET_AVX2 inline void tile_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                                       const float* b, int64_t rs_b, int mr,
-                                       __m256 acc[kMR][2]) {
+                                       const float* b, int64_t rs_b, __m256 acc[kMR][2]) {
     if (Packed) {
         rs_a = 1;
         cs_a = kMR;
         rs_b = kNR;
     }
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    const float* rows[kMR] = {a, a + rs_a, a + 2 * rs_a, a + 3 * rs_a, a + 4 * rs_a, a + 5 * rs_a};
-    if (!Packed && mr < kMR)  // never read rows past mr of an unpacked A
-        for (int r = mr; r < kMR; ++r) rows[r] = rows[mr - 1];
-#define PYDL_STEP(p)                                                               \
-    {                                                                              \
-        const __m256 b0 = _mm256_loadu_ps(b + (p) * rs_b);                         \
-        const __m256 b1 = _mm256_loadu_ps(b + (p) * rs_b + 8);                     \
-        __m256 av = _mm256_broadcast_ss(rows[0] + (p) * cs_a);                     \
-        c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);    \
-        av = _mm256_broadcast_ss(rows[1] + (p) * cs_a);                            \
-        c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);    \
-        av = _mm256_broadcast_ss(rows[2] + (p) * cs_a);                            \
-        c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);    \
-        av = _mm256_broadcast_ss(rows[3] + (p) * cs_a);                            \
-        c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);    \
-        av = _mm256_broadcast_ss(rows[4] + (p) * cs_a);                            \
-        c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);    \
-        av = _mm256_broadcast_ss(rows[5] + (p) * cs_a);                            \
-        c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);    \
-    }
+    __m256 c0[Rows], c1[Rows];
+#pragma GCC unroll 6
+    for (int r = 0; r < Rows; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
     int64_t p = 0;
+#define PYDL_STEP(q)                                                           \
+    {                                                                          \
+        const __m256 b0 = _mm256_loadu_ps(b + (q) * rs_b);                     \
+        const __m256 b1 = _mm256_loadu_ps(b + (q) * rs_b + 8);                 \
+        _Pragma("GCC unroll 6") for (int r = 0; r < Rows; ++r) {               \
+            const __m256 av = _mm256_broadcast_ss(a + r * rs_a + (q) * cs_a);  \
+            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);                            \
+            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);                            \
+        }                                                                      \
+    }
     for (; p + 4 <= kc; p += 4) {
         _mm_prefetch(reinterpret_cast<const char*>(b + (p + 8) * rs_b), _MM_HINT_T0);
         PYDL_STEP(p) PYDL_STEP(p + 1) PYDL_STEP(p + 2) PYDL_STEP(p + 3)
     }
     for (; p < kc; ++p) PYDL_STEP(p)
 #undef PYDL_STEP
-    acc[0][0] = c00, acc[0][1] = c01, acc[1][0] = c10, acc[1][1] = c11;
-    acc[2][0] = c20, acc[2][1] = c21, acc[3][0] = c30, acc[3][1] = c31;
-    acc[4][0] = c40, acc[4][1] = c41, acc[5][0] = c50, acc[5][1] = c51;
+#pragma GCC unroll 6
+    for (int r = 0; r < Rows; ++r) acc[r][0] = c0[r], acc[r][1] = c1[r];
+}
+
+template <bool Packed>
+PYDL_TARGET_AVX2 inline void tile_loop_rows(int mr, int64_t kc, const float* a, int64_t rs_a,
+                                            int64_t cs_a, const float* b, int64_t rs_b,
+                                            __m256 acc[kMR][2]) {
+    switch (mr) {
+        case 1: return tile_loop<Packed, 1>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        case 2: return tile_loop<Packed, 2>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        case 3: return tile_loop<Packed, 3>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        case 4: return tile_loop<Packed, 4>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        case 5: return tile_loop<Packed, 5>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        default: return tile_loop<Packed, 6>(kc, a, rs_a, cs_a, b, rs_b, acc);
+    }
 }
 
 }  // namespace
@@ -116,9 +129,9 @@ PYDL_TARGET_AVX2 void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a,
                                        const Epilogue* ep) {
     __m256 acc[kMR][2];
     if (rs_a == 1 && cs_a == kMR && rs_b == kNR)
-        tile_loop<true>(kc, a, rs_a, cs_a, b, rs_b, mr, acc);
+        tile_loop_rows<true>(mr, kc, a, rs_a, cs_a, b, rs_b, acc);
     else
-        tile_loop<false>(kc, a, rs_a, cs_a, b, rs_b, mr, acc);
+        tile_loop_rows<false>(mr, kc, a, rs_a, cs_a, b, rs_b, acc);
     store_tile(c, ldc, mr, nr, alpha, beta, ep, acc);
 }
 
