@@ -360,11 +360,12 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None,
     def backward(node: Any, g: np.ndarray) -> Any:
         x, w = node.inputs[0], node.inputs[1]
         return _b.active.linear_act_backward(g, x.data, w.data, y, pre, len(node.inputs) == 3,
-                                             activation)
+                                             activation, x.requires_grad, w.requires_grad)
 
     return wrap(y, inputs, backward)
 
 
 def _linear_backward(node: Any, g: np.ndarray) -> Any:
     x, w = node.inputs[0], node.inputs[1]
-    return _b.active.linear_backward(g, x.data, w.data, len(node.inputs) == 3)
+    return _b.active.linear_backward(g, x.data, w.data, len(node.inputs) == 3, x.requires_grad,
+                                     w.requires_grad)

@@ -233,7 +233,7 @@ void def_linear(py::module_& m) {
     });
     m.def("linear_act_backward", [](const py::array& g_, const py::array& x_, const py::array& w_,
                                     const py::array& y_, py::object pre_, bool has_bias,
-                                    const std::string& activation) {
+                                    const std::string& activation, bool need_x, bool need_w) {
         auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight"), y = f32(y_, "y");
         const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
         const gemm::Activation act = parse_activation(activation);
@@ -247,13 +247,13 @@ void def_linear(py::module_& m) {
             PYDL_CHECK(shape_of(pre) == ys, ValueError, "linear: pre ", shape_str(shape_of(pre)),
                        " must match output ", shape_str(ys));
         }
-        auto gx = empty(xs);
-        auto gw = empty(ws);
-        py::object gb = py::none();
+        py::object gx = py::none(), gw = py::none(), gb = py::none();
+        float* gxp = nullptr;
+        float* gwp = nullptr;
         float* gbp = nullptr;
+        if (need_x) { auto t = empty(xs); gxp = out(t); gx = t; }
+        if (need_w) { auto t = empty(ws); gwp = out(t); gw = t; }
         if (has_bias) { auto t = empty({ws[0]}); gbp = out(t); gb = t; }
-        float* gxp = out(gx);
-        float* gwp = out(gw);
         const float* pre_p = act == gemm::Activation::Gelu ? in(pre) : nullptr;
         const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
         {
@@ -262,27 +262,30 @@ void def_linear(py::module_& m) {
                                 gwp, gbp);
         }
         return py::make_tuple(gx, gw, gb);
-    });
+    }, py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("y"), py::arg("pre"),
+       py::arg("has_bias"), py::arg("activation"), py::arg("need_x") = true,
+       py::arg("need_w") = true);
     m.def("linear_backward", [](const py::array& g_, const py::array& x_, const py::array& w_,
-                                bool has_bias) {
+                                bool has_bias, bool need_x, bool need_w) {
         auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight");
         const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
         PYDL_CHECK(shape_of(g) == ys, ValueError, "linear: grad ", shape_str(shape_of(g)),
                    " does not match output ", shape_str(ys));
-        auto gx = empty(xs);
-        auto gw = empty(ws);
-        py::object gb = py::none();
+        py::object gx = py::none(), gw = py::none(), gb = py::none();
+        float* gxp = nullptr;
+        float* gwp = nullptr;
         float* gbp = nullptr;
+        if (need_x) { auto t = empty(xs); gxp = out(t); gx = t; }
+        if (need_w) { auto t = empty(ws); gwp = out(t); gw = t; }
         if (has_bias) { auto t = empty({ws[0]}); gbp = out(t); gb = t; }
-        float* gxp = out(gx);
-        float* gwp = out(gw);
         const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
         {
             py::gil_scoped_release nogil;
             linear_backward(in(g), in(x), in(w), rows, ws[1], ws[0], gxp, gwp, gbp);
         }
         return py::make_tuple(gx, gw, gb);
-    });
+    }, py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("has_bias"), py::arg("need_x") = true,
+       py::arg("need_w") = true);
     m.def("matmul_forward", [](const py::array& a_, const py::array& b_) {
         auto a = f32(a_, "a"), b = f32(b_, "b");
         const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);

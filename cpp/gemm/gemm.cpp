@@ -241,53 +241,67 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
     });
 }
 
-// The blocked path (Note [Blocking]): B is packed once per (NC, KC) block and shared
-// by all threads; each task packs its MC x KC block of A and sweeps a range of B panels.
+// The blocked path (Note [Blocking]). Per (NC, KC) block, one parallel region packs
+// all of op(A) (MR panels) and the block of op(B) (NR panels) into shared buffers;
+// a second computes: tasks are (row block, column range) pairs, each sweeping its B
+// panels over its A panels. Nothing is packed twice.
 void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc, const Epilogue* ep, bool parallel) {
     const MicroKernel kern = kernel();
-    thread_local AlignedBuffer b_buf;
+    thread_local AlignedBuffer a_buf, b_buf;
     const int threads = parallel ? get_num_threads() : 1;
+    const int64_t a_panels = (m + kMR - 1) / kMR;
+    // Row blocks of (nearly) equal size in whole MR panels; columns split so there are
+    // a few tasks per thread (Note [Determinism]: the split changes which thread
+    // computes a tile, never how).
+    const int64_t row_blocks = (m + kMC - 1) / kMC;
+    const int64_t block_panels = (a_panels + row_blocks - 1) / row_blocks;
     for (int64_t j0 = 0; j0 < n; j0 += kNC) {
         const int64_t nc = std::min(kNC, n - j0);
         const int64_t panels = (nc + kNR - 1) / kNR;
+        const int64_t col_splits = std::min<int64_t>(
+            panels, std::max<int64_t>(1, (4 * threads + row_blocks - 1) / row_blocks));
+        const int64_t panels_per_split = (panels + col_splits - 1) / col_splits;
         for (int64_t p0 = 0; p0 < k; p0 += kKC) {
             const int64_t kc = std::min(kKC, k - p0);
+            float* apack = a_buf.get(a_panels * kMR * kc);
             float* bpack = b_buf.get(panels * kNR * kc);
-            parallel_for(0, panels, parallel ? std::max<int64_t>(1, panels / (4 * threads)) : panels,
+            // Packing tasks: groups of 4 panels of A, then of B.
+            const int64_t a_tasks = (a_panels + 3) / 4, b_tasks = (panels + 3) / 4;
+            parallel_for(0, a_tasks + b_tasks, parallel ? 1 : a_tasks + b_tasks,
                          [&](int64_t lo, int64_t hi) {
-                pack_b(trans_b, b, ldb, p0, kc, j0, nc, lo, hi, bpack);
+                for (int64_t t = lo; t < hi; ++t) {
+                    if (t < a_tasks) {
+                        const int64_t i0 = t * 4 * kMR;
+                        pack_a(trans_a, a, lda, i0, std::min<int64_t>(4 * kMR, m - i0), p0, kc,
+                               apack + i0 * kc);
+                    } else {
+                        const int64_t jp = (t - a_tasks) * 4;
+                        pack_b(trans_b, b, ldb, p0, kc, j0, nc, jp, std::min(panels, jp + 4), bpack);
+                    }
+                }
             });
-            const int64_t row_blocks = (m + kMC - 1) / kMC;
-            // Split N too when there are fewer row blocks than threads (Note [Determinism]:
-            // the split changes which thread computes a tile, never how).
-            const int64_t col_splits =
-                std::min<int64_t>(panels, std::max<int64_t>(1, (2 * threads + row_blocks - 1) / row_blocks));
-            const int64_t panels_per_split = (panels + col_splits - 1) / col_splits;
             const bool last = p0 + kc >= k;
             const float beta_eff = p0 == 0 ? beta : 1.0f;
-            parallel_for(0, row_blocks * col_splits, parallel ? 1 : row_blocks * col_splits,
-                         [&](int64_t lo, int64_t hi) {
-                thread_local AlignedBuffer a_buf;
+            const int64_t tasks = row_blocks * col_splits;
+            parallel_for(0, tasks, parallel ? 1 : tasks, [&](int64_t lo, int64_t hi) {
                 for (int64_t t = lo; t < hi; ++t) {
-                    const int64_t i0 = (t / col_splits) * kMC;
-                    const int64_t mc = std::min(kMC, m - i0);
+                    const int64_t ip_lo = (t / col_splits) * block_panels;
+                    const int64_t ip_hi = std::min(a_panels, ip_lo + block_panels);
                     const int64_t jp_lo = (t % col_splits) * panels_per_split;
                     const int64_t jp_hi = std::min(panels, jp_lo + panels_per_split);
-                    if (jp_lo >= jp_hi) continue;
-                    float* apack = a_buf.get(((mc + kMR - 1) / kMR) * kMR * kc);
-                    pack_a(trans_a, a, lda, i0, mc, p0, kc, apack);
                     for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
                         const int64_t j = j0 + jp * kNR;
                         const int nr = int(std::min<int64_t>(kNR, n - j));
                         const float* bp = bpack + jp * kNR * kc;
-                        for (int64_t ir = 0; ir < mc; ir += kMR) {
-                            const int mr = int(std::min<int64_t>(kMR, mc - ir));
+                        for (int64_t ip = ip_lo; ip < ip_hi; ++ip) {
+                            const int64_t i = ip * kMR;
+                            const int mr = int(std::min<int64_t>(kMR, m - i));
                             Epilogue tile;
-                            kern(kc, apack + ir * kc, 1, kMR, bp, kNR, c + (i0 + ir) * ldc + j,
-                                 ldc, mr, nr, alpha, beta_eff,
-                                 last ? tile_epilogue(ep, i0 + ir, j, tile) : nullptr);
+                            kern(kc, apack + i * kc, 1, kMR, bp, kNR, c + i * ldc + j, ldc, mr,
+                                 nr, alpha, beta_eff,
+                                 last ? tile_epilogue(ep, i, j, tile) : nullptr);
                         }
                     }
                 }

@@ -18,12 +18,12 @@ def linear_forward(x, w, b):
     return np.asarray(y, dtype=x.dtype, order="C")
 
 
-def linear_backward(grad, x, w, has_bias):
+def linear_backward(grad, x, w, has_bias, need_x=True, need_w=True):
     """dx = g W, dW = g^T x (summed over leading dims), db = sum of g over rows"""
     g2 = grad.reshape(-1, w.shape[0])
     x2 = x.reshape(-1, w.shape[1])
-    gx = np.asarray((g2 @ w).reshape(x.shape), dtype=x.dtype, order="C")
-    gw = np.asarray(g2.T @ x2, dtype=w.dtype, order="C")
+    gx = np.asarray((g2 @ w).reshape(x.shape), dtype=x.dtype, order="C") if need_x else None
+    gw = np.asarray(g2.T @ x2, dtype=w.dtype, order="C") if need_w else None
     gb = np.asarray(g2.sum(axis=0), dtype=w.dtype, order="C") if has_bias else None
     return gx, gw, gb
 
@@ -61,7 +61,7 @@ def linear_act_forward(x, w, b, activation):
     return np.asarray(y, order="C"), (z if activation == "gelu" else None)
 
 
-def linear_act_backward(grad, x, w, y, pre, has_bias, activation):
+def linear_act_backward(grad, x, w, y, pre, has_bias, activation, need_x=True, need_w=True):
     """dz = grad * act'(z) (from y, or from z for gelu), then linear_backward"""
     from . import activation as A
     if activation == "none":
@@ -70,4 +70,4 @@ def linear_act_backward(grad, x, w, y, pre, has_bias, activation):
         gz = A.gelu_backward(grad, pre, y)
     else:
         gz = getattr(A, activation + "_backward")(grad, y, y)
-    return linear_backward(gz, x, w, has_bias)
+    return linear_backward(gz, x, w, has_bias, need_x, need_w)
