@@ -267,18 +267,20 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
             const int64_t kc = std::min(kKC, k - p0);
             float* apack = a_buf.get(a_panels * kMR * kc);
             float* bpack = b_buf.get(panels * kNR * kc);
-            // Packing tasks: groups of 4 panels of A, then of B.
-            const int64_t a_tasks = (a_panels + 3) / 4, b_tasks = (panels + 3) / 4;
-            parallel_for(0, a_tasks + b_tasks, parallel ? 1 : a_tasks + b_tasks,
+            // Packing tasks of similar size: 3 panels of A (18 x kc values) or one
+            // panel of B (16 x kc), so the threads finish packing together.
+            constexpr int64_t kAPanelsPerTask = 3;
+            const int64_t a_tasks = (a_panels + kAPanelsPerTask - 1) / kAPanelsPerTask;
+            parallel_for(0, a_tasks + panels, parallel ? 1 : a_tasks + panels,
                          [&](int64_t lo, int64_t hi) {
                 for (int64_t t = lo; t < hi; ++t) {
                     if (t < a_tasks) {
-                        const int64_t i0 = t * 4 * kMR;
-                        pack_a(trans_a, a, lda, i0, std::min<int64_t>(4 * kMR, m - i0), p0, kc,
-                               apack + i0 * kc);
+                        const int64_t i0 = t * kAPanelsPerTask * kMR;
+                        pack_a(trans_a, a, lda, i0, std::min<int64_t>(kAPanelsPerTask * kMR, m - i0),
+                               p0, kc, apack + i0 * kc);
                     } else {
-                        const int64_t jp = (t - a_tasks) * 4;
-                        pack_b(trans_b, b, ldb, p0, kc, j0, nc, jp, std::min(panels, jp + 4), bpack);
+                        const int64_t jp = t - a_tasks;
+                        pack_b(trans_b, b, ldb, p0, kc, j0, nc, jp, jp + 1, bpack);
                     }
                 }
             });

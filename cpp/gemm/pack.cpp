@@ -13,7 +13,12 @@ void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int
         float* d = dst + ip * kMR * kc;
         const int64_t rows = mc - ip * kMR < kMR ? mc - ip * kMR : kMR;
         const int64_t r0 = i0 + ip * kMR;
-        if (!trans) {
+        if (!trans && rows == kMR) {
+            // Six row streams in, one contiguous stream out.
+            const float* s0 = a + r0 * lda + p0;
+            for (int64_t p = 0; p < kc; ++p)
+                for (int64_t r = 0; r < kMR; ++r) d[p * kMR + r] = s0[r * lda + p];
+        } else if (!trans) {
             for (int64_t r = 0; r < rows; ++r) {
                 const float* src = a + (r0 + r) * lda + p0;
                 for (int64_t p = 0; p < kc; ++p) d[p * kMR + r] = src[p];
