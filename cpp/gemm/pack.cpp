@@ -1,6 +1,7 @@
 #include "gemm/pack.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "gemm/microkernel.h"
@@ -45,6 +46,10 @@ void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int
                 float* dp = dst + jp * kNR * kc + p * kNR;
                 const int64_t c0 = jp * kNR;
                 const int64_t cols = nc - c0 < kNR ? nc - c0 : kNR;
+                if (cols == kNR) {  // a constant-size copy: a few vector moves
+                    std::memcpy(dp, src + c0, kNR * sizeof(float));
+                    continue;
+                }
                 for (int64_t j = 0; j < cols; ++j) dp[j] = src[c0 + j];
                 for (int64_t j = cols; j < kNR; ++j) dp[j] = 0.0f;
             }
