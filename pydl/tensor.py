@@ -222,6 +222,11 @@ def _topo_order(root: Tensor) -> list[Tensor]:
 
 def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     grads: dict[int, np.ndarray] = {id(root): grad}
+    # Note [Gradient ownership]: a leaf's new .grad takes the computed array without a
+    # copy unless its memory was already handed out in this pass (a backward may return
+    # one array, or views of it, for several inputs) or belongs to the caller (the root
+    # grad). Later passes accumulate into .grad in place, so it must be owned alone.
+    handed_out = {id(_memory_owner(grad))}
     for t in reversed(_topo_order(root)):
         g = grads.pop(id(t), None)
         if g is None:
@@ -229,10 +234,13 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         node = t._ctx
         if node is None:  # a leaf: accumulate into .grad
             if t.grad is None:
-                # Copy: g may be shared with other tensors' gradients.
+                owner = _memory_owner(g)
+                if id(owner) in handed_out or g.dtype != t.dtype or not g.flags.c_contiguous:
+                    g = np.array(g, dtype=t.dtype, copy=True)
+                    owner = g
+                handed_out.add(id(owner))
                 t.grad = Tensor.__new__(Tensor)
-                t.grad.data, t.grad.grad, t.grad._ctx, t.grad.requires_grad = (
-                    np.array(g, dtype=t.dtype, copy=True), None, None, False)
+                t.grad.data, t.grad.grad, t.grad._ctx, t.grad.requires_grad = g, None, None, False
             else:
                 t.grad.data += g
             continue
@@ -251,6 +259,13 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         if not retain_graph:
             node.backward = None
             node.saved = None
+
+
+def _memory_owner(a: np.ndarray) -> np.ndarray:
+    """The array that owns a's memory (a itself, or the base of a view)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
 
 
 def wrap(data: np.ndarray, inputs: Sequence[Tensor] = (), backward: Callable | None = None,

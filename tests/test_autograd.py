@@ -151,3 +151,17 @@ def test_nan_propagates_without_crash(backend):
     assert np.isnan(x.grad.numpy()[0])
     m = pydl.max(pydl.tensor([1.0, np.nan, 3.0]))
     assert np.isnan(m.item())
+
+
+def test_gradient_views_are_not_shared(backend):
+    # reshape's backward returns views; add's may return one array for both inputs
+    a = pydl.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    b = pydl.tensor(np.ones(6, np.float32), requires_grad=True)
+    (pydl.reshape(a, (6,)) + b).sum().backward()
+    a.grad.numpy()[...] = 5
+    np.testing.assert_array_equal(b.grad.numpy(), 1)
+    g = np.full(6, 2.0, np.float32)
+    b.grad = None
+    b.backward(g)  # the caller's array is never adopted as .grad
+    b.grad.numpy()[...] = 0
+    np.testing.assert_array_equal(g, 2.0)
