@@ -70,8 +70,15 @@ def test_core_checks_shapes_itself():
         _core.sgd_step([np.zeros(3, np.float32)], [], [], 0.1, 0.0, 0.0, False, 0.0, False, True)
     with pytest.raises(ValueError, match="elements"):
         _core.adam_step([np.zeros(3, np.float32)], [np.zeros(4, np.float32)],
-                        [np.zeros(3, np.float32)], [np.zeros(3, np.float32)], 1, 0.1, 0.9,
-                        0.999, 1e-8, 0.0, False)
+                        [np.zeros(3, np.float32)], [np.zeros(3, np.float32)], [], 1, 0.1, 0.9,
+                        0.999, 1e-8, 0.0, False, False, False)
+    with pytest.raises(ValueError, match="state"):
+        _core.adam_step([np.zeros(3, np.float32)], [np.zeros(3, np.float32)], [], [], [], 1,
+                        0.1, 0.9, 0.999, 1e-8, 0.0, False, True, False)
+    with pytest.raises(ValueError, match="state"):
+        _core.rmsprop_step([np.zeros(3, np.float32)], [np.zeros(3, np.float32)],
+                           [np.zeros(3, np.float32)], [], [], 0.1, 0.9, 1e-8, 0.0, 0.5, False,
+                           False)
 
 
 def test_core_rejects_wrong_dtype():

@@ -1,6 +1,6 @@
 """Layers (PyTorch's names), initializers, and `pydl.nn.functional`."""
 
-from . import functional, init
+from . import functional, init, utils
 from .layers import (ELU, GELU, SELU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Flatten,
                      HardSigmoid, Hardsigmoid, HardTanh, Hardtanh, Identity, KLDivLoss,
                      LeakyReLU, Linear, LogSoftmax, Maxout, Mish, MSELoss, NLLLoss, PReLU,
@@ -12,5 +12,5 @@ __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU", "Swish",
     "Mish", "Softplus", "Softsign", "HardSigmoid", "Hardsigmoid", "Hardtanh", "HardTanh",
     "Softmax", "LogSoftmax", "Maxout", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
-    "BCEWithLogitsLoss", "KLDivLoss", "functional", "init",
+    "BCEWithLogitsLoss", "KLDivLoss", "functional", "init", "utils",
 ]

@@ -1,7 +1,11 @@
-"""Optimizers: each updates all parameters of a group in one kernel call."""
+"""Optimizers (each updates all parameters of a group in one kernel call) and schedulers."""
 
-from .adam import Adam
+from . import lr_scheduler
+from .adam import LAMB, Adam, AdamW, NAdam
+from .adaptive import Adadelta, Adafactor, Adagrad, Lion, RMSprop
+from .lookahead import Lookahead
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "NAdam", "LAMB", "Adagrad", "RMSprop",
+           "Adadelta", "Adafactor", "Lion", "Lookahead", "lr_scheduler"]

@@ -1,51 +1,124 @@
+"""The Adam family: Adam (and AMSGrad), AdamW, NAdam, LAMB."""
+
 from __future__ import annotations
 
 from typing import Any, Iterable
 
-import numpy as np
-
 from .. import backend as _b
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_common
 
 
 class Adam(Optimizer):
     """Adam (seed 000 section 14.3), as torch.optim.Adam.
 
-    m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr * m_hat / (sqrt(v_hat) + eps)
-    with bias-corrected m_hat, v_hat. weight_decay adds weight_decay * p to g (L2).
+    m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr m^ / (sqrt(v^) + eps) with
+    bias-corrected m^, v^. weight_decay adds weight_decay * p to g (L2). amsgrad=True uses
+    max(v) over steps in the denominator (PyTorch's AMSGrad, bias-corrected; the spec's
+    AMSGrad line has no bias correction: with betas close to 1 and many steps the two
+    agree, and LAMB(bias_correction=False) shows the uncorrected form elsewhere).
     Every parameter of a group is updated in one kernel call.
     """
 
+    _decoupled = False
+
     def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, maximize: bool = False) -> None:
-        if lr < 0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
-        if weight_decay < 0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False) -> None:
+        check_common(lr, eps, weight_decay, betas)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, maximize=maximize))
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
 
     def step(self) -> None:
         for g in self.param_groups:
-            # Parameters at the same step count share one kernel call.
-            by_step: dict[int, list] = {}
-            for p in self._with_grads(g):
-                st = self.state.setdefault(id(p), {})
-                if "step" not in st:
-                    st.update(step=0, exp_avg=np.zeros_like(p.data),
-                              exp_avg_sq=np.zeros_like(p.data))
-                st["step"] += 1
-                by_step.setdefault(st["step"], []).append(p)
-            for step, params in by_step.items():
-                states = [self.state[id(p)] for p in params]
-                _b.active.adam_step([p.data for p in params], [p.grad.data for p in params],
-                                    [s["exp_avg"] for s in states],
-                                    [s["exp_avg_sq"] for s in states], step, g["lr"],
+            buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if g["amsgrad"] else ())
+            for step, params in self._by_step(g, *buffers):
+                ps, gs = self._arrays(params)
+                _b.active.adam_step(
+                    ps, gs, self._buffers(params, "exp_avg"), self._buffers(params, "exp_avg_sq"),
+                    self._buffers(params, "max_exp_avg_sq") if g["amsgrad"] else [], step,
+                    g["lr"], g["betas"][0], g["betas"][1], g["eps"], g["weight_decay"],
+                    self._decoupled, g["amsgrad"], g["maximize"])
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW:
+    p *= 1 - lr * weight_decay before the Adam step (the spec's AdamW line)."""
+
+    _decoupled = True
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum, as torch.optim.NAdam (momentum_decay schedule
+    mu_t = b1 (1 - 0.5 * 0.96^(t * momentum_decay))).
+
+    The spec's Nadam, p -= lr (b1 m^ + (1 - b1) g / (1 - b1^t)) / (sqrt(v^) + eps) (Dozat's
+    form with a constant b1), is `NAdam(..., momentum_decay=None)`.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum_decay: float | None = 4e-3,
+                 decoupled_weight_decay: bool = False, maximize: bool = False) -> None:
+        check_common(lr, eps, weight_decay, betas)
+        if momentum_decay is not None and momentum_decay < 0:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, momentum_decay=momentum_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
+
+    def step(self) -> None:
+        for g in self.param_groups:
+            b1, b2, lr, decay = g["betas"][0], g["betas"][1], g["lr"], g["momentum_decay"]
+            for step, params in self._by_step(g, "exp_avg", "exp_avg_sq"):
+                if decay is None:  # the spec's (Dozat's) form
+                    bc1 = 1 - b1 ** step
+                    coef_grad, coef_avg = lr * (1 - b1) / bc1, lr * b1 / bc1
+                else:
+                    mu = b1 * (1.0 - 0.5 * 0.96 ** (step * decay))
+                    mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
+                    st = self.state[id(params[0])]
+                    mu_product = st.get("mu_product", 1.0) * mu
+                    for p in params:
+                        self.state[id(p)]["mu_product"] = mu_product
+                    coef_grad = lr * (1.0 - mu) / (1.0 - mu_product)
+                    coef_avg = lr * mu_next / (1.0 - mu_product * mu_next)
+                ps, gs = self._arrays(params)
+                _b.active.nadam_step(ps, gs, self._buffers(params, "exp_avg"),
+                                     self._buffers(params, "exp_avg_sq"), b1, b2,
+                                     1 - b2 ** step, coef_grad, coef_avg, g["eps"],
+                                     g["weight_decay"], g["decoupled_weight_decay"], lr,
+                                     g["maximize"])
+
+
+class LAMB(Optimizer):
+    """LAMB (You et al., 2020): Adam's direction u = m^ / (sqrt(v^) + eps) + wd p scaled per
+    tensor by the trust ratio ||p|| / ||u||; p -= lr * ratio * u. PyTorch has no LAMB; the
+    defaults follow NVIDIA apex's FusedLAMB. The spec's LAMB, r = ||p|| / ||m / (sqrt(v) +
+    eps)|| without bias correction or decay, is `LAMB(..., weight_decay=0,
+    bias_correction=False)`.
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6,
+                 weight_decay: float = 0.01, bias_correction: bool = True,
+                 maximize: bool = False) -> None:
+        check_common(lr, eps, weight_decay, betas)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, bias_correction=bias_correction,
+                                      maximize=maximize))
+
+    def step(self) -> None:
+        for g in self.param_groups:
+            for step, params in self._by_step(g, "exp_avg", "exp_avg_sq"):
+                ps, gs = self._arrays(params)
+                _b.active.lamb_step(ps, gs, self._buffers(params, "exp_avg"),
+                                    self._buffers(params, "exp_avg_sq"), step, g["lr"],
                                     g["betas"][0], g["betas"][1], g["eps"], g["weight_decay"],
-                                    g["maximize"])
+                                    g["bias_correction"], g["maximize"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -53,6 +53,27 @@ class Optimizer:
         """The group's parameters that have a gradient (the others are skipped)."""
         return [p for p in group["params"] if p.grad is not None]
 
+    def _by_step(self, group: dict, *buffers: str) -> Iterator[tuple[int, list[Tensor]]]:
+        """The group's parameters with gradients, grouped by their step count after this
+        step (one kernel call per group); new parameters get zeroed `buffers`."""
+        by_step: dict[int, list[Tensor]] = {}
+        for p in self._with_grads(group):
+            st = self.state.get(id(p))
+            if st is None:
+                st = self.state[id(p)] = {"step": 0}
+                for name in buffers:
+                    st[name] = np.zeros_like(p.data)
+            st["step"] += 1
+            by_step.setdefault(st["step"], []).append(p)
+        return iter(by_step.items())
+
+    def _buffers(self, params: list[Tensor], name: str) -> list[np.ndarray]:
+        return [self.state[id(p)][name] for p in params]
+
+    @staticmethod
+    def _arrays(params: list[Tensor]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        return [p.data for p in params], [p.grad.data for p in params]
+
     def state_dict(self) -> dict:
         """State by parameter position (as PyTorch), and the groups' hyper-parameters."""
         index = {id(p): i for i, p in enumerate(p for g in self.param_groups for p in g["params"])}
@@ -74,3 +95,20 @@ class Optimizer:
         for g, saved in zip(self.param_groups, groups):
             g.update({k: v for k, v in saved.items() if k != "params"})
         self.state = {id(params[int(i)]): copy.deepcopy(s) for i, s in state_dict["state"].items()}
+
+
+def check_hyper(condition: bool, message: str) -> None:
+    """Raise ValueError(message) unless condition (PyTorch's wording for each argument)."""
+    if not condition:
+        raise ValueError(message)
+
+
+def check_common(lr: float, eps: float | None = None, weight_decay: float = 0.0,
+                 betas: tuple | None = None) -> None:
+    check_hyper(lr >= 0.0, f"Invalid learning rate: {lr}")
+    if eps is not None:
+        check_hyper(eps >= 0.0, f"Invalid epsilon value: {eps}")
+    check_hyper(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+    if betas is not None:
+        for i, b in enumerate(betas):
+            check_hyper(0.0 <= b < 1.0, f"Invalid beta parameter at index {i}: {b}")

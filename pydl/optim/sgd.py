@@ -5,7 +5,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from .. import backend as _b
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_common, check_hyper
 
 
 class SGD(Optimizer):
@@ -21,12 +21,8 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
                  maximize: bool = False) -> None:
-        if lr < 0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_common(lr, None, weight_decay)
+        check_hyper(momentum >= 0.0, f"Invalid momentum value: {momentum}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,

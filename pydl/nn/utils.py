@@ -1,0 +1,67 @@
+"""Gradient clipping and the spec's L1/L2 regularization terms (seed 000 section 15)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from .. import functional as F
+from ..tensor import Tensor, as_tensor
+
+
+def _with_grads(parameters: Any) -> list[Tensor]:
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    return [p for p in params if p.grad is not None]
+
+
+def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
+    """Scale all gradients together so their joint norm is at most max_norm (as PyTorch:
+    by max_norm / (norm + 1e-6) when that is below 1). Returns the norm before clipping."""
+    params = _with_grads(parameters)
+    if not params:
+        return as_tensor(np.zeros((), np.float32))
+    norm_type = float(norm_type)
+    if norm_type == math.inf:
+        total = max(float(np.abs(p.grad.data).max()) for p in params)
+    else:
+        total = sum(float(np.sum(np.abs(p.grad.data.astype(np.float64)) ** norm_type))
+                    for p in params) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
+                           "`parameters` is non-finite, so it cannot be clipped.")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for p in params:
+            p.grad.data *= p.grad.data.dtype.type(coef)
+    return as_tensor(np.array(total, dtype=params[0].grad.dtype))
+
+
+def clip_grad_value_(parameters: Any, clip_value: float) -> None:
+    """Clamp every gradient element to [-clip_value, clip_value], in place."""
+    if clip_value < 0:
+        raise ValueError(f"clip_value must be non-negative, got {clip_value}")
+    for p in _with_grads(parameters):
+        np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+
+
+def l2_penalty(parameters: Iterable[Tensor], weight: float) -> Tensor:
+    """The spec's L2 term (weight / 2) * sum W^2, differentiable (gradient weight * W)."""
+    terms = [F.sum(F.mul(p, p)) for p in parameters]
+    return F.mul(_total(terms), 0.5 * weight)
+
+
+def l1_penalty(parameters: Iterable[Tensor], weight: float) -> Tensor:
+    """The spec's L1 term weight * sum |W|, differentiable (gradient weight * sign(W))."""
+    return F.mul(_total([F.sum(F.abs(p)) for p in parameters]), weight)
+
+
+def _total(terms: list[Tensor]) -> Tensor:
+    if not terms:
+        raise ValueError("a regularization term needs at least one parameter")
+    total = terms[0]
+    for t in terms[1:]:
+        total = F.add(total, t)
+    return total

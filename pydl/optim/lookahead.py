@@ -1,0 +1,62 @@
+"""Lookahead (Zhang et al., 2019) around any optimizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend as _b
+from .optimizer import Optimizer, check_hyper
+
+
+class Lookahead:
+    """Wraps an optimizer: every k steps of it (the fast weights), the slow weights move
+    alpha of the way towards the fast ones and the fast weights restart from them:
+    slow += alpha (fast - slow); fast = slow. The update is one kernel call per group."""
+
+    def __init__(self, optimizer: Optimizer, k: int = 5, alpha: float = 0.5) -> None:
+        check_hyper(k >= 1, f"Invalid lookahead steps: {k}")
+        check_hyper(0.0 <= alpha <= 1.0, f"Invalid slow update rate: {alpha}")
+        self.optimizer, self.k, self.alpha = optimizer, k, alpha
+        self.step_count = 0
+        self.slow = {id(p): p.data.copy() for g in optimizer.param_groups for p in g["params"]}
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return self.optimizer.param_groups
+
+    @property
+    def state(self) -> dict:
+        return self.optimizer.state
+
+    @property
+    def defaults(self) -> dict:
+        return self.optimizer.defaults
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none)
+
+    def step(self) -> None:
+        self.optimizer.step()
+        self.step_count += 1
+        if self.step_count % self.k:
+            return
+        for g in self.param_groups:
+            params = g["params"]
+            _b.active.lookahead_step([p.data for p in params], [self.slow[id(p)] for p in params],
+                                     self.alpha)
+
+    def state_dict(self) -> dict:
+        params = [p for g in self.param_groups for p in g["params"]]
+        return {"optimizer": self.optimizer.state_dict(), "step_count": self.step_count,
+                "slow": [self.slow[id(p)].copy() for p in params], "k": self.k,
+                "alpha": self.alpha}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        params = [p for g in self.param_groups for p in g["params"]]
+        if len(state["slow"]) != len(params):
+            raise ValueError("loaded Lookahead state has a different number of parameters")
+        self.slow = {id(p): np.array(s, copy=True) for p, s in zip(params, state["slow"])}
+        self.step_count, self.k, self.alpha = state["step_count"], state["k"], state["alpha"]
