@@ -21,6 +21,7 @@
 #define PYDL_TARGET_AVX2
 #endif
 #define PYDL_INLINE inline __attribute__((always_inline))
+#define PYDL_INLINE_LAMBDA __attribute__((always_inline))
 
 namespace pydl {
 

@@ -291,45 +291,94 @@ void lookahead_step(const std::vector<ParamSlot>& slots, float alpha) {
     run_elementwise<Lookahead>(slots, LookaheadArgs{alpha});
 }
 
+namespace {
+
+struct LambArgs {
+    float beta1, beta2, eps, weight_decay, bc1, bc2, sign;
+};
+// u = m^ / (sqrt(v^) + eps) + wd p
+PYDL_INLINE float lamb_update(float m, float v, float p, const LambArgs& a) {
+    return (m / a.bc1) / (std::sqrt(v / a.bc2) + a.eps) + a.weight_decay * p;
+}
+// Pass 1 over a chunk: the moments, and the chunk's sums of p^2 and u^2 (8 float lanes,
+// then a fixed-order sum, so the result does not depend on the dispatch or threads).
+PYDL_INLINE void lamb_moments_body(float* __restrict p, const float* __restrict g,
+                                   float* __restrict m, float* __restrict v, int64_t n,
+                                   const LambArgs& a, double* p_sq, double* u_sq) {
+    float ps[8] = {}, us[8] = {};
+    auto one = [&](int64_t i, int lane) PYDL_INLINE_LAMBDA {
+        const float gi = a.sign * g[i];
+        const float mi = a.beta1 * m[i] + (1.0f - a.beta1) * gi;
+        const float vi = a.beta2 * v[i] + (1.0f - a.beta2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        const float u = lamb_update(mi, vi, p[i], a);
+        ps[lane] += p[i] * p[i];
+        us[lane] += u * u;
+    };
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; ++l) one(i + l, l);
+    for (; i < n; ++i) one(i, int(i & 7));
+    double pt = 0.0, ut = 0.0;
+    for (int l = 0; l < 8; ++l) pt += ps[l], ut += us[l];
+    *p_sq = pt;
+    *u_sq = ut;
+}
+void lamb_moments_generic(float* p, const float* g, float* m, float* v, int64_t n,
+                          const LambArgs& a, double* p_sq, double* u_sq) {
+    lamb_moments_body(p, g, m, v, n, a, p_sq, u_sq);
+}
+PYDL_TARGET_AVX2 void lamb_moments_avx2(float* p, const float* g, float* m, float* v, int64_t n,
+                                        const LambArgs& a, double* p_sq, double* u_sq) {
+    lamb_moments_body(p, g, m, v, n, a, p_sq, u_sq);
+}
+// Pass 2: p -= step_size * u (u recomputed from the stored moments, the same formula).
+PYDL_INLINE void lamb_apply_body(float* __restrict p, const float* __restrict m,
+                                 const float* __restrict v, int64_t n, const LambArgs& a,
+                                 float step_size) {
+    for (int64_t i = 0; i < n; ++i) p[i] -= step_size * lamb_update(m[i], v[i], p[i], a);
+}
+void lamb_apply_generic(float* p, const float* m, const float* v, int64_t n, const LambArgs& a,
+                        float step_size) {
+    lamb_apply_body(p, m, v, n, a, step_size);
+}
+PYDL_TARGET_AVX2 void lamb_apply_avx2(float* p, const float* m, const float* v, int64_t n,
+                                      const LambArgs& a, float step_size) {
+    lamb_apply_body(p, m, v, n, a, step_size);
+}
+
+}  // namespace
+
 void lamb_step(const std::vector<ParamSlot>& slots, int64_t step, float lr, float beta1,
                float beta2, float eps, float weight_decay, bool bias_correction, bool maximize) {
-    const float bc1 = bias_correction ? float(1.0 - std::pow(double(beta1), double(step))) : 1.0f;
-    const float bc2 = bias_correction ? float(1.0 - std::pow(double(beta2), double(step))) : 1.0f;
-    const float sign = maximize ? -1.0f : 1.0f;
+    const LambArgs args{
+        beta1, beta2, eps, weight_decay,
+        bias_correction ? float(1.0 - std::pow(double(beta1), double(step))) : 1.0f,
+        bias_correction ? float(1.0 - std::pow(double(beta2), double(step))) : 1.0f,
+        maximize ? -1.0f : 1.0f};
     const auto chunks = chunks_of(slots);
     const int64_t total = total_size(slots);
-    // Pass 1: moments, and per-chunk sums of squares of p and of the update u.
+    const bool avx2 = use_avx2();
     std::vector<double> p_sq(chunks.size()), u_sq(chunks.size());
-    auto update = [&](const ParamSlot& s, int64_t i) {
-        return (s.state[0][i] / bc1) / (std::sqrt(s.state[1][i] / bc2) + eps) +
-               weight_decay * s.param[i];
-    };
     for_each_chunk(chunks, total, [&](int64_t ci, const Chunk& c) {
         const ParamSlot& s = slots[c.slot];
-        double ps = 0.0, us = 0.0;
-        for (int64_t i = c.lo; i < c.hi; ++i) {
-            const float g = sign * s.grad[i];
-            s.state[0][i] = beta1 * s.state[0][i] + (1.0f - beta1) * g;
-            s.state[1][i] = beta2 * s.state[1][i] + (1.0f - beta2) * g * g;
-            const float u = update(s, i);
-            ps += double(s.param[i]) * s.param[i];
-            us += double(u) * u;
-        }
-        p_sq[ci] = ps;
-        u_sq[ci] = us;
+        (avx2 ? lamb_moments_avx2 : lamb_moments_generic)(
+            s.param + c.lo, s.grad + c.lo, s.state[0] + c.lo, s.state[1] + c.lo, c.hi - c.lo,
+            args, &p_sq[ci], &u_sq[ci]);
     });
     // Trust ratio per tensor: chunk partials summed in order (Note [Determinism]).
-    std::vector<float> ratio(slots.size());
+    std::vector<float> step_size(slots.size());
     for (size_t t = 0, ci = 0; t < slots.size(); ++t) {
         double ps = 0.0, us = 0.0;
         for (; ci < chunks.size() && chunks[ci].slot == t; ++ci) ps += p_sq[ci], us += u_sq[ci];
-        ratio[t] = ps > 0.0 && us > 0.0 ? float(std::sqrt(ps) / std::sqrt(us)) : 1.0f;
+        step_size[t] = lr * (ps > 0.0 && us > 0.0 ? float(std::sqrt(ps) / std::sqrt(us)) : 1.0f);
     }
-    // Pass 2: p -= lr r u (u recomputed from the stored moments, same formula).
     for_each_chunk(chunks, total, [&](int64_t, const Chunk& c) {
         const ParamSlot& s = slots[c.slot];
-        const float step_size = lr * ratio[c.slot];
-        for (int64_t i = c.lo; i < c.hi; ++i) s.param[i] -= step_size * update(s, i);
+        (avx2 ? lamb_apply_avx2 : lamb_apply_generic)(s.param + c.lo, s.state[0] + c.lo,
+                                                      s.state[1] + c.lo, c.hi - c.lo, args,
+                                                      step_size[c.slot]);
     });
 }
 
@@ -337,56 +386,84 @@ void adafactor_step(float* param, const float* grad, int64_t batch, int64_t rows
                     bool factored, float* row_var, float* col_var, float* variance,
                     int64_t step, float lr, float beta2_decay, float eps1, float eps2, float d,
                     float weight_decay, bool maximize) {
+    // Three passes over the tensor, each in fixed chunks with partial sums combined in
+    // order; no temporary of the tensor's size.
     const int64_t n = batch * rows * cols;
     const float sign = maximize ? -1.0f : 1.0f;
     const double t = double(step);
     const float one_minus_beta2 = float(std::pow(t, double(beta2_decay)));
     const double rho = std::min(double(lr), 1.0 / std::sqrt(t));
-    double p_sq = 0.0;
-    for (int64_t i = 0; i < n; ++i) p_sq += double(param[i]) * param[i];
-    const double alpha = std::max(double(eps2), std::sqrt(p_sq) / std::sqrt(double(n))) * rho;
-    if (weight_decay != 0.0f)
-        for (int64_t i = 0; i < n; ++i) param[i] *= 1.0f - lr * weight_decay;
-    // update = g / sqrt(max(var_estimate, eps1^2)); written into a scratch buffer
-    std::vector<float> upd(n);
-    if (factored) {
-        for (int64_t b = 0; b < batch; ++b) {
-            const float* g = grad + b * rows * cols;
-            float* rv = row_var + b * rows;
-            float* cv = col_var + b * cols;
-            std::vector<double> col_sum(cols, 0.0);
-            double row_var_sum = 0.0;
-            for (int64_t r = 0; r < rows; ++r) {
-                double s = 0.0;
-                for (int64_t c = 0; c < cols; ++c) {
-                    const double gv = double(g[r * cols + c]);
-                    s += gv * gv;
-                    col_sum[c] += gv * gv;
-                }
-                rv[r] += one_minus_beta2 * (float(s / double(cols)) - rv[r]);  // lerp
-                row_var_sum += rv[r];
+    const int64_t n_chunks = (n + kChunk - 1) / kChunk;
+    const int64_t grain = n < kParallelElements ? n_chunks : 1;
+    auto chunked_sum = [&](auto term) {  // sum over i of term(i), deterministic
+        std::vector<double> part(n_chunks);
+        parallel_for(0, n_chunks, grain, [&](int64_t lo, int64_t hi) {
+            for (int64_t c = lo; c < hi; ++c) {
+                double acc = 0.0;
+                for (int64_t i = c * kChunk, e = std::min(n, (c + 1) * kChunk); i < e; ++i)
+                    acc += term(i);
+                part[c] = acc;
             }
-            for (int64_t c = 0; c < cols; ++c)
-                cv[c] += one_minus_beta2 * (float(col_sum[c] / double(rows)) - cv[c]);
-            const float row_mean = std::max(float(row_var_sum / double(rows)), eps1);
-            for (int64_t r = 0; r < rows; ++r)
-                for (int64_t c = 0; c < cols; ++c) {
-                    const float v = std::max(rv[r] * cv[c] / row_mean, eps1 * eps1);
-                    upd[b * rows * cols + r * cols + c] = sign * g[r * cols + c] / std::sqrt(v);
-                }
+        });
+        double total = 0.0;
+        for (double v : part) total += v;
+        return total;
+    };
+    const double p_sq = chunked_sum([&](int64_t i) { return double(param[i]) * param[i]; });
+    const double alpha = std::max(double(eps2), std::sqrt(p_sq / double(std::max<int64_t>(n, 1)))) * rho;
+    // The second-moment estimate for element i, after this step's statistics update.
+    std::vector<float> row_mean(batch, 1.0f);
+    if (factored) {
+        parallel_for(0, batch * rows, std::max<int64_t>(1, kChunk / std::max<int64_t>(cols, 1)),
+                     [&](int64_t lo, int64_t hi) {
+            for (int64_t r = lo; r < hi; ++r) {
+                const float* g = grad + r * cols;
+                double acc = 0.0;
+                for (int64_t c = 0; c < cols; ++c) acc += double(g[c]) * g[c];
+                row_var[r] += one_minus_beta2 * (float(acc / double(cols)) - row_var[r]);
+            }
+        });
+        parallel_for(0, batch * cols, 256, [&](int64_t lo, int64_t hi) {
+            for (int64_t bc = lo; bc < hi; ++bc) {
+                const int64_t b = bc / cols, c = bc % cols;
+                const float* g = grad + b * rows * cols + c;
+                double acc = 0.0;
+                for (int64_t r = 0; r < rows; ++r) acc += double(g[r * cols]) * g[r * cols];
+                col_var[bc] += one_minus_beta2 * (float(acc / double(rows)) - col_var[bc]);
+            }
+        });
+        for (int64_t b = 0; b < batch; ++b) {
+            double acc = 0.0;
+            for (int64_t r = 0; r < rows; ++r) acc += row_var[b * rows + r];
+            row_mean[b] = std::max(float(acc / double(rows)), eps1);
         }
     } else {
-        for (int64_t i = 0; i < n; ++i) {
-            const float g = sign * grad[i];
-            variance[i] += one_minus_beta2 * (g * g - variance[i]);
-            upd[i] = g / std::sqrt(std::max(variance[i], eps1 * eps1));
-        }
+        parallel_for(0, n, grain == n_chunks ? n : kChunk, [&](int64_t lo, int64_t hi) {
+            for (int64_t i = lo; i < hi; ++i) {
+                const float g = grad[i];
+                variance[i] += one_minus_beta2 * (g * g - variance[i]);
+            }
+        });
     }
-    double u_sq = 0.0;
-    for (float u : upd) u_sq += double(u) * u;
-    const double denom = std::max(1.0, std::sqrt(u_sq) / (std::sqrt(double(n)) * d));
-    const float scale = float(alpha / denom);
-    for (int64_t i = 0; i < n; ++i) param[i] -= scale * upd[i];
+    auto update = [&](int64_t i) {  // U = g / sqrt(max(V, eps1^2))
+        float v;
+        if (factored) {
+            const int64_t b = i / (rows * cols), r = (i / cols) % rows, c = i % cols;
+            v = row_var[b * rows + r] * col_var[b * cols + c] / row_mean[b];
+        } else {
+            v = variance[i];
+        }
+        return sign * grad[i] / std::sqrt(std::max(v, eps1 * eps1));
+    };
+    const double u_sq = chunked_sum([&](int64_t i) {
+        const double u = update(i);
+        return u * u;
+    });
+    const double denom = std::max(1.0, std::sqrt(u_sq / double(std::max<int64_t>(n, 1))) / d);
+    const float scale = float(alpha / denom), shrink = 1.0f - lr * weight_decay;
+    parallel_for(0, n, grain == n_chunks ? n : kChunk, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) param[i] = param[i] * shrink - scale * update(i);
+    });
 }
 
 }  // namespace pydl
