@@ -123,6 +123,27 @@ for act in ("relu", "gelu", "tanh", "sigmoid"):  # the GEMM epilogue's fused act
 row("linear_gelu_nobias", lambda x, w: NF.linear(x, w, activation="gelu"),
     [_u((3, 5)), _u((4, 5))])
 
+# convolution (seed 000 section 5): kernel 1/3/5, stride, padding, dilation, groups,
+# odd sizes, batch 1, non-square kernels, 1-D
+CONV = [  # (id, x shape, w shape, stride, padding, dilation, groups, bias)
+    ("conv_3x3_pad1", (2, 3, 7, 6), (4, 3, 3, 3), 1, 1, 1, 1, True),
+    ("conv_1x1", (2, 4, 5, 5), (3, 4, 1, 1), 1, 0, 1, 1, True),
+    ("conv_5x5_stride2_pad2", (1, 2, 9, 8), (3, 2, 5, 5), 2, 2, 1, 1, True),
+    ("conv_3x2_dilation2", (2, 2, 8, 7), (3, 2, 3, 2), 1, (1, 0), 2, 1, False),
+    ("conv_groups2", (2, 4, 6, 5), (6, 2, 3, 3), 1, 1, 1, 2, True),
+    ("conv_depthwise_stride2", (1, 3, 7, 7), (3, 1, 3, 3), 2, 1, 1, 3, True),
+    ("conv_1x1_stride2", (2, 3, 5, 6), (2, 3, 1, 1), 2, 0, 1, 1, False),
+    ("conv_same_even_kernel", (1, 2, 5, 6), (2, 2, 2, 4), 1, "same", 1, 1, True),
+]
+for cid, xs, ws, st, pad, dil, grp, has_b in CONV:
+    inputs = [_u(xs), _u(ws)] + ([_u((ws[0],))] if has_b else [])
+    row(cid, lambda x, w, b=None, st=st, pad=pad, dil=dil, grp=grp: NF.conv2d(
+        x, w, b, st, pad, dil, grp), inputs)
+row("conv1d", lambda x, w, b: NF.conv1d(x, w, b, stride=2, padding=1),
+    [_u((2, 3, 9)), _u((4, 3, 3)), _u((4,))])
+row("conv1d_same_dilated", lambda x, w: NF.conv1d(x, w, padding="same", dilation=2),
+    [_u((1, 2, 7)), _u((2, 2, 3))])
+
 # losses
 row("cross_entropy", lambda x: NF.cross_entropy(x, LABELS), [_u((7, 5), -5, 5)])
 row("cross_entropy_sum", lambda x: NF.cross_entropy(x, LABELS, reduction="sum"),

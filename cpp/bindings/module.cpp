@@ -61,4 +61,5 @@ PYBIND11_MODULE(_core, m) {
     pydl::bind::bind_runtime(m);
     pydl::bind::bind_math(m);
     pydl::bind::bind_nn(m);
+    pydl::bind::bind_cnn(m);
 }

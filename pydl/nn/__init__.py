@@ -1,6 +1,7 @@
 """Layers (PyTorch's names), initializers, and `pydl.nn.functional`."""
 
 from . import functional, init, utils
+from .conv import Conv1d, Conv2d
 from .layers import (ELU, GELU, SELU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Flatten,
                      HardSigmoid, Hardsigmoid, HardTanh, Hardtanh, Identity, KLDivLoss,
                      LeakyReLU, Linear, LogSoftmax, Maxout, Mish, MSELoss, NLLLoss, PReLU,
@@ -9,6 +10,7 @@ from .module import Module, ModuleList, Parameter, Sequential
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Flatten", "Identity",
+    "Conv1d", "Conv2d",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU", "Swish",
     "Mish", "Softplus", "Softsign", "HardSigmoid", "Hardsigmoid", "Hardtanh", "HardTanh",
     "Softmax", "LogSoftmax", "Maxout", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",

@@ -284,3 +284,75 @@ def gaussian_kl_divergence(mu: Tensor, logvar: Tensor, reduction: str = "mean") 
     inner = F.sub(F.sub(F.add(1.0, logvar), F.mul(mu, mu)), F.exp(logvar))
     kl = F.mul(F.sum(inner, -1), -0.5)
     return _reduce(kl, reduction)
+
+
+# ----- convolution ----------------------------------------------------------------
+
+
+def _pair_arg(name: str, value: Any, n: int = 2) -> tuple[int, ...]:
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) != n:
+        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value}")
+    return value
+
+
+def _conv_padding(padding: Any, kernel: tuple[int, int], dilation: tuple[int, int],
+                  stride: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) from an int, a pair, or "valid" / "same"."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding != "same":
+            raise ValueError(f"padding must be 'valid', 'same' or ints, got {padding!r}")
+        if stride != (1, 1):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        out = []
+        for k, d in zip(kernel, dilation):
+            total = d * (k - 1)  # PyTorch puts the odd element on the bottom / right
+            out += [total // 2, total - total // 2]
+        return tuple(out)
+    ph, pw = _pair_arg("padding", padding)
+    return (ph, ph, pw, pw)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation of (N, C, H, W) input with (C_out, C/groups, kH, kW) weight."""
+    x = as_tensor(input)
+    if x.ndim != 4:
+        raise ValueError(f"conv2d expects input (N, C, H, W); got shape {x.shape}")
+    stride, dilation = _pair_arg("stride", stride), _pair_arg("dilation", dilation)
+    pad = _conv_padding(padding, tuple(weight.shape[2:]), dilation, stride)
+    b = None if bias is None else bias.data
+    y = _b.active.conv2d_forward(x.data, weight.data, b, stride, pad, dilation, groups)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        x, w = node.inputs[0], node.inputs[1]
+        return _b.active.conv2d_backward(g, x.data, w.data, stride, pad, dilation, groups,
+                                         x.requires_grad, w.requires_grad,
+                                         len(node.inputs) == 3)
+
+    return wrap(y, inputs, backward)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation of (N, C, L) input with (C_out, C/groups, k) weight (the H = 1
+    case of conv2d)."""
+    x = as_tensor(input)
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d expects input (N, C, L) and weight (C_out, C/groups, k); got "
+                         f"{x.shape} and {weight.shape}")
+    (s,), (d,) = _pair_arg("stride", stride, 1), _pair_arg("dilation", dilation, 1)
+    if isinstance(padding, str):
+        pad = padding
+    else:
+        (p,) = _pair_arg("padding", padding, 1)
+        pad = (0, p)
+    x4 = F.unsqueeze(x, 2)
+    w4 = F.unsqueeze(weight, 2)
+    y = conv2d(x4, w4, bias, (1, s), pad, (1, d), groups)
+    return F.squeeze(y, 2)

@@ -6,6 +6,7 @@ is the oracle the C++ kernels are tested against.
 """
 
 from .activation import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .layout import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
