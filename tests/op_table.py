@@ -144,6 +144,23 @@ row("conv1d", lambda x, w, b: NF.conv1d(x, w, b, stride=2, padding=1),
 row("conv1d_same_dilated", lambda x, w: NF.conv1d(x, w, padding="same", dilation=2),
     [_u((1, 2, 7)), _u((2, 2, 3))])
 
+# pooling (seed 000 section 6)
+row("max_pool2d", lambda x: NF.max_pool2d(x, 2), [_u((2, 3, 6, 5))])
+row("max_pool2d_overlap_pad", lambda x: NF.max_pool2d(x, 3, stride=2, padding=1),
+    [_u((1, 2, 7, 6))])
+row("max_pool2d_dilation_ceil", lambda x: NF.max_pool2d(x, (2, 3), stride=2, dilation=(2, 1),
+                                                        ceil_mode=True), [_u((2, 1, 9, 8))])
+row("avg_pool2d", lambda x: NF.avg_pool2d(x, 2), [_u((2, 3, 6, 5))])
+row("avg_pool2d_pad_exclude", lambda x: NF.avg_pool2d(x, 3, stride=2, padding=1,
+                                                      count_include_pad=False),
+    [_u((1, 2, 7, 6))])
+row("avg_pool2d_pad_include_ceil", lambda x: NF.avg_pool2d(x, (3, 2), stride=2, padding=1,
+                                                           ceil_mode=True), [_u((2, 2, 6, 7))])
+row("adaptive_avg_pool2d_1", lambda x: NF.adaptive_avg_pool2d(x, 1), [_u((2, 3, 5, 4))])
+row("adaptive_avg_pool2d_3x2", lambda x: NF.adaptive_avg_pool2d(x, (3, 2)), [_u((1, 2, 7, 5))])
+row("max_pool1d", lambda x: NF.max_pool1d(x, 3, stride=2, padding=1), [_u((2, 3, 9))])
+row("avg_pool1d", lambda x: NF.avg_pool1d(x, 2), [_u((2, 3, 9))])
+
 # losses
 row("cross_entropy", lambda x: NF.cross_entropy(x, LABELS), [_u((7, 5), -5, 5)])
 row("cross_entropy_sum", lambda x: NF.cross_entropy(x, LABELS, reduction="sum"),

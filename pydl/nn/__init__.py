@@ -7,10 +7,11 @@ from .layers import (ELU, GELU, SELU, BCELoss, BCEWithLogitsLoss, CrossEntropyLo
                      LeakyReLU, Linear, LogSoftmax, Maxout, Mish, MSELoss, NLLLoss, PReLU,
                      ReLU, Sigmoid, SiLU, Softmax, Softplus, Softsign, Swish, Tanh)
 from .module import Module, ModuleList, Parameter, Sequential
+from .pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "Linear", "Flatten", "Identity",
-    "Conv1d", "Conv2d",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "SiLU", "Swish",
     "Mish", "Softplus", "Softsign", "HardSigmoid", "Hardsigmoid", "Hardtanh", "HardTanh",
     "Softmax", "LogSoftmax", "Maxout", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",

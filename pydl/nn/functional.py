@@ -356,3 +356,79 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     w4 = F.unsqueeze(weight, 2)
     y = conv2d(x4, w4, bias, (1, s), pad, (1, d), groups)
     return F.squeeze(y, 2)
+
+
+# ----- pooling --------------------------------------------------------------------
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
+    """Max over each window of (N, C, H, W) input; stride defaults to the kernel size."""
+    x = as_tensor(input)
+    if x.ndim != 4:
+        raise ValueError(f"max_pool2d expects input (N, C, H, W); got shape {x.shape}")
+    k = _pair_arg("kernel_size", kernel_size)
+    args = (k, _pair_arg("stride", k if stride is None else stride),
+            _pair_arg("padding", padding), _pair_arg("dilation", dilation), ceil_mode)
+    y, idx = _b.active.maxpool2d_forward(x.data, *args)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        return (_b.active.maxpool2d_backward(g, idx, node.inputs[0].shape, *args),)
+
+    return wrap(y, (x,), backward)
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """Mean over each window of (N, C, H, W) input (padding zeros count when
+    count_include_pad); stride defaults to the kernel size."""
+    x = as_tensor(input)
+    if x.ndim != 4:
+        raise ValueError(f"avg_pool2d expects input (N, C, H, W); got shape {x.shape}")
+    k = _pair_arg("kernel_size", kernel_size)
+    args = (k, _pair_arg("stride", k if stride is None else stride),
+            _pair_arg("padding", padding), ceil_mode, count_include_pad)
+    y = _b.active.avgpool2d_forward(x.data, *args)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        return (_b.active.avgpool2d_backward(g, node.inputs[0].shape, *args),)
+
+    return wrap(y, (x,), backward)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling to a fixed (oH, oW); output_size 1 is global average pooling."""
+    x = as_tensor(input)
+    if x.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d expects input (N, C, H, W); got {x.shape}")
+    size = _pair_arg("output_size", output_size)
+    y = _b.active.adaptive_avgpool2d_forward(x.data, size)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        return (_b.active.adaptive_avgpool2d_backward(g, node.inputs[0].shape),)
+
+    return wrap(y, (x,), backward)
+
+
+def _pool1d(pool2d: Any, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
+            **kwargs: Any) -> Tensor:
+    x = as_tensor(input)
+    if x.ndim != 3:
+        raise ValueError(f"1-D pooling expects input (N, C, L); got shape {x.shape}")
+    (k,) = _pair_arg("kernel_size", kernel_size, 1)
+    (s,) = _pair_arg("stride", k if stride is None else stride, 1)
+    (p,) = _pair_arg("padding", padding, 1)
+    return F.squeeze(pool2d(F.unsqueeze(x, 2), (1, k), (1, s), (0, p), **kwargs), 2)
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
+    (d,) = _pair_arg("dilation", dilation, 1)
+    return _pool1d(max_pool2d, input, kernel_size, stride, padding, dilation=(1, d),
+                   ceil_mode=ceil_mode)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    return _pool1d(avg_pool2d, input, kernel_size, stride, padding, ceil_mode=ceil_mode,
+                   count_include_pad=count_include_pad)

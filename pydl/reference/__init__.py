@@ -11,6 +11,7 @@ from .elementwise import *  # noqa: F401,F403
 from .layout import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .softmax_loss import *  # noqa: F401,F403

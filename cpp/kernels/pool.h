@@ -1,0 +1,36 @@
+// 2-D pooling over (N, C, H, W), one plane per task: max (with argmax for backward),
+// average (count_include_pad), adaptive average. 1-D pooling is the H = 1 case.
+#pragma once
+#include <cstdint>
+
+namespace pydl {
+
+struct PoolShape {
+    int64_t planes, h, w;       // N * C planes of h x w
+    int64_t kh, kw, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+    bool ceil_mode;
+    int64_t out_h() const { return out_size(h, kh, stride_h, pad_h, dil_h); }
+    int64_t out_w() const { return out_size(w, kw, stride_w, pad_w, dil_w); }
+    // PyTorch's rule: floor or ceil, and with ceil the last window starts inside the input.
+    int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) const {
+        const int64_t span = in + 2 * p - d * (k - 1) - 1;
+        int64_t out = (span + (ceil_mode ? s - 1 : 0)) / s + 1;
+        if (ceil_mode && (out - 1) * s >= in + p) --out;
+        return out;
+    }
+};
+
+// y and the flat in-plane index of each maximum (padding is -inf; NaN wins).
+void maxpool2d_forward(const PoolShape& s, const float* x, float* y, int64_t* indices);
+void maxpool2d_backward(const PoolShape& s, const float* grad, const int64_t* indices,
+                        float* grad_x);
+void avgpool2d_forward(const PoolShape& s, bool count_include_pad, const float* x, float* y);
+void avgpool2d_backward(const PoolShape& s, bool count_include_pad, const float* grad,
+                        float* grad_x);
+// Output cell (i, j) averages rows [floor(i h / oh), ceil((i + 1) h / oh)) and likewise columns.
+void adaptive_avgpool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                                const float* x, float* y);
+void adaptive_avgpool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                                 const float* grad, float* grad_x);
+
+}  // namespace pydl
