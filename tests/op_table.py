@@ -161,6 +161,19 @@ row("adaptive_avg_pool2d_3x2", lambda x: NF.adaptive_avg_pool2d(x, (3, 2)), [_u(
 row("max_pool1d", lambda x: NF.max_pool1d(x, 3, stride=2, padding=1), [_u((2, 3, 9))])
 row("avg_pool1d", lambda x: NF.avg_pool1d(x, 2), [_u((2, 3, 9))])
 
+# normalization (seed 000 section 3)
+row("batch_norm_train", lambda x, w, b: NF.batch_norm(x, None, None, w, b, training=True),
+    [_u((4, 3, 2, 3)), _u((3,), 0.5, 1.5), _u((3,))])
+row("batch_norm_1d_train", lambda x: NF.batch_norm(x, None, None, training=True), [_u((5, 4))])
+row("batch_norm_eval", lambda x, w, b: NF.batch_norm(
+    x, np.array([0.1, -0.2, 0.3]), np.array([1.5, 0.5, 2.0]), w, b, training=False),
+    [_u((2, 3, 4)), _u((3,), 0.5, 1.5), _u((3,))])
+row("layer_norm", lambda x, w, b: NF.layer_norm(x, (7,), w, b), [_u((3, 7)), _u((7,)), _u((7,))])
+row("layer_norm_2d_shape", lambda x: NF.layer_norm(x, (3, 4)), [_u((2, 3, 4))])
+row("group_norm", lambda x, w, b: NF.group_norm(x, 2, w, b),
+    [_u((2, 4, 3, 2)), _u((4,), 0.5, 1.5), _u((4,))])
+row("instance_norm", lambda x: NF.instance_norm(x), [_u((2, 3, 4, 3))])
+
 # losses
 row("cross_entropy", lambda x: NF.cross_entropy(x, LABELS), [_u((7, 5), -5, 5)])
 row("cross_entropy_sum", lambda x: NF.cross_entropy(x, LABELS, reduction="sum"),

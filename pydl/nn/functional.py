@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
+from .. import _random
 from .. import functional as F
 from ..functional import _axis, _unary, linear  # noqa: F401  (linear is part of this API)
 from ..tensor import Tensor, as_tensor, wrap
@@ -432,3 +433,118 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     return _pool1d(avg_pool2d, input, kernel_size, stride, padding, ceil_mode=ceil_mode,
                    count_include_pad=count_include_pad)
+
+
+# ----- normalization and dropout --------------------------------------------------
+
+
+def _norm_backward(kernel: str, extra: tuple) -> Any:
+    """The backward of a normalization op with inputs (x, weight?, bias?)."""
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        x, weight, bias = node.inputs[0], node.saved[0], node.saved[1]
+        need = (x.requires_grad, weight is not None and weight.requires_grad,
+                bias is not None and bias.requires_grad)
+        gx, gw, gb = getattr(_b.active, kernel)(
+            *_norm_args(kernel, g, x, weight, node.saved[2:], extra), *need)
+        grads = [gx]
+        if weight is not None:
+            grads.append(gw)
+        if bias is not None:
+            grads.append(gb)
+        return tuple(grads)
+
+    return backward
+
+
+def _norm_args(kernel: str, g: np.ndarray, x: Tensor, weight: Tensor | None, stats: tuple,
+               extra: tuple) -> tuple:
+    w = None if weight is None else weight.data
+    if kernel == "batch_norm_backward":  # (grad, x, weight, mean, invstd, training)
+        return (g, x.data, w, *stats, *extra)
+    return (g, x.data, *extra, w, *stats)  # layer/group: (grad, x, d|groups, weight, mean, invstd)
+
+
+def _norm_inputs(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple:
+    return tuple(t for t in (x, weight, bias) if t is not None)
+
+
+def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize each channel of (N, C, *) input by the batch's statistics (training; the
+    running statistics are updated in place with momentum) or by the running ones."""
+    x = as_tensor(input)
+    rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
+    rv = running_var.data if isinstance(running_var, Tensor) else running_var
+    y, mean, invstd = _b.active.batch_norm_forward(
+        x.data, None if weight is None else weight.data, None if bias is None else bias.data,
+        rm, rv, training, momentum, eps)
+    return wrap(y, _norm_inputs(x, weight, bias), _norm_backward("batch_norm_backward",
+                                                                 (training,)),
+                (weight, bias, mean, invstd))
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalize over the trailing `normalized_shape` dims of each sample."""
+    x = as_tensor(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
+                         f"normalized_shape {shape}")
+    d = int(np.prod(shape))
+    y, mean, invstd = _b.active.layer_norm_forward(
+        x.data, d, None if weight is None else weight.data, None if bias is None else bias.data,
+        eps)
+    return wrap(y, _norm_inputs(x, weight, bias), _norm_backward("layer_norm_backward", (d,)),
+                (weight, bias, mean, invstd))
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalize each group of channels of each sample of (N, C, *) input."""
+    x = as_tensor(input)
+    y, mean, invstd = _b.active.group_norm_forward(
+        x.data, num_groups, None if weight is None else weight.data,
+        None if bias is None else bias.data, eps)
+    return wrap(y, _norm_inputs(x, weight, bias),
+                _norm_backward("group_norm_backward", (num_groups,)),
+                (weight, bias, mean, invstd))
+
+
+def instance_norm(input: Tensor, weight: Tensor | None = None, bias: Tensor | None = None,
+                  eps: float = 1e-5) -> Tensor:
+    """Normalize each channel of each sample over its spatial dims (group_norm, C groups)."""
+    x = as_tensor(input)
+    return group_norm(x, x.shape[1], weight, bias, eps)
+
+
+def _dropout(x: Tensor, p: float, training: bool, block: int) -> Tensor:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = as_tensor(x)
+    if not training or p == 0.0:
+        return x
+    seed, offset = _random._take(max(1, x.data.size // block))
+    y = _b.active.dropout_forward(x.data, p, block, seed, offset)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        return (_b.active.dropout_backward(g, p, block, seed, offset),)
+
+    return wrap(y, (x,), backward)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: zero each element with probability p (PyTorch's meaning; the
+    spec's p is the keep probability 1 - p), scale the rest by 1 / (1 - p). The mask comes
+    from pydl's seeded generator, so it is the same for any thread count."""
+    return _dropout(input, p, training, 1)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Spatial dropout: zero whole channels of (N, C, H, W) input with probability p."""
+    x = as_tensor(input)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"dropout2d expects (N, C, H, W) or (C, H, W) input; got {x.shape}")
+    return _dropout(x, p, training, x.shape[-1] * x.shape[-2])

@@ -7,9 +7,11 @@ is the oracle the C++ kernels are tested against.
 
 from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .layout import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
+from .norm import *  # noqa: F401,F403
 from .optim import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .random import *  # noqa: F401,F403

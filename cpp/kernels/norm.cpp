@@ -1,0 +1,244 @@
+#include "kernels/norm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/parallel.h"
+
+namespace pydl {
+
+namespace {
+
+// Normalize `count` rows of `len` contiguous values each, where row r's values use
+// statistics index stat_of(r) and affine index affine_of(r, j). Each statistics group is
+// one task. Used by group norm (and layer norm with one group per row).
+struct Moments {
+    double mean, invstd;
+};
+
+Moments moments(const float* x, int64_t len, float eps) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < len; ++i) sum += x[i];
+    const double mean = sum / double(len);
+    double sq = 0.0;
+    for (int64_t i = 0; i < len; ++i) sq += (x[i] - mean) * (x[i] - mean);
+    return {mean, 1.0 / std::sqrt(sq / double(len) + eps)};
+}
+
+}  // namespace
+
+void batch_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, const float* weight,
+                        const float* bias, bool training, float* running_mean,
+                        float* running_var, float momentum, float eps, float* y,
+                        float* save_mean, float* save_invstd) {
+    const int64_t count = n * s;
+    parallel_for(0, c, std::max<int64_t>(1, 16384 / std::max<int64_t>(count, 1)),
+                 [&](int64_t lo, int64_t hi) {
+        for (int64_t ch = lo; ch < hi; ++ch) {
+            double mean, var;
+            if (training) {
+                double sum = 0.0;
+                for (int64_t i = 0; i < n; ++i)
+                    for (int64_t k = 0; k < s; ++k) sum += x[(i * c + ch) * s + k];
+                mean = sum / double(count);
+                double sq = 0.0;
+                for (int64_t i = 0; i < n; ++i)
+                    for (int64_t k = 0; k < s; ++k) {
+                        const double d = x[(i * c + ch) * s + k] - mean;
+                        sq += d * d;
+                    }
+                var = sq / double(count);
+                if (running_mean) {
+                    running_mean[ch] = float((1.0 - momentum) * running_mean[ch] + momentum * mean);
+                    const double unbiased = count > 1 ? var * double(count) / double(count - 1) : var;
+                    running_var[ch] = float((1.0 - momentum) * running_var[ch] + momentum * unbiased);
+                }
+            } else {
+                mean = running_mean[ch];
+                var = running_var[ch];
+            }
+            const double invstd = 1.0 / std::sqrt(var + eps);
+            save_mean[ch] = float(mean);
+            save_invstd[ch] = float(invstd);
+            const float scale = float(invstd) * (weight ? weight[ch] : 1.0f);
+            const float shift = (bias ? bias[ch] : 0.0f) - float(mean) * scale;
+            for (int64_t i = 0; i < n; ++i) {
+                const float* xr = x + (i * c + ch) * s;
+                float* yr = y + (i * c + ch) * s;
+                for (int64_t k = 0; k < s; ++k) yr[k] = xr[k] * scale + shift;
+            }
+        }
+    });
+}
+
+void batch_norm_backward(const float* grad, const float* x, int64_t n, int64_t c, int64_t s,
+                         const float* weight, const float* save_mean, const float* save_invstd,
+                         bool training, float* grad_x, float* grad_weight, float* grad_bias) {
+    const int64_t count = n * s;
+    parallel_for(0, c, std::max<int64_t>(1, 16384 / std::max<int64_t>(count, 1)),
+                 [&](int64_t lo, int64_t hi) {
+        for (int64_t ch = lo; ch < hi; ++ch) {
+            const double mean = save_mean[ch], invstd = save_invstd[ch];
+            double sum_g = 0.0, sum_gx = 0.0;  // sum dy, sum dy * x^
+            for (int64_t i = 0; i < n; ++i)
+                for (int64_t k = 0; k < s; ++k) {
+                    const int64_t idx = (i * c + ch) * s + k;
+                    sum_g += grad[idx];
+                    sum_gx += grad[idx] * (x[idx] - mean) * invstd;
+                }
+            if (grad_weight) grad_weight[ch] = float(sum_gx);
+            if (grad_bias) grad_bias[ch] = float(sum_g);
+            if (!grad_x) continue;
+            const double gamma = weight ? weight[ch] : 1.0;
+            for (int64_t i = 0; i < n; ++i)
+                for (int64_t k = 0; k < s; ++k) {
+                    const int64_t idx = (i * c + ch) * s + k;
+                    if (training) {
+                        // dx = gamma invstd / M (M dy - sum dy - x^ sum dy x^)
+                        const double xh = (x[idx] - mean) * invstd;
+                        grad_x[idx] = float(gamma * invstd / double(count) *
+                                            (double(count) * grad[idx] - sum_g - xh * sum_gx));
+                    } else {
+                        grad_x[idx] = float(grad[idx] * gamma * invstd);
+                    }
+                }
+        }
+    });
+}
+
+void layer_norm_forward(const float* x, int64_t rows, int64_t d, const float* weight,
+                        const float* bias, float eps, float* y, float* mean, float* invstd) {
+    parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)),
+                 [&](int64_t lo, int64_t hi) {
+        for (int64_t r = lo; r < hi; ++r) {
+            const float* xr = x + r * d;
+            const Moments m = moments(xr, d, eps);
+            mean[r] = float(m.mean);
+            invstd[r] = float(m.invstd);
+            float* yr = y + r * d;
+            for (int64_t j = 0; j < d; ++j) {
+                const float xh = float((xr[j] - m.mean) * m.invstd);
+                yr[j] = xh * (weight ? weight[j] : 1.0f) + (bias ? bias[j] : 0.0f);
+            }
+        }
+    });
+}
+
+void layer_norm_backward(const float* grad, const float* x, int64_t rows, int64_t d,
+                         const float* weight, const float* mean, const float* invstd,
+                         float* grad_x, float* grad_weight, float* grad_bias) {
+    if (grad_x) {
+        parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)),
+                     [&](int64_t lo, int64_t hi) {
+            for (int64_t r = lo; r < hi; ++r) {
+                const float* xr = x + r * d;
+                const float* gr = grad + r * d;
+                const double mu = mean[r], is = invstd[r];
+                double sum_g = 0.0, sum_gx = 0.0;  // over g = dy * gamma
+                for (int64_t j = 0; j < d; ++j) {
+                    const double g = double(gr[j]) * (weight ? weight[j] : 1.0f);
+                    sum_g += g;
+                    sum_gx += g * (xr[j] - mu) * is;
+                }
+                for (int64_t j = 0; j < d; ++j) {
+                    const double g = double(gr[j]) * (weight ? weight[j] : 1.0f);
+                    const double xh = (xr[j] - mu) * is;
+                    grad_x[r * d + j] = float(is / double(d) * (double(d) * g - sum_g - xh * sum_gx));
+                }
+            }
+        });
+    }
+    if (grad_weight || grad_bias) {
+        // Per column, rows summed in order.
+        parallel_for(0, d, 64, [&](int64_t lo, int64_t hi) {
+            for (int64_t j = lo; j < hi; ++j) {
+                double gw = 0.0, gb = 0.0;
+                for (int64_t r = 0; r < rows; ++r) {
+                    const double g = grad[r * d + j];
+                    gw += g * (x[r * d + j] - mean[r]) * invstd[r];
+                    gb += g;
+                }
+                if (grad_weight) grad_weight[j] = float(gw);
+                if (grad_bias) grad_bias[j] = float(gb);
+            }
+        });
+    }
+}
+
+void group_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, int64_t groups,
+                        const float* weight, const float* bias, float eps, float* y, float* mean,
+                        float* invstd) {
+    const int64_t cg = c / groups, len = cg * s;
+    parallel_for(0, n * groups, std::max<int64_t>(1, 16384 / std::max<int64_t>(len, 1)),
+                 [&](int64_t lo, int64_t hi) {
+        for (int64_t t = lo; t < hi; ++t) {
+            const float* xt = x + t * len;
+            const Moments m = moments(xt, len, eps);
+            mean[t] = float(m.mean);
+            invstd[t] = float(m.invstd);
+            const int64_t g = t % groups;
+            for (int64_t cc = 0; cc < cg; ++cc) {
+                const int64_t ch = g * cg + cc;
+                const float scale = float(m.invstd) * (weight ? weight[ch] : 1.0f);
+                const float shift = (bias ? bias[ch] : 0.0f) - float(m.mean) * scale;
+                for (int64_t k = 0; k < s; ++k) y[t * len + cc * s + k] = xt[cc * s + k] * scale + shift;
+            }
+        }
+    });
+}
+
+void group_norm_backward(const float* grad, const float* x, int64_t n, int64_t c, int64_t s,
+                         int64_t groups, const float* weight, const float* mean,
+                         const float* invstd, float* grad_x, float* grad_weight,
+                         float* grad_bias) {
+    const int64_t cg = c / groups, len = cg * s;
+    if (grad_x) {
+        parallel_for(0, n * groups, std::max<int64_t>(1, 16384 / std::max<int64_t>(len, 1)),
+                     [&](int64_t lo, int64_t hi) {
+            for (int64_t t = lo; t < hi; ++t) {
+                const int64_t g = t % groups;
+                const double mu = mean[t], is = invstd[t];
+                double sum_g = 0.0, sum_gx = 0.0;
+                for (int64_t cc = 0; cc < cg; ++cc) {
+                    const double gamma = weight ? weight[g * cg + cc] : 1.0;
+                    for (int64_t k = 0; k < s; ++k) {
+                        const int64_t idx = t * len + cc * s + k;
+                        const double gv = grad[idx] * gamma;
+                        sum_g += gv;
+                        sum_gx += gv * (x[idx] - mu) * is;
+                    }
+                }
+                for (int64_t cc = 0; cc < cg; ++cc) {
+                    const double gamma = weight ? weight[g * cg + cc] : 1.0;
+                    for (int64_t k = 0; k < s; ++k) {
+                        const int64_t idx = t * len + cc * s + k;
+                        const double xh = (x[idx] - mu) * is;
+                        grad_x[idx] = float(is / double(len) *
+                                            (double(len) * grad[idx] * gamma - sum_g - xh * sum_gx));
+                    }
+                }
+            }
+        });
+    }
+    if (grad_weight || grad_bias) {
+        parallel_for(0, c, 1, [&](int64_t lo, int64_t hi) {  // per channel, samples in order
+            for (int64_t ch = lo; ch < hi; ++ch) {
+                const int64_t g = ch / cg;
+                double gw = 0.0, gb = 0.0;
+                for (int64_t i = 0; i < n; ++i) {
+                    const int64_t t = i * groups + g;
+                    for (int64_t k = 0; k < s; ++k) {
+                        const int64_t idx = (i * c + ch) * s + k;
+                        gw += double(grad[idx]) * (x[idx] - mean[t]) * invstd[t];
+                        gb += grad[idx];
+                    }
+                }
+                if (grad_weight) grad_weight[ch] = float(gw);
+                if (grad_bias) grad_bias[ch] = float(gb);
+            }
+        });
+    }
+}
+
+}  // namespace pydl
