@@ -14,6 +14,7 @@ struct PoolShape {
     // PyTorch's rule: floor or ceil, and with ceil the last window starts inside the input.
     int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) const {
         const int64_t span = in + 2 * p - d * (k - 1) - 1;
+        if (span < 0) return 0;  // the window does not fit
         int64_t out = (span + (ceil_mode ? s - 1 : 0)) / s + 1;
         if (ceil_mode && (out - 1) * s >= in + p) --out;
         return out;

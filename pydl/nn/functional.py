@@ -318,6 +318,29 @@ def _conv_padding(padding: Any, kernel: tuple[int, int], dilation: tuple[int, in
     return (ph, ph, pw, pw)
 
 
+def _check_conv(xs: tuple, ws: tuple, stride: tuple, pad: tuple, dilation: tuple,
+                groups: int) -> None:
+    """The settings against the shapes, with the C++ core's messages (both backends)."""
+    if len(ws) != 4:
+        raise ValueError(f"conv2d expects weight (C_out, C_in / groups, kH, kW); got {ws}")
+    if groups < 1:
+        raise ValueError(f"conv2d: groups must be >= 1, got {groups}")
+    if min(stride) < 1:
+        raise ValueError(f"conv2d: stride must be >= 1, got {stride}")
+    if min(dilation) < 1:
+        raise ValueError(f"conv2d: dilation must be >= 1, got {dilation}")
+    if min(pad) < 0:
+        raise ValueError(f"conv2d: padding must be >= 0, got {min(pad)}")
+    if xs[1] % groups or ws[0] % groups or ws[1] * groups != xs[1]:
+        raise ValueError(f"conv2d: weight {ws} expects {ws[1] * groups} input channels "
+                         f"(groups={groups}) but the input {xs} has {xs[1]}")
+    for size, lo, hi, k, d in ((xs[2], pad[0], pad[1], ws[2], dilation[0]),
+                               (xs[3], pad[2], pad[3], ws[3], dilation[1])):
+        if size + lo + hi < d * (k - 1) + 1:
+            raise ValueError(f"conv2d: kernel {ws[2]}x{ws[3]} (dilation {dilation[0]}, "
+                             f"{dilation[1]}) is larger than the padded input {xs}")
+
+
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
            padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
     """2-D cross-correlation of (N, C, H, W) input with (C_out, C/groups, kH, kW) weight."""
@@ -326,6 +349,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         raise ValueError(f"conv2d expects input (N, C, H, W); got shape {x.shape}")
     stride, dilation = _pair_arg("stride", stride), _pair_arg("dilation", dilation)
     pad = _conv_padding(padding, tuple(weight.shape[2:]), dilation, stride)
+    _check_conv(x.shape, weight.shape, stride, pad, dilation, groups)
     b = None if bias is None else bias.data
     y = _b.active.conv2d_forward(x.data, weight.data, b, stride, pad, dilation, groups)
     inputs = (x, weight) if bias is None else (x, weight, bias)
@@ -362,6 +386,22 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 # ----- pooling --------------------------------------------------------------------
 
 
+def _check_pool(fn: str, xs: tuple, kernel: tuple, stride: tuple, padding: tuple,
+                dilation: tuple, ceil_mode: bool) -> None:
+    """The settings against the input, with the C++ core's messages (both backends)."""
+    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
+        raise ValueError(f"{fn}: kernel_size, stride and dilation must be >= 1; got kernel "
+                         f"{kernel}, stride {stride}")
+    for k, p, d in zip(kernel, padding, dilation):
+        if p < 0 or 2 * p > d * (k - 1) + 1:
+            raise ValueError(f"{fn}: padding {padding} must be >= 0 and at most half the kernel "
+                             f"size {kernel}")
+    for n, k, s, p, d in zip(xs[2:], kernel, stride, padding, dilation):
+        span = n + 2 * p - d * (k - 1) - 1
+        if span < 0:
+            raise ValueError(f"{fn}: kernel {kernel} is larger than the padded input {xs}")
+
+
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
     """Max over each window of (N, C, H, W) input; stride defaults to the kernel size."""
@@ -371,6 +411,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     k = _pair_arg("kernel_size", kernel_size)
     args = (k, _pair_arg("stride", k if stride is None else stride),
             _pair_arg("padding", padding), _pair_arg("dilation", dilation), ceil_mode)
+    _check_pool("max_pool2d", x.shape, *args)
     y, idx = _b.active.maxpool2d_forward(x.data, *args)
 
     def backward(node: Any, g: np.ndarray) -> Any:
@@ -389,6 +430,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     k = _pair_arg("kernel_size", kernel_size)
     args = (k, _pair_arg("stride", k if stride is None else stride),
             _pair_arg("padding", padding), ceil_mode, count_include_pad)
+    _check_pool("avg_pool2d", x.shape, args[0], args[1], args[2], (1, 1), ceil_mode)
     y = _b.active.avgpool2d_forward(x.data, *args)
 
     def backward(node: Any, g: np.ndarray) -> Any:
