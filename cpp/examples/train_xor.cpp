@@ -41,9 +41,10 @@ int main() {
         linear_backward(gz1.data(), x, w1.data(), n, 2, hidden, gx.data(), gw1.data(), gb1.data());
         std::vector<ParamSlot> slots;
         for (int i = 0; i < 4; ++i)
-            slots.push_back({params[i]->data(), grads[i]->data(), m[i].data(), v[i].data(),
+            slots.push_back({params[i]->data(), grads[i]->data(), {m[i].data(), v[i].data(), nullptr},
                              int64_t(params[i]->size())});
-        adam_step(slots, step, 0.05f, 0.9f, 0.999f, 1e-8f, 0.0f, false);
+        adam_step(slots, step, 0.05f, 0.9f, 0.999f, 1e-8f, 0.0f, /*decoupled=*/false,
+                  /*amsgrad=*/false, /*maximize=*/false);
     }
     int correct = 0;
     for (int i = 0; i < n; ++i) correct += (p[i] > 0.5f) == (y[i] > 0.5f);

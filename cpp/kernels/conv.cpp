@@ -12,14 +12,24 @@ namespace pydl {
 
 namespace {
 
-// col (cg * kh * kw, oh * ow) from one group of one sample's input (cg, h, w).
-void im2col(const ConvShape& s, const float* x, int64_t cg, float* col) {
+// Note [Column stride]: rows of the im2col matrix are `ld` floats apart, padded so the
+// stride is never a multiple of 1 KiB: the GEMM then reads them in place (no packing)
+// without rows aliasing in L1 (see Note [Small path] in gemm/gemm.cpp).
+int64_t col_stride(int64_t spatial) { return spatial % 256 == 0 ? spatial + 16 : spatial; }
+
+// col (cg * kh * kw rows of oh * ow, row stride ld) from one group of one sample's input.
+void im2col(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t ld) {
     const int64_t oh = s.out_h(), ow = s.out_w();
     for (int64_t c = 0; c < cg; ++c)
         for (int64_t ki = 0; ki < s.kh; ++ki)
             for (int64_t kj = 0; kj < s.kw; ++kj) {
-                float* row = col + ((c * s.kh + ki) * s.kw + kj) * oh * ow;
+                float* row = col + ((c * s.kh + ki) * s.kw + kj) * ld;
                 const float* plane = x + c * s.h * s.w;
+                // Output columns j whose input column iw = j*sw - pl + kj*dw is inside [0, w).
+                const int64_t off = kj * s.dil_w - s.pad_left;
+                int64_t j0 = off >= 0 ? 0 : (-off + s.stride_w - 1) / s.stride_w;
+                int64_t j1 = s.w - off <= 0 ? 0 : (s.w - off + s.stride_w - 1) / s.stride_w;
+                j0 = std::min(j0, ow), j1 = std::min(std::max(j1, j0), ow);
                 for (int64_t i = 0; i < oh; ++i) {
                     const int64_t ih = i * s.stride_h - s.pad_top + ki * s.dil_h;
                     float* out = row + i * ow;
@@ -27,31 +37,36 @@ void im2col(const ConvShape& s, const float* x, int64_t cg, float* col) {
                         std::fill(out, out + ow, 0.0f);
                         continue;
                     }
-                    const float* src = plane + ih * s.w;
-                    for (int64_t j = 0; j < ow; ++j) {
-                        const int64_t iw = j * s.stride_w - s.pad_left + kj * s.dil_w;
-                        out[j] = iw >= 0 && iw < s.w ? src[iw] : 0.0f;
+                    const float* src = plane + ih * s.w + off;
+                    std::fill(out, out + j0, 0.0f);
+                    if (s.stride_w == 1) {
+                        std::memcpy(out + j0, src + j0, (j1 - j0) * sizeof(float));
+                    } else {
+                        for (int64_t j = j0; j < j1; ++j) out[j] = src[j * s.stride_w];
                     }
+                    std::fill(out + j1, out + ow, 0.0f);
                 }
             }
 }
 
 // The adjoint of im2col: x (cg, h, w) += col, in a fixed order.
-void col2im(const ConvShape& s, const float* col, int64_t cg, float* x) {
+void col2im(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t ld) {
     const int64_t oh = s.out_h(), ow = s.out_w();
     for (int64_t c = 0; c < cg; ++c)
         for (int64_t ki = 0; ki < s.kh; ++ki)
             for (int64_t kj = 0; kj < s.kw; ++kj) {
-                const float* row = col + ((c * s.kh + ki) * s.kw + kj) * oh * ow;
+                const float* row = col + ((c * s.kh + ki) * s.kw + kj) * ld;
                 float* plane = x + c * s.h * s.w;
+                const int64_t off = kj * s.dil_w - s.pad_left;
+                int64_t j0 = off >= 0 ? 0 : (-off + s.stride_w - 1) / s.stride_w;
+                int64_t j1 = s.w - off <= 0 ? 0 : (s.w - off + s.stride_w - 1) / s.stride_w;
+                j0 = std::min(j0, ow), j1 = std::min(std::max(j1, j0), ow);
                 for (int64_t i = 0; i < oh; ++i) {
                     const int64_t ih = i * s.stride_h - s.pad_top + ki * s.dil_h;
                     if (ih < 0 || ih >= s.h) continue;
-                    float* dst = plane + ih * s.w;
-                    for (int64_t j = 0; j < ow; ++j) {
-                        const int64_t iw = j * s.stride_w - s.pad_left + kj * s.dil_w;
-                        if (iw >= 0 && iw < s.w) dst[iw] += row[i * ow + j];
-                    }
+                    float* dst = plane + ih * s.w + off;
+                    const float* src = row + i * ow;
+                    for (int64_t j = j0; j < j1; ++j) dst[j * s.stride_w] += src[j];
                 }
             }
 }
@@ -84,14 +99,16 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* weight, con
         float* yi = y + i * s.c_out * spatial;
         for (int64_t g = 0; g < s.groups; ++g) {
             const float* col = xi + g * cg * s.h * s.w;
+            int64_t ld = spatial;
             if (!s.is_pointwise()) {
-                float* ws = workspace(k * spatial);
-                im2col(s, col, cg, ws);
+                ld = col_stride(spatial);
+                float* ws = workspace(k * ld);
+                im2col(s, col, cg, ws, ld);
                 col = ws;
             }
             // y_g (cog, spatial) = W_g (cog, k) @ col (k, spatial)
-            sgemm(false, false, cog, spatial, k, 1.0f, weight + g * cog * k, k, col, spatial,
-                  0.0f, yi + g * cog * spatial, spatial);
+            sgemm(false, false, cog, spatial, k, 1.0f, weight + g * cog * k, k, col, ld, 0.0f,
+                  yi + g * cog * spatial, spatial);
         }
         if (bias)
             for (int64_t co = 0; co < s.c_out; ++co)
@@ -117,30 +134,56 @@ void conv2d_backward(const ConvShape& s, const float* grad, const float* x, cons
                           spatial);
                     continue;
                 }
-                float* col = workspace(k * spatial);
-                sgemm(true, false, k, spatial, cog, 1.0f, wg, k, gg, spatial, 0.0f, col, spatial);
+                const int64_t ld = col_stride(spatial);
+                float* col = workspace(k * ld);
+                sgemm(true, false, k, spatial, cog, 1.0f, wg, k, gg, spatial, 0.0f, col, ld);
                 std::fill(gx, gx + cg * s.h * s.w, 0.0f);
-                col2im(s, col, cg, gx);
+                col2im(s, col, cg, gx, ld);
             }
         });
     }
     if (grad_w) {
-        // dW_g = sum_n dy_{n,g} @ col_{n,g}^T, samples accumulated in order (beta = 1).
-        for (int64_t i = 0; i < s.n; ++i) {
-            const float* xi = x + i * in_size;
-            const float* gi = grad + i * s.c_out * spatial;
-            for (int64_t g = 0; g < s.groups; ++g) {
-                const float* col = xi + g * cg * s.h * s.w;
-                if (!s.is_pointwise()) {
-                    float* ws = workspace(k * spatial);
-                    im2col(s, col, cg, ws);
-                    col = ws;
+        // Note [Weight gradient order]: dW_g = sum_n dy_{n,g} col_{n,g}^T. Samples go in
+        // fixed blocks of kSamplesPerBlock (independent of the thread count); each block
+        // accumulates its samples in order into its own partial, blocks run in parallel,
+        // and the partials are added in block order: deterministic for any thread count.
+        constexpr int64_t kSamplesPerBlock = 8;
+        const int64_t blocks = (s.n + kSamplesPerBlock - 1) / kSamplesPerBlock;
+        const int64_t w_size = s.c_out * k;
+        std::vector<float> partial(blocks > 1 ? blocks * w_size : 0);
+        parallel_for(0, blocks, 1, [&](int64_t lo, int64_t hi) {
+            for (int64_t blk = lo; blk < hi; ++blk) {
+                float* dst = blocks > 1 ? partial.data() + blk * w_size : grad_w;
+                const int64_t i_end = std::min(s.n, (blk + 1) * kSamplesPerBlock);
+                for (int64_t i = blk * kSamplesPerBlock; i < i_end; ++i) {
+                    const float* xi = x + i * in_size;
+                    const float* gi = grad + i * s.c_out * spatial;
+                    for (int64_t g = 0; g < s.groups; ++g) {
+                        const float* col = xi + g * cg * s.h * s.w;
+                        int64_t ld = spatial;
+                        if (!s.is_pointwise()) {
+                            ld = col_stride(spatial);
+                            float* ws = workspace(k * ld);
+                            im2col(s, col, cg, ws, ld);
+                            col = ws;
+                        }
+                        sgemm(false, true, cog, k, spatial, 1.0f, gi + g * cog * spatial,
+                              spatial, col, ld, i == blk * kSamplesPerBlock ? 0.0f : 1.0f,
+                              dst + g * cog * k, k);
+                    }
                 }
-                sgemm(false, true, cog, k, spatial, 1.0f, gi + g * cog * spatial, spatial, col,
-                      spatial, i == 0 ? 0.0f : 1.0f, grad_w + g * cog * k, k);
             }
+        });
+        if (blocks > 1) {
+            parallel_for(0, w_size, 4096, [&](int64_t lo, int64_t hi) {
+                for (int64_t j = lo; j < hi; ++j) {
+                    float acc = 0.0f;
+                    for (int64_t blk = 0; blk < blocks; ++blk) acc += partial[blk * w_size + j];
+                    grad_w[j] = acc;
+                }
+            });
         }
-        if (s.n == 0) std::fill(grad_w, grad_w + s.c_out * k, 0.0f);
+        if (s.n == 0) std::fill(grad_w, grad_w + w_size, 0.0f);
     }
     if (grad_bias)
         reduce_forward(ReduceOp::Sum, grad, {s.n, s.c_out, spatial}, {true, false, true},

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "core/parallel.h"
+#include "core/vec.h"
 
 namespace pydl {
 
@@ -38,29 +40,97 @@ inline int64_t end_index(int64_t i, int64_t in, int64_t out) {
 
 }  // namespace
 
+// [lo, hi) of window offsets a (0 <= a < k) whose position o*s - p + a*d lies in [0, n).
+inline void window_range(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t d,
+                         int64_t& lo, int64_t& hi) {
+    const int64_t start = o * s - p;
+    if (start >= 0 && start + (k - 1) * d < n) {  // interior: no divisions
+        lo = 0, hi = k;
+        return;
+    }
+    lo = start >= 0 ? 0 : (-start + d - 1) / d;
+    hi = start + (k - 1) * d < n ? k : (n - 1 - start) / d + 1;
+    hi = std::max(hi, lo);
+}
+
+// One window of output (i, j), scalar: the first maximum wins; a NaN wins and stays.
+inline void max_window(const PoolShape& s, const float* xp, int64_t i, int64_t j, float* y,
+                       int64_t* arg_out) {
+    int64_t a0, a1, b0, b1;
+    window_range(i, s.h, s.kh, s.stride_h, s.pad_h, s.dil_h, a0, a1);
+    window_range(j, s.w, s.kw, s.stride_w, s.pad_w, s.dil_w, b0, b1);
+    const int64_t r_base = i * s.stride_h - s.pad_h, c_base = j * s.stride_w - s.pad_w;
+    float best = -std::numeric_limits<float>::infinity();
+    int64_t arg = -1;
+    for (int64_t a = a0; a < a1; ++a)
+        for (int64_t b = b0; b < b1; ++b) {
+            const int64_t k = (r_base + a * s.dil_h) * s.w + c_base + b * s.dil_w;
+            const float v = xp[k];
+            if (arg < 0 || (best == best && (v > best || v != v))) best = v, arg = k;
+        }
+    *y = best;
+    *arg_out = arg;
+}
+
+// Interior columns [j0, j1) of output row i, vectorized across j: every window element
+// (a, b) updates all the row's running maxima (the same first-maximum/NaN rule).
+PYDL_INLINE void max_row_body(const PoolShape& s, const float* xp, int64_t i, int64_t a0,
+                              int64_t a1, int64_t j0, int64_t j1, float* __restrict best,
+                              int64_t* __restrict arg) {
+    const int64_t r_base = i * s.stride_h - s.pad_h;
+    bool first = true;
+    for (int64_t a = a0; a < a1; ++a) {
+        const int64_t r = r_base + a * s.dil_h;
+        const float* row = xp + r * s.w;
+        for (int64_t b = 0; b < s.kw; ++b) {
+            const int64_t off = b * s.dil_w - s.pad_w;
+            if (first) {
+                for (int64_t j = j0; j < j1; ++j) {
+                    best[j] = row[j * s.stride_w + off];
+                    arg[j] = r * s.w + j * s.stride_w + off;
+                }
+                first = false;
+                continue;
+            }
+            for (int64_t j = j0; j < j1; ++j) {
+                const float v = row[j * s.stride_w + off];
+                const bool take = (v > best[j]) | ((v != v) & (best[j] == best[j]));
+                best[j] = take ? v : best[j];
+                arg[j] = take ? r * s.w + j * s.stride_w + off : arg[j];
+            }
+        }
+    }
+}
+void max_row_generic(const PoolShape& s, const float* xp, int64_t i, int64_t a0, int64_t a1,
+                     int64_t j0, int64_t j1, float* best, int64_t* arg) {
+    max_row_body(s, xp, i, a0, a1, j0, j1, best, arg);
+}
+PYDL_TARGET_AVX2 void max_row_avx2(const PoolShape& s, const float* xp, int64_t i, int64_t a0,
+                                   int64_t a1, int64_t j0, int64_t j1, float* best,
+                                   int64_t* arg) {
+    max_row_body(s, xp, i, a0, a1, j0, j1, best, arg);
+}
+
 void maxpool2d_forward(const PoolShape& s, const float* x, float* y, int64_t* indices) {
     const int64_t oh = s.out_h(), ow = s.out_w();
+    // Columns whose whole window is inside the input.
+    int64_t j0 = 0, j1 = ow;
+    while (j0 < ow && j0 * s.stride_w - s.pad_w < 0) ++j0;
+    while (j1 > j0 && (j1 - 1) * s.stride_w - s.pad_w + (s.kw - 1) * s.dil_w >= s.w) --j1;
+    const bool avx2 = use_avx2();
     for_each_plane(s.planes, oh * ow * s.kh * s.kw, [&](int64_t p) {
         const float* xp = x + p * s.h * s.w;
-        for (int64_t i = 0; i < oh; ++i)
-            for (int64_t j = 0; j < ow; ++j) {
-                float best = -std::numeric_limits<float>::infinity();
-                int64_t arg = -1;
-                for (int64_t a = 0; a < s.kh; ++a) {
-                    const int64_t r = i * s.stride_h - s.pad_h + a * s.dil_h;
-                    if (r < 0 || r >= s.h) continue;
-                    for (int64_t b = 0; b < s.kw; ++b) {
-                        const int64_t c = j * s.stride_w - s.pad_w + b * s.dil_w;
-                        if (c < 0 || c >= s.w) continue;
-                        const float v = xp[r * s.w + c];
-                        // The first maximum wins; a NaN wins and then stays (as PyTorch).
-                        const bool take = arg < 0 || (!std::isnan(best) && (v > best || std::isnan(v)));
-                        if (take) best = v, arg = r * s.w + c;
-                    }
-                }
-                y[(p * oh + i) * ow + j] = best;
-                indices[(p * oh + i) * ow + j] = arg;
-            }
+        float* yp = y + p * oh * ow;
+        int64_t* ip = indices + p * oh * ow;
+        for (int64_t i = 0; i < oh; ++i) {
+            int64_t a0, a1;
+            window_range(i, s.h, s.kh, s.stride_h, s.pad_h, s.dil_h, a0, a1);
+            if (a0 < a1 && j0 < j1)
+                (avx2 ? max_row_avx2 : max_row_generic)(s, xp, i, a0, a1, j0, j1, yp + i * ow,
+                                                        ip + i * ow);
+            for (int64_t j = 0; j < ow; ++j)
+                if (j < j0 || j >= j1 || a0 >= a1) max_window(s, xp, i, j, yp + i * ow + j, ip + i * ow + j);
+        }
     });
 }
 
