@@ -43,6 +43,11 @@ def get_num_threads() -> int:
     return _core.get_num_threads()
 
 
+def empty_cache() -> int:
+    """Free the output buffers pydl keeps for reuse between steps; returns the bytes freed."""
+    return int(_core.empty_cache())
+
+
 @contextlib.contextmanager
 def threads(n: int) -> Iterator[None]:
     """`with pydl.threads(n):` runs the block with n kernel threads."""
@@ -83,7 +88,7 @@ def rand(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> T
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled",
     "set_backend", "get_backend", "manual_seed", "set_num_threads", "get_num_threads",
-    "threads", "build_info", "zeros", "ones", "randn", "rand",
+    "threads", "build_info", "empty_cache", "zeros", "ones", "randn", "rand",
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "sum", "mean", "max", "amax",
     "reshape", "view", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "cat",
     "concatenate", "stack", "exp", "log", "sqrt", "abs", "clamp", "clip", "where",

@@ -66,3 +66,15 @@ def test_omp_num_threads_is_the_default():
                          text=True, cwd=package_parent)
     assert out.stdout.strip() == "1", out.stderr
 
+
+
+def test_buffer_pool_reuses_and_frees():
+    pydl.empty_cache()
+    a = _core.relu_forward(np.ones(1 << 20, np.float32))  # 4 MiB: from the pool
+    assert _core.cached_bytes() == 0
+    del a
+    assert _core.cached_bytes() == 4 << 20
+    b = _core.relu_forward(np.full(1 << 20, -1.0, np.float32))  # reuses the buffer
+    assert _core.cached_bytes() == 0 and b.max() == 0.0
+    del b
+    assert pydl.empty_cache() == 4 << 20 and _core.cached_bytes() == 0

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/check.h"
 #include "core/shape.h"
 
@@ -41,8 +42,24 @@ inline py::array_t<int64_t> i64(const py::array& a, const char* name) {
     return py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
 }
 
+// Below this size numpy's own allocator is fine; above it outputs come from the buffer
+// pool (Note [Buffer pool] in core/buffer_pool.h).
+constexpr size_t kPooledBytes = size_t(256) << 10;
+
+// A new C-contiguous float32 array (contents unspecified).
 inline py::array_t<float> empty(const Shape& shape) {
-    return py::array_t<float>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+    const std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+    const size_t bytes = size_t(numel(shape)) * sizeof(float);
+    if (bytes < kPooledBytes) return py::array_t<float>(dims);
+    void* ptr = buffer_acquire(bytes);
+    // The capsule returns the buffer to the pool when numpy frees the array; it
+    // remembers the size in its context slot.
+    py::capsule owner(ptr, /*name=*/nullptr, [](PyObject* cap) {
+        void* p = PyCapsule_GetPointer(cap, nullptr);
+        buffer_release(p, reinterpret_cast<size_t>(PyCapsule_GetContext(cap)));
+    });
+    PyCapsule_SetContext(owner.ptr(), reinterpret_cast<void*>(bytes));
+    return py::array_t<float>(dims, static_cast<float*>(ptr), owner);
 }
 
 inline const float* in(const py::array_t<float>& a) { return a.data(); }

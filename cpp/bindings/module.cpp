@@ -3,6 +3,7 @@
 #include <string>
 
 #include "bindings/common.h"
+#include "core/buffer_pool.h"
 #include "core/cpu.h"
 #include "core/parallel.h"
 #include "core/rng.h"
@@ -50,6 +51,9 @@ void bind_runtime(py::module_& m) {
         normal_fill(p, n, float(mean), float(std), seed, offset);
     });
     m.def("philox_word", &philox_word, "The 32-bit word `index` of the stream `seed`.");
+    m.def("empty_cache", &buffer_pool_clear,
+          "Free the cached output buffers (Note [Buffer pool]); returns the bytes freed.");
+    m.def("cached_bytes", &buffer_pool_cached_bytes, "Bytes held by the output buffer cache.");
 }
 
 }  // namespace

@@ -1,0 +1,79 @@
+#include "core/buffer_pool.h"
+
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <unordered_map>
+#include <vector>
+
+namespace pydl {
+
+namespace {
+
+constexpr size_t kCapBytes = size_t(1) << 30;  // cache at most 1 GiB of free buffers
+
+struct Pool {
+    std::mutex mutex;
+    std::unordered_map<size_t, std::vector<void*>> free;  // by rounded size
+    size_t cached = 0;
+};
+
+Pool& pool() {
+    static Pool* p = new Pool;  // never destroyed: buffers may be freed at interpreter exit
+    return *p;
+}
+
+size_t rounded(size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
+
+}  // namespace
+
+void* buffer_acquire(size_t bytes) {
+    const size_t size = rounded(bytes);
+    {
+        Pool& p = pool();
+        std::lock_guard<std::mutex> lock(p.mutex);
+        auto it = p.free.find(size);
+        if (it != p.free.end() && !it->second.empty()) {
+            void* ptr = it->second.back();
+            it->second.pop_back();
+            p.cached -= size;
+            return ptr;
+        }
+    }
+    void* ptr = std::aligned_alloc(64, size);
+    if (!ptr) throw std::bad_alloc();
+    return ptr;
+}
+
+void buffer_release(void* ptr, size_t bytes) {
+    const size_t size = rounded(bytes);
+    Pool& p = pool();
+    {
+        std::lock_guard<std::mutex> lock(p.mutex);
+        if (p.cached + size <= kCapBytes) {
+            p.free[size].push_back(ptr);
+            p.cached += size;
+            return;
+        }
+    }
+    std::free(ptr);
+}
+
+size_t buffer_pool_clear() {
+    Pool& p = pool();
+    std::lock_guard<std::mutex> lock(p.mutex);
+    for (auto& kv : p.free)
+        for (void* ptr : kv.second) std::free(ptr);
+    p.free.clear();
+    const size_t freed = p.cached;
+    p.cached = 0;
+    return freed;
+}
+
+size_t buffer_pool_cached_bytes() {
+    Pool& p = pool();
+    std::lock_guard<std::mutex> lock(p.mutex);
+    return p.cached;
+}
+
+}  // namespace pydl
