@@ -28,17 +28,6 @@ def _torch_params(torch):
     return params
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
-    pydl.set_num_threads(request.param)
-    try:
-        import torch
-        torch.set_num_threads(request.param)
-    except ImportError:
-        pass
-    return request.param
-
-
 @pytest.mark.parametrize("impl", ["pydl", "torch-foreach", "torch-fused"])
 @pytest.mark.parametrize("name", ["Adam", "AdamW"])
 def test_adam_family_step(benchmark, name, impl, threads):

@@ -68,13 +68,10 @@ void def_conv(py::module_& m) {
         const Shape ys{s.n, s.c_out, s.out_h(), s.out_w()};
         PYDL_CHECK(shape_of(g) == ys, ValueError, "conv2d: grad ", shape_str(shape_of(g)),
                    " does not match the output ", shape_str(ys));
-        py::object gx = py::none(), gw = py::none(), gb = py::none();
-        float* gxp = nullptr;
-        float* gwp = nullptr;
-        float* gbp = nullptr;
-        if (need_x) { auto t = empty(shape_of(x)); gxp = out(t); gx = t; }
-        if (need_w) { auto t = empty(shape_of(w)); gwp = out(t); gw = t; }
-        if (has_bias) { auto t = empty({s.c_out}); gbp = out(t); gb = t; }
+        float *gxp, *gwp, *gbp;
+        py::object gx = maybe_empty(need_x, shape_of(x), gxp),
+                   gw = maybe_empty(need_w, shape_of(w), gwp),
+                   gb = maybe_empty(has_bias, {s.c_out}, gbp);
         {
             py::gil_scoped_release nogil;
             conv2d_backward(s, in(g), in(x), in(w), gxp, gwp, gbp);
@@ -220,14 +217,6 @@ float* inout_vec(const py::object& o, const char* what, int64_t size) {
 std::array<int64_t, 3> ncs(const char* fn, const Shape& xs) {
     PYDL_CHECK(xs.size() >= 2, ValueError, fn, " expects input (N, C, ...); got ", shape_str(xs));
     return {xs[0], xs[1], numel(Shape(xs.begin() + 2, xs.end()))};
-}
-
-py::object maybe_empty(bool need, const Shape& shape, float*& ptr) {
-    ptr = nullptr;
-    if (!need) return py::none();
-    auto t = empty(shape);
-    ptr = out(t);
-    return t;
 }
 
 void def_norm(py::module_& m) {

@@ -29,11 +29,8 @@ void def_binary(py::module_& m, const std::string& name, BinaryOp op) {
               const Shape as = shape_of(a), bs = shape_of(b), os = broadcast_shapes(as, bs);
               PYDL_CHECK(shape_of(g) == os, ValueError, "grad has shape ", shape_str(shape_of(g)),
                          " but the output has shape ", shape_str(os));
-              py::object ga = py::none(), gb = py::none();
-              float* gap = nullptr;
-              float* gbp = nullptr;
-              if (need_a) { auto t = empty(as); gap = out(t); ga = t; }
-              if (need_b) { auto t = empty(bs); gbp = out(t); gb = t; }
+              float *gap, *gbp;
+              py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
               {
                   py::gil_scoped_release nogil;
                   binary_backward(op, in(g), os, in(a), as, in(b), bs, gap, gbp);
@@ -275,11 +272,8 @@ void def_prelu_where(py::module_& m) {
         const Shape os = broadcast_shapes(cs, broadcast_shapes(as, bs));
         PYDL_CHECK(shape_of(g) == os, ValueError, "grad has shape ", shape_str(shape_of(g)),
                    " but the output has shape ", shape_str(os));
-        py::object ga = py::none(), gb = py::none();
-        float* gap = nullptr;
-        float* gbp = nullptr;
-        if (need_a) { auto t = empty(as); gap = out(t); ga = t; }
-        if (need_b) { auto t = empty(bs); gbp = out(t); gb = t; }
+        float *gap, *gbp;
+        py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
         {
             py::gil_scoped_release nogil;
             where_backward(in(g), os, cond.data(), cs, as, bs, gap, gbp);

@@ -247,13 +247,9 @@ void def_linear(py::module_& m) {
             PYDL_CHECK(shape_of(pre) == ys, ValueError, "linear: pre ", shape_str(shape_of(pre)),
                        " must match output ", shape_str(ys));
         }
-        py::object gx = py::none(), gw = py::none(), gb = py::none();
-        float* gxp = nullptr;
-        float* gwp = nullptr;
-        float* gbp = nullptr;
-        if (need_x) { auto t = empty(xs); gxp = out(t); gx = t; }
-        if (need_w) { auto t = empty(ws); gwp = out(t); gw = t; }
-        if (has_bias) { auto t = empty({ws[0]}); gbp = out(t); gb = t; }
+        float *gxp, *gwp, *gbp;
+        py::object gx = maybe_empty(need_x, xs, gxp), gw = maybe_empty(need_w, ws, gwp),
+                   gb = maybe_empty(has_bias, {ws[0]}, gbp);
         const float* pre_p = act == gemm::Activation::Gelu ? in(pre) : nullptr;
         const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
         {
@@ -271,13 +267,9 @@ void def_linear(py::module_& m) {
         const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
         PYDL_CHECK(shape_of(g) == ys, ValueError, "linear: grad ", shape_str(shape_of(g)),
                    " does not match output ", shape_str(ys));
-        py::object gx = py::none(), gw = py::none(), gb = py::none();
-        float* gxp = nullptr;
-        float* gwp = nullptr;
-        float* gbp = nullptr;
-        if (need_x) { auto t = empty(xs); gxp = out(t); gx = t; }
-        if (need_w) { auto t = empty(ws); gwp = out(t); gw = t; }
-        if (has_bias) { auto t = empty({ws[0]}); gbp = out(t); gb = t; }
+        float *gxp, *gwp, *gbp;
+        py::object gx = maybe_empty(need_x, xs, gxp), gw = maybe_empty(need_w, ws, gwp),
+                   gb = maybe_empty(has_bias, {ws[0]}, gbp);
         const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
         {
             py::gil_scoped_release nogil;
@@ -301,11 +293,8 @@ void def_linear(py::module_& m) {
         const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
         PYDL_CHECK(shape_of(g) == os, ValueError, "matmul: grad ", shape_str(shape_of(g)),
                    " does not match output ", shape_str(os));
-        py::object ga = py::none(), gb = py::none();
-        float* gap = nullptr;
-        float* gbp = nullptr;
-        if (need_a) { auto t = empty(as); gap = out(t); ga = t; }
-        if (need_b) { auto t = empty(bs); gbp = out(t); gb = t; }
+        float *gap, *gbp;
+        py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
         {
             py::gil_scoped_release nogil;
             matmul_backward(in(g), os, in(a), as, in(b), bs, gap, gbp);

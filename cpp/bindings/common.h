@@ -62,6 +62,15 @@ inline py::array_t<float> empty(const Shape& shape) {
     return py::array_t<float>(dims, static_cast<float*>(ptr), owner);
 }
 
+// A new array of `shape` (its data in ptr) when `need`, else None (ptr = null).
+inline py::object maybe_empty(bool need, const Shape& shape, float*& ptr) {
+    ptr = nullptr;
+    if (!need) return py::none();
+    auto t = empty(shape);
+    ptr = t.mutable_data();
+    return t;
+}
+
 inline const float* in(const py::array_t<float>& a) { return a.data(); }
 inline float* out(py::array_t<float>& a) { return a.mutable_data(); }
 

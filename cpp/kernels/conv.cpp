@@ -78,6 +78,20 @@ float* workspace(int64_t count) {
     return buf.data();
 }
 
+// The GEMM operand of one group of one sample: the input itself for a pointwise
+// convolution, else its im2col in this thread's workspace. Sets ld, its row stride.
+const float* columns(const ConvShape& s, const float* x_group, int64_t cg, int64_t k,
+                     int64_t spatial, int64_t& ld) {
+    if (s.is_pointwise()) {
+        ld = spatial;
+        return x_group;
+    }
+    ld = col_stride(spatial);
+    float* ws = workspace(k * ld);
+    im2col(s, x_group, cg, ws, ld);
+    return ws;
+}
+
 // Samples run in parallel (each GEMM single-threaded inside) when there are enough of
 // them; otherwise one at a time with threaded GEMMs. Either way every output element
 // is computed the same way, so results do not depend on the thread count.
@@ -98,14 +112,8 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* weight, con
         const float* xi = x + i * s.c * s.h * s.w;
         float* yi = y + i * s.c_out * spatial;
         for (int64_t g = 0; g < s.groups; ++g) {
-            const float* col = xi + g * cg * s.h * s.w;
-            int64_t ld = spatial;
-            if (!s.is_pointwise()) {
-                ld = col_stride(spatial);
-                float* ws = workspace(k * ld);
-                im2col(s, col, cg, ws, ld);
-                col = ws;
-            }
+            int64_t ld;
+            const float* col = columns(s, xi + g * cg * s.h * s.w, cg, k, spatial, ld);
             // y_g (cog, spatial) = W_g (cog, k) @ col (k, spatial)
             sgemm(false, false, cog, spatial, k, 1.0f, weight + g * cog * k, k, col, ld, 0.0f,
                   yi + g * cog * spatial, spatial);
@@ -159,14 +167,8 @@ void conv2d_backward(const ConvShape& s, const float* grad, const float* x, cons
                     const float* xi = x + i * in_size;
                     const float* gi = grad + i * s.c_out * spatial;
                     for (int64_t g = 0; g < s.groups; ++g) {
-                        const float* col = xi + g * cg * s.h * s.w;
-                        int64_t ld = spatial;
-                        if (!s.is_pointwise()) {
-                            ld = col_stride(spatial);
-                            float* ws = workspace(k * ld);
-                            im2col(s, col, cg, ws, ld);
-                            col = ws;
-                        }
+                        int64_t ld;
+                        const float* col = columns(s, xi + g * cg * s.h * s.w, cg, k, spatial, ld);
                         sgemm(false, true, cog, k, spatial, 1.0f, gi + g * cog * spatial,
                               spatial, col, ld, i == blk * kSamplesPerBlock ? 0.0f : 1.0f,
                               dst + g * cog * k, k);
