@@ -25,3 +25,15 @@ def threads(request):
     except ImportError:
         pass
     return request.param
+
+
+def training_step(model, opt, loss_fn, x, y):
+    """A closure running one step (forward, loss, zero_grad, backward, step): the same
+    code drives pydl and PyTorch models in every benchmark."""
+
+    def step():
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return step

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import pydl
+from conftest import training_step
 from pydl import nn, optim
 
 BATCH = 64
@@ -27,11 +28,7 @@ def _pydl_step():
     x, y = _data()
     xt = pydl.tensor(x)
 
-    def step():
-        loss = nn.functional.cross_entropy(model(xt), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    step = training_step(model, opt, nn.functional.cross_entropy, xt, y)
     return step
 
 
@@ -44,11 +41,7 @@ def _torch_step(torch):
     x, y = _data()
     xt, yt = torch.tensor(x), torch.tensor(y)
 
-    def step():
-        loss = torch.nn.functional.cross_entropy(model(xt), yt)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    step = training_step(model, opt, torch.nn.functional.cross_entropy, xt, yt)
     return step
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import pydl
+from conftest import training_step
 from pydl import _core, nn, optim
 
 SQUARE = [64, 128, 256, 512, 1024, 2048]
@@ -67,11 +68,7 @@ def _mlp_step(impl, batch, opt_name):
                else torch.optim.SGD(model.parameters(), lr=0.01))
         xt, yt = torch.tensor(x), torch.tensor(y)
 
-        def step():
-            loss = torch.nn.functional.cross_entropy(model(xt), yt)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        step = training_step(model, opt, torch.nn.functional.cross_entropy, xt, yt)
         return step
     model = nn.Sequential(nn.Linear(784, 256), nn.Tanh(), nn.Linear(256, 256), nn.Tanh(),
                           nn.Linear(256, 10))
@@ -79,11 +76,7 @@ def _mlp_step(impl, batch, opt_name):
            else optim.SGD(model.parameters(), lr=0.01))
     xt = pydl.tensor(x)
 
-    def step():
-        loss = nn.functional.cross_entropy(model(xt), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    step = training_step(model, opt, nn.functional.cross_entropy, xt, y)
     return step
 
 

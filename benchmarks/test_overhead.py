@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import pydl
+from conftest import training_step
 import pydl.nn.functional as F
 from pydl import nn, optim
 
@@ -72,11 +73,7 @@ def test_digits_mlp_training_step(benchmark, impl, threads):
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         xt, yt = torch.tensor(x), torch.tensor(y)
 
-        def step():
-            loss = torch.nn.functional.cross_entropy(model(xt), yt)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        step = training_step(model, opt, torch.nn.functional.cross_entropy, xt, yt)
         benchmark(step)
         return
     pydl.set_backend(impl)
@@ -84,9 +81,5 @@ def test_digits_mlp_training_step(benchmark, impl, threads):
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     xt = pydl.tensor(x)
 
-    def step():
-        loss = nn.functional.cross_entropy(model(xt), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    step = training_step(model, opt, nn.functional.cross_entropy, xt, y)
     benchmark(step)

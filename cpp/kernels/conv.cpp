@@ -17,6 +17,19 @@ namespace {
 // without rows aliasing in L1 (see Note [Small path] in gemm/gemm.cpp).
 int64_t col_stride(int64_t spatial) { return spatial % 256 == 0 ? spatial + 16 : spatial; }
 
+// For kernel column kj: input column of output column j is off + j * stride_w; the
+// output columns [j0, j1) are the ones whose input column lies in [0, w).
+struct ColumnRange {
+    int64_t off, j0, j1;
+};
+ColumnRange column_range(const ConvShape& s, int64_t kj, int64_t ow) {
+    const int64_t off = kj * s.dil_w - s.pad_left;
+    int64_t j0 = off >= 0 ? 0 : (-off + s.stride_w - 1) / s.stride_w;
+    int64_t j1 = s.w - off <= 0 ? 0 : (s.w - off + s.stride_w - 1) / s.stride_w;
+    j0 = std::min(j0, ow);
+    return {off, j0, std::min(std::max(j1, j0), ow)};
+}
+
 // col (cg * kh * kw rows of oh * ow, row stride ld) from one group of one sample's input.
 void im2col(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t ld) {
     const int64_t oh = s.out_h(), ow = s.out_w();
@@ -25,11 +38,7 @@ void im2col(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t 
             for (int64_t kj = 0; kj < s.kw; ++kj) {
                 float* row = col + ((c * s.kh + ki) * s.kw + kj) * ld;
                 const float* plane = x + c * s.h * s.w;
-                // Output columns j whose input column iw = j*sw - pl + kj*dw is inside [0, w).
-                const int64_t off = kj * s.dil_w - s.pad_left;
-                int64_t j0 = off >= 0 ? 0 : (-off + s.stride_w - 1) / s.stride_w;
-                int64_t j1 = s.w - off <= 0 ? 0 : (s.w - off + s.stride_w - 1) / s.stride_w;
-                j0 = std::min(j0, ow), j1 = std::min(std::max(j1, j0), ow);
+                const auto [off, j0, j1] = column_range(s, kj, ow);
                 for (int64_t i = 0; i < oh; ++i) {
                     const int64_t ih = i * s.stride_h - s.pad_top + ki * s.dil_h;
                     float* out = row + i * ow;
@@ -37,12 +46,12 @@ void im2col(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t 
                         std::fill(out, out + ow, 0.0f);
                         continue;
                     }
-                    const float* src = plane + ih * s.w + off;
+                    const float* src = plane + ih * s.w;
                     std::fill(out, out + j0, 0.0f);
-                    if (s.stride_w == 1) {
-                        std::memcpy(out + j0, src + j0, (j1 - j0) * sizeof(float));
+                    if (s.stride_w == 1 && j1 > j0) {
+                        std::memcpy(out + j0, src + off + j0, (j1 - j0) * sizeof(float));
                     } else {
-                        for (int64_t j = j0; j < j1; ++j) out[j] = src[j * s.stride_w];
+                        for (int64_t j = j0; j < j1; ++j) out[j] = src[off + j * s.stride_w];
                     }
                     std::fill(out + j1, out + ow, 0.0f);
                 }
@@ -57,16 +66,13 @@ void col2im(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t 
             for (int64_t kj = 0; kj < s.kw; ++kj) {
                 const float* row = col + ((c * s.kh + ki) * s.kw + kj) * ld;
                 float* plane = x + c * s.h * s.w;
-                const int64_t off = kj * s.dil_w - s.pad_left;
-                int64_t j0 = off >= 0 ? 0 : (-off + s.stride_w - 1) / s.stride_w;
-                int64_t j1 = s.w - off <= 0 ? 0 : (s.w - off + s.stride_w - 1) / s.stride_w;
-                j0 = std::min(j0, ow), j1 = std::min(std::max(j1, j0), ow);
+                const auto [off, j0, j1] = column_range(s, kj, ow);
                 for (int64_t i = 0; i < oh; ++i) {
                     const int64_t ih = i * s.stride_h - s.pad_top + ki * s.dil_h;
                     if (ih < 0 || ih >= s.h) continue;
-                    float* dst = plane + ih * s.w + off;
+                    float* dst = plane + ih * s.w;
                     const float* src = row + i * ow;
-                    for (int64_t j = j0; j < j1; ++j) dst[j * s.stride_w] += src[j];
+                    for (int64_t j = j0; j < j1; ++j) dst[off + j * s.stride_w] += src[j];
                 }
             }
 }
