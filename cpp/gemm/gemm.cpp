@@ -196,25 +196,34 @@ void gemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int6
     });
 }
 
-// Note [Small path]: small m or k; A is read in place (no packing); each task packs
-// the one B panel it sweeps, or reads it in place when that is safe.
+// Note [Small path]: small m or k; A is packed once per depth block and shared (or read
+// in place when few B panels reuse it); each task packs the one B panel it sweeps, or
+// reads it in place when that is safe.
 void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                 int64_t ldc, const Epilogue* ep, bool parallel) {
     const MicroKernel kern = kernel();
-    const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
     const int64_t panels = (n + kNR - 1) / kNR;
+    const int64_t a_panels = (m + kMR - 1) / kMR;
+    thread_local AlignedBuffer a_buf;
+    // A is packed whole, once per depth block, and shared by the tasks, when it is reused
+    // across enough B panels to pay for the copy; otherwise read in place.
+    const bool pack_a_block = panels >= 8;
+    float* apack = pack_a_block ? a_buf.get(a_panels * kMR * std::min(k, kKC)) : nullptr;
+    const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
     const int64_t row_blocks = (m + kMC - 1) / kMC;
     const int64_t tasks = panels * row_blocks;
-    parallel_for(0, tasks, parallel ? 1 : tasks, [&](int64_t lo, int64_t hi) {
-        thread_local AlignedBuffer panel_buf;
-        for (int64_t t = lo; t < hi; ++t) {
-            const int64_t jp = t % panels, i_lo = (t / panels) * kMC;
-            const int64_t i_hi = std::min(m, i_lo + kMC);
-            const int64_t j = jp * kNR;
-            const int nr = int(std::min<int64_t>(kNR, n - j));
-            for (int64_t p0 = 0; p0 < k; p0 += kKC) {
-                const int64_t kc = std::min(kKC, k - p0);
+    for (int64_t p0 = 0; p0 < k; p0 += kKC) {
+        const int64_t kc = std::min(kKC, k - p0);
+        if (pack_a_block) pack_a(trans_a, a, lda, 0, m, p0, kc, apack);
+        const bool last = p0 + kc >= k;
+        parallel_for(0, tasks, parallel ? 1 : tasks, [&](int64_t lo, int64_t hi) {
+            thread_local AlignedBuffer panel_buf;
+            for (int64_t t = lo; t < hi; ++t) {
+                const int64_t jp = t % panels, i_lo = (t / panels) * kMC;
+                const int64_t i_hi = std::min(m, i_lo + kMC);
+                const int64_t j = jp * kNR;
+                const int nr = int(std::min<int64_t>(kNR, n - j));
                 // A full panel of a row-major B is read in place, unless its row stride
                 // is a multiple of 1 KiB: then its rows share few L1 sets and thrash.
                 const float* bp;
@@ -228,17 +237,17 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
                     bp = buf;
                     rs_b = kNR;
                 }
-                const bool last = p0 + kc >= k;
                 for (int64_t i = i_lo; i < i_hi; i += kMR) {
                     const int mr = int(std::min<int64_t>(kMR, i_hi - i));
                     Epilogue tile;
-                    kern(kc, a + i * rs_a + p0 * cs_a, rs_a, cs_a, bp, rs_b, c + i * ldc + j,
-                         ldc, mr, nr, alpha, p0 == 0 ? beta : 1.0f,
+                    const float* ap = pack_a_block ? apack + i * kc : a + i * rs_a + p0 * cs_a;
+                    kern(kc, ap, pack_a_block ? 1 : rs_a, pack_a_block ? kMR : cs_a, bp, rs_b,
+                         c + i * ldc + j, ldc, mr, nr, alpha, p0 == 0 ? beta : 1.0f,
                          last ? tile_epilogue(ep, i, j, tile) : nullptr);
                 }
             }
-        }
-    });
+        });
+    }
 }
 
 // The blocked path (Note [Blocking]). Per (NC, KC) block, one parallel region packs

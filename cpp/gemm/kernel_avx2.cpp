@@ -73,15 +73,14 @@ PYDL_TARGET_AVX2 void store_tile(float* c, int64_t ldc, int mr, int nr, float al
 }
 
 // The k loop over one tile of Rows (<= MR) rows: only Rows x 2 accumulators are live,
-// so a short edge strip costs its own rows, not a full tile's. With Packed, A and B
-// strides are the packed panels' compile-time constants (fewer address computations).
+// so a short edge strip costs its own rows, not a full tile's. With Packed, A's strides
+// are the packed panel's compile-time constants (fewer live pointers, no spills).
 template <bool Packed, int Rows>
 PYDL_TARGET_AVX2 inline void tile_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
                                        const float* b, int64_t rs_b, __m256 acc[kMR][2]) {
-    if (Packed) {
+    if (Packed) {  // a packed MR panel of A; B's row stride stays a run-time value
         rs_a = 1;
         cs_a = kMR;
-        rs_b = kNR;
     }
     __m256 c0[Rows], c1[Rows];
 #pragma GCC unroll 6
@@ -128,7 +127,7 @@ PYDL_TARGET_AVX2 void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a,
                                        int mr, int nr, float alpha, float beta,
                                        const Epilogue* ep) {
     __m256 acc[kMR][2];
-    if (rs_a == 1 && cs_a == kMR && rs_b == kNR)
+    if (rs_a == 1 && cs_a == kMR)
         tile_loop_rows<true>(mr, kc, a, rs_a, cs_a, b, rs_b, acc);
     else
         tile_loop_rows<false>(mr, kc, a, rs_a, cs_a, b, rs_b, acc);
