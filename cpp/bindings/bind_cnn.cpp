@@ -253,9 +253,10 @@ void def_norm(py::module_& m) {
         }
         return py::make_tuple(y, mean, invstd);
     });
-    m.def("batch_norm_backward", [](const py::array& g_, const py::array& x_, py::object w_,
-                                    const py::array& mean_, const py::array& invstd_,
-                                    bool training, bool need_x, bool need_weight, bool need_bias) {
+    m.def("batch_norm_backward", [](const py::array& g_, const py::array& x_, bool training,
+                                    py::object w_, const py::array& mean_,
+                                    const py::array& invstd_, bool need_x, bool need_weight,
+                                    bool need_bias) {
         auto g = f32(g_, "grad"), x = f32(x_, "input");
         const Shape xs = shape_of(x);
         const auto [n, c, s] = ncs("batch_norm", xs);

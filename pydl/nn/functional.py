@@ -481,30 +481,18 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 
 def _norm_backward(kernel: str, extra: tuple) -> Any:
-    """The backward of a normalization op with inputs (x, weight?, bias?)."""
+    """The backward of a normalization op with inputs (x, weight?, bias?). Every norm kernel
+    takes (grad, x, extra, weight, mean, invstd, need_x, need_weight, need_bias)."""
 
     def backward(node: Any, g: np.ndarray) -> Any:
         x, weight, bias = node.inputs[0], node.saved[0], node.saved[1]
         need = (x.requires_grad, weight is not None and weight.requires_grad,
                 bias is not None and bias.requires_grad)
         gx, gw, gb = getattr(_b.active, kernel)(
-            *_norm_args(kernel, g, x, weight, node.saved[2:], extra), *need)
-        grads = [gx]
-        if weight is not None:
-            grads.append(gw)
-        if bias is not None:
-            grads.append(gb)
-        return tuple(grads)
+            g, x.data, *extra, None if weight is None else weight.data, *node.saved[2:], *need)
+        return (gx,) + ((gw,) if weight is not None else ()) + ((gb,) if bias is not None else ())
 
     return backward
-
-
-def _norm_args(kernel: str, g: np.ndarray, x: Tensor, weight: Tensor | None, stats: tuple,
-               extra: tuple) -> tuple:
-    w = None if weight is None else weight.data
-    if kernel == "batch_norm_backward":  # (grad, x, weight, mean, invstd, training)
-        return (g, x.data, w, *stats, *extra)
-    return (g, x.data, *extra, w, *stats)  # layer/group: (grad, x, d|groups, weight, mean, invstd)
 
 
 def _norm_inputs(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple:

@@ -35,7 +35,7 @@ def batch_norm_forward(x, weight, bias, running_mean, running_var, training, mom
     return np.asarray(y, x.dtype, order="C"), mean.astype(x.dtype), invstd.astype(x.dtype)
 
 
-def batch_norm_backward(grad, x, weight, mean, invstd, training, need_x, need_weight, need_bias):
+def batch_norm_backward(grad, x, training, weight, mean, invstd, need_x, need_weight, need_bias):
     axes = (0,) + tuple(range(2, x.ndim))
     shp = _affine_shape(x)
     xh = (x - mean.reshape(shp)) * invstd.reshape(shp)
