@@ -6,9 +6,9 @@
 
 import numpy as np
 import pytest
+from conftest import training_step
 
 import pydl
-from conftest import training_step
 from pydl import nn, optim
 
 BATCH = 64

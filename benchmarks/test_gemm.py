@@ -6,9 +6,9 @@
 
 import numpy as np
 import pytest
+from conftest import training_step
 
 import pydl
-from conftest import training_step
 from pydl import _core, nn, optim
 
 SQUARE = [64, 128, 256, 512, 1024, 2048]

@@ -5,9 +5,9 @@
 
 import numpy as np
 import pytest
+from conftest import training_step
 
 import pydl
-from conftest import training_step
 import pydl.nn.functional as F
 from pydl import nn, optim
 

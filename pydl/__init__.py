@@ -6,22 +6,50 @@ Every kernel has a NumPy twin in `pydl.reference`; `pydl.set_backend` picks whic
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
-from . import _core
+from . import _core, _tensor_methods
 from ._random import manual_seed
 from .backend import get_backend, set_backend
-from .functional import (abs, add, amax, cat, clamp, clip, concatenate, div, exp, flatten,
-                         log, matmul, max, mean, mul, neg, permute, pow, reshape, sqrt, squeeze,
-                         stack, sub, sum, transpose, unsqueeze, view, where)
+from .functional import (
+    abs,
+    add,
+    amax,
+    cat,
+    clamp,
+    clip,
+    concatenate,
+    div,
+    exp,
+    flatten,
+    log,
+    matmul,
+    max,
+    mean,
+    mul,
+    neg,
+    permute,
+    pow,
+    reshape,
+    sqrt,
+    squeeze,
+    stack,
+    sub,
+    sum,
+    transpose,
+    unsqueeze,
+    view,
+    where,
+)
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
-from . import _tensor_methods
 
 _tensor_methods._install()
 
-from . import data, models, nn, optim  # noqa: E402  (they use the Tensor methods)
+# Imported after the Tensor methods are installed: they use them at import time.
+from . import data, models, nn, optim  # noqa: E402
 
 __version__ = _core.build_info()["version"]
 float32 = np.float32
@@ -86,11 +114,56 @@ def rand(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> T
 
 
 __all__ = [
-    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled",
-    "set_backend", "get_backend", "manual_seed", "set_num_threads", "get_num_threads",
-    "threads", "build_info", "empty_cache", "zeros", "ones", "randn", "rand",
-    "add", "sub", "mul", "div", "neg", "pow", "matmul", "sum", "mean", "max", "amax",
-    "reshape", "view", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "cat",
-    "concatenate", "stack", "exp", "log", "sqrt", "abs", "clamp", "clip", "where",
-    "nn", "optim", "data", "models", "float32", "float64", "int64",
+    "Tensor",
+    "abs",
+    "add",
+    "amax",
+    "build_info",
+    "cat",
+    "clamp",
+    "clip",
+    "concatenate",
+    "data",
+    "div",
+    "empty_cache",
+    "enable_grad",
+    "exp",
+    "flatten",
+    "float32",
+    "float64",
+    "get_backend",
+    "get_num_threads",
+    "int64",
+    "is_grad_enabled",
+    "log",
+    "manual_seed",
+    "matmul",
+    "max",
+    "mean",
+    "models",
+    "mul",
+    "neg",
+    "nn",
+    "no_grad",
+    "ones",
+    "optim",
+    "permute",
+    "pow",
+    "rand",
+    "randn",
+    "reshape",
+    "set_backend",
+    "set_num_threads",
+    "sqrt",
+    "squeeze",
+    "stack",
+    "sub",
+    "sum",
+    "tensor",
+    "threads",
+    "transpose",
+    "unsqueeze",
+    "view",
+    "where",
+    "zeros",
 ]

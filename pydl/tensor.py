@@ -10,7 +10,8 @@ gradient of its output, and accumulates into the `.grad` of leaf tensors.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class no_grad:
         self._prev = _grad_mode.enabled
         _grad_mode.enabled = False
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         _grad_mode.enabled = self._prev
 
     def __call__(self, fn: Callable) -> Callable:
@@ -90,7 +91,7 @@ class Tensor:
     `data` is a C-contiguous NumPy array; `numpy()` returns it without copying.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("__weakref__", "_ctx", "data", "grad", "requires_grad")
     __array_priority__ = 1000  # so ndarray + Tensor dispatches to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -150,13 +151,13 @@ class Tensor:
     def tolist(self) -> Any:
         return self.data.tolist()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph."""
         t = Tensor.__new__(Tensor)
         t.data, t.grad, t._ctx, t.requires_grad = self.data, None, None, False
         return t
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.data.dtype.kind != "f":
             raise RuntimeError(f"only floating-point tensors can require grad, not {self.dtype}")
         if not requires_grad and self._ctx is not None:
@@ -164,17 +165,17 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def zero_(self) -> "Tensor":
+    def zero_(self) -> Tensor:
         self.data[...] = 0
         return self
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return Tensor(self.data, dtype=np.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return Tensor(self.data, dtype=np.float64)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return Tensor(self.data, dtype=np.int64)
 
     # ----- autograd ---------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from helpers import run_row
 from op_table import ROWS
 

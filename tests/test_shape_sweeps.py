@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
+from helpers import run_row
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from op_table import Row
 
 import pydl
 import pydl.nn.functional as NF
-from helpers import run_row
-from op_table import Row
 
 UNARY = {"tanh": NF.tanh, "sigmoid": NF.sigmoid, "gelu": NF.gelu, "silu": NF.silu,
          "softplus": NF.softplus, "exp": pydl.exp, "relu": NF.relu, "mish": NF.mish}

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-
-import pydl
 from helpers import run_row
 from op_table import ROWS, Row
+
+import pydl
 
 
 def _big(row: Row) -> Row:

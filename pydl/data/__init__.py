@@ -3,4 +3,4 @@
 from .digits import load_digits
 from .loader import DataLoader, TensorDataset
 
-__all__ = ["load_digits", "DataLoader", "TensorDataset"]
+__all__ = ["DataLoader", "TensorDataset", "load_digits"]

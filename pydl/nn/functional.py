@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend as _b
 from .. import _random
+from .. import backend as _b
 from .. import functional as F
 from ..functional import _axis, _unary, linear  # noqa: F401  (linear is part of this API)
 from ..tensor import Tensor, as_tensor, wrap

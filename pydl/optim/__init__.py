@@ -7,5 +7,18 @@ from .lookahead import Lookahead
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "NAdam", "LAMB", "Adagrad", "RMSprop",
-           "Adadelta", "Adafactor", "Lion", "Lookahead", "lr_scheduler"]
+__all__ = [
+           "LAMB",
+           "SGD",
+           "Adadelta",
+           "Adafactor",
+           "Adagrad",
+           "Adam",
+           "AdamW",
+           "Lion",
+           "Lookahead",
+           "NAdam",
+           "Optimizer",
+           "RMSprop",
+           "lr_scheduler",
+]

@@ -5,7 +5,8 @@ optimizer (it sets each group's lr for epoch 0), then call `optimizer.step()` an
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 from .optimizer import check_hyper
 

@@ -5,15 +5,15 @@ the docstring), works in the dtype it is given (float64 for gradient checks), an
 is the oracle the C++ kernels are tested against.
 """
 
-from .activation import *  # noqa: F401,F403
-from .conv import *  # noqa: F401,F403
-from .dropout import *  # noqa: F401,F403
-from .elementwise import *  # noqa: F401,F403
-from .layout import *  # noqa: F401,F403
-from .linear import *  # noqa: F401,F403
-from .norm import *  # noqa: F401,F403
-from .optim import *  # noqa: F401,F403
-from .pool import *  # noqa: F401,F403
-from .random import *  # noqa: F401,F403
-from .reduce import *  # noqa: F401,F403
-from .softmax_loss import *  # noqa: F401,F403
+from .activation import *
+from .conv import *
+from .dropout import *
+from .elementwise import *
+from .layout import *
+from .linear import *
+from .norm import *
+from .optim import *
+from .pool import *
+from .random import *
+from .reduce import *
+from .softmax_loss import *

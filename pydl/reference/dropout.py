@@ -4,7 +4,7 @@ import numpy as np
 
 from .random import _unit, _words
 
-__all__ = ["dropout_forward", "dropout_backward"]
+__all__ = ["dropout_backward", "dropout_forward"]
 
 
 def _apply(x, p, block, seed, offset):

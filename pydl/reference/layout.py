@@ -2,8 +2,14 @@
 
 import numpy as np
 
-__all__ = ["permute_forward", "permute_backward", "index_forward", "index_backward",
-           "concat_forward", "concat_backward"]
+__all__ = [
+    "concat_backward",
+    "concat_forward",
+    "index_backward",
+    "index_forward",
+    "permute_backward",
+    "permute_forward",
+]
 
 
 def permute_forward(x, dims):

@@ -5,8 +5,18 @@ Signatures match pydl._core's; the formulas are in each docstring.
 
 import numpy as np
 
-__all__ = ["sgd_step", "adam_step", "adagrad_step", "rmsprop_step", "adadelta_step",
-           "nadam_step", "lion_step", "lamb_step", "lookahead_step", "adafactor_step"]
+__all__ = [
+    "adadelta_step",
+    "adafactor_step",
+    "adagrad_step",
+    "adam_step",
+    "lamb_step",
+    "lion_step",
+    "lookahead_step",
+    "nadam_step",
+    "rmsprop_step",
+    "sgd_step",
+]
 
 
 def _g(g, maximize):

@@ -2,8 +2,12 @@
 
 import numpy as np
 
-__all__ = ["cross_entropy_forward", "cross_entropy_backward", "nll_loss_forward",
-           "nll_loss_backward"]
+__all__ = [
+    "cross_entropy_backward",
+    "cross_entropy_forward",
+    "nll_loss_backward",
+    "nll_loss_forward",
+]
 
 
 def _check_labels(target, c, ignore_index):
