@@ -174,6 +174,35 @@ row("group_norm", lambda x, w, b: NF.group_norm(x, 2, w, b),
     [_u((2, 4, 3, 2)), _u((4,), 0.5, 1.5), _u((4,))])
 row("instance_norm", lambda x: NF.instance_norm(x), [_u((2, 3, 4, 3))])
 
+# recurrent layers (seed 000 section 7): the whole sequence, through y, h_n and c_n
+def _rec(mode, reverse=False):
+    def fn(x, h0, *rest):
+        c0 = rest[0] if mode == "lstm" else None
+        w_ih, w_hh, *b = rest[1:] if mode == "lstm" else rest
+        y, h_n, c_n = NF.recurrent_layer(x, h0, c0, w_ih, w_hh, *(b or [None, None]), mode,
+                                         reverse)
+        out = pydl.mul(pydl.sum(y, 0), 0.5) + pydl.mul(h_n, 2.0)
+        return out + c_n if c_n is not None else out
+    return fn
+
+
+for mode, gates, reverse, bias in [("rnn_tanh", 1, False, True), ("rnn_relu", 1, True, True),
+                                   ("lstm", 4, False, True), ("lstm", 4, True, False),
+                                   ("gru", 3, False, True), ("gru", 3, True, True),
+                                   ("gru_reset_before", 3, False, True),
+                                   ("gru_reset_before", 3, True, False)]:
+    T, B, I, H = 4, 3, 5, 3
+    ins = [_u((T, B, I)), _u((B, H), -0.5, 0.5)]
+    if mode == "lstm":
+        ins.append(_u((B, H), -0.5, 0.5))
+    ins += [_u((gates * H, I), -0.6, 0.6), _u((gates * H, H), -0.6, 0.6)]
+    if bias:
+        ins += [_u((gates * H,), -0.3, 0.3), _u((gates * H,), -0.3, 0.3)]
+    row(f"{mode}{'_reverse' if reverse else ''}{'' if bias else '_nobias'}", _rec(mode, reverse),
+        ins)
+row("rnn_single_step", _rec("rnn_tanh"), [_u((1, 1, 2)), _u((1, 3)), _u((3, 2)), _u((3, 3)),
+                                          _u((3,)), _u((3,))])
+
 # losses
 row("cross_entropy", lambda x: NF.cross_entropy(x, LABELS), [_u((7, 5), -5, 5)])
 row("cross_entropy_sum", lambda x: NF.cross_entropy(x, LABELS, reduction="sum"),

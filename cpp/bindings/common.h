@@ -88,5 +88,6 @@ inline std::vector<bool> axis_mask(const std::vector<int64_t>& axes, size_t rank
 void bind_math(py::module_& m);
 void bind_nn(py::module_& m);
 void bind_cnn(py::module_& m);
+void bind_seq(py::module_& m);
 
 }  // namespace pydl::bind

@@ -66,4 +66,5 @@ PYBIND11_MODULE(_core, m) {
     pydl::bind::bind_math(m);
     pydl::bind::bind_nn(m);
     pydl::bind::bind_cnn(m);
+    pydl::bind::bind_seq(m);
 }

@@ -35,6 +35,7 @@ from .layers import (
 )
 from .module import Module, ModuleList, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, Dropout, Dropout2d, GroupNorm, InstanceNorm2d, LayerNorm
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
@@ -52,7 +53,7 @@ __all__ = [
                      "Conv2d",
                      "CrossEntropyLoss",
                      "Dropout",
-                     "Dropout2d",
+                     "Dropout2d", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
                      "Flatten",
                      "GroupNorm",
                      "HardSigmoid",

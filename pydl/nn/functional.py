@@ -578,3 +578,48 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if x.ndim not in (3, 4):
         raise ValueError(f"dropout2d expects (N, C, H, W) or (C, H, W) input; got {x.shape}")
     return _dropout(x, p, training, x.shape[-1] * x.shape[-2])
+
+
+# ----- recurrent layers -----------------------------------------------------------
+
+RECURRENT_MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru", "gru_reset_before")
+
+
+def recurrent_layer(x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w_hh: Tensor,
+                    b_ih: Tensor | None, b_hh: Tensor | None, mode: str,
+                    reverse: bool = False) -> tuple[Tensor, Tensor, Tensor | None]:
+    """One recurrent layer over (T, B, I) input in one kernel call forward and one backward:
+    returns (y (T, B, H), h_n, c_n (LSTM) or None). `reverse` runs from the last step."""
+    if mode not in RECURRENT_MODES:
+        raise ValueError(f"mode must be one of {RECURRENT_MODES}, got {mode!r}")
+    x, h0 = as_tensor(x), as_tensor(h0)
+    c0 = None if c0 is None else as_tensor(c0)
+    data = lambda t: None if t is None else t.data  # noqa: E731
+    y, h_n, c_n, saved = _b.active.recurrent_forward(
+        x.data, h0.data, data(c0), w_ih.data, w_hh.data, data(b_ih), data(b_hh), mode, reverse)
+    has_bias = b_ih is not None
+    inputs = tuple(t for t in (x, h0, c0, w_ih, w_hh, b_ih, b_hh) if t is not None)
+    # One node produces three outputs: y, h_n, c_n. Their gradients meet in `pending`, and
+    # the kernel runs when the graph reaches the node owning y (recorded last).
+    pending: dict[str, np.ndarray] = {}
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        dx, dh0, dc0, dwi, dwh, dbi, dbh = _b.active.recurrent_backward(
+            g, pending.get("h"), pending.get("c"), x.data, h0.data, data(c0), w_ih.data,
+            w_hh.data, has_bias, y, saved, mode, reverse, x.requires_grad,
+            h0.requires_grad or (c0 is not None and c0.requires_grad),
+            w_ih.requires_grad or w_hh.requires_grad)
+        pending.clear()  # a retained graph's next backward starts afresh
+        grads = [dx, dh0] + ([dc0] if c0 is not None else []) + [dwi, dwh]
+        return tuple(grads + ([dbi, dbh] if has_bias else []))
+
+    def stash(key: str) -> Any:
+        def bw(node: Any, g: np.ndarray) -> Any:
+            pending[key] = g if key not in pending else pending[key] + g
+            return (np.zeros_like(y),)
+        return bw
+
+    y_t = wrap(y, inputs, backward)
+    h_t = wrap(h_n, (y_t,), stash("h"))
+    c_t = None if c_n is None else wrap(c_n, (y_t,), stash("c"))
+    return y_t, h_t, c_t

@@ -15,5 +15,6 @@ from .norm import *
 from .optim import *
 from .pool import *
 from .random import *
+from .recurrent import *
 from .reduce import *
 from .softmax_loss import *
