@@ -199,9 +199,12 @@ void gemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int6
 // Note [Small path]: small m or k; A is packed once per depth block and shared (or read
 // in place when few B panels reuse it); each task packs the one B panel it sweeps, or
 // reads it in place when that is safe.
-void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-                int64_t ldc, const Epilogue* ep, bool parallel) {
+// The small-path sweep: A packed once per depth block (or read in place), tasks of
+// (row block, B panel); panel(p0, kc, jp, nr, rs_b) returns B's panel jp of that block.
+template <typename PanelFn>
+void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                 int64_t lda, float beta, float* c, int64_t ldc, const Epilogue* ep,
+                 bool parallel, PanelFn panel) {
     const MicroKernel kern = kernel();
     const int64_t panels = (n + kNR - 1) / kNR;
     const int64_t a_panels = (m + kMR - 1) / kMR;
@@ -218,25 +221,13 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
         if (pack_a_block) pack_a(trans_a, a, lda, 0, m, p0, kc, apack);
         const bool last = p0 + kc >= k;
         parallel_for(0, tasks, parallel ? 1 : tasks, [&](int64_t lo, int64_t hi) {
-            thread_local AlignedBuffer panel_buf;
             for (int64_t t = lo; t < hi; ++t) {
                 const int64_t jp = t % panels, i_lo = (t / panels) * kMC;
                 const int64_t i_hi = std::min(m, i_lo + kMC);
                 const int64_t j = jp * kNR;
                 const int nr = int(std::min<int64_t>(kNR, n - j));
-                // A full panel of a row-major B is read in place, unless its row stride
-                // is a multiple of 1 KiB: then its rows share few L1 sets and thrash.
-                const float* bp;
                 int64_t rs_b;
-                if (!trans_b && nr == kNR && ldb % 256 != 0) {
-                    bp = b + p0 * ldb + j;
-                    rs_b = ldb;
-                } else {
-                    float* buf = panel_buf.get(kKC * kNR);
-                    pack_b(trans_b, b, ldb, p0, kc, j, n - j, 0, 1, buf);
-                    bp = buf;
-                    rs_b = kNR;
-                }
+                const float* bp = panel(p0, kc, jp, nr, rs_b);
                 for (int64_t i = i_lo; i < i_hi; i += kMR) {
                     const int mr = int(std::min<int64_t>(kMR, i_hi - i));
                     Epilogue tile;
@@ -248,6 +239,26 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
             }
         });
     }
+}
+
+void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                int64_t ldc, const Epilogue* ep, bool parallel) {
+    gemm_panels(trans_a, m, n, k, alpha, a, lda, beta, c, ldc, ep, parallel,
+                [&](int64_t p0, int64_t kc, int64_t jp, int nr, int64_t& rs_b) -> const float* {
+        const int64_t j = jp * kNR;
+        // A full panel of a row-major B is read in place, unless its row stride is a
+        // multiple of 1 KiB: then its rows share few L1 sets and thrash.
+        if (!trans_b && nr == kNR && ldb % 256 != 0) {
+            rs_b = ldb;
+            return b + p0 * ldb + j;
+        }
+        thread_local AlignedBuffer panel_buf;
+        float* buf = panel_buf.get(kKC * kNR);
+        pack_b(trans_b, b, ldb, p0, kc, j, n - j, 0, 1, buf);
+        rs_b = kNR;
+        return buf;
+    });
 }
 
 // The blocked path (Note [Blocking]). Per (NC, KC) block, one parallel region packs
@@ -355,6 +366,32 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
         return gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep,
                           parallel);
     gemm_blocked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, parallel);
+}
+
+PackedB::PackedB(bool trans_b, const float* b, int64_t ldb, int64_t k_, int64_t n_)
+    : k(k_), n(n_) {
+    using namespace gemm;
+    const int64_t panels = (n + kNR - 1) / kNR;
+    data.resize(std::max<int64_t>(1, panels * kNR * k));
+    for (int64_t p0 = 0; p0 < k; p0 += kKC)  // block p0 starts at p0 * panels * NR
+        pack_b(trans_b, b, ldb, p0, std::min(kKC, k - p0), 0, n, 0, panels,
+               data.data() + p0 * panels * kNR);
+}
+
+void sgemm_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda,
+                  const PackedB& b, float beta, float* c, int64_t ldc,
+                  const gemm::Epilogue* ep) {
+    using namespace gemm;
+    if (m <= 0 || b.n <= 0) return;
+    if (ep && !ep->active()) ep = nullptr;
+    if (b.k <= 0 || alpha == 0.0f) return scale_c(m, b.n, beta, c, ldc, ep);
+    const int64_t panels = (b.n + kNR - 1) / kNR;
+    const bool parallel = m * b.n * b.k >= kParallelWork && get_num_threads() > 1;
+    gemm_panels(trans_a, m, b.n, b.k, alpha, a, lda, beta, c, ldc, ep, parallel,
+                [&](int64_t p0, int64_t kc, int64_t jp, int, int64_t& rs_b) -> const float* {
+        rs_b = kNR;
+        return b.data.data() + p0 * panels * kNR + jp * kNR * kc;
+    });
 }
 
 void sgemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,

@@ -7,6 +7,7 @@
 // any thread count (Note [Determinism] in core/parallel.h).
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "gemm/microkernel.h"
 
@@ -15,6 +16,18 @@ namespace pydl {
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
            int64_t ldc, const gemm::Epilogue* epilogue = nullptr);
+
+// op(B) (k x n) packed once for many products with the same B, such as a recurrent
+// layer's hidden weights at every time step.
+struct PackedB {
+    PackedB(bool trans_b, const float* b, int64_t ldb, int64_t k, int64_t n);
+    int64_t k, n;
+    std::vector<float> data;
+};
+// C := alpha * op(A) * B + beta * C with B prepacked (op(A) is m x B.k).
+void sgemm_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda,
+                  const PackedB& b, float beta, float* c, int64_t ldc,
+                  const gemm::Epilogue* epilogue = nullptr);
 
 // `batch` independent products; operand i starts at a + i * stride_a (etc.).
 // Small products run one per thread; large ones one after another, each threaded.

@@ -41,12 +41,44 @@ void project(int64_t rows, int64_t cols, int64_t k, const float* a, int64_t lda,
     sgemm(false, true, rows, cols, k, 1.0f, a, lda, w, ldw, 0.0f, out, ldc, &ep);
 }
 
-// Rows of one step run in parallel in the gate passes (each row independent).
+// out (rows x n, row stride ldc) = a @ B + bias with B prepacked (the hidden weights,
+// packed once per call instead of once per step).
+void project_packed(int64_t rows, const float* a, int64_t lda, const PackedB& b,
+                    const float* bias, float* out, int64_t ldc) {
+    gemm::Epilogue ep;
+    ep.bias = bias;
+    sgemm_packed(false, rows, 1.0f, a, lda, b, 0.0f, out, ldc, &ep);
+}
+
+// Gate math as single-output loops over restrict pointers, so each vectorizes once
+// inlined into the AVX2 row loop below.
+PYDL_INLINE void sigmoid_of_sum(float* __restrict out, const float* __restrict a,
+                                const float* __restrict b, int64_t n) {
+    for (int64_t j = 0; j < n; ++j) out[j] = vec::sigmoid(a[j] + b[j]);
+}
+PYDL_INLINE void tanh_of_sum(float* __restrict out, const float* __restrict a,
+                             const float* __restrict b, int64_t n) {
+    for (int64_t j = 0; j < n; ++j) out[j] = vec::tanh(a[j] + b[j]);
+}
+
+// The gate passes: rows of one step in parallel (each row independent). The row lambdas
+// are always-inlined into an AVX2-target loop, so on AVX2 CPUs the gate math (vec.h's
+// sigmoid and tanh) is compiled for AVX2+FMA (Note [SIMD dispatch]).
+template <typename Fn>
+void rows_generic(int64_t lo, int64_t hi, Fn& fn) {
+    for (int64_t b = lo; b < hi; ++b) fn(b);
+}
+template <typename Fn>
+PYDL_TARGET_AVX2 void rows_avx2(int64_t lo, int64_t hi, Fn& fn) {
+    for (int64_t b = lo; b < hi; ++b) fn(b);
+}
 template <typename Fn>
 void for_rows(int64_t batch, int64_t hidden, Fn fn) {
+    const bool avx2 = use_avx2();
     parallel_for(0, batch, std::max<int64_t>(1, 4096 / std::max<int64_t>(hidden, 1)),
                  [&](int64_t lo, int64_t hi) {
-        for (int64_t b = lo; b < hi; ++b) fn(b);
+        if (avx2) rows_avx2(lo, hi, fn);
+        else rows_generic(lo, hi, fn);
     });
 }
 
@@ -59,6 +91,10 @@ void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0,
     const int64_t S = cell_saved(s.kind, H);
     std::vector<float> gx(T * B * G), hg(B * G);
     project(T * B, G, s.input, x, s.input, w_ih, s.input, b_ih, gx.data(), G);
+    // W_hh^T packed once: all gates, or (spec GRU) the r, z rows and the candidate rows.
+    const bool before = s.kind == CellKind::GruResetBefore;
+    const PackedB w_h(true, w_hh, H, H, before ? 2 * H : G);
+    const PackedB w_hn(true, w_hh + 2 * H * H, H, H, before ? H : 0);
     const float* h_prev = h0;
     const float* c_prev = c0;  // row b at c_prev + b * c_ld (c0, then the saved cells)
     int64_t c_ld = H;
@@ -70,9 +106,9 @@ void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0,
         switch (s.kind) {
             case CellKind::RnnTanh:
             case CellKind::RnnRelu: {
-                project(B, H, H, h_prev, H, w_hh, H, b_hh, hg.data(), G);
+                project_packed(B, h_prev, H, w_h, b_hh, hg.data(), G);
                 const bool relu = s.kind == CellKind::RnnRelu;
-                for_rows(B, H, [&](int64_t b) {
+                for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
                     for (int64_t j = 0; j < H; ++j) {
                         const float pre = gxt[b * G + j] + hg[b * G + j];
                         yt[b * H + j] = relu ? (pre > 0 ? pre : 0.0f) : vec::tanh(pre);
@@ -81,44 +117,51 @@ void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0,
                 break;
             }
             case CellKind::Lstm: {
-                project(B, G, H, h_prev, H, w_hh, H, b_hh, hg.data(), G);
-                for_rows(B, H, [&](int64_t b) {
+                project_packed(B, h_prev, H, w_h, b_hh, hg.data(), G);
+                for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
                     const float* gr = gxt + b * G;
                     const float* hr = hg.data() + b * G;
-                    float* sr = sv + b * S;
-                    for (int64_t j = 0; j < H; ++j) {
-                        const float i = sigm(gr[j] + hr[j]);
-                        const float f = sigm(gr[H + j] + hr[H + j]);
-                        const float g = vec::tanh(gr[2 * H + j] + hr[2 * H + j]);
-                        const float o = sigm(gr[3 * H + j] + hr[3 * H + j]);
-                        const float c = f * c_prev[b * c_ld + j] + i * g;
-                        sr[j] = i, sr[H + j] = f, sr[2 * H + j] = g, sr[3 * H + j] = o;
-                        sr[4 * H + j] = c;
-                        yt[b * H + j] = o * vec::tanh(c);
-                    }
+                    float* sr = sv + b * S;  // i, f, g, o, c
+                    sigmoid_of_sum(sr, gr, hr, 2 * H);                    // i, f
+                    tanh_of_sum(sr + 2 * H, gr + 2 * H, hr + 2 * H, H);   // g
+                    sigmoid_of_sum(sr + 3 * H, gr + 3 * H, hr + 3 * H, H);  // o
+                    const float* __restrict i = sr;
+                    const float* __restrict f = sr + H;
+                    const float* __restrict g = sr + 2 * H;
+                    const float* __restrict o = sr + 3 * H;
+                    const float* __restrict cp = c_prev + b * c_ld;
+                    float* __restrict c = sr + 4 * H;
+                    float* __restrict h = yt + b * H;
+                    for (int64_t j = 0; j < H; ++j) c[j] = f[j] * cp[j] + i[j] * g[j];
+                    for (int64_t j = 0; j < H; ++j) h[j] = o[j] * vec::tanh(c[j]);
                 });
                 break;
             }
             case CellKind::Gru: {
-                project(B, G, H, h_prev, H, w_hh, H, b_hh, hg.data(), G);
-                for_rows(B, H, [&](int64_t b) {
+                project_packed(B, h_prev, H, w_h, b_hh, hg.data(), G);
+                for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
                     const float* gr = gxt + b * G;
                     const float* hr = hg.data() + b * G;
-                    float* sr = sv + b * S;
-                    for (int64_t j = 0; j < H; ++j) {
-                        const float r = sigm(gr[j] + hr[j]);
-                        const float z = sigm(gr[H + j] + hr[H + j]);
-                        const float n = vec::tanh(gr[2 * H + j] + r * hr[2 * H + j]);
-                        sr[j] = r, sr[H + j] = z, sr[2 * H + j] = n, sr[3 * H + j] = hr[2 * H + j];
-                        yt[b * H + j] = (1.0f - z) * n + z * h_prev[b * H + j];
-                    }
+                    float* sr = sv + b * S;  // r, z, n, W_hn h + b_hn
+                    sigmoid_of_sum(sr, gr, hr, 2 * H);  // r, z
+                    const float* __restrict r = sr;
+                    const float* __restrict z = sr + H;
+                    const float* __restrict gn = gr + 2 * H;
+                    const float* __restrict hn = hr + 2 * H;
+                    const float* __restrict hp = h_prev + b * H;
+                    float* __restrict n = sr + 2 * H;
+                    float* __restrict hn_saved = sr + 3 * H;
+                    float* __restrict h = yt + b * H;
+                    for (int64_t j = 0; j < H; ++j) n[j] = vec::tanh(gn[j] + r[j] * hn[j]);
+                    for (int64_t j = 0; j < H; ++j) hn_saved[j] = hn[j];
+                    for (int64_t j = 0; j < H; ++j) h[j] = (1.0f - z[j]) * n[j] + z[j] * hp[j];
                 });
                 break;
             }
             case CellKind::GruResetBefore: {
                 // r and z from h; then the candidate from (r * h).
-                project(B, 2 * H, H, h_prev, H, w_hh, H, b_hh, hg.data(), G);
-                for_rows(B, H, [&](int64_t b) {
+                project_packed(B, h_prev, H, w_h, b_hh, hg.data(), G);
+                for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
                     const float* gr = gxt + b * G;
                     const float* hr = hg.data() + b * G;
                     float* sr = sv + b * S;
@@ -129,9 +172,9 @@ void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0,
                         sr[3 * H + j] = r * h_prev[b * H + j];
                     }
                 });
-                project(B, H, H, sv + 3 * H, S, w_hh + 2 * H * H, H, b_hh ? b_hh + 2 * H : nullptr,
-                        hg.data() + 2 * H, G);
-                for_rows(B, H, [&](int64_t b) {
+                project_packed(B, sv + 3 * H, S, w_hn, b_hh ? b_hh + 2 * H : nullptr,
+                               hg.data() + 2 * H, G);
+                for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
                     const float* gr = gxt + b * G;
                     const float* hr = hg.data() + b * G;
                     float* sr = sv + b * S;
@@ -162,6 +205,7 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
     const int64_t T = s.steps, B = s.batch, H = s.hidden, G = cell_gates(s.kind) * H;
     const int64_t S = cell_saved(s.kind, H);
     const bool gru = s.kind == CellKind::Gru || s.kind == CellKind::GruResetBefore;
+    const bool before = s.kind == CellKind::GruResetBefore;
     // Gradients of the input projection (dgx) and of the hidden projection (dhg); the
     // same for RNN and LSTM, different for GRU (the reset gate scales the candidate part).
     std::vector<float> dgx(T * B * G), dhg_buf(gru ? T * B * G : 0);
@@ -170,6 +214,9 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
     if (dh_n) std::copy(dh_n, dh_n + B * H, dh.begin());
     if (dc_n && s.kind == CellKind::Lstm) std::copy(dc_n, dc_n + B * H, dc.begin());
     auto prev_t = [&](int64_t step) { return s.reverse ? T - step : step - 1; };  // step >= 1
+    // W_hh packed once for dh_prev = dhg_t @ W_hh (spec GRU: the r, z rows; W_hn apart).
+    const PackedB w_h(false, w_hh, H, before ? 2 * H : G, H);
+    const PackedB w_hn(false, w_hh + 2 * H * H, H, before ? H : 0, H);
     for (int64_t step = T - 1; step >= 0; --step) {
         const int64_t t = s.reverse ? T - 1 - step : step;
         const float* h_prev = step == 0 ? h0 : y + prev_t(step) * B * H;
@@ -193,53 +240,65 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
             case CellKind::Lstm: {
                 const float* c_prev_base = step == 0 ? c0 : saved + prev_t(step) * B * S + 4 * H;
                 const int64_t c_prev_ld = step == 0 ? H : S;
-                for_rows(B, H, [&](int64_t b) {
+                for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
                     const float* sr = sv + b * S;
-                    float* dg = dgxt + b * G;
-                    for (int64_t j = 0; j < H; ++j) {
-                        const float i = sr[j], f = sr[H + j], g = sr[2 * H + j], o = sr[3 * H + j];
-                        const float tc = vec::tanh(sr[4 * H + j]);
-                        const float d = dh_total[b * H + j];
-                        const float dct = d * o * (1.0f - tc * tc) + dc[b * H + j];
-                        const float cp = c_prev_base[b * c_prev_ld + j];
-                        dg[j] = dct * g * i * (1.0f - i);
-                        dg[H + j] = dct * cp * f * (1.0f - f);
-                        dg[2 * H + j] = dct * i * (1.0f - g * g);
-                        dg[3 * H + j] = d * tc * o * (1.0f - o);
-                        dc[b * H + j] = dct * f;
-                    }
+                    const float* __restrict i = sr;
+                    const float* __restrict f = sr + H;
+                    const float* __restrict g = sr + 2 * H;
+                    const float* __restrict o = sr + 3 * H;
+                    const float* __restrict c = sr + 4 * H;
+                    const float* __restrict cp = c_prev_base + b * c_prev_ld;
+                    const float* __restrict d = dh_total.data() + b * H;
+                    float* __restrict dcr = dc.data() + b * H;
+                    float* __restrict di = dgxt + b * G;
+                    float* __restrict df = di + H;
+                    float* __restrict dgg = di + 2 * H;
+                    float* __restrict dgo = di + 3 * H;
+                    // dgo holds tanh(c) first; dgg holds dc_total first.
+                    for (int64_t j = 0; j < H; ++j) dgo[j] = vec::tanh(c[j]);
+                    for (int64_t j = 0; j < H; ++j)
+                        dgg[j] = d[j] * o[j] * (1.0f - dgo[j] * dgo[j]) + dcr[j];
+                    for (int64_t j = 0; j < H; ++j) di[j] = dgg[j] * g[j] * i[j] * (1.0f - i[j]);
+                    for (int64_t j = 0; j < H; ++j) df[j] = dgg[j] * cp[j] * f[j] * (1.0f - f[j]);
+                    for (int64_t j = 0; j < H; ++j) dcr[j] = dgg[j] * f[j];
+                    for (int64_t j = 0; j < H; ++j) dgo[j] = d[j] * dgo[j] * o[j] * (1.0f - o[j]);
+                    for (int64_t j = 0; j < H; ++j) dgg[j] = dgg[j] * i[j] * (1.0f - g[j] * g[j]);
                 });
                 break;
             }
             case CellKind::Gru:
             case CellKind::GruResetBefore: {
-                const bool before = s.kind == CellKind::GruResetBefore;
-                for_rows(B, H, [&](int64_t b) {
+                for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
                     const float* sr = sv + b * S;
-                    float* dgr = dgxt + b * G;
-                    float* dhr = dhgt + b * G;
-                    for (int64_t j = 0; j < H; ++j) {
-                        const float r = sr[j], z = sr[H + j], n = sr[2 * H + j];
-                        const float d = dh_total[b * H + j], hp = h_prev[b * H + j];
-                        const float dpn = d * (1.0f - z) * (1.0f - n * n);
-                        const float dpz = d * (hp - n) * z * (1.0f - z);
-                        dgr[H + j] = dhr[H + j] = dpz;
-                        dgr[2 * H + j] = dpn;
-                        dh[b * H + j] = d * z;  // the direct path h_prev -> h
-                        if (!before) {  // n = tanh(gx_n + r * hn)
-                            dhr[2 * H + j] = dpn * r;
-                            const float dpr = dpn * sr[3 * H + j] * r * (1.0f - r);
-                            dgr[j] = dhr[j] = dpr;
-                        } else {
-                            dhr[2 * H + j] = dpn;  // r enters through (r * h) below
-                        }
+                    const float* __restrict r = sr;
+                    const float* __restrict z = sr + H;
+                    const float* __restrict n = sr + 2 * H;
+                    const float* __restrict hn = sr + 3 * H;  // reset after: W_hn h + b_hn
+                    const float* __restrict d = dh_total.data() + b * H;
+                    const float* __restrict hp = h_prev + b * H;
+                    float* __restrict dgr = dgxt + b * G;
+                    float* __restrict dgz = dgr + H;
+                    float* __restrict dgn = dgr + 2 * H;
+                    float* __restrict dhr = dhgt + b * G;
+                    float* __restrict dhz = dhr + H;
+                    float* __restrict dhn = dhr + 2 * H;
+                    float* __restrict dhd = dh.data() + b * H;
+                    for (int64_t j = 0; j < H; ++j) dgn[j] = d[j] * (1.0f - z[j]) * (1.0f - n[j] * n[j]);
+                    for (int64_t j = 0; j < H; ++j) dgz[j] = d[j] * (hp[j] - n[j]) * z[j] * (1.0f - z[j]);
+                    for (int64_t j = 0; j < H; ++j) dhz[j] = dgz[j];
+                    for (int64_t j = 0; j < H; ++j) dhd[j] = d[j] * z[j];  // h_prev -> h directly
+                    if (!before) {  // n = tanh(gx_n + r * hn)
+                        for (int64_t j = 0; j < H; ++j) dhn[j] = dgn[j] * r[j];
+                        for (int64_t j = 0; j < H; ++j) dgr[j] = dgn[j] * hn[j] * r[j] * (1.0f - r[j]);
+                        for (int64_t j = 0; j < H; ++j) dhr[j] = dgr[j];
+                    } else {
+                        for (int64_t j = 0; j < H; ++j) dhn[j] = dgn[j];  // r enters via r * h
                     }
                 });
                 if (before) {
                     // d(r * h) = dhg_n @ W_hn; then r's and h_prev's shares of it.
-                    sgemm(false, false, B, H, H, 1.0f, dhgt + 2 * H, G, w_hh + 2 * H * H, H, 0.0f,
-                          drh.data(), H);
-                    for_rows(B, H, [&](int64_t b) {
+                    sgemm_packed(false, B, 1.0f, dhgt + 2 * H, G, w_hn, 0.0f, drh.data(), H);
+                    for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
                         const float* sr = sv + b * S;
                         for (int64_t j = 0; j < H; ++j) {
                             const float r = sr[j], hp = h_prev[b * H + j];
@@ -255,8 +314,7 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
         }
         // dh_prev (+)= dhg_t @ W_hh (for the spec's GRU only the r, z rows: the
         // candidate's share went through d(r * h) above).
-        const int64_t rows = s.kind == CellKind::GruResetBefore ? 2 * H : G;
-        sgemm(false, false, B, H, rows, 1.0f, dhgt, G, w_hh, H, beta, dh.data(), H);
+        sgemm_packed(false, B, 1.0f, dhgt, G, w_h, beta, dh.data(), H);
     }
     if (dh0) std::copy(dh.begin(), dh.end(), dh0);
     if (dc0 && s.kind == CellKind::Lstm) std::copy(dc.begin(), dc.end(), dc0);
