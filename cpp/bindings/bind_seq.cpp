@@ -2,6 +2,7 @@
 #include <string>
 
 #include "bindings/common.h"
+#include "kernels/attention.h"
 #include "kernels/recurrent.h"
 
 namespace pydl::bind {
@@ -117,8 +118,73 @@ void def_recurrent(py::module_& m) {
     });
 }
 
+AttentionShape attention_shape(const py::array& q, const py::array& k, const py::array& v,
+                               const py::object& mask, double scale, bool causal) {
+    const Shape qs = shape_of(q), ks = shape_of(k), vs = shape_of(v);
+    PYDL_CHECK(qs.size() == 3 && ks.size() == 3 && vs.size() == 3 && ks[0] == qs[0] &&
+                   vs[0] == qs[0] && ks[2] == qs[2] && vs[1] == ks[1],
+               ValueError, "scaled_dot_product_attention: q ", shape_str(qs), ", k ",
+               shape_str(ks), " and v ", shape_str(vs), " must be (B, Tq, D), (B, Tk, D), (B, Tk, Dv)");
+    AttentionShape s{qs[0], qs[1], ks[1], qs[2], vs[2], float(scale), causal, 0};
+    if (!mask.is_none()) {
+        const Shape ms = shape_of(mask.cast<py::array>());
+        PYDL_CHECK(ms.size() == 3 && (ms[0] == 1 || ms[0] == s.batch) && ms[1] == s.tq &&
+                       ms[2] == s.tk,
+                   ValueError, "scaled_dot_product_attention: mask ", shape_str(ms),
+                   " must be (1 or ", s.batch, ", ", s.tq, ", ", s.tk, ")");
+        s.mask_batch = ms[0];
+    }
+    return s;
+}
+
+void def_attention(py::module_& m) {
+    m.def("attention_forward", [](const py::array& q_, const py::array& k_, const py::array& v_,
+                                  py::object mask_, double scale, bool causal) {
+        auto q = f32(q_, "q"), k = f32(k_, "k"), v = f32(v_, "v");
+        const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal);
+        py::array_t<float> mk;
+        if (!mask_.is_none()) mk = f32(mask_.cast<py::array>(), "mask");
+        auto o = empty({s.batch, s.tq, s.dv});
+        auto lse = empty({s.batch, s.tq});
+        float* op = out(o);
+        float* lp = out(lse);
+        const float* mp = mask_.is_none() ? nullptr : in(mk);
+        {
+            py::gil_scoped_release nogil;
+            attention_forward(s, in(q), in(k), in(v), mp, op, lp);
+        }
+        return py::make_tuple(o, lse);
+    });
+    m.def("attention_backward", [](const py::array& dout_, const py::array& q_,
+                                   const py::array& k_, const py::array& v_, py::object mask_,
+                                   const py::array& out_, const py::array& lse_, double scale,
+                                   bool causal, bool need_q, bool need_k, bool need_v) {
+        auto q = f32(q_, "q"), k = f32(k_, "k"), v = f32(v_, "v"), o = f32(out_, "out"),
+             lse = f32(lse_, "lse"), dout = f32(dout_, "grad");
+        const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal);
+        PYDL_CHECK(shape_of(dout) == Shape({s.batch, s.tq, s.dv}) && shape_of(o) == shape_of(dout) &&
+                       lse.size() == s.batch * s.tq,
+                   ValueError, "scaled_dot_product_attention: grad ", shape_str(shape_of(dout)),
+                   " does not match the output");
+        py::array_t<float> mk;
+        if (!mask_.is_none()) mk = f32(mask_.cast<py::array>(), "mask");
+        float *dqp, *dkp, *dvp;
+        py::object dq = maybe_empty(need_q, shape_of(q), dqp), dk = maybe_empty(need_k, shape_of(k), dkp),
+                   dv = maybe_empty(need_v, shape_of(v), dvp);
+        const float* mp = mask_.is_none() ? nullptr : in(mk);
+        {
+            py::gil_scoped_release nogil;
+            attention_backward(s, in(q), in(k), in(v), mp, in(o), in(lse), in(dout), dqp, dkp, dvp);
+        }
+        return py::make_tuple(dq, dk, dv);
+    });
+}
+
 }  // namespace
 
-void bind_seq(py::module_& m) { def_recurrent(m); }
+void bind_seq(py::module_& m) {
+    def_recurrent(m);
+    def_attention(m);
+}
 
 }  // namespace pydl::bind

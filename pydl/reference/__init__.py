@@ -6,6 +6,7 @@ is the oracle the C++ kernels are tested against.
 """
 
 from .activation import *
+from .attention import *
 from .conv import *
 from .dropout import *
 from .elementwise import *

@@ -1,0 +1,171 @@
+#include "kernels/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/parallel.h"
+#include "gemm/gemm.h"
+
+namespace pydl {
+
+namespace {
+
+constexpr int64_t kBlock = 64;  // rows of a query block and of a key block
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+struct Blocks {
+    const AttentionShape& s;
+    int64_t q_blocks() const { return (s.tq + kBlock - 1) / kBlock; }
+    int64_t k_blocks() const { return (s.tk + kBlock - 1) / kBlock; }
+};
+
+// scores (rows x cols, stride kBlock) = q_blk k_blk^T * scale + mask, -inf where causal hides.
+void scores(const AttentionShape& s, const float* q, const float* k, const float* mask, int64_t b,
+            int64_t q0, int64_t rows, int64_t k0, int64_t cols, float* out) {
+    sgemm(false, true, rows, cols, s.d, s.scale, q + (b * s.tq + q0) * s.d, s.d,
+          k + (b * s.tk + k0) * s.d, s.d, 0.0f, out, kBlock);
+    const float* mrow = nullptr;
+    if (s.mask_batch) mrow = mask + ((s.mask_batch == 1 ? 0 : b) * s.tq + q0) * s.tk + k0;
+    for (int64_t r = 0; r < rows; ++r) {
+        float* o = out + r * kBlock;
+        if (mrow)
+            for (int64_t c = 0; c < cols; ++c) o[c] += mrow[r * s.tk + c];
+        if (s.causal)
+            for (int64_t c = std::max<int64_t>(0, q0 + r - k0 + 1); c < cols; ++c) o[c] = kNegInf;
+    }
+}
+
+// A key block lies entirely above the causal diagonal of a query block.
+inline bool hidden(const AttentionShape& s, int64_t q0, int64_t rows, int64_t k0) {
+    return s.causal && k0 > q0 + rows - 1;
+}
+
+// p = exp(score - lse) for every row (0 where the score is -inf).
+void probabilities(const float* lse_rows, int64_t rows, int64_t cols, float* p) {
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+            float& x = p[r * kBlock + c];
+            x = x == kNegInf ? 0.0f : std::exp(x - lse_rows[r]);
+        }
+}
+
+}  // namespace
+
+void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v,
+                       const float* mask, float* out, float* lse) {
+    const Blocks bl{s};
+    const int64_t tasks = s.batch * bl.q_blocks();
+    parallel_for(0, tasks, 1, [&](int64_t lo, int64_t hi) {
+        std::vector<float> sc(kBlock * kBlock), acc(kBlock * s.dv), m(kBlock), l(kBlock);
+        for (int64_t t = lo; t < hi; ++t) {
+            const int64_t b = t / bl.q_blocks(), q0 = (t % bl.q_blocks()) * kBlock;
+            const int64_t rows = std::min(kBlock, s.tq - q0);
+            std::fill(m.begin(), m.end(), kNegInf);
+            std::fill(l.begin(), l.end(), 0.0f);
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            for (int64_t k0 = 0; k0 < s.tk; k0 += kBlock) {
+                if (hidden(s, q0, rows, k0)) break;
+                const int64_t cols = std::min(kBlock, s.tk - k0);
+                scores(s, q, k, mask, b, q0, rows, k0, cols, sc.data());
+                // Online softmax: rescale what has been accumulated to the new row maximum.
+                for (int64_t r = 0; r < rows; ++r) {
+                    float* row = sc.data() + r * kBlock;
+                    float mx = m[r];
+                    for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, row[c]);
+                    if (mx == kNegInf) {  // everything masked so far
+                        std::fill(row, row + cols, 0.0f);
+                        continue;
+                    }
+                    const float corr = std::exp(m[r] - mx);  // exp(-inf) = 0 on the first block
+                    float sum = 0.0f;
+                    for (int64_t c = 0; c < cols; ++c) {
+                        row[c] = row[c] == kNegInf ? 0.0f : std::exp(row[c] - mx);
+                        sum += row[c];
+                    }
+                    l[r] = l[r] * corr + sum;
+                    m[r] = mx;
+                    for (int64_t j = 0; j < s.dv; ++j) acc[r * s.dv + j] *= corr;
+                }
+                sgemm(false, false, rows, s.dv, cols, 1.0f, sc.data(), kBlock,
+                      v + (b * s.tk + k0) * s.dv, s.dv, 1.0f, acc.data(), s.dv);
+            }
+            for (int64_t r = 0; r < rows; ++r) {
+                float* o = out + (b * s.tq + q0 + r) * s.dv;
+                for (int64_t j = 0; j < s.dv; ++j) o[j] = acc[r * s.dv + j] / l[r];  // 0/0: NaN, as PyTorch
+                lse[b * s.tq + q0 + r] = m[r] + std::log(l[r]);
+            }
+        }
+    });
+}
+
+void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v,
+                        const float* mask, const float* out, const float* lse, const float* dout,
+                        float* dq, float* dk, float* dv) {
+    const Blocks bl{s};
+    // D_i = sum_j dout_ij out_ij (the softmax backward's row term).
+    std::vector<float> drow(s.batch * s.tq);
+    parallel_for(0, s.batch * s.tq, 256, [&](int64_t lo, int64_t hi) {
+        for (int64_t r = lo; r < hi; ++r) {
+            double acc = 0.0;
+            for (int64_t j = 0; j < s.dv; ++j) acc += double(dout[r * s.dv + j]) * out[r * s.dv + j];
+            drow[r] = float(acc);
+        }
+    });
+    // dS = P * (dP - D) for one (query block, key block); p and dp are kBlock-strided.
+    auto grad_scores = [&](int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols,
+                           float* p, float* dp) {
+        scores(s, q, k, mask, b, q0, rows, k0, cols, p);
+        probabilities(lse + b * s.tq + q0, rows, cols, p);
+        sgemm(false, true, rows, cols, s.dv, 1.0f, dout + (b * s.tq + q0) * s.dv, s.dv,
+              v + (b * s.tk + k0) * s.dv, s.dv, 0.0f, dp, kBlock);
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+                dp[r * kBlock + c] = p[r * kBlock + c] * (dp[r * kBlock + c] - drow[b * s.tq + q0 + r]);
+    };
+    if (dk || dv) {  // one task per key block: its dK and dV over all query blocks in order
+        parallel_for(0, s.batch * bl.k_blocks(), 1, [&](int64_t lo, int64_t hi) {
+            std::vector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
+            for (int64_t t = lo; t < hi; ++t) {
+                const int64_t b = t / bl.k_blocks(), k0 = (t % bl.k_blocks()) * kBlock;
+                const int64_t cols = std::min(kBlock, s.tk - k0);
+                float* dkb = dk ? dk + (b * s.tk + k0) * s.d : nullptr;
+                float* dvb = dv ? dv + (b * s.tk + k0) * s.dv : nullptr;
+                if (dkb) std::fill(dkb, dkb + cols * s.d, 0.0f);
+                if (dvb) std::fill(dvb, dvb + cols * s.dv, 0.0f);
+                for (int64_t q0 = 0; q0 < s.tq; q0 += kBlock) {
+                    const int64_t rows = std::min(kBlock, s.tq - q0);
+                    if (hidden(s, q0, rows, k0)) continue;
+                    grad_scores(b, q0, rows, k0, cols, p.data(), ds.data());
+                    if (dvb)
+                        sgemm(true, false, cols, s.dv, rows, 1.0f, p.data(), kBlock,
+                              dout + (b * s.tq + q0) * s.dv, s.dv, 1.0f, dvb, s.dv);
+                    if (dkb)
+                        sgemm(true, false, cols, s.d, rows, s.scale, ds.data(), kBlock,
+                              q + (b * s.tq + q0) * s.d, s.d, 1.0f, dkb, s.d);
+                }
+            }
+        });
+    }
+    if (dq) {  // one task per query block: its dQ over all key blocks in order
+        parallel_for(0, s.batch * bl.q_blocks(), 1, [&](int64_t lo, int64_t hi) {
+            std::vector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
+            for (int64_t t = lo; t < hi; ++t) {
+                const int64_t b = t / bl.q_blocks(), q0 = (t % bl.q_blocks()) * kBlock;
+                const int64_t rows = std::min(kBlock, s.tq - q0);
+                float* dqb = dq + (b * s.tq + q0) * s.d;
+                std::fill(dqb, dqb + rows * s.d, 0.0f);
+                for (int64_t k0 = 0; k0 < s.tk; k0 += kBlock) {
+                    if (hidden(s, q0, rows, k0)) break;
+                    const int64_t cols = std::min(kBlock, s.tk - k0);
+                    grad_scores(b, q0, rows, k0, cols, p.data(), ds.data());
+                    sgemm(false, false, rows, s.d, cols, s.scale, ds.data(), kBlock,
+                          k + (b * s.tk + k0) * s.d, s.d, 1.0f, dqb, s.d);
+                }
+            }
+        });
+    }
+}
+
+}  // namespace pydl

@@ -1,0 +1,26 @@
+// Scaled dot-product attention, tiled with an online softmax (FlashAttention's scheme):
+// the forward never holds more than a block of the Tq x Tk score matrix, and the backward
+// recomputes score blocks from the saved row log-sum-exps. Memory is linear in T.
+#pragma once
+#include <cstdint>
+
+namespace pydl {
+
+struct AttentionShape {
+    int64_t batch;        // flattened leading dims (batch x heads)
+    int64_t tq, tk, d, dv;
+    float scale;          // usually 1 / sqrt(d)
+    bool causal;          // query i attends to keys j <= i (PyTorch's top-left aligned mask)
+    int64_t mask_batch;   // additive float mask (mask_batch x tq x tk): 0 = none, 1 = shared, or batch
+};
+
+// out (batch, tq, dv) = softmax(q k^T * scale + mask) v; lse (batch, tq) saved for backward.
+void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v,
+                       const float* mask, float* out, float* lse);
+// Gradients of q, k, v (any may be null); deterministic: every output block is
+// accumulated by one task in a fixed order.
+void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v,
+                        const float* mask, const float* out, const float* lse, const float* dout,
+                        float* dq, float* dk, float* dv);
+
+}  // namespace pydl
