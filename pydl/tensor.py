@@ -202,21 +202,25 @@ class Tensor:
 
 
 def _topo_order(root: Tensor) -> list[Tensor]:
-    """Tensors reachable from root through recorded nodes, inputs before outputs."""
+    """Tensors reachable from root through recorded nodes, each after all of its inputs
+    (iterative post-order DFS; a tensor is marked when expanded, not when first seen, so a
+    direct input of the root that is also reachable deeper still comes out first)."""
     order: list[Tensor] = []
-    seen = {id(root)}
+    visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
         t, expanded = stack.pop()
         if expanded:
             order.append(t)
             continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
         stack.append((t, True))
         node = t._ctx
         if node is not None:
             for inp in node.inputs:
-                if inp.requires_grad and id(inp) not in seen:
-                    seen.add(id(inp))
+                if inp.requires_grad and id(inp) not in visited:
                     stack.append((inp, False))
     return order
 

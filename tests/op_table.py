@@ -235,5 +235,8 @@ row("gaussian_kl", NF.gaussian_kl_divergence, [_u((4, 3)), _u((4, 3), -1, 1)])
 
 # a composite graph: a tensor used twice, and the spec's MLP block
 row("reuse", lambda x: pydl.mul(x, x) + NF.tanh(x) * x, [_u((3, 4))])
+row("residual", lambda x, w: x + NF.linear(NF.tanh(x), w), [_u((3, 4)), _u((4, 4))])
+row("pre_ln_residual", lambda x, w: x + NF.linear(NF.layer_norm(x, (4,)), w, activation="gelu"),
+    [_u((3, 4)), _u((4, 4))])
 row("mlp_block", lambda x, w, b: NF.tanh(NF.linear(x, w, b)).sum(1),
     [_u((4, 6)), _u((5, 6)), _u((5,))])

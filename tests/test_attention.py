@@ -61,3 +61,112 @@ def test_sdpa_bad_input():
     with pytest.raises(ValueError, match="mask"):
         _core.attention_forward(q.numpy(), q.numpy(), q.numpy(), np.zeros((1, 4, 5), np.float32),
                                 0.5, False)
+
+
+def _copy(mine, theirs, torch):
+    with torch.no_grad():
+        params = dict(theirs.named_parameters())
+        for name, p in mine.named_parameters():
+            params[name].copy_(torch.tensor(p.numpy()))
+
+
+@pytest.mark.parametrize("kwargs, masks", [
+    (dict(), dict()),
+    (dict(batch_first=True), dict(key_padding_mask=True)),
+    (dict(kdim=6, vdim=5, bias=False), dict(attn_mask="bool")),
+    (dict(), dict(attn_mask="float", key_padding_mask=True)),
+    (dict(), dict(is_causal=True)),
+])
+def test_multihead_attention_matches_pytorch(kwargs, masks):
+    torch = pytest.importorskip("torch")
+    E, H, L, S, N = 16, 4, 7, 9, 2
+    mine, theirs = nn.MultiheadAttention(E, H, **kwargs), torch.nn.MultiheadAttention(E, H, **kwargs)
+    _copy(mine, theirs, torch)
+    bf = kwargs.get("batch_first", False)
+    S_ = L if masks.get("is_causal") else S
+    q = _rand(*((N, L, E) if bf else (L, N, E)), seed=1)
+    k = _rand(*((N, S_, kwargs.get("kdim", E)) if bf else (S_, N, kwargs.get("kdim", E))), seed=2)
+    v = _rand(*((N, S_, kwargs.get("vdim", E)) if bf else (S_, N, kwargs.get("vdim", E))), seed=3)
+    args = {}
+    if masks.get("key_padding_mask"):
+        kp = np.zeros((N, S_), bool)
+        kp[1, -3:] = True
+        args["key_padding_mask"] = kp
+    if masks.get("attn_mask") == "bool":
+        am = np.random.default_rng(4).uniform(size=(L, S_)) > 0.7
+        am[:, 0] = False
+        args["attn_mask"] = am
+    elif masks.get("attn_mask") == "float":
+        args["attn_mask"] = _rand(L, S_, seed=5)
+    if masks.get("is_causal"):
+        args["attn_mask"] = ~np.tril(np.ones((L, L), bool))
+        args["is_causal"] = True
+    tm = [pydl.tensor(a, requires_grad=True) for a in (q, k, v)]
+    tt = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    out_m, w_m = mine(*tm, **args)
+    out_t, w_t = theirs(*tt, **{n: torch.tensor(a) if isinstance(a, np.ndarray) else a
+                                for n, a in args.items()})
+    np.testing.assert_allclose(out_m.numpy(), out_t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(w_m.numpy(), w_t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    g = _rand(*out_m.shape, seed=6)
+    out_m.backward(g)
+    out_t.backward(torch.tensor(g))
+    for a, b in zip(tm, tt):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-4)
+    tparams = dict(theirs.named_parameters())
+    for name, p in mine.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), rtol=1e-4,
+                                   atol=1e-4, err_msg=name)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_transformer_encoder_layer_matches_pytorch(norm_first, activation):
+    torch = pytest.importorskip("torch")
+    kw = dict(d_model=16, nhead=4, dim_feedforward=64, dropout=0.0, activation=activation,
+              norm_first=norm_first, batch_first=True)
+    mine, theirs = nn.TransformerEncoderLayer(**kw), torch.nn.TransformerEncoderLayer(**kw)
+    _copy(mine, theirs, torch)
+    x = _rand(2, 9, 16, seed=7)
+    xm, xt = pydl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    mask = ~np.tril(np.ones((9, 9), bool))
+    ym = mine(xm, src_mask=mask, is_causal=True)
+    yt = theirs(xt, src_mask=torch.tensor(mask), is_causal=True)
+    np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-4)
+    ym.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-3, atol=1e-4)
+    assert nn.TransformerEncoderLayer(16, 4).linear1.out_features == 64  # 4 d by default
+
+
+def test_embedding_and_positional_encoding(backend="core"):
+    emb = nn.Embedding(10, 4, padding_idx=0)
+    assert np.all(emb.weight.numpy()[0] == 0)
+    idx = np.array([[1, 0, 3], [3, 3, 9]])
+    out = emb(idx)
+    assert out.shape == (2, 3, 4)
+    np.testing.assert_array_equal(out.numpy()[1, 0], emb.weight.numpy()[3])
+    out.sum().backward()
+    g = emb.weight.grad.numpy()
+    np.testing.assert_array_equal(g[0], 0)  # padding row
+    np.testing.assert_array_equal(g[3], 3)  # used three times
+    with pytest.raises(IndexError, match="out of range"):
+        emb(np.array([1, 10]))
+    from pydl import _core
+    with pytest.raises(IndexError):
+        _core.embedding_forward(np.zeros((3, 2), np.float32), np.array([0, -1]))
+    pe = nn.sinusoidal_positional_encoding(50, 8).numpy()
+    pos, i = 7, 2  # PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(...)
+    assert pe[pos, 2 * i] == pytest.approx(np.sin(pos / 10000 ** (2 * i / 8)), rel=1e-6)
+    assert pe[pos, 2 * i + 1] == pytest.approx(np.cos(pos / 10000 ** (2 * i / 8)), rel=1e-6)
+
+
+def test_multihead_attention_bad_input():
+    with pytest.raises(ValueError, match="divisible by num_heads"):
+        nn.MultiheadAttention(10, 3)
+    mha = nn.MultiheadAttention(8, 2)
+    with pytest.raises(ValueError, match=r"query \(3, 2, 6\)"):
+        mha(pydl.randn(3, 2, 6), pydl.randn(3, 2, 6), pydl.randn(3, 2, 6))
+    with pytest.raises(ValueError, match=r"key_padding_mask of shape \(3, 3\)"):
+        x = pydl.randn(3, 2, 8)
+        mha(x, x, x, key_padding_mask=np.zeros((3, 3), bool))

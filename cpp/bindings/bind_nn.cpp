@@ -367,6 +367,34 @@ void def_layout(py::module_& m) {
         index_backward(in(g), idx.data(), count, gp, n);
         return gx;
     });
+    m.def("embedding_forward", [](const py::array& w_, const py::array& idx_) {
+        auto w = f32(w_, "weight");
+        auto idx = i64(idx_, "indices");
+        PYDL_CHECK(w.ndim() == 2, ValueError, "embedding weight must be (num_embeddings, dim); got ",
+                   shape_str(shape_of(w)));
+        Shape os = shape_of(idx);
+        os.push_back(w.shape(1));
+        auto y = empty(os);
+        float* yp = out(y);
+        const int64_t rows = w.shape(0), dim = w.shape(1), count = idx.size();
+        py::gil_scoped_release nogil;
+        embedding_forward(in(w), rows, dim, idx.data(), count, yp);
+        return y;
+    });
+    m.def("embedding_backward", [](const py::array& g_, const py::array& idx_, int64_t rows,
+                                   int64_t padding_idx) {
+        auto g = f32(g_, "grad");
+        auto idx = i64(idx_, "indices");
+        PYDL_CHECK(g.ndim() >= 1 && g.size() == idx.size() * g.shape(g.ndim() - 1), ValueError,
+                   "embedding: grad ", shape_str(shape_of(g)), " does not match indices ",
+                   shape_str(shape_of(idx)));
+        const int64_t dim = g.shape(g.ndim() - 1), count = idx.size();
+        auto gw = empty({rows, dim});
+        float* gp = out(gw);
+        py::gil_scoped_release nogil;
+        embedding_backward(in(g), idx.data(), count, dim, rows, padding_idx, gp);
+        return gw;
+    });
     m.def("concat_forward", [](const std::vector<py::array>& xs_, int64_t axis) {
         PYDL_CHECK(!xs_.empty(), ValueError, "concatenate needs at least one tensor");
         std::vector<py::array_t<float>> xs;

@@ -43,6 +43,34 @@ void index_backward(const float* grad, const int64_t* index, int64_t count, floa
     for (int64_t i = 0; i < count; ++i) grad_x[index[i]] += grad[i];
 }
 
+void embedding_forward(const float* weight, int64_t rows, int64_t dim, const int64_t* index,
+                       int64_t count, float* out) {
+    check_indices(index, count, rows, "embedding index");
+    parallel_for(0, count, std::max<int64_t>(1, 16384 / std::max<int64_t>(dim, 1)),
+                 [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i)
+            std::memcpy(out + i * dim, weight + index[i] * dim, dim * sizeof(float));
+    });
+}
+
+void embedding_backward(const float* grad, const int64_t* index, int64_t count, int64_t dim,
+                        int64_t rows, int64_t padding_idx, float* grad_weight) {
+    check_indices(index, count, rows, "embedding index");
+    std::fill(grad_weight, grad_weight + rows * dim, 0.0f);
+    constexpr int64_t kCols = 64;
+    parallel_for(0, (dim + kCols - 1) / kCols, 1, [&](int64_t lo, int64_t hi) {
+        for (int64_t chunk = lo; chunk < hi; ++chunk) {
+            const int64_t j0 = chunk * kCols, j1 = std::min(dim, j0 + kCols);
+            for (int64_t i = 0; i < count; ++i) {
+                if (index[i] == padding_idx) continue;
+                float* dst = grad_weight + index[i] * dim;
+                const float* src = grad + i * dim;
+                for (int64_t j = j0; j < j1; ++j) dst[j] += src[j];
+            }
+        }
+    });
+}
+
 void concat_forward(const std::vector<const float*>& xs, const std::vector<int64_t>& sizes,
                     int64_t outer, int64_t inner, float* out) {
     int64_t total = 0;

@@ -21,6 +21,15 @@ void index_backward(const float* grad, const int64_t* index, int64_t count, floa
 // Throws IndexError naming the first index outside [0, n).
 void check_indices(const int64_t* index, int64_t count, int64_t n, const char* what);
 
+// Embedding lookup: out[i] = weight[index[i]] (rows of dim floats); IndexError (before
+// writing) for an index outside [0, rows).
+void embedding_forward(const float* weight, int64_t rows, int64_t dim, const int64_t* index,
+                       int64_t count, float* out);
+// grad_weight (rows x dim, zeroed here) += grad[i] at row index[i], skipping padding_idx
+// (-1: none); each column chunk sums its indices in order (Note [Determinism]).
+void embedding_backward(const float* grad, const int64_t* index, int64_t count, int64_t dim,
+                        int64_t rows, int64_t padding_idx, float* grad_weight);
+
 // Concatenation along an axis, with every input viewed as (outer, size_i * inner).
 void concat_forward(const std::vector<const float*>& xs, const std::vector<int64_t>& sizes,
                     int64_t outer, int64_t inner, float* out);

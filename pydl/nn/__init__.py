@@ -36,6 +36,8 @@ from .layers import (
 from .module import Module, ModuleList, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, Dropout, Dropout2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .transformer import (Embedding, MultiheadAttention, TransformerEncoderLayer,
+                          sinusoidal_positional_encoding)
 from .pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
                      "CrossEntropyLoss",
                      "Dropout",
                      "Dropout2d", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+    "Embedding", "MultiheadAttention", "TransformerEncoderLayer", "sinusoidal_positional_encoding",
                      "Flatten",
                      "GroupNorm",
                      "HardSigmoid",

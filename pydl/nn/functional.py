@@ -681,3 +681,35 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                             vv.requires_grad)
 
     return F.reshape(wrap(out, (q3, k3, v3), backward), lead + (L, Ev))
+
+
+def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of `weight` at integer `input` (any shape); indices outside the table raise
+    IndexError (checked by the C++ core too). The padding_idx row gets no gradient."""
+    idx = np.asarray(input.data if isinstance(input, Tensor) else input)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding indices must be integers, got dtype {idx.dtype}")
+    idx = np.asarray(idx, dtype=np.int64, order="C")
+    rows = weight.shape[0]
+    pad = -1 if padding_idx is None else (padding_idx % rows)
+    y = _b.active.embedding_forward(weight.data, idx)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        return (_b.active.embedding_backward(g, idx, rows, pad),)
+
+    return wrap(y, (weight,), backward)
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """x[start:start + length] along dim 0 as a view (no kernel: a contiguous row range)."""
+    if dim != 0:
+        raise ValueError("narrow is implemented for dim 0 (rows of a contiguous tensor)")
+    if not 0 <= start <= start + length <= x.shape[0]:
+        raise IndexError(f"narrow: rows [{start}, {start + length}) outside {x.shape[0]}")
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        full = np.zeros(node.inputs[0].shape, g.dtype)
+        full[start:start + length] = g
+        return (full,)
+
+    return wrap(x.data[start:start + length], (x,), backward)

@@ -5,6 +5,8 @@ import numpy as np
 __all__ = [
     "concat_backward",
     "concat_forward",
+    "embedding_backward",
+    "embedding_forward",
     "index_backward",
     "index_forward",
     "permute_backward",
@@ -43,6 +45,22 @@ def index_backward(grad, index, x_shape):
     g = np.zeros(n, dtype=grad.dtype)
     np.add.at(g, index.reshape(-1), grad.reshape(-1))
     return g.reshape(tuple(x_shape))
+
+
+def embedding_forward(weight, index):
+    """out[..., :] = weight[index[...], :]"""
+    _check(index, weight.shape[0])
+    return np.asarray(weight[index], order="C")
+
+
+def embedding_backward(grad, index, rows, padding_idx):
+    """scatter-add each gradient row into its index's row, except padding_idx"""
+    _check(index, rows)
+    gw = np.zeros((rows, grad.shape[-1]), grad.dtype)
+    flat = index.reshape(-1)
+    keep = flat != padding_idx
+    np.add.at(gw, flat[keep], grad.reshape(-1, grad.shape[-1])[keep])
+    return gw
 
 
 def concat_forward(xs, axis):
