@@ -1,6 +1,6 @@
 """Datasets and loading."""
 
-from .digits import load_digits
+from .digits import load_digits, load_text
 from .loader import DataLoader, TensorDataset
 
-__all__ = ["DataLoader", "TensorDataset", "load_digits"]
+__all__ = ["DataLoader", "TensorDataset", "load_digits", "load_text"]

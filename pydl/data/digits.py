@@ -23,3 +23,9 @@ def load_digits(test_fraction: float = 0.2) -> tuple[tuple[np.ndarray, np.ndarra
     n_test = int(round(len(y) * test_fraction))
     test, train = order[:n_test], order[n_test:]
     return (x[train], y[train]), (x[test], y[test])
+
+
+def load_text() -> str:
+    """The bundled small English text (pydl/data/tiny_text.txt, written for pydl, public
+    domain) for character-level language models."""
+    return resources.files(__package__).joinpath("tiny_text.txt").read_text(encoding="utf-8")

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _random, nn
+from .. import functional as F
+from ..tensor import Tensor, as_tensor, no_grad
+from ..nn import functional as NF
+
+
+class GPT(nn.Module):
+    """A decoder-only causal language model: token and learned position embeddings,
+    n_layers pre-LN transformer blocks (GELU feed-forward of 4 d_model), a final LayerNorm and
+    a head tied to the token embedding (or untied). Input (B, T) token ids -> logits (B, T, V).
+    """
+
+    def __init__(self, vocab_size: int = 256, d_model: int = 128, n_heads: int = 4,
+                 n_layers: int = 2, max_len: int = 256, dropout: float = 0.0,
+                 tied: bool = True) -> None:
+        super().__init__()
+        self.max_len, self.tied = max_len, tied
+        self.tok = nn.Embedding(vocab_size, d_model)
+        self.pos = nn.Embedding(max_len, d_model)
+        for emb in (self.tok, self.pos):  # GPT-2's N(0, 0.02) start
+            nn.init.normal_(emb.weight, 0.0, 0.02)
+        self.blocks = nn.ModuleList(
+            nn.TransformerEncoderLayer(d_model, n_heads, 4 * d_model, dropout=dropout,
+                                       activation="gelu", batch_first=True, norm_first=True)
+            for _ in range(n_layers))
+        self.ln_f = nn.LayerNorm(d_model)
+        self.head = None if tied else nn.Linear(d_model, vocab_size, bias=False)
+
+    def forward(self, idx: Any) -> Tensor:
+        idx = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
+        if idx.ndim != 2 or idx.shape[1] > self.max_len:
+            raise ValueError(f"GPT expects token ids (B, T) with T <= {self.max_len}, got "
+                             f"shape {idx.shape}")
+        T = idx.shape[1]
+        x = self.tok(idx) + self.pos(np.arange(T))
+        for block in self.blocks:
+            x = block(x, is_causal=True)
+        x = self.ln_f(x)
+        return NF.linear(x, self.tok.weight) if self.tied else self.head(x)
+
+    @no_grad()
+    def generate(self, idx: Any, max_new_tokens: int, temperature: float = 1.0,
+                 greedy: bool = False) -> np.ndarray:
+        """Extend (B, T) token ids by max_new_tokens, greedily or by sampling softmax(logits /
+        temperature) with pydl's seeded generator."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        was_training = self.training
+        self.eval()
+        out = np.array(idx, dtype=np.int64)
+        for _ in range(max_new_tokens):
+            logits = self(out[:, -self.max_len:]).numpy()[:, -1].astype(np.float64)
+            if greedy:
+                nxt = logits.argmax(axis=1)
+            else:
+                z = logits / temperature
+                p = np.exp(z - z.max(axis=1, keepdims=True))
+                p /= p.sum(axis=1, keepdims=True)
+                u = _random.uniform_(np.empty(len(out), np.float32)).astype(np.float64)
+                nxt = np.minimum((p.cumsum(axis=1) < u[:, None]).sum(axis=1), p.shape[1] - 1)
+            out = np.concatenate([out, nxt[:, None]], axis=1)
+        self.train(was_training)
+        return out
+
+
+def text_batches(text: str, batch_size: int, length: int, steps: int) -> Any:
+    """(inputs, targets) byte windows of the text, at offsets from pydl's generator."""
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int64)
+    for _ in range(steps):
+        u = _random.uniform_(np.empty(batch_size, np.float32))
+        starts = (u * (len(data) - length - 1)).astype(np.int64)
+        x = np.stack([data[s:s + length] for s in starts])
+        y = np.stack([data[s + 1:s + length + 1] for s in starts])
+        yield x, y
