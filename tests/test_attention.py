@@ -98,6 +98,9 @@ def test_multihead_attention_matches_pytorch(kwargs, masks):
         args["attn_mask"] = am
     elif masks.get("attn_mask") == "float":
         args["attn_mask"] = _rand(L, S_, seed=5)
+        if "key_padding_mask" in args:  # PyTorch wants both masks of one kind
+            args["key_padding_mask"] = np.where(args["key_padding_mask"], -np.inf, 0.0).astype(
+                np.float32)
     if masks.get("is_causal"):
         args["attn_mask"] = ~np.tril(np.ones((L, L), bool))
         args["is_causal"] = True
