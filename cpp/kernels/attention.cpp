@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "core/vec.h"
 #include "gemm/gemm.h"
 
 namespace pydl {
@@ -42,13 +43,51 @@ inline bool hidden(const AttentionShape& s, int64_t q0, int64_t rows, int64_t k0
     return s.causal && k0 > q0 + rows - 1;
 }
 
-// p = exp(score - lse) for every row (0 where the score is -inf).
-void probabilities(const float* lse_rows, int64_t rows, int64_t cols, float* p) {
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c) {
-            float& x = p[r * kBlock + c];
-            x = x == kNegInf ? 0.0f : std::exp(x - lse_rows[r]);
-        }
+// The elementwise work on score blocks, vectorized (vec.h's exp; Note [SIMD dispatch]).
+// p = exp(score - lse) for every row (exp(-inf) = 0 for masked scores).
+PYDL_INLINE void probabilities_body(const float* lse_rows, int64_t rows, int64_t cols, float* p) {
+    for (int64_t r = 0; r < rows; ++r) {
+        float* __restrict row = p + r * kBlock;
+        const float l = lse_rows[r];
+        for (int64_t c = 0; c < cols; ++c) row[c] = vec::exp(row[c] - l);
+    }
+}
+// ds = p * (dp - d_row), in place in dp.
+PYDL_INLINE void softmax_grad_body(const float* p, const float* d_rows, int64_t rows,
+                                   int64_t cols, float* dp) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* __restrict pr = p + r * kBlock;
+        float* __restrict dr = dp + r * kBlock;
+        const float d = d_rows[r];
+        for (int64_t c = 0; c < cols; ++c) dr[c] = pr[c] * (dr[c] - d);
+    }
+}
+// One online-softmax step for a row: returns the row's new max and sum given the old
+// ones; the row becomes exp(score - new max) and acc must be scaled by *corr.
+PYDL_INLINE float exp_row_body(float* __restrict row, int64_t cols, float mx) {
+    float sum = 0.0f;
+    for (int64_t c = 0; c < cols; ++c) {
+        row[c] = vec::exp(row[c] - mx);
+        sum += row[c];
+    }
+    return sum;
+}
+void probabilities_generic(const float* l, int64_t rows, int64_t cols, float* p) {
+    probabilities_body(l, rows, cols, p);
+}
+PYDL_TARGET_AVX2 void probabilities_avx2(const float* l, int64_t rows, int64_t cols, float* p) {
+    probabilities_body(l, rows, cols, p);
+}
+void softmax_grad_generic(const float* p, const float* d, int64_t rows, int64_t cols, float* dp) {
+    softmax_grad_body(p, d, rows, cols, dp);
+}
+PYDL_TARGET_AVX2 void softmax_grad_avx2(const float* p, const float* d, int64_t rows,
+                                        int64_t cols, float* dp) {
+    softmax_grad_body(p, d, rows, cols, dp);
+}
+float exp_row_generic(float* row, int64_t cols, float mx) { return exp_row_body(row, cols, mx); }
+PYDL_TARGET_AVX2 float exp_row_avx2(float* row, int64_t cols, float mx) {
+    return exp_row_body(row, cols, mx);
 }
 
 }  // namespace
@@ -56,6 +95,7 @@ void probabilities(const float* lse_rows, int64_t rows, int64_t cols, float* p) 
 void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v,
                        const float* mask, float* out, float* lse) {
     const Blocks bl{s};
+    const bool avx2 = use_avx2();
     const int64_t tasks = s.batch * bl.q_blocks();
     parallel_for(0, tasks, 1, [&](int64_t lo, int64_t hi) {
         std::vector<float> sc(kBlock * kBlock), acc(kBlock * s.dv), m(kBlock), l(kBlock);
@@ -79,11 +119,8 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
                         continue;
                     }
                     const float corr = std::exp(m[r] - mx);  // exp(-inf) = 0 on the first block
-                    float sum = 0.0f;
-                    for (int64_t c = 0; c < cols; ++c) {
-                        row[c] = row[c] == kNegInf ? 0.0f : std::exp(row[c] - mx);
-                        sum += row[c];
-                    }
+                    const float sum = avx2 ? exp_row_avx2(row, cols, mx)
+                                           : exp_row_generic(row, cols, mx);
                     l[r] = l[r] * corr + sum;
                     m[r] = mx;
                     for (int64_t j = 0; j < s.dv; ++j) acc[r * s.dv + j] *= corr;
@@ -104,6 +141,7 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
                         const float* mask, const float* out, const float* lse, const float* dout,
                         float* dq, float* dk, float* dv) {
     const Blocks bl{s};
+    const bool avx2 = use_avx2();
     // D_i = sum_j dout_ij out_ij (the softmax backward's row term).
     std::vector<float> drow(s.batch * s.tq);
     parallel_for(0, s.batch * s.tq, 256, [&](int64_t lo, int64_t hi) {
@@ -117,12 +155,11 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
     auto grad_scores = [&](int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols,
                            float* p, float* dp) {
         scores(s, q, k, mask, b, q0, rows, k0, cols, p);
-        probabilities(lse + b * s.tq + q0, rows, cols, p);
+        (avx2 ? probabilities_avx2 : probabilities_generic)(lse + b * s.tq + q0, rows, cols, p);
         sgemm(false, true, rows, cols, s.dv, 1.0f, dout + (b * s.tq + q0) * s.dv, s.dv,
               v + (b * s.tk + k0) * s.dv, s.dv, 0.0f, dp, kBlock);
-        for (int64_t r = 0; r < rows; ++r)
-            for (int64_t c = 0; c < cols; ++c)
-                dp[r * kBlock + c] = p[r * kBlock + c] * (dp[r * kBlock + c] - drow[b * s.tq + q0 + r]);
+        (avx2 ? softmax_grad_avx2 : softmax_grad_generic)(p, drow.data() + b * s.tq + q0, rows,
+                                                          cols, dp);
     };
     if (dk || dv) {  // one task per key block: its dK and dV over all query blocks in order
         parallel_for(0, s.batch * bl.k_blocks(), 1, [&](int64_t lo, int64_t hi) {
