@@ -46,15 +46,7 @@ MicroKernel kernel() {
 // C[0:m, 0:n] = beta * C (not read when beta == 0), then the epilogue.
 void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const Epilogue* ep) {
     for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-            float v = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-            if (ep) {
-                if (ep->bias) v += ep->bias[j];
-                if (ep->pre) ep->pre[i * ep->ldpre + j] = v;
-                v = apply_activation(ep->act, v);
-            }
-            c[i * ldc + j] = v;
-        }
+        for (int64_t j = 0; j < n; ++j) finish_element(c + i * ldc + j, 0.0f, 0.0f, beta, ep, i, j);
 }
 
 // The epilogue of the tile at (i, j), or null.
@@ -124,16 +116,8 @@ void gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
                 const int64_t j0 = t * kChunk, nj = std::min(kChunk, n - j0);
                 if (avx2) axpy_rows_avx2(a, a_cs, b + j0, ldb, k, nj, acc);
                 else axpy_rows_generic(a, a_cs, b + j0, ldb, k, nj, acc);
-                for (int64_t j = 0; j < nj; ++j) {
-                    float v = alpha * acc[j];
-                    if (beta != 0.0f) v += beta * c[j0 + j];
-                    if (ep) {
-                        if (ep->bias) v += ep->bias[j0 + j];
-                        if (ep->pre) ep->pre[j0 + j] = v;
-                        v = apply_activation(ep->act, v);
-                    }
-                    c[j0 + j] = v;
-                }
+                for (int64_t j = 0; j < nj; ++j)
+                    finish_element(c + j0 + j, acc[j], alpha, beta, ep, 0, j0 + j);
             }
         });
         return;
@@ -146,14 +130,7 @@ void gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
             const float* x = a + i * a_rs;
             const float* y = b + j * b_cs;
             const float s = avx2 ? dot_avx2(x, a_cs, y, b_rs, k) : dot_generic(x, a_cs, y, b_rs, k);
-            float v = alpha * s;
-            if (beta != 0.0f) v += beta * c[i * ldc + j];
-            if (ep) {
-                if (ep->bias) v += ep->bias[j];
-                if (ep->pre) ep->pre[i * ep->ldpre + j] = v;
-                v = apply_activation(ep->act, v);
-            }
-            c[i * ldc + j] = v;
+            finish_element(c + i * ldc + j, s, alpha, beta, ep, i, j);
         }
     });
 }
@@ -181,17 +158,9 @@ void gemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int6
             if (avx2) dot_tile_avx2(a + i * lda, lda, b + j * ldb, ldb, k, mr, nr, out);
             else dot_tile_ref(a + i * lda, lda, b + j * ldb, ldb, k, mr, nr, out);
             for (int r = 0; r < mr; ++r)
-                for (int cc = 0; cc < nr; ++cc) {
-                    float* cp = c + (i + r) * ldc + j + cc;
-                    float v = alpha * out[r][cc];
-                    if (beta != 0.0f) v += beta * *cp;
-                    if (ep) {
-                        if (ep->bias) v += ep->bias[j + cc];
-                        if (ep->pre) ep->pre[(i + r) * ep->ldpre + j + cc] = v;
-                        v = apply_activation(ep->act, v);
-                    }
-                    *cp = v;
-                }
+                for (int cc = 0; cc < nr; ++cc)
+                    finish_element(c + (i + r) * ldc + j + cc, out[r][cc], alpha, beta, ep, i + r,
+                                   j + cc);
         }
     });
 }

@@ -23,14 +23,7 @@ void microkernel_ref(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, con
         for (int j = 0; j < nr; ++j) {
             float acc = 0.0f;
             for (int64_t p = 0; p < kc; ++p) acc += a[r * rs_a + p * cs_a] * b[p * rs_b + j];
-            float v = alpha * acc;
-            if (beta != 0.0f) v += beta * c[r * ldc + j];
-            if (ep) {
-                if (ep->bias) v += ep->bias[j];
-                if (ep->pre) ep->pre[r * ep->ldpre + j] = v;
-                v = apply_activation(ep->act, v);
-            }
-            c[r * ldc + j] = v;
+            finish_element(c + r * ldc + j, acc, alpha, beta, ep, r, j);
         }
     }
 }

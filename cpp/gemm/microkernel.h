@@ -56,4 +56,19 @@ void dot_tile_avx2(const float* a, int64_t lda, const float* b, int64_t ldb, int
 // The scalar activation used by every epilogue (the same formulas as the activation kernels).
 float apply_activation(Activation act, float x);
 
+// The scalar epilogue of element (i, j): C = alpha * acc + beta * C, then + bias[j], the
+// pre-activation stored, the activation. C is not read when beta == 0. Shared by every
+// path that finishes elements one at a time.
+inline void finish_element(float* c, float acc, float alpha, float beta, const Epilogue* ep,
+                           int64_t i, int64_t j) {
+    float v = alpha * acc;
+    if (beta != 0.0f) v += beta * *c;
+    if (ep) {
+        if (ep->bias) v += ep->bias[j];
+        if (ep->pre) ep->pre[i * ep->ldpre + j] = v;
+        v = apply_activation(ep->act, v);
+    }
+    *c = v;
+}
+
 }  // namespace pydl::gemm

@@ -15,7 +15,22 @@ from . import functional as NF
 from . import init
 from .module import Module, Parameter
 
-_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
+
+
+def _add_weights(module: Module, suffix: str, mode: str, input_size: int, hidden_size: int,
+                 bias: bool, dtype: Any) -> None:
+    """weight_ih, weight_hh (and bias_ih, bias_hh) + suffix, drawn from PyTorch's
+    U(-1/sqrt(H), 1/sqrt(H))."""
+    rows = _GATES[mode] * hidden_size
+    shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size)}
+    if bias:
+        shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+    bound = 1.0 / math.sqrt(hidden_size)
+    for name, shape in shapes.items():
+        p = Parameter(np.empty(shape, dtype))
+        init.uniform_(p, -bound, bound)
+        setattr(module, name + suffix, p)
 
 
 class _RNNBase(Module):
@@ -31,22 +46,12 @@ class _RNNBase(Module):
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional = dropout, bidirectional
-        gates = _GATES["RNN_TANH" if mode.startswith("rnn") else mode.upper().replace(
-            "_RESET_BEFORE", "")]
-        bound = 1.0 / math.sqrt(hidden_size)
         directions = 2 if bidirectional else 1
         for layer in range(num_layers):
             for d in range(directions):
-                suffix = f"_l{layer}" + ("_reverse" if d else "")
                 in_size = input_size if layer == 0 else hidden_size * directions
-                shapes = {"weight_ih": (gates * hidden_size, in_size),
-                          "weight_hh": (gates * hidden_size, hidden_size)}
-                if bias:
-                    shapes.update(bias_ih=(gates * hidden_size,), bias_hh=(gates * hidden_size,))
-                for name, shape in shapes.items():
-                    p = Parameter(np.empty(shape, dtype))
-                    init.uniform_(p, -bound, bound)  # PyTorch's U(-1/sqrt(H), 1/sqrt(H))
-                    setattr(self, name + suffix, p)
+                _add_weights(self, f"_l{layer}" + ("_reverse" if d else ""), mode, in_size,
+                             hidden_size, bias, dtype)
 
     def _params(self, layer: int, d: int) -> tuple:
         suffix = f"_l{layer}" + ("_reverse" if d else "")
@@ -167,16 +172,7 @@ class _CellBase(Module):
                  dtype: Any = np.float32) -> None:
         super().__init__()
         self.mode, self.input_size, self.hidden_size, self.bias = mode, input_size, hidden_size, bias
-        gates = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}[mode]
-        bound = 1.0 / math.sqrt(hidden_size)
-        shapes = {"weight_ih": (gates * hidden_size, input_size),
-                  "weight_hh": (gates * hidden_size, hidden_size)}
-        if bias:
-            shapes.update(bias_ih=(gates * hidden_size,), bias_hh=(gates * hidden_size,))
-        for name, shape in shapes.items():
-            p = Parameter(np.empty(shape, dtype))
-            init.uniform_(p, -bound, bound)
-            setattr(self, name, p)
+        _add_weights(self, "", mode, input_size, hidden_size, bias, dtype)
         if not bias:
             self.bias_ih = self.bias_hh = None
 
