@@ -5,8 +5,7 @@ from typing import Any
 import numpy as np
 
 from .. import _random, nn
-from .. import functional as F
-from ..tensor import Tensor, as_tensor, no_grad
+from ..tensor import Tensor, no_grad
 from ..nn import functional as NF
 
 
