@@ -158,3 +158,18 @@ def test_core_checks_recurrent_shapes():
         _core.recurrent_forward(x, np.zeros((2, 5), np.float32), None,
                                 np.zeros((20, 4), np.float32), np.zeros((20, 5), np.float32), None,
                                 None, "lstm", False)
+
+
+@pytest.mark.parametrize("mode, gates", [("lstm", 4), ("gru", 3), ("rnn_tanh", 1)])
+def test_empty_sequence(mode, gates):
+    from pydl import _core
+    x = np.zeros((0, 2, 3), np.float32)
+    h0 = np.ones((2, 4), np.float32)
+    c0 = np.ones((2, 4), np.float32) if mode == "lstm" else None
+    w_ih, w_hh = np.ones((gates * 4, 3), np.float32), np.ones((gates * 4, 4), np.float32)
+    y, h_n, c_n, saved = _core.recurrent_forward(x, h0, c0, w_ih, w_hh, None, None, mode, False)
+    assert y.shape == (0, 2, 4) and np.array_equal(h_n, h0)
+    grads = _core.recurrent_backward(np.zeros((0, 2, 4), np.float32), None, None, x, h0, c0, w_ih,
+                                     w_hh, False, y, saved, mode, False, True, True, True)
+    for g in grads:
+        assert g is None or not np.any(g)  # every gradient written, and zero

@@ -325,6 +325,7 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
                      s.input);
     if (db_ih) reduce_forward(ReduceOp::Sum, dgx.data(), {T * B, G}, {true, false}, db_ih);
     if (db_hh) reduce_forward(ReduceOp::Sum, dhg, {T * B, G}, {true, false}, db_hh);
+    if (dw_hh && T == 0) std::fill(dw_hh, dw_hh + G * H, 0.0f);
     if (dw_hh && T > 0) {
         // dW_hh = sum_t dhg_t^T h_prev(t): h_prev is h0 at the first processed step and the
         // neighbouring output otherwise.
