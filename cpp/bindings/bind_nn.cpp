@@ -185,19 +185,23 @@ void def_gemm(py::module_& m) {
     }, "192 flops per iteration of independent FMAs: the machine's peak (benchmarks).");
 }
 
+// The optional bias of a linear layer (null when None), checked against the weight.
+const float* linear_bias(const py::object& b_, const Shape& ws, py::array_t<float>& keep) {
+    if (b_.is_none()) return nullptr;
+    keep = f32(b_.cast<py::array>(), "bias");
+    PYDL_CHECK(keep.ndim() == 1 && keep.shape(0) == ws[0], ValueError, "linear: bias ",
+               shape_str(shape_of(keep)), " does not match weight ", shape_str(ws));
+    return keep.data();
+}
+
 void def_linear(py::module_& m) {
     m.def("linear_forward", [](const py::array& x_, const py::array& w_, py::object b_) {
         auto x = f32(x_, "input"), w = f32(w_, "weight");
         const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
         py::array_t<float> b;
-        if (!b_.is_none()) {
-            b = f32(b_.cast<py::array>(), "bias");
-            PYDL_CHECK(b.ndim() == 1 && b.shape(0) == ws[0], ValueError, "linear: bias ",
-                       shape_str(shape_of(b)), " does not match weight ", shape_str(ws));
-        }
+        const float* bp = linear_bias(b_, ws, b);
         auto y = empty(ys);
         float* yp = out(y);
-        const float* bp = b_.is_none() ? nullptr : in(b);
         const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
         py::gil_scoped_release nogil;
         linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp);
@@ -209,11 +213,7 @@ void def_linear(py::module_& m) {
         const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
         const gemm::Activation act = parse_activation(activation);
         py::array_t<float> b;
-        if (!b_.is_none()) {
-            b = f32(b_.cast<py::array>(), "bias");
-            PYDL_CHECK(b.ndim() == 1 && b.shape(0) == ws[0], ValueError, "linear: bias ",
-                       shape_str(shape_of(b)), " does not match weight ", shape_str(ws));
-        }
+        const float* bp = linear_bias(b_, ws, b);
         auto y = empty(ys);
         py::object pre = py::none();
         float* pre_p = nullptr;
@@ -223,7 +223,6 @@ void def_linear(py::module_& m) {
             pre = t;
         }
         float* yp = out(y);
-        const float* bp = b_.is_none() ? nullptr : in(b);
         const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
         {
             py::gil_scoped_release nogil;

@@ -96,6 +96,19 @@ struct Sgd {
     }
 };
 
+// The Adam family's shared start: the (decayed) parameter, the gradient with L2, and the
+// updated first and second moments (stored back into m_io, v_io).
+PYDL_INLINE void adam_moments(float p, float grad, float& m_io, float& v_io, float sign, float l2,
+                              float shrink, float beta1, float beta2, float& p_out, float& g,
+                              float& m, float& v) {
+    p_out = p * shrink;
+    g = sign * grad + l2 * p_out;
+    m = beta1 * m_io + (1.0f - beta1) * g;
+    v = beta2 * v_io + (1.0f - beta2) * g * g;
+    m_io = m;
+    v_io = v;
+}
+
 struct AdamArgs {
     float lr, beta1, beta2, eps, weight_decay, step_size, bc2_sqrt;
     bool decoupled, amsgrad, maximize;
@@ -106,12 +119,9 @@ struct Adam {
         const float l2 = a.decoupled ? 0.0f : a.weight_decay;
         const float shrink = a.decoupled ? 1.0f - a.lr * a.weight_decay : 1.0f;
         for (int64_t i = 0; i < n; ++i) {
-            const float pi = p[i] * shrink;
-            const float g = sign * grad[i] + l2 * pi;
-            const float m = a.beta1 * s0[i] + (1.0f - a.beta1) * g;
-            const float v = a.beta2 * s1[i] + (1.0f - a.beta2) * g * g;
-            s0[i] = m;
-            s1[i] = v;
+            float pi, g, m, v;
+            adam_moments(p[i], grad[i], s0[i], s1[i], sign, l2, shrink, a.beta1, a.beta2, pi, g, m,
+                         v);
             float vm = v;
             if (a.amsgrad) {
                 vm = s2[i] > v ? s2[i] : v;
@@ -198,12 +208,9 @@ struct Nadam {
         const float l2 = a.decoupled ? 0.0f : a.weight_decay;
         const float shrink = a.decoupled ? 1.0f - a.lr * a.weight_decay : 1.0f;
         for (int64_t i = 0; i < n; ++i) {
-            const float pi = p[i] * shrink;
-            const float g = sign * grad[i] + l2 * pi;
-            const float m = a.beta1 * s0[i] + (1.0f - a.beta1) * g;
-            const float v = a.beta2 * s1[i] + (1.0f - a.beta2) * g * g;
-            s0[i] = m;
-            s1[i] = v;
+            float pi, g, m, v;
+            adam_moments(p[i], grad[i], s0[i], s1[i], sign, l2, shrink, a.beta1, a.beta2, pi, g, m,
+                         v);
             const float denom = std::sqrt(v / a.bc2) + a.eps;
             p[i] = pi - a.coef_grad * g / denom - a.coef_avg * m / denom;
         }
