@@ -13,7 +13,7 @@ def _rand(*shape, seed=0):
 
 
 @pytest.mark.parametrize("mask_kind", ["none", "bool", "float", "causal"])
-@pytest.mark.parametrize("L, S", [(70, 70), (5, 130), (129, 40)])
+@pytest.mark.parametrize("L, S", [(70, 70), (5, 130), (129, 40), (200, 200)])
 def test_sdpa_matches_pytorch(mask_kind, L, S):
     torch = pytest.importorskip("torch")
     if mask_kind == "causal" and L != S:
