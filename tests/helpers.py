@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 import pydl
@@ -41,3 +45,16 @@ def numeric_grads(row, arrays, eps: float = 1e-6, upstream_seed: int = 99):
             g[idx] = (f(plus) - f(minus)) / (2 * eps)
         grads.append(g)
     return grads
+
+
+def fresh_interpreter_prints(expression: str, **env: str) -> str:
+    """What `print(expression)` shows in a new Python that imported pydl under extra env vars.
+
+    It runs beside the package this test session imported, so both see the same pydl.
+    """
+    package_parent = os.path.dirname(os.path.dirname(pydl.__file__))
+    out = subprocess.run([sys.executable, "-c", f"import pydl; print({expression})"],
+                         env={**os.environ, **env}, capture_output=True, text=True,
+                         cwd=package_parent)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import pydl
+from helpers import fresh_interpreter_prints
 
 
 @pytest.fixture(params=["core", "reference"])
@@ -146,15 +147,7 @@ def test_backend_switch_and_env():
 
 
 def test_backend_env_variable():
-    import os
-    import subprocess
-    import sys
-    # Run where `import pydl` finds the same package this test imported.
-    package_parent = os.path.dirname(os.path.dirname(pydl.__file__))
-    out = subprocess.run([sys.executable, "-c", "import pydl; print(pydl.get_backend())"],
-                         env={**os.environ, "PYDL_BACKEND": "reference"}, capture_output=True,
-                         text=True, cwd=package_parent)
-    assert out.stdout.strip() == "reference", out.stderr
+    assert fresh_interpreter_prints("pydl.get_backend()", PYDL_BACKEND="reference") == "reference"
 
 
 def test_nan_propagates_without_crash(backend):

@@ -5,6 +5,8 @@ import numpy as np
 import pydl
 from pydl import _core, reference
 
+from helpers import fresh_interpreter_prints
+
 
 def test_build_info():
     info = pydl.build_info()
@@ -57,14 +59,7 @@ def test_manual_seed_reproduces():
 
 
 def test_omp_num_threads_is_the_default():
-    import os
-    import subprocess
-    import sys
-    package_parent = os.path.dirname(os.path.dirname(pydl.__file__))
-    out = subprocess.run([sys.executable, "-c", "import pydl; print(pydl.get_num_threads())"],
-                         env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
-                         text=True, cwd=package_parent)
-    assert out.stdout.strip() == "1", out.stderr
+    assert fresh_interpreter_prints("pydl.get_num_threads()", OMP_NUM_THREADS="1") == "1"
 
 
 

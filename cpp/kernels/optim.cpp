@@ -96,18 +96,28 @@ struct Sgd {
     }
 };
 
-// The Adam family's shared start: the (decayed) parameter, the gradient with L2, and the
+// The Adam family's shared start: from the options, the gradient's sign, the L2 factor and
+// the decoupled shrink; per element, the (decayed) parameter, the gradient with L2, and the
 // updated first and second moments (stored back into m_io, v_io).
-PYDL_INLINE void adam_moments(float p, float grad, float& m_io, float& v_io, float sign, float l2,
-                              float shrink, float beta1, float beta2, float& p_out, float& g,
-                              float& m, float& v) {
-    p_out = p * shrink;
-    g = sign * grad + l2 * p_out;
-    m = beta1 * m_io + (1.0f - beta1) * g;
-    v = beta2 * v_io + (1.0f - beta2) * g * g;
-    m_io = m;
-    v_io = v;
-}
+struct AdamMoments {
+    float sign, l2, shrink, beta1, beta2;
+    AdamMoments(bool maximize, bool decoupled, float weight_decay, float lr, float beta1_,
+                float beta2_)
+        : sign(maximize ? -1.0f : 1.0f),
+          l2(decoupled ? 0.0f : weight_decay),
+          shrink(decoupled ? 1.0f - lr * weight_decay : 1.0f),
+          beta1(beta1_),
+          beta2(beta2_) {}
+    PYDL_INLINE void operator()(float p, float grad, float& m_io, float& v_io, float& p_out,
+                                float& g, float& m, float& v) const {
+        p_out = p * shrink;
+        g = sign * grad + l2 * p_out;
+        m = beta1 * m_io + (1.0f - beta1) * g;
+        v = beta2 * v_io + (1.0f - beta2) * g * g;
+        m_io = m;
+        v_io = v;
+    }
+};
 
 struct AdamArgs {
     float lr, beta1, beta2, eps, weight_decay, step_size, bc2_sqrt;
@@ -115,13 +125,10 @@ struct AdamArgs {
 };
 struct Adam {
     static PYDL_INLINE void run(PYDL_RANGE_ARGS, const AdamArgs& a) {
-        const float sign = a.maximize ? -1.0f : 1.0f;
-        const float l2 = a.decoupled ? 0.0f : a.weight_decay;
-        const float shrink = a.decoupled ? 1.0f - a.lr * a.weight_decay : 1.0f;
+        const AdamMoments moments(a.maximize, a.decoupled, a.weight_decay, a.lr, a.beta1, a.beta2);
         for (int64_t i = 0; i < n; ++i) {
             float pi, g, m, v;
-            adam_moments(p[i], grad[i], s0[i], s1[i], sign, l2, shrink, a.beta1, a.beta2, pi, g, m,
-                         v);
+            moments(p[i], grad[i], s0[i], s1[i], pi, g, m, v);
             float vm = v;
             if (a.amsgrad) {
                 vm = s2[i] > v ? s2[i] : v;
@@ -204,13 +211,10 @@ struct NadamArgs {
 struct Nadam {
     static PYDL_INLINE void run(PYDL_RANGE_ARGS, const NadamArgs& a) {
         (void)s2;
-        const float sign = a.maximize ? -1.0f : 1.0f;
-        const float l2 = a.decoupled ? 0.0f : a.weight_decay;
-        const float shrink = a.decoupled ? 1.0f - a.lr * a.weight_decay : 1.0f;
+        const AdamMoments moments(a.maximize, a.decoupled, a.weight_decay, a.lr, a.beta1, a.beta2);
         for (int64_t i = 0; i < n; ++i) {
             float pi, g, m, v;
-            adam_moments(p[i], grad[i], s0[i], s1[i], sign, l2, shrink, a.beta1, a.beta2, pi, g, m,
-                         v);
+            moments(p[i], grad[i], s0[i], s1[i], pi, g, m, v);
             const float denom = std::sqrt(v / a.bc2) + a.eps;
             p[i] = pi - a.coef_grad * g / denom - a.coef_avg * m / denom;
         }
