@@ -8,7 +8,9 @@ import pytest
 import pydl
 from pydl import _core
 
-KERNELS = ["ref"] + (["avx2"] if pydl.build_info()["simd"] in ("avx2+fma", "avx512f") else [])
+SIMD = pydl.build_info()["simd"]
+KERNELS = (["ref"] + (["avx2"] if SIMD in ("avx2+fma", "avx512f") else [])
+           + (["avx512"] if SIMD == "avx512f" else []))
 MR, NR, KC, MC = 6, 16, 320, 72  # cpp/gemm: tile, depth block, row block
 SMALL_M = 96
 
@@ -108,27 +110,31 @@ def test_one_and_two_threads_bit_identical(kernel, shape):
     assert np.array_equal(out[0], out[1])
 
 
-def test_reference_and_avx2_kernels_agree():
-    if "avx2" not in KERNELS:
-        pytest.skip("no AVX2 on this CPU")
+def test_all_kernels_agree():
+    if len(KERNELS) == 1:
+        pytest.skip("only the reference kernel runs on this CPU")
     rng = np.random.default_rng(5)
     a = rng.standard_normal((77, 333)).astype(np.float32)
     b = rng.standard_normal((333, 45)).astype(np.float32)
     results = {}
-    for name in ("ref", "avx2"):
+    for name in KERNELS:
         _core.gemm_set_kernel(name)
         results[name] = _core.matmul_forward(a, b)
     _core.gemm_set_kernel("auto")
-    np.testing.assert_allclose(results["ref"], results["avx2"], rtol=1e-4, atol=1e-4)
+    for name in KERNELS[1:]:
+        np.testing.assert_allclose(results["ref"], results[name], rtol=1e-4, atol=1e-4)
 
 
 def test_kernel_selection():
     _core.gemm_set_kernel("ref")
     assert _core.gemm_kernel() == "ref"
     _core.gemm_set_kernel("auto")
-    assert _core.gemm_kernel() == ("avx2" if "avx2" in KERNELS else "ref")
+    assert _core.gemm_kernel() == KERNELS[-1]  # the widest the CPU runs
     with pytest.raises(ValueError, match="unknown GEMM kernel"):
         _core.gemm_set_kernel("sse9")
+    if "avx512" not in KERNELS:
+        with pytest.raises(ValueError, match="needs a CPU with AVX-512F"):
+            _core.gemm_set_kernel("avx512")
 
 
 def test_invalid_leading_dimensions_raise():

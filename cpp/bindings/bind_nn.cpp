@@ -177,7 +177,7 @@ void def_gemm(py::module_& m) {
               ldc);
     }, "C := alpha op(A) op(B) + beta C in place on row-major buffers (for tests/benchmarks).");
     m.def("gemm_set_kernel", [](const std::string& name) { gemm::set_kernel(name.c_str()); },
-          "Select the GEMM micro-kernel: 'auto', 'ref' or 'avx2'.");
+          "Select the GEMM micro-kernel: 'auto', 'ref', 'avx2' or 'avx512'.");
     m.def("gemm_kernel", [] { return std::string(gemm::kernel_name()); });
     m.def("fma_peak_loop", [](int64_t iterations) {
         py::gil_scoped_release nogil;

@@ -11,10 +11,19 @@ bool cpu_has_avx2_fma() {
 #endif
 }
 
+bool cpu_has_avx512f() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && cpu_has_avx2_fma();
+#else
+    return false;
+#endif
+}
+
 std::string simd_level() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && cpu_has_avx2_fma()) return "avx512f";
+    if (cpu_has_avx512f()) return "avx512f";
     if (cpu_has_avx2_fma()) return "avx2+fma";
     return "generic";
 #elif defined(__aarch64__)

@@ -35,6 +35,16 @@ inline bool use_avx2() {
 #endif
 }
 
+// True once per process when AVX-512F code (the GEMM micro-kernel) may run.
+inline bool use_avx512() {
+#if PYDL_HAVE_AVX2_DISPATCH
+    static const bool ok = cpu_has_avx512f();
+    return ok;
+#else
+    return false;
+#endif
+}
+
 namespace vec {
 
 PYDL_INLINE float bits_to_float(int32_t i) {

@@ -34,13 +34,20 @@ constexpr int64_t kDotM = 16;  // Note [Dot path]
 // One thread below this many multiply-adds (~60 us of work): waking a second costs more.
 constexpr int64_t kParallelWork = int64_t(1) << 20;
 
-std::atomic<int> g_kernel_choice{0};  // 0 auto, 1 ref, 2 avx2
+enum KernelChoice : int { kAuto = 0, kRef, kAvx2, kAvx512 };
+std::atomic<int> g_kernel_choice{kAuto};
 
+// Auto picks the widest kernel the CPU runs (Note [AVX-512 tile] in kernel_avx512.cpp).
 MicroKernel kernel() {
-    const int choice = g_kernel_choice.load(std::memory_order_relaxed);
-    if (choice == 1) return microkernel_ref;
-    if (choice == 2 || use_avx2()) return microkernel_avx2;
-    return microkernel_ref;
+    switch (g_kernel_choice.load(std::memory_order_relaxed)) {
+        case kRef: return microkernel_ref;
+        case kAvx2: return microkernel_avx2;
+        case kAvx512: return microkernel_avx512;
+        default:
+            if (use_avx512()) return microkernel_avx512;
+            if (use_avx2()) return microkernel_avx2;
+            return microkernel_ref;
+    }
 }
 
 // C[0:m, 0:n] = beta * C (not read when beta == 0), then the epilogue.
@@ -144,7 +151,7 @@ constexpr int kDotRows = kDotTileRows, kDotCols = kDotTileCols;
 void gemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
               const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const Epilogue* ep,
               bool parallel) {
-    const bool avx2 = use_avx2() && g_kernel_choice.load() != 1;
+    const bool avx2 = use_avx2() && g_kernel_choice.load() != kRef;
     const int64_t col_tiles = (n + kDotCols - 1) / kDotCols;
     const int64_t row_tiles = (m + kDotRows - 1) / kDotRows;
     const int64_t tiles = row_tiles * col_tiles;
@@ -305,17 +312,24 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 
 void set_kernel(const char* name) {
     const std::string s(name);
-    if (s == "auto") g_kernel_choice = 0;
-    else if (s == "ref") g_kernel_choice = 1;
+    if (s == "auto") g_kernel_choice = kAuto;
+    else if (s == "ref") g_kernel_choice = kRef;
     else if (s == "avx2") {
         PYDL_CHECK(use_avx2(), ValueError, "the avx2 GEMM kernel needs a CPU with AVX2 and FMA");
-        g_kernel_choice = 2;
+        g_kernel_choice = kAvx2;
+    } else if (s == "avx512") {
+        PYDL_CHECK(use_avx512(), ValueError, "the avx512 GEMM kernel needs a CPU with AVX-512F");
+        g_kernel_choice = kAvx512;
     } else {
-        PYDL_CHECK(false, ValueError, "unknown GEMM kernel '", s, "' (expected auto, ref or avx2)");
+        PYDL_CHECK(false, ValueError, "unknown GEMM kernel '", s,
+                   "' (expected auto, ref, avx2 or avx512)");
     }
 }
 
-const char* kernel_name() { return kernel() == microkernel_avx2 ? "avx2" : "ref"; }
+const char* kernel_name() {
+    const MicroKernel k = kernel();
+    return k == microkernel_avx512 ? "avx512" : k == microkernel_avx2 ? "avx2" : "ref";
+}
 
 }  // namespace gemm
 

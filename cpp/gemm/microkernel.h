@@ -44,6 +44,11 @@ void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, co
                       int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
                       float beta, const Epilogue* epilogue);
 
+// AVX-512F 6x16 kernel, one zmm per row (only call on CPUs with AVX-512F, AVX2 and FMA).
+void microkernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                        int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
+                        float beta, const Epilogue* epilogue);
+
 // Dot tiles for C = A B^T with A and B row-major along k (Note [Dot path] in gemm.cpp):
 // out[r][c] = sum_p a[r * lda + p] * b[c * ldb + p] for r < mr, c < nr. Lanes of k are
 // summed in a fixed order. Rows past mr / nr are never read.
