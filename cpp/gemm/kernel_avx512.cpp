@@ -78,9 +78,7 @@ PYDL_TARGET_AVX512 void store_tile(float* c, int64_t ldc, int mr, int nr, float 
         }
         _mm512_mask_storeu_ps(cp, mask, v);
     }
-    if (other_act)  // transcendental activations: the shared scalar definition, in cache
-        for (int r = 0; r < mr; ++r)
-            for (int j = 0; j < nr; ++j) c[r * ldc + j] = apply_activation(ep->act, c[r * ldc + j]);
+    if (other_act) apply_activation_tile(ep->act, c, ldc, mr, nr);  // transcendental: in cache
 }
 
 }  // namespace

@@ -1,20 +1,6 @@
-#include <cmath>
-
-#include "core/vec.h"
 #include "gemm/microkernel.h"
 
 namespace pydl::gemm {
-
-float apply_activation(Activation act, float x) {
-    switch (act) {
-        case Activation::None: return x;
-        case Activation::Relu: return x > 0.0f ? x : 0.0f;
-        case Activation::Gelu: return 0.5f * x * (1.0f + vec::erf(x * 0.7071067811865476f));
-        case Activation::Tanh: return vec::tanh(x);
-        case Activation::Sigmoid: return vec::sigmoid(x);
-    }
-    return x;
-}
 
 void microkernel_ref(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                      int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,

@@ -1,0 +1,66 @@
+// The epilogue's activations: one scalar definition (the same formulas as the
+// activation kernels) and a tile form that vectorizes it row by row.
+#include "core/vec.h"
+#include "gemm/microkernel.h"
+
+namespace pydl::gemm {
+
+namespace {
+
+template <Activation A>
+PYDL_INLINE float activate(float x) {
+    switch (A) {
+        case Activation::None: return x;
+        case Activation::Relu: return x > 0.0f ? x : 0.0f;
+        case Activation::Gelu: return 0.5f * x * (1.0f + vec::erf(x * 0.7071067811865476f));
+        case Activation::Tanh: return vec::tanh(x);
+        case Activation::Sigmoid: return vec::sigmoid(x);
+    }
+    return x;
+}
+
+template <Activation A>
+PYDL_INLINE void tile_body(float* c, int64_t ldc, int mr, int nr) {
+    for (int r = 0; r < mr; ++r) {
+        float* row = c + r * ldc;
+        for (int j = 0; j < nr; ++j) row[j] = activate<A>(row[j]);
+    }
+}
+template <Activation A>
+void tile_generic(float* c, int64_t ldc, int mr, int nr) {
+    tile_body<A>(c, ldc, mr, nr);
+}
+template <Activation A>
+PYDL_TARGET_AVX2 void tile_avx2(float* c, int64_t ldc, int mr, int nr) {
+    tile_body<A>(c, ldc, mr, nr);
+}
+template <Activation A>
+void tile(float* c, int64_t ldc, int mr, int nr) {
+    if (use_avx2()) tile_avx2<A>(c, ldc, mr, nr);
+    else tile_generic<A>(c, ldc, mr, nr);
+}
+
+}  // namespace
+
+float apply_activation(Activation act, float x) {
+    switch (act) {
+        case Activation::None: return x;
+        case Activation::Relu: return activate<Activation::Relu>(x);
+        case Activation::Gelu: return activate<Activation::Gelu>(x);
+        case Activation::Tanh: return activate<Activation::Tanh>(x);
+        case Activation::Sigmoid: return activate<Activation::Sigmoid>(x);
+    }
+    return x;
+}
+
+void apply_activation_tile(Activation act, float* c, int64_t ldc, int mr, int nr) {
+    switch (act) {
+        case Activation::None: return;
+        case Activation::Relu: return tile<Activation::Relu>(c, ldc, mr, nr);
+        case Activation::Gelu: return tile<Activation::Gelu>(c, ldc, mr, nr);
+        case Activation::Tanh: return tile<Activation::Tanh>(c, ldc, mr, nr);
+        case Activation::Sigmoid: return tile<Activation::Sigmoid>(c, ldc, mr, nr);
+    }
+}
+
+}  // namespace pydl::gemm
