@@ -11,7 +11,7 @@ from pydl import _core
 SIMD = pydl.build_info()["simd"]
 KERNELS = (["ref"] + (["avx2"] if SIMD in ("avx2+fma", "avx512f") else [])
            + (["avx512"] if SIMD == "avx512f" else []))
-MR, NR, KC, MC = 6, 16, 320, 72  # cpp/gemm: tile, depth block, row block
+MR, NR, KC, MC = 6, 16, 1024, 72  # cpp/gemm: tile, depth block, row block
 SMALL_M = 96
 
 

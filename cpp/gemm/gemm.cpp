@@ -17,14 +17,17 @@ namespace pydl {
 namespace gemm {
 namespace {
 
-// Note [Blocking]: an MC x KC block of packed A (72 x 320 x 4 B = 90 KiB) stays in the
-// 1 MiB L2, a KC x NR panel of B (20 KiB) in the 32 KiB L1 while the MR panels of A
-// stream past it; NC bounds the packed B block (L3). Chosen by sweeping KC in
-// {192, 256, 320, 384} x MC in {72, 144, 288} at n = 256..1024 and the training shapes
-// (single thread, this Zen 4 machine): KC=320, MC=72 was best or within noise of it
-// everywhere; BLIS's Zen 3 choice (144, 256) was 2-5% slower.
+// Note [Blocking]: an MC x KC block of packed A (72 x 1024 x 4 B = 288 KiB) stays in
+// the 1 MiB L2 while the KC x NR panels of B (64 KiB, streamed from L2) sweep past it;
+// NC bounds the packed B block (L3). A B panel does not fit the 32 KiB L1, but both
+// kernels load one B row per 6 rows of FMAs, which L2 feeds, and a deep KC halves the
+// passes over C. Swept KC in {320, 512, 768, 1024, 1536, 2048} x MC in {24..144}
+// (single thread, this Zen 4): KC=1024 took 1024^3 from 95 to 105 GFLOP/s with the
+// AVX-512 kernel (74 -> 92 with the AVX2 one) and 2048^3 from 94 to 103, no worse
+// elsewhere; MC mattered within noise. (KC=320, the best choice when the AVX2 kernel
+// was the only one, kept the B panel in L1.)
 constexpr int64_t kMC = 72;
-constexpr int64_t kKC = 320;
+constexpr int64_t kKC = 1024;
 constexpr int64_t kNC = 4080;
 // Note [Small path]: below these sizes packing A (and B when not transposed) costs more
 // than it saves; chosen with benchmarks/test_gemm.py (training shapes).
