@@ -108,7 +108,7 @@ void def_pool(py::module_& m) {
         const Shape xs = shape_of(x);
         const PoolShape s = pool_shape("max_pool2d", xs, kernel, stride, padding, dilation, ceil_mode);
         auto y = empty({xs[0], xs[1], s.out_h(), s.out_w()});
-        py::array_t<int64_t> idx(std::vector<py::ssize_t>{xs[0], xs[1], s.out_h(), s.out_w()});
+        auto idx = empty<int64_t>({xs[0], xs[1], s.out_h(), s.out_w()});
         float* yp = out(y);
         int64_t* ip = idx.mutable_data();
         {

@@ -46,11 +46,12 @@ inline py::array_t<int64_t> i64(const py::array& a, const char* name) {
 // pool (Note [Buffer pool] in core/buffer_pool.h).
 constexpr size_t kPooledBytes = size_t(256) << 10;
 
-// A new C-contiguous float32 array (contents unspecified).
-inline py::array_t<float> empty(const Shape& shape) {
+// A new C-contiguous array (contents unspecified), float32 unless asked otherwise.
+template <typename T = float>
+py::array_t<T> empty(const Shape& shape) {
     const std::vector<py::ssize_t> dims(shape.begin(), shape.end());
-    const size_t bytes = size_t(numel(shape)) * sizeof(float);
-    if (bytes < kPooledBytes) return py::array_t<float>(dims);
+    const size_t bytes = size_t(numel(shape)) * sizeof(T);
+    if (bytes < kPooledBytes) return py::array_t<T>(dims);
     void* ptr = buffer_acquire(bytes);
     // The capsule returns the buffer to the pool when numpy frees the array; it
     // remembers the size in its context slot.
@@ -59,7 +60,7 @@ inline py::array_t<float> empty(const Shape& shape) {
         buffer_release(p, reinterpret_cast<size_t>(PyCapsule_GetContext(cap)));
     });
     PyCapsule_SetContext(owner.ptr(), reinterpret_cast<void*>(bytes));
-    return py::array_t<float>(dims, static_cast<float*>(ptr), owner);
+    return py::array_t<T>(dims, static_cast<T*>(ptr), owner);
 }
 
 // A new array of `shape` (its data in ptr) when `need`, else None (ptr = null).

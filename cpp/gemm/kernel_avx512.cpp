@@ -20,10 +20,15 @@ namespace pydl::gemm {
 namespace {
 
 // The k loop over Rows (<= MR) rows. With Packed, A's strides are the packed panel's
-// compile-time constants.
+// compile-time constants. Returns true when it also stored the tile: the common case
+// (full width, alpha 1, beta 0 or 1, no epilogue) is written straight from registers,
+// since with a short k (the small-matrix path) a spill and a general store cost as
+// much as the FMAs; otherwise acc receives the accumulators for store_tile.
 template <bool Packed, int Rows>
-PYDL_TARGET_AVX512 inline void tile_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                                         const float* b, int64_t rs_b, __m512 acc[kMR]) {
+PYDL_TARGET_AVX512 inline bool tile_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                                         const float* b, int64_t rs_b, float* cp, int64_t ldc,
+                                         int nr, float alpha, float beta, const Epilogue* ep,
+                                         __m512 acc[kMR]) {
     if (Packed) {
         rs_a = 1;
         cs_a = kMR;
@@ -38,22 +43,39 @@ PYDL_TARGET_AVX512 inline void tile_loop(int64_t kc, const float* a, int64_t rs_
         for (int r = 0; r < Rows; ++r)
             c[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * rs_a + p * cs_a]), bv, c[r]);
     }
+    if (nr == kNR && alpha == 1.0f && !ep) {
+        if (beta == 0.0f) {
+#pragma GCC unroll 6
+            for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(cp + r * ldc, c[r]);
+            return true;
+        }
+        if (beta == 1.0f) {
+#pragma GCC unroll 6
+            for (int r = 0; r < Rows; ++r)
+                _mm512_storeu_ps(cp + r * ldc, _mm512_add_ps(c[r], _mm512_loadu_ps(cp + r * ldc)));
+            return true;
+        }
+    }
 #pragma GCC unroll 6
     for (int r = 0; r < Rows; ++r) acc[r] = c[r];
+    return false;
 }
 
 template <bool Packed>
-PYDL_TARGET_AVX512 inline void tile_loop_rows(int mr, int64_t kc, const float* a, int64_t rs_a,
+PYDL_TARGET_AVX512 inline bool tile_loop_rows(int mr, int64_t kc, const float* a, int64_t rs_a,
                                               int64_t cs_a, const float* b, int64_t rs_b,
-                                              __m512 acc[kMR]) {
+                                              float* c, int64_t ldc, int nr, float alpha,
+                                              float beta, const Epilogue* ep, __m512 acc[kMR]) {
+#define PYDL_ROWS(n) tile_loop<Packed, n>(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta, ep, acc)
     switch (mr) {
-        case 1: return tile_loop<Packed, 1>(kc, a, rs_a, cs_a, b, rs_b, acc);
-        case 2: return tile_loop<Packed, 2>(kc, a, rs_a, cs_a, b, rs_b, acc);
-        case 3: return tile_loop<Packed, 3>(kc, a, rs_a, cs_a, b, rs_b, acc);
-        case 4: return tile_loop<Packed, 4>(kc, a, rs_a, cs_a, b, rs_b, acc);
-        case 5: return tile_loop<Packed, 5>(kc, a, rs_a, cs_a, b, rs_b, acc);
-        default: return tile_loop<Packed, 6>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        case 1: return PYDL_ROWS(1);
+        case 2: return PYDL_ROWS(2);
+        case 3: return PYDL_ROWS(3);
+        case 4: return PYDL_ROWS(4);
+        case 5: return PYDL_ROWS(5);
+        default: return PYDL_ROWS(6);
     }
+#undef PYDL_ROWS
 }
 
 // Write rows [0, mr) and columns [0, nr) of the tile through a lane mask (nothing
@@ -88,11 +110,11 @@ PYDL_TARGET_AVX512 void microkernel_avx512(int64_t kc, const float* a, int64_t r
                                            int64_t ldc, int mr, int nr, float alpha, float beta,
                                            const Epilogue* ep) {
     __m512 acc[kMR];
-    if (rs_a == 1 && cs_a == kMR)
-        tile_loop_rows<true>(mr, kc, a, rs_a, cs_a, b, rs_b, acc);
-    else
-        tile_loop_rows<false>(mr, kc, a, rs_a, cs_a, b, rs_b, acc);
-    store_tile(c, ldc, mr, nr, alpha, beta, ep, acc);
+    const bool stored =
+        rs_a == 1 && cs_a == kMR
+            ? tile_loop_rows<true>(mr, kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta, ep, acc)
+            : tile_loop_rows<false>(mr, kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta, ep, acc);
+    if (!stored) store_tile(c, ldc, mr, nr, alpha, beta, ep, acc);
 }
 
 }  // namespace pydl::gemm

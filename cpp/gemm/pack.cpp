@@ -4,9 +4,73 @@
 #include <cstring>
 #include <new>
 
+#include "core/vec.h"
 #include "gemm/microkernel.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define PYDL_HAVE_PACK_AVX2 1
+#endif
+
 namespace pydl::gemm {
+
+namespace {
+
+// One full panel of a transposed B: column j of the panel is the contiguous run
+// src[j * ldb + p], p < kc. Scalar, this is a strided scatter per element (half the time
+// of linear's forward at batch 32); with AVX2, 8 x 8 blocks are transposed in registers.
+void pack_b_trans_panel_generic(const float* src, int64_t ldb, int64_t kc, float* d) {
+    for (int64_t p = 0; p < kc; ++p)
+        for (int64_t j = 0; j < kNR; ++j) d[p * kNR + j] = src[j * ldb + p];
+}
+
+#ifdef PYDL_HAVE_PACK_AVX2
+// The 8 x 8 block rows[r][0..8) -> out[q * stride + r] (a transpose in registers).
+PYDL_TARGET_AVX2 inline void transpose8(const float* const rows[8], int64_t p, float* out,
+                                        int64_t stride) {
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows[i] + p);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    // r[0..3] hold columns 0,1,2,3 of rows 0-3 (low lane: p..p+3, high lane: p+4..p+7),
+    // r[4..7] the same for rows 4-7.
+    for (int q = 0; q < 4; ++q) {
+        _mm256_storeu_ps(out + q * stride, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
+        _mm256_storeu_ps(out + (q + 4) * stride, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
+    }
+}
+
+PYDL_TARGET_AVX2 void pack_b_trans_panel_avx2(const float* src, int64_t ldb, int64_t kc,
+                                              float* d) {
+    const float* lo[8];
+    const float* hi[8];
+    for (int j = 0; j < 8; ++j) lo[j] = src + j * ldb, hi[j] = src + (j + 8) * ldb;
+    int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        transpose8(lo, p, d + p * kNR, kNR);
+        transpose8(hi, p, d + p * kNR + 8, kNR);
+    }
+    for (; p < kc; ++p)
+        for (int64_t j = 0; j < kNR; ++j) d[p * kNR + j] = src[j * ldb + p];
+}
+#endif
+
+void pack_b_trans_panel(const float* src, int64_t ldb, int64_t kc, float* d) {
+#ifdef PYDL_HAVE_PACK_AVX2
+    if (use_avx2()) return pack_b_trans_panel_avx2(src, ldb, kc, d);
+#endif
+    pack_b_trans_panel_generic(src, ldb, kc, d);
+}
+
+}  // namespace
 
 void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
             int64_t kc, float* dst) {
@@ -60,6 +124,10 @@ void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int
         float* d = dst + jp * kNR * kc;
         const int64_t c0 = jp * kNR;
         const int64_t cols = nc - c0 < kNR ? nc - c0 : kNR;
+        if (cols == kNR) {
+            pack_b_trans_panel(b + (j0 + c0) * ldb + p0, ldb, kc, d);
+            continue;
+        }
         for (int64_t j = 0; j < cols; ++j) {
             const float* src = b + (j0 + c0 + j) * ldb + p0;
             for (int64_t p = 0; p < kc; ++p) d[p * kNR + j] = src[p];
