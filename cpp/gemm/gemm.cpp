@@ -33,7 +33,8 @@ constexpr int64_t kNC = 4080;
 // than it saves; chosen with benchmarks/test_gemm.py (training shapes).
 constexpr int64_t kSmallM = 96;
 constexpr int64_t kSmallK = 64;
-constexpr int64_t kDotM = 16;  // Note [Dot path]
+// Note [Dot path]: m <= kDotMinM, or m <= kDotM and (k >= kDotK or n < kDotN).
+constexpr int64_t kDotMinM = 8, kDotM = 16, kDotK = 512, kDotN = 64;
 // One thread below this many multiply-adds (~60 us of work): waking a second costs more.
 constexpr int64_t kParallelWork = int64_t(1) << 20;
 
@@ -148,7 +149,11 @@ void gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 // Note [Dot path]: C = A B^T with few rows (linear's forward at small batch): both
 // operands are row-major along k, so a tile of 4 rows of A x 3 rows of B is 12 dot
 // products, 8 lanes of k at a time, with no packing (packing B would cost more than
-// the m-fold reuse it buys). Each dot sums its lanes in a fixed order.
+// the m-fold reuse it buys). Each dot sums its lanes in a fixed order. Since transposed
+// B panels are packed with register transposes, the small path wins from m = 9 with a
+// short k and many columns (16x256x1024: 57 -> 80 GFLOP/s); the dot path keeps m <= 8
+// (8x256x256: 64 vs 58), k >= 512 (8x784x256: 61 vs 56) and narrow outputs (8x256x10:
+// 30 vs 16).
 constexpr int kDotRows = kDotTileRows, kDotCols = kDotTileCols;
 
 void gemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
@@ -362,7 +367,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     const bool parallel = m * n * k >= kParallelWork && get_num_threads() > 1;
     if (n == 1 || m == 1)
         return gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep);
-    if (trans_b && !trans_a && m <= kDotM)
+    if (trans_b && !trans_a && m <= kDotM && (m <= kDotMinM || k >= kDotK || n < kDotN))
         return gemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, parallel);
     if (m <= kSmallM || k <= kSmallK)
         return gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep,
