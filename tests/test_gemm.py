@@ -53,7 +53,8 @@ def check(got, want, k):
 @pytest.mark.parametrize("alpha,beta", [(1.0, 0.0), (1.0, 1.0), (0.5, -2.0), (-1.5, 0.25)])
 def test_transposes_and_scalars(kernel, trans_a, trans_b, alpha, beta):
     rng = np.random.default_rng(1)
-    for m, n, k in [(13, 21, 17), (150, 40, 70), (100, 200, 330)]:  # small and blocked paths
+    # dot (m <= 16, narrow), small (incl. 9..16 rows, many columns) and blocked paths
+    for m, n, k in [(13, 21, 17), (13, 70, 40), (150, 40, 70), (100, 200, 330)]:
         got, want = gemm(trans_a, trans_b, m, n, k, alpha, beta, rng, pad=3)
         check(got, want, k)
 
@@ -68,6 +69,19 @@ def test_edge_sizes(kernel, m, n):
     for k in (1, 7, KC - 1, KC + 1):
         got, want = gemm(False, False, m, n, k, 1.0, 0.0, rng)
         check(got, want, k)
+
+
+@pytest.mark.parametrize("n,pad", [(256, 0), (250, 6), (512, 0), (40, 216)])
+def test_small_path_with_packed_b(kernel, n, pad):
+    """Row strides that are multiples of 1 KiB make the small path pack B (all panels, or
+    only a partial last one otherwise), by all threads."""
+    rng = np.random.default_rng(n + pad)
+    for threads in (1, 2):
+        pydl.set_num_threads(threads)
+        for m, k in [(16, 27), (40, 300), (7, 1030)]:
+            got, want = gemm(False, False, m, n, k, 1.0, 0.5, rng, pad=pad)
+            check(got, want, k)
+    pydl.set_num_threads(1)
 
 
 @pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
