@@ -1,7 +1,6 @@
 #include "kernels/conv.h"
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "core/parallel.h"
