@@ -151,6 +151,38 @@ def test_conv2d_matches_pytorch(cfg):
                                atol=1e-4)
 
 
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation, ceil", [
+    ((2, 3, 8, 34), (2, 2), (2, 2), (0, 0), (1, 1), False),   # the 2x2 fast path, long rows
+    ((2, 3, 7, 9), (2, 2), (2, 2), (1, 1), (1, 1), True),     # fast path plus padded edges
+    ((1, 2, 9, 40), (3, 3), (2, 2), (1, 1), (1, 1), False),   # the general vectorized body
+    ((1, 2, 9, 20), (2, 3), (1, 2), (0, 1), (2, 1), True),
+])
+def test_max_pool_kernels_agree_on_ties_and_nans(shape, kernel, stride, padding, dilation, ceil):
+    # Few distinct values (ties everywhere, as after a ReLU) and scattered NaNs: the core
+    # must pick the same argmax as the reference (first maximum; the first NaN wins).
+    from pydl import _core, reference
+    rng = np.random.default_rng(7)
+    x = rng.integers(-2, 3, shape).astype(np.float32)
+    x[rng.random(shape) < 0.05] = np.nan
+    args = (kernel, stride, padding, dilation, ceil)
+    y, idx = _core.maxpool2d_forward(x, *args)
+    y_ref, idx_ref = reference.maxpool2d_forward(x, *args)
+    np.testing.assert_array_equal(idx, idx_ref)
+    np.testing.assert_array_equal(y, y_ref)  # NaN positions compare equal
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    np.testing.assert_array_equal(_core.maxpool2d_backward(g, idx, shape, *args),
+                                  reference.maxpool2d_backward(g, idx, shape, *args))
+
+
+def test_max_pool_backward_rejects_bad_indices():
+    from pydl import _core
+    args = ((2, 2), (2, 2), (0, 0), (1, 1), False)
+    y, idx = _core.maxpool2d_forward(np.zeros((1, 1, 4, 4), np.float32), *args)
+    idx[0, 0, 1, 1] = 16
+    with pytest.raises(IndexError, match="index 16 is outside a 4x4 plane"):
+        _core.maxpool2d_backward(y, idx, (1, 1, 4, 4), *args)
+
+
 def test_pool_and_norm_layers_match_pytorch():
     torch = _torch_pair()
     x = np.random.default_rng(2).standard_normal((3, 4, 7, 6)).astype(np.float32)

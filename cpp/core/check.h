@@ -5,6 +5,8 @@
 // the standard ones that pybind11 already maps to Python: std::invalid_argument
 // -> ValueError, std::out_of_range -> IndexError, std::domain_error -> ValueError.
 #pragma once
+#include <algorithm>
+#include <cstdint>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -35,6 +37,22 @@ std::string str_cat(const Args&... args) {
     std::ostringstream os;
     detail::append(os, args...);
     return os.str();
+}
+
+// The first position i with index[i] outside [lo, hi), or -1. Blocks are tested with a
+// branch-free OR that the compiler vectorizes; only a failing block is searched again.
+inline int64_t find_out_of_range(const int64_t* index, int64_t count, int64_t lo, int64_t hi) {
+    const uint64_t span = uint64_t(hi - lo);
+    constexpr int64_t kBlock = 1024;
+    for (int64_t b = 0; b < count; b += kBlock) {
+        const int64_t e = std::min(count, b + kBlock);
+        bool bad = false;
+        for (int64_t i = b; i < e; ++i) bad |= uint64_t(index[i] - lo) >= span;
+        if (bad)
+            for (int64_t i = b; i < e; ++i)
+                if (uint64_t(index[i] - lo) >= span) return i;
+    }
+    return -1;
 }
 
 }  // namespace pydl

@@ -23,9 +23,9 @@ void permute_forward(const float* x, const Shape& shape, const std::vector<int64
 }
 
 void check_indices(const int64_t* index, int64_t count, int64_t n, const char* what) {
-    for (int64_t i = 0; i < count; ++i)
-        PYDL_CHECK(index[i] >= 0 && index[i] < n, IndexError, what, " ", index[i],
-                   " is out of range for size ", n, " (at position ", i, ")");
+    const int64_t i = find_out_of_range(index, count, 0, n);
+    PYDL_CHECK(i < 0, IndexError, what, " ", index[i], " is out of range for size ", n,
+               " (at position ", i, ")");
 }
 
 void index_forward(const float* x, int64_t n, const int64_t* index, int64_t count, float* out) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/check.h"
 #include "core/parallel.h"
 #include "core/vec.h"
 
@@ -111,6 +112,40 @@ PYDL_TARGET_AVX2 void max_row_avx2(const PoolShape& s, const float* xp, int64_t 
     max_row_body(s, xp, i, a0, a1, j0, j1, best, arg);
 }
 
+// The common 2x2, stride 2 window (dilation 1) on interior columns [j0, j1) of output row i.
+// Written so GCC vectorizes it (3-5x faster than the general body): a plain first-maximum
+// pass, then NaNs patched in from independent masks (the first NaN in window order wins).
+// Carrying the NaN rule through the running selects, as the general body does, makes GCC
+// select between masks, which it cannot vectorize.
+PYDL_INLINE void max_row_2x2_body(const PoolShape& s, const float* xp, int64_t i, int64_t j0,
+                                  int64_t j1, float* __restrict best, int64_t* __restrict arg) {
+    const int64_t w = s.w, r = 2 * i - s.pad_h;  // locals: arg's stores may alias s
+    const float* row0 = xp + r * w - s.pad_w;
+    const float* row1 = row0 + w;
+    const int64_t base = r * w - s.pad_w;
+    for (int64_t j = j0; j < j1; ++j) {
+        const float v0 = row0[2 * j], v1 = row0[2 * j + 1], v2 = row1[2 * j],
+                    v3 = row1[2 * j + 1];
+        float b = v0;
+        int32_t k = 0;
+        k = v1 > b ? 1 : k, b = v1 > b ? v1 : b;
+        k = v2 > b ? 2 : k, b = v2 > b ? v2 : b;
+        k = v3 > b ? 3 : k, b = v3 > b ? v3 : b;
+        k = v3 != v3 ? 3 : k, k = v2 != v2 ? 2 : k, k = v1 != v1 ? 1 : k, k = v0 != v0 ? 0 : k;
+        const bool nan = (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3);
+        best[j] = nan ? v0 + v1 + v2 + v3 : b;
+        arg[j] = base + 2 * j + (k & 1) + int64_t(k >> 1) * w;
+    }
+}
+void max_row_2x2_generic(const PoolShape& s, const float* xp, int64_t i, int64_t j0, int64_t j1,
+                         float* best, int64_t* arg) {
+    max_row_2x2_body(s, xp, i, j0, j1, best, arg);
+}
+PYDL_TARGET_AVX2 void max_row_2x2_avx2(const PoolShape& s, const float* xp, int64_t i,
+                                       int64_t j0, int64_t j1, float* best, int64_t* arg) {
+    max_row_2x2_body(s, xp, i, j0, j1, best, arg);
+}
+
 void maxpool2d_forward(const PoolShape& s, const float* x, float* y, int64_t* indices) {
     const int64_t oh = s.out_h(), ow = s.out_w();
     // Columns whose whole window is inside the input.
@@ -118,18 +153,31 @@ void maxpool2d_forward(const PoolShape& s, const float* x, float* y, int64_t* in
     while (j0 < ow && j0 * s.stride_w - s.pad_w < 0) ++j0;
     while (j1 > j0 && (j1 - 1) * s.stride_w - s.pad_w + (s.kw - 1) * s.dil_w >= s.w) --j1;
     const bool avx2 = use_avx2();
+    const bool two_by_two = s.kh == 2 && s.kw == 2 && s.stride_h == 2 && s.stride_w == 2 &&
+                            s.dil_h == 1 && s.dil_w == 1;
     for_each_plane(s.planes, oh * ow * s.kh * s.kw, [&](int64_t p) {
         const float* xp = x + p * s.h * s.w;
         float* yp = y + p * oh * ow;
         int64_t* ip = indices + p * oh * ow;
         for (int64_t i = 0; i < oh; ++i) {
+            const auto scalar = [&](int64_t lo, int64_t hi) {
+                for (int64_t j = lo; j < hi; ++j)
+                    max_window(s, xp, i, j, yp + i * ow + j, ip + i * ow + j);
+            };
             int64_t a0, a1;
             window_range(i, s.h, s.kh, s.stride_h, s.pad_h, s.dil_h, a0, a1);
-            if (a0 < a1 && j0 < j1)
+            if (a0 >= a1 || j0 >= j1) {  // no interior window on this row
+                scalar(0, ow);
+                continue;
+            }
+            if (a0 == 0 && a1 == 2 && two_by_two)
+                (avx2 ? max_row_2x2_avx2 : max_row_2x2_generic)(s, xp, i, j0, j1, yp + i * ow,
+                                                                ip + i * ow);
+            else
                 (avx2 ? max_row_avx2 : max_row_generic)(s, xp, i, a0, a1, j0, j1, yp + i * ow,
                                                         ip + i * ow);
-            for (int64_t j = 0; j < ow; ++j)
-                if (j < j0 || j >= j1 || a0 >= a1) max_window(s, xp, i, j, yp + i * ow + j, ip + i * ow + j);
+            scalar(0, j0);
+            scalar(j1, ow);
         }
     });
 }
@@ -137,6 +185,10 @@ void maxpool2d_forward(const PoolShape& s, const float* x, float* y, int64_t* in
 void maxpool2d_backward(const PoolShape& s, const float* grad, const int64_t* indices,
                         float* grad_x) {
     const int64_t oh = s.out_h(), ow = s.out_w();
+    // The indices may come from the user: check them before any write (-1: empty window).
+    const int64_t bad = find_out_of_range(indices, s.planes * oh * ow, -1, s.h * s.w);
+    PYDL_CHECK(bad < 0, IndexError, "max_pool2d: index ", indices[bad], " is outside a ", s.h,
+               "x", s.w, " plane");
     for_each_plane(s.planes, s.h * s.w, [&](int64_t p) {
         float* gx = grad_x + p * s.h * s.w;
         std::fill(gx, gx + s.h * s.w, 0.0f);
