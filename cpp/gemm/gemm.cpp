@@ -376,13 +376,15 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
 }
 
 PackedB::PackedB(bool trans_b, const float* b, int64_t ldb, int64_t k_, int64_t n_)
-    : k(k_), n(n_) {
+    : k(k_), n(n_), data((n_ + gemm::kNR - 1) / gemm::kNR * gemm::kNR * k_) {
     using namespace gemm;
     const int64_t panels = (n + kNR - 1) / kNR;
-    data.resize(std::max<int64_t>(1, panels * kNR * k));
+    const bool parallel = n * k >= kParallelWork / 16 && get_num_threads() > 1;
     for (int64_t p0 = 0; p0 < k; p0 += kKC)  // block p0 starts at p0 * panels * NR
-        pack_b(trans_b, b, ldb, p0, std::min(kKC, k - p0), 0, n, 0, panels,
-               data.data() + p0 * panels * kNR);
+        parallel_for(0, panels, parallel ? 1 : panels, [&](int64_t lo, int64_t hi) {
+            pack_b(trans_b, b, ldb, p0, std::min(kKC, k - p0), 0, n, lo, hi,
+                   data.data() + p0 * panels * kNR);
+        });
 }
 
 void sgemm_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda,

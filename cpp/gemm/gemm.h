@@ -7,8 +7,7 @@
 // any thread count (Note [Determinism] in core/parallel.h).
 #pragma once
 #include <cstdint>
-#include <vector>
-
+#include "core/buffer_pool.h"
 #include "gemm/microkernel.h"
 
 namespace pydl {
@@ -22,7 +21,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
 struct PackedB {
     PackedB(bool trans_b, const float* b, int64_t ldb, int64_t k, int64_t n);
     int64_t k, n;
-    std::vector<float> data;
+    Scratch<float> data;  // depth blocks of NR-column panels
 };
 // C := alpha * op(A) * B + beta * C with B prepacked (op(A) is m x B.k).
 void sgemm_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda,

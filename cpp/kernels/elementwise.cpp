@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/strided.h"
 #include "kernels/reduce.h"
 
@@ -68,7 +69,7 @@ template <typename Op, bool WrtA>
 void backward_one(const float* grad, const Shape& os, const float* a, const Shape& as,
                   const float* b, const Shape& bs, float* grad_x, const Shape& xs) {
     const bool direct = numel(xs) == numel(os);
-    std::vector<float> tmp(direct ? 0 : numel(os));
+    Scratch<float> tmp(direct ? 0 : numel(os));
     float* dst = direct ? grad_x : tmp.data();
     std::array<Shape, 4> st{contiguous_strides(os), contiguous_strides(os),
                             broadcast_strides(as, os), broadcast_strides(bs, os)};
@@ -133,7 +134,7 @@ void where_backward(const float* grad, const Shape& os, const bool* cond, const 
     const std::array<const Shape*, 2> shapes{&as, &bs};
     for (int side = 0; side < 2; ++side) {
         if (!dst[side]) continue;
-        std::vector<float> tmp(numel(os));
+        Scratch<float> tmp(numel(os));
         std::array<Shape, 3> st{contiguous_strides(os), contiguous_strides(os),
                                 broadcast_strides(cs, os)};
         const bool pick = side == 0;

@@ -1,8 +1,7 @@
 #include "kernels/linear.h"
 
 #include <algorithm>
-#include <vector>
-
+#include "core/buffer_pool.h"
 #include "core/parallel.h"
 #include "gemm/gemm.h"
 #include "kernels/activation.h"
@@ -25,9 +24,9 @@ void linear_act_backward(const float* grad, const float* x, const float* w, cons
                          const float* pre, int64_t m, int64_t in, int64_t out,
                          gemm::Activation act, float* grad_x, float* grad_w, float* grad_bias) {
     const int64_t n = m * out;
-    std::vector<float> grad_z(n);
+    Scratch<float> grad_z(n);
     switch (act) {
-        case gemm::Activation::None: std::copy(grad, grad + n, grad_z.begin()); break;
+        case gemm::Activation::None: std::copy(grad, grad + n, grad_z.data()); break;
         // relu's derivative 1[z > 0] reads the same from y.
         case gemm::Activation::Relu: unary_backward(UnaryOp::Relu, grad, y, y, grad_z.data(), n); break;
         case gemm::Activation::Tanh: unary_backward(UnaryOp::Tanh, grad, y, y, grad_z.data(), n); break;

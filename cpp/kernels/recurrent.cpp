@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/parallel.h"
 #include "core/vec.h"
 #include "gemm/gemm.h"
@@ -89,7 +89,7 @@ void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0,
                        const float* b_hh, float* y, float* h_n, float* c_n, float* saved) {
     const int64_t T = s.steps, B = s.batch, H = s.hidden, G = cell_gates(s.kind) * H;
     const int64_t S = cell_saved(s.kind, H);
-    std::vector<float> gx(T * B * G), hg(B * G);
+    Scratch<float> gx(T * B * G), hg(B * G);
     project(T * B, G, s.input, x, s.input, w_ih, s.input, b_ih, gx.data(), G);
     // W_hh^T packed once: all gates, or (spec GRU) the r, z rows and the candidate rows.
     const bool before = s.kind == CellKind::GruResetBefore;
@@ -208,11 +208,13 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
     const bool before = s.kind == CellKind::GruResetBefore;
     // Gradients of the input projection (dgx) and of the hidden projection (dhg); the
     // same for RNN and LSTM, different for GRU (the reset gate scales the candidate part).
-    std::vector<float> dgx(T * B * G), dhg_buf(gru ? T * B * G : 0);
+    Scratch<float> dgx(T * B * G), dhg_buf(gru ? T * B * G : 0);
     float* dhg = gru ? dhg_buf.data() : dgx.data();
-    std::vector<float> dh(B * H, 0.0f), dc(B * H, 0.0f), dh_total(B * H), drh(gru ? B * H : 0);
-    if (dh_n) std::copy(dh_n, dh_n + B * H, dh.begin());
-    if (dc_n && s.kind == CellKind::Lstm) std::copy(dc_n, dc_n + B * H, dc.begin());
+    Scratch<float> dh(B * H), dc(B * H), dh_total(B * H), drh(gru ? B * H : 0);
+    if (dh_n) std::copy(dh_n, dh_n + B * H, dh.data());
+    else std::fill(dh.data(), dh.data() + B * H, 0.0f);
+    if (dc_n && s.kind == CellKind::Lstm) std::copy(dc_n, dc_n + B * H, dc.data());
+    else std::fill(dc.data(), dc.data() + B * H, 0.0f);
     auto prev_t = [&](int64_t step) { return s.reverse ? T - step : step - 1; };  // step >= 1
     // W_hh packed once for dh_prev = dhg_t @ W_hh (spec GRU: the r, z rows; W_hn apart).
     const PackedB w_h(false, w_hh, H, before ? 2 * H : G, H);
@@ -316,8 +318,8 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
         // candidate's share went through d(r * h) above).
         sgemm_packed(false, B, 1.0f, dhgt, G, w_h, beta, dh.data(), H);
     }
-    if (dh0) std::copy(dh.begin(), dh.end(), dh0);
-    if (dc0 && s.kind == CellKind::Lstm) std::copy(dc.begin(), dc.end(), dc0);
+    if (dh0) std::copy(dh.data(), dh.data() + B * H, dh0);
+    if (dc0 && s.kind == CellKind::Lstm) std::copy(dc.data(), dc.data() + B * H, dc0);
     // Weight gradients: a few large GEMMs over all steps.
     if (dx) sgemm(false, false, T * B, s.input, G, 1.0f, dgx.data(), G, w_ih, s.input, 0.0f, dx,
                   s.input);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/buffer_pool.h"
 #include "core/parallel.h"
 #include "core/strided.h"
 #include "kernels/layout.h"
@@ -89,7 +90,7 @@ void reduce_forward(ReduceOp op, const float* x, const Shape& shape,
                 permuted.push_back(shape[d]);
                 (pass ? red : kept) *= shape[d];
             }
-    std::vector<float> tmp(numel(shape));
+    Scratch<float> tmp(numel(shape));
     permute_forward(x, shape, dims, tmp.data());
     reduce_planned(op, tmp.data(), kept, red, 1, out);
 }
