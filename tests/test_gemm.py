@@ -109,7 +109,10 @@ def test_degenerate_shapes(kernel):
     np.testing.assert_array_equal(c, 3.5)
 
 
-@pytest.mark.parametrize("shape", [(300, 200, 500), (1000, 64, 48), (64, 700, 900), (8, 784, 256)])
+# (m, k, n): blocked path split by rows and by columns; small path with two ragged row
+# blocks split by B panels (90 x 300 x 700) and by rows (150 x 40 x 100).
+@pytest.mark.parametrize("shape", [(300, 200, 500), (1000, 64, 48), (64, 700, 900), (8, 784, 256),
+                                   (200, 300, 1000), (90, 300, 700), (150, 40, 100)])
 def test_one_and_two_threads_bit_identical(kernel, shape):
     m, k, n = shape
     rng = np.random.default_rng(4)
@@ -122,6 +125,7 @@ def test_one_and_two_threads_bit_identical(kernel, shape):
         _core.sgemm(False, True, m, n, k, 1.0, a, k, np.ascontiguousarray(b.T), k, 0.0, c, n)
         out.append(c)
     assert np.array_equal(out[0], out[1])
+    np.testing.assert_allclose(out[1], a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4 * np.sqrt(k))
 
 
 def test_all_kernels_agree():

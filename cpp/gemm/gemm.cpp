@@ -199,17 +199,28 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     const bool pack_a_block = panels >= 8;
     float* apack = pack_a_block ? a_buf.get(a_panels * kMR * std::min(k, kKC)) : nullptr;
     const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
+    // Row blocks of equal size in whole MR panels (not one as ragged as m % MC). A thread's
+    // tasks are a contiguous range: split the rows when A is the larger operand (each
+    // thread reads its rows of A and all of B), else the B panels (all of A, its part of
+    // B). 96x256x1024 at 2 threads: 130 -> 197 GFLOP/s; 4096x64x256 stays at 203.
     const int64_t row_blocks = (m + kMC - 1) / kMC;
+    const int64_t block_rows = (a_panels + row_blocks - 1) / row_blocks * kMR;
     const int64_t tasks = panels * row_blocks;
+    const bool rows_outer = m > n;
     for (int64_t p0 = 0; p0 < k; p0 += kKC) {
         const int64_t kc = std::min(kKC, k - p0);
-        if (pack_a_block) pack_a(trans_a, a, lda, 0, m, p0, kc, apack);
+        if (pack_a_block)  // by all threads when there are several panels
+            parallel_for(0, a_panels, parallel ? 2 : a_panels, [&](int64_t lo, int64_t hi) {
+                pack_a(trans_a, a, lda, lo * kMR, std::min(m, hi * kMR) - lo * kMR, p0, kc,
+                       apack + lo * kMR * kc);
+            });
         prepare(p0, kc);
         const bool last = p0 + kc >= k;
         parallel_for(0, tasks, parallel ? 1 : tasks, [&](int64_t lo, int64_t hi) {
             for (int64_t t = lo; t < hi; ++t) {
-                const int64_t jp = t % panels, i_lo = (t / panels) * kMC;
-                const int64_t i_hi = std::min(m, i_lo + kMC);
+                const int64_t jp = rows_outer ? t % panels : t / row_blocks;
+                const int64_t i_lo = (rows_outer ? t / panels : t % row_blocks) * block_rows;
+                const int64_t i_hi = std::min(m, i_lo + block_rows);
                 const int64_t j = jp * kNR;
                 const int nr = int(std::min<int64_t>(kNR, n - j));
                 int64_t rs_b;
@@ -307,11 +318,14 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
             const bool last = p0 + kc >= k;
             const float beta_eff = p0 == 0 ? beta : 1.0f;
             const int64_t tasks = row_blocks * col_splits;
+            const bool rows_outer = m > nc;  // as in gemm_panels
             parallel_for(0, tasks, parallel ? 1 : tasks, [&](int64_t lo, int64_t hi) {
                 for (int64_t t = lo; t < hi; ++t) {
-                    const int64_t ip_lo = (t / col_splits) * block_panels;
+                    const int64_t rb = rows_outer ? t / col_splits : t % row_blocks;
+                    const int64_t cs = rows_outer ? t % col_splits : t / row_blocks;
+                    const int64_t ip_lo = rb * block_panels;
                     const int64_t ip_hi = std::min(a_panels, ip_lo + block_panels);
-                    const int64_t jp_lo = (t % col_splits) * panels_per_split;
+                    const int64_t jp_lo = cs * panels_per_split;
                     const int64_t jp_hi = std::min(panels, jp_lo + panels_per_split);
                     for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
                         const int64_t j = j0 + jp * kNR;
