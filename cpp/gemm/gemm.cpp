@@ -29,6 +29,15 @@ namespace {
 constexpr int64_t kMC = 72;
 constexpr int64_t kKC = 1024;
 constexpr int64_t kNC = 4080;
+// Row blocks of about MC rows, as many as a multiple of the thread count, so each
+// thread's share of the rows differs from another's by at most one MR panel (15 blocks
+// of a 1024-row A on 2 threads cost 1024^3 7%). Block rb spans A panels
+// [rb * a_panels / blocks, (rb + 1) * a_panels / blocks).
+int64_t row_block_count(int64_t a_panels, int threads) {
+    const int64_t blocks = (a_panels * kMR + kMC - 1) / kMC;
+    return std::min(a_panels, (blocks + threads - 1) / threads * threads);
+}
+
 // Note [Small path]: below these sizes packing A (and B when not transposed) costs more
 // than it saves; chosen with benchmarks/test_gemm.py (training shapes).
 constexpr int64_t kSmallM = 96;
@@ -199,12 +208,10 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     const bool pack_a_block = panels >= 8;
     float* apack = pack_a_block ? a_buf.get(a_panels * kMR * std::min(k, kKC)) : nullptr;
     const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
-    // Row blocks of equal size in whole MR panels (not one as ragged as m % MC). A thread's
-    // tasks are a contiguous range: split the rows when A is the larger operand (each
-    // thread reads its rows of A and all of B), else the B panels (all of A, its part of
-    // B). 96x256x1024 at 2 threads: 130 -> 197 GFLOP/s; 4096x64x256 stays at 203.
-    const int64_t row_blocks = (m + kMC - 1) / kMC;
-    const int64_t block_rows = (a_panels + row_blocks - 1) / row_blocks * kMR;
+    // A thread's tasks are a contiguous range: split the rows when A is the larger operand
+    // (each thread reads its rows of A and all of B), else the B panels (all of A, its
+    // part of B). 96x256x1024 at 2 threads: 130 -> 197 GFLOP/s; 4096x64x256 stays at 203.
+    const int64_t row_blocks = row_block_count(a_panels, parallel ? get_num_threads() : 1);
     const int64_t tasks = panels * row_blocks;
     const bool rows_outer = m > n;
     for (int64_t p0 = 0; p0 < k; p0 += kKC) {
@@ -219,8 +226,9 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
         parallel_for(0, tasks, parallel ? 1 : tasks, [&](int64_t lo, int64_t hi) {
             for (int64_t t = lo; t < hi; ++t) {
                 const int64_t jp = rows_outer ? t % panels : t / row_blocks;
-                const int64_t i_lo = (rows_outer ? t / panels : t % row_blocks) * block_rows;
-                const int64_t i_hi = std::min(m, i_lo + block_rows);
+                const int64_t rb = rows_outer ? t / panels : t % row_blocks;
+                const int64_t i_lo = rb * a_panels / row_blocks * kMR;
+                const int64_t i_hi = std::min(m, (rb + 1) * a_panels / row_blocks * kMR);
                 const int64_t j = jp * kNR;
                 const int nr = int(std::min<int64_t>(kNR, n - j));
                 int64_t rs_b;
@@ -283,11 +291,9 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
     thread_local AlignedBuffer a_buf, b_buf;
     const int threads = parallel ? get_num_threads() : 1;
     const int64_t a_panels = (m + kMR - 1) / kMR;
-    // Row blocks of (nearly) equal size in whole MR panels; columns split so there are
-    // a few tasks per thread (Note [Determinism]: the split changes which thread
-    // computes a tile, never how).
-    const int64_t row_blocks = (m + kMC - 1) / kMC;
-    const int64_t block_panels = (a_panels + row_blocks - 1) / row_blocks;
+    // Row blocks as row_block_count; columns split so there are a few tasks per thread
+    // (Note [Determinism]: the split changes which thread computes a tile, never how).
+    const int64_t row_blocks = row_block_count(a_panels, threads);
     for (int64_t j0 = 0; j0 < n; j0 += kNC) {
         const int64_t nc = std::min(kNC, n - j0);
         const int64_t panels = (nc + kNR - 1) / kNR;
@@ -323,8 +329,8 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                 for (int64_t t = lo; t < hi; ++t) {
                     const int64_t rb = rows_outer ? t / col_splits : t % row_blocks;
                     const int64_t cs = rows_outer ? t % col_splits : t / row_blocks;
-                    const int64_t ip_lo = rb * block_panels;
-                    const int64_t ip_hi = std::min(a_panels, ip_lo + block_panels);
+                    const int64_t ip_lo = rb * a_panels / row_blocks;
+                    const int64_t ip_hi = (rb + 1) * a_panels / row_blocks;
                     const int64_t jp_lo = cs * panels_per_split;
                     const int64_t jp_hi = std::min(panels, jp_lo + panels_per_split);
                     for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
