@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 import pydl
+from helpers import run_row
+from op_table import Row, _rec
 from pydl import nn
 
 
@@ -173,3 +175,28 @@ def test_empty_sequence(mode, gates):
                                      w_hh, False, y, saved, mode, False, True, True, True)
     for g in grads:
         assert g is None or not np.any(g)  # every gradient written, and zero
+
+
+@pytest.mark.parametrize("mode, gates", [("lstm", 4), ("gru", 3), ("rnn_tanh", 1),
+                                         ("gru_reset_before", 3)])
+@pytest.mark.parametrize("hidden, batch", [(40, 3), (136, 16)])
+def test_threaded_steps_match_reference(mode, gates, hidden, batch):
+    # Hidden sizes that are not a multiple of the GEMM panel width, the larger one with
+    # steps big enough to be split over threads: core vs reference, and 1 vs 2 threads
+    # bit-identical, outputs and every gradient.
+    T, I = 3, 5
+    rng = np.random.default_rng(11)
+    shapes = [(T, batch, I), (batch, hidden)] + ([(batch, hidden)] if mode == "lstm" else [])
+    shapes += [(gates * hidden, I), (gates * hidden, hidden), (gates * hidden,), (gates * hidden,)]
+    arrays = [rng.uniform(-0.5, 0.5, s) for s in shapes]
+    row = Row(mode, _rec(mode), [(s, -0.5, 0.5) for s in shapes])
+    pydl.set_num_threads(1)
+    out1, g1 = run_row(row, arrays, "core", np.float32)
+    pydl.set_num_threads(2)
+    out2, g2 = run_row(row, arrays, "core", np.float32)
+    assert np.array_equal(out1, out2)
+    assert all(np.array_equal(a, b) for a, b in zip(g1, g2))
+    ref, g_ref = run_row(row, arrays, "reference", np.float64)
+    np.testing.assert_allclose(out2, ref, rtol=1e-4, atol=1e-4)
+    for a, b in zip(g2, g_ref):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3)
