@@ -226,12 +226,20 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
         const float* sv = saved ? saved + t * B * S : nullptr;
         float* dgxt = dgx.data() + t * B * G;
         float* dhgt = dhg + t * B * G;
-        for (int64_t k = 0; k < B * H; ++k) dh_total[k] = dy[t * B * H + k] + dh[k];
+        const float* dyt = dy + t * B * H;
+        // dh_total = dy_t + dh, the gradient reaching h_t, row by row inside the gate passes.
+        const auto total_row = [&](int64_t b) PYDL_INLINE_LAMBDA {
+            const float* __restrict a = dyt + b * H;
+            const float* __restrict c = dh.data() + b * H;
+            float* __restrict out = dh_total.data() + b * H;
+            for (int64_t j = 0; j < H; ++j) out[j] = a[j] + c[j];
+        };
         float beta = 0.0f;  // whether dh already holds a direct term before the GEMM
         switch (s.kind) {
             case CellKind::RnnTanh:
             case CellKind::RnnRelu: {
                 const bool relu = s.kind == CellKind::RnnRelu;
+                for (int64_t b = 0; b < B; ++b) total_row(b);
                 for (int64_t k = 0; k < B * H; ++k) {
                     const float h = yt[k];
                     const float d = relu ? (h > 0 ? 1.0f : 0.0f) : 1.0f - h * h;
@@ -243,6 +251,7 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
                 const float* c_prev_base = step == 0 ? c0 : saved + prev_t(step) * B * S + 4 * H;
                 const int64_t c_prev_ld = step == 0 ? H : S;
                 for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
+                    total_row(b);
                     const float* sr = sv + b * S;
                     const float* __restrict i = sr;
                     const float* __restrict f = sr + H;
@@ -271,6 +280,7 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
             case CellKind::Gru:
             case CellKind::GruResetBefore: {
                 for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
+                    total_row(b);
                     const float* sr = sv + b * S;
                     const float* __restrict r = sr;
                     const float* __restrict z = sr + H;
@@ -326,7 +336,8 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
     if (dw_ih) sgemm(true, false, G, s.input, T * B, 1.0f, dgx.data(), G, x, s.input, 0.0f, dw_ih,
                      s.input);
     if (db_ih) reduce_forward(ReduceOp::Sum, dgx.data(), {T * B, G}, {true, false}, db_ih);
-    if (db_hh) reduce_forward(ReduceOp::Sum, dhg, {T * B, G}, {true, false}, db_hh);
+    if (db_hh && db_ih && !gru) std::copy(db_ih, db_ih + G, db_hh);  // the same gradient
+    else if (db_hh) reduce_forward(ReduceOp::Sum, dhg, {T * B, G}, {true, false}, db_hh);
     if (dw_hh && T == 0) std::fill(dw_hh, dw_hh + G * H, 0.0f);
     if (dw_hh && T > 0) {
         // dW_hh = sum_t dhg_t^T h_prev(t): h_prev is h0 at the first processed step and the
