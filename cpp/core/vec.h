@@ -160,5 +160,34 @@ PYDL_INLINE float erf(float x) {
     return std::copysign(1.0f - erfc, x);
 }
 
+// Row reductions as kLanes partial results combined in a fixed order. A single running
+// sum or max is a serial chain the compiler may not reorder (no -ffast-math), so it runs
+// one element per add latency; lanes vectorize, and the order still depends only on n
+// (Note [Determinism]). The sum is of f(i) over [0, n) in double.
+constexpr int64_t kLanes = 8;
+template <typename F>
+PYDL_INLINE double lane_sum(int64_t n, F f) {
+    double acc[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int64_t j = 0; j < kLanes; ++j) acc[j] += double(f(i + j));
+    double s = 0.0;
+    for (int64_t j = 0; j < kLanes; ++j) s += acc[j];
+    for (; i < n; ++i) s += double(f(i));
+    return s;
+}
+// The largest x[i] (NaN never wins: the caller's arithmetic propagates it); -inf if n == 0.
+PYDL_INLINE float lane_max(const float* x, int64_t n) {
+    float acc[kLanes];
+    for (int64_t j = 0; j < kLanes; ++j) acc[j] = -INFINITY;
+    int64_t i = 0;
+    for (; i + kLanes <= n; i += kLanes)
+        for (int64_t j = 0; j < kLanes; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+    float m = -INFINITY;
+    for (int64_t j = 0; j < kLanes; ++j) m = acc[j] > m ? acc[j] : m;
+    for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
 }  // namespace vec
 }  // namespace pydl

@@ -148,15 +148,10 @@ void dispatch(UnaryOp op, Args... args) {
 }
 
 // One row of softmax over n contiguous values (inner == 1, the common case).
-PYDL_INLINE void softmax_row_body(const float* x, int64_t n, bool log, float* y) {
-    float m = -INFINITY;
-    for (int64_t j = 0; j < n; ++j) m = x[j] > m ? x[j] : m;
-    float s = 0.0f;
-    for (int64_t j = 0; j < n; ++j) {
-        const float e = vec::exp(x[j] - m);
-        y[j] = e;
-        s += e;
-    }
+PYDL_INLINE void softmax_row_body(const float* x, int64_t n, bool log, float* __restrict y) {
+    const float m = vec::lane_max(x, n);
+    for (int64_t j = 0; j < n; ++j) y[j] = vec::exp(x[j] - m);
+    const float s = float(vec::lane_sum(n, [&](int64_t j) { return y[j]; }));
     if (log) {
         const float lse = m + vec::log(s);
         for (int64_t j = 0; j < n; ++j) y[j] = x[j] - lse;

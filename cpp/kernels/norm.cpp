@@ -4,7 +4,9 @@
 #include <cmath>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/parallel.h"
+#include "core/vec.h"
 
 namespace pydl {
 
@@ -17,13 +19,74 @@ struct Moments {
     double mean, invstd;
 };
 
-Moments moments(const float* x, int64_t len, float eps) {
-    double sum = 0.0;
-    for (int64_t i = 0; i < len; ++i) sum += x[i];
-    const double mean = sum / double(len);
-    double sq = 0.0;
-    for (int64_t i = 0; i < len; ++i) sq += (x[i] - mean) * (x[i] - mean);
+PYDL_INLINE Moments moments(const float* x, int64_t len, float eps) {
+    const double mean = vec::lane_sum(len, [&](int64_t i) { return x[i]; }) / double(len);
+    const double sq = vec::lane_sum(len, [&](int64_t i) {
+        const double d = x[i] - mean;
+        return d * d;
+    });
     return {mean, 1.0 / std::sqrt(sq / double(len) + eps)};
+}
+
+// Layer norm's rows [lo, hi): statistics in double lanes, the normalization in float.
+PYDL_INLINE void layer_norm_rows_body(const float* x, int64_t lo, int64_t hi, int64_t d,
+                                      const float* weight, const float* bias, float eps,
+                                      float* y, float* mean, float* invstd) {
+    for (int64_t r = lo; r < hi; ++r) {
+        const float* xr = x + r * d;
+        const Moments m = moments(xr, d, eps);
+        mean[r] = float(m.mean);
+        invstd[r] = float(m.invstd);
+        const float mu = float(m.mean), is = float(m.invstd);
+        float* __restrict yr = y + r * d;
+        if (weight && bias)
+            for (int64_t j = 0; j < d; ++j) yr[j] = (xr[j] - mu) * is * weight[j] + bias[j];
+        else
+            for (int64_t j = 0; j < d; ++j)
+                yr[j] = (xr[j] - mu) * is * (weight ? weight[j] : 1.0f) + (bias ? bias[j] : 0.0f);
+    }
+}
+void layer_norm_rows_generic(const float* x, int64_t lo, int64_t hi, int64_t d, const float* w,
+                             const float* b, float eps, float* y, float* mean, float* invstd) {
+    layer_norm_rows_body(x, lo, hi, d, w, b, eps, y, mean, invstd);
+}
+PYDL_TARGET_AVX2 void layer_norm_rows_avx2(const float* x, int64_t lo, int64_t hi, int64_t d,
+                                           const float* w, const float* b, float eps, float* y,
+                                           float* mean, float* invstd) {
+    layer_norm_rows_body(x, lo, hi, d, w, b, eps, y, mean, invstd);
+}
+
+// dx of layer norm's rows [lo, hi), with g = dy * gamma:
+// dx = invstd / d * (d g - sum g - x^ sum g x^).
+PYDL_INLINE void layer_norm_grad_rows_body(const float* grad, const float* x, int64_t lo,
+                                           int64_t hi, int64_t d, const float* weight,
+                                           const float* mean, const float* invstd,
+                                           float* grad_x) {
+    for (int64_t r = lo; r < hi; ++r) {
+        const float* xr = x + r * d;
+        const float* gr = grad + r * d;
+        const float mu = mean[r], is = invstd[r];
+        float* __restrict gx = grad_x + r * d;  // holds g first
+        if (weight)
+            for (int64_t j = 0; j < d; ++j) gx[j] = gr[j] * weight[j];
+        else
+            std::copy(gr, gr + d, gx);
+        const double sum_g = vec::lane_sum(d, [&](int64_t j) { return gx[j]; });
+        const double sum_gx = vec::lane_sum(d, [&](int64_t j) { return gx[j] * ((xr[j] - mu) * is); });
+        const float a = is / float(d), sg = float(sum_g), sgx = float(sum_gx), fd = float(d);
+        for (int64_t j = 0; j < d; ++j) gx[j] = a * (fd * gx[j] - sg - (xr[j] - mu) * is * sgx);
+    }
+}
+void layer_norm_grad_rows_generic(const float* grad, const float* x, int64_t lo, int64_t hi,
+                                  int64_t d, const float* w, const float* mean,
+                                  const float* invstd, float* grad_x) {
+    layer_norm_grad_rows_body(grad, x, lo, hi, d, w, mean, invstd, grad_x);
+}
+PYDL_TARGET_AVX2 void layer_norm_grad_rows_avx2(const float* grad, const float* x, int64_t lo,
+                                                int64_t hi, int64_t d, const float* w,
+                                                const float* mean, const float* invstd,
+                                                float* grad_x) {
+    layer_norm_grad_rows_body(grad, x, lo, hi, d, w, mean, invstd, grad_x);
 }
 
 }  // namespace
@@ -109,19 +172,11 @@ void batch_norm_backward(const float* grad, const float* x, int64_t n, int64_t c
 
 void layer_norm_forward(const float* x, int64_t rows, int64_t d, const float* weight,
                         const float* bias, float eps, float* y, float* mean, float* invstd) {
+    const bool avx2 = use_avx2();
     parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)),
                  [&](int64_t lo, int64_t hi) {
-        for (int64_t r = lo; r < hi; ++r) {
-            const float* xr = x + r * d;
-            const Moments m = moments(xr, d, eps);
-            mean[r] = float(m.mean);
-            invstd[r] = float(m.invstd);
-            float* yr = y + r * d;
-            for (int64_t j = 0; j < d; ++j) {
-                const float xh = float((xr[j] - m.mean) * m.invstd);
-                yr[j] = xh * (weight ? weight[j] : 1.0f) + (bias ? bias[j] : 0.0f);
-            }
-        }
+        (avx2 ? layer_norm_rows_avx2 : layer_norm_rows_generic)(x, lo, hi, d, weight, bias, eps,
+                                                                y, mean, invstd);
     });
 }
 
@@ -129,38 +184,32 @@ void layer_norm_backward(const float* grad, const float* x, int64_t rows, int64_
                          const float* weight, const float* mean, const float* invstd,
                          float* grad_x, float* grad_weight, float* grad_bias) {
     if (grad_x) {
+        const bool avx2 = use_avx2();
         parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)),
                      [&](int64_t lo, int64_t hi) {
-            for (int64_t r = lo; r < hi; ++r) {
-                const float* xr = x + r * d;
-                const float* gr = grad + r * d;
-                const double mu = mean[r], is = invstd[r];
-                double sum_g = 0.0, sum_gx = 0.0;  // over g = dy * gamma
-                for (int64_t j = 0; j < d; ++j) {
-                    const double g = double(gr[j]) * (weight ? weight[j] : 1.0f);
-                    sum_g += g;
-                    sum_gx += g * (xr[j] - mu) * is;
-                }
-                for (int64_t j = 0; j < d; ++j) {
-                    const double g = double(gr[j]) * (weight ? weight[j] : 1.0f);
-                    const double xh = (xr[j] - mu) * is;
-                    grad_x[r * d + j] = float(is / double(d) * (double(d) * g - sum_g - xh * sum_gx));
-                }
-            }
+            (avx2 ? layer_norm_grad_rows_avx2 : layer_norm_grad_rows_generic)(
+                grad, x, lo, hi, d, weight, mean, invstd, grad_x);
         });
     }
     if (grad_weight || grad_bias) {
-        // Per column, rows summed in order.
+        // Per column, rows summed in order; rows outer so the columns of a block vectorize.
         parallel_for(0, d, 64, [&](int64_t lo, int64_t hi) {
-            for (int64_t j = lo; j < hi; ++j) {
-                double gw = 0.0, gb = 0.0;
-                for (int64_t r = 0; r < rows; ++r) {
-                    const double g = grad[r * d + j];
-                    gw += g * (x[r * d + j] - mean[r]) * invstd[r];
-                    gb += g;
+            Scratch<double> acc(2 * (hi - lo));
+            double* __restrict gw = acc.data();
+            double* __restrict gb = acc.data() + (hi - lo);
+            std::fill(gw, gw + 2 * (hi - lo), 0.0);
+            for (int64_t r = 0; r < rows; ++r) {
+                const double mu = mean[r], is = invstd[r];
+                const float* gr = grad + r * d + lo;
+                const float* xr = x + r * d + lo;
+                for (int64_t j = 0; j < hi - lo; ++j) {
+                    gw[j] += double(gr[j]) * (xr[j] - mu) * is;
+                    gb[j] += gr[j];
                 }
-                if (grad_weight) grad_weight[j] = float(gw);
-                if (grad_bias) grad_bias[j] = float(gb);
+            }
+            for (int64_t j = lo; j < hi; ++j) {
+                if (grad_weight) grad_weight[j] = float(gw[j - lo]);
+                if (grad_bias) grad_bias[j] = float(gb[j - lo]);
             }
         });
     }
