@@ -100,17 +100,21 @@ void batch_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, const f
                  [&](int64_t lo, int64_t hi) {
         for (int64_t ch = lo; ch < hi; ++ch) {
             double mean, var;
-            if (training) {
+            if (training) {  // sums per sample in lanes, then over samples in order
                 double sum = 0.0;
-                for (int64_t i = 0; i < n; ++i)
-                    for (int64_t k = 0; k < s; ++k) sum += x[(i * c + ch) * s + k];
+                for (int64_t i = 0; i < n; ++i) {
+                    const float* xr = x + (i * c + ch) * s;
+                    sum += vec::lane_sum(s, [&](int64_t k) { return xr[k]; });
+                }
                 mean = sum / double(count);
                 double sq = 0.0;
-                for (int64_t i = 0; i < n; ++i)
-                    for (int64_t k = 0; k < s; ++k) {
-                        const double d = x[(i * c + ch) * s + k] - mean;
-                        sq += d * d;
-                    }
+                for (int64_t i = 0; i < n; ++i) {
+                    const float* xr = x + (i * c + ch) * s;
+                    sq += vec::lane_sum(s, [&](int64_t k) {
+                        const double d = xr[k] - mean;
+                        return d * d;
+                    });
+                }
                 var = sq / double(count);
                 if (running_mean) {
                     running_mean[ch] = float((1.0 - momentum) * running_mean[ch] + momentum * mean);
@@ -143,29 +147,31 @@ void batch_norm_backward(const float* grad, const float* x, int64_t n, int64_t c
                  [&](int64_t lo, int64_t hi) {
         for (int64_t ch = lo; ch < hi; ++ch) {
             const double mean = save_mean[ch], invstd = save_invstd[ch];
-            double sum_g = 0.0, sum_gx = 0.0;  // sum dy, sum dy * x^
-            for (int64_t i = 0; i < n; ++i)
-                for (int64_t k = 0; k < s; ++k) {
-                    const int64_t idx = (i * c + ch) * s + k;
-                    sum_g += grad[idx];
-                    sum_gx += grad[idx] * (x[idx] - mean) * invstd;
-                }
+            double sum_g = 0.0, sum_gx = 0.0;  // sum dy, sum dy * x^ (lanes per sample)
+            const float mu = float(mean), is = float(invstd);
+            for (int64_t i = 0; i < n; ++i) {
+                const float* gr = grad + (i * c + ch) * s;
+                const float* xr = x + (i * c + ch) * s;
+                sum_g += vec::lane_sum(s, [&](int64_t k) { return gr[k]; });
+                sum_gx += vec::lane_sum(s, [&](int64_t k) { return gr[k] * ((xr[k] - mu) * is); });
+            }
             if (grad_weight) grad_weight[ch] = float(sum_gx);
             if (grad_bias) grad_bias[ch] = float(sum_g);
             if (!grad_x) continue;
-            const double gamma = weight ? weight[ch] : 1.0;
-            for (int64_t i = 0; i < n; ++i)
-                for (int64_t k = 0; k < s; ++k) {
-                    const int64_t idx = (i * c + ch) * s + k;
-                    if (training) {
-                        // dx = gamma invstd / M (M dy - sum dy - x^ sum dy x^)
-                        const double xh = (x[idx] - mean) * invstd;
-                        grad_x[idx] = float(gamma * invstd / double(count) *
-                                            (double(count) * grad[idx] - sum_g - xh * sum_gx));
-                    } else {
-                        grad_x[idx] = float(grad[idx] * gamma * invstd);
-                    }
-                }
+            // training: dx = gamma invstd / M (M dy - sum dy - x^ sum dy x^); eval: the
+            // statistics are constants, dx = gamma invstd dy.
+            const float gamma = weight ? weight[ch] : 1.0f, fm = float(count);
+            const float a = gamma * is / fm, sg = float(sum_g), sgx = float(sum_gx);
+            for (int64_t i = 0; i < n; ++i) {
+                const float* __restrict gr = grad + (i * c + ch) * s;
+                const float* __restrict xr = x + (i * c + ch) * s;
+                float* __restrict gx = grad_x + (i * c + ch) * s;
+                if (training)
+                    for (int64_t k = 0; k < s; ++k)
+                        gx[k] = a * (fm * gr[k] - sg - (xr[k] - mu) * is * sgx);
+                else
+                    for (int64_t k = 0; k < s; ++k) gx[k] = gr[k] * (gamma * is);
+            }
         }
     });
 }
