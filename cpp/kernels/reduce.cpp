@@ -6,6 +6,7 @@
 #include "core/buffer_pool.h"
 #include "core/parallel.h"
 #include "core/strided.h"
+#include "core/vec.h"
 #include "kernels/layout.h"
 
 namespace pydl {
@@ -30,9 +31,7 @@ void reduce_planned(ReduceOp op, const float* x, int64_t outer, int64_t red, int
             for (int64_t o = lo; o < hi; ++o) {
                 const float* row = x + o * red;
                 if (op == ReduceOp::Sum) {
-                    double acc = 0.0;
-                    for (int64_t r = 0; r < red; ++r) acc += row[r];
-                    out[o] = float(acc);
+                    out[o] = float(vec::lane_sum(red, [&](int64_t r) { return row[r]; }));
                 } else {
                     float m = -std::numeric_limits<float>::infinity();
                     for (int64_t r = 0; r < red; ++r) m = max_step(m, row[r]);
