@@ -37,6 +37,39 @@ ColumnRange column_range(const ConvShape& s, int64_t kj, int64_t ow) {
 PYDL_INLINE void im2col_body(const ConvShape& s, const float* x, int64_t cg, float* col,
                              int64_t ld) {
     const int64_t oh = s.out_h(), ow = s.out_w();
+    if (s.stride_w == 1) {
+        // Each input row copied once into a zero-padded row; every output row is then one
+        // copy of ow floats from it, with no edge cases (the general loop below spends
+        // more on its 1-element edge fills than on the copy: 3x slower for conv2).
+        const int64_t pw = s.w + s.pad_left + s.pad_right;
+        thread_local std::vector<float> padded_buf;
+        if (int64_t(padded_buf.size()) < s.h * pw) padded_buf.resize(s.h * pw);
+        float* padded = padded_buf.data();
+        for (int64_t c = 0; c < cg; ++c) {
+            const float* plane = x + c * s.h * s.w;
+            for (int64_t r = 0; r < s.h; ++r) {
+                float* __restrict dst = padded + r * pw;
+                for (int64_t j = 0; j < s.pad_left; ++j) dst[j] = 0.0f;
+                for (int64_t j = 0; j < s.w; ++j) dst[s.pad_left + j] = plane[r * s.w + j];
+                for (int64_t j = s.pad_left + s.w; j < pw; ++j) dst[j] = 0.0f;
+            }
+            for (int64_t ki = 0; ki < s.kh; ++ki)
+                for (int64_t kj = 0; kj < s.kw; ++kj) {
+                    float* row = col + ((c * s.kh + ki) * s.kw + kj) * ld;
+                    for (int64_t i = 0; i < oh; ++i) {
+                        const int64_t ih = i * s.stride_h - s.pad_top + ki * s.dil_h;
+                        float* __restrict out = row + i * ow;
+                        if (ih < 0 || ih >= s.h) {
+                            for (int64_t j = 0; j < ow; ++j) out[j] = 0.0f;
+                            continue;
+                        }
+                        const float* __restrict src = padded + ih * pw + kj * s.dil_w;
+                        for (int64_t j = 0; j < ow; ++j) out[j] = src[j];
+                    }
+                }
+        }
+        return;
+    }
     for (int64_t c = 0; c < cg; ++c)
         for (int64_t ki = 0; ki < s.kh; ++ki)
             for (int64_t kj = 0; kj < s.kw; ++kj) {
@@ -73,8 +106,38 @@ void im2col(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t 
 }
 
 // The adjoint of im2col: x (cg, h, w) += col, in a fixed order.
-void col2im(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t ld) {
+PYDL_INLINE void col2im_body(const ConvShape& s, const float* col, int64_t cg, float* x,
+                             int64_t ld) {
     const int64_t oh = s.out_h(), ow = s.out_w();
+    if (s.stride_w == 1) {
+        // As im2col: rows accumulate whole into a zero-padded plane, whose interior is
+        // then added to x (each element's terms in the same order as below).
+        const int64_t pw = s.w + s.pad_left + s.pad_right;
+        thread_local std::vector<float> padded_buf;
+        if (int64_t(padded_buf.size()) < s.h * pw) padded_buf.resize(s.h * pw);
+        float* padded = padded_buf.data();
+        for (int64_t c = 0; c < cg; ++c) {
+            std::fill(padded, padded + s.h * pw, 0.0f);
+            for (int64_t ki = 0; ki < s.kh; ++ki)
+                for (int64_t kj = 0; kj < s.kw; ++kj) {
+                    const float* row = col + ((c * s.kh + ki) * s.kw + kj) * ld;
+                    for (int64_t i = 0; i < oh; ++i) {
+                        const int64_t ih = i * s.stride_h - s.pad_top + ki * s.dil_h;
+                        if (ih < 0 || ih >= s.h) continue;
+                        float* __restrict dst = padded + ih * pw + kj * s.dil_w;
+                        const float* __restrict src = row + i * ow;
+                        for (int64_t j = 0; j < ow; ++j) dst[j] += src[j];
+                    }
+                }
+            float* plane = x + c * s.h * s.w;
+            for (int64_t r = 0; r < s.h; ++r) {
+                float* __restrict dst = plane + r * s.w;
+                const float* __restrict src = padded + r * pw + s.pad_left;
+                for (int64_t j = 0; j < s.w; ++j) dst[j] += src[j];
+            }
+        }
+        return;
+    }
     for (int64_t c = 0; c < cg; ++c)
         for (int64_t ki = 0; ki < s.kh; ++ki)
             for (int64_t kj = 0; kj < s.kw; ++kj) {
@@ -89,6 +152,17 @@ void col2im(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t 
                     for (int64_t j = j0; j < j1; ++j) dst[off + j * s.stride_w] += src[j];
                 }
             }
+}
+void col2im_generic(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t ld) {
+    col2im_body(s, col, cg, x, ld);
+}
+PYDL_TARGET_AVX2 void col2im_avx2(const ConvShape& s, const float* col, int64_t cg, float* x,
+                                  int64_t ld) {
+    col2im_body(s, col, cg, x, ld);
+}
+void col2im(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t ld) {
+    if (use_avx2()) col2im_avx2(s, col, cg, x, ld);
+    else col2im_generic(s, col, cg, x, ld);
 }
 
 // Per-thread im2col workspace, reused across calls.
