@@ -65,12 +65,8 @@ PYDL_INLINE void softmax_grad_body(const float* p, const float* d_rows, int64_t 
 // One online-softmax step for a row: returns the row's new max and sum given the old
 // ones; the row becomes exp(score - new max) and acc must be scaled by *corr.
 PYDL_INLINE float exp_row_body(float* __restrict row, int64_t cols, float mx) {
-    float sum = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) {
-        row[c] = vec::exp(row[c] - mx);
-        sum += row[c];
-    }
-    return sum;
+    for (int64_t c = 0; c < cols; ++c) row[c] = vec::exp(row[c] - mx);
+    return float(vec::lane_sum(cols, [&](int64_t c) { return row[c]; }));
 }
 void probabilities_generic(const float* l, int64_t rows, int64_t cols, float* p) {
     probabilities_body(l, rows, cols, p);
@@ -112,8 +108,7 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
                 // Online softmax: rescale what has been accumulated to the new row maximum.
                 for (int64_t r = 0; r < rows; ++r) {
                     float* row = sc.data() + r * kBlock;
-                    float mx = m[r];
-                    for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, row[c]);
+                    const float mx = std::max(m[r], vec::lane_max(row, cols));
                     if (mx == kNegInf) {  // everything masked so far
                         std::fill(row, row + cols, 0.0f);
                         continue;
@@ -146,9 +141,9 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
     std::vector<float> drow(s.batch * s.tq);
     parallel_for(0, s.batch * s.tq, 256, [&](int64_t lo, int64_t hi) {
         for (int64_t r = lo; r < hi; ++r) {
-            double acc = 0.0;
-            for (int64_t j = 0; j < s.dv; ++j) acc += double(dout[r * s.dv + j]) * out[r * s.dv + j];
-            drow[r] = float(acc);
+            const float* a = dout + r * s.dv;
+            const float* o = out + r * s.dv;
+            drow[r] = float(vec::lane_sum(s.dv, [&](int64_t j) { return a[j] * o[j]; }));
         }
     });
     // dS = P * (dP - D) for one (query block, key block); p and dp are kBlock-strided.
@@ -161,7 +156,10 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
         (avx2 ? softmax_grad_avx2 : softmax_grad_generic)(p, drow.data() + b * s.tq + q0, rows,
                                                           cols, dp);
     };
-    if (dk || dv) {  // one task per key block: its dK and dV over all query blocks in order
+    // With a single key block, each query block's dQ has one term, computed in the key
+    // block's task from the same dS (the scores are not recomputed a second time).
+    const bool dq_with_keys = dq && bl.k_blocks() == 1;
+    if (dk || dv || dq_with_keys) {  // one task per key block: its dK, dV over all query blocks in order
         parallel_for(0, s.batch * bl.k_blocks(), 1, [&](int64_t lo, int64_t hi) {
             std::vector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
             for (int64_t t = lo; t < hi; ++t) {
@@ -181,11 +179,15 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
                     if (dkb)
                         sgemm(true, false, cols, s.d, rows, s.scale, ds.data(), kBlock,
                               q + (b * s.tq + q0) * s.d, s.d, 1.0f, dkb, s.d);
+                    if (dq_with_keys)
+                        sgemm(false, false, rows, s.d, cols, s.scale, ds.data(), kBlock,
+                              k + (b * s.tk + k0) * s.d, s.d, 0.0f, dq + (b * s.tq + q0) * s.d,
+                              s.d);
                 }
             }
         });
     }
-    if (dq) {  // one task per query block: its dQ over all key blocks in order
+    if (dq && !dq_with_keys) {  // one task per query block: its dQ over all key blocks in order
         parallel_for(0, s.batch * bl.q_blocks(), 1, [&](int64_t lo, int64_t hi) {
             std::vector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
             for (int64_t t = lo; t < hi; ++t) {
