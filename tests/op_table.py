@@ -207,6 +207,9 @@ row("rnn_single_step", _rec("rnn_tanh"), [_u((1, 1, 2)), _u((1, 3)), _u((3, 2)),
 ATT_MASK = np.random.default_rng(9).uniform(-1, 1, (5, 131))
 row("sdpa", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v),
     [_u((2, 5, 3)), _u((2, 131, 3)), _u((2, 131, 2))])
+# four slices (one task per slice at 2 threads), two key blocks, two query blocks
+row("sdpa_per_slice", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v),
+    [_u((4, 130, 2)), _u((4, 129, 2)), _u((4, 129, 1))])
 # one key block, two query blocks: dQ comes from the key block's pass
 row("sdpa_one_key_block", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v),
     [_u((1, 200, 3)), _u((1, 100, 3)), _u((1, 100, 2))])

@@ -156,8 +156,48 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
         (avx2 ? softmax_grad_avx2 : softmax_grad_generic)(p, drow.data() + b * s.tq + q0, rows,
                                                           cols, dp);
     };
-    // With a single key block, each query block's dQ has one term, computed in the key
-    // block's task from the same dS (the scores are not recomputed a second time).
+    // One (query block, key block) pair's contributions from its dS: dV and dK of the key
+    // block, and (when dq_row is set) dQ of the query block, each accumulated in order.
+    auto accumulate = [&](int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols,
+                          const float* p, const float* ds, float* dkb, float* dvb,
+                          float* dq_rows, float dq_beta) {
+        if (dvb)
+            sgemm(true, false, cols, s.dv, rows, 1.0f, p, kBlock, dout + (b * s.tq + q0) * s.dv,
+                  s.dv, 1.0f, dvb, s.dv);
+        if (dkb)
+            sgemm(true, false, cols, s.d, rows, s.scale, ds, kBlock, q + (b * s.tq + q0) * s.d,
+                  s.d, 1.0f, dkb, s.d);
+        if (dq_rows)
+            sgemm(false, false, rows, s.d, cols, s.scale, ds, kBlock, k + (b * s.tk + k0) * s.d,
+                  s.d, dq_beta, dq_rows, s.d);
+    };
+    // Enough (batch x head) slices to share out: one task per slice computes every block
+    // pair's dS once and all three gradients from it (dQ's terms still in key order). With
+    // fewer slices the work is split by key block and by query block, and the query-block
+    // pass recomputes dS (or, with a single key block, takes dQ from the key block's pass).
+    if (s.batch >= 2 * get_num_threads()) {
+        parallel_for(0, s.batch, 1, [&](int64_t lo, int64_t hi) {
+            std::vector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
+            for (int64_t b = lo; b < hi; ++b) {
+                if (dq) std::fill(dq + b * s.tq * s.d, dq + (b + 1) * s.tq * s.d, 0.0f);
+                if (dk) std::fill(dk + b * s.tk * s.d, dk + (b + 1) * s.tk * s.d, 0.0f);
+                if (dv) std::fill(dv + b * s.tk * s.dv, dv + (b + 1) * s.tk * s.dv, 0.0f);
+                for (int64_t k0 = 0; k0 < s.tk; k0 += kBlock) {
+                    const int64_t cols = std::min(kBlock, s.tk - k0);
+                    for (int64_t q0 = 0; q0 < s.tq; q0 += kBlock) {
+                        const int64_t rows = std::min(kBlock, s.tq - q0);
+                        if (hidden(s, q0, rows, k0)) continue;
+                        grad_scores(b, q0, rows, k0, cols, p.data(), ds.data());
+                        accumulate(b, q0, rows, k0, cols, p.data(), ds.data(),
+                                   dk ? dk + (b * s.tk + k0) * s.d : nullptr,
+                                   dv ? dv + (b * s.tk + k0) * s.dv : nullptr,
+                                   dq ? dq + (b * s.tq + q0) * s.d : nullptr, 1.0f);
+                    }
+                }
+            }
+        });
+        return;
+    }
     const bool dq_with_keys = dq && bl.k_blocks() == 1;
     if (dk || dv || dq_with_keys) {  // one task per key block: its dK, dV over all query blocks in order
         parallel_for(0, s.batch * bl.k_blocks(), 1, [&](int64_t lo, int64_t hi) {
@@ -173,16 +213,8 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
                     const int64_t rows = std::min(kBlock, s.tq - q0);
                     if (hidden(s, q0, rows, k0)) continue;
                     grad_scores(b, q0, rows, k0, cols, p.data(), ds.data());
-                    if (dvb)
-                        sgemm(true, false, cols, s.dv, rows, 1.0f, p.data(), kBlock,
-                              dout + (b * s.tq + q0) * s.dv, s.dv, 1.0f, dvb, s.dv);
-                    if (dkb)
-                        sgemm(true, false, cols, s.d, rows, s.scale, ds.data(), kBlock,
-                              q + (b * s.tq + q0) * s.d, s.d, 1.0f, dkb, s.d);
-                    if (dq_with_keys)
-                        sgemm(false, false, rows, s.d, cols, s.scale, ds.data(), kBlock,
-                              k + (b * s.tk + k0) * s.d, s.d, 0.0f, dq + (b * s.tq + q0) * s.d,
-                              s.d);
+                    accumulate(b, q0, rows, k0, cols, p.data(), ds.data(), dkb, dvb,
+                               dq_with_keys ? dq + (b * s.tq + q0) * s.d : nullptr, 0.0f);
                 }
             }
         });
@@ -199,8 +231,8 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
                     if (hidden(s, q0, rows, k0)) break;
                     const int64_t cols = std::min(kBlock, s.tk - k0);
                     grad_scores(b, q0, rows, k0, cols, p.data(), ds.data());
-                    sgemm(false, false, rows, s.d, cols, s.scale, ds.data(), kBlock,
-                          k + (b * s.tk + k0) * s.d, s.d, 1.0f, dqb, s.d);
+                    accumulate(b, q0, rows, k0, cols, p.data(), ds.data(), nullptr, nullptr, dqb,
+                               1.0f);
                 }
             }
         });
