@@ -16,9 +16,11 @@
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define PYDL_HAVE_AVX2_DISPATCH 1
 #define PYDL_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define PYDL_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
 #else
 #define PYDL_HAVE_AVX2_DISPATCH 0
 #define PYDL_TARGET_AVX2
+#define PYDL_TARGET_AVX512
 #endif
 #define PYDL_INLINE inline __attribute__((always_inline))
 #define PYDL_INLINE_LAMBDA __attribute__((always_inline))

@@ -8,12 +8,11 @@
 // cover the FMA latency. On this Zen 4 (which runs a zmm FMA as two 256-bit halves)
 // it measured 115-118 GFLOP/s on packed panels in L1/L2 against 102-106 for the
 // AVX2 kernel, i.e. at the FMA peak; a 12 x 32 zmm tile was no faster.
+#include "core/vec.h"
 #include "gemm/microkernel.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-
-#define PYDL_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
 
 namespace pydl::gemm {
 
