@@ -111,12 +111,28 @@ PYDL_TARGET_AVX2 void bwd_range_avx2(const float* g, const float* x, const float
     bwd_range_body<Op>(g, x, y, gx, n, p0, p1);
 }
 
+// AVX-512 copies too: the transcendental ops (GELU's erf, tanh, sigmoid) are bound by
+// instruction count, which 16-wide vectors halve (GELU backward on 2M floats, 1 thread:
+// 5.8 -> 3.4 ms; GELU forward 3.8 -> 2.3 ms).
+template <typename Op>
+PYDL_TARGET_AVX512 void fwd_range_avx512(const float* x, float* y, int64_t n, float p0,
+                                         float p1) {
+    fwd_range_body<Op>(x, y, n, p0, p1);
+}
+template <typename Op>
+PYDL_TARGET_AVX512 void bwd_range_avx512(const float* g, const float* x, const float* y,
+                                         float* gx, int64_t n, float p0, float p1) {
+    bwd_range_body<Op>(g, x, y, gx, n, p0, p1);
+}
+
 template <typename Op>
 struct Fwd {
     static void run(const float* x, float* y, int64_t n, float p0, float p1) {
+        const auto range = use_avx512() ? fwd_range_avx512<Op>
+                           : use_avx2() ? fwd_range_avx2<Op>
+                                        : fwd_range_generic<Op>;
         parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
-            if (use_avx2()) fwd_range_avx2<Op>(x + lo, y + lo, hi - lo, p0, p1);
-            else fwd_range_generic<Op>(x + lo, y + lo, hi - lo, p0, p1);
+            range(x + lo, y + lo, hi - lo, p0, p1);
         });
     }
 };
@@ -124,9 +140,11 @@ template <typename Op>
 struct Bwd {
     static void run(const float* g, const float* x, const float* y, float* gx, int64_t n,
                     float p0, float p1) {
+        const auto range = use_avx512() ? bwd_range_avx512<Op>
+                           : use_avx2() ? bwd_range_avx2<Op>
+                                        : bwd_range_generic<Op>;
         parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
-            if (use_avx2()) bwd_range_avx2<Op>(g + lo, x + lo, y + lo, gx + lo, hi - lo, p0, p1);
-            else bwd_range_generic<Op>(g + lo, x + lo, y + lo, gx + lo, hi - lo, p0, p1);
+            range(g + lo, x + lo, y + lo, gx + lo, hi - lo, p0, p1);
         });
     }
 };
