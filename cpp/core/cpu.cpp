@@ -1,11 +1,28 @@
 #include "core/cpu.h"
 
+#include <cstdlib>
+#include <cstring>
+
 namespace pydl {
+
+namespace {
+
+// PYDL_SIMD=generic or avx2 caps the level below what the CPU has, so the tests can run
+// every compiled copy of the kernels on one machine (read at the first kernel call).
+bool capped_below(const char* level) {
+    const char* cap = std::getenv("PYDL_SIMD");
+    if (!cap) return false;
+    if (std::strcmp(cap, "generic") == 0) return true;
+    return std::strcmp(cap, "avx2") == 0 && std::strcmp(level, "avx512f") == 0;
+}
+
+}  // namespace
 
 bool cpu_has_avx2_fma() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           !capped_below("avx2");
 #else
     return false;
 #endif
@@ -14,7 +31,7 @@ bool cpu_has_avx2_fma() {
 bool cpu_has_avx512f() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && cpu_has_avx2_fma();
+    return __builtin_cpu_supports("avx512f") && cpu_has_avx2_fma() && !capped_below("avx512f");
 #else
     return false;
 #endif
@@ -22,7 +39,6 @@ bool cpu_has_avx512f() {
 
 std::string simd_level() {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
     if (cpu_has_avx512f()) return "avx512f";
     if (cpu_has_avx2_fma()) return "avx2+fma";
     return "generic";
