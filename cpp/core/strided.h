@@ -32,16 +32,36 @@ void for_each_row(const Shape& shape, const std::array<Shape, K>& strides, Row r
     const int64_t piece = 1 << 14;
     const int64_t pieces_per_row = (n_inner + piece - 1) / piece;
     const int64_t grain = std::max<int64_t>(1, piece / n_inner);
+    // The offsets of row r (rows in C order over the outer axes), and its position.
+    const auto unravel = [&](int64_t r, std::array<int64_t, K>& off, Shape& idx) {
+        off = {};
+        for (size_t d = rank - 1; d-- > 0;) {
+            idx[d] = r % it.shape[d];
+            r /= it.shape[d];
+            for (size_t k = 0; k < K; ++k) off[k] += idx[d] * it.strides[k][d];
+        }
+    };
     parallel_for(0, n_rows * pieces_per_row, grain, [&](int64_t lo, int64_t hi) {
-        for (int64_t t = lo; t < hi; ++t) {
-            int64_t r = t / pieces_per_row;
-            const int64_t start = (t % pieces_per_row) * piece;
-            std::array<int64_t, K> off{};
-            for (size_t d = rank - 1; d-- > 0;) {  // unravel the row index
-                const int64_t i = r % it.shape[d];
-                r /= it.shape[d];
-                for (size_t k = 0; k < K; ++k) off[k] += i * it.strides[k][d];
+        Shape idx(rank, 0);
+        std::array<int64_t, K> off{};
+        if (pieces_per_row == 1) {
+            // Short rows: unravel once, then step an odometer (a division per axis per
+            // row cost more than copying a 64-float row).
+            unravel(lo, off, idx);
+            for (int64_t t = lo; t < hi; ++t) {
+                row(n_inner, off, inner);
+                for (size_t d = rank - 1; d-- > 0;) {
+                    for (size_t k = 0; k < K; ++k) off[k] += it.strides[k][d];
+                    if (++idx[d] < it.shape[d]) break;
+                    for (size_t k = 0; k < K; ++k) off[k] -= it.shape[d] * it.strides[k][d];
+                    idx[d] = 0;
+                }
             }
+            return;
+        }
+        for (int64_t t = lo; t < hi; ++t) {
+            const int64_t start = (t % pieces_per_row) * piece;
+            unravel(t / pieces_per_row, off, idx);
             for (size_t k = 0; k < K; ++k) off[k] += start * inner[k];
             row(std::min(piece, n_inner - start), off, inner);
         }

@@ -18,7 +18,10 @@ void permute_forward(const float* x, const Shape& shape, const std::vector<int64
     }
     std::array<Shape, 2> st{contiguous_strides(out_shape), read};
     for_each_row<2>(out_shape, st, [&](int64_t n, const auto& off, const auto& inc) {
-        for (int64_t i = 0; i < n; ++i) out[off[0] + i] = x[off[1] + i * inc[1]];
+        if (inc[1] == 1)  // rows kept whole (heads of attention): a plain copy
+            std::copy(x + off[1], x + off[1] + n, out + off[0]);
+        else
+            for (int64_t i = 0; i < n; ++i) out[off[0] + i] = x[off[1] + i * inc[1]];
     });
 }
 
