@@ -171,7 +171,7 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
         passes.softmax_grad(p, drow.data() + b * s.tq + q0, rows, cols, dp);
     };
     // One (query block, key block) pair's contributions from its dS: dV and dK of the key
-    // block, and (when dq_row is set) dQ of the query block, each accumulated in order.
+    // block, and (when dq_rows is set) dQ of the query block, each accumulated in order.
     auto accumulate = [&](int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols,
                           const float* p, const float* ds, float* dkb, float* dvb,
                           float* dq_rows, float dq_beta) {
