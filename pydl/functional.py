@@ -50,6 +50,10 @@ def _binary(name: str) -> Any:
 
     def backward(node: Any, g: np.ndarray) -> Any:
         a, b = node.inputs
+        if name == "add" and a.data.shape == b.data.shape == g.shape:
+            # No broadcast to undo: both gradients are g itself (residual connections), which
+            # the engine may hand to both inputs (Note [Gradient ownership]).
+            return (g if a.requires_grad else None, g if b.requires_grad else None)
         return getattr(_b.active, bwd_name)(g, a.data, b.data, a.requires_grad, b.requires_grad)
 
     def op(a: Any, b: Any) -> Tensor:
