@@ -204,8 +204,12 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     const int64_t a_panels = (m + kMR - 1) / kMR;
     thread_local AlignedBuffer a_buf;
     // A is packed whole, once per depth block, and shared by the tasks, when it is reused
-    // across enough B panels to pay for the copy; otherwise read in place.
-    const bool pack_a_block = panels >= 8;
+    // across enough B panels to pay for the copy and its rows are long or strided;
+    // otherwise read in place. A few (<= kSmallM) row-major rows read in place beat the
+    // copy even 4 KiB apart (an LSTM's 32x1024x256 step product at 2 threads: 161 -> 202
+    // GFLOP/s; 32x784x256 with B transposed 164 -> 187); with a transposed A, or many
+    // rows, packing still wins (1024x32x256 transposed: 102 vs 57 in place).
+    const bool pack_a_block = panels >= 8 && (trans_a || m > kSmallM);
     float* apack = pack_a_block ? a_buf.get(a_panels * kMR * std::min(k, kKC)) : nullptr;
     const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
     // A thread's tasks are a contiguous range: split the rows when A is the larger operand
