@@ -259,11 +259,11 @@ void softmax_backward(const float* grad, const float* y, int64_t outer, int64_t 
                  [&](int64_t lo, int64_t hi) {
         for (int64_t r = lo; r < hi; ++r) {
             const int64_t base = (r / inner) * n * inner + r % inner;
-            double s = 0.0;
-            for (int64_t j = 0; j < n; ++j) {
-                const int64_t i = base + j * inner;
-                s += log ? double(grad[i]) : double(grad[i]) * y[i];
-            }
+            const float* gr = grad + base;
+            const float* yr = y + base;
+            const double s = vec::lane_sum(n, [&](int64_t j) {
+                return log ? gr[j * inner] : gr[j * inner] * yr[j * inner];
+            });
             for (int64_t j = 0; j < n; ++j) {
                 const int64_t i = base + j * inner;
                 grad_x[i] = log ? grad[i] - vec::exp(y[i]) * float(s) : y[i] * (grad[i] - float(s));

@@ -253,25 +253,26 @@ void group_norm_backward(const float* grad, const float* x, int64_t n, int64_t c
                      [&](int64_t lo, int64_t hi) {
             for (int64_t t = lo; t < hi; ++t) {
                 const int64_t g = t % groups;
-                const double mu = mean[t], is = invstd[t];
-                double sum_g = 0.0, sum_gx = 0.0;
+                const float mu = mean[t], is = invstd[t];
+                double sum_g = 0.0, sum_gx = 0.0;  // per channel in lanes, channels in order
                 for (int64_t cc = 0; cc < cg; ++cc) {
-                    const double gamma = weight ? weight[g * cg + cc] : 1.0;
-                    for (int64_t k = 0; k < s; ++k) {
-                        const int64_t idx = t * len + cc * s + k;
-                        const double gv = grad[idx] * gamma;
-                        sum_g += gv;
-                        sum_gx += gv * (x[idx] - mu) * is;
-                    }
+                    const float gamma = weight ? weight[g * cg + cc] : 1.0f;
+                    const float* gr = grad + t * len + cc * s;
+                    const float* xr = x + t * len + cc * s;
+                    sum_g += vec::lane_sum(s, [&](int64_t k) { return gr[k] * gamma; });
+                    sum_gx += vec::lane_sum(s, [&](int64_t k) {
+                        return gr[k] * gamma * ((xr[k] - mu) * is);
+                    });
                 }
+                const float a = is / float(len), fl = float(len), sg = float(sum_g),
+                            sgx = float(sum_gx);
                 for (int64_t cc = 0; cc < cg; ++cc) {
-                    const double gamma = weight ? weight[g * cg + cc] : 1.0;
-                    for (int64_t k = 0; k < s; ++k) {
-                        const int64_t idx = t * len + cc * s + k;
-                        const double xh = (x[idx] - mu) * is;
-                        grad_x[idx] = float(is / double(len) *
-                                            (double(len) * grad[idx] * gamma - sum_g - xh * sum_gx));
-                    }
+                    const float gamma = weight ? weight[g * cg + cc] : 1.0f;
+                    const float* __restrict gr = grad + t * len + cc * s;
+                    const float* __restrict xr = x + t * len + cc * s;
+                    float* __restrict gx = grad_x + t * len + cc * s;
+                    for (int64_t k = 0; k < s; ++k)
+                        gx[k] = a * (fl * gr[k] * gamma - sg - (xr[k] - mu) * is * sgx);
                 }
             }
         });
@@ -283,11 +284,11 @@ void group_norm_backward(const float* grad, const float* x, int64_t n, int64_t c
                 double gw = 0.0, gb = 0.0;
                 for (int64_t i = 0; i < n; ++i) {
                     const int64_t t = i * groups + g;
-                    for (int64_t k = 0; k < s; ++k) {
-                        const int64_t idx = (i * c + ch) * s + k;
-                        gw += double(grad[idx]) * (x[idx] - mean[t]) * invstd[t];
-                        gb += grad[idx];
-                    }
+                    const float mu = mean[t], is = invstd[t];
+                    const float* gr = grad + (i * c + ch) * s;
+                    const float* xr = x + (i * c + ch) * s;
+                    gw += vec::lane_sum(s, [&](int64_t k) { return gr[k] * ((xr[k] - mu) * is); });
+                    gb += vec::lane_sum(s, [&](int64_t k) { return gr[k]; });
                 }
                 if (grad_weight) grad_weight[ch] = float(gw);
                 if (grad_bias) grad_bias[ch] = float(gb);
