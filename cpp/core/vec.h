@@ -162,6 +162,30 @@ PYDL_INLINE float erf(float x) {
     return std::copysign(1.0f - erfc, x);
 }
 
+// simd_chunks(fn): a chunk function for parallel_for that runs fn(lo, hi) in the copy
+// compiled for the widest instruction set the CPU has (Note [SIMD dispatch]). fn must be
+// an always-inline lambda (PYDL_INLINE_LAMBDA) so its body is compiled into each copy.
+template <typename Fn>
+void chunk_generic(Fn& fn, int64_t lo, int64_t hi) {
+    fn(lo, hi);
+}
+template <typename Fn>
+PYDL_TARGET_AVX2 void chunk_avx2(Fn& fn, int64_t lo, int64_t hi) {
+    fn(lo, hi);
+}
+template <typename Fn>
+PYDL_TARGET_AVX512 void chunk_avx512(Fn& fn, int64_t lo, int64_t hi) {
+    fn(lo, hi);
+}
+template <typename Fn>
+auto simd_chunks(Fn fn) {
+    return [fn](int64_t lo, int64_t hi) mutable {
+        if (use_avx512()) chunk_avx512(fn, lo, hi);
+        else if (use_avx2()) chunk_avx2(fn, lo, hi);
+        else chunk_generic(fn, lo, hi);
+    };
+}
+
 // Row reductions as kLanes partial results combined in a fixed order. A single running
 // sum or max is a serial chain the compiler may not reorder (no -ffast-math), so it runs
 // one element per add latency; lanes vectorize, and the order still depends only on n

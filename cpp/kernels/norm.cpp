@@ -46,15 +46,6 @@ PYDL_INLINE void layer_norm_rows_body(const float* x, int64_t lo, int64_t hi, in
                 yr[j] = (xr[j] - mu) * is * (weight ? weight[j] : 1.0f) + (bias ? bias[j] : 0.0f);
     }
 }
-void layer_norm_rows_generic(const float* x, int64_t lo, int64_t hi, int64_t d, const float* w,
-                             const float* b, float eps, float* y, float* mean, float* invstd) {
-    layer_norm_rows_body(x, lo, hi, d, w, b, eps, y, mean, invstd);
-}
-PYDL_TARGET_AVX2 void layer_norm_rows_avx2(const float* x, int64_t lo, int64_t hi, int64_t d,
-                                           const float* w, const float* b, float eps, float* y,
-                                           float* mean, float* invstd) {
-    layer_norm_rows_body(x, lo, hi, d, w, b, eps, y, mean, invstd);
-}
 
 // dx of layer norm's rows [lo, hi), with g = dy * gamma:
 // dx = invstd / d * (d g - sum g - x^ sum g x^).
@@ -77,17 +68,6 @@ PYDL_INLINE void layer_norm_grad_rows_body(const float* grad, const float* x, in
         for (int64_t j = 0; j < d; ++j) gx[j] = a * (fd * gx[j] - sg - (xr[j] - mu) * is * sgx);
     }
 }
-void layer_norm_grad_rows_generic(const float* grad, const float* x, int64_t lo, int64_t hi,
-                                  int64_t d, const float* w, const float* mean,
-                                  const float* invstd, float* grad_x) {
-    layer_norm_grad_rows_body(grad, x, lo, hi, d, w, mean, invstd, grad_x);
-}
-PYDL_TARGET_AVX2 void layer_norm_grad_rows_avx2(const float* grad, const float* x, int64_t lo,
-                                                int64_t hi, int64_t d, const float* w,
-                                                const float* mean, const float* invstd,
-                                                float* grad_x) {
-    layer_norm_grad_rows_body(grad, x, lo, hi, d, w, mean, invstd, grad_x);
-}
 
 }  // namespace
 
@@ -97,7 +77,7 @@ void batch_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, const f
                         float* save_mean, float* save_invstd) {
     const int64_t count = n * s;
     parallel_for(0, c, std::max<int64_t>(1, 16384 / std::max<int64_t>(count, 1)),
-                 [&](int64_t lo, int64_t hi) {
+                 vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
         for (int64_t ch = lo; ch < hi; ++ch) {
             double mean, var;
             if (training) {  // sums per sample in lanes, then over samples in order
@@ -136,7 +116,7 @@ void batch_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, const f
                 for (int64_t k = 0; k < s; ++k) yr[k] = xr[k] * scale + shift;
             }
         }
-    });
+    }));
 }
 
 void batch_norm_backward(const float* grad, const float* x, int64_t n, int64_t c, int64_t s,
@@ -144,7 +124,7 @@ void batch_norm_backward(const float* grad, const float* x, int64_t n, int64_t c
                          bool training, float* grad_x, float* grad_weight, float* grad_bias) {
     const int64_t count = n * s;
     parallel_for(0, c, std::max<int64_t>(1, 16384 / std::max<int64_t>(count, 1)),
-                 [&](int64_t lo, int64_t hi) {
+                 vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
         for (int64_t ch = lo; ch < hi; ++ch) {
             const double mean = save_mean[ch], invstd = save_invstd[ch];
             double sum_g = 0.0, sum_gx = 0.0;  // sum dy, sum dy * x^ (lanes per sample)
@@ -173,29 +153,25 @@ void batch_norm_backward(const float* grad, const float* x, int64_t n, int64_t c
                     for (int64_t k = 0; k < s; ++k) gx[k] = gr[k] * (gamma * is);
             }
         }
-    });
+    }));
 }
 
 void layer_norm_forward(const float* x, int64_t rows, int64_t d, const float* weight,
                         const float* bias, float eps, float* y, float* mean, float* invstd) {
-    const bool avx2 = use_avx2();
     parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)),
-                 [&](int64_t lo, int64_t hi) {
-        (avx2 ? layer_norm_rows_avx2 : layer_norm_rows_generic)(x, lo, hi, d, weight, bias, eps,
-                                                                y, mean, invstd);
-    });
+                 vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
+        layer_norm_rows_body(x, lo, hi, d, weight, bias, eps, y, mean, invstd);
+    }));
 }
 
 void layer_norm_backward(const float* grad, const float* x, int64_t rows, int64_t d,
                          const float* weight, const float* mean, const float* invstd,
                          float* grad_x, float* grad_weight, float* grad_bias) {
     if (grad_x) {
-        const bool avx2 = use_avx2();
         parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)),
-                     [&](int64_t lo, int64_t hi) {
-            (avx2 ? layer_norm_grad_rows_avx2 : layer_norm_grad_rows_generic)(
-                grad, x, lo, hi, d, weight, mean, invstd, grad_x);
-        });
+                     vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
+            layer_norm_grad_rows_body(grad, x, lo, hi, d, weight, mean, invstd, grad_x);
+        }));
     }
     if (grad_weight || grad_bias) {
         // Per column, rows summed in order; rows outer so the columns of a block vectorize.
@@ -226,7 +202,7 @@ void group_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, int64_t
                         float* invstd) {
     const int64_t cg = c / groups, len = cg * s;
     parallel_for(0, n * groups, std::max<int64_t>(1, 16384 / std::max<int64_t>(len, 1)),
-                 [&](int64_t lo, int64_t hi) {
+                 vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
         for (int64_t t = lo; t < hi; ++t) {
             const float* xt = x + t * len;
             const Moments m = moments(xt, len, eps);
@@ -240,7 +216,7 @@ void group_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, int64_t
                 for (int64_t k = 0; k < s; ++k) y[t * len + cc * s + k] = xt[cc * s + k] * scale + shift;
             }
         }
-    });
+    }));
 }
 
 void group_norm_backward(const float* grad, const float* x, int64_t n, int64_t c, int64_t s,
@@ -250,7 +226,7 @@ void group_norm_backward(const float* grad, const float* x, int64_t n, int64_t c
     const int64_t cg = c / groups, len = cg * s;
     if (grad_x) {
         parallel_for(0, n * groups, std::max<int64_t>(1, 16384 / std::max<int64_t>(len, 1)),
-                     [&](int64_t lo, int64_t hi) {
+                     vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
             for (int64_t t = lo; t < hi; ++t) {
                 const int64_t g = t % groups;
                 const float mu = mean[t], is = invstd[t];
@@ -275,10 +251,10 @@ void group_norm_backward(const float* grad, const float* x, int64_t n, int64_t c
                         gx[k] = a * (fl * gr[k] * gamma - sg - (xr[k] - mu) * is * sgx);
                 }
             }
-        });
+        }));
     }
     if (grad_weight || grad_bias) {
-        parallel_for(0, c, 1, [&](int64_t lo, int64_t hi) {  // per channel, samples in order
+        parallel_for(0, c, 1, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {  // per channel, samples in order
             for (int64_t ch = lo; ch < hi; ++ch) {
                 const int64_t g = ch / cg;
                 double gw = 0.0, gb = 0.0;
@@ -293,7 +269,7 @@ void group_norm_backward(const float* grad, const float* x, int64_t n, int64_t c
                 if (grad_weight) grad_weight[ch] = float(gw);
                 if (grad_bias) grad_bias[ch] = float(gb);
             }
-        });
+        }));
     }
 }
 
