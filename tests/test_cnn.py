@@ -174,12 +174,13 @@ def test_max_pool_kernels_agree_on_ties_and_nans(shape, kernel, stride, padding,
                                   reference.maxpool2d_backward(g, idx, shape, *args))
 
 
-def test_max_pool_backward_rejects_bad_indices():
+@pytest.mark.parametrize("bad", [16, -2, np.iinfo(np.int64).max, np.iinfo(np.int64).min])
+def test_max_pool_backward_rejects_bad_indices(bad):
     from pydl import _core
     args = ((2, 2), (2, 2), (0, 0), (1, 1), False)
     y, idx = _core.maxpool2d_forward(np.zeros((1, 1, 4, 4), np.float32), *args)
-    idx[0, 0, 1, 1] = 16
-    with pytest.raises(IndexError, match="index 16 is outside a 4x4 plane"):
+    idx[0, 0, 1, 1] = bad
+    with pytest.raises(IndexError, match=f"index {bad} is outside a 4x4 plane"):
         _core.maxpool2d_backward(y, idx, (1, 1, 4, 4), *args)
 
 

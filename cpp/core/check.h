@@ -42,15 +42,17 @@ std::string str_cat(const Args&... args) {
 // The first position i with index[i] outside [lo, hi), or -1. Blocks are tested with a
 // branch-free OR that the compiler vectorizes; only a failing block is searched again.
 inline int64_t find_out_of_range(const int64_t* index, int64_t count, int64_t lo, int64_t hi) {
-    const uint64_t span = uint64_t(hi - lo);
+    // index - lo in unsigned arithmetic (no overflow for any int64 index): below lo wraps
+    // to a huge value, so one comparison tests both ends.
+    const uint64_t base = uint64_t(lo), span = uint64_t(hi) - base;
     constexpr int64_t kBlock = 1024;
     for (int64_t b = 0; b < count; b += kBlock) {
         const int64_t e = std::min(count, b + kBlock);
         bool bad = false;
-        for (int64_t i = b; i < e; ++i) bad |= uint64_t(index[i] - lo) >= span;
+        for (int64_t i = b; i < e; ++i) bad |= uint64_t(index[i]) - base >= span;
         if (bad)
             for (int64_t i = b; i < e; ++i)
-                if (uint64_t(index[i] - lo) >= span) return i;
+                if (uint64_t(index[i]) - base >= span) return i;
     }
     return -1;
 }
