@@ -45,14 +45,15 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 # ----- elementwise arithmetic -----------------------------------------------------
 
 
-def _binary(name: str) -> Any:
+def _binary(name: str, passes_grad: bool = False) -> Any:
+    """passes_grad: d(out)/d(a) = d(out)/d(b) = 1 (add), so without broadcasting to undo
+    both gradients are g itself, handed to both inputs without a kernel call or copies
+    (the engine copies where two leaves would share it: Note [Gradient ownership])."""
     fwd_name, bwd_name = name + "_forward", name + "_backward"
 
     def backward(node: Any, g: np.ndarray) -> Any:
         a, b = node.inputs
-        if name == "add" and a.data.shape == b.data.shape == g.shape:
-            # No broadcast to undo: both gradients are g itself (residual connections), which
-            # the engine may hand to both inputs (Note [Gradient ownership]).
+        if passes_grad and a.data.shape == b.data.shape == g.shape:
             return (g if a.requires_grad else None, g if b.requires_grad else None)
         return getattr(_b.active, bwd_name)(g, a.data, b.data, a.requires_grad, b.requires_grad)
 
@@ -67,7 +68,7 @@ def _binary(name: str) -> Any:
     return op
 
 
-add = _binary("add")
+add = _binary("add", passes_grad=True)
 sub = _binary("sub")
 mul = _binary("mul")
 div = _binary("div")

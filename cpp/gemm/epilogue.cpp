@@ -26,25 +26,12 @@ PYDL_INLINE void tile_body(float* c, int64_t ldc, int mr, int nr) {
         for (int j = 0; j < nr; ++j) row[j] = activate<A>(row[j]);
     }
 }
-template <Activation A>
-void tile_generic(float* c, int64_t ldc, int mr, int nr) {
-    tile_body<A>(c, ldc, mr, nr);
-}
-template <Activation A>
-PYDL_TARGET_AVX2 void tile_avx2(float* c, int64_t ldc, int mr, int nr) {
-    tile_body<A>(c, ldc, mr, nr);
-}
-// With AVX-512 (the kernel that calls this on such CPUs) a 16-wide tile row is one masked
-// vector: the GELU epilogue of 2048x256x1024 on 1 thread, 7.0 -> 5.3 ms.
-template <Activation A>
-PYDL_TARGET_AVX512 void tile_avx512(float* c, int64_t ldc, int mr, int nr) {
-    tile_body<A>(c, ldc, mr, nr);
-}
+// Compiled per instruction set: with AVX-512 (the kernel that calls this on such CPUs) a
+// 16-wide tile row is one masked vector (GELU epilogue of 2048x256x1024, 1 thread: 7.0 ->
+// 5.3 ms).
 template <Activation A>
 void tile(float* c, int64_t ldc, int mr, int nr) {
-    if (use_avx512()) tile_avx512<A>(c, ldc, mr, nr);
-    else if (use_avx2()) tile_avx2<A>(c, ldc, mr, nr);
-    else tile_generic<A>(c, ldc, mr, nr);
+    vec::simd_call([&]() PYDL_INLINE_LAMBDA { tile_body<A>(c, ldc, mr, nr); });
 }
 
 }  // namespace

@@ -91,61 +91,24 @@ PYDL_INLINE void bwd_range_body(const float* g, const float* x, const float* y, 
                                 int64_t n, float p0, float p1) {
     for (int64_t i = 0; i < n; ++i) gx[i] = g[i] * Op::df(x[i], y[i], p0, p1);
 }
-// The same loops compiled for baseline and for AVX2+FMA (Note [SIMD dispatch]).
-template <typename Op>
-void fwd_range_generic(const float* x, float* y, int64_t n, float p0, float p1) {
-    fwd_range_body<Op>(x, y, n, p0, p1);
-}
-template <typename Op>
-PYDL_TARGET_AVX2 void fwd_range_avx2(const float* x, float* y, int64_t n, float p0, float p1) {
-    fwd_range_body<Op>(x, y, n, p0, p1);
-}
-template <typename Op>
-void bwd_range_generic(const float* g, const float* x, const float* y, float* gx, int64_t n,
-                       float p0, float p1) {
-    bwd_range_body<Op>(g, x, y, gx, n, p0, p1);
-}
-template <typename Op>
-PYDL_TARGET_AVX2 void bwd_range_avx2(const float* g, const float* x, const float* y, float* gx,
-                                     int64_t n, float p0, float p1) {
-    bwd_range_body<Op>(g, x, y, gx, n, p0, p1);
-}
-
-// AVX-512 copies too: the transcendental ops (GELU's erf, tanh, sigmoid) are bound by
-// instruction count, which 16-wide vectors halve (GELU backward on 2M floats, 1 thread:
-// 5.8 -> 3.4 ms; GELU forward 3.8 -> 2.3 ms).
-template <typename Op>
-PYDL_TARGET_AVX512 void fwd_range_avx512(const float* x, float* y, int64_t n, float p0,
-                                         float p1) {
-    fwd_range_body<Op>(x, y, n, p0, p1);
-}
-template <typename Op>
-PYDL_TARGET_AVX512 void bwd_range_avx512(const float* g, const float* x, const float* y,
-                                         float* gx, int64_t n, float p0, float p1) {
-    bwd_range_body<Op>(g, x, y, gx, n, p0, p1);
-}
-
+// The loops run in each instruction set's copy (vec::simd_chunks): the transcendental ops
+// (GELU's erf, tanh, sigmoid) are bound by instruction count, which AVX-512 halves (GELU
+// backward on 2M floats, 1 thread: 5.8 -> 3.4 ms; forward 3.8 -> 2.3 ms).
 template <typename Op>
 struct Fwd {
     static void run(const float* x, float* y, int64_t n, float p0, float p1) {
-        const auto range = use_avx512() ? fwd_range_avx512<Op>
-                           : use_avx2() ? fwd_range_avx2<Op>
-                                        : fwd_range_generic<Op>;
-        parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
-            range(x + lo, y + lo, hi - lo, p0, p1);
-        });
+        parallel_for(0, n, kGrain, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
+            fwd_range_body<Op>(x + lo, y + lo, hi - lo, p0, p1);
+        }));
     }
 };
 template <typename Op>
 struct Bwd {
     static void run(const float* g, const float* x, const float* y, float* gx, int64_t n,
                     float p0, float p1) {
-        const auto range = use_avx512() ? bwd_range_avx512<Op>
-                           : use_avx2() ? bwd_range_avx2<Op>
-                                        : bwd_range_generic<Op>;
-        parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
-            range(g + lo, x + lo, y + lo, gx + lo, hi - lo, p0, p1);
-        });
+        parallel_for(0, n, kGrain, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
+            bwd_range_body<Op>(g + lo, x + lo, y + lo, gx + lo, hi - lo, p0, p1);
+        }));
     }
 };
 
@@ -177,12 +140,6 @@ PYDL_INLINE void softmax_row_body(const float* x, int64_t n, bool log, float* __
         const float inv = 1.0f / s;
         for (int64_t j = 0; j < n; ++j) y[j] *= inv;
     }
-}
-void softmax_row_generic(const float* x, int64_t n, bool log, float* y) {
-    softmax_row_body(x, n, log, y);
-}
-PYDL_TARGET_AVX2 void softmax_row_avx2(const float* x, int64_t n, bool log, float* y) {
-    softmax_row_body(x, n, log, y);
 }
 
 }  // namespace
@@ -229,10 +186,9 @@ void softmax_forward(const float* x, int64_t outer, int64_t n, int64_t inner, bo
     parallel_for(0, outer * inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1)),
                  [&](int64_t lo, int64_t hi) {
         if (inner == 1) {
-            for (int64_t r = lo; r < hi; ++r) {
-                if (use_avx2()) softmax_row_avx2(x + r * n, n, log, y + r * n);
-                else softmax_row_generic(x + r * n, n, log, y + r * n);
-            }
+            vec::simd_call([&]() PYDL_INLINE_LAMBDA {
+                for (int64_t r = lo; r < hi; ++r) softmax_row_body(x + r * n, n, log, y + r * n);
+            });
             return;
         }
         for (int64_t r = lo; r < hi; ++r) {

@@ -73,43 +73,14 @@ PYDL_INLINE float exp_row_body(float* __restrict row, int64_t cols, float mx) {
     for (int64_t c = 0; c < cols; ++c) row[c] = vec::exp(row[c] - mx);
     return float(vec::lane_sum(cols, [&](int64_t c) { return row[c]; }));
 }
-// The three row passes compiled for each instruction set (Note [SIMD dispatch]; AVX-512
-// too, since exp is bound by instruction count), chosen once per call.
-struct RowPasses {
-    void (*probabilities)(const float* l, int64_t rows, int64_t cols, float* p);
-    void (*softmax_grad)(const float* p, const float* d, int64_t rows, int64_t cols, float* dp);
-    float (*exp_row)(float* row, int64_t cols, float mx);
-};
-#define PYDL_ROW_PASSES(suffix, target)                                                      \
-    target void probabilities_##suffix(const float* l, int64_t rows, int64_t cols, float* p) { \
-        probabilities_body(l, rows, cols, p);                                                  \
-    }                                                                                          \
-    target void softmax_grad_##suffix(const float* p, const float* d, int64_t rows,            \
-                                      int64_t cols, float* dp) {                               \
-        softmax_grad_body(p, d, rows, cols, dp);                                               \
-    }                                                                                          \
-    target float exp_row_##suffix(float* row, int64_t cols, float mx) {                        \
-        return exp_row_body(row, cols, mx);                                                    \
-    }
-PYDL_ROW_PASSES(generic, )
-PYDL_ROW_PASSES(avx2, PYDL_TARGET_AVX2)
-PYDL_ROW_PASSES(avx512, PYDL_TARGET_AVX512)
-#undef PYDL_ROW_PASSES
-
-RowPasses row_passes() {
-    if (use_avx512()) return {probabilities_avx512, softmax_grad_avx512, exp_row_avx512};
-    if (use_avx2()) return {probabilities_avx2, softmax_grad_avx2, exp_row_avx2};
-    return {probabilities_generic, softmax_grad_generic, exp_row_generic};
-}
-
 }  // namespace
 
 void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v,
                        const float* mask, float* out, float* lse) {
     const Blocks bl{s};
-    const RowPasses passes = row_passes();
     const int64_t tasks = s.batch * bl.q_blocks();
-    parallel_for(0, tasks, 1, [&](int64_t lo, int64_t hi) {
+    // Each chunk compiled per instruction set (exp is instruction-bound: AVX-512 pays).
+    parallel_for(0, tasks, 1, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
         std::vector<float> sc(kBlock * kBlock), acc(kBlock * s.dv), m(kBlock), l(kBlock);
         for (int64_t t = lo; t < hi; ++t) {
             const int64_t b = t / bl.q_blocks(), q0 = (t % bl.q_blocks()) * kBlock;
@@ -130,7 +101,7 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
                         continue;
                     }
                     const float corr = std::exp(m[r] - mx);  // exp(-inf) = 0 on the first block
-                    const float sum = passes.exp_row(row, cols, mx);
+                    const float sum = exp_row_body(row, cols, mx);
                     l[r] = l[r] * corr + sum;
                     m[r] = mx;
                     for (int64_t j = 0; j < s.dv; ++j) acc[r * s.dv + j] *= corr;
@@ -144,14 +115,13 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
                 lse[b * s.tq + q0 + r] = m[r] + std::log(l[r]);
             }
         }
-    });
+    }));
 }
 
 void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v,
                         const float* mask, const float* out, const float* lse, const float* dout,
                         float* dq, float* dk, float* dv) {
     const Blocks bl{s};
-    const RowPasses passes = row_passes();
     // D_i = sum_j dout_ij out_ij (the softmax backward's row term).
     std::vector<float> drow(s.batch * s.tq);
     parallel_for(0, s.batch * s.tq, 256, [&](int64_t lo, int64_t hi) {
@@ -165,10 +135,14 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
     auto grad_scores = [&](int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols,
                            float* p, float* dp) {
         scores(s, q, k, mask, b, q0, rows, k0, cols, p);
-        passes.probabilities(lse + b * s.tq + q0, rows, cols, p);
+        vec::simd_call([&]() PYDL_INLINE_LAMBDA {
+            probabilities_body(lse + b * s.tq + q0, rows, cols, p);
+        });
         sgemm(false, true, rows, cols, s.dv, 1.0f, dout + (b * s.tq + q0) * s.dv, s.dv,
               v + (b * s.tk + k0) * s.dv, s.dv, 0.0f, dp, kBlock);
-        passes.softmax_grad(p, drow.data() + b * s.tq + q0, rows, cols, dp);
+        vec::simd_call([&]() PYDL_INLINE_LAMBDA {
+            softmax_grad_body(p, drow.data() + b * s.tq + q0, rows, cols, dp);
+        });
     };
     // One (query block, key block) pair's contributions from its dS: dV and dK of the key
     // block, and (when dq_rows is set) dQ of the query block, each accumulated in order.

@@ -34,6 +34,16 @@ ColumnRange column_range(const ConvShape& s, int64_t kj, int64_t ow) {
 // Rows are short (an output row: 16 floats in the spec's CIFAR network), so the copies
 // and zero fills are plain loops the compiler vectorizes inline: memcpy/fill calls per
 // row cost more than the copy (a quarter of conv2's forward).
+// Width of a plane padded left and right, and this thread's buffer for one such plane
+// (the stride-1 paths of im2col and col2im work on whole padded rows).
+int64_t padded_width(const ConvShape& s) { return s.w + s.pad_left + s.pad_right; }
+float* padded_plane(const ConvShape& s) {
+    thread_local std::vector<float> buf;
+    const int64_t size = s.h * padded_width(s);
+    if (int64_t(buf.size()) < size) buf.resize(size);
+    return buf.data();
+}
+
 PYDL_INLINE void im2col_body(const ConvShape& s, const float* x, int64_t cg, float* col,
                              int64_t ld) {
     const int64_t oh = s.out_h(), ow = s.out_w();
@@ -41,10 +51,8 @@ PYDL_INLINE void im2col_body(const ConvShape& s, const float* x, int64_t cg, flo
         // Each input row copied once into a zero-padded row; every output row is then one
         // copy of ow floats from it, with no edge cases (the general loop below spends
         // more on its 1-element edge fills than on the copy: 3x slower for conv2).
-        const int64_t pw = s.w + s.pad_left + s.pad_right;
-        thread_local std::vector<float> padded_buf;
-        if (int64_t(padded_buf.size()) < s.h * pw) padded_buf.resize(s.h * pw);
-        float* padded = padded_buf.data();
+        const int64_t pw = padded_width(s);
+        float* padded = padded_plane(s);
         for (int64_t c = 0; c < cg; ++c) {
             const float* plane = x + c * s.h * s.w;
             for (int64_t r = 0; r < s.h; ++r) {
@@ -85,30 +93,14 @@ PYDL_INLINE void im2col_body(const ConvShape& s, const float* x, int64_t cg, flo
                     }
                     const float* src = plane + ih * s.w + off;
                     for (int64_t j = 0; j < j0; ++j) out[j] = 0.0f;
-                    if (s.stride_w == 1)
-                        for (int64_t j = j0; j < j1; ++j) out[j] = src[j];
-                    else
-                        for (int64_t j = j0; j < j1; ++j) out[j] = src[j * s.stride_w];
+                    for (int64_t j = j0; j < j1; ++j) out[j] = src[j * s.stride_w];
                     for (int64_t j = j1; j < ow; ++j) out[j] = 0.0f;
                 }
             }
 }
-void im2col_generic(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t ld) {
-    im2col_body(s, x, cg, col, ld);
-}
-PYDL_TARGET_AVX2 void im2col_avx2(const ConvShape& s, const float* x, int64_t cg, float* col,
-                                  int64_t ld) {
-    im2col_body(s, x, cg, col, ld);
-}
-// AVX-512 too: an output row of 16 floats is then one vector (the CIFAR network's rows).
-PYDL_TARGET_AVX512 void im2col_avx512(const ConvShape& s, const float* x, int64_t cg,
-                                      float* col, int64_t ld) {
-    im2col_body(s, x, cg, col, ld);
-}
+// Compiled per instruction set (an output row of 16 floats is one AVX-512 vector).
 void im2col(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t ld) {
-    if (use_avx512()) im2col_avx512(s, x, cg, col, ld);
-    else if (use_avx2()) im2col_avx2(s, x, cg, col, ld);
-    else im2col_generic(s, x, cg, col, ld);
+    vec::simd_call([&]() PYDL_INLINE_LAMBDA { im2col_body(s, x, cg, col, ld); });
 }
 
 // The adjoint of im2col: x (cg, h, w) += col, in a fixed order.
@@ -118,10 +110,8 @@ PYDL_INLINE void col2im_body(const ConvShape& s, const float* col, int64_t cg, f
     if (s.stride_w == 1) {
         // As im2col: rows accumulate whole into a zero-padded plane, whose interior is
         // then added to x (each element's terms in the same order as below).
-        const int64_t pw = s.w + s.pad_left + s.pad_right;
-        thread_local std::vector<float> padded_buf;
-        if (int64_t(padded_buf.size()) < s.h * pw) padded_buf.resize(s.h * pw);
-        float* padded = padded_buf.data();
+        const int64_t pw = padded_width(s);
+        float* padded = padded_plane(s);
         for (int64_t c = 0; c < cg; ++c) {
             std::fill(padded, padded + s.h * pw, 0.0f);
             for (int64_t ki = 0; ki < s.kh; ++ki)
@@ -159,21 +149,8 @@ PYDL_INLINE void col2im_body(const ConvShape& s, const float* col, int64_t cg, f
                 }
             }
 }
-void col2im_generic(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t ld) {
-    col2im_body(s, col, cg, x, ld);
-}
-PYDL_TARGET_AVX2 void col2im_avx2(const ConvShape& s, const float* col, int64_t cg, float* x,
-                                  int64_t ld) {
-    col2im_body(s, col, cg, x, ld);
-}
-PYDL_TARGET_AVX512 void col2im_avx512(const ConvShape& s, const float* col, int64_t cg,
-                                      float* x, int64_t ld) {
-    col2im_body(s, col, cg, x, ld);
-}
 void col2im(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t ld) {
-    if (use_avx512()) col2im_avx512(s, col, cg, x, ld);
-    else if (use_avx2()) col2im_avx2(s, col, cg, x, ld);
-    else col2im_generic(s, col, cg, x, ld);
+    vec::simd_call([&]() PYDL_INLINE_LAMBDA { col2im_body(s, col, cg, x, ld); });
 }
 
 // Per-thread im2col workspace, reused across calls.

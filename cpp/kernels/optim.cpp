@@ -28,13 +28,15 @@ std::vector<Chunk> chunks_of(const std::vector<ParamSlot>& slots) {
 }
 
 // Runs fn(chunk index, chunk) over fixed-size chunks of every tensor, in parallel when
-// the step is large enough.
+// the step is large enough, in the copy for the widest instruction set (vec::simd_chunks:
+// an always-inline fn's loops are compiled into each copy).
 template <typename Fn>
 void for_each_chunk(const std::vector<Chunk>& chunks, int64_t total, Fn fn) {
     const int64_t n = int64_t(chunks.size());
-    parallel_for(0, n, total < kParallelElements ? n : 1, [&](int64_t lo, int64_t hi) {
+    parallel_for(0, n, total < kParallelElements ? n : 1,
+                 vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
         for (int64_t c = lo; c < hi; ++c) fn(c, chunks[c]);
-    });
+    }));
 }
 
 int64_t total_size(const std::vector<ParamSlot>& slots) {
@@ -43,28 +45,15 @@ int64_t total_size(const std::vector<ParamSlot>& slots) {
     return t;
 }
 
-// Applies Body::run over every chunk, with the AVX2 copy where the CPU has it
-// (Note [SIMD dispatch]). Body::run(p, g, s0, s1, s2, n, args) works on one chunk.
-template <typename Body, typename Args>
-void generic_range(float* p, const float* g, float* s0, float* s1, float* s2, int64_t n,
-                   const Args& a) {
-    Body::run(p, g, s0, s1, s2, n, a);
-}
-template <typename Body, typename Args>
-PYDL_TARGET_AVX2 void avx2_range(float* p, const float* g, float* s0, float* s1, float* s2,
-                                 int64_t n, const Args& a) {
-    Body::run(p, g, s0, s1, s2, n, a);
-}
+// Applies Body::run(p, g, s0, s1, s2, n, args) to every chunk.
 template <typename Body, typename Args>
 void run_elementwise(const std::vector<ParamSlot>& slots, const Args& args) {
     const auto chunks = chunks_of(slots);
-    const bool avx2 = use_avx2();
-    for_each_chunk(chunks, total_size(slots), [&](int64_t, const Chunk& c) {
+    for_each_chunk(chunks, total_size(slots), [&](int64_t, const Chunk& c) PYDL_INLINE_LAMBDA {
         const ParamSlot& s = slots[c.slot];
         auto at = [&](float* buf) { return buf ? buf + c.lo : nullptr; };
-        (avx2 ? avx2_range<Body, Args> : generic_range<Body, Args>)(
-            s.param + c.lo, s.grad ? s.grad + c.lo : nullptr, at(s.state[0]), at(s.state[1]),
-            at(s.state[2]), c.hi - c.lo, args);
+        Body::run(s.param + c.lo, s.grad ? s.grad + c.lo : nullptr, at(s.state[0]),
+                  at(s.state[1]), at(s.state[2]), c.hi - c.lo, args);
     });
 }
 
@@ -336,27 +325,11 @@ PYDL_INLINE void lamb_moments_body(float* __restrict p, const float* __restrict 
     *p_sq = pt;
     *u_sq = ut;
 }
-void lamb_moments_generic(float* p, const float* g, float* m, float* v, int64_t n,
-                          const LambArgs& a, double* p_sq, double* u_sq) {
-    lamb_moments_body(p, g, m, v, n, a, p_sq, u_sq);
-}
-PYDL_TARGET_AVX2 void lamb_moments_avx2(float* p, const float* g, float* m, float* v, int64_t n,
-                                        const LambArgs& a, double* p_sq, double* u_sq) {
-    lamb_moments_body(p, g, m, v, n, a, p_sq, u_sq);
-}
 // Pass 2: p -= step_size * u (u recomputed from the stored moments, the same formula).
 PYDL_INLINE void lamb_apply_body(float* __restrict p, const float* __restrict m,
                                  const float* __restrict v, int64_t n, const LambArgs& a,
                                  float step_size) {
     for (int64_t i = 0; i < n; ++i) p[i] -= step_size * lamb_update(m[i], v[i], p[i], a);
-}
-void lamb_apply_generic(float* p, const float* m, const float* v, int64_t n, const LambArgs& a,
-                        float step_size) {
-    lamb_apply_body(p, m, v, n, a, step_size);
-}
-PYDL_TARGET_AVX2 void lamb_apply_avx2(float* p, const float* m, const float* v, int64_t n,
-                                      const LambArgs& a, float step_size) {
-    lamb_apply_body(p, m, v, n, a, step_size);
 }
 
 }  // namespace
@@ -370,13 +343,11 @@ void lamb_step(const std::vector<ParamSlot>& slots, int64_t step, float lr, floa
         maximize ? -1.0f : 1.0f};
     const auto chunks = chunks_of(slots);
     const int64_t total = total_size(slots);
-    const bool avx2 = use_avx2();
     std::vector<double> p_sq(chunks.size()), u_sq(chunks.size());
-    for_each_chunk(chunks, total, [&](int64_t ci, const Chunk& c) {
+    for_each_chunk(chunks, total, [&](int64_t ci, const Chunk& c) PYDL_INLINE_LAMBDA {
         const ParamSlot& s = slots[c.slot];
-        (avx2 ? lamb_moments_avx2 : lamb_moments_generic)(
-            s.param + c.lo, s.grad + c.lo, s.state[0] + c.lo, s.state[1] + c.lo, c.hi - c.lo,
-            args, &p_sq[ci], &u_sq[ci]);
+        lamb_moments_body(s.param + c.lo, s.grad + c.lo, s.state[0] + c.lo, s.state[1] + c.lo,
+                          c.hi - c.lo, args, &p_sq[ci], &u_sq[ci]);
     });
     // Trust ratio per tensor: chunk partials summed in order (Note [Determinism]).
     std::vector<float> step_size(slots.size());
@@ -385,11 +356,10 @@ void lamb_step(const std::vector<ParamSlot>& slots, int64_t step, float lr, floa
         for (; ci < chunks.size() && chunks[ci].slot == t; ++ci) ps += p_sq[ci], us += u_sq[ci];
         step_size[t] = lr * (ps > 0.0 && us > 0.0 ? float(std::sqrt(ps) / std::sqrt(us)) : 1.0f);
     }
-    for_each_chunk(chunks, total, [&](int64_t, const Chunk& c) {
+    for_each_chunk(chunks, total, [&](int64_t, const Chunk& c) PYDL_INLINE_LAMBDA {
         const ParamSlot& s = slots[c.slot];
-        (avx2 ? lamb_apply_avx2 : lamb_apply_generic)(s.param + c.lo, s.state[0] + c.lo,
-                                                      s.state[1] + c.lo, c.hi - c.lo, args,
-                                                      step_size[c.slot]);
+        lamb_apply_body(s.param + c.lo, s.state[0] + c.lo, s.state[1] + c.lo, c.hi - c.lo, args,
+                        step_size[c.slot]);
     });
 }
 

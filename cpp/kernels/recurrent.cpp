@@ -61,31 +61,15 @@ PYDL_INLINE void tanh_of_sum(float* __restrict out, const float* __restrict a,
     for (int64_t j = 0; j < n; ++j) out[j] = vec::tanh(a[j] + b[j]);
 }
 
-// The gate passes: rows of one step in parallel (each row independent). The row lambdas
-// are always-inlined into an AVX2-target loop, so on AVX2 CPUs the gate math (vec.h's
-// sigmoid and tanh) is compiled for AVX2+FMA (Note [SIMD dispatch]).
-template <typename Fn>
-void rows_generic(int64_t lo, int64_t hi, Fn& fn) {
-    for (int64_t b = lo; b < hi; ++b) fn(b);
-}
-template <typename Fn>
-PYDL_TARGET_AVX2 void rows_avx2(int64_t lo, int64_t hi, Fn& fn) {
-    for (int64_t b = lo; b < hi; ++b) fn(b);
-}
-// AVX-512 as well: the gate math is bound by instruction count (see activation.cpp).
-template <typename Fn>
-PYDL_TARGET_AVX512 void rows_avx512(int64_t lo, int64_t hi, Fn& fn) {
-    for (int64_t b = lo; b < hi; ++b) fn(b);
-}
+// The gate passes: rows of one step in parallel (each row independent). fn is an
+// always-inline lambda, so the gate math (vec.h's sigmoid and tanh) is compiled into each
+// instruction set's copy of the row loop (vec::simd_chunks; Note [SIMD dispatch]).
 template <typename Fn>
 void for_rows(int64_t batch, int64_t hidden, Fn fn) {
-    const bool avx512 = use_avx512(), avx2 = use_avx2();
     parallel_for(0, batch, std::max<int64_t>(1, 4096 / std::max<int64_t>(hidden, 1)),
-                 [&](int64_t lo, int64_t hi) {
-        if (avx512) rows_avx512(lo, hi, fn);
-        else if (avx2) rows_avx2(lo, hi, fn);
-        else rows_generic(lo, hi, fn);
-    });
+                 vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
+        for (int64_t b = lo; b < hi; ++b) fn(b);
+    }));
 }
 
 }  // namespace

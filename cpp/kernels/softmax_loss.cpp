@@ -14,43 +14,17 @@ namespace {
 
 constexpr int64_t kRowGrain = 64;
 
-// log-sum-exp of rows [lo, hi), with vec.h's exp and lane reductions (vectorized; compiled
-// twice, Note [SIMD dispatch]).
-PYDL_INLINE void lse_rows_body(const float* logits, int64_t lo, int64_t hi, int64_t c,
-                               float* lse) {
-    for (int64_t i = lo; i < hi; ++i) {
-        const float* row = logits + i * c;
-        const float m = vec::lane_max(row, c);
-        const double s = vec::lane_sum(c, [&](int64_t j) { return vec::exp(row[j] - m); });
-        lse[i] = m + float(std::log(s));
-    }
-}
-void lse_rows_generic(const float* logits, int64_t lo, int64_t hi, int64_t c, float* lse) {
-    lse_rows_body(logits, lo, hi, c, lse);
-}
-PYDL_TARGET_AVX2 void lse_rows_avx2(const float* logits, int64_t lo, int64_t hi, int64_t c,
-                                    float* lse) {
-    lse_rows_body(logits, lo, hi, c, lse);
-}
-
+// log-sum-exp of each row, with vec.h's exp and lane reductions, run in each instruction
+// set's copy (vec::simd_chunks; Note [SIMD dispatch]).
 void row_lse(const float* logits, int64_t n, int64_t c, float* lse) {
-    const bool avx2 = use_avx2();
-    parallel_for(0, n, kRowGrain, [&](int64_t lo, int64_t hi) {
-        (avx2 ? lse_rows_avx2 : lse_rows_generic)(logits, lo, hi, c, lse);
-    });
-}
-
-// g = scale * exp(row - lse), vectorized as above.
-PYDL_INLINE void scaled_softmax_body(const float* row, int64_t c, float lse, float scale,
-                                     float* __restrict g) {
-    for (int64_t j = 0; j < c; ++j) g[j] = scale * vec::exp(row[j] - lse);
-}
-void scaled_softmax_generic(const float* row, int64_t c, float lse, float scale, float* g) {
-    scaled_softmax_body(row, c, lse, scale, g);
-}
-PYDL_TARGET_AVX2 void scaled_softmax_avx2(const float* row, int64_t c, float lse, float scale,
-                                          float* g) {
-    scaled_softmax_body(row, c, lse, scale, g);
+    parallel_for(0, n, kRowGrain, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
+        for (int64_t i = lo; i < hi; ++i) {
+            const float* row = logits + i * c;
+            const float m = vec::lane_max(row, c);
+            const double s = vec::lane_sum(c, [&](int64_t j) { return vec::exp(row[j] - m); });
+            lse[i] = m + float(std::log(s));
+        }
+    }));
 }
 
 // Per-sample losses -> the requested reduction (serial sum: fixed order).
@@ -99,19 +73,20 @@ void cross_entropy_backward(const float* grad, const float* logits, const int64_
                             int64_t ignore_index, float* grad_logits) {
     check_labels(target, n, c, ignore_index);
     const int64_t count = count_kept(target, n, ignore_index);
-    const bool avx2 = use_avx2();
-    parallel_for(0, n, kRowGrain, [&](int64_t lo, int64_t hi) {
+    parallel_for(0, n, kRowGrain, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
         for (int64_t i = lo; i < hi; ++i) {
-            float* g = grad_logits + i * c;
+            float* __restrict g = grad_logits + i * c;
             if (target[i] == ignore_index) {
                 std::fill(g, g + c, 0.0f);
                 continue;
             }
             const float gi = sample_grad(grad, i, reduction, count);
-            (avx2 ? scaled_softmax_avx2 : scaled_softmax_generic)(logits + i * c, c, lse[i], gi, g);
+            const float* row = logits + i * c;
+            const float l = lse[i];
+            for (int64_t j = 0; j < c; ++j) g[j] = gi * vec::exp(row[j] - l);  // softmax
             g[target[i]] -= gi;
         }
-    });
+    }));
 }
 
 void cross_entropy_prob_forward(const float* logits, const float* target, int64_t n, int64_t c,
