@@ -71,6 +71,18 @@ def test_edge_sizes(kernel, m, n):
         check(got, want, k)
 
 
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("pad", [0, 5])
+def test_packed_a_depths(trans_a, trans_b, pad):
+    """A packed in full and partial panels at depths around the 8-deep transposes of its
+    packing (k 8, 9, 16, 17) on the small (k <= 64) and blocked paths."""
+    rng = np.random.default_rng(7 + pad)
+    for m in (102, 150):
+        for k in (1, 2, 7, 8, 9, 16, 17, 63, 65, 73):
+            got, want = gemm(trans_a, trans_b, m, 130, k, 1.0, 0.0, rng, pad=pad)
+            check(got, want, k)
+
+
 @pytest.mark.parametrize("n,pad", [(256, 0), (250, 6), (512, 0), (40, 216)])
 def test_small_path_with_packed_b(kernel, n, pad):
     """Row strides that are multiples of 1 KiB make the small path pack B (all panels, or

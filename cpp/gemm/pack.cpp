@@ -29,7 +29,9 @@ void pack_b_trans_panel_generic(const float* src, int64_t ldb, int64_t kc, int64
 }
 
 #ifdef PYDL_HAVE_PACK_AVX2
-// The 8 x 8 block rows[r][0..8) -> out[q * stride + r] (a transpose in registers).
+// The 8 x 8 block rows[r][p..p+8) -> out[q * stride + r] (a transpose in registers).
+// The eight rows of out are stored in ascending q, so with stride < 8 each store's tail
+// is overwritten by the next (pack_a_rows_avx2 relies on it).
 PYDL_TARGET_AVX2 inline void transpose8(const float* const rows[8], int64_t p, float* out,
                                         int64_t stride) {
     __m256 r[8], t[8];
@@ -46,10 +48,10 @@ PYDL_TARGET_AVX2 inline void transpose8(const float* const rows[8], int64_t p, f
     }
     // r[0..3] hold columns 0,1,2,3 of rows 0-3 (low lane: p..p+3, high lane: p+4..p+7),
     // r[4..7] the same for rows 4-7.
-    for (int q = 0; q < 4; ++q) {
+    for (int q = 0; q < 4; ++q)
         _mm256_storeu_ps(out + q * stride, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
+    for (int q = 0; q < 4; ++q)
         _mm256_storeu_ps(out + (q + 4) * stride, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
-    }
 }
 
 PYDL_TARGET_AVX2 void pack_b_trans_panel_avx2(const float* src, int64_t ldb, int64_t kc,
@@ -64,7 +66,41 @@ PYDL_TARGET_AVX2 void pack_b_trans_panel_avx2(const float* src, int64_t ldb, int
     }
     pack_b_trans_panel_generic(src + p, ldb, kc - p, kNR, d + p * kNR);  // the last p < 8
 }
+
+// A full panel of row-major A: the MR rows src[r * lda + p], p < kc -> d[p * MR + r].
+// Eight depths at a time through transpose8 (rows MR..7 repeat row 0; their values
+// land in the 8-float stores' tails, which the next store overwrites) while a later
+// depth remains to overwrite the last tail; the rest one by one.
+PYDL_TARGET_AVX2 void pack_a_rows_avx2(const float* src, int64_t lda, int64_t kc, float* d) {
+    const float* rows[8];
+    for (int r = 0; r < 8; ++r) rows[r] = src + (r < kMR ? r : 0) * lda;
+    int64_t p = 0;
+    for (; p + 8 < kc; p += 8) transpose8(rows, p, d + p * kMR, kMR);
+    for (; p < kc; ++p)
+        for (int r = 0; r < kMR; ++r) d[p * kMR + r] = rows[r][p];
+}
 #endif
+
+// A full panel of op(A) = row-major A: MR rows, each read along the depth.
+void pack_a_rows(const float* src, int64_t lda, int64_t kc, float* d) {
+#ifdef PYDL_HAVE_PACK_AVX2
+    if (use_avx2()) return pack_a_rows_avx2(src, lda, kc, d);
+#endif
+    for (int64_t p = 0; p < kc; ++p)
+        for (int64_t r = 0; r < kMR; ++r) d[p * kMR + r] = src[r * lda + p];
+}
+
+// A full panel of op(A) = transposed A: depth p is the contiguous run src[p * lda + r],
+// r < MR. Each depth but the last copies 8 floats, whose 2-float tail the next depth
+// overwrites; the 8 floats end inside the next depth's run since lda >= MR.
+// (Row p outer and panels inner measured 3x slower: the panels' write streams, 6 x kc
+// floats apart, share L1 sets.)
+void pack_a_cols(const float* src, int64_t lda, int64_t kc, float* d) {
+    static_assert(kMR <= 8, "a depth's run must fit one 8-float copy");
+    int64_t p = 0;
+    for (; p + 1 < kc; ++p) std::memcpy(d + p * kMR, src + p * lda, 8 * sizeof(float));
+    std::memcpy(d + p * kMR, src + p * lda, kMR * sizeof(float));
+}
 
 void pack_b_trans_panel(const float* src, int64_t ldb, int64_t kc, int64_t cols, float* d) {
 #ifdef PYDL_HAVE_PACK_AVX2
@@ -81,11 +117,10 @@ void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int
         float* d = dst + ip * kMR * kc;
         const int64_t rows = mc - ip * kMR < kMR ? mc - ip * kMR : kMR;
         const int64_t r0 = i0 + ip * kMR;
-        if (!trans && rows == kMR) {
-            // Six row streams in, one contiguous stream out.
-            const float* s0 = a + r0 * lda + p0;
-            for (int64_t p = 0; p < kc; ++p)
-                for (int64_t r = 0; r < kMR; ++r) d[p * kMR + r] = s0[r * lda + p];
+        if (rows == kMR && !trans) {
+            pack_a_rows(a + r0 * lda + p0, lda, kc, d);
+        } else if (rows == kMR) {
+            pack_a_cols(a + p0 * lda + r0, lda, kc, d);
         } else if (!trans) {
             for (int64_t r = 0; r < rows; ++r) {
                 const float* src = a + (r0 + r) * lda + p0;
