@@ -225,6 +225,15 @@ row("sdpa_float_mask", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, 
     [_u((1, 5, 3)), _u((1, 131, 3)), _u((1, 131, 2))])
 row("sdpa_bool_mask_scale", lambda q, k, v: NF.scaled_dot_product_attention(
     q, k, v, ATT_MASK > -0.5, scale=0.3), [_u((2, 5, 3)), _u((2, 131, 3)), _u((2, 131, 2))])
+# the kernel on (N, T, H, D) head slices, as multi-head attention passes its projections
+ATT_HEAD_MASK = np.random.default_rng(10).uniform(-1, 1, (4, 5, 131))
+row("attention_heads", lambda q, k, v: NF.attention_kernel(q, k, v, None, 0.5, False),
+    [_u((2, 70, 3, 4)), _u((2, 131, 3, 4)), _u((2, 131, 3, 5))])
+row("attention_heads_causal", lambda q, k, v: NF.attention_kernel(q, k, v, None, 0.7, True),
+    [_u((1, 131, 2, 3)), _u((1, 131, 2, 3)), _u((1, 131, 2, 2))], atol=5e-5)
+row("attention_heads_mask", lambda q, k, v: NF.attention_kernel(q, k, v, ATT_HEAD_MASK, 0.6,
+                                                                False),
+    [_u((2, 5, 2, 3)), _u((2, 131, 2, 3)), _u((2, 131, 2, 2))])
 
 # losses
 row("cross_entropy", lambda x: NF.cross_entropy(x, LABELS), [_u((7, 5), -5, 5)])

@@ -61,6 +61,12 @@ def test_sdpa_bad_input():
     with pytest.raises(ValueError, match="mask"):
         _core.attention_forward(q.numpy(), q.numpy(), q.numpy(), np.zeros((1, 4, 5), np.float32),
                                 0.5, False)
+    # the per-head layout: (N, T, H, D) with equal N and H
+    q4 = _rand(2, 5, 3, 4)
+    with pytest.raises(ValueError, match=r"\(2, 5, 3, 4\).*\(2, 5, 2, 4\)"):
+        _core.attention_forward(q4, _rand(2, 5, 2, 4), _rand(2, 5, 2, 4), None, 0.5, False)
+    with pytest.raises(ValueError, match=r"mask \(2, 5, 5\) must be \(1 or 6, 5, 5\)"):
+        _core.attention_forward(q4, q4, q4, np.zeros((2, 5, 5), np.float32), 0.5, False)
 
 
 def _copy(mine, theirs, torch):
@@ -120,6 +126,54 @@ def test_multihead_attention_matches_pytorch(kwargs, masks):
     for name, p in mine.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), rtol=1e-4,
                                    atol=1e-4, err_msg=name)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_multihead_self_attention_matches_pytorch(batch_first):
+    """One tensor as query, key and value, no weights: the kernel reads the projections'
+    (N, T, H, Dh) head slices in place (causal, then with a padding mask)."""
+    torch = pytest.importorskip("torch")
+    E, H, L, N = 24, 3, 70, 2
+    mine = nn.MultiheadAttention(E, H, batch_first=batch_first)
+    theirs = torch.nn.MultiheadAttention(E, H, batch_first=batch_first)
+    _copy(mine, theirs, torch)
+    x = _rand(*((N, L, E) if batch_first else (L, N, E)), seed=11)
+    causal = ~np.tril(np.ones((L, L), bool))
+    padding = np.zeros((N, L), bool)
+    padding[0, -5:] = True
+    for args in (dict(attn_mask=causal, is_causal=True), dict(key_padding_mask=padding)):
+        xm, xt = pydl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        out_m, w_m = mine(xm, xm, xm, need_weights=False, **args)
+        out_t, _ = theirs(xt, xt, xt, need_weights=False,
+                          **{n: torch.tensor(a) if isinstance(a, np.ndarray) else a
+                             for n, a in args.items()})
+        assert w_m is None
+        np.testing.assert_allclose(out_m.numpy(), out_t.detach().numpy(), rtol=1e-4, atol=1e-5)
+        g = _rand(*out_m.shape, seed=12)
+        out_m.backward(g)
+        out_t.backward(torch.tensor(g))
+        np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_multihead_attention_dropout_path():
+    """With dropout in training the scores are composed from ops over (N * H, L, Dh) slices;
+    in eval mode the same module gives the kernel's result."""
+    E, H, L, N = 8, 2, 5, 3
+    mha = nn.MultiheadAttention(E, H, dropout=0.5, batch_first=True)
+    x = pydl.tensor(_rand(N, L, E, seed=13), requires_grad=True)
+    out, _ = mha(x, x, x, need_weights=False)
+    assert out.shape == (N, L, E)
+    out.sum().backward()
+    assert x.grad.shape == (N, L, E) and np.isfinite(x.grad.numpy()).all()
+    mha.eval()
+    want, _ = mha(x, x, x, need_weights=False)
+    mha.dropout = 0.0
+    mha.train()
+    got, _ = mha(x, x, x, need_weights=False)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+    mha.dropout = 1e-9  # the composed path, dropping (almost surely) nothing
+    composed, _ = mha(x, x, x, need_weights=False)
+    np.testing.assert_allclose(composed.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("norm_first", [False, True])

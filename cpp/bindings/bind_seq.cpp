@@ -118,14 +118,22 @@ void def_recurrent(py::module_& m) {
     });
 }
 
+// q, k, v as (B, Tq, D), (B, Tk, D), (B, Tk, Dv), or with heads as (N, Tq, H, D),
+// (N, Tk, H, D), (N, Tk, H, Dv) (AttentionShape::heads; B = N * H).
 AttentionShape attention_shape(const py::array& q, const py::array& k, const py::array& v,
                                const py::object& mask, double scale, bool causal) {
     const Shape qs = shape_of(q), ks = shape_of(k), vs = shape_of(v);
-    PYDL_CHECK(qs.size() == 3 && ks.size() == 3 && vs.size() == 3 && ks[0] == qs[0] &&
-                   vs[0] == qs[0] && ks[2] == qs[2] && vs[1] == ks[1],
-               ValueError, "scaled_dot_product_attention: q ", shape_str(qs), ", k ",
-               shape_str(ks), " and v ", shape_str(vs), " must be (B, Tq, D), (B, Tk, D), (B, Tk, Dv)");
-    AttentionShape s{qs[0], qs[1], ks[1], qs[2], vs[2], float(scale), causal, 0};
+    const size_t rank = qs.size();
+    const bool fits = (rank == 3 || rank == 4) && ks.size() == rank && vs.size() == rank &&
+                      ks[0] == qs[0] && vs[0] == qs[0] && vs[1] == ks[1] &&
+                      ks[rank - 1] == qs[rank - 1] && (rank == 3 || (ks[2] == qs[2] && vs[2] == qs[2]));
+    PYDL_CHECK(fits, ValueError, "scaled_dot_product_attention: q ", shape_str(qs), ", k ",
+               shape_str(ks), " and v ", shape_str(vs),
+               " must be (B, Tq, D), (B, Tk, D), (B, Tk, Dv) or (N, Tq, H, D), (N, Tk, H, D), "
+               "(N, Tk, H, Dv)");
+    const int64_t heads = rank == 4 ? qs[2] : 1;
+    AttentionShape s{qs[0] * heads, qs[1], ks[1], qs[rank - 1], vs[rank - 1], float(scale),
+                     causal, 0, heads};
     if (!mask.is_none()) {
         const Shape ms = shape_of(mask.cast<py::array>());
         PYDL_CHECK(ms.size() == 3 && (ms[0] == 1 || ms[0] == s.batch) && ms[1] == s.tq &&
@@ -137,6 +145,13 @@ AttentionShape attention_shape(const py::array& q, const py::array& k, const py:
     return s;
 }
 
+// The output's shape: q's with the last dimension dv.
+Shape attention_out_shape(const py::array& q, const AttentionShape& s) {
+    Shape shape = shape_of(q);
+    shape.back() = s.dv;
+    return shape;
+}
+
 void def_attention(py::module_& m) {
     m.def("attention_forward", [](const py::array& q_, const py::array& k_, const py::array& v_,
                                   py::object mask_, double scale, bool causal) {
@@ -144,7 +159,7 @@ void def_attention(py::module_& m) {
         const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal);
         py::array_t<float> mk;
         if (!mask_.is_none()) mk = f32(mask_.cast<py::array>(), "mask");
-        auto o = empty({s.batch, s.tq, s.dv});
+        auto o = empty(attention_out_shape(q, s));
         auto lse = empty({s.batch, s.tq});
         float* op = out(o);
         float* lp = out(lse);
@@ -162,7 +177,7 @@ void def_attention(py::module_& m) {
         auto q = f32(q_, "q"), k = f32(k_, "k"), v = f32(v_, "v"), o = f32(out_, "out"),
              lse = f32(lse_, "lse"), dout = f32(dout_, "grad");
         const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal);
-        PYDL_CHECK(shape_of(dout) == Shape({s.batch, s.tq, s.dv}) && shape_of(o) == shape_of(dout) &&
+        PYDL_CHECK(shape_of(dout) == attention_out_shape(q, s) && shape_of(o) == shape_of(dout) &&
                        lse.size() == s.batch * s.tq,
                    ValueError, "scaled_dot_product_attention: grad ", shape_str(shape_of(dout)),
                    " does not match the output");

@@ -27,11 +27,33 @@ struct Blocks {
     int64_t k_blocks() const { return (s.tk + kBlock - 1) / kBlock; }
 };
 
+// Row t of slice b in a (batch / heads, rows, heads, width) array; consecutive rows of a
+// slice are ld() apart.
+struct Rows {
+    int64_t heads, rows, width;
+    int64_t at(int64_t b, int64_t t) const {
+        return ((b / heads) * rows + t) * heads * width + (b % heads) * width;
+    }
+    int64_t ld() const { return heads * width; }
+    // Rows [t0, t0 + count) of slice b set to zero.
+    void zero(float* x, int64_t b, int64_t t0, int64_t count) const {
+        for (int64_t t = t0; t < t0 + count; ++t) std::fill_n(x + at(b, t), width, 0.0f);
+    }
+};
+// The layouts of q (and dq), k (dk), v (dv), out (dout).
+struct Layouts {
+    Rows q, k, v, o;
+    explicit Layouts(const AttentionShape& s)
+        : q{s.heads, s.tq, s.d}, k{s.heads, s.tk, s.d}, v{s.heads, s.tk, s.dv},
+          o{s.heads, s.tq, s.dv} {}
+};
+
 // scores (rows x cols, stride kBlock) = q_blk k_blk^T * scale + mask, -inf where causal hides.
 void scores(const AttentionShape& s, const float* q, const float* k, const float* mask, int64_t b,
             int64_t q0, int64_t rows, int64_t k0, int64_t cols, float* out) {
-    sgemm(false, true, rows, cols, s.d, s.scale, q + (b * s.tq + q0) * s.d, s.d,
-          k + (b * s.tk + k0) * s.d, s.d, 0.0f, out, kBlock);
+    const Layouts ly(s);
+    sgemm(false, true, rows, cols, s.d, s.scale, q + ly.q.at(b, q0), ly.q.ld(), k + ly.k.at(b, k0),
+          ly.k.ld(), 0.0f, out, kBlock);
     const float* mrow = nullptr;
     if (s.mask_batch) mrow = mask + ((s.mask_batch == 1 ? 0 : b) * s.tq + q0) * s.tk + k0;
     for (int64_t r = 0; r < rows; ++r) {
@@ -78,6 +100,7 @@ PYDL_INLINE float exp_row_body(float* __restrict row, int64_t cols, float mx) {
 void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v,
                        const float* mask, float* out, float* lse) {
     const Blocks bl{s};
+    const Layouts ly(s);
     const int64_t tasks = s.batch * bl.q_blocks();
     // Each chunk compiled per instruction set (exp is instruction-bound: AVX-512 pays).
     parallel_for(0, tasks, 1, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
@@ -106,11 +129,11 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
                     m[r] = mx;
                     for (int64_t j = 0; j < s.dv; ++j) acc[r * s.dv + j] *= corr;
                 }
-                sgemm(false, false, rows, s.dv, cols, 1.0f, sc.data(), kBlock,
-                      v + (b * s.tk + k0) * s.dv, s.dv, 1.0f, acc.data(), s.dv);
+                sgemm(false, false, rows, s.dv, cols, 1.0f, sc.data(), kBlock, v + ly.v.at(b, k0),
+                      ly.v.ld(), 1.0f, acc.data(), s.dv);
             }
             for (int64_t r = 0; r < rows; ++r) {
-                float* o = out + (b * s.tq + q0 + r) * s.dv;
+                float* o = out + ly.o.at(b, q0 + r);
                 for (int64_t j = 0; j < s.dv; ++j) o[j] = acc[r * s.dv + j] / l[r];  // 0/0: NaN, as PyTorch
                 lse[b * s.tq + q0 + r] = m[r] + std::log(l[r]);
             }
@@ -122,12 +145,13 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
                         const float* mask, const float* out, const float* lse, const float* dout,
                         float* dq, float* dk, float* dv) {
     const Blocks bl{s};
+    const Layouts ly(s);
     // D_i = sum_j dout_ij out_ij (the softmax backward's row term).
     std::vector<float> drow(s.batch * s.tq);
     parallel_for(0, s.batch * s.tq, 256, [&](int64_t lo, int64_t hi) {
         for (int64_t r = lo; r < hi; ++r) {
-            const float* a = dout + r * s.dv;
-            const float* o = out + r * s.dv;
+            const float* a = dout + ly.o.at(r / s.tq, r % s.tq);
+            const float* o = out + ly.o.at(r / s.tq, r % s.tq);
             drow[r] = float(vec::lane_sum(s.dv, [&](int64_t j) { return a[j] * o[j]; }));
         }
     });
@@ -138,8 +162,8 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
         vec::simd_call([&]() PYDL_INLINE_LAMBDA {
             probabilities_body(lse + b * s.tq + q0, rows, cols, p);
         });
-        sgemm(false, true, rows, cols, s.dv, 1.0f, dout + (b * s.tq + q0) * s.dv, s.dv,
-              v + (b * s.tk + k0) * s.dv, s.dv, 0.0f, dp, kBlock);
+        sgemm(false, true, rows, cols, s.dv, 1.0f, dout + ly.o.at(b, q0), ly.o.ld(),
+              v + ly.v.at(b, k0), ly.v.ld(), 0.0f, dp, kBlock);
         vec::simd_call([&]() PYDL_INLINE_LAMBDA {
             softmax_grad_body(p, drow.data() + b * s.tq + q0, rows, cols, dp);
         });
@@ -150,14 +174,14 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
                           const float* p, const float* ds, float* dkb, float* dvb,
                           float* dq_rows, float dq_beta) {
         if (dvb)
-            sgemm(true, false, cols, s.dv, rows, 1.0f, p, kBlock, dout + (b * s.tq + q0) * s.dv,
-                  s.dv, 1.0f, dvb, s.dv);
+            sgemm(true, false, cols, s.dv, rows, 1.0f, p, kBlock, dout + ly.o.at(b, q0), ly.o.ld(),
+                  1.0f, dvb, ly.v.ld());
         if (dkb)
-            sgemm(true, false, cols, s.d, rows, s.scale, ds, kBlock, q + (b * s.tq + q0) * s.d,
-                  s.d, 1.0f, dkb, s.d);
+            sgemm(true, false, cols, s.d, rows, s.scale, ds, kBlock, q + ly.q.at(b, q0), ly.q.ld(),
+                  1.0f, dkb, ly.k.ld());
         if (dq_rows)
-            sgemm(false, false, rows, s.d, cols, s.scale, ds, kBlock, k + (b * s.tk + k0) * s.d,
-                  s.d, dq_beta, dq_rows, s.d);
+            sgemm(false, false, rows, s.d, cols, s.scale, ds, kBlock, k + ly.k.at(b, k0), ly.k.ld(),
+                  dq_beta, dq_rows, ly.q.ld());
     };
     // Enough (batch x head) slices to share out: one task per slice computes every block
     // pair's dS once and all three gradients from it (dQ's terms still in key order). With
@@ -167,9 +191,9 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
         parallel_for(0, s.batch, 1, [&](int64_t lo, int64_t hi) {
             std::vector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
             for (int64_t b = lo; b < hi; ++b) {
-                if (dq) std::fill(dq + b * s.tq * s.d, dq + (b + 1) * s.tq * s.d, 0.0f);
-                if (dk) std::fill(dk + b * s.tk * s.d, dk + (b + 1) * s.tk * s.d, 0.0f);
-                if (dv) std::fill(dv + b * s.tk * s.dv, dv + (b + 1) * s.tk * s.dv, 0.0f);
+                if (dq) ly.q.zero(dq, b, 0, s.tq);
+                if (dk) ly.k.zero(dk, b, 0, s.tk);
+                if (dv) ly.v.zero(dv, b, 0, s.tk);
                 for (int64_t k0 = 0; k0 < s.tk; k0 += kBlock) {
                     const int64_t cols = std::min(kBlock, s.tk - k0);
                     for (int64_t q0 = 0; q0 < s.tq; q0 += kBlock) {
@@ -177,9 +201,9 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
                         if (hidden(s, q0, rows, k0)) continue;
                         grad_scores(b, q0, rows, k0, cols, p.data(), ds.data());
                         accumulate(b, q0, rows, k0, cols, p.data(), ds.data(),
-                                   dk ? dk + (b * s.tk + k0) * s.d : nullptr,
-                                   dv ? dv + (b * s.tk + k0) * s.dv : nullptr,
-                                   dq ? dq + (b * s.tq + q0) * s.d : nullptr, 1.0f);
+                                   dk ? dk + ly.k.at(b, k0) : nullptr,
+                                   dv ? dv + ly.v.at(b, k0) : nullptr,
+                                   dq ? dq + ly.q.at(b, q0) : nullptr, 1.0f);
                     }
                 }
             }
@@ -193,16 +217,16 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
             for (int64_t t = lo; t < hi; ++t) {
                 const int64_t b = t / bl.k_blocks(), k0 = (t % bl.k_blocks()) * kBlock;
                 const int64_t cols = std::min(kBlock, s.tk - k0);
-                float* dkb = dk ? dk + (b * s.tk + k0) * s.d : nullptr;
-                float* dvb = dv ? dv + (b * s.tk + k0) * s.dv : nullptr;
-                if (dkb) std::fill(dkb, dkb + cols * s.d, 0.0f);
-                if (dvb) std::fill(dvb, dvb + cols * s.dv, 0.0f);
+                float* dkb = dk ? dk + ly.k.at(b, k0) : nullptr;
+                float* dvb = dv ? dv + ly.v.at(b, k0) : nullptr;
+                if (dkb) ly.k.zero(dk, b, k0, cols);
+                if (dvb) ly.v.zero(dv, b, k0, cols);
                 for (int64_t q0 = 0; q0 < s.tq; q0 += kBlock) {
                     const int64_t rows = std::min(kBlock, s.tq - q0);
                     if (hidden(s, q0, rows, k0)) continue;
                     grad_scores(b, q0, rows, k0, cols, p.data(), ds.data());
                     accumulate(b, q0, rows, k0, cols, p.data(), ds.data(), dkb, dvb,
-                               dq_with_keys ? dq + (b * s.tq + q0) * s.d : nullptr, 0.0f);
+                               dq_with_keys ? dq + ly.q.at(b, q0) : nullptr, 0.0f);
                 }
             }
         });
@@ -213,8 +237,8 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
             for (int64_t t = lo; t < hi; ++t) {
                 const int64_t b = t / bl.q_blocks(), q0 = (t % bl.q_blocks()) * kBlock;
                 const int64_t rows = std::min(kBlock, s.tq - q0);
-                float* dqb = dq + (b * s.tq + q0) * s.d;
-                std::fill(dqb, dqb + rows * s.d, 0.0f);
+                float* dqb = dq + ly.q.at(b, q0);
+                ly.q.zero(dq, b, q0, rows);
                 for (int64_t k0 = 0; k0 < s.tk; k0 += kBlock) {
                     if (hidden(s, q0, rows, k0)) break;
                     const int64_t cols = std::min(kBlock, s.tk - k0);

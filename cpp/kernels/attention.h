@@ -12,9 +12,14 @@ struct AttentionShape {
     float scale;          // usually 1 / sqrt(d)
     bool causal;          // query i attends to keys j <= i (PyTorch's top-left aligned mask)
     int64_t mask_batch;   // additive float mask (mask_batch x tq x tk): 0 = none, 1 = shared, or batch
+    // q, k, v, out and their gradients are (batch / heads, T, heads, width) arrays: slice b
+    // is head b % heads of sequence b / heads, so a multi-head layer's projections are
+    // used as they are, without permutes; 1 is plain (batch, T, width).
+    int64_t heads = 1;
 };
 
-// out (batch, tq, dv) = softmax(q k^T * scale + mask) v; lse (batch, tq) saved for backward.
+// out (batch, tq, dv) = softmax(q k^T * scale + mask) v (laid out as q, see heads); lse
+// (batch, tq) saved for backward.
 void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v,
                        const float* mask, float* out, float* lse);
 // Gradients of q, k, v (any may be null); deterministic: every output block is

@@ -672,7 +672,17 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             scores = F.add(scores, as_tensor(hide))
         return F.matmul(dropout(softmax(scores, -1), dropout_p), v)
     q3, k3, v3 = (F.reshape(t, (batch,) + t.shape[-2:]) for t in (q, k, v))
-    out, saved = _b.active.attention_forward(q3.data, k3.data, v3.data, mask, scale, is_causal)
+    return F.reshape(attention_kernel(q3, k3, v3, mask, scale, is_causal), lead + (L, Ev))
+
+
+def attention_kernel(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None, scale: float,
+                     is_causal: bool) -> Tensor:
+    """The tiled attention kernel, forward and backward, on (B, T, D) tensors or, per head,
+    on (N, T, H, D) ones as a multi-head layer's projections come (no permutes); mask is
+    None or an additive float array (1 or B (= N * H), Tq, Tk)."""
+    if mask is not None:
+        mask = np.asarray(mask, dtype=q.dtype, order="C")
+    out, saved = _b.active.attention_forward(q.data, k.data, v.data, mask, scale, is_causal)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         qq, kk, vv = node.inputs
@@ -680,7 +690,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                             is_causal, qq.requires_grad, kk.requires_grad,
                                             vv.requires_grad)
 
-    return F.reshape(wrap(out, (q3, k3, v3), backward), lead + (L, Ev))
+    return wrap(out, (q, k, v), backward)
 
 
 def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:

@@ -94,31 +94,45 @@ class MultiheadAttention(Module):
         if q_in.ndim != 3 or k_in.ndim != 3 or v_in.ndim != 3:
             raise ValueError(f"MultiheadAttention expects 3-D query, key, value; got "
                              f"{q_in.shape}, {k_in.shape}, {v_in.shape}")
-        if self.batch_first:  # to (L, N, E)
-            q_in, k_in, v_in = (F.transpose(t, 0, 1) for t in (q_in, k_in, v_in))
-        L, N, E = q_in.shape
-        S = k_in.shape[0]
+        if not self.batch_first:  # (L, N, E) -> (N, L, E); self-attention transposes once
+            q_t = F.transpose(q_in, 0, 1)
+            k_t = q_t if k_in is q_in else F.transpose(k_in, 0, 1)
+            v_t = k_t if v_in is k_in else F.transpose(v_in, 0, 1)
+            q_in, k_in, v_in = q_t, k_t, v_t
+        N, L, E = q_in.shape
+        S = k_in.shape[1]
         if E != self.embed_dim or k_in.shape[2] != self.kdim or v_in.shape[2] != self.vdim or \
-                k_in.shape[:2] != v_in.shape[:2] or k_in.shape[1] != N:
+                k_in.shape[:2] != v_in.shape[:2] or k_in.shape[0] != N:
+            shapes = [t.shape if self.batch_first else (t.shape[1], t.shape[0], t.shape[2])
+                      for t in (q_in, k_in, v_in)]
             raise ValueError(f"MultiheadAttention(embed_dim={self.embed_dim}, kdim={self.kdim}, "
-                             f"vdim={self.vdim}): query {q_in.shape}, key {k_in.shape} and value "
-                             f"{v_in.shape} do not fit")
+                             f"vdim={self.vdim}): query {shapes[0]}, key {shapes[1]} and value "
+                             f"{shapes[2]} do not fit")
         H, Dh = self.num_heads, self.head_dim
-        # (L, N, E) -> (N * H, L, Dh): the heads become the attention kernel's batch.
-        heads = lambda t, T: F.transpose(F.reshape(t, (T, N * H, Dh)), 0, 1)  # noqa: E731
-        q = heads(self._project(q_in, 0), L)
-        k = heads(self._project(k_in, 1), S)
-        v = heads(self._project(v_in, 2), S)
+        # (N, T, E) projections are (N, T, H, Dh) head slices for the kernel as they are.
+        q = F.reshape(self._project(q_in, 0), (N, L, H, Dh))
+        k = F.reshape(self._project(k_in, 1), (N, S, H, Dh))
+        v = F.reshape(self._project(v_in, 2), (N, S, H, Dh))
         mask = self._mask(attn_mask, key_padding_mask, L, S, N, q.dtype, is_causal)
         drop = self.dropout if self.training else 0.0
-        out = NF.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop,
-                                              is_causal=is_causal and mask is None)
-        out = F.reshape(F.transpose(out, 0, 1), (L, N, E))
-        out = self.out_proj(out)
-        if self.batch_first:
+        if drop > 0.0 or need_weights:  # (N * H, T, Dh) copies for the composed ops
+            qh, kh, vh = (F.reshape(F.transpose(t, 1, 2), (N * H, t.shape[1], Dh))
+                          for t in (q, k, v))
+        if drop > 0.0:
+            out = NF.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, dropout_p=drop,
+                                                  is_causal=is_causal and mask is None)
+            out = F.transpose(F.reshape(out, (N, H, L, Dh)), 1, 2)
+        else:
+            if mask is not None:  # (L, S) or (N * H, L, S)
+                mask = np.ascontiguousarray(mask.reshape(-1, L, S))
+            out = NF.attention_kernel(q, k, v, mask, 1.0 / math.sqrt(Dh),
+                                      is_causal and mask is None)
+        out = self.out_proj(F.reshape(out, (N, L, E)))
+        if not self.batch_first:
             out = F.transpose(out, 0, 1)
         weights = None
         if need_weights:
+            q, k = qh, kh
             scores = F.matmul(q, F.transpose(k, 1, 2)) * (1.0 / math.sqrt(Dh))
             if mask is not None:
                 scores = scores + as_tensor(np.broadcast_to(mask, (N * H, L, S)).copy())

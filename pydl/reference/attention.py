@@ -20,17 +20,39 @@ def _probabilities(q, k, mask, scale, causal):
     return p
 
 
+def _slices(x):
+    """(N, T, H, D) -> (N * H, T, D): each head a slice, as the kernel's heads layout."""
+    n, t, h, d = x.shape
+    return x.transpose(0, 2, 1, 3).reshape(n * h, t, d)
+
+
+def _unslice(x, like):
+    """(N * H, T, D) -> (N, T, H, D), the layout of `like`."""
+    n, _, h, _ = like.shape
+    return np.ascontiguousarray(x.reshape(n, h, x.shape[1], x.shape[2]).transpose(0, 2, 1, 3))
+
+
 def attention_forward(q, k, v, mask, scale, causal):
-    """Returns (out, saved): saved is the probability matrix (the reference keeps it)."""
+    """Returns (out, saved): saved is the probability matrix (the reference keeps it).
+    q, k, v are (B, T, D) or, per head, (N, T, H, D) (then out is too)."""
+    heads = q.ndim == 4 and k.ndim == 4 and v.ndim == 4 and k.shape[2] == q.shape[2] == v.shape[2]
+    if heads and q.shape[0] == k.shape[0] == v.shape[0]:
+        out, p = attention_forward(_slices(q), _slices(k), _slices(v), mask, scale, causal)
+        return _unslice(out, q), p
     if q.ndim != 3 or k.shape[2] != q.shape[2] or v.shape[1] != k.shape[1]:
         raise ValueError(f"scaled_dot_product_attention: q {q.shape}, k {k.shape} and v "
-                         f"{v.shape} must be (B, Tq, D), (B, Tk, D), (B, Tk, Dv)")
+                         f"{v.shape} must be (B, Tq, D), (B, Tk, D), (B, Tk, Dv) or (N, Tq, H, "
+                         f"D), (N, Tk, H, D), (N, Tk, H, Dv)")
     p = _probabilities(q, k, mask, scale, causal)
     return np.asarray(p @ v, dtype=q.dtype, order="C"), p
 
 
 def attention_backward(dout, q, k, v, mask, out, saved, scale, causal, need_q, need_k, need_v):
     """dV = P^T dO; dP = dO V^T; dS = P (dP - rowsum(dO * O)); dQ = dS K s; dK = dS^T Q s"""
+    if q.ndim == 4:
+        grads = attention_backward(_slices(dout), _slices(q), _slices(k), _slices(v), mask,
+                                   _slices(out), saved, scale, causal, need_q, need_k, need_v)
+        return tuple(None if g is None else _unslice(g, x) for g, x in zip(grads, (q, k, v)))
     p = np.nan_to_num(saved)
     dp = dout @ np.swapaxes(v, 1, 2)
     ds = p * (dp - (dout * out).sum(axis=2, keepdims=True))
