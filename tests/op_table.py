@@ -226,6 +226,7 @@ row("sdpa_float_mask", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, 
 row("sdpa_bool_mask_scale", lambda q, k, v: NF.scaled_dot_product_attention(
     q, k, v, ATT_MASK > -0.5, scale=0.3), [_u((2, 5, 3)), _u((2, 131, 3)), _u((2, 131, 2))])
 # the kernel on (N, T, H, D) head slices, as multi-head attention passes its projections
+ATT_QKV_MASK = np.random.default_rng(11).uniform(-1, 1, (2, 131, 131))
 ATT_HEAD_MASK = np.random.default_rng(10).uniform(-1, 1, (4, 5, 131))
 row("attention_heads", lambda q, k, v: NF.attention_kernel(q, k, v, None, 0.5, False),
     [_u((2, 70, 3, 4)), _u((2, 131, 3, 4)), _u((2, 131, 3, 5))])
@@ -234,6 +235,13 @@ row("attention_heads_causal", lambda q, k, v: NF.attention_kernel(q, k, v, None,
 row("attention_heads_mask", lambda q, k, v: NF.attention_kernel(q, k, v, ATT_HEAD_MASK, 0.6,
                                                                 False),
     [_u((2, 5, 2, 3)), _u((2, 131, 2, 3)), _u((2, 131, 2, 2))])
+# self-attention on a packed (N, T, 3 E) projection, 2 heads of 3 (4 slices: per-slice backward)
+row("attention_qkv", lambda qkv: NF.attention_qkv(qkv, 2, None, 0.5, False),
+    [_u((2, 70, 18))])
+row("attention_qkv_causal", lambda qkv: NF.attention_qkv(qkv, 1, None, 0.4, True),
+    [_u((1, 131, 9))], atol=5e-5)
+row("attention_qkv_mask", lambda qkv: NF.attention_qkv(qkv, 2, ATT_QKV_MASK, 0.6, False),
+    [_u((1, 131, 12))])
 
 # losses
 row("cross_entropy", lambda x: NF.cross_entropy(x, LABELS), [_u((7, 5), -5, 5)])

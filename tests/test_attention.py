@@ -67,6 +67,14 @@ def test_sdpa_bad_input():
         _core.attention_forward(q4, _rand(2, 5, 2, 4), _rand(2, 5, 2, 4), None, 0.5, False)
     with pytest.raises(ValueError, match=r"mask \(2, 5, 5\) must be \(1 or 6, 5, 5\)"):
         _core.attention_forward(q4, q4, q4, np.zeros((2, 5, 5), np.float32), 0.5, False)
+    # a packed (N, T, 3 E) self-attention projection
+    for heads in (2, 0):
+        with pytest.raises(ValueError, match=r"packed qkv \(2, 5, 10\)"):
+            _core.attention_qkv_forward(_rand(2, 5, 10), heads, None, 0.5, False)
+    with pytest.raises(ValueError, match=r"grad \(2, 5, 3\) does not match.*\(2, 5, 4\)"):
+        qkv = _rand(2, 5, 12)
+        out, lse = _core.attention_qkv_forward(qkv, 2, None, 0.5, False)
+        _core.attention_qkv_backward(_rand(2, 5, 3), qkv, 2, None, out, lse, 0.5, False)
 
 
 def _copy(mine, theirs, torch):

@@ -118,6 +118,17 @@ void def_recurrent(py::module_& m) {
     });
 }
 
+// mask: None or (1 or batch, tq, tk).
+void set_attention_mask(AttentionShape& s, const py::object& mask) {
+    if (mask.is_none()) return;
+    const Shape ms = shape_of(mask.cast<py::array>());
+    PYDL_CHECK(ms.size() == 3 && (ms[0] == 1 || ms[0] == s.batch) && ms[1] == s.tq &&
+                   ms[2] == s.tk,
+               ValueError, "scaled_dot_product_attention: mask ", shape_str(ms),
+               " must be (1 or ", s.batch, ", ", s.tq, ", ", s.tk, ")");
+    s.mask_batch = ms[0];
+}
+
 // q, k, v as (B, Tq, D), (B, Tk, D), (B, Tk, Dv), or with heads as (N, Tq, H, D),
 // (N, Tk, H, D), (N, Tk, H, Dv) (AttentionShape::heads; B = N * H).
 AttentionShape attention_shape(const py::array& q, const py::array& k, const py::array& v,
@@ -134,14 +145,20 @@ AttentionShape attention_shape(const py::array& q, const py::array& k, const py:
     const int64_t heads = rank == 4 ? qs[2] : 1;
     AttentionShape s{qs[0] * heads, qs[1], ks[1], qs[rank - 1], vs[rank - 1], float(scale),
                      causal, 0, heads};
-    if (!mask.is_none()) {
-        const Shape ms = shape_of(mask.cast<py::array>());
-        PYDL_CHECK(ms.size() == 3 && (ms[0] == 1 || ms[0] == s.batch) && ms[1] == s.tq &&
-                       ms[2] == s.tk,
-                   ValueError, "scaled_dot_product_attention: mask ", shape_str(ms),
-                   " must be (1 or ", s.batch, ", ", s.tq, ", ", s.tk, ")");
-        s.mask_batch = ms[0];
-    }
+    set_attention_mask(s, mask);
+    return s;
+}
+
+// A packed projection qkv (N, T, 3 * E): q, k and v side by side, each E = heads * d.
+AttentionShape attention_qkv_shape(const py::array& qkv, int64_t heads, const py::object& mask,
+                                   double scale, bool causal) {
+    const Shape qs = shape_of(qkv);
+    PYDL_CHECK(heads > 0 && qs.size() == 3 && qs[2] % (3 * heads) == 0, ValueError,
+               "attention: packed qkv ", shape_str(qs), " must be (N, T, 3 * E) with E divisible by ",
+               heads, " heads");
+    const int64_t d = qs[2] / (3 * heads);
+    AttentionShape s{qs[0] * heads, qs[1], qs[1], d, d, float(scale), causal, 0, heads, qs[2]};
+    set_attention_mask(s, mask);
     return s;
 }
 
@@ -192,6 +209,52 @@ void def_attention(py::module_& m) {
             attention_backward(s, in(q), in(k), in(v), mp, in(o), in(lse), in(dout), dqp, dkp, dvp);
         }
         return py::make_tuple(dq, dk, dv);
+    });
+    // Self-attention on a packed projection (N, T, 3 * E): out (N, T, E) and lse; the
+    // backward returns d(qkv) in the same packed layout.
+    m.def("attention_qkv_forward", [](const py::array& qkv_, int64_t heads, py::object mask_,
+                                      double scale, bool causal) {
+        auto qkv = f32(qkv_, "qkv");
+        const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal);
+        py::array_t<float> mk;
+        if (!mask_.is_none()) mk = f32(mask_.cast<py::array>(), "mask");
+        const int64_t e = s.heads * s.d;
+        auto o = empty({s.batch / s.heads, s.tq, e});
+        auto lse = empty({s.batch, s.tq});
+        float* op = out(o);
+        float* lp = out(lse);
+        const float* mp = mask_.is_none() ? nullptr : in(mk);
+        const float* x = in(qkv);
+        {
+            py::gil_scoped_release nogil;
+            attention_forward(s, x, x + e, x + 2 * e, mp, op, lp);
+        }
+        return py::make_tuple(o, lse);
+    });
+    m.def("attention_qkv_backward", [](const py::array& dout_, const py::array& qkv_,
+                                       int64_t heads, py::object mask_, const py::array& out_,
+                                       const py::array& lse_, double scale, bool causal) {
+        auto qkv = f32(qkv_, "qkv"), o = f32(out_, "out"), lse = f32(lse_, "lse"),
+             dout = f32(dout_, "grad");
+        const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal);
+        const int64_t e = s.heads * s.d;
+        const Shape out_shape{s.batch / s.heads, s.tq, e};
+        PYDL_CHECK(shape_of(dout) == out_shape && shape_of(o) == out_shape &&
+                       lse.size() == s.batch * s.tq,
+                   ValueError, "attention: grad ", shape_str(shape_of(dout)),
+                   " does not match the output ", shape_str(out_shape));
+        py::array_t<float> mk;
+        if (!mask_.is_none()) mk = f32(mask_.cast<py::array>(), "mask");
+        auto dqkv = empty(shape_of(qkv));  // every element is written
+        float* d = out(dqkv);
+        const float* mp = mask_.is_none() ? nullptr : in(mk);
+        const float* x = in(qkv);
+        {
+            py::gil_scoped_release nogil;
+            attention_backward(s, x, x + e, x + 2 * e, mp, in(o), in(lse), in(dout), d, d + e,
+                               d + 2 * e);
+        }
+        return dqkv;
     });
 }
 

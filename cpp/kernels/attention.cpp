@@ -27,14 +27,14 @@ struct Blocks {
     int64_t k_blocks() const { return (s.tk + kBlock - 1) / kBlock; }
 };
 
-// Row t of slice b in a (batch / heads, rows, heads, width) array; consecutive rows of a
-// slice are ld() apart.
+// Row t of slice b in a (batch / heads, rows, heads, width) array whose token rows are
+// `stride` elements apart.
 struct Rows {
-    int64_t heads, rows, width;
+    int64_t heads, rows, width, stride;
     int64_t at(int64_t b, int64_t t) const {
-        return ((b / heads) * rows + t) * heads * width + (b % heads) * width;
+        return ((b / heads) * rows + t) * stride + (b % heads) * width;
     }
-    int64_t ld() const { return heads * width; }
+    int64_t ld() const { return stride; }
     // Rows [t0, t0 + count) of slice b set to zero.
     void zero(float* x, int64_t b, int64_t t0, int64_t count) const {
         for (int64_t t = t0; t < t0 + count; ++t) std::fill_n(x + at(b, t), width, 0.0f);
@@ -44,8 +44,10 @@ struct Rows {
 struct Layouts {
     Rows q, k, v, o;
     explicit Layouts(const AttentionShape& s)
-        : q{s.heads, s.tq, s.d}, k{s.heads, s.tk, s.d}, v{s.heads, s.tk, s.dv},
-          o{s.heads, s.tq, s.dv} {}
+        : q{s.heads, s.tq, s.d, s.qkv_stride ? s.qkv_stride : s.heads * s.d},
+          k{s.heads, s.tk, s.d, s.qkv_stride ? s.qkv_stride : s.heads * s.d},
+          v{s.heads, s.tk, s.dv, s.qkv_stride ? s.qkv_stride : s.heads * s.dv},
+          o{s.heads, s.tq, s.dv, s.heads * s.dv} {}
 };
 
 // scores (rows x cols, stride kBlock) = q_blk k_blk^T * scale + mask, -inf where causal hides.

@@ -693,6 +693,22 @@ def attention_kernel(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None, s
     return wrap(out, (q, k, v), backward)
 
 
+def attention_qkv(qkv: Tensor, heads: int, mask: np.ndarray | None, scale: float,
+                  is_causal: bool) -> Tensor:
+    """Self-attention on a packed projection (N, T, 3 E) = [q | k | v] (each E = heads x D,
+    as x W_in^T with PyTorch's in_proj_weight): out (N, T, E), one kernel call each way;
+    the gradient comes back packed too. mask as attention_kernel's."""
+    if mask is not None:
+        mask = np.asarray(mask, dtype=qkv.dtype, order="C")
+    out, saved = _b.active.attention_qkv_forward(qkv.data, heads, mask, scale, is_causal)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        return (_b.active.attention_qkv_backward(g, qkv.data, heads, mask, out, saved, scale,
+                                                 is_causal),)
+
+    return wrap(out, (qkv,), backward)
+
+
 def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of `weight` at integer `input` (any shape); indices outside the table raise
     IndexError (checked by the C++ core too). The padding_idx row gets no gradient."""

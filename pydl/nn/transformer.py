@@ -109,40 +109,46 @@ class MultiheadAttention(Module):
                              f"vdim={self.vdim}): query {shapes[0]}, key {shapes[1]} and value "
                              f"{shapes[2]} do not fit")
         H, Dh = self.num_heads, self.head_dim
+        mask = self._mask(attn_mask, key_padding_mask, L, S, N, q_in.dtype, is_causal)
+        drop = self.dropout if self.training else 0.0
+        scale, causal = 1.0 / math.sqrt(Dh), is_causal and mask is None
+        kernel_mask = None if mask is None else np.ascontiguousarray(mask.reshape(-1, L, S))
+        if self._qkv_same_embed_dim and q_in is k_in is v_in and drop == 0.0 and not need_weights:
+            # Self-attention: one (N, L, 3E) projection, read by the kernel in place.
+            qkv = NF.linear(q_in, self.in_proj_weight, self.in_proj_bias)
+            out = NF.attention_qkv(qkv, H, kernel_mask, scale, causal)
+            return self._output(out, N, L, E), None
         # (N, T, E) projections are (N, T, H, Dh) head slices for the kernel as they are.
         q = F.reshape(self._project(q_in, 0), (N, L, H, Dh))
         k = F.reshape(self._project(k_in, 1), (N, S, H, Dh))
         v = F.reshape(self._project(v_in, 2), (N, S, H, Dh))
-        mask = self._mask(attn_mask, key_padding_mask, L, S, N, q.dtype, is_causal)
-        drop = self.dropout if self.training else 0.0
         if drop > 0.0 or need_weights:  # (N * H, T, Dh) copies for the composed ops
             qh, kh, vh = (F.reshape(F.transpose(t, 1, 2), (N * H, t.shape[1], Dh))
                           for t in (q, k, v))
         if drop > 0.0:
             out = NF.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, dropout_p=drop,
-                                                  is_causal=is_causal and mask is None)
+                                                  is_causal=causal)
             out = F.transpose(F.reshape(out, (N, H, L, Dh)), 1, 2)
         else:
-            if mask is not None:  # (L, S) or (N * H, L, S)
-                mask = np.ascontiguousarray(mask.reshape(-1, L, S))
-            out = NF.attention_kernel(q, k, v, mask, 1.0 / math.sqrt(Dh),
-                                      is_causal and mask is None)
-        out = self.out_proj(F.reshape(out, (N, L, E)))
-        if not self.batch_first:
-            out = F.transpose(out, 0, 1)
+            out = NF.attention_kernel(q, k, v, kernel_mask, scale, causal)
+        out = self._output(out, N, L, E)
         weights = None
         if need_weights:
-            q, k = qh, kh
-            scores = F.matmul(q, F.transpose(k, 1, 2)) * (1.0 / math.sqrt(Dh))
+            scores = F.matmul(qh, F.transpose(kh, 1, 2)) * scale
             if mask is not None:
                 scores = scores + as_tensor(np.broadcast_to(mask, (N * H, L, S)).copy())
             elif is_causal:
                 scores = scores + as_tensor(np.where(np.tril(np.ones((L, S), bool)), 0.0,
-                                                     -np.inf).astype(q.dtype))
+                                                     -np.inf).astype(qh.dtype))
             weights = F.reshape(NF.softmax(scores, -1), (N, H, L, S))
             if average_attn_weights:
                 weights = F.mean(weights, 1)
         return out, weights
+
+    def _output(self, out: Tensor, N: int, L: int, E: int) -> Tensor:
+        """The heads' (N, L, ...) output through out_proj, in the caller's layout."""
+        out = self.out_proj(F.reshape(out, (N, L, E)))
+        return out if self.batch_first else F.transpose(out, 0, 1)
 
     def _mask(self, attn_mask: Any, key_padding_mask: Any, L: int, S: int, N: int,
               dtype: Any, is_causal: bool) -> np.ndarray | None:

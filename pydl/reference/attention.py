@@ -3,7 +3,8 @@ out = softmax(q k^T * scale + mask) v, with causal masking of keys j > i."""
 
 import numpy as np
 
-__all__ = ["attention_forward", "attention_backward"]
+__all__ = ["attention_forward", "attention_backward", "attention_qkv_forward",
+           "attention_qkv_backward"]
 
 
 def _probabilities(q, k, mask, scale, causal):
@@ -60,3 +61,27 @@ def attention_backward(dout, q, k, v, mask, out, saved, scale, causal, need_q, n
     dk = np.swapaxes(ds, 1, 2) @ q * scale if need_k else None
     dv = np.swapaxes(p, 1, 2) @ dout if need_v else None
     return dq, dk, dv
+
+
+def _split_qkv(qkv, heads):
+    n, t, e3 = qkv.shape
+    if heads <= 0 or e3 % (3 * heads):
+        raise ValueError(f"attention: packed qkv {qkv.shape} must be (N, T, 3 * E) with E "
+                         f"divisible by {heads} heads")
+    return [x.reshape(n, t, heads, e3 // (3 * heads)) for x in np.split(qkv, 3, axis=2)]
+
+
+def attention_qkv_forward(qkv, heads, mask, scale, causal):
+    """Self-attention on a packed projection (N, T, 3 E) = [q | k | v]: out (N, T, E)."""
+    q, k, v = _split_qkv(qkv, heads)
+    out, p = attention_forward(q, k, v, mask, scale, causal)
+    return out.reshape(out.shape[0], out.shape[1], -1), p
+
+
+def attention_qkv_backward(dout, qkv, heads, mask, out, saved, scale, causal):
+    """d(qkv) = [dq | dk | dv] in the packed layout."""
+    q, k, v = _split_qkv(qkv, heads)
+    shape = q.shape[:3] + (-1,)
+    grads = attention_backward(dout.reshape(shape), q, k, v, mask, out.reshape(shape), saved,
+                               scale, causal, True, True, True)
+    return np.concatenate([g.reshape(qkv.shape[0], qkv.shape[1], -1) for g in grads], axis=2)
