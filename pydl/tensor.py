@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import backend
+
 DEFAULT_DTYPE = np.dtype(np.float32)
 
 
@@ -271,7 +273,6 @@ def _sum_grads(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     active backend's add, whose output comes from the buffer pool; numpy's fresh 2 MB
     arrays cost page faults (GPT step: 5 sums took 3.6 ms)."""
     if a.shape == b.shape and a.dtype == b.dtype == np.float32:
-        from . import backend
         return backend.active.add_forward(a, b)
     return a + b
 

@@ -16,9 +16,9 @@ struct AttentionShape {
     // is head b % heads of sequence b / heads, so a multi-head layer's projections are
     // used as they are, without permutes; 1 is plain (batch, T, width).
     int64_t heads = 1;
-    // Elements from one token's row of q (and dq) to the next; 0 is heads * d. A packed
-    // (N, T, 3 * heads * d) projection is q, k and v at offsets 0, heads * d and 2 * heads * d
-    // with this stride 3 * heads * d for all three.
+    // Elements from one token's row of q, k and v (and of their gradients) to the next;
+    // 0 is heads * width. A packed (N, T, 3 * heads * d) projection is q, k and v at
+    // offsets 0, heads * d and 2 * heads * d, all three with stride 3 * heads * d.
     int64_t qkv_stride = 0;
 };
 

@@ -36,8 +36,9 @@ def _unslice(x, like):
 def attention_forward(q, k, v, mask, scale, causal):
     """Returns (out, saved): saved is the probability matrix (the reference keeps it).
     q, k, v are (B, T, D) or, per head, (N, T, H, D) (then out is too)."""
-    heads = q.ndim == 4 and k.ndim == 4 and v.ndim == 4 and k.shape[2] == q.shape[2] == v.shape[2]
-    if heads and q.shape[0] == k.shape[0] == v.shape[0]:
+    per_head = q.ndim == k.ndim == v.ndim == 4 and q.shape[0] == k.shape[0] == v.shape[0] and \
+        q.shape[2] == k.shape[2] == v.shape[2]
+    if per_head:  # the 3-D case below checks the rest
         out, p = attention_forward(_slices(q), _slices(k), _slices(v), mask, scale, causal)
         return _unslice(out, q), p
     if q.ndim != 3 or k.shape[2] != q.shape[2] or v.shape[1] != k.shape[1]:
