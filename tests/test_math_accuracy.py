@@ -50,3 +50,15 @@ def test_special_values():
                                       np.array([1, 0, np.nan, .5, .5, .5, 1, 0], np.float32))
         lx = np.array([0.0, -1.0, np.inf, np.nan, 1.0], np.float32)
         np.testing.assert_array_equal(_core.log_forward(lx), np.log(lx))
+
+
+def test_gelu_special_values():
+    """GELU and its derivative at the ends of the range: erf's exp underflows to exactly 0,
+    NaN propagates, and -inf gives NaN (as 0.5 * x * (1 + erf(x / sqrt 2)) = -inf * 0)."""
+    x = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 100.0, -100.0, 10.0, -20.0], np.float32)
+    y = _core.gelu_forward(x)
+    np.testing.assert_array_equal(y, np.array([np.inf, np.nan, np.nan, 0, 0, 100, 0, 10, 0],
+                                              np.float32))
+    g = _core.gelu_backward(np.ones_like(x), x, y)
+    np.testing.assert_array_equal(g, np.array([np.nan, np.nan, np.nan, .5, .5, 1, 0, 1, 0],
+                                              np.float32))
