@@ -39,9 +39,16 @@ int64_t row_block_count(int64_t a_panels, int threads) {
 }
 
 // Note [Small path]: below these sizes packing A (and B when not transposed) costs more
-// than it saves; chosen with benchmarks/test_gemm.py (training shapes).
+// than it saves; chosen with benchmarks/test_gemm.py (training shapes). A row-major A is
+// also read in place, on the small path, when C has at most kSmallN columns: a block of
+// A rows then meets few B panels, which re-read it from L2 for less than a packing pass
+// costs (2 threads, GFLOP/s, blocked -> small: 256^3 158-166 -> 193, 128x784x256 91-95
+// -> 178-181, 512^3 176-178 -> 200, 2048x1024x256 193-198 -> 211-213, a linear layer's
+// 2048x256x256 with B transposed 180 -> 185-201; 1 thread the same or 3-13% faster).
+// With wider C, 2048x256x1024 and 2048x256x768 are no faster in place.
 constexpr int64_t kSmallM = 96;
 constexpr int64_t kSmallK = 64;
+constexpr int64_t kSmallN = 512;
 // Note [Dot path]: m <= kDotMinM, or m <= kDotM and (k >= kDotK or n < kDotN).
 constexpr int64_t kDotMinM = 8, kDotM = 16, kDotK = 512, kDotN = 64;
 // One thread below this many multiply-adds (~60 us of work): waking a second costs more.
@@ -208,8 +215,8 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     // otherwise read in place. A few (<= kSmallM) row-major rows read in place beat the
     // copy even 4 KiB apart (an LSTM's 32x1024x256 step product at 2 threads: 161 -> 202
     // GFLOP/s; 32x784x256 with B transposed 164 -> 187); with a transposed A, or many
-    // rows, packing still wins (1024x32x256 transposed: 102 vs 57 in place).
-    const bool pack_a_block = panels >= 8 && (trans_a || m > kSmallM);
+    // rows and wide C, packing still wins (1024x32x256 transposed: 102 vs 57 in place).
+    const bool pack_a_block = panels >= 8 && (trans_a || (m > kSmallM && n > kSmallN));
     float* apack = pack_a_block ? a_buf.get(a_panels * kMR * std::min(k, kKC)) : nullptr;
     const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
     // A thread's tasks are a contiguous range: split the rows when A is the larger operand
@@ -254,10 +261,12 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                 int64_t ldc, const Epilogue* ep, bool parallel) {
     const int64_t panels = (n + kNR - 1) / kNR;
-    // Full panels of a row-major B are read in place, unless its row stride is a multiple
-    // of 1 KiB: then a panel's rows share few L1 sets and thrash. The last, partial
-    // panel is always packed (the kernel reads NR floats per row).
-    const bool in_place = !trans_b && ldb % 256 != 0;
+    // Full panels of a row-major B are read in place for a few rows of A, unless B's row
+    // stride is a multiple of 1 KiB: then a panel's rows share few L1 sets and thrash.
+    // Many rows reuse each panel enough to pay for packing it (1024x256x384: 198-200
+    // GFLOP/s in place, 208-215 packed). The last, partial panel is always packed (the
+    // kernel reads NR floats per row).
+    const bool in_place = !trans_b && ldb % 256 != 0 && m <= kSmallM;
     const int64_t packed_lo = in_place ? n / kNR : 0;  // first panel that is packed
     thread_local AlignedBuffer b_buf;
     float* bpack = b_buf.get((panels - packed_lo) * kNR * std::min(k, kKC));
@@ -395,7 +404,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
         return gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep);
     if (trans_b && !trans_a && m <= kDotM && (m <= kDotMinM || k >= kDotK || n < kDotN))
         return gemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, parallel);
-    if (m <= kSmallM || k <= kSmallK)
+    if (m <= kSmallM || k <= kSmallK || (!trans_a && n <= kSmallN))
         return gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep,
                           parallel);
     gemm_blocked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, parallel);
