@@ -261,12 +261,12 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                 int64_t ldc, const Epilogue* ep, bool parallel) {
     const int64_t panels = (n + kNR - 1) / kNR;
-    // Full panels of a row-major B are read in place for a few rows of A, unless B's row
-    // stride is a multiple of 1 KiB: then a panel's rows share few L1 sets and thrash.
-    // Many rows reuse each panel enough to pay for packing it (1024x256x384: 198-200
-    // GFLOP/s in place, 208-215 packed). The last, partial panel is always packed (the
-    // kernel reads NR floats per row).
-    const bool in_place = !trans_b && ldb % 256 != 0 && m <= kSmallM;
+    // Full panels of a row-major B are read in place for a few rows of A or a short
+    // depth, unless B's row stride is a multiple of 1 KiB: then a panel's rows share few
+    // L1 sets and thrash. Many rows reuse a deep panel enough to pay for packing it
+    // (1024x256x384: 198-200 GFLOP/s in place, 208-215 packed). The last, partial panel
+    // is always packed (the kernel reads NR floats per row).
+    const bool in_place = !trans_b && ldb % 256 != 0 && (m <= kSmallM || k <= kSmallK);
     const int64_t packed_lo = in_place ? n / kNR : 0;  // first panel that is packed
     thread_local AlignedBuffer b_buf;
     float* bpack = b_buf.get((panels - packed_lo) * kNR * std::min(k, kKC));
