@@ -43,7 +43,8 @@ PYDL_OP(Elu, x > 0 ? x : p0 * (vec::exp(x) - 1.0f), x > 0 ? 1.0f : y + p0)  // p
 PYDL_OP(Selu, kSeluScale * (x > 0 ? x : kSeluAlpha * (vec::exp(x) - 1.0f)),
         x > 0 ? kSeluScale : kSeluScale * kSeluAlpha * vec::exp(x))
 PYDL_OP(Gelu, 0.5f * x * (1.0f + vec::erf(x * kInvSqrt2)),
-        0.5f * (1.0f + vec::erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * vec::exp_no_overflow(-0.5f * x * x))
+        0.5f * (1.0f + vec::erf(x * kInvSqrt2)) +
+            x * kInvSqrt2Pi * vec::exp_no_overflow(-0.5f * x * x))
 struct GeluTanh {
     static PYDL_INLINE float f(float x, float, float) {
         return 0.5f * x * (1.0f + vec::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
