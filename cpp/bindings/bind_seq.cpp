@@ -129,6 +129,13 @@ void set_attention_mask(AttentionShape& s, const py::object& mask) {
     s.mask_batch = ms[0];
 }
 
+// The mask's float32 data, or null; `keep` holds the converted array alive.
+const float* attention_mask_data(const py::object& mask, py::array_t<float>& keep) {
+    if (mask.is_none()) return nullptr;
+    keep = f32(mask.cast<py::array>(), "mask");
+    return in(keep);
+}
+
 // q, k, v as (B, Tq, D), (B, Tk, D), (B, Tk, Dv), or with heads as (N, Tq, H, D),
 // (N, Tk, H, D), (N, Tk, H, Dv) (AttentionShape::heads; B = N * H).
 AttentionShape attention_shape(const py::array& q, const py::array& k, const py::array& v,
@@ -175,12 +182,11 @@ void def_attention(py::module_& m) {
         auto q = f32(q_, "q"), k = f32(k_, "k"), v = f32(v_, "v");
         const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal);
         py::array_t<float> mk;
-        if (!mask_.is_none()) mk = f32(mask_.cast<py::array>(), "mask");
+        const float* mp = attention_mask_data(mask_, mk);
         auto o = empty(attention_out_shape(q, s));
         auto lse = empty({s.batch, s.tq});
         float* op = out(o);
         float* lp = out(lse);
-        const float* mp = mask_.is_none() ? nullptr : in(mk);
         {
             py::gil_scoped_release nogil;
             attention_forward(s, in(q), in(k), in(v), mp, op, lp);
@@ -199,11 +205,10 @@ void def_attention(py::module_& m) {
                    ValueError, "scaled_dot_product_attention: grad ", shape_str(shape_of(dout)),
                    " does not match the output");
         py::array_t<float> mk;
-        if (!mask_.is_none()) mk = f32(mask_.cast<py::array>(), "mask");
+        const float* mp = attention_mask_data(mask_, mk);
         float *dqp, *dkp, *dvp;
         py::object dq = maybe_empty(need_q, shape_of(q), dqp), dk = maybe_empty(need_k, shape_of(k), dkp),
                    dv = maybe_empty(need_v, shape_of(v), dvp);
-        const float* mp = mask_.is_none() ? nullptr : in(mk);
         {
             py::gil_scoped_release nogil;
             attention_backward(s, in(q), in(k), in(v), mp, in(o), in(lse), in(dout), dqp, dkp, dvp);
@@ -217,13 +222,12 @@ void def_attention(py::module_& m) {
         auto qkv = f32(qkv_, "qkv");
         const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal);
         py::array_t<float> mk;
-        if (!mask_.is_none()) mk = f32(mask_.cast<py::array>(), "mask");
+        const float* mp = attention_mask_data(mask_, mk);
         const int64_t e = s.heads * s.d;
         auto o = empty({s.batch / s.heads, s.tq, e});
         auto lse = empty({s.batch, s.tq});
         float* op = out(o);
         float* lp = out(lse);
-        const float* mp = mask_.is_none() ? nullptr : in(mk);
         const float* x = in(qkv);
         {
             py::gil_scoped_release nogil;
@@ -244,10 +248,9 @@ void def_attention(py::module_& m) {
                    ValueError, "attention: grad ", shape_str(shape_of(dout)),
                    " does not match the output ", shape_str(out_shape));
         py::array_t<float> mk;
-        if (!mask_.is_none()) mk = f32(mask_.cast<py::array>(), "mask");
+        const float* mp = attention_mask_data(mask_, mk);
         auto dqkv = empty(shape_of(qkv));  // every element is written
         float* d = out(dqkv);
-        const float* mp = mask_.is_none() ? nullptr : in(mk);
         const float* x = in(qkv);
         {
             py::gil_scoped_release nogil;

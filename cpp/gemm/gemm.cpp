@@ -321,15 +321,15 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
             // panel of B (16 x kc), so the threads finish packing together; a transposed
             // A goes 8 panels a task, pack_a's tile (dW-shaped 1024x1600x64 at 2 threads:
             // packing 38-40% -> 26% of the time).
-            const int64_t kAPanelsPerTask = trans_a ? 8 : 3;
-            const int64_t a_tasks = (a_panels + kAPanelsPerTask - 1) / kAPanelsPerTask;
+            const int64_t a_panels_per_task = trans_a ? 8 : 3;
+            const int64_t a_tasks = (a_panels + a_panels_per_task - 1) / a_panels_per_task;
             parallel_for(0, a_tasks + panels, parallel ? 1 : a_tasks + panels,
                          [&](int64_t lo, int64_t hi) {
                 for (int64_t t = lo; t < hi; ++t) {
                     if (t < a_tasks) {
-                        const int64_t i0 = t * kAPanelsPerTask * kMR;
-                        pack_a(trans_a, a, lda, i0, std::min<int64_t>(kAPanelsPerTask * kMR, m - i0),
-                               p0, kc, apack + i0 * kc);
+                        const int64_t i0 = t * a_panels_per_task * kMR;
+                        const int64_t rows = std::min<int64_t>(a_panels_per_task * kMR, m - i0);
+                        pack_a(trans_a, a, lda, i0, rows, p0, kc, apack + i0 * kc);
                     } else {
                         const int64_t jp = t - a_tasks;
                         pack_b(trans_b, b, ldb, p0, kc, j0, nc, jp, jp + 1, bpack);

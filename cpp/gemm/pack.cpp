@@ -95,9 +95,9 @@ void pack_a_rows(const float* src, int64_t lda, int64_t kc, float* d) {
 // src[p * lda + g * MR + r], r < MR. Each depth but the last copies 8 floats, whose 2-float
 // tail the next depth overwrites (the 8 floats end inside the next depth's run, lda >= MR).
 // Tiles of 8 depths x 8 panels: with A's rows a power of two apart (an LSTM's 1024 gate
-// columns), a panel at a time fetched each line 2.7 times from 4-KiB-aliased sets (1024x
-// 1024 from L3: 0.70-0.75 -> 0.27-0.53 ms; 2048 apart 0.73 -> 0.26-0.41 ms; 1040 apart no
-// worse).
+// columns) a panel at a time was 2-3x slower, each source line (shared by 2.7 panels)
+// apparently fetched again from 4-KiB-aliased sets (1024x1024 from L3: 0.70-0.75 ->
+// 0.27-0.53 ms; rows 2048 apart 0.73 -> 0.26-0.41 ms; 1040 apart no worse).
 void pack_a_cols(const float* src, int64_t lda, int64_t panels, int64_t kc, float* dst) {
     static_assert(kMR <= 8, "a depth's run must fit one 8-float copy");
     constexpr int64_t kTile = 8;

@@ -34,15 +34,19 @@ ColumnRange column_range(const ConvShape& s, int64_t kj, int64_t ow) {
 // Rows are short (an output row: 16 floats in the spec's CIFAR network), so the copies
 // and zero fills are plain loops the compiler vectorizes inline: memcpy/fill calls per
 // row cost more than the copy (a quarter of conv2's forward).
+// This thread's grow-only buffer number Slot, reused across calls (the two slots are
+// live together: the im2col workspace and the padded plane it is filled from).
+template <int Slot>
+float* thread_buffer(int64_t count) {
+    thread_local std::vector<float> buf;
+    if (int64_t(buf.size()) < count) buf.resize(count);
+    return buf.data();
+}
+
 // Width of a plane padded left and right, and this thread's buffer for one such plane
 // (the stride-1 paths of im2col and col2im work on whole padded rows).
 int64_t padded_width(const ConvShape& s) { return s.w + s.pad_left + s.pad_right; }
-float* padded_plane(const ConvShape& s) {
-    thread_local std::vector<float> buf;
-    const int64_t size = s.h * padded_width(s);
-    if (int64_t(buf.size()) < size) buf.resize(size);
-    return buf.data();
-}
+float* padded_plane(const ConvShape& s) { return thread_buffer<1>(s.h * padded_width(s)); }
 
 PYDL_INLINE void im2col_body(const ConvShape& s, const float* x, int64_t cg, float* col,
                              int64_t ld) {
@@ -154,11 +158,7 @@ void col2im(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t 
 }
 
 // Per-thread im2col workspace, reused across calls.
-float* workspace(int64_t count) {
-    thread_local std::vector<float> buf;
-    if (int64_t(buf.size()) < count) buf.resize(count);
-    return buf.data();
-}
+float* workspace(int64_t count) { return thread_buffer<0>(count); }
 
 // The GEMM operand of one group of one sample: the input itself for a pointwise
 // convolution, else its im2col in this thread's workspace. Sets ld, its row stride.
