@@ -208,3 +208,17 @@ def test_batched_matmul_uses_every_matrix():
     b = rng.standard_normal((5, 3, 30, 40)).astype(np.float32)
     np.testing.assert_allclose(_core.matmul_forward(a, b), a.astype(np.float64) @ b,
                                rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_balanced_tasks_run_each_once(threads):
+    """GEMM tasks (parallel_for_each_balanced): every item runs exactly once, and a thread
+    done with its share takes items from a slow thread's share."""
+    with pydl.threads(threads):
+        for n in (0, 1, 2, 3, 17):
+            counts, _ = _core._balanced_for_each_probe(n, 0, 0.0)
+            assert counts == [1] * n
+        counts, thread_of = _core._balanced_for_each_probe(8, 4, 5.0)  # thread 0's share sleeps
+    assert counts == [1] * 8
+    if threads == 2:
+        assert 1 in thread_of[:4], thread_of

@@ -1,6 +1,10 @@
 // pydl._core: the compiled backend. Same function names and signatures as
 // pydl.reference (see Note [Binding contract] in common.h).
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "bindings/common.h"
 #include "core/buffer_pool.h"
@@ -30,6 +34,23 @@ void bind_runtime(py::module_& m) {
         set_num_threads(n);
     });
     m.def("get_num_threads", &get_num_threads);
+    // For the tests of parallel_for_each_balanced: runs items [0, n), the first
+    // `slow_items` sleeping `slow_ms` each; returns the number of threads that ran each.
+    m.def("_balanced_for_each_probe", [](int64_t n, int64_t slow_items, double slow_ms) {
+        std::vector<std::atomic<int>> runs(size_t(std::max<int64_t>(n, 0)));
+        std::vector<int> thread_of(runs.size(), -1);
+        {
+            py::gil_scoped_release nogil;
+            parallel_for_each_balanced(0, n, [&](int64_t i) {
+                runs[size_t(i)]++;
+                thread_of[size_t(i)] = current_thread_index();
+                if (i < slow_items)
+                    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(slow_ms));
+            });
+        }
+        std::vector<int> counts(runs.begin(), runs.end());
+        return py::make_tuple(counts, thread_of);
+    });
 
     // Random fills (Note [Random streams] in core/rng.h), in place.
     m.def("uniform_fill", [](py::array out, double low, double high, uint64_t seed,

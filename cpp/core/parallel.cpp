@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 
 #ifdef PYDL_HAVE_OPENMP
 #include <omp.h>
@@ -26,6 +27,14 @@ bool have_openmp() {
     return true;
 #else
     return false;
+#endif
+}
+
+int current_thread_index() {
+#ifdef PYDL_HAVE_OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
 #endif
 }
 
@@ -63,6 +72,52 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
 #endif
     (void)threads;
     fn(begin, end);
+}
+
+namespace {
+// One thread's share of the items as [front, back) in one word, so that the owner taking
+// the front and a thief taking the back cannot both get the last item.
+struct alignas(64) Share {
+    std::atomic<uint64_t> bounds;
+    static uint64_t pack(uint64_t front, uint64_t back) { return front << 32 | back; }
+    // Takes the front item (owner) or the back one (thief) into `item`; false when empty.
+    bool take(bool from_front, int64_t& item) {
+        uint64_t v = bounds.load(std::memory_order_relaxed);
+        for (;;) {
+            const uint64_t front = v >> 32, back = v & 0xffffffffu;
+            if (front >= back) return false;
+            const uint64_t next = from_front ? pack(front + 1, back) : pack(front, back - 1);
+            if (bounds.compare_exchange_weak(v, next, std::memory_order_relaxed)) {
+                item = int64_t(from_front ? front : back - 1);
+                return true;
+            }
+        }
+    }
+};
+}  // namespace
+
+void parallel_for_each_balanced(int64_t begin, int64_t end,
+                                const std::function<void(int64_t)>& fn) {
+    const int64_t n = end - begin;
+    if (n <= 0) return;
+#ifdef PYDL_HAVE_OPENMP
+    const int threads = static_cast<int>(std::min<int64_t>(get_num_threads(), n));
+    if (threads > 1 && !omp_in_parallel() && n < (int64_t(1) << 32)) {
+        std::unique_ptr<Share[]> shares(new Share[threads]);
+        for (int t = 0; t < threads; ++t)  // the same split as parallel_for's
+            shares[t].bounds.store(Share::pack(uint64_t(n * t / threads),
+                                               uint64_t(n * (t + 1) / threads)));
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+        for (int t = 0; t < threads; ++t) {
+            int64_t item;
+            while (shares[t].take(true, item)) fn(begin + item);
+            for (int d = 1; d < threads; ++d)
+                while (shares[(t + d) % threads].take(false, item)) fn(begin + item);
+        }
+        return;
+    }
+#endif
+    for (int64_t i = begin; i < end; ++i) fn(i);
 }
 
 }  // namespace pydl
