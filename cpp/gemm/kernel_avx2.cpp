@@ -124,6 +124,7 @@ PYDL_TARGET_AVX2 void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a,
                                        const float* b, int64_t rs_b, float* c, int64_t ldc,
                                        int mr, int nr, float alpha, float beta,
                                        const Epilogue* ep) {
+    prefetch_c_tile(c, ldc, mr);
     __m256 acc[kMR][2];
     if (rs_a == 1 && cs_a == kMR)
         tile_loop_rows<true>(mr, kc, a, rs_a, cs_a, b, rs_b, acc);

@@ -108,6 +108,7 @@ PYDL_TARGET_AVX512 void microkernel_avx512(int64_t kc, const float* a, int64_t r
                                            int64_t cs_a, const float* b, int64_t rs_b, float* c,
                                            int64_t ldc, int mr, int nr, float alpha, float beta,
                                            const Epilogue* ep) {
+    prefetch_c_tile(c, ldc, mr);
     __m512 acc[kMR];
     const bool stored =
         rs_a == 1 && cs_a == kMR

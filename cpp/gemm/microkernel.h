@@ -35,6 +35,16 @@ using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs_a, int64_t c
                              const float* b, int64_t rs_b, float* c, int64_t ldc, int mr,
                              int nr, float alpha, float beta, const Epilogue* epilogue);
 
+// Fetches the tile's rows of C into cache while the k loop runs, so its final load and
+// store do not wait on memory (C of 2048^3, 16 MiB, is out of cache: 100-102 -> 105-106
+// GFLOP/s on 1 thread; in-cache C unchanged). Both x86 kernels call it first.
+inline void prefetch_c_tile(const float* c, int64_t ldc, int mr) {
+    for (int r = 0; r < mr; ++r) {
+        __builtin_prefetch(c + r * ldc);
+        __builtin_prefetch(c + r * ldc + kNR - 1);  // a row not aligned to 64 bytes spans two lines
+    }
+}
+
 // The scalar reference kernel: the contract in plain loops; always built.
 void microkernel_ref(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
                      int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
