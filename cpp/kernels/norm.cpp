@@ -175,15 +175,15 @@ void layer_norm_backward(const float* grad, const float* x, int64_t rows, int64_
     }
     if (grad_weight || grad_bias) {
         // Per column, rows summed in order; rows outer so the columns of a block vectorize.
-        parallel_for(0, d, 64, [&](int64_t lo, int64_t hi) {
+        parallel_for(0, d, 64, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
             Scratch<double> acc(2 * (hi - lo));
             double* __restrict gw = acc.data();
             double* __restrict gb = acc.data() + (hi - lo);
             std::fill(gw, gw + 2 * (hi - lo), 0.0);
             for (int64_t r = 0; r < rows; ++r) {
                 const double mu = mean[r], is = invstd[r];
-                const float* gr = grad + r * d + lo;
-                const float* xr = x + r * d + lo;
+                const float* __restrict gr = grad + r * d + lo;
+                const float* __restrict xr = x + r * d + lo;
                 for (int64_t j = 0; j < hi - lo; ++j) {
                     gw[j] += double(gr[j]) * (xr[j] - mu) * is;
                     gb[j] += gr[j];
@@ -193,7 +193,7 @@ void layer_norm_backward(const float* grad, const float* x, int64_t rows, int64_
                 if (grad_weight) grad_weight[j] = float(gw[j - lo]);
                 if (grad_bias) grad_bias[j] = float(gb[j - lo]);
             }
-        });
+        }));
     }
 }
 

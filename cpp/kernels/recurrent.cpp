@@ -315,8 +315,8 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
             }
         }
         // dh_prev (+)= dhg_t @ W_hh (for the spec's GRU only the r, z rows: the
-        // candidate's share went through d(r * h) above).
-        sgemm_packed(false, B, 1.0f, dhgt, G, w_h, beta, dh.data(), H);
+        // candidate's share went through d(r * h) above). At the first step it is dh0's.
+        if (step > 0 || dh0) sgemm_packed(false, B, 1.0f, dhgt, G, w_h, beta, dh.data(), H);
     }
     if (dh0) std::copy(dh.data(), dh.data() + B * H, dh0);
     if (dc0 && s.kind == CellKind::Lstm) std::copy(dc.data(), dc.data() + B * H, dc0);
