@@ -185,7 +185,8 @@ def test_invalid_leading_dimensions_raise():
 
 
 @pytest.mark.parametrize("act", ["none", "relu", "gelu", "tanh", "sigmoid"])
-@pytest.mark.parametrize("shape", [(7, 9, 17), (200, 33, 130), (1, 50, 40)])
+@pytest.mark.parametrize("shape", [(7, 9, 17), (12, 600, 20), (200, 33, 130), (1, 50, 40),
+                                   (30, 20, 1)])
 def test_fused_epilogue(kernel, act, shape):
     from pydl import reference
     m, k, n = shape

@@ -58,3 +58,37 @@ def test_param_groups_have_their_own_lr():
     opt.step()
     np.testing.assert_allclose(a.numpy(), 0.9)
     np.testing.assert_allclose(b.numpy(), 0.5)
+
+
+def test_sequential_fuses_linear_and_activation(monkeypatch):
+    """Sequential runs Linear + Tanh/ReLU/Sigmoid/GELU as one F.linear call with the
+    activation in the GEMM's epilogue; outputs and gradients are those of the modules
+    applied one by one. GELU's tanh form and Linear subclasses are not fused."""
+    class Shifted(nn.Linear):
+        def forward(self, x):
+            return super().forward(x) + 1.0
+
+    layers = [nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 6), nn.ReLU(), nn.Linear(6, 4),
+              nn.Sigmoid(), nn.Linear(4, 4), nn.GELU(), nn.Linear(4, 3), nn.GELU("tanh"),
+              Shifted(3, 3), nn.Tanh()]
+    model = nn.Sequential(*layers)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((9, 5)).astype(np.float32)
+
+    fused = []
+    linear = pydl.functional.linear
+    monkeypatch.setattr(pydl.functional, "linear", lambda *a, activation=None, **k: (
+        fused.append(activation), linear(*a, activation=activation, **k))[1])
+    out = model(pydl.tensor(x))
+    assert fused == ["tanh", "relu", "sigmoid", "gelu", None, None]
+    out.sum().backward()
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
+
+    model.zero_grad()
+    y = pydl.tensor(x)
+    for layer in layers:  # unfused
+        y = layer(y)
+    y.sum().backward()
+    np.testing.assert_allclose(out.data, y.data, rtol=1e-5, atol=1e-6)
+    for g, p in zip(grads, model.parameters()):
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-4, atol=1e-5)

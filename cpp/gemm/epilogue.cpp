@@ -20,17 +20,17 @@ PYDL_INLINE float activate(float x) {
 }
 
 template <Activation A>
-PYDL_INLINE void tile_body(float* c, int64_t ldc, int mr, int nr) {
-    for (int r = 0; r < mr; ++r) {
+PYDL_INLINE void tile_body(float* c, int64_t ldc, int64_t mr, int64_t nr) {
+    for (int64_t r = 0; r < mr; ++r) {
         float* row = c + r * ldc;
-        for (int j = 0; j < nr; ++j) row[j] = activate<A>(row[j]);
+        for (int64_t j = 0; j < nr; ++j) row[j] = activate<A>(row[j]);
     }
 }
 // Compiled per instruction set: with AVX-512 (the kernel that calls this on such CPUs) a
 // 16-wide tile row is one masked vector (GELU epilogue of 2048x256x1024, 1 thread: 7.0 ->
 // 5.3 ms).
 template <Activation A>
-void tile(float* c, int64_t ldc, int mr, int nr) {
+void tile(float* c, int64_t ldc, int64_t mr, int64_t nr) {
     vec::simd_call([&]() PYDL_INLINE_LAMBDA { tile_body<A>(c, ldc, mr, nr); });
 }
 
@@ -47,7 +47,7 @@ float apply_activation(Activation act, float x) {
     return x;
 }
 
-void apply_activation_tile(Activation act, float* c, int64_t ldc, int mr, int nr) {
+void apply_activation_tile(Activation act, float* c, int64_t ldc, int64_t mr, int64_t nr) {
     switch (act) {
         case Activation::None: return;
         case Activation::Relu: return tile<Activation::Relu>(c, ldc, mr, nr);

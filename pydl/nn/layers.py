@@ -48,6 +48,11 @@ class Linear(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
 
+    def _forward_then(self, x: Tensor, activation: str) -> Tensor | None:
+        if type(self).forward is not Linear.forward:  # a subclass computes something else
+            return None
+        return F.linear(x, self.weight, self.bias, activation=activation)
+
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
@@ -62,8 +67,10 @@ class Flatten(Module):
         return F.flatten(x, self.start_dim, self.end_dim)
 
 
-def _activation(name: str, fn: Any, doc: str, **defaults: Any) -> type:
-    """A Module class applying fn(x, **its arguments)."""
+def _activation(name: str, fn: Any, doc: str, epilogue: str | None = None,
+                **defaults: Any) -> type:
+    """A Module class applying fn(x, **its arguments); `epilogue` is F.linear's name for
+    it, which a Linear before it in a Sequential then applies (with default arguments)."""
 
     def __init__(self: Module, *args: Any, **kwargs: Any) -> None:
         Module.__init__(self)
@@ -84,18 +91,22 @@ def _activation(name: str, fn: Any, doc: str, **defaults: Any) -> type:
     def extra_repr(self: Module) -> str:
         return ", ".join(f"{k}={v}" for k, v in self._args.items())
 
+    def _epilogue_activation(self: Module) -> str | None:
+        return epilogue if self._args == defaults else None
+
     return type(name, (Module,), {"__init__": __init__, "forward": forward,
-                                  "extra_repr": extra_repr, "__doc__": doc})
+                                  "extra_repr": extra_repr, "__doc__": doc,
+                                  "_epilogue_activation": _epilogue_activation})
 
 
-Sigmoid = _activation("Sigmoid", NF.sigmoid, "1 / (1 + e^-x)")
-Tanh = _activation("Tanh", NF.tanh, "tanh(x)")
-ReLU = _activation("ReLU", NF.relu, "max(0, x)")
+Sigmoid = _activation("Sigmoid", NF.sigmoid, "1 / (1 + e^-x)", epilogue="sigmoid")
+Tanh = _activation("Tanh", NF.tanh, "tanh(x)", epilogue="tanh")
+ReLU = _activation("ReLU", NF.relu, "max(0, x)", epilogue="relu")
 LeakyReLU = _activation("LeakyReLU", NF.leaky_relu, "x or slope * x", negative_slope=0.01)
 ELU = _activation("ELU", NF.elu, "x or alpha (e^x - 1)", alpha=1.0)
 SELU = _activation("SELU", NF.selu, "scaled ELU")
 GELU = _activation("GELU", NF.gelu, "x Phi(x) (approximate='tanh' for the tanh form)",
-                   approximate="none")
+                   epilogue="gelu", approximate="none")
 SiLU = _activation("SiLU", NF.silu, "x sigmoid(x)")
 Swish = SiLU
 Mish = _activation("Mish", NF.mish, "x tanh(softplus(x))")

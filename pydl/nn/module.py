@@ -87,6 +87,17 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
+    # Fusion in Sequential: a module followed by an activation module may apply the
+    # activation in its own kernel call (Linear: the GEMM's epilogue), saving a pass
+    # over the output and an autograd node. Both hooks decline by default.
+    def _epilogue_activation(self) -> str | None:
+        """The F.linear activation name this module computes, if it is one."""
+        return None
+
+    def _forward_then(self, x: Any, activation: str) -> Any:
+        """activation(forward(x)) in one call, or None where this module cannot."""
+        return None
+
     # ----- traversal --------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, m in self._modules.items():
@@ -201,8 +212,17 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
-            x = m(x)
+        modules = list(self._modules.values())
+        i = 0
+        while i < len(modules):
+            if i + 1 < len(modules):  # e.g. Linear then Tanh: one fused call
+                activation = modules[i + 1]._epilogue_activation()
+                fused = None if activation is None else modules[i]._forward_then(x, activation)
+                if fused is not None:
+                    x, i = fused, i + 2
+                    continue
+            x = modules[i](x)
+            i += 1
         return x
 
     def __getitem__(self, i: int) -> Module:
