@@ -63,14 +63,18 @@ def test_param_groups_have_their_own_lr():
 def test_sequential_fuses_linear_and_activation(monkeypatch):
     """Sequential runs Linear + Tanh/ReLU/Sigmoid/GELU as one F.linear call with the
     activation in the GEMM's epilogue; outputs and gradients are those of the modules
-    applied one by one. GELU's tanh form and Linear subclasses are not fused."""
+    applied one by one. GELU's tanh form and subclasses of either module are not fused."""
     class Shifted(nn.Linear):
         def forward(self, x):
             return super().forward(x) + 1.0
 
+    class Scaled(nn.Tanh):
+        def forward(self, x):
+            return super().forward(x) * 2.0
+
     layers = [nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 6), nn.ReLU(), nn.Linear(6, 4),
               nn.Sigmoid(), nn.Linear(4, 4), nn.GELU(), nn.Linear(4, 3), nn.GELU("tanh"),
-              Shifted(3, 3), nn.Tanh()]
+              Shifted(3, 3), nn.Tanh(), nn.Linear(3, 3), Scaled()]
     model = nn.Sequential(*layers)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((9, 5)).astype(np.float32)
@@ -80,7 +84,7 @@ def test_sequential_fuses_linear_and_activation(monkeypatch):
     monkeypatch.setattr(pydl.functional, "linear", lambda *a, activation=None, **k: (
         fused.append(activation), linear(*a, activation=activation, **k))[1])
     out = model(pydl.tensor(x))
-    assert fused == ["tanh", "relu", "sigmoid", "gelu", None, None]
+    assert fused == ["tanh", "relu", "sigmoid", "gelu", None, None, None]
     out.sum().backward()
     grads = [p.grad.numpy().copy() for p in model.parameters()]
 

@@ -35,7 +35,8 @@ void bind_runtime(py::module_& m) {
     });
     m.def("get_num_threads", &get_num_threads);
     // For the tests of parallel_for_each_balanced: runs items [0, n), the first
-    // `slow_items` sleeping `slow_ms` each; returns the number of threads that ran each.
+    // `slow_items` sleeping `slow_ms` each; returns how many times each item ran and the
+    // index of the thread that ran it.
     m.def("_balanced_for_each_probe", [](int64_t n, int64_t slow_items, double slow_ms) {
         std::vector<std::atomic<int>> runs(size_t(std::max<int64_t>(n, 0)));
         std::vector<int> thread_of(runs.size(), -1);

@@ -92,7 +92,8 @@ def _activation(name: str, fn: Any, doc: str, epilogue: str | None = None,
         return ", ".join(f"{k}={v}" for k, v in self._args.items())
 
     def _epilogue_activation(self: Module) -> str | None:
-        return epilogue if self._args == defaults else None
+        plain = type(self).forward is forward and self._args == defaults  # not a subclass's
+        return epilogue if plain else None
 
     return type(name, (Module,), {"__init__": __init__, "forward": forward,
                                   "extra_repr": extra_repr, "__doc__": doc,
