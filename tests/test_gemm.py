@@ -12,6 +12,7 @@ SIMD = pydl.build_info()["simd"]
 KERNELS = (["ref"] + (["avx2"] if SIMD in ("avx2+fma", "avx512f") else [])
            + (["avx512"] if SIMD == "avx512f" else []))
 MR, NR, KC, MC = 6, 16, 1024, 72  # cpp/gemm: tile, depth block, row block
+KC_DEEP = 512  # the blocked path's depth block when k > KC
 SMALL_M = 96
 
 
@@ -57,6 +58,21 @@ def test_transposes_and_scalars(kernel, trans_a, trans_b, alpha, beta):
     for m, n, k in [(13, 21, 17), (13, 70, 40), (150, 40, 70), (100, 200, 330)]:
         got, want = gemm(trans_a, trans_b, m, n, k, alpha, beta, rng, pad=3)
         check(got, want, k)
+
+
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize("k", [KC + 1, KC + KC_DEEP + 3, 3 * KC_DEEP])
+def test_blocked_path_deep_products(kernel, trans_a, trans_b, k):
+    """Depths beyond one KC block on the blocked path (blocks of KC_DEEP and a remainder),
+    with beta = 1 carried across blocks; 1 and 2 threads bit-identical."""
+    m, n = 110, 530  # blocked: m > SMALL_M and n > 512 (or A transposed)
+    out = []
+    for threads in (1, 2):
+        pydl.set_num_threads(threads)
+        got, want = gemm(trans_a, trans_b, m, n, k, 1.0, 1.0, np.random.default_rng(k), pad=2)
+        check(got, want, k)
+        out.append(got)
+    assert np.array_equal(out[0], out[1])
 
 
 EDGE = sorted({1, MR - 1, MR, MR + 1, NR - 1, NR, NR + 1, 2 * MR + 1})
