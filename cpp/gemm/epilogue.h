@@ -1,6 +1,6 @@
 // The epilogue's activations as one scalar definition (the same formulas as the
 // activation kernels), inline so that each caller's instruction set vectorizes it:
-// epilogue.cpp's tile form and the AVX-512 kernel's in-register tiles.
+// epilogue.cpp's row form and each micro-kernel's block of its finished tile.
 #pragma once
 #include <cstdint>
 #include <type_traits>
