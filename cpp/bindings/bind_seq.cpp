@@ -169,6 +169,11 @@ AttentionShape attention_qkv_shape(const py::array& qkv, int64_t heads, const py
     return s;
 }
 
+// A packed self-attention's output: (N, T, E).
+Shape attention_qkv_out_shape(const AttentionShape& s) {
+    return {s.batch / s.heads, s.tq, s.heads * s.dv};
+}
+
 // The output's shape: q's with the last dimension dv.
 Shape attention_out_shape(const py::array& q, const AttentionShape& s) {
     Shape shape = shape_of(q);
@@ -224,7 +229,7 @@ void def_attention(py::module_& m) {
         py::array_t<float> mk;
         const float* mp = attention_mask_data(mask_, mk);
         const int64_t e = s.heads * s.d;
-        auto o = empty({s.batch / s.heads, s.tq, e});
+        auto o = empty(attention_qkv_out_shape(s));
         auto lse = empty({s.batch, s.tq});
         float* op = out(o);
         float* lp = out(lse);
@@ -242,7 +247,7 @@ void def_attention(py::module_& m) {
              dout = f32(dout_, "grad");
         const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal);
         const int64_t e = s.heads * s.d;
-        const Shape out_shape{s.batch / s.heads, s.tq, e};
+        const Shape out_shape = attention_qkv_out_shape(s);
         PYDL_CHECK(shape_of(dout) == out_shape && shape_of(o) == out_shape &&
                        lse.size() == s.batch * s.tq,
                    ValueError, "attention: grad ", shape_str(shape_of(dout)),

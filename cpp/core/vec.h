@@ -177,6 +177,9 @@ PYDL_INLINE float erf(float x) {
     return x != x ? x : r;
 }
 
+// GELU's exact form x Phi(x) (the activation kernel and the GEMM epilogue).
+PYDL_INLINE float gelu(float x) { return 0.5f * x * (1.0f + erf(x * 0.7071067811865476f)); }
+
 // simd_call(fn) runs fn() in a copy compiled for the widest instruction set the CPU has:
 // generic, AVX2+FMA or AVX-512 (Note [SIMD dispatch]). fn must be an always-inline lambda
 // (PYDL_INLINE_LAMBDA), so that its body, and the PYDL_INLINE loops it calls, are compiled

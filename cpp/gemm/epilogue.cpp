@@ -1,46 +1,24 @@
-// The epilogue's activations on rows of C in memory, vectorized (the scalar definition
-// is in epilogue.h).
+// The epilogue's activations one value at a time, and on rows of C in memory (the
+// definitions are in epilogue.h).
 #include "gemm/epilogue.h"
 
 namespace pydl::gemm {
 
-namespace {
-
-template <Activation A>
-PYDL_INLINE void tile_body(float* c, int64_t ldc, int64_t mr, int64_t nr) {
-    for (int64_t r = 0; r < mr; ++r) {
-        float* row = c + r * ldc;
-        for (int64_t j = 0; j < nr; ++j) row[j] = activate<A>(row[j]);
-    }
-}
-// Compiled per instruction set (the element-at-a-time GEMM paths call this on whole rows
-// of C; the micro-kernels activate their tiles in registers, epilogue.h).
-template <Activation A>
-void tile(float* c, int64_t ldc, int64_t mr, int64_t nr) {
-    vec::simd_call([&]() PYDL_INLINE_LAMBDA { tile_body<A>(c, ldc, mr, nr); });
-}
-
-}  // namespace
-
 float apply_activation(Activation act, float x) {
-    switch (act) {
-        case Activation::None: return x;
-        case Activation::Relu: return activate<Activation::Relu>(x);
-        case Activation::Gelu: return activate<Activation::Gelu>(x);
-        case Activation::Tanh: return activate<Activation::Tanh>(x);
-        case Activation::Sigmoid: return activate<Activation::Sigmoid>(x);
-    }
-    return x;
+    return with_activation(act, [x](auto a) { return activate<decltype(a)::value>(x); });
 }
 
-void apply_activation_tile(Activation act, float* c, int64_t ldc, int64_t mr, int64_t nr) {
-    switch (act) {
-        case Activation::None: return;
-        case Activation::Relu: return tile<Activation::Relu>(c, ldc, mr, nr);
-        case Activation::Gelu: return tile<Activation::Gelu>(c, ldc, mr, nr);
-        case Activation::Tanh: return tile<Activation::Tanh>(c, ldc, mr, nr);
-        case Activation::Sigmoid: return tile<Activation::Sigmoid>(c, ldc, mr, nr);
-    }
+// Compiled per instruction set (vec::simd_call).
+void apply_activation_rows(Activation act, float* c, int64_t ldc, int64_t rows, int64_t cols) {
+    if (act == Activation::None) return;
+    with_activation(act, [&](auto a) {
+        vec::simd_call([&]() PYDL_INLINE_LAMBDA {
+            for (int64_t r = 0; r < rows; ++r) {
+                float* row = c + r * ldc;
+                for (int64_t j = 0; j < cols; ++j) row[j] = activate<decltype(a)::value>(row[j]);
+            }
+        });
+    });
 }
 
 }  // namespace pydl::gemm

@@ -15,27 +15,33 @@ PYDL_INLINE float activate(float x) {
     switch (A) {
         case Activation::None: return x;
         case Activation::Relu: return x > 0.0f ? x : 0.0f;
-        case Activation::Gelu: return 0.5f * x * (1.0f + vec::erf(x * 0.7071067811865476f));
+        case Activation::Gelu: return vec::gelu(x);
         case Activation::Tanh: return vec::tanh(x);
         case Activation::Sigmoid: return vec::sigmoid(x);
     }
     return x;
 }
 
+// fn(std::integral_constant<Activation, A>()) for the run-time `act`: one switch for
+// every caller that needs the activation as a compile-time constant.
+template <typename Fn>
+PYDL_INLINE auto with_activation(Activation act, Fn fn) {
+    using A = Activation;
+    switch (act) {
+        case A::Relu: return fn(std::integral_constant<A, A::Relu>());
+        case A::Gelu: return fn(std::integral_constant<A, A::Gelu>());
+        case A::Tanh: return fn(std::integral_constant<A, A::Tanh>());
+        case A::Sigmoid: return fn(std::integral_constant<A, A::Sigmoid>());
+        default: return fn(std::integral_constant<A, A::None>());
+    }
+}
+
 // x[0, N) = act(x[0, N)), N a compile-time length (whole vectors, no remainder loop).
 template <int N>
 PYDL_INLINE void activate_block(Activation act, float* __restrict x) {
-    const auto each = [x](auto act_constant) PYDL_INLINE_LAMBDA {
-        for (int j = 0; j < N; ++j) x[j] = activate<decltype(act_constant)::value>(x[j]);
-    };
-    switch (act) {
-        case Activation::None: return;
-        case Activation::Relu: return each(std::integral_constant<Activation, Activation::Relu>());
-        case Activation::Gelu: return each(std::integral_constant<Activation, Activation::Gelu>());
-        case Activation::Tanh: return each(std::integral_constant<Activation, Activation::Tanh>());
-        case Activation::Sigmoid:
-            return each(std::integral_constant<Activation, Activation::Sigmoid>());
-    }
+    with_activation(act, [x](auto a) PYDL_INLINE_LAMBDA {
+        for (int j = 0; j < N; ++j) x[j] = activate<decltype(a)::value>(x[j]);
+    });
 }
 
 }  // namespace pydl::gemm

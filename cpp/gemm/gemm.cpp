@@ -438,7 +438,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
         }
         if (vector) gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, first);
         else gemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, first, parallel);
-        if (first != ep) apply_activation_tile(ep->act, c, ldc, m, n);
+        if (first != ep) apply_activation_rows(ep->act, c, ldc, m, n);
         return;
     }
     if (m <= kSmallM || k <= kSmallK || (!trans_a && n <= kSmallN))

@@ -70,8 +70,9 @@ void dot_tile_avx2(const float* a, int64_t lda, const float* b, int64_t ldb, int
 
 // The scalar activation used by every epilogue (the same formulas as the activation kernels).
 float apply_activation(Activation act, float x);
-// The same on rows [0, mr) x columns [0, nr) of a tile (row stride ldc), vectorized.
-void apply_activation_tile(Activation act, float* c, int64_t ldc, int64_t mr, int64_t nr);
+// The same on rows [0, rows) x columns [0, cols) of C (row stride ldc), vectorized: the
+// element-at-a-time paths (dot, matrix-vector) finish with it.
+void apply_activation_rows(Activation act, float* c, int64_t ldc, int64_t rows, int64_t cols);
 
 // The scalar epilogue of element (i, j): C = alpha * acc + beta * C, then + bias[j], the
 // pre-activation stored, the activation. C is not read when beta == 0. Shared by every

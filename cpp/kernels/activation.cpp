@@ -42,7 +42,7 @@ PYDL_OP(LeakyRelu, x >= 0 ? x : p0 * x, x > 0 ? 1.0f : p0)  // p0 = negative slo
 PYDL_OP(Elu, x > 0 ? x : p0 * (vec::exp(x) - 1.0f), x > 0 ? 1.0f : y + p0)  // p0 = alpha
 PYDL_OP(Selu, kSeluScale * (x > 0 ? x : kSeluAlpha * (vec::exp(x) - 1.0f)),
         x > 0 ? kSeluScale : kSeluScale * kSeluAlpha * vec::exp(x))
-PYDL_OP(Gelu, 0.5f * x * (1.0f + vec::erf(x * kInvSqrt2)),
+PYDL_OP(Gelu, vec::gelu(x),
         0.5f * (1.0f + vec::erf(x * kInvSqrt2)) +
             x * kInvSqrt2Pi * vec::exp_no_overflow(-0.5f * x * x))
 struct GeluTanh {

@@ -51,9 +51,9 @@ struct Layouts {
 };
 
 // scores (rows x cols, stride kBlock) = q_blk k_blk^T * scale + mask, -inf where causal hides.
-void scores(const AttentionShape& s, const float* q, const float* k, const float* mask, int64_t b,
-            int64_t q0, int64_t rows, int64_t k0, int64_t cols, float* out) {
-    const Layouts ly(s);
+void scores(const AttentionShape& s, const Layouts& ly, const float* q, const float* k,
+            const float* mask, int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols,
+            float* out) {
     sgemm(false, true, rows, cols, s.d, s.scale, q + ly.q.at(b, q0), ly.q.ld(), k + ly.k.at(b, k0),
           ly.k.ld(), 0.0f, out, kBlock);
     const float* mrow = nullptr;
@@ -116,7 +116,7 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
             for (int64_t k0 = 0; k0 < s.tk; k0 += kBlock) {
                 if (hidden(s, q0, rows, k0)) break;
                 const int64_t cols = std::min(kBlock, s.tk - k0);
-                scores(s, q, k, mask, b, q0, rows, k0, cols, sc.data());
+                scores(s, ly, q, k, mask, b, q0, rows, k0, cols, sc.data());
                 // Online softmax: rescale what has been accumulated to the new row maximum.
                 for (int64_t r = 0; r < rows; ++r) {
                     float* row = sc.data() + r * kBlock;
@@ -160,7 +160,7 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
     // dS = P * (dP - D) for one (query block, key block); p and dp are kBlock-strided.
     auto grad_scores = [&](int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols,
                            float* p, float* dp) {
-        scores(s, q, k, mask, b, q0, rows, k0, cols, p);
+        scores(s, ly, q, k, mask, b, q0, rows, k0, cols, p);
         vec::simd_call([&]() PYDL_INLINE_LAMBDA {
             probabilities_body(lse + b * s.tq + q0, rows, cols, p);
         });

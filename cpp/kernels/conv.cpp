@@ -30,10 +30,6 @@ ColumnRange column_range(const ConvShape& s, int64_t kj, int64_t ow) {
     return {off, j0, std::min(std::max(j1, j0), ow)};
 }
 
-// col (cg * kh * kw rows of oh * ow, row stride ld) from one group of one sample's input.
-// Rows are short (an output row: 16 floats in the spec's CIFAR network), so the copies
-// and zero fills are plain loops the compiler vectorizes inline: memcpy/fill calls per
-// row cost more than the copy (a quarter of conv2's forward).
 // This thread's grow-only buffer number Slot, reused across calls (the two slots are
 // live together: the im2col workspace and the padded plane it is filled from).
 template <int Slot>
@@ -43,11 +39,18 @@ float* thread_buffer(int64_t count) {
     return buf.data();
 }
 
+// Per-thread im2col workspace, reused across calls.
+float* workspace(int64_t count) { return thread_buffer<0>(count); }
+
 // Width of a plane padded left and right, and this thread's buffer for one such plane
 // (the stride-1 paths of im2col and col2im work on whole padded rows).
 int64_t padded_width(const ConvShape& s) { return s.w + s.pad_left + s.pad_right; }
 float* padded_plane(const ConvShape& s) { return thread_buffer<1>(s.h * padded_width(s)); }
 
+// col (cg * kh * kw rows of oh * ow, row stride ld) from one group of one sample's input.
+// Rows are short (an output row: 16 floats in the spec's CIFAR network), so the copies
+// and zero fills are plain loops the compiler vectorizes inline: memcpy/fill calls per
+// row cost more than the copy (a quarter of conv2's forward).
 PYDL_INLINE void im2col_body(const ConvShape& s, const float* x, int64_t cg, float* col,
                              int64_t ld) {
     const int64_t oh = s.out_h(), ow = s.out_w();
@@ -156,9 +159,6 @@ PYDL_INLINE void col2im_body(const ConvShape& s, const float* col, int64_t cg, f
 void col2im(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t ld) {
     vec::simd_call([&]() PYDL_INLINE_LAMBDA { col2im_body(s, col, cg, x, ld); });
 }
-
-// Per-thread im2col workspace, reused across calls.
-float* workspace(int64_t count) { return thread_buffer<0>(count); }
 
 // The GEMM operand of one group of one sample: the input itself for a pointwise
 // convolution, else its im2col in this thread's workspace. Sets ld, its row stride.
