@@ -11,7 +11,8 @@ CHILD = r"""
 import resource
 import numpy as np
 impl, T = {impl!r}, {T}
-data = [np.random.default_rng(i).standard_normal((4, 4, T, 64)).astype(np.float32) for i in range(3)]
+shape = (4, 4, T, 64)
+data = [np.random.default_rng(i).standard_normal(shape).astype(np.float32) for i in range(3)]
 if impl == "torch":
     import torch
     torch.set_num_threads(2)
@@ -25,15 +26,17 @@ else:
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 f(q, k, v, is_causal=True).sum().backward()
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(f"{{impl:5s}} T={{T}}: forward+backward raised peak RSS by {{(after - before) / 1024:.0f}} MiB")
+grown = (after - before) / 1024
+print(f"{{impl:5s}} T={{T}}: forward+backward raised peak RSS by {{grown:.0f}} MiB")
 """
 
 
 def main() -> None:
     for T in (512, 1024, 2048):
         for impl in ("pydl", "torch"):
-            out = subprocess.run([sys.executable, "-c", CHILD.format(impl=impl, T=T)],
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD.format(impl=impl, T=T)], capture_output=True, text=True
+            )
             print(out.stdout.strip() or out.stderr.strip().splitlines()[-1])
 
 

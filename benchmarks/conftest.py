@@ -21,6 +21,7 @@ def threads(request):
     pydl.set_num_threads(request.param)
     try:
         import torch
+
         torch.set_num_threads(request.param)
     except ImportError:
         pass
@@ -36,4 +37,5 @@ def training_step(model, opt, loss_fn, x, y):
         opt.zero_grad()
         loss.backward()
         opt.step()
+
     return step

@@ -26,15 +26,19 @@ import pydl  # noqa: E402
 def _steps(name):
     if name in ("lstm", "gru"):
         from test_sequence import _pydl_step, _torch_step
+
         return _pydl_step(name.upper()), _torch_step(torch, name.upper())
     if name == "gpt":
         from test_sequence import _gpt_pydl, _gpt_torch
+
         return _gpt_pydl(), _gpt_torch(torch)
     if name == "cnn":
         from test_cnn import _pydl_step, _torch_step
+
         return _pydl_step(), _torch_step(torch)
     if name in ("mlp128", "mlp8"):
         from test_gemm import _mlp_step
+
         batch, opt = (128, "adam") if name == "mlp128" else (8, "sgd")
         return _mlp_step("pydl", batch, opt), _mlp_step("torch", batch, opt)
     raise SystemExit(f"unknown workload {name!r}")
@@ -62,8 +66,10 @@ def main():
         m = statistics.median(p for p, _ in pairs)
         t = statistics.median(q for _, q in pairs)
         r = statistics.median(p / q for p, q in pairs)
-        print(f"{name:7s} pydl {m * 1e3:9.2f} ms   torch {t * 1e3:9.2f} ms   "
-              f"pydl/torch {m / t:5.2f} (median of round ratios {r:5.2f}, {args.rounds} rounds)")
+        print(
+            f"{name:7s} pydl {m * 1e3:9.2f} ms   torch {t * 1e3:9.2f} ms   "
+            f"pydl/torch {m / t:5.2f} (median of round ratios {r:5.2f}, {args.rounds} rounds)"
+        )
 
 
 if __name__ == "__main__":

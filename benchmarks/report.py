@@ -17,8 +17,9 @@ def main(path: str) -> None:
     for b in data["benchmarks"]:
         params = re.search(r"\[(.*?)\]", b["name"])
         parts = params.group(1).split("-") if params else []
-        impl = next((p for p in parts if p in ("pydl", "numpy", "torch", "core", "reference")),
-                    b["name"])
+        impl = next(
+            (p for p in parts if p in ("pydl", "numpy", "torch", "core", "reference")), b["name"]
+        )
         median = b["stats"]["median"]
         gflop = b.get("extra_info", {}).get("gflop")
         groups[b["group"]][impl] = (median, gflop)
@@ -37,6 +38,7 @@ def main(path: str) -> None:
         def fmt(entry):
             median, gflop = entry
             return f"{gflop / median:7.1f} GF/s" if gflop else f"{median * 1e6:9.1f} us"
+
         ratio = f"{peer[0] / mine[0]:10.2f}" if peer else " " * 10
         frac = ""
         if mine[1] and peak and group.endswith(" 1t"):

@@ -1,7 +1,7 @@
 """Seed 001's CIFAR network: one training step, and its convolutions alone, pydl vs PyTorch.
 
-    pytest benchmarks/test_cnn.py --benchmark-enable --benchmark-json=cnn.json
-    python benchmarks/report.py cnn.json
+pytest benchmarks/test_cnn.py --benchmark-enable --benchmark-json=cnn.json
+python benchmarks/report.py cnn.json
 """
 
 import numpy as np
@@ -21,9 +21,17 @@ def _data():
 
 def _pydl_step():
     model = nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(2048, 128), nn.ReLU(), nn.Linear(128, 10))
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2048, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, y = _data()
     xt = pydl.tensor(x)
@@ -34,9 +42,17 @@ def _pydl_step():
 
 def _torch_step(torch):
     model = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Linear(2048, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+        torch.nn.Conv2d(3, 16, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(2048, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, y = _data()
     xt, yt = torch.tensor(x), torch.tensor(y)
@@ -50,6 +66,7 @@ def two_threads():
     pydl.set_num_threads(2)
     try:
         import torch
+
         torch.set_num_threads(2)
     except ImportError:
         pass
@@ -84,4 +101,5 @@ def test_conv_layer(benchmark, impl, layer, direction, two_threads):
         y = conv(xt)
         if direction != "forward":
             y.sum().backward()
+
     benchmark(run)

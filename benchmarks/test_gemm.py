@@ -1,7 +1,7 @@
 """GEMM: pydl vs NumPy's BLAS (GFLOP/s), the FMA peak, and MLP training steps vs PyTorch.
 
-    pytest benchmarks/test_gemm.py --benchmark-enable --benchmark-json=gemm.json
-    python benchmarks/report.py gemm.json        # GFLOP/s tables and ratios
+pytest benchmarks/test_gemm.py --benchmark-enable --benchmark-json=gemm.json
+python benchmarks/report.py gemm.json        # GFLOP/s tables and ratios
 """
 
 import numpy as np
@@ -12,8 +12,14 @@ import pydl
 from pydl import _core, nn, optim
 
 SQUARE = [64, 128, 256, 512, 1024, 2048]
-TRAINING = [(128, 784, 256), (128, 256, 784), (784, 128, 256), (2048, 27, 16), (16, 27, 2048),
-            (32, 64, 1024)]
+TRAINING = [
+    (128, 784, 256),
+    (128, 256, 784),
+    (784, 128, 256),
+    (2048, 27, 16),
+    (16, 27, 2048),
+    (32, 64, 1024),
+]
 SHAPES = [(n, n, n) for n in SQUARE] + TRAINING  # (m, k, n)
 
 
@@ -24,6 +30,7 @@ def blas_threads(request):
     pydl.set_num_threads(request.param)
     try:
         import torch
+
         torch.set_num_threads(request.param)
     except ImportError:
         pass
@@ -61,19 +68,30 @@ def _mlp_step(impl, batch, opt_name):
     y = rng.integers(0, 10, batch)
     if impl == "torch":
         torch = pytest.importorskip("torch")
-        model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.Tanh(),
-                                    torch.nn.Linear(256, 256), torch.nn.Tanh(),
-                                    torch.nn.Linear(256, 10))
-        opt = (torch.optim.Adam(model.parameters(), lr=1e-3) if opt_name == "adam"
-               else torch.optim.SGD(model.parameters(), lr=0.01))
+        model = torch.nn.Sequential(
+            torch.nn.Linear(784, 256),
+            torch.nn.Tanh(),
+            torch.nn.Linear(256, 256),
+            torch.nn.Tanh(),
+            torch.nn.Linear(256, 10),
+        )
+        opt = (
+            torch.optim.Adam(model.parameters(), lr=1e-3)
+            if opt_name == "adam"
+            else torch.optim.SGD(model.parameters(), lr=0.01)
+        )
         xt, yt = torch.tensor(x), torch.tensor(y)
 
         step = training_step(model, opt, torch.nn.functional.cross_entropy, xt, yt)
         return step
-    model = nn.Sequential(nn.Linear(784, 256), nn.Tanh(), nn.Linear(256, 256), nn.Tanh(),
-                          nn.Linear(256, 10))
-    opt = (optim.Adam(model.parameters(), lr=1e-3) if opt_name == "adam"
-           else optim.SGD(model.parameters(), lr=0.01))
+    model = nn.Sequential(
+        nn.Linear(784, 256), nn.Tanh(), nn.Linear(256, 256), nn.Tanh(), nn.Linear(256, 10)
+    )
+    opt = (
+        optim.Adam(model.parameters(), lr=1e-3)
+        if opt_name == "adam"
+        else optim.SGD(model.parameters(), lr=0.01)
+    )
     xt = pydl.tensor(x)
 
     step = training_step(model, opt, nn.functional.cross_entropy, xt, y)
@@ -88,6 +106,7 @@ def test_mlp_784_256_256_10_step(benchmark, impl, batch, opt_name):
     step = _mlp_step(impl, batch, opt_name)
     if impl == "torch":
         import torch
+
         torch.set_num_threads(2)
     benchmark.group = f"mlp 784-256-256-10 batch {batch} {opt_name} 2t"
     benchmark(step)

@@ -1,7 +1,7 @@
 """Optimizer steps over 10 parameters of 1M elements each: pydl vs torch.optim.
 
-    pytest benchmarks/test_optim.py --benchmark-enable --benchmark-json=optim.json
-    python benchmarks/report.py optim.json
+pytest benchmarks/test_optim.py --benchmark-enable --benchmark-json=optim.json
+python benchmarks/report.py optim.json
 """
 
 import numpy as np
@@ -42,11 +42,16 @@ def test_adam_family_step(benchmark, name, impl, threads):
 
 
 PYDL_ALL = {
-    "SGD": lambda p: optim.SGD(p, lr=0.01, momentum=0.9), "Adam": lambda p: optim.Adam(p),
-    "AdamW": lambda p: optim.AdamW(p), "NAdam": lambda p: optim.NAdam(p),
-    "Adagrad": lambda p: optim.Adagrad(p), "RMSprop": lambda p: optim.RMSprop(p),
-    "Adadelta": lambda p: optim.Adadelta(p), "Adafactor": lambda p: optim.Adafactor(p),
-    "Lion": lambda p: optim.Lion(p), "LAMB": lambda p: optim.LAMB(p),
+    "SGD": lambda p: optim.SGD(p, lr=0.01, momentum=0.9),
+    "Adam": lambda p: optim.Adam(p),
+    "AdamW": lambda p: optim.AdamW(p),
+    "NAdam": lambda p: optim.NAdam(p),
+    "Adagrad": lambda p: optim.Adagrad(p),
+    "RMSprop": lambda p: optim.RMSprop(p),
+    "Adadelta": lambda p: optim.Adadelta(p),
+    "Adafactor": lambda p: optim.Adafactor(p),
+    "Lion": lambda p: optim.Lion(p),
+    "LAMB": lambda p: optim.LAMB(p),
     "Lookahead(Adam)": lambda p: optim.Lookahead(optim.Adam(p), k=1),
 }
 

@@ -1,6 +1,6 @@
 """Per-op engine overhead and one training step of the digits MLP (issue 2).
 
-    pytest benchmarks/test_overhead.py --benchmark-enable --benchmark-columns=median,ops
+pytest benchmarks/test_overhead.py --benchmark-enable --benchmark-columns=median,ops
 """
 
 import numpy as np
@@ -47,6 +47,7 @@ def test_small_graph_forward_backward(benchmark, impl):
 
         def step():
             torch.relu(a * b).sum().backward()
+
         benchmark(step)
         return
     pydl.set_backend(impl)
@@ -55,6 +56,7 @@ def test_small_graph_forward_backward(benchmark, impl):
 
     def step():
         F.relu(a * b).sum().backward()
+
     benchmark(step)
 
 
@@ -67,9 +69,13 @@ def test_digits_mlp_training_step(benchmark, impl, threads):
     y = rng.integers(0, 10, 32)
     if impl == "torch":
         torch = _torch()
-        model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.Tanh(),
-                                    torch.nn.Linear(128, 64), torch.nn.Tanh(),
-                                    torch.nn.Linear(64, 10))
+        model = torch.nn.Sequential(
+            torch.nn.Linear(64, 128),
+            torch.nn.Tanh(),
+            torch.nn.Linear(128, 64),
+            torch.nn.Tanh(),
+            torch.nn.Linear(64, 10),
+        )
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         xt, yt = torch.tensor(x), torch.tensor(y)
 

@@ -31,6 +31,7 @@ def _pydl_step(cls):
         opt.zero_grad()
         loss.backward()
         opt.step()
+
     return step
 
 
@@ -46,6 +47,7 @@ def _torch_step(torch, cls):
         opt.zero_grad()
         loss.backward()
         opt.step()
+
     return step
 
 
@@ -65,6 +67,7 @@ def test_recurrent_training_step(benchmark, cls, impl):
 
 def _gpt_pydl(batch=16, T=128):
     from pydl.models import GPT
+
     model = GPT(vocab_size=256, d_model=256, n_heads=4, n_layers=2, max_len=T)
     opt = optim.AdamW(model.parameters(), lr=3e-4)
     rng = np.random.default_rng(0)
@@ -75,6 +78,7 @@ def _gpt_pydl(batch=16, T=128):
         opt.zero_grad()
         loss.backward()
         opt.step()
+
     return step
 
 
@@ -83,9 +87,12 @@ def _gpt_torch(torch, batch=16, T=128):
         def __init__(self):
             super().__init__()
             self.tok, self.pos = torch.nn.Embedding(256, 256), torch.nn.Embedding(T, 256)
-            self.blocks = torch.nn.ModuleList(torch.nn.TransformerEncoderLayer(
-                256, 4, 1024, dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
-                for _ in range(2))
+            self.blocks = torch.nn.ModuleList(
+                torch.nn.TransformerEncoderLayer(
+                    256, 4, 1024, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+                )
+                for _ in range(2)
+            )
             self.ln_f = torch.nn.LayerNorm(256)
 
         def forward(self, idx):
@@ -105,6 +112,7 @@ def _gpt_torch(torch, batch=16, T=128):
         opt.zero_grad()
         loss.backward()
         opt.step()
+
     return step
 
 
@@ -141,4 +149,5 @@ def test_attention_forward_backward(benchmark, impl, T):
 
     def run():
         f(q, k, v, is_causal=True).sum().backward()
+
     benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)

@@ -16,6 +16,7 @@ def _compare(op: Any) -> Any:
     def method(self: Tensor, other: Any) -> Tensor:
         other = other.data if isinstance(other, Tensor) else other
         return as_tensor(op(self.data, other))
+
     return method
 
 
@@ -57,6 +58,8 @@ def _install() -> None:
     T.relu, T.tanh, T.sigmoid = NF.relu, NF.tanh, NF.sigmoid
     T.softmax, T.log_softmax = NF.softmax, NF.log_softmax
     T.argmax = lambda self, dim=None, keepdim=False: as_tensor(
-        np.argmax(self.data, axis=dim, keepdims=keepdim))
+        np.argmax(self.data, axis=dim, keepdims=keepdim)
+    )
     T.argmin = lambda self, dim=None, keepdim=False: as_tensor(
-        np.argmin(self.data, axis=dim, keepdims=keepdim))
+        np.argmin(self.data, axis=dim, keepdims=keepdim)
+    )

@@ -22,8 +22,15 @@ def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return float((pred == y).mean())
 
 
-def train(epochs: int = 30, batch_size: int = 32, lr: float = 0.1, momentum: float = 0.9,
-          hidden: Sequence[int] = (128, 64), seed: int = 0, progress: bool = True) -> dict:
+def train(
+    epochs: int = 30,
+    batch_size: int = 32,
+    lr: float = 0.1,
+    momentum: float = 0.9,
+    hidden: Sequence[int] = (128, 64),
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """Train the MLP; returns test accuracy, final loss and throughput."""
     from tqdm import tqdm
 
@@ -44,8 +51,12 @@ def train(epochs: int = 30, batch_size: int = 32, lr: float = 0.1, momentum: flo
             loss_value = loss.item()
         bar.set_postfix(loss=f"{loss_value:.4f}")
     elapsed = time.perf_counter() - start
-    return {"test_accuracy": evaluate(model, x_test, y_test), "loss": loss_value,
-            "samples_per_second": seen / elapsed, "seconds": elapsed}
+    return {
+        "test_accuracy": evaluate(model, x_test, y_test),
+        "loss": loss_value,
+        "samples_per_second": seen / elapsed,
+        "seconds": elapsed,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,10 +78,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.threads:
         pydl.set_num_threads(args.threads)
     info = pydl.build_info()
-    print(f"pydl {info['version']} | backend {pydl.get_backend()} | {info['num_threads']} threads "
-          f"| SIMD {info['simd']} | OpenMP {'on' if info['openmp'] else 'off'}")
-    r = train(args.epochs, args.batch_size, args.lr, args.momentum, args.hidden, args.seed,
-              progress=not args.no_progress)
-    print(f"test accuracy {r['test_accuracy'] * 100:.2f}% | final loss {r['loss']:.4f} | "
-          f"{r['samples_per_second']:,.0f} samples/s over {r['seconds']:.1f} s")
+    print(
+        f"pydl {info['version']} | backend {pydl.get_backend()} | {info['num_threads']} threads "
+        f"| SIMD {info['simd']} | OpenMP {'on' if info['openmp'] else 'off'}"
+    )
+    r = train(
+        args.epochs,
+        args.batch_size,
+        args.lr,
+        args.momentum,
+        args.hidden,
+        args.seed,
+        progress=not args.no_progress,
+    )
+    print(
+        f"test accuracy {r['test_accuracy'] * 100:.2f}% | final loss {r['loss']:.4f} | "
+        f"{r['samples_per_second']:,.0f} samples/s over {r['seconds']:.1f} s"
+    )
     return 0

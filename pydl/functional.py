@@ -79,7 +79,7 @@ def _unary(name: str, doc: str) -> Any:
     fwd_name, bwd_name = name + "_forward", name + "_backward"
 
     def backward(node: Any, g: np.ndarray) -> Any:
-        x, = node.inputs
+        (x,) = node.inputs
         y, params = node.saved
         return (getattr(_b.active, bwd_name)(g, x.data, y, *params),)
 
@@ -123,8 +123,9 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
     def backward(node: Any, g: np.ndarray) -> Any:
         a, b = node.inputs
-        return _b.active.where_backward(g, node.saved, a.data, b.data, a.requires_grad,
-                                        b.requires_grad)
+        return _b.active.where_backward(
+            g, node.saved, a.data, b.data, a.requires_grad, b.requires_grad
+        )
 
     return wrap(_b.active.where_forward(cond, a.data, b.data), (a, b), backward, cond)
 
@@ -140,17 +141,17 @@ def _reduce(name: str, x: Tensor, axis: Any, keepdim: bool) -> Tensor:
 
 
 def _sum_backward(node: Any, g: np.ndarray) -> Any:
-    x, = node.inputs
+    (x,) = node.inputs
     return (_b.active.sum_backward(g, x.shape, node.saved[0]),)
 
 
 def _mean_backward(node: Any, g: np.ndarray) -> Any:
-    x, = node.inputs
+    (x,) = node.inputs
     return (_b.active.mean_backward(g, x.shape, node.saved[0]),)
 
 
 def _max_backward(node: Any, g: np.ndarray) -> Any:
-    x, = node.inputs
+    (x,) = node.inputs
     axes, y = node.saved
     return (_b.active.max_backward(g, x.data, y, axes),)
 
@@ -191,8 +192,10 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     try:
         y = x.data.reshape(shape)
     except ValueError:
-        raise ValueError(f"cannot reshape a tensor of shape {x.shape} "
-                         f"({x.data.size} elements) into shape {tuple(shape)}") from None
+        raise ValueError(
+            f"cannot reshape a tensor of shape {x.shape} "
+            f"({x.data.size} elements) into shape {tuple(shape)}"
+        ) from None
     return wrap(y, (x,), _reshape_backward)
 
 
@@ -207,7 +210,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s, e = _axis(start_dim, x.ndim), _axis(end_dim, x.ndim)
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
+    shape = x.shape[:s] + (int(np.prod(x.shape[s : e + 1])),) + x.shape[e + 1 :]
     return reshape(x, shape)
 
 
@@ -222,7 +225,7 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     if dim is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
     d = _axis(dim, x.ndim)
-    return reshape(x, x.shape[:d] + x.shape[d + 1:]) if x.shape[d] == 1 else x
+    return reshape(x, x.shape[:d] + x.shape[d + 1 :]) if x.shape[d] == 1 else x
 
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
@@ -258,8 +261,10 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     axis = _axis(dim, ts[0].ndim)
     for t in ts:
         if t.ndim != ts[0].ndim:
-            raise ValueError(f"cat: tensors have ranks {ts[0].ndim} and {t.ndim} "
-                             f"(shapes {ts[0].shape} and {t.shape})")
+            raise ValueError(
+                f"cat: tensors have ranks {ts[0].ndim} and {t.ndim} "
+                f"(shapes {ts[0].shape} and {t.shape})"
+            )
     sizes = [t.shape[axis] for t in ts]
 
     def backward(node: Any, g: np.ndarray) -> Any:
@@ -278,8 +283,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise ValueError("stack needs at least one tensor")
     for t in ts:
         if t.shape != ts[0].shape:
-            raise ValueError(f"stack expects tensors of equal shape; got {ts[0].shape} "
-                             f"and {t.shape}")
+            raise ValueError(
+                f"stack expects tensors of equal shape; got {ts[0].shape} and {t.shape}"
+            )
     d = _axis(dim, ts[0].ndim + 1)
     return cat([unsqueeze(t, d) for t in ts], d)
 
@@ -287,7 +293,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 def _flat_index(shape: tuple[int, ...], key: Any) -> np.ndarray:
     """Flat element numbers selected by a NumPy index expression, in result order."""
     size = int(np.prod(shape))
-    if size < 2 ** 31:
+    if size < 2**31:
         base = np.arange(size, dtype=np.int32).reshape(shape)
     else:
         base = np.arange(size, dtype=np.int64).reshape(shape)
@@ -327,8 +333,10 @@ def matmul(a: Any, b: Any) -> Tensor:
     if b.ndim == 1:
         return squeeze(matmul(a, unsqueeze(b, 1)), -1)
     if a.shape[-1] != b.shape[-2]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
-                         f"({a.shape[-1]} != {b.shape[-2]})")
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} are not aligned "
+            f"({a.shape[-1]} != {b.shape[-2]})"
+        )
 
     def backward(node: Any, g: np.ndarray) -> Any:
         a, b = node.inputs
@@ -340,8 +348,9 @@ def matmul(a: Any, b: Any) -> Tensor:
 _FUSED_ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid")
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None,
-           activation: str | None = None) -> Tensor:
+def linear(
+    x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: str | None = None
+) -> Tensor:
     """act(x @ weight.T + bias) as one kernel call forward and one backward.
 
     The bias and the optional activation ("relu", "gelu", "tanh", "sigmoid"; a pydl
@@ -349,29 +358,43 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None,
     """
     x = as_tensor(x)
     if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
-                         f"{weight.shape} (expected input (..., {weight.shape[-1]}))")
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not match weight of shape "
+            f"{weight.shape} (expected input (..., {weight.shape[-1]}))"
+        )
     if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape "
-                         f"{weight.shape}")
+        raise ValueError(
+            f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}"
+        )
     inputs = (x, weight) if bias is None else (x, weight, bias)
     b = None if bias is None else bias.data
     if activation is None:
         return wrap(_b.active.linear_forward(x.data, weight.data, b), inputs, _linear_backward)
     if activation not in _FUSED_ACTIVATIONS:
-        raise ValueError(f"linear: activation must be one of {_FUSED_ACTIVATIONS} or None, "
-                         f"got {activation!r}")
+        raise ValueError(
+            f"linear: activation must be one of {_FUSED_ACTIVATIONS} or None, got {activation!r}"
+        )
     y, pre = _b.active.linear_act_forward(x.data, weight.data, b, activation)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         x, w = node.inputs[0], node.inputs[1]
-        return _b.active.linear_act_backward(g, x.data, w.data, y, pre, len(node.inputs) == 3,
-                                             activation, x.requires_grad, w.requires_grad)
+        return _b.active.linear_act_backward(
+            g,
+            x.data,
+            w.data,
+            y,
+            pre,
+            len(node.inputs) == 3,
+            activation,
+            x.requires_grad,
+            w.requires_grad,
+        )
 
     return wrap(y, inputs, backward)
 
 
 def _linear_backward(node: Any, g: np.ndarray) -> Any:
     x, w = node.inputs[0], node.inputs[1]
-    return _b.active.linear_backward(g, x.data, w.data, len(node.inputs) == 3, x.requires_grad,
-                                     w.requires_grad)
+    return _b.active.linear_backward(
+        g, x.data, w.data, len(node.inputs) == 3, x.requires_grad, w.requires_grad
+    )

@@ -189,12 +189,16 @@ class Tensor:
         freed graph raises RuntimeError.
         """
         if not self.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
-                               "grad_fn: backward() needs a tensor that requires grad")
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a "
+                "grad_fn: backward() needs a tensor that requires grad"
+            )
         if grad is None:
             if self.data.size != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
-                                   f"this tensor has shape {self.shape}: pass grad=")
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; "
+                    f"this tensor has shape {self.shape}: pass grad="
+                )
             g = np.ones_like(self.data)
         else:
             g = _as_array(grad, self.dtype)
@@ -255,7 +259,8 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             raise RuntimeError(
                 "Trying to backward through the graph a second time (or directly access saved "
                 "tensors after they have already been freed). Specify retain_graph=True the "
-                "first time if you need to backward twice.")
+                "first time if you need to backward twice."
+            )
         input_grads = node.backward(node, g)
         for inp, ig in zip(node.inputs, input_grads):
             if ig is None or not inp.requires_grad:
@@ -284,8 +289,12 @@ def _memory_owner(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def wrap(data: np.ndarray, inputs: Sequence[Tensor] = (), backward: Callable | None = None,
-         saved: Any = None) -> Tensor:
+def wrap(
+    data: np.ndarray,
+    inputs: Sequence[Tensor] = (),
+    backward: Callable | None = None,
+    saved: Any = None,
+) -> Tensor:
     """A new tensor over `data`; records (backward, inputs, saved) when any input needs grad."""
     t = Tensor.__new__(Tensor)
     t.data = data

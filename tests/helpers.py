@@ -14,8 +14,10 @@ import pydl
 def run_row(row, arrays, backend: str, dtype, upstream_seed: int = 99):
     """(output, [grad of each input]) for loss = sum(output * w), w fixed random."""
     pydl.set_backend(backend)
-    ts = [pydl.tensor(a.astype(dtype), requires_grad=i not in row.nondiff)
-          for i, a in enumerate(arrays)]
+    ts = [
+        pydl.tensor(a.astype(dtype), requires_grad=i not in row.nondiff)
+        for i, a in enumerate(arrays)
+    ]
     out = row.fn(*ts)
     w = np.random.default_rng(upstream_seed).uniform(0.5, 1.5, size=out.shape).astype(dtype)
     out.backward(w)
@@ -53,8 +55,12 @@ def fresh_interpreter_prints(expression: str, **env: str) -> str:
     It runs beside the package this test session imported, so both see the same pydl.
     """
     package_parent = os.path.dirname(os.path.dirname(pydl.__file__))
-    out = subprocess.run([sys.executable, "-c", f"import pydl; print({expression})"],
-                         env={**os.environ, **env}, capture_output=True, text=True,
-                         cwd=package_parent)
+    out = subprocess.run(
+        [sys.executable, "-c", f"import pydl; print({expression})"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        cwd=package_parent,
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()

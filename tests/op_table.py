@@ -47,8 +47,12 @@ def row(*args, **kwargs):
 
 
 # elementwise binary, with broadcasting and sizes off the SIMD width
-for name, fn, lo_b in [("add", pydl.add, -2), ("sub", pydl.sub, -2), ("mul", pydl.mul, -2),
-                       ("div", pydl.div, 0.5)]:
+for name, fn, lo_b in [
+    ("add", pydl.add, -2),
+    ("sub", pydl.sub, -2),
+    ("mul", pydl.mul, -2),
+    ("div", pydl.div, 0.5),
+]:
     row(f"{name}_same", fn, [_u((3, 7)), _u((3, 7), lo_b, 2)])
     row(f"{name}_bcast", fn, [_u((4, 1, 5)), _u((3, 1), lo_b, 2)])
     row(f"{name}_scalar", fn, [_u((33,)), _u((), lo_b, 2)])
@@ -66,14 +70,24 @@ row("clamp", lambda x: pydl.clamp(x, -0.5, 0.7), [_u((41,))])
 row("clamp_min", lambda x: pydl.clamp(x, min=0.1), [_u((41,))])
 
 # activations (seed 000 section 2, seed 002 table)
-for name, fn in [("sigmoid", NF.sigmoid), ("tanh", NF.tanh), ("relu", NF.relu),
-                 ("leaky_relu", lambda x: NF.leaky_relu(x, 0.1)), ("elu", NF.elu),
-                 ("selu", NF.selu), ("gelu", NF.gelu),
-                 ("gelu_tanh", lambda x: NF.gelu(x, approximate="tanh")), ("silu", NF.silu),
-                 ("mish", NF.mish), ("softplus", NF.softplus),
-                 ("softplus_beta", lambda x: NF.softplus(x, beta=2.0, threshold=3.0)),
-                 ("softsign", NF.softsign), ("hard_sigmoid", NF.hard_sigmoid),
-                 ("hardsigmoid", NF.hardsigmoid), ("hardtanh", NF.hardtanh)]:
+for name, fn in [
+    ("sigmoid", NF.sigmoid),
+    ("tanh", NF.tanh),
+    ("relu", NF.relu),
+    ("leaky_relu", lambda x: NF.leaky_relu(x, 0.1)),
+    ("elu", NF.elu),
+    ("selu", NF.selu),
+    ("gelu", NF.gelu),
+    ("gelu_tanh", lambda x: NF.gelu(x, approximate="tanh")),
+    ("silu", NF.silu),
+    ("mish", NF.mish),
+    ("softplus", NF.softplus),
+    ("softplus_beta", lambda x: NF.softplus(x, beta=2.0, threshold=3.0)),
+    ("softsign", NF.softsign),
+    ("hard_sigmoid", NF.hard_sigmoid),
+    ("hardsigmoid", NF.hardsigmoid),
+    ("hardtanh", NF.hardtanh),
+]:
     row(name, fn, [_u((6, 13), -4, 4)])
 row("sigmoid_large", NF.sigmoid, [_u((20,), -60, 60)], atol=1e-6)
 row("prelu_channels", NF.prelu, [_u((3, 4, 5)), _u((4,), 0.05, 0.5)])
@@ -122,10 +136,12 @@ row("matmul_vec", pydl.matmul, [_u((3, 4)), _u((4,))])
 row("linear", NF.linear, [_u((5, 7)), _u((3, 7)), _u((3,))])
 row("linear_nobias", NF.linear, [_u((2, 4, 6)), _u((5, 6))])
 for act in ("relu", "gelu", "tanh", "sigmoid"):  # the GEMM epilogue's fused activations
-    row(f"linear_{act}", lambda x, w, b, act=act: NF.linear(x, w, b, activation=act),
-        [_u((7, 9)), _u((17, 9)), _u((17,))])
-row("linear_gelu_nobias", lambda x, w: NF.linear(x, w, activation="gelu"),
-    [_u((3, 5)), _u((4, 5))])
+    row(
+        f"linear_{act}",
+        lambda x, w, b, act=act: NF.linear(x, w, b, activation=act),
+        [_u((7, 9)), _u((17, 9)), _u((17,))],
+    )
+row("linear_gelu_nobias", lambda x, w: NF.linear(x, w, activation="gelu"), [_u((3, 5)), _u((4, 5))])
 
 # convolution (seed 000 section 5): kernel 1/3/5, stride, padding, dilation, groups,
 # odd sizes, batch 1, non-square kernels, 1-D
@@ -141,60 +157,96 @@ CONV = [  # (id, x shape, w shape, stride, padding, dilation, groups, bias)
 ]
 for cid, xs, ws, st, pad, dil, grp, has_b in CONV:
     inputs = [_u(xs), _u(ws)] + ([_u((ws[0],))] if has_b else [])
-    row(cid, lambda x, w, b=None, st=st, pad=pad, dil=dil, grp=grp: NF.conv2d(
-        x, w, b, st, pad, dil, grp), inputs)
-row("conv1d", lambda x, w, b: NF.conv1d(x, w, b, stride=2, padding=1),
-    [_u((2, 3, 9)), _u((4, 3, 3)), _u((4,))])
-row("conv1d_same_dilated", lambda x, w: NF.conv1d(x, w, padding="same", dilation=2),
-    [_u((1, 2, 7)), _u((2, 2, 3))])
+    row(
+        cid,
+        lambda x, w, b=None, st=st, pad=pad, dil=dil, grp=grp: NF.conv2d(
+            x, w, b, st, pad, dil, grp
+        ),
+        inputs,
+    )
+row(
+    "conv1d",
+    lambda x, w, b: NF.conv1d(x, w, b, stride=2, padding=1),
+    [_u((2, 3, 9)), _u((4, 3, 3)), _u((4,))],
+)
+row(
+    "conv1d_same_dilated",
+    lambda x, w: NF.conv1d(x, w, padding="same", dilation=2),
+    [_u((1, 2, 7)), _u((2, 2, 3))],
+)
 
 # pooling (seed 000 section 6)
 row("max_pool2d", lambda x: NF.max_pool2d(x, 2), [_u((2, 3, 6, 5))])
-row("max_pool2d_overlap_pad", lambda x: NF.max_pool2d(x, 3, stride=2, padding=1),
-    [_u((1, 2, 7, 6))])
-row("max_pool2d_dilation_ceil", lambda x: NF.max_pool2d(x, (2, 3), stride=2, dilation=(2, 1),
-                                                        ceil_mode=True), [_u((2, 1, 9, 8))])
+row(
+    "max_pool2d_overlap_pad", lambda x: NF.max_pool2d(x, 3, stride=2, padding=1), [_u((1, 2, 7, 6))]
+)
+row(
+    "max_pool2d_dilation_ceil",
+    lambda x: NF.max_pool2d(x, (2, 3), stride=2, dilation=(2, 1), ceil_mode=True),
+    [_u((2, 1, 9, 8))],
+)
 row("avg_pool2d", lambda x: NF.avg_pool2d(x, 2), [_u((2, 3, 6, 5))])
-row("avg_pool2d_pad_exclude", lambda x: NF.avg_pool2d(x, 3, stride=2, padding=1,
-                                                      count_include_pad=False),
-    [_u((1, 2, 7, 6))])
-row("avg_pool2d_pad_include_ceil", lambda x: NF.avg_pool2d(x, (3, 2), stride=2, padding=1,
-                                                           ceil_mode=True), [_u((2, 2, 6, 7))])
+row(
+    "avg_pool2d_pad_exclude",
+    lambda x: NF.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
+    [_u((1, 2, 7, 6))],
+)
+row(
+    "avg_pool2d_pad_include_ceil",
+    lambda x: NF.avg_pool2d(x, (3, 2), stride=2, padding=1, ceil_mode=True),
+    [_u((2, 2, 6, 7))],
+)
 row("adaptive_avg_pool2d_1", lambda x: NF.adaptive_avg_pool2d(x, 1), [_u((2, 3, 5, 4))])
 row("adaptive_avg_pool2d_3x2", lambda x: NF.adaptive_avg_pool2d(x, (3, 2)), [_u((1, 2, 7, 5))])
 row("max_pool1d", lambda x: NF.max_pool1d(x, 3, stride=2, padding=1), [_u((2, 3, 9))])
 row("avg_pool1d", lambda x: NF.avg_pool1d(x, 2), [_u((2, 3, 9))])
 
 # normalization (seed 000 section 3)
-row("batch_norm_train", lambda x, w, b: NF.batch_norm(x, None, None, w, b, training=True),
-    [_u((4, 3, 2, 3)), _u((3,), 0.5, 1.5), _u((3,))])
+row(
+    "batch_norm_train",
+    lambda x, w, b: NF.batch_norm(x, None, None, w, b, training=True),
+    [_u((4, 3, 2, 3)), _u((3,), 0.5, 1.5), _u((3,))],
+)
 row("batch_norm_1d_train", lambda x: NF.batch_norm(x, None, None, training=True), [_u((5, 4))])
-row("batch_norm_eval", lambda x, w, b: NF.batch_norm(
-    x, np.array([0.1, -0.2, 0.3]), np.array([1.5, 0.5, 2.0]), w, b, training=False),
-    [_u((2, 3, 4)), _u((3,), 0.5, 1.5), _u((3,))])
+row(
+    "batch_norm_eval",
+    lambda x, w, b: NF.batch_norm(
+        x, np.array([0.1, -0.2, 0.3]), np.array([1.5, 0.5, 2.0]), w, b, training=False
+    ),
+    [_u((2, 3, 4)), _u((3,), 0.5, 1.5), _u((3,))],
+)
 row("layer_norm", lambda x, w, b: NF.layer_norm(x, (7,), w, b), [_u((3, 7)), _u((7,)), _u((7,))])
 row("layer_norm_2d_shape", lambda x: NF.layer_norm(x, (3, 4)), [_u((2, 3, 4))])
-row("group_norm", lambda x, w, b: NF.group_norm(x, 2, w, b),
-    [_u((2, 4, 3, 2)), _u((4,), 0.5, 1.5), _u((4,))])
+row(
+    "group_norm",
+    lambda x, w, b: NF.group_norm(x, 2, w, b),
+    [_u((2, 4, 3, 2)), _u((4,), 0.5, 1.5), _u((4,))],
+)
 row("instance_norm", lambda x: NF.instance_norm(x), [_u((2, 3, 4, 3))])
+
 
 # recurrent layers (seed 000 section 7): the whole sequence, through y, h_n and c_n
 def _rec(mode, reverse=False):
     def fn(x, h0, *rest):
         c0 = rest[0] if mode == "lstm" else None
         w_ih, w_hh, *b = rest[1:] if mode == "lstm" else rest
-        y, h_n, c_n = NF.recurrent_layer(x, h0, c0, w_ih, w_hh, *(b or [None, None]), mode,
-                                         reverse)
+        y, h_n, c_n = NF.recurrent_layer(x, h0, c0, w_ih, w_hh, *(b or [None, None]), mode, reverse)
         out = pydl.mul(pydl.sum(y, 0), 0.5) + pydl.mul(h_n, 2.0)
         return out + c_n if c_n is not None else out
+
     return fn
 
 
-for mode, gates, reverse, bias in [("rnn_tanh", 1, False, True), ("rnn_relu", 1, True, True),
-                                   ("lstm", 4, False, True), ("lstm", 4, True, False),
-                                   ("gru", 3, False, True), ("gru", 3, True, True),
-                                   ("gru_reset_before", 3, False, True),
-                                   ("gru_reset_before", 3, True, False)]:
+for mode, gates, reverse, bias in [
+    ("rnn_tanh", 1, False, True),
+    ("rnn_relu", 1, True, True),
+    ("lstm", 4, False, True),
+    ("lstm", 4, True, False),
+    ("gru", 3, False, True),
+    ("gru", 3, True, True),
+    ("gru_reset_before", 3, False, True),
+    ("gru_reset_before", 3, True, False),
+]:
     T, B, I, H = 4, 3, 5, 3
     ins = [_u((T, B, I)), _u((B, H), -0.5, 0.5)]
     if mode == "lstm":
@@ -202,71 +254,133 @@ for mode, gates, reverse, bias in [("rnn_tanh", 1, False, True), ("rnn_relu", 1,
     ins += [_u((gates * H, I), -0.6, 0.6), _u((gates * H, H), -0.6, 0.6)]
     if bias:
         ins += [_u((gates * H,), -0.3, 0.3), _u((gates * H,), -0.3, 0.3)]
-    row(f"{mode}{'_reverse' if reverse else ''}{'' if bias else '_nobias'}", _rec(mode, reverse),
-        ins)
-row("rnn_single_step", _rec("rnn_tanh"), [_u((1, 1, 2)), _u((1, 3)), _u((3, 2)), _u((3, 3)),
-                                          _u((3,)), _u((3,))])
+    row(
+        f"{mode}{'_reverse' if reverse else ''}{'' if bias else '_nobias'}",
+        _rec(mode, reverse),
+        ins,
+    )
+row(
+    "rnn_single_step",
+    _rec("rnn_tanh"),
+    [_u((1, 1, 2)), _u((1, 3)), _u((3, 2)), _u((3, 3)), _u((3,)), _u((3,))],
+)
 
 # attention (seed 000 section 8); 131 keys span three 64-key blocks of the core kernel
 ATT_MASK = np.random.default_rng(9).uniform(-1, 1, (5, 131))
-row("sdpa", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v),
-    [_u((2, 5, 3)), _u((2, 131, 3)), _u((2, 131, 2))])
+row(
+    "sdpa",
+    lambda q, k, v: NF.scaled_dot_product_attention(q, k, v),
+    [_u((2, 5, 3)), _u((2, 131, 3)), _u((2, 131, 2))],
+)
 # four slices (one task per slice at 2 threads), three key blocks, three query blocks
-row("sdpa_per_slice", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v),
-    [_u((4, 130, 2)), _u((4, 129, 2)), _u((4, 129, 1))])
+row(
+    "sdpa_per_slice",
+    lambda q, k, v: NF.scaled_dot_product_attention(q, k, v),
+    [_u((4, 130, 2)), _u((4, 129, 2)), _u((4, 129, 1))],
+)
 # one key block, two query blocks: dQ comes from the key block's pass
-row("sdpa_one_key_block", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v),
-    [_u((1, 100, 3)), _u((1, 50, 3)), _u((1, 50, 2))])
-row("sdpa_causal_one_block", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, is_causal=True),
-    [_u((2, 1, 50, 3)), _u((2, 1, 50, 3)), _u((2, 1, 50, 2))])
-row("sdpa_causal", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, is_causal=True),
-    [_u((1, 1, 131, 2)), _u((1, 1, 131, 2)), _u((1, 1, 131, 2))], atol=5e-5)
-row("sdpa_float_mask", lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, ATT_MASK),
-    [_u((1, 5, 3)), _u((1, 131, 3)), _u((1, 131, 2))])
-row("sdpa_bool_mask_scale", lambda q, k, v: NF.scaled_dot_product_attention(
-    q, k, v, ATT_MASK > -0.5, scale=0.3), [_u((2, 5, 3)), _u((2, 131, 3)), _u((2, 131, 2))])
+row(
+    "sdpa_one_key_block",
+    lambda q, k, v: NF.scaled_dot_product_attention(q, k, v),
+    [_u((1, 100, 3)), _u((1, 50, 3)), _u((1, 50, 2))],
+)
+row(
+    "sdpa_causal_one_block",
+    lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, is_causal=True),
+    [_u((2, 1, 50, 3)), _u((2, 1, 50, 3)), _u((2, 1, 50, 2))],
+)
+row(
+    "sdpa_causal",
+    lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, is_causal=True),
+    [_u((1, 1, 131, 2)), _u((1, 1, 131, 2)), _u((1, 1, 131, 2))],
+    atol=5e-5,
+)
+row(
+    "sdpa_float_mask",
+    lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, ATT_MASK),
+    [_u((1, 5, 3)), _u((1, 131, 3)), _u((1, 131, 2))],
+)
+row(
+    "sdpa_bool_mask_scale",
+    lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, ATT_MASK > -0.5, scale=0.3),
+    [_u((2, 5, 3)), _u((2, 131, 3)), _u((2, 131, 2))],
+)
 # the kernel on (N, T, H, D) head slices, as multi-head attention passes its projections
 ATT_QKV_MASK = np.random.default_rng(11).uniform(-1, 1, (2, 131, 131))
 ATT_HEAD_MASK = np.random.default_rng(10).uniform(-1, 1, (4, 5, 131))
-row("attention_heads", lambda q, k, v: NF.attention_kernel(q, k, v, None, 0.5, False),
-    [_u((2, 70, 3, 4)), _u((2, 131, 3, 4)), _u((2, 131, 3, 5))])
-row("attention_heads_causal", lambda q, k, v: NF.attention_kernel(q, k, v, None, 0.7, True),
-    [_u((1, 131, 2, 3)), _u((1, 131, 2, 3)), _u((1, 131, 2, 2))], atol=5e-5)
-row("attention_heads_mask", lambda q, k, v: NF.attention_kernel(q, k, v, ATT_HEAD_MASK, 0.6,
-                                                                False),
-    [_u((2, 5, 2, 3)), _u((2, 131, 2, 3)), _u((2, 131, 2, 2))])
+row(
+    "attention_heads",
+    lambda q, k, v: NF.attention_kernel(q, k, v, None, 0.5, False),
+    [_u((2, 70, 3, 4)), _u((2, 131, 3, 4)), _u((2, 131, 3, 5))],
+)
+row(
+    "attention_heads_causal",
+    lambda q, k, v: NF.attention_kernel(q, k, v, None, 0.7, True),
+    [_u((1, 131, 2, 3)), _u((1, 131, 2, 3)), _u((1, 131, 2, 2))],
+    atol=5e-5,
+)
+row(
+    "attention_heads_mask",
+    lambda q, k, v: NF.attention_kernel(q, k, v, ATT_HEAD_MASK, 0.6, False),
+    [_u((2, 5, 2, 3)), _u((2, 131, 2, 3)), _u((2, 131, 2, 2))],
+)
 # self-attention on a packed (N, T, 3 E) projection, 2 heads of 3 (4 slices: per-slice backward)
-row("attention_qkv", lambda qkv: NF.attention_qkv(qkv, 2, None, 0.5, False),
-    [_u((2, 70, 18))])
-row("attention_qkv_causal", lambda qkv: NF.attention_qkv(qkv, 1, None, 0.4, True),
-    [_u((1, 131, 9))], atol=5e-5)
-row("attention_qkv_mask", lambda qkv: NF.attention_qkv(qkv, 2, ATT_QKV_MASK, 0.6, False),
-    [_u((1, 131, 12))])
+row("attention_qkv", lambda qkv: NF.attention_qkv(qkv, 2, None, 0.5, False), [_u((2, 70, 18))])
+row(
+    "attention_qkv_causal",
+    lambda qkv: NF.attention_qkv(qkv, 1, None, 0.4, True),
+    [_u((1, 131, 9))],
+    atol=5e-5,
+)
+row(
+    "attention_qkv_mask",
+    lambda qkv: NF.attention_qkv(qkv, 2, ATT_QKV_MASK, 0.6, False),
+    [_u((1, 131, 12))],
+)
 
 # losses
 row("cross_entropy", lambda x: NF.cross_entropy(x, LABELS), [_u((7, 5), -5, 5)])
-row("cross_entropy_sum", lambda x: NF.cross_entropy(x, LABELS, reduction="sum"),
-    [_u((7, 5), -5, 5)])
-row("cross_entropy_none", lambda x: NF.cross_entropy(x, LABELS, reduction="none"),
-    [_u((7, 5), -5, 5)])
-row("cross_entropy_ignore", lambda x: NF.cross_entropy(x, np.where(LABELS == 1, -100, LABELS)),
-    [_u((7, 5), -5, 5)])
+row(
+    "cross_entropy_sum", lambda x: NF.cross_entropy(x, LABELS, reduction="sum"), [_u((7, 5), -5, 5)]
+)
+row(
+    "cross_entropy_none",
+    lambda x: NF.cross_entropy(x, LABELS, reduction="none"),
+    [_u((7, 5), -5, 5)],
+)
+row(
+    "cross_entropy_ignore",
+    lambda x: NF.cross_entropy(x, np.where(LABELS == 1, -100, LABELS)),
+    [_u((7, 5), -5, 5)],
+)
 row("cross_entropy_probs", lambda x: NF.cross_entropy(x, PROBS), [_u((7, 5), -5, 5)])
-row("cross_entropy_4d", lambda x: NF.cross_entropy(x, LABELS[:6].reshape(2, 3) % 4),
-    [_u((2, 4, 3), -5, 5)])
+row(
+    "cross_entropy_4d",
+    lambda x: NF.cross_entropy(x, LABELS[:6].reshape(2, 3) % 4),
+    [_u((2, 4, 3), -5, 5)],
+)
 row("nll_loss", lambda x: NF.nll_loss(NF.log_softmax(x, 1), LABELS), [_u((7, 5))])
 row("mse_loss", NF.mse_loss, [_u((4, 6)), _u((4, 6))])
 row("bce", lambda p, y: NF.binary_cross_entropy(p, y), [_u((9,), 0.05, 0.95), _u((9,), 0, 1)])
 row("bce_with_logits", NF.binary_cross_entropy_with_logits, [_u((3, 5), -6, 6), _u((3, 5), 0, 1)])
-row("bce_with_logits_posw", lambda x, y: NF.binary_cross_entropy_with_logits(
-    x, y, pos_weight=2.0), [_u((3, 5), -6, 6), _u((3, 5), 0, 1)])
+row(
+    "bce_with_logits_posw",
+    lambda x, y: NF.binary_cross_entropy_with_logits(x, y, pos_weight=2.0),
+    [_u((3, 5), -6, 6), _u((3, 5), 0, 1)],
+)
 row("kl_div", lambda x: NF.kl_div(x, PROBS, reduction="batchmean"), [_u((7, 5), -3, -0.1)])
 row("gaussian_kl", NF.gaussian_kl_divergence, [_u((4, 3)), _u((4, 3), -1, 1)])
 
 # a composite graph: a tensor used twice, and the spec's MLP block
 row("reuse", lambda x: pydl.mul(x, x) + NF.tanh(x) * x, [_u((3, 4))])
 row("residual", lambda x, w: x + NF.linear(NF.tanh(x), w), [_u((3, 4)), _u((4, 4))])
-row("pre_ln_residual", lambda x, w: x + NF.linear(NF.layer_norm(x, (4,)), w, activation="gelu"),
-    [_u((3, 4)), _u((4, 4))])
-row("mlp_block", lambda x, w, b: NF.tanh(NF.linear(x, w, b)).sum(1),
-    [_u((4, 6)), _u((5, 6)), _u((5,))])
+row(
+    "pre_ln_residual",
+    lambda x, w: x + NF.linear(NF.layer_norm(x, (4,)), w, activation="gelu"),
+    [_u((3, 4)), _u((4, 4))],
+)
+row(
+    "mlp_block",
+    lambda x, w, b: NF.tanh(NF.linear(x, w, b)).sum(1),
+    [_u((4, 6)), _u((5, 6)), _u((5,))],
+)

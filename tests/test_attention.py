@@ -30,7 +30,8 @@ def test_sdpa_matches_pytorch(mask_kind, L, S):
     theirs = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
     out = F.scaled_dot_product_attention(*mine, attn_mask=mask, is_causal=causal)
     ref = torch.nn.functional.scaled_dot_product_attention(
-        *theirs, attn_mask=None if mask is None else torch.tensor(mask), is_causal=causal)
+        *theirs, attn_mask=None if mask is None else torch.tensor(mask), is_causal=causal
+    )
     np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-4, atol=1e-5)
     g = _rand(*out.shape, seed=6)
     out.backward(g)
@@ -58,9 +59,11 @@ def test_sdpa_bad_input():
     with pytest.raises(ValueError, match=r"\(2, 5, 4\).*\(2, 5, 3\)"):
         F.scaled_dot_product_attention(q, pydl.randn(2, 5, 3), q)
     from pydl import _core
+
     with pytest.raises(ValueError, match="mask"):
-        _core.attention_forward(q.numpy(), q.numpy(), q.numpy(), np.zeros((1, 4, 5), np.float32),
-                                0.5, False)
+        _core.attention_forward(
+            q.numpy(), q.numpy(), q.numpy(), np.zeros((1, 4, 5), np.float32), 0.5, False
+        )
     # the per-head layout: (N, T, H, D) with equal N and H
     q4 = _rand(2, 5, 3, 4)
     with pytest.raises(ValueError, match=r"\(2, 5, 3, 4\).*\(2, 5, 2, 4\)"):
@@ -84,17 +87,23 @@ def _copy(mine, theirs, torch):
             params[name].copy_(torch.tensor(p.numpy()))
 
 
-@pytest.mark.parametrize("kwargs, masks", [
-    (dict(), dict()),
-    (dict(batch_first=True), dict(key_padding_mask=True)),
-    (dict(kdim=6, vdim=5, bias=False), dict(attn_mask="bool")),
-    (dict(), dict(attn_mask="float", key_padding_mask=True)),
-    (dict(), dict(is_causal=True)),
-])
+@pytest.mark.parametrize(
+    "kwargs, masks",
+    [
+        (dict(), dict()),
+        (dict(batch_first=True), dict(key_padding_mask=True)),
+        (dict(kdim=6, vdim=5, bias=False), dict(attn_mask="bool")),
+        (dict(), dict(attn_mask="float", key_padding_mask=True)),
+        (dict(), dict(is_causal=True)),
+    ],
+)
 def test_multihead_attention_matches_pytorch(kwargs, masks):
     torch = pytest.importorskip("torch")
     E, H, L, S, N = 16, 4, 7, 9, 2
-    mine, theirs = nn.MultiheadAttention(E, H, **kwargs), torch.nn.MultiheadAttention(E, H, **kwargs)
+    mine, theirs = (
+        nn.MultiheadAttention(E, H, **kwargs),
+        torch.nn.MultiheadAttention(E, H, **kwargs),
+    )
     _copy(mine, theirs, torch)
     bf = kwargs.get("batch_first", False)
     S_ = L if masks.get("is_causal") else S
@@ -114,15 +123,17 @@ def test_multihead_attention_matches_pytorch(kwargs, masks):
         args["attn_mask"] = _rand(L, S_, seed=5)
         if "key_padding_mask" in args:  # PyTorch wants both masks of one kind
             args["key_padding_mask"] = np.where(args["key_padding_mask"], -np.inf, 0.0).astype(
-                np.float32)
+                np.float32
+            )
     if masks.get("is_causal"):
         args["attn_mask"] = ~np.tril(np.ones((L, L), bool))
         args["is_causal"] = True
     tm = [pydl.tensor(a, requires_grad=True) for a in (q, k, v)]
     tt = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
     out_m, w_m = mine(*tm, **args)
-    out_t, w_t = theirs(*tt, **{n: torch.tensor(a) if isinstance(a, np.ndarray) else a
-                                for n, a in args.items()})
+    out_t, w_t = theirs(
+        *tt, **{n: torch.tensor(a) if isinstance(a, np.ndarray) else a for n, a in args.items()}
+    )
     np.testing.assert_allclose(out_m.numpy(), out_t.detach().numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(w_m.numpy(), w_t.detach().numpy(), rtol=1e-4, atol=1e-5)
     g = _rand(*out_m.shape, seed=6)
@@ -132,8 +143,9 @@ def test_multihead_attention_matches_pytorch(kwargs, masks):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-4)
     tparams = dict(theirs.named_parameters())
     for name, p in mine.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), rtol=1e-4,
-                                   atol=1e-4, err_msg=name)
+        np.testing.assert_allclose(
+            p.grad.numpy(), tparams[name].grad.numpy(), rtol=1e-4, atol=1e-4, err_msg=name
+        )
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
@@ -152,9 +164,13 @@ def test_multihead_self_attention_matches_pytorch(batch_first):
     for args in (dict(attn_mask=causal, is_causal=True), dict(key_padding_mask=padding)):
         xm, xt = pydl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         out_m, w_m = mine(xm, xm, xm, need_weights=False, **args)
-        out_t, _ = theirs(xt, xt, xt, need_weights=False,
-                          **{n: torch.tensor(a) if isinstance(a, np.ndarray) else a
-                             for n, a in args.items()})
+        out_t, _ = theirs(
+            xt,
+            xt,
+            xt,
+            need_weights=False,
+            **{n: torch.tensor(a) if isinstance(a, np.ndarray) else a for n, a in args.items()},
+        )
         assert w_m is None
         np.testing.assert_allclose(out_m.numpy(), out_t.detach().numpy(), rtol=1e-4, atol=1e-5)
         g = _rand(*out_m.shape, seed=12)
@@ -188,8 +204,15 @@ def test_multihead_attention_dropout_path():
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 def test_transformer_encoder_layer_matches_pytorch(norm_first, activation):
     torch = pytest.importorskip("torch")
-    kw = dict(d_model=16, nhead=4, dim_feedforward=64, dropout=0.0, activation=activation,
-              norm_first=norm_first, batch_first=True)
+    kw = dict(
+        d_model=16,
+        nhead=4,
+        dim_feedforward=64,
+        dropout=0.0,
+        activation=activation,
+        norm_first=norm_first,
+        batch_first=True,
+    )
     mine, theirs = nn.TransformerEncoderLayer(**kw), torch.nn.TransformerEncoderLayer(**kw)
     _copy(mine, theirs, torch)
     x = _rand(2, 9, 16, seed=7)
@@ -218,6 +241,7 @@ def test_embedding_and_positional_encoding(backend="core"):
     with pytest.raises(IndexError, match="out of range"):
         emb(np.array([1, 10]))
     from pydl import _core
+
     with pytest.raises(IndexError):
         _core.embedding_forward(np.zeros((3, 2), np.float32), np.array([0, -1]))
     pe = nn.sinusoidal_positional_encoding(50, 8).numpy()

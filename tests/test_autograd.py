@@ -25,13 +25,12 @@ def test_graph_order_with_shortcuts(backend):
     # used (a residual connection), and a diamond a -> (a, exp(a)) -> y.
     x = pydl.tensor([0.3, -1.2, 2.0], requires_grad=True)
     (x + pydl.nn.functional.tanh(x)).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 1 + (1 - np.tanh([0.3, -1.2, 2.0]) ** 2),
-                               rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), 1 + (1 - np.tanh([0.3, -1.2, 2.0]) ** 2), rtol=1e-6)
     x.grad = None
     a = pydl.nn.functional.tanh(x)
     (a + pydl.exp(a) + x * 2.0).sum().backward()
     t = np.tanh([0.3, -1.2, 2.0])
-    np.testing.assert_allclose(x.grad.numpy(), (1 + np.exp(t)) * (1 - t ** 2) + 2, rtol=1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), (1 + np.exp(t)) * (1 - t**2) + 2, rtol=1e-5)
 
 
 def test_gradients_accumulate_across_backward_calls(backend):

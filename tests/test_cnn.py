@@ -24,9 +24,17 @@ def test_spec_convolution_example(backend):
 def cifar_net():
     """Seed 001's CIFAR network."""
     return nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(2048, 128), nn.ReLU(), nn.Linear(128, 10))
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2048, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
 
 
 def test_spec_cifar_network_parameters_and_shapes():
@@ -37,8 +45,18 @@ def test_spec_cifar_network_parameters_and_shapes():
     for layer in net:
         x = layer(x)
         shapes.append(x.shape)
-    assert shapes == [(4, 16, 32, 32), (4, 16, 32, 32), (4, 16, 16, 16), (4, 32, 16, 16),
-                      (4, 32, 16, 16), (4, 32, 8, 8), (4, 2048), (4, 128), (4, 128), (4, 10)]
+    assert shapes == [
+        (4, 16, 32, 32),
+        (4, 16, 32, 32),
+        (4, 16, 16, 16),
+        (4, 32, 16, 16),
+        (4, 32, 16, 16),
+        (4, 32, 8, 8),
+        (4, 2048),
+        (4, 128),
+        (4, 128),
+        (4, 10),
+    ]
 
 
 @pytest.mark.parametrize("size, k, s, p", [(32, 3, 1, 1), (7, 3, 2, 0), (9, 5, 2, 2), (8, 2, 2, 0)])
@@ -101,16 +119,23 @@ def test_dropout_mask_independent_of_threads_and_backend():
     assert np.array_equal(masks[0], masks[1]) and np.array_equal(masks[0], masks[2])
 
 
-@pytest.mark.parametrize("make, x_shape, message", [
-    (lambda: nn.Conv2d(3, 8, 3), (2, 4, 8, 8), r"in_channels=3.*\(2, 4, 8, 8\)"),
-    (lambda: nn.Conv2d(3, 8, 7), (1, 3, 4, 4), r"kernel 7x7.*larger than the padded input \(1, 3, 4, 4\)"),
-    (lambda: nn.Conv2d(3, 8, 3, padding=-1), (1, 3, 8, 8), "padding must be >= 0"),
-    (lambda: nn.Conv2d(3, 8, 3, stride=0), (1, 3, 8, 8), r"stride must be >= 1"),
-    (lambda: nn.Conv1d(2, 4, 3), (1, 3, 9), r"in_channels=2.*\(1, 3, 9\)"),
-    (lambda: nn.MaxPool2d(5), (1, 1, 3, 3), r"larger than the padded input \(1, 1, 3, 3\)"),
-    (lambda: nn.MaxPool2d(2, padding=2), (1, 1, 8, 8), "at most half the kernel size"),
-    (lambda: nn.BatchNorm2d(4), (2, 3, 4, 4), r"4 channels, got shape \(2, 3, 4, 4\)"),
-])
+@pytest.mark.parametrize(
+    "make, x_shape, message",
+    [
+        (lambda: nn.Conv2d(3, 8, 3), (2, 4, 8, 8), r"in_channels=3.*\(2, 4, 8, 8\)"),
+        (
+            lambda: nn.Conv2d(3, 8, 7),
+            (1, 3, 4, 4),
+            r"kernel 7x7.*larger than the padded input \(1, 3, 4, 4\)",
+        ),
+        (lambda: nn.Conv2d(3, 8, 3, padding=-1), (1, 3, 8, 8), "padding must be >= 0"),
+        (lambda: nn.Conv2d(3, 8, 3, stride=0), (1, 3, 8, 8), r"stride must be >= 1"),
+        (lambda: nn.Conv1d(2, 4, 3), (1, 3, 9), r"in_channels=2.*\(1, 3, 9\)"),
+        (lambda: nn.MaxPool2d(5), (1, 1, 3, 3), r"larger than the padded input \(1, 1, 3, 3\)"),
+        (lambda: nn.MaxPool2d(2, padding=2), (1, 1, 8, 8), "at most half the kernel size"),
+        (lambda: nn.BatchNorm2d(4), (2, 3, 4, 4), r"4 channels, got shape \(2, 3, 4, 4\)"),
+    ],
+)
 def test_bad_input_names_setting_and_shape(backend, make, x_shape, message):
     with pytest.raises(ValueError, match=message):
         make()(pydl.randn(*x_shape))
@@ -127,11 +152,23 @@ def _torch_pair():
     return pytest.importorskip("torch")
 
 
-@pytest.mark.parametrize("cfg", [
-    dict(in_channels=3, out_channels=6, kernel_size=3, stride=2, padding=1, dilation=1, groups=3),
-    dict(in_channels=4, out_channels=4, kernel_size=(3, 2), stride=1, padding="same", dilation=2,
-         groups=1),
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        dict(
+            in_channels=3, out_channels=6, kernel_size=3, stride=2, padding=1, dilation=1, groups=3
+        ),
+        dict(
+            in_channels=4,
+            out_channels=4,
+            kernel_size=(3, 2),
+            stride=1,
+            padding="same",
+            dilation=2,
+            groups=1,
+        ),
+    ],
+)
 def test_conv2d_matches_pytorch(cfg):
     torch = _torch_pair()
     mine = nn.Conv2d(**cfg)
@@ -147,20 +184,25 @@ def test_conv2d_matches_pytorch(cfg):
     ym.backward(g)
     yt.backward(torch.tensor(g))
     np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(mine.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-4,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        mine.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-4, atol=1e-4
+    )
 
 
-@pytest.mark.parametrize("shape, kernel, stride, padding, dilation, ceil", [
-    ((2, 3, 8, 34), (2, 2), (2, 2), (0, 0), (1, 1), False),   # the 2x2 fast path, long rows
-    ((2, 3, 7, 9), (2, 2), (2, 2), (1, 1), (1, 1), True),     # fast path plus padded edges
-    ((1, 2, 9, 40), (3, 3), (2, 2), (1, 1), (1, 1), False),   # the general vectorized body
-    ((1, 2, 9, 20), (2, 3), (1, 2), (0, 1), (2, 1), True),
-])
+@pytest.mark.parametrize(
+    "shape, kernel, stride, padding, dilation, ceil",
+    [
+        ((2, 3, 8, 34), (2, 2), (2, 2), (0, 0), (1, 1), False),  # the 2x2 fast path, long rows
+        ((2, 3, 7, 9), (2, 2), (2, 2), (1, 1), (1, 1), True),  # fast path plus padded edges
+        ((1, 2, 9, 40), (3, 3), (2, 2), (1, 1), (1, 1), False),  # the general vectorized body
+        ((1, 2, 9, 20), (2, 3), (1, 2), (0, 1), (2, 1), True),
+    ],
+)
 def test_max_pool_kernels_agree_on_ties_and_nans(shape, kernel, stride, padding, dilation, ceil):
     # Few distinct values (ties everywhere, as after a ReLU) and scattered NaNs: the core
     # must pick the same argmax as the reference (first maximum; the first NaN wins).
     from pydl import _core, reference
+
     rng = np.random.default_rng(7)
     x = rng.integers(-2, 3, shape).astype(np.float32)
     x[rng.random(shape) < 0.05] = np.nan
@@ -170,13 +212,16 @@ def test_max_pool_kernels_agree_on_ties_and_nans(shape, kernel, stride, padding,
     np.testing.assert_array_equal(idx, idx_ref)
     np.testing.assert_array_equal(y, y_ref)  # NaN positions compare equal
     g = rng.standard_normal(y.shape).astype(np.float32)
-    np.testing.assert_array_equal(_core.maxpool2d_backward(g, idx, shape, *args),
-                                  reference.maxpool2d_backward(g, idx, shape, *args))
+    np.testing.assert_array_equal(
+        _core.maxpool2d_backward(g, idx, shape, *args),
+        reference.maxpool2d_backward(g, idx, shape, *args),
+    )
 
 
 @pytest.mark.parametrize("bad", [16, -2, np.iinfo(np.int64).max, np.iinfo(np.int64).min])
 def test_max_pool_backward_rejects_bad_indices(bad):
     from pydl import _core
+
     args = ((2, 2), (2, 2), (0, 0), (1, 1), False)
     y, idx = _core.maxpool2d_forward(np.zeros((1, 1, 4, 4), np.float32), *args)
     idx[0, 0, 1, 1] = bad
@@ -190,8 +235,10 @@ def test_pool_and_norm_layers_match_pytorch():
     pairs = [
         (nn.MaxPool2d(3, 2, 1), torch.nn.MaxPool2d(3, 2, 1)),
         (nn.MaxPool2d(2, ceil_mode=True), torch.nn.MaxPool2d(2, ceil_mode=True)),
-        (nn.AvgPool2d(3, 2, 1, count_include_pad=False),
-         torch.nn.AvgPool2d(3, 2, 1, count_include_pad=False)),
+        (
+            nn.AvgPool2d(3, 2, 1, count_include_pad=False),
+            torch.nn.AvgPool2d(3, 2, 1, count_include_pad=False),
+        ),
         (nn.AvgPool2d(3, 2, 1, ceil_mode=True), torch.nn.AvgPool2d(3, 2, 1, ceil_mode=True)),
         (nn.AdaptiveAvgPool2d((3, 4)), torch.nn.AdaptiveAvgPool2d((3, 4))),
         (nn.BatchNorm2d(4), torch.nn.BatchNorm2d(4)),
@@ -202,13 +249,15 @@ def test_pool_and_norm_layers_match_pytorch():
     for mine, theirs in pairs:
         xm, xt = pydl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         ym, yt = mine(xm), theirs(xt)
-        np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5,
-                                   err_msg=type(mine).__name__)
+        np.testing.assert_allclose(
+            ym.numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5, err_msg=type(mine).__name__
+        )
         g = np.random.default_rng(3).standard_normal(ym.shape).astype(np.float32)
         ym.backward(g)
         yt.backward(torch.tensor(g))
-        np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-4,
-                                   err_msg=type(mine).__name__)
+        np.testing.assert_allclose(
+            xm.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-4, err_msg=type(mine).__name__
+        )
     bn_m, bn_t = pairs[5]
     np.testing.assert_allclose(bn_m.running_var.numpy(), bn_t.running_var.numpy(), rtol=1e-5)
 
@@ -218,9 +267,17 @@ def test_small_cnn_reaches_97_percent_on_digits():
     (x, y), (xt, yt) = pydl.data.load_digits()
     x, xt = x[:, None], xt[:, None]
     model = nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
-        nn.Flatten(), nn.Dropout(0.1), nn.Linear(128, 10))
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.1),
+        nn.Linear(128, 10),
+    )
     opt = optim.Adam(model.parameters(), lr=3e-3)
     loader = pydl.data.DataLoader(pydl.data.TensorDataset(x, y), batch_size=64, shuffle=True)
     for _ in range(12):

@@ -41,8 +41,14 @@ def test_core_checks_labels_itself():
     with pytest.raises(IndexError, match="out of bounds"):
         _core.cross_entropy_forward(logits, np.array([0, 3]), "mean", -100)
     with pytest.raises(IndexError):
-        _core.cross_entropy_backward(np.ones((), np.float32), logits, np.array([0, -7]),
-                                     np.zeros(2, np.float32), "mean", -100)
+        _core.cross_entropy_backward(
+            np.ones((), np.float32),
+            logits,
+            np.array([0, -7]),
+            np.zeros(2, np.float32),
+            "mean",
+            -100,
+        )
     with pytest.raises(IndexError):
         _core.nll_loss_forward(logits, np.array([5, 0]), "sum", -100)
     with pytest.raises(IndexError, match="out of range"):
@@ -55,11 +61,13 @@ def test_core_checks_shapes_itself():
     with pytest.raises(ValueError, match="linear"):
         _core.linear_forward(np.zeros((2, 3), np.float32), np.zeros((4, 5), np.float32), None)
     with pytest.raises(ValueError, match="bias"):
-        _core.linear_forward(np.zeros((2, 3), np.float32), np.zeros((4, 3), np.float32),
-                             np.zeros(5, np.float32))
+        _core.linear_forward(
+            np.zeros((2, 3), np.float32), np.zeros((4, 3), np.float32), np.zeros(5, np.float32)
+        )
     with pytest.raises(ValueError, match="grad"):
-        _core.add_backward(np.zeros(3, np.float32), np.zeros(4, np.float32),
-                           np.zeros(4, np.float32))
+        _core.add_backward(
+            np.zeros(3, np.float32), np.zeros(4, np.float32), np.zeros(4, np.float32)
+        )
     with pytest.raises(ValueError, match="axis"):
         _core.sum_forward(np.zeros(3, np.float32), [1], False)
     with pytest.raises(ValueError, match="permutation"):
@@ -69,16 +77,54 @@ def test_core_checks_shapes_itself():
     with pytest.raises(ValueError, match="params but"):
         _core.sgd_step([np.zeros(3, np.float32)], [], [], 0.1, 0.0, 0.0, False, 0.0, False, True)
     with pytest.raises(ValueError, match="elements"):
-        _core.adam_step([np.zeros(3, np.float32)], [np.zeros(4, np.float32)],
-                        [np.zeros(3, np.float32)], [np.zeros(3, np.float32)], [], 1, 0.1, 0.9,
-                        0.999, 1e-8, 0.0, False, False, False)
+        _core.adam_step(
+            [np.zeros(3, np.float32)],
+            [np.zeros(4, np.float32)],
+            [np.zeros(3, np.float32)],
+            [np.zeros(3, np.float32)],
+            [],
+            1,
+            0.1,
+            0.9,
+            0.999,
+            1e-8,
+            0.0,
+            False,
+            False,
+            False,
+        )
     with pytest.raises(ValueError, match="state"):
-        _core.adam_step([np.zeros(3, np.float32)], [np.zeros(3, np.float32)], [], [], [], 1,
-                        0.1, 0.9, 0.999, 1e-8, 0.0, False, True, False)
+        _core.adam_step(
+            [np.zeros(3, np.float32)],
+            [np.zeros(3, np.float32)],
+            [],
+            [],
+            [],
+            1,
+            0.1,
+            0.9,
+            0.999,
+            1e-8,
+            0.0,
+            False,
+            True,
+            False,
+        )
     with pytest.raises(ValueError, match="state"):
-        _core.rmsprop_step([np.zeros(3, np.float32)], [np.zeros(3, np.float32)],
-                           [np.zeros(3, np.float32)], [], [], 0.1, 0.9, 1e-8, 0.0, 0.5, False,
-                           False)
+        _core.rmsprop_step(
+            [np.zeros(3, np.float32)],
+            [np.zeros(3, np.float32)],
+            [np.zeros(3, np.float32)],
+            [],
+            [],
+            0.1,
+            0.9,
+            1e-8,
+            0.0,
+            0.5,
+            False,
+            False,
+        )
 
 
 def test_core_rejects_wrong_dtype():

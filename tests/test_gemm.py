@@ -9,8 +9,11 @@ import pydl
 from pydl import _core
 
 SIMD = pydl.build_info()["simd"]
-KERNELS = (["ref"] + (["avx2"] if SIMD in ("avx2+fma", "avx512f") else [])
-           + (["avx512"] if SIMD == "avx512f" else []))
+KERNELS = (
+    ["ref"]
+    + (["avx2"] if SIMD in ("avx2+fma", "avx512f") else [])
+    + (["avx512"] if SIMD == "avx512f" else [])
+)
 MR, NR, KC, MC = 6, 16, 1024, 72  # cpp/gemm: tile, depth block, row block
 KC_DEEP = 512  # the blocked path's depth block when k > KC
 SMALL_M = 96
@@ -31,7 +34,8 @@ def gemm(trans_a, trans_b, m, n, k, alpha, beta, rng, pad=0, c_fill=None):
     a = rng.standard_normal((ar, lda)).astype(np.float32)
     b = rng.standard_normal((br, ldb)).astype(np.float32)
     c = (rng.standard_normal((m, ldc)) if c_fill is None else np.full((m, ldc), c_fill)).astype(
-        np.float32)
+        np.float32
+    )
     c_before = c.copy()
     _core.sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     op_a = a[:, :ac].astype(np.float64)
@@ -132,15 +136,26 @@ def test_degenerate_shapes(kernel):
             got, want = gemm(ta, tb, m, n, k, 0.7, 0.3, rng)
             check(got, want, k)
     c = np.full((3, 3), 7.0, np.float32)  # alpha = 0: only beta scales C
-    _core.sgemm(False, False, 3, 3, 3, 0.0, np.ones(9, np.float32), 3, np.ones(9, np.float32), 3,
-                0.5, c, 3)
+    _core.sgemm(
+        False, False, 3, 3, 3, 0.0, np.ones(9, np.float32), 3, np.ones(9, np.float32), 3, 0.5, c, 3
+    )
     np.testing.assert_array_equal(c, 3.5)
 
 
 # (m, k, n): blocked path split by rows and by columns; small path with two ragged row
 # blocks split by B panels (90 x 300 x 700) and by rows (150 x 40 x 100).
-@pytest.mark.parametrize("shape", [(300, 200, 500), (1000, 64, 48), (64, 700, 900), (8, 784, 256),
-                                   (200, 300, 1000), (90, 300, 700), (150, 40, 100)])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (300, 200, 500),
+        (1000, 64, 48),
+        (64, 700, 900),
+        (8, 784, 256),
+        (200, 300, 1000),
+        (90, 300, 700),
+        (150, 40, 100),
+    ],
+)
 def test_one_and_two_threads_bit_identical(kernel, shape):
     m, k, n = shape
     rng = np.random.default_rng(4)
@@ -201,18 +216,21 @@ def test_invalid_leading_dimensions_raise():
 
 
 @pytest.mark.parametrize("act", ["none", "relu", "gelu", "tanh", "sigmoid"])
-@pytest.mark.parametrize("shape", [(7, 9, 17), (12, 600, 20), (200, 33, 130), (1, 50, 40),
-                                   (30, 20, 1)])
+@pytest.mark.parametrize(
+    "shape", [(7, 9, 17), (12, 600, 20), (200, 33, 130), (1, 50, 40), (30, 20, 1)]
+)
 def test_fused_epilogue(kernel, act, shape):
     from pydl import reference
+
     m, k, n = shape
     rng = np.random.default_rng(6)
     x = rng.standard_normal((m, k)).astype(np.float32)
     w = rng.standard_normal((n, k)).astype(np.float32)
     b = rng.standard_normal(n).astype(np.float32)
     y, pre = _core.linear_act_forward(x, w, b, act)
-    y_ref, pre_ref = reference.linear_act_forward(x.astype(np.float64), w.astype(np.float64),
-                                                  b.astype(np.float64), act)
+    y_ref, pre_ref = reference.linear_act_forward(
+        x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), act
+    )
     np.testing.assert_allclose(y, y_ref, rtol=1e-4, atol=1e-4)
     assert (pre is None) == (act != "gelu")
     if pre is not None:
@@ -223,8 +241,9 @@ def test_batched_matmul_uses_every_matrix():
     rng = np.random.default_rng(7)
     a = rng.standard_normal((5, 3, 20, 30)).astype(np.float32)
     b = rng.standard_normal((5, 3, 30, 40)).astype(np.float32)
-    np.testing.assert_allclose(_core.matmul_forward(a, b), a.astype(np.float64) @ b,
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        _core.matmul_forward(a, b), a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4
+    )
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -14,5 +14,6 @@ def test_reference_backward_matches_finite_differences(row, rng):
     for i, (a, n) in enumerate(zip(analytic, numeric)):
         if i in row.nondiff:
             continue
-        np.testing.assert_allclose(a, n, rtol=1e-5, atol=1e-6,
-                                   err_msg=f"{row.id}: gradient of input {i}")
+        np.testing.assert_allclose(
+            a, n, rtol=1e-5, atol=1e-6, err_msg=f"{row.id}: gradient of input {i}"
+        )

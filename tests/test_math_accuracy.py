@@ -7,8 +7,13 @@ import pytest
 
 from pydl import _core
 
-X = np.concatenate([np.linspace(-100, 100, 200_001), np.geomspace(1e-30, 80, 5_000),
-                    -np.geomspace(1e-30, 80, 5_000)]).astype(np.float32)
+X = np.concatenate(
+    [
+        np.linspace(-100, 100, 200_001),
+        np.geomspace(1e-30, 80, 5_000),
+        -np.geomspace(1e-30, 80, 5_000),
+    ]
+).astype(np.float32)
 ERF = np.vectorize(math.erf)
 
 
@@ -17,12 +22,15 @@ def _rel_err(got, want):
     return np.abs(got - want) / np.maximum(np.abs(want), np.finfo(np.float32).tiny)
 
 
-@pytest.mark.parametrize("name, fn, ref, domain, tol", [
-    ("exp", _core.exp_forward, np.exp, (-87, 88), 3e-7),
-    ("log", _core.log_forward, np.log, (1e-30, 100), 3e-7),
-    ("tanh", _core.tanh_forward, np.tanh, (-100, 100), 6e-7),
-    ("sigmoid", _core.sigmoid_forward, lambda x: 1 / (1 + np.exp(-x)), (-80, 80), 6e-7),
-])
+@pytest.mark.parametrize(
+    "name, fn, ref, domain, tol",
+    [
+        ("exp", _core.exp_forward, np.exp, (-87, 88), 3e-7),
+        ("log", _core.log_forward, np.log, (1e-30, 100), 3e-7),
+        ("tanh", _core.tanh_forward, np.tanh, (-100, 100), 6e-7),
+        ("sigmoid", _core.sigmoid_forward, lambda x: 1 / (1 + np.exp(-x)), (-80, 80), 6e-7),
+    ],
+)
 def test_relative_accuracy(name, fn, ref, domain, tol):
     x = X[(X >= domain[0]) & (X <= domain[1])]
     got = fn(x)
@@ -46,8 +54,9 @@ def test_special_values():
         # exp flushes results below float32's normal range (x < -87.3) to 0
         np.testing.assert_array_equal(_core.exp_forward(x), np.where(x < -87.3, 0, np.exp(x)))
         np.testing.assert_array_equal(_core.tanh_forward(x), np.tanh(x))
-        np.testing.assert_array_equal(_core.sigmoid_forward(x),
-                                      np.array([1, 0, np.nan, .5, .5, .5, 1, 0], np.float32))
+        np.testing.assert_array_equal(
+            _core.sigmoid_forward(x), np.array([1, 0, np.nan, 0.5, 0.5, 0.5, 1, 0], np.float32)
+        )
         lx = np.array([0.0, -1.0, np.inf, np.nan, 1.0], np.float32)
         np.testing.assert_array_equal(_core.log_forward(lx), np.log(lx))
 
@@ -57,8 +66,10 @@ def test_gelu_special_values():
     NaN propagates, and -inf gives NaN (as 0.5 * x * (1 + erf(x / sqrt 2)) = -inf * 0)."""
     x = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 100.0, -100.0, 10.0, -20.0], np.float32)
     y = _core.gelu_forward(x)
-    np.testing.assert_array_equal(y, np.array([np.inf, np.nan, np.nan, 0, 0, 100, 0, 10, 0],
-                                              np.float32))
+    np.testing.assert_array_equal(
+        y, np.array([np.inf, np.nan, np.nan, 0, 0, 100, 0, 10, 0], np.float32)
+    )
     g = _core.gelu_backward(np.ones_like(x), x, y)
-    np.testing.assert_array_equal(g, np.array([np.nan, np.nan, np.nan, .5, .5, 1, 0, 1, 0],
-                                              np.float32))
+    np.testing.assert_array_equal(
+        g, np.array([np.nan, np.nan, np.nan, 0.5, 0.5, 1, 0, 1, 0], np.float32)
+    )

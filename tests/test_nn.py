@@ -43,9 +43,13 @@ def test_prelu_and_maxout_modules_learn():
 def test_activation_modules_match_functional():
     x = pydl.randn(3, 5)
     F = nn.functional
-    pairs = [(nn.ReLU(), F.relu), (nn.GELU(approximate="tanh"), lambda t: F.gelu(t, "tanh")),
-             (nn.LeakyReLU(0.2), lambda t: F.leaky_relu(t, 0.2)), (nn.Softmax(dim=0),
-             lambda t: F.softmax(t, 0)), (nn.HardSigmoid(), F.hard_sigmoid)]
+    pairs = [
+        (nn.ReLU(), F.relu),
+        (nn.GELU(approximate="tanh"), lambda t: F.gelu(t, "tanh")),
+        (nn.LeakyReLU(0.2), lambda t: F.leaky_relu(t, 0.2)),
+        (nn.Softmax(dim=0), lambda t: F.softmax(t, 0)),
+        (nn.HardSigmoid(), F.hard_sigmoid),
+    ]
     for module, fn in pairs:
         np.testing.assert_array_equal(module(x).numpy(), fn(x).numpy())
 
@@ -64,6 +68,7 @@ def test_sequential_fuses_linear_and_activation(monkeypatch):
     """Sequential runs Linear + Tanh/ReLU/Sigmoid/GELU as one F.linear call with the
     activation in the GEMM's epilogue; outputs and gradients are those of the modules
     applied one by one. GELU's tanh form and subclasses of either module are not fused."""
+
     class Shifted(nn.Linear):
         def forward(self, x):
             return super().forward(x) + 1.0
@@ -72,17 +77,36 @@ def test_sequential_fuses_linear_and_activation(monkeypatch):
         def forward(self, x):
             return super().forward(x) * 2.0
 
-    layers = [nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 6), nn.ReLU(), nn.Linear(6, 4),
-              nn.Sigmoid(), nn.Linear(4, 4), nn.GELU(), nn.Linear(4, 3), nn.GELU("tanh"),
-              Shifted(3, 3), nn.Tanh(), nn.Linear(3, 3), Scaled()]
+    layers = [
+        nn.Linear(5, 7),
+        nn.Tanh(),
+        nn.Linear(7, 6),
+        nn.ReLU(),
+        nn.Linear(6, 4),
+        nn.Sigmoid(),
+        nn.Linear(4, 4),
+        nn.GELU(),
+        nn.Linear(4, 3),
+        nn.GELU("tanh"),
+        Shifted(3, 3),
+        nn.Tanh(),
+        nn.Linear(3, 3),
+        Scaled(),
+    ]
     model = nn.Sequential(*layers)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((9, 5)).astype(np.float32)
 
     fused = []
     linear = pydl.functional.linear
-    monkeypatch.setattr(pydl.functional, "linear", lambda *a, activation=None, **k: (
-        fused.append(activation), linear(*a, activation=activation, **k))[1])
+    monkeypatch.setattr(
+        pydl.functional,
+        "linear",
+        lambda *a, activation=None, **k: (
+            fused.append(activation),
+            linear(*a, activation=activation, **k),
+        )[1],
+    )
     out = model(pydl.tensor(x))
     assert fused == ["tanh", "relu", "sigmoid", "gelu", None, None, None]
     out.sum().backward()

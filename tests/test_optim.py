@@ -15,31 +15,42 @@ SHAPES = [(1,), (7, 5), (2, 3, 4), (40000,)]  # the last spans several parallel 
 # name -> (pydl factory, torch factory or None); one row per optimizer configuration.
 CASES = {
     "sgd": (lambda p: optim.SGD(p, lr=0.1), lambda t, p: t.optim.SGD(p, lr=0.1)),
-    "sgd_momentum_wd": (lambda p: optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.01),
-                        lambda t, p: t.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.01)),
-    "sgd_nesterov_max": (lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, maximize=True),
-                         lambda t, p: t.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True,
-                                                  maximize=True)),
+    "sgd_momentum_wd": (
+        lambda p: optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.01),
+        lambda t, p: t.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.01),
+    ),
+    "sgd_nesterov_max": (
+        lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, maximize=True),
+        lambda t, p: t.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, maximize=True),
+    ),
     "adam": (lambda p: optim.Adam(p, lr=0.01), lambda t, p: t.optim.Adam(p, lr=0.01)),
-    "adam_amsgrad_wd": (lambda p: optim.Adam(p, lr=0.01, amsgrad=True, weight_decay=0.1),
-                        lambda t, p: t.optim.Adam(p, lr=0.01, amsgrad=True, weight_decay=0.1)),
-    "adamw": (lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1),
-              lambda t, p: t.optim.AdamW(p, lr=0.01, weight_decay=0.1)),
+    "adam_amsgrad_wd": (
+        lambda p: optim.Adam(p, lr=0.01, amsgrad=True, weight_decay=0.1),
+        lambda t, p: t.optim.Adam(p, lr=0.01, amsgrad=True, weight_decay=0.1),
+    ),
+    "adamw": (
+        lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.1),
+        lambda t, p: t.optim.AdamW(p, lr=0.01, weight_decay=0.1),
+    ),
     "nadam": (lambda p: optim.NAdam(p, lr=0.01), lambda t, p: t.optim.NAdam(p, lr=0.01)),
-    "nadam_decoupled": (lambda p: optim.NAdam(p, lr=0.01, weight_decay=0.1,
-                                              decoupled_weight_decay=True),
-                        lambda t, p: t.optim.NAdam(p, lr=0.01, weight_decay=0.1,
-                                                   decoupled_weight_decay=True)),
-    "adagrad": (lambda p: optim.Adagrad(p, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
-                lambda t, p: t.optim.Adagrad(p, lr=0.1, lr_decay=0.01,
-                                             initial_accumulator_value=0.1)),
+    "nadam_decoupled": (
+        lambda p: optim.NAdam(p, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+        lambda t, p: t.optim.NAdam(p, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+    ),
+    "adagrad": (
+        lambda p: optim.Adagrad(p, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
+        lambda t, p: t.optim.Adagrad(p, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
+    ),
     "rmsprop": (lambda p: optim.RMSprop(p, lr=0.01), lambda t, p: t.optim.RMSprop(p, lr=0.01)),
     "rmsprop_centered_momentum": (
         lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True, weight_decay=0.01),
-        lambda t, p: t.optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True, weight_decay=0.01)),
+        lambda t, p: t.optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True, weight_decay=0.01),
+    ),
     "adadelta": (lambda p: optim.Adadelta(p, lr=1.0), lambda t, p: t.optim.Adadelta(p, lr=1.0)),
-    "adafactor": (lambda p: optim.Adafactor(p, lr=0.01, weight_decay=0.01),
-                  lambda t, p: t.optim.Adafactor(p, lr=0.01, weight_decay=0.01)),
+    "adafactor": (
+        lambda p: optim.Adafactor(p, lr=0.01, weight_decay=0.01),
+        lambda t, p: t.optim.Adafactor(p, lr=0.01, weight_decay=0.01),
+    ),
     "lion": (lambda p: optim.Lion(p, lr=1e-3, weight_decay=0.1), None),
     "lamb": (lambda p: optim.LAMB(p, lr=0.01), None),
     "lookahead_adam": (lambda p: optim.Lookahead(optim.Adam(p, lr=0.01), k=3, alpha=0.5), None),
@@ -72,8 +83,10 @@ def test_matches_pytorch_over_50_steps(name):
     make, make_torch = CASES[name]
     mine = _trajectory("core", make, steps=50, shapes=SHAPES[:3])
     rng = np.random.default_rng(5)
-    params = [torch.nn.Parameter(torch.tensor(rng.standard_normal(s).astype(np.float32)))
-              for s in SHAPES[:3]]
+    params = [
+        torch.nn.Parameter(torch.tensor(rng.standard_normal(s).astype(np.float32)))
+        for s in SHAPES[:3]
+    ]
     opt = make_torch(torch, params)
     for _ in range(50):
         for p in params:
@@ -153,26 +166,30 @@ def test_parameter_without_grad_is_skipped():
         assert not np.array_equal(a.numpy(), np.ones(3))
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: optim.Adam(p, lr=-1), "learning rate"),
-    (lambda p: optim.AdamW(p, betas=(1.0, 0.9)), "beta parameter at index 0"),
-    (lambda p: optim.NAdam(p, betas=(0.9, -0.1)), "beta parameter at index 1"),
-    (lambda p: optim.RMSprop(p, eps=-1), "epsilon"),
-    (lambda p: optim.Adagrad(p, lr_decay=-1), "lr_decay"),
-    (lambda p: optim.Adadelta(p, rho=2), "rho"),
-    (lambda p: optim.Lion(p, weight_decay=-1), "weight_decay"),
-    (lambda p: optim.LAMB(p, lr=-0.1), "learning rate"),
-    (lambda p: optim.Adafactor(p, d=0.5), "Clipping threshold"),
-    (lambda p: optim.Lookahead(optim.SGD(p, lr=0.1), k=0), "lookahead steps"),
-    (lambda p: optim.SGD(p + p, lr=0.1), "more than one"),
-    (lambda p: optim.Adam([]), "empty"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: optim.Adam(p, lr=-1), "learning rate"),
+        (lambda p: optim.AdamW(p, betas=(1.0, 0.9)), "beta parameter at index 0"),
+        (lambda p: optim.NAdam(p, betas=(0.9, -0.1)), "beta parameter at index 1"),
+        (lambda p: optim.RMSprop(p, eps=-1), "epsilon"),
+        (lambda p: optim.Adagrad(p, lr_decay=-1), "lr_decay"),
+        (lambda p: optim.Adadelta(p, rho=2), "rho"),
+        (lambda p: optim.Lion(p, weight_decay=-1), "weight_decay"),
+        (lambda p: optim.LAMB(p, lr=-0.1), "learning rate"),
+        (lambda p: optim.Adafactor(p, d=0.5), "Clipping threshold"),
+        (lambda p: optim.Lookahead(optim.SGD(p, lr=0.1), k=0), "lookahead steps"),
+        (lambda p: optim.SGD(p + p, lr=0.1), "more than one"),
+        (lambda p: optim.Adam([]), "empty"),
+    ],
+)
 def test_bad_arguments(make, message):
     with pytest.raises(ValueError, match=message):
         make([nn.Parameter(np.zeros(2, np.float32))])
 
 
 # ----- the spec's forms ---------------------------------------------------------------
+
 
 def _grads(n, seed=1):
     rng = np.random.default_rng(seed)
@@ -195,8 +212,8 @@ def test_spec_nadam_form():
     for t, g in enumerate(gs, 1):
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
-        m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
-        theta = theta - lr * (b1 * m_hat + (1 - b1) * g / (1 - b1 ** t)) / (np.sqrt(v_hat) + eps)
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        theta = theta - lr * (b1 * m_hat + (1 - b1) * g / (1 - b1**t)) / (np.sqrt(v_hat) + eps)
     got = _run(lambda p: optim.NAdam(p, lr=lr, momentum_decay=None), gs)
     np.testing.assert_allclose(got, theta, rtol=1e-12)
 
@@ -219,8 +236,9 @@ def test_spec_lion_form():
     for g in gs:
         m = beta * m + (1 - beta) * g
         theta = theta - lr * np.sign(m)
-    np.testing.assert_allclose(_run(lambda p: optim.Lion(p, lr=lr, betas=(beta, beta)), gs),
-                               theta, rtol=1e-12)
+    np.testing.assert_allclose(
+        _run(lambda p: optim.Lion(p, lr=lr, betas=(beta, beta)), gs), theta, rtol=1e-12
+    )
 
 
 def test_spec_adadelta_and_rmsprop_forms():
@@ -231,14 +249,16 @@ def test_spec_adadelta_and_rmsprop_forms():
         d = -np.sqrt(ed + eps) / np.sqrt(eg + eps) * g
         ed = rho * ed + (1 - rho) * d * d
         theta = theta + d
-    np.testing.assert_allclose(_run(lambda p: optim.Adadelta(p, rho=rho, eps=eps), gs), theta,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        _run(lambda p: optim.Adadelta(p, rho=rho, eps=eps), gs), theta, rtol=1e-12
+    )
     theta, eg, lr = np.linspace(-1, 1, 4), np.zeros(4), 0.01
     for g in gs:  # the spec's RMSProp with eps outside the root (PyTorch's placement)
         eg = rho * eg + (1 - rho) * g * g
         theta = theta - lr * g / (np.sqrt(eg) + 1e-8)
-    np.testing.assert_allclose(_run(lambda p: optim.RMSprop(p, lr=lr, alpha=rho), gs), theta,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        _run(lambda p: optim.RMSprop(p, lr=lr, alpha=rho), gs), theta, rtol=1e-12
+    )
 
 
 def test_spec_momentum_and_nag_forms():
@@ -249,14 +269,16 @@ def test_spec_momentum_and_nag_forms():
         v = g if v is None else beta * v + (1 - beta) * g
         theta = theta - lr * v
     np.testing.assert_allclose(
-        _run(lambda p: optim.SGD(p, lr=lr, momentum=beta, dampening=beta), gs), theta, rtol=1e-12)
+        _run(lambda p: optim.SGD(p, lr=lr, momentum=beta, dampening=beta), gs), theta, rtol=1e-12
+    )
     # PyTorch's nesterov: p -= lr (g + mu v) with v = mu v + g
     theta, v = np.linspace(-1, 1, 4), np.zeros(4)
     for g in gs:
         v = beta * v + g
         theta = theta - lr * (g + beta * v)
     np.testing.assert_allclose(
-        _run(lambda p: optim.SGD(p, lr=lr, momentum=beta, nesterov=True), gs), theta, rtol=1e-12)
+        _run(lambda p: optim.SGD(p, lr=lr, momentum=beta, nesterov=True), gs), theta, rtol=1e-12
+    )
 
 
 def test_lookahead_matches_its_definition():
@@ -275,16 +297,26 @@ def test_lookahead_matches_its_definition():
 # ----- schedulers, clipping, regularization ------------------------------------------------
 
 SCHEDULERS = {
-    "step": (lambda o: lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
-             lambda t, o: t.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5)),
-    "exponential": (lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9),
-                    lambda t, o: t.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)),
-    "cosine": (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.01),
-               lambda t, o: t.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.01)),
-    "linear": (lambda o: lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
-               lambda t, o: t.optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4)),
-    "lambda": (lambda o: lr_scheduler.LambdaLR(o, lambda e: 1 / (1 + e)),
-               lambda t, o: t.optim.lr_scheduler.LambdaLR(o, lambda e: 1 / (1 + e))),
+    "step": (
+        lambda o: lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+        lambda t, o: t.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+    ),
+    "exponential": (
+        lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9),
+        lambda t, o: t.optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
+    ),
+    "cosine": (
+        lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.01),
+        lambda t, o: t.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.01),
+    ),
+    "linear": (
+        lambda o: lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
+        lambda t, o: t.optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
+    ),
+    "lambda": (
+        lambda o: lr_scheduler.LambdaLR(o, lambda e: 1 / (1 + e)),
+        lambda t, o: t.optim.lr_scheduler.LambdaLR(o, lambda e: 1 / (1 + e)),
+    ),
 }
 
 
@@ -305,7 +337,7 @@ def test_scheduler_values(name):
     lrs = _lrs(SCHEDULERS[name][0], optim.SGD([p], lr=0.1))
     expected = {
         "step": [0.1 * 0.5 ** (e // 3) for e in range(13)],
-        "exponential": [0.1 * 0.9 ** e for e in range(13)],
+        "exponential": [0.1 * 0.9**e for e in range(13)],
         "cosine": [0.01 + 0.09 * (1 + math.cos(math.pi * e / 10)) / 2 for e in range(13)],
         "linear": [0.1 * (0.25 + 0.75 * min(e, 4) / 4) for e in range(13)],
         "lambda": [0.1 / (1 + e) for e in range(13)],
@@ -327,8 +359,7 @@ def test_scheduler_matches_pytorch(name):
         want.append(topt.param_groups[0]["lr"])
     p = nn.Parameter(np.zeros(2, np.float32))
     p.grad = pydl.tensor(np.zeros(2, np.float32))
-    np.testing.assert_allclose(_lrs(SCHEDULERS[name][0], optim.SGD([p], lr=0.1)), want,
-                               rtol=1e-9)
+    np.testing.assert_allclose(_lrs(SCHEDULERS[name][0], optim.SGD([p], lr=0.1)), want, rtol=1e-9)
 
 
 def test_clip_grad_norm_and_value():

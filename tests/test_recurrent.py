@@ -16,14 +16,17 @@ def _copy_to_torch(mine, theirs, torch):
             getattr(theirs, name).copy_(torch.tensor(p.numpy()))
 
 
-@pytest.mark.parametrize("cls, kwargs", [
-    ("RNN", dict(num_layers=2, nonlinearity="tanh")),
-    ("RNN", dict(nonlinearity="relu", bidirectional=True)),
-    ("LSTM", dict(num_layers=2, bidirectional=True)),
-    ("LSTM", dict(batch_first=True, bias=False)),
-    ("GRU", dict(num_layers=2)),
-    ("GRU", dict(bidirectional=True, batch_first=True)),
-])
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [
+        ("RNN", dict(num_layers=2, nonlinearity="tanh")),
+        ("RNN", dict(nonlinearity="relu", bidirectional=True)),
+        ("LSTM", dict(num_layers=2, bidirectional=True)),
+        ("LSTM", dict(batch_first=True, bias=False)),
+        ("GRU", dict(num_layers=2)),
+        ("GRU", dict(bidirectional=True, batch_first=True)),
+    ],
+)
 def test_matches_pytorch(cls, kwargs):
     torch = pytest.importorskip("torch")
     mine = getattr(nn, cls)(5, 7, **kwargs)
@@ -46,8 +49,9 @@ def test_matches_pytorch(cls, kwargs):
     loss_t.backward()
     np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-4)
     for name, p in mine.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), getattr(theirs, name).grad.numpy(),
-                                   rtol=1e-4, atol=1e-4, err_msg=name)
+        np.testing.assert_allclose(
+            p.grad.numpy(), getattr(theirs, name).grad.numpy(), rtol=1e-4, atol=1e-4, err_msg=name
+        )
 
 
 def test_lstm_initial_states_and_cells_match_pytorch():
@@ -65,9 +69,12 @@ def test_lstm_initial_states_and_cells_match_pytorch():
     for cls in ("GRUCell", "RNNCell"):
         mine, theirs = getattr(nn, cls)(4, 3), getattr(torch.nn, cls)(4, 3)
         _copy_to_torch(mine, theirs, torch)
-        np.testing.assert_allclose(mine(pydl.tensor(x), pydl.tensor(h)).numpy(),
-                                   theirs(torch.tensor(x), torch.tensor(h)).detach().numpy(),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            mine(pydl.tensor(x), pydl.tensor(h)).numpy(),
+            theirs(torch.tensor(x), torch.tensor(h)).detach().numpy(),
+            rtol=1e-5,
+            atol=1e-6,
+        )
 
 
 @pytest.mark.parametrize("backend", ["core", "reference"])
@@ -80,21 +87,25 @@ def test_spec_gru_form_reset_before(backend):
     x, h = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
     for p in cell.parameters():
         p.data[...] = rng.uniform(-0.5, 0.5, p.shape)
-    w_ih, w_hh = cell.weight_ih.numpy().astype(np.float64), cell.weight_hh.numpy().astype(np.float64)
+    w_ih, w_hh = (
+        cell.weight_ih.numpy().astype(np.float64),
+        cell.weight_hh.numpy().astype(np.float64),
+    )
     b_ih, b_hh = cell.bias_ih.numpy().astype(np.float64), cell.bias_hh.numpy().astype(np.float64)
     sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
     gx, H = x @ w_ih.T + b_ih, 2
     r = sig(gx[:, :H] + h @ w_hh[:H].T + b_hh[:H])
-    z = sig(gx[:, H:2 * H] + h @ w_hh[H:2 * H].T + b_hh[H:2 * H])
-    n = np.tanh(gx[:, 2 * H:] + (r * h) @ w_hh[2 * H:].T + b_hh[2 * H:])
+    z = sig(gx[:, H : 2 * H] + h @ w_hh[H : 2 * H].T + b_hh[H : 2 * H])
+    n = np.tanh(gx[:, 2 * H :] + (r * h) @ w_hh[2 * H :].T + b_hh[2 * H :])
     want = (1 - z) * n + z * h
     got = cell(pydl.tensor(x.astype(dtype)), pydl.tensor(h.astype(dtype))).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     # and it differs from PyTorch's form on the same weights
     after = nn.GRUCell(3, 2)
     after.load_state_dict(cell.state_dict())
-    assert not np.allclose(after(pydl.tensor(x.astype(dtype)), pydl.tensor(h.astype(dtype))).numpy(),
-                           want)
+    assert not np.allclose(
+        after(pydl.tensor(x.astype(dtype)), pydl.tensor(h.astype(dtype))).numpy(), want
+    )
 
 
 @pytest.mark.parametrize("backend", ["core", "reference"])
@@ -130,13 +141,25 @@ def test_a_small_lstm_learns_to_sum_a_sequence():
     assert np.mean(losses[-10:]) < 0.1 * np.mean(losses[:10]), losses[::20]
 
 
-@pytest.mark.parametrize("make, x_shape, state, message", [
-    (lambda: nn.LSTM(4, 3), (5, 2, 6), None, r"input_size=4.*\(5, 2, 6\)"),
-    (lambda: nn.GRU(4, 3), (5, 2, 4), np.zeros((1, 3, 3)), r"hidden state of shape \(1, 2, 3\).*\(1, 3, 3\)"),
-    (lambda: nn.LSTM(4, 3, num_layers=2), (5, 2, 4), (np.zeros((1, 2, 3)), np.zeros((2, 2, 3))),
-     r"hidden state of shape \(2, 2, 3\)"),
-    (lambda: nn.GRUCell(4, 3), (2, 4), np.zeros((3, 3)), r"hidden state of shape \(3, 3\)"),
-])
+@pytest.mark.parametrize(
+    "make, x_shape, state, message",
+    [
+        (lambda: nn.LSTM(4, 3), (5, 2, 6), None, r"input_size=4.*\(5, 2, 6\)"),
+        (
+            lambda: nn.GRU(4, 3),
+            (5, 2, 4),
+            np.zeros((1, 3, 3)),
+            r"hidden state of shape \(1, 2, 3\).*\(1, 3, 3\)",
+        ),
+        (
+            lambda: nn.LSTM(4, 3, num_layers=2),
+            (5, 2, 4),
+            (np.zeros((1, 2, 3)), np.zeros((2, 2, 3))),
+            r"hidden state of shape \(2, 2, 3\)",
+        ),
+        (lambda: nn.GRUCell(4, 3), (2, 4), np.zeros((3, 3)), r"hidden state of shape \(3, 3\)"),
+    ],
+)
 def test_bad_input(make, x_shape, state, message):
     layer = make()
     x = pydl.randn(*x_shape)
@@ -151,34 +174,69 @@ def test_bad_input(make, x_shape, state, message):
 
 def test_core_checks_recurrent_shapes():
     from pydl import _core
+
     x = np.zeros((3, 2, 4), np.float32)
     with pytest.raises(ValueError, match="weight_ih"):
-        _core.recurrent_forward(x, np.zeros((2, 5), np.float32), None,
-                                np.zeros((5, 3), np.float32), np.zeros((5, 5), np.float32), None,
-                                None, "rnn_tanh", False)
+        _core.recurrent_forward(
+            x,
+            np.zeros((2, 5), np.float32),
+            None,
+            np.zeros((5, 3), np.float32),
+            np.zeros((5, 5), np.float32),
+            None,
+            None,
+            "rnn_tanh",
+            False,
+        )
     with pytest.raises(ValueError, match="initial cell state"):
-        _core.recurrent_forward(x, np.zeros((2, 5), np.float32), None,
-                                np.zeros((20, 4), np.float32), np.zeros((20, 5), np.float32), None,
-                                None, "lstm", False)
+        _core.recurrent_forward(
+            x,
+            np.zeros((2, 5), np.float32),
+            None,
+            np.zeros((20, 4), np.float32),
+            np.zeros((20, 5), np.float32),
+            None,
+            None,
+            "lstm",
+            False,
+        )
 
 
 @pytest.mark.parametrize("mode, gates", [("lstm", 4), ("gru", 3), ("rnn_tanh", 1)])
 def test_empty_sequence(mode, gates):
     from pydl import _core
+
     x = np.zeros((0, 2, 3), np.float32)
     h0 = np.ones((2, 4), np.float32)
     c0 = np.ones((2, 4), np.float32) if mode == "lstm" else None
     w_ih, w_hh = np.ones((gates * 4, 3), np.float32), np.ones((gates * 4, 4), np.float32)
     y, h_n, c_n, saved = _core.recurrent_forward(x, h0, c0, w_ih, w_hh, None, None, mode, False)
     assert y.shape == (0, 2, 4) and np.array_equal(h_n, h0)
-    grads = _core.recurrent_backward(np.zeros((0, 2, 4), np.float32), None, None, x, h0, c0, w_ih,
-                                     w_hh, False, y, saved, mode, False, True, True, True)
+    grads = _core.recurrent_backward(
+        np.zeros((0, 2, 4), np.float32),
+        None,
+        None,
+        x,
+        h0,
+        c0,
+        w_ih,
+        w_hh,
+        False,
+        y,
+        saved,
+        mode,
+        False,
+        True,
+        True,
+        True,
+    )
     for g in grads:
         assert g is None or not np.any(g)  # every gradient written, and zero
 
 
-@pytest.mark.parametrize("mode, gates", [("lstm", 4), ("gru", 3), ("rnn_tanh", 1),
-                                         ("gru_reset_before", 3)])
+@pytest.mark.parametrize(
+    "mode, gates", [("lstm", 4), ("gru", 3), ("rnn_tanh", 1), ("gru_reset_before", 3)]
+)
 @pytest.mark.parametrize("hidden, batch", [(40, 3), (136, 16)])
 def test_threaded_steps_match_reference(mode, gates, hidden, batch):
     # Hidden sizes that are not a multiple of the GEMM panel width, the larger one with

@@ -25,8 +25,12 @@ def test_threads_context():
 def test_philox_matches_reference_and_known_answer():
     # Known-answer test of Philox4x32-10 from Random123 (counter 0, key 0).
     assert [_core.philox_word(0, i) for i in range(4)] == [
-        0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
-    for seed in (0, 1, 2 ** 40 + 7):
+        0x6627E8D5,
+        0xE169C58D,
+        0xBC57AC4C,
+        0x9B00DBD8,
+    ]
+    for seed in (0, 1, 2**40 + 7):
         for i in (0, 1, 5, 1 << 33):
             assert _core.philox_word(seed, i) == reference.philox_word(seed, i)
 
@@ -60,7 +64,6 @@ def test_manual_seed_reproduces():
 
 def test_omp_num_threads_is_the_default():
     assert fresh_interpreter_prints("pydl.get_num_threads()", OMP_NUM_THREADS="1") == "1"
-
 
 
 def test_buffer_pool_reuses_and_frees():

@@ -10,8 +10,16 @@ from op_table import Row
 import pydl
 import pydl.nn.functional as NF
 
-UNARY = {"tanh": NF.tanh, "sigmoid": NF.sigmoid, "gelu": NF.gelu, "silu": NF.silu,
-         "softplus": NF.softplus, "exp": pydl.exp, "relu": NF.relu, "mish": NF.mish}
+UNARY = {
+    "tanh": NF.tanh,
+    "sigmoid": NF.sigmoid,
+    "gelu": NF.gelu,
+    "silu": NF.silu,
+    "softplus": NF.softplus,
+    "exp": pydl.exp,
+    "relu": NF.relu,
+    "mish": NF.mish,
+}
 # 1..17 straddle the 4/8/16-wide vectors; 16383..16385 the parallel chunk of 2^14.
 SIZES = list(range(1, 18)) + [31, 33, 63, 65, 16383, 16384, 16385]
 
@@ -88,10 +96,16 @@ def test_linear_transposed_gemms_large():
     w = rng.standard_normal((130, 270)).astype(np.float32)
     g = rng.standard_normal((300, 130)).astype(np.float32)
     from pydl import _core, reference
-    np.testing.assert_allclose(_core.linear_forward(x, w, None),
-                               x.astype(np.float64) @ w.T.astype(np.float64), rtol=1e-4, atol=2e-3)
+
+    np.testing.assert_allclose(
+        _core.linear_forward(x, w, None),
+        x.astype(np.float64) @ w.T.astype(np.float64),
+        rtol=1e-4,
+        atol=2e-3,
+    )
     got = _core.linear_backward(g, x, w, True)
-    want = reference.linear_backward(g.astype(np.float64), x.astype(np.float64),
-                                     w.astype(np.float64), True)
+    want = reference.linear_backward(
+        g.astype(np.float64), x.astype(np.float64), w.astype(np.float64), True
+    )
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-3)

@@ -18,13 +18,25 @@ FILES = ["test_core_vs_reference.py", "test_gemm.py", "test_math_accuracy.py", "
 TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
-@pytest.mark.parametrize("level", LOWER or [pytest.param(
-    None, marks=pytest.mark.skip(reason="no lower SIMD level on this CPU"))])
+@pytest.mark.parametrize(
+    "level",
+    LOWER or [pytest.param(None, marks=pytest.mark.skip(reason="no lower SIMD level on this CPU"))],
+)
 def test_kernels_at_lower_simd_level(level):
     env = dict(os.environ, PYDL_SIMD=level)
-    seen = subprocess.run([sys.executable, "-c", "import pydl; print(pydl.build_info()['simd'])"],
-                          env=env, cwd=TESTS, capture_output=True, text=True)
+    seen = subprocess.run(
+        [sys.executable, "-c", "import pydl; print(pydl.build_info()['simd'])"],
+        env=env,
+        cwd=TESTS,
+        capture_output=True,
+        text=True,
+    )
     assert seen.stdout.strip() == {"avx2": "avx2+fma", "generic": "generic"}[level], seen.stderr
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                          *FILES], env=env, cwd=TESTS, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *FILES],
+        env=env,
+        cwd=TESTS,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

@@ -37,8 +37,9 @@ def test_mse_gradient_formula(backend):
     y_hat = pydl.tensor([0.4, 0.6, 1.0], requires_grad=True)
     y = pydl.tensor([0.5, 0.5, 0.0])
     F.mse_loss(y_hat, y).backward()
-    np.testing.assert_allclose(y_hat.grad.numpy(), 2 / 3 * (np.array([0.4, 0.6, 1.0]) - [0.5, 0.5, 0]),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        y_hat.grad.numpy(), 2 / 3 * (np.array([0.4, 0.6, 1.0]) - [0.5, 0.5, 0]), rtol=1e-6
+    )
 
 
 def test_softmax_cross_entropy_gradient_is_p_minus_onehot(backend):
@@ -71,24 +72,31 @@ def test_bce_gradient_with_logits(backend):
     np.testing.assert_allclose(z.grad.numpy(), (s - y) / 3, rtol=1e-5)
 
 
-@pytest.mark.parametrize("name, fn, x, expected", [
-    ("sigmoid", F.sigmoid, 0.0, 0.5),
-    ("tanh", F.tanh, 0.5, math.tanh(0.5)),
-    ("relu", F.relu, -1.0, 0.0),
-    ("leaky_relu", F.leaky_relu, -2.0, -0.02),
-    ("elu", F.elu, -1.0, math.exp(-1) - 1),
-    ("selu", F.selu, 1.0, 1.0507009873554805),
-    ("gelu", F.gelu, 1.0, 0.5 * (1 + math.erf(1 / math.sqrt(2)))),
-    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), 1.0,
-     0.5 * (1 + math.tanh(math.sqrt(2 / math.pi) * 1.044715))),
-    ("silu", F.silu, 1.0, 1 / (1 + math.exp(-1))),
-    ("mish", F.mish, 1.0, math.tanh(math.log1p(math.e))),
-    ("softplus", F.softplus, 0.0, math.log(2)),
-    ("softsign", F.softsign, 3.0, 0.75),
-    ("hard_sigmoid", F.hard_sigmoid, 1.0, 0.7),  # the spec's 0.2 x + 0.5
-    ("hard_sigmoid_sat", F.hard_sigmoid, 3.0, 1.0),
-    ("hardtanh", F.hardtanh, 1.5, 1.0),
-])
+@pytest.mark.parametrize(
+    "name, fn, x, expected",
+    [
+        ("sigmoid", F.sigmoid, 0.0, 0.5),
+        ("tanh", F.tanh, 0.5, math.tanh(0.5)),
+        ("relu", F.relu, -1.0, 0.0),
+        ("leaky_relu", F.leaky_relu, -2.0, -0.02),
+        ("elu", F.elu, -1.0, math.exp(-1) - 1),
+        ("selu", F.selu, 1.0, 1.0507009873554805),
+        ("gelu", F.gelu, 1.0, 0.5 * (1 + math.erf(1 / math.sqrt(2)))),
+        (
+            "gelu_tanh",
+            lambda x: F.gelu(x, approximate="tanh"),
+            1.0,
+            0.5 * (1 + math.tanh(math.sqrt(2 / math.pi) * 1.044715)),
+        ),
+        ("silu", F.silu, 1.0, 1 / (1 + math.exp(-1))),
+        ("mish", F.mish, 1.0, math.tanh(math.log1p(math.e))),
+        ("softplus", F.softplus, 0.0, math.log(2)),
+        ("softsign", F.softsign, 3.0, 0.75),
+        ("hard_sigmoid", F.hard_sigmoid, 1.0, 0.7),  # the spec's 0.2 x + 0.5
+        ("hard_sigmoid_sat", F.hard_sigmoid, 3.0, 1.0),
+        ("hardtanh", F.hardtanh, 1.5, 1.0),
+    ],
+)
 def test_activation_values(backend, name, fn, x, expected):
     assert fn(pydl.tensor([x])).item() == pytest.approx(expected, rel=1e-6, abs=1e-7)
 
@@ -110,9 +118,9 @@ def test_vae_kl_gradients(backend):
     # seed 002: dKL/dmu = mu, dKL/dsigma = sigma - 1/sigma (per sample, summed over dims)
     mu = pydl.tensor([[0.3, -0.5]], requires_grad=True)
     sigma = np.array([[0.8, 1.5]], dtype=np.float32)
-    logvar = pydl.tensor(np.log(sigma ** 2), requires_grad=True)
+    logvar = pydl.tensor(np.log(sigma**2), requires_grad=True)
     kl = F.gaussian_kl_divergence(mu, logvar, reduction="sum")
-    expected = -0.5 * np.sum(1 + np.log(sigma ** 2) - np.array([0.3, -0.5]) ** 2 - sigma ** 2)
+    expected = -0.5 * np.sum(1 + np.log(sigma**2) - np.array([0.3, -0.5]) ** 2 - sigma**2)
     assert kl.item() == pytest.approx(expected, rel=1e-5)
     kl.backward()
     np.testing.assert_allclose(mu.grad.numpy(), mu.numpy(), rtol=1e-6)

@@ -10,10 +10,25 @@ import pydl
 
 def _big(row: Row) -> Row:
     """The row with inputs large enough to be split across threads."""
+
     def grow(shape):
         return tuple(s * 37 if i == 0 else s for i, s in enumerate(shape)) if shape else shape
-    if any(s in row.id for s in ("index", "where", "cross_entropy", "nll", "kl_div", "bce",
-                                 "stack", "matmul_vec", "slice", "reshape")):
+
+    if any(
+        s in row.id
+        for s in (
+            "index",
+            "where",
+            "cross_entropy",
+            "nll",
+            "kl_div",
+            "bce",
+            "stack",
+            "matmul_vec",
+            "slice",
+            "reshape",
+        )
+    ):
         return row  # fixed-size inputs (labels, masks)
     return Row(row.id, row.fn, [(grow(s), lo, hi) for s, lo, hi in row.inputs])
 

@@ -46,6 +46,7 @@ def test_xor(backend):
 
 def test_cli_runs(capsys):
     from pydl.cli import main
+
     assert main(["train", "--epochs", "2", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "test accuracy" in out and "samples/s" in out

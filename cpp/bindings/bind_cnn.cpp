@@ -17,8 +17,8 @@ ConvShape conv_shape(const Shape& xs, const Shape& ws, const std::array<int64_t,
                      int64_t groups) {
     PYDL_CHECK(xs.size() == 4, ValueError, "conv2d expects input (N, C, H, W); got ",
                shape_str(xs));
-    PYDL_CHECK(ws.size() == 4, ValueError, "conv2d expects weight (C_out, C_in / groups, kH, kW); got ",
-               shape_str(ws));
+    PYDL_CHECK(ws.size() == 4, ValueError,
+               "conv2d expects weight (C_out, C_in / groups, kH, kW); got ", shape_str(ws));
     PYDL_CHECK(groups >= 1, ValueError, "conv2d: groups must be >= 1, got ", groups);
     PYDL_CHECK(stride[0] >= 1 && stride[1] >= 1, ValueError, "conv2d: stride must be >= 1, got (",
                stride[0], ", ", stride[1], ")");
@@ -31,8 +31,9 @@ ConvShape conv_shape(const Shape& xs, const Shape& ws, const std::array<int64_t,
     PYDL_CHECK(ws[1] * groups == xs[1], ValueError, "conv2d: weight ", shape_str(ws), " expects ",
                ws[1] * groups, " input channels (groups=", groups, ") but the input ",
                shape_str(xs), " has ", xs[1]);
-    ConvShape s{xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], stride[0], stride[1],
-                padding[0], padding[1], padding[2], padding[3], dilation[0], dilation[1], groups};
+    ConvShape s{xs[0],      xs[1],       xs[2],       xs[3],      ws[0],      ws[2],
+                ws[3],      stride[0],   stride[1],   padding[0], padding[1], padding[2],
+                padding[3], dilation[0], dilation[1], groups};
     PYDL_CHECK(s.h + s.pad_top + s.pad_bottom >= s.dil_h * (s.kh - 1) + 1 &&
                    s.w + s.pad_left + s.pad_right >= s.dil_w * (s.kw - 1) + 1,
                ValueError, "conv2d: kernel ", s.kh, "x", s.kw, " (dilation ", s.dil_h, ", ",
@@ -87,15 +88,15 @@ PoolShape pool_shape(const char* fn, const Shape& xs, Pair kernel, Pair stride, 
     PYDL_CHECK(xs.size() == 4, ValueError, fn, " expects input (N, C, H, W); got ", shape_str(xs));
     for (int d = 0; d < 2; ++d) {
         PYDL_CHECK(kernel[d] >= 1 && stride[d] >= 1 && dilation[d] >= 1, ValueError, fn,
-                   ": kernel_size, stride and dilation must be >= 1; got kernel (", kernel[0],
-                   ", ", kernel[1], "), stride (", stride[0], ", ", stride[1], ")");
+                   ": kernel_size, stride and dilation must be >= 1; got kernel (", kernel[0], ", ",
+                   kernel[1], "), stride (", stride[0], ", ", stride[1], ")");
         PYDL_CHECK(padding[d] >= 0 && 2 * padding[d] <= dilation[d] * (kernel[d] - 1) + 1,
                    ValueError, fn, ": padding (", padding[0], ", ", padding[1],
-                   ") must be >= 0 and at most half the kernel size (", kernel[0], ", ",
-                   kernel[1], ")");
+                   ") must be >= 0 and at most half the kernel size (", kernel[0], ", ", kernel[1],
+                   ")");
     }
-    PoolShape s{xs[0] * xs[1], xs[2], xs[3], kernel[0], kernel[1], stride[0], stride[1],
-                padding[0], padding[1], dilation[0], dilation[1], ceil_mode};
+    PoolShape s{xs[0] * xs[1], xs[2],      xs[3],      kernel[0],   kernel[1],   stride[0],
+                stride[1],     padding[0], padding[1], dilation[0], dilation[1], ceil_mode};
     PYDL_CHECK(s.out_h() >= 1 && s.out_w() >= 1, ValueError, fn, ": kernel (", kernel[0], ", ",
                kernel[1], ") is larger than the padded input ", shape_str(xs));
     return s;
@@ -106,7 +107,8 @@ void def_pool(py::module_& m) {
                                   Pair dilation, bool ceil_mode) {
         auto x = f32(x_, "input");
         const Shape xs = shape_of(x);
-        const PoolShape s = pool_shape("max_pool2d", xs, kernel, stride, padding, dilation, ceil_mode);
+        const PoolShape s =
+            pool_shape("max_pool2d", xs, kernel, stride, padding, dilation, ceil_mode);
         auto y = empty({xs[0], xs[1], s.out_h(), s.out_w()});
         auto idx = empty<int64_t>({xs[0], xs[1], s.out_h(), s.out_w()});
         float* yp = out(y);
@@ -117,51 +119,54 @@ void def_pool(py::module_& m) {
         }
         return py::make_tuple(y, idx);
     });
-    m.def("maxpool2d_backward", [](const py::array& g_, const py::array& idx_,
-                                   const std::vector<int64_t>& x_shape, Pair kernel, Pair stride,
-                                   Pair padding, Pair dilation, bool ceil_mode) {
-        auto g = f32(g_, "grad");
-        auto idx = i64(idx_, "indices");
-        const Shape xs(x_shape.begin(), x_shape.end());
-        const PoolShape s = pool_shape("max_pool2d", xs, kernel, stride, padding, dilation, ceil_mode);
-        const Shape ys{xs[0], xs[1], s.out_h(), s.out_w()};
-        PYDL_CHECK(shape_of(g) == ys && shape_of(idx) == ys, ValueError, "max_pool2d: grad ",
-                   shape_str(shape_of(g)), " and indices ", shape_str(shape_of(idx)),
-                   " must match the output ", shape_str(ys));
-        auto gx = empty(xs);
-        float* gp = out(gx);
-        {
-            py::gil_scoped_release nogil;
-            maxpool2d_backward(s, in(g), idx.data(), gp);
-        }
-        return gx;
-    });
+    m.def("maxpool2d_backward",
+          [](const py::array& g_, const py::array& idx_, const std::vector<int64_t>& x_shape,
+             Pair kernel, Pair stride, Pair padding, Pair dilation, bool ceil_mode) {
+              auto g = f32(g_, "grad");
+              auto idx = i64(idx_, "indices");
+              const Shape xs(x_shape.begin(), x_shape.end());
+              const PoolShape s =
+                  pool_shape("max_pool2d", xs, kernel, stride, padding, dilation, ceil_mode);
+              const Shape ys{xs[0], xs[1], s.out_h(), s.out_w()};
+              PYDL_CHECK(shape_of(g) == ys && shape_of(idx) == ys, ValueError, "max_pool2d: grad ",
+                         shape_str(shape_of(g)), " and indices ", shape_str(shape_of(idx)),
+                         " must match the output ", shape_str(ys));
+              auto gx = empty(xs);
+              float* gp = out(gx);
+              {
+                  py::gil_scoped_release nogil;
+                  maxpool2d_backward(s, in(g), idx.data(), gp);
+              }
+              return gx;
+          });
     m.def("avgpool2d_forward", [](const py::array& x_, Pair kernel, Pair stride, Pair padding,
                                   bool ceil_mode, bool count_include_pad) {
         auto x = f32(x_, "input");
         const Shape xs = shape_of(x);
-        const PoolShape s = pool_shape("avg_pool2d", xs, kernel, stride, padding, {1, 1}, ceil_mode);
+        const PoolShape s =
+            pool_shape("avg_pool2d", xs, kernel, stride, padding, {1, 1}, ceil_mode);
         auto y = empty({xs[0], xs[1], s.out_h(), s.out_w()});
         float* yp = out(y);
         py::gil_scoped_release nogil;
         avgpool2d_forward(s, count_include_pad, in(x), yp);
         return y;
     });
-    m.def("avgpool2d_backward", [](const py::array& g_, const std::vector<int64_t>& x_shape,
-                                   Pair kernel, Pair stride, Pair padding, bool ceil_mode,
-                                   bool count_include_pad) {
-        auto g = f32(g_, "grad");
-        const Shape xs(x_shape.begin(), x_shape.end());
-        const PoolShape s = pool_shape("avg_pool2d", xs, kernel, stride, padding, {1, 1}, ceil_mode);
-        const Shape ys{xs[0], xs[1], s.out_h(), s.out_w()};
-        PYDL_CHECK(shape_of(g) == ys, ValueError, "avg_pool2d: grad ", shape_str(shape_of(g)),
-                   " must match the output ", shape_str(ys));
-        auto gx = empty(xs);
-        float* gp = out(gx);
-        py::gil_scoped_release nogil;
-        avgpool2d_backward(s, count_include_pad, in(g), gp);
-        return gx;
-    });
+    m.def("avgpool2d_backward",
+          [](const py::array& g_, const std::vector<int64_t>& x_shape, Pair kernel, Pair stride,
+             Pair padding, bool ceil_mode, bool count_include_pad) {
+              auto g = f32(g_, "grad");
+              const Shape xs(x_shape.begin(), x_shape.end());
+              const PoolShape s =
+                  pool_shape("avg_pool2d", xs, kernel, stride, padding, {1, 1}, ceil_mode);
+              const Shape ys{xs[0], xs[1], s.out_h(), s.out_w()};
+              PYDL_CHECK(shape_of(g) == ys, ValueError, "avg_pool2d: grad ", shape_str(shape_of(g)),
+                         " must match the output ", shape_str(ys));
+              auto gx = empty(xs);
+              float* gp = out(gx);
+              py::gil_scoped_release nogil;
+              avgpool2d_backward(s, count_include_pad, in(g), gp);
+              return gx;
+          });
     m.def("adaptive_avgpool2d_forward", [](const py::array& x_, Pair out_size) {
         auto x = f32(x_, "input");
         const Shape xs = shape_of(x);
@@ -171,25 +176,28 @@ void def_pool(py::module_& m) {
         auto y = empty({xs[0], xs[1], out_size[0], out_size[1]});
         float* yp = out(y);
         py::gil_scoped_release nogil;
-        adaptive_avgpool2d_forward(xs[0] * xs[1], xs[2], xs[3], out_size[0], out_size[1], in(x), yp);
+        adaptive_avgpool2d_forward(xs[0] * xs[1], xs[2], xs[3], out_size[0], out_size[1], in(x),
+                                   yp);
         return y;
     });
-    m.def("adaptive_avgpool2d_backward", [](const py::array& g_, const std::vector<int64_t>& x_shape) {
-        auto g = f32(g_, "grad");
-        const Shape xs(x_shape.begin(), x_shape.end()), gs = shape_of(g);
-        PYDL_CHECK(xs.size() == 4 && gs.size() == 4 && gs[0] == xs[0] && gs[1] == xs[1],
-                   ValueError, "adaptive_avg_pool2d: grad ", shape_str(gs),
-                   " does not match input ", shape_str(xs));
-        auto gx = empty(xs);
-        float* gp = out(gx);
-        py::gil_scoped_release nogil;
-        adaptive_avgpool2d_backward(xs[0] * xs[1], xs[2], xs[3], gs[2], gs[3], in(g), gp);
-        return gx;
-    });
+    m.def("adaptive_avgpool2d_backward",
+          [](const py::array& g_, const std::vector<int64_t>& x_shape) {
+              auto g = f32(g_, "grad");
+              const Shape xs(x_shape.begin(), x_shape.end()), gs = shape_of(g);
+              PYDL_CHECK(xs.size() == 4 && gs.size() == 4 && gs[0] == xs[0] && gs[1] == xs[1],
+                         ValueError, "adaptive_avg_pool2d: grad ", shape_str(gs),
+                         " does not match input ", shape_str(xs));
+              auto gx = empty(xs);
+              float* gp = out(gx);
+              py::gil_scoped_release nogil;
+              adaptive_avgpool2d_backward(xs[0] * xs[1], xs[2], xs[3], gs[2], gs[3], in(g), gp);
+              return gx;
+          });
 }
 
 // An optional per-channel vector of `size` values as float32 (null when None).
-const float* opt_vec(const py::object& o, const char* what, int64_t size, py::array_t<float>& keep) {
+const float* opt_vec(const py::object& o, const char* what, int64_t size,
+                     py::array_t<float>& keep) {
     if (o.is_none()) return nullptr;
     keep = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(o);
     PYDL_CHECK(keep, TypeError, what, " must be an array of numbers");
@@ -215,43 +223,42 @@ std::array<int64_t, 3> ncs(const char* fn, const Shape& xs) {
 }
 
 void def_norm(py::module_& m) {
-    m.def("batch_norm_forward", [](const py::array& x_, py::object w_, py::object b_,
-                                   py::object rm_, py::object rv_, bool training, double momentum,
-                                   double eps) {
-        auto x = f32(x_, "input");
-        const Shape xs = shape_of(x);
-        const auto [n, c, s] = ncs("batch_norm", xs);
-        PYDL_CHECK(!training || n * s > 1, ValueError,
-                   "Expected more than 1 value per channel when training, got input size ",
-                   shape_str(xs));
-        PYDL_CHECK(training || (!rm_.is_none() && !rv_.is_none()), ValueError,
-                   "batch_norm in eval mode needs running_mean and running_var");
-        py::array_t<float> wk, bk;
-        const float* w = opt_vec(w_, "batch_norm weight", c, wk);
-        const float* b = opt_vec(b_, "batch_norm bias", c, bk);
-        // Training updates the running statistics in place; eval only reads them.
-        py::array_t<float> rmk, rvk;
-        float* rm = training ? inout_vec(rm_, "running_mean", c)
-                             : const_cast<float*>(opt_vec(rm_, "running_mean", c, rmk));
-        float* rv = training ? inout_vec(rv_, "running_var", c)
-                             : const_cast<float*>(opt_vec(rv_, "running_var", c, rvk));
-        auto y = empty(xs);
-        auto mean = empty({c});
-        auto invstd = empty({c});
-        float* yp = out(y);
-        float* mp = out(mean);
-        float* ip = out(invstd);
-        {
-            py::gil_scoped_release nogil;
-            batch_norm_forward(in(x), n, c, s, w, b, training, rm, rv, float(momentum), float(eps),
-                               yp, mp, ip);
-        }
-        return py::make_tuple(y, mean, invstd);
-    });
+    m.def("batch_norm_forward",
+          [](const py::array& x_, py::object w_, py::object b_, py::object rm_, py::object rv_,
+             bool training, double momentum, double eps) {
+              auto x = f32(x_, "input");
+              const Shape xs = shape_of(x);
+              const auto [n, c, s] = ncs("batch_norm", xs);
+              PYDL_CHECK(!training || n * s > 1, ValueError,
+                         "Expected more than 1 value per channel when training, got input size ",
+                         shape_str(xs));
+              PYDL_CHECK(training || (!rm_.is_none() && !rv_.is_none()), ValueError,
+                         "batch_norm in eval mode needs running_mean and running_var");
+              py::array_t<float> wk, bk;
+              const float* w = opt_vec(w_, "batch_norm weight", c, wk);
+              const float* b = opt_vec(b_, "batch_norm bias", c, bk);
+              // Training updates the running statistics in place; eval only reads them.
+              py::array_t<float> rmk, rvk;
+              float* rm = training ? inout_vec(rm_, "running_mean", c)
+                                   : const_cast<float*>(opt_vec(rm_, "running_mean", c, rmk));
+              float* rv = training ? inout_vec(rv_, "running_var", c)
+                                   : const_cast<float*>(opt_vec(rv_, "running_var", c, rvk));
+              auto y = empty(xs);
+              auto mean = empty({c});
+              auto invstd = empty({c});
+              float* yp = out(y);
+              float* mp = out(mean);
+              float* ip = out(invstd);
+              {
+                  py::gil_scoped_release nogil;
+                  batch_norm_forward(in(x), n, c, s, w, b, training, rm, rv, float(momentum),
+                                     float(eps), yp, mp, ip);
+              }
+              return py::make_tuple(y, mean, invstd);
+          });
     m.def("batch_norm_backward", [](const py::array& g_, const py::array& x_, bool training,
-                                    py::object w_, const py::array& mean_,
-                                    const py::array& invstd_, bool need_x, bool need_weight,
-                                    bool need_bias) {
+                                    py::object w_, const py::array& mean_, const py::array& invstd_,
+                                    bool need_x, bool need_weight, bool need_bias) {
         auto g = f32(g_, "grad"), x = f32(x_, "input");
         const Shape xs = shape_of(x);
         const auto [n, c, s] = ncs("batch_norm", xs);
@@ -270,31 +277,30 @@ void def_norm(py::module_& m) {
         }
         return py::make_tuple(gx, gw, gb);
     });
-    m.def("layer_norm_forward", [](const py::array& x_, int64_t d, py::object w_, py::object b_,
-                                   double eps) {
-        auto x = f32(x_, "input");
-        PYDL_CHECK(d >= 1 && x.size() % d == 0, ValueError, "layer_norm: normalized size ", d,
-                   " does not divide input ", shape_str(shape_of(x)));
-        const int64_t rows = x.size() / d;
-        py::array_t<float> wk, bk;
-        const float* w = opt_vec(w_, "layer_norm weight", d, wk);
-        const float* b = opt_vec(b_, "layer_norm bias", d, bk);
-        auto y = empty(shape_of(x));
-        auto mean = empty({rows});
-        auto invstd = empty({rows});
-        float* yp = out(y);
-        float* mp = out(mean);
-        float* ip = out(invstd);
-        {
-            py::gil_scoped_release nogil;
-            layer_norm_forward(in(x), rows, d, w, b, float(eps), yp, mp, ip);
-        }
-        return py::make_tuple(y, mean, invstd);
-    });
+    m.def("layer_norm_forward",
+          [](const py::array& x_, int64_t d, py::object w_, py::object b_, double eps) {
+              auto x = f32(x_, "input");
+              PYDL_CHECK(d >= 1 && x.size() % d == 0, ValueError, "layer_norm: normalized size ", d,
+                         " does not divide input ", shape_str(shape_of(x)));
+              const int64_t rows = x.size() / d;
+              py::array_t<float> wk, bk;
+              const float* w = opt_vec(w_, "layer_norm weight", d, wk);
+              const float* b = opt_vec(b_, "layer_norm bias", d, bk);
+              auto y = empty(shape_of(x));
+              auto mean = empty({rows});
+              auto invstd = empty({rows});
+              float* yp = out(y);
+              float* mp = out(mean);
+              float* ip = out(invstd);
+              {
+                  py::gil_scoped_release nogil;
+                  layer_norm_forward(in(x), rows, d, w, b, float(eps), yp, mp, ip);
+              }
+              return py::make_tuple(y, mean, invstd);
+          });
     m.def("layer_norm_backward", [](const py::array& g_, const py::array& x_, int64_t d,
-                                    py::object w_, const py::array& mean_,
-                                    const py::array& invstd_, bool need_x, bool need_weight,
-                                    bool need_bias) {
+                                    py::object w_, const py::array& mean_, const py::array& invstd_,
+                                    bool need_x, bool need_weight, bool need_bias) {
         auto g = f32(g_, "grad"), x = f32(x_, "input");
         PYDL_CHECK(shape_of(g) == shape_of(x) && d >= 1 && x.size() % d == 0, ValueError,
                    "layer_norm: grad ", shape_str(shape_of(g)), " and input ",
@@ -305,46 +311,45 @@ void def_norm(py::module_& m) {
         const float* mean = opt_vec(mean_, "saved mean", rows, mk);
         const float* invstd = opt_vec(invstd_, "saved invstd", rows, ik);
         float *gxp, *gwp, *gbp;
-        py::object gx = maybe_empty(need_x, shape_of(x), gxp), gw = maybe_empty(need_weight, {d}, gwp),
-                   gb = maybe_empty(need_bias, {d}, gbp);
+        py::object gx = maybe_empty(need_x, shape_of(x), gxp),
+                   gw = maybe_empty(need_weight, {d}, gwp), gb = maybe_empty(need_bias, {d}, gbp);
         {
             py::gil_scoped_release nogil;
             layer_norm_backward(in(g), in(x), rows, d, w, mean, invstd, gxp, gwp, gbp);
         }
         return py::make_tuple(gx, gw, gb);
     });
-    m.def("group_norm_forward", [](const py::array& x_, int64_t groups, py::object w_,
-                                   py::object b_, double eps) {
-        auto x = f32(x_, "input");
-        const Shape xs = shape_of(x);
-        const auto [n, c, s] = ncs("group_norm", xs);
-        PYDL_CHECK(groups >= 1 && c % groups == 0, ValueError, "group_norm: ", c,
-                   " channels are not divisible into ", groups, " groups");
-        py::array_t<float> wk, bk;
-        const float* w = opt_vec(w_, "group_norm weight", c, wk);
-        const float* b = opt_vec(b_, "group_norm bias", c, bk);
-        auto y = empty(xs);
-        auto mean = empty({n, groups});
-        auto invstd = empty({n, groups});
-        float* yp = out(y);
-        float* mp = out(mean);
-        float* ip = out(invstd);
-        {
-            py::gil_scoped_release nogil;
-            group_norm_forward(in(x), n, c, s, groups, w, b, float(eps), yp, mp, ip);
-        }
-        return py::make_tuple(y, mean, invstd);
-    });
+    m.def("group_norm_forward",
+          [](const py::array& x_, int64_t groups, py::object w_, py::object b_, double eps) {
+              auto x = f32(x_, "input");
+              const Shape xs = shape_of(x);
+              const auto [n, c, s] = ncs("group_norm", xs);
+              PYDL_CHECK(groups >= 1 && c % groups == 0, ValueError, "group_norm: ", c,
+                         " channels are not divisible into ", groups, " groups");
+              py::array_t<float> wk, bk;
+              const float* w = opt_vec(w_, "group_norm weight", c, wk);
+              const float* b = opt_vec(b_, "group_norm bias", c, bk);
+              auto y = empty(xs);
+              auto mean = empty({n, groups});
+              auto invstd = empty({n, groups});
+              float* yp = out(y);
+              float* mp = out(mean);
+              float* ip = out(invstd);
+              {
+                  py::gil_scoped_release nogil;
+                  group_norm_forward(in(x), n, c, s, groups, w, b, float(eps), yp, mp, ip);
+              }
+              return py::make_tuple(y, mean, invstd);
+          });
     m.def("group_norm_backward", [](const py::array& g_, const py::array& x_, int64_t groups,
-                                    py::object w_, const py::array& mean_,
-                                    const py::array& invstd_, bool need_x, bool need_weight,
-                                    bool need_bias) {
+                                    py::object w_, const py::array& mean_, const py::array& invstd_,
+                                    bool need_x, bool need_weight, bool need_bias) {
         auto g = f32(g_, "grad"), x = f32(x_, "input");
         const Shape xs = shape_of(x);
         const auto [n, c, s] = ncs("group_norm", xs);
         PYDL_CHECK(shape_of(g) == xs && groups >= 1 && c % groups == 0, ValueError,
-                   "group_norm: grad ", shape_str(shape_of(g)), " must match input ",
-                   shape_str(xs), " with channels divisible by ", groups);
+                   "group_norm: grad ", shape_str(shape_of(g)), " must match input ", shape_str(xs),
+                   " with channels divisible by ", groups);
         py::array_t<float> wk, mk, ik;
         const float* w = opt_vec(w_, "group_norm weight", c, wk);
         const float* mean = opt_vec(mean_, "saved mean", n * groups, mk);

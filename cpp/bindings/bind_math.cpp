@@ -58,8 +58,8 @@ void def_unary(py::module_& m, const std::string& name, UnaryOp op) {
     auto bwd = [op](const py::array& g_, const py::array& x_, const py::array& y_, float p0,
                     float p1) {
         auto g = f32(g_, "grad"), x = f32(x_, "x"), y = f32(y_, "y");
-        PYDL_CHECK(shape_of(g) == shape_of(x) && shape_of(y) == shape_of(x), ValueError,
-                   "grad ", shape_str(shape_of(g)), ", x ", shape_str(shape_of(x)), " and y ",
+        PYDL_CHECK(shape_of(g) == shape_of(x) && shape_of(y) == shape_of(x), ValueError, "grad ",
+                   shape_str(shape_of(g)), ", x ", shape_str(shape_of(x)), " and y ",
                    shape_str(shape_of(y)), " must have the same shape");
         auto gx = empty(shape_of(x));
         float* gp = out(gx);
@@ -90,8 +90,10 @@ py::array_t<float> reduce_out_shape_array(const Shape& s, const std::vector<bool
                                           bool keepdim) {
     Shape o;
     for (size_t d = 0; d < s.size(); ++d) {
-        if (!mask[d]) o.push_back(s[d]);
-        else if (keepdim) o.push_back(1);
+        if (!mask[d])
+            o.push_back(s[d]);
+        else if (keepdim)
+            o.push_back(1);
     }
     return empty(o);
 }
@@ -115,25 +117,25 @@ void def_reductions(py::module_& m) {
                   }
                   return y;
               });
-        m.def((std::string(name) + "_backward").c_str(),
-              [mean](const py::array& g_, const std::vector<int64_t>& x_shape,
-                     const std::vector<int64_t>& axes) {
-                  auto g = f32(g_, "grad");
-                  const Shape s(x_shape.begin(), x_shape.end());
-                  const auto mask = axis_mask(axes, s.size());
-                  auto gx = empty(s);
-                  int64_t count = 1;
-                  for (size_t d = 0; d < s.size(); ++d) if (mask[d]) count *= s[d];
-                  PYDL_CHECK(g.size() * count == gx.size(), ValueError, "grad ",
-                             shape_str(shape_of(g)), " does not match the reduction of ",
-                             shape_str(s));
-                  float* gp = out(gx);
-                  {
-                      py::gil_scoped_release nogil;
-                      sum_backward(in(g), s, mask, mean ? 1.0f / float(count) : 1.0f, gp);
-                  }
-                  return gx;
-              });
+        m.def((std::string(name) + "_backward").c_str(), [mean](const py::array& g_,
+                                                                const std::vector<int64_t>& x_shape,
+                                                                const std::vector<int64_t>& axes) {
+            auto g = f32(g_, "grad");
+            const Shape s(x_shape.begin(), x_shape.end());
+            const auto mask = axis_mask(axes, s.size());
+            auto gx = empty(s);
+            int64_t count = 1;
+            for (size_t d = 0; d < s.size(); ++d)
+                if (mask[d]) count *= s[d];
+            PYDL_CHECK(g.size() * count == gx.size(), ValueError, "grad ", shape_str(shape_of(g)),
+                       " does not match the reduction of ", shape_str(s));
+            float* gp = out(gx);
+            {
+                py::gil_scoped_release nogil;
+                sum_backward(in(g), s, mask, mean ? 1.0f / float(count) : 1.0f, gp);
+            }
+            return gx;
+        });
     }
     m.def("max_forward", [](const py::array& x_, const std::vector<int64_t>& axes, bool keepdim) {
         auto x = f32(x_, "x");
@@ -154,7 +156,8 @@ void def_reductions(py::module_& m) {
         const Shape s = shape_of(x);
         const auto mask = axis_mask(axes, s.size());
         int64_t kept = 1;
-        for (size_t d = 0; d < s.size(); ++d) if (!mask[d]) kept *= s[d];
+        for (size_t d = 0; d < s.size(); ++d)
+            if (!mask[d]) kept *= s[d];
         PYDL_CHECK(g.size() == kept && y.size() == kept, ValueError, "grad ",
                    shape_str(shape_of(g)), " and out ", shape_str(shape_of(y)),
                    " do not match the reduction of ", shape_str(s));
@@ -192,20 +195,20 @@ void def_softmax(py::module_& m) {
             }
             return y;
         });
-        m.def((name + "_backward").c_str(), [log](const py::array& g_, const py::array& y_,
-                                                  int64_t axis) {
-            auto g = f32(g_, "grad"), y = f32(y_, "y");
-            PYDL_CHECK(shape_of(g) == shape_of(y), ValueError, "grad ", shape_str(shape_of(g)),
-                       " and y ", shape_str(shape_of(y)), " differ");
-            auto [outer, n, inner] = split_axis(shape_of(y), axis);
-            auto gx = empty(shape_of(y));
-            float* gp = out(gx);
-            {
-                py::gil_scoped_release nogil;
-                softmax_backward(in(g), in(y), outer, n, inner, log, gp);
-            }
-            return gx;
-        });
+        m.def((name + "_backward").c_str(),
+              [log](const py::array& g_, const py::array& y_, int64_t axis) {
+                  auto g = f32(g_, "grad"), y = f32(y_, "y");
+                  PYDL_CHECK(shape_of(g) == shape_of(y), ValueError, "grad ",
+                             shape_str(shape_of(g)), " and y ", shape_str(shape_of(y)), " differ");
+                  auto [outer, n, inner] = split_axis(shape_of(y), axis);
+                  auto gx = empty(shape_of(y));
+                  float* gp = out(gx);
+                  {
+                      py::gil_scoped_release nogil;
+                      softmax_backward(in(g), in(y), outer, n, inner, log, gp);
+                  }
+                  return gx;
+              });
     }
 }
 
@@ -262,25 +265,28 @@ void def_prelu_where(py::module_& m) {
         }
         return y;
     });
-    m.def("where_backward", [](const py::array& g_, const py::array& cond_, const py::array& a_,
-                               const py::array& b_, bool need_a, bool need_b) {
-        PYDL_CHECK(cond_.dtype().kind() == 'b', TypeError, "where: condition must be bool, got ",
-                   dtype_name(cond_));
-        auto cond = py::array_t<bool, py::array::c_style>::ensure(cond_);
-        auto g = f32(g_, "grad");
-        const Shape cs = shape_of(cond), as = shape_of(a_), bs = shape_of(b_);
-        const Shape os = broadcast_shapes(cs, broadcast_shapes(as, bs));
-        PYDL_CHECK(shape_of(g) == os, ValueError, "grad has shape ", shape_str(shape_of(g)),
-                   " but the output has shape ", shape_str(os));
-        float *gap, *gbp;
-        py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
-        {
-            py::gil_scoped_release nogil;
-            where_backward(in(g), os, cond.data(), cs, as, bs, gap, gbp);
-        }
-        return py::make_tuple(ga, gb);
-    }, py::arg("grad"), py::arg("cond"), py::arg("a"), py::arg("b"), py::arg("need_a") = true,
-       py::arg("need_b") = true);
+    m.def(
+        "where_backward",
+        [](const py::array& g_, const py::array& cond_, const py::array& a_, const py::array& b_,
+           bool need_a, bool need_b) {
+            PYDL_CHECK(cond_.dtype().kind() == 'b', TypeError,
+                       "where: condition must be bool, got ", dtype_name(cond_));
+            auto cond = py::array_t<bool, py::array::c_style>::ensure(cond_);
+            auto g = f32(g_, "grad");
+            const Shape cs = shape_of(cond), as = shape_of(a_), bs = shape_of(b_);
+            const Shape os = broadcast_shapes(cs, broadcast_shapes(as, bs));
+            PYDL_CHECK(shape_of(g) == os, ValueError, "grad has shape ", shape_str(shape_of(g)),
+                       " but the output has shape ", shape_str(os));
+            float *gap, *gbp;
+            py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
+            {
+                py::gil_scoped_release nogil;
+                where_backward(in(g), os, cond.data(), cs, as, bs, gap, gbp);
+            }
+            return py::make_tuple(ga, gb);
+        },
+        py::arg("grad"), py::arg("cond"), py::arg("a"), py::arg("b"), py::arg("need_a") = true,
+        py::arg("need_b") = true);
 }
 
 }  // namespace

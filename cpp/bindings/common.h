@@ -18,9 +18,7 @@ namespace py = pybind11;
 
 namespace pydl::bind {
 
-inline Shape shape_of(const py::array& a) {
-    return Shape(a.shape(), a.shape() + a.ndim());
-}
+inline Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
 
 inline const char* dtype_name(const py::array& a) {
     static thread_local std::string s;

@@ -60,7 +60,7 @@ inline int64_t find_out_of_range(const int64_t* index, int64_t count, int64_t lo
 }  // namespace pydl
 
 // PYDL_CHECK(cond, ValueError, "message ", parts...) throws pydl::ValueError.
-#define PYDL_CHECK(cond, Kind, ...)                                 \
-    do {                                                            \
+#define PYDL_CHECK(cond, Kind, ...)                                    \
+    do {                                                               \
         if (!(cond)) throw ::pydl::Kind(::pydl::str_cat(__VA_ARGS__)); \
     } while (0)

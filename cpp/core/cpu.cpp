@@ -21,8 +21,7 @@ bool capped_below(const char* level) {
 bool cpu_has_avx2_fma() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           !capped_below("avx2");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !capped_below("avx2");
 #else
     return false;
 #endif

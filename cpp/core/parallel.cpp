@@ -105,8 +105,8 @@ void parallel_for_each_balanced(int64_t begin, int64_t end,
     if (threads > 1 && !omp_in_parallel() && n < (int64_t(1) << 32)) {
         std::unique_ptr<Share[]> shares(new Share[threads]);
         for (int t = 0; t < threads; ++t)  // the same split as parallel_for's
-            shares[t].bounds.store(Share::pack(uint64_t(n * t / threads),
-                                               uint64_t(n * (t + 1) / threads)));
+            shares[t].bounds.store(
+                Share::pack(uint64_t(n * t / threads), uint64_t(n * (t + 1) / threads)));
 #pragma omp parallel for num_threads(threads) schedule(static, 1)
         for (int t = 0; t < threads; ++t) {
             int64_t item;

@@ -38,8 +38,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
     for (size_t i = 0; i < rank; ++i) {
         const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
         const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-        PYDL_CHECK(da == db || da == 1 || db == 1, ValueError, "shapes ", shape_str(a),
-                   " and ", shape_str(b), " cannot be broadcast together");
+        PYDL_CHECK(da == db || da == 1 || db == 1, ValueError, "shapes ", shape_str(a), " and ",
+                   shape_str(b), " cannot be broadcast together");
         out[i] = da == 1 ? db : da;
     }
     return out;
@@ -80,7 +80,10 @@ ReducePlan plan_reduce(const Shape& shape, const std::vector<bool>& reduced) {
     for (size_t d = 0; d < shape.size(); ++d) {
         if (shape[d] == 1) continue;
         if (reduced[d]) {
-            if (phase == 2) { p.general = true; return p; }
+            if (phase == 2) {
+                p.general = true;
+                return p;
+            }
             phase = 1;
             p.reduce *= shape[d];
         } else if (phase == 0) {

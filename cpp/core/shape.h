@@ -23,8 +23,8 @@ Shape broadcast_strides(const Shape& in_shape, const Shape& out_shape);
 // Iteration space of up to three operands over one shape, with adjacent axes
 // merged where every operand allows it (fewer, longer inner loops).
 struct StridedIter {
-    Shape shape;                  // coalesced shape
-    std::vector<Shape> strides;   // one per operand, same rank as shape
+    Shape shape;                 // coalesced shape
+    std::vector<Shape> strides;  // one per operand, same rank as shape
 };
 StridedIter coalesce(const Shape& shape, const std::vector<Shape>& strides);
 

@@ -200,15 +200,16 @@ PYDL_TARGET_AVX512 void call_avx512(Fn& fn) {
 }
 template <typename Fn>
 PYDL_INLINE void simd_call(Fn fn) {
-    if (use_avx512()) call_avx512(fn);
-    else if (use_avx2()) call_avx2(fn);
-    else call_generic(fn);
+    if (use_avx512())
+        call_avx512(fn);
+    else if (use_avx2())
+        call_avx2(fn);
+    else
+        call_generic(fn);
 }
 template <typename Fn>
 auto simd_chunks(Fn fn) {
-    return [fn](int64_t lo, int64_t hi) {
-        simd_call([&]() PYDL_INLINE_LAMBDA { fn(lo, hi); });
-    };
+    return [fn](int64_t lo, int64_t hi) { simd_call([&]() PYDL_INLINE_LAMBDA { fn(lo, hi); }); };
 }
 
 // Row reductions as kLanes partial results combined in a fixed order. A single running

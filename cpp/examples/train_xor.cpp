@@ -23,7 +23,8 @@ int main() {
     std::vector<float> m[4], v[4];
     std::vector<float>* params[4] = {&w1, &b1, &w2, &b2};
     std::vector<float>* grads[4] = {&gw1, &gb1, &gw2, &gb2};
-    for (int i = 0; i < 4; ++i) m[i].assign(params[i]->size(), 0.0f), v[i].assign(params[i]->size(), 0.0f);
+    for (int i = 0; i < 4; ++i)
+        m[i].assign(params[i]->size(), 0.0f), v[i].assign(params[i]->size(), 0.0f);
     float loss = 0.0f;
     for (int step = 1; step <= 500; ++step) {
         linear_forward(x, w1.data(), b1.data(), n, 2, hidden, z1.data());
@@ -36,12 +37,15 @@ int main() {
             gp[i] = 2.0f * (p[i] - y[i]) / n;
         }
         unary_backward(UnaryOp::Sigmoid, gp.data(), z2.data(), p.data(), gz2.data(), n);
-        linear_backward(gz2.data(), h.data(), w2.data(), n, hidden, 1, gh.data(), gw2.data(), gb2.data());
+        linear_backward(gz2.data(), h.data(), w2.data(), n, hidden, 1, gh.data(), gw2.data(),
+                        gb2.data());
         unary_backward(UnaryOp::Tanh, gh.data(), z1.data(), h.data(), gz1.data(), gz1.size());
         linear_backward(gz1.data(), x, w1.data(), n, 2, hidden, gx.data(), gw1.data(), gb1.data());
         std::vector<ParamSlot> slots;
         for (int i = 0; i < 4; ++i)
-            slots.push_back({params[i]->data(), grads[i]->data(), {m[i].data(), v[i].data(), nullptr},
+            slots.push_back({params[i]->data(),
+                             grads[i]->data(),
+                             {m[i].data(), v[i].data(), nullptr},
                              int64_t(params[i]->size())});
         adam_step(slots, step, 0.05f, 0.9f, 0.999f, 1e-8f, 0.0f, /*decoupled=*/false,
                   /*amsgrad=*/false, /*maximize=*/false);

@@ -13,11 +13,16 @@ namespace pydl::gemm {
 template <Activation A>
 PYDL_INLINE float activate(float x) {
     switch (A) {
-        case Activation::None: return x;
-        case Activation::Relu: return x > 0.0f ? x : 0.0f;
-        case Activation::Gelu: return vec::gelu(x);
-        case Activation::Tanh: return vec::tanh(x);
-        case Activation::Sigmoid: return vec::sigmoid(x);
+        case Activation::None:
+            return x;
+        case Activation::Relu:
+            return x > 0.0f ? x : 0.0f;
+        case Activation::Gelu:
+            return vec::gelu(x);
+        case Activation::Tanh:
+            return vec::tanh(x);
+        case Activation::Sigmoid:
+            return vec::sigmoid(x);
     }
     return x;
 }
@@ -28,11 +33,16 @@ template <typename Fn>
 PYDL_INLINE auto with_activation(Activation act, Fn fn) {
     using A = Activation;
     switch (act) {
-        case A::Relu: return fn(std::integral_constant<A, A::Relu>());
-        case A::Gelu: return fn(std::integral_constant<A, A::Gelu>());
-        case A::Tanh: return fn(std::integral_constant<A, A::Tanh>());
-        case A::Sigmoid: return fn(std::integral_constant<A, A::Sigmoid>());
-        default: return fn(std::integral_constant<A, A::None>());
+        case A::Relu:
+            return fn(std::integral_constant<A, A::Relu>());
+        case A::Gelu:
+            return fn(std::integral_constant<A, A::Gelu>());
+        case A::Tanh:
+            return fn(std::integral_constant<A, A::Tanh>());
+        case A::Sigmoid:
+            return fn(std::integral_constant<A, A::Sigmoid>());
+        default:
+            return fn(std::integral_constant<A, A::None>());
     }
 }
 

@@ -66,9 +66,12 @@ std::atomic<int> g_kernel_choice{kAuto};
 // Auto picks the widest kernel the CPU runs (Note [AVX-512 tile] in kernel_avx512.cpp).
 MicroKernel kernel() {
     switch (g_kernel_choice.load(std::memory_order_relaxed)) {
-        case kRef: return microkernel_ref;
-        case kAvx2: return microkernel_avx2;
-        case kAvx512: return microkernel_avx512;
+        case kRef:
+            return microkernel_ref;
+        case kAvx2:
+            return microkernel_avx2;
+        case kAvx512:
+            return microkernel_avx512;
         default:
             if (use_avx512()) return microkernel_avx512;
             if (use_avx2()) return microkernel_avx2;
@@ -147,9 +150,9 @@ PYDL_TARGET_AVX2 void axpy_rows_avx2(const float* x, int64_t incx, const float* 
     axpy_rows_body(x, incx, b, ldb, k, nj, acc);
 }
 
-void gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-          int64_t ldc, const Epilogue* ep) {
+void gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+          const Epilogue* ep) {
     // C[i][j] = sum_p A(i, p) B(p, j) with strides of op(A) and op(B).
     const int64_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
     const int64_t b_rs = trans_b ? 1 : ldb, b_cs = trans_b ? ldb : 1;
@@ -161,28 +164,31 @@ void gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
         parallel_for(0, (n + kChunk - 1) / kChunk,
                      std::max<int64_t>(1, kParallelWork / std::max<int64_t>(k * kChunk, 1)),
                      [&](int64_t lo, int64_t hi) {
-            float acc[kChunk];
-            for (int64_t t = lo; t < hi; ++t) {
-                const int64_t j0 = t * kChunk, nj = std::min(kChunk, n - j0);
-                if (avx2) axpy_rows_avx2(a, a_cs, b + j0, ldb, k, nj, acc);
-                else axpy_rows_generic(a, a_cs, b + j0, ldb, k, nj, acc);
-                for (int64_t j = 0; j < nj; ++j)
-                    finish_element(c + j0 + j, acc[j], alpha, beta, ep, 0, j0 + j);
-            }
-        });
+                         float acc[kChunk];
+                         for (int64_t t = lo; t < hi; ++t) {
+                             const int64_t j0 = t * kChunk, nj = std::min(kChunk, n - j0);
+                             if (avx2)
+                                 axpy_rows_avx2(a, a_cs, b + j0, ldb, k, nj, acc);
+                             else
+                                 axpy_rows_generic(a, a_cs, b + j0, ldb, k, nj, acc);
+                             for (int64_t j = 0; j < nj; ++j)
+                                 finish_element(c + j0 + j, acc[j], alpha, beta, ep, 0, j0 + j);
+                         }
+                     });
         return;
     }
     const int64_t outputs = m * n;
     parallel_for(0, outputs, std::max<int64_t>(1, kParallelWork / std::max<int64_t>(k, 1)),
                  [&](int64_t lo, int64_t hi) {
-        for (int64_t t = lo; t < hi; ++t) {
-            const int64_t i = t / n, j = t % n;
-            const float* x = a + i * a_rs;
-            const float* y = b + j * b_cs;
-            const float s = avx2 ? dot_avx2(x, a_cs, y, b_rs, k) : dot_generic(x, a_cs, y, b_rs, k);
-            finish_element(c + i * ldc + j, s, alpha, beta, ep, i, j);
-        }
-    });
+                     for (int64_t t = lo; t < hi; ++t) {
+                         const int64_t i = t / n, j = t % n;
+                         const float* x = a + i * a_rs;
+                         const float* y = b + j * b_cs;
+                         const float s = avx2 ? dot_avx2(x, a_cs, y, b_rs, k)
+                                              : dot_generic(x, a_cs, y, b_rs, k);
+                         finish_element(c + i * ldc + j, s, alpha, beta, ep, i, j);
+                     }
+                 });
 }
 
 // Note [Dot path]: C = A B^T with few rows (linear's forward at small batch): both
@@ -202,21 +208,23 @@ void gemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int6
     const int64_t col_tiles = (n + kDotCols - 1) / kDotCols;
     const int64_t row_tiles = (m + kDotRows - 1) / kDotRows;
     const int64_t tiles = row_tiles * col_tiles;
-    parallel_for(0, tiles, parallel ? std::max<int64_t>(1, tiles / 64) : tiles,
-                 [&](int64_t lo, int64_t hi) {
-        for (int64_t t = lo; t < hi; ++t) {
-            const int64_t i = (t / col_tiles) * kDotRows, j = (t % col_tiles) * kDotCols;
-            const int mr = int(std::min<int64_t>(kDotRows, m - i));
-            const int nr = int(std::min<int64_t>(kDotCols, n - j));
-            float out[kDotRows][kDotCols];
-            if (avx2) dot_tile_avx2(a + i * lda, lda, b + j * ldb, ldb, k, mr, nr, out);
-            else dot_tile_ref(a + i * lda, lda, b + j * ldb, ldb, k, mr, nr, out);
-            for (int r = 0; r < mr; ++r)
-                for (int cc = 0; cc < nr; ++cc)
-                    finish_element(c + (i + r) * ldc + j + cc, out[r][cc], alpha, beta, ep, i + r,
-                                   j + cc);
-        }
-    });
+    parallel_for(
+        0, tiles, parallel ? std::max<int64_t>(1, tiles / 64) : tiles, [&](int64_t lo, int64_t hi) {
+            for (int64_t t = lo; t < hi; ++t) {
+                const int64_t i = (t / col_tiles) * kDotRows, j = (t % col_tiles) * kDotCols;
+                const int mr = int(std::min<int64_t>(kDotRows, m - i));
+                const int nr = int(std::min<int64_t>(kDotCols, n - j));
+                float out[kDotRows][kDotCols];
+                if (avx2)
+                    dot_tile_avx2(a + i * lda, lda, b + j * ldb, ldb, k, mr, nr, out);
+                else
+                    dot_tile_ref(a + i * lda, lda, b + j * ldb, ldb, k, mr, nr, out);
+                for (int r = 0; r < mr; ++r)
+                    for (int cc = 0; cc < nr; ++cc)
+                        finish_element(c + (i + r) * ldc + j + cc, out[r][cc], alpha, beta, ep,
+                                       i + r, j + cc);
+            }
+        });
 }
 
 // Note [Small path]: small m or k; A is packed once per depth block and shared (or read
@@ -227,8 +235,8 @@ void gemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int6
 // depth block; panel(p0, kc, jp, nr, rs_b) then returns B's panel jp of that block.
 template <typename PrepareFn, typename PanelFn>
 void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                 int64_t lda, float beta, float* c, int64_t ldc, const Epilogue* ep,
-                 bool parallel, PrepareFn prepare, PanelFn panel) {
+                 int64_t lda, float beta, float* c, int64_t ldc, const Epilogue* ep, bool parallel,
+                 PrepareFn prepare, PanelFn panel) {
     const MicroKernel kern = kernel();
     const int64_t panels = (n + kNR - 1) / kNR;
     const int64_t a_panels = (m + kMR - 1) / kMR;
@@ -301,18 +309,19 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
             const int64_t jp_hi = std::min(panels, jp_lo + kPanelsPerTask);
             // pack_b indexes panels from its j0, so the packed panels start at bpack.
             const int64_t j0 = packed_lo * kNR;
-            pack_b(trans_b, b, ldb, p0, kc, j0, n - j0, jp_lo - packed_lo, jp_hi - packed_lo, bpack);
+            pack_b(trans_b, b, ldb, p0, kc, j0, n - j0, jp_lo - packed_lo, jp_hi - packed_lo,
+                   bpack);
         });
     };
     gemm_panels(trans_a, m, n, k, alpha, a, lda, beta, c, ldc, ep, parallel, prepare,
                 [&](int64_t p0, int64_t kc, int64_t jp, int, int64_t& rs_b) -> const float* {
-        if (jp < packed_lo) {
-            rs_b = ldb;
-            return b + p0 * ldb + jp * kNR;
-        }
-        rs_b = kNR;
-        return bpack + (jp - packed_lo) * kNR * kc;
-    });
+                    if (jp < packed_lo) {
+                        rs_b = ldb;
+                        return b + p0 * ldb + jp * kNR;
+                    }
+                    rs_b = kNR;
+                    return bpack + (jp - packed_lo) * kNR * kc;
+                });
 }
 
 // The blocked path (Note [Blocking]). Per (NC, KC) block, one parallel region packs
@@ -380,9 +389,8 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                         const int64_t i = ip * kMR;
                         const int mr = int(std::min<int64_t>(kMR, m - i));
                         Epilogue tile;
-                        kern(kc, apack + i * kc, 1, kMR, bp, kNR, c + i * ldc + j, ldc, mr,
-                             nr, alpha, beta_eff,
-                             last ? tile_epilogue(ep, i, j, tile) : nullptr);
+                        kern(kc, apack + i * kc, 1, kMR, bp, kNR, c + i * ldc + j, ldc, mr, nr,
+                             alpha, beta_eff, last ? tile_epilogue(ep, i, j, tile) : nullptr);
                     }
                 }
             });
@@ -394,8 +402,10 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 
 void set_kernel(const char* name) {
     const std::string s(name);
-    if (s == "auto") g_kernel_choice = kAuto;
-    else if (s == "ref") g_kernel_choice = kRef;
+    if (s == "auto")
+        g_kernel_choice = kAuto;
+    else if (s == "ref")
+        g_kernel_choice = kRef;
     else if (s == "avx2") {
         PYDL_CHECK(use_avx2(), ValueError, "the avx2 GEMM kernel needs a CPU with AVX2 and FMA");
         g_kernel_choice = kAvx2;
@@ -415,16 +425,17 @@ const char* kernel_name() {
 
 }  // namespace gemm
 
-void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc, const gemm::Epilogue* ep) {
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+           const gemm::Epilogue* ep) {
     using namespace gemm;
     if (m <= 0 || n <= 0) return;
     if (ep && !ep->active()) ep = nullptr;
     if (k <= 0 || alpha == 0.0f) return scale_c(m, n, beta, c, ldc, ep);
     const bool parallel = m * n * k >= kParallelWork && get_num_threads() > 1;
     const bool vector = n == 1 || m == 1;
-    const bool dot = trans_b && !trans_a && m <= kDotM && (m <= kDotMinM || k >= kDotK || n < kDotN);
+    const bool dot =
+        trans_b && !trans_a && m <= kDotM && (m <= kDotMinM || k >= kDotK || n < kDotN);
     if (vector || dot) {
         // These paths finish one element at a time; a transcendental activation goes on
         // afterwards, a row at a time, so it vectorizes (fused per element, Linear 784 ->
@@ -436,8 +447,10 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
             affine.act = Activation::None;
             first = affine.active() ? &affine : nullptr;
         }
-        if (vector) gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, first);
-        else gemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, first, parallel);
+        if (vector)
+            gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, first);
+        else
+            gemm_dot(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, first, parallel);
         if (first != ep) apply_activation_rows(ep->act, c, ldc, m, n);
         return;
     }
@@ -460,20 +473,19 @@ PackedB::PackedB(bool trans_b, const float* b, int64_t ldb, int64_t k_, int64_t 
 }
 
 void sgemm_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda,
-                  const PackedB& b, float beta, float* c, int64_t ldc,
-                  const gemm::Epilogue* ep) {
+                  const PackedB& b, float beta, float* c, int64_t ldc, const gemm::Epilogue* ep) {
     using namespace gemm;
     if (m <= 0 || b.n <= 0) return;
     if (ep && !ep->active()) ep = nullptr;
     if (b.k <= 0 || alpha == 0.0f) return scale_c(m, b.n, beta, c, ldc, ep);
     const int64_t panels = (b.n + kNR - 1) / kNR;
     const bool parallel = m * b.n * b.k >= kParallelWork && get_num_threads() > 1;
-    gemm_panels(trans_a, m, b.n, b.k, alpha, a, lda, beta, c, ldc, ep, parallel,
-                [](int64_t, int64_t) {},
-                [&](int64_t p0, int64_t kc, int64_t jp, int, int64_t& rs_b) -> const float* {
-        rs_b = kNR;
-        return b.data.data() + p0 * panels * kNR + jp * kNR * kc;
-    });
+    gemm_panels(
+        trans_a, m, b.n, b.k, alpha, a, lda, beta, c, ldc, ep, parallel, [](int64_t, int64_t) {},
+        [&](int64_t p0, int64_t kc, int64_t jp, int, int64_t& rs_b) -> const float* {
+            rs_b = kNR;
+            return b.data.data() + p0 * panels * kNR + jp * kNR * kc;
+        });
 }
 
 void sgemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,

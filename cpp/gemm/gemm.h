@@ -12,9 +12,9 @@
 
 namespace pydl {
 
-void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-           int64_t ldc, const gemm::Epilogue* epilogue = nullptr);
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+           const gemm::Epilogue* epilogue = nullptr);
 
 // op(B) (k x n) packed once for many products with the same B, such as a recurrent
 // layer's hidden weights at every time step.

@@ -23,8 +23,8 @@ PYDL_TARGET_AVX2 inline __m256i lane_mask(int count) {
 
 // Write rows [0, mr) and columns [0, nr) of the tile: full 8-lane halves with plain
 // loads/stores, a partial half with masked ones (nothing outside the tile is touched).
-PYDL_TARGET_AVX2 void store_tile(float* c, int64_t ldc, int mr, int nr, float alpha,
-                                 float beta, const Epilogue* ep, __m256 acc[kMR][2]) {
+PYDL_TARGET_AVX2 void store_tile(float* c, int64_t ldc, int mr, int nr, float alpha, float beta,
+                                 const Epilogue* ep, __m256 acc[kMR][2]) {
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     if (nr == kNR && !ep) {  // the common case, kept short: full-width rows, no epilogue
         for (int r = 0; r < mr; ++r) {
@@ -57,18 +57,24 @@ PYDL_TARGET_AVX2 void store_tile(float* c, int64_t ldc, int mr, int nr, float al
             if (ep) {
                 if (ep->bias) {
                     const float* bp = ep->bias + 8 * h;
-                    v = _mm256_add_ps(v, count == 8 ? _mm256_loadu_ps(bp) : _mm256_maskload_ps(bp, mask));
+                    v = _mm256_add_ps(
+                        v, count == 8 ? _mm256_loadu_ps(bp) : _mm256_maskload_ps(bp, mask));
                 }
                 if (ep->pre) {
                     float* pp = ep->pre + r * ep->ldpre + 8 * h;
-                    if (count == 8) _mm256_storeu_ps(pp, v);
-                    else _mm256_maskstore_ps(pp, mask, v);
+                    if (count == 8)
+                        _mm256_storeu_ps(pp, v);
+                    else
+                        _mm256_maskstore_ps(pp, mask, v);
                 }
                 if (relu) v = _mm256_max_ps(v, _mm256_setzero_ps());
             }
-            if (other_act) _mm256_store_ps(rows + r * kNR + 8 * h, v);
-            else if (count == 8) _mm256_storeu_ps(cp, v);
-            else _mm256_maskstore_ps(cp, mask, v);
+            if (other_act)
+                _mm256_store_ps(rows + r * kNR + 8 * h, v);
+            else if (count == 8)
+                _mm256_storeu_ps(cp, v);
+            else
+                _mm256_maskstore_ps(cp, mask, v);
         }
     }
     if (!other_act) return;
@@ -79,8 +85,10 @@ PYDL_TARGET_AVX2 void store_tile(float* c, int64_t ldc, int mr, int nr, float al
         for (int h = 0; h < 2 && nr > 8 * h; ++h) {
             const int count = std::min(8, nr - 8 * h);
             const __m256 v = _mm256_load_ps(rows + r * kNR + 8 * h);
-            if (count == 8) _mm256_storeu_ps(c + r * ldc + 8 * h, v);
-            else _mm256_maskstore_ps(c + r * ldc + 8 * h, lane_mask(count), v);
+            if (count == 8)
+                _mm256_storeu_ps(c + r * ldc + 8 * h, v);
+            else
+                _mm256_maskstore_ps(c + r * ldc + 8 * h, lane_mask(count), v);
         }
 }
 
@@ -98,15 +106,15 @@ PYDL_TARGET_AVX2 inline void tile_loop(int64_t kc, const float* a, int64_t rs_a,
 #pragma GCC unroll 6
     for (int r = 0; r < Rows; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
     int64_t p = 0;
-#define PYDL_STEP(q)                                                           \
-    {                                                                          \
-        const __m256 b0 = _mm256_loadu_ps(b + (q) * rs_b);                     \
-        const __m256 b1 = _mm256_loadu_ps(b + (q) * rs_b + 8);                 \
-        _Pragma("GCC unroll 6") for (int r = 0; r < Rows; ++r) {               \
-            const __m256 av = _mm256_broadcast_ss(a + r * rs_a + (q) * cs_a);  \
-            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);                            \
-            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);                            \
-        }                                                                      \
+#define PYDL_STEP(q)                                                          \
+    {                                                                         \
+        const __m256 b0 = _mm256_loadu_ps(b + (q) * rs_b);                    \
+        const __m256 b1 = _mm256_loadu_ps(b + (q) * rs_b + 8);                \
+        _Pragma("GCC unroll 6") for (int r = 0; r < Rows; ++r) {              \
+            const __m256 av = _mm256_broadcast_ss(a + r * rs_a + (q) * cs_a); \
+            c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);                           \
+            c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);                           \
+        }                                                                     \
     }
     for (; p + 4 <= kc; p += 4) {
         _mm_prefetch(reinterpret_cast<const char*>(b + (p + 8) * rs_b), _MM_HINT_T0);
@@ -123,21 +131,26 @@ PYDL_TARGET_AVX2 inline void tile_loop_rows(int mr, int64_t kc, const float* a, 
                                             int64_t cs_a, const float* b, int64_t rs_b,
                                             __m256 acc[kMR][2]) {
     switch (mr) {
-        case 1: return tile_loop<Packed, 1>(kc, a, rs_a, cs_a, b, rs_b, acc);
-        case 2: return tile_loop<Packed, 2>(kc, a, rs_a, cs_a, b, rs_b, acc);
-        case 3: return tile_loop<Packed, 3>(kc, a, rs_a, cs_a, b, rs_b, acc);
-        case 4: return tile_loop<Packed, 4>(kc, a, rs_a, cs_a, b, rs_b, acc);
-        case 5: return tile_loop<Packed, 5>(kc, a, rs_a, cs_a, b, rs_b, acc);
-        default: return tile_loop<Packed, 6>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        case 1:
+            return tile_loop<Packed, 1>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        case 2:
+            return tile_loop<Packed, 2>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        case 3:
+            return tile_loop<Packed, 3>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        case 4:
+            return tile_loop<Packed, 4>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        case 5:
+            return tile_loop<Packed, 5>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        default:
+            return tile_loop<Packed, 6>(kc, a, rs_a, cs_a, b, rs_b, acc);
     }
 }
 
 }  // namespace
 
 PYDL_TARGET_AVX2 void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                                       const float* b, int64_t rs_b, float* c, int64_t ldc,
-                                       int mr, int nr, float alpha, float beta,
-                                       const Epilogue* ep) {
+                                       const float* b, int64_t rs_b, float* c, int64_t ldc, int mr,
+                                       int nr, float alpha, float beta, const Epilogue* ep) {
     prefetch_c_tile(c, ldc, mr);
     __m256 acc[kMR][2];
     if (rs_a == 1 && cs_a == kMR)
@@ -176,13 +189,17 @@ PYDL_TARGET_AVX2 void dot_tile_avx2(const float* a, int64_t lda, const float* b,
         const __m256 w0 = _mm256_loadu_ps(b0 + p), w1 = _mm256_loadu_ps(b1 + p),
                      w2 = _mm256_loadu_ps(b2 + p);
         __m256 x = _mm256_loadu_ps(a0 + p);
-        c00 = _mm256_fmadd_ps(x, w0, c00), c01 = _mm256_fmadd_ps(x, w1, c01), c02 = _mm256_fmadd_ps(x, w2, c02);
+        c00 = _mm256_fmadd_ps(x, w0, c00), c01 = _mm256_fmadd_ps(x, w1, c01),
+        c02 = _mm256_fmadd_ps(x, w2, c02);
         x = _mm256_loadu_ps(a1 + p);
-        c10 = _mm256_fmadd_ps(x, w0, c10), c11 = _mm256_fmadd_ps(x, w1, c11), c12 = _mm256_fmadd_ps(x, w2, c12);
+        c10 = _mm256_fmadd_ps(x, w0, c10), c11 = _mm256_fmadd_ps(x, w1, c11),
+        c12 = _mm256_fmadd_ps(x, w2, c12);
         x = _mm256_loadu_ps(a2 + p);
-        c20 = _mm256_fmadd_ps(x, w0, c20), c21 = _mm256_fmadd_ps(x, w1, c21), c22 = _mm256_fmadd_ps(x, w2, c22);
+        c20 = _mm256_fmadd_ps(x, w0, c20), c21 = _mm256_fmadd_ps(x, w1, c21),
+        c22 = _mm256_fmadd_ps(x, w2, c22);
         x = _mm256_loadu_ps(a3 + p);
-        c30 = _mm256_fmadd_ps(x, w0, c30), c31 = _mm256_fmadd_ps(x, w1, c31), c32 = _mm256_fmadd_ps(x, w2, c32);
+        c30 = _mm256_fmadd_ps(x, w0, c30), c31 = _mm256_fmadd_ps(x, w1, c31),
+        c32 = _mm256_fmadd_ps(x, w2, c32);
     }
     const __m256 acc[4][3] = {{c00, c01, c02}, {c10, c11, c12}, {c20, c21, c22}, {c30, c31, c32}};
     const float* ar[4] = {a0, a1, a2, a3};
@@ -201,8 +218,8 @@ PYDL_TARGET_AVX2 void dot_tile_avx2(const float* a, int64_t lda, const float* b,
 
 namespace pydl::gemm {
 void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                      int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
-                      float beta, const Epilogue* ep) {
+                      int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha, float beta,
+                      const Epilogue* ep) {
     microkernel_ref(kc, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, alpha, beta, ep);
 }
 void dot_tile_avx2(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, int mr,

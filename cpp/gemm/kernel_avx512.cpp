@@ -63,28 +63,36 @@ PYDL_TARGET_AVX512 inline bool tile_loop(int64_t kc, const float* a, int64_t rs_
 
 template <bool Packed>
 PYDL_TARGET_AVX512 inline bool tile_loop_rows(int mr, int64_t kc, const float* a, int64_t rs_a,
-                                              int64_t cs_a, const float* b, int64_t rs_b,
-                                              float* c, int64_t ldc, int nr, float alpha,
-                                              float beta, const Epilogue* ep, __m512 acc[kMR]) {
-#define PYDL_ROWS(n) tile_loop<Packed, n>(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta, ep, acc)
+                                              int64_t cs_a, const float* b, int64_t rs_b, float* c,
+                                              int64_t ldc, int nr, float alpha, float beta,
+                                              const Epilogue* ep, __m512 acc[kMR]) {
+#define PYDL_ROWS(n) \
+    tile_loop<Packed, n>(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta, ep, acc)
     switch (mr) {
-        case 1: return PYDL_ROWS(1);
-        case 2: return PYDL_ROWS(2);
-        case 3: return PYDL_ROWS(3);
-        case 4: return PYDL_ROWS(4);
-        case 5: return PYDL_ROWS(5);
-        default: return PYDL_ROWS(6);
+        case 1:
+            return PYDL_ROWS(1);
+        case 2:
+            return PYDL_ROWS(2);
+        case 3:
+            return PYDL_ROWS(3);
+        case 4:
+            return PYDL_ROWS(4);
+        case 5:
+            return PYDL_ROWS(5);
+        default:
+            return PYDL_ROWS(6);
     }
 #undef PYDL_ROWS
 }
 
 // Write rows [0, mr) and columns [0, nr) of the tile through a lane mask (nothing
 // outside the tile is read or written).
-PYDL_TARGET_AVX512 void store_tile(float* c, int64_t ldc, int mr, int nr, float alpha,
-                                   float beta, const Epilogue* ep, const __m512 acc[kMR]) {
+PYDL_TARGET_AVX512 void store_tile(float* c, int64_t ldc, int mr, int nr, float alpha, float beta,
+                                   const Epilogue* ep, const __m512 acc[kMR]) {
     const __mmask16 mask = __mmask16((1u << nr) - 1u);
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    const __m512 bias = ep && ep->bias ? _mm512_maskz_loadu_ps(mask, ep->bias) : _mm512_setzero_ps();
+    const __m512 bias =
+        ep && ep->bias ? _mm512_maskz_loadu_ps(mask, ep->bias) : _mm512_setzero_ps();
     const bool relu = ep && ep->act == Activation::Relu;
     const bool other_act = ep && ep->act != Activation::None && !relu;
     alignas(64) float rows[kMR * kNR];  // the tile, for a transcendental activation
@@ -98,10 +106,13 @@ PYDL_TARGET_AVX512 void store_tile(float* c, int64_t ldc, int mr, int nr, float 
             if (ep->pre) _mm512_mask_storeu_ps(ep->pre + r * ep->ldpre, mask, v);
             // max(v, 0) as the AVX2 kernel computes it (NaN -> 0), written as a masked
             // move: GCC 12's _mm512_max_ps trips -Wmaybe-uninitialized in its own header.
-            if (relu) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+            if (relu)
+                v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
         }
-        if (other_act) _mm512_store_ps(rows + r * kNR, v);
-        else _mm512_mask_storeu_ps(c + r * ldc, mask, v);
+        if (other_act)
+            _mm512_store_ps(rows + r * kNR, v);
+        else
+            _mm512_mask_storeu_ps(c + r * ldc, mask, v);
     }
     if (!other_act) return;
     // All 6 rows as one fixed-length block compiled here, for AVX-512 (a call per tile
@@ -113,16 +124,17 @@ PYDL_TARGET_AVX512 void store_tile(float* c, int64_t ldc, int mr, int nr, float 
 
 }  // namespace
 
-PYDL_TARGET_AVX512 void microkernel_avx512(int64_t kc, const float* a, int64_t rs_a,
-                                           int64_t cs_a, const float* b, int64_t rs_b, float* c,
-                                           int64_t ldc, int mr, int nr, float alpha, float beta,
+PYDL_TARGET_AVX512 void microkernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                                           const float* b, int64_t rs_b, float* c, int64_t ldc,
+                                           int mr, int nr, float alpha, float beta,
                                            const Epilogue* ep) {
     prefetch_c_tile(c, ldc, mr);
     __m512 acc[kMR];
     const bool stored =
         rs_a == 1 && cs_a == kMR
             ? tile_loop_rows<true>(mr, kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta, ep, acc)
-            : tile_loop_rows<false>(mr, kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta, ep, acc);
+            : tile_loop_rows<false>(mr, kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta, ep,
+                                    acc);
     if (!stored) store_tile(c, ldc, mr, nr, alpha, beta, ep, acc);
 }
 

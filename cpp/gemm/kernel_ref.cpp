@@ -3,8 +3,8 @@
 namespace pydl::gemm {
 
 void microkernel_ref(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                     int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
-                     float beta, const Epilogue* ep) {
+                     int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha, float beta,
+                     const Epilogue* ep) {
     for (int r = 0; r < mr; ++r) {
         for (int j = 0; j < nr; ++j) {
             float acc = 0.0f;

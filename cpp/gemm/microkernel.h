@@ -26,14 +26,14 @@ enum class Activation : int { None = 0, Relu, Gelu, Tanh, Sigmoid };
 struct Epilogue {
     const float* bias = nullptr;  // indexed by the tile's first column
     Activation act = Activation::None;
-    float* pre = nullptr;          // same layout as C, row stride ldpre
+    float* pre = nullptr;  // same layout as C, row stride ldpre
     int64_t ldpre = 0;
     bool active() const { return bias || act != Activation::None || pre; }
 };
 
-using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                             const float* b, int64_t rs_b, float* c, int64_t ldc, int mr,
-                             int nr, float alpha, float beta, const Epilogue* epilogue);
+using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
+                             int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
+                             float beta, const Epilogue* epilogue);
 
 // Fetches the tile's rows of C into cache while the k loop runs, so its final load and
 // store do not wait on memory (C of 2048^3, 16 MiB, is out of cache: 92-101 -> 100-106
@@ -47,12 +47,12 @@ inline void prefetch_c_tile(const float* c, int64_t ldc, int mr) {
 
 // The scalar reference kernel: the contract in plain loops; always built.
 void microkernel_ref(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                     int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
-                     float beta, const Epilogue* epilogue);
+                     int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha, float beta,
+                     const Epilogue* epilogue);
 // AVX2+FMA 6x16 kernel (only call on CPUs with AVX2 and FMA).
 void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                      int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
-                      float beta, const Epilogue* epilogue);
+                      int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha, float beta,
+                      const Epilogue* epilogue);
 
 // AVX-512F 6x16 kernel, one zmm per row (only call on CPUs with AVX-512F, AVX2 and FMA).
 void microkernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,

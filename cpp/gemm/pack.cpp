@@ -21,8 +21,7 @@ namespace {
 // src[j * ldb + p], p < kc; columns from cols on are zero. Scalar, this is a strided
 // scatter per element (half the time of linear's forward at batch 32); with AVX2, full
 // panels are transposed in 8 x 8 blocks in registers.
-void pack_b_trans_panel_generic(const float* src, int64_t ldb, int64_t kc, int64_t cols,
-                                float* d) {
+void pack_b_trans_panel_generic(const float* src, int64_t ldb, int64_t kc, int64_t cols, float* d) {
     for (int64_t j = 0; j < cols; ++j)
         for (int64_t p = 0; p < kc; ++p) d[p * kNR + j] = src[j * ldb + p];
     for (int64_t j = cols; j < kNR; ++j)
@@ -55,8 +54,7 @@ PYDL_TARGET_AVX2 inline void transpose8(const float* const rows[8], int64_t p, f
         _mm256_storeu_ps(out + (q + 4) * stride, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
 }
 
-PYDL_TARGET_AVX2 void pack_b_trans_panel_avx2(const float* src, int64_t ldb, int64_t kc,
-                                              float* d) {
+PYDL_TARGET_AVX2 void pack_b_trans_panel_avx2(const float* src, int64_t ldb, int64_t kc, float* d) {
     const float* lo[8];
     const float* hi[8];
     for (int j = 0; j < 8; ++j) lo[j] = src + j * ldb, hi[j] = src + (j + 8) * ldb;
@@ -124,8 +122,8 @@ void pack_b_trans_panel(const float* src, int64_t ldb, int64_t kc, int64_t cols,
 
 }  // namespace
 
-void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
-            int64_t kc, float* dst) {
+void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+            float* dst) {
     const int64_t full = trans ? mc / kMR : 0;  // full panels of a transposed A, packed together
     if (full > 0) pack_a_cols(a + p0 * lda + i0, lda, full, kc, dst);
     for (int64_t ip = full; ip * kMR < mc; ++ip) {
@@ -150,8 +148,8 @@ void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int
     }
 }
 
-void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
-            int64_t nc, int64_t jp0, int64_t jp1, float* dst) {
+void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+            int64_t jp0, int64_t jp1, float* dst) {
     if (!trans) {
         // Row by row: each source row is read once, contiguously (reading a 16-wide
         // column strip down kc rows would stride by ldb, often a power of two).

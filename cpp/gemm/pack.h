@@ -7,23 +7,23 @@ namespace pydl::gemm {
 
 // Rows [i0, i0 + mc) x depth [p0, p0 + kc) of op(A) -> ceil(mc / MR) panels of
 // kc x MR values (row fastest).
-void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
-            int64_t kc, float* dst);
+void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+            float* dst);
 // Depth [p0, p0 + kc) x columns [j0 + jp0 * NR, ...) of op(B), panels jp0..jp1 of a
 // block starting at column j0 with nc columns -> kc x NR values per panel (column fastest).
-void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
-            int64_t nc, int64_t jp0, int64_t jp1, float* dst);
+void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+            int64_t jp0, int64_t jp1, float* dst);
 
 // A grow-only, 64-byte aligned float buffer (one per thread and purpose).
 class AlignedBuffer {
-  public:
+public:
     AlignedBuffer() = default;
     AlignedBuffer(const AlignedBuffer&) = delete;
     AlignedBuffer& operator=(const AlignedBuffer&) = delete;
     ~AlignedBuffer();
     float* get(int64_t count);  // at least `count` floats; contents unspecified
 
-  private:
+private:
     float* data_ = nullptr;
     int64_t capacity_ = 0;
 };

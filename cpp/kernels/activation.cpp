@@ -18,14 +18,20 @@ constexpr float kInvSqrt2 = 0.7071067811865476f;
 constexpr float kInvSqrt2Pi = 0.3989422804014327f;
 
 // Each op: f(x, p0, p1) and df(x, y, p0, p1), scalar and branch-free (Note [SIMD dispatch]).
-#define PYDL_OP(Name, F, DF)                                                       \
-    struct Name {                                                                  \
-        static PYDL_INLINE float f(float x, float p0, float p1) {                  \
-            (void)p0; (void)p1; return F;                                          \
-        }                                                                          \
-        static PYDL_INLINE float df(float x, float y, float p0, float p1) {        \
-            (void)x; (void)y; (void)p0; (void)p1; return DF;                       \
-        }                                                                          \
+#define PYDL_OP(Name, F, DF)                                                \
+    struct Name {                                                           \
+        static PYDL_INLINE float f(float x, float p0, float p1) {           \
+            (void)p0;                                                       \
+            (void)p1;                                                       \
+            return F;                                                       \
+        }                                                                   \
+        static PYDL_INLINE float df(float x, float y, float p0, float p1) { \
+            (void)x;                                                        \
+            (void)y;                                                        \
+            (void)p0;                                                       \
+            (void)p1;                                                       \
+            return DF;                                                      \
+        }                                                                   \
     };
 
 PYDL_OP(Neg, -x, -1.0f)
@@ -38,9 +44,9 @@ PYDL_OP(Clamp, x < p0 ? p0 : (x > p1 ? p1 : x), x >= p0 && x <= p1 ? 1.0f : 0.0f
 PYDL_OP(Sigmoid, vec::sigmoid(x), y * (1.0f - y))
 PYDL_OP(Tanh, vec::tanh(x), 1.0f - y * y)
 PYDL_OP(Relu, x > 0 ? x : 0.0f, x > 0 ? 1.0f : 0.0f)
-PYDL_OP(LeakyRelu, x >= 0 ? x : p0 * x, x > 0 ? 1.0f : p0)  // p0 = negative slope
+PYDL_OP(LeakyRelu, x >= 0 ? x : p0 * x, x > 0 ? 1.0f : p0)                  // p0 = negative slope
 PYDL_OP(Elu, x > 0 ? x : p0 * (vec::exp(x) - 1.0f), x > 0 ? 1.0f : y + p0)  // p0 = alpha
-PYDL_OP(Selu, kSeluScale * (x > 0 ? x : kSeluAlpha * (vec::exp(x) - 1.0f)),
+PYDL_OP(Selu, kSeluScale*(x > 0 ? x : kSeluAlpha * (vec::exp(x) - 1.0f)),
         x > 0 ? kSeluScale : kSeluScale * kSeluAlpha * vec::exp(x))
 PYDL_OP(Gelu, vec::gelu(x),
         0.5f * (1.0f + vec::erf(x * kInvSqrt2)) +
@@ -70,15 +76,14 @@ struct Mish {  // x tanh(softplus(x))
     }
 };
 // p0 = beta, p1 = threshold: linear where beta x > threshold (as PyTorch).
-PYDL_OP(Softplus, p0 * x > p1 ? x : vec::softplus(p0 * x) / p0,
-        p0 * x > p1 ? 1.0f : vec::sigmoid(p0 * x))
-PYDL_OP(Softsign, x / (1.0f + std::fabs(x)),
-        1.0f / ((1.0f + std::fabs(x)) * (1.0f + std::fabs(x))))
+PYDL_OP(Softplus, p0* x > p1 ? x : vec::softplus(p0 * x) / p0,
+        p0* x > p1 ? 1.0f : vec::sigmoid(p0 * x))
+PYDL_OP(Softsign, x / (1.0f + std::fabs(x)), 1.0f / ((1.0f + std::fabs(x)) * (1.0f + std::fabs(x))))
 // clamp(p0 x + p1, 0, 1)
-PYDL_OP(HardSigmoid, std::min(std::max(p0 * x + p1, 0.0f), 1.0f),
+PYDL_OP(HardSigmoid, std::min(std::max(p0* x + p1, 0.0f), 1.0f),
         (p0 * x + p1 > 0.0f && p0 * x + p1 < 1.0f) ? p0 : 0.0f)
 // clamp(x, p0, p1); zero gradient at and beyond the bounds (as PyTorch)
-PYDL_OP(HardTanh, x < p0 ? p0 : (x > p1 ? p1 : x), x > p0 && x < p1 ? 1.0f : 0.0f)
+PYDL_OP(HardTanh, x<p0 ? p0 : (x > p1 ? p1 : x), x> p0&& x < p1 ? 1.0f : 0.0f)
 #undef PYDL_OP
 
 constexpr int64_t kGrain = 1 << 14;
@@ -99,34 +104,34 @@ template <typename Op>
 struct Fwd {
     static void run(const float* x, float* y, int64_t n, float p0, float p1) {
         parallel_for(0, n, kGrain, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-            fwd_range_body<Op>(x + lo, y + lo, hi - lo, p0, p1);
-        }));
+                         fwd_range_body<Op>(x + lo, y + lo, hi - lo, p0, p1);
+                     }));
     }
 };
 template <typename Op>
 struct Bwd {
-    static void run(const float* g, const float* x, const float* y, float* gx, int64_t n,
-                    float p0, float p1) {
+    static void run(const float* g, const float* x, const float* y, float* gx, int64_t n, float p0,
+                    float p1) {
         parallel_for(0, n, kGrain, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-            bwd_range_body<Op>(g + lo, x + lo, y + lo, gx + lo, hi - lo, p0, p1);
-        }));
+                         bwd_range_body<Op>(g + lo, x + lo, y + lo, gx + lo, hi - lo, p0, p1);
+                     }));
     }
 };
 
 template <template <typename> class Fn, typename... Args>
 void dispatch(UnaryOp op, Args... args) {
+    // clang-format off
     switch (op) {
-#define PYDL_UNARY_CASE(Name) \
-    case UnaryOp::Name: return Fn<Name>::run(args...);
+#define PYDL_UNARY_CASE(Name) case UnaryOp::Name: return Fn<Name>::run(args...);
         PYDL_UNARY_CASE(Neg) PYDL_UNARY_CASE(Exp) PYDL_UNARY_CASE(Log) PYDL_UNARY_CASE(Sqrt)
-        PYDL_UNARY_CASE(Abs) PYDL_UNARY_CASE(Clamp) PYDL_UNARY_CASE(Sigmoid)
-        PYDL_UNARY_CASE(Tanh) PYDL_UNARY_CASE(Relu) PYDL_UNARY_CASE(LeakyRelu)
-        PYDL_UNARY_CASE(Elu) PYDL_UNARY_CASE(Selu) PYDL_UNARY_CASE(Gelu)
-        PYDL_UNARY_CASE(GeluTanh) PYDL_UNARY_CASE(Silu) PYDL_UNARY_CASE(Mish)
+        PYDL_UNARY_CASE(Abs) PYDL_UNARY_CASE(Clamp) PYDL_UNARY_CASE(Sigmoid) PYDL_UNARY_CASE(Tanh)
+        PYDL_UNARY_CASE(Relu) PYDL_UNARY_CASE(LeakyRelu) PYDL_UNARY_CASE(Elu) PYDL_UNARY_CASE(Selu)
+        PYDL_UNARY_CASE(Gelu) PYDL_UNARY_CASE(GeluTanh) PYDL_UNARY_CASE(Silu) PYDL_UNARY_CASE(Mish)
         PYDL_UNARY_CASE(Softplus) PYDL_UNARY_CASE(Softsign) PYDL_UNARY_CASE(HardSigmoid)
         PYDL_UNARY_CASE(HardTanh)
 #undef PYDL_UNARY_CASE
     }
+    // clang-format on
 }
 
 // One row of softmax over n contiguous values (inner == 1, the common case).
@@ -154,15 +159,16 @@ void unary_backward(UnaryOp op, const float* grad, const float* x, const float* 
     dispatch<Bwd>(op, grad, x, y, grad_x, n, p0, p1);
 }
 
-void prelu_forward(const float* x, const float* w, int64_t outer, int64_t channels,
-                   int64_t inner, float* y) {
+void prelu_forward(const float* x, const float* w, int64_t outer, int64_t channels, int64_t inner,
+                   float* y) {
     parallel_for(0, outer * channels, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, inner)),
                  [&](int64_t lo, int64_t hi) {
-        for (int64_t r = lo; r < hi; ++r) {
-            const float a = w[r % channels];
-            for (int64_t i = r * inner; i < (r + 1) * inner; ++i) y[i] = x[i] >= 0 ? x[i] : a * x[i];
-        }
-    });
+                     for (int64_t r = lo; r < hi; ++r) {
+                         const float a = w[r % channels];
+                         for (int64_t i = r * inner; i < (r + 1) * inner; ++i)
+                             y[i] = x[i] >= 0 ? x[i] : a * x[i];
+                     }
+                 });
 }
 
 void prelu_backward(const float* grad, const float* x, const float* w, int64_t outer,
@@ -186,47 +192,50 @@ void prelu_backward(const float* grad, const float* x, const float* w, int64_t o
 void softmax_forward(const float* x, int64_t outer, int64_t n, int64_t inner, bool log, float* y) {
     parallel_for(0, outer * inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1)),
                  [&](int64_t lo, int64_t hi) {
-        if (inner == 1) {
-            vec::simd_call([&]() PYDL_INLINE_LAMBDA {
-                for (int64_t r = lo; r < hi; ++r) softmax_row_body(x + r * n, n, log, y + r * n);
-            });
-            return;
-        }
-        for (int64_t r = lo; r < hi; ++r) {
-            const int64_t base = (r / inner) * n * inner + r % inner;
-            float m = -INFINITY;
-            for (int64_t j = 0; j < n; ++j) m = std::max(m, x[base + j * inner]);
-            double s = 0.0;
-            for (int64_t j = 0; j < n; ++j) s += vec::exp(x[base + j * inner] - m);
-            if (log) {
-                const float lse = m + float(std::log(s));
-                for (int64_t j = 0; j < n; ++j) y[base + j * inner] = x[base + j * inner] - lse;
-            } else {
-                const float inv = float(1.0 / s);
-                for (int64_t j = 0; j < n; ++j)
-                    y[base + j * inner] = vec::exp(x[base + j * inner] - m) * inv;
-            }
-        }
-    });
+                     if (inner == 1) {
+                         vec::simd_call([&]() PYDL_INLINE_LAMBDA {
+                             for (int64_t r = lo; r < hi; ++r)
+                                 softmax_row_body(x + r * n, n, log, y + r * n);
+                         });
+                         return;
+                     }
+                     for (int64_t r = lo; r < hi; ++r) {
+                         const int64_t base = (r / inner) * n * inner + r % inner;
+                         float m = -INFINITY;
+                         for (int64_t j = 0; j < n; ++j) m = std::max(m, x[base + j * inner]);
+                         double s = 0.0;
+                         for (int64_t j = 0; j < n; ++j) s += vec::exp(x[base + j * inner] - m);
+                         if (log) {
+                             const float lse = m + float(std::log(s));
+                             for (int64_t j = 0; j < n; ++j)
+                                 y[base + j * inner] = x[base + j * inner] - lse;
+                         } else {
+                             const float inv = float(1.0 / s);
+                             for (int64_t j = 0; j < n; ++j)
+                                 y[base + j * inner] = vec::exp(x[base + j * inner] - m) * inv;
+                         }
+                     }
+                 });
 }
 
 void softmax_backward(const float* grad, const float* y, int64_t outer, int64_t n, int64_t inner,
                       bool log, float* grad_x) {
     parallel_for(0, outer * inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1)),
                  [&](int64_t lo, int64_t hi) {
-        for (int64_t r = lo; r < hi; ++r) {
-            const int64_t base = (r / inner) * n * inner + r % inner;
-            const float* gr = grad + base;
-            const float* yr = y + base;
-            const double s = vec::lane_sum(n, [&](int64_t j) {
-                return log ? gr[j * inner] : gr[j * inner] * yr[j * inner];
-            });
-            for (int64_t j = 0; j < n; ++j) {
-                const int64_t i = base + j * inner;
-                grad_x[i] = log ? grad[i] - vec::exp(y[i]) * float(s) : y[i] * (grad[i] - float(s));
-            }
-        }
-    });
+                     for (int64_t r = lo; r < hi; ++r) {
+                         const int64_t base = (r / inner) * n * inner + r % inner;
+                         const float* gr = grad + base;
+                         const float* yr = y + base;
+                         const double s = vec::lane_sum(n, [&](int64_t j) {
+                             return log ? gr[j * inner] : gr[j * inner] * yr[j * inner];
+                         });
+                         for (int64_t j = 0; j < n; ++j) {
+                             const int64_t i = base + j * inner;
+                             grad_x[i] = log ? grad[i] - vec::exp(y[i]) * float(s)
+                                             : y[i] * (grad[i] - float(s));
+                         }
+                     }
+                 });
 }
 
 }  // namespace pydl

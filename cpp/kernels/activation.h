@@ -9,9 +9,26 @@
 namespace pydl {
 
 enum class UnaryOp {
-    Neg, Exp, Log, Sqrt, Abs, Clamp,
-    Sigmoid, Tanh, Relu, LeakyRelu, Elu, Selu, Gelu, GeluTanh, Silu, Mish,
-    Softplus, Softsign, HardSigmoid, HardTanh,
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    Clamp,
+    Sigmoid,
+    Tanh,
+    Relu,
+    LeakyRelu,
+    Elu,
+    Selu,
+    Gelu,
+    GeluTanh,
+    Silu,
+    Mish,
+    Softplus,
+    Softsign,
+    HardSigmoid,
+    HardTanh,
 };
 
 void unary_forward(UnaryOp op, const float* x, float* y, int64_t n, float p0 = 0, float p1 = 0);
@@ -20,8 +37,8 @@ void unary_backward(UnaryOp op, const float* grad, const float* x, const float* 
 
 // PReLU: y = x if x >= 0 else w[c] * x, with c the index along axis 1 of x viewed
 // as (outer, channels, inner); channels == 1 shares one slope.
-void prelu_forward(const float* x, const float* w, int64_t outer, int64_t channels,
-                   int64_t inner, float* y);
+void prelu_forward(const float* x, const float* w, int64_t outer, int64_t channels, int64_t inner,
+                   float* y);
 void prelu_backward(const float* grad, const float* x, const float* w, int64_t outer,
                     int64_t channels, int64_t inner, float* grad_x, float* grad_w);
 

@@ -82,8 +82,8 @@ PYDL_INLINE void probabilities_body(const float* lse_rows, int64_t rows, int64_t
     }
 }
 // ds = p * (dp - d_row), in place in dp.
-PYDL_INLINE void softmax_grad_body(const float* p, const float* d_rows, int64_t rows,
-                                   int64_t cols, float* dp) {
+PYDL_INLINE void softmax_grad_body(const float* p, const float* d_rows, int64_t rows, int64_t cols,
+                                   float* dp) {
     for (int64_t r = 0; r < rows; ++r) {
         const float* __restrict pr = p + r * kBlock;
         float* __restrict dr = dp + r * kBlock;
@@ -105,42 +105,44 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
     const Layouts ly(s);
     const int64_t tasks = s.batch * bl.q_blocks();
     // Each chunk compiled per instruction set (exp is instruction-bound: AVX-512 pays).
-    parallel_for(0, tasks, 1, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-        std::vector<float> sc(kBlock * kBlock), acc(kBlock * s.dv), m(kBlock), l(kBlock);
-        for (int64_t t = lo; t < hi; ++t) {
-            const int64_t b = t / bl.q_blocks(), q0 = (t % bl.q_blocks()) * kBlock;
-            const int64_t rows = std::min(kBlock, s.tq - q0);
-            std::fill(m.begin(), m.end(), kNegInf);
-            std::fill(l.begin(), l.end(), 0.0f);
-            std::fill(acc.begin(), acc.end(), 0.0f);
-            for (int64_t k0 = 0; k0 < s.tk; k0 += kBlock) {
-                if (hidden(s, q0, rows, k0)) break;
-                const int64_t cols = std::min(kBlock, s.tk - k0);
-                scores(s, ly, q, k, mask, b, q0, rows, k0, cols, sc.data());
-                // Online softmax: rescale what has been accumulated to the new row maximum.
-                for (int64_t r = 0; r < rows; ++r) {
-                    float* row = sc.data() + r * kBlock;
-                    const float mx = std::max(m[r], vec::lane_max(row, cols));
-                    if (mx == kNegInf) {  // everything masked so far
-                        std::fill(row, row + cols, 0.0f);
-                        continue;
+    parallel_for(
+        0, tasks, 1, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
+            std::vector<float> sc(kBlock * kBlock), acc(kBlock * s.dv), m(kBlock), l(kBlock);
+            for (int64_t t = lo; t < hi; ++t) {
+                const int64_t b = t / bl.q_blocks(), q0 = (t % bl.q_blocks()) * kBlock;
+                const int64_t rows = std::min(kBlock, s.tq - q0);
+                std::fill(m.begin(), m.end(), kNegInf);
+                std::fill(l.begin(), l.end(), 0.0f);
+                std::fill(acc.begin(), acc.end(), 0.0f);
+                for (int64_t k0 = 0; k0 < s.tk; k0 += kBlock) {
+                    if (hidden(s, q0, rows, k0)) break;
+                    const int64_t cols = std::min(kBlock, s.tk - k0);
+                    scores(s, ly, q, k, mask, b, q0, rows, k0, cols, sc.data());
+                    // Online softmax: rescale what has been accumulated to the new row maximum.
+                    for (int64_t r = 0; r < rows; ++r) {
+                        float* row = sc.data() + r * kBlock;
+                        const float mx = std::max(m[r], vec::lane_max(row, cols));
+                        if (mx == kNegInf) {  // everything masked so far
+                            std::fill(row, row + cols, 0.0f);
+                            continue;
+                        }
+                        const float corr = std::exp(m[r] - mx);  // exp(-inf) = 0 on the first block
+                        const float sum = exp_row_body(row, cols, mx);
+                        l[r] = l[r] * corr + sum;
+                        m[r] = mx;
+                        for (int64_t j = 0; j < s.dv; ++j) acc[r * s.dv + j] *= corr;
                     }
-                    const float corr = std::exp(m[r] - mx);  // exp(-inf) = 0 on the first block
-                    const float sum = exp_row_body(row, cols, mx);
-                    l[r] = l[r] * corr + sum;
-                    m[r] = mx;
-                    for (int64_t j = 0; j < s.dv; ++j) acc[r * s.dv + j] *= corr;
+                    sgemm(false, false, rows, s.dv, cols, 1.0f, sc.data(), kBlock,
+                          v + ly.v.at(b, k0), ly.v.ld(), 1.0f, acc.data(), s.dv);
                 }
-                sgemm(false, false, rows, s.dv, cols, 1.0f, sc.data(), kBlock, v + ly.v.at(b, k0),
-                      ly.v.ld(), 1.0f, acc.data(), s.dv);
+                for (int64_t r = 0; r < rows; ++r) {
+                    float* o = out + ly.o.at(b, q0 + r);
+                    for (int64_t j = 0; j < s.dv; ++j)
+                        o[j] = acc[r * s.dv + j] / l[r];  // 0/0: NaN, as PyTorch
+                    lse[b * s.tq + q0 + r] = m[r] + std::log(l[r]);
+                }
             }
-            for (int64_t r = 0; r < rows; ++r) {
-                float* o = out + ly.o.at(b, q0 + r);
-                for (int64_t j = 0; j < s.dv; ++j) o[j] = acc[r * s.dv + j] / l[r];  // 0/0: NaN, as PyTorch
-                lse[b * s.tq + q0 + r] = m[r] + std::log(l[r]);
-            }
-        }
-    }));
+        }));
 }
 
 void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v,
@@ -158,12 +160,11 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
         }
     });
     // dS = P * (dP - D) for one (query block, key block); p and dp are kBlock-strided.
-    auto grad_scores = [&](int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols,
-                           float* p, float* dp) {
+    auto grad_scores = [&](int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols, float* p,
+                           float* dp) {
         scores(s, ly, q, k, mask, b, q0, rows, k0, cols, p);
-        vec::simd_call([&]() PYDL_INLINE_LAMBDA {
-            probabilities_body(lse + b * s.tq + q0, rows, cols, p);
-        });
+        vec::simd_call(
+            [&]() PYDL_INLINE_LAMBDA { probabilities_body(lse + b * s.tq + q0, rows, cols, p); });
         sgemm(false, true, rows, cols, s.dv, 1.0f, dout + ly.o.at(b, q0), ly.o.ld(),
               v + ly.v.at(b, k0), ly.v.ld(), 0.0f, dp, kBlock);
         vec::simd_call([&]() PYDL_INLINE_LAMBDA {
@@ -173,8 +174,8 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
     // One (query block, key block) pair's contributions from its dS: dV and dK of the key
     // block, and (when dq_rows is set) dQ of the query block, each accumulated in order.
     auto accumulate = [&](int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols,
-                          const float* p, const float* ds, float* dkb, float* dvb,
-                          float* dq_rows, float dq_beta) {
+                          const float* p, const float* ds, float* dkb, float* dvb, float* dq_rows,
+                          float dq_beta) {
         if (dvb)
             sgemm(true, false, cols, s.dv, rows, 1.0f, p, kBlock, dout + ly.o.at(b, q0), ly.o.ld(),
                   1.0f, dvb, ly.v.ld());
@@ -213,7 +214,8 @@ void attention_backward(const AttentionShape& s, const float* q, const float* k,
         return;
     }
     const bool dq_with_keys = dq && bl.k_blocks() == 1;
-    if (dk || dv || dq_with_keys) {  // one task per key block: its dK, dV over all query blocks in order
+    if (dk || dv ||
+        dq_with_keys) {  // one task per key block: its dK, dV over all query blocks in order
         parallel_for(0, s.batch * bl.k_blocks(), 1, [&](int64_t lo, int64_t hi) {
             std::vector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
             for (int64_t t = lo; t < hi; ++t) {

@@ -7,11 +7,12 @@
 namespace pydl {
 
 struct AttentionShape {
-    int64_t batch;        // flattened leading dims (batch x heads)
+    int64_t batch;  // flattened leading dims (batch x heads)
     int64_t tq, tk, d, dv;
-    float scale;          // usually 1 / sqrt(d)
-    bool causal;          // query i attends to keys j <= i (PyTorch's top-left aligned mask)
-    int64_t mask_batch;   // additive float mask (mask_batch x tq x tk): 0 = none, 1 = shared, or batch
+    float scale;  // usually 1 / sqrt(d)
+    bool causal;  // query i attends to keys j <= i (PyTorch's top-left aligned mask)
+    int64_t
+        mask_batch;  // additive float mask (mask_batch x tq x tk): 0 = none, 1 = shared, or batch
     // q, k, v, out and their gradients are (batch / heads, T, heads, width) arrays: slice b
     // is head b % heads of sequence b / heads, so a multi-head layer's projections are
     // used as they are, without permutes; 1 is plain (batch, T, width).

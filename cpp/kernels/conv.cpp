@@ -251,9 +251,9 @@ void conv2d_backward(const ConvShape& s, const float* grad, const float* x, cons
                     for (int64_t g = 0; g < s.groups; ++g) {
                         int64_t ld;
                         const float* col = columns(s, xi + g * cg * s.h * s.w, cg, k, spatial, ld);
-                        sgemm(false, true, cog, k, spatial, 1.0f, gi + g * cog * spatial,
-                              spatial, col, ld, i == blk * kSamplesPerBlock ? 0.0f : 1.0f,
-                              dst + g * cog * k, k);
+                        sgemm(false, true, cog, k, spatial, 1.0f, gi + g * cog * spatial, spatial,
+                              col, ld, i == blk * kSamplesPerBlock ? 0.0f : 1.0f, dst + g * cog * k,
+                              k);
                     }
                 }
             }

@@ -95,25 +95,35 @@ void backward_impl(const float* grad, const Shape& os, const float* a, const Sha
 
 }  // namespace
 
-void binary_forward(BinaryOp op, const float* a, const Shape& as, const float* b,
-                    const Shape& bs, float* out, const Shape& os) {
+void binary_forward(BinaryOp op, const float* a, const Shape& as, const float* b, const Shape& bs,
+                    float* out, const Shape& os) {
     switch (op) {
-        case BinaryOp::Add: return forward_impl<AddOp>(a, as, b, bs, out, os);
-        case BinaryOp::Sub: return forward_impl<SubOp>(a, as, b, bs, out, os);
-        case BinaryOp::Mul: return forward_impl<MulOp>(a, as, b, bs, out, os);
-        case BinaryOp::Div: return forward_impl<DivOp>(a, as, b, bs, out, os);
-        case BinaryOp::Pow: return forward_impl<PowOp>(a, as, b, bs, out, os);
+        case BinaryOp::Add:
+            return forward_impl<AddOp>(a, as, b, bs, out, os);
+        case BinaryOp::Sub:
+            return forward_impl<SubOp>(a, as, b, bs, out, os);
+        case BinaryOp::Mul:
+            return forward_impl<MulOp>(a, as, b, bs, out, os);
+        case BinaryOp::Div:
+            return forward_impl<DivOp>(a, as, b, bs, out, os);
+        case BinaryOp::Pow:
+            return forward_impl<PowOp>(a, as, b, bs, out, os);
     }
 }
 
 void binary_backward(BinaryOp op, const float* grad, const Shape& os, const float* a,
                      const Shape& as, const float* b, const Shape& bs, float* ga, float* gb) {
     switch (op) {
-        case BinaryOp::Add: return backward_impl<AddOp>(grad, os, a, as, b, bs, ga, gb);
-        case BinaryOp::Sub: return backward_impl<SubOp>(grad, os, a, as, b, bs, ga, gb);
-        case BinaryOp::Mul: return backward_impl<MulOp>(grad, os, a, as, b, bs, ga, gb);
-        case BinaryOp::Div: return backward_impl<DivOp>(grad, os, a, as, b, bs, ga, gb);
-        case BinaryOp::Pow: return backward_impl<PowOp>(grad, os, a, as, b, bs, ga, gb);
+        case BinaryOp::Add:
+            return backward_impl<AddOp>(grad, os, a, as, b, bs, ga, gb);
+        case BinaryOp::Sub:
+            return backward_impl<SubOp>(grad, os, a, as, b, bs, ga, gb);
+        case BinaryOp::Mul:
+            return backward_impl<MulOp>(grad, os, a, as, b, bs, ga, gb);
+        case BinaryOp::Div:
+            return backward_impl<DivOp>(grad, os, a, as, b, bs, ga, gb);
+        case BinaryOp::Pow:
+            return backward_impl<PowOp>(grad, os, a, as, b, bs, ga, gb);
     }
 }
 
@@ -123,8 +133,8 @@ void where_forward(const bool* cond, const Shape& cs, const float* a, const Shap
                             broadcast_strides(as, os), broadcast_strides(bs, os)};
     for_each_row<4>(os, st, [&](int64_t n, const auto& off, const auto& inc) {
         for (int64_t i = 0; i < n; ++i)
-            out[off[0] + i] = cond[off[1] + i * inc[1]] ? a[off[2] + i * inc[2]]
-                                                        : b[off[3] + i * inc[3]];
+            out[off[0] + i] =
+                cond[off[1] + i * inc[1]] ? a[off[2] + i * inc[2]] : b[off[3] + i * inc[3]];
     });
 }
 

@@ -29,27 +29,29 @@ void permute_blocked(const float* x, const Shape& out_shape, const Shape& read, 
     const int64_t row_tiles = (rows + kTile - 1) / kTile;
     parallel_for(0, outer * row_tiles, std::max<int64_t>(1, 4096 / (kTile * cols)),
                  [&](int64_t lo, int64_t hi) {
-        for (int64_t t = lo; t < hi; ++t) {
-            // The other axes' offsets from the outer index (C order, skipping a and last).
-            int64_t o = t / row_tiles, in_base = 0, out_base = 0;
-            for (size_t d = last; d-- > 0;) {
-                if (d == a) continue;
-                const int64_t i = o % out_shape[d];
-                o /= out_shape[d];
-                in_base += i * read[d];
-                out_base += i * out_strides[d];
-            }
-            const int64_t i0 = (t % row_tiles) * kTile, i1 = std::min(rows, i0 + kTile);
-            for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
-                const int64_t j1 = std::min(cols, j0 + kTile);
-                for (int64_t i = i0; i < i1; ++i) {
-                    const float* src = x + in_base + i;  // read[a] == 1
-                    float* dst = out + out_base + i * row_write;
-                    for (int64_t j = j0; j < j1; ++j) dst[j] = src[j * col_read];
-                }
-            }
-        }
-    });
+                     for (int64_t t = lo; t < hi; ++t) {
+                         // The other axes' offsets from the outer index (C order, skipping a and
+                         // last).
+                         int64_t o = t / row_tiles, in_base = 0, out_base = 0;
+                         for (size_t d = last; d-- > 0;) {
+                             if (d == a) continue;
+                             const int64_t i = o % out_shape[d];
+                             o /= out_shape[d];
+                             in_base += i * read[d];
+                             out_base += i * out_strides[d];
+                         }
+                         const int64_t i0 = (t % row_tiles) * kTile,
+                                       i1 = std::min(rows, i0 + kTile);
+                         for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
+                             const int64_t j1 = std::min(cols, j0 + kTile);
+                             for (int64_t i = i0; i < i1; ++i) {
+                                 const float* src = x + in_base + i;  // read[a] == 1
+                                 float* dst = out + out_base + i * row_write;
+                                 for (int64_t j = j0; j < j1; ++j) dst[j] = src[j * col_read];
+                             }
+                         }
+                     }
+                 });
 }
 
 }  // namespace
@@ -103,9 +105,9 @@ void embedding_forward(const float* weight, int64_t rows, int64_t dim, const int
     check_indices(index, count, rows, "embedding index");
     parallel_for(0, count, std::max<int64_t>(1, 16384 / std::max<int64_t>(dim, 1)),
                  [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i)
-            std::memcpy(out + i * dim, weight + index[i] * dim, dim * sizeof(float));
-    });
+                     for (int64_t i = lo; i < hi; ++i)
+                         std::memcpy(out + i * dim, weight + index[i] * dim, dim * sizeof(float));
+                 });
 }
 
 void embedding_backward(const float* grad, const int64_t* index, int64_t count, int64_t dim,
@@ -132,15 +134,15 @@ void concat_forward(const std::vector<const float*>& xs, const std::vector<int64
     for (int64_t s : sizes) total += s;
     parallel_for(0, outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, total * inner)),
                  [&](int64_t lo, int64_t hi) {
-        for (int64_t o = lo; o < hi; ++o) {
-            float* dst = out + o * total * inner;
-            for (size_t k = 0; k < xs.size(); ++k) {
-                const int64_t len = sizes[k] * inner;
-                if (len) std::memcpy(dst, xs[k] + o * len, len * sizeof(float));
-                dst += len;
-            }
-        }
-    });
+                     for (int64_t o = lo; o < hi; ++o) {
+                         float* dst = out + o * total * inner;
+                         for (size_t k = 0; k < xs.size(); ++k) {
+                             const int64_t len = sizes[k] * inner;
+                             if (len) std::memcpy(dst, xs[k] + o * len, len * sizeof(float));
+                             dst += len;
+                         }
+                     }
+                 });
 }
 
 void concat_backward(const float* grad, const std::vector<int64_t>& sizes, int64_t outer,
@@ -149,15 +151,15 @@ void concat_backward(const float* grad, const std::vector<int64_t>& sizes, int64
     for (int64_t s : sizes) total += s;
     parallel_for(0, outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, total * inner)),
                  [&](int64_t lo, int64_t hi) {
-        for (int64_t o = lo; o < hi; ++o) {
-            const float* src = grad + o * total * inner;
-            for (size_t k = 0; k < grads.size(); ++k) {
-                const int64_t len = sizes[k] * inner;
-                if (len) std::memcpy(grads[k] + o * len, src, len * sizeof(float));
-                src += len;
-            }
-        }
-    });
+                     for (int64_t o = lo; o < hi; ++o) {
+                         const float* src = grad + o * total * inner;
+                         for (size_t k = 0; k < grads.size(); ++k) {
+                             const int64_t len = sizes[k] * inner;
+                             if (len) std::memcpy(grads[k] + o * len, src, len * sizeof(float));
+                             src += len;
+                         }
+                     }
+                 });
 }
 
 }  // namespace pydl

@@ -21,19 +21,27 @@ void linear_forward(const float* x, const float* w, const float* bias, int64_t m
 }
 
 void linear_act_backward(const float* grad, const float* x, const float* w, const float* y,
-                         const float* pre, int64_t m, int64_t in, int64_t out,
-                         gemm::Activation act, float* grad_x, float* grad_w, float* grad_bias) {
+                         const float* pre, int64_t m, int64_t in, int64_t out, gemm::Activation act,
+                         float* grad_x, float* grad_w, float* grad_bias) {
     const int64_t n = m * out;
     Scratch<float> grad_z(n);
     switch (act) {
-        case gemm::Activation::None: std::copy(grad, grad + n, grad_z.data()); break;
+        case gemm::Activation::None:
+            std::copy(grad, grad + n, grad_z.data());
+            break;
         // relu's derivative 1[z > 0] reads the same from y.
-        case gemm::Activation::Relu: unary_backward(UnaryOp::Relu, grad, y, y, grad_z.data(), n); break;
-        case gemm::Activation::Tanh: unary_backward(UnaryOp::Tanh, grad, y, y, grad_z.data(), n); break;
+        case gemm::Activation::Relu:
+            unary_backward(UnaryOp::Relu, grad, y, y, grad_z.data(), n);
+            break;
+        case gemm::Activation::Tanh:
+            unary_backward(UnaryOp::Tanh, grad, y, y, grad_z.data(), n);
+            break;
         case gemm::Activation::Sigmoid:
             unary_backward(UnaryOp::Sigmoid, grad, y, y, grad_z.data(), n);
             break;
-        case gemm::Activation::Gelu: unary_backward(UnaryOp::Gelu, grad, pre, y, grad_z.data(), n); break;
+        case gemm::Activation::Gelu:
+            unary_backward(UnaryOp::Gelu, grad, pre, y, grad_z.data(), n);
+            break;
     }
     linear_backward(grad_z.data(), x, w, m, in, out, grad_x, grad_w, grad_bias);
 }
@@ -94,17 +102,20 @@ void matmul_backward(const float* grad, const Shape& os, const float* a, const S
     // the batch in index order, so the sum is deterministic.
     const int64_t count = numel(batch);
     if (numel(ab) == count && numel(bb) == count) {  // no broadcasting: batched calls
-        if (ga) sgemm_batched(count, false, true, m, k, n, 1.0f, grad, n, m * n, b, n, k * n, 0.0f,
-                              ga, k, m * k);
-        if (gb) sgemm_batched(count, true, false, k, n, m, 1.0f, a, k, m * k, grad, n, m * n, 0.0f,
-                              gb, n, k * n);
+        if (ga)
+            sgemm_batched(count, false, true, m, k, n, 1.0f, grad, n, m * n, b, n, k * n, 0.0f, ga,
+                          k, m * k);
+        if (gb)
+            sgemm_batched(count, true, false, k, n, m, 1.0f, a, k, m * k, grad, n, m * n, 0.0f, gb,
+                          n, k * n);
         return;
     }
     if (ga) std::fill(ga, ga + numel(as), 0.0f);
     if (gb) std::fill(gb, gb + numel(bs), 0.0f);
     for (int64_t i = 0; i < count; ++i) {
         const float* g = grad + i * m * n;
-        const int64_t oa = batch_offset(i, batch, ab, m * k), ob = batch_offset(i, batch, bb, k * n);
+        const int64_t oa = batch_offset(i, batch, ab, m * k),
+                      ob = batch_offset(i, batch, bb, k * n);
         if (ga) sgemm(false, true, m, k, n, 1.0f, g, n, b + ob, n, 1.0f, ga + oa, k);
         if (gb) sgemm(true, false, k, n, m, 1.0f, a + oa, k, g, n, 1.0f, gb + ob, n);
     }

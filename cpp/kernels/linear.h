@@ -15,8 +15,8 @@ void linear_forward(const float* x, const float* w, const float* bias, int64_t m
 // Backward of linear_forward with a fused activation: grad_z = grad * act'(z) from
 // y (relu, tanh, sigmoid) or pre (gelu, which needs the pre-activation), then as below.
 void linear_act_backward(const float* grad, const float* x, const float* w, const float* y,
-                         const float* pre, int64_t m, int64_t in, int64_t out,
-                         gemm::Activation act, float* grad_x, float* grad_w, float* grad_bias);
+                         const float* pre, int64_t m, int64_t in, int64_t out, gemm::Activation act,
+                         float* grad_x, float* grad_w, float* grad_bias);
 
 // grad_x = grad @ w, grad_w = grad^T @ x, grad_bias = column sums of grad.
 // Any output pointer may be null when that gradient is not needed.

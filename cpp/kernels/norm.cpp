@@ -30,8 +30,8 @@ PYDL_INLINE Moments moments(const float* x, int64_t len, float eps) {
 
 // Layer norm's rows [lo, hi): statistics in double lanes, the normalization in float.
 PYDL_INLINE void layer_norm_rows_body(const float* x, int64_t lo, int64_t hi, int64_t d,
-                                      const float* weight, const float* bias, float eps,
-                                      float* y, float* mean, float* invstd) {
+                                      const float* weight, const float* bias, float eps, float* y,
+                                      float* mean, float* invstd) {
     for (int64_t r = lo; r < hi; ++r) {
         const float* xr = x + r * d;
         const Moments m = moments(xr, d, eps);
@@ -51,8 +51,7 @@ PYDL_INLINE void layer_norm_rows_body(const float* x, int64_t lo, int64_t hi, in
 // dx = invstd / d * (d g - sum g - x^ sum g x^).
 PYDL_INLINE void layer_norm_grad_rows_body(const float* grad, const float* x, int64_t lo,
                                            int64_t hi, int64_t d, const float* weight,
-                                           const float* mean, const float* invstd,
-                                           float* grad_x) {
+                                           const float* mean, const float* invstd, float* grad_x) {
     for (int64_t r = lo; r < hi; ++r) {
         const float* xr = x + r * d;
         const float* gr = grad + r * d;
@@ -63,7 +62,8 @@ PYDL_INLINE void layer_norm_grad_rows_body(const float* grad, const float* x, in
         else
             std::copy(gr, gr + d, gx);
         const double sum_g = vec::lane_sum(d, [&](int64_t j) { return gx[j]; });
-        const double sum_gx = vec::lane_sum(d, [&](int64_t j) { return gx[j] * ((xr[j] - mu) * is); });
+        const double sum_gx =
+            vec::lane_sum(d, [&](int64_t j) { return gx[j] * ((xr[j] - mu) * is); });
         const float a = is / float(d), sg = float(sum_g), sgx = float(sum_gx), fd = float(d);
         for (int64_t j = 0; j < d; ++j) gx[j] = a * (fd * gx[j] - sg - (xr[j] - mu) * is * sgx);
     }
@@ -72,51 +72,53 @@ PYDL_INLINE void layer_norm_grad_rows_body(const float* grad, const float* x, in
 }  // namespace
 
 void batch_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, const float* weight,
-                        const float* bias, bool training, float* running_mean,
-                        float* running_var, float momentum, float eps, float* y,
-                        float* save_mean, float* save_invstd) {
+                        const float* bias, bool training, float* running_mean, float* running_var,
+                        float momentum, float eps, float* y, float* save_mean, float* save_invstd) {
     const int64_t count = n * s;
     parallel_for(0, c, std::max<int64_t>(1, 16384 / std::max<int64_t>(count, 1)),
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-        for (int64_t ch = lo; ch < hi; ++ch) {
-            double mean, var;
-            if (training) {  // sums per sample in lanes, then over samples in order
-                double sum = 0.0;
-                for (int64_t i = 0; i < n; ++i) {
-                    const float* xr = x + (i * c + ch) * s;
-                    sum += vec::lane_sum(s, [&](int64_t k) { return xr[k]; });
-                }
-                mean = sum / double(count);
-                double sq = 0.0;
-                for (int64_t i = 0; i < n; ++i) {
-                    const float* xr = x + (i * c + ch) * s;
-                    sq += vec::lane_sum(s, [&](int64_t k) {
-                        const double d = xr[k] - mean;
-                        return d * d;
-                    });
-                }
-                var = sq / double(count);
-                if (running_mean) {
-                    running_mean[ch] = float((1.0 - momentum) * running_mean[ch] + momentum * mean);
-                    const double unbiased = count > 1 ? var * double(count) / double(count - 1) : var;
-                    running_var[ch] = float((1.0 - momentum) * running_var[ch] + momentum * unbiased);
-                }
-            } else {
-                mean = running_mean[ch];
-                var = running_var[ch];
-            }
-            const double invstd = 1.0 / std::sqrt(var + eps);
-            save_mean[ch] = float(mean);
-            save_invstd[ch] = float(invstd);
-            const float scale = float(invstd) * (weight ? weight[ch] : 1.0f);
-            const float shift = (bias ? bias[ch] : 0.0f) - float(mean) * scale;
-            for (int64_t i = 0; i < n; ++i) {
-                const float* xr = x + (i * c + ch) * s;
-                float* yr = y + (i * c + ch) * s;
-                for (int64_t k = 0; k < s; ++k) yr[k] = xr[k] * scale + shift;
-            }
-        }
-    }));
+                     for (int64_t ch = lo; ch < hi; ++ch) {
+                         double mean, var;
+                         if (training) {  // sums per sample in lanes, then over samples in order
+                             double sum = 0.0;
+                             for (int64_t i = 0; i < n; ++i) {
+                                 const float* xr = x + (i * c + ch) * s;
+                                 sum += vec::lane_sum(s, [&](int64_t k) { return xr[k]; });
+                             }
+                             mean = sum / double(count);
+                             double sq = 0.0;
+                             for (int64_t i = 0; i < n; ++i) {
+                                 const float* xr = x + (i * c + ch) * s;
+                                 sq += vec::lane_sum(s, [&](int64_t k) {
+                                     const double d = xr[k] - mean;
+                                     return d * d;
+                                 });
+                             }
+                             var = sq / double(count);
+                             if (running_mean) {
+                                 running_mean[ch] =
+                                     float((1.0 - momentum) * running_mean[ch] + momentum * mean);
+                                 const double unbiased =
+                                     count > 1 ? var * double(count) / double(count - 1) : var;
+                                 running_var[ch] = float((1.0 - momentum) * running_var[ch] +
+                                                         momentum * unbiased);
+                             }
+                         } else {
+                             mean = running_mean[ch];
+                             var = running_var[ch];
+                         }
+                         const double invstd = 1.0 / std::sqrt(var + eps);
+                         save_mean[ch] = float(mean);
+                         save_invstd[ch] = float(invstd);
+                         const float scale = float(invstd) * (weight ? weight[ch] : 1.0f);
+                         const float shift = (bias ? bias[ch] : 0.0f) - float(mean) * scale;
+                         for (int64_t i = 0; i < n; ++i) {
+                             const float* xr = x + (i * c + ch) * s;
+                             float* yr = y + (i * c + ch) * s;
+                             for (int64_t k = 0; k < s; ++k) yr[k] = xr[k] * scale + shift;
+                         }
+                     }
+                 }));
 }
 
 void batch_norm_backward(const float* grad, const float* x, int64_t n, int64_t c, int64_t s,
@@ -125,75 +127,78 @@ void batch_norm_backward(const float* grad, const float* x, int64_t n, int64_t c
     const int64_t count = n * s;
     parallel_for(0, c, std::max<int64_t>(1, 16384 / std::max<int64_t>(count, 1)),
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-        for (int64_t ch = lo; ch < hi; ++ch) {
-            const double mean = save_mean[ch], invstd = save_invstd[ch];
-            double sum_g = 0.0, sum_gx = 0.0;  // sum dy, sum dy * x^ (lanes per sample)
-            const float mu = float(mean), is = float(invstd);
-            for (int64_t i = 0; i < n; ++i) {
-                const float* gr = grad + (i * c + ch) * s;
-                const float* xr = x + (i * c + ch) * s;
-                sum_g += vec::lane_sum(s, [&](int64_t k) { return gr[k]; });
-                sum_gx += vec::lane_sum(s, [&](int64_t k) { return gr[k] * ((xr[k] - mu) * is); });
-            }
-            if (grad_weight) grad_weight[ch] = float(sum_gx);
-            if (grad_bias) grad_bias[ch] = float(sum_g);
-            if (!grad_x) continue;
-            // training: dx = gamma invstd / M (M dy - sum dy - x^ sum dy x^); eval: the
-            // statistics are constants, dx = gamma invstd dy.
-            const float gamma = weight ? weight[ch] : 1.0f, fm = float(count);
-            const float a = gamma * is / fm, sg = float(sum_g), sgx = float(sum_gx);
-            for (int64_t i = 0; i < n; ++i) {
-                const float* __restrict gr = grad + (i * c + ch) * s;
-                const float* __restrict xr = x + (i * c + ch) * s;
-                float* __restrict gx = grad_x + (i * c + ch) * s;
-                if (training)
-                    for (int64_t k = 0; k < s; ++k)
-                        gx[k] = a * (fm * gr[k] - sg - (xr[k] - mu) * is * sgx);
-                else
-                    for (int64_t k = 0; k < s; ++k) gx[k] = gr[k] * (gamma * is);
-            }
-        }
-    }));
+                     for (int64_t ch = lo; ch < hi; ++ch) {
+                         const double mean = save_mean[ch], invstd = save_invstd[ch];
+                         double sum_g = 0.0,
+                                sum_gx = 0.0;  // sum dy, sum dy * x^ (lanes per sample)
+                         const float mu = float(mean), is = float(invstd);
+                         for (int64_t i = 0; i < n; ++i) {
+                             const float* gr = grad + (i * c + ch) * s;
+                             const float* xr = x + (i * c + ch) * s;
+                             sum_g += vec::lane_sum(s, [&](int64_t k) { return gr[k]; });
+                             sum_gx += vec::lane_sum(
+                                 s, [&](int64_t k) { return gr[k] * ((xr[k] - mu) * is); });
+                         }
+                         if (grad_weight) grad_weight[ch] = float(sum_gx);
+                         if (grad_bias) grad_bias[ch] = float(sum_g);
+                         if (!grad_x) continue;
+                         // training: dx = gamma invstd / M (M dy - sum dy - x^ sum dy x^); eval:
+                         // the statistics are constants, dx = gamma invstd dy.
+                         const float gamma = weight ? weight[ch] : 1.0f, fm = float(count);
+                         const float a = gamma * is / fm, sg = float(sum_g), sgx = float(sum_gx);
+                         for (int64_t i = 0; i < n; ++i) {
+                             const float* __restrict gr = grad + (i * c + ch) * s;
+                             const float* __restrict xr = x + (i * c + ch) * s;
+                             float* __restrict gx = grad_x + (i * c + ch) * s;
+                             if (training)
+                                 for (int64_t k = 0; k < s; ++k)
+                                     gx[k] = a * (fm * gr[k] - sg - (xr[k] - mu) * is * sgx);
+                             else
+                                 for (int64_t k = 0; k < s; ++k) gx[k] = gr[k] * (gamma * is);
+                         }
+                     }
+                 }));
 }
 
 void layer_norm_forward(const float* x, int64_t rows, int64_t d, const float* weight,
                         const float* bias, float eps, float* y, float* mean, float* invstd) {
     parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)),
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-        layer_norm_rows_body(x, lo, hi, d, weight, bias, eps, y, mean, invstd);
-    }));
+                     layer_norm_rows_body(x, lo, hi, d, weight, bias, eps, y, mean, invstd);
+                 }));
 }
 
 void layer_norm_backward(const float* grad, const float* x, int64_t rows, int64_t d,
-                         const float* weight, const float* mean, const float* invstd,
-                         float* grad_x, float* grad_weight, float* grad_bias) {
+                         const float* weight, const float* mean, const float* invstd, float* grad_x,
+                         float* grad_weight, float* grad_bias) {
     if (grad_x) {
         parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)),
                      vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-            layer_norm_grad_rows_body(grad, x, lo, hi, d, weight, mean, invstd, grad_x);
-        }));
+                         layer_norm_grad_rows_body(grad, x, lo, hi, d, weight, mean, invstd,
+                                                   grad_x);
+                     }));
     }
     if (grad_weight || grad_bias) {
         // Per column, rows summed in order; rows outer so the columns of a block vectorize.
         parallel_for(0, d, 64, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-            Scratch<double> acc(2 * (hi - lo));
-            double* __restrict gw = acc.data();
-            double* __restrict gb = acc.data() + (hi - lo);
-            std::fill(gw, gw + 2 * (hi - lo), 0.0);
-            for (int64_t r = 0; r < rows; ++r) {
-                const double mu = mean[r], is = invstd[r];
-                const float* __restrict gr = grad + r * d + lo;
-                const float* __restrict xr = x + r * d + lo;
-                for (int64_t j = 0; j < hi - lo; ++j) {
-                    gw[j] += double(gr[j]) * (xr[j] - mu) * is;
-                    gb[j] += gr[j];
-                }
-            }
-            for (int64_t j = lo; j < hi; ++j) {
-                if (grad_weight) grad_weight[j] = float(gw[j - lo]);
-                if (grad_bias) grad_bias[j] = float(gb[j - lo]);
-            }
-        }));
+                         Scratch<double> acc(2 * (hi - lo));
+                         double* __restrict gw = acc.data();
+                         double* __restrict gb = acc.data() + (hi - lo);
+                         std::fill(gw, gw + 2 * (hi - lo), 0.0);
+                         for (int64_t r = 0; r < rows; ++r) {
+                             const double mu = mean[r], is = invstd[r];
+                             const float* __restrict gr = grad + r * d + lo;
+                             const float* __restrict xr = x + r * d + lo;
+                             for (int64_t j = 0; j < hi - lo; ++j) {
+                                 gw[j] += double(gr[j]) * (xr[j] - mu) * is;
+                                 gb[j] += gr[j];
+                             }
+                         }
+                         for (int64_t j = lo; j < hi; ++j) {
+                             if (grad_weight) grad_weight[j] = float(gw[j - lo]);
+                             if (grad_bias) grad_bias[j] = float(gb[j - lo]);
+                         }
+                     }));
     }
 }
 
@@ -203,73 +208,77 @@ void group_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, int64_t
     const int64_t cg = c / groups, len = cg * s;
     parallel_for(0, n * groups, std::max<int64_t>(1, 16384 / std::max<int64_t>(len, 1)),
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-        for (int64_t t = lo; t < hi; ++t) {
-            const float* xt = x + t * len;
-            const Moments m = moments(xt, len, eps);
-            mean[t] = float(m.mean);
-            invstd[t] = float(m.invstd);
-            const int64_t g = t % groups;
-            for (int64_t cc = 0; cc < cg; ++cc) {
-                const int64_t ch = g * cg + cc;
-                const float scale = float(m.invstd) * (weight ? weight[ch] : 1.0f);
-                const float shift = (bias ? bias[ch] : 0.0f) - float(m.mean) * scale;
-                for (int64_t k = 0; k < s; ++k) y[t * len + cc * s + k] = xt[cc * s + k] * scale + shift;
-            }
-        }
-    }));
+                     for (int64_t t = lo; t < hi; ++t) {
+                         const float* xt = x + t * len;
+                         const Moments m = moments(xt, len, eps);
+                         mean[t] = float(m.mean);
+                         invstd[t] = float(m.invstd);
+                         const int64_t g = t % groups;
+                         for (int64_t cc = 0; cc < cg; ++cc) {
+                             const int64_t ch = g * cg + cc;
+                             const float scale = float(m.invstd) * (weight ? weight[ch] : 1.0f);
+                             const float shift = (bias ? bias[ch] : 0.0f) - float(m.mean) * scale;
+                             for (int64_t k = 0; k < s; ++k)
+                                 y[t * len + cc * s + k] = xt[cc * s + k] * scale + shift;
+                         }
+                     }
+                 }));
 }
 
 void group_norm_backward(const float* grad, const float* x, int64_t n, int64_t c, int64_t s,
                          int64_t groups, const float* weight, const float* mean,
-                         const float* invstd, float* grad_x, float* grad_weight,
-                         float* grad_bias) {
+                         const float* invstd, float* grad_x, float* grad_weight, float* grad_bias) {
     const int64_t cg = c / groups, len = cg * s;
     if (grad_x) {
-        parallel_for(0, n * groups, std::max<int64_t>(1, 16384 / std::max<int64_t>(len, 1)),
-                     vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-            for (int64_t t = lo; t < hi; ++t) {
-                const int64_t g = t % groups;
-                const float mu = mean[t], is = invstd[t];
-                double sum_g = 0.0, sum_gx = 0.0;  // per channel in lanes, channels in order
-                for (int64_t cc = 0; cc < cg; ++cc) {
-                    const float gamma = weight ? weight[g * cg + cc] : 1.0f;
-                    const float* gr = grad + t * len + cc * s;
-                    const float* xr = x + t * len + cc * s;
-                    sum_g += vec::lane_sum(s, [&](int64_t k) { return gr[k] * gamma; });
-                    sum_gx += vec::lane_sum(s, [&](int64_t k) {
-                        return gr[k] * gamma * ((xr[k] - mu) * is);
-                    });
+        parallel_for(
+            0, n * groups, std::max<int64_t>(1, 16384 / std::max<int64_t>(len, 1)),
+            vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
+                for (int64_t t = lo; t < hi; ++t) {
+                    const int64_t g = t % groups;
+                    const float mu = mean[t], is = invstd[t];
+                    double sum_g = 0.0, sum_gx = 0.0;  // per channel in lanes, channels in order
+                    for (int64_t cc = 0; cc < cg; ++cc) {
+                        const float gamma = weight ? weight[g * cg + cc] : 1.0f;
+                        const float* gr = grad + t * len + cc * s;
+                        const float* xr = x + t * len + cc * s;
+                        sum_g += vec::lane_sum(s, [&](int64_t k) { return gr[k] * gamma; });
+                        sum_gx += vec::lane_sum(
+                            s, [&](int64_t k) { return gr[k] * gamma * ((xr[k] - mu) * is); });
+                    }
+                    const float a = is / float(len), fl = float(len), sg = float(sum_g),
+                                sgx = float(sum_gx);
+                    for (int64_t cc = 0; cc < cg; ++cc) {
+                        const float gamma = weight ? weight[g * cg + cc] : 1.0f;
+                        const float* __restrict gr = grad + t * len + cc * s;
+                        const float* __restrict xr = x + t * len + cc * s;
+                        float* __restrict gx = grad_x + t * len + cc * s;
+                        for (int64_t k = 0; k < s; ++k)
+                            gx[k] = a * (fl * gr[k] * gamma - sg - (xr[k] - mu) * is * sgx);
+                    }
                 }
-                const float a = is / float(len), fl = float(len), sg = float(sum_g),
-                            sgx = float(sum_gx);
-                for (int64_t cc = 0; cc < cg; ++cc) {
-                    const float gamma = weight ? weight[g * cg + cc] : 1.0f;
-                    const float* __restrict gr = grad + t * len + cc * s;
-                    const float* __restrict xr = x + t * len + cc * s;
-                    float* __restrict gx = grad_x + t * len + cc * s;
-                    for (int64_t k = 0; k < s; ++k)
-                        gx[k] = a * (fl * gr[k] * gamma - sg - (xr[k] - mu) * is * sgx);
-                }
-            }
-        }));
+            }));
     }
     if (grad_weight || grad_bias) {
-        parallel_for(0, c, 1, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {  // per channel, samples in order
-            for (int64_t ch = lo; ch < hi; ++ch) {
-                const int64_t g = ch / cg;
-                double gw = 0.0, gb = 0.0;
-                for (int64_t i = 0; i < n; ++i) {
-                    const int64_t t = i * groups + g;
-                    const float mu = mean[t], is = invstd[t];
-                    const float* gr = grad + (i * c + ch) * s;
-                    const float* xr = x + (i * c + ch) * s;
-                    gw += vec::lane_sum(s, [&](int64_t k) { return gr[k] * ((xr[k] - mu) * is); });
-                    gb += vec::lane_sum(s, [&](int64_t k) { return gr[k]; });
-                }
-                if (grad_weight) grad_weight[ch] = float(gw);
-                if (grad_bias) grad_bias[ch] = float(gb);
-            }
-        }));
+        parallel_for(
+            0, c, 1,
+            vec::simd_chunks(
+                [&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {  // per channel, samples in order
+                    for (int64_t ch = lo; ch < hi; ++ch) {
+                        const int64_t g = ch / cg;
+                        double gw = 0.0, gb = 0.0;
+                        for (int64_t i = 0; i < n; ++i) {
+                            const int64_t t = i * groups + g;
+                            const float mu = mean[t], is = invstd[t];
+                            const float* gr = grad + (i * c + ch) * s;
+                            const float* xr = x + (i * c + ch) * s;
+                            gw += vec::lane_sum(
+                                s, [&](int64_t k) { return gr[k] * ((xr[k] - mu) * is); });
+                            gb += vec::lane_sum(s, [&](int64_t k) { return gr[k]; });
+                        }
+                        if (grad_weight) grad_weight[ch] = float(gw);
+                        if (grad_bias) grad_bias[ch] = float(gb);
+                    }
+                }));
     }
 }
 

@@ -35,8 +35,8 @@ void for_each_chunk(const std::vector<Chunk>& chunks, int64_t total, Fn fn) {
     const int64_t n = int64_t(chunks.size());
     parallel_for(0, n, total < kParallelElements ? n : 1,
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-        for (int64_t c = lo; c < hi; ++c) fn(c, chunks[c]);
-    }));
+                     for (int64_t c = lo; c < hi; ++c) fn(c, chunks[c]);
+                 }));
 }
 
 int64_t total_size(const std::vector<ParamSlot>& slots) {
@@ -52,14 +52,14 @@ void run_elementwise(const std::vector<ParamSlot>& slots, const Args& args) {
     for_each_chunk(chunks, total_size(slots), [&](int64_t, const Chunk& c) PYDL_INLINE_LAMBDA {
         const ParamSlot& s = slots[c.slot];
         auto at = [&](float* buf) { return buf ? buf + c.lo : nullptr; };
-        Body::run(s.param + c.lo, s.grad ? s.grad + c.lo : nullptr, at(s.state[0]),
-                  at(s.state[1]), at(s.state[2]), c.hi - c.lo, args);
+        Body::run(s.param + c.lo, s.grad ? s.grad + c.lo : nullptr, at(s.state[0]), at(s.state[1]),
+                  at(s.state[2]), c.hi - c.lo, args);
     });
 }
 
-#define PYDL_RANGE_ARGS                                                                  \
-    float* __restrict p, const float* __restrict grad, float* __restrict s0,            \
-        float* __restrict s1, float* __restrict s2, int64_t n
+#define PYDL_RANGE_ARGS                                                                            \
+    float* __restrict p, const float* __restrict grad, float* __restrict s0, float* __restrict s1, \
+        float* __restrict s2, int64_t n
 
 struct SgdArgs {
     float lr, momentum, dampening, weight_decay;
@@ -246,8 +246,8 @@ struct Lookahead {
 
 void sgd_step(const std::vector<ParamSlot>& slots, float lr, float momentum, float dampening,
               bool nesterov, float weight_decay, bool maximize, bool first_step) {
-    run_elementwise<Sgd>(slots, SgdArgs{lr, momentum, dampening, weight_decay, nesterov,
-                                        maximize, first_step});
+    run_elementwise<Sgd>(
+        slots, SgdArgs{lr, momentum, dampening, weight_decay, nesterov, maximize, first_step});
 }
 
 void adam_step(const std::vector<ParamSlot>& slots, int64_t step, float lr, float beta1,
@@ -266,8 +266,8 @@ void adagrad_step(const std::vector<ParamSlot>& slots, float clr, float weight_d
 
 void rmsprop_step(const std::vector<ParamSlot>& slots, float lr, float alpha, float eps,
                   float weight_decay, float momentum, bool centered, bool maximize) {
-    run_elementwise<Rmsprop>(slots,
-                             RmspropArgs{lr, alpha, eps, weight_decay, momentum, centered, maximize});
+    run_elementwise<Rmsprop>(
+        slots, RmspropArgs{lr, alpha, eps, weight_decay, momentum, centered, maximize});
 }
 
 void adadelta_step(const std::vector<ParamSlot>& slots, float lr, float rho, float eps,
@@ -276,8 +276,8 @@ void adadelta_step(const std::vector<ParamSlot>& slots, float lr, float rho, flo
 }
 
 void nadam_step(const std::vector<ParamSlot>& slots, float beta1, float beta2, float bc2,
-                float coef_grad, float coef_avg, float eps, float weight_decay,
-                bool decoupled, float lr, bool maximize) {
+                float coef_grad, float coef_avg, float eps, float weight_decay, bool decoupled,
+                float lr, bool maximize) {
     run_elementwise<Nadam>(slots, NadamArgs{beta1, beta2, bc2, coef_grad, coef_avg, eps,
                                             weight_decay, lr, decoupled, maximize});
 }
@@ -336,11 +336,13 @@ PYDL_INLINE void lamb_apply_body(float* __restrict p, const float* __restrict m,
 
 void lamb_step(const std::vector<ParamSlot>& slots, int64_t step, float lr, float beta1,
                float beta2, float eps, float weight_decay, bool bias_correction, bool maximize) {
-    const LambArgs args{
-        beta1, beta2, eps, weight_decay,
-        bias_correction ? float(1.0 - std::pow(double(beta1), double(step))) : 1.0f,
-        bias_correction ? float(1.0 - std::pow(double(beta2), double(step))) : 1.0f,
-        maximize ? -1.0f : 1.0f};
+    const LambArgs args{beta1,
+                        beta2,
+                        eps,
+                        weight_decay,
+                        bias_correction ? float(1.0 - std::pow(double(beta1), double(step))) : 1.0f,
+                        bias_correction ? float(1.0 - std::pow(double(beta2), double(step))) : 1.0f,
+                        maximize ? -1.0f : 1.0f};
     const auto chunks = chunks_of(slots);
     const int64_t total = total_size(slots);
     std::vector<double> p_sq(chunks.size()), u_sq(chunks.size());
@@ -364,8 +366,8 @@ void lamb_step(const std::vector<ParamSlot>& slots, int64_t step, float lr, floa
 }
 
 void adafactor_step(float* param, const float* grad, int64_t batch, int64_t rows, int64_t cols,
-                    bool factored, float* row_var, float* col_var, float* variance,
-                    int64_t step, float lr, float beta2_decay, float eps1, float eps2, float d,
+                    bool factored, float* row_var, float* col_var, float* variance, int64_t step,
+                    float lr, float beta2_decay, float eps1, float eps2, float d,
                     float weight_decay, bool maximize) {
     // Three passes over the tensor, each in fixed chunks with partial sums combined in
     // order; no temporary of the tensor's size.
@@ -391,19 +393,21 @@ void adafactor_step(float* param, const float* grad, int64_t batch, int64_t rows
         return total;
     };
     const double p_sq = chunked_sum([&](int64_t i) { return double(param[i]) * param[i]; });
-    const double alpha = std::max(double(eps2), std::sqrt(p_sq / double(std::max<int64_t>(n, 1)))) * rho;
+    const double alpha =
+        std::max(double(eps2), std::sqrt(p_sq / double(std::max<int64_t>(n, 1)))) * rho;
     // The second-moment estimate for element i, after this step's statistics update.
     std::vector<float> row_mean(batch, 1.0f);
     if (factored) {
         parallel_for(0, batch * rows, std::max<int64_t>(1, kChunk / std::max<int64_t>(cols, 1)),
                      [&](int64_t lo, int64_t hi) {
-            for (int64_t r = lo; r < hi; ++r) {
-                const float* g = grad + r * cols;
-                double acc = 0.0;
-                for (int64_t c = 0; c < cols; ++c) acc += double(g[c]) * g[c];
-                row_var[r] += one_minus_beta2 * (float(acc / double(cols)) - row_var[r]);
-            }
-        });
+                         for (int64_t r = lo; r < hi; ++r) {
+                             const float* g = grad + r * cols;
+                             double acc = 0.0;
+                             for (int64_t c = 0; c < cols; ++c) acc += double(g[c]) * g[c];
+                             row_var[r] +=
+                                 one_minus_beta2 * (float(acc / double(cols)) - row_var[r]);
+                         }
+                     });
         parallel_for(0, batch * cols, 256, [&](int64_t lo, int64_t hi) {
             for (int64_t bc = lo; bc < hi; ++bc) {
                 const int64_t b = bc / cols, c = bc % cols;

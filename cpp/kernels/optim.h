@@ -68,8 +68,8 @@ void lookahead_step(const std::vector<ParamSlot>& slots, float alpha);
 // factored (row_var: batch x rows, col_var: batch x cols), else as a vector with
 // `variance`. Returns nothing; updates param and the state in place.
 void adafactor_step(float* param, const float* grad, int64_t batch, int64_t rows, int64_t cols,
-                    bool factored, float* row_var, float* col_var, float* variance,
-                    int64_t step, float lr, float beta2_decay, float eps1, float eps2, float d,
+                    bool factored, float* row_var, float* col_var, float* variance, int64_t step,
+                    float lr, float beta2_decay, float eps1, float eps2, float d,
                     float weight_decay, bool maximize);
 
 }  // namespace pydl

@@ -20,8 +20,8 @@ template <typename Fn>
 void for_each_plane(int64_t planes, int64_t plane_work, Fn fn) {
     parallel_for(0, planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(plane_work, 1)),
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-        for (int64_t p = lo; p < hi; ++p) fn(p);
-    }));
+                     for (int64_t p = lo; p < hi; ++p) fn(p);
+                 }));
 }
 
 // The average window of output (i, j): bounds clipped to the input, and the divisor.
@@ -118,8 +118,7 @@ PYDL_INLINE void max_row_2x2_body(const PoolShape& s, const float* xp, int64_t i
     const float* row1 = row0 + w;
     const int64_t base = r * w - s.pad_w;
     for (int64_t j = j0; j < j1; ++j) {
-        const float v0 = row0[2 * j], v1 = row0[2 * j + 1], v2 = row1[2 * j],
-                    v3 = row1[2 * j + 1];
+        const float v0 = row0[2 * j], v1 = row0[2 * j + 1], v2 = row1[2 * j], v3 = row1[2 * j + 1];
         float b = v0;
         int32_t k = 0;
         k = v1 > b ? 1 : k, b = v1 > b ? v1 : b;
@@ -170,8 +169,8 @@ void maxpool2d_backward(const PoolShape& s, const float* grad, const int64_t* in
     const int64_t oh = s.out_h(), ow = s.out_w();
     // The indices may come from the user: check them before any write (-1: empty window).
     const int64_t bad = find_out_of_range(indices, s.planes * oh * ow, -1, s.h * s.w);
-    PYDL_CHECK(bad < 0, IndexError, "max_pool2d: index ", indices[bad], " is outside a ", s.h,
-               "x", s.w, " plane");
+    PYDL_CHECK(bad < 0, IndexError, "max_pool2d: index ", indices[bad], " is outside a ", s.h, "x",
+               s.w, " plane");
     for_each_plane(s.planes, s.h * s.w, [&](int64_t p) {
         float* gx = grad_x + p * s.h * s.w;
         std::fill(gx, gx + s.h * s.w, 0.0f);

@@ -6,7 +6,7 @@
 namespace pydl {
 
 struct PoolShape {
-    int64_t planes, h, w;       // N * C planes of h x w
+    int64_t planes, h, w;  // N * C planes of h x w
     int64_t kh, kw, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
     bool ceil_mode;
     int64_t out_h() const { return out_size(h, kh, stride_h, pad_h, dil_h); }

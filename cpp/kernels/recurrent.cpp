@@ -13,19 +13,26 @@ namespace pydl {
 
 int64_t cell_gates(CellKind kind) {
     switch (kind) {
-        case CellKind::Lstm: return 4;
+        case CellKind::Lstm:
+            return 4;
         case CellKind::Gru:
-        case CellKind::GruResetBefore: return 3;
-        default: return 1;
+        case CellKind::GruResetBefore:
+            return 3;
+        default:
+            return 1;
     }
 }
 
 int64_t cell_saved(CellKind kind, int64_t hidden) {
     switch (kind) {
-        case CellKind::Lstm: return 5 * hidden;  // i, f, g, o, c
-        case CellKind::Gru: return 4 * hidden;   // r, z, n, W_hn h + b_hn
-        case CellKind::GruResetBefore: return 4 * hidden;  // r, z, n, r * h
-        default: return 0;  // h_t is the output itself
+        case CellKind::Lstm:
+            return 5 * hidden;  // i, f, g, o, c
+        case CellKind::Gru:
+            return 4 * hidden;  // r, z, n, W_hn h + b_hn
+        case CellKind::GruResetBefore:
+            return 4 * hidden;  // r, z, n, r * h
+        default:
+            return 0;  // h_t is the output itself
     }
 }
 
@@ -43,8 +50,8 @@ void project(int64_t rows, int64_t cols, int64_t k, const float* a, int64_t lda,
 
 // out (rows x n, row stride ldc) = a @ B + bias with B prepacked (the hidden weights,
 // packed once per call instead of once per step).
-void project_packed(int64_t rows, const float* a, int64_t lda, const PackedB& b,
-                    const float* bias, float* out, int64_t ldc) {
+void project_packed(int64_t rows, const float* a, int64_t lda, const PackedB& b, const float* bias,
+                    float* out, int64_t ldc) {
     gemm::Epilogue ep;
     ep.bias = bias;
     sgemm_packed(false, rows, 1.0f, a, lda, b, 0.0f, out, ldc, &ep);
@@ -68,15 +75,15 @@ template <typename Fn>
 void for_rows(int64_t batch, int64_t hidden, Fn fn) {
     parallel_for(0, batch, std::max<int64_t>(1, 4096 / std::max<int64_t>(hidden, 1)),
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-        for (int64_t b = lo; b < hi; ++b) fn(b);
-    }));
+                     for (int64_t b = lo; b < hi; ++b) fn(b);
+                 }));
 }
 
 }  // namespace
 
 void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0, const float* c0,
-                       const float* w_ih, const float* w_hh, const float* b_ih,
-                       const float* b_hh, float* y, float* h_n, float* c_n, float* saved) {
+                       const float* w_ih, const float* w_hh, const float* b_ih, const float* b_hh,
+                       float* y, float* h_n, float* c_n, float* saved) {
     const int64_t T = s.steps, B = s.batch, H = s.hidden, G = cell_gates(s.kind) * H;
     const int64_t S = cell_saved(s.kind, H);
     Scratch<float> gx(T * B * G), hg(B * G);
@@ -111,9 +118,9 @@ void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0,
                 for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
                     const float* gr = gxt + b * G;
                     const float* hr = hg.data() + b * G;
-                    float* sr = sv + b * S;  // i, f, g, o, c
-                    sigmoid_of_sum(sr, gr, hr, 2 * H);                    // i, f
-                    tanh_of_sum(sr + 2 * H, gr + 2 * H, hr + 2 * H, H);   // g
+                    float* sr = sv + b * S;                                 // i, f, g, o, c
+                    sigmoid_of_sum(sr, gr, hr, 2 * H);                      // i, f
+                    tanh_of_sum(sr + 2 * H, gr + 2 * H, hr + 2 * H, H);     // g
                     sigmoid_of_sum(sr + 3 * H, gr + 3 * H, hr + 3 * H, H);  // o
                     const float* __restrict i = sr;
                     const float* __restrict f = sr + H;
@@ -132,7 +139,7 @@ void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0,
                 for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
                     const float* gr = gxt + b * G;
                     const float* hr = hg.data() + b * G;
-                    float* sr = sv + b * S;  // r, z, n, W_hn h + b_hn
+                    float* sr = sv + b * S;             // r, z, n, W_hn h + b_hn
                     sigmoid_of_sum(sr, gr, hr, 2 * H);  // r, z
                     const float* __restrict r = sr;
                     const float* __restrict z = sr + H;
@@ -190,8 +197,8 @@ void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0,
 void recurrent_backward(const RecurrentShape& s, const float* dy, const float* dh_n,
                         const float* dc_n, const float* x, const float* h0, const float* c0,
                         const float* w_ih, const float* w_hh, const float* y, const float* saved,
-                        float* dx, float* dh0, float* dc0, float* dw_ih, float* dw_hh,
-                        float* db_ih, float* db_hh) {
+                        float* dx, float* dh0, float* dc0, float* dw_ih, float* dw_hh, float* db_ih,
+                        float* db_hh) {
     const int64_t T = s.steps, B = s.batch, H = s.hidden, G = cell_gates(s.kind) * H;
     const int64_t S = cell_saved(s.kind, H);
     const bool gru = s.kind == CellKind::Gru || s.kind == CellKind::GruResetBefore;
@@ -201,10 +208,14 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
     Scratch<float> dgx(T * B * G), dhg_buf(gru ? T * B * G : 0);
     float* dhg = gru ? dhg_buf.data() : dgx.data();
     Scratch<float> dh(B * H), dc(B * H), dh_total(B * H), drh(gru ? B * H : 0);
-    if (dh_n) std::copy(dh_n, dh_n + B * H, dh.data());
-    else std::fill(dh.data(), dh.data() + B * H, 0.0f);
-    if (dc_n && s.kind == CellKind::Lstm) std::copy(dc_n, dc_n + B * H, dc.data());
-    else std::fill(dc.data(), dc.data() + B * H, 0.0f);
+    if (dh_n)
+        std::copy(dh_n, dh_n + B * H, dh.data());
+    else
+        std::fill(dh.data(), dh.data() + B * H, 0.0f);
+    if (dc_n && s.kind == CellKind::Lstm)
+        std::copy(dc_n, dc_n + B * H, dc.data());
+    else
+        std::fill(dc.data(), dc.data() + B * H, 0.0f);
     auto prev_t = [&](int64_t step) { return s.reverse ? T - step : step - 1; };  // step >= 1
     // W_hh packed once for dh_prev = dhg_t @ W_hh (spec GRU: the r, z rows; W_hn apart).
     const PackedB w_h(false, w_hh, H, before ? 2 * H : G, H);
@@ -285,13 +296,16 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
                     float* __restrict dhz = dhr + H;
                     float* __restrict dhn = dhr + 2 * H;
                     float* __restrict dhd = dh.data() + b * H;
-                    for (int64_t j = 0; j < H; ++j) dgn[j] = d[j] * (1.0f - z[j]) * (1.0f - n[j] * n[j]);
-                    for (int64_t j = 0; j < H; ++j) dgz[j] = d[j] * (hp[j] - n[j]) * z[j] * (1.0f - z[j]);
+                    for (int64_t j = 0; j < H; ++j)
+                        dgn[j] = d[j] * (1.0f - z[j]) * (1.0f - n[j] * n[j]);
+                    for (int64_t j = 0; j < H; ++j)
+                        dgz[j] = d[j] * (hp[j] - n[j]) * z[j] * (1.0f - z[j]);
                     for (int64_t j = 0; j < H; ++j) dhz[j] = dgz[j];
                     for (int64_t j = 0; j < H; ++j) dhd[j] = d[j] * z[j];  // h_prev -> h directly
                     if (!before) {  // n = tanh(gx_n + r * hn)
                         for (int64_t j = 0; j < H; ++j) dhn[j] = dgn[j] * r[j];
-                        for (int64_t j = 0; j < H; ++j) dgr[j] = dgn[j] * hn[j] * r[j] * (1.0f - r[j]);
+                        for (int64_t j = 0; j < H; ++j)
+                            dgr[j] = dgn[j] * hn[j] * r[j] * (1.0f - r[j]);
                         for (int64_t j = 0; j < H; ++j) dhr[j] = dgr[j];
                     } else {
                         for (int64_t j = 0; j < H; ++j) dhn[j] = dgn[j];  // r enters via r * h
@@ -321,13 +335,17 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
     if (dh0) std::copy(dh.data(), dh.data() + B * H, dh0);
     if (dc0 && s.kind == CellKind::Lstm) std::copy(dc.data(), dc.data() + B * H, dc0);
     // Weight gradients: a few large GEMMs over all steps.
-    if (dx) sgemm(false, false, T * B, s.input, G, 1.0f, dgx.data(), G, w_ih, s.input, 0.0f, dx,
-                  s.input);
-    if (dw_ih) sgemm(true, false, G, s.input, T * B, 1.0f, dgx.data(), G, x, s.input, 0.0f, dw_ih,
-                     s.input);
+    if (dx)
+        sgemm(false, false, T * B, s.input, G, 1.0f, dgx.data(), G, w_ih, s.input, 0.0f, dx,
+              s.input);
+    if (dw_ih)
+        sgemm(true, false, G, s.input, T * B, 1.0f, dgx.data(), G, x, s.input, 0.0f, dw_ih,
+              s.input);
     if (db_ih) reduce_forward(ReduceOp::Sum, dgx.data(), {T * B, G}, {true, false}, db_ih);
-    if (db_hh && db_ih && !gru) std::copy(db_ih, db_ih + G, db_hh);  // the same gradient
-    else if (db_hh) reduce_forward(ReduceOp::Sum, dhg, {T * B, G}, {true, false}, db_hh);
+    if (db_hh && db_ih && !gru)
+        std::copy(db_ih, db_ih + G, db_hh);  // the same gradient
+    else if (db_hh)
+        reduce_forward(ReduceOp::Sum, dhg, {T * B, G}, {true, false}, db_hh);
     if (dw_hh && T == 0) std::fill(dw_hh, dw_hh + G * H, 0.0f);
     if (dw_hh && T > 0) {
         // dW_hh = sum_t dhg_t^T h_prev(t): h_prev is h0 at the first processed step and the

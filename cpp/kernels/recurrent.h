@@ -26,14 +26,14 @@ struct RecurrentShape {
 // x (T, B, I), h0 (B, H), c0 (B, H; LSTM only), w_ih (G*H, I), w_hh (G*H, H), biases
 // (G*H) or null -> y (T, B, H), h_n, c_n (LSTM), saved (T, B, cell_saved).
 void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0, const float* c0,
-                       const float* w_ih, const float* w_hh, const float* b_ih,
-                       const float* b_hh, float* y, float* h_n, float* c_n, float* saved);
+                       const float* w_ih, const float* w_hh, const float* b_ih, const float* b_hh,
+                       float* y, float* h_n, float* c_n, float* saved);
 
 // dy (T, B, H), dh_n / dc_n (B, H) or null -> gradients; any output may be null.
 void recurrent_backward(const RecurrentShape& s, const float* dy, const float* dh_n,
                         const float* dc_n, const float* x, const float* h0, const float* c0,
                         const float* w_ih, const float* w_hh, const float* y, const float* saved,
-                        float* dx, float* dh0, float* dc0, float* dw_ih, float* dw_hh,
-                        float* db_ih, float* db_hh);
+                        float* dx, float* dh0, float* dc0, float* dw_ih, float* dw_hh, float* db_ih,
+                        float* db_hh);
 
 }  // namespace pydl

@@ -28,17 +28,18 @@ void reduce_planned(ReduceOp op, const float* x, int64_t outer, int64_t red, int
     if (inner == 1) {
         parallel_for(0, outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(red, 1)),
                      [&](int64_t lo, int64_t hi) {
-            for (int64_t o = lo; o < hi; ++o) {
-                const float* row = x + o * red;
-                if (op == ReduceOp::Sum) {
-                    out[o] = float(vec::lane_sum(red, [&](int64_t r) { return row[r]; }));
-                } else {
-                    float m = -std::numeric_limits<float>::infinity();
-                    for (int64_t r = 0; r < red; ++r) m = max_step(m, row[r]);
-                    out[o] = m;
-                }
-            }
-        });
+                         for (int64_t o = lo; o < hi; ++o) {
+                             const float* row = x + o * red;
+                             if (op == ReduceOp::Sum) {
+                                 out[o] =
+                                     float(vec::lane_sum(red, [&](int64_t r) { return row[r]; }));
+                             } else {
+                                 float m = -std::numeric_limits<float>::infinity();
+                                 for (int64_t r = 0; r < red; ++r) m = max_step(m, row[r]);
+                                 out[o] = m;
+                             }
+                         }
+                     });
         return;
     }
     // Column reductions: accumulate whole rows of `inner` values (vectorizes);
@@ -94,8 +95,7 @@ void reduce_forward(ReduceOp op, const float* x, const Shape& shape,
     reduce_planned(op, tmp.data(), kept, red, 1, out);
 }
 
-void broadcast_to(const float* x, const Shape& small, float* out, const Shape& shape,
-                  float scale) {
+void broadcast_to(const float* x, const Shape& small, float* out, const Shape& shape, float scale) {
     std::array<Shape, 2> st{contiguous_strides(shape), broadcast_strides(small, shape)};
     for_each_row<2>(shape, st, [&](int64_t n, const auto& off, const auto& inc) {
         for (int64_t i = 0; i < n; ++i) out[off[0] + i] = x[off[1] + i * inc[1]] * scale;

@@ -18,13 +18,14 @@ constexpr int64_t kRowGrain = 64;
 // set's copy (vec::simd_chunks; Note [SIMD dispatch]).
 void row_lse(const float* logits, int64_t n, int64_t c, float* lse) {
     parallel_for(0, n, kRowGrain, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-        for (int64_t i = lo; i < hi; ++i) {
-            const float* row = logits + i * c;
-            const float m = vec::lane_max(row, c);
-            const double s = vec::lane_sum(c, [&](int64_t j) { return vec::exp(row[j] - m); });
-            lse[i] = m + float(std::log(s));
-        }
-    }));
+                     for (int64_t i = lo; i < hi; ++i) {
+                         const float* row = logits + i * c;
+                         const float m = vec::lane_max(row, c);
+                         const double s =
+                             vec::lane_sum(c, [&](int64_t j) { return vec::exp(row[j] - m); });
+                         lse[i] = m + float(std::log(s));
+                     }
+                 }));
 }
 
 // Per-sample losses -> the requested reduction (serial sum: fixed order).
@@ -74,19 +75,20 @@ void cross_entropy_backward(const float* grad, const float* logits, const int64_
     check_labels(target, n, c, ignore_index);
     const int64_t count = count_kept(target, n, ignore_index);
     parallel_for(0, n, kRowGrain, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-        for (int64_t i = lo; i < hi; ++i) {
-            float* __restrict g = grad_logits + i * c;
-            if (target[i] == ignore_index) {
-                std::fill(g, g + c, 0.0f);
-                continue;
-            }
-            const float gi = sample_grad(grad, i, reduction, count);
-            const float* row = logits + i * c;
-            const float l = lse[i];
-            for (int64_t j = 0; j < c; ++j) g[j] = gi * vec::exp(row[j] - l);  // softmax
-            g[target[i]] -= gi;
-        }
-    }));
+                     for (int64_t i = lo; i < hi; ++i) {
+                         float* __restrict g = grad_logits + i * c;
+                         if (target[i] == ignore_index) {
+                             std::fill(g, g + c, 0.0f);
+                             continue;
+                         }
+                         const float gi = sample_grad(grad, i, reduction, count);
+                         const float* row = logits + i * c;
+                         const float l = lse[i];
+                         for (int64_t j = 0; j < c; ++j)
+                             g[j] = gi * vec::exp(row[j] - l);  // softmax
+                         g[target[i]] -= gi;
+                     }
+                 }));
 }
 
 void cross_entropy_prob_forward(const float* logits, const float* target, int64_t n, int64_t c,

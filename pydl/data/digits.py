@@ -5,8 +5,9 @@ from importlib import resources
 import numpy as np
 
 
-def load_digits(test_fraction: float = 0.2) -> tuple[tuple[np.ndarray, np.ndarray],
-                                                      tuple[np.ndarray, np.ndarray]]:
+def load_digits(
+    test_fraction: float = 0.2,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """The bundled 8x8 digits (see DIGITS_SOURCE.md) as ((x_train, y_train), (x_test, y_test)).
 
     Images are float32 (N, 8, 8) scaled to [0, 1]; labels int64. The split is fixed

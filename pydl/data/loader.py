@@ -16,8 +16,9 @@ class TensorDataset:
     def __init__(self, *arrays: Any) -> None:
         arrays = tuple(np.asarray(a.data if hasattr(a, "data") else a) for a in arrays)
         if not arrays or any(len(a) != len(arrays[0]) for a in arrays):
-            raise ValueError(f"TensorDataset needs arrays of one length, got "
-                             f"{[len(a) for a in arrays]}")
+            raise ValueError(
+                f"TensorDataset needs arrays of one length, got {[len(a) for a in arrays]}"
+            )
         self.arrays = arrays
 
     def __len__(self) -> int:
@@ -30,8 +31,13 @@ class TensorDataset:
 class DataLoader:
     """Iterates over a TensorDataset in batches (shuffle draws from pydl's generator)."""
 
-    def __init__(self, dataset: TensorDataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False) -> None:
+    def __init__(
+        self,
+        dataset: TensorDataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.dataset, self.batch_size = dataset, batch_size
@@ -50,4 +56,4 @@ class DataLoader:
         else:
             order = np.arange(n)
         for i in range(len(self)):
-            yield self.dataset[order[i * self.batch_size:(i + 1) * self.batch_size]]
+            yield self.dataset[order[i * self.batch_size : (i + 1) * self.batch_size]]

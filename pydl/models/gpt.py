@@ -15,9 +15,16 @@ class GPT(nn.Module):
     a head tied to the token embedding (or untied). Input (B, T) token ids -> logits (B, T, V).
     """
 
-    def __init__(self, vocab_size: int = 256, d_model: int = 128, n_heads: int = 4,
-                 n_layers: int = 2, max_len: int = 256, dropout: float = 0.0,
-                 tied: bool = True) -> None:
+    def __init__(
+        self,
+        vocab_size: int = 256,
+        d_model: int = 128,
+        n_heads: int = 4,
+        n_layers: int = 2,
+        max_len: int = 256,
+        dropout: float = 0.0,
+        tied: bool = True,
+    ) -> None:
         super().__init__()
         self.max_len, self.tied = max_len, tied
         self.tok = nn.Embedding(vocab_size, d_model)
@@ -25,17 +32,26 @@ class GPT(nn.Module):
         for emb in (self.tok, self.pos):  # GPT-2's N(0, 0.02) start
             nn.init.normal_(emb.weight, 0.0, 0.02)
         self.blocks = nn.ModuleList(
-            nn.TransformerEncoderLayer(d_model, n_heads, 4 * d_model, dropout=dropout,
-                                       activation="gelu", batch_first=True, norm_first=True)
-            for _ in range(n_layers))
+            nn.TransformerEncoderLayer(
+                d_model,
+                n_heads,
+                4 * d_model,
+                dropout=dropout,
+                activation="gelu",
+                batch_first=True,
+                norm_first=True,
+            )
+            for _ in range(n_layers)
+        )
         self.ln_f = nn.LayerNorm(d_model)
         self.head = None if tied else nn.Linear(d_model, vocab_size, bias=False)
 
     def forward(self, idx: Any) -> Tensor:
         idx = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
         if idx.ndim != 2 or idx.shape[1] > self.max_len:
-            raise ValueError(f"GPT expects token ids (B, T) with T <= {self.max_len}, got "
-                             f"shape {idx.shape}")
+            raise ValueError(
+                f"GPT expects token ids (B, T) with T <= {self.max_len}, got shape {idx.shape}"
+            )
         T = idx.shape[1]
         x = self.tok(idx) + self.pos(np.arange(T))
         for block in self.blocks:
@@ -44,8 +60,9 @@ class GPT(nn.Module):
         return NF.linear(x, self.tok.weight) if self.tied else self.head(x)
 
     @no_grad()
-    def generate(self, idx: Any, max_new_tokens: int, temperature: float = 1.0,
-                 greedy: bool = False) -> np.ndarray:
+    def generate(
+        self, idx: Any, max_new_tokens: int, temperature: float = 1.0, greedy: bool = False
+    ) -> np.ndarray:
         """Extend (B, T) token ids by max_new_tokens, greedily or by sampling softmax(logits /
         temperature) with pydl's seeded generator."""
         if temperature <= 0:
@@ -54,7 +71,7 @@ class GPT(nn.Module):
         self.eval()
         out = np.array(idx, dtype=np.int64)
         for _ in range(max_new_tokens):
-            logits = self(out[:, -self.max_len:]).numpy()[:, -1].astype(np.float64)
+            logits = self(out[:, -self.max_len :]).numpy()[:, -1].astype(np.float64)
             if greedy:
                 nxt = logits.argmax(axis=1)
             else:
@@ -74,6 +91,6 @@ def text_batches(text: str, batch_size: int, length: int, steps: int) -> Any:
     for _ in range(steps):
         u = _random.uniform_(np.empty(batch_size, np.float32))
         starts = (u * (len(data) - length - 1)).astype(np.int64)
-        x = np.stack([data[s:s + length] for s in starts])
-        y = np.stack([data[s + 1:s + length + 1] for s in starts])
+        x = np.stack([data[s : s + length] for s in starts])
+        y = np.stack([data[s + 1 : s + length + 1] for s in starts])
         yield x, y

@@ -13,8 +13,9 @@ class MLP(nn.Module):
     Weights use Xavier (Glorot) uniform init, biases zero, as the spec prescribes for tanh.
     """
 
-    def __init__(self, in_features: int, hidden: Sequence[int], num_classes: int,
-                 activation: type = nn.Tanh) -> None:
+    def __init__(
+        self, in_features: int, hidden: Sequence[int], num_classes: int, activation: type = nn.Tanh
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Flatten()]
         sizes = [in_features, *hidden]

@@ -83,8 +83,10 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
     x = as_tensor(x)
     channels = x.shape[1] if x.ndim >= 2 else 1
     if weight.data.size not in (1, channels):
-        raise ValueError(f"prelu: weight has {weight.data.size} values but the input of shape "
-                         f"{x.shape} has {channels} channels")
+        raise ValueError(
+            f"prelu: weight has {weight.data.size} values but the input of shape "
+            f"{x.shape} has {channels} channels"
+        )
 
     def backward(node: Any, g: np.ndarray) -> Any:
         x, w = node.inputs
@@ -119,9 +121,10 @@ def maxout(x: Tensor, pool_size: int, dim: int = -1) -> Tensor:
     x = as_tensor(x)
     d = _axis(dim, x.ndim)
     if x.shape[d] % pool_size:
-        raise ValueError(f"maxout: size {x.shape[d]} of dim {d} is not divisible by "
-                         f"pool_size {pool_size}")
-    grouped = F.reshape(x, x.shape[:d] + (x.shape[d] // pool_size, pool_size) + x.shape[d + 1:])
+        raise ValueError(
+            f"maxout: size {x.shape[d]} of dim {d} is not divisible by pool_size {pool_size}"
+        )
+    grouped = F.reshape(x, x.shape[:d] + (x.shape[d] // pool_size, pool_size) + x.shape[d + 1 :])
     return F.max(grouped, d + 1)
 
 
@@ -146,8 +149,9 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 def _check_same_shape(fn: str, input: Tensor, target: Tensor) -> None:
     if input.shape != target.shape:
-        raise ValueError(f"{fn}: input of shape {input.shape} and target of shape "
-                         f"{target.shape} differ")
+        raise ValueError(
+            f"{fn}: input of shape {input.shape} and target of shape {target.shape} differ"
+        )
 
 
 def _class_last(fn: str, input: Tensor, target: Any) -> tuple[Tensor, np.ndarray, tuple]:
@@ -167,14 +171,17 @@ def _class_last(fn: str, input: Tensor, target: Any) -> tuple[Tensor, np.ndarray
         t = np.moveaxis(t, 1, -1).reshape(-1, input.shape[1]) if t.ndim == input.ndim else t
     else:
         if t.shape != sample_shape:
-            raise ValueError(f"{fn}: target of shape {t.shape} does not match input of shape "
-                             f"{input.shape} (expected {sample_shape})")
+            raise ValueError(
+                f"{fn}: target of shape {t.shape} does not match input of shape "
+                f"{input.shape} (expected {sample_shape})"
+            )
         t = t.reshape(-1)
     return flat, np.asarray(t, order="C"), sample_shape
 
 
-def cross_entropy(input: Tensor, target: Any, reduction: str = "mean",
-                  ignore_index: int = -100) -> Tensor:
+def cross_entropy(
+    input: Tensor, target: Any, reduction: str = "mean", ignore_index: int = -100
+) -> Tensor:
     """Softmax cross-entropy from logits, fused and stable: lse(z) - z_target.
 
     target holds class indices (N,) or class probabilities (N, C) (float dtype).
@@ -188,19 +195,22 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean",
     elif t.dtype.kind in "iu":
         t = t.astype(np.int64, copy=False)
     else:
-        raise TypeError(f"cross_entropy: target must hold class indices or probabilities, "
-                        f"got dtype {t.dtype}")
+        raise TypeError(
+            f"cross_entropy: target must hold class indices or probabilities, got dtype {t.dtype}"
+        )
     loss, lse = _b.active.cross_entropy_forward(logits.data, t, reduction, ignore_index)
 
     def backward(node: Any, g: np.ndarray) -> Any:
-        x, = node.inputs
+        (x,) = node.inputs
         return (_b.active.cross_entropy_backward(g, x.data, t, lse, reduction, ignore_index),)
 
     out = wrap(loss, (logits,), backward)
     return F.reshape(out, sample_shape) if reduction == "none" else out
 
 
-def nll_loss(input: Tensor, target: Any, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
+def nll_loss(
+    input: Tensor, target: Any, reduction: str = "mean", ignore_index: int = -100
+) -> Tensor:
     """-input[n, target[n]] for log-probabilities `input` of shape (N, C)."""
     _check_reduction(reduction)
     input = as_tensor(input)
@@ -211,7 +221,7 @@ def nll_loss(input: Tensor, target: Any, reduction: str = "mean", ignore_index: 
     loss = _b.active.nll_loss_forward(logp.data, t, reduction, ignore_index)
 
     def backward(node: Any, g: np.ndarray) -> Any:
-        x, = node.inputs
+        (x,) = node.inputs
         return (_b.active.nll_loss_backward(g, x.data, t, reduction, ignore_index),)
 
     out = wrap(loss, (logp,), backward)
@@ -238,9 +248,13 @@ def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") ->
     return _reduce(loss, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str = "mean",
-                                     pos_weight: Any = None) -> Tensor:
-    """BCE of sigmoid(input), stable for any logit: (1 - y) x + w softplus(-x), w = 1 + (pw - 1) y."""
+def binary_cross_entropy_with_logits(
+    input: Tensor, target: Any, reduction: str = "mean", pos_weight: Any = None
+) -> Tensor:
+    """BCE of sigmoid(input), stable for any logit.
+
+    (1 - y) x + w softplus(-x) with w = 1 + (pw - 1) y.
+    """
     input, target = as_tensor(input), as_tensor(target)
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
     sp = softplus(F.neg(input))
@@ -260,8 +274,9 @@ def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool
     input = as_tensor(input)
     t = as_tensor(target).data.astype(input.dtype, copy=False)
     if t.shape != input.shape:
-        raise ValueError(f"kl_div: input of shape {input.shape} and target of shape {t.shape} "
-                         f"differ")
+        raise ValueError(
+            f"kl_div: input of shape {input.shape} and target of shape {t.shape} differ"
+        )
     if log_target:
         p, t_log_t = np.exp(t), np.exp(t) * t
     else:
@@ -299,8 +314,9 @@ def _pair_arg(name: str, value: Any, n: int = 2) -> tuple[int, ...]:
     return value
 
 
-def _conv_padding(padding: Any, kernel: tuple[int, int], dilation: tuple[int, int],
-                  stride: tuple[int, int]) -> tuple[int, int, int, int]:
+def _conv_padding(
+    padding: Any, kernel: tuple[int, int], dilation: tuple[int, int], stride: tuple[int, int]
+) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) from an int, a pair, or "valid" / "same"."""
     if isinstance(padding, str):
         if padding == "valid":
@@ -318,8 +334,9 @@ def _conv_padding(padding: Any, kernel: tuple[int, int], dilation: tuple[int, in
     return (ph, ph, pw, pw)
 
 
-def _check_conv(xs: tuple, ws: tuple, stride: tuple, pad: tuple, dilation: tuple,
-                groups: int) -> None:
+def _check_conv(
+    xs: tuple, ws: tuple, stride: tuple, pad: tuple, dilation: tuple, groups: int
+) -> None:
     """The settings against the shapes, with the C++ core's messages (both backends)."""
     if len(ws) != 4:
         raise ValueError(f"conv2d expects weight (C_out, C_in / groups, kH, kW); got {ws}")
@@ -332,17 +349,30 @@ def _check_conv(xs: tuple, ws: tuple, stride: tuple, pad: tuple, dilation: tuple
     if min(pad) < 0:
         raise ValueError(f"conv2d: padding must be >= 0, got {min(pad)}")
     if xs[1] % groups or ws[0] % groups or ws[1] * groups != xs[1]:
-        raise ValueError(f"conv2d: weight {ws} expects {ws[1] * groups} input channels "
-                         f"(groups={groups}) but the input {xs} has {xs[1]}")
-    for size, lo, hi, k, d in ((xs[2], pad[0], pad[1], ws[2], dilation[0]),
-                               (xs[3], pad[2], pad[3], ws[3], dilation[1])):
+        raise ValueError(
+            f"conv2d: weight {ws} expects {ws[1] * groups} input channels "
+            f"(groups={groups}) but the input {xs} has {xs[1]}"
+        )
+    for size, lo, hi, k, d in (
+        (xs[2], pad[0], pad[1], ws[2], dilation[0]),
+        (xs[3], pad[2], pad[3], ws[3], dilation[1]),
+    ):
         if size + lo + hi < d * (k - 1) + 1:
-            raise ValueError(f"conv2d: kernel {ws[2]}x{ws[3]} (dilation {dilation[0]}, "
-                             f"{dilation[1]}) is larger than the padded input {xs}")
+            raise ValueError(
+                f"conv2d: kernel {ws[2]}x{ws[3]} (dilation {dilation[0]}, "
+                f"{dilation[1]}) is larger than the padded input {xs}"
+            )
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """2-D cross-correlation of (N, C, H, W) input with (C_out, C/groups, kH, kW) weight."""
     x = as_tensor(input)
     if x.ndim != 4:
@@ -356,21 +386,39 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 
     def backward(node: Any, g: np.ndarray) -> Any:
         x, w = node.inputs[0], node.inputs[1]
-        return _b.active.conv2d_backward(g, x.data, w.data, stride, pad, dilation, groups,
-                                         x.requires_grad, w.requires_grad,
-                                         len(node.inputs) == 3)
+        return _b.active.conv2d_backward(
+            g,
+            x.data,
+            w.data,
+            stride,
+            pad,
+            dilation,
+            groups,
+            x.requires_grad,
+            w.requires_grad,
+            len(node.inputs) == 3,
+        )
 
     return wrap(y, inputs, backward)
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
     """1-D cross-correlation of (N, C, L) input with (C_out, C/groups, k) weight (the H = 1
     case of conv2d)."""
     x = as_tensor(input)
     if x.ndim != 3 or weight.ndim != 3:
-        raise ValueError(f"conv1d expects input (N, C, L) and weight (C_out, C/groups, k); got "
-                         f"{x.shape} and {weight.shape}")
+        raise ValueError(
+            f"conv1d expects input (N, C, L) and weight (C_out, C/groups, k); got "
+            f"{x.shape} and {weight.shape}"
+        )
     (s,), (d,) = _pair_arg("stride", stride, 1), _pair_arg("dilation", dilation, 1)
     if isinstance(padding, str):
         pad = padding
@@ -386,31 +434,52 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 # ----- pooling --------------------------------------------------------------------
 
 
-def _check_pool(fn: str, xs: tuple, kernel: tuple, stride: tuple, padding: tuple,
-                dilation: tuple, ceil_mode: bool) -> None:
+def _check_pool(
+    fn: str,
+    xs: tuple,
+    kernel: tuple,
+    stride: tuple,
+    padding: tuple,
+    dilation: tuple,
+    ceil_mode: bool,
+) -> None:
     """The settings against the input, with the C++ core's messages (both backends)."""
     if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
-        raise ValueError(f"{fn}: kernel_size, stride and dilation must be >= 1; got kernel "
-                         f"{kernel}, stride {stride}")
+        raise ValueError(
+            f"{fn}: kernel_size, stride and dilation must be >= 1; got kernel "
+            f"{kernel}, stride {stride}"
+        )
     for k, p, d in zip(kernel, padding, dilation):
         if p < 0 or 2 * p > d * (k - 1) + 1:
-            raise ValueError(f"{fn}: padding {padding} must be >= 0 and at most half the kernel "
-                             f"size {kernel}")
-    for n, k, s, p, d in zip(xs[2:], kernel, stride, padding, dilation):
+            raise ValueError(
+                f"{fn}: padding {padding} must be >= 0 and at most half the kernel size {kernel}"
+            )
+    for n, k, p, d in zip(xs[2:], kernel, padding, dilation):
         span = n + 2 * p - d * (k - 1) - 1
         if span < 0:
             raise ValueError(f"{fn}: kernel {kernel} is larger than the padded input {xs}")
 
 
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> Tensor:
     """Max over each window of (N, C, H, W) input; stride defaults to the kernel size."""
     x = as_tensor(input)
     if x.ndim != 4:
         raise ValueError(f"max_pool2d expects input (N, C, H, W); got shape {x.shape}")
     k = _pair_arg("kernel_size", kernel_size)
-    args = (k, _pair_arg("stride", k if stride is None else stride),
-            _pair_arg("padding", padding), _pair_arg("dilation", dilation), ceil_mode)
+    args = (
+        k,
+        _pair_arg("stride", k if stride is None else stride),
+        _pair_arg("padding", padding),
+        _pair_arg("dilation", dilation),
+        ceil_mode,
+    )
     _check_pool("max_pool2d", x.shape, *args)
     y, idx = _b.active.maxpool2d_forward(x.data, *args)
 
@@ -420,16 +489,27 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return wrap(y, (x,), backward)
 
 
-def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """Mean over each window of (N, C, H, W) input (padding zeros count when
     count_include_pad); stride defaults to the kernel size."""
     x = as_tensor(input)
     if x.ndim != 4:
         raise ValueError(f"avg_pool2d expects input (N, C, H, W); got shape {x.shape}")
     k = _pair_arg("kernel_size", kernel_size)
-    args = (k, _pair_arg("stride", k if stride is None else stride),
-            _pair_arg("padding", padding), ceil_mode, count_include_pad)
+    args = (
+        k,
+        _pair_arg("stride", k if stride is None else stride),
+        _pair_arg("padding", padding),
+        ceil_mode,
+        count_include_pad,
+    )
     _check_pool("avg_pool2d", x.shape, args[0], args[1], args[2], (1, 1), ceil_mode)
     y = _b.active.avgpool2d_forward(x.data, *args)
 
@@ -453,8 +533,9 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     return wrap(y, (x,), backward)
 
 
-def _pool1d(pool2d: Any, input: Tensor, kernel_size: Any, stride: Any, padding: Any,
-            **kwargs: Any) -> Tensor:
+def _pool1d(
+    pool2d: Any, input: Tensor, kernel_size: Any, stride: Any, padding: Any, **kwargs: Any
+) -> Tensor:
     x = as_tensor(input)
     if x.ndim != 3:
         raise ValueError(f"1-D pooling expects input (N, C, L); got shape {x.shape}")
@@ -464,17 +545,37 @@ def _pool1d(pool2d: Any, input: Tensor, kernel_size: Any, stride: Any, padding: 
     return F.squeeze(pool2d(F.unsqueeze(x, 2), (1, k), (1, s), (0, p), **kwargs), 2)
 
 
-def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               dilation: Any = 1, ceil_mode: bool = False) -> Tensor:
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> Tensor:
     (d,) = _pair_arg("dilation", dilation, 1)
-    return _pool1d(max_pool2d, input, kernel_size, stride, padding, dilation=(1, d),
-                   ceil_mode=ceil_mode)
+    return _pool1d(
+        max_pool2d, input, kernel_size, stride, padding, dilation=(1, d), ceil_mode=ceil_mode
+    )
 
 
-def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
-               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
-    return _pool1d(avg_pool2d, input, kernel_size, stride, padding, ceil_mode=ceil_mode,
-                   count_include_pad=count_include_pad)
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    return _pool1d(
+        avg_pool2d,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+    )
 
 
 # ----- normalization and dropout --------------------------------------------------
@@ -486,10 +587,14 @@ def _norm_backward(kernel: str, extra: tuple) -> Any:
 
     def backward(node: Any, g: np.ndarray) -> Any:
         x, weight, bias = node.inputs[0], node.saved[0], node.saved[1]
-        need = (x.requires_grad, weight is not None and weight.requires_grad,
-                bias is not None and bias.requires_grad)
+        need = (
+            x.requires_grad,
+            weight is not None and weight.requires_grad,
+            bias is not None and bias.requires_grad,
+        )
         gx, gw, gb = getattr(_b.active, kernel)(
-            g, x.data, *extra, None if weight is None else weight.data, *node.saved[2:], *need)
+            g, x.data, *extra, None if weight is None else weight.data, *node.saved[2:], *need
+        )
         return (gx,) + ((gw,) if weight is not None else ()) + ((gb,) if bias is not None else ())
 
     return backward
@@ -499,52 +604,92 @@ def _norm_inputs(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple
     return tuple(t for t in (x, weight, bias) if t is not None)
 
 
-def batch_norm(input: Tensor, running_mean: Any, running_var: Any, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
-               eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Any,
+    running_var: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalize each channel of (N, C, *) input by the batch's statistics (training; the
     running statistics are updated in place with momentum) or by the running ones."""
     x = as_tensor(input)
     rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
     rv = running_var.data if isinstance(running_var, Tensor) else running_var
     y, mean, invstd = _b.active.batch_norm_forward(
-        x.data, None if weight is None else weight.data, None if bias is None else bias.data,
-        rm, rv, training, momentum, eps)
-    return wrap(y, _norm_inputs(x, weight, bias), _norm_backward("batch_norm_backward",
-                                                                 (training,)),
-                (weight, bias, mean, invstd))
+        x.data,
+        None if weight is None else weight.data,
+        None if bias is None else bias.data,
+        rm,
+        rv,
+        training,
+        momentum,
+        eps,
+    )
+    return wrap(
+        y,
+        _norm_inputs(x, weight, bias),
+        _norm_backward("batch_norm_backward", (training,)),
+        (weight, bias, mean, invstd),
+    )
 
 
-def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalize over the trailing `normalized_shape` dims of each sample."""
     x = as_tensor(input)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if x.shape[x.ndim - len(shape):] != shape:
-        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
-                         f"normalized_shape {shape}")
+    if x.shape[x.ndim - len(shape) :] != shape:
+        raise ValueError(
+            f"layer_norm: input of shape {x.shape} does not end with normalized_shape {shape}"
+        )
     d = int(np.prod(shape))
     y, mean, invstd = _b.active.layer_norm_forward(
-        x.data, d, None if weight is None else weight.data, None if bias is None else bias.data,
-        eps)
-    return wrap(y, _norm_inputs(x, weight, bias), _norm_backward("layer_norm_backward", (d,)),
-                (weight, bias, mean, invstd))
+        x.data, d, None if weight is None else weight.data, None if bias is None else bias.data, eps
+    )
+    return wrap(
+        y,
+        _norm_inputs(x, weight, bias),
+        _norm_backward("layer_norm_backward", (d,)),
+        (weight, bias, mean, invstd),
+    )
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalize each group of channels of each sample of (N, C, *) input."""
     x = as_tensor(input)
     y, mean, invstd = _b.active.group_norm_forward(
-        x.data, num_groups, None if weight is None else weight.data,
-        None if bias is None else bias.data, eps)
-    return wrap(y, _norm_inputs(x, weight, bias),
-                _norm_backward("group_norm_backward", (num_groups,)),
-                (weight, bias, mean, invstd))
+        x.data,
+        num_groups,
+        None if weight is None else weight.data,
+        None if bias is None else bias.data,
+        eps,
+    )
+    return wrap(
+        y,
+        _norm_inputs(x, weight, bias),
+        _norm_backward("group_norm_backward", (num_groups,)),
+        (weight, bias, mean, invstd),
+    )
 
 
-def instance_norm(input: Tensor, weight: Tensor | None = None, bias: Tensor | None = None,
-                  eps: float = 1e-5) -> Tensor:
+def instance_norm(
+    input: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
     """Normalize each channel of each sample over its spatial dims (group_norm, C groups)."""
     x = as_tensor(input)
     return group_norm(x, x.shape[1], weight, bias, eps)
@@ -585,9 +730,17 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
 RECURRENT_MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru", "gru_reset_before")
 
 
-def recurrent_layer(x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w_hh: Tensor,
-                    b_ih: Tensor | None, b_hh: Tensor | None, mode: str,
-                    reverse: bool = False) -> tuple[Tensor, Tensor, Tensor | None]:
+def recurrent_layer(
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor | None,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+    mode: str,
+    reverse: bool = False,
+) -> tuple[Tensor, Tensor, Tensor | None]:
     """One recurrent layer over (T, B, I) input in one kernel call forward and one backward:
     returns (y (T, B, H), h_n, c_n (LSTM) or None). `reverse` runs from the last step."""
     if mode not in RECURRENT_MODES:
@@ -596,7 +749,8 @@ def recurrent_layer(x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w_hh
     c0 = None if c0 is None else as_tensor(c0)
     data = lambda t: None if t is None else t.data  # noqa: E731
     y, h_n, c_n, saved = _b.active.recurrent_forward(
-        x.data, h0.data, data(c0), w_ih.data, w_hh.data, data(b_ih), data(b_hh), mode, reverse)
+        x.data, h0.data, data(c0), w_ih.data, w_hh.data, data(b_ih), data(b_hh), mode, reverse
+    )
     has_bias = b_ih is not None
     inputs = tuple(t for t in (x, h0, c0, w_ih, w_hh, b_ih, b_hh) if t is not None)
     # One node produces three outputs: y, h_n, c_n. Their gradients meet in `pending`, and
@@ -605,10 +759,23 @@ def recurrent_layer(x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w_hh
 
     def backward(node: Any, g: np.ndarray) -> Any:
         dx, dh0, dc0, dwi, dwh, dbi, dbh = _b.active.recurrent_backward(
-            g, pending.get("h"), pending.get("c"), x.data, h0.data, data(c0), w_ih.data,
-            w_hh.data, has_bias, y, saved, mode, reverse, x.requires_grad,
+            g,
+            pending.get("h"),
+            pending.get("c"),
+            x.data,
+            h0.data,
+            data(c0),
+            w_ih.data,
+            w_hh.data,
+            has_bias,
+            y,
+            saved,
+            mode,
+            reverse,
+            x.requires_grad,
             h0.requires_grad or (c0 is not None and c0.requires_grad),
-            w_ih.requires_grad or w_hh.requires_grad)
+            w_ih.requires_grad or w_hh.requires_grad,
+        )
         pending.clear()  # a retained graph's next backward starts afresh
         grads = [dx, dh0] + ([dc0] if c0 is not None else []) + [dwi, dwh]
         return tuple(grads + ([dbi, dbh] if has_bias else []))
@@ -617,6 +784,7 @@ def recurrent_layer(x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w_hh
         def bw(node: Any, g: np.ndarray) -> Any:
             pending[key] = g if key not in pending else pending[key] + g
             return (np.zeros_like(y),)
+
         return bw
 
     y_t = wrap(y, inputs, backward)
@@ -628,9 +796,15 @@ def recurrent_layer(x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w_hh
 # ----- attention --------------------------------------------------------------------
 
 
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
-                                 attn_mask: Any = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: float | None = None) -> Tensor:
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Tensor:
     """softmax(q k^T * scale + mask) v over (..., L, E) queries and (..., S, E) keys, as
     torch.nn.functional.scaled_dot_product_attention: a bool mask marks the pairs that take
     part, a float mask is added to the scores; is_causal hides keys j > i.
@@ -640,11 +814,20 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     materialized and composed from differentiable ops.
     """
     q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
-    if q.ndim < 2 or q.ndim != k.ndim or q.ndim != v.ndim or q.shape[:-2] != k.shape[:-2] or \
-            k.shape[:-2] != v.shape[:-2] or q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"scaled_dot_product_attention: query {q.shape}, key {k.shape} and value "
-                         f"{v.shape} must be (..., L, E), (..., S, E), (..., S, Ev) with equal "
-                         f"leading dims")
+    if (
+        q.ndim < 2
+        or q.ndim != k.ndim
+        or q.ndim != v.ndim
+        or q.shape[:-2] != k.shape[:-2]
+        or k.shape[:-2] != v.shape[:-2]
+        or q.shape[-1] != k.shape[-1]
+        or k.shape[-2] != v.shape[-2]
+    ):
+        raise ValueError(
+            f"scaled_dot_product_attention: query {q.shape}, key {k.shape} and value "
+            f"{v.shape} must be (..., L, E), (..., S, E), (..., S, Ev) with equal "
+            f"leading dims"
+        )
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal")
     if not 0.0 <= dropout_p <= 1.0:
@@ -658,8 +841,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         try:
             m = np.broadcast_to(m, lead + (L, S))
         except ValueError:
-            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {m.shape} does "
-                             f"not broadcast to {lead + (L, S)}") from None
+            raise ValueError(
+                f"scaled_dot_product_attention: attn_mask of shape {m.shape} does "
+                f"not broadcast to {lead + (L, S)}"
+            ) from None
         if m.dtype == np.bool_:
             m = np.where(m, 0.0, -np.inf)
         mask = np.asarray(m.reshape(batch, L, S), dtype=q.dtype, order="C")
@@ -675,8 +860,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     return F.reshape(attention_kernel(q3, k3, v3, mask, scale, is_causal), lead + (L, Ev))
 
 
-def attention_kernel(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None, scale: float,
-                     is_causal: bool) -> Tensor:
+def attention_kernel(
+    q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None, scale: float, is_causal: bool
+) -> Tensor:
     """The tiled attention kernel, forward and backward, on (B, T, D) tensors or, per head,
     on (N, T, H, D) ones as a multi-head layer's projections come (no permutes); mask is
     None or an additive float array (1 or B (= N * H), Tq, Tk)."""
@@ -686,15 +872,27 @@ def attention_kernel(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None, s
 
     def backward(node: Any, g: np.ndarray) -> Any:
         qq, kk, vv = node.inputs
-        return _b.active.attention_backward(g, qq.data, kk.data, vv.data, mask, out, saved, scale,
-                                            is_causal, qq.requires_grad, kk.requires_grad,
-                                            vv.requires_grad)
+        return _b.active.attention_backward(
+            g,
+            qq.data,
+            kk.data,
+            vv.data,
+            mask,
+            out,
+            saved,
+            scale,
+            is_causal,
+            qq.requires_grad,
+            kk.requires_grad,
+            vv.requires_grad,
+        )
 
     return wrap(out, (q, k, v), backward)
 
 
-def attention_qkv(qkv: Tensor, heads: int, mask: np.ndarray | None, scale: float,
-                  is_causal: bool) -> Tensor:
+def attention_qkv(
+    qkv: Tensor, heads: int, mask: np.ndarray | None, scale: float, is_causal: bool
+) -> Tensor:
     """Self-attention on a packed projection (N, T, 3 E) = [q | k | v] (each E = heads x D,
     as x W_in^T with PyTorch's in_proj_weight): out (N, T, E), one kernel call each way;
     the gradient comes back packed too. mask as attention_kernel's."""
@@ -703,8 +901,11 @@ def attention_qkv(qkv: Tensor, heads: int, mask: np.ndarray | None, scale: float
     out, saved = _b.active.attention_qkv_forward(qkv.data, heads, mask, scale, is_causal)
 
     def backward(node: Any, g: np.ndarray) -> Any:
-        return (_b.active.attention_qkv_backward(g, qkv.data, heads, mask, out, saved, scale,
-                                                 is_causal),)
+        return (
+            _b.active.attention_qkv_backward(
+                g, qkv.data, heads, mask, out, saved, scale, is_causal
+            ),
+        )
 
     return wrap(out, (qkv,), backward)
 
@@ -735,7 +936,7 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 
     def backward(node: Any, g: np.ndarray) -> Any:
         full = np.zeros(node.inputs[0].shape, g.dtype)
-        full[start:start + length] = g
+        full[start : start + length] = g
         return (full,)
 
-    return wrap(x.data[start:start + length], (x,), backward)
+    return wrap(x.data[start : start + length], (x,), backward)

@@ -10,15 +10,22 @@ import math
 from .. import _random
 from ..tensor import Tensor, no_grad
 
-_GAINS = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0),
-          "selu": 0.75, "conv1d": 1.0, "conv2d": 1.0}
+_GAINS = {
+    "linear": 1.0,
+    "sigmoid": 1.0,
+    "tanh": 5.0 / 3.0,
+    "relu": math.sqrt(2.0),
+    "selu": 0.75,
+    "conv1d": 1.0,
+    "conv2d": 1.0,
+}
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """PyTorch's recommended gains."""
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity not in _GAINS:
         raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
     return _GAINS[nonlinearity]
@@ -82,15 +89,17 @@ def _fan(t: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def kaiming_uniform_(t: Tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_uniform_(
+    t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Tensor:
     """U(-b, b) with b = gain * sqrt(3 / fan)."""
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(t, mode))
     return uniform_(t, -bound, bound)
 
 
-def kaiming_normal_(t: Tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_normal_(
+    t: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Tensor:
     """N(0, std^2) with std = gain / sqrt(fan); for ReLU (gain sqrt 2) std = sqrt(2 / n_in),
     the spec's He initialization (its N(0, sqrt(2/n_in)) names the standard deviation)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(t, mode))

@@ -28,12 +28,15 @@ class Linear(Module):
     Initialized as PyTorch: W and b from U(-1/sqrt(in), 1/sqrt(in)).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, dtype: Any = np.float32
+    ) -> None:
         super().__init__()
         if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear needs positive sizes, got in_features={in_features}, "
-                             f"out_features={out_features}")
+            raise ValueError(
+                f"Linear needs positive sizes, got in_features={in_features}, "
+                f"out_features={out_features}"
+            )
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         self.bias = Parameter(np.empty((out_features,), dtype=dtype)) if bias else None
@@ -54,8 +57,10 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias, activation=activation)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Flatten(Module):
@@ -67,8 +72,7 @@ class Flatten(Module):
         return F.flatten(x, self.start_dim, self.end_dim)
 
 
-def _activation(name: str, fn: Any, doc: str, epilogue: str | None = None,
-                **defaults: Any) -> type:
+def _activation(name: str, fn: Any, doc: str, epilogue: str | None = None, **defaults: Any) -> type:
     """A Module class applying fn(x, **its arguments); `epilogue` is F.linear's name for
     it, which a Linear before it in a Sequential then applies (with default arguments)."""
 
@@ -95,9 +99,17 @@ def _activation(name: str, fn: Any, doc: str, epilogue: str | None = None,
         plain = type(self).forward is forward and self._args == defaults  # not a subclass's
         return epilogue if plain else None
 
-    return type(name, (Module,), {"__init__": __init__, "forward": forward,
-                                  "extra_repr": extra_repr, "__doc__": doc,
-                                  "_epilogue_activation": _epilogue_activation})
+    return type(
+        name,
+        (Module,),
+        {
+            "__init__": __init__,
+            "forward": forward,
+            "extra_repr": extra_repr,
+            "__doc__": doc,
+            "_epilogue_activation": _epilogue_activation,
+        },
+    )
 
 
 Sigmoid = _activation("Sigmoid", NF.sigmoid, "1 / (1 + e^-x)", epilogue="sigmoid")
@@ -106,19 +118,27 @@ ReLU = _activation("ReLU", NF.relu, "max(0, x)", epilogue="relu")
 LeakyReLU = _activation("LeakyReLU", NF.leaky_relu, "x or slope * x", negative_slope=0.01)
 ELU = _activation("ELU", NF.elu, "x or alpha (e^x - 1)", alpha=1.0)
 SELU = _activation("SELU", NF.selu, "scaled ELU")
-GELU = _activation("GELU", NF.gelu, "x Phi(x) (approximate='tanh' for the tanh form)",
-                   epilogue="gelu", approximate="none")
+GELU = _activation(
+    "GELU",
+    NF.gelu,
+    "x Phi(x) (approximate='tanh' for the tanh form)",
+    epilogue="gelu",
+    approximate="none",
+)
 SiLU = _activation("SiLU", NF.silu, "x sigmoid(x)")
 Swish = SiLU
 Mish = _activation("Mish", NF.mish, "x tanh(softplus(x))")
-Softplus = _activation("Softplus", NF.softplus, "log(1 + e^(beta x)) / beta", beta=1.0,
-                       threshold=20.0)
+Softplus = _activation(
+    "Softplus", NF.softplus, "log(1 + e^(beta x)) / beta", beta=1.0, threshold=20.0
+)
 Softsign = _activation("Softsign", NF.softsign, "x / (1 + |x|)")
-HardSigmoid = _activation("HardSigmoid", NF.hard_sigmoid,
-                          "The spec's max(0, min(1, 0.2 x + 0.5))", slope=0.2, offset=0.5)
+HardSigmoid = _activation(
+    "HardSigmoid", NF.hard_sigmoid, "The spec's max(0, min(1, 0.2 x + 0.5))", slope=0.2, offset=0.5
+)
 Hardsigmoid = _activation("Hardsigmoid", NF.hardsigmoid, "PyTorch's max(0, min(1, x/6 + 1/2))")
-Hardtanh = _activation("Hardtanh", NF.hardtanh, "clamp(x, min_val, max_val)", min_val=-1.0,
-                       max_val=1.0)
+Hardtanh = _activation(
+    "Hardtanh", NF.hardtanh, "clamp(x, min_val, max_val)", min_val=-1.0, max_val=1.0
+)
 HardTanh = Hardtanh
 Softmax = _activation("Softmax", NF.softmax, "softmax along dim", dim=-1)
 LogSoftmax = _activation("LogSoftmax", NF.log_softmax, "log softmax along dim", dim=-1)
@@ -127,7 +147,9 @@ LogSoftmax = _activation("LogSoftmax", NF.log_softmax, "log softmax along dim", 
 class PReLU(Module):
     """x if x >= 0 else a * x with a learned slope a (one, or one per channel)."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = np.float32) -> None:
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, dtype: Any = np.float32
+    ) -> None:
         super().__init__()
         self.weight = Parameter(np.full((num_parameters,), init, dtype=dtype))
 
@@ -154,11 +176,22 @@ def _loss(name: str, fn: Any, doc: str, **defaults: Any) -> type:
 
 
 MSELoss = _loss("MSELoss", NF.mse_loss, "mean squared error", reduction="mean")
-CrossEntropyLoss = _loss("CrossEntropyLoss", NF.cross_entropy, "softmax cross-entropy",
-                         reduction="mean", ignore_index=-100)
-NLLLoss = _loss("NLLLoss", NF.nll_loss, "negative log-likelihood", reduction="mean",
-                ignore_index=-100)
+CrossEntropyLoss = _loss(
+    "CrossEntropyLoss",
+    NF.cross_entropy,
+    "softmax cross-entropy",
+    reduction="mean",
+    ignore_index=-100,
+)
+NLLLoss = _loss(
+    "NLLLoss", NF.nll_loss, "negative log-likelihood", reduction="mean", ignore_index=-100
+)
 BCELoss = _loss("BCELoss", NF.binary_cross_entropy, "binary cross-entropy", reduction="mean")
-BCEWithLogitsLoss = _loss("BCEWithLogitsLoss", NF.binary_cross_entropy_with_logits,
-                          "binary cross-entropy on logits", reduction="mean", pos_weight=None)
+BCEWithLogitsLoss = _loss(
+    "BCEWithLogitsLoss",
+    NF.binary_cross_entropy_with_logits,
+    "binary cross-entropy on logits",
+    reduction="mean",
+    pos_weight=None,
+)
 KLDivLoss = _loss("KLDivLoss", NF.kl_div, "KL divergence", reduction="mean", log_target=False)

@@ -41,8 +41,10 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
-            raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
-                                 f"before assigning attributes")
+            raise AttributeError(
+                f"{type(self).__name__}.__init__ must call super().__init__() "
+                f"before assigning attributes"
+            )
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
         if isinstance(value, Parameter):
@@ -184,8 +186,10 @@ class Module:
             arr = value.data if isinstance(value, Tensor) else np.asarray(value)
             target = own[name]
             if arr.shape != target.shape:
-                raise ValueError(f"load_state_dict: {name} has shape {arr.shape} in the state "
-                                 f"dict but {target.shape} in the model")
+                raise ValueError(
+                    f"load_state_dict: {name} has shape {arr.shape} in the state "
+                    f"dict but {target.shape} in the model"
+                )
             target.data[...] = arr
         return missing, unexpected
 
@@ -194,7 +198,9 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
+        lines = [
+            f"  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()
+        ]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
 

@@ -14,9 +14,15 @@ from .module import Module, Parameter
 class _BatchNorm(Module):
     _ranks: tuple[int, ...] = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
-                 affine: bool = True, track_running_stats: bool = True,
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -31,16 +37,28 @@ class _BatchNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self._ranks or x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}) expects input of rank "
-                             f"{' or '.join(map(str, self._ranks))} with {self.num_features} "
-                             f"channels, got shape {x.shape}")
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}) expects input of rank "
+                f"{' or '.join(map(str, self._ranks))} with {self.num_features} "
+                f"channels, got shape {x.shape}"
+            )
         use_batch = self.training or not self.track_running_stats
-        return NF.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                             training=use_batch, momentum=self.momentum, eps=self.eps)
+        return NF.batch_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            training=use_batch,
+            momentum=self.momentum,
+            eps=self.eps,
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -59,11 +77,18 @@ class BatchNorm2d(_BatchNorm):
 class LayerNorm(Module):
     """Normalization over the trailing normalized_shape dims of each sample."""
 
-    def __init__(self, normalized_shape: Any, eps: float = 1e-5,
-                 elementwise_affine: bool = True, bias: bool = True,
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
         self.normalized_shape, self.eps = shape, eps
         self.weight = Parameter(np.ones(shape, dtype)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(shape, dtype)) if elementwise_affine and bias else None
@@ -75,20 +100,30 @@ class LayerNorm(Module):
 class GroupNorm(Module):
     """Normalization over groups of channels of each sample."""
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__()
         if num_groups < 1 or num_channels % num_groups:
-            raise ValueError(f"GroupNorm: num_channels {num_channels} must be divisible by "
-                             f"num_groups {num_groups}")
+            raise ValueError(
+                f"GroupNorm: num_channels {num_channels} must be divisible by "
+                f"num_groups {num_groups}"
+            )
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
         self.weight = Parameter(np.ones(num_channels, dtype)) if affine else None
         self.bias = Parameter(np.zeros(num_channels, dtype)) if affine else None
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim < 2 or x.shape[1] != self.num_channels:
-            raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}) expects input "
-                             f"(N, {self.num_channels}, *), got shape {x.shape}")
+            raise ValueError(
+                f"GroupNorm({self.num_groups}, {self.num_channels}) expects input "
+                f"(N, {self.num_channels}, *), got shape {x.shape}"
+            )
         return NF.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
 
@@ -96,8 +131,9 @@ class InstanceNorm2d(Module):
     """Per-sample, per-channel normalization over (H, W) (PyTorch's defaults: no affine, no
     running statistics)."""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, affine: bool = False,
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self, num_features: int, eps: float = 1e-5, affine: bool = False, dtype: Any = np.float32
+    ) -> None:
         super().__init__()
         self.num_features, self.eps = num_features, eps
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
@@ -105,8 +141,10 @@ class InstanceNorm2d(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1] != self.num_features:
-            raise ValueError(f"InstanceNorm2d({self.num_features}) expects input (N, "
-                             f"{self.num_features}, H, W), got shape {x.shape}")
+            raise ValueError(
+                f"InstanceNorm2d({self.num_features}) expects input (N, "
+                f"{self.num_features}, H, W), got shape {x.shape}"
+            )
         return NF.instance_norm(x, self.weight, self.bias, self.eps)
 
 

@@ -19,10 +19,21 @@ class _Pool(Module):
 
 
 class MaxPool2d(_Pool):
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                 ceil_mode: bool = False) -> None:
-        super().__init__(kernel_size=kernel_size, stride=stride, padding=padding,
-                         dilation=dilation, ceil_mode=ceil_mode)
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__(
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            ceil_mode=ceil_mode,
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return NF.max_pool2d(x, **self._args)
@@ -34,10 +45,21 @@ class MaxPool1d(MaxPool2d):
 
 
 class AvgPool2d(_Pool):
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
-        super().__init__(kernel_size=kernel_size, stride=stride, padding=padding,
-                         ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__(
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return NF.avg_pool2d(x, **self._args)

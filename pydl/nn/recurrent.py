@@ -18,8 +18,15 @@ from .module import Module, Parameter
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
 
 
-def _add_weights(module: Module, suffix: str, mode: str, input_size: int, hidden_size: int,
-                 bias: bool, dtype: Any) -> None:
+def _add_weights(
+    module: Module,
+    suffix: str,
+    mode: str,
+    input_size: int,
+    hidden_size: int,
+    bias: bool,
+    dtype: Any,
+) -> None:
     """weight_ih, weight_hh (and bias_ih, bias_hh) + suffix, drawn from PyTorch's
     U(-1/sqrt(H), 1/sqrt(H))."""
     rows = _GATES[mode] * hidden_size
@@ -34,13 +41,24 @@ def _add_weights(module: Module, suffix: str, mode: str, input_size: int, hidden
 
 
 class _RNNBase(Module):
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, dtype: Any = np.float32) -> None:
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype: Any = np.float32,
+    ) -> None:
         super().__init__()
         if input_size <= 0 or hidden_size <= 0 or num_layers <= 0:
-            raise ValueError(f"{type(self).__name__}: input_size, hidden_size and num_layers "
-                             f"must be positive, got {input_size}, {hidden_size}, {num_layers}")
+            raise ValueError(
+                f"{type(self).__name__}: input_size, hidden_size and num_layers "
+                f"must be positive, got {input_size}, {hidden_size}, {num_layers}"
+            )
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"dropout should be a number in range [0, 1], got {dropout}")
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
@@ -50,8 +68,15 @@ class _RNNBase(Module):
         for layer in range(num_layers):
             for d in range(directions):
                 in_size = input_size if layer == 0 else hidden_size * directions
-                _add_weights(self, f"_l{layer}" + ("_reverse" if d else ""), mode, in_size,
-                             hidden_size, bias, dtype)
+                _add_weights(
+                    self,
+                    f"_l{layer}" + ("_reverse" if d else ""),
+                    mode,
+                    in_size,
+                    hidden_size,
+                    bias,
+                    dtype,
+                )
 
     def _params(self, layer: int, d: int) -> tuple:
         suffix = f"_l{layer}" + ("_reverse" if d else "")
@@ -62,9 +87,11 @@ class _RNNBase(Module):
         x = as_tensor(x)
         batched = x.ndim == 3
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}(input_size={self.input_size}) expects input "
-                             f"(T, B, {self.input_size}) (or batch_first / unbatched), got shape "
-                             f"{x.shape}")
+            raise ValueError(
+                f"{type(self).__name__}(input_size={self.input_size}) expects input "
+                f"(T, B, {self.input_size}) (or batch_first / unbatched), got shape "
+                f"{x.shape}"
+            )
         if not batched:
             x = F.unsqueeze(x, 1)
         elif self.batch_first:
@@ -79,9 +106,11 @@ class _RNNBase(Module):
             if not batched:
                 s = F.unsqueeze(s, 1)
             if s.shape != state_shape:
-                raise ValueError(f"{type(self).__name__}: expected {what} of shape "
-                                 f"{state_shape if batched else (state_shape[0], state_shape[2])},"
-                                 f" got {s.shape if batched else F.squeeze(s, 1).shape}")
+                raise ValueError(
+                    f"{type(self).__name__}: expected {what} of shape "
+                    f"{state_shape if batched else (state_shape[0], state_shape[2])},"
+                    f" got {s.shape if batched else F.squeeze(s, 1).shape}"
+                )
             return s
 
         h0 = state(h0, "hidden state")
@@ -94,8 +123,17 @@ class _RNNBase(Module):
             for d in range(directions):
                 idx = layer * directions + d
                 w_ih, w_hh, b_ih, b_hh = self._params(layer, d)
-                y, h_n, c_n = NF.recurrent_layer(inp, h0[idx], c0[idx] if lstm else None, w_ih,
-                                                 w_hh, b_ih, b_hh, self.mode, reverse=d == 1)
+                y, h_n, c_n = NF.recurrent_layer(
+                    inp,
+                    h0[idx],
+                    c0[idx] if lstm else None,
+                    w_ih,
+                    w_hh,
+                    b_ih,
+                    b_hh,
+                    self.mode,
+                    reverse=d == 1,
+                )
                 outs.append(y)
                 h_out.append(h_n)
                 c_out.append(c_n)
@@ -113,18 +151,28 @@ class _RNNBase(Module):
         return out, h_n, c_n
 
     def extra_repr(self) -> str:
-        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}, "
-                f"bidirectional={self.bidirectional}")
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+            f"bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}, "
+            f"bidirectional={self.bidirectional}"
+        )
 
 
 class RNN(_RNNBase):
     """Elman RNN: h = tanh (or relu) (W_ih x + b_ih + W_hh h + b_hh), as torch.nn.RNN."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        **kwargs: Any,
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+            raise ValueError(
+                f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
+            )
         super().__init__(f"rnn_{nonlinearity}", input_size, hidden_size, num_layers, **kwargs)
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -135,8 +183,9 @@ class RNN(_RNNBase):
 class LSTM(_RNNBase):
     """LSTM with gates (i, f, g, o), as torch.nn.LSTM: returns (output, (h_n, c_n))."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, num_layers: int = 1, **kwargs: Any
+    ) -> None:
         super().__init__("lstm", input_size, hidden_size, num_layers, **kwargs)
 
     def forward(self, x: Tensor, hx: tuple | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -154,10 +203,21 @@ class GRU(_RNNBase):
     writes h = (1 - z) h_prev + z n: the same model with z relabelled 1 - z.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 reset_after: bool = True, **kwargs: Any) -> None:
-        super().__init__("gru" if reset_after else "gru_reset_before", input_size, hidden_size,
-                         num_layers, **kwargs)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        reset_after: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            "gru" if reset_after else "gru_reset_before",
+            input_size,
+            hidden_size,
+            num_layers,
+            **kwargs,
+        )
         self.reset_after = reset_after
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -168,10 +228,16 @@ class GRU(_RNNBase):
 class _CellBase(Module):
     """One step of a recurrent layer: the T = 1 case of the same kernels."""
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool,
-                 dtype: Any = np.float32) -> None:
+    def __init__(
+        self, mode: str, input_size: int, hidden_size: int, bias: bool, dtype: Any = np.float32
+    ) -> None:
         super().__init__()
-        self.mode, self.input_size, self.hidden_size, self.bias = mode, input_size, hidden_size, bias
+        self.mode, self.input_size, self.hidden_size, self.bias = (
+            mode,
+            input_size,
+            hidden_size,
+            bias,
+        )
         _add_weights(self, "", mode, input_size, hidden_size, bias, dtype)
         if not bias:
             self.bias_ih = self.bias_hh = None
@@ -179,19 +245,35 @@ class _CellBase(Module):
     def _step(self, x: Tensor, h: Tensor | None, c: Tensor | None) -> tuple:
         x = as_tensor(x)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}(input_size={self.input_size}) expects input "
-                             f"(B, {self.input_size}) or ({self.input_size},), got {x.shape}")
+            raise ValueError(
+                f"{type(self).__name__}(input_size={self.input_size}) expects input "
+                f"(B, {self.input_size}) or ({self.input_size},), got {x.shape}"
+            )
         batched = x.ndim == 2
         xb = x if batched else F.unsqueeze(x, 0)
         zeros = lambda: as_tensor(np.zeros((xb.shape[0], self.hidden_size), x.dtype))  # noqa: E731
         h = zeros() if h is None else (as_tensor(h) if batched else F.unsqueeze(as_tensor(h), 0))
         if c is not None or self.mode == "lstm":
-            c = zeros() if c is None else (as_tensor(c) if batched else F.unsqueeze(as_tensor(c), 0))
+            c = (
+                zeros()
+                if c is None
+                else (as_tensor(c) if batched else F.unsqueeze(as_tensor(c), 0))
+            )
         if h.shape != (xb.shape[0], self.hidden_size):
-            raise ValueError(f"{type(self).__name__}: hidden state of shape {h.shape} does not "
-                             f"match input {x.shape} (expected {(xb.shape[0], self.hidden_size)})")
-        _, h_n, c_n = NF.recurrent_layer(F.unsqueeze(xb, 0), h, c, self.weight_ih,
-                                         self.weight_hh, self.bias_ih, self.bias_hh, self.mode)
+            raise ValueError(
+                f"{type(self).__name__}: hidden state of shape {h.shape} does not "
+                f"match input {x.shape} (expected {(xb.shape[0], self.hidden_size)})"
+            )
+        _, h_n, c_n = NF.recurrent_layer(
+            F.unsqueeze(xb, 0),
+            h,
+            c,
+            self.weight_ih,
+            self.weight_hh,
+            self.bias_ih,
+            self.bias_hh,
+            self.mode,
+        )
         if not batched:
             h_n = F.squeeze(h_n, 0)
             c_n = None if c_n is None else F.squeeze(c_n, 0)
@@ -199,8 +281,9 @@ class _CellBase(Module):
 
 
 class RNNCell(_CellBase):
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh") -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"
+    ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
         super().__init__(f"rnn_{nonlinearity}", input_size, hidden_size, bias)
@@ -219,10 +302,12 @@ class LSTMCell(_CellBase):
 
 
 class GRUCell(_CellBase):
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 reset_after: bool = True) -> None:
-        super().__init__("gru" if reset_after else "gru_reset_before", input_size, hidden_size,
-                         bias)
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, reset_after: bool = True
+    ) -> None:
+        super().__init__(
+            "gru" if reset_after else "gru_reset_before", input_size, hidden_size, bias
+        )
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
         return self._step(x, hx, None)[0]

@@ -17,8 +17,9 @@ def _with_grads(parameters: Any) -> list[Tensor]:
     return [p for p in params if p.grad is not None]
 
 
-def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(
+    parameters: Any, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
+) -> Tensor:
     """Scale all gradients together so their joint norm is at most max_norm (as PyTorch:
     by max_norm / (norm + 1e-6) when that is below 1). Returns the norm before clipping."""
     params = _with_grads(parameters)
@@ -28,11 +29,14 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
     if norm_type == math.inf:
         total = max(float(np.abs(p.grad.data).max()) for p in params)
     else:
-        total = sum(float(np.sum(np.abs(p.grad.data.astype(np.float64)) ** norm_type))
-                    for p in params) ** (1.0 / norm_type)
+        total = sum(
+            float(np.sum(np.abs(p.grad.data.astype(np.float64)) ** norm_type)) for p in params
+        ) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
-                           "`parameters` is non-finite, so it cannot be clipped.")
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from "
+            "`parameters` is non-finite, so it cannot be clipped."
+        )
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for p in params:

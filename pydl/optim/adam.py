@@ -22,13 +22,28 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
         check_common(lr, eps, weight_decay, betas)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+            ),
+        )
 
     def step(self) -> None:
         for g in self.param_groups:
@@ -36,10 +51,21 @@ class Adam(Optimizer):
             for step, params in self._by_step(g, *buffers):
                 ps, gs = self._arrays(params)
                 _b.active.adam_step(
-                    ps, gs, self._buffers(params, "exp_avg"), self._buffers(params, "exp_avg_sq"),
-                    self._buffers(params, "max_exp_avg_sq") if g["amsgrad"] else [], step,
-                    g["lr"], g["betas"][0], g["betas"][1], g["eps"], g["weight_decay"],
-                    self._decoupled, g["amsgrad"], g["maximize"])
+                    ps,
+                    gs,
+                    self._buffers(params, "exp_avg"),
+                    self._buffers(params, "exp_avg_sq"),
+                    self._buffers(params, "max_exp_avg_sq") if g["amsgrad"] else [],
+                    step,
+                    g["lr"],
+                    g["betas"][0],
+                    g["betas"][1],
+                    g["eps"],
+                    g["weight_decay"],
+                    self._decoupled,
+                    g["amsgrad"],
+                    g["maximize"],
+                )
 
 
 class AdamW(Adam):
@@ -48,9 +74,16 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        maximize: bool = False,
+    ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
 
 
@@ -62,24 +95,39 @@ class NAdam(Optimizer):
     form with a constant b1), is `NAdam(..., momentum_decay=None)`.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 2e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum_decay: float | None = 4e-3,
-                 decoupled_weight_decay: bool = False, maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum_decay: float | None = 4e-3,
+        decoupled_weight_decay: bool = False,
+        maximize: bool = False,
+    ) -> None:
         check_common(lr, eps, weight_decay, betas)
         if momentum_decay is not None and momentum_decay < 0:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, momentum_decay=momentum_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum_decay=momentum_decay,
+                decoupled_weight_decay=decoupled_weight_decay,
+                maximize=maximize,
+            ),
+        )
 
     def step(self) -> None:
         for g in self.param_groups:
             b1, b2, lr, decay = g["betas"][0], g["betas"][1], g["lr"], g["momentum_decay"]
             for step, params in self._by_step(g, "exp_avg", "exp_avg_sq"):
                 if decay is None:  # the spec's (Dozat's) form
-                    bc1 = 1 - b1 ** step
+                    bc1 = 1 - b1**step
                     coef_grad, coef_avg = lr * (1 - b1) / bc1, lr * b1 / bc1
                 else:
                     mu = b1 * (1.0 - 0.5 * 0.96 ** (step * decay))
@@ -91,11 +139,22 @@ class NAdam(Optimizer):
                     coef_grad = lr * (1.0 - mu) / (1.0 - mu_product)
                     coef_avg = lr * mu_next / (1.0 - mu_product * mu_next)
                 ps, gs = self._arrays(params)
-                _b.active.nadam_step(ps, gs, self._buffers(params, "exp_avg"),
-                                     self._buffers(params, "exp_avg_sq"), b1, b2,
-                                     1 - b2 ** step, coef_grad, coef_avg, g["eps"],
-                                     g["weight_decay"], g["decoupled_weight_decay"], lr,
-                                     g["maximize"])
+                _b.active.nadam_step(
+                    ps,
+                    gs,
+                    self._buffers(params, "exp_avg"),
+                    self._buffers(params, "exp_avg_sq"),
+                    b1,
+                    b2,
+                    1 - b2**step,
+                    coef_grad,
+                    coef_avg,
+                    g["eps"],
+                    g["weight_decay"],
+                    g["decoupled_weight_decay"],
+                    lr,
+                    g["maximize"],
+                )
 
 
 class LAMB(Optimizer):
@@ -106,20 +165,44 @@ class LAMB(Optimizer):
     bias_correction=False)`.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6,
-                 weight_decay: float = 0.01, bias_correction: bool = True,
-                 maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-6,
+        weight_decay: float = 0.01,
+        bias_correction: bool = True,
+        maximize: bool = False,
+    ) -> None:
         check_common(lr, eps, weight_decay, betas)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, bias_correction=bias_correction,
-                                      maximize=maximize))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                bias_correction=bias_correction,
+                maximize=maximize,
+            ),
+        )
 
     def step(self) -> None:
         for g in self.param_groups:
             for step, params in self._by_step(g, "exp_avg", "exp_avg_sq"):
                 ps, gs = self._arrays(params)
-                _b.active.lamb_step(ps, gs, self._buffers(params, "exp_avg"),
-                                    self._buffers(params, "exp_avg_sq"), step, g["lr"],
-                                    g["betas"][0], g["betas"][1], g["eps"], g["weight_decay"],
-                                    g["bias_correction"], g["maximize"])
+                _b.active.lamb_step(
+                    ps,
+                    gs,
+                    self._buffers(params, "exp_avg"),
+                    self._buffers(params, "exp_avg_sq"),
+                    step,
+                    g["lr"],
+                    g["betas"][0],
+                    g["betas"][1],
+                    g["eps"],
+                    g["weight_decay"],
+                    g["bias_correction"],
+                    g["maximize"],
+                )

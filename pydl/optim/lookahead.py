@@ -44,14 +44,19 @@ class Lookahead:
             return
         for g in self.param_groups:
             params = g["params"]
-            _b.active.lookahead_step([p.data for p in params], [self.slow[id(p)] for p in params],
-                                     self.alpha)
+            _b.active.lookahead_step(
+                [p.data for p in params], [self.slow[id(p)] for p in params], self.alpha
+            )
 
     def state_dict(self) -> dict:
         params = [p for g in self.param_groups for p in g["params"]]
-        return {"optimizer": self.optimizer.state_dict(), "step_count": self.step_count,
-                "slow": [self.slow[id(p)].copy() for p in params], "k": self.k,
-                "alpha": self.alpha}
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "step_count": self.step_count,
+            "slow": [self.slow[id(p)].copy() for p in params],
+            "k": self.k,
+            "alpha": self.alpha,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])

@@ -78,8 +78,11 @@ class Optimizer:
     def state_dict(self) -> dict:
         """State by parameter position (as PyTorch), and the groups' hyper-parameters."""
         index = {id(p): i for i, p in enumerate(p for g in self.param_groups for p in g["params"])}
-        state = {index[k]: {n: (v.copy() if isinstance(v, np.ndarray) else v)
-                            for n, v in s.items()} for k, s in self.state.items() if k in index}
+        state = {
+            index[k]: {n: (v.copy() if isinstance(v, np.ndarray) else v) for n, v in s.items()}
+            for k, s in self.state.items()
+            if k in index
+        }
         groups = []
         for g in self.param_groups:
             d = {k: v for k, v in g.items() if k != "params"}
@@ -90,7 +93,8 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups) or any(
-                len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
+            len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)
+        ):
             raise ValueError("loaded state dict has a different number of parameters or groups")
         params = [p for g in self.param_groups for p in g["params"]]
         for g, saved in zip(self.param_groups, groups):
@@ -104,8 +108,9 @@ def check_hyper(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
-def check_common(lr: float, eps: float | None = None, weight_decay: float = 0.0,
-                 betas: tuple | None = None) -> None:
+def check_common(
+    lr: float, eps: float | None = None, weight_decay: float = 0.0, betas: tuple | None = None
+) -> None:
     check_hyper(lr >= 0.0, f"Invalid learning rate: {lr}")
     if eps is not None:
         check_hyper(eps >= 0.0, f"Invalid epsilon value: {eps}")

@@ -19,16 +19,31 @@ class SGD(Optimizer):
     Every parameter of a group is updated in one kernel call.
     """
 
-    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
-                 maximize: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+    ) -> None:
         check_common(lr, None, weight_decay)
         check_hyper(momentum >= 0.0, f"Invalid momentum value: {momentum}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                momentum=momentum,
+                dampening=dampening,
+                weight_decay=weight_decay,
+                nesterov=nesterov,
+                maximize=maximize,
+            ),
+        )
 
     def step(self) -> None:
         for g in self.param_groups:
@@ -52,6 +67,15 @@ class SGD(Optimizer):
 
     @staticmethod
     def _call(g: dict, params: list, bufs: list, first: bool) -> None:
-        _b.active.sgd_step([p.data for p in params], [p.grad.data for p in params], bufs,
-                           g["lr"], g["momentum"], g["dampening"], g["nesterov"],
-                           g["weight_decay"], g["maximize"], first)
+        _b.active.sgd_step(
+            [p.data for p in params],
+            [p.grad.data for p in params],
+            bufs,
+            g["lr"],
+            g["momentum"],
+            g["dampening"],
+            g["nesterov"],
+            g["weight_decay"],
+            g["maximize"],
+            first,
+        )

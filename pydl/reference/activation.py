@@ -8,10 +8,35 @@ _ERF = np.vectorize(math.erf, otypes=[np.float64])
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
-__all__ = [f"{n}_{k}" for n in (
-    "neg", "exp", "log", "sqrt", "abs", "clamp", "sigmoid", "tanh", "relu", "leaky_relu", "elu",
-    "selu", "gelu", "gelu_tanh", "silu", "mish", "softplus", "softsign", "hard_sigmoid",
-    "hard_tanh", "prelu", "softmax", "log_softmax") for k in ("forward", "backward")]
+__all__ = [
+    f"{n}_{k}"
+    for n in (
+        "neg",
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "clamp",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "elu",
+        "selu",
+        "gelu",
+        "gelu_tanh",
+        "silu",
+        "mish",
+        "softplus",
+        "softsign",
+        "hard_sigmoid",
+        "hard_tanh",
+        "prelu",
+        "softmax",
+        "log_softmax",
+    )
+    for k in ("forward", "backward")
+]
 
 
 def _c(x, like):
@@ -20,17 +45,29 @@ def _c(x, like):
 
 def _sigmoid(x):
     with np.errstate(over="ignore"):
-        return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
+        return np.where(
+            x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))
+        )
 
 
 def _softplus(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def neg_forward(x): return _c(-x, x)
-def neg_backward(grad, x, y): return _c(-grad, x)
-def exp_forward(x): return _c(np.exp(x), x)
-def exp_backward(grad, x, y): return _c(grad * y, x)
+def neg_forward(x):
+    return _c(-x, x)
+
+
+def neg_backward(grad, x, y):
+    return _c(-grad, x)
+
+
+def exp_forward(x):
+    return _c(np.exp(x), x)
+
+
+def exp_backward(grad, x, y):
+    return _c(grad * y, x)
 
 
 def log_forward(x):
@@ -55,10 +92,20 @@ def sqrt_backward(grad, x, y):
         return _c(grad * 0.5 / y, x)
 
 
-def abs_forward(x): return _c(np.abs(x), x)
-def abs_backward(grad, x, y): return _c(grad * np.sign(x), x)
-def clamp_forward(x, lo, hi): return _c(np.minimum(np.maximum(x, lo), hi), x)
-def clamp_backward(grad, x, y, lo, hi): return _c(grad * ((x >= lo) & (x <= hi)), x)
+def abs_forward(x):
+    return _c(np.abs(x), x)
+
+
+def abs_backward(grad, x, y):
+    return _c(grad * np.sign(x), x)
+
+
+def clamp_forward(x, lo, hi):
+    return _c(np.minimum(np.maximum(x, lo), hi), x)
+
+
+def clamp_backward(grad, x, y, lo, hi):
+    return _c(grad * ((x >= lo) & (x <= hi)), x)
 
 
 def sigmoid_forward(x):
@@ -71,10 +118,20 @@ def sigmoid_backward(grad, x, y):
     return _c(grad * y * (1 - y), x)
 
 
-def tanh_forward(x): return _c(np.tanh(x), x)
-def tanh_backward(grad, x, y): return _c(grad * (1 - y * y), x)
-def relu_forward(x): return _c(np.where(x > 0, x, 0), x)
-def relu_backward(grad, x, y): return _c(grad * (x > 0), x)
+def tanh_forward(x):
+    return _c(np.tanh(x), x)
+
+
+def tanh_backward(grad, x, y):
+    return _c(grad * (1 - y * y), x)
+
+
+def relu_forward(x):
+    return _c(np.where(x > 0, x, 0), x)
+
+
+def relu_backward(grad, x, y):
+    return _c(grad * (x > 0), x)
 
 
 def leaky_relu_forward(x, slope):
@@ -120,11 +177,11 @@ _K = math.sqrt(2 / math.pi)
 
 def gelu_tanh_forward(x):
     """x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))"""
-    return _c(0.5 * x * (1 + np.tanh(_K * (x + 0.044715 * x ** 3))), x)
+    return _c(0.5 * x * (1 + np.tanh(_K * (x + 0.044715 * x**3))), x)
 
 
 def gelu_tanh_backward(grad, x, y):
-    t = np.tanh(_K * (x + 0.044715 * x ** 3))
+    t = np.tanh(_K * (x + 0.044715 * x**3))
     d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _K * (1 + 3 * 0.044715 * x * x)
     return _c(grad * d, x)
 
@@ -200,8 +257,10 @@ def _prelu_w(x, w):
 def prelu_forward(x, weight):
     """x if x >= 0 else w_c x"""
     if weight.size not in (1, x.shape[1] if x.ndim >= 2 else 1):
-        raise ValueError(f"prelu weight has {weight.size} values but the input {x.shape} has "
-                         f"{x.shape[1] if x.ndim >= 2 else 1} channels")
+        raise ValueError(
+            f"prelu weight has {weight.size} values but the input {x.shape} has "
+            f"{x.shape[1] if x.ndim >= 2 else 1} channels"
+        )
     return _c(np.where(x >= 0, x, _prelu_w(x, weight) * x), x)
 
 

@@ -3,8 +3,12 @@ out = softmax(q k^T * scale + mask) v, with causal masking of keys j > i."""
 
 import numpy as np
 
-__all__ = ["attention_forward", "attention_backward", "attention_qkv_forward",
-           "attention_qkv_backward"]
+__all__ = [
+    "attention_forward",
+    "attention_backward",
+    "attention_qkv_forward",
+    "attention_qkv_backward",
+]
 
 
 def _probabilities(q, k, mask, scale, causal):
@@ -36,15 +40,20 @@ def _unslice(x, like):
 def attention_forward(q, k, v, mask, scale, causal):
     """Returns (out, saved): saved is the probability matrix (the reference keeps it).
     q, k, v are (B, T, D) or, per head, (N, T, H, D) (then out is too)."""
-    per_head = q.ndim == k.ndim == v.ndim == 4 and q.shape[0] == k.shape[0] == v.shape[0] and \
-        q.shape[2] == k.shape[2] == v.shape[2]
+    per_head = (
+        q.ndim == k.ndim == v.ndim == 4
+        and q.shape[0] == k.shape[0] == v.shape[0]
+        and q.shape[2] == k.shape[2] == v.shape[2]
+    )
     if per_head:  # the 3-D case below checks the rest
         out, p = attention_forward(_slices(q), _slices(k), _slices(v), mask, scale, causal)
         return _unslice(out, q), p
     if q.ndim != 3 or k.shape[2] != q.shape[2] or v.shape[1] != k.shape[1]:
-        raise ValueError(f"scaled_dot_product_attention: q {q.shape}, k {k.shape} and v "
-                         f"{v.shape} must be (B, Tq, D), (B, Tk, D), (B, Tk, Dv) or (N, Tq, H, "
-                         f"D), (N, Tk, H, D), (N, Tk, H, Dv)")
+        raise ValueError(
+            f"scaled_dot_product_attention: q {q.shape}, k {k.shape} and v "
+            f"{v.shape} must be (B, Tq, D), (B, Tk, D), (B, Tk, Dv) or (N, Tq, H, "
+            f"D), (N, Tk, H, D), (N, Tk, H, Dv)"
+        )
     p = _probabilities(q, k, mask, scale, causal)
     return np.asarray(p @ v, dtype=q.dtype, order="C"), p
 
@@ -52,8 +61,20 @@ def attention_forward(q, k, v, mask, scale, causal):
 def attention_backward(dout, q, k, v, mask, out, saved, scale, causal, need_q, need_k, need_v):
     """dV = P^T dO; dP = dO V^T; dS = P (dP - rowsum(dO * O)); dQ = dS K s; dK = dS^T Q s"""
     if q.ndim == 4:
-        grads = attention_backward(_slices(dout), _slices(q), _slices(k), _slices(v), mask,
-                                   _slices(out), saved, scale, causal, need_q, need_k, need_v)
+        grads = attention_backward(
+            _slices(dout),
+            _slices(q),
+            _slices(k),
+            _slices(v),
+            mask,
+            _slices(out),
+            saved,
+            scale,
+            causal,
+            need_q,
+            need_k,
+            need_v,
+        )
         return tuple(None if g is None else _unslice(g, x) for g, x in zip(grads, (q, k, v)))
     p = np.nan_to_num(saved)
     dp = dout @ np.swapaxes(v, 1, 2)
@@ -67,8 +88,10 @@ def attention_backward(dout, q, k, v, mask, out, saved, scale, causal, need_q, n
 def _split_qkv(qkv, heads):
     n, t, e3 = qkv.shape
     if heads <= 0 or e3 % (3 * heads):
-        raise ValueError(f"attention: packed qkv {qkv.shape} must be (N, T, 3 * E) with E "
-                         f"divisible by {heads} heads")
+        raise ValueError(
+            f"attention: packed qkv {qkv.shape} must be (N, T, 3 * E) with E "
+            f"divisible by {heads} heads"
+        )
     return [x.reshape(n, t, heads, e3 // (3 * heads)) for x in np.split(qkv, 3, axis=2)]
 
 
@@ -83,6 +106,18 @@ def attention_qkv_backward(dout, qkv, heads, mask, out, saved, scale, causal):
     """d(qkv) = [dq | dk | dv] in the packed layout."""
     q, k, v = _split_qkv(qkv, heads)
     shape = q.shape[:3] + (-1,)
-    grads = attention_backward(dout.reshape(shape), q, k, v, mask, out.reshape(shape), saved,
-                               scale, causal, True, True, True)
+    grads = attention_backward(
+        dout.reshape(shape),
+        q,
+        k,
+        v,
+        mask,
+        out.reshape(shape),
+        saved,
+        scale,
+        causal,
+        True,
+        True,
+        True,
+    )
     return np.concatenate([g.reshape(qkv.shape[0], qkv.shape[1], -1) for g in grads], axis=2)

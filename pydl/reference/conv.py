@@ -10,14 +10,19 @@ __all__ = ["conv2d_backward", "conv2d_forward"]
 
 def _check(x, w, stride, padding, dilation, groups):
     if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(f"conv2d expects input (N, C, H, W) and weight (C_out, C_in/groups, kH, "
-                         f"kW); got {x.shape} and {w.shape}")
+        raise ValueError(
+            f"conv2d expects input (N, C, H, W) and weight (C_out, C_in/groups, kH, "
+            f"kW); got {x.shape} and {w.shape}"
+        )
     if groups < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
-        raise ValueError(f"conv2d: invalid groups={groups}, stride={stride}, padding={padding}, "
-                         f"dilation={dilation}")
+        raise ValueError(
+            f"conv2d: invalid groups={groups}, stride={stride}, padding={padding}, "
+            f"dilation={dilation}"
+        )
     if x.shape[1] % groups or w.shape[0] % groups or w.shape[1] * groups != x.shape[1]:
-        raise ValueError(f"conv2d: weight {w.shape} with groups={groups} does not match input "
-                         f"{x.shape}")
+        raise ValueError(
+            f"conv2d: weight {w.shape} with groups={groups} does not match input {x.shape}"
+        )
 
 
 def _cols(x, kh, kw, stride, padding, dilation):
@@ -33,8 +38,12 @@ def _cols(x, kh, kw, stride, padding, dilation):
     for a in range(kh):
         for b in range(kw):
             h0, w0 = a * dilation[0], b * dilation[1]
-            cols[:, :, a, b] = xp[:, :, h0:h0 + stride[0] * (oh - 1) + 1:stride[0],
-                                  w0:w0 + stride[1] * (ow - 1) + 1:stride[1]]
+            cols[:, :, a, b] = xp[
+                :,
+                :,
+                h0 : h0 + stride[0] * (oh - 1) + 1 : stride[0],
+                w0 : w0 + stride[1] * (ow - 1) + 1 : stride[1],
+            ]
     return cols
 
 
@@ -71,9 +80,13 @@ def conv2d_backward(grad, x, w, stride, padding, dilation, groups, need_x, need_
         for a in range(kh):
             for b in range(kw):
                 h0, w0 = a * dilation[0], b * dilation[1]
-                gxp[:, :, h0:h0 + stride[0] * (oh - 1) + 1:stride[0],
-                    w0:w0 + stride[1] * (ow - 1) + 1:stride[1]] += dcols[:, :, a, b]
-        gx = np.asarray(gxp[:, :, pt:pt + x.shape[2], pl:pl + x.shape[3]], order="C")
+                gxp[
+                    :,
+                    :,
+                    h0 : h0 + stride[0] * (oh - 1) + 1 : stride[0],
+                    w0 : w0 + stride[1] * (ow - 1) + 1 : stride[1],
+                ] += dcols[:, :, a, b]
+        gx = np.asarray(gxp[:, :, pt : pt + x.shape[2], pl : pl + x.shape[3]], order="C")
     if has_bias:
         gb = np.asarray(grad.sum(axis=(0, 2, 3)), dtype=grad.dtype, order="C")
     return gx, gw, gb

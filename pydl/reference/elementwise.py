@@ -5,8 +5,11 @@ import numpy as np
 
 from ._util import sum_to
 
-__all__ = [f"{n}_{k}" for n in ("add", "sub", "mul", "div", "pow", "where")
-           for k in ("forward", "backward")]
+__all__ = [
+    f"{n}_{k}"
+    for n in ("add", "sub", "mul", "div", "pow", "where")
+    for k in ("forward", "backward")
+]
 
 
 def _fmt(shape):
@@ -17,8 +20,11 @@ def _check(*arrays):
     try:
         np.broadcast_shapes(*(a.shape for a in arrays))
     except ValueError:
-        raise ValueError("shapes " + " and ".join(_fmt(a.shape) for a in arrays)
-                         + " cannot be broadcast together") from None
+        raise ValueError(
+            "shapes "
+            + " and ".join(_fmt(a.shape) for a in arrays)
+            + " cannot be broadcast together"
+        ) from None
 
 
 def _out(a, b, value):
@@ -33,8 +39,7 @@ def add_forward(a, b):
 
 def add_backward(grad, a, b, need_a=True, need_b=True):
     """d/da = 1, d/db = 1"""
-    return (sum_to(grad, a.shape) if need_a else None,
-            sum_to(grad, b.shape) if need_b else None)
+    return (sum_to(grad, a.shape) if need_a else None, sum_to(grad, b.shape) if need_b else None)
 
 
 def sub_forward(a, b):
@@ -45,8 +50,7 @@ def sub_forward(a, b):
 
 def sub_backward(grad, a, b, need_a=True, need_b=True):
     """d/da = 1, d/db = -1"""
-    return (sum_to(grad, a.shape) if need_a else None,
-            sum_to(-grad, b.shape) if need_b else None)
+    return (sum_to(grad, a.shape) if need_a else None, sum_to(-grad, b.shape) if need_b else None)
 
 
 def mul_forward(a, b):
@@ -57,8 +61,10 @@ def mul_forward(a, b):
 
 def mul_backward(grad, a, b, need_a=True, need_b=True):
     """d/da = b, d/db = a"""
-    return (sum_to(grad * b, a.shape) if need_a else None,
-            sum_to(grad * a, b.shape) if need_b else None)
+    return (
+        sum_to(grad * b, a.shape) if need_a else None,
+        sum_to(grad * a, b.shape) if need_b else None,
+    )
 
 
 def div_forward(a, b):
@@ -69,8 +75,10 @@ def div_forward(a, b):
 
 def div_backward(grad, a, b, need_a=True, need_b=True):
     """d/da = 1 / b, d/db = -a / b^2"""
-    return (sum_to(grad / b, a.shape) if need_a else None,
-            sum_to(-grad * a / (b * b), b.shape) if need_b else None)
+    return (
+        sum_to(grad / b, a.shape) if need_a else None,
+        sum_to(-grad * a / (b * b), b.shape) if need_b else None,
+    )
 
 
 def pow_forward(a, b):
@@ -101,5 +109,7 @@ def where_forward(cond, a, b):
 def where_backward(grad, cond, a, b, need_a=True, need_b=True):
     """grad flows to a where cond, to b elsewhere"""
     zero = np.zeros((), grad.dtype)
-    return (sum_to(np.where(cond, grad, zero), a.shape) if need_a else None,
-            sum_to(np.where(cond, zero, grad), b.shape) if need_b else None)
+    return (
+        sum_to(np.where(cond, grad, zero), a.shape) if need_a else None,
+        sum_to(np.where(cond, zero, grad), b.shape) if need_b else None,
+    )

@@ -28,8 +28,9 @@ def _check(index, n):
     bad = (index < 0) | (index >= n)
     if bad.any():
         i = int(np.argmax(bad.reshape(-1)))
-        raise IndexError(f"index {int(index.reshape(-1)[i])} is out of range for size {n} "
-                         f"(at position {i})")
+        raise IndexError(
+            f"index {int(index.reshape(-1)[i])} is out of range for size {n} (at position {i})"
+        )
 
 
 def index_forward(x, index):

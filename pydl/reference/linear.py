@@ -50,13 +50,19 @@ def matmul_backward(grad, a, b, need_a=True, need_b=True):
 
 def _act(name, z):
     from . import activation as A
+
     if name == "none":
         return z
-    fwd = {"relu": A.relu_forward, "gelu": A.gelu_forward, "tanh": A.tanh_forward,
-           "sigmoid": A.sigmoid_forward}
+    fwd = {
+        "relu": A.relu_forward,
+        "gelu": A.gelu_forward,
+        "tanh": A.tanh_forward,
+        "sigmoid": A.sigmoid_forward,
+    }
     if name not in fwd:
-        raise ValueError(f"activation must be 'none', 'relu', 'gelu', 'tanh' or 'sigmoid'; "
-                         f"got {name!r}")
+        raise ValueError(
+            f"activation must be 'none', 'relu', 'gelu', 'tanh' or 'sigmoid'; got {name!r}"
+        )
     return fwd[name](z)
 
 
@@ -70,6 +76,7 @@ def linear_act_forward(x, w, b, activation):
 def linear_act_backward(grad, x, w, y, pre, has_bias, activation, need_x=True, need_w=True):
     """dz = grad * act'(z) (from y, or from z for gelu), then linear_backward"""
     from . import activation as A
+
     if activation == "none":
         gz = grad
     elif activation == "gelu":

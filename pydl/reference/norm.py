@@ -3,8 +3,9 @@ with the fused backward dx = gamma invstd / M (M dy - sum dy - x^ sum dy x^)."""
 
 import numpy as np
 
-__all__ = [f"{n}_{k}" for n in ("batch_norm", "layer_norm", "group_norm")
-           for k in ("forward", "backward")]
+__all__ = [
+    f"{n}_{k}" for n in ("batch_norm", "layer_norm", "group_norm") for k in ("forward", "backward")
+]
 
 
 def _affine_shape(x):
@@ -16,8 +17,9 @@ def batch_norm_forward(x, weight, bias, running_mean, running_var, training, mom
     axes = (0,) + tuple(range(2, x.ndim))
     count = x.size // x.shape[1]
     if training and count <= 1:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
-                         f"{x.shape}")
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {x.shape}"
+        )
     if training:
         mean = x.mean(axis=axes)
         var = x.var(axis=axes)
@@ -76,8 +78,11 @@ def layer_norm_backward(grad, x, d, weight, mean, invstd, need_x, need_weight, n
     gx = None
     if need_x:
         g = g2 * (weight.reshape(1, d) if weight is not None else 1)
-        gx = invstd[:, None] / d * (d * g - g.sum(axis=1, keepdims=True)
-                                    - xh * (g * xh).sum(axis=1, keepdims=True))
+        gx = (
+            invstd[:, None]
+            / d
+            * (d * g - g.sum(axis=1, keepdims=True) - xh * (g * xh).sum(axis=1, keepdims=True))
+        )
         gx = np.asarray(gx.reshape(x.shape), x.dtype, order="C")
     return gx, gw, gb
 
@@ -111,7 +116,10 @@ def group_norm_backward(grad, x, groups, weight, mean, invstd, need_x, need_weig
         g = (grad * (weight.reshape(shp) if weight is not None else 1)).reshape(n, groups, -1)
         xhg = xh.reshape(n, groups, -1)
         m = g.shape[2]
-        gx = invstd[..., None] / m * (m * g - g.sum(axis=2, keepdims=True)
-                                      - xhg * (g * xhg).sum(axis=2, keepdims=True))
+        gx = (
+            invstd[..., None]
+            / m
+            * (m * g - g.sum(axis=2, keepdims=True) - xhg * (g * xhg).sum(axis=2, keepdims=True))
+        )
         gx = np.asarray(gx.reshape(x.shape), x.dtype, order="C")
     return gx, gw, gb

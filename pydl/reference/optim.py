@@ -27,8 +27,9 @@ def _set(dst, value):
     dst[...] = value
 
 
-def sgd_step(params, grads, bufs, lr, momentum, dampening, nesterov, weight_decay, maximize,
-             first_step):
+def sgd_step(
+    params, grads, bufs, lr, momentum, dampening, nesterov, weight_decay, maximize, first_step
+):
     """g = +-grad + wd p; buf = g (first) or mu buf + (1 - dampening) g;
     g = g + mu buf (nesterov) or buf; p -= lr g"""
     for i, (p, g) in enumerate(zip(params, grads)):
@@ -40,14 +41,28 @@ def sgd_step(params, grads, bufs, lr, momentum, dampening, nesterov, weight_deca
         _set(p, p - lr * g)
 
 
-def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step, lr, beta1, beta2,
-              eps, weight_decay, decoupled, amsgrad, maximize):
+def adam_step(
+    params,
+    grads,
+    exp_avgs,
+    exp_avg_sqs,
+    max_exp_avg_sqs,
+    step,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    decoupled,
+    amsgrad,
+    maximize,
+):
     """AdamW: p *= 1 - lr wd (decoupled), else g += wd p; m = b1 m + (1 - b1) g;
     v = b2 v + (1 - b2) g^2; v_max = max(v_max, v) (amsgrad);
     p -= lr / (1 - b1^t) * m / (sqrt(v or v_max) / sqrt(1 - b2^t) + eps)"""
     if step < 1:
         raise ValueError(f"adam_step: step must be >= 1, got {step}")
-    bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
+    bc1, bc2 = 1 - beta1**step, 1 - beta2**step
     for i, (p, g) in enumerate(zip(params, grads)):
         if decoupled:
             _set(p, p * (1 - lr * weight_decay))
@@ -72,8 +87,20 @@ def adagrad_step(params, grads, sums, clr, weight_decay, eps, maximize):
         _set(p, p - clr * g / (np.sqrt(s) + eps))
 
 
-def rmsprop_step(params, grads, square_avgs, momentum_buffers, grad_avgs, lr, alpha, eps,
-                 weight_decay, momentum, centered, maximize):
+def rmsprop_step(
+    params,
+    grads,
+    square_avgs,
+    momentum_buffers,
+    grad_avgs,
+    lr,
+    alpha,
+    eps,
+    weight_decay,
+    momentum,
+    centered,
+    maximize,
+):
     """sq = a sq + (1 - a) g^2; avg = sqrt(sq - ga^2) + eps (centered, ga = a ga + (1 - a) g)
     or sqrt(sq) + eps; buf = mu buf + g / avg, p -= lr buf (momentum) or p -= lr g / avg"""
     for i, (p, g) in enumerate(zip(params, grads)):
@@ -105,8 +132,22 @@ def adadelta_step(params, grads, square_avgs, acc_deltas, lr, rho, eps, weight_d
         _set(p, p - lr * delta)
 
 
-def nadam_step(params, grads, exp_avgs, exp_avg_sqs, beta1, beta2, bias_correction2, coef_grad,
-               coef_avg, eps, weight_decay, decoupled, lr, maximize):
+def nadam_step(
+    params,
+    grads,
+    exp_avgs,
+    exp_avg_sqs,
+    beta1,
+    beta2,
+    bias_correction2,
+    coef_grad,
+    coef_avg,
+    eps,
+    weight_decay,
+    decoupled,
+    lr,
+    maximize,
+):
     """m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; d = sqrt(v / bc2) + eps;
     p -= coef_grad g / d + coef_avg m / d (coefficients from the caller's momentum schedule)"""
     for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
@@ -130,14 +171,26 @@ def lion_step(params, grads, exp_avgs, lr, beta1, beta2, weight_decay, maximize)
         _set(m, beta2 * m + (1 - beta2) * g)
 
 
-def lamb_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
-              bias_correction, maximize):
+def lamb_step(
+    params,
+    grads,
+    exp_avgs,
+    exp_avg_sqs,
+    step,
+    lr,
+    beta1,
+    beta2,
+    eps,
+    weight_decay,
+    bias_correction,
+    maximize,
+):
     """m, v as Adam; u = m^ / (sqrt(v^) + eps) + wd p (m^ = m / (1 - b1^t) when
     bias_correction); r = ||p|| / ||u|| (1 if either is 0); p -= lr r u"""
     if step < 1:
         raise ValueError(f"lamb_step: step must be >= 1, got {step}")
-    bc1 = 1 - beta1 ** step if bias_correction else 1.0
-    bc2 = 1 - beta2 ** step if bias_correction else 1.0
+    bc1 = 1 - beta1**step if bias_correction else 1.0
+    bc2 = 1 - beta2**step if bias_correction else 1.0
     for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
         g = _g(g, maximize)
         _set(m, beta1 * m + (1 - beta1) * g)
@@ -155,8 +208,21 @@ def lookahead_step(fast, slow, alpha):
         _set(f, s)
 
 
-def adafactor_step(param, grad, row_var, col_var, variance, step, lr, beta2_decay, eps1, eps2,
-                   d, weight_decay, maximize):
+def adafactor_step(
+    param,
+    grad,
+    row_var,
+    col_var,
+    variance,
+    step,
+    lr,
+    beta2_decay,
+    eps1,
+    eps2,
+    d,
+    weight_decay,
+    maximize,
+):
     """torch.optim.Adafactor: beta2_t = 1 - t^decay; rho = min(lr, 1/sqrt t);
     alpha = max(eps2, RMS(p)) rho; p *= 1 - lr wd; factored (rank >= 2): row/col means of g^2
     averaged into R, C and V = R C / mean(R), else V averages g^2; U = g / sqrt(max(V, eps1^2));
@@ -164,7 +230,7 @@ def adafactor_step(param, grad, row_var, col_var, variance, step, lr, beta2_deca
     if step < 1:
         raise ValueError(f"adafactor_step: step must be >= 1, got {step}")
     g = _g(grad, maximize)
-    one_minus_beta2 = step ** beta2_decay
+    one_minus_beta2 = step**beta2_decay
     rho = min(lr, 1 / np.sqrt(step))
     alpha = max(eps2, np.linalg.norm(param) / np.sqrt(param.size)) * rho
     if weight_decay != 0:

@@ -20,8 +20,12 @@ def _words(seed, index):
     for _ in range(10):
         p0 = _M0 * c0
         p1 = _M1 * c2
-        c0, c1, c2, c3 = ((p1 >> np.uint64(32)) ^ c1 ^ np.uint64(k0), p1 & _MASK,
-                          (p0 >> np.uint64(32)) ^ c3 ^ np.uint64(k1), p0 & _MASK)
+        c0, c1, c2, c3 = (
+            (p1 >> np.uint64(32)) ^ c1 ^ np.uint64(k0),
+            p1 & _MASK,
+            (p0 >> np.uint64(32)) ^ c3 ^ np.uint64(k1),
+            p0 & _MASK,
+        )
         k0, k1 = (k0 + _W0) & 0xFFFFFFFF, (k1 + _W1) & 0xFFFFFFFF
     lanes = np.stack([c0, c1, c2, c3])
     return lanes[(index & np.uint64(3)).astype(np.intp), np.arange(index.size).reshape(index.shape)]

@@ -42,31 +42,47 @@ def recurrent_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode, reverse):
             saved[t] = (h,)
         elif mode == "lstm":
             g_all = gx + h @ w_hh.T + bh
-            i, f = _sig(g_all[:, :H]), _sig(g_all[:, H:2 * H])
-            g, o = np.tanh(g_all[:, 2 * H:3 * H]), _sig(g_all[:, 3 * H:])
+            i, f = _sig(g_all[:, :H]), _sig(g_all[:, H : 2 * H])
+            g, o = np.tanh(g_all[:, 2 * H : 3 * H]), _sig(g_all[:, 3 * H :])
             c_prev = c
             c = f * c_prev + i * g
             saved[t] = (i, f, g, o, c, c_prev)
             h = o * np.tanh(c)
         else:
-            hr = h @ w_hh[:2 * H].T + bh[:2 * H]
+            hr = h @ w_hh[: 2 * H].T + bh[: 2 * H]
             r = _sig(gx[:, :H] + hr[:, :H])
-            z = _sig(gx[:, H:2 * H] + hr[:, H:])
+            z = _sig(gx[:, H : 2 * H] + hr[:, H:])
             if mode == "gru":
-                hn = h @ w_hh[2 * H:].T + bh[2 * H:]
-                n = np.tanh(gx[:, 2 * H:] + r * hn)
+                hn = h @ w_hh[2 * H :].T + bh[2 * H :]
+                n = np.tanh(gx[:, 2 * H :] + r * hn)
                 saved[t] = (r, z, n, hn, h)
             else:
                 rh = r * h
-                n = np.tanh(gx[:, 2 * H:] + rh @ w_hh[2 * H:].T + bh[2 * H:])
+                n = np.tanh(gx[:, 2 * H :] + rh @ w_hh[2 * H :].T + bh[2 * H :])
                 saved[t] = (r, z, n, rh, h)
             h = (1 - z) * n + z * h
         y[t] = h
     return y, h.copy(), (c.copy() if mode == "lstm" else None), saved
 
 
-def recurrent_backward(dy, dh_n, dc_n, x, h0, c0, w_ih, w_hh, has_bias, y, saved, mode, reverse,
-                       need_x, need_h0, need_w):
+def recurrent_backward(
+    dy,
+    dh_n,
+    dc_n,
+    x,
+    h0,
+    c0,
+    w_ih,
+    w_hh,
+    has_bias,
+    y,
+    saved,
+    mode,
+    reverse,
+    need_x,
+    need_h0,
+    need_w,
+):
     """Backpropagation through time with the saved gates (the formulas' derivatives)."""
     T, H = x.shape[0], w_hh.shape[1]
     dgx = np.zeros((T, x.shape[1], w_hh.shape[0]), x.dtype)
@@ -89,8 +105,15 @@ def recurrent_backward(dy, dh_n, dc_n, x, h0, c0, w_ih, w_hh, has_bias, y, saved
             i, f, g, o, c, c_prev = saved[t]
             tc = np.tanh(c)
             dct = d * o * (1 - tc * tc) + dc
-            dpre = np.concatenate([dct * g * i * (1 - i), dct * c_prev * f * (1 - f),
-                                   dct * i * (1 - g * g), d * tc * o * (1 - o)], axis=1)
+            dpre = np.concatenate(
+                [
+                    dct * g * i * (1 - i),
+                    dct * c_prev * f * (1 - f),
+                    dct * i * (1 - g * g),
+                    d * tc * o * (1 - o),
+                ],
+                axis=1,
+            )
             dc = dct * f
             dgx[t] = dhg[t] = dpre
             dh = dpre @ w_hh
@@ -107,17 +130,24 @@ def recurrent_backward(dy, dh_n, dc_n, x, h0, c0, w_ih, w_hh, has_bias, y, saved
                 dh = dh + dhg[t] @ w_hh
                 dw_hh += dhg[t].T @ hp
             else:
-                drh = dpn @ w_hh[2 * H:]
+                drh = dpn @ w_hh[2 * H :]
                 dpr = drh * hp * r * (1 - r)
                 dgx[t] = np.concatenate([dpr, dpz, dpn], axis=1)
                 dhg[t] = np.concatenate([dpr, dpz, dpn], axis=1)
-                dh = dh + drh * r + dhg[t][:, :2 * H] @ w_hh[:2 * H]
-                dw_hh[:2 * H] += dhg[t][:, :2 * H].T @ hp
-                dw_hh[2 * H:] += dpn.T @ extra
+                dh = dh + drh * r + dhg[t][:, : 2 * H] @ w_hh[: 2 * H]
+                dw_hh[: 2 * H] += dhg[t][:, : 2 * H].T @ hp
+                dw_hh[2 * H :] += dpn.T @ extra
     flat_gx = dgx.reshape(-1, dgx.shape[2])
     dx = (flat_gx @ w_ih).reshape(x.shape).astype(x.dtype) if need_x else None
     dw_ih = (flat_gx.T @ x.reshape(-1, x.shape[2])).astype(x.dtype) if need_w else None
     db_ih = flat_gx.sum(axis=0) if need_w and has_bias else None
     db_hh = dhg.reshape(-1, dhg.shape[2]).sum(axis=0) if need_w and has_bias else None
-    return (dx, dh if need_h0 else None, dc if need_h0 and mode == "lstm" else None, dw_ih,
-            dw_hh if need_w else None, db_ih, db_hh)
+    return (
+        dx,
+        dh if need_h0 else None,
+        dc if need_h0 and mode == "lstm" else None,
+        dw_ih,
+        dw_hh if need_w else None,
+        db_ih,
+        db_hh,
+    )

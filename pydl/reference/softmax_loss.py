@@ -65,8 +65,9 @@ def cross_entropy_backward(grad, x, target, lse, reduction, ignore_index):
     n = x.shape[0]
     if target.dtype.kind == "f":
         g = _sample_grad(grad, reduction, n, n)
-        return np.asarray(g * (p * target.sum(axis=1, keepdims=True) - target),
-                          dtype=x.dtype, order="C")
+        return np.asarray(
+            g * (p * target.sum(axis=1, keepdims=True) - target), dtype=x.dtype, order="C"
+        )
     _check_labels(target, x.shape[1], ignore_index)
     keep = target != ignore_index
     onehot = np.zeros_like(p)
