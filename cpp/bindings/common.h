@@ -84,9 +84,20 @@ inline std::vector<bool> axis_mask(const std::vector<int64_t>& axes, size_t rank
     return mask;
 }
 
-void bind_math(py::module_& m);
-void bind_nn(py::module_& m);
-void bind_cnn(py::module_& m);
-void bind_seq(py::module_& m);
+// One per binding file bind_<family>.cpp, mirroring cpp/kernels/; module.cpp calls each.
+void bind_activation(py::module_& m);
+void bind_attention(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_dropout(py::module_& m);
+void bind_elementwise(py::module_& m);
+void bind_gemm(py::module_& m);
+void bind_layout(py::module_& m);
+void bind_linear(py::module_& m);
+void bind_norm(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_pool(py::module_& m);
+void bind_recurrent(py::module_& m);
+void bind_reduce(py::module_& m);
+void bind_softmax_loss(py::module_& m);
 
 }  // namespace pydl::bind

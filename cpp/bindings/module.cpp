@@ -85,8 +85,18 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "pydl's C++ kernels (float32). See pydl.reference for their NumPy twins.";
     py::register_exception<pydl::TypeError>(m, "CoreTypeError", PyExc_TypeError);
     pydl::bind::bind_runtime(m);
-    pydl::bind::bind_math(m);
-    pydl::bind::bind_nn(m);
-    pydl::bind::bind_cnn(m);
-    pydl::bind::bind_seq(m);
+    pydl::bind::bind_activation(m);
+    pydl::bind::bind_attention(m);
+    pydl::bind::bind_conv(m);
+    pydl::bind::bind_dropout(m);
+    pydl::bind::bind_elementwise(m);
+    pydl::bind::bind_gemm(m);
+    pydl::bind::bind_layout(m);
+    pydl::bind::bind_linear(m);
+    pydl::bind::bind_norm(m);
+    pydl::bind::bind_optim(m);
+    pydl::bind::bind_pool(m);
+    pydl::bind::bind_recurrent(m);
+    pydl::bind::bind_reduce(m);
+    pydl::bind::bind_softmax_loss(m);
 }

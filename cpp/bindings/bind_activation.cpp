@@ -1,0 +1,164 @@
+// Activations and elementwise math (unary ops), PReLU, softmax.
+#include <cmath>
+#include <utility>
+
+#include "bindings/common.h"
+#include "kernels/activation.h"
+
+namespace pydl::bind {
+namespace {
+
+// f(x, p...) and its backward (grad, x, y, p...) for an op with N float params.
+template <int N>
+void def_unary(py::module_& m, const std::string& name, UnaryOp op) {
+    auto fwd = [op](const py::array& x_, float p0, float p1) {
+        auto x = f32(x_, "x");
+        auto y = empty(shape_of(x));
+        float* yp = out(y);
+        const int64_t n = x.size();
+        {
+            py::gil_scoped_release nogil;
+            unary_forward(op, in(x), yp, n, p0, p1);
+        }
+        return y;
+    };
+    auto bwd = [op](const py::array& g_, const py::array& x_, const py::array& y_, float p0,
+                    float p1) {
+        auto g = f32(g_, "grad"), x = f32(x_, "x"), y = f32(y_, "y");
+        PYDL_CHECK(shape_of(g) == shape_of(x) && shape_of(y) == shape_of(x), ValueError, "grad ",
+                   shape_str(shape_of(g)), ", x ", shape_str(shape_of(x)), " and y ",
+                   shape_str(shape_of(y)), " must have the same shape");
+        auto gx = empty(shape_of(x));
+        float* gp = out(gx);
+        const int64_t n = x.size();
+        {
+            py::gil_scoped_release nogil;
+            unary_backward(op, in(g), in(x), in(y), gp, n, p0, p1);
+        }
+        return gx;
+    };
+    const std::string f = name + "_forward", b = name + "_backward";
+    if constexpr (N == 0) {
+        m.def(f.c_str(), [fwd](const py::array& x) { return fwd(x, 0, 0); });
+        m.def(b.c_str(), [bwd](const py::array& g, const py::array& x, const py::array& y) {
+            return bwd(g, x, y, 0, 0);
+        });
+    } else if constexpr (N == 1) {
+        m.def(f.c_str(), [fwd](const py::array& x, float p0) { return fwd(x, p0, 0); });
+        m.def(b.c_str(), [bwd](const py::array& g, const py::array& x, const py::array& y,
+                               float p0) { return bwd(g, x, y, p0, 0); });
+    } else {
+        m.def(f.c_str(), fwd);
+        m.def(b.c_str(), bwd);
+    }
+}
+
+// (outer, n, inner) around `axis`.
+std::tuple<int64_t, int64_t, int64_t> split_axis(const Shape& s, int64_t axis) {
+    PYDL_CHECK(axis >= 0 && size_t(axis) < s.size(), ValueError, "axis ", axis,
+               " is out of range for shape ", shape_str(s));
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= s[d];
+    for (size_t d = axis + 1; d < s.size(); ++d) inner *= s[d];
+    return {outer, s[axis], inner};
+}
+
+void def_softmax(py::module_& m) {
+    for (const bool log : {false, true}) {
+        const std::string name = log ? "log_softmax" : "softmax";
+        m.def((name + "_forward").c_str(), [log](const py::array& x_, int64_t axis) {
+            auto x = f32(x_, "x");
+            auto [outer, n, inner] = split_axis(shape_of(x), axis);
+            auto y = empty(shape_of(x));
+            float* yp = out(y);
+            {
+                py::gil_scoped_release nogil;
+                softmax_forward(in(x), outer, n, inner, log, yp);
+            }
+            return y;
+        });
+        m.def((name + "_backward").c_str(),
+              [log](const py::array& g_, const py::array& y_, int64_t axis) {
+                  auto g = f32(g_, "grad"), y = f32(y_, "y");
+                  PYDL_CHECK(shape_of(g) == shape_of(y), ValueError, "grad ",
+                             shape_str(shape_of(g)), " and y ", shape_str(shape_of(y)), " differ");
+                  auto [outer, n, inner] = split_axis(shape_of(y), axis);
+                  auto gx = empty(shape_of(y));
+                  float* gp = out(gx);
+                  {
+                      py::gil_scoped_release nogil;
+                      softmax_backward(in(g), in(y), outer, n, inner, log, gp);
+                  }
+                  return gx;
+              });
+    }
+}
+
+// PReLU's channel split of x: (outer, channels, inner), channel axis 1.
+std::tuple<int64_t, int64_t, int64_t> prelu_split(const Shape& s, int64_t w_size) {
+    const int64_t channels = s.size() >= 2 ? s[1] : 1;
+    PYDL_CHECK(w_size == 1 || w_size == channels, ValueError, "prelu weight has ", w_size,
+               " values but the input ", shape_str(s), " has ", channels, " channels");
+    if (w_size == 1) return {1, 1, numel(s)};
+    int64_t inner = 1;
+    for (size_t d = 2; d < s.size(); ++d) inner *= s[d];
+    return {s[0], channels, inner};
+}
+
+void def_prelu(py::module_& m) {
+    m.def("prelu_forward", [](const py::array& x_, const py::array& w_) {
+        auto x = f32(x_, "x"), w = f32(w_, "weight");
+        auto [outer, c, inner] = prelu_split(shape_of(x), w.size());
+        auto y = empty(shape_of(x));
+        float* yp = out(y);
+        {
+            py::gil_scoped_release nogil;
+            prelu_forward(in(x), in(w), outer, c, inner, yp);
+        }
+        return y;
+    });
+    m.def("prelu_backward", [](const py::array& g_, const py::array& x_, const py::array& w_) {
+        auto g = f32(g_, "grad"), x = f32(x_, "x"), w = f32(w_, "weight");
+        PYDL_CHECK(shape_of(g) == shape_of(x), ValueError, "grad ", shape_str(shape_of(g)),
+                   " and x ", shape_str(shape_of(x)), " differ");
+        auto [outer, c, inner] = prelu_split(shape_of(x), w.size());
+        auto gx = empty(shape_of(x));
+        auto gw = empty(shape_of(w));
+        float* gxp = out(gx);
+        float* gwp = out(gw);
+        {
+            py::gil_scoped_release nogil;
+            prelu_backward(in(g), in(x), in(w), outer, c, inner, gxp, gwp);
+        }
+        return py::make_tuple(gx, gw);
+    });
+}
+
+}  // namespace
+
+void bind_activation(py::module_& m) {
+    def_unary<0>(m, "neg", UnaryOp::Neg);
+    def_unary<0>(m, "exp", UnaryOp::Exp);
+    def_unary<0>(m, "log", UnaryOp::Log);
+    def_unary<0>(m, "sqrt", UnaryOp::Sqrt);
+    def_unary<0>(m, "abs", UnaryOp::Abs);
+    def_unary<2>(m, "clamp", UnaryOp::Clamp);
+    def_unary<0>(m, "sigmoid", UnaryOp::Sigmoid);
+    def_unary<0>(m, "tanh", UnaryOp::Tanh);
+    def_unary<0>(m, "relu", UnaryOp::Relu);
+    def_unary<1>(m, "leaky_relu", UnaryOp::LeakyRelu);
+    def_unary<1>(m, "elu", UnaryOp::Elu);
+    def_unary<0>(m, "selu", UnaryOp::Selu);
+    def_unary<0>(m, "gelu", UnaryOp::Gelu);
+    def_unary<0>(m, "gelu_tanh", UnaryOp::GeluTanh);
+    def_unary<0>(m, "silu", UnaryOp::Silu);
+    def_unary<0>(m, "mish", UnaryOp::Mish);
+    def_unary<2>(m, "softplus", UnaryOp::Softplus);
+    def_unary<0>(m, "softsign", UnaryOp::Softsign);
+    def_unary<2>(m, "hard_sigmoid", UnaryOp::HardSigmoid);
+    def_unary<2>(m, "hard_tanh", UnaryOp::HardTanh);
+    def_softmax(m);
+    def_prelu(m);
+}
+
+}  // namespace pydl::bind

@@ -1,0 +1,57 @@
+// The GEMM itself, for tests and benchmarks.
+#include <algorithm>
+
+#include "bindings/common.h"
+#include "gemm/gemm.h"
+#include "gemm/peak.h"
+
+namespace pydl::bind {
+namespace {
+
+// The extent in elements a rows x cols matrix with row stride ld needs.
+void check_matrix(const char* name, const py::array& arr, int64_t rows, int64_t cols, int64_t ld) {
+    PYDL_CHECK(ld >= std::max<int64_t>(1, cols), ValueError, "sgemm: leading dimension of ", name,
+               " is ", ld, " but its rows hold ", cols, " elements");
+    const int64_t need = rows > 0 && cols > 0 ? (rows - 1) * ld + cols : 0;
+    PYDL_CHECK(arr.size() >= need, ValueError, "sgemm: ", name, " has ", arr.size(),
+               " elements but a ", rows, " x ", cols, " matrix with leading dimension ", ld,
+               " needs ", need);
+}
+
+}  // namespace
+
+void bind_gemm(py::module_& m) {
+    m.def(
+        "sgemm",
+        [](bool trans_a, bool trans_b, int64_t mm, int64_t n, int64_t k, double alpha,
+           const py::array& a_, int64_t lda, const py::array& b_, int64_t ldb, double beta,
+           py::array c_, int64_t ldc) {
+            PYDL_CHECK(mm >= 0 && n >= 0 && k >= 0, ValueError, "sgemm: negative size m=", mm,
+                       " n=", n, " k=", k);
+            auto a = f32(a_, "a"), b = f32(b_, "b");
+            PYDL_CHECK(c_.dtype().is(py::dtype::of<float>()) && (c_.flags() & py::array::c_style) &&
+                           c_.writeable(),
+                       TypeError, "sgemm: c must be a writable C-contiguous float32 array");
+            check_matrix("a", a, trans_a ? k : mm, trans_a ? mm : k, lda);
+            check_matrix("b", b, trans_b ? n : k, trans_b ? k : n, ldb);
+            check_matrix("c", c_, mm, n, ldc);
+            float* cp = static_cast<float*>(c_.mutable_data());
+            py::gil_scoped_release nogil;
+            sgemm(trans_a, trans_b, mm, n, k, float(alpha), in(a), lda, in(b), ldb, float(beta), cp,
+                  ldc);
+        },
+        "C := alpha op(A) op(B) + beta C in place on row-major buffers (for tests/benchmarks).");
+    m.def(
+        "gemm_set_kernel", [](const std::string& name) { gemm::set_kernel(name.c_str()); },
+        "Select the GEMM micro-kernel: 'auto', 'ref', 'avx2' or 'avx512'.");
+    m.def("gemm_kernel", [] { return std::string(gemm::kernel_name()); });
+    m.def(
+        "fma_peak_loop",
+        [](int64_t iterations) {
+            py::gil_scoped_release nogil;
+            return gemm::fma_peak_loop(iterations);
+        },
+        "192 flops per iteration of independent FMAs: the machine's peak (benchmarks).");
+}
+
+}  // namespace pydl::bind

@@ -1,0 +1,169 @@
+// Linear layers (optionally with a fused activation) and matmul.
+#include "bindings/common.h"
+#include "gemm/gemm.h"
+#include "kernels/linear.h"
+
+namespace pydl::bind {
+namespace {
+
+// The output shape of linear, after checking input (..., in) against weight (out, in).
+Shape linear_out_shape(const Shape& xs, const Shape& ws) {
+    PYDL_CHECK(ws.size() == 2 && xs.size() >= 1 && xs.back() == ws[1], ValueError, "linear: input ",
+               shape_str(xs), " does not match weight ", shape_str(ws), " (expected input (..., ",
+               ws.size() == 2 ? ws[1] : -1, "))");
+    Shape ys(xs);
+    ys.back() = ws[0];
+    return ys;
+}
+
+// The output shape of a batched matmul, after checking the operands align.
+Shape matmul_out_shape(const Shape& as, const Shape& bs) {
+    PYDL_CHECK(as.size() >= 2 && bs.size() >= 2 && as.back() == bs[bs.size() - 2], ValueError,
+               "matmul: shapes ", shape_str(as), " and ", shape_str(bs), " are not aligned");
+    Shape os = broadcast_shapes(Shape(as.begin(), as.end() - 2), Shape(bs.begin(), bs.end() - 2));
+    os.push_back(as[as.size() - 2]);
+    os.push_back(bs.back());
+    return os;
+}
+
+gemm::Activation parse_activation(const std::string& name) {
+    if (name == "none") return gemm::Activation::None;
+    if (name == "relu") return gemm::Activation::Relu;
+    if (name == "gelu") return gemm::Activation::Gelu;
+    if (name == "tanh") return gemm::Activation::Tanh;
+    if (name == "sigmoid") return gemm::Activation::Sigmoid;
+    PYDL_CHECK(false, ValueError, "activation must be 'none', 'relu', 'gelu', 'tanh' or ",
+               "'sigmoid'; got '", name, "'");
+    return gemm::Activation::None;
+}
+
+// The optional bias of a linear layer (null when None), checked against the weight.
+const float* linear_bias(const py::object& b_, const Shape& ws, py::array_t<float>& keep) {
+    if (b_.is_none()) return nullptr;
+    keep = f32(b_.cast<py::array>(), "bias");
+    PYDL_CHECK(keep.ndim() == 1 && keep.shape(0) == ws[0], ValueError, "linear: bias ",
+               shape_str(shape_of(keep)), " does not match weight ", shape_str(ws));
+    return keep.data();
+}
+
+}  // namespace
+
+void bind_linear(py::module_& m) {
+    m.def("linear_forward", [](const py::array& x_, const py::array& w_, py::object b_) {
+        auto x = f32(x_, "input"), w = f32(w_, "weight");
+        const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+        py::array_t<float> b;
+        const float* bp = linear_bias(b_, ws, b);
+        auto y = empty(ys);
+        float* yp = out(y);
+        const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+        py::gil_scoped_release nogil;
+        linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp);
+        return y;
+    });
+    m.def("linear_act_forward", [](const py::array& x_, const py::array& w_, py::object b_,
+                                   const std::string& activation) {
+        auto x = f32(x_, "input"), w = f32(w_, "weight");
+        const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+        const gemm::Activation act = parse_activation(activation);
+        py::array_t<float> b;
+        const float* bp = linear_bias(b_, ws, b);
+        auto y = empty(ys);
+        py::object pre = py::none();
+        float* pre_p = nullptr;
+        if (act == gemm::Activation::Gelu) {  // gelu's derivative needs the pre-activation
+            auto t = empty(ys);
+            pre_p = out(t);
+            pre = t;
+        }
+        float* yp = out(y);
+        const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+        {
+            py::gil_scoped_release nogil;
+            linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp, act, pre_p);
+        }
+        return py::make_tuple(y, pre);
+    });
+    m.def(
+        "linear_act_backward",
+        [](const py::array& g_, const py::array& x_, const py::array& w_, const py::array& y_,
+           py::object pre_, bool has_bias, const std::string& activation, bool need_x,
+           bool need_w) {
+            auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight"), y = f32(y_, "y");
+            const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+            const gemm::Activation act = parse_activation(activation);
+            PYDL_CHECK(shape_of(g) == ys && shape_of(y) == ys, ValueError, "linear: grad ",
+                       shape_str(shape_of(g)), " and y ", shape_str(shape_of(y)),
+                       " must match output ", shape_str(ys));
+            py::array_t<float> pre;
+            if (act == gemm::Activation::Gelu) {
+                PYDL_CHECK(!pre_.is_none(), ValueError, "linear with gelu: backward needs pre");
+                pre = f32(pre_.cast<py::array>(), "pre");
+                PYDL_CHECK(shape_of(pre) == ys, ValueError, "linear: pre ",
+                           shape_str(shape_of(pre)), " must match output ", shape_str(ys));
+            }
+            float *gxp, *gwp, *gbp;
+            py::object gx = maybe_empty(need_x, xs, gxp), gw = maybe_empty(need_w, ws, gwp),
+                       gb = maybe_empty(has_bias, {ws[0]}, gbp);
+            const float* pre_p = act == gemm::Activation::Gelu ? in(pre) : nullptr;
+            const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+            {
+                py::gil_scoped_release nogil;
+                linear_act_backward(in(g), in(x), in(w), in(y), pre_p, rows, ws[1], ws[0], act, gxp,
+                                    gwp, gbp);
+            }
+            return py::make_tuple(gx, gw, gb);
+        },
+        py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("y"), py::arg("pre"),
+        py::arg("has_bias"), py::arg("activation"), py::arg("need_x") = true,
+        py::arg("need_w") = true);
+    m.def(
+        "linear_backward",
+        [](const py::array& g_, const py::array& x_, const py::array& w_, bool has_bias,
+           bool need_x, bool need_w) {
+            auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight");
+            const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+            PYDL_CHECK(shape_of(g) == ys, ValueError, "linear: grad ", shape_str(shape_of(g)),
+                       " does not match output ", shape_str(ys));
+            float *gxp, *gwp, *gbp;
+            py::object gx = maybe_empty(need_x, xs, gxp), gw = maybe_empty(need_w, ws, gwp),
+                       gb = maybe_empty(has_bias, {ws[0]}, gbp);
+            const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+            {
+                py::gil_scoped_release nogil;
+                linear_backward(in(g), in(x), in(w), rows, ws[1], ws[0], gxp, gwp, gbp);
+            }
+            return py::make_tuple(gx, gw, gb);
+        },
+        py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("has_bias"), py::arg("need_x") = true,
+        py::arg("need_w") = true);
+    m.def("matmul_forward", [](const py::array& a_, const py::array& b_) {
+        auto a = f32(a_, "a"), b = f32(b_, "b");
+        const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
+        auto y = empty(os);
+        float* yp = out(y);
+        py::gil_scoped_release nogil;
+        matmul_forward(in(a), as, in(b), bs, yp, os);
+        return y;
+    });
+    m.def(
+        "matmul_backward",
+        [](const py::array& g_, const py::array& a_, const py::array& b_, bool need_a,
+           bool need_b) {
+            auto g = f32(g_, "grad"), a = f32(a_, "a"), b = f32(b_, "b");
+            const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
+            PYDL_CHECK(shape_of(g) == os, ValueError, "matmul: grad ", shape_str(shape_of(g)),
+                       " does not match output ", shape_str(os));
+            float *gap, *gbp;
+            py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
+            {
+                py::gil_scoped_release nogil;
+                matmul_backward(in(g), os, in(a), as, in(b), bs, gap, gbp);
+            }
+            return py::make_tuple(ga, gb);
+        },
+        py::arg("grad"), py::arg("a"), py::arg("b"), py::arg("need_a") = true,
+        py::arg("need_b") = true);
+}
+
+}  // namespace pydl::bind

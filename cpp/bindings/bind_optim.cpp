@@ -1,0 +1,172 @@
+// Optimizer steps.
+#include "bindings/common.h"
+#include "kernels/optim.h"
+
+namespace pydl::bind {
+namespace {
+
+using ArrayList = std::vector<py::array>;
+
+// A writable C-contiguous float32 array of `size` elements, or TypeError/ValueError.
+float* writable_f32(const py::array& a, const char* what, int64_t size) {
+    PYDL_CHECK(
+        a.dtype().is(py::dtype::of<float>()) && (a.flags() & py::array::c_style) && a.writeable(),
+        TypeError, "optimizer step: every ", what,
+        " must be a writable C-contiguous float32 array");
+    PYDL_CHECK(a.size() == size, ValueError, "optimizer step: a ", what, " has ", a.size(),
+               " elements, its parameter ", size);
+    return static_cast<float*>(const_cast<void*>(a.data()));
+}
+
+// Parameters, one gradient each (none at all only with grads_optional, for Lookahead),
+// and up to three state lists (empty: unused), checked and paired up.
+std::vector<ParamSlot> slots_of(const ArrayList& params, const ArrayList& grads,
+                                std::initializer_list<const ArrayList*> states,
+                                bool grads_optional = false) {
+    PYDL_CHECK(grads.size() == params.size() || (grads_optional && grads.empty()), ValueError,
+               "optimizer step: ", params.size(), " params but ", grads.size(), " grads");
+    for (const ArrayList* st : states)
+        PYDL_CHECK(st->empty() || st->size() == params.size(), ValueError,
+                   "optimizer step: ", params.size(), " params but ", st->size(), " state tensors");
+    std::vector<ParamSlot> slots;
+    for (size_t i = 0; i < params.size(); ++i) {
+        ParamSlot s{};
+        s.size = params[i].size();
+        s.param = writable_f32(params[i], "parameter", s.size);
+        s.grad = grads.empty() ? nullptr : writable_f32(grads[i], "gradient", s.size);
+        int k = 0;
+        for (const ArrayList* st : states) {
+            s.state[k++] = st->empty() ? nullptr : writable_f32((*st)[i], "state buffer", s.size);
+        }
+        slots.push_back(s);
+    }
+    return slots;
+}
+
+void require_states(const char* fn, size_t params, std::initializer_list<const ArrayList*> states) {
+    for (const ArrayList* st : states)
+        PYDL_CHECK(params == 0 || !st->empty(), ValueError, fn, " needs every state list");
+}
+
+}  // namespace
+
+void bind_optim(py::module_& m) {
+    m.def("sgd_step", [](const ArrayList& params, const ArrayList& grads, const ArrayList& bufs,
+                         double lr, double momentum, double dampening, bool nesterov,
+                         double weight_decay, bool maximize, bool first_step) {
+        const ArrayList none;
+        auto slots = slots_of(params, grads, {momentum != 0 ? &bufs : &none});
+        if (momentum != 0) require_states("sgd_step with momentum", params.size(), {&bufs});
+        py::gil_scoped_release nogil;
+        sgd_step(slots, float(lr), float(momentum), float(dampening), nesterov, float(weight_decay),
+                 maximize, first_step);
+    });
+    m.def("adam_step",
+          [](const ArrayList& params, const ArrayList& grads, const ArrayList& exp_avgs,
+             const ArrayList& exp_avg_sqs, const ArrayList& max_exp_avg_sqs, int64_t step,
+             double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+             bool amsgrad, bool maximize) {
+              PYDL_CHECK(step >= 1, ValueError, "adam_step: step must be >= 1, got ", step);
+              auto slots = slots_of(params, grads, {&exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs});
+              require_states("adam_step", params.size(), {&exp_avgs, &exp_avg_sqs});
+              if (amsgrad)
+                  require_states("adam_step with amsgrad", params.size(), {&max_exp_avg_sqs});
+              py::gil_scoped_release nogil;
+              adam_step(slots, step, float(lr), float(beta1), float(beta2), float(eps),
+                        float(weight_decay), decoupled, amsgrad, maximize);
+          });
+    m.def("adagrad_step", [](const ArrayList& params, const ArrayList& grads, const ArrayList& sums,
+                             double clr, double weight_decay, double eps, bool maximize) {
+        auto slots = slots_of(params, grads, {&sums});
+        require_states("adagrad_step", params.size(), {&sums});
+        py::gil_scoped_release nogil;
+        adagrad_step(slots, float(clr), float(weight_decay), float(eps), maximize);
+    });
+    m.def("rmsprop_step",
+          [](const ArrayList& params, const ArrayList& grads, const ArrayList& square_avgs,
+             const ArrayList& momentum_buffers, const ArrayList& grad_avgs, double lr, double alpha,
+             double eps, double weight_decay, double momentum, bool centered, bool maximize) {
+              auto slots = slots_of(params, grads, {&square_avgs, &momentum_buffers, &grad_avgs});
+              require_states("rmsprop_step", params.size(), {&square_avgs});
+              if (momentum > 0)
+                  require_states("rmsprop_step with momentum", params.size(), {&momentum_buffers});
+              if (centered) require_states("rmsprop_step centered", params.size(), {&grad_avgs});
+              py::gil_scoped_release nogil;
+              rmsprop_step(slots, float(lr), float(alpha), float(eps), float(weight_decay),
+                           float(momentum), centered, maximize);
+          });
+    m.def("adadelta_step", [](const ArrayList& params, const ArrayList& grads,
+                              const ArrayList& square_avgs, const ArrayList& acc_deltas, double lr,
+                              double rho, double eps, double weight_decay, bool maximize) {
+        auto slots = slots_of(params, grads, {&square_avgs, &acc_deltas});
+        require_states("adadelta_step", params.size(), {&square_avgs, &acc_deltas});
+        py::gil_scoped_release nogil;
+        adadelta_step(slots, float(lr), float(rho), float(eps), float(weight_decay), maximize);
+    });
+    m.def("nadam_step",
+          [](const ArrayList& params, const ArrayList& grads, const ArrayList& exp_avgs,
+             const ArrayList& exp_avg_sqs, double beta1, double beta2, double bias_correction2,
+             double coef_grad, double coef_avg, double eps, double weight_decay, bool decoupled,
+             double lr, bool maximize) {
+              auto slots = slots_of(params, grads, {&exp_avgs, &exp_avg_sqs});
+              require_states("nadam_step", params.size(), {&exp_avgs, &exp_avg_sqs});
+              py::gil_scoped_release nogil;
+              nadam_step(slots, float(beta1), float(beta2), float(bias_correction2),
+                         float(coef_grad), float(coef_avg), float(eps), float(weight_decay),
+                         decoupled, float(lr), maximize);
+          });
+    m.def(
+        "lion_step", [](const ArrayList& params, const ArrayList& grads, const ArrayList& exp_avgs,
+                        double lr, double beta1, double beta2, double weight_decay, bool maximize) {
+            auto slots = slots_of(params, grads, {&exp_avgs});
+            require_states("lion_step", params.size(), {&exp_avgs});
+            py::gil_scoped_release nogil;
+            lion_step(slots, float(lr), float(beta1), float(beta2), float(weight_decay), maximize);
+        });
+    m.def("lamb_step",
+          [](const ArrayList& params, const ArrayList& grads, const ArrayList& exp_avgs,
+             const ArrayList& exp_avg_sqs, int64_t step, double lr, double beta1, double beta2,
+             double eps, double weight_decay, bool bias_correction, bool maximize) {
+              PYDL_CHECK(step >= 1, ValueError, "lamb_step: step must be >= 1, got ", step);
+              auto slots = slots_of(params, grads, {&exp_avgs, &exp_avg_sqs});
+              require_states("lamb_step", params.size(), {&exp_avgs, &exp_avg_sqs});
+              py::gil_scoped_release nogil;
+              lamb_step(slots, step, float(lr), float(beta1), float(beta2), float(eps),
+                        float(weight_decay), bias_correction, maximize);
+          });
+    m.def("lookahead_step", [](const ArrayList& fast, const ArrayList& slow, double alpha) {
+        auto slots = slots_of(fast, {}, {&slow}, /*grads_optional=*/true);
+        require_states("lookahead_step", fast.size(), {&slow});
+        py::gil_scoped_release nogil;
+        lookahead_step(slots, float(alpha));
+    });
+    m.def("adafactor_step",
+          [](py::array param, const py::array& grad, py::object row_var, py::object col_var,
+             py::object variance, int64_t step, double lr, double beta2_decay, double eps1,
+             double eps2, double d, double weight_decay, bool maximize) {
+              PYDL_CHECK(step >= 1, ValueError, "adafactor_step: step must be >= 1, got ", step);
+              const int64_t n = param.size();
+              float* p = writable_f32(param, "parameter", n);
+              const float* g = writable_f32(grad, "gradient", n);
+              const bool factored = param.ndim() >= 2;
+              int64_t rows = 1, cols = n, batch = 1;
+              float* rv = nullptr;
+              float* cv = nullptr;
+              float* var = nullptr;
+              if (factored) {
+                  rows = param.shape(param.ndim() - 2);
+                  cols = param.shape(param.ndim() - 1);
+                  batch = rows * cols ? n / (rows * cols) : 0;
+                  rv = writable_f32(row_var.cast<py::array>(), "row_var", batch * rows);
+                  cv = writable_f32(col_var.cast<py::array>(), "col_var", batch * cols);
+              } else {
+                  var = writable_f32(variance.cast<py::array>(), "variance", n);
+              }
+              py::gil_scoped_release nogil;
+              adafactor_step(p, g, batch, rows, cols, factored, rv, cv, var, step, float(lr),
+                             float(beta2_decay), float(eps1), float(eps2), float(d),
+                             float(weight_decay), maximize);
+          });
+}
+
+}  // namespace pydl::bind
