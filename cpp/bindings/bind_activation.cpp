@@ -137,26 +137,13 @@ void def_prelu(py::module_& m) {
 }  // namespace
 
 void bind_activation(py::module_& m) {
-    def_unary<0>(m, "neg", UnaryOp::Neg);
-    def_unary<0>(m, "exp", UnaryOp::Exp);
-    def_unary<0>(m, "log", UnaryOp::Log);
-    def_unary<0>(m, "sqrt", UnaryOp::Sqrt);
-    def_unary<0>(m, "abs", UnaryOp::Abs);
-    def_unary<2>(m, "clamp", UnaryOp::Clamp);
-    def_unary<0>(m, "sigmoid", UnaryOp::Sigmoid);
-    def_unary<0>(m, "tanh", UnaryOp::Tanh);
-    def_unary<0>(m, "relu", UnaryOp::Relu);
-    def_unary<1>(m, "leaky_relu", UnaryOp::LeakyRelu);
-    def_unary<1>(m, "elu", UnaryOp::Elu);
-    def_unary<0>(m, "selu", UnaryOp::Selu);
-    def_unary<0>(m, "gelu", UnaryOp::Gelu);
-    def_unary<0>(m, "gelu_tanh", UnaryOp::GeluTanh);
-    def_unary<0>(m, "silu", UnaryOp::Silu);
-    def_unary<0>(m, "mish", UnaryOp::Mish);
-    def_unary<2>(m, "softplus", UnaryOp::Softplus);
-    def_unary<0>(m, "softsign", UnaryOp::Softsign);
-    def_unary<2>(m, "hard_sigmoid", UnaryOp::HardSigmoid);
-    def_unary<2>(m, "hard_tanh", UnaryOp::HardTanh);
+    // <name>_forward / <name>_backward for every row of the unary list (Note [Unary op list]).
+    for (int i = 0; i < kNumUnaryOps; ++i) {
+        const UnaryOpInfo& op = kUnaryOps[i];
+        if (op.params == 0) def_unary<0>(m, op.name, UnaryOp(i));
+        if (op.params == 1) def_unary<1>(m, op.name, UnaryOp(i));
+        if (op.params == 2) def_unary<2>(m, op.name, UnaryOp(i));
+    }
     def_softmax(m);
     def_prelu(m);
 }

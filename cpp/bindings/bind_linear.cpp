@@ -26,15 +26,20 @@ Shape matmul_out_shape(const Shape& as, const Shape& bs) {
     return os;
 }
 
-gemm::Activation parse_activation(const std::string& name) {
-    if (name == "none") return gemm::Activation::None;
-    if (name == "relu") return gemm::Activation::Relu;
-    if (name == "gelu") return gemm::Activation::Gelu;
-    if (name == "tanh") return gemm::Activation::Tanh;
-    if (name == "sigmoid") return gemm::Activation::Sigmoid;
-    PYDL_CHECK(false, ValueError, "activation must be 'none', 'relu', 'gelu', 'tanh' or ",
-               "'sigmoid'; got '", name, "'");
-    return gemm::Activation::None;
+// linear_act's activation: "none" or the name of a fusable op of the unary list (Note
+// [Unary op list]).
+std::optional<UnaryOp> parse_activation(const std::string& name) {
+    if (name == "none") return std::nullopt;
+    UnaryOp op;
+    if (find_unary_op(name.c_str(), &op) && fusable(op)) return op;
+    std::vector<const char*> fused;
+    for (const UnaryOpInfo& info : kUnaryOps)
+        if (info.fuse != UnaryFuse::No) fused.push_back(info.name);
+    std::string names = "'none'";
+    for (size_t i = 0; i < fused.size(); ++i)
+        names += std::string(i + 1 == fused.size() ? " or '" : ", '") + fused[i] + "'";
+    PYDL_CHECK(false, ValueError, "activation must be ", names, "; got '", name, "'");
+    return std::nullopt;
 }
 
 // The optional bias of a linear layer (null when None), checked against the weight.
@@ -65,13 +70,13 @@ void bind_linear(py::module_& m) {
                                    const std::string& activation) {
         auto x = f32(x_, "input"), w = f32(w_, "weight");
         const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
-        const gemm::Activation act = parse_activation(activation);
+        const std::optional<UnaryOp> act = parse_activation(activation);
         py::array_t<float> b;
         const float* bp = linear_bias(b_, ws, b);
         auto y = empty(ys);
         py::object pre = py::none();
         float* pre_p = nullptr;
-        if (act == gemm::Activation::Gelu) {  // gelu's derivative needs the pre-activation
+        if (linear_act_needs_pre(act)) {  // e.g. gelu's derivative needs the pre-activation
             auto t = empty(ys);
             pre_p = out(t);
             pre = t;
@@ -91,13 +96,14 @@ void bind_linear(py::module_& m) {
            bool need_w) {
             auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight"), y = f32(y_, "y");
             const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
-            const gemm::Activation act = parse_activation(activation);
+            const std::optional<UnaryOp> act = parse_activation(activation);
             PYDL_CHECK(shape_of(g) == ys && shape_of(y) == ys, ValueError, "linear: grad ",
                        shape_str(shape_of(g)), " and y ", shape_str(shape_of(y)),
                        " must match output ", shape_str(ys));
             py::array_t<float> pre;
-            if (act == gemm::Activation::Gelu) {
-                PYDL_CHECK(!pre_.is_none(), ValueError, "linear with gelu: backward needs pre");
+            if (linear_act_needs_pre(act)) {
+                PYDL_CHECK(!pre_.is_none(), ValueError, "linear with ", activation,
+                           ": backward needs pre");
                 pre = f32(pre_.cast<py::array>(), "pre");
                 PYDL_CHECK(shape_of(pre) == ys, ValueError, "linear: pre ",
                            shape_str(shape_of(pre)), " must match output ", shape_str(ys));
@@ -105,7 +111,7 @@ void bind_linear(py::module_& m) {
             float *gxp, *gwp, *gbp;
             py::object gx = maybe_empty(need_x, xs, gxp), gw = maybe_empty(need_w, ws, gwp),
                        gb = maybe_empty(has_bias, {ws[0]}, gbp);
-            const float* pre_p = act == gemm::Activation::Gelu ? in(pre) : nullptr;
+            const float* pre_p = linear_act_needs_pre(act) ? in(pre) : nullptr;
             const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
             {
                 py::gil_scoped_release nogil;

@@ -1,8 +1,9 @@
-// The epilogue's activations as one scalar definition (the same formulas as the
-// activation kernels), inline so that each caller's instruction set vectorizes it:
-// epilogue.cpp's row form and each micro-kernel's block of its finished tile.
+// The epilogue's activations: the activation kernels' own functors (kernels/unary_ops.h),
+// inline so that each caller's instruction set vectorizes them: epilogue.cpp's row form and
+// each micro-kernel's block of its finished tile.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 
 #include "core/vec.h"
@@ -10,47 +11,32 @@
 
 namespace pydl::gemm {
 
-template <Activation A>
-PYDL_INLINE float activate(float x) {
-    switch (A) {
-        case Activation::None:
-            return x;
-        case Activation::Relu:
-            return x > 0.0f ? x : 0.0f;
-        case Activation::Gelu:
-            return vec::gelu(x);
-        case Activation::Tanh:
-            return vec::tanh(x);
-        case Activation::Sigmoid:
-            return vec::sigmoid(x);
-    }
-    return x;
-}
+// No activation, as a functor like the unary list's.
+struct NoActivation {
+    static PYDL_INLINE float f(float x, float, float) { return x; }
+};
 
-// fn(std::integral_constant<Activation, A>()) for the run-time `act`: one switch for
-// every caller that needs the activation as a compile-time constant.
+// fn(Op()) with Op the functor of the run-time `act` (NoActivation for none): one switch
+// for every caller that needs the activation as a compile-time type. Only the list's
+// fusable ops are instantiated (Note [Unary op list]); the rest cannot reach here (linear
+// checks) and would apply none.
 template <typename Fn>
-PYDL_INLINE auto with_activation(Activation act, Fn fn) {
-    using A = Activation;
-    switch (act) {
-        case A::Relu:
-            return fn(std::integral_constant<A, A::Relu>());
-        case A::Gelu:
-            return fn(std::integral_constant<A, A::Gelu>());
-        case A::Tanh:
-            return fn(std::integral_constant<A, A::Tanh>());
-        case A::Sigmoid:
-            return fn(std::integral_constant<A, A::Sigmoid>());
-        default:
-            return fn(std::integral_constant<A, A::None>());
-    }
+PYDL_INLINE auto with_activation(std::optional<UnaryOp> act, Fn fn) {
+    if (!act) return fn(NoActivation());
+    return with_unary_op(*act, [&](auto op) PYDL_INLINE_LAMBDA {
+        constexpr UnaryOp kOp = decltype(op)::value;
+        if constexpr (fusable(kOp))
+            return fn(UnaryFunctor<kOp>());
+        else
+            return fn(NoActivation());
+    });
 }
 
 // x[0, N) = act(x[0, N)), N a compile-time length (whole vectors, no remainder loop).
 template <int N>
-PYDL_INLINE void activate_block(Activation act, float* __restrict x) {
+PYDL_INLINE void activate_block(std::optional<UnaryOp> act, float* __restrict x) {
     with_activation(act, [x](auto a) PYDL_INLINE_LAMBDA {
-        for (int j = 0; j < N; ++j) x[j] = activate<decltype(a)::value>(x[j]);
+        for (int j = 0; j < N; ++j) x[j] = decltype(a)::f(x[j], 0.0f, 0.0f);
     });
 }
 

@@ -442,9 +442,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
         // 256 + Tanh at batch 8 was slower than the two apart).
         Epilogue affine;
         const Epilogue* first = ep;
-        if (ep && ep->act != Activation::None && ep->act != Activation::Relu) {
+        if (ep && ep->act && ep->act != UnaryOp::Relu) {
             affine = *ep;
-            affine.act = Activation::None;
+            affine.act.reset();
             first = affine.active() ? &affine : nullptr;
         }
         if (vector)

@@ -39,8 +39,8 @@ PYDL_TARGET_AVX2 void store_tile(float* c, int64_t ldc, int mr, int nr, float al
         }
         return;
     }
-    const bool relu = ep && ep->act == Activation::Relu;
-    const bool other_act = ep && ep->act != Activation::None && !relu;
+    const bool relu = ep && ep->act == UnaryOp::Relu;  // in registers
+    const bool other_act = ep && ep->act && !relu;
     alignas(32) float rows[kMR * kNR];  // the tile, for a transcendental activation
     if (other_act) std::fill(rows, rows + kMR * kNR, 0.0f);  // rows and lanes past the tile
     for (int r = 0; r < mr; ++r) {

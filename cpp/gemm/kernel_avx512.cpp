@@ -93,8 +93,8 @@ PYDL_TARGET_AVX512 void store_tile(float* c, int64_t ldc, int mr, int nr, float 
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     const __m512 bias =
         ep && ep->bias ? _mm512_maskz_loadu_ps(mask, ep->bias) : _mm512_setzero_ps();
-    const bool relu = ep && ep->act == Activation::Relu;
-    const bool other_act = ep && ep->act != Activation::None && !relu;
+    const bool relu = ep && ep->act == UnaryOp::Relu;  // in registers
+    const bool other_act = ep && ep->act && !relu;
     alignas(64) float rows[kMR * kNR];  // the tile, for a transcendental activation
     if (other_act)  // rows past the tile: zeros, so the block below reads no garbage
         for (int r = mr; r < kMR; ++r) _mm512_store_ps(rows + r * kNR, _mm512_setzero_ps());

@@ -13,22 +13,24 @@
 // garbage in C does not leak into the result.
 #pragma once
 #include <cstdint>
+#include <optional>
+
+#include "kernels/unary_ops.h"
 
 namespace pydl::gemm {
 
 constexpr int kMR = 6;   // Note [Tile shape]: 6 x 16 = 12 ymm accumulators + 2 B vectors
 constexpr int kNR = 16;  // + 1 broadcast of A fit the 16 AVX2 registers.
 
-enum class Activation : int { None = 0, Relu, Gelu, Tanh, Sigmoid };
-
 // Applied to each tile of C as it is written after the last depth block:
 // C = act(C + bias[col]); `pre` (if set) receives C + bias before the activation.
 struct Epilogue {
     const float* bias = nullptr;  // indexed by the tile's first column
-    Activation act = Activation::None;
+    // None, or a fusable op of the unary list (Note [Unary op list] in kernels/unary_ops.h).
+    std::optional<UnaryOp> act;
     float* pre = nullptr;  // same layout as C, row stride ldpre
     int64_t ldpre = 0;
-    bool active() const { return bias || act != Activation::None || pre; }
+    bool active() const { return bias || act || pre; }
 };
 
 using MicroKernel = void (*)(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
@@ -69,10 +71,11 @@ void dot_tile_avx2(const float* a, int64_t lda, const float* b, int64_t ldb, int
                    int nr, float out[kDotTileRows][kDotTileCols]);
 
 // The scalar activation used by every epilogue (the same formulas as the activation kernels).
-float apply_activation(Activation act, float x);
+float apply_activation(std::optional<UnaryOp> act, float x);
 // The same on rows [0, rows) x columns [0, cols) of C (row stride ldc), vectorized: the
 // element-at-a-time paths (dot, matrix-vector) finish with it.
-void apply_activation_rows(Activation act, float* c, int64_t ldc, int64_t rows, int64_t cols);
+void apply_activation_rows(std::optional<UnaryOp> act, float* c, int64_t ldc, int64_t rows,
+                           int64_t cols);
 
 // The scalar epilogue of element (i, j): C = alpha * acc + beta * C, then + bias[j], the
 // pre-activation stored, the activation. C is not read when beta == 0. Shared by every

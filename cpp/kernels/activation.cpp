@@ -11,81 +11,6 @@ namespace pydl {
 
 namespace {
 
-constexpr float kSeluAlpha = 1.6732632423543772f;
-constexpr float kSeluScale = 1.0507009873554805f;
-constexpr float kSqrt2OverPi = 0.7978845608028654f;
-constexpr float kInvSqrt2 = 0.7071067811865476f;
-constexpr float kInvSqrt2Pi = 0.3989422804014327f;
-
-// Each op: f(x, p0, p1) and df(x, y, p0, p1), scalar and branch-free (Note [SIMD dispatch]).
-#define PYDL_OP(Name, F, DF)                                                \
-    struct Name {                                                           \
-        static PYDL_INLINE float f(float x, float p0, float p1) {           \
-            (void)p0;                                                       \
-            (void)p1;                                                       \
-            return F;                                                       \
-        }                                                                   \
-        static PYDL_INLINE float df(float x, float y, float p0, float p1) { \
-            (void)x;                                                        \
-            (void)y;                                                        \
-            (void)p0;                                                       \
-            (void)p1;                                                       \
-            return DF;                                                      \
-        }                                                                   \
-    };
-
-PYDL_OP(Neg, -x, -1.0f)
-PYDL_OP(Exp, vec::exp(x), y)
-PYDL_OP(Log, vec::log(x), 1.0f / x)
-PYDL_OP(Sqrt, std::sqrt(x), 0.5f / y)
-PYDL_OP(Abs, std::fabs(x), x > 0 ? 1.0f : (x < 0 ? -1.0f : 0.0f))
-// p0 = min, p1 = max; the gradient passes where min <= x <= max (as PyTorch).
-PYDL_OP(Clamp, x < p0 ? p0 : (x > p1 ? p1 : x), x >= p0 && x <= p1 ? 1.0f : 0.0f)
-PYDL_OP(Sigmoid, vec::sigmoid(x), y * (1.0f - y))
-PYDL_OP(Tanh, vec::tanh(x), 1.0f - y * y)
-PYDL_OP(Relu, x > 0 ? x : 0.0f, x > 0 ? 1.0f : 0.0f)
-PYDL_OP(LeakyRelu, x >= 0 ? x : p0 * x, x > 0 ? 1.0f : p0)                  // p0 = negative slope
-PYDL_OP(Elu, x > 0 ? x : p0 * (vec::exp(x) - 1.0f), x > 0 ? 1.0f : y + p0)  // p0 = alpha
-PYDL_OP(Selu, kSeluScale*(x > 0 ? x : kSeluAlpha * (vec::exp(x) - 1.0f)),
-        x > 0 ? kSeluScale : kSeluScale * kSeluAlpha * vec::exp(x))
-PYDL_OP(Gelu, vec::gelu(x),
-        0.5f * (1.0f + vec::erf(x * kInvSqrt2)) +
-            x * kInvSqrt2Pi * vec::exp_no_overflow(-0.5f * x * x))
-struct GeluTanh {
-    static PYDL_INLINE float f(float x, float, float) {
-        return 0.5f * x * (1.0f + vec::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
-    }
-    static PYDL_INLINE float df(float x, float, float, float) {
-        const float t = vec::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x));
-        return 0.5f * (1.0f + t) +
-               0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * x * x);
-    }
-};
-struct Silu {
-    static PYDL_INLINE float f(float x, float, float) { return x * vec::sigmoid(x); }
-    static PYDL_INLINE float df(float x, float, float, float) {
-        const float s = vec::sigmoid(x);
-        return s * (1.0f + x * (1.0f - s));
-    }
-};
-struct Mish {  // x tanh(softplus(x))
-    static PYDL_INLINE float f(float x, float, float) { return x * vec::tanh(vec::softplus(x)); }
-    static PYDL_INLINE float df(float x, float, float, float) {
-        const float t = vec::tanh(vec::softplus(x));
-        return t + x * (1.0f - t * t) * vec::sigmoid(x);
-    }
-};
-// p0 = beta, p1 = threshold: linear where beta x > threshold (as PyTorch).
-PYDL_OP(Softplus, p0* x > p1 ? x : vec::softplus(p0 * x) / p0,
-        p0* x > p1 ? 1.0f : vec::sigmoid(p0 * x))
-PYDL_OP(Softsign, x / (1.0f + std::fabs(x)), 1.0f / ((1.0f + std::fabs(x)) * (1.0f + std::fabs(x))))
-// clamp(p0 x + p1, 0, 1)
-PYDL_OP(HardSigmoid, std::min(std::max(p0* x + p1, 0.0f), 1.0f),
-        (p0 * x + p1 > 0.0f && p0 * x + p1 < 1.0f) ? p0 : 0.0f)
-// clamp(x, p0, p1); zero gradient at and beyond the bounds (as PyTorch)
-PYDL_OP(HardTanh, x<p0 ? p0 : (x > p1 ? p1 : x), x> p0&& x < p1 ? 1.0f : 0.0f)
-#undef PYDL_OP
-
 constexpr int64_t kGrain = 1 << 14;
 
 template <typename Op>
@@ -118,20 +43,10 @@ struct Bwd {
     }
 };
 
+// Fn<op's functor>::run(args...) for the run-time op (Note [Unary op list]).
 template <template <typename> class Fn, typename... Args>
 void dispatch(UnaryOp op, Args... args) {
-    // clang-format off
-    switch (op) {
-#define PYDL_UNARY_CASE(Name) case UnaryOp::Name: return Fn<Name>::run(args...);
-        PYDL_UNARY_CASE(Neg) PYDL_UNARY_CASE(Exp) PYDL_UNARY_CASE(Log) PYDL_UNARY_CASE(Sqrt)
-        PYDL_UNARY_CASE(Abs) PYDL_UNARY_CASE(Clamp) PYDL_UNARY_CASE(Sigmoid) PYDL_UNARY_CASE(Tanh)
-        PYDL_UNARY_CASE(Relu) PYDL_UNARY_CASE(LeakyRelu) PYDL_UNARY_CASE(Elu) PYDL_UNARY_CASE(Selu)
-        PYDL_UNARY_CASE(Gelu) PYDL_UNARY_CASE(GeluTanh) PYDL_UNARY_CASE(Silu) PYDL_UNARY_CASE(Mish)
-        PYDL_UNARY_CASE(Softplus) PYDL_UNARY_CASE(Softsign) PYDL_UNARY_CASE(HardSigmoid)
-        PYDL_UNARY_CASE(HardTanh)
-#undef PYDL_UNARY_CASE
-    }
-    // clang-format on
+    with_unary_op(op, [&](auto o) { Fn<UnaryFunctor<decltype(o)::value>>::run(args...); });
 }
 
 // One row of softmax over n contiguous values (inner == 1, the common case).

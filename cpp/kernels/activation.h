@@ -1,36 +1,17 @@
 // Elementwise math and activations: y = f(x; p0, p1) and grad_x = grad * f'(x).
 //
 // Each op is a scalar struct (the portable definition) run by one shared
-// contiguous driver. Backward receives both x and y, so ops whose derivative is
-// cheaper from the output (sigmoid, tanh, exp) reuse it.
+// contiguous driver; the ops and their functors are listed in unary_ops.h (Note [Unary
+// op list]). Backward receives both x and y, so ops whose derivative is cheaper from
+// the output (sigmoid, tanh, exp) reuse it.
 #pragma once
 #include <cstdint>
 
+#include "kernels/unary_ops.h"
+
 namespace pydl {
 
-enum class UnaryOp {
-    Neg,
-    Exp,
-    Log,
-    Sqrt,
-    Abs,
-    Clamp,
-    Sigmoid,
-    Tanh,
-    Relu,
-    LeakyRelu,
-    Elu,
-    Selu,
-    Gelu,
-    GeluTanh,
-    Silu,
-    Mish,
-    Softplus,
-    Softsign,
-    HardSigmoid,
-    HardTanh,
-};
-
+// op's f over x[0, n) into y; p0, p1 are its parameters (the list's `params`).
 void unary_forward(UnaryOp op, const float* x, float* y, int64_t n, float p0 = 0, float p1 = 0);
 void unary_backward(UnaryOp op, const float* grad, const float* x, const float* y, float* grad_x,
                     int64_t n, float p0 = 0, float p1 = 0);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include "core/buffer_pool.h"
+#include "core/check.h"
 #include "core/parallel.h"
 #include "gemm/gemm.h"
 #include "kernels/activation.h"
@@ -10,7 +11,9 @@
 namespace pydl {
 
 void linear_forward(const float* x, const float* w, const float* bias, int64_t m, int64_t in,
-                    int64_t out, float* y, gemm::Activation act, float* pre) {
+                    int64_t out, float* y, std::optional<UnaryOp> act, float* pre) {
+    PYDL_CHECK(!act || fusable(*act), ValueError, "linear: the GEMM epilogue cannot apply ",
+               unary_op_info(*act).name);
     // Bias and activation are applied by the GEMM's epilogue while C is in registers.
     gemm::Epilogue ep;
     ep.bias = bias;
@@ -21,28 +24,15 @@ void linear_forward(const float* x, const float* w, const float* bias, int64_t m
 }
 
 void linear_act_backward(const float* grad, const float* x, const float* w, const float* y,
-                         const float* pre, int64_t m, int64_t in, int64_t out, gemm::Activation act,
-                         float* grad_x, float* grad_w, float* grad_bias) {
+                         const float* pre, int64_t m, int64_t in, int64_t out,
+                         std::optional<UnaryOp> act, float* grad_x, float* grad_w,
+                         float* grad_bias) {
     const int64_t n = m * out;
     Scratch<float> grad_z(n);
-    switch (act) {
-        case gemm::Activation::None:
-            std::copy(grad, grad + n, grad_z.data());
-            break;
-        // relu's derivative 1[z > 0] reads the same from y.
-        case gemm::Activation::Relu:
-            unary_backward(UnaryOp::Relu, grad, y, y, grad_z.data(), n);
-            break;
-        case gemm::Activation::Tanh:
-            unary_backward(UnaryOp::Tanh, grad, y, y, grad_z.data(), n);
-            break;
-        case gemm::Activation::Sigmoid:
-            unary_backward(UnaryOp::Sigmoid, grad, y, y, grad_z.data(), n);
-            break;
-        case gemm::Activation::Gelu:
-            unary_backward(UnaryOp::Gelu, grad, pre, y, grad_z.data(), n);
-            break;
-    }
+    if (!act)
+        std::copy(grad, grad + n, grad_z.data());
+    else  // FromY ops read their derivative off y (relu's 1[z > 0] too): df(y, y)
+        unary_backward(*act, grad, linear_act_needs_pre(act) ? pre : y, y, grad_z.data(), n);
     linear_backward(grad_z.data(), x, w, m, in, out, grad_x, grad_w, grad_bias);
 }
 
