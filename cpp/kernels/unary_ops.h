@@ -51,7 +51,9 @@
     X(softplus,     Softplus,    2, No)         \
     X(softsign,     Softsign,    0, No)         \
     X(hard_sigmoid, HardSigmoid, 2, No)         \
-    X(hard_tanh,    HardTanh,    2, No)
+    X(hard_tanh,    HardTanh,    2, No)         \
+    X(logsigmoid,   LogSigmoid,  0, No)         \
+    X(tanhshrink,   TanhShrink,  0, No)
 // clang-format on
 
 namespace pydl {
@@ -130,6 +132,15 @@ PYDL_OP(HardSigmoid, std::min(std::max(p0* x + p1, 0.0f), 1.0f),
         (p0 * x + p1 > 0.0f && p0 * x + p1 < 1.0f) ? p0 : 0.0f)
 // clamp(x, p0, p1); zero gradient at and beyond the bounds (as PyTorch)
 PYDL_OP(HardTanh, x<p0 ? p0 : (x > p1 ? p1 : x), x> p0&& x < p1 ? 1.0f : 0.0f)
+// log(sigmoid(x)) = -softplus(-x), stable for any x; d/dx = sigmoid(-x).
+PYDL_OP(LogSigmoid, -vec::softplus(-x), vec::sigmoid(-x))
+struct TanhShrink {  // x - tanh(x); d/dx = tanh(x)^2
+    static PYDL_INLINE float f(float x, float, float) { return x - vec::tanh(x); }
+    static PYDL_INLINE float df(float x, float, float, float) {
+        const float t = vec::tanh(x);
+        return t * t;
+    }
+};
 #undef PYDL_OP
 
 }  // namespace unary
