@@ -58,8 +58,11 @@ void bind_optim(py::module_& m) {
         auto slots = slots_of(params, grads, {momentum != 0 ? &bufs : &none});
         if (momentum != 0) require_states("sgd_step with momentum", params.size(), {&bufs});
         py::gil_scoped_release nogil;
-        sgd_step(slots, float(lr), float(momentum), float(dampening), nesterov, float(weight_decay),
-                 maximize, first_step);
+        SgdParams o;
+        o.lr = float(lr), o.momentum = float(momentum), o.dampening = float(dampening);
+        o.weight_decay = float(weight_decay), o.nesterov = nesterov, o.maximize = maximize;
+        o.first_step = first_step;
+        sgd_step(slots, o);
     });
     m.def("adam_step",
           [](const ArrayList& params, const ArrayList& grads, const ArrayList& exp_avgs,
@@ -72,15 +75,21 @@ void bind_optim(py::module_& m) {
               if (amsgrad)
                   require_states("adam_step with amsgrad", params.size(), {&max_exp_avg_sqs});
               py::gil_scoped_release nogil;
-              adam_step(slots, step, float(lr), float(beta1), float(beta2), float(eps),
-                        float(weight_decay), decoupled, amsgrad, maximize);
+              AdamParams o;
+              o.lr = float(lr), o.beta1 = float(beta1), o.beta2 = float(beta2);
+              o.eps = float(eps), o.weight_decay = float(weight_decay), o.step = step;
+              o.amsgrad = amsgrad, o.maximize = maximize, o.decoupled = decoupled;
+              adam_step(slots, o);
           });
     m.def("adagrad_step", [](const ArrayList& params, const ArrayList& grads, const ArrayList& sums,
                              double clr, double weight_decay, double eps, bool maximize) {
         auto slots = slots_of(params, grads, {&sums});
         require_states("adagrad_step", params.size(), {&sums});
         py::gil_scoped_release nogil;
-        adagrad_step(slots, float(clr), float(weight_decay), float(eps), maximize);
+        AdagradParams o;
+        o.clr = float(clr), o.weight_decay = float(weight_decay), o.eps = float(eps);
+        o.maximize = maximize;
+        adagrad_step(slots, o);
     });
     m.def("rmsprop_step",
           [](const ArrayList& params, const ArrayList& grads, const ArrayList& square_avgs,
@@ -92,8 +101,11 @@ void bind_optim(py::module_& m) {
                   require_states("rmsprop_step with momentum", params.size(), {&momentum_buffers});
               if (centered) require_states("rmsprop_step centered", params.size(), {&grad_avgs});
               py::gil_scoped_release nogil;
-              rmsprop_step(slots, float(lr), float(alpha), float(eps), float(weight_decay),
-                           float(momentum), centered, maximize);
+              RmspropParams o;
+              o.lr = float(lr), o.alpha = float(alpha), o.eps = float(eps);
+              o.weight_decay = float(weight_decay), o.momentum = float(momentum);
+              o.centered = centered, o.maximize = maximize;
+              rmsprop_step(slots, o);
           });
     m.def("adadelta_step", [](const ArrayList& params, const ArrayList& grads,
                               const ArrayList& square_avgs, const ArrayList& acc_deltas, double lr,
@@ -101,7 +113,10 @@ void bind_optim(py::module_& m) {
         auto slots = slots_of(params, grads, {&square_avgs, &acc_deltas});
         require_states("adadelta_step", params.size(), {&square_avgs, &acc_deltas});
         py::gil_scoped_release nogil;
-        adadelta_step(slots, float(lr), float(rho), float(eps), float(weight_decay), maximize);
+        AdadeltaParams o;
+        o.lr = float(lr), o.rho = float(rho), o.eps = float(eps);
+        o.weight_decay = float(weight_decay), o.maximize = maximize;
+        adadelta_step(slots, o);
     });
     m.def("nadam_step",
           [](const ArrayList& params, const ArrayList& grads, const ArrayList& exp_avgs,
@@ -111,18 +126,24 @@ void bind_optim(py::module_& m) {
               auto slots = slots_of(params, grads, {&exp_avgs, &exp_avg_sqs});
               require_states("nadam_step", params.size(), {&exp_avgs, &exp_avg_sqs});
               py::gil_scoped_release nogil;
-              nadam_step(slots, float(beta1), float(beta2), float(bias_correction2),
-                         float(coef_grad), float(coef_avg), float(eps), float(weight_decay),
-                         decoupled, float(lr), maximize);
+              NadamParams o;
+              o.lr = float(lr), o.beta1 = float(beta1), o.beta2 = float(beta2);
+              o.eps = float(eps), o.weight_decay = float(weight_decay);
+              o.bias_correction2 = float(bias_correction2), o.coef_grad = float(coef_grad);
+              o.coef_avg = float(coef_avg), o.decoupled = decoupled, o.maximize = maximize;
+              nadam_step(slots, o);
           });
-    m.def(
-        "lion_step", [](const ArrayList& params, const ArrayList& grads, const ArrayList& exp_avgs,
-                        double lr, double beta1, double beta2, double weight_decay, bool maximize) {
-            auto slots = slots_of(params, grads, {&exp_avgs});
-            require_states("lion_step", params.size(), {&exp_avgs});
-            py::gil_scoped_release nogil;
-            lion_step(slots, float(lr), float(beta1), float(beta2), float(weight_decay), maximize);
-        });
+    m.def("lion_step",
+          [](const ArrayList& params, const ArrayList& grads, const ArrayList& exp_avgs, double lr,
+             double beta1, double beta2, double weight_decay, bool maximize) {
+              auto slots = slots_of(params, grads, {&exp_avgs});
+              require_states("lion_step", params.size(), {&exp_avgs});
+              py::gil_scoped_release nogil;
+              LionParams o;
+              o.lr = float(lr), o.beta1 = float(beta1), o.beta2 = float(beta2);
+              o.weight_decay = float(weight_decay), o.maximize = maximize;
+              lion_step(slots, o);
+          });
     m.def("lamb_step",
           [](const ArrayList& params, const ArrayList& grads, const ArrayList& exp_avgs,
              const ArrayList& exp_avg_sqs, int64_t step, double lr, double beta1, double beta2,
@@ -131,8 +152,11 @@ void bind_optim(py::module_& m) {
               auto slots = slots_of(params, grads, {&exp_avgs, &exp_avg_sqs});
               require_states("lamb_step", params.size(), {&exp_avgs, &exp_avg_sqs});
               py::gil_scoped_release nogil;
-              lamb_step(slots, step, float(lr), float(beta1), float(beta2), float(eps),
-                        float(weight_decay), bias_correction, maximize);
+              LambParams o;
+              o.lr = float(lr), o.beta1 = float(beta1), o.beta2 = float(beta2);
+              o.eps = float(eps), o.weight_decay = float(weight_decay), o.step = step;
+              o.bias_correction = bias_correction, o.maximize = maximize;
+              lamb_step(slots, o);
           });
     m.def("lookahead_step", [](const ArrayList& fast, const ArrayList& slow, double alpha) {
         auto slots = slots_of(fast, {}, {&slow}, /*grads_optional=*/true);
@@ -163,9 +187,12 @@ void bind_optim(py::module_& m) {
                   var = writable_f32(variance.cast<py::array>(), "variance", n);
               }
               py::gil_scoped_release nogil;
-              adafactor_step(p, g, batch, rows, cols, factored, rv, cv, var, step, float(lr),
-                             float(beta2_decay), float(eps1), float(eps2), float(d),
-                             float(weight_decay), maximize);
+              const AdafactorSlot slot{p, g, batch, rows, cols, factored, rv, cv, var};
+              AdafactorParams o;
+              o.lr = float(lr), o.beta2_decay = float(beta2_decay), o.eps1 = float(eps1);
+              o.eps2 = float(eps2), o.d = float(d), o.weight_decay = float(weight_decay);
+              o.step = step, o.maximize = maximize;
+              adafactor_step(slot, o);
           });
 }
 

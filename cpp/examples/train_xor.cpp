@@ -47,8 +47,10 @@ int main() {
                              grads[i]->data(),
                              {m[i].data(), v[i].data(), nullptr},
                              int64_t(params[i]->size())});
-        adam_step(slots, step, 0.05f, 0.9f, 0.999f, 1e-8f, 0.0f, /*decoupled=*/false,
-                  /*amsgrad=*/false, /*maximize=*/false);
+        AdamParams adam;  // torch.optim.Adam's defaults but the rate
+        adam.lr = 0.05f;
+        adam.step = step;
+        adam_step(slots, adam);
     }
     int correct = 0;
     for (int i = 0; i < n; ++i) correct += (p[i] > 0.5f) == (y[i] > 0.5f);

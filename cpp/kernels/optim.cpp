@@ -61,12 +61,8 @@ void run_elementwise(const std::vector<ParamSlot>& slots, const Args& args) {
     float* __restrict p, const float* __restrict grad, float* __restrict s0, float* __restrict s1, \
         float* __restrict s2, int64_t n
 
-struct SgdArgs {
-    float lr, momentum, dampening, weight_decay;
-    bool nesterov, maximize, first_step;
-};
 struct Sgd {
-    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const SgdArgs& a) {
+    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const SgdParams& a) {
         (void)s1, (void)s2;
         const float sign = a.maximize ? -1.0f : 1.0f;
         if (!s0) {
@@ -108,9 +104,10 @@ struct AdamMoments {
     }
 };
 
-struct AdamArgs {
-    float lr, beta1, beta2, eps, weight_decay, step_size, bc2_sqrt;
-    bool decoupled, amsgrad, maximize;
+// The options and the step's bias corrections: step_size = lr / (1 - b1^t),
+// bc2_sqrt = sqrt(1 - b2^t).
+struct AdamArgs : AdamParams {
+    float step_size, bc2_sqrt;
 };
 struct Adam {
     static PYDL_INLINE void run(PYDL_RANGE_ARGS, const AdamArgs& a) {
@@ -128,12 +125,8 @@ struct Adam {
     }
 };
 
-struct AdagradArgs {
-    float clr, weight_decay, eps;
-    bool maximize;
-};
 struct Adagrad {
-    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const AdagradArgs& a) {
+    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const AdagradParams& a) {
         (void)s1, (void)s2;
         const float sign = a.maximize ? -1.0f : 1.0f;
         for (int64_t i = 0; i < n; ++i) {
@@ -145,12 +138,8 @@ struct Adagrad {
     }
 };
 
-struct RmspropArgs {
-    float lr, alpha, eps, weight_decay, momentum;
-    bool centered, maximize;
-};
 struct Rmsprop {
-    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const RmspropArgs& a) {
+    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const RmspropParams& a) {
         const float sign = a.maximize ? -1.0f : 1.0f;
         for (int64_t i = 0; i < n; ++i) {
             const float g = sign * grad[i] + a.weight_decay * p[i];
@@ -174,12 +163,8 @@ struct Rmsprop {
     }
 };
 
-struct AdadeltaArgs {
-    float lr, rho, eps, weight_decay;
-    bool maximize;
-};
 struct Adadelta {
-    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const AdadeltaArgs& a) {
+    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const AdadeltaParams& a) {
         (void)s2;
         const float sign = a.maximize ? -1.0f : 1.0f;
         for (int64_t i = 0; i < n; ++i) {
@@ -193,29 +178,21 @@ struct Adadelta {
     }
 };
 
-struct NadamArgs {
-    float beta1, beta2, bc2, coef_grad, coef_avg, eps, weight_decay, lr;
-    bool decoupled, maximize;
-};
 struct Nadam {
-    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const NadamArgs& a) {
+    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const NadamParams& a) {
         (void)s2;
         const AdamMoments moments(a.maximize, a.decoupled, a.weight_decay, a.lr, a.beta1, a.beta2);
         for (int64_t i = 0; i < n; ++i) {
             float pi, g, m, v;
             moments(p[i], grad[i], s0[i], s1[i], pi, g, m, v);
-            const float denom = std::sqrt(v / a.bc2) + a.eps;
+            const float denom = std::sqrt(v / a.bias_correction2) + a.eps;
             p[i] = pi - a.coef_grad * g / denom - a.coef_avg * m / denom;
         }
     }
 };
 
-struct LionArgs {
-    float lr, beta1, beta2, weight_decay;
-    bool maximize;
-};
 struct Lion {
-    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const LionArgs& a) {
+    static PYDL_INLINE void run(PYDL_RANGE_ARGS, const LionParams& a) {
         (void)s1, (void)s2;
         const float sign = a.maximize ? -1.0f : 1.0f;
         for (int64_t i = 0; i < n; ++i) {
@@ -244,47 +221,34 @@ struct Lookahead {
 
 }  // namespace
 
-void sgd_step(const std::vector<ParamSlot>& slots, float lr, float momentum, float dampening,
-              bool nesterov, float weight_decay, bool maximize, bool first_step) {
-    run_elementwise<Sgd>(
-        slots, SgdArgs{lr, momentum, dampening, weight_decay, nesterov, maximize, first_step});
+void sgd_step(const std::vector<ParamSlot>& slots, const SgdParams& p) {
+    run_elementwise<Sgd>(slots, p);
 }
 
-void adam_step(const std::vector<ParamSlot>& slots, int64_t step, float lr, float beta1,
-               float beta2, float eps, float weight_decay, bool decoupled, bool amsgrad,
-               bool maximize) {
-    const double bc1 = 1.0 - std::pow(double(beta1), double(step));
-    const double bc2 = 1.0 - std::pow(double(beta2), double(step));
-    run_elementwise<Adam>(slots, AdamArgs{lr, beta1, beta2, eps, weight_decay, float(lr / bc1),
-                                          float(std::sqrt(bc2)), decoupled, amsgrad, maximize});
+void adam_step(const std::vector<ParamSlot>& slots, const AdamParams& p) {
+    const double bc1 = 1.0 - std::pow(double(p.beta1), double(p.step));
+    const double bc2 = 1.0 - std::pow(double(p.beta2), double(p.step));
+    run_elementwise<Adam>(slots, AdamArgs{p, float(p.lr / bc1), float(std::sqrt(bc2))});
 }
 
-void adagrad_step(const std::vector<ParamSlot>& slots, float clr, float weight_decay, float eps,
-                  bool maximize) {
-    run_elementwise<Adagrad>(slots, AdagradArgs{clr, weight_decay, eps, maximize});
+void adagrad_step(const std::vector<ParamSlot>& slots, const AdagradParams& p) {
+    run_elementwise<Adagrad>(slots, p);
 }
 
-void rmsprop_step(const std::vector<ParamSlot>& slots, float lr, float alpha, float eps,
-                  float weight_decay, float momentum, bool centered, bool maximize) {
-    run_elementwise<Rmsprop>(
-        slots, RmspropArgs{lr, alpha, eps, weight_decay, momentum, centered, maximize});
+void rmsprop_step(const std::vector<ParamSlot>& slots, const RmspropParams& p) {
+    run_elementwise<Rmsprop>(slots, p);
 }
 
-void adadelta_step(const std::vector<ParamSlot>& slots, float lr, float rho, float eps,
-                   float weight_decay, bool maximize) {
-    run_elementwise<Adadelta>(slots, AdadeltaArgs{lr, rho, eps, weight_decay, maximize});
+void adadelta_step(const std::vector<ParamSlot>& slots, const AdadeltaParams& p) {
+    run_elementwise<Adadelta>(slots, p);
 }
 
-void nadam_step(const std::vector<ParamSlot>& slots, float beta1, float beta2, float bc2,
-                float coef_grad, float coef_avg, float eps, float weight_decay, bool decoupled,
-                float lr, bool maximize) {
-    run_elementwise<Nadam>(slots, NadamArgs{beta1, beta2, bc2, coef_grad, coef_avg, eps,
-                                            weight_decay, lr, decoupled, maximize});
+void nadam_step(const std::vector<ParamSlot>& slots, const NadamParams& p) {
+    run_elementwise<Nadam>(slots, p);
 }
 
-void lion_step(const std::vector<ParamSlot>& slots, float lr, float beta1, float beta2,
-               float weight_decay, bool maximize) {
-    run_elementwise<Lion>(slots, LionArgs{lr, beta1, beta2, weight_decay, maximize});
+void lion_step(const std::vector<ParamSlot>& slots, const LionParams& p) {
+    run_elementwise<Lion>(slots, p);
 }
 
 void lookahead_step(const std::vector<ParamSlot>& slots, float alpha) {
@@ -334,15 +298,17 @@ PYDL_INLINE void lamb_apply_body(float* __restrict p, const float* __restrict m,
 
 }  // namespace
 
-void lamb_step(const std::vector<ParamSlot>& slots, int64_t step, float lr, float beta1,
-               float beta2, float eps, float weight_decay, bool bias_correction, bool maximize) {
-    const LambArgs args{beta1,
-                        beta2,
-                        eps,
-                        weight_decay,
-                        bias_correction ? float(1.0 - std::pow(double(beta1), double(step))) : 1.0f,
-                        bias_correction ? float(1.0 - std::pow(double(beta2), double(step))) : 1.0f,
-                        maximize ? -1.0f : 1.0f};
+void lamb_step(const std::vector<ParamSlot>& slots, const LambParams& p) {
+    const auto correction = [&](float beta) {
+        return p.bias_correction ? float(1.0 - std::pow(double(beta), double(p.step))) : 1.0f;
+    };
+    const LambArgs args{p.beta1,
+                        p.beta2,
+                        p.eps,
+                        p.weight_decay,
+                        correction(p.beta1),
+                        correction(p.beta2),
+                        p.maximize ? -1.0f : 1.0f};
     const auto chunks = chunks_of(slots);
     const int64_t total = total_size(slots);
     std::vector<double> p_sq(chunks.size()), u_sq(chunks.size());
@@ -356,7 +322,7 @@ void lamb_step(const std::vector<ParamSlot>& slots, int64_t step, float lr, floa
     for (size_t t = 0, ci = 0; t < slots.size(); ++t) {
         double ps = 0.0, us = 0.0;
         for (; ci < chunks.size() && chunks[ci].slot == t; ++ci) ps += p_sq[ci], us += u_sq[ci];
-        step_size[t] = lr * (ps > 0.0 && us > 0.0 ? float(std::sqrt(ps) / std::sqrt(us)) : 1.0f);
+        step_size[t] = p.lr * (ps > 0.0 && us > 0.0 ? float(std::sqrt(ps) / std::sqrt(us)) : 1.0f);
     }
     for_each_chunk(chunks, total, [&](int64_t, const Chunk& c) PYDL_INLINE_LAMBDA {
         const ParamSlot& s = slots[c.slot];
@@ -365,17 +331,20 @@ void lamb_step(const std::vector<ParamSlot>& slots, int64_t step, float lr, floa
     });
 }
 
-void adafactor_step(float* param, const float* grad, int64_t batch, int64_t rows, int64_t cols,
-                    bool factored, float* row_var, float* col_var, float* variance, int64_t step,
-                    float lr, float beta2_decay, float eps1, float eps2, float d,
-                    float weight_decay, bool maximize) {
+void adafactor_step(const AdafactorSlot& t, const AdafactorParams& p) {
+    float* param = t.param;
+    const float* grad = t.grad;
+    const int64_t batch = t.batch, rows = t.rows, cols = t.cols;
+    const bool factored = t.factored;
+    float *row_var = t.row_var, *col_var = t.col_var, *variance = t.variance;
+    const float lr = p.lr, eps1 = p.eps1, eps2 = p.eps2, d = p.d, weight_decay = p.weight_decay;
     // Three passes over the tensor, each in fixed chunks with partial sums combined in
     // order; no temporary of the tensor's size.
     const int64_t n = batch * rows * cols;
-    const float sign = maximize ? -1.0f : 1.0f;
-    const double t = double(step);
-    const float one_minus_beta2 = float(std::pow(t, double(beta2_decay)));
-    const double rho = std::min(double(lr), 1.0 / std::sqrt(t));
+    const float sign = p.maximize ? -1.0f : 1.0f;
+    const double step = double(p.step);
+    const float one_minus_beta2 = float(std::pow(step, double(p.beta2_decay)));
+    const double rho = std::min(double(lr), 1.0 / std::sqrt(step));
     const int64_t n_chunks = (n + kChunk - 1) / kChunk;
     const int64_t grain = n < kParallelElements ? n_chunks : 1;
     auto chunked_sum = [&](auto term) {  // sum over i of term(i), deterministic
