@@ -52,32 +52,39 @@ const float* opt(const py::object& o, const char* what, int64_t size, py::array_
 }  // namespace
 
 void bind_recurrent(py::module_& m) {
-    m.def("recurrent_forward", [](const py::array& x_, const py::array& h0_, py::object c0_,
-                                  const py::array& w_ih_, const py::array& w_hh_, py::object b_ih_,
-                                  py::object b_hh_, const std::string& mode, bool reverse) {
-        auto x = f32(x_, "input"), h0 = f32(h0_, "h0"), w_ih = f32(w_ih_, "weight_ih"),
-             w_hh = f32(w_hh_, "weight_hh");
-        const RecurrentShape s = check(mode, x, h0, c0_, w_ih, w_hh, reverse);
-        const int64_t G = cell_gates(s.kind) * s.hidden;
-        py::array_t<float> c0k, bik, bhk;
-        const float* c0 = opt(c0_, "c0", s.batch * s.hidden, c0k);
-        const float* b_ih = opt(b_ih_, "bias_ih", G, bik);
-        const float* b_hh = opt(b_hh_, "bias_hh", G, bhk);
-        auto y = empty({s.steps, s.batch, s.hidden});
-        auto h_n = empty({s.batch, s.hidden});
-        float* cnp;
-        py::object c_n = maybe_empty(s.kind == CellKind::Lstm, {s.batch, s.hidden}, cnp);
-        auto saved = empty({s.steps, s.batch, cell_saved(s.kind, s.hidden)});
-        float* yp = out(y);
-        float* hnp = out(h_n);
-        float* sp = out(saved);
-        {
-            py::gil_scoped_release nogil;
-            recurrent_forward(s, in(x), in(h0), c0, in(w_ih), in(w_hh), b_ih, b_hh, yp, hnp, cnp,
-                              sp);
-        }
-        return py::make_tuple(y, h_n, c_n, saved);
-    });
+    // save=False (no backward will run) returns None for saved and saves nothing.
+    m.def(
+        "recurrent_forward",
+        [](const py::array& x_, const py::array& h0_, py::object c0_, const py::array& w_ih_,
+           const py::array& w_hh_, py::object b_ih_, py::object b_hh_, const std::string& mode,
+           bool reverse, bool save) {
+            auto x = f32(x_, "input"), h0 = f32(h0_, "h0"), w_ih = f32(w_ih_, "weight_ih"),
+                 w_hh = f32(w_hh_, "weight_hh");
+            const RecurrentShape s = check(mode, x, h0, c0_, w_ih, w_hh, reverse);
+            const int64_t G = cell_gates(s.kind) * s.hidden;
+            py::array_t<float> c0k, bik, bhk;
+            const float* c0 = opt(c0_, "c0", s.batch * s.hidden, c0k);
+            const float* b_ih = opt(b_ih_, "bias_ih", G, bik);
+            const float* b_hh = opt(b_hh_, "bias_hh", G, bhk);
+            auto y = empty({s.steps, s.batch, s.hidden});
+            auto h_n = empty({s.batch, s.hidden});
+            float* cnp;
+            py::object c_n = maybe_empty(s.kind == CellKind::Lstm, {s.batch, s.hidden}, cnp);
+            float* sp;
+            py::object saved =
+                maybe_empty(save, {s.steps, s.batch, cell_saved(s.kind, s.hidden)}, sp);
+            float* yp = out(y);
+            float* hnp = out(h_n);
+            {
+                py::gil_scoped_release nogil;
+                recurrent_forward(s, {in(x), in(h0), c0, in(w_ih), in(w_hh), b_ih, b_hh},
+                                  {yp, hnp, cnp, sp});
+            }
+            return py::make_tuple(y, h_n, c_n, saved);
+        },
+        py::arg("x"), py::arg("h0"), py::arg("c0"), py::arg("w_ih"), py::arg("w_hh"),
+        py::arg("b_ih"), py::arg("b_hh"), py::arg("mode"), py::arg("reverse"), py::pos_only(),
+        py::arg("save") = true);
     m.def("recurrent_backward",
           [](const py::array& dy_, py::object dh_n_, py::object dc_n_, const py::array& x_,
              const py::array& h0_, py::object c0_, const py::array& w_ih_, const py::array& w_hh_,
@@ -110,8 +117,9 @@ void bind_recurrent(py::module_& m) {
                          dbh = maybe_empty(need_w && has_bias, {G}, dbhp);
               {
                   py::gil_scoped_release nogil;
-                  recurrent_backward(s, in(dy), dh_n, dc_n, in(x), in(h0), c0, in(w_ih), in(w_hh),
-                                     in(y), in(saved), dxp, dh0p, dc0p, dwip, dwhp, dbip, dbhp);
+                  recurrent_backward(s, in(dy), dh_n, dc_n,
+                                     {in(x), in(h0), c0, in(w_ih), in(w_hh), nullptr, nullptr},
+                                     in(y), in(saved), {dxp, dh0p, dc0p, dwip, dwhp, dbip, dbhp});
               }
               return py::make_tuple(dx, dh0, dc0, dwi, dwh, dbi, dbh);
           });

@@ -81,25 +81,30 @@ void for_rows(int64_t batch, int64_t hidden, Fn fn) {
 
 }  // namespace
 
-void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0, const float* c0,
-                       const float* w_ih, const float* w_hh, const float* b_ih, const float* b_hh,
-                       float* y, float* h_n, float* c_n, float* saved) {
+void recurrent_forward(const RecurrentShape& s, const RecurrentInputs& in,
+                       const RecurrentOutputs& out) {
     const int64_t T = s.steps, B = s.batch, H = s.hidden, G = cell_gates(s.kind) * H;
     const int64_t S = cell_saved(s.kind, H);
+    const float* w_hh = in.w_hh;
+    const float* b_hh = in.b_hh;
+    float* saved = out.saved;
     Scratch<float> gx(T * B * G), hg(B * G);
-    project(T * B, G, s.input, x, s.input, w_ih, s.input, b_ih, gx.data(), G);
+    // Without `saved` (no backward), step t's gates and cell go to one of two step slots:
+    // step t reads step t-1's cell (LSTM) while it writes its own.
+    Scratch<float> step_slots(saved ? 0 : 2 * B * S);
+    project(T * B, G, s.input, in.x, s.input, in.w_ih, s.input, in.b_ih, gx.data(), G);
     // W_hh^T packed once: all gates, or (spec GRU) the r, z rows and the candidate rows.
     const bool before = s.kind == CellKind::GruResetBefore;
     const PackedB w_h(true, w_hh, H, H, before ? 2 * H : G);
     const PackedB w_hn(true, w_hh + 2 * H * H, H, H, before ? H : 0);
-    const float* h_prev = h0;
-    const float* c_prev = c0;  // row b at c_prev + b * c_ld (c0, then the saved cells)
+    const float* h_prev = in.h0;
+    const float* c_prev = in.c0;  // row b at c_prev + b * c_ld (c0, then the saved cells)
     int64_t c_ld = H;
     for (int64_t step = 0; step < T; ++step) {
         const int64_t t = s.reverse ? T - 1 - step : step;
         const float* gxt = gx.data() + t * B * G;
-        float* yt = y + t * B * H;
-        float* sv = saved ? saved + t * B * S : nullptr;
+        float* yt = out.y + t * B * H;
+        float* sv = saved ? saved + t * B * S : step_slots.data() + (step % 2) * B * S;
         switch (s.kind) {
             case CellKind::RnnTanh:
             case CellKind::RnnRelu: {
@@ -188,17 +193,18 @@ void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0,
         h_prev = yt;
         if (s.kind == CellKind::Lstm) c_prev = sv + 4 * H, c_ld = S;
     }
-    if (h_n) std::memcpy(h_n, h_prev, B * H * sizeof(float));
-    if (c_n && s.kind == CellKind::Lstm)
+    if (out.h_n) std::memcpy(out.h_n, h_prev, B * H * sizeof(float));
+    if (out.c_n && s.kind == CellKind::Lstm)
         for (int64_t b = 0; b < B; ++b)
-            std::memcpy(c_n + b * H, c_prev + b * c_ld, H * sizeof(float));
+            std::memcpy(out.c_n + b * H, c_prev + b * c_ld, H * sizeof(float));
 }
 
 void recurrent_backward(const RecurrentShape& s, const float* dy, const float* dh_n,
-                        const float* dc_n, const float* x, const float* h0, const float* c0,
-                        const float* w_ih, const float* w_hh, const float* y, const float* saved,
-                        float* dx, float* dh0, float* dc0, float* dw_ih, float* dw_hh, float* db_ih,
-                        float* db_hh) {
+                        const float* dc_n, const RecurrentInputs& in, const float* y,
+                        const float* saved, const RecurrentGrads& grad) {
+    const float *x = in.x, *h0 = in.h0, *c0 = in.c0, *w_ih = in.w_ih, *w_hh = in.w_hh;
+    float *dx = grad.x, *dh0 = grad.h0, *dc0 = grad.c0, *dw_ih = grad.w_ih, *dw_hh = grad.w_hh;
+    float *db_ih = grad.b_ih, *db_hh = grad.b_hh;
     const int64_t T = s.steps, B = s.batch, H = s.hidden, G = cell_gates(s.kind) * H;
     const int64_t S = cell_saved(s.kind, H);
     const bool gru = s.kind == CellKind::Gru || s.kind == CellKind::GruResetBefore;

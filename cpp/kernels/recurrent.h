@@ -23,17 +23,48 @@ struct RecurrentShape {
     bool reverse;  // process t = T-1 .. 0 (the backward direction of a bidirectional layer)
 };
 
-// x (T, B, I), h0 (B, H), c0 (B, H; LSTM only), w_ih (G*H, I), w_hh (G*H, H), biases
-// (G*H) or null -> y (T, B, H), h_n, c_n (LSTM), saved (T, B, cell_saved).
-void recurrent_forward(const RecurrentShape& s, const float* x, const float* h0, const float* c0,
-                       const float* w_ih, const float* w_hh, const float* b_ih, const float* b_hh,
-                       float* y, float* h_n, float* c_n, float* saved);
+// The inputs, in the order of recurrent_forward's arguments: x (T, B, I), h0 (B, H), c0
+// (B, H; LSTM only, else null), w_ih (G*H, I), w_hh (G*H, H), b_ih and b_hh (G*H, or null;
+// the backward does not read them).
+struct RecurrentInputs {
+    const float* x;
+    const float* h0;
+    const float* c0;
+    const float* w_ih;
+    const float* w_hh;
+    const float* b_ih;
+    const float* b_hh;
+};
 
-// dy (T, B, H), dh_n / dc_n (B, H) or null -> gradients; any output may be null.
+// y (T, B, H); h_n and c_n (B, H; c_n LSTM only), either may be null; saved (T, B,
+// cell_saved) for the backward, or null when no backward will run: the forward then keeps
+// what the steps need in a workspace of two steps instead.
+struct RecurrentOutputs {
+    float* y;
+    float* h_n;
+    float* c_n;
+    float* saved;
+};
+
+// The gradients of RecurrentInputs, in the same order, each null when not needed (c0's is
+// written for LSTM only).
+struct RecurrentGrads {
+    float* x;
+    float* h0;
+    float* c0;
+    float* w_ih;
+    float* w_hh;
+    float* b_ih;
+    float* b_hh;
+};
+
+void recurrent_forward(const RecurrentShape& s, const RecurrentInputs& in,
+                       const RecurrentOutputs& out);
+
+// dy (T, B, H), dh_n / dc_n (B, H) or null (no gradient reaches h_n / c_n); y and saved
+// from a forward that saved (saved may be null only when cell_saved is 0: RNN).
 void recurrent_backward(const RecurrentShape& s, const float* dy, const float* dh_n,
-                        const float* dc_n, const float* x, const float* h0, const float* c0,
-                        const float* w_ih, const float* w_hh, const float* y, const float* saved,
-                        float* dx, float* dh0, float* dc0, float* dw_ih, float* dw_hh, float* db_ih,
-                        float* db_hh);
+                        const float* dc_n, const RecurrentInputs& in, const float* y,
+                        const float* saved, const RecurrentGrads& grad);
 
 }  // namespace pydl

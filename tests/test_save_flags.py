@@ -1,0 +1,54 @@
+"""The forward kernels' save= flag (_core directly): with save=False the saved-for-backward
+output is None, nothing is saved, and every other output is bit-identical to save=True."""
+
+import numpy as np
+import pytest
+
+from pydl import _core
+
+MODES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
+
+
+def _recurrent_args(mode, rng, T=5, B=3, I=4, H=6, bias=True):
+    g = MODES[mode] * H
+    f = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    c0 = f(B, H) if mode == "lstm" else None
+    b_ih, b_hh = (f(g), f(g)) if bias else (None, None)
+    return f(T, B, I), f(B, H), c0, f(g, I) * 0.5, f(g, H) * 0.5, b_ih, b_hh
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+def test_recurrent_forward_without_saving(mode, reverse, bias):
+    args = _recurrent_args(mode, np.random.default_rng(0), bias=bias)
+    y, h_n, c_n, saved = _core.recurrent_forward(*args, mode, reverse)
+    y2, h_n2, c_n2, saved2 = _core.recurrent_forward(*args, mode, reverse, save=False)
+    assert saved is not None and saved2 is None
+    np.testing.assert_array_equal(y2, y)
+    np.testing.assert_array_equal(h_n2, h_n)
+    if mode == "lstm":
+        np.testing.assert_array_equal(c_n2, c_n)
+    else:
+        assert c_n is None and c_n2 is None
+    # save=True positionally too, and its saved state still drives the backward.
+    _, _, _, saved3 = _core.recurrent_forward(*args, mode, reverse, True)
+    np.testing.assert_array_equal(saved3, saved)
+    dy = np.ones_like(y)
+    grads = _core.recurrent_backward(
+        dy, None, None, *args[:5], bias, y, saved, mode, reverse, True, True, True
+    )
+    assert all(np.isfinite(gr).all() for gr in grads if gr is not None)
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru_reset_before"])
+def test_recurrent_forward_without_saving_long_sequence_threads(mode):
+    # More steps than the two step slots, and batch rows split over threads.
+    args = _recurrent_args(mode, np.random.default_rng(1), T=9, B=300, I=8, H=32)
+    y, h_n, c_n, _ = _core.recurrent_forward(*args, mode, False)
+    y2, h_n2, c_n2, saved2 = _core.recurrent_forward(*args, mode, False, save=False)
+    assert saved2 is None
+    np.testing.assert_array_equal(y2, y)
+    np.testing.assert_array_equal(h_n2, h_n)
+    if c_n is not None:
+        np.testing.assert_array_equal(c_n2, c_n)
