@@ -52,3 +52,41 @@ def test_recurrent_forward_without_saving_long_sequence_threads(mode):
     np.testing.assert_array_equal(h_n2, h_n)
     if c_n is not None:
         np.testing.assert_array_equal(c_n2, c_n)
+
+
+@pytest.mark.parametrize("activation", ["none", "relu", "gelu", "tanh", "sigmoid"])
+@pytest.mark.parametrize("rows", [1, 7, 64])
+def test_linear_act_forward_without_saving(activation, rows):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((rows, 40)).astype(np.float32)
+    w = rng.standard_normal((24, 40)).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    y, pre = _core.linear_act_forward(x, w, b, activation)
+    y2, pre2 = _core.linear_act_forward(x, w, b, activation, save=False)
+    assert pre2 is None
+    assert (pre is not None) == (activation == "gelu")
+    np.testing.assert_array_equal(y2, y)
+    y3, pre3 = _core.linear_act_forward(x, w, None, activation, True)
+    assert (pre3 is not None) == (activation == "gelu")
+
+
+@pytest.mark.parametrize(
+    "shape, kernel, stride, padding, dilation, ceil_mode",
+    [
+        ((2, 3, 8, 8), (2, 2), (2, 2), (0, 0), (1, 1), False),  # the 2x2 fast path
+        ((2, 3, 9, 11), (3, 2), (2, 1), (1, 1), (1, 2), True),  # general body and edges
+        ((64, 16, 12, 12), (2, 2), (2, 2), (0, 0), (1, 1), False),  # planes over threads
+        ((1, 2, 1, 9), (1, 3), (1, 2), (0, 1), (1, 1), False),  # 1-d pooling
+    ],
+)
+def test_maxpool2d_forward_without_saving(shape, kernel, stride, padding, dilation, ceil_mode):
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    x.flat[::7] = np.nan  # NaN wins in both
+    args = (kernel, stride, padding, dilation, ceil_mode)
+    y, idx = _core.maxpool2d_forward(x, *args)
+    y2, idx2 = _core.maxpool2d_forward(x, *args, save=False)
+    assert idx is not None and idx.dtype == np.int64 and idx2 is None
+    np.testing.assert_array_equal(y2, y)
+    # The backward still runs from the indices of a saving forward.
+    gx = _core.maxpool2d_backward(np.ones_like(y), idx, list(shape), *args)
+    assert gx.shape == shape

@@ -66,29 +66,30 @@ void bind_linear(py::module_& m) {
         linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp);
         return y;
     });
-    m.def("linear_act_forward", [](const py::array& x_, const py::array& w_, py::object b_,
-                                   const std::string& activation) {
-        auto x = f32(x_, "input"), w = f32(w_, "weight");
-        const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
-        const std::optional<UnaryOp> act = parse_activation(activation);
-        py::array_t<float> b;
-        const float* bp = linear_bias(b_, ws, b);
-        auto y = empty(ys);
-        py::object pre = py::none();
-        float* pre_p = nullptr;
-        if (linear_act_needs_pre(act)) {  // e.g. gelu's derivative needs the pre-activation
-            auto t = empty(ys);
-            pre_p = out(t);
-            pre = t;
-        }
-        float* yp = out(y);
-        const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
-        {
-            py::gil_scoped_release nogil;
-            linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp, act, pre_p);
-        }
-        return py::make_tuple(y, pre);
-    });
+    // save=False (no backward will run) returns None for pre and keeps none.
+    m.def(
+        "linear_act_forward",
+        [](const py::array& x_, const py::array& w_, py::object b_, const std::string& activation,
+           bool save) {
+            auto x = f32(x_, "input"), w = f32(w_, "weight");
+            const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+            const std::optional<UnaryOp> act = parse_activation(activation);
+            py::array_t<float> b;
+            const float* bp = linear_bias(b_, ws, b);
+            auto y = empty(ys);
+            // pre: for an activation whose derivative needs it (gelu), when saving
+            float* pre_p;
+            py::object pre = maybe_empty(save && linear_act_needs_pre(act), ys, pre_p);
+            float* yp = out(y);
+            const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+            {
+                py::gil_scoped_release nogil;
+                linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp, act, pre_p);
+            }
+            return py::make_tuple(y, pre);
+        },
+        py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::pos_only(),
+        py::arg("save") = true);
     m.def(
         "linear_act_backward",
         [](const py::array& g_, const py::array& x_, const py::array& w_, const py::array& y_,

@@ -31,22 +31,32 @@ PoolShape pool_shape(const char* fn, const Shape& xs, Pair kernel, Pair stride, 
 }  // namespace
 
 void bind_pool(py::module_& m) {
-    m.def("maxpool2d_forward", [](const py::array& x_, Pair kernel, Pair stride, Pair padding,
-                                  Pair dilation, bool ceil_mode) {
-        auto x = f32(x_, "input");
-        const Shape xs = shape_of(x);
-        const PoolShape s =
-            pool_shape("max_pool2d", xs, kernel, stride, padding, dilation, ceil_mode);
-        auto y = empty({xs[0], xs[1], s.out_h(), s.out_w()});
-        auto idx = empty<int64_t>({xs[0], xs[1], s.out_h(), s.out_w()});
-        float* yp = out(y);
-        int64_t* ip = idx.mutable_data();
-        {
-            py::gil_scoped_release nogil;
-            maxpool2d_forward(s, in(x), yp, ip);
-        }
-        return py::make_tuple(y, idx);
-    });
+    // save=False (no backward will run) returns None for the indices and computes none.
+    m.def(
+        "maxpool2d_forward",
+        [](const py::array& x_, Pair kernel, Pair stride, Pair padding, Pair dilation,
+           bool ceil_mode, bool save) {
+            auto x = f32(x_, "input");
+            const Shape xs = shape_of(x);
+            const PoolShape s =
+                pool_shape("max_pool2d", xs, kernel, stride, padding, dilation, ceil_mode);
+            auto y = empty({xs[0], xs[1], s.out_h(), s.out_w()});
+            py::object idx = py::none();
+            int64_t* ip = nullptr;
+            if (save) {
+                auto t = empty<int64_t>({xs[0], xs[1], s.out_h(), s.out_w()});
+                ip = t.mutable_data();
+                idx = t;
+            }
+            float* yp = out(y);
+            {
+                py::gil_scoped_release nogil;
+                maxpool2d_forward(s, in(x), yp, ip);
+            }
+            return py::make_tuple(y, idx);
+        },
+        py::arg("x"), py::arg("kernel"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+        py::arg("ceil_mode"), py::pos_only(), py::arg("save") = true);
     m.def("maxpool2d_backward",
           [](const py::array& g_, const py::array& idx_, const std::vector<int64_t>& x_shape,
              Pair kernel, Pair stride, Pair padding, Pair dilation, bool ceil_mode) {

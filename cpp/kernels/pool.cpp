@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "core/check.h"
 #include "core/parallel.h"
@@ -139,10 +140,13 @@ void maxpool2d_forward(const PoolShape& s, const float* x, float* y, int64_t* in
     while (j1 > j0 && (j1 - 1) * s.stride_w - s.pad_w + (s.kw - 1) * s.dil_w >= s.w) --j1;
     const bool two_by_two = s.kh == 2 && s.kw == 2 && s.stride_h == 2 && s.stride_w == 2 &&
                             s.dil_h == 1 && s.dil_w == 1;
+    // Without `indices` (no backward) each thread's argmaxes go to one plane of scratch.
+    static thread_local std::vector<int64_t> spare;
     for_each_plane(s.planes, oh * ow * s.kh * s.kw, [&](int64_t p) PYDL_INLINE_LAMBDA {
         const float* xp = x + p * s.h * s.w;
         float* yp = y + p * oh * ow;
-        int64_t* ip = indices + p * oh * ow;
+        if (!indices && spare.size() < size_t(oh * ow)) spare.resize(size_t(oh * ow));
+        int64_t* ip = indices ? indices + p * oh * ow : spare.data();
         for (int64_t i = 0; i < oh; ++i) {
             const auto scalar = [&](int64_t lo, int64_t hi) {
                 for (int64_t j = lo; j < hi; ++j)

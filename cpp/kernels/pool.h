@@ -21,7 +21,8 @@ struct PoolShape {
     }
 };
 
-// y and the flat in-plane index of each maximum (padding is -inf; NaN wins).
+// y and the flat in-plane index of each maximum (padding is -inf; NaN wins); indices
+// may be null when no backward will run.
 void maxpool2d_forward(const PoolShape& s, const float* x, float* y, int64_t* indices);
 // Indices outside the plane (other than -1, an empty window) raise IndexError before any write.
 void maxpool2d_backward(const PoolShape& s, const float* grad, const int64_t* indices,
