@@ -106,7 +106,7 @@ void bind_attention(py::module_& m) {
                    dv = maybe_empty(need_v, shape_of(v), dvp);
         {
             py::gil_scoped_release nogil;
-            attention_backward(s, in(q), in(k), in(v), mp, in(o), in(lse), in(dout), dqp, dkp, dvp);
+            attention_backward(s, in(dout), in(q), in(k), in(v), mp, in(o), in(lse), dqp, dkp, dvp);
         }
         return py::make_tuple(dq, dk, dv);
     });
@@ -149,7 +149,7 @@ void bind_attention(py::module_& m) {
               const float* x = in(qkv);
               {
                   py::gil_scoped_release nogil;
-                  attention_backward(s, x, x + e, x + 2 * e, mp, in(o), in(lse), in(dout), d, d + e,
+                  attention_backward(s, in(dout), x, x + e, x + 2 * e, mp, in(o), in(lse), d, d + e,
                                      d + 2 * e);
               }
               return dqkv;

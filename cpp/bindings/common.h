@@ -61,6 +61,12 @@ py::array_t<T> empty(const Shape& shape) {
     return py::array_t<T>(dims, static_cast<T*>(ptr), owner);
 }
 
+// Note [Gradient outputs]: a backward kernel takes, after its shape and options, the
+// incoming gradient(s), the forward's inputs in their order, what the forward saved, and
+// last one output pointer per input gradient, in the inputs' order (x, then weight, then
+// bias), null when that gradient is not needed. A binding's need_<input> flags become those
+// null pointers through maybe_empty; the flags' Python order is pydl.reference's.
+//
 // A new array of `shape` (its data in ptr) when `need`, else None (ptr = null).
 inline py::object maybe_empty(bool need, const Shape& shape, float*& ptr) {
     ptr = nullptr;

@@ -145,8 +145,8 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
         }));
 }
 
-void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v,
-                        const float* mask, const float* out, const float* lse, const float* dout,
+void attention_backward(const AttentionShape& s, const float* dout, const float* q, const float* k,
+                        const float* v, const float* mask, const float* out, const float* lse,
                         float* dq, float* dk, float* dv) {
     const Blocks bl{s};
     const Layouts ly(s);

@@ -27,10 +27,10 @@ struct AttentionShape {
 // (batch, tq) saved for backward.
 void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v,
                        const float* mask, float* out, float* lse);
-// Gradients of q, k, v (any may be null); deterministic: every output block is
-// accumulated by one task in a fixed order.
-void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v,
-                        const float* mask, const float* out, const float* lse, const float* dout,
+// Gradients of q, k, v (any may be null; Note [Gradient outputs] in bindings/common.h);
+// deterministic: every output block is accumulated by one task in a fixed order.
+void attention_backward(const AttentionShape& s, const float* dout, const float* q, const float* k,
+                        const float* v, const float* mask, const float* out, const float* lse,
                         float* dq, float* dk, float* dv);
 
 }  // namespace pydl

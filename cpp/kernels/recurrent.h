@@ -46,8 +46,8 @@ struct RecurrentOutputs {
     float* saved;
 };
 
-// The gradients of RecurrentInputs, in the same order, each null when not needed (c0's is
-// written for LSTM only).
+// The gradients of RecurrentInputs, in the same order, each null when not needed (Note
+// [Gradient outputs] in bindings/common.h; c0's is written for LSTM only).
 struct RecurrentGrads {
     float* x;
     float* h0;
