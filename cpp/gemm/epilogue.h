@@ -16,20 +16,18 @@ struct NoActivation {
     static PYDL_INLINE float f(float x, float, float) { return x; }
 };
 
-// fn(Op()) with Op the functor of the run-time `act` (NoActivation for none): one switch
-// for every caller that needs the activation as a compile-time type. Only the list's
-// fusable ops are instantiated (Note [Unary op list]); the rest cannot reach here (linear
-// checks) and would apply none.
+// fn(Op()) with Op the functor of the run-time `act` (NoActivation for none): one place
+// for every caller that needs the activation as a compile-time type. It tests the unary
+// list's fusable rows only (Note [Unary op list]); another op cannot reach here
+// (linear_forward checks) and would apply none.
 template <typename Fn>
 PYDL_INLINE auto with_activation(std::optional<UnaryOp> act, Fn fn) {
-    if (!act) return fn(NoActivation());
-    return with_unary_op(*act, [&](auto op) PYDL_INLINE_LAMBDA {
-        constexpr UnaryOp kOp = decltype(op)::value;
-        if constexpr (fusable(kOp))
-            return fn(UnaryFunctor<kOp>());
-        else
-            return fn(NoActivation());
-    });
+#define PYDL_X(name, Type, params, fuse)            \
+    if constexpr (UnaryFuse::fuse != UnaryFuse::No) \
+        if (act == UnaryOp::Type) return fn(unary::Type());
+    PYDL_UNARY_OPS(PYDL_X)
+#undef PYDL_X
+    return fn(NoActivation());
 }
 
 // x[0, N) = act(x[0, N)), N a compile-time length (whole vectors, no remainder loop).
