@@ -88,8 +88,7 @@ void bind_linear(py::module_& m) {
             }
             return py::make_tuple(y, pre);
         },
-        py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::pos_only(),
-        py::arg("save") = true);
+        py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::arg("save") = true);
     m.def(
         "linear_act_backward",
         [](const py::array& g_, const py::array& x_, const py::array& w_, const py::array& y_,

@@ -56,7 +56,7 @@ void bind_pool(py::module_& m) {
             return py::make_tuple(y, idx);
         },
         py::arg("x"), py::arg("kernel"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
-        py::arg("ceil_mode"), py::pos_only(), py::arg("save") = true);
+        py::arg("ceil_mode"), py::arg("save") = true);
     m.def("maxpool2d_backward",
           [](const py::array& g_, const py::array& idx_, const std::vector<int64_t>& x_shape,
              Pair kernel, Pair stride, Pair padding, Pair dilation, bool ceil_mode) {

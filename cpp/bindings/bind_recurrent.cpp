@@ -83,7 +83,7 @@ void bind_recurrent(py::module_& m) {
             return py::make_tuple(y, h_n, c_n, saved);
         },
         py::arg("x"), py::arg("h0"), py::arg("c0"), py::arg("w_ih"), py::arg("w_hh"),
-        py::arg("b_ih"), py::arg("b_hh"), py::arg("mode"), py::arg("reverse"), py::pos_only(),
+        py::arg("b_ih"), py::arg("b_hh"), py::arg("mode"), py::arg("reverse"),
         py::arg("save") = true);
     m.def("recurrent_backward",
           [](const py::array& dy_, py::object dh_n_, py::object dc_n_, const py::array& x_,
