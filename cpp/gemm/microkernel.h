@@ -70,7 +70,7 @@ void dot_tile_ref(const float* a, int64_t lda, const float* b, int64_t ldb, int6
 void dot_tile_avx2(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, int mr,
                    int nr, float out[kDotTileRows][kDotTileCols]);
 
-// The scalar activation used by every epilogue (the same formulas as the activation kernels).
+// The scalar activation used by every epilogue (the activation kernels' own functors).
 float apply_activation(std::optional<UnaryOp> act, float x);
 // The same on rows [0, rows) x columns [0, cols) of C (row stride ldc), vectorized: the
 // element-at-a-time paths (dot, matrix-vector) finish with it.
