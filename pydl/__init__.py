@@ -11,7 +11,21 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, _tensor_methods
+try:
+    from . import _core
+except ImportError:  # exercised in a subprocess by tests/test_cli.py
+    import os as _os
+
+    raise ImportError(
+        f"pydl's compiled core (pydl._core) is missing from {_os.path.dirname(__file__)}. "
+        "This is usually pydl's source tree shadowing the installed package, because Python "
+        "was started in the repository root (`python -m pydl` or `python -m pytest` there). "
+        "Run the installed command `pydl train` instead, start Python from another folder, "
+        "or build in place with an editable install: "
+        "pip install --no-build-isolation -e .  (see README, Developing)"
+    ) from None  # Python's own message here blames a circular import, which misleads
+
+from . import _tensor_methods
 from ._random import manual_seed
 from .backend import get_backend, set_backend
 from .functional import (
