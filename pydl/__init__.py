@@ -28,39 +28,13 @@ except ImportError:  # exercised in a subprocess by tests/test_cli.py
 from . import _tensor_methods
 from ._random import manual_seed
 from .backend import get_backend, set_backend
-from .functional import (
-    abs,
-    add,
-    amax,
-    cat,
-    clamp,
-    clip,
-    concatenate,
-    div,
-    exp,
-    flatten,
-    log,
-    matmul,
-    max,
-    mean,
-    mul,
-    neg,
-    permute,
-    pow,
-    reshape,
-    sqrt,
-    squeeze,
-    stack,
-    sub,
-    sum,
-    transpose,
-    unsqueeze,
-    view,
-    where,
-)
+from ._ops import OPS as _OPS
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 
-_tensor_methods._install()
+_tensor_methods.install()
+# The ops PyTorch also has at torch. level (declared `toplevel` in pydl/_ops).
+_TOPLEVEL_OPS = {name: d.fn for d in _OPS.values() if d.toplevel for name in d.names}
+globals().update(_TOPLEVEL_OPS)
 
 # Imported after the Tensor methods are installed: they use them at import time.
 from . import data, models, nn, optim  # noqa: E402
@@ -129,55 +103,28 @@ def rand(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> T
 
 __all__ = [
     "Tensor",
-    "abs",
-    "add",
-    "amax",
     "build_info",
-    "cat",
-    "clamp",
-    "clip",
-    "concatenate",
     "data",
-    "div",
     "empty_cache",
     "enable_grad",
-    "exp",
-    "flatten",
     "float32",
     "float64",
     "get_backend",
     "get_num_threads",
     "int64",
     "is_grad_enabled",
-    "log",
     "manual_seed",
-    "matmul",
-    "max",
-    "mean",
     "models",
-    "mul",
-    "neg",
     "nn",
     "no_grad",
     "ones",
     "optim",
-    "permute",
-    "pow",
     "rand",
     "randn",
-    "reshape",
     "set_backend",
     "set_num_threads",
-    "sqrt",
-    "squeeze",
-    "stack",
-    "sub",
-    "sum",
     "tensor",
     "threads",
-    "transpose",
-    "unsqueeze",
-    "view",
-    "where",
     "zeros",
 ]
+__all__ += sorted(_TOPLEVEL_OPS)
