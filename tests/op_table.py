@@ -1,10 +1,15 @@
-"""The op table: one row per differentiable op (house style 6).
+"""The op table: rows of samples for every differentiable op (house style 6).
 
 Each row drives the finite-difference check of the reference backward
 (test_gradcheck.py), the core-vs-reference check (test_core_vs_reference.py) and the
-1-vs-2-thread check (test_threads.py). A row is (id, fn, inputs): fn maps input
-tensors to an output tensor; inputs lists (shape, low, high) per input, sampled
-uniformly (domains avoid poles; kinks are measure-zero for random inputs).
+1-vs-2-thread check (test_threads.py); test_op_registry.py checks that the rows run every
+kernel the op declarations name, forward and backward. A row is (id, fn, inputs): fn maps
+input tensors to an output tensor; inputs lists (shape, low, high) per input, sampled
+uniformly (domains avoid poles; kinks are measure-zero for random inputs). As PyTorch's
+OpInfo, a row may carry more samples: `sweep` (further input lists, e.g. sizes around the
+SIMD widths, for the core-vs-reference check), `threaded` (inputs big enough to be split
+across threads; by default the first dim of each input grown 37 times), the core `dtypes`
+compared with the float64 reference, and `skips`: {test name: reason}.
 """
 
 from __future__ import annotations
@@ -26,9 +31,22 @@ class Row:
     rtol: float = 2e-4  # core (float32) vs reference (float64)
     atol: float = 2e-5
     nondiff: tuple = field(default_factory=tuple)  # inputs without a gradient
+    sweep: list = field(default_factory=list)  # more input lists for core vs reference
+    threaded: list | None = None  # inputs that run multi-threaded; None: grown from inputs
+    dtypes: tuple = (np.float32,)  # the core's dtypes compared with the float64 reference
+    skips: dict = field(default_factory=dict)  # {"threads" | "gradcheck" | "core": reason}
 
-    def sample(self, rng: np.random.Generator) -> list[np.ndarray]:
-        return [rng.uniform(lo, hi, size=shape) for shape, lo, hi in self.inputs]
+    def sample(self, rng: np.random.Generator, inputs: list | None = None) -> list[np.ndarray]:
+        return [rng.uniform(lo, hi, size=shape) for shape, lo, hi in inputs or self.inputs]
+
+    def samples(self) -> list[list]:
+        """The input lists the core is compared on: the row's own, then its sweep."""
+        return [self.inputs, *self.sweep]
+
+    def threaded_inputs(self) -> list:
+        if self.threaded is not None:
+            return self.threaded
+        return [((s[0] * 37,) + tuple(s[1:]) if s else s, lo, hi) for s, lo, hi in self.inputs]
 
 
 def _u(shape, lo=-2.0, hi=2.0):
@@ -88,7 +106,9 @@ for name, fn in [
     ("hardsigmoid", NF.hardsigmoid),
     ("hardtanh", NF.hardtanh),
 ]:
-    row(name, fn, [_u((6, 13), -4, 4)])
+    # sizes around the 8- and 16-float SIMD widths: vector body, tail, both
+    sweep = [[_u((n,), -4, 4)] for n in (1, 7, 8, 9, 16, 17, 33)]
+    row(name, fn, [_u((6, 13), -4, 4)], sweep=sweep)
 row("sigmoid_large", NF.sigmoid, [_u((20,), -60, 60)], atol=1e-6)
 row("prelu_channels", NF.prelu, [_u((3, 4, 5)), _u((4,), 0.05, 0.5)])
 row("prelu_shared", NF.prelu, [_u((7, 3)), _u((1,), 0.05, 0.5)])
@@ -259,6 +279,12 @@ for mode, gates, reverse, bias in [
         _rec(mode, reverse),
         ins,
     )
+# one output of the three-output node: the others' gradients never arrive (None slots)
+row(
+    "lstm_h_n_only",
+    lambda x, h0, c0, w_ih, w_hh: NF.recurrent_layer(x, h0, c0, w_ih, w_hh, None, None, "lstm")[1],
+    [_u((3, 2, 4)), _u((2, 3), -0.5, 0.5), _u((2, 3), -0.5, 0.5), _u((12, 4)), _u((12, 3))],
+)
 row(
     "rnn_single_step",
     _rec("rnn_tanh"),
@@ -337,6 +363,30 @@ row(
     lambda qkv: NF.attention_qkv(qkv, 2, ATT_QKV_MASK, 0.6, False),
     [_u((1, 131, 12))],
 )
+
+# embedding: rows of the table at fixed indices, repeats accumulating; the padding row
+EMBED_IDX = np.array([[3, 0, 3], [5, 1, 0]])
+row("embedding", lambda w: NF.embedding(EMBED_IDX, w), [_u((6, 4))])
+row(
+    "embedding_padding",
+    lambda w: NF.embedding(EMBED_IDX, w, padding_idx=3),
+    [_u((6, 4))],
+    skips={"gradcheck": "the padding row gets no gradient by definition (as PyTorch's)"},
+)
+
+
+# dropout: the mask comes from the seeded generator, reset inside fn so that every
+# evaluation of the finite differences sees the same mask
+def _dropout(fn, p):
+    def run(x):
+        pydl.manual_seed(5)
+        return fn(x, p)
+
+    return run
+
+
+row("dropout", _dropout(NF.dropout, 0.3), [_u((5, 40))])
+row("dropout2d", _dropout(NF.dropout2d, 0.5), [_u((3, 4, 5, 6))])
 
 # losses
 row("cross_entropy", lambda x: NF.cross_entropy(x, LABELS), [_u((7, 5), -5, 5)])
