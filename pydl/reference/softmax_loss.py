@@ -2,13 +2,6 @@
 
 import numpy as np
 
-__all__ = [
-    "cross_entropy_backward",
-    "cross_entropy_forward",
-    "nll_loss_backward",
-    "nll_loss_forward",
-]
-
 
 def _check_labels(target, c, ignore_index):
     bad = (target != ignore_index) & ((target < 0) | (target >= c))
