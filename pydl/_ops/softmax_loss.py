@@ -24,7 +24,7 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
+def _apply_reduction(loss: Tensor, reduction: str) -> Tensor:
     _check_reduction(reduction)
     if reduction == "mean":
         return mean(loss)
@@ -122,7 +122,7 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     input, target = as_tensor(input), as_tensor(target)
     _check_same_shape("mse_loss", input, target)
     d = sub(input, target)
-    return _reduce(mul(d, d), reduction)
+    return _apply_reduction(mul(d, d), reduction)
 
 
 @op(kernels=())
@@ -135,7 +135,7 @@ def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") ->
     log_p = clamp(log(input), min=-100.0)
     log_1mp = clamp(log(sub(1.0, input)), min=-100.0)
     loss = neg(add(mul(target, log_p), mul(sub(1.0, target), log_1mp)))
-    return _reduce(loss, reduction)
+    return _apply_reduction(loss, reduction)
 
 
 @op(kernels=())
@@ -153,7 +153,7 @@ def binary_cross_entropy_with_logits(
         w = add(1.0, mul(sub(as_tensor(pos_weight, like=input), 1.0), target))
         sp = mul(w, sp)
     loss = add(mul(sub(1.0, target), input), sp)
-    return _reduce(loss, reduction)
+    return _apply_reduction(loss, reduction)
 
 
 @op(kernels=())
@@ -178,7 +178,7 @@ def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool
     loss = sub(as_tensor(t_log_t), mul(as_tensor(p), input))
     if reduction == "batchmean":
         return div(sum(loss), float(input.shape[0]) if input.ndim else 1.0)
-    return _reduce(loss, reduction)
+    return _apply_reduction(loss, reduction)
 
 
 @op(kernels=())
@@ -192,4 +192,4 @@ def gaussian_kl_divergence(mu: Tensor, logvar: Tensor, reduction: str = "mean") 
     _check_same_shape("gaussian_kl_divergence", mu, logvar)
     inner = sub(sub(add(1.0, logvar), mul(mu, mu)), exp(logvar))
     kl = mul(sum(inner, -1), -0.5)
-    return _reduce(kl, reduction)
+    return _apply_reduction(kl, reduction)
