@@ -34,10 +34,8 @@ ConvShape conv_shape(const Shape& xs, const Shape& ws, const std::array<int64_t,
     ConvShape s{xs[0],      xs[1],       xs[2],       xs[3],      ws[0],      ws[2],
                 ws[3],      stride[0],   stride[1],   padding[0], padding[1], padding[2],
                 padding[3], dilation[0], dilation[1], groups};
-    PYDL_CHECK(s.h + s.pad_top + s.pad_bottom >= s.dil_h * (s.kh - 1) + 1 &&
-                   s.w + s.pad_left + s.pad_right >= s.dil_w * (s.kw - 1) + 1,
-               ValueError, "conv2d: kernel ", s.kh, "x", s.kw, " (dilation ", s.dil_h, ", ",
-               s.dil_w, ") is larger than the padded input ", shape_str(xs));
+    PYDL_CHECK(s.kernel_fits(), ValueError, "conv2d: kernel ", s.kh, "x", s.kw, " (dilation ",
+               s.dil_h, ", ", s.dil_w, ") is larger than the padded input ", shape_str(xs));
     return s;
 }
 
@@ -90,7 +88,7 @@ PoolShape pool_shape(const char* fn, const Shape& xs, Pair kernel, Pair stride, 
         PYDL_CHECK(kernel[d] >= 1 && stride[d] >= 1 && dilation[d] >= 1, ValueError, fn,
                    ": kernel_size, stride and dilation must be >= 1; got kernel (", kernel[0], ", ",
                    kernel[1], "), stride (", stride[0], ", ", stride[1], ")");
-        PYDL_CHECK(padding[d] >= 0 && 2 * padding[d] <= dilation[d] * (kernel[d] - 1) + 1,
+        PYDL_CHECK(padding[d] >= 0 && PoolShape::padding_fits(kernel[d], padding[d], dilation[d]),
                    ValueError, fn, ": padding (", padding[0], ", ", padding[1],
                    ") must be >= 0 and at most half the kernel size (", kernel[0], ", ", kernel[1],
                    ")");

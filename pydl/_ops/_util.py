@@ -37,10 +37,12 @@ def tensor_pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 def int_tuple(name: str, value: Any, n: int = 2) -> tuple[int, ...]:
     """(v,) * n from an int, or the n ints of a sequence; ValueError otherwise."""
     if isinstance(value, (int, np.integer)):
-        return (int(value),) * n
+        value = (int(value),) * n
     value = tuple(int(v) for v in value)
     if len(value) != n:
         raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value}")
+    if not all(-(2**63) <= v < 2**63 for v in value):  # the kernels' sizes are int64
+        raise ValueError(f"{name} {value} does not fit in a 64-bit integer")
     return value
 
 
