@@ -5,8 +5,6 @@ Every kernel has a NumPy twin in `pydl.reference`; `pydl.set_backend` picks whic
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,6 +25,7 @@ except ImportError:  # exercised in a subprocess by tests/test_cli.py
 
 from . import _tensor_methods
 from ._random import manual_seed
+from ._runtime import empty_cache, get_num_threads, set_num_threads, threads
 from .backend import get_backend, set_backend
 from ._ops import OPS as _OPS
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
@@ -48,31 +47,6 @@ int64 = np.int64
 def build_info() -> dict:
     """Version, compiler, OpenMP on/off, SIMD level detected at run time, thread count."""
     return dict(_core.build_info())
-
-
-def set_num_threads(n: int) -> None:
-    """Threads used by pydl's kernels (default: OMP_NUM_THREADS or the core count)."""
-    _core.set_num_threads(int(n))
-
-
-def get_num_threads() -> int:
-    return _core.get_num_threads()
-
-
-def empty_cache() -> int:
-    """Free the output buffers pydl keeps for reuse between steps; returns the bytes freed."""
-    return int(_core.empty_cache())
-
-
-@contextlib.contextmanager
-def threads(n: int) -> Iterator[None]:
-    """`with pydl.threads(n):` runs the block with n kernel threads."""
-    prev = get_num_threads()
-    set_num_threads(n)
-    try:
-        yield
-    finally:
-        set_num_threads(prev)
 
 
 def zeros(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:

@@ -400,6 +400,11 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 
 }  // namespace
 
+Blocking blocking() {
+    return {kMR,     kNR,      kMC,   kKC,   kKCDeep, kNC,      kSmallM,  kSmallK,
+            kSmallN, kDotMinM, kDotM, kDotK, kDotN,   kDotRows, kDotCols, kParallelWork};
+}
+
 void set_kernel(const char* name) {
     const std::string s(name);
     if (s == "auto")
