@@ -12,10 +12,12 @@ namespace pydl {
 // the core count until called); set_thread_override sets the calling thread's own count
 // (pydl.threads(n)), which takes precedence for kernels that thread launches, so one
 // Python thread's `with pydl.threads(1):` leaves another's kernels alone. Both take
-// 1..kMaxThreads and throw ValueError otherwise: libgomp makes every thread a region
-// asks for, each with a stack of its own, and a count such as 100000 ran it out of memory
-// inside a kernel (a segfault, not an error). 1024 is above the hardware threads of any
-// machine pydl targets, and its stacks (8 GiB of address space at 8 MiB each) still fit.
+// 1..kMaxThreads and throw ValueError otherwise: libgomp starts every thread a region asks
+// for, putting each one's start data on the calling thread's stack, and 100000 threads
+// overflowed it: a segfault in GOMP_parallel on the next 4096^2 matmul, not an error.
+// 1024 is above the hardware threads of any machine pydl targets and runs (a 4096^2
+// matmul at 1024 threads on 2 cores: correct, 3.4 s); its stacks are 8 GiB of address
+// space at 8 MiB each.
 constexpr int kMaxThreads = 1024;
 void set_num_threads(int n);
 // The calling thread's override, 0 for none (back to the default); returns the previous.
