@@ -21,6 +21,7 @@ DECLARED_KERNELS = sorted({stem for d in OPS.values() for stem in d.kernels})
 # optimizers and pydl._random call them) and the compiled runtime's own functions.
 NOT_OP_KERNELS = re.compile(r".*_step$|.*_fill$|philox_word$")
 CORE_ONLY = {"build_info", "cached_bytes", "empty_cache", "get_num_threads", "set_num_threads"}
+CORE_ONLY |= {"set_thread_override"}  # pydl.threads(n): the calling thread's own count
 CORE_ONLY |= {"fma_peak_loop", "gemm_kernel", "gemm_set_kernel", "sgemm", "CoreTypeError"}
 
 
