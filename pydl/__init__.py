@@ -5,48 +5,35 @@ Every kernel has a NumPy twin in `pydl.reference`; `pydl.set_backend` picks whic
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from . import _core, _tensor_methods
+try:
+    from . import _core
+except ImportError:  # exercised in a subprocess by tests/test_cli.py
+    import os as _os
+
+    raise ImportError(
+        f"pydl's compiled core (pydl._core) is missing from {_os.path.dirname(__file__)}. "
+        "This is usually pydl's source tree shadowing the installed package, because Python "
+        "was started in the repository root (`python -m pydl` or `python -m pytest` there). "
+        "Run the installed command `pydl train` instead, start Python from another folder, "
+        "or build in place with an editable install: "
+        "pip install --no-build-isolation -e .  (see README, Developing)"
+    ) from None  # Python's own message here blames a circular import, which misleads
+
+from . import _tensor_methods
 from ._random import manual_seed
+from ._runtime import empty_cache, get_num_threads, set_num_threads, threads
 from .backend import get_backend, set_backend
-from .functional import (
-    abs,
-    add,
-    amax,
-    cat,
-    clamp,
-    clip,
-    concatenate,
-    div,
-    exp,
-    flatten,
-    log,
-    matmul,
-    max,
-    mean,
-    mul,
-    neg,
-    permute,
-    pow,
-    reshape,
-    sqrt,
-    squeeze,
-    stack,
-    sub,
-    sum,
-    transpose,
-    unsqueeze,
-    view,
-    where,
-)
+from ._ops import OPS as _OPS
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 
-_tensor_methods._install()
+_tensor_methods.install()
+# The ops PyTorch also has at torch. level (declared `toplevel` in pydl/_ops).
+_TOPLEVEL_OPS = {name: d.fn for d in _OPS.values() if d.toplevel for name in d.names}
+globals().update(_TOPLEVEL_OPS)
 
 # Imported after the Tensor methods are installed: they use them at import time.
 from . import data, models, nn, optim  # noqa: E402
@@ -60,31 +47,6 @@ int64 = np.int64
 def build_info() -> dict:
     """Version, compiler, OpenMP on/off, SIMD level detected at run time, thread count."""
     return dict(_core.build_info())
-
-
-def set_num_threads(n: int) -> None:
-    """Threads used by pydl's kernels (default: OMP_NUM_THREADS or the core count)."""
-    _core.set_num_threads(int(n))
-
-
-def get_num_threads() -> int:
-    return _core.get_num_threads()
-
-
-def empty_cache() -> int:
-    """Free the output buffers pydl keeps for reuse between steps; returns the bytes freed."""
-    return int(_core.empty_cache())
-
-
-@contextlib.contextmanager
-def threads(n: int) -> Iterator[None]:
-    """`with pydl.threads(n):` runs the block with n kernel threads."""
-    prev = get_num_threads()
-    set_num_threads(n)
-    try:
-        yield
-    finally:
-        set_num_threads(prev)
 
 
 def zeros(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
@@ -115,55 +77,28 @@ def rand(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> T
 
 __all__ = [
     "Tensor",
-    "abs",
-    "add",
-    "amax",
     "build_info",
-    "cat",
-    "clamp",
-    "clip",
-    "concatenate",
     "data",
-    "div",
     "empty_cache",
     "enable_grad",
-    "exp",
-    "flatten",
     "float32",
     "float64",
     "get_backend",
     "get_num_threads",
     "int64",
     "is_grad_enabled",
-    "log",
     "manual_seed",
-    "matmul",
-    "max",
-    "mean",
     "models",
-    "mul",
-    "neg",
     "nn",
     "no_grad",
     "ones",
     "optim",
-    "permute",
-    "pow",
     "rand",
     "randn",
-    "reshape",
     "set_backend",
     "set_num_threads",
-    "sqrt",
-    "squeeze",
-    "stack",
-    "sub",
-    "sum",
     "tensor",
     "threads",
-    "transpose",
-    "unsqueeze",
-    "view",
-    "where",
     "zeros",
 ]
+__all__ += sorted(_TOPLEVEL_OPS)

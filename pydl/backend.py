@@ -21,7 +21,12 @@ _active_name = "core"
 
 
 def set_backend(name: str) -> None:
-    """Select the kernel backend: ``"core"`` (C++) or ``"reference"`` (NumPy)."""
+    """Select the kernel backend: ``"core"`` (C++) or ``"reference"`` (NumPy).
+
+    Process-wide, for every Python thread: each op reads ``backend.active`` on every call,
+    and a module attribute is the cheapest read there (a thread-local one would be paid by
+    every op of every step, for a switch meant for tests and debugging).
+    """
     global active, _active_name
     if name not in _BACKENDS:
         raise ValueError(f"unknown backend {name!r}; expected one of {sorted(_BACKENDS)}")

@@ -1,4 +1,4 @@
-"""`python -m pydl train`: train seed 001's tanh MLP on the bundled digits."""
+"""`pydl train` (or `python -m pydl train`): train seed 001's tanh MLP on the bundled digits."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def train(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pydl", description=__doc__)
+    parser = argparse.ArgumentParser(prog="pydl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train the spec's tanh MLP on the bundled 8x8 digits")
     t.add_argument("--epochs", type=int, default=30)

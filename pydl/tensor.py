@@ -1,10 +1,11 @@
 """Tensor and the autograd engine (one engine for both kernel backends).
 
-A Tensor wraps a C-contiguous NumPy array. An op on tensors that require grad
-records a `_Node` on its output: the backward function, the input tensors and what
-the backward needs (plain arrays). `Tensor.backward` walks the recorded graph in
-reverse topological order, calls each node's backward once with the summed
-gradient of its output, and accumulates into the `.grad` of leaf tensors.
+A Tensor wraps a C-contiguous NumPy array. An op on tensors that require grad records
+one `_Node` for all of its outputs (`record`): the backward function, the input tensors
+and what the backward needs (plain arrays); each output knows its node and its slot.
+`Tensor.backward` walks the recorded nodes in reverse topological order, calls each
+node's backward once with the summed gradient of every output (None for an output no
+gradient reached), and accumulates into the `.grad` of leaf tensors.
 """
 
 from __future__ import annotations
@@ -60,14 +61,19 @@ class enable_grad(no_grad):
 
 
 class _Node:
-    """One recorded op: backward(node, grad) -> one gradient (or None) per input."""
+    """One recorded op: backward(node, grad) -> one gradient (or None) per input.
 
-    __slots__ = ("backward", "inputs", "saved")
+    `grad` is the output's gradient array for a one-output op and a tuple with one entry
+    per output (None where no gradient arrived) for an op with several (`outputs` > 1).
+    """
 
-    def __init__(self, backward: Callable, inputs: tuple, saved: Any) -> None:
+    __slots__ = ("backward", "inputs", "outputs", "saved")
+
+    def __init__(self, backward: Callable, inputs: tuple, saved: Any, outputs: int = 1) -> None:
         self.backward = backward
         self.inputs = inputs
         self.saved = saved
+        self.outputs = outputs
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
@@ -93,13 +99,15 @@ class Tensor:
     `data` is a C-contiguous NumPy array; `numpy()` returns it without copying.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "data", "grad", "requires_grad")
+    # _ctx: the node that made this tensor (None for a leaf); _slot: which of its outputs.
+    __slots__ = ("__weakref__", "_ctx", "_slot", "data", "grad", "requires_grad")
     __array_priority__ = 1000  # so ndarray + Tensor dispatches to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data = _as_array(data, dtype)
         self.grad: Tensor | None = None
         self._ctx: _Node | None = None
+        self._slot = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -120,6 +128,11 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self._ctx is None
+
+    @property
+    def grad_fn(self) -> _Node | None:
+        """The recorded node that made this tensor (None for a leaf)."""
+        return self._ctx
 
     def size(self, dim: int | None = None) -> Any:
         return self.data.shape if dim is None else self.data.shape[dim]
@@ -155,9 +168,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph."""
-        t = Tensor.__new__(Tensor)
-        t.data, t.grad, t._ctx, t.requires_grad = self.data, None, None, False
-        return t
+        return _constant(self.data)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.data.dtype.kind != "f":
@@ -207,53 +218,49 @@ class Tensor:
         _run_backward(self, g, retain_graph)
 
 
-def _topo_order(root: Tensor) -> list[Tensor]:
-    """Tensors reachable from root through recorded nodes, each after all of its inputs
-    (iterative post-order DFS; a tensor is marked when expanded, not when first seen, so a
+def _topo_order(root: _Node) -> list[_Node]:
+    """Nodes reachable from root, each after every node that made one of its inputs
+    (iterative post-order DFS; a node is marked when expanded, not when first seen, so a
     direct input of the root that is also reachable deeper still comes out first)."""
-    order: list[Tensor] = []
+    order: list[_Node] = []
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    stack: list[tuple[_Node, bool]] = [(root, False)]
     while stack:
-        t, expanded = stack.pop()
+        node, expanded = stack.pop()
         if expanded:
-            order.append(t)
+            order.append(node)
             continue
-        if id(t) in visited:
+        if id(node) in visited:
             continue
-        visited.add(id(t))
-        stack.append((t, True))
-        node = t._ctx
-        if node is not None:
-            for inp in node.inputs:
-                if inp.requires_grad and id(inp) not in visited:
-                    stack.append((inp, False))
+        visited.add(id(node))
+        stack.append((node, True))
+        for inp in node.inputs:
+            parent = inp._ctx
+            if parent is not None and inp.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
     return order
 
 
 def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
-    grads: dict[int, np.ndarray] = {id(root): grad}
-    # Note [Gradient ownership]: a leaf's new .grad takes the computed array without a
-    # copy unless its memory was already handed out in this pass (a backward may return
-    # one array, or views of it, for several inputs) or belongs to the caller (the root
-    # grad). Later passes accumulate into .grad in place, so it must be owned alone.
-    handed_out = {id(_memory_owner(grad))}
-    for t in reversed(_topo_order(root)):
-        g = grads.pop(id(t), None)
-        if g is None:
-            continue
+    pending: dict[int, list] = {}  # gradients waiting for a node: one slot per output
+    leaves: dict[int, tuple[Tensor, np.ndarray]] = {}  # the summed gradient of each leaf
+
+    def deliver(t: Tensor, g: np.ndarray) -> None:
         node = t._ctx
-        if node is None:  # a leaf: accumulate into .grad
-            if t.grad is None:
-                owner = _memory_owner(g)
-                if id(owner) in handed_out or g.dtype != t.dtype or not g.flags.c_contiguous:
-                    g = np.array(g, dtype=t.dtype, copy=True)
-                    owner = g
-                handed_out.add(id(owner))
-                t.grad = Tensor.__new__(Tensor)
-                t.grad.data, t.grad.grad, t.grad._ctx, t.grad.requires_grad = g, None, None, False
-            else:
-                t.grad.data += g
+        if node is None:
+            prev = leaves.get(id(t))
+            leaves[id(t)] = (t, g if prev is None else _sum_grads(prev[1], g))
+            return
+        slots = pending.get(id(node))
+        if slots is None:
+            slots = pending[id(node)] = [None] * node.outputs
+        prev = slots[t._slot]
+        slots[t._slot] = g if prev is None else _sum_grads(prev, g)
+
+    deliver(root, grad)
+    for node in reversed(_topo_order(root._ctx)) if root._ctx is not None else ():
+        slots = pending.pop(id(node), None)
+        if slots is None:
             continue
         if node.backward is None:
             raise RuntimeError(
@@ -261,16 +268,32 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
                 "tensors after they have already been freed). Specify retain_graph=True the "
                 "first time if you need to backward twice."
             )
-        input_grads = node.backward(node, g)
+        input_grads = node.backward(node, slots[0] if node.outputs == 1 else tuple(slots))
         for inp, ig in zip(node.inputs, input_grads):
-            if ig is None or not inp.requires_grad:
-                continue
-            key = id(inp)
-            prev = grads.get(key)
-            grads[key] = ig if prev is None else _sum_grads(prev, ig)
+            if ig is not None and inp.requires_grad:
+                deliver(inp, ig)
         if not retain_graph:
             node.backward = None
             node.saved = None
+    _accumulate_into_leaves(leaves.values(), grad)
+
+
+def _accumulate_into_leaves(leaves: Iterable[tuple[Tensor, np.ndarray]], root_grad: np.ndarray):
+    # Note [Gradient ownership]: a leaf's new .grad takes the computed array without a
+    # copy unless its memory was already handed out in this pass (a backward may return
+    # one array, or views of it, for several inputs) or belongs to the caller (the root
+    # grad). Later passes accumulate into .grad in place, so it must be owned alone.
+    handed_out = {id(_memory_owner(root_grad))}
+    for t, g in leaves:
+        if t.grad is None:
+            owner = _memory_owner(g)
+            if id(owner) in handed_out or g.dtype != t.dtype or not g.flags.c_contiguous:
+                g = np.array(g, dtype=t.dtype, copy=True)
+                owner = g
+            handed_out.add(id(owner))
+            t.grad = _constant(g)
+        else:
+            t.grad.data += g
 
 
 def _sum_grads(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -289,25 +312,53 @@ def _memory_owner(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def wrap(
-    data: np.ndarray,
-    inputs: Sequence[Tensor] = (),
-    backward: Callable | None = None,
-    saved: Any = None,
-) -> Tensor:
-    """A new tensor over `data`; records (backward, inputs, saved) when any input needs grad."""
+def _constant(data: np.ndarray) -> Tensor:
+    """A leaf over data, without a copy or a conversion: the fast constructor."""
     t = Tensor.__new__(Tensor)
-    t.data = data
-    t.grad = None
-    t.requires_grad = False
-    t._ctx = None
+    t.data, t.grad, t._ctx, t._slot, t.requires_grad = data, None, None, 0, False
+    return t
+
+
+def grad_needed(*inputs: Tensor | None) -> bool:
+    """Whether an op on these inputs will be recorded: grad mode is on and one of them
+    requires grad. Ops whose kernels can skip work done only for the backward ask first."""
+    if _grad_mode.enabled:
+        for t in inputs:
+            if t is not None and t.requires_grad:
+                return True
+    return False
+
+
+def record(
+    out: Any, inputs: Sequence[Tensor] = (), backward: Callable | None = None, saved: Any = None
+) -> Any:
+    """The op's output tensor over the array `out`, or its output tensors over a tuple of
+    arrays (None entries stay None); records one node for all of them, (backward, inputs,
+    saved), when grad mode is on and an input requires grad."""
+    node = None
     if backward is not None and _grad_mode.enabled:
         for i in inputs:
             if i.requires_grad:
-                t.requires_grad = True
-                t._ctx = _Node(backward, tuple(inputs), saved)
+                node = _Node(backward, tuple(inputs), saved, len(out) if type(out) is tuple else 1)
                 break
-    return t
+    if type(out) is not tuple:
+        t = Tensor.__new__(Tensor)
+        t.data, t.grad, t._ctx, t._slot, t.requires_grad = out, None, node, 0, node is not None
+        return t
+    outs = []
+    for slot, data in enumerate(out):
+        t = None
+        if data is not None:
+            t = Tensor.__new__(Tensor)
+            t.data, t.grad, t._ctx, t._slot, t.requires_grad = (
+                data,
+                None,
+                node,
+                slot,
+                node is not None,
+            )
+        outs.append(t)
+    return tuple(outs)
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -326,9 +377,7 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
         arr = np.array(x, dtype=like.data.dtype)
     else:
         arr = _as_array(x, None)
-    t = Tensor.__new__(Tensor)
-    t.data, t.grad, t._ctx, t.requires_grad = arr, None, None, False
-    return t
+    return _constant(arr)
 
 
 def tensors_of(xs: Iterable[Any]) -> list[Tensor]:

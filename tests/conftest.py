@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -19,8 +21,23 @@ def rng():
     return np.random.default_rng(1234)
 
 
+@pytest.fixture(scope="session")
+def torch():
+    """PyTorch, the oracle of the parity tests (marked `torch`). They skip where it is not
+    installed, except under PYDL_REQUIRE_TORCH=1 (CI's second run), where that fails."""
+    if os.environ.get("PYDL_REQUIRE_TORCH") == "1":
+        import torch
+
+        return torch
+    return pytest.importorskip("torch")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Benchmark-sized cases (marked slow) run only when asked for with -m slow."""
+    """Tests that take the `torch` fixture are marked `torch` (`pytest -m torch` selects the
+    parity tests). Benchmark-sized cases (marked slow) run only when asked for with -m slow."""
+    for item in items:
+        if "torch" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.torch)
     if "slow" in (config.getoption("-m") or ""):
         return
     skip = pytest.mark.skip(reason="slow: run with -m slow")

@@ -1,14 +1,20 @@
-"""The op table: one row per differentiable op (house style 6).
+"""The op table: rows of samples for every differentiable op (house style 6).
 
 Each row drives the finite-difference check of the reference backward
 (test_gradcheck.py), the core-vs-reference check (test_core_vs_reference.py) and the
-1-vs-2-thread check (test_threads.py). A row is (id, fn, inputs): fn maps input
-tensors to an output tensor; inputs lists (shape, low, high) per input, sampled
-uniformly (domains avoid poles; kinks are measure-zero for random inputs).
+1-vs-2-thread check (test_threads.py); test_op_registry.py checks that the rows run every
+kernel the op declarations name, forward and backward. A row is (id, fn, inputs): fn maps
+input tensors to an output tensor; inputs lists (shape, low, high) per input, sampled
+uniformly (domains avoid poles; kinks are measure-zero for random inputs). As PyTorch's
+OpInfo, a row may carry more samples: `sweep` (further input lists, e.g. sizes around the
+SIMD widths, for the core-vs-reference check), `threaded` (inputs big enough to be split
+across threads; by default the first dim of each input grown 37 times), the core `dtypes`
+compared with the float64 reference, and `skips`: {test name: reason}.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -26,18 +32,54 @@ class Row:
     rtol: float = 2e-4  # core (float32) vs reference (float64)
     atol: float = 2e-5
     nondiff: tuple = field(default_factory=tuple)  # inputs without a gradient
+    sweep: list = field(default_factory=list)  # more input lists for core vs reference
+    threaded: list | None = None  # inputs that run multi-threaded; None: grown from inputs
+    dtypes: tuple = (np.float32,)  # the core's dtypes compared with the float64 reference
+    skips: dict = field(default_factory=dict)  # {"threads" | "gradcheck" | "core": reason}
 
-    def sample(self, rng: np.random.Generator) -> list[np.ndarray]:
-        return [rng.uniform(lo, hi, size=shape) for shape, lo, hi in self.inputs]
+    def sample(self, rng: np.random.Generator, inputs: list | None = None) -> list[np.ndarray]:
+        return [rng.uniform(lo, hi, size=shape) for shape, lo, hi in inputs or self.inputs]
+
+    def samples(self) -> list[list]:
+        """The input lists the core is compared on: the row's own, then its sweep."""
+        return [self.inputs, *self.sweep]
+
+    def threaded_inputs(self) -> list:
+        """The `threaded` sample, or by default the inputs that share the first one's leading
+        dim (the batch) grown along it until the first has >= 2^16 elements (4 grains of
+        the elementwise kernels)."""
+        if self.threaded is not None:
+            return self.threaded
+        first = self.inputs[0][0]
+        k = -(-(1 << 16) // max(1, math.prod(first))) if first else 1
+        return [
+            ((s[0] * k,) + tuple(s[1:]) if s and s[0] == first[0] else s, lo, hi)
+            for s, lo, hi in self.inputs
+        ]
 
 
 def _u(shape, lo=-2.0, hi=2.0):
     return (shape, lo, hi)
 
 
-LABELS = np.array([3, 0, 4, 1, 1, 2, 0])
-PROBS = np.random.default_rng(7).dirichlet(np.ones(5), size=7)
-MASK = np.random.default_rng(8).uniform(size=(4, 5)) > 0.5
+# Labels, masks and indices are functions of the input shapes, so that the threaded
+# samples (grown inputs) get matching ones.
+def labels(n, classes):
+    """n class labels with repeats, every class present when n >= classes."""
+    return (np.arange(n) * 3 + 1) % classes
+
+
+def probs(n, classes):
+    return np.random.default_rng(7).dirichlet(np.ones(classes), size=n)
+
+
+def mask(shape):
+    return np.random.default_rng(8).uniform(size=shape) > 0.5
+
+
+def float_mask(*shape):
+    return np.random.default_rng(9).uniform(-1, 1, shape)
+
 
 ROWS: list[Row] = []
 
@@ -88,10 +130,20 @@ for name, fn in [
     ("hardsigmoid", NF.hardsigmoid),
     ("hardtanh", NF.hardtanh),
 ]:
-    row(name, fn, [_u((6, 13), -4, 4)])
+    # sizes around the 8- and 16-float SIMD widths: vector body, tail, both
+    sweep = [[_u((n,), -4, 4)] for n in (1, 7, 8, 9, 16, 17, 33)]
+    row(name, fn, [_u((6, 13), -4, 4)], sweep=sweep)
 row("sigmoid_large", NF.sigmoid, [_u((20,), -60, 60)], atol=1e-6)
 row("prelu_channels", NF.prelu, [_u((3, 4, 5)), _u((4,), 0.05, 0.5)])
-row("prelu_shared", NF.prelu, [_u((7, 3)), _u((1,), 0.05, 0.5)])
+row(
+    "prelu_shared",
+    NF.prelu,
+    [_u((7, 3)), _u((1,), 0.05, 0.5)],
+    skips={
+        "threads": "one shared slope is one row forward and one channel task backward "
+        "(its sum stays serial for determinism): a single-threaded path today"
+    },
+)
 row("softmax", lambda x: NF.softmax(x, -1), [_u((4, 7), -3, 3)])
 row("softmax_dim0", lambda x: NF.softmax(x, 0), [_u((5, 3, 2), -3, 3)])
 row("log_softmax", lambda x: NF.log_softmax(x, -1), [_u((4, 7), -3, 3)])
@@ -110,8 +162,18 @@ row("max_axes_0_2_keepdim", lambda x: pydl.max(x, (0, 2), keepdim=True), [_u((3,
 row("max_all", lambda x: pydl.max(x), [_u((6, 5))])
 
 # layout
-row("reshape", lambda x: pydl.reshape(x, (5, 6)), [_u((3, 10))])
-row("flatten", lambda x: pydl.flatten(x, 1), [_u((2, 3, 4))])
+row(
+    "reshape",
+    lambda x: pydl.reshape(x, (5, 6)),
+    [_u((3, 10))],
+    skips={"threads": "metadata only: a reshape runs no kernel"},
+)
+row(
+    "flatten",
+    lambda x: pydl.flatten(x, 1),
+    [_u((2, 3, 4))],
+    skips={"threads": "metadata only: a reshape runs no kernel"},
+)
 row("transpose", lambda x: pydl.transpose(x, 0, 1), [_u((3, 5))])
 row("permute", lambda x: pydl.permute(x, (2, 0, 1)), [_u((2, 3, 4))])
 # Note [Blocked transpose]: tiles of 16 with ragged edges, other axes before and between
@@ -119,22 +181,48 @@ row("transpose_blocked", lambda x: pydl.transpose(x, 0, 1), [_u((37, 21))])
 row("permute_blocked", lambda x: pydl.permute(x, (2, 0, 1)), [_u((3, 20, 18))])
 row("permute_blocked_4d", lambda x: pydl.permute(x, (0, 3, 1, 2)), [_u((2, 5, 17, 19))])
 row("cat", lambda a, b: pydl.cat([a, b], 1), [_u((2, 3, 4)), _u((2, 5, 4))])
-row("stack", lambda a, b: pydl.stack([a, b], 0), [_u((3, 4)), _u((3, 4))])
+row("stack", lambda a, b: pydl.stack([a, b], 1), [_u((3, 4)), _u((3, 4))])
 row("slice", lambda x: x[1:, ::2], [_u((4, 7))])
-row("slice_int", lambda x: x[:, 2], [_u((4, 7))])
-row("index_array_repeats", lambda x: x[np.array([0, 2, 2, 1])], [_u((3, 5))])
-row("index_pairs", lambda x: x[np.arange(7), LABELS], [_u((7, 5))])
-row("index_mask", lambda x: x[MASK], [_u((4, 5))])
-row("where", lambda a, b: pydl.where(MASK, a, b), [_u((4, 5)), _u((5,))])
+row("slice_int", lambda x: x[:, 2], [_u((4, 7))], threaded=[_u((40000, 7))])
+row("index_array_repeats", lambda x: x[labels(x.shape[0] + 1, x.shape[0])], [_u((3, 5))])
+row(
+    "index_pairs",
+    lambda x: x[np.arange(x.shape[0]), labels(*x.shape)],
+    [_u((7, 5))],
+    threaded=[_u((40000, 5))],
+)
+row("index_mask", lambda x: x[mask(x.shape)], [_u((4, 5))])
+row("where", lambda a, b: pydl.where(mask(a.shape), a, b), [_u((4, 5)), _u((5,))])
 
 # linear algebra
-row("matmul_2d", pydl.matmul, [_u((3, 4)), _u((4, 5))])
-row("matmul_odd", pydl.matmul, [_u((7, 9)), _u((9, 13))])
-row("matmul_batched", pydl.matmul, [_u((2, 3, 4)), _u((2, 4, 5))])
-row("matmul_bcast", pydl.matmul, [_u((2, 1, 3, 4)), _u((3, 4, 2))])
-row("matmul_vec", pydl.matmul, [_u((3, 4)), _u((4,))])
-row("linear", NF.linear, [_u((5, 7)), _u((3, 7)), _u((3,))])
-row("linear_nobias", NF.linear, [_u((2, 4, 6)), _u((5, 6))])
+# GEMM's threaded samples: products large enough that its driver splits them
+row("matmul_2d", pydl.matmul, [_u((3, 4)), _u((4, 5))], threaded=[_u((256, 64)), _u((64, 96))])
+row("matmul_odd", pydl.matmul, [_u((7, 9)), _u((9, 13))], threaded=[_u((301, 67)), _u((67, 93))])
+row(
+    "matmul_batched",
+    pydl.matmul,
+    [_u((2, 3, 4)), _u((2, 4, 5))],
+    threaded=[_u((2, 200, 64)), _u((2, 64, 96))],
+)
+row(
+    "matmul_bcast",
+    pydl.matmul,
+    [_u((2, 1, 3, 4)), _u((3, 4, 2))],
+    threaded=[_u((2, 1, 256, 128)), _u((3, 128, 256))],
+)
+row("matmul_vec", pydl.matmul, [_u((3, 4)), _u((4,))], threaded=[_u((4096, 256)), _u((256,))])
+row(
+    "linear",
+    NF.linear,
+    [_u((5, 7)), _u((3, 7)), _u((3,))],
+    threaded=[_u((256, 64)), _u((96, 64)), _u((96,))],
+)
+row(
+    "linear_nobias",
+    NF.linear,
+    [_u((2, 4, 6)), _u((5, 6))],
+    threaded=[_u((2, 128, 64)), _u((96, 64))],
+)
 for act in ("relu", "gelu", "tanh", "sigmoid"):  # the GEMM epilogue's fused activations
     row(
         f"linear_{act}",
@@ -237,6 +325,17 @@ def _rec(mode, reverse=False):
     return fn
 
 
+def _rec_inputs(mode, gates, bias, T, B, I=5, H=3):
+    ins = [_u((T, B, I)), _u((B, H), -0.5, 0.5)]
+    if mode == "lstm":
+        ins.append(_u((B, H), -0.5, 0.5))
+    ins += [_u((gates * H, I), -0.6, 0.6), _u((gates * H, H), -0.6, 0.6)]
+    if bias:
+        ins += [_u((gates * H,), -0.3, 0.3), _u((gates * H,), -0.3, 0.3)]
+    return ins
+
+
+# The step kernels split the batch in grains of 4096 / H rows: 2048 rows reach 2 threads.
 for mode, gates, reverse, bias in [
     ("rnn_tanh", 1, False, True),
     ("rnn_relu", 1, True, True),
@@ -247,26 +346,27 @@ for mode, gates, reverse, bias in [
     ("gru_reset_before", 3, False, True),
     ("gru_reset_before", 3, True, False),
 ]:
-    T, B, I, H = 4, 3, 5, 3
-    ins = [_u((T, B, I)), _u((B, H), -0.5, 0.5)]
-    if mode == "lstm":
-        ins.append(_u((B, H), -0.5, 0.5))
-    ins += [_u((gates * H, I), -0.6, 0.6), _u((gates * H, H), -0.6, 0.6)]
-    if bias:
-        ins += [_u((gates * H,), -0.3, 0.3), _u((gates * H,), -0.3, 0.3)]
     row(
         f"{mode}{'_reverse' if reverse else ''}{'' if bias else '_nobias'}",
         _rec(mode, reverse),
-        ins,
+        _rec_inputs(mode, gates, bias, T=4, B=3),
+        threaded=_rec_inputs(mode, gates, bias, T=3, B=2048),
     )
+# one output of the three-output node: the others' gradients never arrive (None slots)
+row(
+    "lstm_h_n_only",
+    lambda x, h0, c0, w_ih, w_hh: NF.recurrent_layer(x, h0, c0, w_ih, w_hh, None, None, "lstm")[1],
+    _rec_inputs("lstm", 4, False, T=3, B=2, I=4),
+    threaded=_rec_inputs("lstm", 4, False, T=3, B=2048, I=4),
+)
 row(
     "rnn_single_step",
     _rec("rnn_tanh"),
-    [_u((1, 1, 2)), _u((1, 3)), _u((3, 2)), _u((3, 3)), _u((3,)), _u((3,))],
+    _rec_inputs("rnn_tanh", 1, True, T=1, B=1, I=2),
+    threaded=_rec_inputs("rnn_tanh", 1, True, T=1, B=2048, I=2),
 )
 
 # attention (seed 000 section 8); 131 keys span three 64-key blocks of the core kernel
-ATT_MASK = np.random.default_rng(9).uniform(-1, 1, (5, 131))
 row(
     "sdpa",
     lambda q, k, v: NF.scaled_dot_product_attention(q, k, v),
@@ -297,17 +397,15 @@ row(
 )
 row(
     "sdpa_float_mask",
-    lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, ATT_MASK),
+    lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, float_mask(5, 131)),
     [_u((1, 5, 3)), _u((1, 131, 3)), _u((1, 131, 2))],
 )
 row(
     "sdpa_bool_mask_scale",
-    lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, ATT_MASK > -0.5, scale=0.3),
+    lambda q, k, v: NF.scaled_dot_product_attention(q, k, v, float_mask(5, 131) > -0.5, scale=0.3),
     [_u((2, 5, 3)), _u((2, 131, 3)), _u((2, 131, 2))],
 )
 # the kernel on (N, T, H, D) head slices, as multi-head attention passes its projections
-ATT_QKV_MASK = np.random.default_rng(11).uniform(-1, 1, (2, 131, 131))
-ATT_HEAD_MASK = np.random.default_rng(10).uniform(-1, 1, (4, 5, 131))
 row(
     "attention_heads",
     lambda q, k, v: NF.attention_kernel(q, k, v, None, 0.5, False),
@@ -321,7 +419,9 @@ row(
 )
 row(
     "attention_heads_mask",
-    lambda q, k, v: NF.attention_kernel(q, k, v, ATT_HEAD_MASK, 0.6, False),
+    lambda q, k, v: NF.attention_kernel(
+        q, k, v, float_mask(q.shape[0] * q.shape[2], q.shape[1], k.shape[1]), 0.6, False
+    ),
     [_u((2, 5, 2, 3)), _u((2, 131, 2, 3)), _u((2, 131, 2, 2))],
 )
 # self-attention on a packed (N, T, 3 E) projection, 2 heads of 3 (4 slices: per-slice backward)
@@ -334,32 +434,62 @@ row(
 )
 row(
     "attention_qkv_mask",
-    lambda qkv: NF.attention_qkv(qkv, 2, ATT_QKV_MASK, 0.6, False),
+    lambda qkv: NF.attention_qkv(qkv, 2, float_mask(qkv.shape[0] * 2, 131, 131), 0.6, False),
     [_u((1, 131, 12))],
 )
 
-# losses
-row("cross_entropy", lambda x: NF.cross_entropy(x, LABELS), [_u((7, 5), -5, 5)])
+
+# embedding: rows of the table at fixed indices, repeats accumulating; the padding row
+def indices(rows):
+    return labels(2 * rows, rows).reshape(2, rows)
+
+
+row("embedding", lambda w: NF.embedding(indices(w.shape[0]), w), [_u((6, 4))])
 row(
-    "cross_entropy_sum", lambda x: NF.cross_entropy(x, LABELS, reduction="sum"), [_u((7, 5), -5, 5)]
+    "embedding_padding",
+    lambda w: NF.embedding(indices(w.shape[0]), w, padding_idx=3),
+    [_u((6, 4))],
+    skips={"gradcheck": "the padding row gets no gradient by definition (as PyTorch's)"},
+)
+
+
+# dropout: the mask comes from the seeded generator, reset inside fn so that every
+# evaluation of the finite differences sees the same mask
+def _dropout(fn, p):
+    def run(x):
+        pydl.manual_seed(5)
+        return fn(x, p)
+
+    return run
+
+
+row("dropout", _dropout(NF.dropout, 0.3), [_u((5, 40))])
+row("dropout2d", _dropout(NF.dropout2d, 0.5), [_u((3, 4, 5, 6))])
+
+# losses
+row("cross_entropy", lambda x: NF.cross_entropy(x, labels(*x.shape)), [_u((7, 5), -5, 5)])
+row(
+    "cross_entropy_sum",
+    lambda x: NF.cross_entropy(x, labels(*x.shape), reduction="sum"),
+    [_u((7, 5), -5, 5)],
 )
 row(
     "cross_entropy_none",
-    lambda x: NF.cross_entropy(x, LABELS, reduction="none"),
+    lambda x: NF.cross_entropy(x, labels(*x.shape), reduction="none"),
     [_u((7, 5), -5, 5)],
 )
 row(
     "cross_entropy_ignore",
-    lambda x: NF.cross_entropy(x, np.where(LABELS == 1, -100, LABELS)),
+    lambda x: NF.cross_entropy(x, np.where(labels(*x.shape) == 1, -100, labels(*x.shape))),
     [_u((7, 5), -5, 5)],
 )
-row("cross_entropy_probs", lambda x: NF.cross_entropy(x, PROBS), [_u((7, 5), -5, 5)])
+row("cross_entropy_probs", lambda x: NF.cross_entropy(x, probs(*x.shape)), [_u((7, 5), -5, 5)])
 row(
     "cross_entropy_4d",
-    lambda x: NF.cross_entropy(x, LABELS[:6].reshape(2, 3) % 4),
+    lambda x: NF.cross_entropy(x, labels(x.shape[0] * 3, 4).reshape(-1, 3)),
     [_u((2, 4, 3), -5, 5)],
 )
-row("nll_loss", lambda x: NF.nll_loss(NF.log_softmax(x, 1), LABELS), [_u((7, 5))])
+row("nll_loss", lambda x: NF.nll_loss(NF.log_softmax(x, 1), labels(*x.shape)), [_u((7, 5))])
 row("mse_loss", NF.mse_loss, [_u((4, 6)), _u((4, 6))])
 row("bce", lambda p, y: NF.binary_cross_entropy(p, y), [_u((9,), 0.05, 0.95), _u((9,), 0, 1)])
 row("bce_with_logits", NF.binary_cross_entropy_with_logits, [_u((3, 5), -6, 6), _u((3, 5), 0, 1)])
@@ -368,7 +498,11 @@ row(
     lambda x, y: NF.binary_cross_entropy_with_logits(x, y, pos_weight=2.0),
     [_u((3, 5), -6, 6), _u((3, 5), 0, 1)],
 )
-row("kl_div", lambda x: NF.kl_div(x, PROBS, reduction="batchmean"), [_u((7, 5), -3, -0.1)])
+row(
+    "kl_div",
+    lambda x: NF.kl_div(x, probs(*x.shape), reduction="batchmean"),
+    [_u((7, 5), -3, -0.1)],
+)
 row("gaussian_kl", NF.gaussian_kl_divergence, [_u((4, 3)), _u((4, 3), -1, 1)])
 
 # a composite graph: a tensor used twice, and the spec's MLP block

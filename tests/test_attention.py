@@ -14,8 +14,7 @@ def _rand(*shape, seed=0):
 
 @pytest.mark.parametrize("mask_kind", ["none", "bool", "float", "causal"])
 @pytest.mark.parametrize("L, S", [(70, 70), (5, 130), (129, 40), (200, 200)])
-def test_sdpa_matches_pytorch(mask_kind, L, S):
-    torch = pytest.importorskip("torch")
+def test_sdpa_matches_pytorch(torch, mask_kind, L, S):
     if mask_kind == "causal" and L != S:
         pytest.skip("causal compared on square shapes")
     q, k, v = _rand(2, 3, L, 8, seed=1), _rand(2, 3, S, 8, seed=2), _rand(2, 3, S, 5, seed=3)
@@ -97,8 +96,7 @@ def _copy(mine, theirs, torch):
         (dict(), dict(is_causal=True)),
     ],
 )
-def test_multihead_attention_matches_pytorch(kwargs, masks):
-    torch = pytest.importorskip("torch")
+def test_multihead_attention_matches_pytorch(torch, kwargs, masks):
     E, H, L, S, N = 16, 4, 7, 9, 2
     mine, theirs = (
         nn.MultiheadAttention(E, H, **kwargs),
@@ -149,10 +147,9 @@ def test_multihead_attention_matches_pytorch(kwargs, masks):
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_multihead_self_attention_matches_pytorch(batch_first):
+def test_multihead_self_attention_matches_pytorch(torch, batch_first):
     """One tensor as query, key and value, no weights: the kernel reads the projections'
     (N, T, H, Dh) head slices in place (causal, then with a padding mask)."""
-    torch = pytest.importorskip("torch")
     E, H, L, N = 24, 3, 70, 2
     mine = nn.MultiheadAttention(E, H, batch_first=batch_first)
     theirs = torch.nn.MultiheadAttention(E, H, batch_first=batch_first)
@@ -202,8 +199,7 @@ def test_multihead_attention_dropout_path():
 
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
-def test_transformer_encoder_layer_matches_pytorch(norm_first, activation):
-    torch = pytest.importorskip("torch")
+def test_transformer_encoder_layer_matches_pytorch(torch, norm_first, activation):
     kw = dict(
         d_model=16,
         nhead=4,

@@ -148,10 +148,6 @@ def test_bad_constructor_arguments():
         nn.GroupNorm(3, 8)
 
 
-def _torch_pair():
-    return pytest.importorskip("torch")
-
-
 @pytest.mark.parametrize(
     "cfg",
     [
@@ -169,8 +165,7 @@ def _torch_pair():
         ),
     ],
 )
-def test_conv2d_matches_pytorch(cfg):
-    torch = _torch_pair()
+def test_conv2d_matches_pytorch(torch, cfg):
     mine = nn.Conv2d(**cfg)
     theirs = torch.nn.Conv2d(**cfg)
     with torch.no_grad():
@@ -229,8 +224,7 @@ def test_max_pool_backward_rejects_bad_indices(bad):
         _core.maxpool2d_backward(y, idx, (1, 1, 4, 4), *args)
 
 
-def test_pool_and_norm_layers_match_pytorch():
-    torch = _torch_pair()
+def test_pool_and_norm_layers_match_pytorch(torch):
     x = np.random.default_rng(2).standard_normal((3, 4, 7, 6)).astype(np.float32)
     pairs = [
         (nn.MaxPool2d(3, 2, 1), torch.nn.MaxPool2d(3, 2, 1)),

@@ -14,9 +14,12 @@ KERNELS = (
     + (["avx2"] if SIMD in ("avx2+fma", "avx512f") else [])
     + (["avx512"] if SIMD == "avx512f" else [])
 )
-MR, NR, KC, MC = 6, 16, 1024, 72  # cpp/gemm: tile, depth block, row block
-KC_DEEP = 512  # the blocked path's depth block when k > KC
-SMALL_M = 96
+# cpp/gemm's blocking as the driver uses it: tile, depth block, row block, the blocked
+# path's depth block when k > KC, the small path's row limit
+BLOCKING = _core._testing.gemm_blocking()
+MR, NR, KC, MC = BLOCKING["MR"], BLOCKING["NR"], BLOCKING["KC"], BLOCKING["MC"]
+KC_DEEP = BLOCKING["KC_DEEP"]
+SMALL_M, SMALL_N = BLOCKING["SMALL_M"], BLOCKING["SMALL_N"]
 
 
 @pytest.fixture(params=KERNELS)
@@ -69,7 +72,7 @@ def test_transposes_and_scalars(kernel, trans_a, trans_b, alpha, beta):
 def test_blocked_path_deep_products(kernel, trans_a, trans_b, k):
     """Depths beyond one KC block on the blocked path (blocks of KC_DEEP and a remainder),
     with beta = 1 carried across blocks; 1 and 2 threads bit-identical."""
-    m, n = 110, 530  # blocked: m > SMALL_M and n > 512 (or A transposed)
+    m, n = SMALL_M + 14, SMALL_N + 18  # blocked: m > SMALL_M and n > SMALL_N (or A transposed)
     out = []
     for threads in (1, 2):
         pydl.set_num_threads(threads)
@@ -252,9 +255,11 @@ def test_balanced_tasks_run_each_once(threads):
     done with its share takes items from a slow thread's share."""
     with pydl.threads(threads):
         for n in (0, 1, 2, 3, 17):
-            counts, _ = _core._balanced_for_each_probe(n, 0, 0.0)
+            counts, _ = _core._testing.balanced_for_each_probe(n, 0, 0.0)
             assert counts == [1] * n
-        counts, thread_of = _core._balanced_for_each_probe(8, 4, 5.0)  # thread 0's share sleeps
+        counts, thread_of = _core._testing.balanced_for_each_probe(
+            8, 4, 5.0
+        )  # thread 0's share sleeps
     assert counts == [1] * 8
     if threads == 2:
         assert 1 in thread_of[:4], thread_of

@@ -8,6 +8,8 @@ from op_table import ROWS
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
 def test_reference_backward_matches_finite_differences(row, rng):
+    if "gradcheck" in row.skips:
+        pytest.skip(row.skips["gradcheck"])
     arrays = row.sample(rng)
     _, analytic = run_row(row, arrays, "reference", np.float64)
     numeric = numeric_grads(row, arrays)

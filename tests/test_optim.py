@@ -78,8 +78,7 @@ def test_core_step_matches_reference(name):
 
 
 @pytest.mark.parametrize("name", [n for n, (_, t) in CASES.items() if t is not None])
-def test_matches_pytorch_over_50_steps(name):
-    torch = pytest.importorskip("torch")
+def test_matches_pytorch_over_50_steps(torch, name):
     make, make_torch = CASES[name]
     mine = _trajectory("core", make, steps=50, shapes=SHAPES[:3])
     rng = np.random.default_rng(5)
@@ -346,8 +345,7 @@ def test_scheduler_values(name):
 
 
 @pytest.mark.parametrize("name", SCHEDULERS)
-def test_scheduler_matches_pytorch(name):
-    torch = pytest.importorskip("torch")
+def test_scheduler_matches_pytorch(torch, name):
     tp = torch.nn.Parameter(torch.zeros(2))
     tp.grad = torch.zeros(2)
     topt = torch.optim.SGD([tp], lr=0.1)
@@ -382,8 +380,7 @@ def test_clip_grad_norm_and_value():
         nn.utils.clip_grad_norm_([a], 1.0, error_if_nonfinite=True)
 
 
-def test_clip_grad_norm_matches_pytorch():
-    torch = pytest.importorskip("torch")
+def test_clip_grad_norm_matches_pytorch(torch):
     rng = np.random.default_rng(0)
     gs = [rng.standard_normal(s).astype(np.float32) for s in [(3, 4), (5,)]]
     ps = [nn.Parameter(np.zeros_like(g)) for g in gs]

@@ -27,8 +27,7 @@ def _copy_to_torch(mine, theirs, torch):
         ("GRU", dict(bidirectional=True, batch_first=True)),
     ],
 )
-def test_matches_pytorch(cls, kwargs):
-    torch = pytest.importorskip("torch")
+def test_matches_pytorch(torch, cls, kwargs):
     mine = getattr(nn, cls)(5, 7, **kwargs)
     theirs = getattr(torch.nn, cls)(5, 7, **kwargs)
     _copy_to_torch(mine, theirs, torch)
@@ -54,8 +53,7 @@ def test_matches_pytorch(cls, kwargs):
         )
 
 
-def test_lstm_initial_states_and_cells_match_pytorch():
-    torch = pytest.importorskip("torch")
+def test_lstm_initial_states_and_cells_match_pytorch(torch):
     rng = np.random.default_rng(1)
     mine, theirs = nn.LSTMCell(4, 3), torch.nn.LSTMCell(4, 3)
     _copy_to_torch(mine, theirs, torch)

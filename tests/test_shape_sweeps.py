@@ -9,6 +9,7 @@ from op_table import Row
 
 import pydl
 import pydl.nn.functional as NF
+from pydl import _core
 
 UNARY = {
     "tanh": NF.tanh,
@@ -75,10 +76,15 @@ def test_reductions_any_axes(shape, data):
     np.testing.assert_allclose(g_c, g_r, rtol=1e-5, atol=1e-6)
 
 
-# GEMM edges around the 6 x 16 register tile, the 72 x 64 task tile and the 256 depth block.
-@pytest.mark.parametrize("m", [1, 5, 6, 7, 73])
-@pytest.mark.parametrize("k", [1, 16, 255, 257])
-@pytest.mark.parametrize("n", [1, 15, 17, 65])
+# GEMM edges around the MR x NR register tile, the MC-row block, the 4-panel (4 NR columns)
+# packing task and the KC depth block, as cpp/gemm uses them.
+_GEMM = _core._testing.gemm_blocking()
+_MR, _NR, _MC, _KC = _GEMM["MR"], _GEMM["NR"], _GEMM["MC"], _GEMM["KC"]
+
+
+@pytest.mark.parametrize("m", [1, _MR - 1, _MR, _MR + 1, _MC + 1])
+@pytest.mark.parametrize("k", [1, _NR, _KC - 1, _KC + 1])
+@pytest.mark.parametrize("n", [1, _NR - 1, _NR + 1, 4 * _NR + 1])
 def test_matmul_edges(m, k, n):
     rng = np.random.default_rng(m * 1000 + k * 10 + n)
     a = rng.standard_normal((m, k)).astype(np.float32)

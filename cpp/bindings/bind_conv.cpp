@@ -31,10 +31,8 @@ ConvShape conv_shape(const Shape& xs, const Shape& ws, const std::array<int64_t,
     ConvShape s{xs[0],      xs[1],       xs[2],       xs[3],      ws[0],      ws[2],
                 ws[3],      stride[0],   stride[1],   padding[0], padding[1], padding[2],
                 padding[3], dilation[0], dilation[1], groups};
-    PYDL_CHECK(s.h + s.pad_top + s.pad_bottom >= s.dil_h * (s.kh - 1) + 1 &&
-                   s.w + s.pad_left + s.pad_right >= s.dil_w * (s.kw - 1) + 1,
-               ValueError, "conv2d: kernel ", s.kh, "x", s.kw, " (dilation ", s.dil_h, ", ",
-               s.dil_w, ") is larger than the padded input ", shape_str(xs));
+    PYDL_CHECK(s.kernel_fits(), ValueError, "conv2d: kernel ", s.kh, "x", s.kw, " (dilation ",
+               s.dil_h, ", ", s.dil_w, ") is larger than the padded input ", shape_str(xs));
     return s;
 }
 

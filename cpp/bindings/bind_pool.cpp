@@ -16,7 +16,7 @@ PoolShape pool_shape(const char* fn, const Shape& xs, Pair kernel, Pair stride, 
         PYDL_CHECK(kernel[d] >= 1 && stride[d] >= 1 && dilation[d] >= 1, ValueError, fn,
                    ": kernel_size, stride and dilation must be >= 1; got kernel (", kernel[0], ", ",
                    kernel[1], "), stride (", stride[0], ", ", stride[1], ")");
-        PYDL_CHECK(padding[d] >= 0 && 2 * padding[d] <= dilation[d] * (kernel[d] - 1) + 1,
+        PYDL_CHECK(padding[d] >= 0 && PoolShape::padding_fits(kernel[d], padding[d], dilation[d]),
                    ValueError, fn, ": padding (", padding[0], ", ", padding[1],
                    ") must be >= 0 and at most half the kernel size (", kernel[0], ", ", kernel[1],
                    ")");

@@ -48,7 +48,7 @@ constexpr size_t kPooledBytes = size_t(256) << 10;
 template <typename T = float>
 py::array_t<T> empty(const Shape& shape) {
     const std::vector<py::ssize_t> dims(shape.begin(), shape.end());
-    const size_t bytes = size_t(numel(shape)) * sizeof(T);
+    const size_t bytes = checked_bytes(numel(shape), sizeof(T));  // Note [Checked sizes]
     if (bytes < kPooledBytes) return py::array_t<T>(dims);
     void* ptr = buffer_acquire(bytes);
     // The capsule returns the buffer to the pool when numpy frees the array; it

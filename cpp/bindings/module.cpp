@@ -11,6 +11,7 @@
 #include "core/cpu.h"
 #include "core/parallel.h"
 #include "core/rng.h"
+#include "gemm/gemm.h"
 
 #ifndef PYDL_VERSION
 #define PYDL_VERSION "0.0.0"
@@ -19,25 +20,25 @@
 namespace pydl::bind {
 namespace {
 
-void bind_runtime(py::module_& m) {
-    m.def("build_info", [] {
-        py::dict d;
-        d["version"] = PYDL_VERSION;
-        d["compiler"] = PYDL_COMPILER;
-        d["openmp"] = have_openmp();
-        d["simd"] = simd_level();
-        d["num_threads"] = get_num_threads();
-        return d;
-    });
-    m.def("set_num_threads", [](int n) {
-        PYDL_CHECK(n >= 1, ValueError, "set_num_threads expects n >= 1, got ", n);
-        set_num_threads(n);
-    });
-    m.def("get_num_threads", &get_num_threads);
+// A thread count from Python: an int (bool and float are TypeError: 1.5 must not become
+// 1); the range is the core's check (Note [Thread count] in core/parallel.h).
+int thread_count_arg(const py::handle& n, const char* fn) {
+    PYDL_CHECK(!PyBool_Check(n.ptr()) && PyIndex_Check(n.ptr()), TypeError, fn,
+               " expects an int, got ", Py_TYPE(n.ptr())->tp_name);
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(
+        py::reinterpret_steal<py::object>(PyNumber_Index(n.ptr())).ptr(), &overflow);
+    PYDL_CHECK(!overflow && v >= 0 && v <= kMaxThreads, ValueError, fn,
+               " expects 1 <= n <= ", kMaxThreads, ", got ", py::str(n).cast<std::string>());
+    return int(v);
+}
+
+// pydl._core._testing: hooks for the tests, not API.
+void bind_testing(py::module_& t) {
     // For the tests of parallel_for_each_balanced: runs items [0, n), the first
     // `slow_items` sleeping `slow_ms` each; returns how many times each item ran and the
     // index of the thread that ran it.
-    m.def("_balanced_for_each_probe", [](int64_t n, int64_t slow_items, double slow_ms) {
+    t.def("balanced_for_each_probe", [](int64_t n, int64_t slow_items, double slow_ms) {
         std::vector<std::atomic<int>> runs(size_t(std::max<int64_t>(n, 0)));
         std::vector<int> thread_of(runs.size(), -1);
         {
@@ -52,6 +53,61 @@ void bind_runtime(py::module_& m) {
         std::vector<int> counts(runs.begin(), runs.end());
         return py::make_tuple(counts, thread_of);
     });
+    t.def("parallel_regions", &parallel_region_count,
+          "How many parallel regions have run on more than one thread (monotonic).");
+    t.def("gemm_blocking", [] {
+        const gemm::Blocking b = gemm::blocking();
+        py::dict d;
+        d["MR"] = b.mr, d["NR"] = b.nr, d["MC"] = b.mc, d["KC"] = b.kc, d["KC_DEEP"] = b.kc_deep;
+        d["NC"] = b.nc, d["SMALL_M"] = b.small_m, d["SMALL_K"] = b.small_k;
+        d["SMALL_N"] = b.small_n, d["DOT_MIN_M"] = b.dot_min_m, d["DOT_M"] = b.dot_m;
+        d["DOT_K"] = b.dot_k, d["DOT_N"] = b.dot_n, d["DOT_ROWS"] = b.dot_rows;
+        d["DOT_COLS"] = b.dot_cols, d["PARALLEL_WORK"] = b.parallel_work;
+        return d;
+    });
+    // Runs items [0, n) (parallel_for_each_balanced, or parallel_for with grain 1) and
+    // throws on item `item`: kind "value" (ValueError), "memory" (OutOfMemory of `item`
+    // bytes) or "bad_alloc" (a plain std::bad_alloc). Note [Errors in regions].
+    t.def("throw_in_region", [](int64_t n, int64_t item, const std::string& kind, bool balanced) {
+        PYDL_CHECK(kind == "value" || kind == "memory" || kind == "bad_alloc", ValueError,
+                   "unknown kind ", kind);
+        const auto run = [&](int64_t i) {
+            if (i != item) return;
+            if (kind == "value") throw ValueError(str_cat("pydl: test error at item ", i));
+            if (kind == "memory") throw OutOfMemory(size_t(i));
+            throw std::bad_alloc();
+        };
+        py::gil_scoped_release nogil;
+        if (balanced)
+            parallel_for_each_balanced(0, n, run);
+        else
+            parallel_for(0, n, 1, [&](int64_t lo, int64_t hi) {
+                for (int64_t i = lo; i < hi; ++i) run(i);
+            });
+    });
+}
+
+void bind_runtime(py::module_& m) {
+    m.def("build_info", [] {
+        py::dict d;
+        d["version"] = PYDL_VERSION;
+        d["compiler"] = PYDL_COMPILER;
+        d["openmp"] = have_openmp();
+        d["simd"] = simd_level();
+        d["num_threads"] = get_num_threads();
+        return d;
+    });
+    m.def(
+        "set_num_threads",
+        [](py::handle n) { set_num_threads(thread_count_arg(n, "set_num_threads")); },
+        "The default kernel thread count of the process (Note [Thread count]).");
+    m.def("get_num_threads", &get_num_threads,
+          "The kernel thread count of the calling thread: its override, else the default.");
+    m.def(
+        "set_thread_override",
+        [](py::handle n) { return set_thread_override(thread_count_arg(n, "threads")); },
+        "The calling thread's own kernel thread count, 0 for none; returns the previous one.");
+    m.attr("MAX_THREADS") = kMaxThreads;
 
     // Random fills (Note [Random streams] in core/rng.h), in place.
     m.def("uniform_fill", [](py::array out, double low, double high, uint64_t seed,
@@ -85,6 +141,8 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "pydl's C++ kernels (float32). See pydl.reference for their NumPy twins.";
     py::register_exception<pydl::TypeError>(m, "CoreTypeError", PyExc_TypeError);
     pydl::bind::bind_runtime(m);
+    auto testing = m.def_submodule("_testing", "Hooks for pydl's tests; not API.");
+    pydl::bind::bind_testing(testing);
     pydl::bind::bind_activation(m);
     pydl::bind::bind_attention(m);
     pydl::bind::bind_conv(m);

@@ -23,7 +23,11 @@ Pool& pool() {
     return *p;
 }
 
-size_t rounded(size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
+// Whole pages; a size within a page of SIZE_MAX cannot be allocated anyway.
+size_t rounded(size_t bytes) {
+    if (bytes > size_t(-1) - 4095) throw OutOfMemory(bytes);
+    return (bytes + 4095) / 4096 * 4096;
+}
 
 }  // namespace
 
@@ -41,7 +45,8 @@ void* buffer_acquire(size_t bytes) {
         }
     }
     void* ptr = std::aligned_alloc(64, size);
-    if (!ptr) throw std::bad_alloc();
+    if (!ptr && buffer_pool_clear() > 0) ptr = std::aligned_alloc(64, size);  // cached memory back
+    if (!ptr) throw OutOfMemory(bytes);
     return ptr;
 }
 

@@ -6,19 +6,32 @@
 
 namespace pydl {
 
+// Note [Checked sizes] in check.h. As NumPy, the product of the nonzero dimensions must
+// fit even when another is 0, so the strides of any shape that passes fit too.
 int64_t numel(const Shape& shape) {
     int64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    return n;
+    bool empty = false;
+    for (int64_t d : shape) {
+        if (d == 0) {
+            empty = true;
+            continue;
+        }
+        PYDL_CHECK(d > 0 && !__builtin_mul_overflow(n, d, &n), ValueError, "shape ",
+                   shape_str(shape),
+                   d < 0 ? " has a negative dimension" : " has more elements than int64 counts");
+    }
+    return empty ? 0 : n;
 }
 
 Shape contiguous_strides(const Shape& shape) {
     Shape strides(shape.size());
     int64_t s = 1;
+    bool overflow = false;
     for (size_t i = shape.size(); i-- > 0;) {
         strides[i] = s;
-        s *= shape[i];
+        if (i > 0) overflow |= __builtin_mul_overflow(s, shape[i], &s);
     }
+    PYDL_CHECK(!overflow, ValueError, "the strides of shape ", shape_str(shape), " overflow int64");
     return strides;
 }
 

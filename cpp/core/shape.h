@@ -9,6 +9,8 @@ namespace pydl {
 
 using Shape = std::vector<int64_t>;
 
+// Both throw ValueError naming the shape when a product overflows int64 (Note [Checked
+// sizes] in check.h).
 int64_t numel(const Shape& shape);
 Shape contiguous_strides(const Shape& shape);
 std::string shape_str(const Shape& shape);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/buffer_pool.h"
 #include "core/check.h"
 #include "core/parallel.h"
 #include "core/vec.h"
@@ -35,6 +36,15 @@ constexpr int64_t kNC = 4080;
 // (4 of 5 runs), TN 1024x2048x256 +1-3%; 1024^3 (one block of 1024) lost 2-4% at 2
 // threads as 2 blocks of 512, so a depth that fits one KC stays whole.
 constexpr int64_t kKCDeep = 512;
+// Note [GEMM scratch]: the packing buffers come from the buffer pool (Note [Buffer pool]),
+// taken on the calling thread once per call, before its regions (Note [Scratch before
+// regions]), sized for the call, and given back when it returns. They were grow-only
+// thread_local buffers, one set per thread that ever ran a GEMM (sgemm_batched's workers
+// too), kept at the largest size ever asked for until the thread ended; pydl.empty_cache()
+// could not return them. The pool hands back the same buffer for the same size, so the
+// repeated shapes of a training loop still reuse warm memory. perf: the pool's lock and
+// lookups are 0.8% of 256 batched 32x48x40 products at 2 threads (the worst case: tiny
+// GEMMs each taking scratch inside a region), 0.2% of the CIFAR conv1 forward+backward.
 // Row blocks of about MC rows, as many as a multiple of the thread count, so each
 // thread's share of the rows differs from another's by at most one MR panel (15 blocks
 // of a 1024-row A on 2 threads cost 1024^3 7%). Block rb spans A panels
@@ -240,7 +250,6 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     const MicroKernel kern = kernel();
     const int64_t panels = (n + kNR - 1) / kNR;
     const int64_t a_panels = (m + kMR - 1) / kMR;
-    thread_local AlignedBuffer a_buf;
     // A is packed whole, once per depth block, and shared by the tasks, when it is reused
     // across enough B panels to pay for the copy and its rows are long or strided;
     // otherwise read in place. A few (<= kSmallM) row-major rows read in place beat the
@@ -248,7 +257,9 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     // GFLOP/s; 32x784x256 with B transposed 164 -> 187); with a transposed A, or many
     // rows and wide C, packing still wins (1024x32x256 transposed: 102 vs 57 in place).
     const bool pack_a_block = panels >= 8 && (trans_a || (m > kSmallM && n > kSmallN));
-    float* apack = pack_a_block ? a_buf.get(a_panels * kMR * std::min(k, kKC)) : nullptr;
+    Scratch<float> a_buf;  // Note [GEMM scratch]
+    if (pack_a_block) a_buf.allocate(a_panels * kMR * std::min(k, kKC));
+    float* apack = a_buf.data();
     const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
     // A thread's tasks are a contiguous range: split the rows when A is the larger operand
     // (each thread reads its rows of A and all of B), else the B panels (all of A, its
@@ -298,8 +309,10 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
     // is always packed (the kernel reads NR floats per row).
     const bool in_place = !trans_b && ldb % 256 != 0 && (m <= kSmallM || k <= kSmallK);
     const int64_t packed_lo = in_place ? n / kNR : 0;  // first panel that is packed
-    thread_local AlignedBuffer b_buf;
-    float* bpack = b_buf.get((panels - packed_lo) * kNR * std::min(k, kKC));
+
+    Scratch<float> b_buf;  // Note [GEMM scratch]
+    if (packed_lo < panels) b_buf.allocate((panels - packed_lo) * kNR * std::min(k, kKC));
+    float* bpack = b_buf.data();
     const auto prepare = [&](int64_t p0, int64_t kc) {
         const int64_t count = panels - packed_lo;
         constexpr int64_t kPanelsPerTask = 8;
@@ -332,13 +345,18 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc, const Epilogue* ep, bool parallel) {
     const MicroKernel kern = kernel();
-    thread_local AlignedBuffer a_buf, b_buf;
     const int threads = parallel ? get_num_threads() : 1;
     const int64_t a_panels = (m + kMR - 1) / kMR;
     // Row blocks as row_block_count; columns split so there are a few tasks per thread
     // (Note [Determinism]: the split changes which thread computes a tile, never how).
     const int64_t row_blocks = row_block_count(a_panels, threads);
     const int64_t depth_block = k > kKC ? kKCDeep : kKC;
+    // Note [GEMM scratch]: sized for the largest (NC, KC) block, taken once per call.
+    const int64_t max_kc = std::min(depth_block, k);
+    Scratch<float> a_buf(a_panels * kMR * max_kc);
+    Scratch<float> b_buf((std::min(kNC, n) + kNR - 1) / kNR * kNR * max_kc);
+    float* apack = a_buf.data();
+    float* bpack = b_buf.data();
     for (int64_t j0 = 0; j0 < n; j0 += kNC) {
         const int64_t nc = std::min(kNC, n - j0);
         const int64_t panels = (nc + kNR - 1) / kNR;
@@ -347,8 +365,6 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
         const int64_t panels_per_split = (panels + col_splits - 1) / col_splits;
         for (int64_t p0 = 0; p0 < k; p0 += depth_block) {
             const int64_t kc = std::min(depth_block, k - p0);
-            float* apack = a_buf.get(a_panels * kMR * kc);
-            float* bpack = b_buf.get(panels * kNR * kc);
             // Packing tasks: 3 panels of A (18 x kc values), or 8 of a transposed A
             // (pack_a's tile; dW-shaped 1024x1600x64 at 2 threads: packing 38-40% -> 26%
             // of the time); 4 panels of B, which pack_b reads row by row, 256 bytes of
@@ -399,6 +415,11 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 }
 
 }  // namespace
+
+Blocking blocking() {
+    return {kMR,     kNR,      kMC,   kKC,   kKCDeep, kNC,      kSmallM,  kSmallK,
+            kSmallN, kDotMinM, kDotM, kDotK, kDotN,   kDotRows, kDotCols, kParallelWork};
+}
 
 void set_kernel(const char* name) {
     const std::string s(name);

@@ -40,6 +40,18 @@ namespace gemm {
 // For tests and benchmarks; throws ValueError for "avx2" on a CPU without it.
 void set_kernel(const char* name);
 const char* kernel_name();
+
+// The driver's blocking constants (Note [Blocking], Note [Small path], Note [Dot path] in
+// gemm.cpp), as the driver uses them: tests aim their sizes at the block edges with these.
+struct Blocking {
+    int64_t mr, nr;                          // the micro-kernel's register tile
+    int64_t mc, kc, kc_deep, nc;             // row block, depth block (deep products), column block
+    int64_t small_m, small_k, small_n;       // the small path's limits
+    int64_t dot_min_m, dot_m, dot_k, dot_n;  // the dot path's limits
+    int64_t dot_rows, dot_cols;              // the dot path's tile
+    int64_t parallel_work;  // multiply-adds below which a product runs on one thread
+};
+Blocking blocking();
 }  // namespace gemm
 
 }  // namespace pydl

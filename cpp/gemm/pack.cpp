@@ -1,9 +1,7 @@
 #include "gemm/pack.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "core/vec.h"
 #include "gemm/microkernel.h"
@@ -175,23 +173,6 @@ void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int
         const int64_t cols = nc - c0 < kNR ? nc - c0 : kNR;
         pack_b_trans_panel(b + (j0 + c0) * ldb + p0, ldb, kc, cols, d);
     }
-}
-
-AlignedBuffer::~AlignedBuffer() { std::free(data_); }
-
-float* AlignedBuffer::get(int64_t count) {
-    if (count > capacity_) {
-        std::free(data_);
-        // Round up to whole cache lines; aligned_alloc needs a multiple of the alignment.
-        const size_t bytes = (size_t(count) * sizeof(float) + 63) / 64 * 64;
-        data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-        if (!data_) {
-            capacity_ = 0;
-            throw std::bad_alloc();
-        }
-        capacity_ = count;
-    }
-    return data_;
 }
 
 }  // namespace pydl::gemm

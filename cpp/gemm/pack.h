@@ -1,5 +1,5 @@
 // Packing of op(A) into MR-row panels and op(B) into NR-column panels, absorbing
-// transposes and zero-padding the edges, into 64-byte aligned reusable buffers.
+// transposes and zero-padding the edges, into 64-byte aligned buffers (the caller's).
 #pragma once
 #include <cstdint>
 
@@ -13,19 +13,5 @@ void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int
 // block starting at column j0 with nc columns -> kc x NR values per panel (column fastest).
 void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
             int64_t jp0, int64_t jp1, float* dst);
-
-// A grow-only, 64-byte aligned float buffer (one per thread and purpose).
-class AlignedBuffer {
-public:
-    AlignedBuffer() = default;
-    AlignedBuffer(const AlignedBuffer&) = delete;
-    AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-    ~AlignedBuffer();
-    float* get(int64_t count);  // at least `count` floats; contents unspecified
-
-private:
-    float* data_ = nullptr;
-    int64_t capacity_ = 0;
-};
 
 }  // namespace pydl::gemm

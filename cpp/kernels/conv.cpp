@@ -1,8 +1,9 @@
 #include "kernels/conv.h"
 
 #include <algorithm>
-#include <vector>
 
+#include "core/buffer_pool.h"
+#include "core/check.h"
 #include "core/parallel.h"
 #include "core/vec.h"
 #include "gemm/gemm.h"
@@ -30,36 +31,23 @@ ColumnRange column_range(const ConvShape& s, int64_t kj, int64_t ow) {
     return {off, j0, std::min(std::max(j1, j0), ow)};
 }
 
-// This thread's grow-only buffer number Slot, reused across calls (the two slots are
-// live together: the im2col workspace and the padded plane it is filled from).
-template <int Slot>
-float* thread_buffer(int64_t count) {
-    thread_local std::vector<float> buf;
-    if (int64_t(buf.size()) < count) buf.resize(count);
-    return buf.data();
-}
-
-// Per-thread im2col workspace, reused across calls.
-float* workspace(int64_t count) { return thread_buffer<0>(count); }
-
-// Width of a plane padded left and right, and this thread's buffer for one such plane
-// (the stride-1 paths of im2col and col2im work on whole padded rows).
-int64_t padded_width(const ConvShape& s) { return s.w + s.pad_left + s.pad_right; }
-float* padded_plane(const ConvShape& s) { return thread_buffer<1>(s.h * padded_width(s)); }
+// Width of a plane padded left and right (the stride-1 paths of im2col and col2im work
+// on whole padded rows, in a plane of h such rows).
+int64_t padded_width(const ConvShape& s) { return s.padded_w(); }
 
 // col (cg * kh * kw rows of oh * ow, row stride ld) from one group of one sample's input.
 // Rows are short (an output row: 16 floats in the spec's CIFAR network), so the copies
 // and zero fills are plain loops the compiler vectorizes inline: memcpy/fill calls per
 // row cost more than the copy (a quarter of conv2's forward).
-PYDL_INLINE void im2col_body(const ConvShape& s, const float* x, int64_t cg, float* col,
-                             int64_t ld) {
+// `padded` is scratch for one padded plane (ConvScratch).
+PYDL_INLINE void im2col_body(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t ld,
+                             float* padded) {
     const int64_t oh = s.out_h(), ow = s.out_w();
     if (s.stride_w == 1) {
         // Each input row copied once into a zero-padded row; every output row is then one
         // copy of ow floats from it, with no edge cases (the general loop below spends
         // more on its 1-element edge fills than on the copy: 3x slower for conv2).
         const int64_t pw = padded_width(s);
-        float* padded = padded_plane(s);
         for (int64_t c = 0; c < cg; ++c) {
             const float* plane = x + c * s.h * s.w;
             for (int64_t r = 0; r < s.h; ++r) {
@@ -106,19 +94,18 @@ PYDL_INLINE void im2col_body(const ConvShape& s, const float* x, int64_t cg, flo
             }
 }
 // Compiled per instruction set (an output row of 16 floats is one AVX-512 vector).
-void im2col(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t ld) {
-    vec::simd_call([&]() PYDL_INLINE_LAMBDA { im2col_body(s, x, cg, col, ld); });
+void im2col(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t ld, float* padded) {
+    vec::simd_call([&]() PYDL_INLINE_LAMBDA { im2col_body(s, x, cg, col, ld, padded); });
 }
 
 // The adjoint of im2col: x (cg, h, w) += col, in a fixed order.
-PYDL_INLINE void col2im_body(const ConvShape& s, const float* col, int64_t cg, float* x,
-                             int64_t ld) {
+PYDL_INLINE void col2im_body(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t ld,
+                             float* padded) {
     const int64_t oh = s.out_h(), ow = s.out_w();
     if (s.stride_w == 1) {
         // As im2col: rows accumulate whole into a zero-padded plane, whose interior is
         // then added to x (each element's terms in the same order as below).
         const int64_t pw = padded_width(s);
-        float* padded = padded_plane(s);
         for (int64_t c = 0; c < cg; ++c) {
             std::fill(padded, padded + s.h * pw, 0.0f);
             for (int64_t ki = 0; ki < s.kh; ++ki)
@@ -156,31 +143,60 @@ PYDL_INLINE void col2im_body(const ConvShape& s, const float* col, int64_t cg, f
                 }
             }
 }
-void col2im(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t ld) {
-    vec::simd_call([&]() PYDL_INLINE_LAMBDA { col2im_body(s, col, cg, x, ld); });
+void col2im(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t ld, float* padded) {
+    vec::simd_call([&]() PYDL_INLINE_LAMBDA { col2im_body(s, col, cg, x, ld, padded); });
 }
 
-// The GEMM operand of one group of one sample: the input itself for a pointwise
-// convolution, else its im2col in this thread's workspace. Sets ld, its row stride.
-const float* columns(const ConvShape& s, const float* x_group, int64_t cg, int64_t k,
-                     int64_t spatial, int64_t& ld) {
-    if (s.is_pointwise()) {
-        ld = spatial;
-        return x_group;
+// Each slot's im2col workspace and padded plane (Note [Scratch before regions] in
+// core/parallel.h): taken from the buffer pool before the region that uses them, one per
+// thread that region can run on, instead of grow-only thread_local buffers that kept the
+// largest size ever used for the life of the thread (Note [GEMM scratch] in
+// gemm/gemm.cpp). A pointwise convolution reads its input in place and needs neither.
+class ConvScratch {
+public:
+    ConvScratch(const ConvShape& s, int64_t k, int64_t spatial, int slots)
+        : pointwise_(s.is_pointwise()),
+          ld_(col_stride(spatial)),
+          col_size_(pointwise_ ? 0 : checked_mul(k, ld_, "conv2d: im2col workspace")),
+          plane_size_(pointwise_ || s.stride_w != 1
+                          ? 0
+                          : checked_mul(s.h, padded_width(s), "conv2d: padded plane")) {
+        if (pointwise_) return;
+        col_.allocate(checked_mul(col_size_, slots, "conv2d: im2col workspaces"));
+        if (plane_size_) plane_.allocate(checked_mul(plane_size_, slots, "conv2d: padded planes"));
     }
-    ld = col_stride(spatial);
-    float* ws = workspace(k * ld);
-    im2col(s, x_group, cg, ws, ld);
-    return ws;
-}
+    int64_t ld() const { return ld_; }  // the im2col matrix's row stride
+    float* col(int slot) const { return col_.data() + slot * col_size_; }
+    float* plane(int slot) const { return plane_.data() + slot * plane_size_; }
+
+    // The GEMM operand of one group of one sample: the input itself for a pointwise
+    // convolution, else its im2col in the slot's workspace. Sets ld, its row stride.
+    const float* columns(const ConvShape& s, int slot, const float* x_group, int64_t cg,
+                         int64_t spatial, int64_t& ld) const {
+        if (pointwise_) {
+            ld = spatial;
+            return x_group;
+        }
+        ld = ld_;
+        im2col(s, x_group, cg, col(slot), ld_, plane(slot));
+        return col(slot);
+    }
+
+private:
+    bool pointwise_;
+    int64_t ld_, col_size_, plane_size_;
+    Scratch<float> col_, plane_;
+};
 
 // Samples run in parallel (each GEMM single-threaded inside) when there are enough of
 // them; otherwise one at a time with threaded GEMMs. Either way every output element
-// is computed the same way, so results do not depend on the thread count.
+// is computed the same way, so results do not depend on the thread count. The grain and
+// how many slots (threads) the samples' scratch needs:
+int64_t sample_grain(int64_t n) { return n >= get_num_threads() ? 1 : n; }
 template <typename Fn>
-void for_each_sample(int64_t n, Fn fn) {
-    parallel_for(0, n, n >= get_num_threads() ? 1 : n, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) fn(i);
+void for_each_sample(int64_t n, int64_t grain, int slots, Fn fn) {
+    parallel_for_slots(0, n, grain, slots, [&](int slot, int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) fn(slot, i);
     });
 }
 
@@ -188,14 +204,17 @@ void for_each_sample(int64_t n, Fn fn) {
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                     float* y) {
-    const int64_t oh = s.out_h(), ow = s.out_w(), spatial = oh * ow;
-    const int64_t cg = s.c / s.groups, cog = s.c_out / s.groups, k = cg * s.kh * s.kw;
-    for_each_sample(s.n, [&](int64_t i) {
+    const int64_t spatial = s.spatial();
+    const int64_t cg = s.c / s.groups, cog = s.c_out / s.groups, k = s.col_rows();
+    const int64_t grain = sample_grain(s.n);
+    const int slots = parallel_slots(0, s.n, grain);
+    const ConvScratch scratch(s, k, spatial, slots);
+    for_each_sample(s.n, grain, slots, [&](int slot, int64_t i) {
         const float* xi = x + i * s.c * s.h * s.w;
         float* yi = y + i * s.c_out * spatial;
         for (int64_t g = 0; g < s.groups; ++g) {
             int64_t ld;
-            const float* col = columns(s, xi + g * cg * s.h * s.w, cg, k, spatial, ld);
+            const float* col = scratch.columns(s, slot, xi + g * cg * s.h * s.w, cg, spatial, ld);
             // y_g (cog, spatial) = W_g (cog, k) @ col (k, spatial)
             sgemm(false, false, cog, spatial, k, 1.0f, weight + g * cog * k, k, col, ld, 0.0f,
                   yi + g * cog * spatial, spatial);
@@ -208,11 +227,14 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* weight, con
 
 void conv2d_backward(const ConvShape& s, const float* grad, const float* x, const float* weight,
                      float* grad_x, float* grad_w, float* grad_bias) {
-    const int64_t oh = s.out_h(), ow = s.out_w(), spatial = oh * ow;
-    const int64_t cg = s.c / s.groups, cog = s.c_out / s.groups, k = cg * s.kh * s.kw;
+    const int64_t spatial = s.spatial();
+    const int64_t cg = s.c / s.groups, cog = s.c_out / s.groups, k = s.col_rows();
     const int64_t in_size = s.c * s.h * s.w;
     if (grad_x) {
-        for_each_sample(s.n, [&](int64_t i) {
+        const int64_t grain = sample_grain(s.n);
+        const int slots = parallel_slots(0, s.n, grain);
+        const ConvScratch scratch(s, k, spatial, slots);
+        for_each_sample(s.n, grain, slots, [&](int slot, int64_t i) {
             const float* gi = grad + i * s.c_out * spatial;
             float* gxi = grad_x + i * in_size;
             for (int64_t g = 0; g < s.groups; ++g) {
@@ -224,11 +246,11 @@ void conv2d_backward(const ConvShape& s, const float* grad, const float* x, cons
                           spatial);
                     continue;
                 }
-                const int64_t ld = col_stride(spatial);
-                float* col = workspace(k * ld);
+                const int64_t ld = scratch.ld();
+                float* col = scratch.col(slot);
                 sgemm(true, false, k, spatial, cog, 1.0f, wg, k, gg, spatial, 0.0f, col, ld);
                 std::fill(gx, gx + cg * s.h * s.w, 0.0f);
-                col2im(s, col, cg, gx, ld);
+                col2im(s, col, cg, gx, ld, scratch.plane(slot));
             }
         });
     }
@@ -240,8 +262,11 @@ void conv2d_backward(const ConvShape& s, const float* grad, const float* x, cons
         constexpr int64_t kSamplesPerBlock = 8;
         const int64_t blocks = (s.n + kSamplesPerBlock - 1) / kSamplesPerBlock;
         const int64_t w_size = s.c_out * k;
-        std::vector<float> partial(blocks > 1 ? blocks * w_size : 0);
-        parallel_for(0, blocks, 1, [&](int64_t lo, int64_t hi) {
+        Scratch<float> partial;  // every block's partial is written whole (beta 0 first)
+        if (blocks > 1) partial.allocate(checked_mul(blocks, w_size, "conv2d: dW partials"));
+        const int slots = parallel_slots(0, blocks, 1);
+        const ConvScratch scratch(s, k, spatial, slots);
+        parallel_for_slots(0, blocks, 1, slots, [&](int slot, int64_t lo, int64_t hi) {
             for (int64_t blk = lo; blk < hi; ++blk) {
                 float* dst = blocks > 1 ? partial.data() + blk * w_size : grad_w;
                 const int64_t i_end = std::min(s.n, (blk + 1) * kSamplesPerBlock);
@@ -250,7 +275,8 @@ void conv2d_backward(const ConvShape& s, const float* grad, const float* x, cons
                     const float* gi = grad + i * s.c_out * spatial;
                     for (int64_t g = 0; g < s.groups; ++g) {
                         int64_t ld;
-                        const float* col = columns(s, xi + g * cg * s.h * s.w, cg, k, spatial, ld);
+                        const float* col =
+                            scratch.columns(s, slot, xi + g * cg * s.h * s.w, cg, spatial, ld);
                         sgemm(false, true, cog, k, spatial, 1.0f, gi + g * cog * spatial, spatial,
                               col, ld, i == blk * kSamplesPerBlock ? 0.0f : 1.0f, dst + g * cog * k,
                               k);

@@ -3,8 +3,12 @@
 #pragma once
 #include <cstdint>
 
+#include "core/check.h"
+
 namespace pydl {
 
+// The sizes below are computed with checked arithmetic (Note [Checked sizes] in
+// core/check.h): settings near 2^63 raise ValueError instead of wrapping around.
 struct ConvShape {
     int64_t n, c, h, w;     // input
     int64_t c_out, kh, kw;  // weight: (c_out, c / groups, kh, kw)
@@ -12,11 +16,37 @@ struct ConvShape {
     int64_t pad_top, pad_bottom, pad_left, pad_right;
     int64_t dil_h, dil_w;
     int64_t groups;
-    int64_t out_h() const {
-        return (h + pad_top + pad_bottom - dil_h * (kh - 1) - 1) / stride_h + 1;
+    // The padded input's and the dilated kernel's extents.
+    int64_t padded_h() const {
+        return checked_add(checked_add(h, pad_top, "conv2d: padded height"), pad_bottom,
+                           "conv2d: padded height");
     }
-    int64_t out_w() const {
-        return (w + pad_left + pad_right - dil_w * (kw - 1) - 1) / stride_w + 1;
+    int64_t padded_w() const {
+        return checked_add(checked_add(w, pad_left, "conv2d: padded width"), pad_right,
+                           "conv2d: padded width");
+    }
+    int64_t window_h() const { return window(kh, dil_h); }
+    int64_t window_w() const { return window(kw, dil_w); }
+    // Whether the dilated kernel fits the padded input (else there is no output).
+    bool kernel_fits() const { return padded_h() >= window_h() && padded_w() >= window_w(); }
+    // Both are >= 1 when the kernel fits.
+    int64_t out_h() const { return out_size(padded_h(), window_h(), stride_h); }
+    int64_t out_w() const { return out_size(padded_w(), window_w(), stride_w); }
+    int64_t spatial() const { return checked_mul(out_h(), out_w(), "conv2d: output size"); }
+    // Rows of the im2col matrix: one per (input channel of a group, kernel tap).
+    int64_t col_rows() const {
+        return checked_mul(checked_mul(c / groups, kh, "conv2d: im2col rows"), kw,
+                           "conv2d: im2col rows");
+    }
+    // The kernels' input positions stay below padded + window + stride, which must fit.
+    static int64_t out_size(int64_t padded, int64_t window, int64_t stride) {
+        checked_add(checked_add(padded, window, "conv2d: padded input + dilated kernel"), stride,
+                    "conv2d: padded input + dilated kernel + stride");
+        return (padded - window) / stride + 1;
+    }
+    static int64_t window(int64_t k, int64_t dil) {
+        return checked_add(checked_mul(dil, k - 1, "conv2d: dilated kernel"), 1,
+                           "conv2d: dilated kernel");
     }
     // A 1x1, stride-1, unpadded convolution is a plain GEMM on the input: no im2col.
     bool is_pointwise() const {

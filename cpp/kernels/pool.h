@@ -3,18 +3,36 @@
 #pragma once
 #include <cstdint>
 
+#include "core/check.h"
+
 namespace pydl {
 
+// Sizes are computed with checked arithmetic (Note [Checked sizes] in core/check.h): a
+// padding, stride or dilation near 2^63 gives ValueError or the right size, never a
+// wrapped one.
 struct PoolShape {
     int64_t planes, h, w;  // N * C planes of h x w
     int64_t kh, kw, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
     bool ceil_mode;
     int64_t out_h() const { return out_size(h, kh, stride_h, pad_h, dil_h); }
     int64_t out_w() const { return out_size(w, kw, stride_w, pad_w, dil_w); }
+    // The dilated kernel's extent d * (k - 1) + 1.
+    static int64_t window(int64_t k, int64_t d) {
+        return checked_add(checked_mul(d, k - 1, "pooling: dilated kernel"), 1,
+                           "pooling: dilated kernel");
+    }
+    // PyTorch's limit on padding (p >= 0 is checked apart): at most half the window.
+    static bool padding_fits(int64_t k, int64_t p, int64_t d) { return p <= window(k, d) / 2; }
     // PyTorch's rule: floor or ceil, and with ceil the last window starts inside the input.
+    // The kernels' window positions stay below padded + window + stride, which must fit.
     int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) const {
-        const int64_t span = in + 2 * p - d * (k - 1) - 1;
-        if (span < 0) return 0;  // the window does not fit
+        const int64_t padded =
+            checked_add(in, checked_mul(2, p, "pooling: padding"), "pooling: padded input");
+        const int64_t win = window(k, d);
+        checked_add(checked_add(padded, win, "pooling: padded input + window"), s,
+                    "pooling: padded input + window + stride");
+        const int64_t span = padded - win;  // both >= 0: no overflow
+        if (span < 0) return 0;             // the window does not fit
         int64_t out = (span + (ceil_mode ? s - 1 : 0)) / s + 1;
         if (ceil_mode && (out - 1) * s >= in + p) --out;
         return out;

@@ -3,35 +3,18 @@
 from . import functional, init, utils
 from .conv import Conv1d, Conv2d
 from .layers import (
-    ELU,
-    GELU,
-    SELU,
+    ACTIVATION_MODULES,
     BCELoss,
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     Flatten,
-    HardSigmoid,
-    Hardsigmoid,
-    HardTanh,
-    Hardtanh,
     Identity,
     KLDivLoss,
-    LeakyReLU,
     Linear,
-    LogSoftmax,
     Maxout,
-    Mish,
     MSELoss,
     NLLLoss,
     PReLU,
-    ReLU,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softplus,
-    Softsign,
-    Swish,
-    Tanh,
 )
 from .module import Module, ModuleList, Parameter, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, Dropout, Dropout2d, GroupNorm, InstanceNorm2d, LayerNorm
@@ -45,9 +28,6 @@ from .transformer import (
 from .pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 
 __all__ = [
-    "ELU",
-    "GELU",
-    "SELU",
     "AdaptiveAvgPool2d",
     "AvgPool1d",
     "AvgPool2d",
@@ -72,37 +52,26 @@ __all__ = [
     "sinusoidal_positional_encoding",
     "Flatten",
     "GroupNorm",
-    "HardSigmoid",
-    "HardTanh",
-    "Hardsigmoid",
-    "Hardtanh",
     "Identity",
     "InstanceNorm2d",
     "KLDivLoss",
     "LayerNorm",
-    "LeakyReLU",
     "Linear",
-    "LogSoftmax",
     "MSELoss",
     "MaxPool1d",
     "MaxPool2d",
     "Maxout",
-    "Mish",
     "Module",
     "ModuleList",
     "NLLLoss",
     "PReLU",
     "Parameter",
-    "ReLU",
     "Sequential",
-    "SiLU",
-    "Sigmoid",
-    "Softmax",
-    "Softplus",
-    "Softsign",
-    "Swish",
-    "Tanh",
     "functional",
     "init",
     "utils",
 ]
+
+# The activation modules, one per op declared with `module=` in pydl/_ops.
+globals().update(ACTIVATION_MODULES)
+__all__ += sorted(ACTIVATION_MODULES)

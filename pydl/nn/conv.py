@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from .._ops._util import int_tuple
 from . import functional as NF
 from . import init
 from .module import Module, Parameter
@@ -38,7 +39,7 @@ class _ConvNd(Module):
                 f"{type(self).__name__}: in_channels {in_channels} and out_channels "
                 f"{out_channels} must be divisible by groups {groups}"
             )
-        kernel = NF._pair_arg("kernel_size", kernel_size, dims)
+        kernel = int_tuple("kernel_size", kernel_size, dims)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self.weight = Parameter(np.empty((out_channels, in_channels // groups) + kernel, dtype))

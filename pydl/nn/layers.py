@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
 import numpy as np
 
 from .. import functional as F
+from .._ops import OPS
 from ..tensor import Tensor
 from . import functional as NF
 from . import init
@@ -112,36 +114,23 @@ def _activation(name: str, fn: Any, doc: str, epilogue: str | None = None, **def
     )
 
 
-Sigmoid = _activation("Sigmoid", NF.sigmoid, "1 / (1 + e^-x)", epilogue="sigmoid")
-Tanh = _activation("Tanh", NF.tanh, "tanh(x)", epilogue="tanh")
-ReLU = _activation("ReLU", NF.relu, "max(0, x)", epilogue="relu")
-LeakyReLU = _activation("LeakyReLU", NF.leaky_relu, "x or slope * x", negative_slope=0.01)
-ELU = _activation("ELU", NF.elu, "x or alpha (e^x - 1)", alpha=1.0)
-SELU = _activation("SELU", NF.selu, "scaled ELU")
-GELU = _activation(
-    "GELU",
-    NF.gelu,
-    "x Phi(x) (approximate='tanh' for the tanh form)",
-    epilogue="gelu",
-    approximate="none",
-)
-SiLU = _activation("SiLU", NF.silu, "x sigmoid(x)")
-Swish = SiLU
-Mish = _activation("Mish", NF.mish, "x tanh(softplus(x))")
-Softplus = _activation(
-    "Softplus", NF.softplus, "log(1 + e^(beta x)) / beta", beta=1.0, threshold=20.0
-)
-Softsign = _activation("Softsign", NF.softsign, "x / (1 + |x|)")
-HardSigmoid = _activation(
-    "HardSigmoid", NF.hard_sigmoid, "The spec's max(0, min(1, 0.2 x + 0.5))", slope=0.2, offset=0.5
-)
-Hardsigmoid = _activation("Hardsigmoid", NF.hardsigmoid, "PyTorch's max(0, min(1, x/6 + 1/2))")
-Hardtanh = _activation(
-    "Hardtanh", NF.hardtanh, "clamp(x, min_val, max_val)", min_val=-1.0, max_val=1.0
-)
-HardTanh = Hardtanh
-Softmax = _activation("Softmax", NF.softmax, "softmax along dim", dim=-1)
-LogSoftmax = _activation("LogSoftmax", NF.log_softmax, "log softmax along dim", dim=-1)
+def _activation_modules() -> dict[str, type]:
+    """One Module class per op declared with `module=` (Note [Declaring an op]); its
+    arguments are the op's own after the input, with the op's defaults."""
+    classes = {}
+    for decl in OPS.values():
+        if decl.module:
+            params = list(inspect.signature(decl.fn).parameters.values())[1:]
+            defaults = {p.name: p.default for p in params}
+            doc = (decl.fn.__doc__ or decl.name).strip().splitlines()[0]
+            classes[decl.module] = _activation(decl.module, decl.fn, doc, decl.epilogue, **defaults)
+    return classes
+
+
+#: The activation modules (nn.ReLU, nn.GELU, ...), exported by pydl.nn.
+ACTIVATION_MODULES = _activation_modules()
+ACTIVATION_MODULES["Swish"] = ACTIVATION_MODULES["SiLU"]
+ACTIVATION_MODULES["HardTanh"] = ACTIVATION_MODULES["Hardtanh"]
 
 
 class PReLU(Module):

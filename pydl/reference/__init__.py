@@ -5,17 +5,30 @@ the docstring), works in the dtype it is given (float64 for gradient checks), an
 is the oracle the C++ kernels are tested against.
 """
 
-from .activation import *
-from .attention import *
-from .conv import *
-from .dropout import *
-from .elementwise import *
-from .layout import *
-from .linear import *
-from .norm import *
-from .optim import *
-from .pool import *
-from .random import *
-from .recurrent import *
-from .reduce import *
-from .softmax_loss import *
+from types import FunctionType as _FunctionType
+
+from . import (
+    activation,
+    attention,
+    conv,
+    dropout,
+    elementwise,
+    layout,
+    linear,
+    norm,
+    optim,
+    pool,
+    random,
+    recurrent,
+    reduce,
+    softmax_loss,
+)
+
+# The public functions each family module defines (not those it imports) are this
+# backend's functions, under the names pydl._core gives them.
+for _family in (activation, attention, conv, dropout, elementwise, layout, linear, norm, optim,
+                pool, random, recurrent, reduce, softmax_loss):  # fmt: skip
+    for _name, _fn in vars(_family).items():
+        if isinstance(_fn, _FunctionType) and _fn.__module__ == _family.__name__:
+            if not _name.startswith("_"):
+                globals()[_name] = _fn

@@ -8,36 +8,6 @@ _ERF = np.vectorize(math.erf, otypes=[np.float64])
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
-__all__ = [
-    f"{n}_{k}"
-    for n in (
-        "neg",
-        "exp",
-        "log",
-        "sqrt",
-        "abs",
-        "clamp",
-        "sigmoid",
-        "tanh",
-        "relu",
-        "leaky_relu",
-        "elu",
-        "selu",
-        "gelu",
-        "gelu_tanh",
-        "silu",
-        "mish",
-        "softplus",
-        "softsign",
-        "hard_sigmoid",
-        "hard_tanh",
-        "prelu",
-        "softmax",
-        "log_softmax",
-    )
-    for k in ("forward", "backward")
-]
-
 
 def _c(x, like):
     return np.ascontiguousarray(x, dtype=like.dtype)

@@ -3,13 +3,6 @@ out = softmax(q k^T * scale + mask) v, with causal masking of keys j > i."""
 
 import numpy as np
 
-__all__ = [
-    "attention_forward",
-    "attention_backward",
-    "attention_qkv_forward",
-    "attention_qkv_backward",
-]
-
 
 def _probabilities(q, k, mask, scale, causal):
     s = q @ np.swapaxes(k, 1, 2) * scale

@@ -5,8 +5,6 @@ y[n, o, i, j] = sum_{c, a, b} x_pad[n, g*Cg + c, i*sh + a*dh, j*sw + b*dw] * w[o
 
 import numpy as np
 
-__all__ = ["conv2d_backward", "conv2d_forward"]
-
 
 def _check(x, w, stride, padding, dilation, groups):
     if x.ndim != 4 or w.ndim != 4:

@@ -4,8 +4,6 @@ import numpy as np
 
 from .random import _unit, _words
 
-__all__ = ["dropout_backward", "dropout_forward"]
-
 
 def _apply(x, p, block, seed, offset):
     if not 0 <= p <= 1:

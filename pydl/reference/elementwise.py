@@ -5,12 +5,6 @@ import numpy as np
 
 from ._util import sum_to
 
-__all__ = [
-    f"{n}_{k}"
-    for n in ("add", "sub", "mul", "div", "pow", "where")
-    for k in ("forward", "backward")
-]
-
 
 def _fmt(shape):
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"

@@ -2,17 +2,6 @@
 
 import numpy as np
 
-__all__ = [
-    "concat_backward",
-    "concat_forward",
-    "embedding_backward",
-    "embedding_forward",
-    "index_backward",
-    "index_forward",
-    "permute_backward",
-    "permute_forward",
-]
-
 
 def permute_forward(x, dims):
     """x.transpose(dims) in C order"""

@@ -4,15 +4,6 @@ import numpy as np
 
 from ._util import sum_to
 
-__all__ = [
-    "linear_act_backward",
-    "linear_act_forward",
-    "linear_backward",
-    "linear_forward",
-    "matmul_backward",
-    "matmul_forward",
-]
-
 
 def linear_forward(x, w, b):
     """y = x W^T + b"""

@@ -3,10 +3,6 @@ with the fused backward dx = gamma invstd / M (M dy - sum dy - x^ sum dy x^)."""
 
 import numpy as np
 
-__all__ = [
-    f"{n}_{k}" for n in ("batch_norm", "layer_norm", "group_norm") for k in ("forward", "backward")
-]
-
 
 def _affine_shape(x):
     return (1, -1) + (1,) * (x.ndim - 2)

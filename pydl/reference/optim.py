@@ -5,19 +5,6 @@ Signatures match pydl._core's; the formulas are in each docstring.
 
 import numpy as np
 
-__all__ = [
-    "adadelta_step",
-    "adafactor_step",
-    "adagrad_step",
-    "adam_step",
-    "lamb_step",
-    "lion_step",
-    "lookahead_step",
-    "nadam_step",
-    "rmsprop_step",
-    "sgd_step",
-]
-
 
 def _g(g, maximize):
     return -g if maximize else g

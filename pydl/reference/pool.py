@@ -2,12 +2,6 @@
 
 import numpy as np
 
-__all__ = [
-    f"{n}_{k}"
-    for n in ("maxpool2d", "avgpool2d", "adaptive_avgpool2d")
-    for k in ("forward", "backward")
-]
-
 
 def _out(n, k, s, p, d, ceil_mode):
     span = n + 2 * p - d * (k - 1) - 1

@@ -2,8 +2,6 @@
 
 import numpy as np
 
-__all__ = ["normal_fill", "philox_word", "uniform_fill"]
-
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85
 _MASK = np.uint64(0xFFFFFFFF)

@@ -10,8 +10,6 @@ GRU (the spec's, reset before): n = tanh(W_in x + b_in + W_hn (r h_prev) + b_hn)
 
 import numpy as np
 
-__all__ = ["recurrent_forward", "recurrent_backward"]
-
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
 
 

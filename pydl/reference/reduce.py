@@ -2,8 +2,6 @@
 
 import numpy as np
 
-__all__ = [f"{n}_{k}" for n in ("sum", "mean", "max") for k in ("forward", "backward")]
-
 
 def _kept(shape, axes):
     return tuple(1 if i in axes else s for i, s in enumerate(shape))

@@ -2,13 +2,6 @@
 
 import numpy as np
 
-__all__ = [
-    "cross_entropy_backward",
-    "cross_entropy_forward",
-    "nll_loss_backward",
-    "nll_loss_forward",
-]
-
 
 def _check_labels(target, c, ignore_index):
     bad = (target != ignore_index) & ((target < 0) | (target >= c))
@@ -17,7 +10,7 @@ def _check_labels(target, c, ignore_index):
         raise IndexError(f"target {int(target[i])} is out of bounds for {c} classes (sample {i})")
 
 
-def _reduce(per, count, reduction, dtype):
+def _reduce_loss(per, count, reduction, dtype):
     if reduction == "none":
         return np.asarray(per, dtype=dtype, order="C")
     if reduction not in ("mean", "sum"):
@@ -50,12 +43,12 @@ def cross_entropy_forward(x, target, reduction, ignore_index):
     lse = (m + np.log(np.exp(x - m).sum(axis=1, keepdims=True)))[:, 0]
     if target.dtype.kind == "f":
         per = (target * (lse[:, None] - x)).sum(axis=1)
-        return _reduce(per, x.shape[0], reduction, x.dtype), lse.astype(x.dtype)
+        return _reduce_loss(per, x.shape[0], reduction, x.dtype), lse.astype(x.dtype)
     _check_labels(target, x.shape[1], ignore_index)
     keep = target != ignore_index
     picked = x[np.arange(x.shape[0]), np.where(keep, target, 0)]
     per = np.where(keep, lse - picked, 0)
-    return _reduce(per, keep.sum(), reduction, x.dtype), lse.astype(x.dtype)
+    return _reduce_loss(per, keep.sum(), reduction, x.dtype), lse.astype(x.dtype)
 
 
 def cross_entropy_backward(grad, x, target, lse, reduction, ignore_index):
@@ -82,7 +75,7 @@ def nll_loss_forward(logp, target, reduction, ignore_index):
     _check_labels(target, logp.shape[1], ignore_index)
     keep = target != ignore_index
     per = np.where(keep, -logp[np.arange(logp.shape[0]), np.where(keep, target, 0)], 0)
-    return _reduce(per, keep.sum(), reduction, logp.dtype)
+    return _reduce_loss(per, keep.sum(), reduction, logp.dtype)
 
 
 def nll_loss_backward(grad, logp, target, reduction, ignore_index):

@@ -1,0 +1,50 @@
+"""Argument helpers shared by the op families."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor, as_tensor
+
+
+def axis_index(axis: int, ndim: int, what: str = "dim") -> int:
+    """axis in [0, ndim) from a possibly negative one; IndexError naming the rank."""
+    if not -ndim <= axis < builtins.max(ndim, 1):
+        raise IndexError(f"{what} {axis} is out of range for a tensor of rank {ndim}")
+    return axis % builtins.max(ndim, 1)
+
+
+def axis_tuple(axis: Any, ndim: int) -> tuple[int, ...]:
+    """Sorted distinct axes from an int, a sequence, or None (all of them)."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (axis,)
+    return tuple(sorted({axis_index(int(a), ndim) for a in axis}))
+
+
+def tensor_pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors; a Python scalar takes the other operand's dtype."""
+    if isinstance(a, Tensor):
+        return a, as_tensor(b, like=a)
+    b = as_tensor(b)
+    return as_tensor(a, like=b), b
+
+
+def int_tuple(name: str, value: Any, n: int = 2) -> tuple[int, ...]:
+    """(v,) * n from an int, or the n ints of a sequence; ValueError otherwise."""
+    if isinstance(value, (int, np.integer)):
+        value = (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) != n:
+        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value}")
+    if not all(-(2**63) <= v < 2**63 for v in value):  # the kernels' sizes are int64
+        raise ValueError(f"{name} {value} does not fit in a 64-bit integer")
+    return value
+
+
+def data_or_none(t: Tensor | None) -> Any:
+    return None if t is None else t.data

@@ -1,0 +1,134 @@
+"""Attention: the tiled online-softmax kernel on (B, T, D), per-head (N, T, H, D) and
+packed-projection layouts (cpp/kernels/attention, pydl/reference/attention)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend as _b
+from ..tensor import Tensor, as_tensor, record
+from .activation import softmax
+from .dropout import dropout
+from .elementwise import add, mul
+from .layout import reshape, transpose
+from .linear import matmul
+from .registry import op
+
+
+@op(kernels=())
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Tensor:
+    """softmax(q k^T * scale + mask) v over (..., L, E) queries and (..., S, E) keys, as
+    torch.nn.functional.scaled_dot_product_attention: a bool mask marks the pairs that take
+    part, a float mask is added to the scores; is_causal hides keys j > i.
+
+    Without dropout it is one tiled kernel (online softmax, memory linear in the sequence
+    length) forward and one backward; with dropout_p > 0 (training) the scores are
+    materialized and composed from differentiable ops.
+    """
+    q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    if (
+        q.ndim < 2
+        or q.ndim != k.ndim
+        or q.ndim != v.ndim
+        or q.shape[:-2] != k.shape[:-2]
+        or k.shape[:-2] != v.shape[:-2]
+        or q.shape[-1] != k.shape[-1]
+        or k.shape[-2] != v.shape[-2]
+    ):
+        raise ValueError(
+            f"scaled_dot_product_attention: query {q.shape}, key {k.shape} and value "
+            f"{v.shape} must be (..., L, E), (..., S, E), (..., S, Ev) with equal "
+            f"leading dims"
+        )
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    lead, (L, E), S, Ev = q.shape[:-2], q.shape[-2:], k.shape[-2], v.shape[-1]
+    scale = 1.0 / float(np.sqrt(E)) if scale is None else float(scale)
+    batch = int(np.prod(lead)) if lead else 1
+    mask = None
+    if attn_mask is not None:
+        m = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        try:
+            m = np.broadcast_to(m, lead + (L, S))
+        except ValueError:
+            raise ValueError(
+                f"scaled_dot_product_attention: attn_mask of shape {m.shape} does "
+                f"not broadcast to {lead + (L, S)}"
+            ) from None
+        if m.dtype == np.bool_:
+            m = np.where(m, 0.0, -np.inf)
+        mask = np.asarray(m.reshape(batch, L, S), dtype=q.dtype, order="C")
+    if dropout_p > 0.0:
+        scores = mul(matmul(q, transpose(k, -2, -1)), scale)
+        if mask is not None:
+            scores = add(scores, as_tensor(mask.reshape(lead + (L, S))))
+        if is_causal:
+            hide = np.where(np.tril(np.ones((L, S), bool)), 0.0, -np.inf).astype(q.dtype)
+            scores = add(scores, as_tensor(hide))
+        return matmul(dropout(softmax(scores, -1), dropout_p), v)
+    q3, k3, v3 = (reshape(t, (batch,) + t.shape[-2:]) for t in (q, k, v))
+    return reshape(attention_kernel(q3, k3, v3, mask, scale, is_causal), lead + (L, Ev))
+
+
+@op(kernels=("attention",))
+def attention_kernel(
+    q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None, scale: float, is_causal: bool
+) -> Tensor:
+    """The tiled attention kernel, forward and backward, on (B, T, D) tensors or, per head,
+    on (N, T, H, D) ones as a multi-head layer's projections come (no permutes); mask is
+    None or an additive float array (1 or B (= N * H), Tq, Tk)."""
+    if mask is not None:
+        mask = np.asarray(mask, dtype=q.dtype, order="C")
+    out, saved = _b.active.attention_forward(q.data, k.data, v.data, mask, scale, is_causal)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        qq, kk, vv = node.inputs
+        return _b.active.attention_backward(
+            g,
+            qq.data,
+            kk.data,
+            vv.data,
+            mask,
+            out,
+            saved,
+            scale,
+            is_causal,
+            qq.requires_grad,
+            kk.requires_grad,
+            vv.requires_grad,
+        )
+
+    return record(out, (q, k, v), backward)
+
+
+@op()
+def attention_qkv(
+    qkv: Tensor, heads: int, mask: np.ndarray | None, scale: float, is_causal: bool
+) -> Tensor:
+    """Self-attention on a packed projection (N, T, 3 E) = [q | k | v] (each E = heads x D,
+    as x W_in^T with PyTorch's in_proj_weight): out (N, T, E), one kernel call each way;
+    the gradient comes back packed too. mask as attention_kernel's."""
+    if mask is not None:
+        mask = np.asarray(mask, dtype=qkv.dtype, order="C")
+    out, saved = _b.active.attention_qkv_forward(qkv.data, heads, mask, scale, is_causal)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        return (
+            _b.active.attention_qkv_backward(
+                g, qkv.data, heads, mask, out, saved, scale, is_causal
+            ),
+        )
+
+    return record(out, (qkv,), backward)

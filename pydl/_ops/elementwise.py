@@ -1,0 +1,63 @@
+"""Elementwise binary arithmetic with broadcasting, and where (cpp/kernels/elementwise,
+pydl/reference/elementwise)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import backend as _b
+from ..tensor import Tensor, record
+from ._util import tensor_pair
+from .registry import op
+
+
+def _binary(name: str, doc: str, passes_grad: bool = False) -> Callable:
+    """Declare `name(a, b)` on `<name>_forward(a, b)` / `<name>_backward(g, a, b, need_a,
+    need_b)`. passes_grad: d(out)/d(a) = d(out)/d(b) = 1 (add), so without broadcasting to
+    undo both gradients are g itself, handed to both inputs without a kernel call or copies
+    (the engine copies where two leaves would share it: Note [Gradient ownership])."""
+    fwd_name, bwd_name = name + "_forward", name + "_backward"
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        a, b = node.inputs
+        if passes_grad and a.data.shape == b.data.shape == g.shape:
+            return (g if a.requires_grad else None, g if b.requires_grad else None)
+        return getattr(_b.active, bwd_name)(g, a.data, b.data, a.requires_grad, b.requires_grad)
+
+    backward.__qualname__ = bwd_name
+
+    def fn(a: Any, b: Any) -> Tensor:
+        # Hot path (every arithmetic op of every step): Tensor operands skip conversion.
+        if type(a) is not Tensor or type(b) is not Tensor:
+            a, b = tensor_pair(a, b)
+        return record(getattr(_b.active, fwd_name)(a.data, b.data), (a, b), backward)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    fn.__module__ = __name__
+    return op(method=True, toplevel=True)(fn)
+
+
+add = _binary("add", "a + b, broadcasting as NumPy.", passes_grad=True)
+sub = _binary("sub", "a - b, broadcasting as NumPy.")
+mul = _binary("mul", "a * b, broadcasting as NumPy.")
+div = _binary("div", "a / b, broadcasting as NumPy.")
+pow = _binary("pow", "a ** b, broadcasting as NumPy.")
+
+
+def _where_backward(node: Any, g: np.ndarray) -> Any:
+    a, b = node.inputs
+    return _b.active.where_backward(g, node.saved, a.data, b.data, a.requires_grad, b.requires_grad)
+
+
+@op(toplevel=True)
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """Elementwise `a if condition else b`, broadcasting all three."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
+    cond = np.asarray(cond, order="C")
+    a, b = tensor_pair(a, b)
+    return record(_b.active.where_forward(cond, a.data, b.data), (a, b), _where_backward, cond)

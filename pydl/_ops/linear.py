@@ -1,0 +1,88 @@
+"""Matrix products: matmul and linear with its fused epilogue (cpp/kernels/linear,
+pydl/reference/linear)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend as _b
+from ..tensor import Tensor, as_tensor, record
+from ._util import tensor_pair
+from .layout import squeeze, unsqueeze
+from .registry import op
+
+
+def _matmul_backward(node: Any, g: np.ndarray) -> Any:
+    a, b = node.inputs
+    return _b.active.matmul_backward(g, a.data, b.data, a.requires_grad, b.requires_grad)
+
+
+@op(method=True, toplevel=True)
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product with NumPy's rules: 1-D operands are promoted, batch dims broadcast."""
+    a, b = tensor_pair(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul needs operands of rank >= 1; got shapes {a.shape} and {b.shape}")
+    if a.ndim == 1:
+        return squeeze(matmul(unsqueeze(a, 0), b), -2)
+    if b.ndim == 1:
+        return squeeze(matmul(a, unsqueeze(b, 1)), -1)
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} are not aligned "
+            f"({a.shape[-1]} != {b.shape[-2]})"
+        )
+    return record(_b.active.matmul_forward(a.data, b.data), (a, b), _matmul_backward)
+
+
+#: The activations F.linear can apply in the GEMM's epilogue.
+FUSED_ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid")
+
+
+def _linear_backward(node: Any, g: np.ndarray) -> Any:
+    x, w = node.inputs[0], node.inputs[1]
+    return _b.active.linear_backward(
+        g, x.data, w.data, len(node.inputs) == 3, x.requires_grad, w.requires_grad
+    )
+
+
+def _linear_act_backward(node: Any, g: np.ndarray) -> Any:
+    x, w = node.inputs[0], node.inputs[1]
+    y, pre, activation = node.saved
+    return _b.active.linear_act_backward(
+        g, x.data, w.data, y, pre, len(node.inputs) == 3, activation, x.requires_grad,
+        w.requires_grad,
+    )  # fmt: skip
+
+
+@op(kernels=("linear", "linear_act"))
+def linear(
+    x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: str | None = None
+) -> Tensor:
+    """act(x @ weight.T + bias) as one kernel call forward and one backward.
+
+    The bias and the optional activation ("relu", "gelu", "tanh", "sigmoid"; a pydl
+    extension of torch's signature) are applied by the GEMM's epilogue.
+    """
+    x = as_tensor(x)
+    if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not match weight of shape "
+            f"{weight.shape} (expected input (..., {weight.shape[-1]}))"
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(
+            f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}"
+        )
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    b = None if bias is None else bias.data
+    if activation is None:
+        return record(_b.active.linear_forward(x.data, weight.data, b), inputs, _linear_backward)
+    if activation not in FUSED_ACTIVATIONS:
+        raise ValueError(
+            f"linear: activation must be one of {FUSED_ACTIVATIONS} or None, got {activation!r}"
+        )
+    y, pre = _b.active.linear_act_forward(x.data, weight.data, b, activation)
+    return record(y, inputs, _linear_act_backward, (y, pre, activation))

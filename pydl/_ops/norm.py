@@ -1,0 +1,130 @@
+"""Normalization: batch, layer, group and instance norm (cpp/kernels/norm,
+pydl/reference/norm)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend as _b
+from ..tensor import Tensor, as_tensor, record
+from .registry import op
+
+
+def _norm_backward(kernel: str, extra: tuple) -> Any:
+    """The backward of a normalization op with inputs (x, weight?, bias?). Every norm kernel
+    takes (grad, x, extra, weight, mean, invstd, need_x, need_weight, need_bias)."""
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        x, weight, bias = node.inputs[0], node.saved[0], node.saved[1]
+        need = (
+            x.requires_grad,
+            weight is not None and weight.requires_grad,
+            bias is not None and bias.requires_grad,
+        )
+        gx, gw, gb = getattr(_b.active, kernel)(
+            g, x.data, *extra, None if weight is None else weight.data, *node.saved[2:], *need
+        )
+        return (gx,) + ((gw,) if weight is not None else ()) + ((gb,) if bias is not None else ())
+
+    return backward
+
+
+def _norm_inputs(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple:
+    return tuple(t for t in (x, weight, bias) if t is not None)
+
+
+@op()
+def batch_norm(
+    input: Tensor,
+    running_mean: Any,
+    running_var: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel of (N, C, *) input by the batch's statistics (training; the
+    running statistics are updated in place with momentum) or by the running ones."""
+    x = as_tensor(input)
+    rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
+    rv = running_var.data if isinstance(running_var, Tensor) else running_var
+    y, mean, invstd = _b.active.batch_norm_forward(
+        x.data,
+        None if weight is None else weight.data,
+        None if bias is None else bias.data,
+        rm,
+        rv,
+        training,
+        momentum,
+        eps,
+    )
+    return record(
+        y,
+        _norm_inputs(x, weight, bias),
+        _norm_backward("batch_norm_backward", (training,)),
+        (weight, bias, mean, invstd),
+    )
+
+
+@op()
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize over the trailing `normalized_shape` dims of each sample."""
+    x = as_tensor(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.shape[x.ndim - len(shape) :] != shape:
+        raise ValueError(
+            f"layer_norm: input of shape {x.shape} does not end with normalized_shape {shape}"
+        )
+    d = int(np.prod(shape))
+    y, mean, invstd = _b.active.layer_norm_forward(
+        x.data, d, None if weight is None else weight.data, None if bias is None else bias.data, eps
+    )
+    return record(
+        y,
+        _norm_inputs(x, weight, bias),
+        _norm_backward("layer_norm_backward", (d,)),
+        (weight, bias, mean, invstd),
+    )
+
+
+@op()
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each group of channels of each sample of (N, C, *) input."""
+    x = as_tensor(input)
+    y, mean, invstd = _b.active.group_norm_forward(
+        x.data,
+        num_groups,
+        None if weight is None else weight.data,
+        None if bias is None else bias.data,
+        eps,
+    )
+    return record(
+        y,
+        _norm_inputs(x, weight, bias),
+        _norm_backward("group_norm_backward", (num_groups,)),
+        (weight, bias, mean, invstd),
+    )
+
+
+@op(kernels=())
+def instance_norm(
+    input: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
+    """Normalize each channel of each sample over its spatial dims (group_norm, C groups)."""
+    x = as_tensor(input)
+    return group_norm(x, x.shape[1], weight, bias, eps)

@@ -1,0 +1,146 @@
+"""What the op declarations promise (Note [Declaring an op] in pydl/_ops/registry.py): both
+backends have every declared kernel with one signature, every kernel belongs to an op, the
+op table exercises every kernel forward and backward, and the declared names are where
+they say they are."""
+
+import inspect
+import re
+
+import numpy as np
+import pytest
+from op_table import ROWS
+
+import pydl
+import pydl.functional as F
+import pydl.nn.functional as NF
+from pydl import _core, backend, nn, reference
+from pydl._ops import OPS
+
+DECLARED_KERNELS = sorted({stem for d in OPS.values() for stem in d.kernels})
+# Backend functions that are not ops' kernels: optimizer steps and random fills (the
+# optimizers and pydl._random call them) and the compiled runtime's own functions.
+NOT_OP_KERNELS = re.compile(r".*_step$|.*_fill$|philox_word$")
+CORE_ONLY = {"build_info", "cached_bytes", "empty_cache", "get_num_threads", "set_num_threads"}
+CORE_ONLY |= {"set_thread_override"}  # pydl.threads(n): the calling thread's own count
+CORE_ONLY |= {"fma_peak_loop", "gemm_kernel", "gemm_set_kernel", "sgemm", "CoreTypeError"}
+
+
+def _public(module) -> set[str]:
+    return {n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))}
+
+
+def _pybind_params(fn) -> list[tuple[str, bool]]:
+    """(name, has_default) per parameter, from a pybind11 function's signature line."""
+    line = fn.__doc__.strip().splitlines()[0]
+    inner = line[line.index("(") + 1 : line.rindex(") ->")]
+    params, depth, start = [], 0, 0
+    for i, ch in enumerate(inner + ","):
+        depth += ch in "[(" and 1 or (ch in "])" and -1 or 0)
+        if ch == "," and depth == 0:
+            part = inner[start:i].strip()
+            if part:
+                params.append((part.split(":")[0].strip(), "=" in part))
+            start = i + 1
+    return params
+
+
+def _reference_params(fn) -> list[tuple[str, bool]]:
+    return [
+        (p.name, p.default is not inspect.Parameter.empty)
+        for p in inspect.signature(fn).parameters.values()
+    ]
+
+
+def _kernel_functions() -> list[str]:
+    return [f"{stem}_{side}" for stem in DECLARED_KERNELS for side in ("forward", "backward")]
+
+
+@pytest.mark.parametrize("name", _kernel_functions())
+def test_declared_kernel_has_one_signature_in_both_backends(name):
+    assert hasattr(_core, name), f"pydl._core lacks {name}"
+    assert hasattr(reference, name), f"pydl.reference lacks {name}"
+    core, ref = _pybind_params(getattr(_core, name)), _reference_params(getattr(reference, name))
+    assert len(core) == len(ref), f"{name}: _core takes {core}, reference takes {ref}"
+    for (cn, cd), (rn, rd) in zip(core, ref):
+        assert cd == rd, f"{name}: defaults differ: _core {core}, reference {ref}"
+        if not re.fullmatch(r"arg\d+", cn):  # pybind11 names only the arguments it was given
+            assert cn == rn, f"{name}: argument names differ: _core {core}, reference {ref}"
+
+
+def test_every_kernel_belongs_to_a_declared_op():
+    kernels = set(_kernel_functions())
+    for module in (_core, reference):
+        orphans = {
+            n for n in _public(module) if n.endswith(("_forward", "_backward")) and n not in kernels
+        }
+        assert not orphans, f"{module.__name__} has kernels no op declares: {sorted(orphans)}"
+
+
+def test_backends_share_the_non_op_functions():
+    core = {n for n in _public(_core) if NOT_OP_KERNELS.match(n)}
+    ref = {n for n in _public(reference) if NOT_OP_KERNELS.match(n)}
+    assert core == ref
+    for name in core:
+        core_params, ref_params = _pybind_params(getattr(_core, name)), None
+        ref_params = _reference_params(getattr(reference, name))
+        assert len(core_params) == len(ref_params), name
+    unexplained = _public(_core) - set(_kernel_functions()) - core - CORE_ONLY
+    assert not unexplained, f"pydl._core functions of no known kind: {sorted(unexplained)}"
+
+
+def test_op_table_runs_every_declared_kernel_forward_and_backward(monkeypatch):
+    called = set()
+
+    class Recorder:
+        def __getattr__(self, name):
+            called.add(name)
+            return getattr(reference, name)
+
+    monkeypatch.setattr(backend, "active", Recorder())
+    rng = np.random.default_rng(0)
+    for row in ROWS:
+        ts = [
+            pydl.tensor(a, requires_grad=i not in row.nondiff)
+            for i, a in enumerate(row.sample(rng))
+        ]
+        out = row.fn(*ts)
+        out.backward(np.ones(out.shape))
+    missing = sorted(set(_kernel_functions()) - called)
+    assert not missing, f"no op-table row runs {missing}: add a row to tests/op_table.py"
+
+
+def test_declared_names_are_exported_where_declared():
+    for d in OPS.values():
+        for name in d.names:
+            assert getattr(F, name) is d.fn and getattr(NF, name) is d.fn, name
+            assert (getattr(pydl, name, None) is d.fn) == d.toplevel, name
+            assert (getattr(pydl.Tensor, name, None) is d.fn) == d.method, name
+        if d.module:
+            assert getattr(nn, d.module)().forward(pydl.ones(2, 3)).shape == (2, 3), d.module
+        assert d.family in {"activation", "attention", "conv", "dropout", "elementwise",
+                            "embedding", "layout", "linear", "norm", "pool", "recurrent",
+                            "reduce", "softmax_loss"}, d.family  # fmt: skip
+    assert set(F.__all__) == {n for d in OPS.values() for n in d.names}
+
+
+def test_parameterized_elementwise_ops_keep_their_signatures():
+    sig = inspect.signature(F.leaky_relu)
+    assert list(sig.parameters) == ["x", "negative_slope"]
+    assert sig.parameters["negative_slope"].default == 0.01
+    x = pydl.tensor([-2.0, 3.0])
+    assert F.leaky_relu(x, negative_slope=0.5).tolist() == [-1.0, 3.0]
+    assert nn.LeakyReLU(0.25)(x).tolist() == [-0.5, 3.0]
+    with pytest.raises(ValueError, match="min_val"):
+        F.hardtanh(x, 1.0, -1.0)
+
+
+def test_declaring_an_op_twice_is_an_error(monkeypatch):
+    from pydl._ops import registry
+
+    monkeypatch.setattr(registry, "OPS", dict(registry.OPS))
+
+    def relu(x):
+        return x
+
+    with pytest.raises(RuntimeError, match="declared twice"):
+        registry.op()(relu)
