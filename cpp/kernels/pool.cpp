@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/check.h"
 #include "core/parallel.h"
 #include "core/vec.h"
@@ -14,15 +14,29 @@ namespace pydl {
 
 namespace {
 
+// Planes per task: about 16K window elements.
+int64_t plane_grain(int64_t plane_work) {
+    return std::max<int64_t>(1, 16384 / std::max<int64_t>(plane_work, 1));
+}
 // fn(p) for every plane, planes in parallel, in the copy for the widest instruction set
 // (vec::simd_chunks): an always-inline fn's loops are compiled into each copy (max
 // pooling's 2x2 rows, 64x16 planes of 32x32 on 1 thread: 400-480 -> 295-300 us).
 template <typename Fn>
 void for_each_plane(int64_t planes, int64_t plane_work, Fn fn) {
-    parallel_for(0, planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(plane_work, 1)),
+    parallel_for(0, planes, plane_grain(plane_work),
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
                      for (int64_t p = lo; p < hi; ++p) fn(p);
                  }));
+}
+// The same with fn(slot, p): `slot` is the call's share of scratch taken before the region
+// (Note [Scratch before regions]), `slots` of them.
+template <typename Fn>
+void for_each_plane_slots(int64_t planes, int64_t grain, int slots, Fn fn) {
+    parallel_for_slots(0, planes, grain, slots, [&](int slot, int64_t lo, int64_t hi) {
+        vec::simd_call([&]() PYDL_INLINE_LAMBDA {
+            for (int64_t p = lo; p < hi; ++p) fn(slot, p);
+        });
+    });
 }
 
 // The average window of output (i, j): bounds clipped to the input, and the divisor.
@@ -140,13 +154,14 @@ void maxpool2d_forward(const PoolShape& s, const float* x, float* y, int64_t* in
     while (j1 > j0 && (j1 - 1) * s.stride_w - s.pad_w + (s.kw - 1) * s.dil_w >= s.w) --j1;
     const bool two_by_two = s.kh == 2 && s.kw == 2 && s.stride_h == 2 && s.stride_w == 2 &&
                             s.dil_h == 1 && s.dil_w == 1;
-    // Without `indices` (no backward) each thread's argmaxes go to one plane of scratch.
-    static thread_local std::vector<int64_t> spare;
-    for_each_plane(s.planes, oh * ow * s.kh * s.kw, [&](int64_t p) PYDL_INLINE_LAMBDA {
+    // Without `indices` (no backward) each slot's argmaxes go to one plane of scratch.
+    const int64_t grain = plane_grain(oh * ow * s.kh * s.kw);
+    const int slots = parallel_slots(0, s.planes, grain);
+    const Scratch<int64_t> spare(indices ? 0 : slots * oh * ow);
+    for_each_plane_slots(s.planes, grain, slots, [&](int slot, int64_t p) PYDL_INLINE_LAMBDA {
         const float* xp = x + p * s.h * s.w;
         float* yp = y + p * oh * ow;
-        if (!indices && spare.size() < size_t(oh * ow)) spare.resize(size_t(oh * ow));
-        int64_t* ip = indices ? indices + p * oh * ow : spare.data();
+        int64_t* ip = indices ? indices + p * oh * ow : spare.data() + slot * oh * ow;
         for (int64_t i = 0; i < oh; ++i) {
             const auto scalar = [&](int64_t lo, int64_t hi) {
                 for (int64_t j = lo; j < hi; ++j)
