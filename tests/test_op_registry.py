@@ -123,6 +123,21 @@ def test_declared_names_are_exported_where_declared():
     assert set(F.__all__) == {n for d in OPS.values() for n in d.names}
 
 
+def test_declared_epilogues_are_the_core_gemm_fusable_activations():
+    """Python's fusable set (ops declared with `epilogue=`) is the C++ list's (its fusable
+    rows): each declared one runs in linear_act_forward, every other unary op is refused."""
+    x, w = np.ones((2, 3), np.float32), np.ones((4, 3), np.float32)
+    fusable = {d.epilogue for d in OPS.values() if d.epilogue}
+    assert fusable == {"relu", "gelu", "tanh", "sigmoid"}
+    unary = {d.name for d in OPS.values() if d.kernels == (d.name,) and d.family == "activation"}
+    for name in sorted(unary | fusable):
+        if name in fusable:
+            assert _core.linear_act_forward(x, w, None, name)[0].shape == (2, 4)
+        else:
+            with pytest.raises(ValueError):
+                _core.linear_act_forward(x, w, None, name)
+
+
 def test_parameterized_elementwise_ops_keep_their_signatures():
     sig = inspect.signature(F.leaky_relu)
     assert list(sig.parameters) == ["x", "negative_slope"]

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Tensor, as_tensor, grad_needed, record
 from ._util import tensor_pair
 from .layout import squeeze, unsqueeze
-from .registry import op
+from .registry import OPS, op
 
 
 def _matmul_backward(node: Any, g: np.ndarray) -> Any:
@@ -37,8 +37,11 @@ def matmul(a: Any, b: Any) -> Tensor:
     return record(_b.active.matmul_forward(a.data, b.data), (a, b), _matmul_backward)
 
 
-#: The activations F.linear can apply in the GEMM's epilogue.
-FUSED_ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid")
+def _is_fusable(activation: str) -> bool:
+    """Whether F.linear can apply `activation` in the GEMM's epilogue: the ops declared with
+    `epilogue=` (the rows of C++'s Note [Unary op list] marked fusable; a test checks both)."""
+    decl = OPS.get(activation)
+    return decl is not None and decl.epilogue == activation
 
 
 def _linear_backward(node: Any, g: np.ndarray) -> Any:
@@ -80,9 +83,9 @@ def linear(
     b = None if bias is None else bias.data
     if activation is None:
         return record(_b.active.linear_forward(x.data, weight.data, b), inputs, _linear_backward)
-    if activation not in FUSED_ACTIVATIONS:
-        raise ValueError(
-            f"linear: activation must be one of {FUSED_ACTIVATIONS} or None, got {activation!r}"
-        )
-    y, pre = _b.active.linear_act_forward(x.data, weight.data, b, activation)
+    if not _is_fusable(activation):
+        fusable = sorted(d.epilogue for d in OPS.values() if d.epilogue)
+        raise ValueError(f"linear: activation must be one of {fusable} or None, got {activation!r}")
+    save = grad_needed(x, weight, bias)
+    y, pre = _b.active.linear_act_forward(x.data, weight.data, b, activation, save=save)
     return record(y, inputs, _linear_act_backward, (y, pre, activation))

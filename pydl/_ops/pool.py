@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Tensor, as_tensor, grad_needed, record
 from ._util import int_tuple
 from .layout import squeeze, unsqueeze
 from .registry import op
@@ -61,7 +61,7 @@ def max_pool2d(
         ceil_mode,
     )
     _check_pool("max_pool2d", x.shape, *args)
-    y, idx = _b.active.maxpool2d_forward(x.data, *args)
+    y, idx = _b.active.maxpool2d_forward(x.data, *args, save=grad_needed(x))
 
     def backward(node: Any, g: np.ndarray) -> Any:
         return (_b.active.maxpool2d_backward(g, idx, node.inputs[0].shape, *args),)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Tensor, as_tensor, grad_needed, record
 from ._util import data_or_none
 from .registry import op
 
@@ -65,7 +65,7 @@ def recurrent_layer(
     c0 = None if c0 is None else as_tensor(c0)
     y, h_n, c_n, saved = _b.active.recurrent_forward(
         x.data, h0.data, data_or_none(c0), w_ih.data, w_hh.data, data_or_none(b_ih),
-        data_or_none(b_hh), mode, reverse,
+        data_or_none(b_hh), mode, reverse, save=grad_needed(x, h0, c0, w_ih, w_hh, b_ih, b_hh),
     )  # fmt: skip
     inputs = tuple(t for t in (x, h0, c0, w_ih, w_hh, b_ih, b_hh) if t is not None)
     saved_for_backward = (y, saved, mode, reverse, c0 is not None, b_ih is not None)

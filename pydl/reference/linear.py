@@ -57,11 +57,12 @@ def _act(name, z):
     return fwd[name](z)
 
 
-def linear_act_forward(x, w, b, activation):
-    """y = act(x W^T + b); returns (y, z) with z = x W^T + b kept only for gelu"""
+def linear_act_forward(x, w, b, activation, save=True):
+    """y = act(x W^T + b); returns (y, z) with z = x W^T + b kept only for gelu, and only
+    when save (the backward will run)"""
     z = linear_forward(x, w, b)
     y = _act(activation, z)
-    return np.asarray(y, order="C"), (z if activation == "gelu" else None)
+    return np.asarray(y, order="C"), (z if activation == "gelu" and save else None)
 
 
 def linear_act_backward(grad, x, w, y, pre, has_bias, activation, need_x=True, need_w=True):

@@ -26,8 +26,9 @@ def _windows(h, w, kernel, stride, padding, dilation, ceil_mode):
     return oh, ow, wins
 
 
-def maxpool2d_forward(x, kernel, stride, padding, dilation, ceil_mode):
-    """y = max over each window (padding is -inf); also the flat argmax in the plane"""
+def maxpool2d_forward(x, kernel, stride, padding, dilation, ceil_mode, save=True):
+    """y = max over each window (padding is -inf); also the flat argmax in the plane, for
+    the backward (None unless save)"""
     n, c, h, w = x.shape
     oh, ow, wins = _windows(h, w, kernel, stride, padding, dilation, ceil_mode)
     flat = x.reshape(n, c, h * w)
@@ -38,7 +39,7 @@ def maxpool2d_forward(x, kernel, stride, padding, dilation, ceil_mode):
         k = np.argmax(vals, axis=2)  # first maximum; a NaN counts as the maximum
         idx[:, :, i, j] = np.asarray(members)[k]
         y[:, :, i, j] = np.take_along_axis(vals, k[..., None], axis=2)[..., 0]
-    return y, idx
+    return y, (idx if save else None)
 
 
 def maxpool2d_backward(grad, indices, x_shape, kernel, stride, padding, dilation, ceil_mode):

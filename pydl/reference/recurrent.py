@@ -21,8 +21,9 @@ def _order(T, reverse):
     return range(T - 1, -1, -1) if reverse else range(T)
 
 
-def recurrent_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode, reverse):
-    """Returns (y, h_n, c_n, saved); saved holds what the backward needs per step."""
+def recurrent_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode, reverse, save=True):
+    """Returns (y, h_n, c_n, saved); saved holds what the backward needs per step (None
+    unless save)."""
     if mode not in _GATES:
         raise ValueError(f"recurrent mode must be one of {sorted(_GATES)}; got {mode!r}")
     T, H = x.shape[0], w_hh.shape[1]
@@ -60,7 +61,7 @@ def recurrent_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode, reverse):
                 saved[t] = (r, z, n, rh, h)
             h = (1 - z) * n + z * h
         y[t] = h
-    return y, h.copy(), (c.copy() if mode == "lstm" else None), saved
+    return y, h.copy(), (c.copy() if mode == "lstm" else None), (saved if save else None)
 
 
 def recurrent_backward(
