@@ -129,6 +129,8 @@ for name, fn in [
     ("hard_sigmoid", NF.hard_sigmoid),
     ("hardsigmoid", NF.hardsigmoid),
     ("hardtanh", NF.hardtanh),
+    ("logsigmoid", NF.logsigmoid),
+    ("tanhshrink", NF.tanhshrink),
 ]:
     # sizes around the 8- and 16-float SIMD widths: vector body, tail, both
     sweep = [[_u((n,), -4, 4)] for n in (1, 7, 8, 9, 16, 17, 33)]

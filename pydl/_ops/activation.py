@@ -47,6 +47,10 @@ selu = unary(
 silu = unary("silu", "x * sigmoid(x) (Swish)", aliases=("swish",), module="SiLU")
 mish = unary("mish", "x * tanh(softplus(x))", module="Mish")
 softsign = unary("softsign", "x / (1 + |x|)", module="Softsign")
+logsigmoid = unary(
+    "logsigmoid", "log(sigmoid(x)) = -softplus(-x), stable for any x", module="LogSigmoid"
+)
+tanhshrink = unary("tanhshrink", "x - tanh(x)", module="Tanhshrink")
 gelu_tanh = unary("gelu_tanh", "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))")
 
 

@@ -188,6 +188,26 @@ def softplus_backward(grad, x, y, beta, threshold):
     return _c(grad * np.where(beta * x > threshold, 1, _sigmoid(beta * x)), x)
 
 
+def logsigmoid_forward(x):
+    """log sigmoid(x) = min(x, 0) - log(1 + e^-|x|) (no overflow for any x)"""
+    return _c(np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))), x)
+
+
+def logsigmoid_backward(grad, x, y):
+    """d log sigmoid(x) = 1 - sigmoid(x) = sigmoid(-x)"""
+    return _c(grad * _sigmoid(-x), x)
+
+
+def tanhshrink_forward(x):
+    """x - tanh(x)"""
+    return _c(x - np.tanh(x), x)
+
+
+def tanhshrink_backward(grad, x, y):
+    """d (x - tanh x) = tanh(x)^2"""
+    return _c(grad * np.tanh(x) ** 2, x)
+
+
 def softsign_forward(x):
     """x / (1 + |x|)"""
     return _c(x / (1 + np.abs(x)), x)
