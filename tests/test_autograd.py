@@ -171,3 +171,41 @@ def test_gradient_views_are_not_shared(backend):
     b.backward(g)  # the caller's array is never adopted as .grad
     b.grad.numpy()[...] = 0
     np.testing.assert_array_equal(g, 2.0)
+
+
+def test_one_node_with_several_outputs_gets_each_gradient_in_its_slot():
+    """record() over a tuple makes one node; its backward runs once with one gradient per
+    output, None where none arrived, and the sum where an output is used twice."""
+    from pydl.tensor import record
+
+    calls = []
+
+    def backward(node, grads):
+        calls.append(grads)
+        g_double, g_triple, g_unused = grads
+        (x,) = node.inputs
+        gx = np.zeros_like(x.data)
+        if g_double is not None:
+            gx += 2 * g_double
+        if g_triple is not None:
+            gx += 3 * g_triple
+        assert g_unused is None
+        return (gx,)
+
+    x = pydl.tensor([1.0, 2.0], requires_grad=True)
+    double, triple, unused = record((x.data * 2, x.data * 3, x.data * 0), (x,), backward)
+    assert double.grad_fn is triple.grad_fn is unused.grad_fn
+    loss = (double * triple).sum() + triple.sum()  # triple reached twice
+    loss.backward()
+    assert len(calls) == 1
+    # d/dx (6 x^2 + 3 x) = 12 x + 3
+    np.testing.assert_allclose(x.grad.numpy(), [15.0, 27.0])
+
+
+def test_multi_output_node_not_recorded_without_grad():
+    from pydl.tensor import record
+
+    x = pydl.tensor([1.0], requires_grad=True)
+    with pydl.no_grad():
+        a, b = record((x.data, x.data), (x,), lambda node, g: (None,))
+    assert a.grad_fn is None and not a.requires_grad and not b.requires_grad
