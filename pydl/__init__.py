@@ -14,6 +14,8 @@ try:
 except ImportError:  # exercised in a subprocess by tests/test_cli.py
     import os as _os
 
+    if any(name.startswith("_core.") for name in _os.listdir(_os.path.dirname(__file__))):
+        raise  # the core is there but does not load: its own error says why
     raise ImportError(
         f"pydl's compiled core (pydl._core) is missing from {_os.path.dirname(__file__)}. "
         "This is usually pydl's source tree shadowing the installed package, because Python "
