@@ -65,8 +65,8 @@ void bind_norm(py::module_& m) {
               float* ip = out(invstd);
               {
                   py::gil_scoped_release nogil;
-                  batch_norm_forward(in(x), n, c, s, w, b, training, rm, rv, float(momentum),
-                                     float(eps), yp, mp, ip);
+                  batch_norm_forward(in(x), {n, c, s}, w, b, {rm, rv},
+                                     {training, float(momentum), float(eps)}, yp, mp, ip);
               }
               return py::make_tuple(y, mean, invstd);
           });
@@ -87,7 +87,7 @@ void bind_norm(py::module_& m) {
                    gb = maybe_empty(need_bias, {c}, gbp);
         {
             py::gil_scoped_release nogil;
-            batch_norm_backward(in(g), in(x), n, c, s, w, mean, invstd, training, gxp, gwp, gbp);
+            batch_norm_backward(in(g), in(x), {n, c, s}, w, mean, invstd, training, gxp, gwp, gbp);
         }
         return py::make_tuple(gx, gw, gb);
     });
@@ -151,7 +151,7 @@ void bind_norm(py::module_& m) {
               float* ip = out(invstd);
               {
                   py::gil_scoped_release nogil;
-                  group_norm_forward(in(x), n, c, s, groups, w, b, float(eps), yp, mp, ip);
+                  group_norm_forward(in(x), {n, c, s}, groups, w, b, float(eps), yp, mp, ip);
               }
               return py::make_tuple(y, mean, invstd);
           });
@@ -173,7 +173,7 @@ void bind_norm(py::module_& m) {
                    gb = maybe_empty(need_bias, {c}, gbp);
         {
             py::gil_scoped_release nogil;
-            group_norm_backward(in(g), in(x), n, c, s, groups, w, mean, invstd, gxp, gwp, gbp);
+            group_norm_backward(in(g), in(x), {n, c, s}, groups, w, mean, invstd, gxp, gwp, gbp);
         }
         return py::make_tuple(gx, gw, gb);
     });

@@ -71,9 +71,14 @@ PYDL_INLINE void layer_norm_grad_rows_body(const float* grad, const float* x, in
 
 }  // namespace
 
-void batch_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, const float* weight,
-                        const float* bias, bool training, float* running_mean, float* running_var,
-                        float momentum, float eps, float* y, float* save_mean, float* save_invstd) {
+void batch_norm_forward(const float* x, ChannelShape shape, const float* weight, const float* bias,
+                        RunningStats running, BatchNormOptions opt, float* y, float* save_mean,
+                        float* save_invstd) {
+    const int64_t n = shape.n, c = shape.c, s = shape.s;
+    const bool training = opt.training;
+    const float momentum = opt.momentum, eps = opt.eps;
+    float* running_mean = running.mean;
+    float* running_var = running.var;
     const int64_t count = n * s;
     parallel_for(0, c, std::max<int64_t>(1, 16384 / std::max<int64_t>(count, 1)),
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
@@ -121,9 +126,10 @@ void batch_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, const f
                  }));
 }
 
-void batch_norm_backward(const float* grad, const float* x, int64_t n, int64_t c, int64_t s,
-                         const float* weight, const float* save_mean, const float* save_invstd,
-                         bool training, float* grad_x, float* grad_weight, float* grad_bias) {
+void batch_norm_backward(const float* grad, const float* x, ChannelShape shape, const float* weight,
+                         const float* save_mean, const float* save_invstd, bool training,
+                         float* grad_x, float* grad_weight, float* grad_bias) {
+    const int64_t n = shape.n, c = shape.c, s = shape.s;
     const int64_t count = n * s;
     parallel_for(0, c, std::max<int64_t>(1, 16384 / std::max<int64_t>(count, 1)),
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
@@ -202,9 +208,9 @@ void layer_norm_backward(const float* grad, const float* x, int64_t rows, int64_
     }
 }
 
-void group_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, int64_t groups,
-                        const float* weight, const float* bias, float eps, float* y, float* mean,
-                        float* invstd) {
+void group_norm_forward(const float* x, ChannelShape shape, int64_t groups, const float* weight,
+                        const float* bias, float eps, float* y, float* mean, float* invstd) {
+    const int64_t n = shape.n, c = shape.c, s = shape.s;
     const int64_t cg = c / groups, len = cg * s;
     parallel_for(0, n * groups, std::max<int64_t>(1, 16384 / std::max<int64_t>(len, 1)),
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
@@ -225,9 +231,10 @@ void group_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, int64_t
                  }));
 }
 
-void group_norm_backward(const float* grad, const float* x, int64_t n, int64_t c, int64_t s,
-                         int64_t groups, const float* weight, const float* mean,
-                         const float* invstd, float* grad_x, float* grad_weight, float* grad_bias) {
+void group_norm_backward(const float* grad, const float* x, ChannelShape shape, int64_t groups,
+                         const float* weight, const float* mean, const float* invstd, float* grad_x,
+                         float* grad_weight, float* grad_bias) {
+    const int64_t n = shape.n, c = shape.c, s = shape.s;
     const int64_t cg = c / groups, len = cg * s;
     if (grad_x) {
         parallel_for(

@@ -6,15 +6,33 @@
 
 namespace pydl {
 
-// x viewed as (n, c, s). training: batch statistics per channel (saved as mean and
-// invstd), running stats updated with momentum (unbiased variance); else the running
-// statistics are used. weight/bias/running stats may be null.
-void batch_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, const float* weight,
-                        const float* bias, bool training, float* running_mean, float* running_var,
-                        float momentum, float eps, float* y, float* save_mean, float* save_invstd);
-void batch_norm_backward(const float* grad, const float* x, int64_t n, int64_t c, int64_t s,
-                         const float* weight, const float* save_mean, const float* save_invstd,
-                         bool training, float* grad_x, float* grad_weight, float* grad_bias);
+// x viewed as (n, c, s): n samples of c channels of s positions each.
+struct ChannelShape {
+    int64_t n, c, s;
+};
+
+// Batch norm's settings, as PyTorch's: batch statistics when training (the running ones
+// then updated with momentum, from the unbiased variance), else the running statistics.
+struct BatchNormOptions {
+    bool training;
+    float momentum;
+    float eps;
+};
+
+// The running statistics, per channel; both null when the layer keeps none.
+struct RunningStats {
+    float* mean;
+    float* var;
+};
+
+// training saves the batch statistics per channel (mean and invstd) for the backward.
+// weight/bias may be null.
+void batch_norm_forward(const float* x, ChannelShape shape, const float* weight, const float* bias,
+                        RunningStats running, BatchNormOptions opt, float* y, float* save_mean,
+                        float* save_invstd);
+void batch_norm_backward(const float* grad, const float* x, ChannelShape shape, const float* weight,
+                         const float* save_mean, const float* save_invstd, bool training,
+                         float* grad_x, float* grad_weight, float* grad_bias);
 
 // x viewed as (rows, d): statistics per row, weight/bias per column.
 void layer_norm_forward(const float* x, int64_t rows, int64_t d, const float* weight,
@@ -25,11 +43,10 @@ void layer_norm_backward(const float* grad, const float* x, int64_t rows, int64_
 
 // x viewed as (n, c, s) with c split into `groups`: statistics per (sample, group),
 // weight/bias per channel. InstanceNorm is groups == c.
-void group_norm_forward(const float* x, int64_t n, int64_t c, int64_t s, int64_t groups,
-                        const float* weight, const float* bias, float eps, float* y, float* mean,
-                        float* invstd);
-void group_norm_backward(const float* grad, const float* x, int64_t n, int64_t c, int64_t s,
-                         int64_t groups, const float* weight, const float* mean,
-                         const float* invstd, float* grad_x, float* grad_weight, float* grad_bias);
+void group_norm_forward(const float* x, ChannelShape shape, int64_t groups, const float* weight,
+                        const float* bias, float eps, float* y, float* mean, float* invstd);
+void group_norm_backward(const float* grad, const float* x, ChannelShape shape, int64_t groups,
+                         const float* weight, const float* mean, const float* invstd, float* grad_x,
+                         float* grad_weight, float* grad_bias);
 
 }  // namespace pydl
