@@ -5,6 +5,7 @@ import pytest
 
 import pydl
 from pydl import nn, optim
+import pydl.nn.functional as F
 
 
 def test_module_registration_and_state_dict():
@@ -120,3 +121,19 @@ def test_sequential_fuses_linear_and_activation(monkeypatch):
     np.testing.assert_allclose(out.data, y.data, rtol=1e-5, atol=1e-6)
     for g, p in zip(grads, model.parameters()):
         np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_modules_with_generated_activations_pickle():
+    import pickle
+
+    # (no Linear: a pickled parameter's dtype is issue 15's bug)
+    model = nn.Sequential(nn.Tanh(), nn.ReLU(), nn.LeakyReLU(0.2), nn.Swish())
+    clone = pickle.loads(pickle.dumps(model))
+    x = pydl.tensor([[-1.0, 0.5, 2.0]])
+    np.testing.assert_array_equal(clone(x).numpy(), model(x).numpy())
+    assert repr(clone[2]) == "LeakyReLU(negative_slope=0.2)"
+
+
+def test_maxout_pool_size_must_be_positive():
+    with pytest.raises(ValueError, match="pool_size"):
+        F.maxout(pydl.ones(2, 4), 0)

@@ -8,6 +8,7 @@ import pydl
 from helpers import run_row
 from op_table import Row, _rec
 from pydl import nn
+import pydl.nn.functional as F
 
 
 def _copy_to_torch(mine, theirs, torch):
@@ -256,3 +257,24 @@ def test_threaded_steps_match_reference(mode, gates, hidden, batch):
     np.testing.assert_allclose(out2, ref, rtol=1e-4, atol=1e-4)
     for a, b in zip(g2, g_ref):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3)
+
+
+def test_trainable_biases_beside_frozen_weights_get_gradients():
+    rng = np.random.default_rng(0)
+    x = pydl.tensor(rng.standard_normal((3, 2, 4)).astype(np.float32))
+    h0 = pydl.tensor(np.zeros((2, 3), np.float32))
+    w_ih = pydl.tensor(rng.standard_normal((9, 4)).astype(np.float32))  # frozen
+    w_hh = pydl.tensor(rng.standard_normal((9, 3)).astype(np.float32))
+    b_ih = pydl.tensor(rng.standard_normal(9).astype(np.float32), requires_grad=True)
+    b_hh = pydl.tensor(rng.standard_normal(9).astype(np.float32), requires_grad=True)
+    y, h_n, _ = F.recurrent_layer(x, h0, None, w_ih, w_hh, b_ih, b_hh, "gru")
+    h_n.sum().backward()
+    assert b_ih.grad is not None and b_hh.grad is not None
+    assert np.abs(b_ih.grad.numpy()).sum() > 0
+
+
+def test_one_bias_without_the_other_is_refused():
+    x, h0 = pydl.zeros(2, 1, 3), pydl.zeros(1, 2)
+    w_ih, w_hh, b = pydl.zeros(2, 3), pydl.zeros(2, 2), pydl.zeros(2)
+    with pytest.raises(ValueError, match="both biases"):
+        F.recurrent_layer(x, h0, None, w_ih, w_hh, None, b, "rnn_tanh")

@@ -130,8 +130,10 @@ void bind_runtime(py::module_& m) {
     });
     m.def("philox_word", &philox_word, "The 32-bit word `index` of the stream `seed`.");
     m.def("empty_cache", &buffer_pool_clear,
-          "Free the cached output buffers (Note [Buffer pool]); returns the bytes freed.");
-    m.def("cached_bytes", &buffer_pool_cached_bytes, "Bytes held by the output buffer cache.");
+          "Free the cached output buffers and GEMM/conv scratch (Note [Buffer pool]); returns "
+          "the bytes freed.");
+    m.def("cached_bytes", &buffer_pool_cached_bytes,
+          "Bytes held by the buffer cache (outputs and scratch).");
 }
 
 }  // namespace

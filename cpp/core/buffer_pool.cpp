@@ -50,15 +50,19 @@ void* buffer_acquire(size_t bytes) {
     return ptr;
 }
 
-void buffer_release(void* ptr, size_t bytes) {
+void buffer_release(void* ptr, size_t bytes) noexcept {
     const size_t size = rounded(bytes);
     Pool& p = pool();
     {
         std::lock_guard<std::mutex> lock(p.mutex);
         if (p.cached + size <= kCapBytes) {
-            p.free[size].push_back(ptr);
-            p.cached += size;
-            return;
+            // Called from destructors (Scratch, a capsule): if the cache cannot grow its
+            // list, the buffer is freed instead of throwing.
+            try {
+                p.free[size].push_back(ptr);
+                p.cached += size;
+                return;
+            } catch (...) {}
         }
     }
     std::free(ptr);

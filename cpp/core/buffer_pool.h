@@ -18,7 +18,7 @@ namespace pydl {
 // Throws OutOfMemory (MemoryError, naming the size) when the memory is not there.
 // Safe to call from several threads at once (one mutex, held for a lookup).
 void* buffer_acquire(size_t bytes);
-void buffer_release(void* ptr, size_t bytes);
+void buffer_release(void* ptr, size_t bytes) noexcept;
 // Frees every cached buffer; returns the bytes freed.
 size_t buffer_pool_clear();
 size_t buffer_pool_cached_bytes();

@@ -154,6 +154,8 @@ def maxout(x: Tensor, pool_size: int, dim: int = -1) -> Tensor:
     """Max over consecutive groups of `pool_size` features along dim (the spec's max_k)."""
     x = as_tensor(x)
     d = axis_index(dim, x.ndim)
+    if not isinstance(pool_size, int) or pool_size < 1:
+        raise ValueError(f"maxout: pool_size must be an int >= 1, got {pool_size!r}")
     if x.shape[d] % pool_size:
         raise ValueError(
             f"maxout: size {x.shape[d]} of dim {d} is not divisible by pool_size {pool_size}"

@@ -66,8 +66,9 @@ def linear(
 ) -> Tensor:
     """act(x @ weight.T + bias) as one kernel call forward and one backward.
 
-    The bias and the optional activation ("relu", "gelu", "tanh", "sigmoid"; a pydl
-    extension of torch's signature) are applied by the GEMM's epilogue.
+    The bias and the optional activation (a pydl extension of torch's signature: one of the
+    ops declared with `epilogue=`, today "relu", "gelu", "tanh", "sigmoid") are applied by
+    the GEMM's epilogue.
     """
     x = as_tensor(x)
     if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:

@@ -38,7 +38,9 @@ def _recurrent_backward(node: Any, grads: tuple) -> tuple:
         reverse,
         x.requires_grad,
         h0.requires_grad or (c0 is not None and c0.requires_grad),
-        w_ih.requires_grad or w_hh.requires_grad,
+        # The kernels compute the bias gradients with the weights'; a trainable bias beside
+        # frozen weights asks for both (the engine drops what no input needs).
+        any(t.requires_grad for t in node.inputs[2 + has_c0 :]),
     )
     grads = (dx, dh0) + ((dc0,) if has_c0 else ()) + (dwi, dwh)
     return grads + ((dbi, dbh) if has_bias else ())
@@ -61,6 +63,8 @@ def recurrent_layer(
     `reverse` runs from the last step."""
     if mode not in RECURRENT_MODES:
         raise ValueError(f"mode must be one of {RECURRENT_MODES}, got {mode!r}")
+    if (b_ih is None) != (b_hh is None):
+        raise ValueError("recurrent_layer: pass both biases (b_ih and b_hh) or neither")
     x, h0 = as_tensor(x), as_tensor(h0)
     c0 = None if c0 is None else as_tensor(c0)
     y, h_n, c_n, saved = _b.active.recurrent_forward(

@@ -131,6 +131,8 @@ def _activation_modules() -> dict[str, type]:
 ACTIVATION_MODULES = _activation_modules()
 ACTIVATION_MODULES["Swish"] = ACTIVATION_MODULES["SiLU"]
 ACTIVATION_MODULES["HardTanh"] = ACTIVATION_MODULES["Hardtanh"]
+# Module-level names too, where pickle looks a class up (by __module__ and __name__).
+globals().update(ACTIVATION_MODULES)
 
 
 class PReLU(Module):
