@@ -35,7 +35,9 @@ class Row:
     sweep: list = field(default_factory=list)  # more input lists for core vs reference
     threaded: list | None = None  # inputs that run multi-threaded; None: grown from inputs
     dtypes: tuple = (np.float32,)  # the core's dtypes compared with the float64 reference
-    skips: dict = field(default_factory=dict)  # {"threads" | "gradcheck" | "core": reason}
+    # {test: reason}: "gradcheck", "core", "threads", or "threads_forward"/"threads_backward"
+    # for a direction that stays on one thread by design
+    skips: dict = field(default_factory=dict)
 
     def sample(self, rng: np.random.Generator, inputs: list | None = None) -> list[np.ndarray]:
         return [rng.uniform(lo, hi, size=shape) for shape, lo, hi in inputs or self.inputs]
@@ -95,7 +97,9 @@ for name, fn, lo_b in [
     ("mul", pydl.mul, -2),
     ("div", pydl.div, 0.5),
 ]:
-    row(f"{name}_same", fn, [_u((3, 7)), _u((3, 7), lo_b, 2)])
+    # add's backward hands g to both inputs without a kernel
+    skips = {"threads_backward": "passes the gradient through, no kernel"} if name == "add" else {}
+    row(f"{name}_same", fn, [_u((3, 7)), _u((3, 7), lo_b, 2)], skips=skips)
     row(f"{name}_bcast", fn, [_u((4, 1, 5)), _u((3, 1), lo_b, 2)])
     row(f"{name}_scalar", fn, [_u((33,)), _u((), lo_b, 2)])
 row("pow", pydl.pow, [_u((3, 5), 0.5, 2), _u((3, 5), -1.5, 2)])
@@ -153,15 +157,18 @@ row("log_softmax_dim1", lambda x: NF.log_softmax(x, 1), [_u((2, 5, 3), -3, 3)])
 row("maxout", lambda x: NF.maxout(x, 3), [_u((4, 12))])
 
 # reductions
-row("sum_all", lambda x: pydl.sum(x), [_u((5, 7))])
-row("sum_axis0", lambda x: pydl.sum(x, 0), [_u((5, 7))])
+# A reduction along the outermost axis (to one value, or over dim 0) runs in one fixed order
+# on one thread (Note [Determinism]); its backward, a broadcast, is split.
+SERIAL_REDUCTION = {"threads_forward": "reduces along the outer axis in one fixed order"}
+row("sum_all", lambda x: pydl.sum(x), [_u((5, 7))], skips=SERIAL_REDUCTION)
+row("sum_axis0", lambda x: pydl.sum(x, 0), [_u((5, 7))], skips=SERIAL_REDUCTION)
 row("sum_axis1_keepdim", lambda x: pydl.sum(x, 1, keepdim=True), [_u((5, 7))])
 row("sum_axes_0_2", lambda x: pydl.sum(x, (0, 2)), [_u((3, 4, 5))])
 row("mean_axis_neg1", lambda x: pydl.mean(x, -1), [_u((3, 4, 5))])
-row("mean_all", lambda x: pydl.mean(x), [_u((3, 4, 5))])
+row("mean_all", lambda x: pydl.mean(x), [_u((3, 4, 5))], skips=SERIAL_REDUCTION)
 row("max_axis1", lambda x: pydl.max(x, 1), [_u((4, 9))])
 row("max_axes_0_2_keepdim", lambda x: pydl.max(x, (0, 2), keepdim=True), [_u((3, 4, 5))])
-row("max_all", lambda x: pydl.max(x), [_u((6, 5))])
+row("max_all", lambda x: pydl.max(x), [_u((6, 5))], skips=SERIAL_REDUCTION)
 
 # layout
 row(
@@ -176,7 +183,7 @@ row(
     [_u((2, 3, 4))],
     skips={"threads": "metadata only: a reshape runs no kernel"},
 )
-row("transpose", lambda x: pydl.transpose(x, 0, 1), [_u((3, 5))])
+row("transpose", lambda x: pydl.transpose(x, 0, 1), [_u((3, 5))], threaded=[_u((512, 300))])
 row("permute", lambda x: pydl.permute(x, (2, 0, 1)), [_u((2, 3, 4))])
 # Note [Blocked transpose]: tiles of 16 with ragged edges, other axes before and between
 row("transpose_blocked", lambda x: pydl.transpose(x, 0, 1), [_u((37, 21))])
@@ -184,16 +191,24 @@ row("permute_blocked", lambda x: pydl.permute(x, (2, 0, 1)), [_u((3, 20, 18))])
 row("permute_blocked_4d", lambda x: pydl.permute(x, (0, 3, 1, 2)), [_u((2, 5, 17, 19))])
 row("cat", lambda a, b: pydl.cat([a, b], 1), [_u((2, 3, 4)), _u((2, 5, 4))])
 row("stack", lambda a, b: pydl.stack([a, b], 1), [_u((3, 4)), _u((3, 4))])
-row("slice", lambda x: x[1:, ::2], [_u((4, 7))])
-row("slice_int", lambda x: x[:, 2], [_u((4, 7))], threaded=[_u((40000, 7))])
-row("index_array_repeats", lambda x: x[labels(x.shape[0] + 1, x.shape[0])], [_u((3, 5))])
+# index_backward scatter-adds in index order, so repeated indices sum in a fixed order
+SERIAL_SCATTER = {"threads_backward": "scatter-adds in index order on one thread"}
+row("slice", lambda x: x[1:, ::2], [_u((4, 7))], skips=SERIAL_SCATTER)
+row("slice_int", lambda x: x[:, 2], [_u((4, 7))], threaded=[_u((40000, 7))], skips=SERIAL_SCATTER)
+row(
+    "index_array_repeats",
+    lambda x: x[labels(x.shape[0] + 1, x.shape[0])],
+    [_u((3, 5))],
+    skips=SERIAL_SCATTER,
+)
 row(
     "index_pairs",
     lambda x: x[np.arange(x.shape[0]), labels(*x.shape)],
     [_u((7, 5))],
     threaded=[_u((40000, 5))],
+    skips=SERIAL_SCATTER,
 )
-row("index_mask", lambda x: x[mask(x.shape)], [_u((4, 5))])
+row("index_mask", lambda x: x[mask(x.shape)], [_u((4, 5))], skips=SERIAL_SCATTER)
 row("where", lambda a, b: pydl.where(mask(a.shape), a, b), [_u((4, 5)), _u((5,))])
 
 # linear algebra
@@ -212,7 +227,7 @@ row(
     [_u((2, 1, 3, 4)), _u((3, 4, 2))],
     threaded=[_u((2, 1, 256, 128)), _u((3, 128, 256))],
 )
-row("matmul_vec", pydl.matmul, [_u((3, 4)), _u((4,))], threaded=[_u((4096, 256)), _u((256,))])
+row("matmul_vec", pydl.matmul, [_u((3, 4)), _u((4,))], threaded=[_u((16384, 512)), _u((512,))])
 row(
     "linear",
     NF.linear,
@@ -231,7 +246,12 @@ for act in ("relu", "gelu", "tanh", "sigmoid"):  # the GEMM epilogue's fused act
         lambda x, w, b, act=act: NF.linear(x, w, b, activation=act),
         [_u((7, 9)), _u((17, 9)), _u((17,))],
     )
-row("linear_gelu_nobias", lambda x, w: NF.linear(x, w, activation="gelu"), [_u((3, 5)), _u((4, 5))])
+row(
+    "linear_gelu_nobias",
+    lambda x, w: NF.linear(x, w, activation="gelu"),
+    [_u((3, 5)), _u((4, 5))],
+    threaded=[_u((256, 64)), _u((96, 64))],
+)
 
 # convolution (seed 000 section 5): kernel 1/3/5, stride, padding, dilation, groups,
 # odd sizes, batch 1, non-square kernels, 1-D
@@ -365,7 +385,7 @@ row(
     "rnn_single_step",
     _rec("rnn_tanh"),
     _rec_inputs("rnn_tanh", 1, True, T=1, B=1, I=2),
-    threaded=_rec_inputs("rnn_tanh", 1, True, T=1, B=2048, I=2),
+    threaded=_rec_inputs("rnn_tanh", 1, True, T=1, B=8192, I=2),
 )
 
 # attention (seed 000 section 8); 131 keys span three 64-key blocks of the core kernel
@@ -446,11 +466,18 @@ def indices(rows):
     return labels(2 * rows, rows).reshape(2, rows)
 
 
-row("embedding", lambda w: NF.embedding(indices(w.shape[0]), w), [_u((6, 4))])
+# 512 lookups and 256 columns: the forward splits the lookups, the backward the columns
+row(
+    "embedding",
+    lambda w: NF.embedding(indices(w.shape[0]), w),
+    [_u((6, 4))],
+    threaded=[_u((256, 256))],
+)
 row(
     "embedding_padding",
     lambda w: NF.embedding(indices(w.shape[0]), w, padding_idx=3),
     [_u((6, 4))],
+    threaded=[_u((256, 256))],
     skips={"gradcheck": "the padding row gets no gradient by definition (as PyTorch's)"},
 )
 
