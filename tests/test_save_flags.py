@@ -90,3 +90,51 @@ def test_maxpool2d_forward_without_saving(shape, kernel, stride, padding, dilati
     # The backward still runs from the indices of a saving forward.
     gx = _core.maxpool2d_backward(np.ones_like(y), idx, list(shape), *args)
     assert gx.shape == shape
+
+
+@pytest.mark.parametrize("backend_name", ["core", "reference"])
+def test_ops_ask_to_save_only_when_a_backward_can_run(monkeypatch, backend_name):
+    """The ops pass save=False under no_grad and when no input requires grad, save=True
+    otherwise; and both backends then return nothing to save."""
+    import pydl
+    import pydl.nn.functional as F
+    from pydl import backend
+
+    kernels = {"core": _core, "reference": pydl.reference}[backend_name]
+    seen = []
+
+    class Recorder:
+        def __getattr__(self, name):
+            fn = getattr(kernels, name)
+            if name not in ("recurrent_forward", "linear_act_forward", "maxpool2d_forward"):
+                return fn
+
+            def call(*args, **kwargs):
+                out = fn(*args, **kwargs)
+                seen.append((name, kwargs["save"], out[-1] is None))
+                return out
+
+            return call
+
+    monkeypatch.setattr(backend, "active", Recorder())
+    rng = np.random.default_rng(0)
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = (
+        None if a is None else pydl.tensor(a) for a in _recurrent_args("lstm", rng)
+    )
+    img = pydl.tensor(rng.standard_normal((1, 2, 4, 4)).astype(np.float32))
+    w = pydl.tensor(rng.standard_normal((5, 6)).astype(np.float32))
+
+    def run_all():
+        F.recurrent_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, "lstm")
+        F.linear(h0, w, None, "gelu")
+        F.max_pool2d(img, 2)
+
+    run_all()  # nothing requires grad
+    with pydl.no_grad():
+        w_ih.requires_grad_(True)
+        img.requires_grad_(True)
+        h0.requires_grad_(True)
+        run_all()  # inputs require grad, but grad mode is off
+    run_all()  # now a backward can run
+    assert [s for _, s, _ in seen] == [False] * 6 + [True] * 3
+    assert all(empty == (not save) for _, save, empty in seen), seen
