@@ -50,7 +50,8 @@ def get_num_threads() -> int:
 def threads(n: int) -> Iterator[None]:
     """`with pydl.threads(n):` runs the kernels the calling thread launches in the block
     on n threads; other threads keep theirs. Blocks nest; each restores the count it
-    found."""
+    found. In a child made by fork, kernels stay on one thread until set_num_threads
+    (Note [Fork]), inside a block too."""
     prev = _core.set_thread_override(_thread_count(n, "threads"))
     try:
         yield

@@ -46,7 +46,9 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
 
 // Note [Scratch before regions]: a kernel takes the scratch memory its threads need
 // before a region starts, one piece per slot, so an allocation that fails fails on the
-// calling thread, before any work, and no thread allocates inside the region.
+// calling thread, before any work. Where a region's body still allocates (a GEMM inside
+// conv's per-sample tasks, sgemm_batched's products), a failure is rethrown on the caller
+// like any other error (Note [Errors in regions]).
 // parallel_slots is how many threads parallel_for would use for this range on the calling
 // thread now; parallel_for_slots runs on at most `slots` threads and passes each call of
 // fn(slot, lo, hi) a slot in [0, slots) that no call running at the same time shares.

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import backend as _b
-from ..tensor import as_tensor, record
+from ..tensor import Tensor, as_tensor, record
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def unary(
     belongs to the calling family module."""
     run = unary_kernel(name)
 
-    def fn(x: Any) -> Any:
+    def fn(x: Tensor) -> Tensor:
         return run(x)
 
     fn.__name__ = fn.__qualname__ = name
