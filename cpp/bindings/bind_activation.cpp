@@ -1,6 +1,9 @@
 // Activations and elementwise math (unary ops), PReLU, softmax.
 #include <cmath>
+#include <sstream>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "bindings/common.h"
 #include "kernels/activation.h"
@@ -8,9 +11,13 @@
 namespace pydl::bind {
 namespace {
 
-// f(x, p...) and its backward (grad, x, y, p...) for an op with N float params.
+// f(x, p...) and its backward (grad, x, y, p...) for an op with N float params, named as the
+// list's param_names.
 template <int N>
 void def_unary(py::module_& m, const std::string& name, UnaryOp op) {
+    std::vector<std::string> p;  // the params' names (pybind11 copies the strings)
+    std::istringstream words(unary_op_info(op).param_names);
+    for (std::string w; words >> w;) p.push_back(w);
     auto fwd = [op](const py::array& x_, float p0, float p1) {
         auto x = f32(x_, "x");
         auto y = empty(shape_of(x));
@@ -38,18 +45,28 @@ void def_unary(py::module_& m, const std::string& name, UnaryOp op) {
         return gx;
     };
     const std::string f = name + "_forward", b = name + "_backward";
+    const auto ax = py::arg("x"), ag = py::arg("grad"), ay = py::arg("y");
     if constexpr (N == 0) {
-        m.def(f.c_str(), [fwd](const py::array& x) { return fwd(x, 0, 0); });
-        m.def(b.c_str(), [bwd](const py::array& g, const py::array& x, const py::array& y) {
-            return bwd(g, x, y, 0, 0);
-        });
+        m.def(f.c_str(), [fwd](const py::array& x) { return fwd(x, 0, 0); }, ax);
+        m.def(
+            b.c_str(),
+            [bwd](const py::array& g, const py::array& x, const py::array& y) {
+                return bwd(g, x, y, 0, 0);
+            },
+            ag, ax, ay);
     } else if constexpr (N == 1) {
-        m.def(f.c_str(), [fwd](const py::array& x, float p0) { return fwd(x, p0, 0); });
-        m.def(b.c_str(), [bwd](const py::array& g, const py::array& x, const py::array& y,
-                               float p0) { return bwd(g, x, y, p0, 0); });
+        m.def(
+            f.c_str(), [fwd](const py::array& x, float p0) { return fwd(x, p0, 0); }, ax,
+            py::arg(p[0].c_str()));
+        m.def(
+            b.c_str(),
+            [bwd](const py::array& g, const py::array& x, const py::array& y, float p0) {
+                return bwd(g, x, y, p0, 0);
+            },
+            ag, ax, ay, py::arg(p[0].c_str()));
     } else {
-        m.def(f.c_str(), fwd);
-        m.def(b.c_str(), bwd);
+        m.def(f.c_str(), fwd, ax, py::arg(p[0].c_str()), py::arg(p[1].c_str()));
+        m.def(b.c_str(), bwd, ag, ax, ay, py::arg(p[0].c_str()), py::arg(p[1].c_str()));
     }
 }
 
@@ -66,17 +83,19 @@ std::tuple<int64_t, int64_t, int64_t> split_axis(const Shape& s, int64_t axis) {
 void def_softmax(py::module_& m) {
     for (const bool log : {false, true}) {
         const std::string name = log ? "log_softmax" : "softmax";
-        m.def((name + "_forward").c_str(), [log](const py::array& x_, int64_t axis) {
-            auto x = f32(x_, "x");
-            auto [outer, n, inner] = split_axis(shape_of(x), axis);
-            auto y = empty(shape_of(x));
-            float* yp = out(y);
-            {
-                py::gil_scoped_release nogil;
-                softmax_forward(in(x), outer, n, inner, log, yp);
-            }
-            return y;
-        });
+        m.def((name + "_forward").c_str(),
+              [log](const py::array& x_, int64_t axis) {
+                  auto x = f32(x_, "x");
+                  auto [outer, n, inner] = split_axis(shape_of(x), axis);
+                  auto y = empty(shape_of(x));
+                  float* yp = out(y);
+                  {
+                      py::gil_scoped_release nogil;
+                      softmax_forward(in(x), outer, n, inner, log, yp);
+                  }
+                  return y;
+              },
+              py::arg("x"), py::arg("axis"));
         m.def((name + "_backward").c_str(),
               [log](const py::array& g_, const py::array& y_, int64_t axis) {
                   auto g = f32(g_, "grad"), y = f32(y_, "y");
@@ -90,7 +109,8 @@ void def_softmax(py::module_& m) {
                       softmax_backward(in(g), in(y), outer, n, inner, log, gp);
                   }
                   return gx;
-              });
+              },
+              py::arg("grad"), py::arg("y"), py::arg("axis"));
     }
 }
 
@@ -106,32 +126,38 @@ std::tuple<int64_t, int64_t, int64_t> prelu_split(const Shape& s, int64_t w_size
 }
 
 void def_prelu(py::module_& m) {
-    m.def("prelu_forward", [](const py::array& x_, const py::array& w_) {
-        auto x = f32(x_, "x"), w = f32(w_, "weight");
-        auto [outer, c, inner] = prelu_split(shape_of(x), w.size());
-        auto y = empty(shape_of(x));
-        float* yp = out(y);
-        {
-            py::gil_scoped_release nogil;
-            prelu_forward(in(x), in(w), outer, c, inner, yp);
-        }
-        return y;
-    });
-    m.def("prelu_backward", [](const py::array& g_, const py::array& x_, const py::array& w_) {
-        auto g = f32(g_, "grad"), x = f32(x_, "x"), w = f32(w_, "weight");
-        PYDL_CHECK(shape_of(g) == shape_of(x), ValueError, "grad ", shape_str(shape_of(g)),
-                   " and x ", shape_str(shape_of(x)), " differ");
-        auto [outer, c, inner] = prelu_split(shape_of(x), w.size());
-        auto gx = empty(shape_of(x));
-        auto gw = empty(shape_of(w));
-        float* gxp = out(gx);
-        float* gwp = out(gw);
-        {
-            py::gil_scoped_release nogil;
-            prelu_backward(in(g), in(x), in(w), outer, c, inner, gxp, gwp);
-        }
-        return py::make_tuple(gx, gw);
-    });
+    m.def(
+        "prelu_forward",
+        [](const py::array& x_, const py::array& w_) {
+            auto x = f32(x_, "x"), w = f32(w_, "weight");
+            auto [outer, c, inner] = prelu_split(shape_of(x), w.size());
+            auto y = empty(shape_of(x));
+            float* yp = out(y);
+            {
+                py::gil_scoped_release nogil;
+                prelu_forward(in(x), in(w), outer, c, inner, yp);
+            }
+            return y;
+        },
+        py::arg("x"), py::arg("weight"));
+    m.def(
+        "prelu_backward",
+        [](const py::array& g_, const py::array& x_, const py::array& w_) {
+            auto g = f32(g_, "grad"), x = f32(x_, "x"), w = f32(w_, "weight");
+            PYDL_CHECK(shape_of(g) == shape_of(x), ValueError, "grad ", shape_str(shape_of(g)),
+                       " and x ", shape_str(shape_of(x)), " differ");
+            auto [outer, c, inner] = prelu_split(shape_of(x), w.size());
+            auto gx = empty(shape_of(x));
+            auto gw = empty(shape_of(w));
+            float* gxp = out(gx);
+            float* gwp = out(gw);
+            {
+                py::gil_scoped_release nogil;
+                prelu_backward(in(g), in(x), in(w), outer, c, inner, gxp, gwp);
+            }
+            return py::make_tuple(gx, gw);
+        },
+        py::arg("grad"), py::arg("x"), py::arg("weight"));
 }
 
 }  // namespace

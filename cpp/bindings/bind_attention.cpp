@@ -71,89 +71,103 @@ Shape attention_out_shape(const py::array& q, const AttentionShape& s) {
 }  // namespace
 
 void bind_attention(py::module_& m) {
-    m.def("attention_forward", [](const py::array& q_, const py::array& k_, const py::array& v_,
-                                  py::object mask_, double scale, bool causal) {
-        auto q = f32(q_, "q"), k = f32(k_, "k"), v = f32(v_, "v");
-        const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal);
-        py::array_t<float> mk;
-        const float* mp = attention_mask_data(mask_, mk);
-        auto o = empty(attention_out_shape(q, s));
-        auto lse = empty({s.batch, s.tq});
-        float* op = out(o);
-        float* lp = out(lse);
-        {
-            py::gil_scoped_release nogil;
-            attention_forward(s, in(q), in(k), in(v), mp, op, lp);
-        }
-        return py::make_tuple(o, lse);
-    });
-    m.def("attention_backward", [](const py::array& dout_, const py::array& q_, const py::array& k_,
-                                   const py::array& v_, py::object mask_, const py::array& out_,
-                                   const py::array& lse_, double scale, bool causal, bool need_q,
-                                   bool need_k, bool need_v) {
-        auto q = f32(q_, "q"), k = f32(k_, "k"), v = f32(v_, "v"), o = f32(out_, "out"),
-             lse = f32(lse_, "lse"), dout = f32(dout_, "grad");
-        const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal);
-        PYDL_CHECK(shape_of(dout) == attention_out_shape(q, s) && shape_of(o) == shape_of(dout) &&
-                       lse.size() == s.batch * s.tq,
-                   ValueError, "scaled_dot_product_attention: grad ", shape_str(shape_of(dout)),
-                   " does not match the output");
-        py::array_t<float> mk;
-        const float* mp = attention_mask_data(mask_, mk);
-        float *dqp, *dkp, *dvp;
-        py::object dq = maybe_empty(need_q, shape_of(q), dqp),
-                   dk = maybe_empty(need_k, shape_of(k), dkp),
-                   dv = maybe_empty(need_v, shape_of(v), dvp);
-        {
-            py::gil_scoped_release nogil;
-            attention_backward(s, in(dout), in(q), in(k), in(v), mp, in(o), in(lse), dqp, dkp, dvp);
-        }
-        return py::make_tuple(dq, dk, dv);
-    });
+    m.def(
+        "attention_forward",
+        [](const py::array& q_, const py::array& k_, const py::array& v_, py::object mask_,
+           double scale, bool causal) {
+            auto q = f32(q_, "q"), k = f32(k_, "k"), v = f32(v_, "v");
+            const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal);
+            py::array_t<float> mk;
+            const float* mp = attention_mask_data(mask_, mk);
+            auto o = empty(attention_out_shape(q, s));
+            auto lse = empty({s.batch, s.tq});
+            float* op = out(o);
+            float* lp = out(lse);
+            {
+                py::gil_scoped_release nogil;
+                attention_forward(s, in(q), in(k), in(v), mp, op, lp);
+            }
+            return py::make_tuple(o, lse);
+        },
+        py::arg("q"), py::arg("k"), py::arg("v"), py::arg("mask"), py::arg("scale"),
+        py::arg("causal"));
+    m.def(
+        "attention_backward",
+        [](const py::array& dout_, const py::array& q_, const py::array& k_, const py::array& v_,
+           py::object mask_, const py::array& out_, const py::array& lse_, double scale,
+           bool causal, bool need_q, bool need_k, bool need_v) {
+            auto q = f32(q_, "q"), k = f32(k_, "k"), v = f32(v_, "v"), o = f32(out_, "out"),
+                 lse = f32(lse_, "lse"), dout = f32(dout_, "grad");
+            const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal);
+            PYDL_CHECK(shape_of(dout) == attention_out_shape(q, s) &&
+                           shape_of(o) == shape_of(dout) && lse.size() == s.batch * s.tq,
+                       ValueError, "scaled_dot_product_attention: grad ", shape_str(shape_of(dout)),
+                       " does not match the output");
+            py::array_t<float> mk;
+            const float* mp = attention_mask_data(mask_, mk);
+            float *dqp, *dkp, *dvp;
+            py::object dq = maybe_empty(need_q, shape_of(q), dqp),
+                       dk = maybe_empty(need_k, shape_of(k), dkp),
+                       dv = maybe_empty(need_v, shape_of(v), dvp);
+            {
+                py::gil_scoped_release nogil;
+                attention_backward(s, in(dout), in(q), in(k), in(v), mp, in(o), in(lse), dqp, dkp,
+                                   dvp);
+            }
+            return py::make_tuple(dq, dk, dv);
+        },
+        py::arg("dout"), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("mask"), py::arg("out"),
+        py::arg("saved"), py::arg("scale"), py::arg("causal"), py::arg("need_q"), py::arg("need_k"),
+        py::arg("need_v"));
     // Self-attention on a packed projection (N, T, 3 * E): out (N, T, E) and lse; the
     // backward returns d(qkv) in the same packed layout.
-    m.def("attention_qkv_forward",
-          [](const py::array& qkv_, int64_t heads, py::object mask_, double scale, bool causal) {
-              auto qkv = f32(qkv_, "qkv");
-              const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal);
-              py::array_t<float> mk;
-              const float* mp = attention_mask_data(mask_, mk);
-              const int64_t e = s.heads * s.d;
-              auto o = empty(attention_qkv_out_shape(s));
-              auto lse = empty({s.batch, s.tq});
-              float* op = out(o);
-              float* lp = out(lse);
-              const float* x = in(qkv);
-              {
-                  py::gil_scoped_release nogil;
-                  attention_forward(s, x, x + e, x + 2 * e, mp, op, lp);
-              }
-              return py::make_tuple(o, lse);
-          });
-    m.def("attention_qkv_backward",
-          [](const py::array& dout_, const py::array& qkv_, int64_t heads, py::object mask_,
-             const py::array& out_, const py::array& lse_, double scale, bool causal) {
-              auto qkv = f32(qkv_, "qkv"), o = f32(out_, "out"), lse = f32(lse_, "lse"),
-                   dout = f32(dout_, "grad");
-              const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal);
-              const int64_t e = s.heads * s.d;
-              const Shape out_shape = attention_qkv_out_shape(s);
-              PYDL_CHECK(shape_of(dout) == out_shape && shape_of(o) == out_shape &&
-                             lse.size() == s.batch * s.tq,
-                         ValueError, "attention: grad ", shape_str(shape_of(dout)),
-                         " does not match the output ", shape_str(out_shape));
-              py::array_t<float> mk;
-              const float* mp = attention_mask_data(mask_, mk);
-              auto dqkv = empty(shape_of(qkv));  // every element is written
-              float* d = out(dqkv);
-              const float* x = in(qkv);
-              {
-                  py::gil_scoped_release nogil;
-                  attention_backward(s, in(dout), x, x + e, x + 2 * e, mp, in(o), in(lse), d, d + e,
-                                     d + 2 * e);
-              }
-              return dqkv;
-          });
+    m.def(
+        "attention_qkv_forward",
+        [](const py::array& qkv_, int64_t heads, py::object mask_, double scale, bool causal) {
+            auto qkv = f32(qkv_, "qkv");
+            const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal);
+            py::array_t<float> mk;
+            const float* mp = attention_mask_data(mask_, mk);
+            const int64_t e = s.heads * s.d;
+            auto o = empty(attention_qkv_out_shape(s));
+            auto lse = empty({s.batch, s.tq});
+            float* op = out(o);
+            float* lp = out(lse);
+            const float* x = in(qkv);
+            {
+                py::gil_scoped_release nogil;
+                attention_forward(s, x, x + e, x + 2 * e, mp, op, lp);
+            }
+            return py::make_tuple(o, lse);
+        },
+        py::arg("qkv"), py::arg("heads"), py::arg("mask"), py::arg("scale"), py::arg("causal"));
+    m.def(
+        "attention_qkv_backward",
+        [](const py::array& dout_, const py::array& qkv_, int64_t heads, py::object mask_,
+           const py::array& out_, const py::array& lse_, double scale, bool causal) {
+            auto qkv = f32(qkv_, "qkv"), o = f32(out_, "out"), lse = f32(lse_, "lse"),
+                 dout = f32(dout_, "grad");
+            const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal);
+            const int64_t e = s.heads * s.d;
+            const Shape out_shape = attention_qkv_out_shape(s);
+            PYDL_CHECK(shape_of(dout) == out_shape && shape_of(o) == out_shape &&
+                           lse.size() == s.batch * s.tq,
+                       ValueError, "attention: grad ", shape_str(shape_of(dout)),
+                       " does not match the output ", shape_str(out_shape));
+            py::array_t<float> mk;
+            const float* mp = attention_mask_data(mask_, mk);
+            auto dqkv = empty(shape_of(qkv));  // every element is written
+            float* d = out(dqkv);
+            const float* x = in(qkv);
+            {
+                py::gil_scoped_release nogil;
+                attention_backward(s, in(dout), x, x + e, x + 2 * e, mp, in(o), in(lse), d, d + e,
+                                   d + 2 * e);
+            }
+            return dqkv;
+        },
+        py::arg("dout"), py::arg("qkv"), py::arg("heads"), py::arg("mask"), py::arg("out"),
+        py::arg("saved"), py::arg("scale"), py::arg("causal"));
 }
 
 }  // namespace pydl::bind

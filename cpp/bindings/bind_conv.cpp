@@ -39,43 +39,53 @@ ConvShape conv_shape(const Shape& xs, const Shape& ws, const std::array<int64_t,
 }  // namespace
 
 void bind_conv(py::module_& m) {
-    m.def("conv2d_forward", [](const py::array& x_, const py::array& w_, py::object b_,
-                               std::array<int64_t, 2> stride, std::array<int64_t, 4> padding,
-                               std::array<int64_t, 2> dilation, int64_t groups) {
-        auto x = f32(x_, "input"), w = f32(w_, "weight");
-        const ConvShape s = conv_shape(shape_of(x), shape_of(w), stride, padding, dilation, groups);
-        py::array_t<float> b;
-        if (!b_.is_none()) {
-            b = f32(b_.cast<py::array>(), "bias");
-            PYDL_CHECK(b.ndim() == 1 && b.shape(0) == s.c_out, ValueError, "conv2d: bias ",
-                       shape_str(shape_of(b)), " must have ", s.c_out, " values");
-        }
-        auto y = empty({s.n, s.c_out, s.out_h(), s.out_w()});
-        float* yp = out(y);
-        const float* bp = b_.is_none() ? nullptr : in(b);
-        py::gil_scoped_release nogil;
-        conv2d_forward(s, in(x), in(w), bp, yp);
-        return y;
-    });
-    m.def("conv2d_backward", [](const py::array& g_, const py::array& x_, const py::array& w_,
-                                std::array<int64_t, 2> stride, std::array<int64_t, 4> padding,
-                                std::array<int64_t, 2> dilation, int64_t groups, bool need_x,
-                                bool need_w, bool has_bias) {
-        auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight");
-        const ConvShape s = conv_shape(shape_of(x), shape_of(w), stride, padding, dilation, groups);
-        const Shape ys{s.n, s.c_out, s.out_h(), s.out_w()};
-        PYDL_CHECK(shape_of(g) == ys, ValueError, "conv2d: grad ", shape_str(shape_of(g)),
-                   " does not match the output ", shape_str(ys));
-        float *gxp, *gwp, *gbp;
-        py::object gx = maybe_empty(need_x, shape_of(x), gxp),
-                   gw = maybe_empty(need_w, shape_of(w), gwp),
-                   gb = maybe_empty(has_bias, {s.c_out}, gbp);
-        {
+    m.def(
+        "conv2d_forward",
+        [](const py::array& x_, const py::array& w_, py::object b_, std::array<int64_t, 2> stride,
+           std::array<int64_t, 4> padding, std::array<int64_t, 2> dilation, int64_t groups) {
+            auto x = f32(x_, "input"), w = f32(w_, "weight");
+            const ConvShape s =
+                conv_shape(shape_of(x), shape_of(w), stride, padding, dilation, groups);
+            py::array_t<float> b;
+            if (!b_.is_none()) {
+                b = f32(b_.cast<py::array>(), "bias");
+                PYDL_CHECK(b.ndim() == 1 && b.shape(0) == s.c_out, ValueError, "conv2d: bias ",
+                           shape_str(shape_of(b)), " must have ", s.c_out, " values");
+            }
+            auto y = empty({s.n, s.c_out, s.out_h(), s.out_w()});
+            float* yp = out(y);
+            const float* bp = b_.is_none() ? nullptr : in(b);
             py::gil_scoped_release nogil;
-            conv2d_backward(s, in(g), in(x), in(w), gxp, gwp, gbp);
-        }
-        return py::make_tuple(gx, gw, gb);
-    });
+            conv2d_forward(s, in(x), in(w), bp, yp);
+            return y;
+        },
+        py::arg("x"), py::arg("w"), py::arg("b"), py::arg("stride"), py::arg("padding"),
+        py::arg("dilation"), py::arg("groups"));
+    m.def(
+        "conv2d_backward",
+        [](const py::array& g_, const py::array& x_, const py::array& w_,
+           std::array<int64_t, 2> stride, std::array<int64_t, 4> padding,
+           std::array<int64_t, 2> dilation, int64_t groups, bool need_x, bool need_w,
+           bool has_bias) {
+            auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight");
+            const ConvShape s =
+                conv_shape(shape_of(x), shape_of(w), stride, padding, dilation, groups);
+            const Shape ys{s.n, s.c_out, s.out_h(), s.out_w()};
+            PYDL_CHECK(shape_of(g) == ys, ValueError, "conv2d: grad ", shape_str(shape_of(g)),
+                       " does not match the output ", shape_str(ys));
+            float *gxp, *gwp, *gbp;
+            py::object gx = maybe_empty(need_x, shape_of(x), gxp),
+                       gw = maybe_empty(need_w, shape_of(w), gwp),
+                       gb = maybe_empty(has_bias, {s.c_out}, gbp);
+            {
+                py::gil_scoped_release nogil;
+                conv2d_backward(s, in(g), in(x), in(w), gxp, gwp, gbp);
+            }
+            return py::make_tuple(gx, gw, gb);
+        },
+        py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("stride"), py::arg("padding"),
+        py::arg("dilation"), py::arg("groups"), py::arg("need_x"), py::arg("need_w"),
+        py::arg("has_bias"));
 }
 
 }  // namespace pydl::bind

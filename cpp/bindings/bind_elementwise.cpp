@@ -6,17 +6,19 @@ namespace pydl::bind {
 namespace {
 
 void def_binary(py::module_& m, const std::string& name, BinaryOp op) {
-    m.def((name + "_forward").c_str(), [op](const py::array& a_, const py::array& b_) {
-        auto a = f32(a_, "a"), b = f32(b_, "b");
-        const Shape as = shape_of(a), bs = shape_of(b), os = broadcast_shapes(as, bs);
-        auto y = empty(os);
-        float* yp = out(y);
-        {
-            py::gil_scoped_release nogil;
-            binary_forward(op, in(a), as, in(b), bs, yp, os);
-        }
-        return y;
-    });
+    m.def((name + "_forward").c_str(),
+          [op](const py::array& a_, const py::array& b_) {
+              auto a = f32(a_, "a"), b = f32(b_, "b");
+              const Shape as = shape_of(a), bs = shape_of(b), os = broadcast_shapes(as, bs);
+              auto y = empty(os);
+              float* yp = out(y);
+              {
+                  py::gil_scoped_release nogil;
+                  binary_forward(op, in(a), as, in(b), bs, yp, os);
+              }
+              return y;
+          },
+          py::arg("a"), py::arg("b"));
     m.def((name + "_backward").c_str(),
           [op](const py::array& g_, const py::array& a_, const py::array& b_, bool need_a,
                bool need_b) {
@@ -37,21 +39,24 @@ void def_binary(py::module_& m, const std::string& name, BinaryOp op) {
 }
 
 void def_where(py::module_& m) {
-    m.def("where_forward", [](const py::array& cond_, const py::array& a_, const py::array& b_) {
-        PYDL_CHECK(cond_.dtype().kind() == 'b', TypeError, "where: condition must be bool, got ",
-                   dtype_name(cond_));
-        auto cond = py::array_t<bool, py::array::c_style>::ensure(cond_);
-        auto a = f32(a_, "a"), b = f32(b_, "b");
-        const Shape cs = shape_of(cond), as = shape_of(a), bs = shape_of(b);
-        const Shape os = broadcast_shapes(cs, broadcast_shapes(as, bs));
-        auto y = empty(os);
-        float* yp = out(y);
-        {
-            py::gil_scoped_release nogil;
-            where_forward(cond.data(), cs, in(a), as, in(b), bs, yp, os);
-        }
-        return y;
-    });
+    m.def(
+        "where_forward",
+        [](const py::array& cond_, const py::array& a_, const py::array& b_) {
+            PYDL_CHECK(cond_.dtype().kind() == 'b', TypeError,
+                       "where: condition must be bool, got ", dtype_name(cond_));
+            auto cond = py::array_t<bool, py::array::c_style>::ensure(cond_);
+            auto a = f32(a_, "a"), b = f32(b_, "b");
+            const Shape cs = shape_of(cond), as = shape_of(a), bs = shape_of(b);
+            const Shape os = broadcast_shapes(cs, broadcast_shapes(as, bs));
+            auto y = empty(os);
+            float* yp = out(y);
+            {
+                py::gil_scoped_release nogil;
+                where_forward(cond.data(), cs, in(a), as, in(b), bs, yp, os);
+            }
+            return y;
+        },
+        py::arg("cond"), py::arg("a"), py::arg("b"));
     m.def(
         "where_backward",
         [](const py::array& g_, const py::array& cond_, const py::array& a_, const py::array& b_,

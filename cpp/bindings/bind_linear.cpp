@@ -54,18 +54,21 @@ const float* linear_bias(const py::object& b_, const Shape& ws, py::array_t<floa
 }  // namespace
 
 void bind_linear(py::module_& m) {
-    m.def("linear_forward", [](const py::array& x_, const py::array& w_, py::object b_) {
-        auto x = f32(x_, "input"), w = f32(w_, "weight");
-        const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
-        py::array_t<float> b;
-        const float* bp = linear_bias(b_, ws, b);
-        auto y = empty(ys);
-        float* yp = out(y);
-        const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
-        py::gil_scoped_release nogil;
-        linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp);
-        return y;
-    });
+    m.def(
+        "linear_forward",
+        [](const py::array& x_, const py::array& w_, py::object b_) {
+            auto x = f32(x_, "input"), w = f32(w_, "weight");
+            const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+            py::array_t<float> b;
+            const float* bp = linear_bias(b_, ws, b);
+            auto y = empty(ys);
+            float* yp = out(y);
+            const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+            py::gil_scoped_release nogil;
+            linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp);
+            return y;
+        },
+        py::arg("x"), py::arg("w"), py::arg("b"));
     // save=False (no backward will run) returns None for pre and keeps none.
     m.def(
         "linear_act_forward",
@@ -143,15 +146,18 @@ void bind_linear(py::module_& m) {
         },
         py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("has_bias"), py::arg("need_x") = true,
         py::arg("need_w") = true);
-    m.def("matmul_forward", [](const py::array& a_, const py::array& b_) {
-        auto a = f32(a_, "a"), b = f32(b_, "b");
-        const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
-        auto y = empty(os);
-        float* yp = out(y);
-        py::gil_scoped_release nogil;
-        matmul_forward(in(a), as, in(b), bs, yp, os);
-        return y;
-    });
+    m.def(
+        "matmul_forward",
+        [](const py::array& a_, const py::array& b_) {
+            auto a = f32(a_, "a"), b = f32(b_, "b");
+            const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
+            auto y = empty(os);
+            float* yp = out(y);
+            py::gil_scoped_release nogil;
+            matmul_forward(in(a), as, in(b), bs, yp, os);
+            return y;
+        },
+        py::arg("a"), py::arg("b"));
     m.def(
         "matmul_backward",
         [](const py::array& g_, const py::array& a_, const py::array& b_, bool need_a,

@@ -57,80 +57,95 @@ void bind_pool(py::module_& m) {
         },
         py::arg("x"), py::arg("kernel"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
         py::arg("ceil_mode"), py::arg("save") = true);
-    m.def("maxpool2d_backward",
-          [](const py::array& g_, const py::array& idx_, const std::vector<int64_t>& x_shape,
-             Pair kernel, Pair stride, Pair padding, Pair dilation, bool ceil_mode) {
-              auto g = f32(g_, "grad");
-              auto idx = i64(idx_, "indices");
-              const Shape xs(x_shape.begin(), x_shape.end());
-              const PoolShape s =
-                  pool_shape("max_pool2d", xs, kernel, stride, padding, dilation, ceil_mode);
-              const Shape ys{xs[0], xs[1], s.out_h(), s.out_w()};
-              PYDL_CHECK(shape_of(g) == ys && shape_of(idx) == ys, ValueError, "max_pool2d: grad ",
-                         shape_str(shape_of(g)), " and indices ", shape_str(shape_of(idx)),
-                         " must match the output ", shape_str(ys));
-              auto gx = empty(xs);
-              float* gp = out(gx);
-              {
-                  py::gil_scoped_release nogil;
-                  maxpool2d_backward(s, in(g), idx.data(), gp);
-              }
-              return gx;
-          });
-    m.def("avgpool2d_forward", [](const py::array& x_, Pair kernel, Pair stride, Pair padding,
-                                  bool ceil_mode, bool count_include_pad) {
-        auto x = f32(x_, "input");
-        const Shape xs = shape_of(x);
-        const PoolShape s =
-            pool_shape("avg_pool2d", xs, kernel, stride, padding, {1, 1}, ceil_mode);
-        auto y = empty({xs[0], xs[1], s.out_h(), s.out_w()});
-        float* yp = out(y);
-        py::gil_scoped_release nogil;
-        avgpool2d_forward(s, count_include_pad, in(x), yp);
-        return y;
-    });
-    m.def("avgpool2d_backward",
-          [](const py::array& g_, const std::vector<int64_t>& x_shape, Pair kernel, Pair stride,
-             Pair padding, bool ceil_mode, bool count_include_pad) {
-              auto g = f32(g_, "grad");
-              const Shape xs(x_shape.begin(), x_shape.end());
-              const PoolShape s =
-                  pool_shape("avg_pool2d", xs, kernel, stride, padding, {1, 1}, ceil_mode);
-              const Shape ys{xs[0], xs[1], s.out_h(), s.out_w()};
-              PYDL_CHECK(shape_of(g) == ys, ValueError, "avg_pool2d: grad ", shape_str(shape_of(g)),
-                         " must match the output ", shape_str(ys));
-              auto gx = empty(xs);
-              float* gp = out(gx);
-              py::gil_scoped_release nogil;
-              avgpool2d_backward(s, count_include_pad, in(g), gp);
-              return gx;
-          });
-    m.def("adaptive_avgpool2d_forward", [](const py::array& x_, Pair out_size) {
-        auto x = f32(x_, "input");
-        const Shape xs = shape_of(x);
-        PYDL_CHECK(xs.size() == 4 && out_size[0] >= 1 && out_size[1] >= 1, ValueError,
-                   "adaptive_avg_pool2d expects input (N, C, H, W) and output_size >= 1; got ",
-                   shape_str(xs), " and (", out_size[0], ", ", out_size[1], ")");
-        auto y = empty({xs[0], xs[1], out_size[0], out_size[1]});
-        float* yp = out(y);
-        py::gil_scoped_release nogil;
-        adaptive_avgpool2d_forward(xs[0] * xs[1], xs[2], xs[3], out_size[0], out_size[1], in(x),
-                                   yp);
-        return y;
-    });
-    m.def("adaptive_avgpool2d_backward",
-          [](const py::array& g_, const std::vector<int64_t>& x_shape) {
-              auto g = f32(g_, "grad");
-              const Shape xs(x_shape.begin(), x_shape.end()), gs = shape_of(g);
-              PYDL_CHECK(xs.size() == 4 && gs.size() == 4 && gs[0] == xs[0] && gs[1] == xs[1],
-                         ValueError, "adaptive_avg_pool2d: grad ", shape_str(gs),
-                         " does not match input ", shape_str(xs));
-              auto gx = empty(xs);
-              float* gp = out(gx);
-              py::gil_scoped_release nogil;
-              adaptive_avgpool2d_backward(xs[0] * xs[1], xs[2], xs[3], gs[2], gs[3], in(g), gp);
-              return gx;
-          });
+    m.def(
+        "maxpool2d_backward",
+        [](const py::array& g_, const py::array& idx_, const std::vector<int64_t>& x_shape,
+           Pair kernel, Pair stride, Pair padding, Pair dilation, bool ceil_mode) {
+            auto g = f32(g_, "grad");
+            auto idx = i64(idx_, "indices");
+            const Shape xs(x_shape.begin(), x_shape.end());
+            const PoolShape s =
+                pool_shape("max_pool2d", xs, kernel, stride, padding, dilation, ceil_mode);
+            const Shape ys{xs[0], xs[1], s.out_h(), s.out_w()};
+            PYDL_CHECK(shape_of(g) == ys && shape_of(idx) == ys, ValueError, "max_pool2d: grad ",
+                       shape_str(shape_of(g)), " and indices ", shape_str(shape_of(idx)),
+                       " must match the output ", shape_str(ys));
+            auto gx = empty(xs);
+            float* gp = out(gx);
+            {
+                py::gil_scoped_release nogil;
+                maxpool2d_backward(s, in(g), idx.data(), gp);
+            }
+            return gx;
+        },
+        py::arg("grad"), py::arg("indices"), py::arg("x_shape"), py::arg("kernel"),
+        py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"));
+    m.def(
+        "avgpool2d_forward",
+        [](const py::array& x_, Pair kernel, Pair stride, Pair padding, bool ceil_mode,
+           bool count_include_pad) {
+            auto x = f32(x_, "input");
+            const Shape xs = shape_of(x);
+            const PoolShape s =
+                pool_shape("avg_pool2d", xs, kernel, stride, padding, {1, 1}, ceil_mode);
+            auto y = empty({xs[0], xs[1], s.out_h(), s.out_w()});
+            float* yp = out(y);
+            py::gil_scoped_release nogil;
+            avgpool2d_forward(s, count_include_pad, in(x), yp);
+            return y;
+        },
+        py::arg("x"), py::arg("kernel"), py::arg("stride"), py::arg("padding"),
+        py::arg("ceil_mode"), py::arg("count_include_pad"));
+    m.def(
+        "avgpool2d_backward",
+        [](const py::array& g_, const std::vector<int64_t>& x_shape, Pair kernel, Pair stride,
+           Pair padding, bool ceil_mode, bool count_include_pad) {
+            auto g = f32(g_, "grad");
+            const Shape xs(x_shape.begin(), x_shape.end());
+            const PoolShape s =
+                pool_shape("avg_pool2d", xs, kernel, stride, padding, {1, 1}, ceil_mode);
+            const Shape ys{xs[0], xs[1], s.out_h(), s.out_w()};
+            PYDL_CHECK(shape_of(g) == ys, ValueError, "avg_pool2d: grad ", shape_str(shape_of(g)),
+                       " must match the output ", shape_str(ys));
+            auto gx = empty(xs);
+            float* gp = out(gx);
+            py::gil_scoped_release nogil;
+            avgpool2d_backward(s, count_include_pad, in(g), gp);
+            return gx;
+        },
+        py::arg("grad"), py::arg("x_shape"), py::arg("kernel"), py::arg("stride"),
+        py::arg("padding"), py::arg("ceil_mode"), py::arg("count_include_pad"));
+    m.def(
+        "adaptive_avgpool2d_forward",
+        [](const py::array& x_, Pair out_size) {
+            auto x = f32(x_, "input");
+            const Shape xs = shape_of(x);
+            PYDL_CHECK(xs.size() == 4 && out_size[0] >= 1 && out_size[1] >= 1, ValueError,
+                       "adaptive_avg_pool2d expects input (N, C, H, W) and output_size >= 1; got ",
+                       shape_str(xs), " and (", out_size[0], ", ", out_size[1], ")");
+            auto y = empty({xs[0], xs[1], out_size[0], out_size[1]});
+            float* yp = out(y);
+            py::gil_scoped_release nogil;
+            adaptive_avgpool2d_forward(xs[0] * xs[1], xs[2], xs[3], out_size[0], out_size[1], in(x),
+                                       yp);
+            return y;
+        },
+        py::arg("x"), py::arg("out_size"));
+    m.def(
+        "adaptive_avgpool2d_backward",
+        [](const py::array& g_, const std::vector<int64_t>& x_shape) {
+            auto g = f32(g_, "grad");
+            const Shape xs(x_shape.begin(), x_shape.end()), gs = shape_of(g);
+            PYDL_CHECK(xs.size() == 4 && gs.size() == 4 && gs[0] == xs[0] && gs[1] == xs[1],
+                       ValueError, "adaptive_avg_pool2d: grad ", shape_str(gs),
+                       " does not match input ", shape_str(xs));
+            auto gx = empty(xs);
+            float* gp = out(gx);
+            py::gil_scoped_release nogil;
+            adaptive_avgpool2d_backward(xs[0] * xs[1], xs[2], xs[3], gs[2], gs[3], in(g), gp);
+            return gx;
+        },
+        py::arg("grad"), py::arg("x_shape"));
 }
 
 }  // namespace pydl::bind

@@ -85,44 +85,49 @@ void bind_recurrent(py::module_& m) {
         py::arg("x"), py::arg("h0"), py::arg("c0"), py::arg("w_ih"), py::arg("w_hh"),
         py::arg("b_ih"), py::arg("b_hh"), py::arg("mode"), py::arg("reverse"),
         py::arg("save") = true);
-    m.def("recurrent_backward",
-          [](const py::array& dy_, py::object dh_n_, py::object dc_n_, const py::array& x_,
-             const py::array& h0_, py::object c0_, const py::array& w_ih_, const py::array& w_hh_,
-             bool has_bias, const py::array& y_, const py::array& saved_, const std::string& mode,
-             bool reverse, bool need_x, bool need_h0, bool need_w) {
-              auto x = f32(x_, "input"), h0 = f32(h0_, "h0"), w_ih = f32(w_ih_, "weight_ih"),
-                   w_hh = f32(w_hh_, "weight_hh"), dy = f32(dy_, "grad"), y = f32(y_, "output"),
-                   saved = f32(saved_, "saved");
-              const RecurrentShape s = check(mode, x, h0, c0_, w_ih, w_hh, reverse);
-              const Shape ys{s.steps, s.batch, s.hidden};
-              PYDL_CHECK(shape_of(dy) == ys && shape_of(y) == ys, ValueError, mode, ": grad ",
-                         shape_str(shape_of(dy)), " and output ", shape_str(shape_of(y)),
-                         " must be ", shape_str(ys));
-              PYDL_CHECK(shape_of(saved) == Shape({s.steps, s.batch, cell_saved(s.kind, s.hidden)}),
-                         ValueError, mode, ": saved state ", shape_str(shape_of(saved)),
-                         " does not match");
-              const int64_t bh = s.batch * s.hidden, G = cell_gates(s.kind) * s.hidden;
-              py::array_t<float> c0k, dhk, dck;
-              const float* c0 = opt(c0_, "c0", bh, c0k);
-              const float* dh_n = opt(dh_n_, "grad of h_n", bh, dhk);
-              const float* dc_n = opt(dc_n_, "grad of c_n", bh, dck);
-              const bool lstm = s.kind == CellKind::Lstm;
-              float *dxp, *dh0p, *dc0p, *dwip, *dwhp, *dbip, *dbhp;
-              py::object dx = maybe_empty(need_x, shape_of(x), dxp),
-                         dh0 = maybe_empty(need_h0, {s.batch, s.hidden}, dh0p),
-                         dc0 = maybe_empty(need_h0 && lstm, {s.batch, s.hidden}, dc0p),
-                         dwi = maybe_empty(need_w, shape_of(w_ih), dwip),
-                         dwh = maybe_empty(need_w, shape_of(w_hh), dwhp),
-                         dbi = maybe_empty(need_w && has_bias, {G}, dbip),
-                         dbh = maybe_empty(need_w && has_bias, {G}, dbhp);
-              {
-                  py::gil_scoped_release nogil;
-                  recurrent_backward(s, in(dy), dh_n, dc_n,
-                                     {in(x), in(h0), c0, in(w_ih), in(w_hh), nullptr, nullptr},
-                                     in(y), in(saved), {dxp, dh0p, dc0p, dwip, dwhp, dbip, dbhp});
-              }
-              return py::make_tuple(dx, dh0, dc0, dwi, dwh, dbi, dbh);
-          });
+    m.def(
+        "recurrent_backward",
+        [](const py::array& dy_, py::object dh_n_, py::object dc_n_, const py::array& x_,
+           const py::array& h0_, py::object c0_, const py::array& w_ih_, const py::array& w_hh_,
+           bool has_bias, const py::array& y_, const py::array& saved_, const std::string& mode,
+           bool reverse, bool need_x, bool need_h0, bool need_w) {
+            auto x = f32(x_, "input"), h0 = f32(h0_, "h0"), w_ih = f32(w_ih_, "weight_ih"),
+                 w_hh = f32(w_hh_, "weight_hh"), dy = f32(dy_, "grad"), y = f32(y_, "output"),
+                 saved = f32(saved_, "saved");
+            const RecurrentShape s = check(mode, x, h0, c0_, w_ih, w_hh, reverse);
+            const Shape ys{s.steps, s.batch, s.hidden};
+            PYDL_CHECK(shape_of(dy) == ys && shape_of(y) == ys, ValueError, mode, ": grad ",
+                       shape_str(shape_of(dy)), " and output ", shape_str(shape_of(y)), " must be ",
+                       shape_str(ys));
+            PYDL_CHECK(shape_of(saved) == Shape({s.steps, s.batch, cell_saved(s.kind, s.hidden)}),
+                       ValueError, mode, ": saved state ", shape_str(shape_of(saved)),
+                       " does not match");
+            const int64_t bh = s.batch * s.hidden, G = cell_gates(s.kind) * s.hidden;
+            py::array_t<float> c0k, dhk, dck;
+            const float* c0 = opt(c0_, "c0", bh, c0k);
+            const float* dh_n = opt(dh_n_, "grad of h_n", bh, dhk);
+            const float* dc_n = opt(dc_n_, "grad of c_n", bh, dck);
+            const bool lstm = s.kind == CellKind::Lstm;
+            float *dxp, *dh0p, *dc0p, *dwip, *dwhp, *dbip, *dbhp;
+            py::object dx = maybe_empty(need_x, shape_of(x), dxp),
+                       dh0 = maybe_empty(need_h0, {s.batch, s.hidden}, dh0p),
+                       dc0 = maybe_empty(need_h0 && lstm, {s.batch, s.hidden}, dc0p),
+                       dwi = maybe_empty(need_w, shape_of(w_ih), dwip),
+                       dwh = maybe_empty(need_w, shape_of(w_hh), dwhp),
+                       dbi = maybe_empty(need_w && has_bias, {G}, dbip),
+                       dbh = maybe_empty(need_w && has_bias, {G}, dbhp);
+            {
+                py::gil_scoped_release nogil;
+                recurrent_backward(s, in(dy), dh_n, dc_n,
+                                   {in(x), in(h0), c0, in(w_ih), in(w_hh), nullptr, nullptr}, in(y),
+                                   in(saved), {dxp, dh0p, dc0p, dwip, dwhp, dbip, dbhp});
+            }
+            return py::make_tuple(dx, dh0, dc0, dwi, dwh, dbi, dbh);
+        },
+        py::arg("dy"), py::arg("dh_n"), py::arg("dc_n"), py::arg("x"), py::arg("h0"), py::arg("c0"),
+        py::arg("w_ih"), py::arg("w_hh"), py::arg("has_bias"), py::arg("y"), py::arg("saved"),
+        py::arg("mode"), py::arg("reverse"), py::arg("need_x"), py::arg("need_h0"),
+        py::arg("need_w"));
 }
 
 }  // namespace pydl::bind

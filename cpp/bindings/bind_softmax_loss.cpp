@@ -36,80 +36,91 @@ void check_loss_grad(const py::array_t<float>& g, Reduction r, int64_t n) {
 }  // namespace
 
 void bind_softmax_loss(py::module_& m) {
-    m.def("cross_entropy_forward", [](const py::array& x_, const py::array& t_,
-                                      const std::string& red, int64_t ignore_index) {
-        auto x = f32(x_, "input");
-        const Shape ls = shape_of(x);
-        const Reduction r = parse_reduction(red);
-        const bool probs = t_.dtype().kind() == 'f';
-        check_loss_shapes("cross_entropy", ls, t_, probs);
-        const int64_t n = ls[0], c = ls[1];
-        auto loss = loss_array(r, n);
-        auto lse = empty({n});
-        float* lp = out(loss);
-        float* sp = out(lse);
-        if (probs) {
-            auto t = f32(t_, "target");
-            py::gil_scoped_release nogil;
-            cross_entropy_prob_forward(in(x), in(t), n, c, r, lp, sp);
-        } else {
+    m.def(
+        "cross_entropy_forward",
+        [](const py::array& x_, const py::array& t_, const std::string& red, int64_t ignore_index) {
+            auto x = f32(x_, "input");
+            const Shape ls = shape_of(x);
+            const Reduction r = parse_reduction(red);
+            const bool probs = t_.dtype().kind() == 'f';
+            check_loss_shapes("cross_entropy", ls, t_, probs);
+            const int64_t n = ls[0], c = ls[1];
+            auto loss = loss_array(r, n);
+            auto lse = empty({n});
+            float* lp = out(loss);
+            float* sp = out(lse);
+            if (probs) {
+                auto t = f32(t_, "target");
+                py::gil_scoped_release nogil;
+                cross_entropy_prob_forward(in(x), in(t), n, c, r, lp, sp);
+            } else {
+                auto t = i64(t_, "target");
+                py::gil_scoped_release nogil;
+                cross_entropy_forward(in(x), t.data(), n, c, r, ignore_index, lp, sp);
+            }
+            return py::make_tuple(loss, lse);
+        },
+        py::arg("x"), py::arg("target"), py::arg("reduction"), py::arg("ignore_index"));
+    m.def(
+        "cross_entropy_backward",
+        [](const py::array& g_, const py::array& x_, const py::array& t_, const py::array& lse_,
+           const std::string& red, int64_t ignore_index) {
+            auto g = f32(g_, "grad"), x = f32(x_, "input"), lse = f32(lse_, "lse");
+            const Shape ls = shape_of(x);
+            const Reduction r = parse_reduction(red);
+            const bool probs = t_.dtype().kind() == 'f';
+            check_loss_shapes("cross_entropy", ls, t_, probs);
+            const int64_t n = ls[0], c = ls[1];
+            check_loss_grad(g, r, n);
+            PYDL_CHECK(lse.size() == n, ValueError, "lse must have ", n, " values");
+            auto gx = empty(ls);
+            float* gp = out(gx);
+            if (probs) {
+                auto t = f32(t_, "target");
+                py::gil_scoped_release nogil;
+                cross_entropy_prob_backward(in(g), in(x), in(t), in(lse), n, c, r, gp);
+            } else {
+                auto t = i64(t_, "target");
+                py::gil_scoped_release nogil;
+                cross_entropy_backward(in(g), in(x), t.data(), in(lse), n, c, r, ignore_index, gp);
+            }
+            return gx;
+        },
+        py::arg("grad"), py::arg("x"), py::arg("target"), py::arg("lse"), py::arg("reduction"),
+        py::arg("ignore_index"));
+    m.def(
+        "nll_loss_forward",
+        [](const py::array& x_, const py::array& t_, const std::string& red, int64_t ignore_index) {
+            auto x = f32(x_, "input");
             auto t = i64(t_, "target");
+            const Shape ls = shape_of(x);
+            check_loss_shapes("nll_loss", ls, t, false);
+            const Reduction r = parse_reduction(red);
+            auto loss = loss_array(r, ls[0]);
+            float* lp = out(loss);
             py::gil_scoped_release nogil;
-            cross_entropy_forward(in(x), t.data(), n, c, r, ignore_index, lp, sp);
-        }
-        return py::make_tuple(loss, lse);
-    });
-    m.def("cross_entropy_backward", [](const py::array& g_, const py::array& x_,
-                                       const py::array& t_, const py::array& lse_,
-                                       const std::string& red, int64_t ignore_index) {
-        auto g = f32(g_, "grad"), x = f32(x_, "input"), lse = f32(lse_, "lse");
-        const Shape ls = shape_of(x);
-        const Reduction r = parse_reduction(red);
-        const bool probs = t_.dtype().kind() == 'f';
-        check_loss_shapes("cross_entropy", ls, t_, probs);
-        const int64_t n = ls[0], c = ls[1];
-        check_loss_grad(g, r, n);
-        PYDL_CHECK(lse.size() == n, ValueError, "lse must have ", n, " values");
-        auto gx = empty(ls);
-        float* gp = out(gx);
-        if (probs) {
-            auto t = f32(t_, "target");
-            py::gil_scoped_release nogil;
-            cross_entropy_prob_backward(in(g), in(x), in(t), in(lse), n, c, r, gp);
-        } else {
+            nll_loss_forward(in(x), t.data(), ls[0], ls[1], r, ignore_index, lp);
+            return loss;
+        },
+        py::arg("logp"), py::arg("target"), py::arg("reduction"), py::arg("ignore_index"));
+    m.def(
+        "nll_loss_backward",
+        [](const py::array& g_, const py::array& x_, const py::array& t_, const std::string& red,
+           int64_t ignore_index) {
+            auto g = f32(g_, "grad");
             auto t = i64(t_, "target");
+            const Shape ls = shape_of(x_);
+            check_loss_shapes("nll_loss", ls, t, false);
+            const Reduction r = parse_reduction(red);
+            check_loss_grad(g, r, ls[0]);
+            auto gx = empty(ls);
+            float* gp = out(gx);
             py::gil_scoped_release nogil;
-            cross_entropy_backward(in(g), in(x), t.data(), in(lse), n, c, r, ignore_index, gp);
-        }
-        return gx;
-    });
-    m.def("nll_loss_forward", [](const py::array& x_, const py::array& t_, const std::string& red,
-                                 int64_t ignore_index) {
-        auto x = f32(x_, "input");
-        auto t = i64(t_, "target");
-        const Shape ls = shape_of(x);
-        check_loss_shapes("nll_loss", ls, t, false);
-        const Reduction r = parse_reduction(red);
-        auto loss = loss_array(r, ls[0]);
-        float* lp = out(loss);
-        py::gil_scoped_release nogil;
-        nll_loss_forward(in(x), t.data(), ls[0], ls[1], r, ignore_index, lp);
-        return loss;
-    });
-    m.def("nll_loss_backward", [](const py::array& g_, const py::array& x_, const py::array& t_,
-                                  const std::string& red, int64_t ignore_index) {
-        auto g = f32(g_, "grad");
-        auto t = i64(t_, "target");
-        const Shape ls = shape_of(x_);
-        check_loss_shapes("nll_loss", ls, t, false);
-        const Reduction r = parse_reduction(red);
-        check_loss_grad(g, r, ls[0]);
-        auto gx = empty(ls);
-        float* gp = out(gx);
-        py::gil_scoped_release nogil;
-        nll_loss_backward(in(g), t.data(), ls[0], ls[1], r, ignore_index, gp);
-        return gx;
-    });
+            nll_loss_backward(in(g), t.data(), ls[0], ls[1], r, ignore_index, gp);
+            return gx;
+        },
+        py::arg("grad"), py::arg("logp"), py::arg("target"), py::arg("reduction"),
+        py::arg("ignore_index"));
 }
 
 }  // namespace pydl::bind

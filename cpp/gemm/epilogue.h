@@ -22,8 +22,8 @@ struct NoActivation {
 // (linear_forward checks) and would apply none.
 template <typename Fn>
 PYDL_INLINE auto with_activation(std::optional<UnaryOp> act, Fn fn) {
-#define PYDL_X(name, Type, params, fuse)            \
-    if constexpr (UnaryFuse::fuse != UnaryFuse::No) \
+#define PYDL_X(name, Type, params, fuse, param_names) \
+    if constexpr (UnaryFuse::fuse != UnaryFuse::No)   \
         if (act == UnaryOp::Type) return fn(unary::Type());
     PYDL_UNARY_OPS(PYDL_X)
 #undef PYDL_X

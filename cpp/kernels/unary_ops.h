@@ -5,7 +5,7 @@
 //   - the UnaryOp enumerator and the kernel dispatch (with_unary_op, used by
 //     unary_forward/unary_backward in activation.cpp);
 //   - the _core bindings <name>_forward(x, *params) and <name>_backward(grad, x, y, *params)
-//     with `params` floats (bind_activation.cpp);
+//     with `params` floats, named as the row's param_names (bind_activation.cpp);
 //   - the op's string name (unary_op_info, find_unary_op);
 //   - for the rows marked fusable, the GEMM epilogue's activation (gemm/epilogue.h) and
 //     linear_act_forward's activation="<name>" (bind_linear.cpp).
@@ -23,37 +23,39 @@
 
 #include "core/vec.h"
 
-// X(name, Type, params, fuse), one row per op:
+// X(name, Type, params, fuse, param_names), one row per op:
 //   name    the op's name: _core's <name>_forward / <name>_backward, linear_act's string
 //   Type    its functor in pydl::unary: f(x, p0, p1) and df(x, y, p0, p1) = dy/dx
 //   params  how many float parameters (p0, p1) the bindings pass on: 0, 1 or 2
 //   fuse    No: elementwise kernels only. The GEMM epilogue can apply the others (no params):
 //           FromY: the backward needs only the output (df(y, y) is dy/dx at x),
 //           FromX: the backward needs the pre-activation x, which the forward saves.
+//   param_names  the params' names, space-separated ("" for none): the bindings' keyword
+//           names, the same as the reference twin's (checked by tests/test_op_registry.py)
 // clang-format off
-#define PYDL_UNARY_OPS(X)                       \
-    X(neg,          Neg,         0, No)         \
-    X(exp,          Exp,         0, No)         \
-    X(log,          Log,         0, No)         \
-    X(sqrt,         Sqrt,        0, No)         \
-    X(abs,          Abs,         0, No)         \
-    X(clamp,        Clamp,       2, No)         \
-    X(sigmoid,      Sigmoid,     0, FromY)      \
-    X(tanh,         Tanh,        0, FromY)      \
-    X(relu,         Relu,        0, FromY)      \
-    X(leaky_relu,   LeakyRelu,   1, No)         \
-    X(elu,          Elu,         1, No)         \
-    X(selu,         Selu,        0, No)         \
-    X(gelu,         Gelu,        0, FromX)      \
-    X(gelu_tanh,    GeluTanh,    0, No)         \
-    X(silu,         Silu,        0, No)         \
-    X(mish,         Mish,        0, No)         \
-    X(softplus,     Softplus,    2, No)         \
-    X(softsign,     Softsign,    0, No)         \
-    X(hard_sigmoid, HardSigmoid, 2, No)         \
-    X(hard_tanh,    HardTanh,    2, No)         \
-    X(logsigmoid,   LogSigmoid,  0, No)         \
-    X(tanhshrink,   TanhShrink,  0, No)
+#define PYDL_UNARY_OPS(X)                                    \
+    X(neg,          Neg,         0, No,    ""              ) \
+    X(exp,          Exp,         0, No,    ""              ) \
+    X(log,          Log,         0, No,    ""              ) \
+    X(sqrt,         Sqrt,        0, No,    ""              ) \
+    X(abs,          Abs,         0, No,    ""              ) \
+    X(clamp,        Clamp,       2, No,    "lo hi"         ) \
+    X(sigmoid,      Sigmoid,     0, FromY, ""              ) \
+    X(tanh,         Tanh,        0, FromY, ""              ) \
+    X(relu,         Relu,        0, FromY, ""              ) \
+    X(leaky_relu,   LeakyRelu,   1, No,    "slope"         ) \
+    X(elu,          Elu,         1, No,    "alpha"         ) \
+    X(selu,         Selu,        0, No,    ""              ) \
+    X(gelu,         Gelu,        0, FromX, ""              ) \
+    X(gelu_tanh,    GeluTanh,    0, No,    ""              ) \
+    X(silu,         Silu,        0, No,    ""              ) \
+    X(mish,         Mish,        0, No,    ""              ) \
+    X(softplus,     Softplus,    2, No,    "beta threshold") \
+    X(softsign,     Softsign,    0, No,    ""              ) \
+    X(hard_sigmoid, HardSigmoid, 2, No,    "slope offset"  ) \
+    X(hard_tanh,    HardTanh,    2, No,    "lo hi"         ) \
+    X(logsigmoid,   LogSigmoid,  0, No,    ""              ) \
+    X(tanhshrink,   TanhShrink,  0, No,    ""              )
 // clang-format on
 
 namespace pydl {
@@ -148,7 +150,7 @@ struct TanhShrink {  // x - tanh(x); d/dx = tanh(x)^2
 // Everything below is generated from PYDL_UNARY_OPS.
 
 enum class UnaryOp : int {
-#define PYDL_X(name, Type, params, fuse) Type,
+#define PYDL_X(name, Type, params, fuse, param_names) Type,
     PYDL_UNARY_OPS(PYDL_X)
 #undef PYDL_X
 };
@@ -160,10 +162,11 @@ struct UnaryOpInfo {
     const char* name;
     int params;
     UnaryFuse fuse;
+    const char* param_names;  // `params` names, space-separated
 };
 
 inline constexpr UnaryOpInfo kUnaryOps[] = {
-#define PYDL_X(name, Type, params, fuse) {#name, params, UnaryFuse::fuse},
+#define PYDL_X(name, Type, params, fuse, param_names) {#name, params, UnaryFuse::fuse, param_names},
     PYDL_UNARY_OPS(PYDL_X)
 #undef PYDL_X
 };
@@ -172,15 +175,27 @@ inline constexpr int kNumUnaryOps = int(sizeof(kUnaryOps) / sizeof(kUnaryOps[0])
 constexpr const UnaryOpInfo& unary_op_info(UnaryOp op) { return kUnaryOps[int(op)]; }
 constexpr bool fusable(UnaryOp op) { return unary_op_info(op).fuse != UnaryFuse::No; }
 
-// The list's checks: at most two parameters, and none for a fused op (the epilogue has none
-// to pass).
+// The number of space-separated words in `s`.
+constexpr int count_words(const char* s) {
+    int n = 0;
+    for (bool in_word = false; *s; ++s) {
+        if (*s != ' ' && !in_word) ++n;
+        in_word = *s != ' ';
+    }
+    return n;
+}
+
+// The list's checks: at most two parameters, one name for each, and none for a fused op (the
+// epilogue has none to pass).
 constexpr bool unary_list_ok() {
     for (const UnaryOpInfo& op : kUnaryOps)
-        if (op.params < 0 || op.params > 2 || (op.fuse != UnaryFuse::No && op.params != 0))
+        if (op.params < 0 || op.params > 2 || (op.fuse != UnaryFuse::No && op.params != 0) ||
+            count_words(op.param_names) != op.params)
             return false;
     return true;
 }
-static_assert(unary_list_ok(), "PYDL_UNARY_OPS: params must be 0-2, and 0 for a fusable op");
+static_assert(unary_list_ok(),
+              "PYDL_UNARY_OPS: params must be 0-2, one name each, and 0 for a fusable op");
 
 // The op named `name` (UnaryOp value in *op); false if there is none.
 inline bool find_unary_op(const char* name, UnaryOp* op) {
@@ -196,10 +211,10 @@ inline bool find_unary_op(const char* name, UnaryOp* op) {
 // UnaryFunctor<op>: op's functor type in pydl::unary.
 template <UnaryOp Op>
 struct UnaryFunctorOf;
-#define PYDL_X(name, Type, params, fuse)   \
-    template <>                            \
-    struct UnaryFunctorOf<UnaryOp::Type> { \
-        using type = unary::Type;          \
+#define PYDL_X(name, Type, params, fuse, param_names) \
+    template <>                                       \
+    struct UnaryFunctorOf<UnaryOp::Type> {            \
+        using type = unary::Type;                     \
     };
 PYDL_UNARY_OPS(PYDL_X)
 #undef PYDL_X
@@ -211,8 +226,8 @@ using UnaryFunctor = typename UnaryFunctorOf<Op>::type;
 template <typename Fn>
 PYDL_INLINE decltype(auto) with_unary_op(UnaryOp op, Fn&& fn) {
     switch (op) {
-#define PYDL_X(name, Type, params, fuse) \
-    case UnaryOp::Type:                  \
+#define PYDL_X(name, Type, params, fuse, param_names) \
+    case UnaryOp::Type:                               \
         return fn(std::integral_constant<UnaryOp, UnaryOp::Type>());
         PYDL_UNARY_OPS(PYDL_X)
 #undef PYDL_X
