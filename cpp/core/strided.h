@@ -17,6 +17,7 @@ namespace pydl {
 // iteration space: `offsets[k]` is operand k's element offset at the run's start.
 template <size_t K, typename Row>
 void for_each_row(const Shape& shape, const std::array<Shape, K>& strides, Row row) {
+    if (numel(shape) == 0) return;  // no rows (and a zero extent must not divide below)
     const StridedIter it = coalesce(shape, std::vector<Shape>(strides.begin(), strides.end()));
     const size_t rank = it.shape.size();
     std::array<int64_t, K> inner{};

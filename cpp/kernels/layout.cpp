@@ -58,6 +58,7 @@ void permute_blocked(const float* x, const Shape& out_shape, const Shape& read, 
 
 void permute_forward(const float* x, const Shape& shape, const std::vector<int64_t>& dims,
                      float* out) {
+    if (numel(shape) == 0) return;  // nothing to move; the tiling below divides by extents
     const Shape in_strides = contiguous_strides(shape);
     Shape out_shape(dims.size()), read(dims.size());
     for (size_t d = 0; d < dims.size(); ++d) {
