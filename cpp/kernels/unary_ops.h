@@ -67,6 +67,10 @@ constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kInvSqrt2 = 0.7071067811865476f;
 constexpr float kInvSqrt2Pi = 0.3989422804014327f;
 
+// max and min that return NaN when either operand is (std::fmax/fmin drop it).
+PYDL_INLINE float nan_max(float a, float b) { return a != a || b != b ? a + b : (a > b ? a : b); }
+PYDL_INLINE float nan_min(float a, float b) { return a != a || b != b ? a + b : (a < b ? a : b); }
+
 // Each op: f(x, p0, p1) and df(x, y, p0, p1), scalar and branch-free (Note [SIMD dispatch]).
 #define PYDL_OP(Name, F, DF)                                                \
     struct Name {                                                           \
@@ -89,8 +93,9 @@ PYDL_OP(Exp, vec::exp(x), y)
 PYDL_OP(Log, vec::log(x), 1.0f / x)
 PYDL_OP(Sqrt, std::sqrt(x), 0.5f / y)
 PYDL_OP(Abs, std::fabs(x), x > 0 ? 1.0f : (x < 0 ? -1.0f : 0.0f))
-// p0 = min, p1 = max; the gradient passes where min <= x <= max (as PyTorch).
-PYDL_OP(Clamp, x < p0 ? p0 : (x > p1 ? p1 : x), x >= p0 && x <= p1 ? 1.0f : 0.0f)
+// p0 = min, p1 = max: min(max(x, min), max) as PyTorch, so max wins when min > max and a
+// NaN (in x or a bound) comes out NaN; the gradient passes where min <= x <= max.
+PYDL_OP(Clamp, nan_min(nan_max(x, p0), p1), x >= p0 && x <= p1 ? 1.0f : 0.0f)
 PYDL_OP(Sigmoid, vec::sigmoid(x), y * (1.0f - y))
 PYDL_OP(Tanh, vec::tanh(x), 1.0f - y * y)
 PYDL_OP(Relu, x > 0 ? x : 0.0f, x > 0 ? 1.0f : 0.0f)

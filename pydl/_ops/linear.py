@@ -10,7 +10,7 @@ import numpy as np
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, grad_needed, record
 from ._util import tensor_pair
-from .layout import squeeze, unsqueeze
+from .layout import reshape, squeeze, unsqueeze
 from .registry import OPS, op
 
 
@@ -25,6 +25,8 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = tensor_pair(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul needs operands of rank >= 1; got shapes {a.shape} and {b.shape}")
+    if a.ndim == 1 and b.ndim == 1:  # a dot product: a 0-d result
+        return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), ())
     if a.ndim == 1:
         return squeeze(matmul(unsqueeze(a, 0), b), -2)
     if b.ndim == 1:

@@ -1,0 +1,49 @@
+"""PyTorch's Python-level tensor semantics (issue 14's edge cases, the first of them)."""
+
+import numpy as np
+import pytest
+
+import pydl
+
+
+def test_bool_float_int_and_format_of_one_element_tensors():
+    loss = pydl.tensor([0.25])
+    assert bool(pydl.tensor([0.0])) is False and bool(loss) is True
+    assert (loss < 0.5) and not (loss > 0.5)
+    assert float(loss) == 0.25 and int(pydl.tensor(3.0)) == 3
+    assert f"{loss:.3f}" == "0.250" and format(pydl.tensor(2.0), ".1f") == "2.0"
+    assert [0, 1, 2][pydl.tensor(1)] == 1
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(pydl.tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match="integer tensors"):
+        [0, 1][pydl.tensor(1.0)]
+
+
+def test_iterating_walks_the_first_axis():
+    t = pydl.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    rows = list(t)
+    assert len(rows) == 3 and rows[1].tolist() == [3.0, 4.0]
+    with pytest.raises(TypeError):
+        iter(pydl.tensor(1.0))
+
+
+@pytest.mark.parametrize("backend", ["core", "reference"])
+def test_matmul_of_two_vectors_is_a_0d_dot_product(backend):
+    pydl.set_backend(backend)
+    a = pydl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = pydl.tensor([4.0, 5.0, 6.0], requires_grad=True)
+    out = pydl.matmul(a, b)
+    assert out.shape == () and out.item() == 32.0
+    out.backward()
+    assert a.grad.tolist() == [4.0, 5.0, 6.0] and b.grad.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("backend", ["core", "reference"])
+def test_clamp_follows_pytorch_for_crossed_and_nan_bounds(backend):
+    """min(max(x, min), max): max wins when min > max; a NaN input or bound gives NaN."""
+    pydl.set_backend(backend)
+    x = pydl.tensor([-2.0, 0.0, 2.0])
+    assert pydl.clamp(x, 1.0, -1.0).tolist() == [-1.0, -1.0, -1.0]
+    assert np.isnan(pydl.clamp(pydl.tensor([np.nan, 0.5]), 0.0, 1.0).numpy()[0])
+    assert np.isnan(pydl.clamp(pydl.tensor([0.5]), float("nan"), 1.0).item())
+    assert np.isnan(pydl.clamp(pydl.tensor([0.5]), None, float("nan")).item())
