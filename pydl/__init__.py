@@ -41,9 +41,13 @@ globals().update(_TOPLEVEL_OPS)
 from . import data, models, nn, optim  # noqa: E402
 
 __version__ = _core.build_info()["version"]
-float32 = np.float32
-float64 = np.float64
-int64 = np.int64
+# dtypes under PyTorch's names (NumPy's scalar types, which pydl's storage uses).
+float32 = float = np.float32
+float64 = double = np.float64
+int64 = long = np.int64
+int32 = int = np.int32
+uint8 = np.uint8
+bool = np.bool_
 
 
 def build_info() -> dict:
@@ -83,11 +87,17 @@ __all__ = [
     "data",
     "empty_cache",
     "enable_grad",
+    "bool",
+    "double",
+    "float",
     "float32",
     "float64",
     "get_backend",
     "get_num_threads",
+    "int",
+    "int32",
     "int64",
+    "long",
     "is_grad_enabled",
     "manual_seed",
     "models",
@@ -100,6 +110,7 @@ __all__ = [
     "set_backend",
     "set_num_threads",
     "tensor",
+    "uint8",
     "threads",
     "zeros",
 ]

@@ -52,5 +52,14 @@ def install() -> None:
     T.__ne__ = _compare(np.not_equal)
     T.__hash__ = object.__hash__
     T.T = property(lambda self: _ops.layout.permute(self, tuple(reversed(range(self.ndim)))))
+    # The dtype conversions PyTorch spells as methods, all through the `to` op.
+    T.float = lambda self: _ops.layout.to(self, np.float32)
+    T.double = lambda self: _ops.layout.to(self, np.float64)
+    T.long = lambda self: _ops.layout.to(self, np.int64)
+    T.int = lambda self: _ops.layout.to(self, np.int32)
+    T.bool = lambda self: _ops.layout.to(self, np.bool_)
+    T.cpu = lambda self: self
+    T.device = property(lambda self: "cpu")
+    T.is_cuda = property(lambda self: False)
     T.argmax = _arg_reduce(np.argmax)
     T.argmin = _arg_reduce(np.argmin)

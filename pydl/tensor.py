@@ -219,15 +219,6 @@ class Tensor:
         self.data[...] = 0
         return self
 
-    def float(self) -> Tensor:
-        return Tensor(self.data, dtype=np.float32)
-
-    def double(self) -> Tensor:
-        return Tensor(self.data, dtype=np.float64)
-
-    def long(self) -> Tensor:
-        return Tensor(self.data, dtype=np.int64)
-
     # ----- autograd ---------------------------------------------------------------
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) * grad into the `.grad` of every leaf that requires grad.

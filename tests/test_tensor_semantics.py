@@ -47,3 +47,23 @@ def test_clamp_follows_pytorch_for_crossed_and_nan_bounds(backend):
     assert np.isnan(pydl.clamp(pydl.tensor([np.nan, 0.5]), 0.0, 1.0).numpy()[0])
     assert np.isnan(pydl.clamp(pydl.tensor([0.5]), float("nan"), 1.0).item())
     assert np.isnan(pydl.clamp(pydl.tensor([0.5]), None, float("nan")).item())
+
+
+def test_dtype_names_and_differentiable_float_casts():
+    assert (pydl.float, pydl.double, pydl.long, pydl.int, pydl.bool) == (
+        np.float32, np.float64, np.int64, np.int32, np.bool_,
+    )  # fmt: skip
+    pydl.set_backend("reference")  # float64 kernels (the core's come with issue 14)
+    x = pydl.tensor([1.5, -2.0], requires_grad=True)
+    y = x.double()
+    assert y.dtype == np.float64 and y.requires_grad  # .float() used to detach
+    (y * 3.0).sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [3.0, 3.0]
+    assert x.float() is x and x.to(pydl.float32) is x
+    assert x.to(pydl.float32, copy=True) is not x
+    assert x.long().tolist() == [1, -2] and not x.long().requires_grad
+    assert x.bool().dtype == np.bool_ and x.int().dtype == np.int32
+    assert x.to(pydl.tensor([1], dtype=np.int64)).dtype == np.int64
+    assert x.to("cpu") is x and x.cpu() is x and x.device == "cpu" and not x.is_cuda
+    with pytest.raises(RuntimeError, match="runs on CPUs"):
+        x.to("cuda")

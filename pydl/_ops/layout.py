@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from ..tensor import Tensor, as_tensor, record, tensors_of
+from ..tensor import Tensor, _constant, as_tensor, record, tensors_of
 from ._util import axis_index
 from .registry import op
 
@@ -160,6 +160,41 @@ def getitem(x: Tensor, key: Any) -> Tensor:
         return as_tensor(np.asarray(x.data[key], order="C"))
     idx = _flat_index(x.shape, key)
     return record(_b.active.index_forward(x.data, idx), (x,), _index_backward, idx)
+
+
+def _cast_backward(node: Any, g: np.ndarray) -> Any:
+    return (g.astype(node.inputs[0].dtype),)
+
+
+def _device_is_cpu(device: Any) -> None:
+    name = str(device)
+    if name != "cpu" and not name.startswith("cpu:"):
+        raise RuntimeError(f"pydl runs on CPUs; device {name!r} is not available (use 'cpu')")
+
+
+@op(kernels=(), method=True)
+def to(x: Tensor, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False) -> Tensor:
+    """x in another dtype and/or on a device, as Tensor.to: `to(dtype)`, `to(device)`,
+    `to(device, dtype)` or `to(other)` (other's dtype). The device is always the CPU. A cast
+    between floating dtypes is differentiable (the gradient is cast back); to an integer or
+    bool dtype it is not. x itself when nothing changes, unless copy."""
+    x = as_tensor(x)
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, str) or type(arg).__name__ == "device":
+            device = arg
+        else:
+            dtype = arg
+    if device is not None:
+        _device_is_cpu(device)
+    target = x.dtype if dtype is None else np.dtype(dtype)
+    if target == x.dtype and not copy:
+        return x
+    y = x.data.astype(target)
+    if target.kind != "f":
+        return _constant(y)  # as is: as_tensor would widen int32 to int64
+    return record(y, (x,), _cast_backward)
 
 
 @op(kernels=(), method=True, toplevel=True)
