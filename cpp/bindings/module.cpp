@@ -110,30 +110,22 @@ void bind_runtime(py::module_& m) {
     m.attr("MAX_THREADS") = kMaxThreads;
 
     // Random fills (Note [Random streams] in core/rng.h), in place.
-    m.def(
-        "uniform_fill",
-        [](py::array out, double low, double high, uint64_t seed, uint64_t offset) {
+    // One binding for both fills: out (checked in place), the two parameters, the stream.
+    const auto fill = [](void (*kernel)(float*, int64_t, float, float, uint64_t, uint64_t)) {
+        return [kernel](py::array out, double a, double b, uint64_t seed, uint64_t offset) {
             auto o = f32(out, "out");
             PYDL_CHECK(o.ptr() == out.ptr(), ValueError,
                        "out must be a C-contiguous float32 array");
             float* p = o.mutable_data();
             const int64_t n = o.size();
             py::gil_scoped_release nogil;
-            uniform_fill(p, n, float(low), float(high), seed, offset);
-        },
-        py::arg("out"), py::arg("low"), py::arg("high"), py::arg("seed"), py::arg("offset"));
-    m.def(
-        "normal_fill",
-        [](py::array out, double mean, double std, uint64_t seed, uint64_t offset) {
-            auto o = f32(out, "out");
-            PYDL_CHECK(o.ptr() == out.ptr(), ValueError,
-                       "out must be a C-contiguous float32 array");
-            float* p = o.mutable_data();
-            const int64_t n = o.size();
-            py::gil_scoped_release nogil;
-            normal_fill(p, n, float(mean), float(std), seed, offset);
-        },
-        py::arg("out"), py::arg("mean"), py::arg("std"), py::arg("seed"), py::arg("offset"));
+            kernel(p, n, float(a), float(b), seed, offset);
+        };
+    };
+    m.def("uniform_fill", fill(&uniform_fill), py::arg("out"), py::arg("low"), py::arg("high"),
+          py::arg("seed"), py::arg("offset"));
+    m.def("normal_fill", fill(&normal_fill), py::arg("out"), py::arg("mean"), py::arg("std"),
+          py::arg("seed"), py::arg("offset"));
     m.def("philox_word", &philox_word, "The 32-bit word `index` of the stream `seed`.",
           py::arg("seed"), py::arg("index"));
     m.def("empty_cache", &buffer_pool_clear,
