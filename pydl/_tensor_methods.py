@@ -14,8 +14,8 @@ from .tensor import Tensor, as_tensor
 
 def _compare(op: Callable) -> Callable:
     def method(self: Tensor, other: Any) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
-        return as_tensor(op(self.data, other))
+        other = other._array if isinstance(other, Tensor) else other
+        return as_tensor(op(self._array, other))
 
     return method
 
@@ -26,7 +26,7 @@ def _reverse(fn: Callable) -> Callable:
 
 def _arg_reduce(fn: Callable) -> Callable:
     def method(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return as_tensor(fn(self.data, axis=dim, keepdims=keepdim))
+        return as_tensor(fn(self._array, axis=dim, keepdims=keepdim))
 
     return method
 

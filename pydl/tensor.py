@@ -78,7 +78,7 @@ class _Node:
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._array
     if dtype is not None:
         return np.asarray(data, dtype=dtype, order="C")
     arr = np.asarray(data)
@@ -100,11 +100,11 @@ class Tensor:
     """
 
     # _ctx: the node that made this tensor (None for a leaf); _slot: which of its outputs.
-    __slots__ = ("__weakref__", "_ctx", "_slot", "data", "grad", "requires_grad")
+    __slots__ = ("__weakref__", "_array", "_ctx", "_slot", "grad", "requires_grad")
     __array_priority__ = 1000  # so ndarray + Tensor dispatches to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data = _as_array(data, dtype)
+        self._array = _as_array(data, dtype)
         self.grad: Tensor | None = None
         self._ctx: _Node | None = None
         self._slot = 0
@@ -115,15 +115,15 @@ class Tensor:
     # ----- properties -------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._array.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._array.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -135,27 +135,27 @@ class Tensor:
         return self._ctx
 
     def size(self, dim: int | None = None) -> Any:
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._array.shape if dim is None else self._array.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     def numel(self) -> int:
-        return self.data.size
+        return self._array.size
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._array)
 
     def __bool__(self) -> bool:
         """The value of a one-element tensor (`if loss < 0.5:`); ambiguous otherwise."""
-        if self.data.size != 1:
+        if self._array.size != 1:
             raise RuntimeError(
                 f"Boolean value of Tensor with more than one value is ambiguous "
                 f"(shape {self.shape})"
             )
-        return bool(self.data.reshape(()))
+        return bool(self._array.reshape(()))
 
     def __float__(self) -> float:
         return float(self.item())
@@ -164,7 +164,7 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._array.dtype.kind not in "iub" or self._array.size != 1:
             raise TypeError(
                 f"only integer tensors of a single element can be an index, not "
                 f"{self.dtype} of shape {self.shape}"
@@ -173,18 +173,18 @@ class Tensor:
 
     def __format__(self, spec: str) -> str:
         """format(t, ".3f") for a one-element tensor, as for its number."""
-        if self.data.size == 1 and spec:
+        if self._array.size == 1 and spec:
             return format(self.item(), spec)
         return format(repr(self), spec)
 
     def __iter__(self):
         """The sub-tensors along the first axis (each a view of a row, as indexing gives)."""
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(len(self.data)))
+        return (self[i] for i in range(len(self._array)))
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(self._array, separator=", ", prefix="tensor(")
         extra = ", requires_grad=True" if self.requires_grad else ""
         if self.dtype != DEFAULT_DTYPE:
             extra = f", dtype={self.dtype}" + extra
@@ -193,22 +193,22 @@ class Tensor:
     # ----- conversion -------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The underlying array, without copying: writes to it change the tensor."""
-        return self.data
+        return self._array
 
     def item(self) -> Any:
-        if self.data.size != 1:
+        if self._array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.reshape(()).item()
+        return self._array.reshape(()).item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._array.tolist()
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph."""
-        return _constant(self.data)
+        return _constant(self._array)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._array.dtype.kind != "f":
             raise RuntimeError(f"only floating-point tensors can require grad, not {self.dtype}")
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad can only be turned off on leaf tensors; use detach()")
@@ -216,7 +216,7 @@ class Tensor:
         return self
 
     def zero_(self) -> Tensor:
-        self.data[...] = 0
+        self._array[...] = 0
         return self
 
     # ----- autograd ---------------------------------------------------------------
@@ -233,12 +233,12 @@ class Tensor:
                 "grad_fn: backward() needs a tensor that requires grad"
             )
         if grad is None:
-            if self.data.size != 1:
+            if self._array.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; "
                     f"this tensor has shape {self.shape}: pass grad="
                 )
-            g = np.ones_like(self.data)
+            g = np.ones_like(self._array)
         else:
             g = _as_array(grad, self.dtype)
             if g.shape != self.shape:
@@ -321,7 +321,7 @@ def _accumulate_into_leaves(leaves: Iterable[tuple[Tensor, np.ndarray]], root_gr
             handed_out.add(id(owner))
             t.grad = _constant(g)
         else:
-            t.grad.data += g
+            t.grad._array += g
 
 
 def _sum_grads(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -343,7 +343,7 @@ def _memory_owner(a: np.ndarray) -> np.ndarray:
 def _constant(data: np.ndarray) -> Tensor:
     """A leaf over data, without a copy or a conversion: the fast constructor."""
     t = Tensor.__new__(Tensor)
-    t.data, t.grad, t._ctx, t._slot, t.requires_grad = data, None, None, 0, False
+    t._array, t.grad, t._ctx, t._slot, t.requires_grad = data, None, None, 0, False
     return t
 
 
@@ -371,14 +371,14 @@ def record(
                 break
     if type(out) is not tuple:
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t._ctx, t._slot, t.requires_grad = out, None, node, 0, node is not None
+        t._array, t.grad, t._ctx, t._slot, t.requires_grad = out, None, node, 0, node is not None
         return t
     outs = []
     for slot, data in enumerate(out):
         t = None
         if data is not None:
             t = Tensor.__new__(Tensor)
-            t.data, t.grad, t._ctx, t._slot, t.requires_grad = (
+            t._array, t.grad, t._ctx, t._slot, t.requires_grad = (
                 data,
                 None,
                 node,
@@ -391,9 +391,9 @@ def record(
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """A new leaf tensor with a copy of `data` (float data defaults to float32)."""
-    t = Tensor(np.array(data.data if isinstance(data, Tensor) else data, copy=True), dtype=dtype)
+    t = Tensor(np.array(data._array if isinstance(data, Tensor) else data, copy=True), dtype=dtype)
     if dtype is None and not isinstance(data, (np.ndarray, Tensor)) and t.dtype.kind == "f":
-        t.data = t.data.astype(DEFAULT_DTYPE)
+        t._array = t._array.astype(DEFAULT_DTYPE)
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 
@@ -402,7 +402,7 @@ def as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if like is not None and isinstance(x, (int, float, bool)):
-        arr = np.array(x, dtype=like.data.dtype)
+        arr = np.array(x, dtype=like._array.dtype)
     else:
         arr = _as_array(x, None)
     return _constant(arr)

@@ -184,7 +184,7 @@ def test_one_node_with_several_outputs_gets_each_gradient_in_its_slot():
         calls.append(grads)
         g_double, g_triple, g_unused = grads
         (x,) = node.inputs
-        gx = np.zeros_like(x.data)
+        gx = np.zeros_like(x._array)
         if g_double is not None:
             gx += 2 * g_double
         if g_triple is not None:
@@ -193,7 +193,7 @@ def test_one_node_with_several_outputs_gets_each_gradient_in_its_slot():
         return (gx,)
 
     x = pydl.tensor([1.0, 2.0], requires_grad=True)
-    double, triple, unused = record((x.data * 2, x.data * 3, x.data * 0), (x,), backward)
+    double, triple, unused = record((x._array * 2, x._array * 3, x._array * 0), (x,), backward)
     assert double.grad_fn is triple.grad_fn is unused.grad_fn
     loss = (double * triple).sum() + triple.sum()  # triple reached twice
     loss.backward()
@@ -207,5 +207,5 @@ def test_multi_output_node_not_recorded_without_grad():
 
     x = pydl.tensor([1.0], requires_grad=True)
     with pydl.no_grad():
-        a, b = record((x.data, x.data), (x,), lambda node, g: (None,))
+        a, b = record((x._array, x._array), (x,), lambda node, g: (None,))
     assert a.grad_fn is None and not a.requires_grad and not b.requires_grad

@@ -118,7 +118,7 @@ def test_sequential_fuses_linear_and_activation(monkeypatch):
     for layer in layers:  # unfused
         y = layer(y)
     y.sum().backward()
-    np.testing.assert_allclose(out.data, y.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out._array, y._array, rtol=1e-5, atol=1e-6)
     for g, p in zip(grads, model.parameters()):
         np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-4, atol=1e-5)
 

@@ -156,8 +156,8 @@ def test_state_dict_resume_is_bit_identical(name):
 def test_parameter_without_grad_is_skipped():
     a, b = nn.Parameter(np.ones(3, np.float32)), nn.Parameter(np.ones(3, np.float32))
     for make, _ in CASES.values():
-        a.data[...] = 1
-        b.data[...] = 1
+        a._array[...] = 1
+        b._array[...] = 1
         opt = make([a, b])
         a.grad, b.grad = pydl.tensor(np.ones(3, np.float32)), None
         opt.step()

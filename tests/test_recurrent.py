@@ -85,7 +85,7 @@ def test_spec_gru_form_reset_before(backend):
     rng = np.random.default_rng(2)
     x, h = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
     for p in cell.parameters():
-        p.data[...] = rng.uniform(-0.5, 0.5, p.shape)
+        p._array[...] = rng.uniform(-0.5, 0.5, p.shape)
     w_ih, w_hh = (
         cell.weight_ih.numpy().astype(np.float64),
         cell.weight_hh.numpy().astype(np.float64),
@@ -113,10 +113,10 @@ def test_spec_rnn_example(backend):
     # document's tanh([0.45, 0.2]) is an arithmetic slip).
     pydl.set_backend(backend)
     cell = nn.RNNCell(2, 2)
-    cell.weight_ih.data[...] = [[0.1, 0.3], [0.2, -0.1]]
-    cell.weight_hh.data[...] = [[0.5, 0.4], [0.3, 0.2]]
-    cell.bias_ih.data[...] = [0.1, -0.1]
-    cell.bias_hh.data[...] = 0
+    cell.weight_ih._array[...] = [[0.1, 0.3], [0.2, -0.1]]
+    cell.weight_hh._array[...] = [[0.5, 0.4], [0.3, 0.2]]
+    cell.bias_ih._array[...] = [0.1, -0.1]
+    cell.bias_hh._array[...] = 0
     h = cell(pydl.tensor([1.0, 0.5]), pydl.tensor([0.2, -0.1]))
     np.testing.assert_allclose(h.numpy(), np.tanh([0.41, 0.09]), rtol=1e-6)
 

@@ -47,4 +47,4 @@ def int_tuple(name: str, value: Any, n: int = 2) -> tuple[int, ...]:
 
 
 def data_or_none(t: Tensor | None) -> Any:
-    return None if t is None else t.data
+    return None if t is None else t._array

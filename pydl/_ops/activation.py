@@ -113,17 +113,17 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
     """x if x >= 0 else weight[c] * x, c the channel (dim 1); weight has 1 or C values."""
     x = as_tensor(x)
     channels = x.shape[1] if x.ndim >= 2 else 1
-    if weight.data.size not in (1, channels):
+    if weight._array.size not in (1, channels):
         raise ValueError(
-            f"prelu: weight has {weight.data.size} values but the input of shape "
+            f"prelu: weight has {weight._array.size} values but the input of shape "
             f"{x.shape} has {channels} channels"
         )
-    return record(_b.active.prelu_forward(x.data, weight.data), (x, weight), _prelu_backward)
+    return record(_b.active.prelu_forward(x._array, weight._array), (x, weight), _prelu_backward)
 
 
 def _prelu_backward(node: Any, g: Any) -> Any:
     x, w = node.inputs
-    return _b.active.prelu_backward(g, x.data, w.data)
+    return _b.active.prelu_backward(g, x._array, w._array)
 
 
 def _softmax_backward(node: Any, g: Any) -> Any:
@@ -136,7 +136,7 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """e^x_i / sum_j e^x_j along dim (max-shifted, stable)."""
     x = as_tensor(x)
     axis = axis_index(dim, x.ndim)
-    y = _b.active.softmax_forward(x.data, axis)
+    y = _b.active.softmax_forward(x._array, axis)
     return record(y, (x,), _softmax_backward, (y, axis, "softmax_backward"))
 
 
@@ -145,7 +145,7 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """x_i - log sum_j e^x_j along dim (stable)."""
     x = as_tensor(x)
     axis = axis_index(dim, x.ndim)
-    y = _b.active.log_softmax_forward(x.data, axis)
+    y = _b.active.log_softmax_forward(x._array, axis)
     return record(y, (x,), _softmax_backward, (y, axis, "log_softmax_backward"))
 
 

@@ -59,7 +59,7 @@ def scaled_dot_product_attention(
     batch = int(np.prod(lead)) if lead else 1
     mask = None
     if attn_mask is not None:
-        m = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        m = attn_mask._array if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         try:
             m = np.broadcast_to(m, lead + (L, S))
         except ValueError:
@@ -91,15 +91,15 @@ def attention_kernel(
     None or an additive float array (1 or B (= N * H), Tq, Tk)."""
     if mask is not None:
         mask = np.asarray(mask, dtype=q.dtype, order="C")
-    out, saved = _b.active.attention_forward(q.data, k.data, v.data, mask, scale, is_causal)
+    out, saved = _b.active.attention_forward(q._array, k._array, v._array, mask, scale, is_causal)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         qq, kk, vv = node.inputs
         return _b.active.attention_backward(
             g,
-            qq.data,
-            kk.data,
-            vv.data,
+            qq._array,
+            kk._array,
+            vv._array,
             mask,
             out,
             saved,
@@ -122,12 +122,12 @@ def attention_qkv(
     the gradient comes back packed too. mask as attention_kernel's."""
     if mask is not None:
         mask = np.asarray(mask, dtype=qkv.dtype, order="C")
-    out, saved = _b.active.attention_qkv_forward(qkv.data, heads, mask, scale, is_causal)
+    out, saved = _b.active.attention_qkv_forward(qkv._array, heads, mask, scale, is_causal)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         return (
             _b.active.attention_qkv_backward(
-                g, qkv.data, heads, mask, out, saved, scale, is_causal
+                g, qkv._array, heads, mask, out, saved, scale, is_causal
             ),
         )
 

@@ -80,16 +80,16 @@ def conv2d(
     stride, dilation = int_tuple("stride", stride), int_tuple("dilation", dilation)
     pad = _conv_padding(padding, tuple(weight.shape[2:]), dilation, stride)
     _check_conv(x.shape, weight.shape, stride, pad, dilation, groups)
-    b = None if bias is None else bias.data
-    y = _b.active.conv2d_forward(x.data, weight.data, b, stride, pad, dilation, groups)
+    b = None if bias is None else bias._array
+    y = _b.active.conv2d_forward(x._array, weight._array, b, stride, pad, dilation, groups)
     inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         x, w = node.inputs[0], node.inputs[1]
         return _b.active.conv2d_backward(
             g,
-            x.data,
-            w.data,
+            x._array,
+            w._array,
             stride,
             pad,
             dilation,

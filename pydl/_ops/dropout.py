@@ -19,8 +19,8 @@ def _dropout(x: Tensor, p: float, training: bool, block: int) -> Tensor:
     x = as_tensor(x)
     if not training or p == 0.0:
         return x
-    seed, offset = _random._take(max(1, x.data.size // block))
-    y = _b.active.dropout_forward(x.data, p, block, seed, offset)
+    seed, offset = _random._take(max(1, x._array.size // block))
+    y = _b.active.dropout_forward(x._array, p, block, seed, offset)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         return (_b.active.dropout_backward(g, p, block, seed, offset),)

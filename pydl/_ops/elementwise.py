@@ -22,9 +22,9 @@ def _binary(name: str, doc: str, passes_grad: bool = False) -> Callable:
 
     def backward(node: Any, g: np.ndarray) -> Any:
         a, b = node.inputs
-        if passes_grad and a.data.shape == b.data.shape == g.shape:
+        if passes_grad and a._array.shape == b._array.shape == g.shape:
             return (g if a.requires_grad else None, g if b.requires_grad else None)
-        return getattr(_b.active, bwd_name)(g, a.data, b.data, a.requires_grad, b.requires_grad)
+        return getattr(_b.active, bwd_name)(g, a._array, b._array, a.requires_grad, b.requires_grad)
 
     backward.__qualname__ = bwd_name
 
@@ -32,7 +32,7 @@ def _binary(name: str, doc: str, passes_grad: bool = False) -> Callable:
         # Hot path (every arithmetic op of every step): Tensor operands skip conversion.
         if type(a) is not Tensor or type(b) is not Tensor:
             a, b = tensor_pair(a, b)
-        return record(getattr(_b.active, fwd_name)(a.data, b.data), (a, b), backward)
+        return record(getattr(_b.active, fwd_name)(a._array, b._array), (a, b), backward)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -49,15 +49,15 @@ pow = _binary("pow", "a ** b, broadcasting as NumPy.")
 
 def _where_backward(node: Any, g: np.ndarray) -> Any:
     a, b = node.inputs
-    return _b.active.where_backward(g, node.saved, a.data, b.data, a.requires_grad, b.requires_grad)
+    return _b.active.where_backward(g, node.saved, a._array, b._array, a.requires_grad, b.requires_grad)
 
 
 @op(toplevel=True)
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise `a if condition else b`, broadcasting all three."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._array if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
     cond = np.asarray(cond, order="C")
     a, b = tensor_pair(a, b)
-    return record(_b.active.where_forward(cond, a.data, b.data), (a, b), _where_backward, cond)
+    return record(_b.active.where_forward(cond, a._array, b._array), (a, b), _where_backward, cond)

@@ -29,10 +29,10 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
-        y = x.data.reshape(shape)
+        y = x._array.reshape(shape)
     except ValueError:
         raise ValueError(
-            f"cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) "
+            f"cannot reshape a tensor of shape {x.shape} ({x._array.size} elements) "
             f"into shape {tuple(shape)}"
         ) from None
     return record(y, (x,), _reshape_backward)
@@ -83,7 +83,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = tuple(axis_index(d, x.ndim) for d in dims)
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the axes of shape {x.shape}")
-    return record(_b.active.permute_forward(x.data, dims), (x,), _permute_backward, dims)
+    return record(_b.active.permute_forward(x._array, dims), (x,), _permute_backward, dims)
 
 
 @op(kernels=(), method=True, toplevel=True)
@@ -115,7 +115,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"(shapes {ts[0].shape} and {t.shape})"
             )
     sizes = [t.shape[axis] for t in ts]
-    y = _b.active.concat_forward([t.data for t in ts], axis)
+    y = _b.active.concat_forward([t._array for t in ts], axis)
     return record(y, ts, _concat_backward, (sizes, axis))
 
 
@@ -153,13 +153,13 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     """x[key] for any NumPy index (ints, slices, None, Ellipsis, bool masks, integer arrays)."""
     x = as_tensor(x)
     if isinstance(key, Tensor):
-        key = key.data
+        key = key._array
     elif isinstance(key, tuple):
-        key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
-    if x.data.dtype.kind != "f":  # integer/bool tensors: no gradient, plain NumPy
-        return as_tensor(np.asarray(x.data[key], order="C"))
+        key = tuple(k._array if isinstance(k, Tensor) else k for k in key)
+    if x._array.dtype.kind != "f":  # integer/bool tensors: no gradient, plain NumPy
+        return as_tensor(np.asarray(x._array[key], order="C"))
     idx = _flat_index(x.shape, key)
-    return record(_b.active.index_forward(x.data, idx), (x,), _index_backward, idx)
+    return record(_b.active.index_forward(x._array, idx), (x,), _index_backward, idx)
 
 
 def _cast_backward(node: Any, g: np.ndarray) -> Any:
@@ -191,7 +191,7 @@ def to(x: Tensor, *args: Any, dtype: Any = None, device: Any = None, copy: bool 
     target = x.dtype if dtype is None else np.dtype(dtype)
     if target == x.dtype and not copy:
         return x
-    y = x.data.astype(target)
+    y = x._array.astype(target)
     if target.kind != "f":
         return _constant(y)  # as is: as_tensor would widen int32 to int64
     return record(y, (x,), _cast_backward)
@@ -210,4 +210,4 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
         full[start : start + length] = g
         return (full,)
 
-    return record(x.data[start : start + length], (x,), backward)
+    return record(x._array[start : start + length], (x,), backward)

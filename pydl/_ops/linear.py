@@ -16,7 +16,7 @@ from .registry import OPS, op
 
 def _matmul_backward(node: Any, g: np.ndarray) -> Any:
     a, b = node.inputs
-    return _b.active.matmul_backward(g, a.data, b.data, a.requires_grad, b.requires_grad)
+    return _b.active.matmul_backward(g, a._array, b._array, a.requires_grad, b.requires_grad)
 
 
 @op(method=True, toplevel=True)
@@ -36,7 +36,7 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"matmul: shapes {a.shape} and {b.shape} are not aligned "
             f"({a.shape[-1]} != {b.shape[-2]})"
         )
-    return record(_b.active.matmul_forward(a.data, b.data), (a, b), _matmul_backward)
+    return record(_b.active.matmul_forward(a._array, b._array), (a, b), _matmul_backward)
 
 
 def _is_fusable(activation: str) -> bool:
@@ -49,7 +49,7 @@ def _is_fusable(activation: str) -> bool:
 def _linear_backward(node: Any, g: np.ndarray) -> Any:
     x, w = node.inputs[0], node.inputs[1]
     return _b.active.linear_backward(
-        g, x.data, w.data, len(node.inputs) == 3, x.requires_grad, w.requires_grad
+        g, x._array, w._array, len(node.inputs) == 3, x.requires_grad, w.requires_grad
     )
 
 
@@ -57,7 +57,7 @@ def _linear_act_backward(node: Any, g: np.ndarray) -> Any:
     x, w = node.inputs[0], node.inputs[1]
     y, pre, activation = node.saved
     return _b.active.linear_act_backward(
-        g, x.data, w.data, y, pre, len(node.inputs) == 3, activation, x.requires_grad,
+        g, x._array, w._array, y, pre, len(node.inputs) == 3, activation, x.requires_grad,
         w.requires_grad,
     )  # fmt: skip
 
@@ -83,12 +83,12 @@ def linear(
             f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}"
         )
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    b = None if bias is None else bias.data
+    b = None if bias is None else bias._array
     if activation is None:
-        return record(_b.active.linear_forward(x.data, weight.data, b), inputs, _linear_backward)
+        return record(_b.active.linear_forward(x._array, weight._array, b), inputs, _linear_backward)
     if not _is_fusable(activation):
         fusable = sorted(d.epilogue for d in OPS.values() if d.epilogue)
         raise ValueError(f"linear: activation must be one of {fusable} or None, got {activation!r}")
     save = grad_needed(x, weight, bias)
-    y, pre = _b.active.linear_act_forward(x.data, weight.data, b, activation, save=save)
+    y, pre = _b.active.linear_act_forward(x._array, weight._array, b, activation, save=save)
     return record(y, inputs, _linear_act_backward, (y, pre, activation))

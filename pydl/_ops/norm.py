@@ -24,7 +24,7 @@ def _norm_backward(kernel: str, extra: tuple) -> Any:
             bias is not None and bias.requires_grad,
         )
         gx, gw, gb = getattr(_b.active, kernel)(
-            g, x.data, *extra, None if weight is None else weight.data, *node.saved[2:], *need
+            g, x._array, *extra, None if weight is None else weight._array, *node.saved[2:], *need
         )
         return (gx,) + ((gw,) if weight is not None else ()) + ((gb,) if bias is not None else ())
 
@@ -49,12 +49,12 @@ def batch_norm(
     """Normalize each channel of (N, C, *) input by the batch's statistics (training; the
     running statistics are updated in place with momentum) or by the running ones."""
     x = as_tensor(input)
-    rm = running_mean.data if isinstance(running_mean, Tensor) else running_mean
-    rv = running_var.data if isinstance(running_var, Tensor) else running_var
+    rm = running_mean._array if isinstance(running_mean, Tensor) else running_mean
+    rv = running_var._array if isinstance(running_var, Tensor) else running_var
     y, mean, invstd = _b.active.batch_norm_forward(
-        x.data,
-        None if weight is None else weight.data,
-        None if bias is None else bias.data,
+        x._array,
+        None if weight is None else weight._array,
+        None if bias is None else bias._array,
         rm,
         rv,
         training,
@@ -86,7 +86,7 @@ def layer_norm(
         )
     d = int(np.prod(shape))
     y, mean, invstd = _b.active.layer_norm_forward(
-        x.data, d, None if weight is None else weight.data, None if bias is None else bias.data, eps
+        x._array, d, None if weight is None else weight._array, None if bias is None else bias._array, eps
     )
     return record(
         y,
@@ -107,10 +107,10 @@ def group_norm(
     """Normalize each group of channels of each sample of (N, C, *) input."""
     x = as_tensor(input)
     y, mean, invstd = _b.active.group_norm_forward(
-        x.data,
+        x._array,
         num_groups,
-        None if weight is None else weight.data,
-        None if bias is None else bias.data,
+        None if weight is None else weight._array,
+        None if bias is None else bias._array,
         eps,
     )
     return record(

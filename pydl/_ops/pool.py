@@ -61,7 +61,7 @@ def max_pool2d(
         ceil_mode,
     )
     _check_pool("max_pool2d", x.shape, *args)
-    y, idx = _b.active.maxpool2d_forward(x.data, *args, save=grad_needed(x))
+    y, idx = _b.active.maxpool2d_forward(x._array, *args, save=grad_needed(x))
 
     def backward(node: Any, g: np.ndarray) -> Any:
         return (_b.active.maxpool2d_backward(g, idx, node.inputs[0].shape, *args),)
@@ -92,7 +92,7 @@ def avg_pool2d(
         count_include_pad,
     )
     _check_pool("avg_pool2d", x.shape, args[0], args[1], args[2], (1, 1), ceil_mode)
-    y = _b.active.avgpool2d_forward(x.data, *args)
+    y = _b.active.avgpool2d_forward(x._array, *args)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         return (_b.active.avgpool2d_backward(g, node.inputs[0].shape, *args),)
@@ -107,7 +107,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     if x.ndim != 4:
         raise ValueError(f"adaptive_avg_pool2d expects input (N, C, H, W); got {x.shape}")
     size = int_tuple("output_size", output_size)
-    y = _b.active.adaptive_avgpool2d_forward(x.data, size)
+    y = _b.active.adaptive_avgpool2d_forward(x._array, size)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         return (_b.active.adaptive_avgpool2d_backward(g, node.inputs[0].shape),)

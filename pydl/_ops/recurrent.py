@@ -26,11 +26,11 @@ def _recurrent_backward(node: Any, grads: tuple) -> tuple:
         np.zeros_like(y) if dy is None else dy,
         dh_n,
         dc_n,
-        x.data,
-        h0.data,
+        x._array,
+        h0._array,
         data_or_none(c0),
-        w_ih.data,
-        w_hh.data,
+        w_ih._array,
+        w_hh._array,
         has_bias,
         y,
         saved,
@@ -68,7 +68,7 @@ def recurrent_layer(
     x, h0 = as_tensor(x), as_tensor(h0)
     c0 = None if c0 is None else as_tensor(c0)
     y, h_n, c_n, saved = _b.active.recurrent_forward(
-        x.data, h0.data, data_or_none(c0), w_ih.data, w_hh.data, data_or_none(b_ih),
+        x._array, h0._array, data_or_none(c0), w_ih._array, w_hh._array, data_or_none(b_ih),
         data_or_none(b_hh), mode, reverse, save=grad_needed(x, h0, c0, w_ih, w_hh, b_ih, b_hh),
     )  # fmt: skip
     inputs = tuple(t for t in (x, h0, c0, w_ih, w_hh, b_ih, b_hh) if t is not None)

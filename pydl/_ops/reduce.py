@@ -25,7 +25,7 @@ def _mean_backward(node: Any, g: np.ndarray) -> Any:
 def _max_backward(node: Any, g: np.ndarray) -> Any:
     (x,) = node.inputs
     axes, y = node.saved
-    return (_b.active.max_backward(g, x.data, y, axes),)
+    return (_b.active.max_backward(g, x._array, y, axes),)
 
 
 @op(method=True, toplevel=True)
@@ -33,7 +33,7 @@ def sum(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Sum over `dim` (an int, a tuple, or None for all)."""
     x = as_tensor(x)
     axes = axis_tuple(dim, x.ndim)
-    return record(_b.active.sum_forward(x.data, axes, keepdim), (x,), _sum_backward, axes)
+    return record(_b.active.sum_forward(x._array, axes, keepdim), (x,), _sum_backward, axes)
 
 
 @op(method=True, toplevel=True)
@@ -41,7 +41,7 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Mean over `dim` (an int, a tuple, or None for all)."""
     x = as_tensor(x)
     axes = axis_tuple(dim, x.ndim)
-    return record(_b.active.mean_forward(x.data, axes, keepdim), (x,), _mean_backward, axes)
+    return record(_b.active.mean_forward(x._array, axes, keepdim), (x,), _mean_backward, axes)
 
 
 @op(aliases=("amax",), method=True, toplevel=True)
@@ -49,5 +49,5 @@ def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Maximum over `dim`. The gradient is split evenly among tied maxima (torch.amax)."""
     x = as_tensor(x)
     axes = axis_tuple(dim, x.ndim)
-    y = _b.active.max_forward(x.data, axes, keepdim)
+    y = _b.active.max_forward(x._array, axes, keepdim)
     return record(y, (x,), _max_backward, (axes, y))

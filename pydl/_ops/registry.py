@@ -90,13 +90,13 @@ def unary_kernel(kernel: str) -> Callable[[Any, tuple], Any]:
     def backward(node: Any, g: Any) -> tuple:
         (x,) = node.inputs
         y, params = node.saved
-        return (getattr(_b.active, bwd_name)(g, x.data, y, *params),)
+        return (getattr(_b.active, bwd_name)(g, x._array, y, *params),)
 
     backward.__qualname__ = bwd_name
 
     def run(x: Any, params: tuple = ()) -> Any:
         x = as_tensor(x)
-        y = getattr(_b.active, fwd_name)(x.data, *params)
+        y = getattr(_b.active, fwd_name)(x._array, *params)
         return record(y, (x,), backward, (y, params))
 
     return run

@@ -42,7 +42,7 @@ def _check_same_shape(fn: str, input: Tensor, target: Tensor) -> None:
 
 def _class_last(fn: str, input: Tensor, target: Any) -> tuple[Tensor, np.ndarray, tuple]:
     """(N, C, d1, ...) logits -> (N * d1 * ..., C); returns the per-sample shape too."""
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._array if isinstance(target, Tensor) else np.asarray(target)
     if input.ndim < 1:
         raise ValueError(f"{fn}: input must have a class dimension; got shape {input.shape}")
     if input.ndim == 1:  # one sample of C logits
@@ -85,11 +85,11 @@ def cross_entropy(
         raise TypeError(
             f"cross_entropy: target must hold class indices or probabilities, got dtype {t.dtype}"
         )
-    loss, lse = _b.active.cross_entropy_forward(logits.data, t, reduction, ignore_index)
+    loss, lse = _b.active.cross_entropy_forward(logits._array, t, reduction, ignore_index)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         (x,) = node.inputs
-        return (_b.active.cross_entropy_backward(g, x.data, t, lse, reduction, ignore_index),)
+        return (_b.active.cross_entropy_backward(g, x._array, t, lse, reduction, ignore_index),)
 
     out = record(loss, (logits,), backward)
     return reshape(out, sample_shape) if reduction == "none" else out
@@ -106,11 +106,11 @@ def nll_loss(
     if t.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold class indices, got dtype {t.dtype}")
     t = t.astype(np.int64, copy=False)
-    loss = _b.active.nll_loss_forward(logp.data, t, reduction, ignore_index)
+    loss = _b.active.nll_loss_forward(logp._array, t, reduction, ignore_index)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         (x,) = node.inputs
-        return (_b.active.nll_loss_backward(g, x.data, t, reduction, ignore_index),)
+        return (_b.active.nll_loss_backward(g, x._array, t, reduction, ignore_index),)
 
     out = record(loss, (logp,), backward)
     return reshape(out, sample_shape) if reduction == "none" else out
@@ -130,7 +130,7 @@ def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") ->
     """-(y log p + (1 - y) log(1 - p)) for probabilities p; logs clamped at -100 as PyTorch."""
     input, target = as_tensor(input), as_tensor(target, like=None)
     _check_same_shape("binary_cross_entropy", input, target)
-    if np.any((input.data < 0) | (input.data > 1)):
+    if np.any((input._array < 0) | (input._array > 1)):
         raise ValueError("binary_cross_entropy: input values must lie in [0, 1]")
     log_p = clamp(log(input), min=-100.0)
     log_1mp = clamp(log(sub(1.0, input)), min=-100.0)
@@ -164,7 +164,7 @@ def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool
     "mean" averages over every element, as PyTorch does. Gradients flow to input only.
     """
     input = as_tensor(input)
-    t = as_tensor(target).data.astype(input.dtype, copy=False)
+    t = as_tensor(target)._array.astype(input.dtype, copy=False)
     if t.shape != input.shape:
         raise ValueError(
             f"kl_div: input of shape {input.shape} and target of shape {t.shape} differ"

@@ -14,7 +14,7 @@ class TensorDataset:
     """Arrays of equal length, indexed together."""
 
     def __init__(self, *arrays: Any) -> None:
-        arrays = tuple(np.asarray(a.data if hasattr(a, "data") else a) for a in arrays)
+        arrays = tuple(np.asarray(a) for a in arrays)
         if not arrays or any(len(a) != len(arrays[0]) for a in arrays):
             raise ValueError(
                 f"TensorDataset needs arrays of one length, got {[len(a) for a in arrays]}"

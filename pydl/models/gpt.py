@@ -47,7 +47,7 @@ class GPT(nn.Module):
         self.head = None if tied else nn.Linear(d_model, vocab_size, bias=False)
 
     def forward(self, idx: Any) -> Tensor:
-        idx = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
+        idx = np.asarray(idx._array if isinstance(idx, Tensor) else idx)
         if idx.ndim != 2 or idx.shape[1] > self.max_len:
             raise ValueError(
                 f"GPT expects token ids (B, T) with T <= {self.max_len}, got shape {idx.shape}"

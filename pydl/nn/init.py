@@ -43,29 +43,29 @@ def _fans(t: Tensor) -> tuple[int, int]:
 @no_grad()
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with U[a, b)."""
-    _random.uniform_(t.data, a, b)
+    _random.uniform_(t._array, a, b)
     return t
 
 
 @no_grad()
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with N(mean, std^2)."""
-    _random.normal_(t.data, mean, std)
+    _random.normal_(t._array, mean, std)
     return t
 
 
 def zeros_(t: Tensor) -> Tensor:
-    t.data[...] = 0
+    t._array[...] = 0
     return t
 
 
 def ones_(t: Tensor) -> Tensor:
-    t.data[...] = 1
+    t._array[...] = 1
     return t
 
 
 def constant_(t: Tensor, value: float) -> Tensor:
-    t.data[...] = value
+    t._array[...] = value
     return t
 
 

@@ -17,8 +17,8 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
-        super().__init__(data.data if isinstance(data, Tensor) else data)
-        if self.data.dtype.kind != "f":
+        super().__init__(data._array if isinstance(data, Tensor) else data)
+        if self._array.dtype.kind != "f":
             raise TypeError(f"a Parameter must be floating point, got {self.dtype}")
         self.requires_grad_(requires_grad)
 
@@ -151,7 +151,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data[...] = 0
+                p.grad._array[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
@@ -163,9 +163,9 @@ class Module:
         """Copies of every parameter and buffer, by dotted name."""
         state: OrderedDict[str, np.ndarray] = OrderedDict()
         for name, p in self.named_parameters():
-            state[name] = p.data.copy()
+            state[name] = p._array.copy()
         for name, b in self.named_buffers():
-            state[name] = b.data.copy()
+            state[name] = b._array.copy()
         return state
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> tuple[list, list]:
@@ -183,14 +183,14 @@ class Module:
         for name, value in state_dict.items():
             if name not in own:
                 continue
-            arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+            arr = value._array if isinstance(value, Tensor) else np.asarray(value)
             target = own[name]
             if arr.shape != target.shape:
                 raise ValueError(
                     f"load_state_dict: {name} has shape {arr.shape} in the state "
                     f"dict but {target.shape} in the model"
                 )
-            target.data[...] = arr
+            target._array[...] = arr
         return missing, unexpected
 
     # ----- printing ---------------------------------------------------------------

@@ -38,7 +38,7 @@ class Embedding(Module):
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype))
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._array[self.padding_idx] = 0
 
     def forward(self, input: Any) -> Tensor:
         return NF.embedding(input, self.weight, self.padding_idx)
@@ -203,7 +203,7 @@ class MultiheadAttention(Module):
         to (N * H, L, S), or None (then is_causal alone is passed to the kernel)."""
 
         def additive(m: Any) -> np.ndarray:
-            m = np.asarray(m.data if isinstance(m, Tensor) else m)
+            m = np.asarray(m._array if isinstance(m, Tensor) else m)
             return np.where(m, -np.inf, 0.0) if m.dtype == np.bool_ else m.astype(np.float64)
 
         H = self.num_heads

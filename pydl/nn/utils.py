@@ -27,10 +27,10 @@ def clip_grad_norm_(
         return as_tensor(np.zeros((), np.float32))
     norm_type = float(norm_type)
     if norm_type == math.inf:
-        total = max(float(np.abs(p.grad.data).max()) for p in params)
+        total = max(float(np.abs(p.grad._array).max()) for p in params)
     else:
         total = sum(
-            float(np.sum(np.abs(p.grad.data.astype(np.float64)) ** norm_type)) for p in params
+            float(np.sum(np.abs(p.grad._array.astype(np.float64)) ** norm_type)) for p in params
         ) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
@@ -40,7 +40,7 @@ def clip_grad_norm_(
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for p in params:
-            p.grad.data *= p.grad.data.dtype.type(coef)
+            p.grad._array *= p.grad._array.dtype.type(coef)
     return as_tensor(np.array(total, dtype=params[0].grad.dtype))
 
 
@@ -49,7 +49,7 @@ def clip_grad_value_(parameters: Any, clip_value: float) -> None:
     if clip_value < 0:
         raise ValueError(f"clip_value must be non-negative, got {clip_value}")
     for p in _with_grads(parameters):
-        np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+        np.clip(p.grad._array, -clip_value, clip_value, out=p.grad._array)
 
 
 def l2_penalty(parameters: Iterable[Tensor], weight: float) -> Tensor:

@@ -47,7 +47,7 @@ class Adagrad(Optimizer):
             for p in g["params"]:
                 self.state[id(p)] = {
                     "step": 0,
-                    "sum": np.full_like(p.data, g["initial_accumulator_value"]),
+                    "sum": np.full_like(p._array, g["initial_accumulator_value"]),
                 }
 
     def step(self) -> None:
@@ -201,12 +201,12 @@ class Adafactor(Optimizer):
                         st["row_var"] = np.zeros(p.shape[:-1], p.dtype)
                         st["col_var"] = np.zeros(p.shape[:-2] + p.shape[-1:], p.dtype)
                     else:
-                        st["variance"] = np.zeros_like(p.data)
+                        st["variance"] = np.zeros_like(p._array)
                 st["step"] += 1
                 eps1 = g["eps"][0] if g["eps"][0] is not None else float(np.finfo(p.dtype).eps)
                 _b.active.adafactor_step(
-                    p.data,
-                    p.grad.data,
+                    p._array,
+                    p.grad._array,
                     st.get("row_var"),
                     st.get("col_var"),
                     st.get("variance"),

@@ -20,7 +20,7 @@ class Lookahead:
         check_hyper(0.0 <= alpha <= 1.0, f"Invalid slow update rate: {alpha}")
         self.optimizer, self.k, self.alpha = optimizer, k, alpha
         self.step_count = 0
-        self.slow = {id(p): p.data.copy() for g in optimizer.param_groups for p in g["params"]}
+        self.slow = {id(p): p._array.copy() for g in optimizer.param_groups for p in g["params"]}
 
     @property
     def param_groups(self) -> list[dict]:
@@ -45,7 +45,7 @@ class Lookahead:
         for g in self.param_groups:
             params = g["params"]
             _b.active.lookahead_step(
-                [p.data for p in params], [self.slow[id(p)] for p in params], self.alpha
+                [p._array for p in params], [self.slow[id(p)] for p in params], self.alpha
             )
 
     def state_dict(self) -> dict:

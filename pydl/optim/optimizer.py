@@ -48,7 +48,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data[...] = 0
+                    p.grad._array[...] = 0
 
     def _with_grads(self, group: dict) -> list[Tensor]:
         """The group's parameters that have a gradient (the others are skipped)."""
@@ -63,7 +63,7 @@ class Optimizer:
             if st is None:
                 st = self.state[id(p)] = {"step": 0}
                 for name in buffers:
-                    st[name] = np.zeros_like(p.data)
+                    st[name] = np.zeros_like(p._array)
             st["step"] += 1
             by_step.setdefault(st["step"], []).append(p)
         return iter(by_step.items())
@@ -73,7 +73,7 @@ class Optimizer:
 
     @staticmethod
     def _arrays(params: list[Tensor]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        return [p.data for p in params], [p.grad.data for p in params]
+        return [p._array for p in params], [p.grad._array for p in params]
 
     def state_dict(self) -> dict:
         """State by parameter position (as PyTorch), and the groups' hyper-parameters."""

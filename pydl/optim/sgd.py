@@ -59,7 +59,7 @@ class SGD(Optimizer):
             for p in params:
                 st = self.state.setdefault(id(p), {})
                 (seen if "momentum_buffer" in st else fresh).append(p)
-                st.setdefault("momentum_buffer", np.zeros_like(p.data))
+                st.setdefault("momentum_buffer", np.zeros_like(p._array))
             for subset, first in ((seen, False), (fresh, True)):
                 if subset:
                     bufs = [self.state[id(p)]["momentum_buffer"] for p in subset]
@@ -68,8 +68,8 @@ class SGD(Optimizer):
     @staticmethod
     def _call(g: dict, params: list, bufs: list, first: bool) -> None:
         _b.active.sgd_step(
-            [p.data for p in params],
-            [p.grad.data for p in params],
+            [p._array for p in params],
+            [p.grad._array for p in params],
             bufs,
             g["lr"],
             g["momentum"],
