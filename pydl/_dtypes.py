@@ -1,0 +1,77 @@
+"""PyTorch's dtype names and type promotion (torch.result_type's rules).
+
+Note [Type promotion]: operands fall in three priority groups: tensors with dimensions,
+0-d tensors, and Python numbers (weak: `int_tensor + 0.5` is float32, not float64). The
+dtypes are ranked by category, bool < integer < floating. The result is the promoted dtype
+of the highest group present, unless a lower group holds a higher category: then a 0-d
+tensor's own dtype wins (`int64 vector * float64 0-d` is float64), and a Python number
+gives its category's default (float32 for a float, int64 for an int). Within one category
+the wider dtype wins (NumPy's promote_types agrees there); across categories the higher
+one's dtype wins as is (`int64 + float32` is float32, where NumPy says float64).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+float32 = float = np.dtype(np.float32)
+float64 = double = np.dtype(np.float64)
+int64 = long = np.dtype(np.int64)
+int32 = int = np.dtype(np.int32)
+int16 = short = np.dtype(np.int16)
+int8 = np.dtype(np.int8)
+uint8 = np.dtype(np.uint8)
+bool = np.dtype(np.bool_)
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+_DEFAULT = {0: bool, 1: int64, 2: float32}  # a Python number's dtype, by category
+_SCALAR_CATEGORY = {"bool": 0, "int": 1, "float": 2}
+
+
+def category(dtype: np.dtype) -> Any:
+    """0 for bool, 1 for integers, 2 for floating dtypes."""
+    try:
+        return _CATEGORY[dtype.kind]
+    except KeyError:
+        raise TypeError(f"pydl tensors do not hold dtype {dtype}") from None
+
+
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """torch.promote_types: the higher category's dtype, or the wider within one."""
+    if a == b:
+        return a
+    ca, cb = category(a), category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def result_type(*operands: Any) -> np.dtype:
+    """The dtype of an elementwise op on these tensors and Python numbers (Note [Type
+    promotion]). NumPy arrays count as tensors, NumPy scalars as 0-d tensors."""
+    groups: list[Any] = [None, None]  # promoted dtype of tensors with dims, of 0-d tensors
+    scalar = -1  # highest category among Python numbers
+    for x in operands:
+        arr = getattr(x, "_array", x)
+        if isinstance(arr, (np.ndarray, np.generic)):
+            g = 0 if arr.ndim else 1
+            groups[g] = arr.dtype if groups[g] is None else promote_types(groups[g], arr.dtype)
+        else:
+            c = _SCALAR_CATEGORY.get(type(x).__name__)
+            if c is None:
+                raise TypeError(f"expected a tensor or a number, got {type(x).__name__}")
+            scalar = max(scalar, c)
+    dims, zero_d = groups
+    if dims is None:
+        result = zero_d
+    elif zero_d is not None and category(zero_d) > category(dims):
+        result = zero_d
+    else:
+        result = dims
+    if result is None:
+        return _DEFAULT[scalar]
+    if scalar > category(result):
+        return _DEFAULT[scalar]
+    return result
