@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _ops
 from ._ops import elementwise as E
+from ._ops import inplace
 from .tensor import Tensor, as_tensor
 
 
@@ -22,6 +23,11 @@ def _compare(op: Callable) -> Callable:
 
 def _reverse(fn: Callable) -> Callable:
     return lambda self, other: fn(as_tensor(other, like=self), self)
+
+
+def _inplace_dunder(method: Callable) -> Callable:
+    # `x += y` is x.add_(y): Python rebinds x to the return value, which is x itself.
+    return lambda self, other: method(self, other)
 
 
 def _arg_reduce(fn: Callable) -> Callable:
@@ -41,6 +47,17 @@ def install() -> None:
                        ("pow", E.pow), ("matmul", _ops.linear.matmul)):  # fmt: skip
         setattr(T, f"__{dunder}__", fn)
         setattr(T, f"__r{dunder}__", _reverse(fn))
+    for decl in _ops.OPS.values():
+        if decl.method and decl.elementwise:
+            for name in decl.names:
+                setattr(T, name + "_", inplace.elementwise_(decl.fn))
+    for name, fn in inplace.METHODS.items():
+        setattr(T, name, fn)
+    for dunder, method in (("add", inplace.add_), ("sub", inplace.sub_),
+                           ("mul", inplace.mul_), ("truediv", inplace.div_),
+                           ("pow", inplace.pow_)):  # fmt: skip
+        setattr(T, f"__i{dunder}__", _inplace_dunder(method))
+    T.__setitem__ = inplace.setitem
     T.__neg__ = _ops.activation.neg
     T.__abs__ = _ops.activation.abs
     T.__getitem__ = _ops.layout.getitem
@@ -52,6 +69,7 @@ def install() -> None:
     T.__ne__ = _compare(np.not_equal)
     T.__hash__ = object.__hash__
     T.T = property(lambda self: _ops.layout.permute(self, tuple(reversed(range(self.ndim)))))
+    T.mT = property(lambda self: _ops.layout.transpose(self, -2, -1))
     # The dtype conversions PyTorch spells as methods, all through the `to` op.
     T.float = lambda self: _ops.layout.to(self, np.float32)
     T.double = lambda self: _ops.layout.to(self, np.float64)

@@ -6,6 +6,14 @@ and what the backward needs (plain arrays); each output knows its node and its s
 `Tensor.backward` walks the recorded nodes in reverse topological order, calls each
 node's backward once with the summed gradient of every output (None for an output no
 gradient reached), and accumulates into the `.grad` of leaf tensors.
+
+Note [Version counter]: as in PyTorch, every in-place write to a tensor's memory (an
+in-place op, `x[i] = v`, an optimizer step) bumps a counter shared by all views of that
+memory. A node records, for each input its backward reads (record's `reads`) and each
+output it saved, the counter's value then; backward compares and raises a RuntimeError
+naming the op if a value it needs was overwritten since, instead of computing a silently
+wrong gradient. Counters are created on first need (a view or a write), so ops that never
+see either pay one attribute.
 """
 
 from __future__ import annotations
@@ -67,13 +75,28 @@ class _Node:
     per output (None where no gradient arrived) for an op with several (`outputs` > 1).
     """
 
-    __slots__ = ("backward", "inputs", "outputs", "saved")
+    # edges: per input, the (node, slot) that made it when it was recorded (None for an
+    # input that needed no gradient), so that an in-place op rebasing the input later does
+    # not redirect this node's gradient. versions: Note [Version counter].
+    __slots__ = ("backward", "edges", "inputs", "outputs", "saved", "versions")
 
-    def __init__(self, backward: Callable, inputs: tuple, saved: Any, outputs: int = 1) -> None:
+    def __init__(
+        self, backward: Callable, inputs: tuple, saved: Any, outputs: int, reads: Any
+    ) -> None:
         self.backward = backward
         self.inputs = inputs
         self.saved = saved
         self.outputs = outputs
+        self.edges = tuple([(i._ctx, i._slot) if i.requires_grad else None for i in inputs])
+        self.versions = None
+        if callable(reads):
+            reads = reads(*inputs)
+        if reads:
+            self.versions = [
+                (i, 0 if i._version is None else i._version[0])
+                for i, r in zip(inputs, reads if type(reads) is tuple else (True,) * len(inputs))
+                if r
+            ]
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
@@ -96,11 +119,25 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
 class Tensor:
     """An n-dimensional array with optional gradient tracking.
 
-    `data` is a C-contiguous NumPy array; `numpy()` returns it without copying.
+    Its values are a NumPy array (`numpy()` returns it without copying): C-contiguous when
+    a kernel made it, a strided view of another tensor's array when a view op did (Note
+    [Views]). `data` is a detached Tensor over the same memory, as PyTorch's.
     """
 
     # _ctx: the node that made this tensor (None for a leaf); _slot: which of its outputs.
-    __slots__ = ("__weakref__", "_array", "_ctx", "_slot", "grad", "requires_grad")
+    # _version: the version counter, a one-item list shared with every view of the same
+    # memory, or None until a view or an in-place op first needs it (Note [Version counter]).
+    # _base: the tensor whose memory this view shares (None when it owns its memory).
+    __slots__ = (
+        "__weakref__",
+        "_array",
+        "_base",
+        "_ctx",
+        "_slot",
+        "_version",
+        "grad",
+        "requires_grad",
+    )
     __array_priority__ = 1000  # so ndarray + Tensor dispatches to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -108,6 +145,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self._ctx: _Node | None = None
         self._slot = 0
+        self._version = self._base = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -124,6 +162,29 @@ class Tensor:
     @property
     def ndim(self) -> int:
         return self._array.ndim
+
+    @property
+    def data(self) -> Tensor:
+        """This tensor's values as a new leaf over the same memory, outside autograd and
+        its version counter (PyTorch's `.data`: writes through it are not checked)."""
+        return _constant(self._array)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        """Swap in another tensor's values (shape and dtype may change), as PyTorch's."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._array = value._array
+
+    @property
+    def _version_counter(self) -> int:
+        """How many in-place writes this tensor's memory has seen."""
+        return 0 if self._version is None else self._version[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if copy:
+            return np.array(self._array, dtype=dtype, copy=True)
+        return self._array if dtype is None else self._array.astype(dtype, copy=False)
 
     @property
     def is_leaf(self) -> bool:
@@ -204,8 +265,10 @@ class Tensor:
         return self._array.tolist()
 
     def detach(self) -> Tensor:
-        """A tensor sharing this one's data, cut from the graph."""
-        return _constant(self._array)
+        """A tensor sharing this one's memory and version counter, cut from the graph."""
+        t = _constant(self._array)
+        t._version, t._base = _shared_version(self), base_of(self)
+        return t
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self._array.dtype.kind != "f":
@@ -213,10 +276,6 @@ class Tensor:
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad can only be turned off on leaf tensors; use detach()")
         self.requires_grad = requires_grad
-        return self
-
-    def zero_(self) -> Tensor:
-        self._array[...] = 0
         return self
 
     # ----- autograd ---------------------------------------------------------------
@@ -262,10 +321,9 @@ def _topo_order(root: _Node) -> list[_Node]:
             continue
         visited.add(id(node))
         stack.append((node, True))
-        for inp in node.inputs:
-            parent = inp._ctx
-            if parent is not None and inp.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
+        for edge in node.edges:
+            if edge is not None and edge[0] is not None and id(edge[0]) not in visited:
+                stack.append((edge[0], False))
     return order
 
 
@@ -273,8 +331,7 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     pending: dict[int, list] = {}  # gradients waiting for a node: one slot per output
     leaves: dict[int, tuple[Tensor, np.ndarray]] = {}  # the summed gradient of each leaf
 
-    def deliver(t: Tensor, g: np.ndarray) -> None:
-        node = t._ctx
+    def deliver(t: Tensor, node: _Node | None, slot: int, g: np.ndarray) -> None:
         if node is None:
             prev = leaves.get(id(t))
             leaves[id(t)] = (t, g if prev is None else _sum_grads(prev[1], g))
@@ -282,10 +339,10 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         slots = pending.get(id(node))
         if slots is None:
             slots = pending[id(node)] = [None] * node.outputs
-        prev = slots[t._slot]
-        slots[t._slot] = g if prev is None else _sum_grads(prev, g)
+        prev = slots[slot]
+        slots[slot] = g if prev is None else _sum_grads(prev, g)
 
-    deliver(root, grad)
+    deliver(root, root._ctx, root._slot, grad)
     for node in reversed(_topo_order(root._ctx)) if root._ctx is not None else ():
         slots = pending.pop(id(node), None)
         if slots is None:
@@ -296,10 +353,12 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
                 "tensors after they have already been freed). Specify retain_graph=True the "
                 "first time if you need to backward twice."
             )
+        if node.versions is not None:
+            _check_versions(node)
         input_grads = node.backward(node, slots[0] if node.outputs == 1 else tuple(slots))
-        for inp, ig in zip(node.inputs, input_grads):
-            if ig is not None and inp.requires_grad:
-                deliver(inp, ig)
+        for inp, edge, ig in zip(node.inputs, node.edges, input_grads):
+            if ig is not None and edge is not None:
+                deliver(inp, edge[0], edge[1], ig)
         if not retain_graph:
             node.backward = None
             node.saved = None
@@ -344,6 +403,7 @@ def _constant(data: np.ndarray) -> Tensor:
     """A leaf over data, without a copy or a conversion: the fast constructor."""
     t = Tensor.__new__(Tensor)
     t._array, t.grad, t._ctx, t._slot, t.requires_grad = data, None, None, 0, False
+    t._version = t._base = None
     return t
 
 
@@ -358,35 +418,110 @@ def grad_needed(*inputs: Tensor | None) -> bool:
 
 
 def record(
-    out: Any, inputs: Sequence[Tensor] = (), backward: Callable | None = None, saved: Any = None
+    out: Any,
+    inputs: Sequence[Tensor] = (),
+    backward: Callable | None = None,
+    saved: Any = None,
+    reads: Any = True,
 ) -> Any:
     """The op's output tensor over the array `out`, or its output tensors over a tuple of
     arrays (None entries stay None); records one node for all of them, (backward, inputs,
-    saved), when grad mode is on and an input requires grad."""
+    saved), when grad mode is on and an input requires grad.
+
+    `reads`: which inputs' values the backward reads (True: all, False: none, one bool per
+    input, or a function of the inputs giving one of those), so that an in-place write to
+    one of them before backward raises (Note [Version counter]). An output whose array is
+    `saved` (or an item of a saved tuple) is checked the same way.
+    """
     node = None
     if backward is not None and _grad_mode.enabled:
         for i in inputs:
             if i.requires_grad:
-                node = _Node(backward, tuple(inputs), saved, len(out) if type(out) is tuple else 1)
+                n = len(out) if type(out) is tuple else 1
+                node = _Node(backward, tuple(inputs), saved, n, reads)
                 break
     if type(out) is not tuple:
         t = Tensor.__new__(Tensor)
         t._array, t.grad, t._ctx, t._slot, t.requires_grad = out, None, node, 0, node is not None
+        t._version = t._base = None
+        if node is not None and saved is not None and _is_saved(out, saved):
+            _watch_output(node, t)
         return t
     outs = []
     for slot, data in enumerate(out):
         t = None
         if data is not None:
             t = Tensor.__new__(Tensor)
-            t._array, t.grad, t._ctx, t._slot, t.requires_grad = (
-                data,
-                None,
-                node,
-                slot,
-                node is not None,
-            )
+            t._array, t.grad, t._ctx, t._slot = data, None, node, slot
+            t.requires_grad = node is not None
+            t._version = t._base = None
+            if node is not None and saved is not None and _is_saved(data, saved):
+                _watch_output(node, t)
         outs.append(t)
     return tuple(outs)
+
+
+def _is_saved(arr: np.ndarray, saved: Any) -> bool:
+    if saved is arr:
+        return True
+    if type(saved) is tuple:
+        for s in saved:
+            if s is arr:
+                return True
+    return False
+
+
+def _watch_output(node: _Node, t: Tensor) -> None:
+    """Check at backward that output t, which the backward reads, was not written in place.
+    The node keeps its counter (not t: a node holding its output would be a cycle)."""
+    t._version = [0]
+    if node.versions is None:
+        node.versions = []
+    node.versions.append((t._version, 0))
+
+
+def _shared_version(t: Tensor) -> list:
+    """t's version counter, created on first use so that a view can share it."""
+    if t._version is None:
+        t._version = [0]
+    return t._version
+
+
+def base_of(t: Tensor) -> Tensor:
+    """The tensor owning t's memory: t, or the base t is a view of."""
+    return t if t._base is None else t._base
+
+
+def view_of(x: Tensor, arr: np.ndarray, backward: Callable, saved: Any = None) -> Tensor:
+    """record() for a view op (Note [Views]): the output over `arr`, which shares x's
+    memory, shares x's version counter and names x's base; the backward reads no values."""
+    t = record(arr, (x,), backward, saved, reads=False)
+    t._version, t._base = _shared_version(x), base_of(x)
+    return t
+
+
+def bump_version(t: Tensor) -> None:
+    """Count an in-place write to t's memory (and so to every view sharing its counter)."""
+    if t._version is None:
+        t._version = [1]
+    else:
+        t._version[0] += 1
+
+
+def _check_versions(node: _Node) -> None:
+    """Note [Version counter]: raise if a value the node's backward reads was overwritten
+    in place after the forward recorded it."""
+    for owner, expected in node.versions:
+        counter = owner if type(owner) is list else owner._version
+        now = 0 if counter is None else counter[0]
+        if now != expected:
+            what = "an output" if type(owner) is list else f"an input of shape {owner.shape}"
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: {what} of {node.backward.__qualname__} is at version "
+                f"{now}; expected version {expected} instead. Use .clone() before the in-place "
+                f"write, or write outside the part of the graph that needs it."
+            )
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:

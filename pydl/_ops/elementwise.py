@@ -13,11 +13,12 @@ from ._util import tensor_pair
 from .registry import op
 
 
-def _binary(name: str, doc: str, passes_grad: bool = False) -> Callable:
+def _binary(name: str, doc: str, reads: Any, passes_grad: bool = False) -> Callable:
     """Declare `name(a, b)` on `<name>_forward(a, b)` / `<name>_backward(g, a, b, need_a,
     need_b)`. passes_grad: d(out)/d(a) = d(out)/d(b) = 1 (add), so without broadcasting to
     undo both gradients are g itself, handed to both inputs without a kernel call or copies
-    (the engine copies where two leaves would share it: Note [Gradient ownership])."""
+    (the engine copies where two leaves would share it: Note [Gradient ownership]). reads:
+    which input values the backward reads, for record() (Note [Version counter])."""
     fwd_name, bwd_name = name + "_forward", name + "_backward"
 
     def backward(node: Any, g: np.ndarray) -> Any:
@@ -32,7 +33,8 @@ def _binary(name: str, doc: str, passes_grad: bool = False) -> Callable:
         # Hot path (every arithmetic op of every step): Tensor operands skip conversion.
         if type(a) is not Tensor or type(b) is not Tensor:
             a, b = tensor_pair(a, b)
-        return record(getattr(_b.active, fwd_name)(a._array, b._array), (a, b), backward)
+        y = getattr(_b.active, fwd_name)(a._array, b._array)
+        return record(y, (a, b), backward, None, reads)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -40,16 +42,21 @@ def _binary(name: str, doc: str, passes_grad: bool = False) -> Callable:
     return op(method=True, toplevel=True)(fn)
 
 
-add = _binary("add", "a + b, broadcasting as NumPy.", passes_grad=True)
-sub = _binary("sub", "a - b, broadcasting as NumPy.")
-mul = _binary("mul", "a * b, broadcasting as NumPy.")
-div = _binary("div", "a / b, broadcasting as NumPy.")
-pow = _binary("pow", "a ** b, broadcasting as NumPy.")
+add = _binary("add", "a + b, broadcasting as NumPy.", False, passes_grad=True)
+sub = _binary("sub", "a - b, broadcasting as NumPy.", False)
+# d(ab)/da = b and d(ab)/db = a: each input is read only for the other's gradient.
+mul = _binary(
+    "mul", "a * b, broadcasting as NumPy.", lambda a, b: (b.requires_grad, a.requires_grad)
+)
+div = _binary("div", "a / b, broadcasting as NumPy.", lambda a, b: (b.requires_grad, True))
+pow = _binary("pow", "a ** b, broadcasting as NumPy.", True)
 
 
 def _where_backward(node: Any, g: np.ndarray) -> Any:
     a, b = node.inputs
-    return _b.active.where_backward(g, node.saved, a._array, b._array, a.requires_grad, b.requires_grad)
+    return _b.active.where_backward(
+        g, node.saved, a._array, b._array, a.requires_grad, b.requires_grad
+    )
 
 
 @op(toplevel=True)

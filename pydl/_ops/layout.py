@@ -1,5 +1,18 @@
-"""Shape and layout: reshape and its relatives (metadata only), permute, cat, indexing
-(cpp/kernels/layout, pydl/reference/layout)."""
+"""Shape and layout: views (reshape and its relatives, permute, transpose, narrow, expand,
+basic indexing), cat, indexing that copies, and writes through indices
+(cpp/kernels/layout, pydl/reference/layout).
+
+Note [Views]: as in PyTorch, a view op returns a tensor over the same memory as its input,
+never a copy: reshape/view/flatten/squeeze/unsqueeze of a contiguous tensor, permute,
+transpose, t, T, mT, narrow, select, expand, detach, and indexing with ints, slices, None
+and Ellipsis only. The tensor holds a strided NumPy view; it shares the input's version
+counter and names its base (tensor.view_of), so a write through either is seen by both and
+checked by every backward that read them (Note [Version counter]). Kernels take
+C-contiguous arrays: a binding handed a strided view copies it first (a parallel strided
+copy in the core), which costs what the old copying permute cost, once per use. Indexing
+with index arrays or masks copies, as in PyTorch. reshape of a strided tensor that no view
+can express copies too (PyTorch's reshape does; view raises instead).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from ..tensor import Tensor, _constant, as_tensor, record, tensors_of
+from ..tensor import Tensor, _constant, as_tensor, record, tensors_of, view_of
 from ._util import axis_index
 from .registry import op
 
@@ -24,18 +37,26 @@ def _reshape_backward(node: Any, g: np.ndarray) -> Any:
 
 @op(kernels=(), aliases=("view",), method=True, toplevel=True)
 def reshape(x: Tensor, *shape: Any) -> Tensor:
-    """The same data under a new shape (one entry may be -1)."""
+    """The same data under a new shape (one entry may be -1): a view (Note [Views]) unless
+    x is strided so that none can express it; then a copy."""
     x = as_tensor(x)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    for s in shape:
+        if not isinstance(s, (int, np.integer)) or s < -1:
+            raise ValueError(f"reshape: invalid shape {tuple(shape)} (sizes are ints >= -1)")
     try:
-        y = x._array.reshape(shape)
+        y = np.reshape(x._array, shape, copy=False)
     except ValueError:
-        raise ValueError(
-            f"cannot reshape a tensor of shape {x.shape} ({x._array.size} elements) "
-            f"into shape {tuple(shape)}"
-        ) from None
-    return record(y, (x,), _reshape_backward)
+        try:
+            y = x._array.reshape(shape)  # a strided input no view can express: copy
+        except ValueError:
+            raise ValueError(
+                f"cannot reshape a tensor of shape {x.shape} ({x._array.size} elements) "
+                f"into shape {tuple(shape)}"
+            ) from None
+        return record(y, (x,), _reshape_backward, reads=False)
+    return view_of(x, y, _reshape_backward)
 
 
 @op(kernels=(), method=True, toplevel=True)
@@ -69,12 +90,13 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
 
 
 def _permute_backward(node: Any, g: np.ndarray) -> Any:
+    # The permute kernel's copy: a C-contiguous gradient for the kernels downstream.
     return (_b.active.permute_backward(g, node.saved),)
 
 
 @op(method=True, toplevel=True)
 def permute(x: Tensor, *dims: Any) -> Tensor:
-    """Reorder the axes (a copy into C order)."""
+    """Reorder the axes: a view (Note [Views])."""
     x = as_tensor(x)
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
@@ -83,7 +105,28 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = tuple(axis_index(d, x.ndim) for d in dims)
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the axes of shape {x.shape}")
-    return record(_b.active.permute_forward(x._array, dims), (x,), _permute_backward, dims)
+    return view_of(x, x._array.transpose(dims), _permute_backward, dims)
+
+
+def _pass_backward(node: Any, g: np.ndarray) -> Any:
+    return (g,)
+
+
+@op(kernels=("permute",), method=True)
+def contiguous(x: Tensor) -> Tensor:
+    """x itself if its array is C-contiguous, else a C-contiguous copy (of a view, Note
+    [Views]); an axis permutation of a contiguous array copies with the permute kernel."""
+    x = as_tensor(x)
+    arr = x._array
+    if arr.flags.c_contiguous:
+        return x
+    order = np.argsort([-s for s in arr.strides], kind="stable")
+    base = arr.transpose(order)
+    if base.flags.c_contiguous:
+        y = _b.active.permute_forward(base, tuple(int(d) for d in np.argsort(order)))
+    else:
+        y = np.ascontiguousarray(arr)
+    return record(y, (x,), _pass_backward, reads=False)
 
 
 @op(kernels=(), method=True, toplevel=True)
@@ -116,7 +159,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             )
     sizes = [t.shape[axis] for t in ts]
     y = _b.active.concat_forward([t._array for t in ts], axis)
-    return record(y, ts, _concat_backward, (sizes, axis))
+    return record(y, ts, _concat_backward, (sizes, axis), reads=False)
 
 
 @op(kernels=(), toplevel=True)
@@ -148,18 +191,54 @@ def _index_backward(node: Any, g: np.ndarray) -> Any:
     return (_b.active.index_backward(g, node.saved, node.inputs[0].shape),)
 
 
+def _is_basic(key: Any) -> bool:
+    """Whether an index has only ints, slices, None and Ellipsis (a view, Note [Views])."""
+    parts = key if type(key) is tuple else (key,)
+    for k in parts:
+        if not (
+            k is None
+            or k is Ellipsis
+            or type(k) is slice
+            or (isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)))
+        ):
+            return False
+    return True
+
+
+def _unwrap_key(key: Any) -> Any:
+    if isinstance(key, Tensor):
+        return key._array
+    if isinstance(key, tuple):
+        return tuple(k._array if isinstance(k, Tensor) else k for k in key)
+    return key
+
+
+def _basic_index_backward(node: Any, g: np.ndarray) -> Any:
+    full = np.zeros(node.inputs[0].shape, g.dtype)
+    full[node.saved] = g
+    return (full,)
+
+
 @op(kernels=("index",))
 def getitem(x: Tensor, key: Any) -> Tensor:
-    """x[key] for any NumPy index (ints, slices, None, Ellipsis, bool masks, integer arrays)."""
+    """x[key] for any NumPy index: ints, slices, None and Ellipsis give a view (Note
+    [Views]); bool masks and integer arrays a copy."""
     x = as_tensor(x)
-    if isinstance(key, Tensor):
-        key = key._array
-    elif isinstance(key, tuple):
-        key = tuple(k._array if isinstance(k, Tensor) else k for k in key)
+    key = _unwrap_key(key)
+    if _is_basic(key):
+        # A trailing Ellipsis makes NumPy return a 0-d view, not a scalar, for x[i] of a
+        # vector, so that x[i].zero_() writes into x.
+        parts = key if type(key) is tuple else (key,)
+        key = parts if Ellipsis in parts else parts + (Ellipsis,)
+        try:
+            y = x._array[key]
+        except IndexError as e:
+            raise IndexError(f"{e} (indexing a tensor of shape {x.shape})") from None
+        return view_of(x, y, _basic_index_backward, key)
     if x._array.dtype.kind != "f":  # integer/bool tensors: no gradient, plain NumPy
         return as_tensor(np.asarray(x._array[key], order="C"))
     idx = _flat_index(x.shape, key)
-    return record(_b.active.index_forward(x._array, idx), (x,), _index_backward, idx)
+    return record(_b.active.index_forward(x._array, idx), (x,), _index_backward, idx, reads=False)
 
 
 def _cast_backward(node: Any, g: np.ndarray) -> Any:
@@ -194,20 +273,97 @@ def to(x: Tensor, *args: Any, dtype: Any = None, device: Any = None, copy: bool 
     y = x._array.astype(target)
     if target.kind != "f":
         return _constant(y)  # as is: as_tensor would widen int32 to int64
-    return record(y, (x,), _cast_backward)
+    return record(y, (x,), _cast_backward, reads=False)
 
 
 @op(kernels=(), method=True, toplevel=True)
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """x[start:start + length] along dim 0 as a view (no kernel: a contiguous row range)."""
-    if dim != 0:
-        raise ValueError("narrow is implemented for dim 0 (rows of a contiguous tensor)")
-    if not 0 <= start <= start + length <= x.shape[0]:
-        raise IndexError(f"narrow: rows [{start}, {start + length}) outside {x.shape[0]}")
+    """x[..., start:start + length, ...] along dim: a view (Note [Views])."""
+    x = as_tensor(x)
+    d = axis_index(dim, x.ndim)
+    size = x.shape[d]
+    if start < 0:
+        start += size
+    if not 0 <= start <= size or length < 0 or start + length > size:
+        raise IndexError(
+            f"narrow: [{start}, {start} + {length}) is outside dim {dim} of size {size}"
+        )
+    return getitem(x, (slice(None),) * d + (slice(start, start + length),))
 
-    def backward(node: Any, g: np.ndarray) -> Any:
-        full = np.zeros(node.inputs[0].shape, g.dtype)
-        full[start : start + length] = g
-        return (full,)
 
-    return record(x._array[start : start + length], (x,), backward)
+@op(kernels=(), method=True, toplevel=True)
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """x[..., index, ...] along dim, dropping it: a view (Note [Views])."""
+    x = as_tensor(x)
+    d = axis_index(dim, x.ndim)
+    if not -x.shape[d] <= index < x.shape[d]:
+        raise IndexError(
+            f"select: index {index} is out of range for dim {dim} of size {x.shape[d]}"
+        )
+    return getitem(x, (slice(None),) * d + (int(index),))
+
+
+@op(kernels=(), method=True)
+def t(x: Tensor) -> Tensor:
+    """The transpose of a matrix (a vector or a 0-d tensor as is): a view."""
+    x = as_tensor(x)
+    if x.ndim > 2:
+        raise ValueError(
+            f"t() expects a tensor with <= 2 dims, got shape {x.shape}; use transpose(dim0, dim1)"
+        )
+    return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+def _sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """g summed over the axes that broadcasting `shape` to g's shape added or stretched."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1
+    )
+    return g.sum(axis=axes).reshape(shape) if axes else g
+
+
+def _expand_backward(node: Any, g: np.ndarray) -> Any:
+    return (_sum_to_shape(g, node.inputs[0].shape),)
+
+
+@op(kernels=(), method=True)
+def expand(x: Tensor, *sizes: Any) -> Tensor:
+    """x broadcast to `sizes` (-1 keeps a dim) without copying: a read-only view, as
+    PyTorch's, whose broadcast elements share memory (writing to it raises)."""
+    x = as_tensor(x)
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes given for a tensor of shape {x.shape}")
+    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    try:
+        y = np.broadcast_to(x._array, shape)
+    except ValueError:
+        raise ValueError(f"expand: shape {x.shape} cannot be expanded to {tuple(sizes)}") from None
+    return view_of(x, y, _expand_backward)
+
+
+@op(kernels=(), method=True)
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    """x expanded to other's shape (a view)."""
+    return expand(x, other.shape)
+
+
+def _index_put_backward(node: Any, g: np.ndarray) -> Any:
+    key = node.saved
+    x, v = node.inputs
+    gx = np.array(g, copy=True)
+    gx[key] = 0
+    gv = _sum_to_shape(np.asarray(g[key]), v.shape) if v.requires_grad else None
+    return (gx, gv)
+
+
+def index_put(x: Tensor, key: Any, value: Tensor) -> Tensor:
+    """A copy of x with x[key] = value (value broadcast); the gradient of x is zero at the
+    written places, value's is the gradient there summed over its broadcast."""
+    key = _unwrap_key(key)
+    y = np.array(x._array, copy=True)
+    y[key] = value._array
+    return record(y, (x, value), _index_put_backward, key, reads=False)

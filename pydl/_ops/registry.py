@@ -41,6 +41,7 @@ class OpDecl:
     toplevel: bool
     module: str | None
     epilogue: str | None
+    elementwise: bool = False  # declared by unary()/unary_op(): also gets an in-place form
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -58,9 +59,11 @@ def op(
     toplevel: bool = False,
     module: str | None = None,
     epilogue: str | None = None,
+    elementwise: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Declare the decorated function as an op (Note [Declaring an op]). `kernels`
-    defaults to the function's own name; `()` marks an op composed of other ops."""
+    defaults to the function's own name; `()` marks an op composed of other ops.
+    `elementwise` methods also get their in-place form `<name>_` (Note [In-place ops])."""
 
     def declare(fn: Callable) -> Callable:
         op_name = fn.__name__
@@ -76,6 +79,7 @@ def op(
             toplevel=toplevel,
             module=module,
             epilogue=epilogue,
+            elementwise=elementwise,
         )
         return fn
 
@@ -121,9 +125,14 @@ def unary(
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
     fn.__module__ = sys._getframe(1).f_globals["__name__"]
-    return op(aliases=aliases, method=method, toplevel=toplevel, module=module, epilogue=epilogue)(
-        fn
-    )
+    return op(
+        aliases=aliases,
+        method=method,
+        toplevel=toplevel,
+        module=module,
+        epilogue=epilogue,
+        elementwise=True,
+    )(fn)
 
 
 def unary_op(
@@ -153,6 +162,7 @@ def unary_op(
             toplevel=toplevel,
             module=module,
             epilogue=epilogue,
+            elementwise=True,
         )(fn)
 
     return declare

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
+from ..tensor import bump_version
 from .optimizer import Optimizer, check_hyper
 
 
@@ -44,6 +45,8 @@ class Lookahead:
             return
         for g in self.param_groups:
             params = g["params"]
+            for p in params:
+                bump_version(p)  # written in place below
             _b.active.lookahead_step(
                 [p._array for p in params], [self.slow[id(p)] for p in params], self.alpha
             )

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 
 
 class Optimizer:
@@ -51,8 +51,13 @@ class Optimizer:
                     p.grad._array[...] = 0
 
     def _with_grads(self, group: dict) -> list[Tensor]:
-        """The group's parameters that have a gradient (the others are skipped)."""
-        return [p for p in group["params"] if p.grad is not None]
+        """The group's parameters that have a gradient (the others are skipped): the ones
+        this step writes in place, so their version counters count the write (a backward
+        through a graph that read them before the step then raises, as in PyTorch)."""
+        params = [p for p in group["params"] if p.grad is not None]
+        for p in params:
+            bump_version(p)
+        return params
 
     def _by_step(self, group: dict, *buffers: str) -> Iterator[tuple[int, list[Tensor]]]:
         """The group's parameters with gradients, grouped by their step count after this

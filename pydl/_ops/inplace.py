@@ -1,0 +1,227 @@
+"""In-place ops (`x.add_(y)`, `x += y`, `x[mask] = v`, `x.zero_()`, `x.relu_()`, ...).
+
+Note [In-place ops]: an in-place op computes the out-of-place op's result and writes it
+into x's memory, so every view of that memory sees it (Note [Views]), and counts the write
+on x's version counter (Note [Version counter]). Under autograd (grad mode on and x or an
+operand requiring grad) it also rebases x: the op is recorded on a stand-in for x's old
+value, and x takes the new node as its history; nodes recorded earlier keep x's old
+history through their edges. As in PyTorch:
+- a leaf that requires grad cannot be written in place outside `no_grad` (RuntimeError);
+- the result must be castable to x's dtype without changing category (an int tensor
+  cannot take `add_(0.5)`) and must have x's shape (it may broadcast the operand only);
+- writing through a view of memory that other elements share (expand) raises.
+A write through a view that autograd would have to replay into its base (PyTorch's
+CopySlices) raises instead of computing a wrong gradient; outside autograd it is a write.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import _dtypes, _random
+from ..tensor import Tensor, _constant, as_tensor, bump_version, grad_needed, is_grad_enabled
+from ..tensor import no_grad, record
+from . import activation, elementwise, layout
+
+
+def _check_target(x: Tensor, name: str) -> None:
+    if x.requires_grad and x._ctx is None and is_grad_enabled():
+        raise RuntimeError(
+            f"{name}: a leaf tensor that requires grad is being used in an in-place "
+            f"operation; write to it inside `with pydl.no_grad():` or through `.data`"
+        )
+
+
+def _write(x: Tensor, values: np.ndarray, name: str) -> None:
+    """Store values (x's shape, any dtype of x's category or below) into x's memory."""
+    if values.shape != x.shape:
+        raise RuntimeError(
+            f"{name}: output with shape {x.shape} doesn't match the broadcast shape {values.shape}"
+        )
+    if _dtypes.category(values.dtype) > _dtypes.category(x.dtype):
+        raise RuntimeError(
+            f"{name}: result type {values.dtype} can't be cast to the desired output type {x.dtype}"
+        )
+    if values is not x._array:
+        try:
+            np.copyto(x._array, values, casting="unsafe")
+        except ValueError as e:  # a read-only array: expand's view or a user's
+            raise RuntimeError(
+                f"{name}: cannot write into this tensor: {e} (an expanded tensor shares one "
+                f"memory location between several elements; clone() it first)"
+            ) from None
+    bump_version(x)
+
+
+def apply_(x: Tensor, name: str, fn: Callable, *args: Any, reads_self: bool = True) -> Tensor:
+    """x <- fn(x, *args) in place (Note [In-place ops]). reads_self: whether fn's backward
+    reads x's value (then the stand-in holds a copy of it, since the write destroys it)."""
+    _check_target(x, name)
+    if grad_needed(x, *[a for a in args if isinstance(a, Tensor)]):
+        if x._base is not None:
+            raise RuntimeError(
+                f"{name}: an in-place op on a view (of a slice, transpose or reshape) that "
+                f"autograd must differentiate is not supported; write out of place, or "
+                f"clone() the view first"
+            )
+        old = _constant(np.array(x._array, copy=True) if reads_self else x._array)
+        old._ctx, old._slot, old.requires_grad = x._ctx, x._slot, x.requires_grad
+        out = fn(old, *args)
+        _write(x, out._array, name)
+        x._ctx, x._slot, x.requires_grad = out._ctx, out._slot, out.requires_grad
+        return x
+    with no_grad():
+        out = fn(_constant(x._array), *args)
+    _write(x, out._array, name)
+    return x
+
+
+def _scaled(other: Any, alpha: Any) -> Any:
+    return other if alpha == 1 else elementwise.mul(as_tensor(other), alpha)
+
+
+def add_(x: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+    """x += alpha * other."""
+    return apply_(x, "add_", elementwise.add, _scaled(other, alpha), reads_self=False)
+
+
+def sub_(x: Tensor, other: Any, alpha: Any = 1) -> Tensor:
+    """x -= alpha * other."""
+    return apply_(x, "sub_", elementwise.sub, _scaled(other, alpha), reads_self=False)
+
+
+def mul_(x: Tensor, other: Any) -> Tensor:
+    return apply_(x, "mul_", elementwise.mul, other)
+
+
+def div_(x: Tensor, other: Any) -> Tensor:
+    return apply_(x, "div_", elementwise.div, other)
+
+
+def pow_(x: Tensor, exponent: Any) -> Tensor:
+    return apply_(x, "pow_", elementwise.pow, exponent)
+
+
+def clamp_(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    return apply_(x, "clamp_", lambda t: activation.clamp(t, min, max))
+
+
+def masked_fill_(x: Tensor, mask: Any, value: Any) -> Tensor:
+    """x[mask] = value, mask broadcast to x's shape."""
+    mask = as_tensor(mask)
+    if mask.dtype != np.bool_:
+        raise TypeError(f"masked_fill_: mask must be a bool tensor, got {mask.dtype}")
+
+    def fill(t: Tensor) -> Tensor:
+        v = value if isinstance(value, Tensor) else as_tensor(value, like=t)
+        return elementwise.where(mask, layout.to(v, t.dtype), t)
+
+    return apply_(x, "masked_fill_", fill, reads_self=False)
+
+
+def _zero_grad_backward(node: Any, g: np.ndarray) -> Any:
+    return (np.zeros_like(g),)
+
+
+def _overwrite(x: Tensor, name: str, values: Callable[[], np.ndarray]) -> Tensor:
+    """x's every element replaced by values() (same shape): x's old value gets a zero
+    gradient, as PyTorch's fill_, zero_ and random fills give it."""
+    return apply_(
+        x,
+        name,
+        lambda t: record(values(), (t,), _zero_grad_backward, reads=False),
+        reads_self=False,
+    )
+
+
+def fill_(x: Tensor, value: Any) -> Tensor:
+    """Every element set to value (a number or a one-element tensor)."""
+    if isinstance(value, Tensor):
+        value = value.item()
+    return _overwrite(x, "fill_", lambda: np.full(x.shape, value, x.dtype))
+
+
+def zero_(x: Tensor) -> Tensor:
+    return fill_(x, 0)
+
+
+def uniform_(x: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Draws from U[a, b) of pydl's seeded generator."""
+
+    def draw() -> np.ndarray:
+        out = np.empty(x.shape, np.float32)
+        _random.uniform_(out, a, b)
+        return out
+
+    return _overwrite(x, "uniform_", draw)
+
+
+def normal_(x: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Draws from N(mean, std^2) of pydl's seeded generator."""
+
+    def draw() -> np.ndarray:
+        out = np.empty(x.shape, np.float32)
+        _random.normal_(out, mean, std)
+        return out
+
+    return _overwrite(x, "normal_", draw)
+
+
+def copy_(x: Tensor, src: Any) -> Tensor:
+    """x's elements set to src's (broadcast to x's shape, cast to x's dtype); the gradient
+    goes to src, as PyTorch's."""
+    src = as_tensor(src)
+    return apply_(
+        x, "copy_", lambda t: layout.expand(layout.to(src, t.dtype), t.shape), reads_self=False
+    )
+
+
+def setitem(x: Tensor, key: Any, value: Any) -> None:
+    """x[key] = value: `x[mask] = v`, `pe[:, 0::2] = sin(...)`, `x[i] = row`."""
+    _check_target(x, "__setitem__")
+    value = value if isinstance(value, Tensor) else as_tensor(value, like=x)
+    if grad_needed(x, value):
+        apply_(x, "__setitem__", lambda t: layout.index_put(t, key, layout.to(value, t.dtype)),
+               reads_self=False)  # fmt: skip
+        return
+    try:
+        x._array[layout._unwrap_key(key)] = value._array
+    except ValueError as e:
+        raise (RuntimeError if "read-only" in str(e) else ValueError)(
+            f"cannot assign a tensor of shape {value.shape} to x[{key!r}] of a tensor of "
+            f"shape {x.shape}: {e}"
+        ) from None
+    bump_version(x)
+
+
+def elementwise_(fn: Callable) -> Callable:
+    """The in-place form `x.<name>_(*args)` of an elementwise op `fn(x, *args)`."""
+
+    def method(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return apply_(x, fn.__name__ + "_", lambda t: fn(t, *args, **kwargs))
+
+    method.__name__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place {fn.__name__} (Note [In-place ops])."
+    return method
+
+
+#: The in-place methods defined above, installed on Tensor by name.
+METHODS = {
+    f.__name__: f
+    for f in (
+        add_,
+        sub_,
+        mul_,
+        div_,
+        pow_,
+        clamp_,
+        masked_fill_,
+        fill_,
+        zero_,
+        uniform_,
+        normal_,
+        copy_,
+    )  # fmt: skip
+}
