@@ -22,7 +22,7 @@ def _compare(op: Callable) -> Callable:
 
 
 def _reverse(fn: Callable) -> Callable:
-    return lambda self, other: fn(as_tensor(other, like=self), self)
+    return lambda self, other: fn(other, self)
 
 
 def _inplace_dunder(method: Callable) -> Callable:

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor
+from .. import _dtypes
+from ..tensor import Tensor, _constant
 
 
 def axis_index(axis: int, ndim: int, what: str = "dim") -> int:
@@ -26,12 +27,32 @@ def axis_tuple(axis: Any, ndim: int) -> tuple[int, ...]:
     return tuple(sorted({axis_index(int(a), ndim) for a in axis}))
 
 
-def tensor_pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Both operands as tensors; a Python scalar takes the other operand's dtype."""
-    if isinstance(a, Tensor):
-        return a, as_tensor(b, like=a)
-    b = as_tensor(b)
-    return as_tensor(a, like=b), b
+def promoted(*operands: Any, floating: bool = False) -> list[Tensor]:
+    """The operands as tensors of their promoted dtype (Note [Type promotion] in
+    pydl/_dtypes.py); floating: an integer or bool result becomes float32 (true division).
+    A cast of a tensor that requires grad is differentiable."""
+    dtype = _dtypes.result_type(*operands)
+    if floating and dtype.kind != "f":
+        dtype = _dtypes.float32
+    out = []
+    for x in operands:
+        if isinstance(x, Tensor):
+            out.append(x if x._array.dtype == dtype else _ops_layout().to(x, dtype))
+        else:
+            out.append(_constant(np.asarray(getattr(x, "_array", x), dtype=dtype)))
+    return out
+
+
+def tensor_pair(a: Any, b: Any, floating: bool = False) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors of their promoted dtype (`promoted`)."""
+    a, b = promoted(a, b, floating=floating)
+    return a, b
+
+
+def _ops_layout() -> Any:
+    from . import layout  # layout imports this module
+
+    return layout
 
 
 def int_tuple(name: str, value: Any, n: int = 2) -> tuple[int, ...]:

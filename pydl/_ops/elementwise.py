@@ -13,12 +13,16 @@ from ._util import tensor_pair
 from .registry import op
 
 
-def _binary(name: str, doc: str, reads: Any, passes_grad: bool = False) -> Callable:
+def _binary(
+    name: str, doc: str, reads: Any, passes_grad: bool = False, floating: bool = False
+) -> Callable:
     """Declare `name(a, b)` on `<name>_forward(a, b)` / `<name>_backward(g, a, b, need_a,
     need_b)`. passes_grad: d(out)/d(a) = d(out)/d(b) = 1 (add), so without broadcasting to
     undo both gradients are g itself, handed to both inputs without a kernel call or copies
     (the engine copies where two leaves would share it: Note [Gradient ownership]). reads:
-    which input values the backward reads, for record() (Note [Version counter])."""
+    which input values the backward reads, for record() (Note [Version counter]).
+    Operands are promoted as PyTorch's (Note [Type promotion]); floating: to a floating
+    dtype at least (div)."""
     fwd_name, bwd_name = name + "_forward", name + "_backward"
 
     def backward(node: Any, g: np.ndarray) -> Any:
@@ -30,9 +34,12 @@ def _binary(name: str, doc: str, reads: Any, passes_grad: bool = False) -> Calla
     backward.__qualname__ = bwd_name
 
     def fn(a: Any, b: Any) -> Tensor:
-        # Hot path (every arithmetic op of every step): Tensor operands skip conversion.
-        if type(a) is not Tensor or type(b) is not Tensor:
-            a, b = tensor_pair(a, b)
+        # Hot path (every arithmetic op of every step): Tensor operands of one dtype skip
+        # conversion (NumPy's builtin dtypes are singletons; `is` misses only rare equals).
+        if type(a) is not Tensor or type(b) is not Tensor or a._array.dtype is not b._array.dtype:
+            a, b = tensor_pair(a, b, floating)
+        elif floating and a._array.dtype.kind != "f":
+            a, b = tensor_pair(a, b, floating)
         y = getattr(_b.active, fwd_name)(a._array, b._array)
         return record(y, (a, b), backward, None, reads)
 
@@ -48,7 +55,9 @@ sub = _binary("sub", "a - b, broadcasting as NumPy.", False)
 mul = _binary(
     "mul", "a * b, broadcasting as NumPy.", lambda a, b: (b.requires_grad, a.requires_grad)
 )
-div = _binary("div", "a / b, broadcasting as NumPy.", lambda a, b: (b.requires_grad, True))
+div = _binary(
+    "div", "a / b, broadcasting as NumPy.", lambda a, b: (b.requires_grad, True), floating=True
+)
 pow = _binary("pow", "a ** b, broadcasting as NumPy.", True)
 
 

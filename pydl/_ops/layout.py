@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import backend as _b
 from ..tensor import Tensor, _constant, as_tensor, record, tensors_of, view_of
-from ._util import axis_index
+from ._util import axis_index, promoted
 from .registry import op
 
 # reshape, view, flatten, squeeze and unsqueeze only relabel a contiguous array's shape,
@@ -150,6 +150,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     ts = tensors_of(tensors)
     if not ts:
         raise ValueError("cat needs at least one tensor")
+    if any(t._array.dtype != ts[0]._array.dtype for t in ts):
+        ts = promoted(*ts)
     axis = axis_index(dim, ts[0].ndim)
     for t in ts:
         if t.ndim != ts[0].ndim:
