@@ -64,12 +64,16 @@ from ._ops import OPS as _OPS
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 
 _tensor_methods.install()
+# _tensor_methods still installs NumPy argmax/argmin methods of its own, after the declared
+# ops; until it drops them, the declared ops (pydl/_ops/reduce.py) win.
+for _name in ("argmax", "argmin"):
+    setattr(Tensor, _name, _OPS[_name].fn)
 # The ops PyTorch also has at torch. level (declared `toplevel` in pydl/_ops).
 _TOPLEVEL_OPS = {name: d.fn for d in _OPS.values() if d.toplevel for name in d.names}
 globals().update(_TOPLEVEL_OPS)
 
 # Imported after the Tensor methods are installed: they use them at import time.
-from . import backends, cuda, data, models, nn, optim  # noqa: E402
+from . import backends, cuda, data, models, nn, optim, return_types  # noqa: E402
 
 __version__ = _core.build_info()["version"]
 
@@ -122,6 +126,7 @@ __all__ = [
     "randn",
     "randn_like",
     "result_type",
+    "return_types",
     "set_backend",
     "set_num_threads",
     "short",

@@ -236,11 +236,11 @@ def test_like_factories_do_not_inherit_requires_grad():
     assert not pydl.zeros_like(x).requires_grad and not pydl.rand_like(x).requires_grad
 
 
-@pytest.mark.parametrize(
-    "dtype,expected", [(float, np.float64), (int, np.int64), (bool, np.bool_)]
-)
+@pytest.mark.parametrize("dtype,expected", [(float, np.float64), (int, np.int64), (bool, np.bool_)])
 def test_python_types_as_dtypes_as_torch(torch, dtype, expected):
-    assert pydl.zeros(2, dtype=dtype).dtype == expected == _np_dtype(torch.zeros(2, dtype=dtype).dtype)
+    assert (
+        pydl.zeros(2, dtype=dtype).dtype == expected == _np_dtype(torch.zeros(2, dtype=dtype).dtype)
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.dtype("float64"), pydl.long, np.int8])
