@@ -85,7 +85,9 @@ def linear(
     inputs = (x, weight) if bias is None else (x, weight, bias)
     b = None if bias is None else bias._array
     if activation is None:
-        return record(_b.active.linear_forward(x._array, weight._array, b), inputs, _linear_backward)
+        return record(
+            _b.active.linear_forward(x._array, weight._array, b), inputs, _linear_backward
+        )
     if not _is_fusable(activation):
         fusable = sorted(d.epilogue for d in OPS.values() if d.epilogue)
         raise ValueError(f"linear: activation must be one of {fusable} or None, got {activation!r}")

@@ -86,7 +86,11 @@ def layer_norm(
         )
     d = int(np.prod(shape))
     y, mean, invstd = _b.active.layer_norm_forward(
-        x._array, d, None if weight is None else weight._array, None if bias is None else bias._array, eps
+        x._array,
+        d,
+        None if weight is None else weight._array,
+        None if bias is None else bias._array,
+        eps,
     )
     return record(
         y,
