@@ -5,10 +5,6 @@ Every kernel has a NumPy twin in `pydl.reference`; `pydl.set_backend` picks whic
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
 try:
     from . import _core
 except ImportError:  # exercised in a subprocess by tests/test_cli.py
@@ -26,6 +22,41 @@ except ImportError:  # exercised in a subprocess by tests/test_cli.py
     ) from None  # Python's own message here blames a circular import, which misleads
 
 from . import _tensor_methods
+from ._device import device
+from ._dtypes import (
+    bool,
+    double,
+    float,
+    float32,
+    float64,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    result_type,
+    short,
+    uint8,
+)
+from ._factories import (
+    arange,
+    empty,
+    empty_like,
+    full,
+    full_like,
+    get_default_dtype,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from ._random import manual_seed
 from ._runtime import empty_cache, get_num_threads, set_num_threads, threads
 from .backend import get_backend, set_backend
@@ -33,21 +64,18 @@ from ._ops import OPS as _OPS
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 
 _tensor_methods.install()
+# _tensor_methods still installs NumPy argmax/argmin methods of its own, after the declared
+# ops; until it drops them, the declared ops (pydl/_ops/reduce.py) win.
+for _name in ("argmax", "argmin"):
+    setattr(Tensor, _name, _OPS[_name].fn)
 # The ops PyTorch also has at torch. level (declared `toplevel` in pydl/_ops).
 _TOPLEVEL_OPS = {name: d.fn for d in _OPS.values() if d.toplevel for name in d.names}
 globals().update(_TOPLEVEL_OPS)
 
 # Imported after the Tensor methods are installed: they use them at import time.
-from . import data, models, nn, optim  # noqa: E402
+from . import backends, cuda, data, models, nn, optim, return_types  # noqa: E402
 
 __version__ = _core.build_info()["version"]
-# dtypes under PyTorch's names (NumPy's scalar types, which pydl's storage uses).
-float32 = float = np.float32
-float64 = double = np.float64
-int64 = long = np.int64
-int32 = int = np.int32
-uint8 = np.uint8
-bool = np.bool_
 
 
 def build_info() -> dict:
@@ -55,63 +83,57 @@ def build_info() -> dict:
     return dict(_core.build_info())
 
 
-def zeros(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
-
-
-def ones(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
-
-
-def randn(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    """Standard normal draws from pydl's seeded generator."""
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    t = zeros(shape, dtype=dtype)
-    nn.init.normal_(t)
-    return t.requires_grad_(requires_grad) if requires_grad else t
-
-
-def rand(*shape: Any, dtype: Any = np.float32, requires_grad: bool = False) -> Tensor:
-    """U[0, 1) draws from pydl's seeded generator."""
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    t = zeros(shape, dtype=dtype)
-    nn.init.uniform_(t)
-    return t.requires_grad_(requires_grad) if requires_grad else t
-
-
 __all__ = [
     "Tensor",
-    "build_info",
-    "data",
-    "empty_cache",
-    "enable_grad",
+    "arange",
+    "backends",
     "bool",
+    "build_info",
+    "cuda",
+    "data",
+    "device",
     "double",
+    "empty",
+    "empty_cache",
+    "empty_like",
+    "enable_grad",
     "float",
     "float32",
     "float64",
+    "full",
+    "full_like",
     "get_backend",
+    "get_default_dtype",
     "get_num_threads",
     "int",
+    "int8",
+    "int16",
     "int32",
     "int64",
-    "long",
     "is_grad_enabled",
+    "linspace",
+    "long",
     "manual_seed",
     "models",
     "nn",
     "no_grad",
     "ones",
+    "ones_like",
     "optim",
+    "promote_types",
     "rand",
+    "rand_like",
     "randn",
+    "randn_like",
+    "result_type",
+    "return_types",
     "set_backend",
     "set_num_threads",
+    "short",
     "tensor",
-    "uint8",
     "threads",
+    "uint8",
     "zeros",
+    "zeros_like",
 ]
 __all__ += sorted(_TOPLEVEL_OPS)

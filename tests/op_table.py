@@ -166,9 +166,38 @@ row("sum_axis1_keepdim", lambda x: pydl.sum(x, 1, keepdim=True), [_u((5, 7))])
 row("sum_axes_0_2", lambda x: pydl.sum(x, (0, 2)), [_u((3, 4, 5))])
 row("mean_axis_neg1", lambda x: pydl.mean(x, -1), [_u((3, 4, 5))])
 row("mean_all", lambda x: pydl.mean(x), [_u((3, 4, 5))], skips=SERIAL_REDUCTION)
-row("max_axis1", lambda x: pydl.max(x, 1), [_u((4, 9))])
-row("max_axes_0_2_keepdim", lambda x: pydl.max(x, (0, 2), keepdim=True), [_u((3, 4, 5))])
+row("amax_axis1", lambda x: pydl.amax(x, 1), [_u((4, 9))])
+row("amax_axes_0_2_keepdim", lambda x: pydl.amax(x, (0, 2), keepdim=True), [_u((3, 4, 5))])
 row("max_all", lambda x: pydl.max(x), [_u((6, 5))], skips=SERIAL_REDUCTION)
+row("amin_axis0", lambda x: pydl.amin(x, 0), [_u((5, 6))], skips=SERIAL_REDUCTION)
+# max/min with a dim: the values are gathered at the indices and the gradient scattered
+# back (Note [max with a dim]), with the index kernels: a serial scatter, as for indexing.
+GATHER_AT_ARGMAX = {"threads_backward": "scatter-adds in index order on one thread"}
+row(
+    "max_dim1_values",
+    lambda x: pydl.max(x, 1).values,
+    [_u((4, 9))],
+    threaded=[_u((40000, 9))],
+    skips=GATHER_AT_ARGMAX,
+)
+row(
+    "max_dim0_keepdim_values",
+    lambda x: pydl.max(x, 0, keepdim=True)[0],
+    [_u((3, 4, 5))],
+    threaded=[_u((3, 200, 200))],
+    skips=GATHER_AT_ARGMAX,
+)
+row(
+    "min_dim_neg1_values",
+    lambda x: pydl.min(x, -1).values,
+    [_u((3, 4, 5))],
+    threaded=[_u((200, 200, 5))],
+    skips=GATHER_AT_ARGMAX,
+)
+# maximum/minimum are NumPy on both backends (no kernels yet): the rows check the gradient.
+NUMPY_ONLY = {"threads": "NumPy on both backends: no core kernel to thread"}
+row("maximum_broadcast", pydl.maximum, [_u((4, 5)), _u((5,))], skips=NUMPY_ONLY)
+row("minimum_broadcast", pydl.minimum, [_u((4, 1)), _u((4, 5))], skips=NUMPY_ONLY)
 
 # layout
 row(

@@ -9,7 +9,7 @@ from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
 from ._util import axis_index
 from .layout import reshape
-from .reduce import max as _max
+from .reduce import amax as _max  # ties split the gradient evenly, as before
 from .registry import op, unary, unary_kernel, unary_op
 
 # ----- elementwise math -----------------------------------------------------------

@@ -1,53 +1,327 @@
-"""Reductions over axes (cpp/kernels/reduce, pydl/reference/reduce)."""
+"""Reductions over axes (cpp/kernels/reduce, pydl/reference/reduce): sum, mean, amax/amin,
+max/min (with a dim: values and indices), argmax/argmin, and the elementwise
+maximum/minimum that max(a, b)/min(a, b) mean.
+
+Note [max with a dim]: PyTorch has two maxima with different gradients. `amax(x, dims)`
+(and `max(x)` over all elements) splits the gradient evenly among tied maxima;
+`max(x, dim)` returns (values, indices) and gives each value's whole gradient to the
+element its index names, the first maximum (or the first NaN). So max(x, dim) gathers its
+values at the indices (the `index` kernels, gather and scatter-add) rather than running
+the max kernel, and the values always are the elements the indices name.
+
+Note [Reduction dims]: dim=None and an empty dim list both mean every dim, as in PyTorch;
+a 0-d tensor takes dim 0 or -1 and reduces nothing.
+"""
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
 
 from .. import backend as _b
-from ..tensor import Tensor, as_tensor, record
-from ._util import axis_tuple
+from .. import reference as _reference
+from .. import return_types
+from .._core import CoreTypeError
+from .._dtypes import result_type
+from .._factories import dtype_arg
+from ..reference._util import sum_to
+from ..tensor import Tensor, _constant, as_tensor, record
+from ._util import axis_index, axis_tuple
+from .layout import to
 from .registry import op
+
+# PyTorch's names of the dtypes, for its error messages.
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"}
+_TORCH_NAMES.update({"uint8": "Byte", "bool": "Bool", "float32": "Float", "float64": "Double"})
+
+
+def _kernel(name: str, *args: Any) -> Any:
+    """The active backend's kernel on args, or the NumPy reference's where the C++ core
+    does not take their dtype (its kernels take float32): sum of an int64 tensor."""
+    try:
+        return getattr(_b.active, name)(*args)
+    except CoreTypeError:
+        return getattr(_reference, name)(*args)
+
+
+def _reduced_axes(dim: Any, ndim: int) -> tuple[int, ...]:
+    """The axes `dim` names (Note [Reduction dims])."""
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return tuple(range(ndim))
+    if ndim == 0:
+        for d in (dim,) if isinstance(dim, (int, np.integer)) else dim:
+            if d not in (0, -1):
+                raise IndexError(
+                    f"Dimension out of range (expected to be in range of [-1, 0], but got {d})"
+                )
+        return ()
+    return axis_tuple(dim, ndim)
 
 
 def _sum_backward(node: Any, g: np.ndarray) -> Any:
     (x,) = node.inputs
-    return (_b.active.sum_backward(g, x.shape, node.saved),)
+    return (_kernel("sum_backward", g, x.shape, node.saved),)
 
 
 def _mean_backward(node: Any, g: np.ndarray) -> Any:
     (x,) = node.inputs
-    return (_b.active.mean_backward(g, x.shape, node.saved),)
+    return (_kernel("mean_backward", g, x.shape, node.saved),)
 
 
 def _max_backward(node: Any, g: np.ndarray) -> Any:
     (x,) = node.inputs
     axes, y = node.saved
-    return (_b.active.max_backward(g, x._array, y, axes),)
+    return (_kernel("max_backward", g, x._array, y, axes),)
 
 
 @op(method=True, toplevel=True)
-def sum(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """Sum over `dim` (an int, a tuple, or None for all)."""
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Sum over `dim` (an int, a tuple, or None for all). Integer and bool tensors sum to
+    int64, as PyTorch; with `dtype`, x is cast to it first."""
     x = as_tensor(x)
-    axes = axis_tuple(dim, x.ndim)
-    return record(_b.active.sum_forward(x._array, axes, keepdim), (x,), _sum_backward, axes)
+    dt = dtype_arg(dtype, "sum")
+    if dt is not None:
+        x = to(x, dt)
+    elif x.dtype.kind in "biu" and x.dtype != np.int64:
+        x = to(x, np.int64)
+    axes = _reduced_axes(dim, x.ndim)
+    return record(_kernel("sum_forward", x._array, axes, keepdim), (x,), _sum_backward, axes)
 
 
 @op(method=True, toplevel=True)
-def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """Mean over `dim` (an int, a tuple, or None for all)."""
+def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Mean over `dim` (an int, a tuple, or None for all), of a floating tensor (or of x
+    cast to the floating `dtype`)."""
     x = as_tensor(x)
-    axes = axis_tuple(dim, x.ndim)
-    return record(_b.active.mean_forward(x._array, axes, keepdim), (x,), _mean_backward, axes)
+    dt = dtype_arg(dtype, "mean")
+    if dt is not None and dt.kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Optional dtype must be either a floating "
+            f"point or complex dtype. Got: {_TORCH_NAMES[dt.name]}"
+        )
+    if dt is not None:
+        x = to(x, dt)
+    if x.dtype.kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {_TORCH_NAMES[x.dtype.name]}"
+        )
+    axes = _reduced_axes(dim, x.ndim)
+    return record(_kernel("mean_forward", x._array, axes, keepdim), (x,), _mean_backward, axes)
 
 
-@op(aliases=("amax",), method=True, toplevel=True)
-def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    """Maximum over `dim`. The gradient is split evenly among tied maxima (torch.amax)."""
+def _nonempty(x: Tensor, fn: str) -> None:
+    if x._array.size == 0:
+        raise RuntimeError(
+            f"{fn}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+            "the reduction dim with the 'dim' argument."
+        )
+
+
+def _nonempty_dims(x: Tensor, axes: tuple[int, ...], fn: str) -> None:
+    for a in axes:
+        if x.shape[a] == 0:
+            raise IndexError(f"{fn}(): Expected reduction dim {a} to have non-zero size.")
+
+
+@op(kernels=("max",), method=True, toplevel=True)
+def amax(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Maximum over `dim` (an int or a tuple; all dims when empty or None). The gradient is
+    split evenly among tied maxima (Note [max with a dim]); NaN propagates."""
     x = as_tensor(x)
-    axes = axis_tuple(dim, x.ndim)
-    y = _b.active.max_forward(x._array, axes, keepdim)
+    axes = _reduced_axes(dim, x.ndim)
+    if x._array.size == 0:  # an empty result, or no maximum at all
+        _nonempty_dims(x, axes, "amax")
+        y = np.asarray(np.max(x._array, axis=axes, keepdims=keepdim))
+    else:
+        y = _kernel("max_forward", x._array, axes, keepdim)
     return record(y, (x,), _max_backward, (axes, y))
+
+
+def _amin_backward(node: Any, g: np.ndarray) -> Any:
+    (x,) = node.inputs
+    axes, y = node.saved
+    # min(x) is -max(-x): the max kernel's gradient masks the same tied elements.
+    neg_x, neg_y = np.asarray(np.negative(x._array)), np.asarray(np.negative(y))  # 0-d stays
+    return (_kernel("max_backward", g, neg_x, neg_y, axes),)
+
+
+@op(kernels=("max",), method=True, toplevel=True)
+def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    """Minimum over `dim` (an int or a tuple; all dims when empty or None). The gradient is
+    split evenly among tied minima; NaN propagates."""
+    x = as_tensor(x)
+    axes = _reduced_axes(dim, x.ndim)
+    if x._array.size == 0:
+        _nonempty_dims(x, axes, "amin")
+    y = np.asarray(np.min(x._array, axis=axes, keepdims=keepdim), order="C")
+    return record(y, (x,), _amin_backward, (axes, y))
+
+
+def _arg_extreme(x: np.ndarray, d: int, largest: bool) -> np.ndarray:
+    """Indices of the first maximum (minimum) along d, kept as a size-1 dim; the first NaN
+    wins, as in PyTorch (NumPy's argmax/argmin agree)."""
+    return (np.argmax if largest else np.argmin)(x, axis=d, keepdims=True)
+
+
+def _flat_positions(shape: tuple[int, ...], d: int, idx: np.ndarray) -> np.ndarray:
+    """Flat element numbers of x (of `shape`) at the indices idx (kept dim d) along d."""
+    outer = int(np.prod(shape[:d], dtype=np.int64))
+    n, inner = shape[d], int(np.prod(shape[d + 1 :], dtype=np.int64))
+    i = idx.reshape(outer, inner).astype(np.int64)
+    flat = (np.arange(outer, dtype=np.int64)[:, None] * n + i) * inner
+    return flat + np.arange(inner, dtype=np.int64)[None, :]
+
+
+def _gather_backward(node: Any, g: np.ndarray) -> Any:
+    (x,) = node.inputs
+    return (_kernel("index_backward", g, node.saved, x.shape),)
+
+
+def _values_indices(x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any:
+    """(values, indices) of max(x, dim) or min(x, dim): Note [max with a dim]."""
+    name = "max" if largest else "min"
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, builtins.bool):
+        raise TypeError(
+            f"{name}(): dim must be an int, not {type(dim).__name__} ({dim!r}); "
+            f"a{name}(input, dims) reduces over several dims"
+        )
+    if x.ndim == 0:
+        _reduced_axes(dim, 0)
+        indices = flat = np.zeros((), np.int64)
+    else:
+        d = axis_index(int(dim), x.ndim)
+        _nonempty_dims(x, (d,), name)
+        idx = _arg_extreme(x._array, d, largest)
+        shape = idx.shape if keepdim else idx.shape[:d] + idx.shape[d + 1 :]
+        indices = np.ascontiguousarray(idx.reshape(shape), dtype=np.int64)
+        flat = _flat_positions(x.shape, d, idx).reshape(shape)
+    values = _kernel("index_forward", x._array, flat)
+    values = record(values, (x,), _gather_backward, flat)
+    return getattr(return_types, name)(values, _constant(indices))
+
+
+@op(kernels=("max", "index"), method=True, toplevel=True)
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """As torch.max: `max(x)` is the largest element, a 0-d tensor whose gradient is split
+    among ties (amax); `max(x, dim, keepdim=False)` is the named tuple
+    `return_types.max(values, indices)` (int64 indices of the first maximum; the gradient
+    goes to that element: Note [max with a dim]); `max(x, other)` with a tensor is the
+    elementwise `maximum(x, other)`."""
+    x = as_tensor(x)
+    if isinstance(dim, Tensor):
+        if keepdim:
+            raise TypeError("max(input, other): keepdim is not an argument of the elementwise max")
+        return maximum(x, dim)
+    if dim is None:
+        if keepdim:
+            raise TypeError("max(): keepdim needs a dim (max(input) reduces every element)")
+        _nonempty(x, "max")
+        return amax(x, None)
+    return _values_indices(x, dim, keepdim, largest=True)
+
+
+@op(kernels=("max", "index"), method=True, toplevel=True)
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """As torch.min: `min(x)` (gradient split among ties, as amin), `min(x, dim,
+    keepdim=False)` -> `return_types.min(values, indices)` (the gradient goes to the
+    element each index names), or `min(x, other)`, the elementwise `minimum`."""
+    x = as_tensor(x)
+    if isinstance(dim, Tensor):
+        if keepdim:
+            raise TypeError("min(input, other): keepdim is not an argument of the elementwise min")
+        return minimum(x, dim)
+    if dim is None:
+        if keepdim:
+            raise TypeError("min(): keepdim needs a dim (min(input) reduces every element)")
+        _nonempty(x, "min")
+        return amin(x, None)
+    return _values_indices(x, dim, keepdim, largest=False)
+
+
+def _arg(x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Tensor:
+    name = "argmax" if largest else "argmin"
+    x = as_tensor(x)
+    if x.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
+    if dim is None:
+        if x._array.size == 0:
+            raise IndexError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+            )
+        i = (np.argmax if largest else np.argmin)(x._array)
+        shape = (1,) * x.ndim if keepdim else ()
+        return _constant(np.full(shape, i, np.int64))
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
+    if x.ndim == 0:
+        _reduced_axes(dim, 0)
+        return _constant(np.zeros((), np.int64))
+    d = axis_index(int(dim), x.ndim)
+    _nonempty_dims(x, (d,), name)
+    idx = _arg_extreme(x._array, d, largest)
+    if not keepdim:
+        idx = idx.reshape(idx.shape[:d] + idx.shape[d + 1 :])
+    return _constant(np.ascontiguousarray(idx, dtype=np.int64))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def argmax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """int64 indices of the first maximum along `dim` (of the flattened tensor when dim is
+    None); the first NaN counts as the maximum. Not differentiable."""
+    return _arg(x, dim, keepdim, largest=True)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def argmin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """int64 indices of the first minimum along `dim` (of the flattened tensor when dim is
+    None); the first NaN counts as the minimum. Not differentiable."""
+    return _arg(x, dim, keepdim, largest=False)
+
+
+def _extremum_backward(node: Any, g: np.ndarray) -> Any:
+    a, b = node.inputs
+    a_arr, b_arr, largest = node.saved
+    # PyTorch's derivative: a tie gives each input half; where they differ, the larger
+    # (smaller) one takes it all; a NaN operand makes neither comparison true, so both
+    # take it all.
+    half = np.where(a_arr == b_arr, g / 2, g)
+    a_loses = a_arr < b_arr if largest else a_arr > b_arr
+    b_loses = a_arr > b_arr if largest else a_arr < b_arr
+    ga = sum_to(np.where(a_loses, 0, half), a.shape).astype(a.dtype) if a.requires_grad else None
+    gb = sum_to(np.where(b_loses, 0, half), b.shape).astype(b.dtype) if b.requires_grad else None
+    return (ga, gb)
+
+
+def _extremum(a: Any, b: Any, largest: bool) -> Tensor:
+    name = "maximum" if largest else "minimum"
+    for arg, value in (("input", a), ("other", b)):
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"{name}(): argument '{arg}' must be Tensor, not {type(value).__name__}"
+            )
+    dt = result_type(a, b)
+    a_arr, b_arr = a._array.astype(dt, copy=False), b._array.astype(dt, copy=False)
+    try:
+        y = (np.maximum if largest else np.minimum)(a_arr, b_arr)
+    except ValueError:
+        raise ValueError(
+            f"{name}(): shapes {a.shape} and {b.shape} do not broadcast together"
+        ) from None
+    return record(np.ascontiguousarray(y), (a, b), _extremum_backward, (a_arr, b_arr, largest))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def maximum(x: Tensor, other: Tensor) -> Tensor:
+    """Elementwise max of two tensors, broadcasting, in their promoted dtype; NaN
+    propagates. A tie gives each input half the gradient (as PyTorch)."""
+    return _extremum(x, other, largest=True)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def minimum(x: Tensor, other: Tensor) -> Tensor:
+    """Elementwise min of two tensors, broadcasting, in their promoted dtype; NaN
+    propagates. A tie gives each input half the gradient (as PyTorch)."""
+    return _extremum(x, other, largest=False)

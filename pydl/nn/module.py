@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import _device
+from .._device import as_device, not_on_cpu
+from .._factories import dtype_arg
 from ..tensor import Tensor
 
 
@@ -45,6 +48,15 @@ class Module:
                 f"{type(self).__name__}.__init__ must call super().__init__() "
                 f"before assigning attributes"
             )
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            # A registered buffer stays one when reassigned (as PyTorch): a tensor or None.
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign a {type(value).__name__} to the buffer {name!r} "
+                    "(a Tensor or None is expected)"
+                )
+            self._buffers[name] = value
+            return
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
         if isinstance(value, Parameter):
@@ -119,23 +131,92 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+    def _named_members(
+        self, registry: str, prefix: str, recurse: bool
+    ) -> Iterator[tuple[str, Any]]:
+        """(dotted name, member) of a registry in this module (and below, if recurse),
+        each member once (a tied weight under its first name), None entries skipped."""
         seen: set[int] = set()
-        for mod_name, m in self.named_modules(prefix):
-            for name, p in m._parameters.items():
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    yield (f"{mod_name}.{name}" if mod_name else name), p
+        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for mod_name, m in modules:
+            for name, t in getattr(m, registry).items():
+                if t is not None and id(t) not in seen:
+                    seen.add(id(t))
+                    yield (f"{mod_name}.{name}" if mod_name else name), t
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, p in self.named_parameters():
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        yield from self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
-        for mod_name, m in self.named_modules():
-            for name, b in m._buffers.items():
-                if b is not None:
-                    yield (f"{mod_name}.{name}" if mod_name else name), b
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn: Any) -> Module:
+        """fn(m) for every submodule m (children first, as PyTorch), then for self;
+        returns self (`model.apply(init_weights)`)."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ----- dtype and device -------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """As torch.nn.Module.to: `to(device)`, `to(dtype)`, `to(device, dtype)`,
+        `to(tensor)` (its dtype and device), or keywords device=/dtype=/non_blocking=.
+        The device must be the CPU; the dtype must be floating: every floating parameter
+        and buffer (and gradient) is converted in place of the same Parameter/Tensor
+        object, so optimizers built earlier still hold them. Returns self."""
+        device, dtype = _to_args(args, kwargs)
+        as_device(device)
+        if dtype is not None:
+            dt = dtype_arg(dtype, "Module.to")
+            if dt.kind != "f":
+                raise TypeError(
+                    f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dt}"
+                )
+            self._cast_floating(dt)
+        return self
+
+    def float(self) -> Module:
+        """Floating parameters and buffers to float32 (in place; returns self)."""
+        return self._cast_floating(np.dtype(np.float32))
+
+    def double(self) -> Module:
+        """Floating parameters and buffers to float64 (in place; returns self)."""
+        return self._cast_floating(np.dtype(np.float64))
+
+    def half(self) -> Module:
+        raise TypeError("float16 is not supported by pydl: use float() or double()")
+
+    def bfloat16(self) -> Module:
+        raise TypeError("bfloat16 is not supported by pydl: use float() or double()")
+
+    def cpu(self) -> Module:
+        """self: pydl's tensors always live on the CPU."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        raise not_on_cpu("cuda" if device is None else f"cuda:{device}")
+
+    def _cast_floating(self, dtype: np.dtype) -> Module:
+        """Every floating parameter, gradient and buffer to dtype, in place of the same
+        object (PyTorch's `param.data = param.to(dtype)`)."""
+        tensors = [p for _, p in self.named_parameters()]
+        tensors += [p.grad for p in tensors if p.grad is not None]
+        tensors += [b for _, b in self.named_buffers()]
+        for t in tensors:
+            if t.dtype.kind == "f" and t.dtype != dtype:
+                t._array = t._array.astype(dtype)
+        return self
 
     # ----- modes and gradients ----------------------------------------------------
     def train(self, mode: bool = True) -> Module:
@@ -203,6 +284,24 @@ class Module:
         ]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
+
+
+def _to_args(args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    """(device, dtype) from Module.to's arguments."""
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"Module.to() got unexpected keyword arguments {sorted(kwargs)}")
+    if len(args) > 2:
+        raise TypeError(f"Module.to() takes at most 2 positional arguments, got {len(args)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, (str, _device.device)):
+            device = arg
+        else:
+            dtype = arg
+    return device, dtype
 
 
 class Sequential(Module):
