@@ -64,10 +64,6 @@ from ._ops import OPS as _OPS
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 
 _tensor_methods.install()
-# _tensor_methods still installs NumPy argmax/argmin methods of its own, after the declared
-# ops; until it drops them, the declared ops (pydl/_ops/reduce.py) win.
-for _name in ("argmax", "argmin"):
-    setattr(Tensor, _name, _OPS[_name].fn)
 # The ops PyTorch also has at torch. level (declared `toplevel` in pydl/_ops).
 _TOPLEVEL_OPS = {name: d.fn for d in _OPS.values() if d.toplevel for name in d.names}
 globals().update(_TOPLEVEL_OPS)

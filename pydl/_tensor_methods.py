@@ -10,7 +10,10 @@ import numpy as np
 from . import _ops
 from ._ops import elementwise as E
 from ._ops import inplace
+from ._device import device
 from .tensor import Tensor, as_tensor
+
+_CPU = device("cpu")
 
 
 def _compare(op: Callable) -> Callable:
@@ -28,13 +31,6 @@ def _reverse(fn: Callable) -> Callable:
 def _inplace_dunder(method: Callable) -> Callable:
     # `x += y` is x.add_(y): Python rebinds x to the return value, which is x itself.
     return lambda self, other: method(self, other)
-
-
-def _arg_reduce(fn: Callable) -> Callable:
-    def method(self: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return as_tensor(fn(self._array, axis=dim, keepdims=keepdim))
-
-    return method
 
 
 def install() -> None:
@@ -77,7 +73,5 @@ def install() -> None:
     T.int = lambda self: _ops.layout.to(self, np.int32)
     T.bool = lambda self: _ops.layout.to(self, np.bool_)
     T.cpu = lambda self: self
-    T.device = property(lambda self: "cpu")
+    T.device = property(lambda self: _CPU)
     T.is_cuda = property(lambda self: False)
-    T.argmax = _arg_reduce(np.argmax)
-    T.argmin = _arg_reduce(np.argmin)

@@ -105,14 +105,14 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     if dtype is not None:
         return np.asarray(data, dtype=dtype, order="C")
     arr = np.asarray(data)
-    if arr.dtype.kind == "f":
-        # NumPy arrays keep their float width; Python floats become float32.
-        if not isinstance(data, np.ndarray) and not isinstance(data, np.generic):
-            arr = arr.astype(DEFAULT_DTYPE)
-    elif arr.dtype.kind in "iu":
-        arr = arr.astype(np.int64)
-    elif arr.dtype.kind != "b":
+    if arr.dtype.kind not in "fiub":
         raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
+    if not isinstance(data, (np.ndarray, np.generic)):
+        # NumPy data keeps its dtype; Python floats become float32 and ints int64.
+        if arr.dtype.kind == "f":
+            arr = arr.astype(DEFAULT_DTYPE)
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
     return np.asarray(arr, order="C")
 
 
@@ -524,8 +524,15 @@ def _check_versions(node: _Node) -> None:
             )
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """A new leaf tensor with a copy of `data` (float data defaults to float32)."""
+def tensor(
+    data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """A new leaf tensor with a copy of `data` (float data defaults to float32, Python ints
+    to int64, NumPy arrays keep their dtype), on the CPU (`device` is checked)."""
+    if device is not None:
+        from ._device import device as _device
+
+        _device(device)
     t = Tensor(np.array(data._array if isinstance(data, Tensor) else data, copy=True), dtype=dtype)
     if dtype is None and not isinstance(data, (np.ndarray, Tensor)) and t.dtype.kind == "f":
         t._array = t._array.astype(DEFAULT_DTYPE)

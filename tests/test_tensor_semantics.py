@@ -64,6 +64,6 @@ def test_dtype_names_and_differentiable_float_casts():
     assert x.long().tolist() == [1, -2] and not x.long().requires_grad
     assert x.bool().dtype == np.bool_ and x.int().dtype == np.int32
     assert x.to(pydl.tensor([1], dtype=np.int64)).dtype == np.int64
-    assert x.to("cpu") is x and x.cpu() is x and x.device == "cpu" and not x.is_cuda
+    assert x.to("cpu") is x and x.cpu() is x and x.device == pydl.device("cpu") and not x.is_cuda
     with pytest.raises(RuntimeError, match="runs on CPUs"):
         x.to("cuda")
