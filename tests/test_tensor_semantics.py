@@ -67,3 +67,66 @@ def test_dtype_names_and_differentiable_float_casts():
     assert x.to("cpu") is x and x.cpu() is x and x.device == pydl.device("cpu") and not x.is_cuda
     with pytest.raises(RuntimeError, match="runs on CPUs"):
         x.to("cuda")
+
+
+def _index_keys(torch_like):
+    """Keys mixing ints, slices and index arrays, where PyTorch's placement of the indexed
+    dims differs from NumPy's for some."""
+    arr = torch_like
+    return [
+        (0, slice(None), arr([0, 1])),
+        (slice(None), 1, arr([0, 2])),
+        (1, arr([0, 2]), slice(1, 3)),
+        (arr([0, 1]), 2),
+        (Ellipsis, 0, arr([1, 2])),
+        (0, arr([[True, False, True, False]] * 3)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_mixed_integer_and_array_indices_place_dims_as_pytorch(case, torch):
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    key = _index_keys(np.array)[case]
+    tkey = _index_keys(torch.tensor)[case]
+    np.testing.assert_array_equal(pydl.tensor(a)[key].numpy(), torch.tensor(a)[tkey].numpy())
+    x, t = pydl.tensor(a), torch.tensor(a)
+    x[key] = -1.0
+    t[tkey] = -1.0
+    np.testing.assert_array_equal(x.numpy(), t.numpy())
+
+
+@pytest.mark.parametrize("backend", ["core", "reference"])
+def test_zero_d_tensors_take_dim_0_and_minus_1(backend, torch):
+    prev = pydl.get_backend()
+    pydl.set_backend(backend)
+    try:
+        x, t = pydl.tensor(2.0), torch.tensor(2.0)
+        for name, args in [("softmax", (-1,)), ("log_softmax", (0,)), ("squeeze", (-1,)),
+                           ("sum", (0,)), ("exp", ()), ("unsqueeze", (0,))]:  # fmt: skip
+            got, want = getattr(x, name)(*args), getattr(t, name)(*args)
+            assert got.shape == tuple(want.shape), name
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, err_msg=name)
+    finally:
+        pydl.set_backend(prev)
+
+
+@pytest.mark.parametrize("backend", ["core", "reference"])
+def test_cross_entropy_probability_targets_get_gradients(backend, torch):
+    prev = pydl.get_backend()
+    pydl.set_backend(backend)
+    try:
+        rng = np.random.default_rng(0)
+        z = rng.standard_normal((3, 4)).astype(np.float32)
+        p = rng.dirichlet(np.ones(4), 3).astype(np.float32)
+        for reduction in ("mean", "sum", "none"):
+            grads = []
+            for lib in (pydl, torch):
+                zt = lib.tensor(z, requires_grad=True)
+                pt = lib.tensor(p, requires_grad=True)
+                loss = lib.nn.functional.cross_entropy(zt, pt, reduction=reduction)
+                loss.sum().backward()
+                grads.append((zt.grad.numpy(), pt.grad.numpy()))
+            for g, w in zip(*grads):
+                np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    finally:
+        pydl.set_backend(prev)

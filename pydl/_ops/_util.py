@@ -12,10 +12,12 @@ from ..tensor import Tensor, _constant
 
 
 def axis_index(axis: int, ndim: int, what: str = "dim") -> int:
-    """axis in [0, ndim) from a possibly negative one; IndexError naming the rank."""
-    if not -ndim <= axis < builtins.max(ndim, 1):
+    """axis in [0, ndim) from a possibly negative one; IndexError naming the rank. A 0-d
+    tensor takes dim 0 or -1, as PyTorch's (its callers treat it as one element)."""
+    n = builtins.max(ndim, 1)
+    if not -n <= axis < n:
         raise IndexError(f"{what} {axis} is out of range for a tensor of rank {ndim}")
-    return axis % builtins.max(ndim, 1)
+    return axis % n
 
 
 def axis_tuple(axis: Any, ndim: int) -> tuple[int, ...]:

@@ -136,6 +136,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """e^x_i / sum_j e^x_j along dim (max-shifted, stable)."""
     x = as_tensor(x)
     axis = axis_index(dim, x.ndim)
+    if x.ndim == 0:  # a 0-d tensor is its own one-element row (PyTorch's dim wrapping)
+        return reshape(softmax(reshape(x, (1,)), 0), ())
     y = _b.active.softmax_forward(x._array, axis)
     return record(y, (x,), _softmax_backward, (y, axis, "softmax_backward"))
 
@@ -145,6 +147,8 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """x_i - log sum_j e^x_j along dim (stable)."""
     x = as_tensor(x)
     axis = axis_index(dim, x.ndim)
+    if x.ndim == 0:  # a 0-d tensor is its own one-element row (PyTorch's dim wrapping)
+        return reshape(log_softmax(reshape(x, (1,)), 0), ())
     y = _b.active.log_softmax_forward(x._array, axis)
     return record(y, (x,), _softmax_backward, (y, axis, "log_softmax_backward"))
 

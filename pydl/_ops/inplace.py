@@ -186,8 +186,11 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
         apply_(x, "__setitem__", lambda t: layout.index_put(t, key, layout.to(value, t.dtype)),
                reads_self=False)  # fmt: skip
         return
+    key = layout._unwrap_key(key)
+    parts = layout.split_ints(key)
+    target = x._array if parts is None else x._array[parts[0]]  # a view: writes reach x
     try:
-        x._array[layout._unwrap_key(key)] = value._array
+        target[key if parts is None else parts[1]] = value._array
     except ValueError as e:
         raise (RuntimeError if "read-only" in str(e) else ValueError)(
             f"cannot assign a tensor of shape {value.shape} to x[{key!r}] of a tensor of "

@@ -86,6 +86,8 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     if dim is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
     d = axis_index(dim, x.ndim)
+    if x.ndim == 0:
+        return x
     return reshape(x, x.shape[:d] + x.shape[d + 1 :]) if x.shape[d] == 1 else x
 
 
@@ -215,6 +217,34 @@ def _unwrap_key(key: Any) -> Any:
     return key
 
 
+def _is_int(k: Any) -> bool:
+    return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+
+
+def split_ints(key: Any) -> tuple[Any, Any] | None:
+    """PyTorch applies the integers of an index before its index arrays, where NumPy counts
+    them as index arrays: `x[0, :, [0, 1]]` of a (2, 3, 4) tensor is (3, 2) in PyTorch and
+    (2, 3) in NumPy. For a key with both, (the basic part, the rest) such that
+    a[basic][rest] is PyTorch's a[key]; None for any other key (NumPy agrees there)."""
+    if type(key) is not tuple or not any(map(_is_int, key)) or _is_basic(key):
+        return None
+    basic, rest = [], []
+    for k in key:
+        if _is_int(k):
+            basic.append(k)
+        elif k is None or type(k) is slice:
+            basic.append(k)
+            rest.append(slice(None))
+        elif k is Ellipsis:
+            basic.append(k)
+            rest.append(k)
+        else:  # an index array or mask: kept for the second step, over its dims
+            ndim = np.ndim(k) if np.asarray(k).dtype == np.bool_ else 1
+            basic.extend([slice(None)] * ndim)
+            rest.append(k)
+    return tuple(basic), tuple(rest)
+
+
 def _basic_index_backward(node: Any, g: np.ndarray) -> Any:
     full = np.zeros(node.inputs[0].shape, g.dtype)
     full[node.saved] = g
@@ -227,6 +257,9 @@ def getitem(x: Tensor, key: Any) -> Tensor:
     [Views]); bool masks and integer arrays a copy."""
     x = as_tensor(x)
     key = _unwrap_key(key)
+    parts = split_ints(key)
+    if parts is not None:
+        return getitem(getitem(x, parts[0]), parts[1])
     if _is_basic(key):
         # A trailing Ellipsis makes NumPy return a 0-d view, not a scalar, for x[i] of a
         # vector, so that x[i].zero_() writes into x.

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from ..tensor import Tensor, as_tensor, record
-from .activation import clamp, exp, log, neg, softplus
+from ..tensor import Tensor, as_tensor, grad_needed, record
+from .activation import clamp, exp, log, log_softmax, neg, softplus
 from .elementwise import add, div, mul, sub
 from .layout import permute, reshape
 from .reduce import mean, sum
@@ -73,9 +73,21 @@ def cross_entropy(
 
     target holds class indices (N,) or class probabilities (N, C) (float dtype).
     Labels equal to ignore_index contribute nothing and leave the mean's count.
+    Probabilities that require grad get it (-log_softmax(input) per class), through the
+    composed form -sum(target * log_softmax(input)) (the fused kernel differentiates the
+    logits only).
     """
     _check_reduction(reduction)
     input = as_tensor(input)
+    if isinstance(target, Tensor) and target.dtype.kind == "f" and grad_needed(target):
+        if target.shape != input.shape:
+            raise ValueError(
+                f"cross_entropy: probability target of shape {target.shape} must match "
+                f"input of shape {input.shape}"
+            )
+        class_dim = 1 if input.ndim > 1 else 0
+        per_sample = neg(sum(mul(target, log_softmax(input, class_dim)), class_dim))
+        return _apply_reduction(per_sample, reduction)
     logits, t, sample_shape = _class_last("cross_entropy", input, target)
     if t.dtype.kind == "f":
         t = t.astype(logits.dtype, copy=False)
