@@ -42,6 +42,8 @@ from ._dtypes import (
 )
 from ._factories import (
     arange,
+    as_tensor,
+    from_numpy,
     empty,
     empty_like,
     full,
@@ -82,6 +84,8 @@ def build_info() -> dict:
 __all__ = [
     "Tensor",
     "arange",
+    "as_tensor",
+    "from_numpy",
     "backends",
     "bool",
     "build_info",

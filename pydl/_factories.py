@@ -318,8 +318,35 @@ def linspace(
     return _finish(values.astype(dt), device, requires_grad)
 
 
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor over the array's memory, without a copy (writes through either are seen by
+    both), as torch.from_numpy."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(ndarray).__name__}")
+    if ndarray.dtype.kind not in "fiub" or ndarray.dtype.itemsize > 8:
+        raise TypeError(
+            f"from_numpy: can't convert an array of dtype {ndarray.dtype}; pydl supports "
+            f"float64, float32, int64, int32, int16, int8, uint8 and bool"
+        )
+    return _constant(ndarray)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """data as a tensor, sharing memory when it already is one (or a NumPy array) of the
+    asked dtype, else a converted copy, as torch.as_tensor."""
+    as_device(device)
+    dt = dtype_arg(dtype, "as_tensor")
+    if isinstance(data, Tensor):
+        return data if dt is None or data.dtype == dt else data.to(dt)
+    if isinstance(data, np.ndarray) and (dt is None or data.dtype == dt):
+        return from_numpy(data)
+    return Tensor(data, dtype=dt)
+
+
 __all__ = [
     "arange",
+    "as_tensor",
+    "from_numpy",
     "empty",
     "empty_like",
     "full",
