@@ -255,3 +255,20 @@ def test_multihead_attention_bad_input():
     with pytest.raises(ValueError, match=r"key_padding_mask of shape \(3, 3\)"):
         x = pydl.randn(3, 2, 8)
         mha(x, x, x, key_padding_mask=np.zeros((3, 3), bool))
+
+
+def test_float_attn_mask_that_requires_grad_gets_its_gradient(torch):
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal((2, 3, 5, 4)).astype(np.float32) for _ in range(3))
+    bias = rng.standard_normal((3, 5, 5)).astype(np.float32)  # per-head, broadcast over batch
+    grads = []
+    for lib in (pydl, torch):
+        b = lib.tensor(bias, requires_grad=True)
+        qt = lib.tensor(q, requires_grad=True)
+        out = lib.nn.functional.scaled_dot_product_attention(
+            qt, lib.tensor(k), lib.tensor(v), attn_mask=b
+        )
+        (out * out).sum().backward()
+        grads.append((b.grad.numpy(), qt.grad.numpy()))
+    for g, w in zip(*grads):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Tensor, as_tensor, grad_needed, record
 from .activation import softmax
 from .dropout import dropout
 from .elementwise import add, mul
@@ -70,9 +70,16 @@ def scaled_dot_product_attention(
         if m.dtype == np.bool_:
             m = np.where(m, 0.0, -np.inf)
         mask = np.asarray(m.reshape(batch, L, S), dtype=q.dtype, order="C")
-    if dropout_p > 0.0:
+    # A float mask that requires grad (ALiBi, learned relative-position biases) gets its
+    # gradient, dL/dscores, from the composed form: the fused kernel does not return it.
+    trained_mask = (
+        isinstance(attn_mask, Tensor) and attn_mask.dtype.kind == "f" and grad_needed(attn_mask)
+    )
+    if dropout_p > 0.0 or trained_mask:
         scores = mul(matmul(q, transpose(k, -2, -1)), scale)
-        if mask is not None:
+        if trained_mask:
+            scores = add(scores, attn_mask)
+        elif mask is not None:
             scores = add(scores, as_tensor(mask.reshape(lead + (L, S))))
         if is_causal:
             hide = np.where(np.tril(np.ones((L, S), bool)), 0.0, -np.inf).astype(q.dtype)
