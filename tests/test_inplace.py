@@ -170,3 +170,21 @@ def test_random_fills_and_array_protocol():
     x.normal_(3.0, 0.5)
     assert abs(x.numpy().mean() - 3.0) < 0.1
     np.testing.assert_array_equal(np.asarray(x), x.numpy())
+
+
+def test_modules_with_inplace_write_into_their_input(torch):
+    x = np.array([[-1.0, 2.0, -3.0]], np.float32)
+    for lib in (pydl, torch):
+        t = lib.tensor(x)
+        assert lib.nn.ReLU(inplace=True)(t) is t
+        assert t.numpy().tolist() == [[0.0, 2.0, 0.0]]
+        t = lib.tensor(x)
+        lib.nn.LeakyReLU(0.5, True)(t)
+        assert t.numpy().tolist() == [[-0.5, 2.0, -1.5]]
+    # a Linear's output rewritten by in-place dropout still trains, as in PyTorch
+    m = pydl.nn.Sequential(
+        pydl.nn.Linear(3, 4), pydl.nn.ReLU(inplace=True), pydl.nn.Linear(4, 2),
+        pydl.nn.Dropout(0.5, inplace=True),
+    )  # fmt: skip
+    m(pydl.tensor(x)).sum().backward()
+    assert m[0].weight.grad is not None

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import functional as F
 from .._ops import OPS
+from .._ops import inplace as inplace_ops
 from ..tensor import Tensor
 from . import functional as NF
 from . import init
@@ -74,12 +75,24 @@ class Flatten(Module):
         return F.flatten(x, self.start_dim, self.end_dim)
 
 
+# The activation modules that take PyTorch's `inplace=` argument.
+_INPLACE = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "CELU", "SELU", "Hardtanh", "SiLU", "Mish",
+            "Hardsigmoid", "Hardswish", "Threshold"}  # fmt: skip
+
+
 def _activation(name: str, fn: Any, doc: str, epilogue: str | None = None, **defaults: Any) -> type:
     """A Module class applying fn(x, **its arguments); `epilogue` is F.linear's name for
-    it, which a Linear before it in a Sequential then applies (with default arguments)."""
+    it, which a Linear before it in a Sequential then applies (with default arguments).
+    Where PyTorch's has `inplace=` (last), it writes the result into x (Note [In-place
+    ops])."""
+    takes_inplace = name in _INPLACE
 
     def __init__(self: Module, *args: Any, **kwargs: Any) -> None:
         Module.__init__(self)
+        inplace = kwargs.pop("inplace", False) if takes_inplace else False
+        if takes_inplace and len(args) == len(defaults) + 1:
+            *args, inplace = args
+        object.__setattr__(self, "inplace", bool(inplace))
         names = list(defaults)
         if len(args) > len(names):
             raise TypeError(f"{name} takes at most {len(names)} positional arguments")
@@ -92,10 +105,13 @@ def _activation(name: str, fn: Any, doc: str, epilogue: str | None = None, **def
         object.__setattr__(self, "_args", values)
 
     def forward(self: Module, x: Tensor) -> Tensor:
+        if self.inplace:
+            return inplace_ops.apply_(x, name, lambda t: fn(t, **self._args))
         return fn(x, **self._args)
 
     def extra_repr(self: Module) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self._args.items())
+        extra = ["inplace=True"] if self.inplace else []
+        return ", ".join([f"{k}={v}" for k, v in self._args.items()] + extra)
 
     def _epilogue_activation(self: Module) -> str | None:
         plain = type(self).forward is forward and self._args == defaults  # not a subclass's

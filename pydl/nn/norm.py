@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from .._ops.inplace import apply_
 from . import functional as NF
 from .module import Module, Parameter
 
@@ -152,18 +153,24 @@ class Dropout(Module):
     """Inverted dropout. p is the probability of zeroing an element (PyTorch's meaning; the
     spec's p is the keep probability, i.e. 1 - p here). Identity in eval mode."""
 
-    def __init__(self, p: float = 0.5) -> None:
+    _fn = staticmethod(NF.dropout)
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p, self.inplace = p, bool(inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
 
     def forward(self, x: Tensor) -> Tensor:
-        return NF.dropout(x, self.p, self.training)
+        if self.inplace and self.training:
+            return apply_(x, "dropout", lambda t: self._fn(t, self.p, True))
+        return self._fn(x, self.p, self.training)
 
 
 class Dropout2d(Dropout):
     """Spatial dropout: zeroes whole channels with probability p (PyTorch's meaning)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return NF.dropout2d(x, self.p, self.training)
+    _fn = staticmethod(NF.dropout2d)
