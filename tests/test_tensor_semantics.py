@@ -130,3 +130,22 @@ def test_cross_entropy_probability_targets_get_gradients(backend, torch):
                 np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
     finally:
         pydl.set_backend(prev)
+
+
+@pytest.mark.parametrize("backend", ["core", "reference"])
+def test_pow_gradients_at_base_zero_match_pytorch(backend, torch):
+    prev = pydl.get_backend()
+    pydl.set_backend(backend)
+    try:
+        base = np.array([0.0, 0.0, 2.0, 0.0], np.float32)
+        exponent = np.array([2.0, 0.5, 3.0, 0.0], np.float32)
+        grads = []
+        for lib in (pydl, torch):
+            b = lib.tensor(base, requires_grad=True)
+            e = lib.tensor(exponent, requires_grad=True)
+            (b**e).sum().backward()
+            grads.append((b.grad.numpy(), e.grad.numpy()))
+        for g, w in zip(*grads):
+            np.testing.assert_allclose(g, w, rtol=1e-6)
+    finally:
+        pydl.set_backend(prev)
