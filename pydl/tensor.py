@@ -171,10 +171,12 @@ class Tensor:
 
     @data.setter
     def data(self, value: Tensor) -> None:
-        """Swap in another tensor's values (shape and dtype may change), as PyTorch's."""
+        """Swap in another tensor's values (shape and dtype may change), as PyTorch's. A
+        strided view is copied: kernels that write in place (optimizer steps) need one
+        contiguous block."""
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
-        self._array = value._array
+        self._array = np.asarray(value._array, order="C")
 
     @property
     def _version_counter(self) -> int:

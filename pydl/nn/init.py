@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-from .. import _random
 from ..tensor import Tensor, no_grad
 
 _GAINS = {
@@ -40,33 +39,33 @@ def _fans(t: Tensor) -> tuple[int, int]:
     return t.shape[1] * receptive, t.shape[0] * receptive
 
 
+# The fills are the tensor's in-place ops under no_grad (Note [In-place ops]): they count
+# the write on the version counter and reach every view of the memory.
 @no_grad()
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with U[a, b)."""
-    _random.uniform_(t._array, a, b)
-    return t
+    return t.uniform_(a, b)
 
 
 @no_grad()
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with N(mean, std^2)."""
-    _random.normal_(t._array, mean, std)
-    return t
+    return t.normal_(mean, std)
 
 
+@no_grad()
 def zeros_(t: Tensor) -> Tensor:
-    t._array[...] = 0
-    return t
+    return t.zero_()
 
 
+@no_grad()
 def ones_(t: Tensor) -> Tensor:
-    t._array[...] = 1
-    return t
+    return t.fill_(1)
 
 
+@no_grad()
 def constant_(t: Tensor, value: float) -> Tensor:
-    t._array[...] = value
-    return t
+    return t.fill_(value)
 
 
 def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
