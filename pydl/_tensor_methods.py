@@ -33,6 +33,11 @@ def _inplace_dunder(method: Callable) -> Callable:
     return lambda self, other: method(self, other)
 
 
+def _new(make: Callable, like: Tensor, size: tuple, dtype: Any) -> Tensor:
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    return Tensor(make(shape, dtype=np.dtype(dtype or like.dtype)))
+
+
 def install() -> None:
     T = Tensor
     for decl in _ops.OPS.values():
@@ -73,5 +78,16 @@ def install() -> None:
     T.int = lambda self: _ops.layout.to(self, np.int32)
     T.bool = lambda self: _ops.layout.to(self, np.bool_)
     T.cpu = lambda self: self
+    T.view_as = lambda self, other: _ops.layout.reshape(self, other.shape)
+    T.reshape_as = T.view_as
+    T.type_as = lambda self, other: _ops.layout.to(self, other.dtype)
+    # new_* make a tensor of this one's dtype, as PyTorch's.
+    T.new_zeros = lambda self, *size, dtype=None: _new(np.zeros, self, size, dtype)
+    T.new_ones = lambda self, *size, dtype=None: _new(np.ones, self, size, dtype)
+    T.new_empty = lambda self, *size, dtype=None: _new(np.empty, self, size, dtype)
+    T.new_full = lambda self, size, fill_value, dtype=None: _new(
+        lambda shape, dtype: np.full(shape, fill_value, dtype), self, (size,), dtype
+    )
+    T.new_tensor = lambda self, data, dtype=None: Tensor(data, dtype=dtype or self.dtype)
     T.device = property(lambda self: _CPU)
     T.is_cuda = property(lambda self: False)

@@ -206,6 +206,25 @@ class Tensor:
     def numel(self) -> int:
         return self._array.size
 
+    nelement = numel
+
+    def stride(self, dim: int | None = None) -> Any:
+        """Strides in elements, as PyTorch's (a view's are its base's, Note [Views])."""
+        strides = tuple(s // self._array.itemsize for s in self._array.strides)
+        return strides if dim is None else strides[dim]
+
+    def is_contiguous(self) -> bool:
+        return self._array.flags.c_contiguous
+
+    def element_size(self) -> int:
+        return self._array.itemsize
+
+    def data_ptr(self) -> int:
+        return self._array.__array_interface__["data"][0]
+
+    def is_floating_point(self) -> bool:
+        return self._array.dtype.kind == "f"
+
     def __len__(self) -> int:
         if self._array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

@@ -149,3 +149,27 @@ def test_pow_gradients_at_base_zero_match_pytorch(backend, torch):
             np.testing.assert_allclose(g, w, rtol=1e-6)
     finally:
         pydl.set_backend(prev)
+
+
+def test_strides_contiguity_and_new_tensors_as_pytorch(torch):
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    x, t = pydl.tensor(a), torch.tensor(a)
+    for f in (lambda v: v, lambda v: v.transpose(0, 2), lambda v: v[:, 1], lambda v: v[..., ::2]):
+        assert f(x).stride() == f(t).stride() and f(x).is_contiguous() == f(t).is_contiguous()
+    assert x.element_size() == t.element_size() and x.nelement() == t.nelement()
+    assert x.is_floating_point() and not x.long().is_floating_point()
+    for got, want in [
+        (x.new_zeros(2, 2), t.new_zeros(2, 2)),
+        (x.new_ones((3,)), t.new_ones((3,))),
+        (x.new_full((2,), 7.0), t.new_full((2,), 7.0)),
+        (x.long().new_zeros(2), t.long().new_zeros(2)),
+        (x.view_as(x.reshape(4, 6)), t.view_as(t.reshape(4, 6))),
+        (x.long().type_as(x), t.long().type_as(t)),
+    ]:
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+        assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    w = pydl.tensor([1.0, 2.0], requires_grad=True)
+    c = w.clone()
+    assert c.data_ptr() != w.data_ptr()
+    (c * 3.0).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 3.0])

@@ -132,6 +132,13 @@ def contiguous(x: Tensor) -> Tensor:
 
 
 @op(kernels=(), method=True, toplevel=True)
+def clone(x: Tensor) -> Tensor:
+    """A copy of x in new memory (C-contiguous); the gradient passes through."""
+    x = as_tensor(x)
+    return record(np.array(x._array, order="C", copy=True), (x,), _pass_backward, reads=False)
+
+
+@op(kernels=(), method=True, toplevel=True)
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two axes."""
     x = as_tensor(x)
