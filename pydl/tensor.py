@@ -87,16 +87,23 @@ class _Node:
         self.inputs = inputs
         self.saved = saved
         self.outputs = outputs
-        self.edges = tuple([(i._ctx, i._slot) if i.requires_grad else None for i in inputs])
-        self.versions = None
-        if callable(reads):
+        # Plain loops, not comprehensions: this runs for every recorded op, and a
+        # comprehension costs a function call in CPython 3.11.
+        if type(reads) is not bool and type(reads) is not tuple:
             reads = reads(*inputs)
-        if reads:
-            self.versions = [
-                (i, 0 if i._version is None else i._version[0])
-                for i, r in zip(inputs, reads if type(reads) is tuple else (True,) * len(inputs))
-                if r
-            ]
+        edges = []
+        versions = None
+        k = 0
+        for i in inputs:
+            edges.append((i._ctx, i._slot) if i.requires_grad else None)
+            if reads is True or (reads is not False and reads[k]):
+                if versions is None:
+                    versions = []
+                v = i._version
+                versions.append((i, 0 if v is None else v[0]))
+            k += 1
+        self.edges = edges
+        self.versions = versions
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
@@ -465,7 +472,7 @@ def record(
         t = Tensor.__new__(Tensor)
         t._array, t.grad, t._ctx, t._slot, t.requires_grad = out, None, node, 0, node is not None
         t._version = t._base = None
-        if node is not None and saved is not None and _is_saved(out, saved):
+        if node is not None and (saved is out or (type(saved) is tuple and _is_saved(out, saved))):
             _watch_output(node, t)
         return t
     outs = []
