@@ -44,7 +44,7 @@ void def_where(py::module_& m) {
         [](const py::array& cond_, const py::array& a_, const py::array& b_) {
             PYDL_CHECK(cond_.dtype().kind() == 'b', TypeError,
                        "where: condition must be bool, got ", dtype_name(cond_));
-            auto cond = py::array_t<bool, py::array::c_style>::ensure(cond_);
+            auto cond = py::reinterpret_steal<py::array_t<bool>>(c_contiguous(cond_).release());
             auto a = f32(a_, "a"), b = f32(b_, "b");
             const Shape cs = shape_of(cond), as = shape_of(a), bs = shape_of(b);
             const Shape os = broadcast_shapes(cs, broadcast_shapes(as, bs));
@@ -63,7 +63,7 @@ void def_where(py::module_& m) {
            bool need_a, bool need_b) {
             PYDL_CHECK(cond_.dtype().kind() == 'b', TypeError,
                        "where: condition must be bool, got ", dtype_name(cond_));
-            auto cond = py::array_t<bool, py::array::c_style>::ensure(cond_);
+            auto cond = py::reinterpret_steal<py::array_t<bool>>(c_contiguous(cond_).release());
             auto g = f32(g_, "grad");
             const Shape cs = shape_of(cond), as = shape_of(a_), bs = shape_of(b_);
             const Shape os = broadcast_shapes(cs, broadcast_shapes(as, bs));

@@ -20,6 +20,18 @@ std::vector<int64_t> check_perm(const std::vector<int64_t>& dims, size_t rank) {
 }  // namespace
 
 void bind_layout(py::module_& m) {
+    // A new array always: strided_copy's (Note [Strided copy]) for plain numbers of 1, 2, 4
+    // or 8 bytes, else NumPy's for a strided view; the reference's for other dtypes.
+    m.def(
+        "contiguous_forward",
+        [](const py::array& x) -> py::object {
+            if (py::object y = contiguous_copy(x)) return y;
+            if (!is_c_contiguous(x)) return c_contiguous(x);
+            throw NeedsReference(
+                str_cat("contiguous: the core copies numbers of 1, 2, 4 or 8 bytes; x has dtype ",
+                        dtype_name(x)));
+        },
+        py::arg("x"));
     m.def(
         "permute_forward",
         [](const py::array& x_, const std::vector<int64_t>& dims) {

@@ -26,17 +26,79 @@ inline const char* dtype_name(const py::array& a) {
     return s.c_str();
 }
 
-// A C-contiguous float32 array, or TypeError naming the argument.
-inline py::array_t<float> f32(const py::array& a, const char* name) {
-    PYDL_CHECK(a.dtype().is(py::dtype::of<float>()), TypeError, "pydl core kernels take float32; ",
-               name, " has dtype ", dtype_name(a), " (use the reference backend for float64)");
-    return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+// The dtypes the core has native kernels for (Note [Dtypes in the core]); Other for the rest.
+enum class DType { Bool, UInt8, Int32, Int64, Float32, Float64, Other };
+
+// a's dtype, read off the array's descriptor without a Python call (this is on every
+// kernel call). A non-native byte order is Other.
+inline DType dtype_of(const py::array& a) {
+    using api = py::detail::npy_api;
+    const auto* d = py::detail::array_descriptor_proxy(py::detail::array_proxy(a.ptr())->descr);
+    constexpr char kSwapped = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? '>' : '<';
+    if (d->byteorder == kSwapped) return DType::Other;
+    switch (d->type_num) {
+        case api::NPY_FLOAT_:
+            return DType::Float32;
+        case api::NPY_DOUBLE_:
+            return DType::Float64;
+        case api::NPY_BOOL_:
+            return DType::Bool;
+        case api::NPY_UBYTE_:
+            return DType::UInt8;
+        case api::NPY_INT_:
+            return sizeof(int) == 4 ? DType::Int32 : DType::Other;
+        case api::NPY_LONG_:
+            return sizeof(long) == 8 ? DType::Int64
+                                     : (sizeof(long) == 4 ? DType::Int32 : DType::Other);
+        case api::NPY_LONGLONG_:
+            return sizeof(long long) == 8 ? DType::Int64 : DType::Other;
+    }
+    return DType::Other;
 }
 
-// A C-contiguous int64 array of indices or labels, or TypeError.
+inline bool is_c_contiguous(const py::array& a) {
+    return py::detail::array_proxy(a.ptr())->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_;
+}
+
+// Note [Strided inputs]: a kernel reads C-contiguous memory; a binding handed a strided
+// NumPy view (a transpose, a slice, a flip, a broadcast) makes the contiguous copy itself,
+// with the core's parallel strided_copy (Note [Strided copy] in kernels/layout.h), not with
+// NumPy's single-threaded one. The GIL is released during the copy. Only where NumPy's
+// byte strides are not whole elements (a view into a structured array), or the elements are
+// not plain 1, 2, 4 or 8-byte numbers, does NumPy copy. An array that is already
+// C-contiguous is returned as is (no copy, no conversion).
+py::array c_contiguous(const py::array& a);
+// A new C-contiguous array copied from `a` by strided_copy; a null object when a's
+// elements are not plain numbers of 1, 2, 4 or 8 bytes or its strides not whole elements.
+py::object contiguous_copy(const py::array& a);
+
+// A new C-contiguous array of `dtype` (contents unspecified), from the buffer pool when large.
+py::array empty_as(const py::dtype& dtype, const Shape& shape);
+
+// Thrown by the dtype checks for a dtype a binding has no native kernel for; a TypeError
+// where nothing catches it.
+struct NeedsReference : TypeError {
+    using TypeError::TypeError;
+};
+
+// A C-contiguous float32 array (a copy of a strided one: Note [Strided inputs]), or
+// NeedsReference naming the argument.
+inline py::array_t<float> f32(const py::array& a, const char* name) {
+    if (__builtin_expect(dtype_of(a) != DType::Float32, 0))
+        throw NeedsReference(str_cat("pydl core kernels take float32; ", name, " has dtype ",
+                                     dtype_name(a), " (use the reference backend for float64)"));
+    if (__builtin_expect(is_c_contiguous(a), 1))
+        return py::reinterpret_borrow<py::array_t<float>>(a);
+    return py::reinterpret_steal<py::array_t<float>>(c_contiguous(a).release());
+}
+
+// A C-contiguous int64 array of indices or labels (other integer dtypes converted by
+// NumPy), or TypeError.
 inline py::array_t<int64_t> i64(const py::array& a, const char* name) {
     PYDL_CHECK(a.dtype().kind() == 'i' || a.dtype().kind() == 'u', TypeError, name,
                " must hold integers; got dtype ", dtype_name(a));
+    if (dtype_of(a) == DType::Int64)
+        return py::reinterpret_steal<py::array_t<int64_t>>(c_contiguous(a).release());
     return py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
 }
 

@@ -17,8 +17,8 @@ namespace {
 // output rows, each line fetched once (2048x256 transpose ~5x faster).
 constexpr int64_t kTile = 16;
 
-void permute_blocked(const float* x, const Shape& out_shape, const Shape& read, size_t a,
-                     float* out) {
+template <typename T>
+void permute_blocked(const T* x, const Shape& out_shape, const Shape& read, size_t a, T* out) {
     const size_t last = out_shape.size() - 1;
     const Shape out_strides = contiguous_strides(out_shape);
     const int64_t rows = out_shape[a], cols = out_shape[last];
@@ -45,8 +45,8 @@ void permute_blocked(const float* x, const Shape& out_shape, const Shape& read, 
                          for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
                              const int64_t j1 = std::min(cols, j0 + kTile);
                              for (int64_t i = i0; i < i1; ++i) {
-                                 const float* src = x + in_base + i;  // read[a] == 1
-                                 float* dst = out + out_base + i * row_write;
+                                 const T* src = x + in_base + i;  // read[a] == 1
+                                 T* dst = out + out_base + i * row_write;
                                  for (int64_t j = j0; j < j1; ++j) dst[j] = src[j * col_read];
                              }
                          }
@@ -54,20 +54,13 @@ void permute_blocked(const float* x, const Shape& out_shape, const Shape& read, 
                  });
 }
 
-}  // namespace
-
-void permute_forward(const float* x, const Shape& shape, const std::vector<int64_t>& dims,
-                     float* out) {
-    if (numel(shape) == 0) return;  // nothing to move; the tiling below divides by extents
-    const Shape in_strides = contiguous_strides(shape);
-    Shape out_shape(dims.size()), read(dims.size());
-    for (size_t d = 0; d < dims.size(); ++d) {
-        out_shape[d] = shape[dims[d]];
-        read[d] = in_strides[dims[d]];
-    }
+// Note [Strided copy], for one element size.
+template <typename T>
+void gather_strided(const T* x, const Shape& out_shape, const Shape& read, T* out) {
+    if (numel(out_shape) == 0) return;  // nothing to move; the tiling below divides by extents
     // The input's innermost axis moved away from the output's innermost: blocked.
-    const size_t last = dims.size() - 1;
-    if (!dims.empty() && read[last] != 1 && out_shape[last] > 1 && numel(out_shape) > 0)
+    const size_t last = out_shape.size() - 1;
+    if (!out_shape.empty() && read[last] != 1 && out_shape[last] > 1)
         for (size_t a = 0; a < last; ++a)
             if (read[a] == 1 && out_shape[a] > 1)
                 return permute_blocked(x, out_shape, read, a, out);
@@ -78,6 +71,46 @@ void permute_forward(const float* x, const Shape& shape, const std::vector<int64
         else
             for (int64_t i = 0; i < n; ++i) out[off[0] + i] = x[off[1] + i * inc[1]];
     });
+}
+
+// fn(T()) for the unsigned integer type T of `size` bytes: the layout kernels move bits.
+template <typename Fn>
+void with_element_type(size_t size, Fn&& fn) {
+    switch (size) {
+        case 1:
+            return fn(uint8_t());
+        case 2:
+            return fn(uint16_t());
+        case 4:
+            return fn(uint32_t());
+        case 8:
+            return fn(uint64_t());
+    }
+    PYDL_CHECK(false, ValueError, "layout kernels move elements of 1, 2, 4 or 8 bytes, not ", size);
+}
+
+}  // namespace
+
+void strided_copy(const void* x, const Shape& shape, const Shape& strides, size_t elem_size,
+                  void* out) {
+    PYDL_CHECK(strides.size() == shape.size(), ValueError, "strided_copy: ", strides.size(),
+               " strides for shape ", shape_str(shape));
+    with_element_type(elem_size, [&](auto t) {
+        using T = decltype(t);
+        gather_strided(static_cast<const T*>(x), shape, strides, static_cast<T*>(out));
+    });
+}
+
+void permute_forward(const void* x, const Shape& shape, const std::vector<int64_t>& dims,
+                     size_t elem_size, void* out) {
+    if (numel(shape) == 0) return;
+    const Shape in_strides = contiguous_strides(shape);
+    Shape out_shape(dims.size()), read(dims.size());
+    for (size_t d = 0; d < dims.size(); ++d) {
+        out_shape[d] = shape[dims[d]];
+        read[d] = in_strides[dims[d]];
+    }
+    strided_copy(x, out_shape, read, elem_size, out);
 }
 
 void check_indices(const int64_t* index, int64_t count, int64_t n, const char* what) {

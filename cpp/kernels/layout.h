@@ -8,9 +8,24 @@
 
 namespace pydl {
 
-// out = x.transpose(dims), C-contiguous.
-void permute_forward(const float* x, const Shape& shape, const std::vector<int64_t>& dims,
-                     float* out);
+// Note [Strided copy]: out (C-contiguous over `shape`) = the elements of x read with
+// `strides` (in elements; negative and zero strides too: x points at element (0, ..., 0)),
+// for elements of 1, 2, 4 or 8 bytes of any dtype: the bits are moved, never converted.
+// Every layout change is one: the bindings' contiguous copies of strided NumPy views
+// (transposes, slices, flips, broadcasts), permute, reductions that move their reduced
+// axes last. Rows are split across threads as the elementwise kernels' (for_each_row); a
+// read whose innermost run is strided while another axis is contiguous (a transpose) goes
+// through tiles, so that every cache line is fetched once (Note [Blocked transpose]).
+void strided_copy(const void* x, const Shape& shape, const Shape& strides, size_t elem_size,
+                  void* out);
+
+// out = x.transpose(dims), C-contiguous, elements of elem_size bytes (any dtype).
+void permute_forward(const void* x, const Shape& shape, const std::vector<int64_t>& dims,
+                     size_t elem_size, void* out);
+inline void permute_forward(const float* x, const Shape& shape, const std::vector<int64_t>& dims,
+                            float* out) {
+    permute_forward(x, shape, dims, sizeof(float), out);
+}
 
 // out[i] = x[index[i]]; throws IndexError (before writing) if any index is
 // outside [0, n).
