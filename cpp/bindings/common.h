@@ -8,6 +8,7 @@
 #include <pybind11/stl.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/buffer_pool.h"
@@ -20,11 +21,25 @@ namespace pydl::bind {
 
 inline Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
 
-inline const char* dtype_name(const py::array& a) {
-    static thread_local std::string s;
-    s = py::str(a.dtype()).cast<std::string>();
-    return s.c_str();
-}
+inline std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+// Note [Dtypes in the core]: pydl tensors hold bool, uint8, int32, int64, float32 or float64
+// (the op layer promotes operands to one dtype as PyTorch). float32 is the fast path, the
+// dtype every kernel has; a binding dispatches on its first array's dtype (with_dtype) to a
+// kernel template instantiated for the dtypes it lists (Note [Kernel dtypes] in
+// kernels/elementwise.h). Native today:
+//   add/sub/mul/pow forward    the six but bool; div forward float32, float64
+//   binary backward            float32, float64
+//   where forward              the six (a and b); backward float32, float64
+//   unary ops (PYDL_UNARY_OPS) float32, float64, forward and backward
+//   sum forward                the six (bool: any); max forward the six (bool: any)
+//   mean forward, reductions' backward   float32, float64
+//   permute, index, embedding, concat forward; permute and concat backward   the six
+//   index and embedding backward   float32, float64
+//   matmul, linear, linear_act forward and backward   float32, float64 (dgemm)
+//   contiguous                 any dtype of plain 1, 2, 4 or 8-byte numbers
+//   everything else            float32
+// A dtype a binding has no kernel for, or operands of mixed dtypes, throw NeedsReference.
 
 // The dtypes the core has native kernels for (Note [Dtypes in the core]); Other for the rest.
 enum class DType { Bool, UInt8, Int32, Int64, Float32, Float64, Other };
@@ -130,12 +145,62 @@ py::array_t<T> empty(const Shape& shape) {
 // null pointers through maybe_empty; the flags' Python order is pydl.reference's.
 //
 // A new array of `shape` (its data in ptr) when `need`, else None (ptr = null).
-inline py::object maybe_empty(bool need, const Shape& shape, float*& ptr) {
+template <typename T>
+py::object maybe_empty(bool need, const Shape& shape, T*& ptr) {
     ptr = nullptr;
     if (!need) return py::none();
-    auto t = empty(shape);
+    auto t = empty<T>(shape);
     ptr = t.mutable_data();
     return t;
+}
+
+// The DType of a C++ element type.
+template <typename T>
+constexpr DType dtype_code() {
+    if constexpr (std::is_same_v<T, bool>) return DType::Bool;
+    if constexpr (std::is_same_v<T, uint8_t>) return DType::UInt8;
+    if constexpr (std::is_same_v<T, int32_t>) return DType::Int32;
+    if constexpr (std::is_same_v<T, int64_t>) return DType::Int64;
+    if constexpr (std::is_same_v<T, float>) return DType::Float32;
+    if constexpr (std::is_same_v<T, double>) return DType::Float64;
+    return DType::Other;
+}
+
+template <typename T>
+struct TypeTag {
+    using type = T;
+};
+
+// `a` as a C-contiguous array of T (Note [Strided inputs]), or NeedsReference naming the
+// argument when its dtype is not T's.
+template <typename T>
+py::array_t<T> typed(const py::array& a, const char* name) {
+    if (dtype_of(a) != dtype_code<T>())
+        throw NeedsReference(str_cat("pydl core: ", name, " has dtype ", dtype_name(a), ", not ",
+                                     py::str(py::dtype::of<T>()).template cast<std::string>()));
+    if (is_c_contiguous(a)) return py::reinterpret_borrow<py::array_t<T>>(a);
+    return py::reinterpret_steal<py::array_t<T>>(c_contiguous(a).release());
+}
+
+// fn(TypeTag<T>()) for the first T of Ts that is a's dtype, or NeedsReference naming the
+// kernel `fn_name` when there is none: a binding's native dtypes (Note [Dtypes in the core]).
+template <typename... Ts, typename Fn>
+py::object with_dtype(const py::array& a, const char* fn_name, Fn&& fn) {
+    const DType dt = dtype_of(a);
+    py::object result;
+    const bool found = ((dt == dtype_code<Ts>() && (result = fn(TypeTag<Ts>()), true)) || ...);
+    if (!found)
+        throw NeedsReference(
+            str_cat(fn_name, ": the core has no kernel for dtype ", dtype_name(a)));
+    return result;
+}
+
+// NeedsReference unless b has a's dtype (the op layer promotes operands to one dtype; mixed
+// ones go to the reference, which promotes as NumPy).
+inline void same_dtype(const py::array& a, const py::array& b, const char* fn_name) {
+    if (dtype_of(a) != dtype_of(b))
+        throw NeedsReference(
+            str_cat(fn_name, ": operands of dtypes ", dtype_name(a), " and ", dtype_name(b)));
 }
 
 inline const float* in(const py::array_t<float>& a) { return a.data(); }
