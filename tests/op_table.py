@@ -22,6 +22,7 @@ import numpy as np
 
 import pydl
 import pydl.nn.functional as NF
+from pydl.tensor import record
 
 
 @dataclass
@@ -247,6 +248,27 @@ row(
 )
 row("index_mask", lambda x: x[mask(x.shape)], [_u((4, 5))], skips=SERIAL_SCATTER)
 row("where", lambda a, b: pydl.where(mask(a.shape), a, b), [_u((4, 5)), _u((5,))])
+
+
+def flipped_columns(x):
+    """x[:, ::-2].T as a strided NumPy view (negative and transposed strides), recorded with
+    a backward that scatters into x's shape: an input that contiguous has to copy."""
+    view = x._array[:, ::-2].T
+
+    def backward(node, g):
+        gx = np.zeros(x.shape, g.dtype)
+        gx[:, ::-2] = g.T
+        return (gx,)
+
+    return record(view, (x,), backward)
+
+
+row(
+    "contiguous",
+    lambda x: pydl.Tensor.contiguous(flipped_columns(x)),
+    [_u((6, 5))],
+    skips={"threads_backward": "passes the gradient through, no kernel"},
+)
 
 # linear algebra
 # GEMM's threaded samples: products large enough that its driver splits them

@@ -17,6 +17,8 @@ from pydl import _core, backend, nn, reference
 from pydl._ops import OPS
 
 DECLARED_KERNELS = sorted({stem for d in OPS.values() for stem in d.kernels})
+# Kernels with a forward only: contiguous's backward passes the gradient through.
+FORWARD_ONLY = {"contiguous"}
 # Backend functions that are not ops' kernels: optimizer steps and random fills (the
 # optimizers and pydl._random call them) and the compiled runtime's own functions.
 NOT_OP_KERNELS = re.compile(r".*_step$|.*_fill$|philox_word$")
@@ -52,7 +54,19 @@ def _reference_params(fn) -> list[tuple[str, bool]]:
 
 
 def _kernel_functions() -> list[str]:
-    return [f"{stem}_{side}" for stem in DECLARED_KERNELS for side in ("forward", "backward")]
+    return [
+        f"{stem}_{side}"
+        for stem in DECLARED_KERNELS
+        for side in ("forward", "backward")
+        if side == "forward" or stem not in FORWARD_ONLY
+    ]
+
+
+def test_forward_only_kernels_have_no_backward():
+    assert FORWARD_ONLY <= set(DECLARED_KERNELS)
+    for stem in FORWARD_ONLY:
+        for module in (_core, reference):
+            assert not hasattr(module, f"{stem}_backward"), (module.__name__, stem)
 
 
 @pytest.mark.parametrize("name", _kernel_functions())
@@ -120,9 +134,9 @@ def test_declared_names_are_exported_where_declared():
             assert (getattr(pydl.Tensor, name, None) is d.fn) == d.method, name
         if d.module:
             assert getattr(nn, d.module)().forward(pydl.ones(2, 3)).shape == (2, 3), d.module
-        assert d.family in {"activation", "attention", "conv", "dropout", "elementwise",
-                            "embedding", "layout", "linear", "norm", "pool", "recurrent",
-                            "reduce", "softmax_loss"}, d.family  # fmt: skip
+        assert d.family in {"activation", "attention", "compare", "conv", "dropout",
+                            "elementwise", "embedding", "layout", "linear", "norm", "pool",
+                            "recurrent", "reduce", "softmax_loss"}, d.family  # fmt: skip
     assert set(F.__all__) == {n for d in OPS.values() for n in d.names}
 
 

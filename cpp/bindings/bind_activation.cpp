@@ -18,31 +18,42 @@ void def_unary(py::module_& m, const std::string& name, UnaryOp op) {
     std::vector<std::string> p;  // the params' names (pybind11 copies the strings)
     std::istringstream words(unary_op_info(op).param_names);
     for (std::string w; words >> w;) p.push_back(w);
-    auto fwd = [op](const py::array& x_, float p0, float p1) {
-        auto x = f32(x_, "x");
-        auto y = empty(shape_of(x));
-        float* yp = out(y);
-        const int64_t n = x.size();
-        {
-            py::gil_scoped_release nogil;
-            unary_forward(op, in(x), yp, n, p0, p1);
-        }
-        return y;
+    // Native dtypes: float32, float64 (Note [Dtypes in the core]). The parameters arrive as
+    // doubles, so that float64 keeps them exact; float32 rounds them as before.
+    const std::string fname = name + "_forward", bname = name + "_backward";
+    auto fwd = [op, fname](const py::array& x_, double p0, double p1) {
+        return with_dtype<float, double>(x_, fname.c_str(), [&](auto t) -> py::object {
+            using T = typename decltype(t)::type;
+            auto x = typed<T>(x_, "x");
+            auto y = empty<T>(shape_of(x));
+            T* yp = y.mutable_data();
+            const int64_t n = x.size();
+            {
+                py::gil_scoped_release nogil;
+                unary_forward(op, x.data(), yp, n, T(p0), T(p1));
+            }
+            return y;
+        });
     };
-    auto bwd = [op](const py::array& g_, const py::array& x_, const py::array& y_, float p0,
-                    float p1) {
-        auto g = f32(g_, "grad"), x = f32(x_, "x"), y = f32(y_, "y");
-        PYDL_CHECK(shape_of(g) == shape_of(x) && shape_of(y) == shape_of(x), ValueError, "grad ",
-                   shape_str(shape_of(g)), ", x ", shape_str(shape_of(x)), " and y ",
-                   shape_str(shape_of(y)), " must have the same shape");
-        auto gx = empty(shape_of(x));
-        float* gp = out(gx);
-        const int64_t n = x.size();
-        {
-            py::gil_scoped_release nogil;
-            unary_backward(op, in(g), in(x), in(y), gp, n, p0, p1);
-        }
-        return gx;
+    auto bwd = [op, bname](const py::array& g_, const py::array& x_, const py::array& y_, double p0,
+                           double p1) {
+        same_dtype(g_, x_, bname.c_str());
+        same_dtype(g_, y_, bname.c_str());
+        return with_dtype<float, double>(g_, bname.c_str(), [&](auto t) -> py::object {
+            using T = typename decltype(t)::type;
+            auto g = typed<T>(g_, "grad"), x = typed<T>(x_, "x"), y = typed<T>(y_, "y");
+            PYDL_CHECK(shape_of(g) == shape_of(x) && shape_of(y) == shape_of(x), ValueError,
+                       "grad ", shape_str(shape_of(g)), ", x ", shape_str(shape_of(x)), " and y ",
+                       shape_str(shape_of(y)), " must have the same shape");
+            auto gx = empty<T>(shape_of(x));
+            T* gp = gx.mutable_data();
+            const int64_t n = x.size();
+            {
+                py::gil_scoped_release nogil;
+                unary_backward(op, g.data(), x.data(), y.data(), gp, n, T(p0), T(p1));
+            }
+            return gx;
+        });
     };
     const std::string f = name + "_forward", b = name + "_backward";
     const auto ax = py::arg("x"), ag = py::arg("grad"), ay = py::arg("y");
@@ -56,11 +67,11 @@ void def_unary(py::module_& m, const std::string& name, UnaryOp op) {
             ag, ax, ay);
     } else if constexpr (N == 1) {
         m.def(
-            f.c_str(), [fwd](const py::array& x, float p0) { return fwd(x, p0, 0); }, ax,
+            f.c_str(), [fwd](const py::array& x, double p0) { return fwd(x, p0, 0); }, ax,
             py::arg(p[0].c_str()));
         m.def(
             b.c_str(),
-            [bwd](const py::array& g, const py::array& x, const py::array& y, float p0) {
+            [bwd](const py::array& g, const py::array& x, const py::array& y, double p0) {
                 return bwd(g, x, y, p0, 0);
             },
             ag, ax, ay, py::arg(p[0].c_str()));

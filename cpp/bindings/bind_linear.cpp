@@ -43,12 +43,27 @@ std::optional<UnaryOp> parse_activation(const std::string& name) {
 }
 
 // The optional bias of a linear layer (null when None), checked against the weight.
-const float* linear_bias(const py::object& b_, const Shape& ws, py::array_t<float>& keep) {
+template <typename T>
+const T* linear_bias(const py::object& b_, const Shape& ws, py::array_t<T>& keep) {
     if (b_.is_none()) return nullptr;
-    keep = f32(b_.cast<py::array>(), "bias");
+    keep = typed<T>(b_.cast<py::array>(), "bias");
     PYDL_CHECK(keep.ndim() == 1 && keep.shape(0) == ws[0], ValueError, "linear: bias ",
                shape_str(shape_of(keep)), " does not match weight ", shape_str(ws));
     return keep.data();
+}
+
+// NeedsReference unless every array among `others` has x's dtype (None and other objects are
+// checked where they are converted).
+void same_dtypes(const char* fn, const py::array& x, std::initializer_list<py::handle> others) {
+    for (py::handle o : others)
+        if (py::isinstance<py::array>(o)) same_dtype(x, py::reinterpret_borrow<py::array>(o), fn);
+}
+
+// Native dtypes (Note [Dtypes in the core]): float32 (sgemm and its fused epilogue) and
+// float64 (dgemm, Note [Double GEMM]).
+template <typename Fn>
+py::object float_types(const py::array& x, const char* fn_name, Fn&& fn) {
+    return with_dtype<float, double>(x, fn_name, std::forward<Fn>(fn));
 }
 
 }  // namespace
@@ -57,16 +72,20 @@ void bind_linear(py::module_& m) {
     m.def(
         "linear_forward",
         [](const py::array& x_, const py::array& w_, py::object b_) {
-            auto x = f32(x_, "input"), w = f32(w_, "weight");
-            const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
-            py::array_t<float> b;
-            const float* bp = linear_bias(b_, ws, b);
-            auto y = empty(ys);
-            float* yp = out(y);
-            const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
-            py::gil_scoped_release nogil;
-            linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp);
-            return y;
+            same_dtypes("linear_forward", x_, {w_, b_});
+            return float_types(x_, "linear_forward", [&](auto t) -> py::object {
+                using T = typename decltype(t)::type;
+                auto x = typed<T>(x_, "input"), w = typed<T>(w_, "weight");
+                const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+                py::array_t<T> b;
+                const T* bp = linear_bias(b_, ws, b);
+                auto y = empty<T>(ys);
+                T* yp = y.mutable_data();
+                const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+                py::gil_scoped_release nogil;
+                linear_forward(x.data(), w.data(), bp, rows, ws[1], ws[0], yp);
+                return y;
+            });
         },
         py::arg("x"), py::arg("w"), py::arg("b"));
     // save=False (no backward will run) returns None for pre and keeps none.
@@ -74,22 +93,26 @@ void bind_linear(py::module_& m) {
         "linear_act_forward",
         [](const py::array& x_, const py::array& w_, py::object b_, const std::string& activation,
            bool save) {
-            auto x = f32(x_, "input"), w = f32(w_, "weight");
-            const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
-            const std::optional<UnaryOp> act = parse_activation(activation);
-            py::array_t<float> b;
-            const float* bp = linear_bias(b_, ws, b);
-            auto y = empty(ys);
-            // pre: for an activation whose derivative needs it (gelu), when saving
-            float* pre_p;
-            py::object pre = maybe_empty(save && linear_act_needs_pre(act), ys, pre_p);
-            float* yp = out(y);
-            const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
-            {
-                py::gil_scoped_release nogil;
-                linear_forward(in(x), in(w), bp, rows, ws[1], ws[0], yp, act, pre_p);
-            }
-            return py::make_tuple(y, pre);
+            same_dtypes("linear_act_forward", x_, {w_, b_});
+            return float_types(x_, "linear_act_forward", [&](auto t) -> py::object {
+                using T = typename decltype(t)::type;
+                auto x = typed<T>(x_, "input"), w = typed<T>(w_, "weight");
+                const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+                const std::optional<UnaryOp> act = parse_activation(activation);
+                py::array_t<T> b;
+                const T* bp = linear_bias(b_, ws, b);
+                auto y = empty<T>(ys);
+                // pre: for an activation whose derivative needs it (gelu), when saving
+                T* pre_p;
+                py::object pre = maybe_empty(save && linear_act_needs_pre(act), ys, pre_p);
+                T* yp = y.mutable_data();
+                const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+                {
+                    py::gil_scoped_release nogil;
+                    linear_forward(x.data(), w.data(), bp, rows, ws[1], ws[0], yp, act, pre_p);
+                }
+                return py::make_tuple(y, pre);
+            });
         },
         py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::arg("save") = true);
     m.def(
@@ -97,31 +120,36 @@ void bind_linear(py::module_& m) {
         [](const py::array& g_, const py::array& x_, const py::array& w_, const py::array& y_,
            py::object pre_, bool has_bias, const std::string& activation, bool need_x,
            bool need_w) {
-            auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight"), y = f32(y_, "y");
-            const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
-            const std::optional<UnaryOp> act = parse_activation(activation);
-            PYDL_CHECK(shape_of(g) == ys && shape_of(y) == ys, ValueError, "linear: grad ",
-                       shape_str(shape_of(g)), " and y ", shape_str(shape_of(y)),
-                       " must match output ", shape_str(ys));
-            py::array_t<float> pre;
-            if (linear_act_needs_pre(act)) {
-                PYDL_CHECK(!pre_.is_none(), ValueError, "linear with ", activation,
-                           ": backward needs pre");
-                pre = f32(pre_.cast<py::array>(), "pre");
-                PYDL_CHECK(shape_of(pre) == ys, ValueError, "linear: pre ",
-                           shape_str(shape_of(pre)), " must match output ", shape_str(ys));
-            }
-            float *gxp, *gwp, *gbp;
-            py::object gx = maybe_empty(need_x, xs, gxp), gw = maybe_empty(need_w, ws, gwp),
-                       gb = maybe_empty(has_bias, {ws[0]}, gbp);
-            const float* pre_p = linear_act_needs_pre(act) ? in(pre) : nullptr;
-            const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
-            {
-                py::gil_scoped_release nogil;
-                linear_act_backward(in(g), in(x), in(w), in(y), pre_p, rows, ws[1], ws[0], act, gxp,
-                                    gwp, gbp);
-            }
-            return py::make_tuple(gx, gw, gb);
+            same_dtypes("linear_act_backward", g_, {x_, w_, y_, pre_});
+            return float_types(g_, "linear_act_backward", [&](auto t) -> py::object {
+                using T = typename decltype(t)::type;
+                auto g = typed<T>(g_, "grad"), x = typed<T>(x_, "input"),
+                     w = typed<T>(w_, "weight"), y = typed<T>(y_, "y");
+                const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+                const std::optional<UnaryOp> act = parse_activation(activation);
+                PYDL_CHECK(shape_of(g) == ys && shape_of(y) == ys, ValueError, "linear: grad ",
+                           shape_str(shape_of(g)), " and y ", shape_str(shape_of(y)),
+                           " must match output ", shape_str(ys));
+                py::array_t<T> pre;
+                if (linear_act_needs_pre(act)) {
+                    PYDL_CHECK(!pre_.is_none(), ValueError, "linear with ", activation,
+                               ": backward needs pre");
+                    pre = typed<T>(pre_.cast<py::array>(), "pre");
+                    PYDL_CHECK(shape_of(pre) == ys, ValueError, "linear: pre ",
+                               shape_str(shape_of(pre)), " must match output ", shape_str(ys));
+                }
+                T *gxp, *gwp, *gbp;
+                py::object gx = maybe_empty(need_x, xs, gxp), gw = maybe_empty(need_w, ws, gwp),
+                           gb = maybe_empty(has_bias, {ws[0]}, gbp);
+                const T* pre_p = linear_act_needs_pre(act) ? pre.data() : nullptr;
+                const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+                {
+                    py::gil_scoped_release nogil;
+                    linear_act_backward(g.data(), x.data(), w.data(), y.data(), pre_p, rows, ws[1],
+                                        ws[0], act, gxp, gwp, gbp);
+                }
+                return py::make_tuple(gx, gw, gb);
+            });
         },
         py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("y"), py::arg("pre"),
         py::arg("has_bias"), py::arg("activation"), py::arg("need_x") = true,
@@ -130,49 +158,63 @@ void bind_linear(py::module_& m) {
         "linear_backward",
         [](const py::array& g_, const py::array& x_, const py::array& w_, bool has_bias,
            bool need_x, bool need_w) {
-            auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight");
-            const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
-            PYDL_CHECK(shape_of(g) == ys, ValueError, "linear: grad ", shape_str(shape_of(g)),
-                       " does not match output ", shape_str(ys));
-            float *gxp, *gwp, *gbp;
-            py::object gx = maybe_empty(need_x, xs, gxp), gw = maybe_empty(need_w, ws, gwp),
-                       gb = maybe_empty(has_bias, {ws[0]}, gbp);
-            const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
-            {
-                py::gil_scoped_release nogil;
-                linear_backward(in(g), in(x), in(w), rows, ws[1], ws[0], gxp, gwp, gbp);
-            }
-            return py::make_tuple(gx, gw, gb);
+            same_dtypes("linear_backward", g_, {x_, w_});
+            return float_types(g_, "linear_backward", [&](auto t) -> py::object {
+                using T = typename decltype(t)::type;
+                auto g = typed<T>(g_, "grad"), x = typed<T>(x_, "input"),
+                     w = typed<T>(w_, "weight");
+                const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
+                PYDL_CHECK(shape_of(g) == ys, ValueError, "linear: grad ", shape_str(shape_of(g)),
+                           " does not match output ", shape_str(ys));
+                T *gxp, *gwp, *gbp;
+                py::object gx = maybe_empty(need_x, xs, gxp), gw = maybe_empty(need_w, ws, gwp),
+                           gb = maybe_empty(has_bias, {ws[0]}, gbp);
+                const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
+                {
+                    py::gil_scoped_release nogil;
+                    linear_backward(g.data(), x.data(), w.data(), rows, ws[1], ws[0], gxp, gwp,
+                                    gbp);
+                }
+                return py::make_tuple(gx, gw, gb);
+            });
         },
         py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("has_bias"), py::arg("need_x") = true,
         py::arg("need_w") = true);
     m.def(
         "matmul_forward",
         [](const py::array& a_, const py::array& b_) {
-            auto a = f32(a_, "a"), b = f32(b_, "b");
-            const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
-            auto y = empty(os);
-            float* yp = out(y);
-            py::gil_scoped_release nogil;
-            matmul_forward(in(a), as, in(b), bs, yp, os);
-            return y;
+            same_dtype(a_, b_, "matmul_forward");
+            return float_types(a_, "matmul_forward", [&](auto t) -> py::object {
+                using T = typename decltype(t)::type;
+                auto a = typed<T>(a_, "a"), b = typed<T>(b_, "b");
+                const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
+                auto y = empty<T>(os);
+                T* yp = y.mutable_data();
+                py::gil_scoped_release nogil;
+                matmul_forward(a.data(), as, b.data(), bs, yp, os);
+                return y;
+            });
         },
         py::arg("a"), py::arg("b"));
     m.def(
         "matmul_backward",
         [](const py::array& g_, const py::array& a_, const py::array& b_, bool need_a,
            bool need_b) {
-            auto g = f32(g_, "grad"), a = f32(a_, "a"), b = f32(b_, "b");
-            const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
-            PYDL_CHECK(shape_of(g) == os, ValueError, "matmul: grad ", shape_str(shape_of(g)),
-                       " does not match output ", shape_str(os));
-            float *gap, *gbp;
-            py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
-            {
-                py::gil_scoped_release nogil;
-                matmul_backward(in(g), os, in(a), as, in(b), bs, gap, gbp);
-            }
-            return py::make_tuple(ga, gb);
+            same_dtypes("matmul_backward", g_, {a_, b_});
+            return float_types(g_, "matmul_backward", [&](auto t) -> py::object {
+                using T = typename decltype(t)::type;
+                auto g = typed<T>(g_, "grad"), a = typed<T>(a_, "a"), b = typed<T>(b_, "b");
+                const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
+                PYDL_CHECK(shape_of(g) == os, ValueError, "matmul: grad ", shape_str(shape_of(g)),
+                           " does not match output ", shape_str(os));
+                T *gap, *gbp;
+                py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
+                {
+                    py::gil_scoped_release nogil;
+                    matmul_backward(g.data(), os, a.data(), as, b.data(), bs, gap, gbp);
+                }
+                return py::make_tuple(ga, gb);
+            });
         },
         py::arg("grad"), py::arg("a"), py::arg("b"), py::arg("need_a") = true,
         py::arg("need_b") = true);

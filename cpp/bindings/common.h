@@ -8,6 +8,7 @@
 #include <pybind11/stl.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/buffer_pool.h"
@@ -20,23 +21,99 @@ namespace pydl::bind {
 
 inline Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
 
-inline const char* dtype_name(const py::array& a) {
-    static thread_local std::string s;
-    s = py::str(a.dtype()).cast<std::string>();
-    return s.c_str();
+inline std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+// Note [Dtypes in the core]: pydl tensors hold bool, uint8, int32, int64, float32 or float64
+// (the op layer promotes operands to one dtype as PyTorch). float32 is the fast path, the
+// dtype every kernel has; a binding dispatches on its first array's dtype (with_dtype) to a
+// kernel template instantiated for the dtypes it lists (Note [Kernel dtypes] in
+// kernels/elementwise.h). Native today:
+//   add/sub/mul/pow forward    the six but bool; div forward float32, float64
+//   binary backward            float32, float64
+//   where forward              the six (a and b); backward float32, float64
+//   unary ops (PYDL_UNARY_OPS) float32, float64, forward and backward
+//   sum forward                the six (bool: any); max forward the six (bool: any)
+//   mean forward, reductions' backward   float32, float64
+//   permute, index, embedding, concat forward; permute and concat backward   the six
+//   index and embedding backward   float32, float64
+//   matmul, linear, linear_act forward and backward   float32, float64 (dgemm)
+//   contiguous                 any dtype of plain 1, 2, 4 or 8-byte numbers
+//   everything else            float32
+// A dtype a binding has no kernel for, or operands of mixed dtypes, throw NeedsReference.
+
+// The dtypes the core has native kernels for (Note [Dtypes in the core]); Other for the rest.
+enum class DType { Bool, UInt8, Int32, Int64, Float32, Float64, Other };
+
+// a's dtype, read off the array's descriptor without a Python call (this is on every
+// kernel call). A non-native byte order is Other.
+inline DType dtype_of(const py::array& a) {
+    using api = py::detail::npy_api;
+    const auto* d = py::detail::array_descriptor_proxy(py::detail::array_proxy(a.ptr())->descr);
+    constexpr char kSwapped = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? '>' : '<';
+    if (d->byteorder == kSwapped) return DType::Other;
+    switch (d->type_num) {
+        case api::NPY_FLOAT_:
+            return DType::Float32;
+        case api::NPY_DOUBLE_:
+            return DType::Float64;
+        case api::NPY_BOOL_:
+            return DType::Bool;
+        case api::NPY_UBYTE_:
+            return DType::UInt8;
+        case api::NPY_INT_:
+            return sizeof(int) == 4 ? DType::Int32 : DType::Other;
+        case api::NPY_LONG_:
+            return sizeof(long) == 8 ? DType::Int64
+                                     : (sizeof(long) == 4 ? DType::Int32 : DType::Other);
+        case api::NPY_LONGLONG_:
+            return sizeof(long long) == 8 ? DType::Int64 : DType::Other;
+    }
+    return DType::Other;
 }
 
-// A C-contiguous float32 array, or TypeError naming the argument.
+inline bool is_c_contiguous(const py::array& a) {
+    return py::detail::array_proxy(a.ptr())->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_;
+}
+
+// Note [Strided inputs]: a kernel reads C-contiguous memory; a binding handed a strided
+// NumPy view (a transpose, a slice, a flip, a broadcast) makes the contiguous copy itself,
+// with the core's parallel strided_copy (Note [Strided copy] in kernels/layout.h), not with
+// NumPy's single-threaded one. The GIL is released during the copy. Only where NumPy's
+// byte strides are not whole elements (a view into a structured array), or the elements are
+// not plain 1, 2, 4 or 8-byte numbers, does NumPy copy. An array that is already
+// C-contiguous is returned as is (no copy, no conversion).
+py::array c_contiguous(const py::array& a);
+// A new C-contiguous array copied from `a` by strided_copy; a null object when a's
+// elements are not plain numbers of 1, 2, 4 or 8 bytes or its strides not whole elements.
+py::object contiguous_copy(const py::array& a);
+
+// A new C-contiguous array of `dtype` (contents unspecified), from the buffer pool when large.
+py::array empty_as(const py::dtype& dtype, const Shape& shape);
+
+// Thrown by the dtype checks for a dtype a binding has no native kernel for; a TypeError
+// where nothing catches it.
+struct NeedsReference : TypeError {
+    using TypeError::TypeError;
+};
+
+// A C-contiguous float32 array (a copy of a strided one: Note [Strided inputs]), or
+// NeedsReference naming the argument.
 inline py::array_t<float> f32(const py::array& a, const char* name) {
-    PYDL_CHECK(a.dtype().is(py::dtype::of<float>()), TypeError, "pydl core kernels take float32; ",
-               name, " has dtype ", dtype_name(a), " (use the reference backend for float64)");
-    return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+    if (__builtin_expect(dtype_of(a) != DType::Float32, 0))
+        throw NeedsReference(str_cat("pydl core kernels take float32; ", name, " has dtype ",
+                                     dtype_name(a), " (use the reference backend for float64)"));
+    if (__builtin_expect(is_c_contiguous(a), 1))
+        return py::reinterpret_borrow<py::array_t<float>>(a);
+    return py::reinterpret_steal<py::array_t<float>>(c_contiguous(a).release());
 }
 
-// A C-contiguous int64 array of indices or labels, or TypeError.
+// A C-contiguous int64 array of indices or labels (other integer dtypes converted by
+// NumPy), or TypeError.
 inline py::array_t<int64_t> i64(const py::array& a, const char* name) {
     PYDL_CHECK(a.dtype().kind() == 'i' || a.dtype().kind() == 'u', TypeError, name,
                " must hold integers; got dtype ", dtype_name(a));
+    if (dtype_of(a) == DType::Int64)
+        return py::reinterpret_steal<py::array_t<int64_t>>(c_contiguous(a).release());
     return py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
 }
 
@@ -68,12 +145,62 @@ py::array_t<T> empty(const Shape& shape) {
 // null pointers through maybe_empty; the flags' Python order is pydl.reference's.
 //
 // A new array of `shape` (its data in ptr) when `need`, else None (ptr = null).
-inline py::object maybe_empty(bool need, const Shape& shape, float*& ptr) {
+template <typename T>
+py::object maybe_empty(bool need, const Shape& shape, T*& ptr) {
     ptr = nullptr;
     if (!need) return py::none();
-    auto t = empty(shape);
+    auto t = empty<T>(shape);
     ptr = t.mutable_data();
     return t;
+}
+
+// The DType of a C++ element type.
+template <typename T>
+constexpr DType dtype_code() {
+    if constexpr (std::is_same_v<T, bool>) return DType::Bool;
+    if constexpr (std::is_same_v<T, uint8_t>) return DType::UInt8;
+    if constexpr (std::is_same_v<T, int32_t>) return DType::Int32;
+    if constexpr (std::is_same_v<T, int64_t>) return DType::Int64;
+    if constexpr (std::is_same_v<T, float>) return DType::Float32;
+    if constexpr (std::is_same_v<T, double>) return DType::Float64;
+    return DType::Other;
+}
+
+template <typename T>
+struct TypeTag {
+    using type = T;
+};
+
+// `a` as a C-contiguous array of T (Note [Strided inputs]), or NeedsReference naming the
+// argument when its dtype is not T's.
+template <typename T>
+py::array_t<T> typed(const py::array& a, const char* name) {
+    if (dtype_of(a) != dtype_code<T>())
+        throw NeedsReference(str_cat("pydl core: ", name, " has dtype ", dtype_name(a), ", not ",
+                                     py::str(py::dtype::of<T>()).template cast<std::string>()));
+    if (is_c_contiguous(a)) return py::reinterpret_borrow<py::array_t<T>>(a);
+    return py::reinterpret_steal<py::array_t<T>>(c_contiguous(a).release());
+}
+
+// fn(TypeTag<T>()) for the first T of Ts that is a's dtype, or NeedsReference naming the
+// kernel `fn_name` when there is none: a binding's native dtypes (Note [Dtypes in the core]).
+template <typename... Ts, typename Fn>
+py::object with_dtype(const py::array& a, const char* fn_name, Fn&& fn) {
+    const DType dt = dtype_of(a);
+    py::object result;
+    const bool found = ((dt == dtype_code<Ts>() && (result = fn(TypeTag<Ts>()), true)) || ...);
+    if (!found)
+        throw NeedsReference(
+            str_cat(fn_name, ": the core has no kernel for dtype ", dtype_name(a)));
+    return result;
+}
+
+// NeedsReference unless b has a's dtype (the op layer promotes operands to one dtype; mixed
+// ones go to the reference, which promotes as NumPy).
+inline void same_dtype(const py::array& a, const py::array& b, const char* fn_name) {
+    if (dtype_of(a) != dtype_of(b))
+        throw NeedsReference(
+            str_cat(fn_name, ": operands of dtypes ", dtype_name(a), " and ", dtype_name(b)));
 }
 
 inline const float* in(const py::array_t<float>& a) { return a.data(); }

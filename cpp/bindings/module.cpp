@@ -139,7 +139,7 @@ void bind_runtime(py::module_& m) {
 }  // namespace pydl::bind
 
 PYBIND11_MODULE(_core, m) {
-    m.doc() = "pydl's C++ kernels (float32). See pydl.reference for their NumPy twins.";
+    m.doc() = "pydl's C++ kernels. See pydl.reference for their NumPy twins.";
     py::register_exception<pydl::TypeError>(m, "CoreTypeError", PyExc_TypeError);
     pydl::bind::bind_runtime(m);
     auto testing = m.def_submodule("_testing", "Hooks for pydl's tests; not API.");

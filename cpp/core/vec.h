@@ -215,17 +215,18 @@ auto simd_chunks(Fn fn) {
 // Row reductions as kLanes partial results combined in a fixed order. A single running
 // sum or max is a serial chain the compiler may not reorder (no -ffast-math), so it runs
 // one element per add latency; lanes vectorize, and the order still depends only on n
-// (Note [Determinism]). The sum is of f(i) over [0, n) in double.
+// (Note [Determinism]). The sum is of f(i) over [0, n) in Acc: double, or uint64_t for
+// integer sums that wrap around as NumPy's.
 constexpr int64_t kLanes = 8;
-template <typename F>
-PYDL_INLINE double lane_sum(int64_t n, F f) {
-    double acc[kLanes] = {};
+template <typename Acc = double, typename F>
+PYDL_INLINE Acc lane_sum(int64_t n, F f) {
+    Acc acc[kLanes] = {};
     int64_t i = 0;
     for (; i + kLanes <= n; i += kLanes)
-        for (int64_t j = 0; j < kLanes; ++j) acc[j] += double(f(i + j));
-    double s = 0.0;
+        for (int64_t j = 0; j < kLanes; ++j) acc[j] += Acc(f(i + j));
+    Acc s = 0;
     for (int64_t j = 0; j < kLanes; ++j) s += acc[j];
-    for (; i < n; ++i) s += double(f(i));
+    for (; i < n; ++i) s += Acc(f(i));
     return s;
 }
 // The largest x[i] (NaN never wins: the caller's arithmetic propagates it); -inf if n == 0.

@@ -35,6 +35,16 @@ void sgemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t
                    int64_t ldb, int64_t stride_b, float beta, float* c, int64_t ldc,
                    int64_t stride_c);
 
+// Double-precision GEMM, the same contract as sgemm without an epilogue (Note [Double GEMM]
+// in dgemm.cpp): the core's float64 matmul and linear.
+void dgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+           const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
+           int64_t ldc);
+void dgemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                   double alpha, const double* a, int64_t lda, int64_t stride_a, const double* b,
+                   int64_t ldb, int64_t stride_b, double beta, double* c, int64_t ldc,
+                   int64_t stride_c);
+
 namespace gemm {
 // Which micro-kernel the driver uses: "auto" (AVX2 when the CPU has it), "ref", "avx2".
 // For tests and benchmarks; throws ValueError for "avx2" on a CPU without it.

@@ -13,24 +13,29 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 14;
 
-template <typename Op>
-PYDL_INLINE void fwd_range_body(const float* x, float* y, int64_t n, float p0, float p1) {
+template <typename Op, typename T>
+PYDL_INLINE void fwd_range_body(const T* x, T* y, int64_t n, T p0, T p1) {
     for (int64_t i = 0; i < n; ++i) y[i] = Op::f(x[i], p0, p1);
 }
-template <typename Op>
-PYDL_INLINE void bwd_range_body(const float* g, const float* x, const float* y, float* gx,
-                                int64_t n, float p0, float p1) {
+template <typename Op, typename T>
+PYDL_INLINE void bwd_range_body(const T* g, const T* x, const T* y, T* gx, int64_t n, T p0, T p1) {
     for (int64_t i = 0; i < n; ++i) gx[i] = g[i] * Op::df(x[i], y[i], p0, p1);
 }
-// The loops run in each instruction set's copy (vec::simd_chunks): the transcendental ops
-// (GELU's erf, tanh, sigmoid) are bound by instruction count, which AVX-512 halves (GELU
-// backward on 2M floats, 1 thread: 5.8 -> 3.4 ms; forward 3.8 -> 2.3 ms).
+// The float loops run in each instruction set's copy (vec::simd_chunks): the transcendental
+// ops (GELU's erf, tanh, sigmoid) are bound by instruction count, which AVX-512 halves (GELU
+// backward on 2M floats, 1 thread: 5.8 -> 3.4 ms; forward 3.8 -> 2.3 ms). The double loops
+// call libm, which no copy would vectorize: one copy.
 template <typename Op>
 struct Fwd {
     static void run(const float* x, float* y, int64_t n, float p0, float p1) {
         parallel_for(0, n, kGrain, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
                          fwd_range_body<Op>(x + lo, y + lo, hi - lo, p0, p1);
                      }));
+    }
+    static void run(const double* x, double* y, int64_t n, double p0, double p1) {
+        parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
+            fwd_range_body<Op>(x + lo, y + lo, hi - lo, p0, p1);
+        });
     }
 };
 template <typename Op>
@@ -40,6 +45,12 @@ struct Bwd {
         parallel_for(0, n, kGrain, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
                          bwd_range_body<Op>(g + lo, x + lo, y + lo, gx + lo, hi - lo, p0, p1);
                      }));
+    }
+    static void run(const double* g, const double* x, const double* y, double* gx, int64_t n,
+                    double p0, double p1) {
+        parallel_for(0, n, kGrain, [&](int64_t lo, int64_t hi) {
+            bwd_range_body<Op>(g + lo, x + lo, y + lo, gx + lo, hi - lo, p0, p1);
+        });
     }
 };
 
@@ -65,14 +76,25 @@ PYDL_INLINE void softmax_row_body(const float* x, int64_t n, bool log, float* __
 
 }  // namespace
 
-void unary_forward(UnaryOp op, const float* x, float* y, int64_t n, float p0, float p1) {
+template <typename T>
+void unary_forward(UnaryOp op, const T* x, T* y, int64_t n, typename ParamOf<T>::type p0,
+                   typename ParamOf<T>::type p1) {
     dispatch<Fwd>(op, x, y, n, p0, p1);
 }
 
-void unary_backward(UnaryOp op, const float* grad, const float* x, const float* y, float* grad_x,
-                    int64_t n, float p0, float p1) {
+template <typename T>
+void unary_backward(UnaryOp op, const T* grad, const T* x, const T* y, T* grad_x, int64_t n,
+                    typename ParamOf<T>::type p0, typename ParamOf<T>::type p1) {
     dispatch<Bwd>(op, grad, x, y, grad_x, n, p0, p1);
 }
+
+// Note [Kernel dtypes] in kernels/elementwise.h
+template void unary_forward<float>(UnaryOp, const float*, float*, int64_t, float, float);
+template void unary_forward<double>(UnaryOp, const double*, double*, int64_t, double, double);
+template void unary_backward<float>(UnaryOp, const float*, const float*, const float*, float*,
+                                    int64_t, float, float);
+template void unary_backward<double>(UnaryOp, const double*, const double*, const double*, double*,
+                                     int64_t, double, double);
 
 void prelu_forward(const float* x, const float* w, int64_t outer, int64_t channels, int64_t inner,
                    float* y) {

@@ -11,10 +11,21 @@
 
 namespace pydl {
 
-// op's f over x[0, n) into y; p0, p1 are its parameters (the list's `params`).
-void unary_forward(UnaryOp op, const float* x, float* y, int64_t n, float p0 = 0, float p1 = 0);
-void unary_backward(UnaryOp op, const float* grad, const float* x, const float* y, float* grad_x,
-                    int64_t n, float p0 = 0, float p1 = 0);
+// Lets a parameter take the type a template's pointers deduced.
+template <typename T>
+struct ParamOf {
+    using type = T;
+};
+
+// op's f over x[0, n) into y; p0, p1 are its parameters (the list's `params`). T: float (the
+// vectorized functors, in each instruction set's copy) and double (libm's functions): Note
+// [Kernel dtypes] in kernels/elementwise.h.
+template <typename T>
+void unary_forward(UnaryOp op, const T* x, T* y, int64_t n, typename ParamOf<T>::type p0 = 0,
+                   typename ParamOf<T>::type p1 = 0);
+template <typename T>
+void unary_backward(UnaryOp op, const T* grad, const T* x, const T* y, T* grad_x, int64_t n,
+                    typename ParamOf<T>::type p0 = 0, typename ParamOf<T>::type p1 = 0);
 
 // PReLU: y = x if x >= 0 else w[c] * x, with c the index along axis 1 of x viewed
 // as (outer, channels, inner); channels == 1 shares one slope.

@@ -1,6 +1,7 @@
 #include "kernels/linear.h"
 
 #include <algorithm>
+#include <type_traits>
 #include "core/buffer_pool.h"
 #include "core/check.h"
 #include "core/parallel.h"
@@ -43,7 +44,61 @@ void linear_backward(const float* grad, const float* x, const float* w, int64_t 
     if (grad_bias) reduce_forward(ReduceOp::Sum, grad, {m, out}, {true, false}, grad_bias);
 }
 
+void linear_forward(const double* x, const double* w, const double* bias, int64_t m, int64_t in,
+                    int64_t out, double* y, std::optional<UnaryOp> act, double* pre) {
+    PYDL_CHECK(!act || fusable(*act), ValueError, "linear: the GEMM epilogue cannot apply ",
+               unary_op_info(*act).name);
+    dgemm(false, true, m, out, in, 1.0, x, in, w, in, 0.0, y, out);
+    if (bias)
+        parallel_for(0, m, std::max<int64_t>(1, 16384 / std::max<int64_t>(out, 1)),
+                     [&](int64_t lo, int64_t hi) {
+                         for (int64_t i = lo; i < hi; ++i)
+                             for (int64_t j = 0; j < out; ++j) y[i * out + j] += bias[j];
+                     });
+    if (pre) std::copy(y, y + m * out, pre);
+    if (act) unary_forward(*act, y, y, m * out);
+}
+
+void linear_act_backward(const double* grad, const double* x, const double* w, const double* y,
+                         const double* pre, int64_t m, int64_t in, int64_t out,
+                         std::optional<UnaryOp> act, double* grad_x, double* grad_w,
+                         double* grad_bias) {
+    const int64_t n = m * out;
+    Scratch<double> grad_z(n);
+    if (!act)
+        std::copy(grad, grad + n, grad_z.data());
+    else
+        unary_backward(*act, grad, linear_act_needs_pre(act) ? pre : y, y, grad_z.data(), n);
+    linear_backward(grad_z.data(), x, w, m, in, out, grad_x, grad_w, grad_bias);
+}
+
+void linear_backward(const double* grad, const double* x, const double* w, int64_t m, int64_t in,
+                     int64_t out, double* grad_x, double* grad_w, double* grad_bias) {
+    if (grad_x) dgemm(false, false, m, in, out, 1.0, grad, out, w, in, 0.0, grad_x, in);
+    if (grad_w) dgemm(true, false, out, in, m, 1.0, grad, out, x, in, 0.0, grad_w, in);
+    if (grad_bias) reduce_forward(ReduceOp::Sum, grad, {m, out}, {true, false}, grad_bias);
+}
+
 namespace {
+
+// One product and a batch of them, in float (sgemm) or double (dgemm).
+void gemm_one(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+              int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+    sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void gemm_one(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+              int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+    dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+template <typename T>
+void gemm_batch(int64_t batch, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a,
+                int64_t lda, int64_t sa, const T* b, int64_t ldb, int64_t sb, T* c, int64_t ldc,
+                int64_t sc) {
+    if constexpr (std::is_same_v<T, float>)
+        sgemm_batched(batch, ta, tb, m, n, k, 1.0f, a, lda, sa, b, ldb, sb, 0.0f, c, ldc, sc);
+    else
+        dgemm_batched(batch, ta, tb, m, n, k, 1.0, a, lda, sa, b, ldb, sb, 0.0, c, ldc, sc);
+}
 
 // The batch part of a matmul shape, right-aligned to `rank` axes.
 Shape batch_of(const Shape& s, size_t rank) {
@@ -67,24 +122,25 @@ int64_t batch_offset(int64_t bi, const Shape& batch, const Shape& own, int64_t m
 
 }  // namespace
 
-void matmul_forward(const float* a, const Shape& as, const float* b, const Shape& bs, float* out,
+template <typename T>
+void matmul_forward(const T* a, const Shape& as, const T* b, const Shape& bs, T* out,
                     const Shape& os) {
     const size_t rank = os.size() - 2;
     const Shape batch(os.begin(), os.end() - 2), ab = batch_of(as, rank), bb = batch_of(bs, rank);
     const int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
     const int64_t count = numel(batch);
     if (numel(ab) == count && numel(bb) == count) {  // no broadcasting: one batched call
-        sgemm_batched(count, false, false, m, n, k, 1.0f, a, k, m * k, b, n, k * n, 0.0f, out, n,
-                      m * n);
+        gemm_batch(count, false, false, m, n, k, a, k, m * k, b, n, k * n, out, n, m * n);
         return;
     }
     for (int64_t i = 0; i < count; ++i)
-        sgemm(false, false, m, n, k, 1.0f, a + batch_offset(i, batch, ab, m * k), k,
-              b + batch_offset(i, batch, bb, k * n), n, 0.0f, out + i * m * n, n);
+        gemm_one(false, false, m, n, k, T(1), a + batch_offset(i, batch, ab, m * k), k,
+                 b + batch_offset(i, batch, bb, k * n), n, T(0), out + i * m * n, n);
 }
 
-void matmul_backward(const float* grad, const Shape& os, const float* a, const Shape& as,
-                     const float* b, const Shape& bs, float* ga, float* gb) {
+template <typename T>
+void matmul_backward(const T* grad, const Shape& os, const T* a, const Shape& as, const T* b,
+                     const Shape& bs, T* ga, T* gb) {
     const size_t rank = os.size() - 2;
     const Shape batch(os.begin(), os.end() - 2), ab = batch_of(as, rank), bb = batch_of(bs, rank);
     const int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
@@ -92,23 +148,29 @@ void matmul_backward(const float* grad, const Shape& os, const float* a, const S
     // the batch in index order, so the sum is deterministic.
     const int64_t count = numel(batch);
     if (numel(ab) == count && numel(bb) == count) {  // no broadcasting: batched calls
-        if (ga)
-            sgemm_batched(count, false, true, m, k, n, 1.0f, grad, n, m * n, b, n, k * n, 0.0f, ga,
-                          k, m * k);
-        if (gb)
-            sgemm_batched(count, true, false, k, n, m, 1.0f, a, k, m * k, grad, n, m * n, 0.0f, gb,
-                          n, k * n);
+        if (ga) gemm_batch(count, false, true, m, k, n, grad, n, m * n, b, n, k * n, ga, k, m * k);
+        if (gb) gemm_batch(count, true, false, k, n, m, a, k, m * k, grad, n, m * n, gb, n, k * n);
         return;
     }
-    if (ga) std::fill(ga, ga + numel(as), 0.0f);
-    if (gb) std::fill(gb, gb + numel(bs), 0.0f);
+    if (ga) std::fill(ga, ga + numel(as), T(0));
+    if (gb) std::fill(gb, gb + numel(bs), T(0));
     for (int64_t i = 0; i < count; ++i) {
-        const float* g = grad + i * m * n;
+        const T* g = grad + i * m * n;
         const int64_t oa = batch_offset(i, batch, ab, m * k),
                       ob = batch_offset(i, batch, bb, k * n);
-        if (ga) sgemm(false, true, m, k, n, 1.0f, g, n, b + ob, n, 1.0f, ga + oa, k);
-        if (gb) sgemm(true, false, k, n, m, 1.0f, a + oa, k, g, n, 1.0f, gb + ob, n);
+        if (ga) gemm_one(false, true, m, k, n, T(1), g, n, b + ob, n, T(1), ga + oa, k);
+        if (gb) gemm_one(true, false, k, n, m, T(1), a + oa, k, g, n, T(1), gb + ob, n);
     }
 }
+
+// Note [Kernel dtypes] in kernels/elementwise.h
+#define PYDL_MATMUL(T)                                                                         \
+    template void matmul_forward<T>(const T*, const Shape&, const T*, const Shape&, T*,        \
+                                    const Shape&);                                             \
+    template void matmul_backward<T>(const T*, const Shape&, const T*, const Shape&, const T*, \
+                                     const Shape&, T*, T*);
+PYDL_MATMUL(float)
+PYDL_MATMUL(double)
+#undef PYDL_MATMUL
 
 }  // namespace pydl

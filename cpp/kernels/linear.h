@@ -32,12 +32,26 @@ inline bool linear_act_needs_pre(std::optional<UnaryOp> act) {
 void linear_backward(const float* grad, const float* x, const float* w, int64_t m, int64_t in,
                      int64_t out, float* grad_x, float* grad_w, float* grad_bias);
 
+// The same three in float64, on dgemm (Note [Double GEMM] in gemm/dgemm.cpp): the bias and
+// the activation are applied to the product afterwards rather than in a GEMM epilogue.
+void linear_forward(const double* x, const double* w, const double* bias, int64_t m, int64_t in,
+                    int64_t out, double* y, std::optional<UnaryOp> act = std::nullopt,
+                    double* pre = nullptr);
+void linear_act_backward(const double* grad, const double* x, const double* w, const double* y,
+                         const double* pre, int64_t m, int64_t in, int64_t out,
+                         std::optional<UnaryOp> act, double* grad_x, double* grad_w,
+                         double* grad_bias);
+void linear_backward(const double* grad, const double* x, const double* w, int64_t m, int64_t in,
+                     int64_t out, double* grad_x, double* grad_w, double* grad_bias);
+
 // Batched matmul with broadcast batch axes: a (..., m, k) @ b (..., k, n).
-// Shapes include the two matrix axes; out_shape is the broadcast result.
-void matmul_forward(const float* a, const Shape& a_shape, const float* b, const Shape& b_shape,
-                    float* out, const Shape& out_shape);
-void matmul_backward(const float* grad, const Shape& out_shape, const float* a,
-                     const Shape& a_shape, const float* b, const Shape& b_shape, float* grad_a,
-                     float* grad_b);
+// Shapes include the two matrix axes; out_shape is the broadcast result. T: float (sgemm),
+// double (dgemm): Note [Kernel dtypes] in kernels/elementwise.h.
+template <typename T>
+void matmul_forward(const T* a, const Shape& a_shape, const T* b, const Shape& b_shape, T* out,
+                    const Shape& out_shape);
+template <typename T>
+void matmul_backward(const T* grad, const Shape& out_shape, const T* a, const Shape& a_shape,
+                     const T* b, const Shape& b_shape, T* grad_a, T* grad_b);
 
 }  // namespace pydl

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "core/buffer_pool.h"
 #include "core/parallel.h"
@@ -20,21 +21,38 @@ Shape kept_shape(const Shape& shape, const std::vector<bool>& reduced) {
     return k;
 }
 
-inline float max_step(float m, float v) { return (v > m || v != v) && m == m ? v : m; }
+// A sum's accumulator: double for floats, uint64_t (wrapping around) for integers.
+template <typename T>
+using SumAcc = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
+
+// The start of a max: -inf, or the type's lowest value.
+template <typename T>
+constexpr T max_start() {
+    if constexpr (std::numeric_limits<T>::has_infinity)
+        return -std::numeric_limits<T>::infinity();
+    else
+        return std::numeric_limits<T>::lowest();
+}
+
+template <typename T>
+inline T max_step(T m, T v) {
+    return (v > m || v != v) && m == m ? v : m;
+}
 
 // x viewed as (outer, reduce, inner); out as (outer, inner).
-void reduce_planned(ReduceOp op, const float* x, int64_t outer, int64_t red, int64_t inner,
-                    float* out) {
+template <typename T>
+void reduce_planned(ReduceOp op, const T* x, int64_t outer, int64_t red, int64_t inner, T* out) {
+    using Acc = SumAcc<T>;
     if (inner == 1) {
         parallel_for(0, outer, std::max<int64_t>(1, 8192 / std::max<int64_t>(red, 1)),
                      [&](int64_t lo, int64_t hi) {
                          for (int64_t o = lo; o < hi; ++o) {
-                             const float* row = x + o * red;
+                             const T* row = x + o * red;
                              if (op == ReduceOp::Sum) {
                                  out[o] =
-                                     float(vec::lane_sum(red, [&](int64_t r) { return row[r]; }));
+                                     T(vec::lane_sum<Acc>(red, [&](int64_t r) { return row[r]; }));
                              } else {
-                                 float m = -std::numeric_limits<float>::infinity();
+                                 T m = max_start<T>();
                                  for (int64_t r = 0; r < red; ++r) m = max_step(m, row[r]);
                                  out[o] = m;
                              }
@@ -47,22 +65,22 @@ void reduce_planned(ReduceOp op, const float* x, int64_t outer, int64_t red, int
     const int64_t chunk = 1024;
     const int64_t chunks = (inner + chunk - 1) / chunk;
     parallel_for(0, outer * chunks, 1, [&](int64_t lo, int64_t hi) {
-        std::vector<double> acc(chunk);
+        std::vector<Acc> acc(chunk);
         for (int64_t t = lo; t < hi; ++t) {
             const int64_t o = t / chunks, j0 = (t % chunks) * chunk;
             const int64_t nj = std::min(chunk, inner - j0);
-            float* dst = out + o * inner + j0;
+            T* dst = out + o * inner + j0;
             if (op == ReduceOp::Sum) {
-                std::fill(acc.begin(), acc.begin() + nj, 0.0);
+                std::fill(acc.begin(), acc.begin() + nj, Acc(0));
                 for (int64_t r = 0; r < red; ++r) {
-                    const float* src = x + (o * red + r) * inner + j0;
-                    for (int64_t j = 0; j < nj; ++j) acc[j] += src[j];
+                    const T* src = x + (o * red + r) * inner + j0;
+                    for (int64_t j = 0; j < nj; ++j) acc[j] += Acc(src[j]);
                 }
-                for (int64_t j = 0; j < nj; ++j) dst[j] = float(acc[j]);
+                for (int64_t j = 0; j < nj; ++j) dst[j] = T(acc[j]);
             } else {
-                for (int64_t j = 0; j < nj; ++j) dst[j] = -std::numeric_limits<float>::infinity();
+                for (int64_t j = 0; j < nj; ++j) dst[j] = max_start<T>();
                 for (int64_t r = 0; r < red; ++r) {
-                    const float* src = x + (o * red + r) * inner + j0;
+                    const T* src = x + (o * red + r) * inner + j0;
                     for (int64_t j = 0; j < nj; ++j) dst[j] = max_step(dst[j], src[j]);
                 }
             }
@@ -72,8 +90,9 @@ void reduce_planned(ReduceOp op, const float* x, int64_t outer, int64_t red, int
 
 }  // namespace
 
-void reduce_forward(ReduceOp op, const float* x, const Shape& shape,
-                    const std::vector<bool>& reduced, float* out) {
+template <typename T>
+void reduce_forward(ReduceOp op, const T* x, const Shape& shape, const std::vector<bool>& reduced,
+                    T* out) {
     const ReducePlan plan = plan_reduce(shape, reduced);
     if (!plan.general) {
         reduce_planned(op, x, plan.outer, plan.reduce, plan.inner, out);
@@ -90,45 +109,67 @@ void reduce_forward(ReduceOp op, const float* x, const Shape& shape,
                 permuted.push_back(shape[d]);
                 (pass ? red : kept) *= shape[d];
             }
-    Scratch<float> tmp(numel(shape));
-    permute_forward(x, shape, dims, tmp.data());
+    Scratch<T> tmp(numel(shape));
+    permute_forward(x, shape, dims, sizeof(T), tmp.data());
     reduce_planned(op, tmp.data(), kept, red, 1, out);
 }
 
-void broadcast_to(const float* x, const Shape& small, float* out, const Shape& shape, float scale) {
+template <typename T>
+void broadcast_to(const T* x, const Shape& small, T* out, const Shape& shape,
+                  typename SameAs<T>::type scale) {
     std::array<Shape, 2> st{contiguous_strides(shape), broadcast_strides(small, shape)};
     for_each_row<2>(shape, st, [&](int64_t n, const auto& off, const auto& inc) {
         for (int64_t i = 0; i < n; ++i) out[off[0] + i] = x[off[1] + i * inc[1]] * scale;
     });
 }
 
-void sum_backward(const float* grad, const Shape& shape, const std::vector<bool>& reduced,
-                  float scale, float* grad_x) {
+template <typename T>
+void sum_backward(const T* grad, const Shape& shape, const std::vector<bool>& reduced,
+                  typename SameAs<T>::type scale, T* grad_x) {
     broadcast_to(grad, kept_shape(shape, reduced), grad_x, shape, scale);
 }
 
-void max_backward(const float* grad, const float* x, const float* out, const Shape& shape,
-                  const std::vector<bool>& reduced, float* grad_x) {
+template <typename T>
+void max_backward(const T* grad, const T* x, const T* out, const Shape& shape,
+                  const std::vector<bool>& reduced, T* grad_x) {
     const Shape ks = kept_shape(shape, reduced);
     std::array<Shape, 3> st{contiguous_strides(shape), contiguous_strides(shape),
                             broadcast_strides(ks, shape)};
     // grad_x first holds the tie mask, then the count of ties scales it.
     for_each_row<3>(shape, st, [&](int64_t n, const auto& off, const auto& inc) {
         for (int64_t i = 0; i < n; ++i) {
-            const float v = x[off[1] + i], m = out[off[2] + i * inc[2]];
-            grad_x[off[0] + i] = (v == m || (v != v && m != m)) ? 1.0f : 0.0f;
+            const T v = x[off[1] + i], m = out[off[2] + i * inc[2]];
+            grad_x[off[0] + i] = (v == m || (v != v && m != m)) ? T(1) : T(0);
         }
     });
-    std::vector<float> count(numel(ks));
+    std::vector<T> count(numel(ks));
     reduce_forward(ReduceOp::Sum, grad_x, shape, reduced, count.data());
     std::array<Shape, 3> st2{contiguous_strides(shape), broadcast_strides(ks, shape),
                              broadcast_strides(ks, shape)};
     for_each_row<3>(shape, st2, [&](int64_t n, const auto& off, const auto& inc) {
         for (int64_t i = 0; i < n; ++i) {
-            float& gx = grad_x[off[0] + i];
-            gx = gx != 0.0f ? grad[off[1] + i * inc[1]] / count[off[2] + i * inc[2]] : 0.0f;
+            T& gx = grad_x[off[0] + i];
+            gx = gx != T(0) ? grad[off[1] + i * inc[1]] / count[off[2] + i * inc[2]] : T(0);
         }
     });
 }
+
+// Note [Kernel dtypes] in kernels/elementwise.h
+#define PYDL_REDUCE(T) \
+    template void reduce_forward<T>(ReduceOp, const T*, const Shape&, const std::vector<bool>&, T*);
+PYDL_REDUCE(float)
+PYDL_REDUCE(double)
+PYDL_REDUCE(int64_t)
+PYDL_REDUCE(int32_t)
+PYDL_REDUCE(uint8_t)
+#undef PYDL_REDUCE
+#define PYDL_FLOATING(T)                                                                    \
+    template void broadcast_to<T>(const T*, const Shape&, T*, const Shape&, T);             \
+    template void sum_backward<T>(const T*, const Shape&, const std::vector<bool>&, T, T*); \
+    template void max_backward<T>(const T*, const T*, const T*, const Shape&,               \
+                                  const std::vector<bool>&, T*);
+PYDL_FLOATING(float)
+PYDL_FLOATING(double)
+#undef PYDL_FLOATING
 
 }  // namespace pydl

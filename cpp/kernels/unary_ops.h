@@ -61,90 +61,152 @@
 namespace pydl {
 namespace unary {
 
-constexpr float kSeluAlpha = 1.6732632423543772f;
-constexpr float kSeluScale = 1.0507009873554805f;
-constexpr float kSqrt2OverPi = 0.7978845608028654f;
-constexpr float kInvSqrt2 = 0.7071067811865476f;
-constexpr float kInvSqrt2Pi = 0.3989422804014327f;
+// The constants as doubles, each used as T(k): for float, the same value as its float
+// literal (checked below), so the float functors compute what they did before they were
+// templates.
+constexpr double kSeluAlpha = 1.6732632423543772;
+constexpr double kSeluScale = 1.0507009873554805;
+constexpr double kSqrt2OverPi = 0.7978845608028654;
+constexpr double kInvSqrt2 = 0.7071067811865476;
+constexpr double kInvSqrt2Pi = 0.3989422804014327;
+constexpr double kGeluTanhCubic = 0.044715;
+static_assert(float(kSeluAlpha) == 1.6732632423543772f &&
+                  float(kSeluScale) == 1.0507009873554805f &&
+                  float(kSqrt2OverPi) == 0.7978845608028654f &&
+                  float(kInvSqrt2) == 0.7071067811865476f &&
+                  float(kInvSqrt2Pi) == 0.3989422804014327f && float(kGeluTanhCubic) == 0.044715f,
+              "a float constant changed with the templates");
+
+// The functors' math in each precision: float through core/vec.h's vectorizable functions,
+// double through libm's (exact to an ulp; not vectorized).
+namespace math {
+PYDL_INLINE float exp(float x) { return vec::exp(x); }
+PYDL_INLINE double exp(double x) { return std::exp(x); }
+PYDL_INLINE float exp_no_overflow(float x) { return vec::exp_no_overflow(x); }
+PYDL_INLINE double exp_no_overflow(double x) { return std::exp(x); }
+PYDL_INLINE float log(float x) { return vec::log(x); }
+PYDL_INLINE double log(double x) { return std::log(x); }
+PYDL_INLINE float sigmoid(float x) { return vec::sigmoid(x); }
+PYDL_INLINE double sigmoid(double x) {
+    const double e = std::exp(-std::fabs(x));
+    const double s = 1.0 / (1.0 + e);
+    return x >= 0 ? s : e * s;
+}
+PYDL_INLINE float tanh(float x) { return vec::tanh(x); }
+PYDL_INLINE double tanh(double x) { return std::tanh(x); }
+PYDL_INLINE float softplus(float x) { return vec::softplus(x); }
+PYDL_INLINE double softplus(double x) {
+    return (x > 0.0 ? x : 0.0) + std::log1p(std::exp(-std::fabs(x)));
+}
+PYDL_INLINE float erf(float x) { return vec::erf(x); }
+PYDL_INLINE double erf(double x) { return std::erf(x); }
+PYDL_INLINE float gelu(float x) { return vec::gelu(x); }
+PYDL_INLINE double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x * kInvSqrt2)); }
+}  // namespace math
 
 // max and min that return NaN when either operand is (std::fmax/fmin drop it).
-PYDL_INLINE float nan_max(float a, float b) { return a != a || b != b ? a + b : (a > b ? a : b); }
-PYDL_INLINE float nan_min(float a, float b) { return a != a || b != b ? a + b : (a < b ? a : b); }
+template <typename T>
+PYDL_INLINE T nan_max(T a, T b) {
+    return a != a || b != b ? a + b : (a > b ? a : b);
+}
+template <typename T>
+PYDL_INLINE T nan_min(T a, T b) {
+    return a != a || b != b ? a + b : (a < b ? a : b);
+}
 
-// Each op: f(x, p0, p1) and df(x, y, p0, p1), scalar and branch-free (Note [SIMD dispatch]).
-#define PYDL_OP(Name, F, DF)                                                \
-    struct Name {                                                           \
-        static PYDL_INLINE float f(float x, float p0, float p1) {           \
-            (void)p0;                                                       \
-            (void)p1;                                                       \
-            return F;                                                       \
-        }                                                                   \
-        static PYDL_INLINE float df(float x, float y, float p0, float p1) { \
-            (void)x;                                                        \
-            (void)y;                                                        \
-            (void)p0;                                                       \
-            (void)p1;                                                       \
-            return DF;                                                      \
-        }                                                                   \
+// Each op: f(x, p0, p1) and df(x, y, p0, p1), scalar and branch-free (Note [SIMD dispatch]),
+// templates over the precision T (float or double: Note [Kernel dtypes] in
+// kernels/elementwise.h).
+#define PYDL_OP(Name, F, DF)                            \
+    struct Name {                                       \
+        template <typename T>                           \
+        static PYDL_INLINE T f(T x, T p0, T p1) {       \
+            (void)p0;                                   \
+            (void)p1;                                   \
+            return F;                                   \
+        }                                               \
+        template <typename T>                           \
+        static PYDL_INLINE T df(T x, T y, T p0, T p1) { \
+            (void)x;                                    \
+            (void)y;                                    \
+            (void)p0;                                   \
+            (void)p1;                                   \
+            return DF;                                  \
+        }                                               \
     };
 
-PYDL_OP(Neg, -x, -1.0f)
-PYDL_OP(Exp, vec::exp(x), y)
-PYDL_OP(Log, vec::log(x), 1.0f / x)
-PYDL_OP(Sqrt, std::sqrt(x), 0.5f / y)
-PYDL_OP(Abs, std::fabs(x), x > 0 ? 1.0f : (x < 0 ? -1.0f : 0.0f))
+PYDL_OP(Neg, -x, T(-1))
+PYDL_OP(Exp, math::exp(x), y)
+PYDL_OP(Log, math::log(x), T(1) / x)
+PYDL_OP(Sqrt, std::sqrt(x), T(0.5) / y)
+PYDL_OP(Abs, std::fabs(x), x > 0 ? T(1) : (x < 0 ? T(-1) : T(0)))
 // p0 = min, p1 = max: min(max(x, min), max) as PyTorch, so max wins when min > max and a
 // NaN (in x or a bound) comes out NaN; the gradient passes where min <= x <= max.
-PYDL_OP(Clamp, nan_min(nan_max(x, p0), p1), x >= p0 && x <= p1 ? 1.0f : 0.0f)
-PYDL_OP(Sigmoid, vec::sigmoid(x), y * (1.0f - y))
-PYDL_OP(Tanh, vec::tanh(x), 1.0f - y * y)
-PYDL_OP(Relu, x > 0 ? x : 0.0f, x > 0 ? 1.0f : 0.0f)
-PYDL_OP(LeakyRelu, x >= 0 ? x : p0 * x, x > 0 ? 1.0f : p0)                  // p0 = negative slope
-PYDL_OP(Elu, x > 0 ? x : p0 * (vec::exp(x) - 1.0f), x > 0 ? 1.0f : y + p0)  // p0 = alpha
-PYDL_OP(Selu, kSeluScale*(x > 0 ? x : kSeluAlpha * (vec::exp(x) - 1.0f)),
-        x > 0 ? kSeluScale : kSeluScale * kSeluAlpha * vec::exp(x))
-PYDL_OP(Gelu, vec::gelu(x),
-        0.5f * (1.0f + vec::erf(x * kInvSqrt2)) +
-            x * kInvSqrt2Pi * vec::exp_no_overflow(-0.5f * x * x))
+PYDL_OP(Clamp, nan_min(nan_max(x, p0), p1), x >= p0 && x <= p1 ? T(1) : T(0))
+PYDL_OP(Sigmoid, math::sigmoid(x), y*(T(1) - y))
+PYDL_OP(Tanh, math::tanh(x), T(1) - y * y)
+PYDL_OP(Relu, x > 0 ? x : T(0), x > 0 ? T(1) : T(0))
+PYDL_OP(LeakyRelu, x >= 0 ? x : p0 * x, x > 0 ? T(1) : p0)                   // p0 = negative slope
+PYDL_OP(Elu, x > 0 ? x : p0 * (math::exp(x) - T(1)), x > 0 ? T(1) : y + p0)  // p0 = alpha
+PYDL_OP(Selu, T(kSeluScale) * (x > 0 ? x : T(kSeluAlpha) * (math::exp(x) - T(1))),
+        x > 0 ? T(kSeluScale) : T(kSeluScale) * T(kSeluAlpha) * math::exp(x))
+PYDL_OP(Gelu, math::gelu(x),
+        T(0.5) * (T(1) + math::erf(x * T(kInvSqrt2))) +
+            x * T(kInvSqrt2Pi) * math::exp_no_overflow(T(-0.5) * x * x))
 struct GeluTanh {
-    static PYDL_INLINE float f(float x, float, float) {
-        return 0.5f * x * (1.0f + vec::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+    template <typename T>
+    static PYDL_INLINE T f(T x, T, T) {
+        return T(0.5) * x *
+               (T(1) + math::tanh(T(kSqrt2OverPi) * (x + T(kGeluTanhCubic) * x * x * x)));
     }
-    static PYDL_INLINE float df(float x, float, float, float) {
-        const float t = vec::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x));
-        return 0.5f * (1.0f + t) +
-               0.5f * x * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * x * x);
+    template <typename T>
+    static PYDL_INLINE T df(T x, T, T, T) {
+        const T t = math::tanh(T(kSqrt2OverPi) * (x + T(kGeluTanhCubic) * x * x * x));
+        return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * T(kSqrt2OverPi) *
+                                         (T(1) + T(3) * T(kGeluTanhCubic) * x * x);
     }
 };
 struct Silu {
-    static PYDL_INLINE float f(float x, float, float) { return x * vec::sigmoid(x); }
-    static PYDL_INLINE float df(float x, float, float, float) {
-        const float s = vec::sigmoid(x);
-        return s * (1.0f + x * (1.0f - s));
+    template <typename T>
+    static PYDL_INLINE T f(T x, T, T) {
+        return x * math::sigmoid(x);
+    }
+    template <typename T>
+    static PYDL_INLINE T df(T x, T, T, T) {
+        const T s = math::sigmoid(x);
+        return s * (T(1) + x * (T(1) - s));
     }
 };
 struct Mish {  // x tanh(softplus(x))
-    static PYDL_INLINE float f(float x, float, float) { return x * vec::tanh(vec::softplus(x)); }
-    static PYDL_INLINE float df(float x, float, float, float) {
-        const float t = vec::tanh(vec::softplus(x));
-        return t + x * (1.0f - t * t) * vec::sigmoid(x);
+    template <typename T>
+    static PYDL_INLINE T f(T x, T, T) {
+        return x * math::tanh(math::softplus(x));
+    }
+    template <typename T>
+    static PYDL_INLINE T df(T x, T, T, T) {
+        const T t = math::tanh(math::softplus(x));
+        return t + x * (T(1) - t * t) * math::sigmoid(x);
     }
 };
 // p0 = beta, p1 = threshold: linear where beta x > threshold (as PyTorch).
-PYDL_OP(Softplus, p0* x > p1 ? x : vec::softplus(p0 * x) / p0,
-        p0* x > p1 ? 1.0f : vec::sigmoid(p0 * x))
-PYDL_OP(Softsign, x / (1.0f + std::fabs(x)), 1.0f / ((1.0f + std::fabs(x)) * (1.0f + std::fabs(x))))
+PYDL_OP(Softplus, p0* x > p1 ? x : math::softplus(p0 * x) / p0,
+        p0* x > p1 ? T(1) : math::sigmoid(p0 * x))
+PYDL_OP(Softsign, x / (T(1) + std::fabs(x)), T(1) / ((T(1) + std::fabs(x)) * (T(1) + std::fabs(x))))
 // clamp(p0 x + p1, 0, 1)
-PYDL_OP(HardSigmoid, std::min(std::max(p0* x + p1, 0.0f), 1.0f),
-        (p0 * x + p1 > 0.0f && p0 * x + p1 < 1.0f) ? p0 : 0.0f)
+PYDL_OP(HardSigmoid, std::min(std::max(p0* x + p1, T(0)), T(1)),
+        (p0 * x + p1 > T(0) && p0 * x + p1 < T(1)) ? p0 : T(0))
 // clamp(x, p0, p1); zero gradient at and beyond the bounds (as PyTorch)
-PYDL_OP(HardTanh, x<p0 ? p0 : (x > p1 ? p1 : x), x> p0&& x < p1 ? 1.0f : 0.0f)
+PYDL_OP(HardTanh, x<p0 ? p0 : (x > p1 ? p1 : x), x> p0&& x < p1 ? T(1) : T(0))
 // log(sigmoid(x)) = -softplus(-x), stable for any x; d/dx = sigmoid(-x).
-PYDL_OP(LogSigmoid, -vec::softplus(-x), vec::sigmoid(-x))
+PYDL_OP(LogSigmoid, -math::softplus(-x), math::sigmoid(-x))
 struct TanhShrink {  // x - tanh(x); d/dx = tanh(x)^2
-    static PYDL_INLINE float f(float x, float, float) { return x - vec::tanh(x); }
-    static PYDL_INLINE float df(float x, float, float, float) {
-        const float t = vec::tanh(x);
+    template <typename T>
+    static PYDL_INLINE T f(T x, T, T) {
+        return x - math::tanh(x);
+    }
+    template <typename T>
+    static PYDL_INLINE T df(T x, T, T, T) {
+        const T t = math::tanh(x);
         return t * t;
     }
 };

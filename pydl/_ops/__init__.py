@@ -15,6 +15,7 @@ from . import (  # noqa: F401  (imported for their declarations)
     recurrent,
     attention,
     embedding,
+    compare,
 )
 from .registry import OPS, OpDecl
 

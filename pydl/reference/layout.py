@@ -1,6 +1,11 @@
-"""permute, gather/scatter by flat index, concatenation."""
+"""contiguous copies, permute, gather/scatter by flat index, concatenation."""
 
 import numpy as np
+
+
+def contiguous_forward(x):
+    """a C-contiguous copy of x (any dtype)"""
+    return np.array(x, order="C", copy=True)
 
 
 def permute_forward(x, dims):

@@ -1,0 +1,64 @@
+// The bindings' shared helpers that are not inline (common.h).
+#include "bindings/common.h"
+
+#include "kernels/layout.h"
+
+namespace pydl::bind {
+
+namespace {
+
+// The capsule that returns a pooled buffer of `bytes` bytes at ptr when NumPy frees its array.
+py::capsule pool_owner(void* ptr, size_t bytes) {
+    py::capsule owner(ptr, /*name=*/nullptr, [](PyObject* cap) {
+        void* p = PyCapsule_GetPointer(cap, nullptr);
+        buffer_release(p, reinterpret_cast<size_t>(PyCapsule_GetContext(cap)));
+    });
+    PyCapsule_SetContext(owner.ptr(), reinterpret_cast<void*>(bytes));
+    return owner;
+}
+
+}  // namespace
+
+py::array empty_as(const py::dtype& dtype, const Shape& shape) {
+    const std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+    const size_t bytes = checked_bytes(numel(shape), size_t(dtype.itemsize()));
+    if (bytes < kPooledBytes) return py::array(dtype, dims);
+    void* ptr = buffer_acquire(bytes);
+    py::capsule owner = pool_owner(ptr, bytes);
+    return py::array(dtype, dims, std::vector<py::ssize_t>{}, ptr, owner);
+}
+
+py::object contiguous_copy(const py::array& a) {
+    const py::ssize_t item = a.itemsize();
+    const char kind = a.dtype().kind();
+    bool plain = (item == 1 || item == 2 || item == 4 || item == 8) &&
+                 (kind == 'b' || kind == 'i' || kind == 'u' || kind == 'f' || kind == 'c');
+    const Shape shape = shape_of(a);
+    Shape strides(shape.size());
+    for (size_t d = 0; plain && d < shape.size(); ++d) {
+        plain = a.strides(d) % item == 0;
+        strides[d] = a.strides(d) / item;
+    }
+    if (!plain) return py::object();
+    py::array out = empty_as(a.dtype(), shape);
+    const void* src = a.data();
+    void* dst = out.mutable_data();
+    {
+        py::gil_scoped_release nogil;
+        strided_copy(src, shape, strides, size_t(item), dst);
+    }
+    return out;
+}
+
+py::array c_contiguous(const py::array& a) {
+    if (is_c_contiguous(a)) return a;
+    if (py::object copy = contiguous_copy(a))
+        return py::reinterpret_steal<py::array>(copy.release());
+    // NumPy's own copy (Note [Strided inputs])
+    py::array copy = py::array::ensure(a, py::array::c_style);
+    PYDL_CHECK(copy, TypeError, "cannot make a C-contiguous copy of an array of dtype ",
+               dtype_name(a));
+    return copy;
+}
+
+}  // namespace pydl::bind
