@@ -1,27 +1,11 @@
-// Data movement: contiguous copies, permute, indexing, embedding, concatenation. Native
-// dtypes (Note [Dtypes in the core]): the forwards (and permute's and concat's backwards,
-// which only move elements) any of the six; the backwards that accumulate float32 and
+// Data movement: contiguous copies, indexing, embedding, concatenation. Native dtypes
+// (Note [Dtypes in the core]): the forwards (and concat's backward, which only moves
+// elements) any of the six; the backwards that accumulate float32 and
 // float64.
 #include "bindings/common.h"
 #include "kernels/layout.h"
 
 namespace pydl::bind {
-namespace {
-
-std::vector<int64_t> check_perm(const std::vector<int64_t>& dims, size_t rank) {
-    PYDL_CHECK(dims.size() == rank, ValueError, "permute: ", dims.size(),
-               " dims given for a tensor of rank ", rank);
-    std::vector<bool> seen(rank, false);
-    for (int64_t d : dims) {
-        PYDL_CHECK(d >= 0 && size_t(d) < rank && !seen[d], ValueError,
-                   "permute: dims must be a permutation of 0..", rank - 1);
-        seen[d] = true;
-    }
-    return dims;
-}
-
-}  // namespace
-
 void bind_layout(py::module_& m) {
     // A new array always: strided_copy's (Note [Strided copy]) for plain numbers of 1, 2, 4
     // or 8 bytes, else NumPy's for a strided view; the reference's for other dtypes.
@@ -35,32 +19,6 @@ void bind_layout(py::module_& m) {
                         dtype_name(x)));
         },
         py::arg("x"));
-    // Permute moves elements of any of the six dtypes forward and backward (the gradient
-    // of a permute is the inverse permute).
-    for (const bool backward : {false, true}) {
-        const char* fn = backward ? "permute_backward" : "permute_forward";
-        m.def(
-            fn,
-            [backward, fn](const py::array& x_, const std::vector<int64_t>& dims_) {
-                return with_dtype<float, double, int64_t, int32_t, uint8_t, bool>(
-                    x_, fn, [&](auto t) -> py::object {
-                        using T = typename decltype(t)::type;
-                        auto x = typed<T>(x_, backward ? "grad" : "x");
-                        const Shape s = shape_of(x);
-                        std::vector<int64_t> dims = check_perm(dims_, s.size());
-                        if (backward)
-                            for (size_t d = 0; d < dims_.size(); ++d) dims[dims_[d]] = int64_t(d);
-                        Shape os(s.size());
-                        for (size_t d = 0; d < s.size(); ++d) os[d] = s[dims[d]];
-                        auto y = empty<T>(os);
-                        T* yp = y.mutable_data();
-                        py::gil_scoped_release nogil;
-                        permute_forward(x.data(), s, dims, sizeof(T), yp);
-                        return y;
-                    });
-            },
-            py::arg(backward ? "grad" : "x"), py::arg("dims"));
-    }
     m.def(
         "index_forward",
         [](const py::array& x_, const py::array& idx_) {

@@ -92,11 +92,12 @@ def squeeze(x: Tensor, dim: Any = None) -> Tensor:
 
 
 def _permute_backward(node: Any, g: np.ndarray) -> Any:
-    # The permute kernel's copy: a C-contiguous gradient for the kernels downstream.
-    return (_b.active.permute_backward(g, node.saved),)
+    # A C-contiguous gradient for the kernels downstream (the strided copy of the inverse
+    # permutation's view).
+    return (_b.active.contiguous_forward(g.transpose(np.argsort(node.saved))),)
 
 
-@op(method=True, toplevel=True)
+@op(kernels=(), method=True, toplevel=True)
 def permute(x: Tensor, *dims: Any) -> Tensor:
     """Reorder the axes: a view (Note [Views])."""
     x = as_tensor(x)
@@ -114,21 +115,14 @@ def _pass_backward(node: Any, g: np.ndarray) -> Any:
     return (g,)
 
 
-@op(kernels=("permute",), method=True)
+@op(method=True)
 def contiguous(x: Tensor) -> Tensor:
-    """x itself if its array is C-contiguous, else a C-contiguous copy (of a view, Note
-    [Views]); an axis permutation of a contiguous array copies with the permute kernel."""
+    """x itself if its array is C-contiguous, else a C-contiguous copy of the view (Note
+    [Views]) by the core's strided copy; the gradient passes through."""
     x = as_tensor(x)
-    arr = x._array
-    if arr.flags.c_contiguous:
+    if x._array.flags.c_contiguous:
         return x
-    order = np.argsort([-s for s in arr.strides], kind="stable")
-    base = arr.transpose(order)
-    if base.flags.c_contiguous:
-        y = _b.active.permute_forward(base, tuple(int(d) for d in np.argsort(order)))
-    else:
-        y = np.ascontiguousarray(arr)
-    return record(y, (x,), _pass_backward, reads=False)
+    return record(_b.active.contiguous_forward(x._array), (x,), _pass_backward, reads=False)
 
 
 @op(kernels=(), method=True, toplevel=True)

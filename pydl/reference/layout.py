@@ -1,4 +1,4 @@
-"""contiguous copies, permute, gather/scatter by flat index, concatenation."""
+"""contiguous copies, gather/scatter by flat index, concatenation."""
 
 import numpy as np
 
@@ -6,16 +6,6 @@ import numpy as np
 def contiguous_forward(x):
     """a C-contiguous copy of x (any dtype)"""
     return np.array(x, order="C", copy=True)
-
-
-def permute_forward(x, dims):
-    """x.transpose(dims) in C order"""
-    return np.asarray(np.transpose(x, dims), order="C")
-
-
-def permute_backward(grad, dims):
-    """the inverse permutation"""
-    return np.asarray(np.transpose(grad, np.argsort(dims)), order="C")
 
 
 def _check(index, n):
