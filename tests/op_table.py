@@ -113,6 +113,8 @@ row("exp", pydl.exp, [_u((5, 9))])
 row("log", pydl.log, [_u((5, 9), 0.2, 3)])
 row("sqrt", pydl.sqrt, [_u((5, 9), 0.2, 3)])
 row("abs", pydl.abs, [_u((5, 9))])
+row("sin", pydl.sin, [_u((5, 9), -4, 4)])
+row("cos", pydl.cos, [_u((5, 9), -4, 4)])
 row("clamp", lambda x: pydl.clamp(x, -0.5, 0.7), [_u((41,))])
 row("clamp_min", lambda x: pydl.clamp(x, min=0.1), [_u((41,))])
 

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+import pydl
 from pydl import _core
 
 X = np.concatenate(
@@ -73,3 +74,15 @@ def test_gelu_special_values():
     np.testing.assert_array_equal(
         g, np.array([np.nan, np.nan, np.nan, 0.5, 0.5, 1, 0, 1, 0], np.float32)
     )
+
+
+@pytest.mark.parametrize("backend", ["core", "reference"])
+def test_log_of_subnormals(backend):
+    prev = pydl.get_backend()
+    pydl.set_backend(backend)
+    try:
+        x = np.array([1e-45, 1e-40, 1.1e-38, 1.17549435e-38, 3e-38], np.float32)
+        got = pydl.tensor(x).log().numpy()
+        np.testing.assert_allclose(got, np.log(x.astype(np.float64)), rtol=2e-7)
+    finally:
+        pydl.set_backend(prev)

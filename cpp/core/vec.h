@@ -100,8 +100,11 @@ PYDL_INLINE float exp_no_overflow(float x) {
 
 // Natural log for x > 0 (Cephes logf); log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
 PYDL_INLINE float log(float x) {
-    const int32_t bits = float_to_bits(x);
-    int32_t e = ((bits >> 23) & 0xff) - 126;
+    // A subnormal x has no implicit leading bit: scale it by 2^23 into the normal range
+    // first and take 23 off the exponent (log(1e-45) is -103.28, not -88.03).
+    const bool subnormal = x > 0.0f && x < 1.17549435e-38f;
+    const int32_t bits = float_to_bits(subnormal ? x * 8388608.0f : x);
+    int32_t e = ((bits >> 23) & 0xff) - (subnormal ? 126 + 23 : 126);
     float m = bits_to_float((bits & 0x007fffff) | 0x3f000000);  // mantissa in [0.5, 1)
     const bool small = m < 0.707106781186547524f;
     e = small ? e - 1 : e;

@@ -55,7 +55,9 @@
     X(hard_sigmoid, HardSigmoid, 2, No,    "slope offset"  ) \
     X(hard_tanh,    HardTanh,    2, No,    "lo hi"         ) \
     X(logsigmoid,   LogSigmoid,  0, No,    ""              ) \
-    X(tanhshrink,   TanhShrink,  0, No,    ""              )
+    X(tanhshrink,   TanhShrink,  0, No,    ""              ) \
+    X(sin,          Sin,         0, No,    ""              ) \
+    X(cos,          Cos,         0, No,    ""              )
 // clang-format on
 
 namespace pydl {
@@ -210,6 +212,8 @@ struct TanhShrink {  // x - tanh(x); d/dx = tanh(x)^2
         return t * t;
     }
 };
+PYDL_OP(Sin, std::sin(x), std::cos(x))
+PYDL_OP(Cos, std::cos(x), -std::sin(x))
 #undef PYDL_OP
 
 }  // namespace unary

@@ -19,6 +19,8 @@ exp = unary("exp", "e^x", method=True, toplevel=True)
 log = unary("log", "natural logarithm", method=True, toplevel=True)
 sqrt = unary("sqrt", "square root", method=True, toplevel=True)
 abs = unary("abs", "|x| (gradient sign(x), 0 at 0)", method=True, toplevel=True)
+sin = unary("sin", "sine", method=True, toplevel=True)
+cos = unary("cos", "cosine", method=True, toplevel=True)
 
 
 @unary_op(aliases=("clip",), method=True, toplevel=True)

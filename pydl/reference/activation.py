@@ -209,6 +209,22 @@ def tanhshrink_backward(grad, x, y):
     return _c(grad * np.tanh(x) ** 2, x)
 
 
+def sin_forward(x):
+    return _c(np.sin(x), x)
+
+
+def sin_backward(grad, x, y):
+    return _c(grad * np.cos(x), x)
+
+
+def cos_forward(x):
+    return _c(np.cos(x), x)
+
+
+def cos_backward(grad, x, y):
+    return _c(-grad * np.sin(x), x)
+
+
 def softsign_forward(x):
     """x / (1 + |x|)"""
     return _c(x / (1 + np.abs(x)), x)
