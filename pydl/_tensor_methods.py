@@ -45,7 +45,8 @@ def install() -> None:
             for name in decl.names:
                 setattr(T, name, decl.fn)
     for dunder, fn in (("add", E.add), ("sub", E.sub), ("mul", E.mul), ("truediv", E.div),
-                       ("pow", E.pow), ("matmul", _ops.linear.matmul)):  # fmt: skip
+                       ("pow", E.pow), ("mod", E.remainder),
+                       ("matmul", _ops.linear.matmul)):  # fmt: skip
         setattr(T, f"__{dunder}__", fn)
         setattr(T, f"__r{dunder}__", _reverse(fn))
     for decl in _ops.OPS.values():

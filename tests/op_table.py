@@ -106,6 +106,8 @@ for name, fn, lo_b in [
 row("pow", pydl.pow, [_u((3, 5), 0.5, 2), _u((3, 5), -1.5, 2)])
 row("pow_bcast", pydl.pow, [_u((2, 3, 4), 0.5, 2), _u((4,), -1.5, 2)])
 row("pow_int_exponent", lambda a: pydl.pow(a, 3.0), [_u((17,))])
+row("remainder", pydl.remainder, [_u((3, 5), -5, 5), _u((3, 5), 0.7, 2)])
+row("remainder_neg_bcast", pydl.remainder, [_u((2, 3, 4), -5, 5), _u((4,), -2, -0.7)])
 
 # unary math
 row("neg", pydl.neg, [_u((5, 3))])

@@ -129,6 +129,7 @@ void bind_elementwise(py::module_& m) {
     def_binary(m, "mul", BinaryOp::Mul);
     def_binary(m, "div", BinaryOp::Div);
     def_binary(m, "pow", BinaryOp::Pow);
+    def_binary(m, "remainder", BinaryOp::Remainder);
     def_where(m);
 }
 

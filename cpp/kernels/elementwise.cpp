@@ -76,6 +76,25 @@ struct PowOp {
     static T db(T a, T b) { return a == T(0) ? T(0) : std::pow(a, b) * std::log(a); }
 };
 
+// Python's and PyTorch's remainder: a - floor(a / b) * b, the sign of the divisor b.
+template <typename T>
+struct RemainderOp {
+    static T f(T a, T b) {
+        if constexpr (std::is_integral_v<T>) {
+            if constexpr (std::is_signed_v<T>) {
+                if (b == T(-1)) return T(0);  // INT_MIN % -1 traps
+            }
+            const T r = T(a % b);
+            return r != 0 && ((r < 0) != (b < 0)) ? T(r + b) : r;
+        } else {
+            const T r = std::fmod(a, b);
+            return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
+        }
+    }
+    static T da(T, T) { return T(1); }
+    static T db(T a, T b) { return -std::floor(a / b); }
+};
+
 template <typename Op, typename T>
 void forward_impl(const T* a, const Shape& as, const T* b, const Shape& bs, T* out,
                   const Shape& os) {
@@ -171,6 +190,16 @@ void binary_forward(BinaryOp op, const T* a, const Shape& as, const T* b, const 
                            "Integers to negative integer powers are not allowed.");
             }
             return forward_impl<PowOp<T>>(a, as, b, bs, out, os);
+        case BinaryOp::Remainder:
+            if constexpr (std::is_integral_v<T>) {
+                // Integer division by zero traps (SIGFPE): PyTorch's error, before any write.
+                const int64_t nb = numel(bs);
+                bool zero = false;
+                for (int64_t i = 0; i < nb; ++i) zero |= b[i] == 0;
+                PYDL_CHECK(!zero || numel(os) == 0, ValueError,
+                           "remainder: integer division by zero (ZeroDivisionError)");
+            }
+            return forward_impl<RemainderOp<T>>(a, as, b, bs, out, os);
     }
 }
 
@@ -188,6 +217,8 @@ void binary_backward(BinaryOp op, const T* grad, const Shape& os, const T* a, co
             return backward_impl<DivOp<T>>(grad, os, a, as, b, bs, ga, gb);
         case BinaryOp::Pow:
             return backward_impl<PowOp<T>>(grad, os, a, as, b, bs, ga, gb);
+        case BinaryOp::Remainder:
+            return backward_impl<RemainderOp<T>>(grad, os, a, as, b, bs, ga, gb);
     }
 }
 

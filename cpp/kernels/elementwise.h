@@ -10,7 +10,7 @@
 
 namespace pydl {
 
-enum class BinaryOp { Add, Sub, Mul, Div, Pow };
+enum class BinaryOp { Add, Sub, Mul, Div, Pow, Remainder };
 
 // Note [Kernel dtypes]: a kernel that runs the same algorithm in several dtypes is one
 // template over its element type T, explicitly instantiated in its .cpp for the types its

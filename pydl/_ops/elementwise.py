@@ -59,6 +59,12 @@ div = _binary(
     "div", "a / b, broadcasting as NumPy.", lambda a, b: (b.requires_grad, True), floating=True
 )
 pow = _binary("pow", "a ** b, broadcasting as NumPy.", True)
+# d/da = 1, d/db = -floor(a / b): the backward reads both when b needs its gradient.
+remainder = _binary(
+    "remainder",
+    "a - floor(a / b) * b (Python's %: the result has the divisor's sign).",
+    lambda a, b: (b.requires_grad, b.requires_grad),
+)
 
 
 def _where_backward(node: Any, g: np.ndarray) -> Any:

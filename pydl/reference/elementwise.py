@@ -94,6 +94,23 @@ def pow_backward(grad, a, b, need_a=True, need_b=True):
     return ga, gb
 
 
+def remainder_forward(a, b):
+    """a - floor(a / b) * b: the sign of the divisor, as Python's % and PyTorch's"""
+    _check(a, b)
+    if a.dtype.kind in "iu" and np.any(b == 0) and a.size and b.size:
+        raise ValueError("remainder: integer division by zero (ZeroDivisionError)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _out(a, b, np.remainder(a, b))
+
+
+def remainder_backward(grad, a, b, need_a=True, need_b=True):
+    """d/da = 1, d/db = -floor(a / b)"""
+    return (
+        sum_to(grad, a.shape) if need_a else None,
+        sum_to(-grad * np.floor(a / b), b.shape) if need_b else None,
+    )
+
+
 def where_forward(cond, a, b):
     """a where cond else b"""
     _check(cond, a, b)
