@@ -38,6 +38,7 @@ inline std::string dtype_name(const py::array& a) { return py::str(a.dtype()).ca
 //   index and embedding backward   float32, float64
 //   matmul, linear, linear_act forward and backward   float32, float64 (dgemm)
 //   contiguous                 any dtype of plain 1, 2, 4 or 8-byte numbers
+//   compare, logical, logical_not forward   the six (no backward: not differentiable)
 //   everything else            float32
 // A dtype a binding has no kernel for, or operands of mixed dtypes, throw NeedsReference.
 
@@ -220,6 +221,7 @@ inline std::vector<bool> axis_mask(const std::vector<int64_t>& axes, size_t rank
 // One per binding file bind_<family>.cpp, mirroring cpp/kernels/; module.cpp calls each.
 void bind_activation(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_compare(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_dropout(py::module_& m);
 void bind_elementwise(py::module_& m);

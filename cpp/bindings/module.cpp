@@ -146,6 +146,7 @@ PYBIND11_MODULE(_core, m) {
     pydl::bind::bind_testing(testing);
     pydl::bind::bind_activation(m);
     pydl::bind::bind_attention(m);
+    pydl::bind::bind_compare(m);
     pydl::bind::bind_conv(m);
     pydl::bind::bind_dropout(m);
     pydl::bind::bind_elementwise(m);
