@@ -44,7 +44,7 @@ py::object bool_binary(const char* fn, const py::array& a_, const py::array& b_,
 }  // namespace
 
 // Native dtypes (Note [Dtypes in the core]): operands of any of the six, both of one dtype.
-void bind_compare(py::module_& m) {
+void bind_compare(KernelModule& m) {
     m.def(
         "compare_forward",
         [](const py::array& a, const py::array& b, const std::string& op) {

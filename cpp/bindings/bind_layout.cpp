@@ -22,7 +22,7 @@ std::vector<int64_t> check_perm(const std::vector<int64_t>& dims, size_t rank) {
 
 }  // namespace
 
-void bind_layout(py::module_& m) {
+void bind_layout(KernelModule& m) {
     // A new array always: strided_copy's (Note [Strided copy]) for plain numbers of 1, 2, 4
     // or 8 bytes, else NumPy's for a strided view; the reference's for other dtypes.
     m.def(
