@@ -10,7 +10,8 @@ SELU_SCALE = 1.0507009873554805
 
 
 def _c(x, like):
-    return np.ascontiguousarray(x, dtype=like.dtype)
+    # np.asarray, not np.ascontiguousarray: that one makes a 0-d result 1-d
+    return np.asarray(x, dtype=like.dtype, order="C")
 
 
 def _sigmoid(x):
