@@ -11,15 +11,21 @@ from . import _ops
 from ._ops import elementwise as E
 from ._ops import inplace
 from ._device import device
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor
 
 _CPU = device("cpu")
 
 
-def _compare(op: Callable) -> Callable:
-    def method(self: Tensor, other: Any) -> Tensor:
-        other = other._array if isinstance(other, Tensor) else other
-        return as_tensor(op(self._array, other))
+def _bool_only(fn: Callable) -> Callable:
+    def method(self: Tensor, *other: Any) -> Tensor:
+        if self.dtype != np.bool_ or any(
+            isinstance(o, Tensor) and o.dtype != np.bool_ for o in other
+        ):
+            raise TypeError(
+                "pydl's &, |, ^ and ~ take bool tensors (masks); bitwise ops on integers are "
+                f"not implemented (got {self.dtype})"
+            )
+        return fn(self, *other)
 
     return method
 
@@ -63,12 +69,14 @@ def install() -> None:
     T.__neg__ = _ops.activation.neg
     T.__abs__ = _ops.activation.abs
     T.__getitem__ = _ops.layout.getitem
-    T.__lt__ = _compare(np.less)
-    T.__le__ = _compare(np.less_equal)
-    T.__gt__ = _compare(np.greater)
-    T.__ge__ = _compare(np.greater_equal)
-    T.__eq__ = _compare(np.equal)
-    T.__ne__ = _compare(np.not_equal)
+    C = _ops.compare
+    T.__lt__, T.__le__, T.__gt__, T.__ge__ = C.lt, C.le, C.gt, C.ge
+    T.__eq__, T.__ne__ = C.eq, C.ne
+    # &, |, ^ and ~ of bool masks (PyTorch's bitwise ops, logical on bools)
+    for dunder, fn in (("and", C.logical_and), ("or", C.logical_or), ("xor", C.logical_xor)):
+        setattr(T, f"__{dunder}__", _bool_only(fn))
+        setattr(T, f"__r{dunder}__", _bool_only(fn))
+    T.__invert__ = _bool_only(lambda x, *_: C.logical_not(x))
     T.__hash__ = object.__hash__
     T.T = property(lambda self: _ops.layout.permute(self, tuple(reversed(range(self.ndim)))))
     T.mT = property(lambda self: _ops.layout.transpose(self, -2, -1))

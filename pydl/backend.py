@@ -1,4 +1,4 @@
-"""Which kernel backend is active: ``"core"`` (C++, float32) or ``"reference"`` (NumPy).
+"""Which kernel backend is active: ``"core"`` (C++) or ``"reference"`` (NumPy).
 
 Both backends expose the same functions with the same signatures (``<op>_forward``,
 ``<op>_backward``, optimizer steps, random fills); the autograd engine calls whichever

@@ -267,6 +267,19 @@ def flipped_columns(x):
     return record(view, (x,), backward)
 
 
+# comparisons and logical ops (bool, not differentiable) choosing between differentiable inputs
+row("lt_where", lambda a, b: pydl.where(pydl.lt(a, b), a, b), [_u((4, 5)), _u((5,))])
+row("ge_scalar_where", lambda a: pydl.where(a.ge(0.25), a, a * 3.0), [_u((33,))])
+row(
+    "logical_where",
+    lambda a, b: pydl.where(pydl.logical_xor(a.gt(0.0), pydl.le(b, 0.5)), a, b),
+    [_u((3, 4)), _u((3, 1))],
+)
+row(
+    "logical_not_where",
+    lambda a: pydl.where(pydl.logical_not(pydl.logical_or(a.gt(1.0), a.lt(-1.0))), a, a * 0.5),
+    [_u((6, 7))],
+)
 row(
     "contiguous",
     lambda x: pydl.Tensor.contiguous(flipped_columns(x)),

@@ -17,8 +17,9 @@ from pydl import _core, backend, nn, reference
 from pydl._ops import OPS
 
 DECLARED_KERNELS = sorted({stem for d in OPS.values() for stem in d.kernels})
-# Kernels with a forward only: contiguous's backward passes the gradient through.
-FORWARD_ONLY = {"contiguous"}
+# Kernels with a forward only: comparisons and logical ops are not differentiable, and
+# contiguous's backward passes the gradient through without a kernel.
+FORWARD_ONLY = {"compare", "logical", "logical_not", "contiguous"}
 # Backend functions that are not ops' kernels: optimizer steps and random fills (the
 # optimizers and pydl._random call them) and the compiled runtime's own functions.
 NOT_OP_KERNELS = re.compile(r".*_step$|.*_fill$|philox_word$")

@@ -14,7 +14,7 @@ namespace {
 // f(x, p...) and its backward (grad, x, y, p...) for an op with N float params, named as the
 // list's param_names.
 template <int N>
-void def_unary(py::module_& m, const std::string& name, UnaryOp op) {
+void def_unary(KernelModule& m, const std::string& name, UnaryOp op) {
     std::vector<std::string> p;  // the params' names (pybind11 copies the strings)
     std::istringstream words(unary_op_info(op).param_names);
     for (std::string w; words >> w;) p.push_back(w);
@@ -91,7 +91,7 @@ std::tuple<int64_t, int64_t, int64_t> split_axis(const Shape& s, int64_t axis) {
     return {outer, s[axis], inner};
 }
 
-void def_softmax(py::module_& m) {
+void def_softmax(KernelModule& m) {
     for (const bool log : {false, true}) {
         const std::string name = log ? "log_softmax" : "softmax";
         m.def((name + "_forward").c_str(),
@@ -136,7 +136,7 @@ std::tuple<int64_t, int64_t, int64_t> prelu_split(const Shape& s, int64_t w_size
     return {s[0], channels, inner};
 }
 
-void def_prelu(py::module_& m) {
+void def_prelu(KernelModule& m) {
     m.def(
         "prelu_forward",
         [](const py::array& x_, const py::array& w_) {
@@ -173,7 +173,7 @@ void def_prelu(py::module_& m) {
 
 }  // namespace
 
-void bind_activation(py::module_& m) {
+void bind_activation(KernelModule& m) {
     // <name>_forward / <name>_backward for every row of the unary list (Note [Unary op list]).
     for (int i = 0; i < kNumUnaryOps; ++i) {
         const UnaryOpInfo& op = kUnaryOps[i];

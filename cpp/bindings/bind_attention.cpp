@@ -70,7 +70,7 @@ Shape attention_out_shape(const py::array& q, const AttentionShape& s) {
 
 }  // namespace
 
-void bind_attention(py::module_& m) {
+void bind_attention(KernelModule& m) {
     m.def(
         "attention_forward",
         [](const py::array& q_, const py::array& k_, const py::array& v_, py::object mask_,

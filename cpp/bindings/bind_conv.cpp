@@ -38,7 +38,7 @@ ConvShape conv_shape(const Shape& xs, const Shape& ws, const std::array<int64_t,
 
 }  // namespace
 
-void bind_conv(py::module_& m) {
+void bind_conv(KernelModule& m) {
     m.def(
         "conv2d_forward",
         [](const py::array& x_, const py::array& w_, py::object b_, std::array<int64_t, 2> stride,

@@ -4,7 +4,7 @@
 
 namespace pydl::bind {
 
-void bind_dropout(py::module_& m) {
+void bind_dropout(KernelModule& m) {
     for (const bool backward : {false, true}) {
         m.def(
             backward ? "dropout_backward" : "dropout_forward",

@@ -37,7 +37,7 @@ py::object binary_backward_as(BinaryOp op, const py::array& g_, const py::array&
 // Native dtypes: forward float32, float64, and for add/sub/mul/pow int64, int32, uint8 too
 // (the op layer divides integers in floating point); backward float32, float64. Both
 // operands of one dtype (Note [Dtypes in the core]).
-void def_binary(py::module_& m, const std::string& name, BinaryOp op) {
+void def_binary(KernelModule& m, const std::string& name, BinaryOp op) {
     const std::string fwd = name + "_forward", bwd = name + "_backward";
     m.def(
         fwd.c_str(),
@@ -73,7 +73,7 @@ py::array_t<bool> condition(const py::array& cond) {
 
 // Native dtypes: forward any of the six (a and b of one dtype; the kernel moves bits),
 // backward float32, float64.
-void def_where(py::module_& m) {
+void def_where(KernelModule& m) {
     m.def(
         "where_forward",
         [](const py::array& cond_, const py::array& a_, const py::array& b_) {
@@ -123,7 +123,7 @@ void def_where(py::module_& m) {
 
 }  // namespace
 
-void bind_elementwise(py::module_& m) {
+void bind_elementwise(KernelModule& m) {
     def_binary(m, "add", BinaryOp::Add);
     def_binary(m, "sub", BinaryOp::Sub);
     def_binary(m, "mul", BinaryOp::Mul);

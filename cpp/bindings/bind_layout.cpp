@@ -6,7 +6,7 @@
 #include "kernels/layout.h"
 
 namespace pydl::bind {
-void bind_layout(py::module_& m) {
+void bind_layout(KernelModule& m) {
     // A new array always: strided_copy's (Note [Strided copy]) for plain numbers of 1, 2, 4
     // or 8 bytes, else NumPy's for a strided view; the reference's for other dtypes.
     m.def(

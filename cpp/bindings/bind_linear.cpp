@@ -68,7 +68,7 @@ py::object float_types(const py::array& x, const char* fn_name, Fn&& fn) {
 
 }  // namespace
 
-void bind_linear(py::module_& m) {
+void bind_linear(KernelModule& m) {
     m.def(
         "linear_forward",
         [](const py::array& x_, const py::array& w_, py::object b_) {

@@ -36,7 +36,7 @@ std::array<int64_t, 3> ncs(const char* fn, const Shape& xs) {
 
 }  // namespace
 
-void bind_norm(py::module_& m) {
+void bind_norm(KernelModule& m) {
     m.def(
         "batch_norm_forward",
         [](const py::array& x_, py::object w_, py::object b_, py::object rm_, py::object rv_,

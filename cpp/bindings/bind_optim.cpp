@@ -7,12 +7,13 @@ namespace {
 
 using ArrayList = std::vector<py::array>;
 
-// A writable C-contiguous float32 array of `size` elements, or TypeError/ValueError.
+// A writable C-contiguous float32 array of `size` elements, or TypeError/ValueError; another
+// dtype goes to the reference (Note [Reference fallback]).
 float* writable_f32(const py::array& a, const char* what, int64_t size) {
-    PYDL_CHECK(
-        a.dtype().is(py::dtype::of<float>()) && (a.flags() & py::array::c_style) && a.writeable(),
-        TypeError, "optimizer step: every ", what,
-        " must be a writable C-contiguous float32 array");
+    if (dtype_of(a) != DType::Float32)
+        throw NeedsReference(str_cat("optimizer step: a ", what, " has dtype ", dtype_name(a)));
+    PYDL_CHECK((a.flags() & py::array::c_style) && a.writeable(), TypeError,
+               "optimizer step: every ", what, " must be a writable C-contiguous float32 array");
     PYDL_CHECK(a.size() == size, ValueError, "optimizer step: a ", what, " has ", a.size(),
                " elements, its parameter ", size);
     return static_cast<float*>(const_cast<void*>(a.data()));
@@ -50,7 +51,7 @@ void require_states(const char* fn, size_t params, std::initializer_list<const A
 
 }  // namespace
 
-void bind_optim(py::module_& m) {
+void bind_optim(KernelModule& m) {
     m.def(
         "sgd_step",
         [](const ArrayList& params, const ArrayList& grads, const ArrayList& bufs, double lr,

@@ -30,7 +30,7 @@ PoolShape pool_shape(const char* fn, const Shape& xs, Pair kernel, Pair stride, 
 
 }  // namespace
 
-void bind_pool(py::module_& m) {
+void bind_pool(KernelModule& m) {
     // save=False (no backward will run) returns None for the indices and computes none.
     m.def(
         "maxpool2d_forward",

@@ -51,7 +51,7 @@ const float* opt(const py::object& o, const char* what, int64_t size, py::array_
 
 }  // namespace
 
-void bind_recurrent(py::module_& m) {
+void bind_recurrent(KernelModule& m) {
     // save=False (no backward will run) returns None for saved and saves nothing.
     m.def(
         "recurrent_forward",
@@ -89,11 +89,13 @@ void bind_recurrent(py::module_& m) {
         "recurrent_backward",
         [](const py::array& dy_, py::object dh_n_, py::object dc_n_, const py::array& x_,
            const py::array& h0_, py::object c0_, const py::array& w_ih_, const py::array& w_hh_,
-           bool has_bias, const py::array& y_, const py::array& saved_, const std::string& mode,
+           bool has_bias, const py::array& y_, const py::object& saved_, const std::string& mode,
            bool reverse, bool need_x, bool need_h0, bool need_w) {
+            // saved_ is any object: the reference's forward (Note [Reference fallback]) saves a
+            // dict, which its backward, not this one, receives.
             auto x = f32(x_, "input"), h0 = f32(h0_, "h0"), w_ih = f32(w_ih_, "weight_ih"),
                  w_hh = f32(w_hh_, "weight_hh"), dy = f32(dy_, "grad"), y = f32(y_, "output"),
-                 saved = f32(saved_, "saved");
+                 saved = f32(saved_.cast<py::array>(), "saved");
             const RecurrentShape s = check(mode, x, h0, c0_, w_ih, w_hh, reverse);
             const Shape ys{s.steps, s.batch, s.hidden};
             PYDL_CHECK(shape_of(dy) == ys && shape_of(y) == ys, ValueError, mode, ": grad ",

@@ -65,7 +65,7 @@ py::object any_of_bools(const py::array& x_, const std::vector<int64_t>& axes, b
 // Native dtypes (Note [Dtypes in the core]): sum forward float32, float64, int64, int32,
 // uint8, bool; mean forward float32, float64; max forward the six; the backwards float32,
 // float64.
-void bind_reduce(py::module_& m) {
+void bind_reduce(KernelModule& m) {
     for (const char* name : {"sum", "mean"}) {
         const bool mean = std::string(name) == "mean";
         const std::string fwd = std::string(name) + "_forward",

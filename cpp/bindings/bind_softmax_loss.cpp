@@ -35,7 +35,7 @@ void check_loss_grad(const py::array_t<float>& g, Reduction r, int64_t n) {
 
 }  // namespace
 
-void bind_softmax_loss(py::module_& m) {
+void bind_softmax_loss(KernelModule& m) {
     m.def(
         "cross_entropy_forward",
         [](const py::array& x_, const py::array& t_, const std::string& red, int64_t ignore_index) {

@@ -1,7 +1,9 @@
 // Helpers shared by the binding files: argument checks, output allocation.
 //
-// Note [Binding contract]: a binding checks dtype, contiguity and every shape the
-// kernel relies on, allocates the outputs, releases the GIL and calls one kernel.
+// Note [Binding contract]: a binding checks dtype (dispatching to the kernel of that dtype,
+// or to the reference twin: Note [Dtypes in the core]), makes strided inputs contiguous (Note
+// [Strided inputs]), checks every shape the kernel relies on, allocates the outputs,
+// releases the GIL and calls one kernel.
 #pragma once
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -38,8 +40,11 @@ inline std::string dtype_name(const py::array& a) { return py::str(a.dtype()).ca
 //   index and embedding backward   float32, float64
 //   matmul, linear, linear_act forward and backward   float32, float64 (dgemm)
 //   contiguous                 any dtype of plain 1, 2, 4 or 8-byte numbers
-//   everything else            float32
-// A dtype a binding has no kernel for, or operands of mixed dtypes, throw NeedsReference.
+//   compare, logical, logical_not forward   the six (no backward: not differentiable)
+//   everything else (conv, pool, norm, softmax and losses, attention, recurrent, dropout,
+//   prelu, optimizer steps, random fills)   float32
+// A dtype a binding has no kernel for, or operands of mixed dtypes, throw NeedsReference:
+// the reference twin computes the call (Note [Reference fallback]).
 
 // The dtypes the core has native kernels for (Note [Dtypes in the core]); Other for the rest.
 enum class DType { Bool, UInt8, Int32, Int64, Float32, Float64, Other };
@@ -217,20 +222,74 @@ inline std::vector<bool> axis_mask(const std::vector<int64_t>& axes, size_t rank
     return mask;
 }
 
+// Note [Reference fallback]: the core accepts every dtype the reference does. A binding
+// checks its arrays' dtypes first (f32, typed, with_dtype, same_dtype); one without a native
+// kernel (Note [Dtypes in the core]) throws NeedsReference before anything is allocated or
+// written, and the binding's wrapper, which KernelModule::def puts around every kernel
+// binding, catches it and returns pydl.reference.<same name>(same arguments), so the NumPy
+// twin computes in that dtype. The wrapper takes the binding's own parameter types (its
+// signature and argument names are unchanged) and costs nothing on the native path: no
+// Python frame, only a C++ try block and the conversion of the result to py::object
+// (add_forward of 16 floats: no slower, measured with timeit against the previous build).
+// Arguments reach the reference as the binding received them, converted back by pybind11:
+// arrays as the same objects, sequences as lists, float parameters as Python floats (the
+// bindings take them as double, so float64 keeps every digit). sgemm (bind_gemm), which
+// has no twin, stays on a plain module: a dtype error there is TypeError.
+template <typename Sig>
+struct Signature;
+template <typename C, typename R, typename... A>
+struct Signature<R (C::*)(A...) const> {
+    template <typename F>
+    static auto wrap(std::string name, F f) {
+        return [name = std::move(name), f = std::move(f)](A... args) -> py::object {
+            try {
+                if constexpr (std::is_void_v<R>) {
+                    f(args...);
+                    return py::none();
+                } else if constexpr (std::is_base_of_v<py::object, R>) {
+                    return f(args...);  // the handle moves; no conversion
+                } else {
+                    return py::cast(f(args...));
+                }
+            } catch (const NeedsReference&) {}
+            return py::module_::import("pydl.reference").attr(name.c_str())(args...);
+        };
+    }
+};
+template <typename C, typename R, typename... A>
+struct Signature<R (C::*)(A...)> : Signature<R (C::*)(A...) const> {};
+
+// The module the binding files define their kernels on: m.def as py::module_'s, with the
+// reference fallback around each function (Note [Reference fallback]).
+class KernelModule {
+public:
+    explicit KernelModule(py::module_ m) : m_(std::move(m)) {}
+    template <typename F, typename... Extra>
+    KernelModule& def(const char* name, F f, const Extra&... extra) {
+        using Sig = Signature<decltype(&F::operator())>;
+        m_.def(name, Sig::wrap(name, std::move(f)), extra...);
+        return *this;
+    }
+
+private:
+    py::module_ m_;
+};
+
 // One per binding file bind_<family>.cpp, mirroring cpp/kernels/; module.cpp calls each.
-void bind_activation(py::module_& m);
-void bind_attention(py::module_& m);
-void bind_conv(py::module_& m);
-void bind_dropout(py::module_& m);
-void bind_elementwise(py::module_& m);
-void bind_gemm(py::module_& m);
-void bind_layout(py::module_& m);
-void bind_linear(py::module_& m);
-void bind_norm(py::module_& m);
-void bind_optim(py::module_& m);
-void bind_pool(py::module_& m);
-void bind_recurrent(py::module_& m);
-void bind_reduce(py::module_& m);
-void bind_softmax_loss(py::module_& m);
+void bind_activation(KernelModule& m);
+void bind_attention(KernelModule& m);
+void bind_compare(KernelModule& m);
+void bind_conv(KernelModule& m);
+void bind_dropout(KernelModule& m);
+void bind_elementwise(KernelModule& m);
+void bind_gemm(py::module_& m);  // no reference twins: no fallback
+void bind_layout(KernelModule& m);
+void bind_linear(KernelModule& m);
+void bind_norm(KernelModule& m);
+void bind_optim(KernelModule& m);
+void bind_pool(KernelModule& m);
+void bind_recurrent(KernelModule& m);
+void bind_reduce(KernelModule& m);
+void bind_softmax_loss(KernelModule& m);
 
 }  // namespace pydl::bind

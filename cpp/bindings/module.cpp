@@ -122,10 +122,12 @@ void bind_runtime(py::module_& m) {
             kernel(p, n, float(a), float(b), seed, offset);
         };
     };
-    m.def("uniform_fill", fill(&uniform_fill), py::arg("out"), py::arg("low"), py::arg("high"),
-          py::arg("seed"), py::arg("offset"));
-    m.def("normal_fill", fill(&normal_fill), py::arg("out"), py::arg("mean"), py::arg("std"),
-          py::arg("seed"), py::arg("offset"));
+    // A float64 `out` is filled by the reference twin (Note [Reference fallback]).
+    KernelModule fills(m);
+    fills.def("uniform_fill", fill(&uniform_fill), py::arg("out"), py::arg("low"), py::arg("high"),
+              py::arg("seed"), py::arg("offset"));
+    fills.def("normal_fill", fill(&normal_fill), py::arg("out"), py::arg("mean"), py::arg("std"),
+              py::arg("seed"), py::arg("offset"));
     m.def("philox_word", &philox_word, "The 32-bit word `index` of the stream `seed`.",
           py::arg("seed"), py::arg("index"));
     m.def("empty_cache", &buffer_pool_clear,
@@ -144,18 +146,22 @@ PYBIND11_MODULE(_core, m) {
     pydl::bind::bind_runtime(m);
     auto testing = m.def_submodule("_testing", "Hooks for pydl's tests; not API.");
     pydl::bind::bind_testing(testing);
-    pydl::bind::bind_activation(m);
-    pydl::bind::bind_attention(m);
-    pydl::bind::bind_conv(m);
-    pydl::bind::bind_dropout(m);
-    pydl::bind::bind_elementwise(m);
+    // Every kernel binding falls back to its reference twin for a dtype it has no kernel
+    // for (Note [Reference fallback] in common.h).
+    pydl::bind::KernelModule kernels(m);
+    pydl::bind::bind_activation(kernels);
+    pydl::bind::bind_attention(kernels);
+    pydl::bind::bind_compare(kernels);
+    pydl::bind::bind_conv(kernels);
+    pydl::bind::bind_dropout(kernels);
+    pydl::bind::bind_elementwise(kernels);
     pydl::bind::bind_gemm(m);
-    pydl::bind::bind_layout(m);
-    pydl::bind::bind_linear(m);
-    pydl::bind::bind_norm(m);
-    pydl::bind::bind_optim(m);
-    pydl::bind::bind_pool(m);
-    pydl::bind::bind_recurrent(m);
-    pydl::bind::bind_reduce(m);
-    pydl::bind::bind_softmax_loss(m);
+    pydl::bind::bind_layout(kernels);
+    pydl::bind::bind_linear(kernels);
+    pydl::bind::bind_norm(kernels);
+    pydl::bind::bind_optim(kernels);
+    pydl::bind::bind_pool(kernels);
+    pydl::bind::bind_recurrent(kernels);
+    pydl::bind::bind_reduce(kernels);
+    pydl::bind::bind_softmax_loss(kernels);
 }

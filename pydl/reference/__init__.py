@@ -10,6 +10,7 @@ from types import FunctionType as _FunctionType
 from . import (
     activation,
     attention,
+    compare,
     conv,
     dropout,
     elementwise,
@@ -26,8 +27,8 @@ from . import (
 
 # The public functions each family module defines (not those it imports) are this
 # backend's functions, under the names pydl._core gives them.
-for _family in (activation, attention, conv, dropout, elementwise, layout, linear, norm, optim,
-                pool, random, recurrent, reduce, softmax_loss):  # fmt: skip
+for _family in (activation, attention, compare, conv, dropout, elementwise, layout, linear, norm,
+                optim, pool, random, recurrent, reduce, softmax_loss):  # fmt: skip
     for _name, _fn in vars(_family).items():
         if isinstance(_fn, _FunctionType) and _fn.__module__ == _family.__name__:
             if not _name.startswith("_"):
