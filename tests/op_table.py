@@ -35,7 +35,9 @@ class Row:
     nondiff: tuple = field(default_factory=tuple)  # inputs without a gradient
     sweep: list = field(default_factory=list)  # more input lists for core vs reference
     threaded: list | None = None  # inputs that run multi-threaded; None: grown from inputs
-    dtypes: tuple = (np.float32,)  # the core's dtypes compared with the float64 reference
+    # the core's dtypes, each compared with the float64 reference (float64 is native where
+    # the kernel is templated, else the core's fallback to its twin: Note [Reference fallback])
+    dtypes: tuple = (np.float32, np.float64)
     # {test: reason}: "gradcheck", "core", "threads", or "threads_forward"/"threads_backward"
     # for a direction that stays on one thread by design
     skips: dict = field(default_factory=dict)
