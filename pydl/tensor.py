@@ -134,7 +134,9 @@ class Tensor:
     # _ctx: the node that made this tensor (None for a leaf); _slot: which of its outputs.
     # _version: the version counter, a one-item list shared with every view of the same
     # memory, or None until a view or an in-place op first needs it (Note [Version counter]).
-    # _base: the tensor whose memory this view shares (None when it owns its memory).
+    # _base: the tensor whose memory this view shares (None when it owns its memory);
+    # _view_fn: the view op from _base to this view, tensor -> tensor, so that an in-place
+    # op on the view under autograd can be replayed on the base (Note [In-place ops]).
     __slots__ = (
         "__weakref__",
         "_array",
@@ -142,6 +144,7 @@ class Tensor:
         "_ctx",
         "_slot",
         "_version",
+        "_view_fn",
         "grad",
         "requires_grad",
     )
@@ -152,7 +155,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self._ctx: _Node | None = None
         self._slot = 0
-        self._version = self._base = None
+        self._version = self._base = self._view_fn = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -431,7 +434,7 @@ def _constant(data: np.ndarray) -> Tensor:
     """A leaf over data, without a copy or a conversion: the fast constructor."""
     t = Tensor.__new__(Tensor)
     t._array, t.grad, t._ctx, t._slot, t.requires_grad = data, None, None, 0, False
-    t._version = t._base = None
+    t._version = t._base = t._view_fn = None
     return t
 
 
@@ -471,7 +474,7 @@ def record(
     if type(out) is not tuple:
         t = Tensor.__new__(Tensor)
         t._array, t.grad, t._ctx, t._slot, t.requires_grad = out, None, node, 0, node is not None
-        t._version = t._base = None
+        t._version = t._base = t._view_fn = None
         if node is not None and (saved is out or (type(saved) is tuple and _is_saved(out, saved))):
             _watch_output(node, t)
         return t
@@ -482,7 +485,7 @@ def record(
             t = Tensor.__new__(Tensor)
             t._array, t.grad, t._ctx, t._slot = data, None, node, slot
             t.requires_grad = node is not None
-            t._version = t._base = None
+            t._version = t._base = t._view_fn = None
             if node is not None and saved is not None and _is_saved(data, saved):
                 _watch_output(node, t)
         outs.append(t)
@@ -520,11 +523,16 @@ def base_of(t: Tensor) -> Tensor:
     return t if t._base is None else t._base
 
 
-def view_of(x: Tensor, arr: np.ndarray, backward: Callable, saved: Any = None) -> Tensor:
+def view_of(
+    x: Tensor, arr: np.ndarray, backward: Callable, saved: Any, view_fn: Callable
+) -> Tensor:
     """record() for a view op (Note [Views]): the output over `arr`, which shares x's
-    memory, shares x's version counter and names x's base; the backward reads no values."""
+    memory, shares x's version counter and names x's base; the backward reads no values.
+    view_fn(tensor) -> tensor is the op itself, for replaying it on the base."""
     t = record(arr, (x,), backward, saved, reads=False)
     t._version, t._base = _shared_version(x), base_of(x)
+    outer = x._view_fn
+    t._view_fn = view_fn if outer is None else (lambda b: view_fn(outer(b)))
     return t
 
 

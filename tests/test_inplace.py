@@ -146,10 +146,28 @@ def test_write_to_an_unread_input_is_fine(backend):
     np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
 
 
-def test_in_place_on_a_view_under_autograd_raises_clearly():
-    x = pydl.tensor([1.0, 2.0], requires_grad=True) * 1.0
-    with pytest.raises(RuntimeError, match="on a view"):
-        x[0:1].mul_(2.0)
+def _view_writes(lib):
+    """Differentiable in-place writes through views of a non-leaf (PyTorch's CopySlices)."""
+    w = lib.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], requires_grad=True)
+    u = lib.tensor([2.0, 3.0], requires_grad=True)
+    x = w * 1.0
+    x[:, 1].mul_(u)
+    x.t()[0].add_(u * 2)
+    x.view(6)[4:].zero_()
+    x[1, 0] = u[0] ** 2
+    x.exp().sum().backward()
+    return x.detach().numpy(), w.grad.numpy(), u.grad.numpy()
+
+
+def test_in_place_through_views_under_autograd_matches_pytorch(backend, torch):
+    for got, want in zip(_view_writes(pydl), _view_writes(torch)):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_in_place_through_a_view_of_a_leaf_that_requires_grad_raises():
+    w = pydl.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w[0:1].mul_(pydl.tensor([2.0], requires_grad=True))
 
 
 def test_elementwise_ops_have_in_place_forms(backend, torch):

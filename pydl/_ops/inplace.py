@@ -10,8 +10,9 @@ history through their edges. As in PyTorch:
 - the result must be castable to x's dtype without changing category (an int tensor
   cannot take `add_(0.5)`) and must have x's shape (it may broadcast the operand only);
 - writing through a view of memory that other elements share (expand) raises.
-A write through a view that autograd would have to replay into its base (PyTorch's
-CopySlices) raises instead of computing a wrong gradient; outside autograd it is a write.
+Under autograd, a write through a view is replayed on its base (PyTorch's CopySlices): the
+base becomes a copy of itself with the view's elements replaced by the op's result, and the
+view becomes the view op of that; outside autograd it is a plain write.
 """
 
 from __future__ import annotations
@@ -61,13 +62,8 @@ def apply_(x: Tensor, name: str, fn: Callable, *args: Any, reads_self: bool = Tr
     _check_target(x, name)
     if grad_needed(x, *[a for a in args if isinstance(a, Tensor)]):
         if x._base is not None:
-            raise RuntimeError(
-                f"{name}: an in-place op on a view (of a slice, transpose or reshape) that "
-                f"autograd must differentiate is not supported; write out of place, or "
-                f"clone() the view first"
-            )
-        old = _constant(np.array(x._array, copy=True) if reads_self else x._array)
-        old._ctx, old._slot, old.requires_grad = x._ctx, x._slot, x.requires_grad
+            return _apply_to_view(x, name, fn, args)
+        old = _stand_in(x, np.array(x._array, copy=True) if reads_self else x._array)
         out = fn(old, *args)
         _write(x, out._array, name)
         x._ctx, x._slot, x.requires_grad = out._ctx, out._slot, out.requires_grad
@@ -75,6 +71,44 @@ def apply_(x: Tensor, name: str, fn: Callable, *args: Any, reads_self: bool = Tr
     with no_grad():
         out = fn(_constant(x._array), *args)
     _write(x, out._array, name)
+    return x
+
+
+def _stand_in(x: Tensor, array: np.ndarray) -> Tensor:
+    """A tensor over `array` carrying x's autograd history (x's value before a write)."""
+    old = _constant(array)
+    old._ctx, old._slot, old.requires_grad = x._ctx, x._slot, x.requires_grad
+    return old
+
+
+def _write_through_backward(node: Any, g: np.ndarray) -> Any:
+    view_fn = node.saved
+    g_base = np.array(g, copy=True)
+    view_fn(_constant(g_base))._array[...] = 0  # the overwritten places get no gradient
+    return (g_base, np.array(view_fn(_constant(g))._array, order="C"))
+
+
+def _write_through(base: Tensor, values: Tensor, view_fn: Callable) -> Tensor:
+    """A copy of base with view_fn(base) replaced by values (PyTorch's CopySlices)."""
+    out = np.array(base._array, order="C", copy=True)
+    view_fn(_constant(out))._array[...] = values._array
+    return record(out, (base, values), _write_through_backward, view_fn, reads=False)
+
+
+def _apply_to_view(x: Tensor, name: str, fn: Callable, args: tuple) -> Tensor:
+    """An in-place op on a view under autograd, replayed on its base: the base becomes
+    write_through(base, fn(view_fn(base))), and x becomes view_fn of the new base."""
+    base = x._base
+    if x._view_fn is None:  # a detach()ed view: no differentiable way back to the base
+        raise RuntimeError(f"{name}: this view was detached from its base; clone() it first")
+    _check_target(base, name)
+    old_base = _stand_in(base, base._array)  # write_through reads no values of it
+    old_view = layout.clone(x._view_fn(old_base))  # fn may read them: its own copy
+    out = _write_through(old_base, fn(old_view, *args), x._view_fn)
+    _write(base, out._array, name)
+    base._ctx, base._slot, base.requires_grad = out._ctx, out._slot, out.requires_grad
+    view = x._view_fn(base)
+    x._ctx, x._slot, x.requires_grad = view._ctx, view._slot, view.requires_grad
     return x
 
 

@@ -56,7 +56,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
                 f"into shape {tuple(shape)}"
             ) from None
         return record(y, (x,), _reshape_backward, reads=False)
-    return view_of(x, y, _reshape_backward)
+    return view_of(x, y, _reshape_backward, None, lambda b: reshape(b, shape))
 
 
 @op(kernels=(), method=True, toplevel=True)
@@ -108,7 +108,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = tuple(axis_index(d, x.ndim) for d in dims)
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the axes of shape {x.shape}")
-    return view_of(x, x._array.transpose(dims), _permute_backward, dims)
+    return view_of(x, x._array.transpose(dims), _permute_backward, dims, lambda b: permute(b, dims))
 
 
 def _pass_backward(node: Any, g: np.ndarray) -> Any:
@@ -270,7 +270,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
             y = x._array[key]
         except IndexError as e:
             raise IndexError(f"{e} (indexing a tensor of shape {x.shape})") from None
-        return view_of(x, y, _basic_index_backward, key)
+        return view_of(x, y, _basic_index_backward, key, lambda b: getitem(b, key))
     if x._array.dtype.kind != "f":  # integer/bool tensors: no gradient, plain NumPy
         return as_tensor(np.asarray(x._array[key], order="C"))
     idx = _flat_index(x.shape, key)
@@ -378,7 +378,7 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
         y = np.broadcast_to(x._array, shape)
     except ValueError:
         raise ValueError(f"expand: shape {x.shape} cannot be expanded to {tuple(sizes)}") from None
-    return view_of(x, y, _expand_backward)
+    return view_of(x, y, _expand_backward, None, lambda b: expand(b, shape))
 
 
 @op(kernels=(), method=True)
