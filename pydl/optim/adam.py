@@ -132,10 +132,10 @@ class NAdam(Optimizer):
                 else:
                     mu = b1 * (1.0 - 0.5 * 0.96 ** (step * decay))
                     mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
-                    st = self.state[id(params[0])]
+                    st = self.state[params[0]]
                     mu_product = st.get("mu_product", 1.0) * mu
                     for p in params:
-                        self.state[id(p)]["mu_product"] = mu_product
+                        self.state[p]["mu_product"] = mu_product
                     coef_grad = lr * (1.0 - mu) / (1.0 - mu_product)
                     coef_avg = lr * mu_next / (1.0 - mu_product * mu_next)
                 ps, gs = self._arrays(params)

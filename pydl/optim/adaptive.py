@@ -45,7 +45,7 @@ class Adagrad(Optimizer):
         )
         for g in self.param_groups:  # PyTorch creates the state eagerly
             for p in g["params"]:
-                self.state[id(p)] = {
+                self.state[p] = {
                     "step": 0,
                     "sum": np.full_like(p._array, g["initial_accumulator_value"]),
                 }
@@ -194,9 +194,9 @@ class Adafactor(Optimizer):
     def step(self) -> None:
         for g in self.param_groups:
             for p in self._with_grads(g):
-                st = self.state.get(id(p))
+                st = self.state.get(p)
                 if st is None:
-                    st = self.state[id(p)] = {"step": 0}
+                    st = self.state[p] = {"step": 0}
                     if p.ndim >= 2:
                         st["row_var"] = np.zeros(p.shape[:-1], p.dtype)
                         st["col_var"] = np.zeros(p.shape[:-2] + p.shape[-1:], p.dtype)

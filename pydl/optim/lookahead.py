@@ -21,7 +21,7 @@ class Lookahead:
         check_hyper(0.0 <= alpha <= 1.0, f"Invalid slow update rate: {alpha}")
         self.optimizer, self.k, self.alpha = optimizer, k, alpha
         self.step_count = 0
-        self.slow = {id(p): p._array.copy() for g in optimizer.param_groups for p in g["params"]}
+        self.slow = {p: p._array.copy() for g in optimizer.param_groups for p in g["params"]}
 
     @property
     def param_groups(self) -> list[dict]:
@@ -48,7 +48,7 @@ class Lookahead:
             for p in params:
                 bump_version(p)  # written in place below
             _b.active.lookahead_step(
-                [p._array for p in params], [self.slow[id(p)] for p in params], self.alpha
+                [p._array for p in params], [self.slow[p] for p in params], self.alpha
             )
 
     def state_dict(self) -> dict:
@@ -56,7 +56,7 @@ class Lookahead:
         return {
             "optimizer": self.optimizer.state_dict(),
             "step_count": self.step_count,
-            "slow": [self.slow[id(p)].copy() for p in params],
+            "slow": [self.slow[p].copy() for p in params],
             "k": self.k,
             "alpha": self.alpha,
         }
@@ -66,5 +66,5 @@ class Lookahead:
         params = [p for g in self.param_groups for p in g["params"]]
         if len(state["slow"]) != len(params):
             raise ValueError("loaded Lookahead state has a different number of parameters")
-        self.slow = {id(p): np.array(s, copy=True) for p, s in zip(params, state["slow"])}
+        self.slow = {p: np.array(s, copy=True) for p, s in zip(params, state["slow"])}
         self.step_count, self.k, self.alpha = state["step_count"], state["k"], state["alpha"]

@@ -16,7 +16,9 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Any], defaults: dict) -> None:
         self.defaults = defaults
-        self.state: dict[int, dict[str, Any]] = {}
+        # Keyed by the parameter itself, as PyTorch's, so copy.deepcopy and pickle carry the
+        # state over to the copied parameters (id() keys pointed at the originals).
+        self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict] = []
         params = list(params)
         if not params:
@@ -64,9 +66,9 @@ class Optimizer:
         step (one kernel call per group); new parameters get zeroed `buffers`."""
         by_step: dict[int, list[Tensor]] = {}
         for p in self._with_grads(group):
-            st = self.state.get(id(p))
+            st = self.state.get(p)
             if st is None:
-                st = self.state[id(p)] = {"step": 0}
+                st = self.state[p] = {"step": 0}
                 for name in buffers:
                     st[name] = np.zeros_like(p._array)
             st["step"] += 1
@@ -74,7 +76,7 @@ class Optimizer:
         return iter(by_step.items())
 
     def _buffers(self, params: list[Tensor], name: str) -> list[np.ndarray]:
-        return [self.state[id(p)][name] for p in params]
+        return [self.state[p][name] for p in params]
 
     @staticmethod
     def _arrays(params: list[Tensor]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -84,9 +86,9 @@ class Optimizer:
         """State by parameter position (as PyTorch), and the groups' hyper-parameters."""
         index = {id(p): i for i, p in enumerate(p for g in self.param_groups for p in g["params"])}
         state = {
-            index[k]: {n: (v.copy() if isinstance(v, np.ndarray) else v) for n, v in s.items()}
+            index[id(k)]: {n: (v.copy() if isinstance(v, np.ndarray) else v) for n, v in s.items()}
             for k, s in self.state.items()
-            if k in index
+            if id(k) in index
         }
         groups = []
         for g in self.param_groups:
@@ -104,7 +106,7 @@ class Optimizer:
         params = [p for g in self.param_groups for p in g["params"]]
         for g, saved in zip(self.param_groups, groups):
             g.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = {id(params[int(i)]): copy.deepcopy(s) for i, s in state_dict["state"].items()}
+        self.state = {params[int(i)]: copy.deepcopy(s) for i, s in state_dict["state"].items()}
 
 
 def check_hyper(condition: bool, message: str) -> None:

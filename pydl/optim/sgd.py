@@ -57,12 +57,12 @@ class SGD(Optimizer):
             # time go in a call of their own with first_step=True.
             fresh, seen = [], []
             for p in params:
-                st = self.state.setdefault(id(p), {})
+                st = self.state.setdefault(p, {})
                 (seen if "momentum_buffer" in st else fresh).append(p)
                 st.setdefault("momentum_buffer", np.zeros_like(p._array))
             for subset, first in ((seen, False), (fresh, True)):
                 if subset:
-                    bufs = [self.state[id(p)]["momentum_buffer"] for p in subset]
+                    bufs = [self.state[p]["momentum_buffer"] for p in subset]
                     self._call(g, subset, bufs, first)
 
     @staticmethod
