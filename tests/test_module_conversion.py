@@ -151,13 +151,11 @@ def test_traversal_names_and_recurse_as_torch(torch):
     tnet.fc, tnet.bn = torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)
     tnet.register_buffer("steps", torch.zeros(1, dtype=torch.int64))
     assert [n for n, _ in net.named_parameters()] == [n for n, _ in tnet.named_parameters()]
-    assert [n for n, _ in net.named_buffers()] == [
-        n for n, _ in tnet.named_buffers() if n != "bn.num_batches_tracked"
-    ]  # pydl's BatchNorm has no num_batches_tracked counter
+    assert [n for n, _ in net.named_buffers()] == [n for n, _ in tnet.named_buffers()]
     assert [n for n, _ in net.named_buffers(recurse=False)] == ["steps"]
     assert list(net.parameters(recurse=False)) == []
     assert [n for n, _ in net.named_parameters(prefix="model")][0] == "model.fc.weight"
-    assert len(list(net.buffers())) == 3 and list(net.children()) == [net.fc, net.bn]
+    assert len(list(net.buffers())) == 4 and list(net.children()) == [net.fc, net.bn]
     assert [n for n, _ in net.named_modules()] == ["", "fc", "bn"]
 
 

@@ -137,3 +137,21 @@ def test_modules_with_generated_activations_pickle():
 def test_maxout_pool_size_must_be_positive():
     with pytest.raises(ValueError, match="pool_size"):
         F.maxout(pydl.ones(2, 4), 0)
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_running_stats_and_state_dict_exchange_with_pytorch(momentum, torch):
+    x = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    ours = nn.BatchNorm1d(3, momentum=momentum)
+    theirs = torch.nn.BatchNorm1d(3, momentum=momentum)
+    for k in range(3):
+        ours(pydl.tensor(x * (1 + k)))
+        theirs(torch.tensor(x * (1 + k)))
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        want = getattr(theirs, name).detach().numpy()
+        np.testing.assert_allclose(getattr(ours, name).numpy(), want, rtol=1e-5, atol=1e-6)
+    # PyTorch's state_dict (with num_batches_tracked) loads as is
+    fresh = nn.BatchNorm1d(3)
+    fresh.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    assert sorted(fresh.state_dict()) == sorted(theirs.state_dict())
+    assert fresh.num_batches_tracked.item() == 3

@@ -19,12 +19,14 @@ class _BatchNorm(Module):
         self,
         num_features: int,
         eps: float = 1e-5,
-        momentum: float = 0.1,
+        momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must be None or in [0, 1], got {momentum}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
@@ -32,9 +34,13 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype)))
             self.register_buffer("running_var", Tensor(np.ones(num_features, dtype)))
+            # PyTorch's counter (its state_dicts carry it): momentum=None averages the
+            # batch statistics cumulatively, with factor 1 / num_batches_tracked.
+            self.register_buffer("num_batches_tracked", Tensor(np.zeros((), np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self._ranks or x.shape[1] != self.num_features:
@@ -44,6 +50,11 @@ class _BatchNorm(Module):
                 f"channels, got shape {x.shape}"
             )
         use_batch = self.training or not self.track_running_stats
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked._array += 1
+            if momentum is None:
+                momentum = 1.0 / float(self.num_batches_tracked.item())
         return NF.batch_norm(
             x,
             self.running_mean,
@@ -51,7 +62,7 @@ class _BatchNorm(Module):
             self.weight,
             self.bias,
             training=use_batch,
-            momentum=self.momentum,
+            momentum=0.0 if momentum is None else momentum,
             eps=self.eps,
         )
 
