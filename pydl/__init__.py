@@ -60,6 +60,7 @@ from ._factories import (
     zeros_like,
 )
 from ._random import manual_seed
+from .serialization import load, save
 from ._runtime import empty_cache, get_num_threads, set_num_threads, threads
 from .backend import get_backend, set_backend
 from ._ops import OPS as _OPS
@@ -112,6 +113,7 @@ __all__ = [
     "int64",
     "is_grad_enabled",
     "linspace",
+    "load",
     "long",
     "manual_seed",
     "models",
@@ -124,6 +126,7 @@ __all__ = [
     "rand",
     "rand_like",
     "randn",
+    "save",
     "randn_like",
     "result_type",
     "return_types",

@@ -1,0 +1,122 @@
+"""pydl.save / pydl.load (Note [Checkpoint format]): round trips, clear errors on bad files,
+PyTorch's safetensors files, and saves killed at random points."""
+
+import os
+import random
+import signal
+import time
+
+import numpy as np
+import pytest
+
+import pydl
+from pydl import nn, optim
+
+pytest.importorskip("safetensors")
+
+
+def _model_and_optimizer():
+    pydl.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 2))
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    x = pydl.randn(8, 4)
+    for _ in range(2):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+    return model, opt
+
+
+def test_round_trip_of_nested_state(tmp_path):
+    model, opt = _model_and_optimizer()
+    obj = {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "epoch": 3,
+        "lr": 0.5,
+        "name": "run-1",
+        "flags": (True, None),
+        "w": pydl.tensor([1.0, 2.0], requires_grad=True),
+        "ints": np.arange(4, dtype=np.int32),
+        "scalar": np.float64(2.5),
+        7: [pydl.tensor(True), pydl.tensor([[1, 2]])],
+    }
+    path = tmp_path / "ckpt.pydl"
+    pydl.save(obj, path)
+    back = pydl.load(path)
+    assert back.keys() == obj.keys() and back["epoch"] == 3 and back["flags"] == (True, None)
+    assert back["w"].requires_grad and back["ints"].dtype == np.int32
+    assert back["scalar"] == 2.5 and type(back["scalar"]) is np.float64
+    assert back[7][0].dtype == np.bool_ and back[7][1].tolist() == [[1, 2]]
+    for k, v in obj["model"].items():
+        np.testing.assert_array_equal(np.asarray(back["model"][k]), np.asarray(v))
+    # the optimizer resumes: same state, same next step as the original
+    model2, opt2 = _model_and_optimizer()
+    model2.load_state_dict(back["model"])
+    opt2.load_state_dict(back["optimizer"])
+    x = pydl.randn(8, 4)
+    for m, o in ((model, opt), (model2, opt2)):
+        o.zero_grad()
+        m(x).sum().backward()
+        o.step()
+    for p, q in zip(model.parameters(), model2.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_unstorable_objects_and_bad_files_raise_clearly(tmp_path):
+    with pytest.raises(TypeError, match=r"got object at obj\['x'\]"):
+        pydl.save({"x": object()}, tmp_path / "a")
+    assert not os.listdir(tmp_path)  # nothing half-written left behind
+    path = tmp_path / "ckpt"
+    pydl.save({"w": pydl.ones(100)}, path)
+    data = path.read_bytes()
+    for bad in (data[: len(data) // 2], b"\x00" * 8, b"garbage"):
+        path.write_bytes(bad)
+        with pytest.raises(ValueError, match="not a valid checkpoint"):
+            pydl.load(path)
+    with pytest.raises(FileNotFoundError):
+        pydl.load(tmp_path / "missing")
+    with pytest.raises(RuntimeError, match="CPUs"):
+        pydl.load(path, map_location="cuda:0")
+
+
+def test_pytorch_safetensors_files_load_and_match(tmp_path, torch):
+    st_torch = pytest.importorskip("safetensors.torch")
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2))
+    st_torch.save_file(theirs.state_dict(), str(tmp_path / "m.safetensors"))
+    ours = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
+    ours.load_state_dict(pydl.load(tmp_path / "m.safetensors"))
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    want = theirs(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(ours(pydl.tensor(x)).numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def _save_forever(path: str, k: int) -> None:
+    """The child: saves checkpoints whose every value is k, for k, k + 1, ..."""
+    while True:
+        pydl.save({"k": k, "a": np.full(200_000, k, np.float32), "b": [np.full(5, k)]}, path)
+        k += 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_saves_killed_at_random_points_leave_a_whole_checkpoint(tmp_path):
+    path = str(tmp_path / "ckpt")
+    pydl.save({"k": 0, "a": np.zeros(200_000, np.float32), "b": [np.zeros(5)]}, path)
+    rng = random.Random(0)
+    last = 0
+    for _ in range(50):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns
+            try:
+                _save_forever(path, last + 1)
+            finally:
+                os._exit(1)
+        time.sleep(rng.uniform(0.0, 0.05))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        got = pydl.load(path)  # always present and whole: the old one or a new one
+        k = got["k"]
+        assert k >= last and (got["a"] == k).all() and (got["b"][0] == k).all()
+        last = k
+    assert last > 0  # some saves completed, so kills landed between and inside them
