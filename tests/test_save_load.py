@@ -120,3 +120,14 @@ def test_saves_killed_at_random_points_leave_a_whole_checkpoint(tmp_path):
         assert k >= last and (got["a"] == k).all() and (got["b"][0] == k).all()
         last = k
     assert last > 0  # some saves completed, so kills landed between and inside them
+
+
+def test_load_state_dict_is_all_or_nothing():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    before = {k: np.array(v) for k, v in model.state_dict().items()}
+    bad = {k: np.ones_like(v) for k, v in before.items()}
+    bad["1.weight"] = np.ones((3, 3), np.float32)  # the last entry's shape is wrong
+    with pytest.raises(ValueError, match=r"1\.weight has shape \(3, 3\).*nothing was loaded"):
+        model.load_state_dict(bad)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(v), before[k])

@@ -11,7 +11,7 @@ import numpy as np
 from .. import _device
 from .._device import as_device, not_on_cpu
 from .._factories import dtype_arg
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 
 
 class Parameter(Tensor):
@@ -252,8 +252,9 @@ class Module:
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> tuple[list, list]:
         """Copy arrays (or tensors) into the parameters and buffers of the same names.
 
-        Shapes must match; with strict, missing or unexpected keys raise KeyError.
-        Returns (missing_keys, unexpected_keys).
+        Shapes must match; with strict, missing or unexpected keys raise KeyError. All or
+        nothing: every entry is checked before any is copied, so an error leaves the model
+        as it was. Returns (missing_keys, unexpected_keys).
         """
         own = dict(self.named_parameters())
         own.update(self.named_buffers())
@@ -261,6 +262,7 @@ class Module:
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        updates = []
         for name, value in state_dict.items():
             if name not in own:
                 continue
@@ -269,9 +271,12 @@ class Module:
             if arr.shape != target.shape:
                 raise ValueError(
                     f"load_state_dict: {name} has shape {arr.shape} in the state "
-                    f"dict but {target.shape} in the model"
+                    f"dict but {target.shape} in the model (nothing was loaded)"
                 )
+            updates.append((target, arr))
+        for target, arr in updates:
             target._array[...] = arr
+            bump_version(target)
         return missing, unexpected
 
     # ----- printing ---------------------------------------------------------------
