@@ -97,15 +97,17 @@ def save(obj: Any, f: str | os.PathLike) -> None:
     st = _safetensors()
     arrays: dict[str, np.ndarray] = {}
     header = {"version": _VERSION, "object": _encode(obj, arrays, "obj")}
-    data = st.numpy.save(arrays, metadata={_KEY: json.dumps(header)})
     path = os.path.abspath(os.fspath(f))
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".pydl-save-", dir=directory)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+        os.close(fd)
+        st.numpy.save_file(arrays, tmp, metadata={_KEY: json.dumps(header)})
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # the bytes are on disk before the rename makes them the file
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -126,12 +128,12 @@ def load(f: str | os.PathLike, map_location: Any = None, weights_only: bool = Tr
         raise RuntimeError(f"pydl runs on CPUs; map_location {map_location!r} is not available")
     st = _safetensors()
     path = os.fspath(f)
-    with open(path, "rb") as fh:
-        data = fh.read()
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"pydl.load: no such file: {path}")
     try:
-        arrays = st.numpy.load(data)
         with st.safe_open(path, framework="np") as handle:
             metadata = handle.metadata() or {}
+            arrays = {name: handle.get_tensor(name) for name in handle.keys()}
     except Exception as e:  # the parser's own error types differ across versions
         raise ValueError(
             f"pydl.load: {path} is not a valid checkpoint (truncated or corrupted?): {e}"
