@@ -59,7 +59,7 @@ from ._factories import (
     zeros,
     zeros_like,
 )
-from ._random import manual_seed
+from ._random import get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from ._runtime import empty_cache, get_num_threads, set_num_threads, threads
 from .backend import get_backend, set_backend
@@ -106,6 +106,7 @@ __all__ = [
     "get_backend",
     "get_default_dtype",
     "get_num_threads",
+    "get_rng_state",
     "int",
     "int8",
     "int16",
@@ -132,6 +133,7 @@ __all__ = [
     "return_types",
     "set_backend",
     "set_num_threads",
+    "set_rng_state",
     "short",
     "tensor",
     "threads",

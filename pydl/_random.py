@@ -31,6 +31,26 @@ def initial_seed() -> int:
     return _seed
 
 
+def get_rng_state() -> np.ndarray:
+    """The generator's state, (seed, offset) as a uint64 array: save it with a checkpoint
+    and restore it with set_rng_state to resume the same random stream."""
+    with _lock:
+        return np.array([_seed, _offset], np.uint64)
+
+
+def set_rng_state(state: object) -> None:
+    """Restore a state from get_rng_state (an array or tensor of two non-negative ints)."""
+    global _seed, _offset
+    arr = np.asarray(state)
+    if arr.shape != (2,) or arr.dtype.kind not in "iu" or (arr.dtype.kind == "i" and arr.min() < 0):
+        raise ValueError(
+            f"set_rng_state expects the (seed, offset) pair get_rng_state returns, got "
+            f"{arr.dtype} array of shape {arr.shape}"
+        )
+    with _lock:
+        _seed, _offset = int(arr[0]), int(arr[1])
+
+
 def _take(words: int) -> tuple[int, int]:
     """Reserve `words` 32-bit words of the stream; returns (seed, offset)."""
     global _offset
