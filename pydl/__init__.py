@@ -43,6 +43,7 @@ from ._dtypes import (
 from ._factories import (
     arange,
     as_tensor,
+    from_dlpack,
     from_numpy,
     empty,
     empty_like,
@@ -86,6 +87,7 @@ __all__ = [
     "Tensor",
     "arange",
     "as_tensor",
+    "from_dlpack",
     "from_numpy",
     "backends",
     "bool",

@@ -331,6 +331,16 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return _constant(ndarray)
 
 
+def from_dlpack(ext_tensor: Any) -> Tensor:
+    """A tensor over another library's CPU tensor (anything with __dlpack__: a PyTorch or
+    JAX tensor, a NumPy array) without copying, as torch.from_dlpack."""
+    try:
+        arr = np.from_dlpack(ext_tensor)
+    except (AttributeError, TypeError, BufferError, RuntimeError) as e:
+        raise TypeError(f"from_dlpack: cannot take {type(ext_tensor).__name__}: {e}") from None
+    return from_numpy(arr)
+
+
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """data as a tensor, sharing memory when it already is one (or a NumPy array) of the
     asked dtype, else a converted copy, as torch.as_tensor."""
@@ -346,6 +356,7 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 __all__ = [
     "arange",
     "as_tensor",
+    "from_dlpack",
     "from_numpy",
     "empty",
     "empty_like",

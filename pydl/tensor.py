@@ -198,6 +198,17 @@ class Tensor:
             return np.array(self._array, dtype=dtype, copy=True)
         return self._array if dtype is None else self._array.astype(dtype, copy=False)
 
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """DLPack export of the values (no copy): torch.from_dlpack(t), np.from_dlpack(t)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't export tensors that require gradient, use tensor.detach()"
+            )  # PyTorch's rule: the consumer would see values autograd cannot track
+        return self._array.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._array.__dlpack_device__()
+
     @property
     def is_leaf(self) -> bool:
         return self._ctx is None

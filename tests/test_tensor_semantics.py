@@ -173,3 +173,20 @@ def test_strides_contiguity_and_new_tensors_as_pytorch(torch):
     assert c.data_ptr() != w.data_ptr()
     (c * 3.0).sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), [3.0, 3.0])
+
+
+def test_dlpack_and_from_numpy_share_memory_both_ways(torch):
+    t = torch.arange(6.0).reshape(2, 3)
+    p = pydl.from_dlpack(t)
+    p.add_(1.0)  # writes through to torch's memory
+    np.testing.assert_array_equal(t.numpy(), np.arange(1.0, 7.0).reshape(2, 3))
+    q = pydl.ones(2, 3)
+    torch.from_dlpack(q).mul_(5)
+    np.testing.assert_array_equal(q.numpy(), np.full((2, 3), 5.0))
+    a = np.zeros(4, np.float32)
+    assert np.shares_memory(pydl.from_numpy(a).numpy(), a)
+    assert np.shares_memory(np.from_dlpack(pydl.from_numpy(a)), a)
+    with pytest.raises(RuntimeError, match="require gradient"):
+        torch.from_dlpack(pydl.ones(2, requires_grad=True))
+    with pytest.raises(TypeError, match="from_dlpack"):
+        pydl.from_dlpack([1, 2])
