@@ -34,11 +34,6 @@ def _reverse(fn: Callable) -> Callable:
     return lambda self, other: fn(other, self)
 
 
-def _inplace_dunder(method: Callable) -> Callable:
-    # `x += y` is x.add_(y): Python rebinds x to the return value, which is x itself.
-    return lambda self, other: method(self, other)
-
-
 def _new(make: Callable, like: Tensor, size: tuple, dtype: Any) -> Tensor:
     shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
     return Tensor(make(shape, dtype=np.dtype(dtype or like.dtype)))
@@ -64,7 +59,7 @@ def install() -> None:
     for dunder, method in (("add", inplace.add_), ("sub", inplace.sub_),
                            ("mul", inplace.mul_), ("truediv", inplace.div_),
                            ("pow", inplace.pow_)):  # fmt: skip
-        setattr(T, f"__i{dunder}__", _inplace_dunder(method))
+        setattr(T, f"__i{dunder}__", method)  # x += y is x.add_(y), which returns x
     T.__setitem__ = inplace.setitem
     T.__neg__ = _ops.activation.neg
     T.__abs__ = _ops.activation.abs

@@ -45,7 +45,7 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
         arr = obj._array if isinstance(obj, Tensor) else obj
         if arr.dtype.kind not in "fiub" or arr.dtype.byteorder == ">":
             raise TypeError(f"pydl.save cannot store an array of dtype {arr.dtype} at {where}")
-        arrays[name] = np.ascontiguousarray(arr)
+        arrays[name] = np.asarray(arr, order="C")
         # the shape too: safetensors' NumPy loader gives a 0-d array back as shape (1,)
         if isinstance(obj, Tensor):
             return {"tensor": name, "shape": arr.shape, "requires_grad": obj.requires_grad}

@@ -190,3 +190,11 @@ def test_dlpack_and_from_numpy_share_memory_both_ways(torch):
         torch.from_dlpack(pydl.ones(2, requires_grad=True))
     with pytest.raises(TypeError, match="from_dlpack"):
         pydl.from_dlpack([1, 2])
+
+
+def test_zero_d_results_stay_zero_d(torch):
+    a, b = pydl.tensor(1.0), pydl.tensor(2.0)
+    assert pydl.maximum(a, b).shape == tuple(
+        torch.maximum(torch.tensor(1.0), torch.tensor(2.0)).shape
+    )
+    assert pydl.ones(3).argmax().shape == tuple(torch.ones(3).argmax().shape) == ()

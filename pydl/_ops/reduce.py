@@ -196,7 +196,7 @@ def _values_indices(x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any:
         _nonempty_dims(x, (d,), name)
         idx = _arg_extreme(x._array, d, largest)
         shape = idx.shape if keepdim else idx.shape[:d] + idx.shape[d + 1 :]
-        indices = np.ascontiguousarray(idx.reshape(shape), dtype=np.int64)
+        indices = np.asarray(idx.reshape(shape), dtype=np.int64, order="C")
         flat = _flat_positions(x.shape, d, idx).reshape(shape)
     values = _kernel("index_forward", x._array, flat)
     values = record(values, (x,), _gather_backward, flat)
@@ -210,17 +210,7 @@ def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     `return_types.max(values, indices)` (int64 indices of the first maximum; the gradient
     goes to that element: Note [max with a dim]); `max(x, other)` with a tensor is the
     elementwise `maximum(x, other)`."""
-    x = as_tensor(x)
-    if isinstance(dim, Tensor):
-        if keepdim:
-            raise TypeError("max(input, other): keepdim is not an argument of the elementwise max")
-        return maximum(x, dim)
-    if dim is None:
-        if keepdim:
-            raise TypeError("max(): keepdim needs a dim (max(input) reduces every element)")
-        _nonempty(x, "max")
-        return amax(x, None)
-    return _values_indices(x, dim, keepdim, largest=True)
+    return _max_or_min(x, dim, keepdim, largest=True)
 
 
 @op(kernels=("max", "index"), method=True, toplevel=True)
@@ -228,17 +218,25 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     """As torch.min: `min(x)` (gradient split among ties, as amin), `min(x, dim,
     keepdim=False)` -> `return_types.min(values, indices)` (the gradient goes to the
     element each index names), or `min(x, other)`, the elementwise `minimum`."""
+    return _max_or_min(x, dim, keepdim, largest=False)
+
+
+def _max_or_min(x: Any, dim: Any, keepdim: bool, largest: bool) -> Any:
+    """max's and min's three forms (their docstrings)."""
+    name = "max" if largest else "min"
     x = as_tensor(x)
     if isinstance(dim, Tensor):
         if keepdim:
-            raise TypeError("min(input, other): keepdim is not an argument of the elementwise min")
-        return minimum(x, dim)
+            raise TypeError(
+                f"{name}(input, other): keepdim is not an argument of the elementwise {name}"
+            )
+        return (maximum if largest else minimum)(x, dim)
     if dim is None:
         if keepdim:
-            raise TypeError("min(): keepdim needs a dim (min(input) reduces every element)")
-        _nonempty(x, "min")
-        return amin(x, None)
-    return _values_indices(x, dim, keepdim, largest=False)
+            raise TypeError(f"{name}(): keepdim needs a dim ({name}(input) reduces every element)")
+        _nonempty(x, name)
+        return (amax if largest else amin)(x, None)
+    return _values_indices(x, dim, keepdim, largest=largest)
 
 
 def _arg(x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Tensor:
@@ -264,7 +262,7 @@ def _arg(x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Tensor:
     idx = _arg_extreme(x._array, d, largest)
     if not keepdim:
         idx = idx.reshape(idx.shape[:d] + idx.shape[d + 1 :])
-    return _constant(np.ascontiguousarray(idx, dtype=np.int64))
+    return _constant(np.asarray(idx, dtype=np.int64, order="C"))
 
 
 @op(kernels=(), method=True, toplevel=True)
@@ -310,7 +308,7 @@ def _extremum(a: Any, b: Any, largest: bool) -> Tensor:
         raise ValueError(
             f"{name}(): shapes {a.shape} and {b.shape} do not broadcast together"
         ) from None
-    return record(np.ascontiguousarray(y), (a, b), _extremum_backward, (a_arr, b_arr, largest))
+    return record(np.asarray(y, order="C"), (a, b), _extremum_backward, (a_arr, b_arr, largest))
 
 
 @op(kernels=(), method=True, toplevel=True)
