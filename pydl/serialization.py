@@ -1,11 +1,14 @@
 """pydl.save and pydl.load: checkpoints in the safetensors format, written atomically.
 
 Note [Checkpoint format]: one safetensors file. Its tensors are the object's tensors and
-NumPy arrays, named t0, t1, ... in the order met; its header metadata holds, under "pydl",
-a JSON description of the object with the tensors replaced by their names (dicts keep their
-key types, tuples stay tuples, a Tensor keeps requires_grad). Loading parses JSON and
-tensor bytes only: nothing in the file is executed. A safetensors file without that key
-(`safetensors.torch.save_file(model.state_dict(), ...)`) loads as {name: Tensor}.
+NumPy arrays, each named by its path of keys and indices joined with dots ("model.0.weight",
+"optimizer.state.0.exp_avg"; a repeated name gets a "#n" suffix); its header metadata
+holds, under "pydl", a JSON description of the object with the tensors replaced by their
+names (dicts keep their key types, tuples stay tuples, a Tensor keeps requires_grad). So a
+saved state_dict is the file `safetensors.torch.save_file` would write: PyTorch users load
+it with `safetensors.torch.load_file`. Loading parses JSON and tensor bytes only: nothing in
+the file is executed. A safetensors file without the "pydl" key (one PyTorch wrote) loads
+as {name: Tensor}.
 
 A save writes a temporary file in the target's directory, flushes and fsyncs it, renames it
 over the target and fsyncs the directory: a save killed at any point leaves the previous
@@ -38,10 +41,15 @@ def _safetensors() -> Any:
     return safetensors
 
 
-def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
-    """obj as JSON, its tensors moved into `arrays`; TypeError names what cannot be stored."""
+def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str, name: str) -> Any:
+    """obj as JSON, its tensors moved into `arrays` under their dotted path `name`;
+    TypeError names (by `where`) what cannot be stored."""
     if isinstance(obj, Tensor) or isinstance(obj, np.ndarray):
-        name = f"t{len(arrays)}"
+        base, i = name or "tensor", 0
+        name = base
+        while name in arrays:  # {"a.b": x, "a": {"b": y}} joins to "a.b" twice
+            i += 1
+            name = f"{base}#{i}"
         arr = obj._array if isinstance(obj, Tensor) else obj
         if arr.dtype.kind not in "fiub" or arr.dtype.byteorder == ">":
             raise TypeError(f"pydl.save cannot store an array of dtype {arr.dtype} at {where}")
@@ -55,7 +63,7 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
     if isinstance(obj, _NUMBER_TYPES):
         return {"value": obj}
     if isinstance(obj, (list, tuple)):
-        items = [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(obj)]
+        items = [_encode(v, arrays, f"{where}[{i}]", _join(name, i)) for i, v in enumerate(obj)]
         return {"tuple" if isinstance(obj, tuple) else "list": items}
     if isinstance(obj, dict):
         items = []
@@ -63,12 +71,16 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
             if not isinstance(k, _NUMBER_TYPES):
                 raise TypeError(f"pydl.save cannot store a dict key of type {type(k).__name__} "
                                 f"at {where}")  # fmt: skip
-            items.append([k, _encode(v, arrays, f"{where}[{k!r}]")])
+            items.append([k, _encode(v, arrays, f"{where}[{k!r}]", _join(name, k))])
         return {"dict": items}
     raise TypeError(
         f"pydl.save stores tensors, NumPy arrays, numbers, strings and lists/tuples/dicts of "
         f"them; got {type(obj).__name__} at {where}"
     )
+
+
+def _join(name: str, key: Any) -> str:
+    return f"{name}.{key}" if name else str(key)
 
 
 def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -90,13 +102,39 @@ def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
     raise ValueError(f"unknown entry {kind!r}")
 
 
+# safetensors' dtype names; bfloat16 has no NumPy dtype (safetensors' NumPy API refuses it too)
+_SAFETENSORS_DTYPES = {
+    "BOOL": np.bool_, "U8": np.uint8, "I8": np.int8, "U16": np.uint16, "I16": np.int16,
+    "F16": np.float16, "U32": np.uint32, "I32": np.int32, "F32": np.float32, "U64": np.uint64,
+    "I64": np.int64, "F64": np.float64,
+}  # fmt: skip
+
+
+def _mapped(path: str, names: list[str]) -> dict[str, np.ndarray]:
+    """The named tensors of a safetensors file (already validated by safe_open) as views of
+    one private mapping: an 8-byte little-endian header size, the JSON header, the data."""
+    mapping = np.memmap(path, np.uint8, mode="c")
+    size = int.from_bytes(mapping[:8].tobytes(), "little")
+    header = json.loads(mapping[8 : 8 + size].tobytes())
+    data = mapping[8 + size :]
+    arrays = {}
+    for name in names:
+        entry = header[name]
+        if entry["dtype"] not in _SAFETENSORS_DTYPES:
+            raise ValueError(f"tensor {name} has dtype {entry['dtype']}, which NumPy lacks")
+        begin, end = entry["data_offsets"]
+        dtype = _SAFETENSORS_DTYPES[entry["dtype"]]
+        arrays[name] = np.asarray(data[begin:end]).view(dtype).reshape(entry["shape"])
+    return arrays
+
+
 def save(obj: Any, f: str | os.PathLike) -> None:
     """Write obj (tensors, NumPy arrays, numbers, strings, and lists, tuples and dicts of
     them: a model's or optimizer's state_dict, epoch counters, ...) to the file f,
     atomically (Note [Checkpoint format])."""
     st = _safetensors()
     arrays: dict[str, np.ndarray] = {}
-    header = {"version": _VERSION, "object": _encode(obj, arrays, "obj")}
+    header = {"version": _VERSION, "object": _encode(obj, arrays, "obj", "")}
     path = os.path.abspath(os.fspath(f))
     directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=".pydl-save-", dir=directory)
@@ -120,10 +158,17 @@ def save(obj: Any, f: str | os.PathLike) -> None:
         os.close(dir_fd)
 
 
-def load(f: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
+def load(
+    f: str | os.PathLike, map_location: Any = None, weights_only: bool = True, mmap: bool = False
+) -> Any:
     """Read what pydl.save wrote to f (tensors come back as pydl Tensors). A safetensors
     file of another writer loads as {name: Tensor}. map_location may only name the CPU;
-    weights_only is accepted for PyTorch's signature (loading never runs code)."""
+    weights_only is accepted for PyTorch's signature (loading never runs code).
+
+    mmap=True (as torch.load's) maps the file instead of reading it: tensors share the page
+    cache and are read on first touch, so a large checkpoint loads in milliseconds. The
+    mapping is private (copy-on-write): writing to a loaded tensor never changes the file,
+    and a later pydl.save over the same path (a rename) leaves the loaded tensors intact."""
     if map_location is not None and not str(map_location).startswith("cpu"):
         raise RuntimeError(f"pydl runs on CPUs; map_location {map_location!r} is not available")
     st = _safetensors()
@@ -133,7 +178,8 @@ def load(f: str | os.PathLike, map_location: Any = None, weights_only: bool = Tr
     try:
         with st.safe_open(path, framework="np") as handle:
             metadata = handle.metadata() or {}
-            arrays = {name: handle.get_tensor(name) for name in handle.keys()}
+            names = list(handle.keys())
+            arrays = _mapped(path, names) if mmap else {n: handle.get_tensor(n) for n in names}
     except Exception as e:  # the parser's own error types differ across versions
         raise ValueError(
             f"pydl.load: {path} is not a valid checkpoint (truncated or corrupted?): {e}"

@@ -9,6 +9,23 @@ import sys
 import numpy as np
 
 import pydl
+from pydl import optim
+
+
+# One of each optimizer, with the options that give it the most state to carry over.
+OPTIMIZERS = {
+    "SGD": lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    "Adam": lambda p: optim.Adam(p, lr=0.01, amsgrad=True),
+    "AdamW": lambda p: optim.AdamW(p, lr=0.01),
+    "NAdam": lambda p: optim.NAdam(p, lr=0.01),
+    "LAMB": lambda p: optim.LAMB(p, lr=0.01),
+    "Adagrad": lambda p: optim.Adagrad(p, lr=0.1),
+    "RMSprop": lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True),
+    "Adadelta": lambda p: optim.Adadelta(p),
+    "Adafactor": lambda p: optim.Adafactor(p),
+    "Lion": lambda p: optim.Lion(p, lr=0.001),
+    "Lookahead": lambda p: optim.Lookahead(optim.Adam(p, lr=0.01), k=2),
+}
 
 
 def run_row(row, arrays, backend: str, dtype, upstream_seed: int = 99):

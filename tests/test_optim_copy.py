@@ -9,21 +9,9 @@ import numpy as np
 import pytest
 
 import pydl
-from pydl import nn, optim
+from pydl import nn
 
-MAKERS = {
-    "SGD": lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
-    "Adam": lambda p: optim.Adam(p, lr=0.01, amsgrad=True),
-    "AdamW": lambda p: optim.AdamW(p, lr=0.01),
-    "NAdam": lambda p: optim.NAdam(p, lr=0.01),
-    "LAMB": lambda p: optim.LAMB(p, lr=0.01),
-    "Adagrad": lambda p: optim.Adagrad(p, lr=0.1),
-    "RMSprop": lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True),
-    "Adadelta": lambda p: optim.Adadelta(p),
-    "Adafactor": lambda p: optim.Adafactor(p),
-    "Lion": lambda p: optim.Lion(p, lr=0.001),
-    "Lookahead": lambda p: optim.Lookahead(optim.Adam(p, lr=0.01), k=2),
-}
+from helpers import OPTIMIZERS
 
 
 def _step(model, opt, x, y):
@@ -35,14 +23,14 @@ def _step(model, opt, x, y):
 
 
 @pytest.mark.parametrize("how", ["deepcopy", "pickle"])
-@pytest.mark.parametrize("name", sorted(MAKERS))
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_copied_optimizer_continues_identically(name, how):
     pydl.manual_seed(0)
     rng = np.random.default_rng(0)
     x = pydl.tensor(rng.standard_normal((8, 5)).astype(np.float32))
     y = pydl.tensor(rng.standard_normal((8, 3)).astype(np.float32))
     model = nn.Sequential(nn.Linear(5, 6), nn.Tanh(), nn.Linear(6, 3))
-    opt = MAKERS[name](model.parameters())
+    opt = OPTIMIZERS[name](model.parameters())
     for _ in range(3):
         _step(model, opt, x, y)
     pair = (model, opt)

@@ -12,6 +12,8 @@ import pytest
 import pydl
 from pydl import nn, optim
 
+from helpers import OPTIMIZERS
+
 pytest.importorskip("safetensors")
 
 
@@ -133,22 +135,23 @@ def test_load_state_dict_is_all_or_nothing():
         np.testing.assert_array_equal(np.asarray(v), before[k])
 
 
-def _run(steps, model, opt, data):
+def _run(steps, model, opt, sched, data):
     losses = []
     for x, y in data[:steps]:
         opt.zero_grad()
         loss = nn.functional.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
+        sched.step()
         losses.append(loss.item())
     return losses
 
 
-@pytest.mark.parametrize("make_opt", [lambda p: optim.Adam(p, lr=0.01), lambda p: optim.SGD(
-    p, lr=0.1, momentum=0.9)])  # fmt: skip
-def test_resume_from_a_checkpoint_gives_the_same_losses(tmp_path, make_opt):
-    """Dropout draws from the generator, BatchNorm keeps buffers: with the RNG state in the
-    checkpoint, 3 + 3 resumed steps equal 6 uninterrupted ones bit for bit."""
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_resume_from_a_checkpoint_gives_the_same_losses(tmp_path, name):
+    """Dropout draws from the generator, BatchNorm keeps buffers, the optimizer its state and
+    the scheduler its count: with all of them and the RNG state in the checkpoint, 3 + 3
+    resumed steps equal 6 uninterrupted ones bit for bit, for every optimizer."""
     rng = np.random.default_rng(0)
     data = [
         (pydl.tensor(rng.standard_normal((16, 6)).astype(np.float32)),
@@ -161,21 +164,48 @@ def test_resume_from_a_checkpoint_gives_the_same_losses(tmp_path, make_opt):
         model = nn.Sequential(
             nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 3)
         )
-        return model, make_opt(model.parameters())
+        opt = OPTIMIZERS[name](model.parameters())
+        inner = opt.optimizer if isinstance(opt, optim.Lookahead) else opt
+        return model, opt, optim.lr_scheduler.StepLR(inner, step_size=2, gamma=0.5)
 
-    model, opt = fresh()
-    straight = _run(6, model, opt, data)
+    model, opt, sched = fresh()
+    straight = _run(6, model, opt, sched, data)
 
-    model, opt = fresh()
-    first = _run(3, model, opt, data)
-    state = {"model": model.state_dict(), "opt": opt.state_dict(), "rng": pydl.get_rng_state()}
+    model, opt, sched = fresh()
+    first = _run(3, model, opt, sched, data)
+    state = {
+        "model": model.state_dict(),
+        "opt": opt.state_dict(),
+        "sched": sched.state_dict(),
+        "rng": pydl.get_rng_state(),
+    }
     pydl.save(state, tmp_path / "ckpt")
-    del model, opt
+    del model, opt, sched
     pydl.manual_seed(123)  # the resumed process starts elsewhere in the stream
-    model, opt = fresh()
+    model, opt, sched = fresh()
     back = pydl.load(tmp_path / "ckpt")
     model.load_state_dict(back["model"])
     opt.load_state_dict(back["opt"])
+    sched.load_state_dict(back["sched"])
     pydl.set_rng_state(back["rng"])
-    resumed = first + _run(3, model, opt, data[3:])
+    resumed = first + _run(3, model, opt, sched, data[3:])
     assert resumed == straight
+
+
+def test_mmap_load_shares_the_page_cache_and_never_writes_the_file(tmp_path):
+    path = tmp_path / "ckpt"
+    state = {"w": pydl.arange(12.0).reshape(3, 4), "n": np.int64(7), "i": np.arange(3),
+             "s": pydl.tensor(2.5)}  # fmt: skip
+    pydl.save(state, path)
+    back = pydl.load(path, mmap=True)
+    root = back["w"]._array
+    while isinstance(getattr(root, "base", None), np.ndarray) and not isinstance(root, np.memmap):
+        root = root.base
+    assert isinstance(root, np.memmap)  # a view of the mapped file, not a copy
+    assert back["w"].tolist() == state["w"].tolist() and back["s"].shape == ()
+    assert back["i"].tolist() == [0, 1, 2] and back["n"] == 7
+    back["w"].add_(1)  # private mapping: the file keeps the saved values
+    assert pydl.load(path)["w"].tolist() == state["w"].tolist()
+    pydl.save({"w": pydl.zeros(3, 4)}, path)  # a new save renames over the old file...
+    os.unlink(path)
+    assert back["w"].tolist() == (state["w"] + 1).tolist()  # ...the mapped tensors live on
