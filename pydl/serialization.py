@@ -10,15 +10,18 @@ it with `safetensors.torch.load_file`. Loading parses JSON and tensor bytes only
 the file is executed. A safetensors file without the "pydl" key (one PyTorch wrote) loads
 as {name: Tensor}.
 
-A save writes a temporary file in the target's directory, flushes and fsyncs it, renames it
-over the target and fsyncs the directory: a save killed at any point leaves the previous
-file whole (or no file), never a torn one.
+A save writes a temporary file in a folder of its own in the target's directory, fsyncs
+it, renames it over the target and fsyncs the directory: a save killed at any point leaves
+the previous file whole (or no file), never a torn one. The folder's name holds the target's
+name and the saver's pid, so the next save to that target deletes what killed savers left.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import tempfile
 from typing import Any
 
@@ -128,6 +131,28 @@ def _mapped(path: str, names: list[str]) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _temp_prefix(path: str, pid: int) -> str:
+    return f".{os.path.basename(path)}.{pid}.pydl-save-"
+
+
+_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.(?P<pid>\d+)\.pydl-save-\w+")
+
+
+def _remove_stale_temp_files(path: str) -> None:
+    """Delete the temporary files of saves to `path` whose process no longer runs (a save
+    killed by SIGKILL or the OOM killer cannot clean up after itself)."""
+    for entry in os.scandir(os.path.dirname(path)):
+        match = _TEMP_NAME.fullmatch(entry.name)
+        if not match or match["target"] != os.path.basename(path):
+            continue
+        try:
+            os.kill(int(match["pid"]), 0)  # signal 0 only asks whether the process exists
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except PermissionError:
+            pass  # a running process of another user
+
+
 def save(obj: Any, f: str | os.PathLike) -> None:
     """Write obj (tensors, NumPy arrays, numbers, strings, and lists, tuples and dicts of
     them: a model's or optimizer's state_dict, epoch counters, ...) to the file f,
@@ -137,9 +162,12 @@ def save(obj: Any, f: str | os.PathLike) -> None:
     header = {"version": _VERSION, "object": _encode(obj, arrays, "obj", "")}
     path = os.path.abspath(os.fspath(f))
     directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".pydl-save-", dir=directory)
+    _remove_stale_temp_files(path)
+    # a private folder beside the target: safetensors writes through temporary files of its
+    # own, and a folder holds whatever a killed save leaves, under a name we can clean up
+    scratch = tempfile.mkdtemp(prefix=_temp_prefix(path, os.getpid()), dir=directory)
     try:
-        os.close(fd)
+        tmp = os.path.join(scratch, "checkpoint")
         st.numpy.save_file(arrays, tmp, metadata={_KEY: json.dumps(header)})
         fd = os.open(tmp, os.O_RDONLY)
         try:
@@ -147,10 +175,8 @@ def save(obj: Any, f: str | os.PathLike) -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     dir_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dir_fd)  # the rename itself survives a power loss

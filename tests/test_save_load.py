@@ -122,6 +122,9 @@ def test_saves_killed_at_random_points_leave_a_whole_checkpoint(tmp_path):
         assert k >= last and (got["a"] == k).all() and (got["b"][0] == k).all()
         last = k
     assert last > 0  # some saves completed, so kills landed between and inside them
+    assert len(os.listdir(tmp_path)) > 1  # and some inside, leaving their temporary files
+    pydl.save({"k": -1}, path)  # the next save deletes those (their savers are gone)
+    assert os.listdir(tmp_path) == ["ckpt"]
 
 
 def test_load_state_dict_is_all_or_nothing():
