@@ -52,6 +52,14 @@ CASES = {
         lambda t, p: t.optim.Adafactor(p, lr=0.01, weight_decay=0.01),
     ),
     "lion": (lambda p: optim.Lion(p, lr=1e-3, weight_decay=0.1), None),
+    # the spec's forms (not in PyTorch)
+    "momentum_spec": (lambda p: optim.Momentum(p, lr=0.05, beta=0.9), None),
+    "amsgrad_spec": (lambda p: optim.Adam(p, lr=0.01, amsgrad=True, bias_correction=False), None),
+    "rmsprop_spec": (lambda p: optim.RMSprop(p, lr=0.01, eps_in_sqrt=True), None),
+    "adafactor_spec": (
+        lambda p: optim.Adafactor(p, lr=0.01, d=float("inf"), relative_step=False),
+        None,
+    ),
     "lamb": (lambda p: optim.LAMB(p, lr=0.01), None),
     "lookahead_adam": (lambda p: optim.Lookahead(optim.Adam(p, lr=0.01), k=3, alpha=0.5), None),
 }
@@ -111,12 +119,18 @@ def test_trains_digits_mlp_to_falling_loss(name):
     x = x[:256].reshape(256, 64)
     y = y[:256]
     model = nn.Sequential(nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 10))
-    lr = {"adadelta": 1.0, "lion": 3e-4, "adafactor": 1e-2, "adagrad": 0.05}.get(name)
+    rates = {
+        "adadelta": 1.0,
+        "lion": 1e-3,
+        "adafactor": 1e-2,
+        "adagrad": 0.05,
+        "momentum_spec": 0.5,
+    }
+    lr = rates.get(name, None if "sgd" in name else 0.01)  # None: the case's own rate
     make = CASES[name][0]
     opt = make(list(model.parameters()))
-    if lr is None and "sgd" not in name:
-        for g in opt.param_groups:
-            g["lr"] = 0.01
+    for g in opt.param_groups if lr is not None else ():
+        g["lr"] = lr
     losses = []
     for _ in range(40):
         loss = nn.functional.cross_entropy(model(pydl.tensor(x)), y)
@@ -252,23 +266,77 @@ def test_spec_adadelta_and_rmsprop_forms():
         _run(lambda p: optim.Adadelta(p, rho=rho, eps=eps), gs), theta, rtol=1e-12
     )
     theta, eg, lr = np.linspace(-1, 1, 4), np.zeros(4), 0.01
-    for g in gs:  # the spec's RMSProp with eps outside the root (PyTorch's placement)
+    for g in gs:  # the spec's RMSProp: eps under the root
         eg = rho * eg + (1 - rho) * g * g
-        theta = theta - lr * g / (np.sqrt(eg) + 1e-8)
-    np.testing.assert_allclose(
-        _run(lambda p: optim.RMSprop(p, lr=lr, alpha=rho), gs), theta, rtol=1e-12
-    )
+        theta = theta - lr * g / np.sqrt(eg + eps)
+    got = _run(lambda p: optim.RMSprop(p, lr=lr, alpha=rho, eps=eps, eps_in_sqrt=True), gs)
+    np.testing.assert_allclose(got, theta, rtol=1e-12)
+    theta, eg = np.linspace(-1, 1, 4), np.zeros(4)
+    for g in gs:  # PyTorch's placement, outside the root
+        eg = rho * eg + (1 - rho) * g * g
+        theta = theta - lr * g / (np.sqrt(eg) + eps)
+    got = _run(lambda p: optim.RMSprop(p, lr=lr, alpha=rho, eps=eps), gs)
+    np.testing.assert_allclose(got, theta, rtol=1e-12)
+
+
+def test_spec_amsgrad_form():
+    """The spec's AMSGrad row: no bias correction, p -= lr m / (sqrt(max v) + eps)."""
+    gs, lr, b1, b2, eps = _grads(10), 0.01, 0.9, 0.999, 1e-8
+    theta, m, v, v_max = np.linspace(-1, 1, 4), np.zeros(4), np.zeros(4), np.zeros(4)
+    for g in gs:
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        v_max = np.maximum(v_max, v)
+        theta = theta - lr * m / (np.sqrt(v_max) + eps)
+    make = lambda p: optim.Adam(p, lr=lr, amsgrad=True, bias_correction=False)  # noqa: E731
+    np.testing.assert_allclose(_run(make, gs), theta, rtol=1e-12)
+
+
+def test_spec_adafactor_fixed_step():
+    """relative_step=False with no clipping: p -= lr g / sqrt(v) with v ~ r c / mean(r)
+    from the running row and column means of g^2 (beta2_t = 1 - t^-0.8)."""
+    rng = np.random.default_rng(3)
+    gs, lr, eps1 = [rng.standard_normal((3, 4)) for _ in range(6)], 0.01, 1e-30
+    theta, r, c = np.linspace(-1, 1, 12).reshape(3, 4), np.zeros(3), np.zeros(4)
+    for t, g in enumerate(gs, 1):
+        w = t**-0.8  # 1 - beta2_t
+        r = r + w * ((g * g).mean(axis=1) - r)
+        c = c + w * ((g * g).mean(axis=0) - c)
+        v = np.outer(r, c) / r.mean()
+        theta = theta - lr * g / np.sqrt(v)
+    pydl.set_backend("reference")
+    p = nn.Parameter(np.linspace(-1, 1, 12).reshape(3, 4))
+    opt = optim.Adafactor([p], lr=lr, eps=(eps1, 1e-3), d=float("inf"), relative_step=False)
+    for g in gs:
+        p.grad = pydl.tensor(g)
+        opt.step()
+    np.testing.assert_allclose(p.numpy(), theta, rtol=1e-12)
 
 
 def test_spec_momentum_and_nag_forms():
     gs, lr, beta = _grads(6), 0.1, 0.9
-    # spec momentum v = beta v + (1 - beta) g: dampening = beta (first buffer is g itself)
-    theta, v = np.linspace(-1, 1, 4), None
+    # seed 002's momentum v = beta v + (1 - beta) g, v_0 = 0
+    theta, v = np.linspace(-1, 1, 4), np.zeros(4)
     for g in gs:
-        v = g if v is None else beta * v + (1 - beta) * g
+        v = beta * v + (1 - beta) * g
         theta = theta - lr * v
     np.testing.assert_allclose(
-        _run(lambda p: optim.SGD(p, lr=lr, momentum=beta, dampening=beta), gs), theta, rtol=1e-12
+        _run(lambda p: optim.Momentum(p, lr=lr, beta=beta), gs), theta, rtol=1e-12
+    )
+    # the issue's worked numbers: from 1 with g = 1, two steps give 0.99 and 0.971
+    p = nn.Parameter(np.ones(1))
+    opt = optim.Momentum([p], lr=0.1, beta=0.9)
+    for want in (0.99, 0.971):
+        p.grad = pydl.tensor(np.ones(1))
+        opt.step()
+        np.testing.assert_allclose(p.numpy(), [want], rtol=1e-12)
+    # seed 000's momentum v = mu v + g is PyTorch's SGD(momentum=mu)
+    theta, v = np.linspace(-1, 1, 4), np.zeros(4)
+    for g in gs:
+        v = beta * v + g
+        theta = theta - lr * v
+    np.testing.assert_allclose(
+        _run(lambda p: optim.SGD(p, lr=lr, momentum=beta), gs), theta, rtol=1e-12
     )
     # PyTorch's nesterov: p -= lr (g + mu v) with v = mu v + g
     theta, v = np.linspace(-1, 1, 4), np.zeros(4)

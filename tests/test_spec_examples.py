@@ -149,3 +149,16 @@ def test_xavier_and_he_initializers():
     assert w.numpy().mean() == pytest.approx(0.0, abs=0.005)
     pydl.nn.init.xavier_normal_(w)
     assert w.numpy().std() == pytest.approx(math.sqrt(2 / 500), rel=0.03)
+
+
+def test_seed_001_xavier_is_lecun_initialization():
+    """Seed 001's "Xavier" W ~ N(0, 1 / n_in) is LeCun's: lecun_normal_ has that variance,
+    lecun_uniform_ too; Glorot's (xavier_normal_) is 2 / (n_in + n_out), a different one."""
+    w = pydl.nn.Parameter(np.empty((300, 200), np.float32))  # n_out = 300, n_in = 200
+    pydl.nn.init.lecun_normal_(w)
+    assert w.numpy().std() == pytest.approx(math.sqrt(1 / 200), rel=0.03)
+    assert w.numpy().mean() == pytest.approx(0.0, abs=0.005)
+    pydl.nn.init.lecun_uniform_(w)
+    assert np.abs(w.numpy()).max() <= math.sqrt(3 / 200)
+    assert w.numpy().std() == pytest.approx(math.sqrt(1 / 200), rel=0.03)
+    assert math.sqrt(2 / 500) < 0.9 * math.sqrt(1 / 200)  # the two are told apart above

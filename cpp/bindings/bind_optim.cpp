@@ -75,7 +75,7 @@ void bind_optim(KernelModule& m) {
         [](const ArrayList& params, const ArrayList& grads, const ArrayList& exp_avgs,
            const ArrayList& exp_avg_sqs, const ArrayList& max_exp_avg_sqs, int64_t step, double lr,
            double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-           bool amsgrad, bool maximize) {
+           bool amsgrad, bool maximize, bool bias_correction) {
             PYDL_CHECK(step >= 1, ValueError, "adam_step: step must be >= 1, got ", step);
             auto slots = slots_of(params, grads, {&exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs});
             require_states("adam_step", params.size(), {&exp_avgs, &exp_avg_sqs});
@@ -86,12 +86,13 @@ void bind_optim(KernelModule& m) {
             o.lr = float(lr), o.beta1 = float(beta1), o.beta2 = float(beta2);
             o.eps = float(eps), o.weight_decay = float(weight_decay), o.step = step;
             o.amsgrad = amsgrad, o.maximize = maximize, o.decoupled = decoupled;
+            o.bias_correction = bias_correction;
             adam_step(slots, o);
         },
         py::arg("params"), py::arg("grads"), py::arg("exp_avgs"), py::arg("exp_avg_sqs"),
         py::arg("max_exp_avg_sqs"), py::arg("step"), py::arg("lr"), py::arg("beta1"),
         py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"), py::arg("decoupled"),
-        py::arg("amsgrad"), py::arg("maximize"));
+        py::arg("amsgrad"), py::arg("maximize"), py::arg("bias_correction") = true);
     m.def(
         "adagrad_step",
         [](const ArrayList& params, const ArrayList& grads, const ArrayList& sums, double clr,
@@ -110,7 +111,8 @@ void bind_optim(KernelModule& m) {
         "rmsprop_step",
         [](const ArrayList& params, const ArrayList& grads, const ArrayList& square_avgs,
            const ArrayList& momentum_buffers, const ArrayList& grad_avgs, double lr, double alpha,
-           double eps, double weight_decay, double momentum, bool centered, bool maximize) {
+           double eps, double weight_decay, double momentum, bool centered, bool maximize,
+           bool eps_in_sqrt) {
             auto slots = slots_of(params, grads, {&square_avgs, &momentum_buffers, &grad_avgs});
             require_states("rmsprop_step", params.size(), {&square_avgs});
             if (momentum > 0)
@@ -120,12 +122,13 @@ void bind_optim(KernelModule& m) {
             RmspropParams o;
             o.lr = float(lr), o.alpha = float(alpha), o.eps = float(eps);
             o.weight_decay = float(weight_decay), o.momentum = float(momentum);
-            o.centered = centered, o.maximize = maximize;
+            o.centered = centered, o.maximize = maximize, o.eps_in_sqrt = eps_in_sqrt;
             rmsprop_step(slots, o);
         },
         py::arg("params"), py::arg("grads"), py::arg("square_avgs"), py::arg("momentum_buffers"),
         py::arg("grad_avgs"), py::arg("lr"), py::arg("alpha"), py::arg("eps"),
-        py::arg("weight_decay"), py::arg("momentum"), py::arg("centered"), py::arg("maximize"));
+        py::arg("weight_decay"), py::arg("momentum"), py::arg("centered"), py::arg("maximize"),
+        py::arg("eps_in_sqrt") = false);
     m.def(
         "adadelta_step",
         [](const ArrayList& params, const ArrayList& grads, const ArrayList& square_avgs,
@@ -207,7 +210,7 @@ void bind_optim(KernelModule& m) {
         "adafactor_step",
         [](py::array param, const py::array& grad, py::object row_var, py::object col_var,
            py::object variance, int64_t step, double lr, double beta2_decay, double eps1,
-           double eps2, double d, double weight_decay, bool maximize) {
+           double eps2, double d, double weight_decay, bool maximize, bool relative_step) {
             PYDL_CHECK(step >= 1, ValueError, "adafactor_step: step must be >= 1, got ", step);
             const int64_t n = param.size();
             float* p = writable_f32(param, "parameter", n);
@@ -231,13 +234,13 @@ void bind_optim(KernelModule& m) {
             AdafactorParams o;
             o.lr = float(lr), o.beta2_decay = float(beta2_decay), o.eps1 = float(eps1);
             o.eps2 = float(eps2), o.d = float(d), o.weight_decay = float(weight_decay);
-            o.step = step, o.maximize = maximize;
+            o.step = step, o.maximize = maximize, o.relative_step = relative_step;
             adafactor_step(slot, o);
         },
         py::arg("param"), py::arg("grad"), py::arg("row_var"), py::arg("col_var"),
         py::arg("variance"), py::arg("step"), py::arg("lr"), py::arg("beta2_decay"),
         py::arg("eps1"), py::arg("eps2"), py::arg("d"), py::arg("weight_decay"),
-        py::arg("maximize"));
+        py::arg("maximize"), py::arg("relative_step") = true);
 }
 
 }  // namespace pydl::bind

@@ -151,7 +151,7 @@ struct Rmsprop {
                 s2[i] = ga;
                 var = sq - ga * ga;
             }
-            const float avg = std::sqrt(var) + a.eps;
+            const float avg = a.eps_in_sqrt ? std::sqrt(var + a.eps) : std::sqrt(var) + a.eps;
             if (a.momentum > 0.0f) {
                 const float buf = a.momentum * s1[i] + g / avg;
                 s1[i] = buf;
@@ -226,8 +226,9 @@ void sgd_step(const std::vector<ParamSlot>& slots, const SgdParams& p) {
 }
 
 void adam_step(const std::vector<ParamSlot>& slots, const AdamParams& p) {
-    const double bc1 = 1.0 - std::pow(double(p.beta1), double(p.step));
-    const double bc2 = 1.0 - std::pow(double(p.beta2), double(p.step));
+    const double t = double(p.step);
+    const double bc1 = p.bias_correction ? 1.0 - std::pow(double(p.beta1), t) : 1.0;
+    const double bc2 = p.bias_correction ? 1.0 - std::pow(double(p.beta2), t) : 1.0;
     run_elementwise<Adam>(slots, AdamArgs{p, float(p.lr / bc1), float(std::sqrt(bc2))});
 }
 
@@ -361,9 +362,11 @@ void adafactor_step(const AdafactorSlot& t, const AdafactorParams& p) {
         for (double v : part) total += v;
         return total;
     };
-    const double p_sq = chunked_sum([&](int64_t i) { return double(param[i]) * param[i]; });
-    const double alpha =
-        std::max(double(eps2), std::sqrt(p_sq / double(std::max<int64_t>(n, 1)))) * rho;
+    double alpha = lr;
+    if (p.relative_step) {
+        const double p_sq = chunked_sum([&](int64_t i) { return double(param[i]) * param[i]; });
+        alpha = std::max(double(eps2), std::sqrt(p_sq / double(std::max<int64_t>(n, 1)))) * rho;
+    }
     // The second-moment estimate for element i, after this step's statistics update.
     std::vector<float> row_mean(batch, 1.0f);
     if (factored) {

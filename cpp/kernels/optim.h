@@ -32,12 +32,14 @@ void sgd_step(const std::vector<ParamSlot>& slots, const SgdParams& p);
 // Adam / AdamW / AMSGrad at step t >= 1. state: {m, v, v_max (amsgrad)}.
 // decoupled (AdamW): p *= 1 - lr wd; otherwise g += wd p.
 // m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; v_max = max(v_max, v) if amsgrad;
-// p -= lr / (1 - b1^t) * m / (sqrt(v or v_max) / sqrt(1 - b2^t) + eps).
+// p -= lr / (1 - b1^t) * m / (sqrt(v or v_max) / sqrt(1 - b2^t) + eps); without
+// bias_correction (the spec's AMSGrad row) p -= lr * m / (sqrt(v or v_max) + eps).
 struct AdamParams {
     float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
     int64_t step = 1;  // t, counted from 1
     bool amsgrad = false, maximize = false;
     bool decoupled = false;  // AdamW's weight decay
+    bool bias_correction = true;
 };
 void adam_step(const std::vector<ParamSlot>& slots, const AdamParams& p);
 
@@ -50,11 +52,12 @@ struct AdagradParams {
 void adagrad_step(const std::vector<ParamSlot>& slots, const AdagradParams& p);
 
 // RMSprop: g += wd p; sq = alpha sq + (1 - alpha) g^2; centered: ga = alpha ga + (1 - alpha) g,
-// avg = sqrt(sq - ga^2) + eps, else avg = sqrt(sq) + eps; momentum > 0: buf = momentum buf
-// + g / avg, p -= lr buf; else p -= lr g / avg. state: {sq, buf, ga}.
+// avg = sqrt(sq - ga^2) + eps, else avg = sqrt(sq) + eps (eps_in_sqrt, the spec's form:
+// sqrt(... + eps)); momentum > 0: buf = momentum buf + g / avg, p -= lr buf; else
+// p -= lr g / avg. state: {sq, buf, ga}.
 struct RmspropParams {
     float lr = 1e-2f, alpha = 0.99f, eps = 1e-8f, weight_decay = 0.0f, momentum = 0.0f;
-    bool centered = false, maximize = false;
+    bool centered = false, maximize = false, eps_in_sqrt = false;
 };
 void rmsprop_step(const std::vector<ParamSlot>& slots, const RmspropParams& p);
 
@@ -115,6 +118,7 @@ struct AdafactorParams {
     float eps2 = 1e-3f, d = 1.0f, weight_decay = 0.0f;
     int64_t step = 1;  // t, counted from 1
     bool maximize = false;
+    bool relative_step = true;  // false: the spec's fixed step, alpha = lr
 };
 void adafactor_step(const AdafactorSlot& t, const AdafactorParams& p);
 

@@ -103,3 +103,18 @@ def kaiming_normal_(
     the spec's He initialization (its N(0, sqrt(2/n_in)) names the standard deviation)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(t, mode))
     return normal_(t, 0.0, std)
+
+
+def lecun_normal_(t: Tensor) -> Tensor:
+    """N(0, 1 / fan_in) (LeCun). Seed 001 calls W ~ N(0, 1/n_in) "Xavier initialization";
+    it is LeCun's: Glorot's variance is 2 / (fan_in + fan_out) (xavier_normal_). Not in
+    torch.nn.init (jax.nn.initializers.lecun_normal, untruncated here)."""
+    fan_in, _ = _fans(t)
+    return normal_(t, 0.0, 1.0 / math.sqrt(fan_in))
+
+
+def lecun_uniform_(t: Tensor) -> Tensor:
+    """U(-a, a) with a = sqrt(3 / fan_in): LeCun's variance 1 / fan_in, uniform."""
+    fan_in, _ = _fans(t)
+    a = math.sqrt(3.0 / fan_in)
+    return uniform_(t, -a, a)

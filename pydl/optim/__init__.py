@@ -5,7 +5,7 @@ from .adam import LAMB, Adam, AdamW, NAdam
 from .adaptive import Adadelta, Adafactor, Adagrad, Lion, RMSprop
 from .lookahead import Lookahead
 from .optimizer import Optimizer
-from .sgd import SGD
+from .sgd import SGD, Momentum
 
 __all__ = [
     "LAMB",
@@ -17,6 +17,7 @@ __all__ = [
     "AdamW",
     "Lion",
     "Lookahead",
+    "Momentum",
     "NAdam",
     "Optimizer",
     "RMSprop",

@@ -14,9 +14,9 @@ class Adam(Optimizer):
 
     m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr m^ / (sqrt(v^) + eps) with
     bias-corrected m^, v^. weight_decay adds weight_decay * p to g (L2). amsgrad=True uses
-    max(v) over steps in the denominator (PyTorch's AMSGrad, bias-corrected; the spec's
-    AMSGrad line has no bias correction: with betas close to 1 and many steps the two
-    agree, and LAMB(bias_correction=False) shows the uncorrected form elsewhere).
+    max(v) over steps in the denominator (PyTorch's AMSGrad, bias-corrected).
+    bias_correction=False drops both corrections (not in PyTorch): with amsgrad=True that
+    is the spec's AMSGrad row (seed 002), p -= lr m / (sqrt(max v) + eps).
     Every parameter of a group is updated in one kernel call.
     """
 
@@ -31,6 +31,8 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
         maximize: bool = False,
+        *,
+        bias_correction: bool = True,
     ) -> None:
         check_common(lr, eps, weight_decay, betas)
         super().__init__(
@@ -42,6 +44,7 @@ class Adam(Optimizer):
                 weight_decay=weight_decay,
                 amsgrad=amsgrad,
                 maximize=maximize,
+                bias_correction=bias_correction,
             ),
         )
 
@@ -65,6 +68,7 @@ class Adam(Optimizer):
                     self._decoupled,
                     g["amsgrad"],
                     g["maximize"],
+                    g["bias_correction"],
                 )
 
 
@@ -83,8 +87,12 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
         maximize: bool = False,
+        *,
+        bias_correction: bool = True,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+        super().__init__(
+            params, lr, betas, eps, weight_decay, amsgrad, maximize, bias_correction=bias_correction
+        )
 
 
 class NAdam(Optimizer):

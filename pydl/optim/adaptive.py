@@ -68,8 +68,9 @@ class Adagrad(Optimizer):
 
 class RMSprop(Optimizer):
     """RMSprop, as torch.optim.RMSprop: E[g^2] = alpha E[g^2] + (1 - alpha) g^2;
-    p -= lr g / (sqrt(E[g^2]) + eps) (the spec's form with beta = alpha, eps outside the
-    root); centered subtracts E[g]^2 under the root; momentum accumulates g / avg."""
+    p -= lr g / (sqrt(E[g^2]) + eps); centered subtracts E[g]^2 under the root; momentum
+    accumulates g / avg. eps_in_sqrt=True (not in PyTorch) puts eps under the root,
+    p -= lr g / sqrt(E[g^2] + eps): the spec's RMSProp row (seed 002) with beta = alpha."""
 
     def __init__(
         self,
@@ -81,6 +82,8 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
         maximize: bool = False,
+        *,
+        eps_in_sqrt: bool = False,
     ) -> None:
         check_common(lr, eps, weight_decay)
         check_hyper(momentum >= 0.0, f"Invalid momentum value: {momentum}")
@@ -95,6 +98,7 @@ class RMSprop(Optimizer):
                 momentum=momentum,
                 centered=centered,
                 maximize=maximize,
+                eps_in_sqrt=eps_in_sqrt,
             ),
         )
 
@@ -120,6 +124,7 @@ class RMSprop(Optimizer):
                     g["momentum"],
                     g["centered"],
                     g["maximize"],
+                    g["eps_in_sqrt"],
                 )
 
 
@@ -164,7 +169,10 @@ class Adafactor(Optimizer):
     """Adafactor (Shazeer & Stern), as torch.optim.Adafactor. For parameters of rank >= 2
     the second moment is factored, v ~ r c / mean(r) (the spec's v ~ r c), from running
     row and column means of g^2; vectors keep a full second moment. One kernel call per
-    parameter (the factored statistics are per tensor)."""
+    parameter (the factored statistics are per tensor). The step is PyTorch's relative one,
+    max(eps2, RMS(p)) * min(lr, 1/sqrt(t)); relative_step=False (not in PyTorch) makes it
+    lr itself, the spec's fixed eta: with d=inf (no update clipping) that is the spec's
+    Adafactor row, p -= lr g / sqrt(v), eps1 bounding v from below."""
 
     def __init__(
         self,
@@ -175,6 +183,8 @@ class Adafactor(Optimizer):
         d: float = 1.0,
         weight_decay: float = 0.0,
         maximize: bool = False,
+        *,
+        relative_step: bool = True,
     ) -> None:
         check_common(lr, None, weight_decay)
         check_hyper(beta2_decay <= 0.0, f"beta2_decay should be <= 0 but is: {beta2_decay}")
@@ -188,6 +198,7 @@ class Adafactor(Optimizer):
                 d=d,
                 weight_decay=weight_decay,
                 maximize=maximize,
+                relative_step=relative_step,
             ),
         )
 
@@ -218,6 +229,7 @@ class Adafactor(Optimizer):
                     g["d"],
                     g["weight_decay"],
                     g["maximize"],
+                    g["relative_step"],
                 )
 
 

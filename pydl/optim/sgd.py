@@ -14,10 +14,13 @@ class SGD(Optimizer):
 
     g = grad + weight_decay * p; buf = g on the first step, then
     buf = momentum * buf + (1 - dampening) * g; g = g + momentum * buf (nesterov) or buf;
-    p -= lr * g. The spec's momentum v = mu v + g is dampening=0 (the default); its
-    exponential average v = beta v + (1 - beta) g is momentum=beta, dampening=beta.
+    p -= lr * g. Seed 000's momentum v = mu v + g (v_0 = 0) is momentum=mu. Seed 002's
+    average v = beta v + (1 - beta) g is not momentum=beta, dampening=beta: PyTorch's first
+    buffer is g itself, where the spec's is (1 - beta) g; that form is `Momentum`.
     Every parameter of a group is updated in one kernel call.
     """
+
+    _buffer_starts_at_gradient = True  # PyTorch's first step: buf = g
 
     def __init__(
         self,
@@ -58,7 +61,8 @@ class SGD(Optimizer):
             fresh, seen = [], []
             for p in params:
                 st = self.state.setdefault(p, {})
-                (seen if "momentum_buffer" in st else fresh).append(p)
+                new = "momentum_buffer" not in st and self._buffer_starts_at_gradient
+                (fresh if new else seen).append(p)
                 st.setdefault("momentum_buffer", np.zeros_like(p._array))
             for subset, first in ((seen, False), (fresh, True)):
                 if subset:
@@ -79,3 +83,23 @@ class SGD(Optimizer):
             g["maximize"],
             first,
         )
+
+
+class Momentum(SGD):
+    """The spec's momentum (seed 002's optimizer table): v = beta v + (1 - beta) g with
+    v_0 = 0, p -= lr v. From p = 1 with g = 1, lr = 0.1, beta = 0.9 the first two steps
+    give 0.99 and 0.971 (SGD(momentum=0.9, dampening=0.9) gives 0.9 and 0.8: its first
+    buffer is g). weight_decay adds weight_decay * p to g, as SGD's."""
+
+    _buffer_starts_at_gradient = False
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        beta: float = 0.9,
+        weight_decay: float = 0.0,
+        maximize: bool = False,
+    ) -> None:
+        check_hyper(0.0 <= beta < 1.0, f"Invalid beta value: {beta}")
+        super().__init__(params, lr, beta, beta, weight_decay, False, maximize)

@@ -43,13 +43,15 @@ def adam_step(
     decoupled,
     amsgrad,
     maximize,
+    bias_correction=True,
 ):
     """AdamW: p *= 1 - lr wd (decoupled), else g += wd p; m = b1 m + (1 - b1) g;
     v = b2 v + (1 - b2) g^2; v_max = max(v_max, v) (amsgrad);
-    p -= lr / (1 - b1^t) * m / (sqrt(v or v_max) / sqrt(1 - b2^t) + eps)"""
+    p -= lr / (1 - b1^t) * m / (sqrt(v or v_max) / sqrt(1 - b2^t) + eps), or without the
+    two (1 - b^t) factors when not bias_correction"""
     if step < 1:
         raise ValueError(f"adam_step: step must be >= 1, got {step}")
-    bc1, bc2 = 1 - beta1**step, 1 - beta2**step
+    bc1, bc2 = (1 - beta1**step, 1 - beta2**step) if bias_correction else (1.0, 1.0)
     for i, (p, g) in enumerate(zip(params, grads)):
         if decoupled:
             _set(p, p * (1 - lr * weight_decay))
@@ -87,9 +89,11 @@ def rmsprop_step(
     momentum,
     centered,
     maximize,
+    eps_in_sqrt=False,
 ):
     """sq = a sq + (1 - a) g^2; avg = sqrt(sq - ga^2) + eps (centered, ga = a ga + (1 - a) g)
-    or sqrt(sq) + eps; buf = mu buf + g / avg, p -= lr buf (momentum) or p -= lr g / avg"""
+    or sqrt(sq) + eps, with eps under the root when eps_in_sqrt;
+    buf = mu buf + g / avg, p -= lr buf (momentum) or p -= lr g / avg"""
     for i, (p, g) in enumerate(zip(params, grads)):
         g = _g(g, maximize) + weight_decay * p
         sq = square_avgs[i]
@@ -99,7 +103,7 @@ def rmsprop_step(
             ga = grad_avgs[i]
             _set(ga, alpha * ga + (1 - alpha) * g)
             var = sq - ga * ga
-        avg = np.sqrt(var) + eps
+        avg = np.sqrt(var + eps) if eps_in_sqrt else np.sqrt(var) + eps
         if momentum > 0:
             buf = momentum_buffers[i]
             _set(buf, momentum * buf + g / avg)
@@ -209,17 +213,19 @@ def adafactor_step(
     d,
     weight_decay,
     maximize,
+    relative_step=True,
 ):
     """torch.optim.Adafactor: beta2_t = 1 - t^decay; rho = min(lr, 1/sqrt t);
-    alpha = max(eps2, RMS(p)) rho; p *= 1 - lr wd; factored (rank >= 2): row/col means of g^2
-    averaged into R, C and V = R C / mean(R), else V averages g^2; U = g / sqrt(max(V, eps1^2));
+    alpha = max(eps2, RMS(p)) rho (relative_step) or lr (the spec's fixed step);
+    p *= 1 - lr wd; factored (rank >= 2): row/col means of g^2 averaged into R, C and
+    V = R C / mean(R), else V averages g^2; U = g / sqrt(max(V, eps1^2));
     p -= alpha U / max(1, RMS(U) / d)"""
     if step < 1:
         raise ValueError(f"adafactor_step: step must be >= 1, got {step}")
     g = _g(grad, maximize)
     one_minus_beta2 = step**beta2_decay
     rho = min(lr, 1 / np.sqrt(step))
-    alpha = max(eps2, np.linalg.norm(param) / np.sqrt(param.size)) * rho
+    alpha = max(eps2, np.linalg.norm(param) / np.sqrt(param.size)) * rho if relative_step else lr
     if weight_decay != 0:
         _set(param, param * (1 - lr * weight_decay))
     if param.ndim >= 2:
