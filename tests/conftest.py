@@ -1,3 +1,4 @@
+import importlib
 import os
 
 import numpy as np
@@ -21,23 +22,37 @@ def rng():
     return np.random.default_rng(1234)
 
 
+# The outside libraries that parity tests compare with, each a fixture of that name.
+ORACLES = ("torch", "sklearn")
+
+
+def _oracle(name: str):
+    """The library, for a parity test (marked `oracle`). Those skip where it is not
+    installed, except under PYDL_REQUIRE_ORACLES=1 (CI's second run), where that fails."""
+    if os.environ.get("PYDL_REQUIRE_ORACLES") == "1":
+        return importlib.import_module(name)
+    return pytest.importorskip(name)
+
+
 @pytest.fixture(scope="session")
 def torch():
-    """PyTorch, the oracle of the parity tests (marked `torch`). They skip where it is not
-    installed, except under PYDL_REQUIRE_TORCH=1 (CI's second run), where that fails."""
-    if os.environ.get("PYDL_REQUIRE_TORCH") == "1":
-        import torch
+    return _oracle("torch")
 
-        return torch
-    return pytest.importorskip("torch")
+
+@pytest.fixture(scope="session")
+def sklearn():
+    module = _oracle("sklearn")
+    importlib.import_module("sklearn.mixture")
+    return module
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests that take the `torch` fixture are marked `torch` (`pytest -m torch` selects the
-    parity tests). Benchmark-sized cases (marked slow) run only when asked for with -m slow."""
+    """Tests that take an oracle's fixture are marked `oracle` (`pytest -m oracle` selects
+    the parity tests). Benchmark-sized cases (marked slow) run only when asked for with
+    -m slow."""
     for item in items:
-        if "torch" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.torch)
+        if set(ORACLES) & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.oracle)
     if "slow" in (config.getoption("-m") or ""):
         return
     skip = pytest.mark.skip(reason="slow: run with -m slow")

@@ -1,6 +1,7 @@
 """Ready-made models of the spec."""
 
+from .gmm import GaussianMixture
 from .gpt import GPT, text_batches
 from .mlp import MLP
 
-__all__ = ["GPT", "MLP", "text_batches"]
+__all__ = ["GPT", "MLP", "GaussianMixture", "text_batches"]
