@@ -369,9 +369,17 @@ def _topo_order(root: _Node) -> list[_Node]:
     return order
 
 
-def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
+def _run_backward(
+    root: Tensor, grad: np.ndarray, retain_graph: bool, wanted: Sequence[Tensor] = ()
+) -> list | None:
+    """Walk the graph from root with d(root) = grad. Without `wanted`, accumulate into the
+    leaves' .grad; with it, leave .grad alone and return the gradient reaching each wanted
+    tensor (leaf or not; None where none arrives), as torch.autograd.grad."""
     pending: dict[int, list] = {}  # gradients waiting for a node: one slot per output
     leaves: dict[int, tuple[Tensor, np.ndarray]] = {}  # the summed gradient of each leaf
+    found: list = [None] * len(wanted)
+    # a non-leaf's gradient is complete in its node's slot when that node runs
+    wanted_slots = {(id(t._ctx), t._slot): i for i, t in enumerate(wanted) if t._ctx is not None}
 
     def deliver(t: Tensor, node: _Node | None, slot: int, g: np.ndarray) -> None:
         if node is None:
@@ -397,6 +405,11 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             )
         if node.versions is not None:
             _check_versions(node)
+        if wanted_slots:
+            for slot, g in enumerate(slots):
+                i = wanted_slots.get((id(node), slot))
+                if i is not None:
+                    found[i] = g
         input_grads = node.backward(node, slots[0] if node.outputs == 1 else tuple(slots))
         for inp, edge, ig in zip(node.inputs, node.edges, input_grads):
             if ig is not None and edge is not None:
@@ -404,7 +417,14 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         if not retain_graph:
             node.backward = None
             node.saved = None
-    _accumulate_into_leaves(leaves.values(), grad)
+    if not wanted:
+        _accumulate_into_leaves(leaves.values(), grad)
+        return None
+    for i, t in enumerate(wanted):
+        if t._ctx is None and id(t) in leaves:
+            found[i] = leaves[id(t)][1]
+    # copies: a gradient may be a view of a saved array, of the caller's grad or of another
+    return [None if g is None else np.array(g, copy=True) for g in found]
 
 
 def _accumulate_into_leaves(leaves: Iterable[tuple[Tensor, np.ndarray]], root_grad: np.ndarray):
