@@ -61,12 +61,24 @@ class GPT(nn.Module):
 
     @no_grad()
     def generate(
-        self, idx: Any, max_new_tokens: int, temperature: float = 1.0, greedy: bool = False
+        self,
+        idx: Any,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        greedy: bool = False,
+        top_k: int | None = None,
+        top_p: float | None = None,
     ) -> np.ndarray:
-        """Extend (B, T) token ids by max_new_tokens, greedily or by sampling softmax(logits /
-        temperature) with pydl's seeded generator."""
+        """Extend (B, T) token ids by max_new_tokens: greedily, or by sampling seed 002's
+        x_t ~ softmax(W h_t / temperature) with pydl's seeded generator, restricted to the
+        top_k most likely tokens and/or the nucleus of top_p probability mass
+        (`sampling_probabilities`)."""
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
+        if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+            raise ValueError(f"top_k must be a positive int, got {top_k!r}")
+        if top_p is not None and not 0.0 < top_p <= 1.0:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
         was_training = self.training
         self.eval()
         out = np.array(idx, dtype=np.int64)
@@ -75,14 +87,38 @@ class GPT(nn.Module):
             if greedy:
                 nxt = logits.argmax(axis=1)
             else:
-                z = logits / temperature
-                p = np.exp(z - z.max(axis=1, keepdims=True))
-                p /= p.sum(axis=1, keepdims=True)
+                p = sampling_probabilities(logits, temperature, top_k, top_p)
                 u = _random.uniform_(np.empty(len(out), np.float32)).astype(np.float64)
                 nxt = np.minimum((p.cumsum(axis=1) < u[:, None]).sum(axis=1), p.shape[1] - 1)
             out = np.concatenate([out, nxt[:, None]], axis=1)
         self.train(was_training)
         return out
+
+
+def sampling_probabilities(
+    logits: np.ndarray,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+) -> np.ndarray:
+    """Rows of softmax(logits / temperature), keeping only each row's top_k largest logits
+    (ties with the k-th kept) and then its nucleus: the most likely tokens, in order, until
+    their mass reaches top_p (at least one); the kept probabilities renormalized."""
+    z = np.asarray(logits, np.float64) / temperature
+    if top_k is not None and top_k < z.shape[1]:
+        kth = np.partition(z, -top_k, axis=1)[:, -top_k, None]
+        z = np.where(z >= kth, z, -np.inf)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    if top_p is not None and top_p < 1.0:
+        order = np.argsort(-p, axis=1, kind="stable")
+        sorted_p = np.take_along_axis(p, order, axis=1)
+        before = np.cumsum(sorted_p, axis=1) - sorted_p  # mass of the more likely tokens
+        keep = np.zeros_like(p, dtype=bool)
+        np.put_along_axis(keep, order, before < top_p, axis=1)
+        p = np.where(keep, p, 0.0)
+        p /= p.sum(axis=1, keepdims=True)
+    return p
 
 
 def text_batches(text: str, batch_size: int, length: int, steps: int) -> Any:
