@@ -184,6 +184,7 @@ CASES = [
         lambda: nn.Embedding(10, 4, padding_idx=0),
         lambda rng, b: rng.integers(0, 10, (b, 3)),
     ),
+    ("embedding_1d", lambda: nn.Embedding(10, 4), lambda rng, b: rng.integers(0, 10, b)),
     (
         "rnn_tanh_2_layers_bidirectional",
         lambda: nn.RNN(4, 5, num_layers=2, bidirectional=True),
@@ -427,6 +428,8 @@ def test_unsupported_configurations_and_inputs(tmp_path, rng):
         pydl.onnx.export(nn.Linear(8, 2), (x, x), path)
     with pytest.raises(ValueError, match=r"cannot export the model \(Linear\): it fails"):
         pydl.onnx.export(nn.Linear(3, 2), x, path)  # pydl's own shape error, with the path
+    with pytest.raises(ValueError, match=r"1 \(Linear\): it fails at a batch size other"):
+        pydl.onnx.export(nn.Sequential(nn.Flatten(0), nn.Linear(80, 2)), x, path)
     with pytest.raises(ValueError, match="opset"):
         pydl.onnx.export(nn.Linear(8, 2), x, path, opset=13)
     with pytest.raises(ValueError, match="output_names"):

@@ -183,9 +183,8 @@ def _batch_axes(builder: GraphBuilder, model: Module, arrays: tuple) -> tuple:
     sequence_first = isinstance(first, SEQUENCE_FIRST) and not layout.batch_first
 
     def axis(a: np.ndarray | None, is_state: bool) -> int | None:
-        if a is None or a.ndim < 2:
-            return None
-        return 1 if is_state or sequence_first else 0
+        batch_axis = 1 if is_state or sequence_first else 0
+        return None if a is None or a.ndim <= batch_axis else batch_axis
 
     return tuple(
         _map(lambda a, i=i: axis(a, i > 0 and isinstance(first, RECURRENT)), arg)

@@ -62,6 +62,7 @@ class GraphBuilder:
         self._param_names = param_names  # id(Parameter or buffer) -> its dotted name
         self._params: dict[int, str] = {}  # id(tensor) -> initializer name
         self._transposed: dict[int, str] = {}
+        self._small: dict[tuple, str] = {}  # scalars and int vectors, each stored once
         self._used: set[str] = set(reserved)
 
     # ----- names, nodes, constants ------------------------------------------------
@@ -88,9 +89,9 @@ class GraphBuilder:
         self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(value), name))
         return name
 
-    def ints(self, values: list[int], hint: str = "const") -> str:
+    def ints(self, values: list[int]) -> str:
         """An int64 vector initializer (shapes, axes, slice bounds)."""
-        return self.const(np.asarray(values, np.int64), hint)
+        return self._shared(np.asarray(values, np.int64))
 
     def param(self, tensor: Tensor) -> str:
         """The initializer of a parameter or buffer, named by its path in the model; a tensor
@@ -113,13 +114,21 @@ class GraphBuilder:
                 self._transposed[key] = self.const(np.ascontiguousarray(tensor._array.T), hint)
         return self._transposed[key]
 
-    def scalar(self, value: float, like: Val, hint: str = "const") -> str:
-        return self.const(np.asarray(value, like.dtype), hint)
+    def scalar(self, value: float, like: Val) -> str:
+        """A 0-d initializer of like's dtype."""
+        return self._shared(np.asarray(value, like.dtype))
+
+    def _shared(self, array: np.ndarray) -> str:
+        """A small constant, named by its value."""
+        key = (array.dtype.str, array.shape, array.tobytes())
+        if key not in self._small:
+            self._small[key] = self.const(array, f"const:{array.tolist()}")
+        return self._small[key]
 
     def reduce(self, op: str, x: str, axes: list[int], keepdims: bool, path: str = "") -> str:
         """ReduceMean/ReduceMax over axes: opset 18 moved `axes` from an attribute to an input."""
         if self.opset >= 18:
-            return self.node(op, [x, self.ints(axes, "axes")], path, keepdims=int(keepdims))
+            return self.node(op, [x, self.ints(axes)], path, keepdims=int(keepdims))
         return self.node(op, [x], path, axes=axes, keepdims=int(keepdims))
 
     def linear(self, path: str, x: str, weight: Tensor, bias: Tensor | None) -> str:
@@ -129,7 +138,7 @@ class GraphBuilder:
 
     def reshape(self, x: str, shape: list[int], path: str = "") -> str:
         """Reshape with ONNX's 0 (copy that axis: the batch stays symbolic) and -1."""
-        return self.node("Reshape", [x, self.ints(shape, "shape")], path)
+        return self.node("Reshape", [x, self.ints(shape)], path)
 
     # ----- modules ----------------------------------------------------------------
     def lowering(self, module: Module) -> Lowering | None:
@@ -181,7 +190,12 @@ class GraphBuilder:
                 with no_grad():
                     return module(*zeros(args, more), **kwargs)
             except Exception as e:
-                at = " at a batch size other than the example's" if more else ""
+                at = (
+                    " at a batch size other than the example's (if the inputs have no batch "
+                    "axis, export with dynamic_batch=False)"
+                    if more
+                    else ""
+                )
                 raise ValueError(f"cannot export {where(path, module)}: it fails{at}: {e}") from e
 
         dynamic = any(v is not None and v.shape_more is not None for v in _leaves(args))

@@ -228,7 +228,7 @@ def _avg_pool(g: GraphBuilder, m: nn.Module, path: str, x: Val) -> Val:
         # pydl's divisor counts the padding but not the windows' overhang past it: pad with
         # zeros first, then let ONNX count only what lies inside.
         begin = window["pads"][:dims]
-        y = _op(g, path, "Pad", y, g.ints([0, 0] + begin + [0, 0] + begin, "pads"))
+        y = _op(g, path, "Pad", y, g.ints([0, 0] + begin + [0, 0] + begin))
         window["pads"] = [0] * dims + [e - b for b, e in zip(begin, window["pads"][dims:])]
         include_pad = False
     return out.renamed(_op(g, path, "AveragePool", y, count_include_pad=int(include_pad), **window))
@@ -351,13 +351,13 @@ def _recurrent(g: GraphBuilder, m: nn.Module, path: str, x: Val, hx: Any = None)
         a = t._array
         return a.reshape((len(order), H) + a.shape[1:])[order].reshape(a.shape)
 
-    def layer_state(state: Val | None, layer: int, hint: str) -> str:
+    def layer_state(state: Val | None, layer: int) -> str:
         if state is None:
             return ""  # ONNX's default initial state is zeros, for any batch size
         if m.num_layers == 1:
             return state.name
-        bounds = [g.ints([b], hint) for b in (layer * D, layer * D + D)]
-        return _op(g, path, "Slice", state.name, *bounds, g.ints([0], "axes"))
+        bounds = [g.ints([b]) for b in (layer * D, layer * D + D)]
+        return _op(g, path, "Slice", state.name, *bounds, g.ints([0]))
 
     seq = x.name if not m.batch_first else _op(g, path, "Transpose", x.name, perm=[1, 0, 2])
     h_n, c_n = [], []
@@ -375,8 +375,8 @@ def _recurrent(g: GraphBuilder, m: nn.Module, path: str, x: Val, hx: Any = None)
             if m.bias
             else "",
             "",  # sequence_lens: every sequence has the full length
-            layer_state(h0, layer, f"{hint}.h0"),
-        ] + ([layer_state(c0, layer, f"{hint}.c0")] if lstm else [])
+            layer_state(h0, layer),
+        ] + ([layer_state(c0, layer)] if lstm else [])
         while inputs[-1] == "":
             inputs.pop()
         outs = g.node(
