@@ -53,7 +53,7 @@ class Config:
 
 @dataclass
 class Result:
-    metric: Optional[Metric]  # None when a signal stopped the run mid-epoch
+    metric: Optional[Metric]  # the last evaluation's (None if a signal came before any)
     loss: float  # of the last step
     samples_per_second: float
     seconds: float

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import numpy
+
 import pydl
 
 from . import _trainer
@@ -173,7 +175,8 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if save_dir is not None:
         if save_dir.exists() and not save_dir.is_dir():
             parser.error(f"argument --save: {save_dir} is not a directory")
-        if save_dir != args.resume and _trainer.checkpoints(save_dir):
+        resuming_here = args.resume is not None and save_dir.resolve() == args.resume.resolve()
+        if not resuming_here and _trainer.checkpoints(save_dir):
             # pruning would mix the two runs' files: keep the old run's whole
             parser.error(
                 f"argument --save: {save_dir} holds checkpoints of another run; "
@@ -187,7 +190,7 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     info = pydl.build_info()
     print(
         f"pydl {_version()} | {config.model} | backend {pydl.get_backend()} | "
-        f"{pydl.get_num_threads()} threads | SIMD {info['simd']} | "
+        f"{_threads(pydl.get_num_threads())} | SIMD {info['simd']} | "
         f"OpenMP {'on' if info['openmp'] else 'off'}",
         flush=True,
     )
@@ -256,6 +259,10 @@ def _version() -> str:
     return version
 
 
+def _threads(n: int) -> str:
+    return f"{n} thread" if n == 1 else f"{n} threads"
+
+
 def _info() -> int:
     info = pydl.build_info()
     rows = [
@@ -266,7 +273,7 @@ def _info() -> int:
         ("threads", str(pydl.get_num_threads())),
         ("backend", pydl.get_backend()),
         ("python", sys.version.split()[0]),
-        ("numpy", __import__("numpy").__version__),
+        ("numpy", numpy.__version__),
     ]
     for key, value in rows:
         print(f"{key:9s} {value}")
@@ -295,7 +302,7 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if torch is not None:
         torch.set_num_threads(threads)
     print(
-        f"pydl {_version()} | {threads} threads | SIMD {pydl.build_info()['simd']} | "
+        f"pydl {_version()} | {_threads(threads)} | SIMD {pydl.build_info()['simd']} | "
         + (f"PyTorch {torch.__version__}" if torch is not None else "PyTorch not installed")
         + f" | median of {args.rounds} rounds, ms per training step",
         flush=True,
