@@ -4,27 +4,25 @@ vs PyTorch, each in a fresh process (peak RSS is per process).
     python benchmarks/cnn_memory.py
 """
 
-import os
 import subprocess
 import sys
 
 CHILD = r"""
-import resource, sys
-sys.path.insert(0, {bench!r})
+import resource
 import numpy as np
 impl = {impl!r}
 if impl == "torch":
     import torch
     torch.set_num_threads(2)
-    from test_cnn import _torch_step
+    from pydl import _workloads
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    step = _torch_step(torch)
+    step = _workloads.cnn(torch)
 else:
     import pydl
     pydl.set_num_threads(2)
-    from test_cnn import _pydl_step
+    from pydl import _workloads
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    step = _pydl_step()
+    step = _workloads.cnn()
 for _ in range(20):
     step()
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -34,9 +32,8 @@ print(f"{{impl}}: peak RSS {{after / 1024:.0f}} MiB, of which the 20 steps added
 
 
 def main() -> None:
-    bench = os.path.dirname(os.path.abspath(__file__))
     for impl in ("pydl", "torch"):
-        code = CHILD.format(bench=bench, impl=impl)
+        code = CHILD.format(impl=impl)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         print(out.stdout.strip() or out.stderr.strip().splitlines()[-1])
 

@@ -11,43 +11,12 @@ kernels: use the pytest benchmarks for those.
 """
 
 import argparse
-import os
 import statistics
-import sys
-import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
 
-import torch  # noqa: E402
-
-import pydl  # noqa: E402
-
-
-def _steps(name):
-    if name in ("lstm", "gru"):
-        from test_sequence import _pydl_step, _torch_step
-
-        return _pydl_step(name.upper()), _torch_step(torch, name.upper())
-    if name == "gpt":
-        from test_sequence import _gpt_pydl, _gpt_torch
-
-        return _gpt_pydl(), _gpt_torch(torch)
-    if name == "cnn":
-        from test_cnn import _pydl_step, _torch_step
-
-        return _pydl_step(), _torch_step(torch)
-    if name in ("mlp128", "mlp8"):
-        from test_gemm import _mlp_step
-
-        batch, opt = (128, "adam") if name == "mlp128" else (8, "sgd")
-        return _mlp_step("pydl", batch, opt), _mlp_step("torch", batch, opt)
-    raise SystemExit(f"unknown workload {name!r}")
-
-
-def _time(step):
-    t0 = time.perf_counter()
-    step()
-    return time.perf_counter() - t0
+import pydl
+from pydl._workloads import WORKLOADS, measure
 
 
 def main():
@@ -58,11 +27,11 @@ def main():
     pydl.set_num_threads(2)
     torch.set_num_threads(2)
     for name in args.workloads:
-        mine, theirs = _steps(name)
-        for _ in range(3):  # warm-up: buffers, packed weights, lazy init
-            mine()
-            theirs()
-        pairs = [(_time(mine), _time(theirs)) for _ in range(args.rounds)]
+        if name not in WORKLOADS:
+            raise SystemExit(f"unknown workload {name!r}")
+    for name in args.workloads:
+        timing = measure(name, args.rounds, torch)
+        pairs = list(zip(timing.pydl, timing.torch))
         m = statistics.median(p for p, _ in pairs)
         t = statistics.median(q for _, q in pairs)
         r = statistics.median(p / q for p, q in pairs)

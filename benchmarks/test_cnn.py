@@ -6,59 +6,10 @@ python benchmarks/report.py cnn.json
 
 import numpy as np
 import pytest
-from conftest import training_step
-
 import pydl
-from pydl import nn, optim
+from pydl import _workloads, nn
 
-BATCH = 64
-
-
-def _data():
-    rng = np.random.default_rng(0)
-    return rng.standard_normal((BATCH, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, BATCH)
-
-
-def _pydl_step():
-    model = nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(2048, 128),
-        nn.ReLU(),
-        nn.Linear(128, 10),
-    )
-    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, y = _data()
-    xt = pydl.tensor(x)
-
-    step = training_step(model, opt, nn.functional.cross_entropy, xt, y)
-    return step
-
-
-def _torch_step(torch):
-    model = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 16, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(16, 32, 3, padding=1),
-        torch.nn.ReLU(),
-        torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(),
-        torch.nn.Linear(2048, 128),
-        torch.nn.ReLU(),
-        torch.nn.Linear(128, 10),
-    )
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, y = _data()
-    xt, yt = torch.tensor(x), torch.tensor(y)
-
-    step = training_step(model, opt, torch.nn.functional.cross_entropy, xt, yt)
-    return step
+BATCH = _workloads.CNN_BATCH
 
 
 @pytest.fixture
@@ -75,7 +26,7 @@ def two_threads():
 @pytest.mark.parametrize("impl", ["pydl", "torch"])
 def test_cifar_training_step(benchmark, impl, two_threads):
     benchmark.group = f"cifar cnn step batch {BATCH} 2t"
-    step = _pydl_step() if impl == "pydl" else _torch_step(pytest.importorskip("torch"))
+    step = _workloads.cnn() if impl == "pydl" else _workloads.cnn(pytest.importorskip("torch"))
     benchmark(step)
 
 

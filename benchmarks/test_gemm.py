@@ -6,10 +6,8 @@ python benchmarks/report.py gemm.json        # GFLOP/s tables and ratios
 
 import numpy as np
 import pytest
-from conftest import training_step
-
 import pydl
-from pydl import _core, nn, optim
+from pydl import _core, _workloads
 
 SQUARE = [64, 128, 256, 512, 1024, 2048]
 TRAINING = [
@@ -62,51 +60,14 @@ def test_fma_peak(benchmark):
     benchmark(_core.fma_peak_loop, iterations)
 
 
-def _mlp_step(impl, batch, opt_name):
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, 784)).astype(np.float32)
-    y = rng.integers(0, 10, batch)
-    if impl == "torch":
-        torch = pytest.importorskip("torch")
-        model = torch.nn.Sequential(
-            torch.nn.Linear(784, 256),
-            torch.nn.Tanh(),
-            torch.nn.Linear(256, 256),
-            torch.nn.Tanh(),
-            torch.nn.Linear(256, 10),
-        )
-        opt = (
-            torch.optim.Adam(model.parameters(), lr=1e-3)
-            if opt_name == "adam"
-            else torch.optim.SGD(model.parameters(), lr=0.01)
-        )
-        xt, yt = torch.tensor(x), torch.tensor(y)
-
-        step = training_step(model, opt, torch.nn.functional.cross_entropy, xt, yt)
-        return step
-    model = nn.Sequential(
-        nn.Linear(784, 256), nn.Tanh(), nn.Linear(256, 256), nn.Tanh(), nn.Linear(256, 10)
-    )
-    opt = (
-        optim.Adam(model.parameters(), lr=1e-3)
-        if opt_name == "adam"
-        else optim.SGD(model.parameters(), lr=0.01)
-    )
-    xt = pydl.tensor(x)
-
-    step = training_step(model, opt, nn.functional.cross_entropy, xt, y)
-    return step
-
-
 @pytest.mark.parametrize("impl", ["pydl", "torch"])
 @pytest.mark.parametrize("batch,opt_name", [(128, "adam"), (8, "sgd")])
 def test_mlp_784_256_256_10_step(benchmark, impl, batch, opt_name):
     """One training step (tanh MLP, cross-entropy) at 2 threads."""
     pydl.set_num_threads(2)
-    step = _mlp_step(impl, batch, opt_name)
-    if impl == "torch":
-        import torch
-
+    torch = pytest.importorskip("torch") if impl == "torch" else None
+    if torch is not None:
         torch.set_num_threads(2)
+    step = _workloads.mlp(batch, opt_name, torch)
     benchmark.group = f"mlp 784-256-256-10 batch {batch} {opt_name} 2t"
     benchmark(step)

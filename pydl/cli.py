@@ -1,98 +1,318 @@
-"""`pydl train` (or `python -m pydl train`): train seed 001's tanh MLP on the bundled digits."""
+"""The `pydl` command (also `python -m pydl`).
+
+    pydl train [MODEL] [--epochs N --batch-size N --lr X --seed N] [--save DIR [--keep N]]
+               [--resume DIR] [--threads N --backend core|reference --no-progress]
+    pydl info
+    pydl bench [WORKLOAD ...] [--rounds N --threads N]
+
+This module parses and checks arguments and prints; what `train` trains lives in
+pydl/_tasks.py (one Task per model), how in pydl/_trainer.py (one loop for all), and what
+`bench` times in pydl/_workloads.py (shared with benchmarks/).
+"""
 
 from __future__ import annotations
 
 import argparse
-import time
+import math
+import statistics
+import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Callable, Optional
 
-import numpy as np
+import numpy
 
 import pydl
-from pydl import nn, optim
-from pydl.data import DataLoader, TensorDataset, load_digits
-from pydl.models import MLP
+
+from . import _trainer
+from ._tasks import TASKS
+from ._trainer import Config
+from ._workloads import WORKLOADS
+
+# A resumed run keeps these settings (they rebuild it); --epochs may change to extend it.
+_REBUILD = ("batch_size", "lr", "seed", "limit")
 
 
-def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
-    model.eval()
-    with pydl.no_grad():
-        pred = model(pydl.tensor(x)).numpy().argmax(axis=1)
-    model.train()
-    return float((pred == y).mean())
+def _positive(kind: Callable[[str], Any], what: str) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not value > 0 or (isinstance(value, float) and not math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+
+    return parse
 
 
-def train(
-    epochs: int = 30,
-    batch_size: int = 32,
-    lr: float = 0.1,
-    momentum: float = 0.9,
-    hidden: Sequence[int] = (128, 64),
-    seed: int = 0,
-    progress: bool = True,
-) -> dict:
-    """Train the MLP; returns test accuracy, final loss and throughput."""
-    from tqdm import tqdm
-
-    pydl.manual_seed(seed)
-    (x_train, y_train), (x_test, y_test) = load_digits()
-    model = MLP(64, hidden, 10)
-    opt = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=True)
-    seen, loss_value, start = 0, float("nan"), time.perf_counter()
-    bar = tqdm(range(epochs), desc="train", unit="epoch", disable=not progress)
-    for _ in bar:
-        for xb, yb in loader:
-            loss = nn.functional.cross_entropy(model(pydl.tensor(xb)), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            seen += len(yb)
-            loss_value = loss.item()
-        bar.set_postfix(loss=f"{loss_value:.4f}")
-    elapsed = time.perf_counter() - start
-    return {
-        "test_accuracy": evaluate(model, x_test, y_test),
-        "loss": loss_value,
-        "samples_per_second": seen / elapsed,
-        "seconds": elapsed,
-    }
+_count = _positive(int, "a positive integer")
+_rate = _positive(float, "a positive number")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pydl", description=__doc__)
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pydl", description="pydl: train the bundled models, show the build, benchmark."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train the spec's tanh MLP on the bundled 8x8 digits")
-    t.add_argument("--epochs", type=int, default=30)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--lr", type=float, default=0.1)
-    t.add_argument("--momentum", type=float, default=0.9)
-    t.add_argument("--hidden", type=int, nargs="+", default=[128, 64])
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--backend", choices=["core", "reference"], default=None)
-    t.add_argument("--threads", type=int, default=None)
-    t.add_argument("--no-progress", action="store_true")
+
+    models = "\n".join(
+        f"  {name:5s} {t.help}\n"
+        f"        default: {t.epochs} epochs, batch size {t.batch_size}, lr {t.lr:g}"
+        for name, t in TASKS.items()
+    )
+    t = sub.add_parser(
+        "train",
+        help="train a bundled model (default: the MLP on the 8x8 digits)",
+        description="Train a model on bundled data; evaluate after every epoch.",
+        epilog=f"models:\n{models}\n\nCtrl-C stops between two steps, saving a checkpoint "
+        "with --save; --resume continues it exactly.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    t.add_argument(
+        "model", nargs="?", choices=list(TASKS), metavar="MODEL",
+        help=f"one of {', '.join(TASKS)} (default: mlp; when resuming: the checkpoint's)",
+    )  # fmt: skip
+    t.add_argument("--epochs", type=_count, help="epochs in all (default: the model's)")
+    t.add_argument("--batch-size", type=_count, help="default: the model's")
+    t.add_argument("--lr", type=_rate, help="learning rate (default: the model's)")
+    t.add_argument("--seed", type=_seed, help="default: 0")
+    t.add_argument("--threads", type=_count, help="default: OMP_NUM_THREADS or all cores")
+    t.add_argument("--backend", choices=["core", "reference"], help="default: PYDL_BACKEND or core")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--save", type=Path, metavar="DIR", help="write a checkpoint every epoch")
+    t.add_argument("--keep", type=_count, default=3, help="checkpoints kept (default: 3)")
+    t.add_argument(
+        "--resume", type=Path, metavar="DIR", help="continue from DIR's newest checkpoint "
+        "(saving there too unless --save says otherwise)"
+    )  # fmt: skip
+    # for tests: short epochs, and every step's loss written out exactly
+    t.add_argument("--limit", type=_count, help=argparse.SUPPRESS)
+    t.add_argument("--loss-log", type=Path, help=argparse.SUPPRESS)
+
+    sub.add_parser("info", help="show the build: version, compiler, OpenMP, SIMD, threads")
+
+    b = sub.add_parser(
+        "bench",
+        help="time training steps of the standard workloads, beside PyTorch's if installed",
+        description="Median step time of each workload. With PyTorch installed, every round "
+        "runs one pydl step, then one PyTorch step, and the ratio is the median of the "
+        "rounds' ratios (steady on a machine whose speed drifts).",
+        epilog="workloads:\n" + "\n".join(f"  {n:7s}{w.description}" for n, w in WORKLOADS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    b.add_argument("workloads", nargs="*", metavar="WORKLOAD", help="default: all")
+    b.add_argument("--rounds", type=_count, default=10, help="timed steps each (default: 10)")
+    b.add_argument("--threads", type=_count, help="for pydl and PyTorch (default: pydl's)")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return _train(parser, args)
+        if args.command == "info":
+            return _info()
+        return _bench(parser, args)
+    except KeyboardInterrupt:  # outside the training loop, which handles it itself
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+# ----- train ----------------------------------------------------------------------------------
+
+
+def _config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[Config, Any]:
+    """The run's Config (defaults from the model's Task, or from the checkpoint when
+    resuming) and the checkpoint to resume, or None; a bad combination is a usage error."""
+    resume = None
+    if args.resume is not None:
+        try:
+            path, resume = _trainer.read_checkpoint(args.resume)
+        except (ValueError, OSError) as e:
+            parser.error(f"argument --resume: {e}")
+        saved = resume["config"]
+        if args.model is not None and args.model != saved["model"]:
+            parser.error(
+                f"argument --resume: {path} is a checkpoint of {saved['model']!r}, "
+                f"not {args.model!r}"
+            )
+        for name in _REBUILD:
+            given = getattr(args, name)
+            if given is not None and given != saved[name]:
+                parser.error(
+                    f"argument --{name.replace('_', '-')}: {given} differs from the "
+                    f"checkpoint's {saved[name]} (a resumed run keeps its settings)"
+                )
+        return Config(**{**saved, "epochs": args.epochs or saved["epochs"]}), resume
+    task = TASKS[args.model or "mlp"]
+    config = Config(
+        model=args.model or "mlp",
+        epochs=args.epochs or task.epochs,
+        batch_size=args.batch_size or task.batch_size,
+        lr=args.lr or task.lr,
+        seed=args.seed or 0,
+        limit=args.limit,
+    )
+    return config, None
+
+
+def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    config, resume = _config(parser, args)
+    save_dir = args.save or args.resume
+    if save_dir is not None:
+        if save_dir.exists() and not save_dir.is_dir():
+            parser.error(f"argument --save: {save_dir} is not a directory")
+        resuming_here = args.resume is not None and save_dir.resolve() == args.resume.resolve()
+        if not resuming_here and _trainer.checkpoints(save_dir):
+            # pruning would mix the two runs' files: keep the old run's whole
+            parser.error(
+                f"argument --save: {save_dir} holds checkpoints of another run; "
+                f"continue it with --resume {save_dir} or choose another directory"
+            )
+        save_dir.mkdir(parents=True, exist_ok=True)
     if args.backend:
         pydl.set_backend(args.backend)
     if args.threads:
         pydl.set_num_threads(args.threads)
     info = pydl.build_info()
     print(
-        f"pydl {info['version']} | backend {pydl.get_backend()} | {info['num_threads']} threads "
-        f"| SIMD {info['simd']} | OpenMP {'on' if info['openmp'] else 'off'}"
+        f"pydl {_version()} | {config.model} | backend {pydl.get_backend()} | "
+        f"{_threads(pydl.get_num_threads())} | SIMD {info['simd']} | "
+        f"OpenMP {'on' if info['openmp'] else 'off'}",
+        flush=True,
     )
-    r = train(
-        args.epochs,
-        args.batch_size,
-        args.lr,
-        args.momentum,
-        args.hidden,
-        args.seed,
+    if resume is not None:
+        print(
+            f"resuming from {args.resume} at epoch {resume['epoch'] + 1}, step {resume['step']}",
+            flush=True,
+        )
+    result = _trainer.fit(
+        config,
+        save_dir=save_dir,
+        keep=args.keep,
+        resume=resume,
         progress=not args.no_progress,
+        log=lambda line: print(line, flush=True),  # flushed: a parent may wait for it
+        loss_log=args.loss_log,
     )
+    if result.interrupted is not None:
+        command = "pydl train " + config.model
+        print(_trainer.describe_stop(result, command), file=sys.stderr)
+        return 128 + result.interrupted
     print(
-        f"test accuracy {r['test_accuracy'] * 100:.2f}% | final loss {r['loss']:.4f} | "
-        f"{r['samples_per_second']:,.0f} samples/s over {r['seconds']:.1f} s"
+        f"{result.metric.name} {result.metric.shown} | final loss {result.loss:.4f} | "
+        f"{result.samples_per_second:,.0f} samples/s over {result.seconds:.1f} s"
     )
+    if result.epilogue is not None:
+        print(f"sample:\n{result.epilogue}")
+    return 0
+
+
+def train(
+    epochs: Optional[int] = None,
+    batch_size: Optional[int] = None,
+    lr: Optional[float] = None,
+    seed: int = 0,
+    progress: bool = True,
+    model: str = "mlp",
+) -> dict:
+    """Train one of `pydl train`'s models in this process (no checkpoints); returns its
+    metric (e.g. "test_accuracy"), the final loss and the throughput."""
+    task = TASKS[model]
+    config = Config(
+        model, epochs or task.epochs, batch_size or task.batch_size, lr or task.lr, seed
+    )
+    r = _trainer.fit(config, progress=progress, log=print if progress else None)
+    return {
+        r.metric.key: r.metric.value,
+        "loss": r.loss,
+        "samples_per_second": r.samples_per_second,
+        "seconds": r.seconds,
+    }
+
+
+# ----- info and bench -------------------------------------------------------------------------
+
+
+def _version() -> str:
+    version = pydl.build_info()["version"]
+    if not version:  # an in-place build: CMake was not given the package's version
+        try:
+            from importlib.metadata import version as installed
+
+            version = installed("pydl")
+        except Exception:
+            version = "(in-place build)"
+    return version
+
+
+def _threads(n: int) -> str:
+    return f"{n} thread" if n == 1 else f"{n} threads"
+
+
+def _info() -> int:
+    info = pydl.build_info()
+    rows = [
+        ("version", _version()),
+        ("compiler", info["compiler"]),
+        ("OpenMP", "on" if info["openmp"] else "off"),
+        ("SIMD", info["simd"]),
+        ("threads", str(pydl.get_num_threads())),
+        ("backend", pydl.get_backend()),
+        ("python", sys.version.split()[0]),
+        ("numpy", numpy.__version__),
+    ]
+    for key, value in rows:
+        print(f"{key:9s} {value}")
+    return 0
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from ._workloads import measure
+
+    names = args.workloads or list(WORKLOADS)
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        parser.error(f"argument WORKLOAD: unknown {unknown} (choose from {', '.join(WORKLOADS)})")
+    if args.threads:
+        pydl.set_num_threads(args.threads)
+    threads = pydl.get_num_threads()
+    torch = _torch()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    print(
+        f"pydl {_version()} | {_threads(threads)} | SIMD {pydl.build_info()['simd']} | "
+        + (f"PyTorch {torch.__version__}" if torch is not None else "PyTorch not installed")
+        + f" | median of {args.rounds} rounds, ms per training step",
+        flush=True,
+    )
+    print(f"{'workload':9s}{'pydl':>10s}" + (f"{'torch':>10s}{'pydl/torch':>12s}" if torch else ""))
+    for name in names:
+        timing = measure(name, args.rounds, torch)
+        row = f"{name:9s}{statistics.median(timing.pydl) * 1e3:10.2f}"
+        if timing.torch is not None:
+            ratio = statistics.median(p / q for p, q in zip(timing.pydl, timing.torch))
+            row += f"{statistics.median(timing.torch) * 1e3:10.2f}{ratio:12.2f}"
+        print(f"{row}   {WORKLOADS[name].description}", flush=True)
     return 0

@@ -1,0 +1,249 @@
+"""The models `pydl train MODEL` trains: one Task per name in TASKS.
+
+A task says *what* to train: its model, data, optimizer (and scheduler), loss and the metric
+it is judged by, plus the epochs, batch size and learning rate that make a good run by
+default. *How* to train (the loop, progress bar, checkpoints, resume, Ctrl-C) is written once
+in pydl/_trainer.py for all of them. Adding a model is adding a Task here.
+
+Data: the bundled 8x8 digits (1437 train / 360 test images) as flat vectors (mlp), 1x8x8
+images (cnn) or 8 rows of 8 features (lstm, gru); the bundled text for gpt, split into the
+first 90% for training and the last 10% for validation.
+
+Every task's batches() draws its randomness (shuffles, window offsets) from pydl's generator
+lazily, one batch at a time: Note [Exact resume] in pydl/_trainer.py relies on it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+import pydl
+from pydl import nn, optim
+from pydl.data import DataLoader, TensorDataset, load_digits, load_text
+from pydl.models import GPT, MLP, text_batches
+from pydl.tensor import Tensor
+
+Batch = tuple[Any, Any]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """What an evaluation measured: `name` leads the final line, `short` the epoch lines."""
+
+    key: str  # for code: "test_accuracy", "validation_loss"
+    name: str
+    short: str
+    value: float
+    shown: str  # the value as people read it: "98.33%", "1.8123 (perplexity 6.12)"
+
+
+@dataclass
+class Setup:
+    """One run's objects, built by a Task from the run's settings."""
+
+    model: nn.Module
+    optimizer: optim.Optimizer
+    scheduler: Optional[Any]  # an lr scheduler stepped once per epoch, or None
+    batches: Callable[[], Iterator[Batch]]  # one epoch of (input, target)
+    steps_per_epoch: int
+    loss: Callable[[nn.Module, Any, Any], Tensor]
+    evaluate: Callable[[nn.Module], Metric]  # called in eval mode under no_grad
+    epilogue: Optional[Callable[[nn.Module], str]] = None  # printed after training (a sample)
+
+
+@dataclass(frozen=True)
+class Task:
+    help: str
+    epochs: int
+    batch_size: int
+    lr: float
+    build: Callable[[int, float], Setup]  # (batch_size, lr) -> Setup, after pydl.manual_seed
+
+
+# ----- the digits: classification -----------------------------------------------------------
+
+
+def _cross_entropy(model: nn.Module, x: Any, y: Any) -> Tensor:
+    return nn.functional.cross_entropy(model(pydl.tensor(x)), y)
+
+
+def _accuracy(x: np.ndarray, y: np.ndarray) -> Callable[[nn.Module], Metric]:
+    def evaluate(model: nn.Module) -> Metric:
+        pred = model(pydl.tensor(x)).numpy().argmax(axis=1)
+        acc = float((pred == y).mean())
+        return Metric("test_accuracy", "test accuracy", "test acc", acc, f"{acc * 100:.2f}%")
+
+    return evaluate
+
+
+def _digits(
+    shape: tuple[int, ...],
+    model: Callable[[], nn.Module],
+    optimizer: Callable[[Any, float], optim.Optimizer],
+    scheduler: Optional[Callable[[optim.Optimizer], Any]] = None,
+) -> Callable[[int, float], Setup]:
+    """A builder for a digits classifier that sees each image with the given shape."""
+
+    def build(batch_size: int, lr: float) -> Setup:
+        (x, y), (x_test, y_test) = load_digits()
+        x, x_test = x.reshape(len(x), *shape), x_test.reshape(len(x_test), *shape)
+        net = model()
+        opt = optimizer(net.parameters(), lr)
+        loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True)
+        return Setup(
+            model=net,
+            optimizer=opt,
+            scheduler=scheduler(opt) if scheduler else None,
+            batches=lambda: iter(loader),
+            steps_per_epoch=len(loader),
+            loss=_cross_entropy,
+            evaluate=_accuracy(x_test, y_test),
+        )
+
+    return build
+
+
+def _small_cnn() -> nn.Module:
+    """8x8 -> conv-BN-ReLU-pool (16x4x4) -> conv-BN-ReLU-pool (32x2x2) -> dropout, linear."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, bias=False),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, bias=False),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.2),
+        nn.Linear(128, 10),
+    )
+
+
+class SequenceClassifier(nn.Module):
+    """An LSTM or GRU reads the image row by row; a linear head reads its last output."""
+
+    def __init__(self, cell: str, input_size: int = 8, hidden: int = 64, classes: int = 10):
+        super().__init__()
+        self.rnn = getattr(nn, cell)(input_size, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+def _sgd(momentum: float) -> Callable[[Any, float], optim.Optimizer]:
+    return lambda params, lr: optim.SGD(params, lr=lr, momentum=momentum)
+
+
+def _adam(params: Any, lr: float) -> optim.Optimizer:
+    return optim.Adam(params, lr=lr)
+
+
+def _decay(opt: optim.Optimizer) -> Any:
+    # the lr shrinks every epoch: a constant 0.01 makes Adam's late epochs jump about
+    return optim.lr_scheduler.ExponentialLR(opt, gamma=0.8)
+
+
+# ----- the text: a character-level GPT --------------------------------------------------------
+
+GPT_CONTEXT = 64  # characters a window holds
+GPT_STEPS_PER_EPOCH = 50
+GPT_PROMPT = "The "
+
+
+def _gpt(batch_size: int, lr: float) -> Setup:
+    text = load_text()
+    split = int(len(text) * 0.9)
+    train_text, val = text[:split], np.frombuffer(text[split:].encode(), np.uint8).astype(np.int64)
+    # bytes as tokens (vocab 256): any text works, no tokenizer to ship
+    model = GPT(vocab_size=256, d_model=64, n_heads=4, n_layers=2, max_len=GPT_CONTEXT)
+    opt = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+
+    def loss(model: nn.Module, x: Any, y: Any) -> Tensor:
+        logits = model(x)
+        return nn.functional.cross_entropy(pydl.reshape(logits, (-1, 256)), y.reshape(-1))
+
+    def evaluate(model: nn.Module) -> Metric:
+        # every validation character once, in consecutive windows (the last one shorter)
+        total, count = 0.0, 0
+        for start in range(0, len(val) - 1, GPT_CONTEXT):
+            x = val[start : start + GPT_CONTEXT][None]
+            y = val[start + 1 : start + GPT_CONTEXT + 1][None]
+            x = x[:, : y.shape[1]]
+            total += loss(model, x, y).item() * y.size
+            count += y.size
+        v = total / count
+        return Metric(
+            "validation_loss",
+            "validation loss",
+            "val loss",
+            v,
+            f"{v:.4f} (perplexity {math.exp(v):.2f})",
+        )
+
+    def sample(model: nn.Module) -> str:
+        prompt = np.frombuffer(GPT_PROMPT.encode(), np.uint8).astype(np.int64)[None]
+        out = model.generate(prompt, 200, temperature=0.8)[0]
+        return bytes(out.astype(np.uint8).tolist()).decode("utf-8", errors="replace")
+
+    return Setup(
+        model=model,
+        optimizer=opt,
+        scheduler=None,
+        batches=lambda: text_batches(train_text, batch_size, GPT_CONTEXT, GPT_STEPS_PER_EPOCH),
+        steps_per_epoch=GPT_STEPS_PER_EPOCH,
+        loss=loss,
+        evaluate=evaluate,
+        epilogue=sample,
+    )
+
+
+TASKS: dict[str, Task] = {
+    "mlp": Task(
+        "tanh MLP 64-128-64-10 (seed 001's) on the 8x8 digits",
+        epochs=30,
+        batch_size=32,
+        lr=0.1,
+        build=_digits((64,), lambda: MLP(64, (128, 64), 10), _sgd(0.9)),
+    ),
+    "cnn": Task(
+        "2 conv-BatchNorm-ReLU-maxpool stages on the digits as 1x8x8 images",
+        epochs=10,
+        batch_size=32,
+        lr=0.05,
+        build=_digits(
+            (1, 8, 8),
+            _small_cnn,
+            _sgd(0.9),
+            lambda opt: optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.3),
+        ),
+    ),
+    "lstm": Task(
+        "LSTM (hidden 64) reading a digit as 8 rows of 8 features",
+        epochs=15,
+        batch_size=32,
+        lr=0.01,
+        build=_digits((8, 8), lambda: SequenceClassifier("LSTM"), _adam, _decay),
+    ),
+    "gru": Task(
+        "GRU (hidden 64) reading a digit as 8 rows of 8 features",
+        epochs=15,
+        batch_size=32,
+        lr=0.01,
+        build=_digits((8, 8), lambda: SequenceClassifier("GRU"), _adam, _decay),
+    ),
+    "gpt": Task(
+        f"character GPT (2 blocks, d 64, context {GPT_CONTEXT}) on the bundled text",
+        epochs=5,
+        batch_size=16,
+        lr=3e-3,
+        build=_gpt,
+    ),
+}

@@ -1,0 +1,320 @@
+"""The one training loop behind `pydl train MODEL`: progress, evaluation, checkpoints, resume
+and Ctrl-C, for every task of pydl/_tasks.py alike.
+
+Checkpoints go to a directory, one pydl.save file each (atomic: Note [Checkpoint format]):
+`epoch-0003.safetensors` after the third epoch, `epoch-0004-step-000017.safetensors` when a
+signal stopped the run 17 steps into the fourth. Only the newest `keep` stay. Each holds the
+run's Config, the model, optimizer and scheduler states, the RNG states, and the counters.
+
+Note [Exact resume]: a resumed run computes bit for bit the losses the uninterrupted run
+would have. Everything random comes from pydl's one generator (initializers, dropout, the
+DataLoader's shuffle, the text windows), so its state is the whole random state; the
+checkpoint holds it twice: as it was when the current epoch began (`epoch_rng`) and as it is
+now (`rng`). A task's batches() draws lazily (a DataLoader draws its order at the first
+batch, text_batches draws each batch's offsets when asked), so resuming `step` steps into an
+epoch restores `epoch_rng`, draws and drops `step` batches (the data only: no forward or
+backward is replayed), then restores `rng`: the next batch and everything after are the
+ones the uninterrupted run saw. Threads do not change results (DESIGN.md), so a run may
+resume with another --threads.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pydl
+
+from ._tasks import TASKS, Metric
+
+FORMAT = "pydl-train-1"  # the checkpoint's "format" entry; a new layout gets a new one
+_NAME = re.compile(r"^epoch-(\d{4,})(?:-step-(\d{6,}))?\.safetensors$")
+
+
+@dataclass(frozen=True)
+class Config:
+    """What rebuilds a run: saved in every checkpoint, compared on resume."""
+
+    model: str
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int = 0
+    limit: Optional[int] = None  # at most this many steps per epoch (quick test runs)
+
+
+@dataclass
+class Result:
+    metric: Optional[Metric]  # the last evaluation's (None if a signal came before any)
+    loss: float  # of the last step
+    samples_per_second: float
+    seconds: float
+    epilogue: Optional[str] = None
+    interrupted: Optional[int] = None  # the signal that stopped the run
+    checkpoint: Optional[Path] = None  # the last one written
+
+
+# ----- checkpoint files -----------------------------------------------------------------------
+
+
+def checkpoints(directory: Path) -> list[Path]:
+    """The checkpoints in directory, oldest first (by position in the run, not by mtime)."""
+
+    def position(path: Path) -> tuple[int, int]:
+        m = _NAME.match(path.name)
+        assert m is not None
+        epoch, step = int(m.group(1)), m.group(2)
+        # "epoch-0004-step-000017" lies inside the fourth epoch: after "epoch-0003"
+        return (epoch - 1, int(step)) if step is not None else (epoch, 0)
+
+    if not directory.is_dir():
+        return []
+    return sorted((p for p in directory.iterdir() if _NAME.match(p.name)), key=position)
+
+
+def read_checkpoint(directory: Path) -> tuple[Path, dict]:
+    """The newest checkpoint in directory and its contents; ValueError says what is wrong."""
+    found = checkpoints(directory)
+    if not found:
+        raise ValueError(f"no checkpoint (epoch-*.safetensors) in {directory}")
+    path = found[-1]
+    state = pydl.load(path)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a `pydl train` checkpoint")
+    return path, state
+
+
+def _write(directory: Path, keep: int, state: dict) -> Path:
+    epoch, step = state["epoch"], state["step"]
+    name = f"epoch-{epoch + 1:04d}-step-{step:06d}" if step else f"epoch-{epoch:04d}"
+    path = directory / f"{name}.safetensors"
+    pydl.save(state, path)
+    for old in checkpoints(directory)[:-keep]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+# ----- signals --------------------------------------------------------------------------------
+
+
+class _Stop:
+    signum: Optional[int] = None
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_Stop]:
+    """SIGINT and SIGTERM set a flag the loop checks between steps, so a checkpoint is
+    written from a consistent state instead of an exception tearing a step in half."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # only the main thread may install handlers
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.signum = signum
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+# ----- the loop -------------------------------------------------------------------------------
+
+
+class _Run:
+    """A run's objects and counters: what a checkpoint holds."""
+
+    def __init__(self, config: Config, resume: Optional[dict]) -> None:
+        pydl.manual_seed(config.seed)
+        self.config = config
+        self.setup = setup = TASKS[config.model].build(config.batch_size, config.lr)
+        self.steps = min(setup.steps_per_epoch, config.limit or setup.steps_per_epoch)
+        self.epoch = 0  # epochs completed
+        self.step = 0  # steps into the next epoch
+        self.global_step, self.loss_sum, self.loss = 0, 0.0, math.nan
+        if resume is not None:
+            setup.model.load_state_dict(resume["model"])
+            setup.optimizer.load_state_dict(resume["optimizer"])
+            if setup.scheduler is not None:
+                setup.scheduler.load_state_dict(resume["scheduler"])
+            self.epoch, self.step = resume["epoch"], resume["step"]
+            self.global_step = resume["global_step"]
+            self.loss_sum, self.loss = resume["epoch_loss_sum"], resume["loss"]
+            pydl.set_rng_state(resume["rng"])
+        self.epoch_rng = resume["epoch_rng"] if resume is not None else pydl.get_rng_state()
+
+    def state(self) -> dict:
+        setup = self.setup
+        return {
+            "format": FORMAT,
+            "config": asdict(self.config),
+            "model": setup.model.state_dict(),
+            "optimizer": setup.optimizer.state_dict(),
+            "scheduler": setup.scheduler.state_dict() if setup.scheduler else None,
+            "rng": pydl.get_rng_state(),
+            "epoch_rng": self.epoch_rng,
+            "epoch": self.epoch,
+            "step": self.step,
+            "global_step": self.global_step,
+            "epoch_loss_sum": self.loss_sum,
+            "loss": self.loss,
+        }
+
+    def batches(self) -> Iterator[Any]:
+        """This epoch's batches from the current step on (Note [Exact resume])."""
+        batches = self.setup.batches()
+        if self.step == 0:
+            self.epoch_rng = pydl.get_rng_state()
+        else:
+            now = pydl.get_rng_state()
+            pydl.set_rng_state(self.epoch_rng)
+            for _ in range(self.step):
+                next(batches)
+            pydl.set_rng_state(now)
+        return batches
+
+    def train_step(self, x: Any, y: Any) -> float:
+        setup = self.setup
+        loss = setup.loss(setup.model, x, y)
+        setup.optimizer.zero_grad()
+        loss.backward()
+        setup.optimizer.step()
+        self.loss = loss.item()
+        self.step, self.global_step = self.step + 1, self.global_step + 1
+        self.loss_sum += self.loss
+        return self.loss
+
+    def end_epoch(self) -> tuple[float, Metric]:
+        """Step the scheduler, evaluate; returns the epoch's mean loss and the metric."""
+        if self.setup.scheduler is not None:
+            self.setup.scheduler.step()
+        mean = self.loss_sum / self.steps
+        self.epoch, self.step, self.loss_sum = self.epoch + 1, 0, 0.0
+        return mean, self.evaluate()
+
+    def evaluate(self) -> Metric:
+        model = self.setup.model
+        model.eval()
+        with pydl.no_grad():
+            metric = self.setup.evaluate(model)
+        model.train()
+        return metric
+
+
+def fit(
+    config: Config,
+    *,
+    save_dir: Optional[Path] = None,
+    keep: int = 3,
+    resume: Optional[dict] = None,
+    progress: bool = True,
+    log: Optional[Callable[[str], None]] = None,
+    loss_log: Optional[Path] = None,
+) -> Result:
+    """Train config's task up to config.epochs epochs (continuing the checkpoint `resume`
+    if given), evaluating after each epoch and saving to save_dir if given. `log` gets one
+    line per epoch; `loss_log` one line per step: the step number and its loss (float.hex,
+    so runs compare exactly). A SIGINT or SIGTERM stops the run between two steps, after
+    writing a checkpoint if save_dir is given; Result.interrupted names the signal."""
+    run = _Run(config, resume)
+    meter = _Meter()
+    saved, metric = None, None
+
+    def save() -> Optional[Path]:
+        return _write(save_dir, keep, run.state()) if save_dir is not None else saved
+
+    def result(signum: Optional[int] = None) -> Result:
+        rate = meter.samples / meter.seconds if meter.seconds else 0.0
+        return Result(metric, run.loss, rate, meter.seconds, None, signum, saved)
+
+    with _stop_on_signals() as stop, _loss_file(loss_log) as losses:
+        while run.epoch < config.epochs:
+            start = time.perf_counter()
+            if not _train_epoch(run, meter, stop, losses, progress):
+                saved = save()
+                return result(stop.signum)
+            mean_loss, metric = run.end_epoch()
+            saved = save()
+            if log is not None:
+                log(
+                    f"epoch {run.epoch}/{config.epochs} | loss {mean_loss:.4f} | "
+                    f"{metric.short} {metric.shown} | {time.perf_counter() - start:.1f} s"
+                )
+            if stop.signum is not None and run.epoch < config.epochs:
+                return result(stop.signum)
+    if metric is None:  # resumed a finished run: nothing trained
+        metric = run.evaluate()
+    out = result()
+    if run.setup.epilogue is not None:
+        out.epilogue = run.setup.epilogue(run.setup.model)
+    return out
+
+
+@dataclass
+class _Meter:
+    """Samples trained on and seconds spent in training steps (not evaluating or saving)."""
+
+    samples: int = 0
+    seconds: float = 0.0
+
+
+@contextmanager
+def _loss_file(path: Optional[Path]) -> Iterator[Optional[Any]]:
+    if path is None:
+        yield None
+        return
+    with open(path, "a") as f:
+        yield f
+
+
+def _train_epoch(run: _Run, meter: _Meter, stop: _Stop, losses: Any, progress: bool) -> bool:
+    """Train the rest of the current epoch; False if a signal stopped it before its end."""
+    from tqdm import tqdm
+
+    batches = run.batches()
+    samples, seconds = 0, 0.0
+    with tqdm(
+        total=run.steps,
+        initial=run.step,
+        desc=f"epoch {run.epoch + 1}/{run.config.epochs}",
+        unit="step",
+        leave=False,
+        disable=not progress,
+        dynamic_ncols=True,
+    ) as bar:
+        while run.step < run.steps:
+            t0 = time.perf_counter()
+            x, y = next(batches)
+            loss = run.train_step(x, y)
+            took = time.perf_counter() - t0
+            samples, seconds = samples + len(y), seconds + took
+            meter.samples, meter.seconds = meter.samples + len(y), meter.seconds + took
+            if losses is not None:
+                losses.write(f"{run.global_step} {loss.hex()}\n")
+            bar.set_postfix_str(f"loss {loss:.4f}, {samples / seconds:,.0f} samples/s", False)
+            bar.update()
+            if stop.signum is not None and run.step < run.steps:
+                return False
+    return True
+
+
+def describe_stop(result: Result, command: str) -> str:
+    """The one line a stopped run leaves: where it stopped and how to go on."""
+    name = signal.Signals(result.interrupted).name if result.interrupted else "signal"
+    if result.checkpoint is None:
+        return f"{name}: stopped; nothing saved (no --save DIR given)"
+    return (
+        f"{name}: stopped; saved {result.checkpoint}, continue with: "
+        f"{command} --resume {result.checkpoint.parent}"
+    )
