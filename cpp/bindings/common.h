@@ -288,6 +288,7 @@ void bind_linear(KernelModule& m);
 void bind_norm(KernelModule& m);
 void bind_optim(KernelModule& m);
 void bind_pool(KernelModule& m);
+void bind_rbm(KernelModule& m);
 void bind_recurrent(KernelModule& m);
 void bind_reduce(KernelModule& m);
 void bind_softmax_loss(KernelModule& m);

@@ -161,6 +161,7 @@ PYBIND11_MODULE(_core, m) {
     pydl::bind::bind_norm(kernels);
     pydl::bind::bind_optim(kernels);
     pydl::bind::bind_pool(kernels);
+    pydl::bind::bind_rbm(kernels);
     pydl::bind::bind_recurrent(kernels);
     pydl::bind::bind_reduce(kernels);
     pydl::bind::bind_softmax_loss(kernels);
