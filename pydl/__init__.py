@@ -60,7 +60,7 @@ from ._factories import (
     zeros,
     zeros_like,
 )
-from ._random import get_rng_state, manual_seed, set_rng_state
+from ._random import get_rng_state, initial_seed, manual_seed, set_rng_state
 from .serialization import load, save
 from ._runtime import empty_cache, get_num_threads, set_num_threads, threads
 from .backend import get_backend, set_backend
@@ -119,6 +119,7 @@ __all__ = [
     "linspace",
     "load",
     "long",
+    "initial_seed",
     "manual_seed",
     "models",
     "nn",

@@ -25,7 +25,7 @@ import numpy as np
 import pydl
 from pydl import nn, optim
 from pydl.data import DataLoader, TensorDataset, load_digits, load_text
-from pydl.models import GPT, MLP, text_batches
+from pydl.models import GPT, MLP, RBM, GaussianMixture, evaluation, text_batches
 from pydl.tensor import Tensor
 
 Batch = tuple[Any, Any]
@@ -47,13 +47,19 @@ class Setup:
     """One run's objects, built by a Task from the run's settings."""
 
     model: nn.Module
-    optimizer: optim.Optimizer
+    optimizer: Any  # an optimizer, or anything with state_dict/load_state_dict (or None)
     scheduler: Optional[Any]  # an lr scheduler stepped once per epoch, or None
     batches: Callable[[], Iterator[Batch]]  # one epoch of (input, target)
     steps_per_epoch: int
-    loss: Callable[[nn.Module, Any, Any], Tensor]
+    loss: Optional[Callable[[nn.Module, Any, Any], Tensor]]
     evaluate: Callable[[nn.Module], Metric]  # called in eval mode under no_grad
     epilogue: Optional[Callable[[nn.Module], str]] = None  # printed after training (a sample)
+    # A whole training step (model, optimizer, x, y) -> the loss to show, for a model that
+    # is not trained by one loss's gradient (a GAN's two players, an RBM's contrastive
+    # divergence, a GMM's EM); `loss` is then unused.
+    step: Optional[Callable[[nn.Module, Any, Any, Any], float]] = None
+    # A generative model's samples: (model, n) -> (n, 64) digits in [0, 1], for --samples
+    sampler: Optional[Callable[[nn.Module, int], np.ndarray]] = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class Task:
     batch_size: int
     lr: float
     build: Callable[[int, float], Setup]  # (batch_size, lr) -> Setup, after pydl.manual_seed
+    generative: bool = False  # its Setup has a sampler (`pydl train NAME --samples out.png`)
 
 
 # ----- the digits: classification -----------------------------------------------------------
@@ -205,6 +212,88 @@ def _gpt(batch_size: int, lr: float) -> Setup:
     )
 
 
+# ----- generative models on the digits (issue 16's table: pydl.models.evaluation) ------------
+
+
+def _bits_metric(bits: float, what: str) -> Metric:
+    return Metric("test_bits_per_dim", f"test bits/dim ({what})", "test bits/dim", bits,
+                  f"{bits:.3f}")  # fmt: skip
+
+
+class _Mixture(nn.Module):
+    """A GaussianMixture as a Module, so that the loop can checkpoint it: its parameters are
+    the state_dict's entries (float64)."""
+
+    _NAMES = ("weights_", "means_", "covariances_")
+
+    def __init__(self, components: int, reg_covar: float, seed: int) -> None:
+        super().__init__()
+        self.mixture = GaussianMixture(components, reg_covar=reg_covar, seed=seed)
+
+    def state_dict(self) -> dict:  # type: ignore[override]
+        return {n: getattr(self.mixture, n).copy() for n in self._NAMES if hasattr(self.mixture, n)}
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> tuple[list, list]:  # type: ignore[override]
+        for n in self._NAMES:
+            setattr(self.mixture, n, np.array(state[n], np.float64))
+        return [], []
+
+
+def _gmm(batch_size: int, lr: float) -> Setup:
+    """EM on the dequantized training digits, the whole split each step (an epoch is one EM
+    iteration); batch_size and lr do not apply."""
+    del batch_size, lr
+    rng = np.random.default_rng(0)  # one fixed dequantization: EM needs the same data
+    train = evaluation.dequantize(evaluation.digit_levels("train")[0], rng).astype(np.float64)
+    test = evaluation.dequantize(evaluation.digit_levels("test")[0], rng).astype(np.float64)
+    labels = np.zeros(len(train))  # the loop counts samples by the targets' length
+    model = _Mixture(components=5, reg_covar=1e-3, seed=int(pydl.initial_seed()))
+
+    def step(model: nn.Module, optimizer: Any, x: Any, y: Any) -> float:
+        gmm = model.mixture
+        if not hasattr(gmm, "means_"):
+            gmm.initialize(x)
+        return -gmm.em_step(x) / evaluation.DIMS  # nats per dimension, falling
+
+    def evaluate(model: nn.Module) -> Metric:
+        bits = evaluation.dequantized_bits_per_dim(model.mixture.score_samples(test))
+        return _bits_metric(bits, "dequantized bound")
+
+    def sampler(model: nn.Module, n: int) -> np.ndarray:
+        return np.clip(model.mixture.sample(n, seed=0)[0], 0.0, 1.0)
+
+    return Setup(model, None, None, lambda: iter([(train, labels)]), 1, None, evaluate,
+                 step=step, sampler=sampler)  # fmt: skip
+
+
+def _rbm(batch_size: int, lr: float) -> Setup:
+    """CD-k on the binarized digits (a pixel is on when >= 1/2); 16 hidden units keep log Z
+    exact and cheap (2^16 states), so the metric is the binarized test digits' exact
+    log-likelihood."""
+    train, _ = evaluation.digit_levels("train")
+    test, _ = evaluation.digit_levels("test")
+    train, test = (train >= 8).astype(np.float32), (test >= 8).astype(np.float32)
+    model = RBM(evaluation.DIMS, RBM_HIDDEN, k=RBM_GIBBS_STEPS)
+    opt = optim.SGD(model.parameters(), lr=lr, momentum=0.5)
+    loader = DataLoader(TensorDataset(train, np.zeros(len(train))), batch_size=batch_size,
+                        shuffle=True)  # fmt: skip
+
+    def step(model: nn.Module, optimizer: Any, x: Any, y: Any) -> float:
+        stats = model.contrastive_divergence(x)
+        optimizer.step()
+        return stats["reconstruction_error"]
+
+    def evaluate(model: nn.Module) -> Metric:
+        bits = evaluation.discrete_bits_per_dim(model.log_prob(test))
+        return _bits_metric(bits, "binarized digits, exact")
+
+    return Setup(model, opt, None, lambda: iter(loader), len(loader), None, evaluate, step=step,
+                 sampler=lambda model, n: model.sample(n, steps=1000))  # fmt: skip
+
+
+RBM_HIDDEN = 16
+RBM_GIBBS_STEPS = 1
+
 TASKS: dict[str, Task] = {
     "mlp": Task(
         "tanh MLP 64-128-64-10 (seed 001's) on the 8x8 digits",
@@ -245,5 +334,21 @@ TASKS: dict[str, Task] = {
         batch_size=16,
         lr=3e-3,
         build=_gpt,
+    ),
+    "gmm": Task(
+        "Gaussian mixture (5 full covariances) fitted by EM on the dequantized digits",
+        epochs=60,
+        batch_size=1437,
+        lr=1.0,
+        build=_gmm,
+        generative=True,
+    ),
+    "rbm": Task(
+        f"RBM (64 visible, {RBM_HIDDEN} hidden) by CD-{RBM_GIBBS_STEPS} on the binarized digits",
+        epochs=30,
+        batch_size=20,
+        lr=0.05,
+        build=_rbm,
+        generative=True,
     ),
 }

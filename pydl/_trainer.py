@@ -34,6 +34,7 @@ from typing import Any, Callable, Optional
 import pydl
 
 from ._tasks import TASKS, Metric
+from .models import evaluation
 
 FORMAT = "pydl-train-1"  # the checkpoint's "format" entry; a new layout gets a new one
 _NAME = re.compile(r"^epoch-(\d{4,})(?:-step-(\d{6,}))?\.safetensors$")
@@ -145,7 +146,8 @@ class _Run:
         self.global_step, self.loss_sum, self.loss = 0, 0.0, math.nan
         if resume is not None:
             setup.model.load_state_dict(resume["model"])
-            setup.optimizer.load_state_dict(resume["optimizer"])
+            if setup.optimizer is not None:
+                setup.optimizer.load_state_dict(resume["optimizer"])
             if setup.scheduler is not None:
                 setup.scheduler.load_state_dict(resume["scheduler"])
             self.epoch, self.step = resume["epoch"], resume["step"]
@@ -160,7 +162,7 @@ class _Run:
             "format": FORMAT,
             "config": asdict(self.config),
             "model": setup.model.state_dict(),
-            "optimizer": setup.optimizer.state_dict(),
+            "optimizer": setup.optimizer.state_dict() if setup.optimizer else None,
             "scheduler": setup.scheduler.state_dict() if setup.scheduler else None,
             "rng": pydl.get_rng_state(),
             "epoch_rng": self.epoch_rng,
@@ -186,11 +188,14 @@ class _Run:
 
     def train_step(self, x: Any, y: Any) -> float:
         setup = self.setup
-        loss = setup.loss(setup.model, x, y)
-        setup.optimizer.zero_grad()
-        loss.backward()
-        setup.optimizer.step()
-        self.loss = loss.item()
+        if setup.step is not None:
+            self.loss = setup.step(setup.model, setup.optimizer, x, y)
+        else:
+            loss = setup.loss(setup.model, x, y)
+            setup.optimizer.zero_grad()
+            loss.backward()
+            setup.optimizer.step()
+            self.loss = loss.item()
         self.step, self.global_step = self.step + 1, self.global_step + 1
         self.loss_sum += self.loss
         return self.loss
@@ -221,6 +226,7 @@ def fit(
     progress: bool = True,
     log: Optional[Callable[[str], None]] = None,
     loss_log: Optional[Path] = None,
+    samples: Optional[Path] = None,
 ) -> Result:
     """Train config's task up to config.epochs epochs (continuing the checkpoint `resume`
     if given), evaluating after each epoch and saving to save_dir if given. `log` gets one
@@ -258,6 +264,10 @@ def fit(
     out = result()
     if run.setup.epilogue is not None:
         out.epilogue = run.setup.epilogue(run.setup.model)
+    if samples is not None and run.setup.sampler is not None:
+        run.setup.model.eval()
+        with pydl.no_grad():
+            evaluation.save_grid(run.setup.sampler(run.setup.model, 64), samples, columns=8)
     return out
 
 

@@ -96,6 +96,10 @@ def _parser() -> argparse.ArgumentParser:
         "--resume", type=Path, metavar="DIR", help="continue from DIR's newest checkpoint "
         "(saving there too unless --save says otherwise)"
     )  # fmt: skip
+    t.add_argument(
+        "--samples", type=Path, metavar="PNG", help="a generative model: write a grid of 64 "
+        "samples to this PNG file after training (needs Pillow)"
+    )  # fmt: skip
     # for tests: short epochs, and every step's loss written out exactly
     t.add_argument("--limit", type=_count, help=argparse.SUPPRESS)
     t.add_argument("--loss-log", type=Path, help=argparse.SUPPRESS)
@@ -171,6 +175,8 @@ def _config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[
 
 def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     config, resume = _config(parser, args)
+    if args.samples is not None and not TASKS[config.model].generative:
+        parser.error(f"argument --samples: {config.model} is not a generative model")
     save_dir = args.save or args.resume
     if save_dir is not None:
         if save_dir.exists() and not save_dir.is_dir():
@@ -207,6 +213,7 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         log=lambda line: print(line, flush=True),  # flushed: a parent may wait for it
         loss_log=args.loss_log,
+        samples=args.samples,
     )
     if result.interrupted is not None:
         command = "pydl train " + config.model
@@ -218,6 +225,8 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     if result.epilogue is not None:
         print(f"sample:\n{result.epilogue}")
+    if args.samples is not None:
+        print(f"samples: {args.samples}")
     return 0
 
 

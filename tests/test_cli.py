@@ -16,6 +16,7 @@ import pytest
 
 import pydl
 from pydl import _trainer
+from pydl._tasks import TASKS
 from pydl.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +69,8 @@ def test_source_tree_without_core_says_what_to_do(tmp_path):
 # One thread unless a test says otherwise: results do not depend on it, and tiny kernels on
 # two threads of a busy 2-core machine spend more time waiting for each other than working.
 
-MODELS = ["mlp", "cnn", "lstm", "gru", "gpt"]
+MODELS = sorted(TASKS)
+METRICS = {"gpt": "validation loss", "gmm": "test bits/dim", "rbm": "test bits/dim"}
 
 
 def _train(*args, log=None) -> int:
@@ -96,23 +98,26 @@ def test_every_model_saves_and_resumes_bit_identically(model, tmp_path, capsys):
     assert [p.name for p in ckpt.iterdir()] == ["epoch-0001.safetensors"]
     state = pydl.load(ckpt / "epoch-0001.safetensors")
     assert state["config"]["model"] == model and state["config"]["limit"] == 3
-    assert (state["epoch"], state["step"], state["global_step"]) == (1, 0, 3)
-    assert state["model"] and state["optimizer"]["state"] and state["rng"].shape == (2,)
+    steps = 1 if model == "gmm" else 3  # EM: one step (the whole split) an epoch
+    assert (state["epoch"], state["step"], state["global_step"]) == (1, 0, steps)
+    assert state["model"] and state["rng"].shape == (2,)
+    assert (state["optimizer"] is None) == (model == "gmm")  # EM has no optimizer
+    assert model == "gmm" or state["optimizer"]["state"]
     assert (state["scheduler"] is not None) == (model in ("cnn", "lstm", "gru"))
     capsys.readouterr()
     # the model comes from the file; results do not depend on the thread count
     assert _train("--epochs", 3, "--resume", ckpt, "--threads", 2, log=split) == 0
     out = capsys.readouterr().out
     assert "resuming from" in out and "epoch 3/3" in out and "epoch 1/3" not in out
-    metric = "validation loss" if model == "gpt" else "test accuracy"
-    assert re.search(rf"^{metric} [0-9.]+.* \| final loss [0-9.]+ \| ", out, re.M), out
+    metric = METRICS.get(model, "test accuracy")
+    assert re.search(rf"^{metric}.* [0-9.]+.* \| final loss -?[0-9.]+ \| ", out, re.M), out
     assert ("\nsample:\nThe " in out) == (model == "gpt")
     assert sorted(p.name for p in ckpt.iterdir()) == [
         "epoch-0001.safetensors",
         "epoch-0002.safetensors",
         "epoch-0003.safetensors",
     ]
-    assert len(_losses(straight)) == 9
+    assert len(_losses(straight)) == 3 * steps
     assert _losses(split) == _losses(straight)
 
 
@@ -264,3 +269,13 @@ def test_bench_beside_torch(torch, capsys):
     row = next(line for line in out.splitlines() if line.startswith("mlp8")).split()
     pydl_ms, torch_ms, ratio = map(float, row[1:4])
     assert pydl_ms > 0 and torch_ms > 0 and ratio > 0
+
+
+def test_generative_models_write_a_grid_of_samples(tmp_path, capsys):
+    pytest.importorskip("PIL")
+    png = tmp_path / "samples.png"
+    assert _train("gmm", "--epochs", 1, "--samples", png) == 0
+    assert png.stat().st_size > 0 and f"samples: {png}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        _train("mlp", "--epochs", 1, "--samples", png)
+    assert "mlp is not a generative model" in capsys.readouterr().err

@@ -45,3 +45,16 @@ def test_the_judge_tells_digits_from_noise_and_leaves_the_random_stream_alone():
     assert one_class["class_entropy"] < 0.5 and one_class["frechet"] > 10 * real["frechet"]
     with pytest.raises(ValueError, match="64 pixels"):
         E.sample_quality(np.zeros((5, 10)))
+
+
+def test_save_grid_writes_the_digits_as_a_png(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    levels = E.digit_levels("test")[0][:20] / 16
+    E.save_grid(levels, tmp_path / "grid.png", columns=8, scale=2)
+    img = np.asarray(Image.open(tmp_path / "grid.png"))
+    cell = 8 * 2 + 1
+    assert img.shape == (3 * cell + 1, 8 * cell + 1)
+    first = img[1 : 1 + 16 : 2, 1 : 1 + 16 : 2]  # every other pixel: the 8x8 digit back
+    np.testing.assert_array_equal(first, np.rint(levels[0].reshape(8, 8) * 255))
+    with pytest.raises(ValueError, match=r"\(n, 64\)"):
+        E.save_grid(np.zeros((3, 10)), tmp_path / "bad.png")

@@ -20,9 +20,10 @@ DECLARED_KERNELS = sorted({stem for d in OPS.values() for stem in d.kernels})
 # Kernels with a forward only: comparisons and logical ops are not differentiable, and
 # contiguous's backward passes the gradient through without a kernel.
 FORWARD_ONLY = {"compare", "logical", "logical_not", "contiguous"}
-# Backend functions that are not ops' kernels: optimizer steps and random fills (the
-# optimizers and pydl._random call them) and the compiled runtime's own functions.
-NOT_OP_KERNELS = re.compile(r".*_step$|.*_fill$|philox_word$")
+# Backend functions that are not ops' kernels: optimizer steps, the RBM's contrastive
+# divergence (an update, like them) and random fills (the optimizers, models.RBM and
+# pydl._random call them) and the compiled runtime's own functions.
+NOT_OP_KERNELS = re.compile(r".*_step$|.*_fill$|philox_word$|rbm_cd$")
 CORE_ONLY = {"build_info", "cached_bytes", "empty_cache", "get_num_threads", "set_num_threads"}
 CORE_ONLY |= {"set_thread_override"}  # pydl.threads(n): the calling thread's own count
 CORE_ONLY |= {"fma_peak_loop", "gemm_kernel", "gemm_set_kernel", "sgemm", "CoreTypeError"}

@@ -170,3 +170,28 @@ def reference_scales(seed: int = 0) -> dict[str, float]:
         ),
         "noise": frechet_distance(_features_and_probs(noise)[0], feats),
     }
+
+
+def save_grid(samples: Any, path: Any, columns: int = 16, scale: int = 4) -> None:
+    """Write (n, 64) digits in [0, 1] as one PNG: a grid of `columns` across, each pixel a
+    scale x scale block, a 1-pixel gray line between digits (needs Pillow:
+    pip install "pydl[images]")."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError('writing sample grids needs Pillow: pip install "pydl[images]"') from None
+    x = np.asarray(samples.numpy() if isinstance(samples, Tensor) else samples, np.float64)
+    if x.ndim != 2 or x.shape[1] != DIMS or len(x) == 0:
+        raise ValueError(f"samples must be a non-empty (n, 64) array, got shape {x.shape}")
+    n, side = len(x), int(math.isqrt(DIMS))
+    cols = min(columns, n)
+    rows = -(-n // cols)
+    cell = side * scale + 1
+    canvas = np.full((rows * cell + 1, cols * cell + 1), 128, np.uint8)
+    digits = np.clip(x, 0.0, 1.0).reshape(n, side, side)
+    big = np.kron(digits, np.ones((scale, scale)))  # nearest-neighbour upscaling
+    for i in range(n):
+        r, c = divmod(i, cols)
+        top, left = r * cell + 1, c * cell + 1
+        canvas[top : top + side * scale, left : left + side * scale] = np.rint(big[i] * 255)
+    Image.fromarray(canvas, mode="L").save(path)

@@ -97,11 +97,37 @@ class GaussianMixture:
         tol (or max_iter iterations); log_likelihoods_ holds it before each M-step and at
         the end, non-decreasing."""
         x = self._check_data(x)
+        self.initialize(
+            x, weights_init=weights_init, means_init=means_init, covariances_init=covariances_init
+        )
+        self.log_likelihoods_ = []
+        self.converged_ = False
+        for iteration in range(1, self.max_iter + 1):
+            ll = self.em_step(x)
+            self.log_likelihoods_.append(ll)
+            self.n_iter_ = iteration
+            if len(self.log_likelihoods_) > 1 and ll - self.log_likelihoods_[-2] < self.tol:
+                self.converged_ = True
+                break
+        self.log_likelihoods_.append(self.score(x))
+        return self
+
+    def initialize(
+        self,
+        x: Any,
+        *,
+        weights_init: Any = None,
+        means_init: Any = None,
+        covariances_init: Any = None,
+    ) -> GaussianMixture:
+        """Set the starting parameters: those given, else k-means++ means (from `seed`),
+        uniform weights and the data's covariance (floored) for every component."""
+        x = self._check_data(x)
         n, d = x.shape
         if n < self.n_components:
             raise ValueError(f"need at least n_components={self.n_components} samples, got {n}")
-        rng = np.random.default_rng(self.seed)
         k = self.n_components
+        rng = np.random.default_rng(self.seed)
         self.weights_ = (
             np.full(k, 1.0 / k) if weights_init is None else np.array(weights_init, float)
         )
@@ -112,18 +138,15 @@ class GaussianMixture:
         else:
             self.covariances_ = np.array(covariances_init, float)
         self._check_parameters(d)
-        self.log_likelihoods_ = []
-        self.converged_ = False
-        for iteration in range(1, self.max_iter + 1):
-            log_resp, ll = self._e_step(x)
-            self.log_likelihoods_.append(ll)
-            self._m_step(x, np.exp(log_resp))
-            self.n_iter_ = iteration
-            if len(self.log_likelihoods_) > 1 and ll - self.log_likelihoods_[-2] < self.tol:
-                self.converged_ = True
-                break
-        self.log_likelihoods_.append(self.score(x))
         return self
+
+    def em_step(self, x: Any) -> float:
+        """One EM iteration on x; returns the mean log-likelihood of the parameters it
+        started from (the M-step's result scores at least as well)."""
+        x = self._check_data(x, fitted=True)
+        log_resp, ll = self._e_step(x)
+        self._m_step(x, np.exp(log_resp))
+        return ll
 
     def _e_step(self, x: np.ndarray) -> tuple[np.ndarray, float]:
         """log gamma (n, k) and the mean log-likelihood."""
