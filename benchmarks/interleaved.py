@@ -1,7 +1,7 @@
 """Training steps of pydl and PyTorch alternated in one process, for a ratio that survives
 a VM whose speed drifts for minutes (pytest-benchmark times one side, then the other).
 
-    python benchmarks/interleaved.py [lstm gru gpt cnn mlp128 mlp8] [--rounds N]
+    python benchmarks/interleaved.py [lstm gru gpt cnn mlp128 mlp8 convt upsample] [--rounds N]
 
 Each round runs one pydl step, then one PyTorch step (the same steps as the pytest
 benchmarks, at 2 threads); it prints each side's median and the ratio of the medians,
@@ -41,6 +41,11 @@ def _steps(name):
 
         batch, opt = (128, "adam") if name == "mlp128" else (8, "sgd")
         return _mlp_step("pydl", batch, opt), _mlp_step("torch", batch, opt)
+    if name in ("convt", "upsample"):  # forward+backward of one layer
+        from test_conv_transpose import dcgan_step, upsample_step
+
+        make = dcgan_step if name == "convt" else upsample_step
+        return make("pydl"), make("torch")
     raise SystemExit(f"unknown workload {name!r}")
 
 
