@@ -16,6 +16,7 @@ void conv_transpose2d_forward(const ConvTransposeShape& s, const float* x, const
     if (!bias) return;
     const int64_t plane = checked_mul(s.out_h(), s.out_w(), "conv_transpose2d: output plane");
     const int64_t planes = checked_mul(s.n, s.c_out, "conv_transpose2d: output planes");
+    // About 16K floats a task, pooling's grain (kernels/pool.cpp): the add is memory-bound.
     const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(plane, 1));
     parallel_for(0, planes, grain, [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p) {

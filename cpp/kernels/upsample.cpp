@@ -65,7 +65,9 @@ LinearTaps linear_taps(int64_t in, int64_t out, double scale, bool align_corners
     return t;
 }
 
-// fn(p) for every plane p, planes in parallel, about 16K output elements a task.
+// fn(p) for every plane p, planes in parallel, about 16K output elements a task (pooling's
+// grain, kernels/pool.cpp). Planes are independent: each backward's scatter-add runs in
+// one fixed order whatever the thread count (Note [Determinism]).
 template <typename Fn>
 void for_each_plane(const UpsampleShape& s, Fn fn) {
     const int64_t work = std::max<int64_t>(1, s.out_h * s.out_w);
