@@ -1,7 +1,7 @@
 """Training steps of pydl and PyTorch alternated in one process, for a ratio that survives
 a VM whose speed drifts for minutes (pytest-benchmark times one side, then the other).
 
-    python benchmarks/interleaved.py [lstm gru gpt cnn mlp128 mlp8] [--rounds N]
+    python benchmarks/interleaved.py [lstm gru gpt cnn mlp128 mlp8 convt upsample] [--rounds N]
 
 Each round runs one pydl step, then one PyTorch step (the same steps as the pytest
 benchmarks, at 2 threads); it prints each side's median and the ratio of the medians,

@@ -170,6 +170,36 @@ def _gpt_torch(torch: Any, x: np.ndarray, y: np.ndarray) -> Step:
     return step
 
 
+def layer(make: Callable[[Any], Any], shape: tuple[int, ...], torch: Any = None,
+          backward: bool = True) -> Step:  # fmt: skip
+    """One layer alone: its forward on a fixed random input (shape), and with `backward` the
+    backward of its output's sum. make(nn_namespace) builds the layer on either side."""
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    if torch is None:
+        module, xt = make(nn), pydl.tensor(x, requires_grad=backward)
+    else:
+        module, xt = make(torch.nn), torch.tensor(x, requires_grad=backward)
+
+    def step() -> None:
+        y = module(xt)
+        if backward:
+            y.sum().backward()
+
+    return step
+
+
+def dcgan_convt(torch: Any = None, backward: bool = True) -> Step:
+    """A DCGAN generator's ConvTranspose2d 128 -> 64, k4 s2 p1 (8x8 -> 16x16), batch 64."""
+    make = lambda m: m.ConvTranspose2d(128, 64, 4, stride=2, padding=1)  # noqa: E731
+    return layer(make, (64, 128, 8, 8), torch, backward)
+
+
+def unet_upsample(torch: Any = None, mode: str = "bilinear", backward: bool = True) -> Step:
+    """A U-Net decoder's x2 upsampling of (16, 64, 32, 32)."""
+    return layer(lambda m: m.Upsample(scale_factor=2, mode=mode), (16, 64, 32, 32), torch,
+                 backward)  # fmt: skip
+
+
 class Workload(NamedTuple):
     description: str
     build: Callable[..., Step]  # build(torch=None) -> a step
@@ -188,6 +218,8 @@ WORKLOADS: dict[str, Workload] = {
         "GRU T50 B32 I64 H256 + linear head, Adam", lambda torch=None: rnn("GRU", torch)
     ),
     "gpt": Workload("GPT d256, 4 heads, 2 blocks, T128 B16, AdamW", gpt),
+    "convt": Workload("ConvTranspose2d 128->64 k4 s2 p1, 8x8, batch 64, fwd+bwd", dcgan_convt),
+    "upsample": Workload("Upsample x2 bilinear, (16, 64, 32, 32), fwd+bwd", unet_upsample),
 }
 
 

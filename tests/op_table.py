@@ -363,6 +363,69 @@ row(
     [_u((1, 2, 7)), _u((2, 2, 3))],
 )
 
+# transposed convolution (Note [Transposed convolution]): stride 1/2/3, padding,
+# output_padding (past the padding: the conv it is the adjoint of crops), dilation,
+# groups, 1x1 (the pointwise GEMM), no bias, 1-D
+CONV_T = [  # (id, x shape, w shape, stride, padding, output_padding, dilation, groups, bias)
+    ("convt_3x3", (2, 3, 4, 5), (3, 4, 3, 3), 1, 0, 0, 1, 1, True),
+    ("convt_k4_s2_p1", (2, 4, 3, 4), (4, 3, 4, 4), 2, 1, 0, 1, 1, True),
+    ("convt_s2_outpad1", (1, 3, 4, 3), (3, 2, 3, 3), 2, 1, 1, 1, 1, True),
+    ("convt_s3_nonsquare", (3, 2, 3, 4), (2, 3, 2, 3), (3, 2), (1, 0), (2, 1), 1, 1, False),
+    ("convt_dilation2_outpad_cropped", (1, 2, 4, 4), (2, 3, 3, 3), 1, 0, 1, 2, 1, True),
+    ("convt_s2_dilation3_outpad2", (3, 2, 3, 3), (2, 3, 2, 2), 2, 1, 2, 3, 1, False),
+    ("convt_groups2", (2, 4, 4, 3), (4, 3, 3, 3), 2, 1, 1, 1, 2, True),
+    ("convt_depthwise_s2", (1, 3, 5, 5), (3, 1, 3, 3), 2, 1, 0, 1, 3, False),
+    ("convt_1x1", (2, 4, 3, 3), (4, 5, 1, 1), 1, 0, 0, 1, 1, True),
+    ("convt_1x1_s2_outpad", (2, 3, 3, 4), (3, 2, 1, 1), 2, 0, 1, 1, 1, False),
+]
+for cid, xs, ws, st, pad, opad, dil, grp, has_b in CONV_T:
+    inputs = [_u(xs), _u(ws)] + ([_u((ws[1] * grp,))] if has_b else [])
+    row(
+        cid,
+        lambda x, w, b=None, st=st, pad=pad, opad=opad, dil=dil, grp=grp: NF.conv_transpose2d(
+            x, w, b, st, pad, opad, grp, dil
+        ),
+        inputs,
+        # a wider sample: rows of 16 and 18 floats (whole SIMD vectors, and a tail)
+        sweep=[[_u((3,) + xs[1:2] + (7, 16)), _u(ws)] + inputs[2:]] if cid == "convt_3x3" else [],
+    )
+row(
+    "convt1d",
+    lambda x, w, b: NF.conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1),
+    [_u((2, 3, 7)), _u((3, 4, 3)), _u((4,))],
+)
+row(
+    "convt1d_dilated_groups",
+    lambda x, w: NF.conv_transpose1d(x, w, output_padding=1, groups=2, dilation=2),
+    [_u((1, 4, 6)), _u((4, 1, 3))],
+)
+
+# upsampling (Note [Upsampling indices]): nearest and bilinear, align_corners both ways,
+# scale factors 2 and 1.5, explicit sizes (one axis shrinking), 1-D, recomputed scales
+for uid, kwargs, shape in [
+    ("nearest_x2", dict(scale_factor=2), (2, 3, 4, 5)),
+    ("nearest_x1.5", dict(scale_factor=1.5), (2, 3, 5, 4)),
+    ("nearest_size", dict(size=(7, 3)), (2, 2, 5, 4)),
+    ("nearest_1d_x3", dict(scale_factor=3), (2, 3, 5)),
+    ("bilinear_x2", dict(scale_factor=2, mode="bilinear"), (2, 3, 4, 5)),
+    ("bilinear_x2_align", dict(scale_factor=2, mode="bilinear", align_corners=True), (2, 3, 4, 5)),
+    ("bilinear_x1.5", dict(scale_factor=1.5, mode="bilinear"), (2, 3, 5, 4)),
+    (
+        "bilinear_x1.5_align",
+        dict(scale_factor=(1.5, 2.5), mode="bilinear", align_corners=True),
+        (2, 3, 5, 4),
+    ),
+    ("bilinear_size", dict(size=(7, 3), mode="bilinear"), (2, 2, 5, 4)),
+    ("bilinear_size_align", dict(size=(7, 3), mode="bilinear", align_corners=True), (2, 2, 5, 4)),
+    (
+        "bilinear_recompute",
+        dict(scale_factor=1.7, mode="bilinear", recompute_scale_factor=True),
+        (1, 2, 5, 6),
+    ),
+    ("linear_1d_align", dict(size=9, mode="linear", align_corners=True), (2, 3, 5)),
+]:
+    row(f"upsample_{uid}", lambda x, kwargs=kwargs: NF.interpolate(x, **kwargs), [_u(shape)])
+
 # pooling (seed 000 section 6)
 row("max_pool2d", lambda x: NF.max_pool2d(x, 2), [_u((2, 3, 6, 5))])
 row(

@@ -136,9 +136,10 @@ def test_declared_names_are_exported_where_declared():
             assert (getattr(pydl.Tensor, name, None) is d.fn) == d.method, name
         if d.module:
             assert getattr(nn, d.module)().forward(pydl.ones(2, 3)).shape == (2, 3), d.module
-        assert d.family in {"activation", "attention", "compare", "conv", "dropout",
-                            "elementwise", "embedding", "layout", "linear", "norm", "pool",
-                            "recurrent", "reduce", "softmax_loss"}, d.family  # fmt: skip
+        assert d.family in {"activation", "attention", "compare", "conv", "conv_transpose",
+                            "dropout", "elementwise", "embedding", "layout", "linear", "norm",
+                            "pool", "recurrent", "reduce", "softmax_loss",
+                            "upsample"}, d.family  # fmt: skip
     assert set(F.__all__) == {n for d in OPS.values() for n in d.names}
 
 

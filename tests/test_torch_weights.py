@@ -14,6 +14,14 @@ LAYERS = {
     "Linear_nobias": (lambda m: m.Linear(6, 4, bias=False), (3, 6)),
     "Conv1d": (lambda m: m.Conv1d(3, 4, 3, padding=1, stride=2), (2, 3, 9)),
     "Conv2d": (lambda m: m.Conv2d(4, 6, 3, padding=1, groups=2), (2, 4, 6, 5)),
+    "ConvTranspose1d": (
+        lambda m: m.ConvTranspose1d(3, 4, 3, stride=2, output_padding=1),
+        (2, 3, 5),
+    ),
+    "ConvTranspose2d": (
+        lambda m: m.ConvTranspose2d(4, 6, 4, stride=2, padding=1, groups=2),
+        (2, 4, 5, 3),
+    ),
     "BatchNorm1d": (lambda m: m.BatchNorm1d(5), (7, 5)),
     "BatchNorm2d": (lambda m: m.BatchNorm2d(3), (4, 3, 5, 5)),
     "LayerNorm": (lambda m: m.LayerNorm(6), (3, 4, 6)),

@@ -41,8 +41,8 @@ inline std::string dtype_name(const py::array& a) { return py::str(a.dtype()).ca
 //   matmul, linear, linear_act forward and backward   float32, float64 (dgemm)
 //   contiguous                 any dtype of plain 1, 2, 4 or 8-byte numbers
 //   compare, logical, logical_not forward   the six (no backward: not differentiable)
-//   everything else (conv, pool, norm, softmax and losses, attention, recurrent, dropout,
-//   prelu, optimizer steps, random fills)   float32
+//   everything else (conv, conv_transpose, upsample, pool, norm, softmax and losses,
+//   attention, recurrent, dropout, prelu, optimizer steps, random fills)   float32
 // A dtype a binding has no kernel for, or operands of mixed dtypes, throw NeedsReference:
 // the reference twin computes the call (Note [Reference fallback]).
 
@@ -280,6 +280,7 @@ void bind_activation(KernelModule& m);
 void bind_attention(KernelModule& m);
 void bind_compare(KernelModule& m);
 void bind_conv(KernelModule& m);
+void bind_conv_transpose(KernelModule& m);
 void bind_dropout(KernelModule& m);
 void bind_elementwise(KernelModule& m);
 void bind_gemm(py::module_& m);  // no reference twins: no fallback
@@ -292,5 +293,6 @@ void bind_rbm(KernelModule& m);
 void bind_recurrent(KernelModule& m);
 void bind_reduce(KernelModule& m);
 void bind_softmax_loss(KernelModule& m);
+void bind_upsample(KernelModule& m);
 
 }  // namespace pydl::bind

@@ -153,6 +153,7 @@ PYBIND11_MODULE(_core, m) {
     pydl::bind::bind_attention(kernels);
     pydl::bind::bind_compare(kernels);
     pydl::bind::bind_conv(kernels);
+    pydl::bind::bind_conv_transpose(kernels);
     pydl::bind::bind_dropout(kernels);
     pydl::bind::bind_elementwise(kernels);
     pydl::bind::bind_gemm(m);
@@ -165,4 +166,5 @@ PYBIND11_MODULE(_core, m) {
     pydl::bind::bind_recurrent(kernels);
     pydl::bind::bind_reduce(kernels);
     pydl::bind::bind_softmax_loss(kernels);
+    pydl::bind::bind_upsample(kernels);
 }

@@ -34,6 +34,12 @@ ColumnRange column_range(const ConvShape& s, int64_t kj, int64_t ow) {
 // Width of a plane padded left and right (the stride-1 paths of im2col and col2im work
 // on whole padded rows, in a plane of h such rows).
 int64_t padded_width(const ConvShape& s) { return s.padded_w(); }
+// Whether those paths apply: stride 1 and no negative padding, which crops instead of
+// padding and would make a padded row shorter than the input's (Note [Transposed
+// convolution] in kernels/conv_transpose.h).
+bool padded_rows(const ConvShape& s) {
+    return s.stride_w == 1 && s.pad_left >= 0 && s.pad_right >= 0;
+}
 
 // col (cg * kh * kw rows of oh * ow, row stride ld) from one group of one sample's input.
 // Rows are short (an output row: 16 floats in the spec's CIFAR network), so the copies
@@ -43,7 +49,7 @@ int64_t padded_width(const ConvShape& s) { return s.padded_w(); }
 PYDL_INLINE void im2col_body(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t ld,
                              float* padded) {
     const int64_t oh = s.out_h(), ow = s.out_w();
-    if (s.stride_w == 1) {
+    if (padded_rows(s)) {
         // Each input row copied once into a zero-padded row; every output row is then one
         // copy of ow floats from it, with no edge cases (the general loop below spends
         // more on its 1-element edge fills than on the copy: 3x slower for conv2).
@@ -102,7 +108,7 @@ void im2col(const ConvShape& s, const float* x, int64_t cg, float* col, int64_t 
 PYDL_INLINE void col2im_body(const ConvShape& s, const float* col, int64_t cg, float* x, int64_t ld,
                              float* padded) {
     const int64_t oh = s.out_h(), ow = s.out_w();
-    if (s.stride_w == 1) {
+    if (padded_rows(s)) {
         // As im2col: rows accumulate whole into a zero-padded plane, whose interior is
         // then added to x (each element's terms in the same order as below).
         const int64_t pw = padded_width(s);
@@ -158,7 +164,7 @@ public:
         : pointwise_(s.is_pointwise()),
           ld_(col_stride(spatial)),
           col_size_(pointwise_ ? 0 : checked_mul(k, ld_, "conv2d: im2col workspace")),
-          plane_size_(pointwise_ || s.stride_w != 1
+          plane_size_(pointwise_ || !padded_rows(s)
                           ? 0
                           : checked_mul(s.h, padded_width(s), "conv2d: padded plane")) {
         if (pointwise_) return;

@@ -13,6 +13,9 @@ struct ConvShape {
     int64_t n, c, h, w;     // input
     int64_t c_out, kh, kw;  // weight: (c_out, c / groups, kh, kw)
     int64_t stride_h, stride_w;
+    // pad_bottom and pad_right may be negative (the last rows or columns are cropped) when
+    // the transposed convolution uses these kernels (Note [Transposed convolution] in
+    // kernels/conv_transpose.h); conv2d itself takes padding >= 0.
     int64_t pad_top, pad_bottom, pad_left, pad_right;
     int64_t dil_h, dil_w;
     int64_t groups;

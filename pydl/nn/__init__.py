@@ -1,7 +1,7 @@
 """Layers (PyTorch's names), initializers, and `pydl.nn.functional`."""
 
 from . import functional, init, utils
-from .conv import Conv1d, Conv2d
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .layers import (
     ACTIVATION_MODULES,
     BCELoss,
@@ -26,6 +26,7 @@ from .transformer import (
     sinusoidal_positional_encoding,
 )
 from .pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -37,6 +38,8 @@ __all__ = [
     "BatchNorm2d",
     "Conv1d",
     "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
     "Dropout2d",
@@ -67,6 +70,9 @@ __all__ = [
     "PReLU",
     "Parameter",
     "Sequential",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "functional",
     "init",
     "utils",

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .._ops._util import int_tuple
+from .._ops.conv_transpose import conv_transpose_output_size
 from . import functional as NF
 from . import init
 from .module import Module, Parameter
@@ -27,6 +28,7 @@ class _ConvNd(Module):
         groups: int,
         bias: bool,
         dtype: Any,
+        transposed: bool = False,
     ) -> None:
         super().__init__()
         if in_channels <= 0 or out_channels <= 0:
@@ -42,12 +44,18 @@ class _ConvNd(Module):
         kernel = int_tuple("kernel_size", kernel_size, dims)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups) + kernel, dtype))
+        # PyTorch's layouts: (out, in / groups, *kernel), transposed (in, out / groups, *kernel)
+        if transposed:
+            channels = (in_channels, out_channels // groups)
+        else:
+            channels = (out_channels, in_channels // groups)
+        self.weight = Parameter(np.empty(channels + kernel, dtype))
         self.bias = Parameter(np.empty((out_channels,), dtype)) if bias else None
-        # PyTorch's default: kaiming_uniform(a=sqrt(5)) weights, U(+-1/sqrt(fan_in)) bias.
+        # PyTorch's default: kaiming_uniform(a=sqrt(5)) weights, U(+-1/sqrt(fan_in)) bias,
+        # fan_in being the weight's dim 1 times the kernel size in both layouts.
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            fan_in = (in_channels // groups) * int(np.prod(kernel))
+            fan_in = channels[1] * int(np.prod(kernel))
             init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
 
     def extra_repr(self) -> str:
@@ -144,4 +152,180 @@ class Conv1d(_ConvNd):
             self.padding,
             self.dilation,
             self.groups,
+        )
+
+
+class _ConvTransposeNd(_ConvNd):
+    def __init__(
+        self,
+        dims: int,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any,
+        padding: Any,
+        output_padding: Any,
+        groups: int,
+        bias: bool,
+        dilation: Any,
+        padding_mode: str,
+        dtype: Any,
+    ) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(
+                f'Only "zeros" padding_mode is supported for {type(self).__name__}, got '
+                f"{padding_mode!r}"
+            )
+        if isinstance(padding, str):
+            raise ValueError(
+                f"{type(self).__name__}: padding must be an int or a tuple of ints, got {padding!r}"
+            )
+        super().__init__(
+            dims,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            dtype,
+            transposed=True,
+        )
+        self.output_padding = output_padding
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, "
+            f"output_padding={self.output_padding}, dilation={self.dilation}, "
+            f"groups={self.groups}, bias={self.bias is not None}"
+        )
+
+    def _output_padding(self, x: Tensor, output_size: Any) -> Any:
+        """self.output_padding, or the one that gives `output_size` (the spatial sizes, or
+        with N and C in front), as PyTorch's: it must lie in [smallest, smallest + stride)."""
+        if output_size is None:
+            return self.output_padding
+        dims = len(self.kernel_size)
+        output_size = tuple(int(n) for n in output_size)
+        if len(output_size) == dims + 2:
+            output_size = output_size[2:]
+        if len(output_size) != dims:
+            raise ValueError(
+                f"{type(self).__name__}: output_size must have {dims} or {dims + 2} "
+                f"elements, got {output_size}"
+            )
+        stride = int_tuple("stride", self.stride, dims)
+        smallest = conv_transpose_output_size(
+            x.shape[2:],
+            self.kernel_size,
+            stride,
+            int_tuple("padding", self.padding, dims),
+            (0,) * dims,
+            int_tuple("dilation", self.dilation, dims),
+        )
+        largest = tuple(n + s - 1 for n, s in zip(smallest, stride))
+        if not all(lo <= n <= hi for n, lo, hi in zip(output_size, smallest, largest)):
+            raise ValueError(
+                f"{type(self).__name__}: requested an output size of {output_size}, but "
+                f"valid sizes range from {smallest} to {largest} (for an input of "
+                f"{x.shape[2:]})"
+            )
+        return tuple(n - lo for n, lo in zip(output_size, smallest))
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution over (N, C, H, W) input (the adjoint of Conv2d; weight
+    (in_channels, out_channels / groups, kH, kW)). forward(x, output_size) picks the
+    output_padding that gives output_size."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__(
+            2,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+            padding_mode,
+            dtype,
+        )
+
+    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+        x = self._checked(x, 4)
+        return NF.conv_transpose2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(x, output_size),
+            self.groups,
+            self.dilation,
+        )
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution over (N, C, L) input (weight (in_channels,
+    out_channels / groups, k))."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__(
+            1,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+            padding_mode,
+            dtype,
+        )
+
+    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+        x = self._checked(x, 3)
+        return NF.conv_transpose1d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(x, output_size),
+            self.groups,
+            self.dilation,
         )
