@@ -25,7 +25,7 @@ import numpy as np
 import pydl
 from pydl import nn, optim
 from pydl.data import DataLoader, TensorDataset, load_digits, load_text
-from pydl.models import GPT, MLP, RBM, GaussianMixture, evaluation, text_batches
+from pydl.models import GAN, GPT, MLP, RBM, GaussianMixture, evaluation, text_batches
 from pydl.tensor import Tensor
 
 Batch = tuple[Any, Any]
@@ -291,6 +291,52 @@ def _rbm(batch_size: int, lr: float) -> Setup:
                  sampler=lambda model, n: model.sample(n, steps=1000))  # fmt: skip
 
 
+class _Optimizers(dict):
+    """Named optimizers checkpointed as one (a GAN's two players)."""
+
+    def state_dict(self) -> dict:
+        return {name: opt.state_dict() for name, opt in self.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, opt in self.items():
+            opt.load_state_dict(state[name])
+
+
+def _quality_metric(samples: np.ndarray) -> Metric:
+    q = evaluation.sample_quality(samples)
+    shown = (f"{q['frechet']:.2f} (confidence {q['confidence']:.3f}, class entropy "
+             f"{q['class_entropy']:.2f} bits)")  # fmt: skip
+    return Metric("frechet", "Frechet distance to the test digits", "Frechet", q["frechet"], shown)
+
+
+def _gan(batch_size: int, lr: float) -> Setup:
+    """DCGAN on the digits: per batch one discriminator step (L_D) then one generator step
+    (the non-saturating L_G), each with its own Adam (betas 0.5, 0.999, as DCGAN)."""
+    x = evaluation.digit_levels("train")[0].astype(np.float32) / (evaluation.LEVELS - 1)
+    model = GAN(latent=32, width=GAN_WIDTH)
+    opts = _Optimizers(
+        discriminator=optim.Adam(model.discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
+        generator=optim.Adam(model.generator.parameters(), lr=lr, betas=(0.5, 0.999)),
+    )
+    loader = DataLoader(TensorDataset(x, np.zeros(len(x))), batch_size=batch_size, shuffle=True)
+
+    def step(model: nn.Module, opts: Any, x: Any, y: Any) -> float:
+        d_loss = model.discriminator_loss(pydl.tensor(x))
+        opts["discriminator"].zero_grad()
+        d_loss.backward()
+        opts["discriminator"].step()
+        g_loss = model.generator_loss(model.noise(len(x)))
+        opts["generator"].zero_grad()
+        g_loss.backward()
+        opts["generator"].step()
+        return d_loss.item()
+
+    return Setup(model, opts, None, lambda: iter(loader), len(loader), None,
+                 lambda model: _quality_metric(model.sample(1000)), step=step,
+                 sampler=lambda model, n: model.sample(n))  # fmt: skip
+
+
+GAN_WIDTH = 32  # channels of the first conv (and the last transposed conv)
 RBM_HIDDEN = 16
 RBM_GIBBS_STEPS = 1
 
@@ -349,6 +395,14 @@ TASKS: dict[str, Task] = {
         batch_size=20,
         lr=0.05,
         build=_rbm,
+        generative=True,
+    ),
+    "gan": Task(
+        "DCGAN (ConvTranspose2d generator, conv discriminator) on the digits",
+        epochs=30,
+        batch_size=32,
+        lr=2e-4,
+        build=_gan,
         generative=True,
     ),
 }
