@@ -1,7 +1,8 @@
 """Ready-made models of the spec."""
 
+from .ddpm import DDPM, beta_schedule, train_ddpm
 from .gmm import GaussianMixture
 from .gpt import GPT, text_batches
 from .mlp import MLP
 
-__all__ = ["GPT", "MLP", "GaussianMixture", "text_batches"]
+__all__ = ["DDPM", "GPT", "MLP", "GaussianMixture", "beta_schedule", "text_batches", "train_ddpm"]
