@@ -4,5 +4,18 @@ from .ddpm import DDPM, beta_schedule, train_ddpm
 from .gmm import GaussianMixture
 from .gpt import GPT, text_batches
 from .mlp import MLP
+from .score import ScoreModel, annealed_langevin_dynamics, langevin_dynamics, train_score
 
-__all__ = ["DDPM", "GPT", "MLP", "GaussianMixture", "beta_schedule", "text_batches", "train_ddpm"]
+__all__ = [
+    "DDPM",
+    "GPT",
+    "MLP",
+    "GaussianMixture",
+    "ScoreModel",
+    "annealed_langevin_dynamics",
+    "beta_schedule",
+    "langevin_dynamics",
+    "text_batches",
+    "train_ddpm",
+    "train_score",
+]
