@@ -1,6 +1,7 @@
 """Ready-made models of the spec."""
 
 from .ddpm import DDPM, beta_schedule, train_ddpm
+from .ebm import EBM, train_ebm
 from .gmm import GaussianMixture
 from .gpt import GPT, text_batches
 from .mlp import MLP
@@ -8,6 +9,7 @@ from .score import ScoreModel, annealed_langevin_dynamics, langevin_dynamics, tr
 
 __all__ = [
     "DDPM",
+    "EBM",
     "GPT",
     "MLP",
     "GaussianMixture",
@@ -17,5 +19,6 @@ __all__ = [
     "langevin_dynamics",
     "text_batches",
     "train_ddpm",
+    "train_ebm",
     "train_score",
 ]
