@@ -6,8 +6,16 @@ import pytest
 
 import pydl
 from pydl import nn
-from pydl.models import DDPM, beta_schedule
+from pydl.models import DDPM, beta_schedule, train_ddpm
 from pydl.nn import functional as NF
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These models' layers are small: a second OpenMP thread adds only synchronization,
+    which on a busy machine made these tests several times slower (results are the same)."""
+    with pydl.threads(1):
+        yield
 
 
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])
@@ -175,3 +183,10 @@ def test_bad_arguments_name_themselves():
         model.loss(np.zeros((3, 4)), noise=np.zeros((2, 4)))
     with pytest.raises(ValueError, match="n must be"):
         model.sample(0)
+
+
+def test_the_digits_recipe_runs():
+    metrics = train_ddpm(epochs=1, samples=0)
+    assert set(metrics) == {"loss", "train_seconds"} and np.isfinite(metrics["loss"])
+    with pytest.raises(ValueError, match="epochs"):
+        train_ddpm(epochs=0)

@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 
 import pydl
-from pydl.models import EBM, langevin_dynamics
+from pydl.models import EBM, langevin_dynamics, train_ebm
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These models' layers are small: a second OpenMP thread adds only synchronization,
+    which on a busy machine made these tests several times slower (results are the same)."""
+    with pydl.threads(1):
+        yield
 
 
 def _grads(model):
@@ -82,17 +90,16 @@ def test_a_trained_ebm_puts_its_samples_on_a_ring():
         buffer_size=5000, temperature=1.0,
     )  # fmt: skip
     opt = pydl.optim.Adam(model.parameters(), lr=3e-3, betas=(0.0, 0.999))
-    with pydl.threads(1):  # layers this small gain nothing from a second thread
-        for _ in range(300):
-            loss = model.loss(_ring(rng, 256))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        samples = model.sample(2000)
-        # the energy itself, not only the buffer: long chains from uniform noise
-        fresh = langevin_dynamics(
-            model.score, rng.uniform(-3, 3, (2000, 2)), model.step_size, 200, model.bounds
-        )
+    for _ in range(300):
+        loss = model.loss(_ring(rng, 256))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    samples = model.sample(2000)
+    # the energy itself, not only the buffer: long chains from uniform noise
+    fresh = langevin_dynamics(
+        model.score, rng.uniform(-3, 3, (2000, 2)), model.step_size, 200, model.bounds
+    )
     for x in (samples, fresh):
         off = np.abs(np.linalg.norm(x, axis=1) - 2.0)
         # uniform noise on the box: mean distance 0.65, 27% within 0.3 of the ring
@@ -120,3 +127,10 @@ def test_bad_arguments_name_themselves():
         model.loss(np.zeros((3, 2)), negatives=np.zeros((3, 5)))
     with pytest.raises(ValueError, match="n must be"):
         model.sample(0)
+
+
+def test_the_digits_recipe_runs():
+    metrics = train_ebm(epochs=1, samples=0)
+    assert set(metrics) == {"loss", "train_seconds"} and np.isfinite(metrics["loss"])
+    with pytest.raises(ValueError, match="epochs"):
+        train_ebm(epochs=0)

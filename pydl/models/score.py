@@ -85,6 +85,10 @@ def annealed_langevin_dynamics(
         raise ValueError(
             f"sigmas must be a non-empty 1-D sequence of positive numbers, got {sigmas}"
         )
+    if not step_lr > 0:
+        raise ValueError(f"step_lr must be positive, got {step_lr!r}")
+    if isinstance(n_steps_each, bool) or not isinstance(n_steps_each, int) or n_steps_each < 0:
+        raise ValueError(f"n_steps_each must be a non-negative int, got {n_steps_each!r}")
     for i, sigma in enumerate(sigmas):
         step = step_lr * (sigma / sigmas[-1]) ** 2
         x = langevin_dynamics(lambda y, i=i: score(y, i), x, step, n_steps_each, bounds)
