@@ -59,21 +59,26 @@ def test_the_score_is_minus_the_energy_gradient(rng):
 
 def test_negatives_come_from_the_buffer_and_go_back_to_it():
     model = EBM(dim=2, hidden=8, depth=1, bounds=(-1, 1), buffer_size=50, n_steps=0, restart=0.0)
-    before = model.buffer.copy()
+    before = model.replay_buffer.numpy().copy()
     assert before.min() >= -1 and before.max() <= 1 and before.std() > 0.3  # uniform noise
     drawn = model.negatives(20)
     assert all((before == row).all(axis=1).any() for row in drawn)  # states of the buffer
     model.n_steps, model.restart = 3, 1.0  # fresh noise, then three Langevin steps
     drawn = model.negatives(30)
-    assert all((model.buffer == row).all(axis=1).any() for row in drawn)  # written back
+    assert all(
+        (model.replay_buffer.numpy() == row).all(axis=1).any() for row in drawn
+    )  # written back
     assert drawn.min() >= -1 and drawn.max() <= 1
-    kept = model.buffer.copy()
+    kept = model.replay_buffer.numpy().copy()
     pydl.manual_seed(1)
     a = model.sample(10)
     pydl.manual_seed(1)
     b = model.sample(10)
     np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(model.buffer, kept)  # sample leaves the chains alone
+    np.testing.assert_array_equal(
+        model.replay_buffer.numpy(), kept
+    )  # sample leaves the chains alone
+    assert (model.state_dict()["replay_buffer"] == kept).all()  # saved with the weights
 
 
 def _ring(rng, n, radius=2.0):
@@ -102,7 +107,7 @@ def test_a_trained_ebm_puts_its_samples_on_a_ring():
     )
     for x in (samples, fresh):
         off = np.abs(np.linalg.norm(x, axis=1) - 2.0)
-        # uniform noise on the box: mean distance 0.65, 27% within 0.3 of the ring
+        # uniform noise on the box: mean distance 0.76, 21% within 0.3; the data 0.08, 99.6%
         assert off.mean() < 0.25 and (off < 0.3).mean() > 0.75, (off.mean(), (off < 0.3).mean())
         angle = np.arctan2(x[:, 1], x[:, 0])
         share = np.histogram(angle, 8, (-np.pi, np.pi))[0] / len(x)

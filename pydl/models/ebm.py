@@ -88,7 +88,9 @@ class EBM(nn.Module):
         for a, b in zip(sizes[:-1], sizes[1:]):
             layers += [nn.Linear(a, b), nn.SiLU()]
         self.net = nn.Sequential(*layers, nn.Linear(hidden, 1))
-        self.buffer = uniform((check_count(buffer_size, "buffer_size"), dim), *self.bounds)
+        # the chains are part of the sampler's state: saved in state_dict with the weights
+        size = check_count(buffer_size, "buffer_size")
+        self.register_buffer("replay_buffer", tensor(uniform((size, dim), *self.bounds)))
 
     def energy(self, x: Any) -> Tensor:
         """E_theta(x) = f_theta(x) / temperature, (B,) for (B, dim) x."""
@@ -108,14 +110,15 @@ class EBM(nn.Module):
     def negatives(self, n: int) -> np.ndarray:
         """n draws of the persistent chains (Note [EBM sampling]); the buffer is updated."""
         n = check_count(n)
-        if n > len(self.buffer):
-            raise ValueError(f"n must be at most the buffer's {len(self.buffer)} chains, got {n}")
-        rows = np.argsort(uniform((len(self.buffer),)), kind="stable")[:n]  # distinct chains
-        start = self.buffer[rows]
+        buffer = self.replay_buffer.numpy()  # a view: the writes below update the model
+        if n > len(buffer):
+            raise ValueError(f"n must be at most the buffer's {len(buffer)} chains, got {n}")
+        rows = np.argsort(uniform((len(buffer),)), kind="stable")[:n]  # distinct chains
+        start = buffer[rows]
         fresh = uniform((n,)) < self.restart
         start[fresh] = uniform((int(fresh.sum()), self.dim), *self.bounds)
         x = langevin_dynamics(self.score, start, self.step_size, self.n_steps, self.bounds)
-        self.buffer[rows] = x
+        buffer[rows] = x
         return x
 
     def loss(self, x: Any, negatives: Any = None) -> Tensor:
@@ -135,13 +138,14 @@ class EBM(nn.Module):
         return loss
 
     def sample(self, n: int, n_steps: int | None = None) -> np.ndarray:
-        """n draws, (n, dim) in `bounds`: buffer states (with replacement when n exceeds
-        it) advanced by n_steps (the training chains' length unless given); the buffer is
-        left as it was."""
+        """n draws, (n, dim) in `bounds`: states of the replay buffer, drawn with
+        replacement, advanced by n_steps (the training chains' length unless given); the
+        buffer is left as it was."""
         n = check_count(n)
-        rows = (uniform((n,)) * len(self.buffer)).astype(np.int64) % len(self.buffer)
+        buffer = self.replay_buffer.numpy()
+        rows = (uniform((n,)) * len(buffer)).astype(np.int64) % len(buffer)
         steps = self.n_steps if n_steps is None else n_steps
-        return langevin_dynamics(self.score, self.buffer[rows], self.step_size, steps, self.bounds)
+        return langevin_dynamics(self.score, buffer[rows], self.step_size, steps, self.bounds)
 
 
 def train_ebm(
