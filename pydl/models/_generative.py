@@ -10,9 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import nn
+from .. import _random, nn
 from ..nn import functional as NF
-from .. import _random
 from ..tensor import Tensor, tensor
 from . import evaluation
 

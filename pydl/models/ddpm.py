@@ -181,13 +181,16 @@ def train_ddpm(
 ) -> dict[str, float]:
     """Train a DDPM on the digits' training split with Adam; returns the last epoch's mean
     loss, the training seconds and, for `samples` > 0 draws, their sample_quality (Note
-    [Sample quality]) and the sampling seconds."""
+    [Sample quality]) and the sampling seconds.
+
+    200 steps keep sampling to 200 network passes; annealing the learning rate to 0 took
+    the Frechet distance of 300 epochs from 24 (cosine schedule) and 21 (linear) to 11."""
     check_count(epochs, "epochs")
     manual_seed(seed)
     x = digits()
     model = DDPM(timesteps=timesteps, schedule=schedule)
     opt = optim.Adam(model.parameters(), lr=lr)
-    # annealing the step to zero stands in for the weight average (EMA) of larger runs
+    # annealing to zero stands in for the weight average (EMA) of longer runs
     annealing = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loader = DataLoader(TensorDataset(x), batch_size=batch_size, shuffle=True, drop_last=True)
     start = time.perf_counter()
