@@ -20,7 +20,7 @@ accuracy). Reported:
 - Frechet distance between Gaussians fitted to its penultimate features (64 wide) on the
   samples and on the test split (FID's recipe on a digits network). `reference_scales`
   gives that scale: 1,000 training digits against the test split (real digits, the same
-  sample size as a model's: 1.3), the test split's halves against each other (real
+  sample size as a model's: 1.6), the test split's halves against each other (real
   digits, but 180 per side, whose noisier covariances add bias: 8.8), and Gaussian noise
   against the test split (208).
 """
