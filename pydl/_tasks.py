@@ -16,6 +16,7 @@ lazily, one batch at a time: Note [Exact resume] in pydl/_trainer.py relies on i
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -25,7 +26,18 @@ import numpy as np
 import pydl
 from pydl import nn, optim
 from pydl.data import DataLoader, TensorDataset, load_digits, load_text
-from pydl.models import GAN, GPT, MLP, RBM, GaussianMixture, evaluation, text_batches
+from pydl.models import (
+    DDPM,
+    EBM,
+    GAN,
+    GPT,
+    MLP,
+    RBM,
+    GaussianMixture,
+    ScoreModel,
+    evaluation,
+    text_batches,
+)
 from pydl.tensor import Tensor
 
 Batch = tuple[Any, Any]
@@ -198,7 +210,7 @@ def _gpt(batch_size: int, lr: float) -> Setup:
     def sample(model: nn.Module) -> str:
         prompt = np.frombuffer(GPT_PROMPT.encode(), np.uint8).astype(np.int64)[None]
         out = model.generate(prompt, 200, temperature=0.8)[0]
-        return bytes(out.astype(np.uint8).tolist()).decode("utf-8", errors="replace")
+        return "sample:\n" + bytes(out.astype(np.uint8).tolist()).decode("utf-8", errors="replace")
 
     return Setup(
         model=model,
@@ -336,6 +348,74 @@ def _gan(batch_size: int, lr: float) -> Setup:
                  sampler=lambda model, n: model.sample(n))  # fmt: skip
 
 
+@contextmanager
+def _own_random_stream(seed: int = 0) -> Iterator[None]:
+    """Draws inside come from a stream of their own, and the run's stream resumes after:
+    an evaluation sees the same noise every epoch and leaves training's draws alone."""
+    state = pydl.get_rng_state()
+    pydl.manual_seed(seed)
+    try:
+        yield
+    finally:
+        pydl.set_rng_state(state)
+
+
+def _unit_digits(split: str) -> np.ndarray:
+    return evaluation.digit_levels(split)[0].astype(np.float32) / (evaluation.LEVELS - 1)
+
+
+def _quality_line(model: nn.Module) -> str:
+    with _own_random_stream():
+        metric = _quality_metric(model.sample(1000))
+    return f"{metric.name} of 1,000 samples: {metric.shown}"
+
+
+def _denoiser(make: Callable[[], nn.Module], epochs: int) -> Callable[[int, float], Setup]:
+    """A model trained by its own `loss(x)` on the digits (DDPM, the score model): Adam with
+    the learning rate annealed to 0 over the task's default epochs (it stands in for a
+    weight average); each epoch's metric is the loss on the test digits with fixed noise,
+    and the final line the sample quality of 1,000 samples (Note [Sample quality])."""
+
+    def build(batch_size: int, lr: float) -> Setup:
+        x, test = _unit_digits("train"), _unit_digits("test")
+        model = make()
+        opt = optim.Adam(model.parameters(), lr=lr)
+        loader = DataLoader(TensorDataset(x, np.zeros(len(x))), batch_size=batch_size,
+                            shuffle=True, drop_last=True)  # fmt: skip
+
+        def evaluate(model: nn.Module) -> Metric:
+            with _own_random_stream():
+                v = model.loss(test).item()
+            return Metric("test_loss", "test loss", "test loss", v, f"{v:.4f}")
+
+        return Setup(
+            model, opt, optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs),
+            lambda: iter(loader), len(loader), lambda model, x, y: model.loss(x), evaluate,
+            epilogue=_quality_line, sampler=lambda model, n: model.sample(n),
+        )  # fmt: skip
+
+    return build
+
+
+def _ebm(batch_size: int, lr: float) -> Setup:
+    """The EBM on the digits: Adam (betas 0, 0.999, as Du & Mordatch); each epoch's metric is
+    the sample quality of 1,000 states of its persistent chains (no extra Langevin steps:
+    cheap, and what training sees)."""
+    x = _unit_digits("train")
+    model = EBM()
+    opt = optim.Adam(model.parameters(), lr=lr, betas=(0.0, 0.999))
+    loader = DataLoader(TensorDataset(x, np.zeros(len(x))), batch_size=batch_size,
+                        shuffle=True, drop_last=True)  # fmt: skip
+
+    def evaluate(model: nn.Module) -> Metric:
+        with _own_random_stream():
+            return _quality_metric(model.sample(1000, n_steps=0))
+
+    return Setup(model, opt, None, lambda: iter(loader), len(loader),
+                 lambda model, x, y: model.loss(x), evaluate,
+                 sampler=lambda model, n: model.sample(n))  # fmt: skip
+
+
 GAN_WIDTH = 32  # channels of the first conv (and the last transposed conv)
 RBM_HIDDEN = 16
 RBM_GIBBS_STEPS = 1
@@ -403,6 +483,30 @@ TASKS: dict[str, Task] = {
         batch_size=32,
         lr=1e-3,  # DCGAN's 2e-4 left it collapsing after 30 epochs (Frechet 189 vs 12.9)
         build=_gan,
+        generative=True,
+    ),
+    "ddpm": Task(
+        "DDPM (200 steps, cosine schedule, MLP denoiser) on the digits",
+        epochs=300,
+        batch_size=128,
+        lr=2e-3,
+        build=_denoiser(lambda: DDPM(timesteps=200, schedule="cosine"), epochs=300),
+        generative=True,
+    ),
+    "score": Task(
+        "score model (denoising score matching, 10 noise levels, annealed Langevin)",
+        epochs=300,
+        batch_size=128,
+        lr=2e-3,
+        build=_denoiser(ScoreModel, epochs=300),
+        generative=True,
+    ),
+    "ebm": Task(
+        "energy-based model (MLP energy, persistent Langevin chains) on the digits",
+        epochs=30,
+        batch_size=128,
+        lr=3e-4,
+        build=_ebm,
         generative=True,
     ),
 }

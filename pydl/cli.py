@@ -224,7 +224,7 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         f"{result.samples_per_second:,.0f} samples/s over {result.seconds:.1f} s"
     )
     if result.epilogue is not None:
-        print(f"sample:\n{result.epilogue}")
+        print(result.epilogue)
     if args.samples is not None:
         print(f"samples: {args.samples}")
     return 0

@@ -71,7 +71,9 @@ def test_source_tree_without_core_says_what_to_do(tmp_path):
 
 MODELS = sorted(TASKS)
 METRICS = {"gpt": "validation loss", "gmm": "test bits/dim", "rbm": "test bits/dim",
-           "gan": "Frechet distance"}  # fmt: skip
+           "gan": "Frechet distance", "ebm": "Frechet distance", "ddpm": "test loss",
+           "score": "test loss"}  # fmt: skip
+SCHEDULED = ("cnn", "lstm", "gru", "ddpm", "score")  # the tasks with an lr scheduler
 
 
 def _train(*args, log=None) -> int:
@@ -105,7 +107,7 @@ def test_every_model_saves_and_resumes_bit_identically(model, tmp_path, capsys):
     assert (state["optimizer"] is None) == (model == "gmm")  # EM has no optimizer
     optimizers = [state["optimizer"]] if model != "gan" else state["optimizer"].values()
     assert model == "gmm" or all(opt["state"] for opt in optimizers)
-    assert (state["scheduler"] is not None) == (model in ("cnn", "lstm", "gru"))
+    assert (state["scheduler"] is not None) == (model in SCHEDULED)
     capsys.readouterr()
     # the model comes from the file; results do not depend on the thread count
     assert _train("--epochs", 3, "--resume", ckpt, "--threads", 2, log=split) == 0
