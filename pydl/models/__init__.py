@@ -2,6 +2,14 @@
 
 from .gmm import GaussianMixture
 from .gpt import GPT, text_batches
+from .made import MADE, train_made
 from .mlp import MLP
 
-__all__ = ["GPT", "MLP", "GaussianMixture", "text_batches"]
+__all__ = [
+    "GPT",
+    "MADE",
+    "MLP",
+    "GaussianMixture",
+    "text_batches",
+    "train_made",
+]
