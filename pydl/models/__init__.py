@@ -4,12 +4,15 @@ from .gmm import GaussianMixture
 from .gpt import GPT, text_batches
 from .made import MADE, train_made
 from .mlp import MLP
+from .vae import VAE, train_vae
 
 __all__ = [
     "GPT",
     "MADE",
     "MLP",
+    "VAE",
     "GaussianMixture",
     "text_batches",
     "train_made",
+    "train_vae",
 ]
