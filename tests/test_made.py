@@ -85,6 +85,17 @@ def test_loss_is_the_mean_negative_log_likelihood_and_training_lowers_it():
     assert np.mean(losses[-4:]) < 0.8 * losses[0]
 
 
+def test_bits_per_dim_is_measured_without_dropout():
+    pydl.manual_seed(0)
+    model = MADE(hidden=(32,), features=4, dropout=0.5)
+    x = digit_levels("test")[0][:16]
+    bits = model.bits_per_dim(x)
+    assert model.training  # its mode is restored
+    with pydl.no_grad():
+        log_p = model.eval().log_prob(x).numpy().astype(np.float64)
+    assert bits == pytest.approx(-log_p.mean() / (64 * math.log(2)), rel=1e-6)
+
+
 def test_sampling_goes_pixel_by_pixel_from_the_conditionals():
     model, _ = _trained()
     pydl.manual_seed(4)

@@ -99,6 +99,22 @@ def test_loss_is_the_dequantized_bound_and_training_lowers_it():
     assert np.mean(losses[-4:]) < losses[0] - 20  # nats per digit
 
 
+def test_bits_per_dim_is_the_dequantized_bound_without_dropout():
+    pydl.manual_seed(0)
+    flow = RealNVP(2, (16,), dropout=0.5)
+    with pydl.no_grad():
+        for p in flow.parameters():
+            p.add_(pydl.randn(*p.shape) * 0.1)
+    x = digit_levels("test")[0][:16]
+    bits = flow.bits_per_dim(x, draws=3, seed=7)
+    assert flow.training
+    rng = np.random.default_rng(7)
+    with pydl.no_grad():
+        flow.eval()
+        log_p = np.mean([flow.log_prob(dequantize(x, rng)).numpy() for _ in range(3)], axis=0)
+    assert bits == pytest.approx(-(log_p.mean() / 64 - math.log(17)) / math.log(2), rel=1e-6)
+
+
 def test_train_realnvp_reports_the_table_metrics():
     m = train_realnvp(epochs=1, samples=0)
     assert 2.0 < m["test_bits_per_dim"] < math.log2(17)

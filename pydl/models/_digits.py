@@ -26,6 +26,8 @@ guarantee. With it train and test losses stay within 0.1 bits/dim for the recipe
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -68,6 +70,18 @@ class LevelHead(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         return self.linear(h.reshape(h.shape[0], DIMS, self.features)) + self.pixel_bias
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """The model in eval mode (no dropout) inside, its own mode restored afterwards: what
+    sampling and measuring run under, whatever mode the caller left the model in."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
 
 
 def fit(model: Any, optimizer: Any, epochs: int, batch_size: int, progress: bool = False) -> dict:

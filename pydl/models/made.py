@@ -23,6 +23,7 @@ reaches 1.90 in 40 epochs (under a minute).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ import numpy as np
 from .. import _random, nn, optim
 from ..nn import functional as NF
 from ..tensor import Tensor, no_grad, tensor
-from ._digits import LevelHead, check_levels, check_positive_int, fit
+from ._digits import LevelHead, check_levels, check_positive_int, eval_mode, fit
 from .evaluation import DIMS, LEVELS, digit_levels, discrete_bits_per_dim, sample_quality
 
 
@@ -128,6 +129,12 @@ class MADE(nn.Module):
         """log p(x) = sum_t log p(x_t | x_<t), (B,), nats."""
         return self.log_prob_per_pixel(x).sum(-1)
 
+    @no_grad()
+    def bits_per_dim(self, x: Any) -> float:
+        """Mean -log2 p(x) / 64 of the digits x (Note [Digits likelihoods]), in eval mode."""
+        with eval_mode(self):
+            return discrete_bits_per_dim(self.log_prob(x).numpy().astype(np.float64))
+
     def loss(self, x: Any) -> Tensor:
         """Mean -log p(x) over the batch, nats per digit (Note [Generative losses])."""
         levels = check_levels(x)
@@ -141,20 +148,18 @@ class MADE(nn.Module):
         n = check_positive_int(n, "n")
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature!r}")
-        was_training = self.training
-        self.eval()
         x = np.zeros((n, DIMS), np.int64)
-        for d in self.order:
-            logits = self(x).numpy()[:, d].astype(np.float64) / temperature
-            p = np.exp(logits - logits.max(axis=1, keepdims=True))
-            cdf = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
-            u = _random.uniform_(np.empty(n, np.float32)).astype(np.float64)
-            x[:, d] = np.minimum((cdf < u[:, None]).sum(axis=1), LEVELS - 1)
-        self.train(was_training)
+        with eval_mode(self):
+            for d in self.order:
+                logits = self(x).numpy()[:, d].astype(np.float64) / temperature
+                p = np.exp(logits - logits.max(axis=1, keepdims=True))
+                cdf = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+                u = _random.uniform_(np.empty(n, np.float32)).astype(np.float64)
+                x[:, d] = np.minimum((cdf < u[:, None]).sum(axis=1), LEVELS - 1)
         return x / (LEVELS - 1)
 
 
-# The default recipe of `train_made` (measured in its docstring).
+# The default recipe of `train_made`: 1.90 bits/dim in 40 s (2 threads of a shared machine).
 HIDDEN = (512, 512)
 FEATURES = 32
 DROPOUT = 0.1
@@ -172,11 +177,8 @@ def train_made(
     model = MADE(HIDDEN, FEATURES, DROPOUT)
     opt = optim.Adam(model.parameters(), lr=LR)
     metrics = fit(model, opt, epochs, BATCH_SIZE, progress)
-    test, _ = digit_levels("test")
-    with no_grad():
-        log_p = model.log_prob(test).numpy().astype(np.float64)
-    metrics["test_nll_nats"] = float(-log_p.mean())
-    metrics["test_bits_per_dim"] = discrete_bits_per_dim(log_p)
+    metrics["test_bits_per_dim"] = model.bits_per_dim(digit_levels("test")[0])
+    metrics["test_nll_nats"] = metrics["test_bits_per_dim"] * DIMS * math.log(2)
     if samples:
         metrics.update(sample_quality(model.sample(samples)))
     return metrics
