@@ -15,16 +15,18 @@ themselves (what sampling runs). The layers, in generative order:
   index for other sizes), so every pixel is transformed by every other coupling;
 - after each pair of couplings, an invertible linear map z W^T (Glow's 1x1 convolution
   on 64 one-channel pixels is a full 64 x 64 map) that mixes the halves. It is stored as
-  its inverse V = W^{-1} = P L (U + diag(e^{log|d|} sign d)) (Glow's LU form, P a fixed
-  permutation, L unit lower, U strictly upper), because training runs the inverse:
-  log |det W| = -sum log|d|, no determinant computed;
+  its inverse V = W^{-1} = P L (U + diag(e^l)) (Glow's LU form: P a fixed random
+  permutation, L unit lower, U strictly upper, starting at L = I, U = 0, l = 0, so at
+  V = P), because training runs the inverse: log |det W| = -sum l, no determinant
+  computed (det V = det P e^{sum l}, its sign fixed by P);
 - last, y = (sigmoid(v) - a) / (1 - 2a): the logit preprocessing of RealNVP read
   generatively, mapping R^64 onto the cube around [0, 1]^64 (a = 0.05 keeps the logit's
   slope finite at the cube's faces); log|det| = sum log(sigmoid'(v)) - 64 log(1 - 2a).
-Each coupling's output layer starts at zero, so the untrained flow is the logit map
-alone. Its density is of y = (level + u) / 17 (Note [Digits likelihoods]); `loss(x)`
-draws u (from a NumPy generator seeded from pydl's stream, so pydl.manual_seed fixes it)
-and returns -(log p(y) - 64 log 17) (Note [Generative losses]).
+Each coupling's output layer starts at zero, so the untrained flow's density is the
+logit map's alone (permutations keep N(0, I) and have log-det 0). The density is of
+y = (level + u) / 17 (Note [Digits likelihoods]); `loss(x)` draws u (from a NumPy
+generator seeded from pydl's stream, so pydl.manual_seed fixes it) and returns
+-(log p(y) - 64 log 17) (Note [Generative losses]).
 
 Note [RealNVP regularization]: with MLP conditioners (8 couplings of 256, 256) the flow
 overfits the 1,438 training digits fast: test 2.20 bits/dim at epoch 15, 2.41 at 40, while
@@ -108,7 +110,9 @@ class AffineCoupling(nn.Module):
 
 class InvertibleLinear(nn.Module):
     """f(z) = z W^T, an invertible dims x dims map stored as V = W^{-1} in Glow's LU form
-    (Note [RealNVP directions]); starts at a random permutation."""
+    (Note [RealNVP directions]); starts at a random permutation. Its inverse pass is one
+    matmul by V; its forward pass inverts V in float64 (gradients reach z but not the
+    parameters: only sampling runs it)."""
 
     def __init__(self, dims: int) -> None:
         super().__init__()
@@ -119,16 +123,15 @@ class InvertibleLinear(nn.Module):
         self.lower = nn.Parameter(np.zeros((dims, dims), np.float32))
         self.upper = nn.Parameter(np.zeros((dims, dims), np.float32))
         self.log_diag = nn.Parameter(np.zeros(dims, np.float32))
-        self.register_buffer("sign", tensor(np.ones(dims, np.float32)))
 
     def inverse_matrix(self) -> Tensor:
-        """V = W^{-1} = P L (U + diag(sign e^log_diag))."""
+        """V = W^{-1} = P L (U + diag(e^log_diag))."""
         lower = self.lower * self.lower_mask + self.eye
-        upper = self.upper * self.lower_mask.t() + self.eye * (self.sign * self.log_diag.exp())
+        upper = self.upper * self.lower_mask.t() + self.eye * self.log_diag.exp()
         return self.perm.matmul(lower).matmul(upper)
 
     def log_det(self) -> Tensor:
-        """log |det W| = -sum log|d|, shape (1,): the same for every row, broadcast.
+        """log |det W| = -sum l, shape (1,): the same for every row, broadcast.
         (Not a 0-d tensor expanded to (B,): the backward of expand from 0-d hands the next
         node a NumPy scalar, which neg_backward rejects.)"""
         return -self.log_diag.reshape(1, -1).sum(-1)
