@@ -34,7 +34,7 @@ def test_mask_connectivity_is_strictly_autoregressive():
     for mask in masks[1:]:
         reach = (mask @ reach > 0).astype(np.float32)
     reach = reach.reshape(64, 3, 64).max(axis=1)  # output pixel d <- input pixel j
-    rank = np.argsort(model.order)  # position of each pixel in the order
+    rank = np.argsort(model.order.numpy())  # position of each pixel in the order
     allowed = rank[None, :] < rank[:, None]
     assert not (reach.astype(bool) & ~allowed).any()
     assert reach.sum() > 0.5 * allowed.sum()  # and not trivially empty
@@ -47,14 +47,15 @@ def test_logits_of_pixel_t_ignore_pixels_from_t_on(order):
     rng = np.random.default_rng(2)
     x = digit_levels("test")[0][:8]
     base = model(x).numpy()
+    order = model.order.numpy()
     for pos in (0, 1, 17, 40, 63):
-        later = model.order[pos:]
+        later = order[pos:]
         y = x.copy()
         y[:, later] = rng.integers(0, 17, (len(x), len(later)))
         moved = model(y).numpy()
-        np.testing.assert_array_equal(moved[:, model.order[pos]], base[:, model.order[pos]])
+        np.testing.assert_array_equal(moved[:, order[pos]], base[:, order[pos]])
         if pos < 63:  # while the logits of later pixels do see them
-            after = model.order[pos + 1 :]
+            after = order[pos + 1 :]
             assert np.abs(moved[:, after] - base[:, after]).max() > 1e-3
 
 
@@ -63,13 +64,14 @@ def test_all_completions_of_the_last_two_pixels_sum_to_one(order):
     order = np.random.default_rng(3).permutation(64) if order == "random" else None
     model, _ = _trained(order)
     x = digit_levels("test")[0][5]
-    a, b = model.order[-2], model.order[-1]
+    order = model.order.numpy()
+    a, b = order[-2], order[-1]
     grid = np.repeat(x[None], 17 * 17, axis=0)
     grid[:, a] = np.repeat(np.arange(17), 17)
     grid[:, b] = np.tile(np.arange(17), 17)
     with pydl.no_grad():
         log_p = model.log_prob(grid).numpy().astype(np.float64)
-        prefix = model.log_prob_per_pixel(x[None]).numpy()[0, model.order[:-2]].sum()
+        prefix = model.log_prob_per_pixel(x[None]).numpy()[0, order[:-2]].sum()
     top = log_p.max()
     total = top + math.log(np.exp(log_p - top).sum())  # log sum over the 289 completions
     assert total == pytest.approx(prefix, abs=1e-4)  # = log p(x_<a): they sum to one
@@ -83,6 +85,19 @@ def test_loss_is_the_mean_negative_log_likelihood_and_training_lowers_it():
         assert model.loss(x).item() == pytest.approx(-model.log_prob(x).numpy().mean(), rel=1e-5)
     assert losses[0] == pytest.approx(64 * math.log(17), rel=0.05)  # near uniform at start
     assert np.mean(losses[-4:]) < 0.8 * losses[0]
+
+
+def test_a_loaded_state_brings_its_masks_and_order():
+    model, _ = _trained(np.random.default_rng(4).permutation(64), steps=2)
+    pydl.manual_seed(9)
+    other = MADE(hidden=(64, 64), features=8)  # other masks, natural order
+    other.load_state_dict(model.state_dict())
+    x = digit_levels("test")[0][:8]
+    np.testing.assert_array_equal(other.eval()(x).numpy(), model(x).numpy())
+    pydl.manual_seed(5)
+    a = model.sample(4)
+    pydl.manual_seed(5)
+    np.testing.assert_array_equal(other.sample(4), a)
 
 
 def test_bits_per_dim_is_measured_without_dropout():

@@ -94,9 +94,10 @@ class MADE(nn.Module):
         if order_arr.shape != (DIMS,) or sorted(order_arr.tolist()) != list(range(DIMS)):
             raise ValueError(f"order must be a permutation of 0..{DIMS - 1}, got {order!r}")
         self.hidden, self.features = hidden, features
-        self.order = order_arr.astype(np.int64)
+        # a buffer, so that a loaded state_dict brings the order its masks were built for
+        self.register_buffer("order", tensor(order_arr.astype(np.int64)))
         degree = np.empty(DIMS, np.int64)
-        degree[self.order] = np.arange(1, DIMS + 1)
+        degree[order_arr] = np.arange(1, DIMS + 1)
         below = degree  # Note [MADE masks]: input pixel d has degree m(d)
         layers: list[nn.Module] = []
         for width in hidden:
@@ -150,7 +151,7 @@ class MADE(nn.Module):
             raise ValueError(f"temperature must be positive, got {temperature!r}")
         x = np.zeros((n, DIMS), np.int64)
         with eval_mode(self):
-            for d in self.order:
+            for d in self.order.numpy():
                 logits = self(x).numpy()[:, d].astype(np.float64) / temperature
                 p = np.exp(logits - logits.max(axis=1, keepdims=True))
                 cdf = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
