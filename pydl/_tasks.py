@@ -34,9 +34,15 @@ from pydl.models import (
     MLP,
     RBM,
     GaussianMixture,
+    MADE,
+    RealNVP,
     ScoreModel,
+    VAE,
     evaluation,
+    made,
+    realnvp,
     text_batches,
+    vae,
 )
 from pydl.tensor import Tensor
 
@@ -416,6 +422,50 @@ def _ebm(batch_size: int, lr: float) -> Setup:
                  sampler=lambda model, n: model.sample(n))  # fmt: skip
 
 
+def _likelihood(
+    make: Callable[[], nn.Module],
+    bits: Callable[[nn.Module, np.ndarray], float],
+    what: str,
+    final: Optional[Callable[[nn.Module, np.ndarray], str]] = None,
+) -> Callable[[int, float], Setup]:
+    """A likelihood model on the digits as 17-level ints (VAE, RealNVP, MADE): Adam on its
+    `loss(x)` (a bound on -log P(x) in nats); each epoch's metric is `bits(model, test)`, in
+    bits/dim (Note [Digits likelihoods]); the final lines add `final` and the sample
+    quality of 1,000 samples."""
+
+    def build(batch_size: int, lr: float) -> Setup:
+        levels, _ = evaluation.digit_levels("train")
+        test, _ = evaluation.digit_levels("test")
+        model = make()
+        opt = optim.Adam(model.parameters(), lr=lr)
+        loader = DataLoader(TensorDataset(levels, np.zeros(len(levels))), batch_size=batch_size,
+                            shuffle=True)  # fmt: skip
+
+        def evaluate(model: nn.Module) -> Metric:
+            with _own_random_stream():
+                return _bits_metric(bits(model, test), what)
+
+        def epilogue(model: nn.Module) -> str:
+            lines = [final(model, test)] if final is not None else []
+            with _own_random_stream():
+                return "\n".join([*lines, _quality_line(model)])
+
+        return Setup(model, opt, None, lambda: iter(loader), len(loader),
+                     lambda model, x, y: model.loss(x), evaluate, epilogue=epilogue,
+                     sampler=lambda model, n: model.sample(n))  # fmt: skip
+
+    return build
+
+
+def _vae_elbo_bits(model: nn.Module, test: np.ndarray) -> float:
+    return model.loss(test).item() / (evaluation.DIMS * math.log(2))  # -ELBO per digit
+
+
+def _vae_iwae(model: nn.Module, test: np.ndarray) -> str:
+    with _own_random_stream():
+        return f"test bits/dim (IWAE, k = 100): {model.bits_per_dim(test, k=100):.3f}"
+
+
 GAN_WIDTH = 32  # channels of the first conv (and the last transposed conv)
 RBM_HIDDEN = 16
 RBM_GIBBS_STEPS = 1
@@ -507,6 +557,43 @@ TASKS: dict[str, Task] = {
         batch_size=128,
         lr=3e-4,
         build=_ebm,
+        generative=True,
+    ),
+    "vae": Task(
+        "VAE (Gaussian encoder, 17-level categorical decoder) on the digits",
+        epochs=vae.EPOCHS,
+        batch_size=vae.BATCH_SIZE,
+        lr=vae.LR,
+        build=_likelihood(
+            lambda: VAE(vae.LATENT, vae.HIDDEN, vae.FEATURES),
+            _vae_elbo_bits,
+            "negative ELBO",
+            final=_vae_iwae,
+        ),
+        generative=True,
+    ),
+    "flow": Task(
+        "RealNVP (affine couplings, invertible linear maps) on the dequantized digits",
+        epochs=realnvp.EPOCHS,
+        batch_size=realnvp.BATCH_SIZE,
+        lr=realnvp.LR,
+        build=_likelihood(
+            lambda: RealNVP(realnvp.COUPLINGS, realnvp.HIDDEN, realnvp.DROPOUT),
+            lambda model, test: model.bits_per_dim(test, draws=1),
+            "dequantized bound",
+        ),
+        generative=True,
+    ),
+    "ar": Task(
+        "autoregressive MADE over the 64 pixels (17-way softmax each) on the digits",
+        epochs=made.EPOCHS,
+        batch_size=made.BATCH_SIZE,
+        lr=made.LR,
+        build=_likelihood(
+            lambda: MADE(made.HIDDEN, made.FEATURES, made.DROPOUT),
+            lambda model, test: model.bits_per_dim(test),
+            "exact",
+        ),
         generative=True,
     ),
 }

@@ -72,7 +72,8 @@ def test_source_tree_without_core_says_what_to_do(tmp_path):
 MODELS = sorted(TASKS)
 METRICS = {"gpt": "validation loss", "gmm": "test bits/dim", "rbm": "test bits/dim",
            "gan": "Frechet distance", "ebm": "Frechet distance", "ddpm": "test loss",
-           "score": "test loss"}  # fmt: skip
+           "score": "test loss", "vae": "test bits/dim", "flow": "test bits/dim",
+           "ar": "test bits/dim"}  # fmt: skip
 SCHEDULED = ("cnn", "lstm", "gru", "ddpm", "score")  # the tasks with an lr scheduler
 
 
