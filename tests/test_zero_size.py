@@ -42,3 +42,11 @@ def test_zero_size_inputs_do_not_crash():
     )  # fmt: skip
     assert run.returncode == 0, f"exit {run.returncode}\n{run.stderr[-3000:]}"
     assert run.stdout.startswith("done")
+
+
+def test_expand_of_a_0d_tensor_backpropagates():
+    """The gradient of a 0-d tensor expanded sums to a 0-d array, not a NumPy scalar (which
+    neg's backward kernel refused with a TypeError)."""
+    x = pydl.ones(3, requires_grad=True)
+    (-(x.sum())).expand(4).sum().backward()
+    assert x.grad.tolist() == [-4.0, -4.0, -4.0]

@@ -356,7 +356,8 @@ def _sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1
     )
-    return g.sum(axis=axes).reshape(shape) if axes else g
+    # asarray: a sum over every axis is a NumPy scalar, which the kernels do not take
+    return np.asarray(g.sum(axis=axes)).reshape(shape) if axes else g
 
 
 def _expand_backward(node: Any, g: np.ndarray) -> Any:
