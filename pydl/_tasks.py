@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 import pydl
-from pydl import nn, optim
+from pydl import _random, nn, optim
 from pydl.data import DataLoader, TensorDataset, load_digits, load_text
 from pydl.models import (
     DDPM,
@@ -256,6 +256,11 @@ class _Mixture(nn.Module):
             setattr(self.mixture, n, np.array(state[n], np.float64))
         return [], []
 
+    def sample(self, n: int) -> np.ndarray:
+        """n digits in [0, 1] (draws clipped to the pixels' range), from pydl's generator."""
+        seed = int(_random.uniform_(np.empty(1, np.float32))[0] * 2**31)
+        return np.clip(self.mixture.sample(n, seed=seed)[0], 0.0, 1.0)
+
 
 def _gmm(batch_size: int, lr: float) -> Setup:
     """EM on the dequantized training digits, the whole split each step (an epoch is one EM
@@ -277,11 +282,9 @@ def _gmm(batch_size: int, lr: float) -> Setup:
         bits = evaluation.dequantized_bits_per_dim(model.mixture.score_samples(test))
         return _bits_metric(bits, "dequantized bound")
 
-    def sampler(model: nn.Module, n: int) -> np.ndarray:
-        return np.clip(model.mixture.sample(n, seed=0)[0], 0.0, 1.0)
-
     return Setup(model, None, None, lambda: iter([(train, labels)]), 1, None, evaluate,
-                 step=step, sampler=sampler)  # fmt: skip
+                 epilogue=_quality_line, step=step,
+                 sampler=lambda model, n: model.sample(n))  # fmt: skip
 
 
 def _rbm(batch_size: int, lr: float) -> Setup:
@@ -305,7 +308,8 @@ def _rbm(batch_size: int, lr: float) -> Setup:
         bits = evaluation.discrete_bits_per_dim(model.log_prob(test))
         return _bits_metric(bits, "binarized digits, exact")
 
-    return Setup(model, opt, None, lambda: iter(loader), len(loader), None, evaluate, step=step,
+    return Setup(model, opt, None, lambda: iter(loader), len(loader), None, evaluate,
+                 epilogue=_quality_line, step=step,
                  sampler=lambda model, n: model.sample(n, steps=1000))  # fmt: skip
 
 
