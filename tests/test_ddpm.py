@@ -187,6 +187,6 @@ def test_bad_arguments_name_themselves():
 
 def test_the_digits_recipe_runs():
     metrics = train_ddpm(epochs=1, samples=0)
-    assert set(metrics) == {"loss", "train_seconds"} and np.isfinite(metrics["loss"])
+    assert set(metrics) == {"train_loss", "train_seconds"} and np.isfinite(metrics["train_loss"])
     with pytest.raises(ValueError, match="epochs"):
         train_ddpm(epochs=0)

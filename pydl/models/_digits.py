@@ -1,5 +1,5 @@
 """What the likelihood models of the digits (VAE, RealNVP, MADE) share: the check of their
-input and the plain training loop of their `train_<name>` recipes.
+input, and the plain training loop of every generative model's `train_<name>` recipe.
 
 Note [Generative losses]: each model's `loss(x)` takes a batch of digits as 17 levels
 ((B, 64) int64, `evaluation.digit_levels`) and returns the mean over the batch of an upper
@@ -84,13 +84,26 @@ def eval_mode(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-def fit(model: Any, optimizer: Any, epochs: int, batch_size: int, progress: bool = False) -> dict:
-    """Minimize model.loss over the training digits: epochs of shuffled batches (shuffled by
-    pydl's generator). Returns the last epoch's mean loss and the wall time."""
+def fit(
+    model: Any,
+    optimizer: Any,
+    epochs: int,
+    batch_size: int,
+    progress: bool = False,
+    *,
+    data: Any = None,
+    scheduler: Any = None,
+    drop_last: bool = False,
+) -> dict:
+    """Minimize model.loss over the training digits (`data`, or their 17 levels): epochs
+    of shuffled batches (shuffled by pydl's generator), the scheduler stepped once an epoch.
+    The one loop of every model's `train_<name>` recipe. Returns the last epoch's mean loss
+    per digit and the wall time."""
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
-    levels, _ = digit_levels("train")
-    loader = DataLoader(TensorDataset(levels), batch_size=batch_size, shuffle=True)
+    levels = digit_levels("train")[0] if data is None else data
+    loader = DataLoader(TensorDataset(levels), batch_size=batch_size, shuffle=True,
+                        drop_last=drop_last)  # fmt: skip
     bar: Any = range(epochs)
     if progress:
         from tqdm import tqdm
@@ -99,14 +112,17 @@ def fit(model: Any, optimizer: Any, epochs: int, batch_size: int, progress: bool
     model.train()
     start, epoch_loss = time.perf_counter(), float("nan")
     for _ in bar:
-        total = 0.0
+        total, seen = 0.0, 0
         for (xb,) in loader:
             loss = model.loss(xb)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            seen += len(xb)
             total += loss.item() * len(xb)
-        epoch_loss = total / len(levels)
+        epoch_loss = total / seen
+        if scheduler is not None:
+            scheduler.step()
         if progress:
             bar.set_postfix(loss=f"{epoch_loss:.2f}")
     model.eval()

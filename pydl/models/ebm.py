@@ -14,15 +14,14 @@ the buffer, a further n_steps.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
 from .. import autograd, nn, optim
 from .._random import manual_seed
-from ..data import DataLoader, TensorDataset
 from ..tensor import Tensor, enable_grad, tensor
+from ._digits import fit
 from ._generative import as_batch, check_bounds, check_count, digits, sample_metrics, uniform
 from .score import langevin_dynamics
 
@@ -158,26 +157,12 @@ def train_ebm(
     samples: int = 1000,
 ) -> dict[str, float]:
     """Train an EBM on the digits' training split with Adam; returns the last epoch's mean
-    loss, the training seconds and, for `samples` > 0 draws, their sample_quality (Note
+    loss (train_loss), the training seconds and, for `samples` > 0 draws, their sample_quality (Note
     [Sample quality]) and the sampling seconds."""
     check_count(epochs, "epochs")
     manual_seed(seed)
     model = EBM()
     # no momentum: the negatives, the loss's other half, move with every step
     opt = optim.Adam(model.parameters(), lr=lr, betas=(0.0, 0.999))
-    loader = DataLoader(
-        TensorDataset(digits()), batch_size=batch_size, shuffle=True, drop_last=True
-    )
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        total = 0.0
-        for (batch,) in loader:
-            loss = model.loss(batch)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item()
-        if progress and (epoch + 1) % max(1, epochs // 10) == 0:
-            print(f"epoch {epoch + 1}/{epochs}  loss {total / len(loader):.4f}", flush=True)
-    metrics = {"loss": total / len(loader), "train_seconds": time.perf_counter() - start}
+    metrics = fit(model, opt, epochs, batch_size, progress, data=digits(), drop_last=True)
     return metrics | sample_metrics(model, samples)

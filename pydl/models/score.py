@@ -15,7 +15,6 @@ same at every level.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +22,8 @@ import numpy as np
 
 from .. import nn, optim
 from .._random import manual_seed
-from ..data import DataLoader, TensorDataset
 from ..tensor import Tensor, no_grad, tensor
+from ._digits import fit
 from ._generative import (
     NoiseConditionalMLP,
     as_batch,
@@ -215,20 +214,6 @@ def train_score(
     model = ScoreModel()
     opt = optim.Adam(model.parameters(), lr=lr)
     annealing = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    loader = DataLoader(
-        TensorDataset(digits()), batch_size=batch_size, shuffle=True, drop_last=True
-    )
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        total = 0.0
-        for (batch,) in loader:
-            loss = model.loss(batch)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item()
-        annealing.step()
-        if progress and (epoch + 1) % max(1, epochs // 10) == 0:
-            print(f"epoch {epoch + 1}/{epochs}  loss {total / len(loader):.4f}", flush=True)
-    metrics = {"loss": total / len(loader), "train_seconds": time.perf_counter() - start}
+    metrics = fit(model, opt, epochs, batch_size, progress, data=digits(), scheduler=annealing,
+                  drop_last=True)  # fmt: skip
     return metrics | sample_metrics(model, samples)
