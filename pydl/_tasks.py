@@ -334,7 +334,7 @@ def _quality_metric(samples: np.ndarray) -> Metric:
 def _gan(batch_size: int, lr: float) -> Setup:
     """DCGAN on the digits: per batch one discriminator step (L_D) then one generator step
     (the non-saturating L_G), each with its own Adam (betas 0.5, 0.999, as DCGAN)."""
-    x = evaluation.digit_levels("train")[0].astype(np.float32) / (evaluation.LEVELS - 1)
+    x = _unit_digits("train")
     model = GAN(latent=32, width=GAN_WIDTH)
     opts = _Optimizers(
         discriminator=optim.Adam(model.discriminator.parameters(), lr=lr, betas=(0.5, 0.999)),
