@@ -38,9 +38,12 @@ from pydl.models import (
     RealNVP,
     ScoreModel,
     VAE,
+    ddpm,
+    ebm,
     evaluation,
     made,
     realnvp,
+    score,
     text_batches,
     vae,
 )
@@ -413,7 +416,7 @@ def _ebm(batch_size: int, lr: float) -> Setup:
     cheap, and what training sees)."""
     x = _unit_digits("train")
     model = EBM()
-    opt = optim.Adam(model.parameters(), lr=lr, betas=(0.0, 0.999))
+    opt = optim.Adam(model.parameters(), lr=lr, betas=ebm.BETAS)
     loader = DataLoader(TensorDataset(x, np.zeros(len(x))), batch_size=batch_size,
                         shuffle=True, drop_last=True)  # fmt: skip
 
@@ -541,25 +544,27 @@ TASKS: dict[str, Task] = {
     ),
     "ddpm": Task(
         "DDPM (200 steps, cosine schedule, MLP denoiser) on the digits",
-        epochs=300,
-        batch_size=128,
-        lr=2e-3,
-        build=_denoiser(lambda: DDPM(timesteps=200, schedule="cosine"), epochs=300),
+        epochs=ddpm.EPOCHS,
+        batch_size=ddpm.BATCH_SIZE,
+        lr=ddpm.LR,
+        build=_denoiser(
+            lambda: DDPM(timesteps=ddpm.TIMESTEPS, schedule=ddpm.SCHEDULE), epochs=ddpm.EPOCHS
+        ),
         generative=True,
     ),
     "score": Task(
         "score model (denoising score matching, 10 noise levels, annealed Langevin)",
-        epochs=300,
-        batch_size=128,
-        lr=2e-3,
-        build=_denoiser(ScoreModel, epochs=300),
+        epochs=score.EPOCHS,
+        batch_size=score.BATCH_SIZE,
+        lr=score.LR,
+        build=_denoiser(ScoreModel, epochs=score.EPOCHS),
         generative=True,
     ),
     "ebm": Task(
         "energy-based model (MLP energy, persistent Langevin chains) on the digits",
-        epochs=30,
-        batch_size=128,
-        lr=3e-4,
+        epochs=ebm.EPOCHS,
+        batch_size=ebm.BATCH_SIZE,
+        lr=ebm.LR,
         build=_ebm,
         generative=True,
     ),

@@ -81,3 +81,20 @@ def fresh_interpreter_prints(expression: str, **env: str) -> str:
     )
     assert out.returncode == 0, out.stderr
     return out.stdout.strip()
+
+
+def train_on_digits(model, steps: int, lr: float = 1e-2):
+    """model after `steps` Adam steps on batches of 64 of the first 256 training digits (17
+    levels), in eval mode, and the losses: a small trained model for the generative tests."""
+    from pydl.models.evaluation import digit_levels
+
+    opt = pydl.optim.Adam(model.parameters(), lr=lr)
+    x = digit_levels("train")[0][:256]
+    losses = []
+    for i in range(steps):
+        loss = model.loss(x[(i % 4) * 64 : (i % 4 + 1) * 64])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return model.eval(), losses

@@ -10,21 +10,13 @@ import pydl
 from pydl.models import MADE, train_made
 from pydl.models.evaluation import digit_levels
 
+from helpers import train_on_digits
+
 
 def _trained(order=None, steps=15):
     """A small MADE after a few Adam steps (so that its conditionals are not uniform)."""
     pydl.manual_seed(0)
-    model = MADE(hidden=(64, 64), features=8, order=order)
-    opt = pydl.optim.Adam(model.parameters(), lr=1e-2)
-    x = digit_levels("train")[0][:256]
-    losses = []
-    for i in range(steps):
-        loss = model.loss(x[(i % 4) * 64 : (i % 4 + 1) * 64])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return model.eval(), losses
+    return train_on_digits(MADE(hidden=(64, 64), features=8, order=order), steps)
 
 
 def test_mask_connectivity_is_strictly_autoregressive():

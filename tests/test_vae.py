@@ -10,20 +10,12 @@ import pydl
 from pydl.models import VAE, train_vae
 from pydl.models.evaluation import digit_levels
 
+from helpers import train_on_digits
+
 
 def _trained(steps=40):
     pydl.manual_seed(0)
-    model = VAE(latent=8, hidden=(64,), features=8)
-    opt = pydl.optim.Adam(model.parameters(), lr=1e-2)
-    x = digit_levels("train")[0][:256]
-    losses = []
-    for i in range(steps):
-        loss = model.loss(x[(i % 4) * 64 : (i % 4 + 1) * 64])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return model.eval(), losses
+    return train_on_digits(VAE(latent=8, hidden=(64,), features=8), steps)
 
 
 def test_kl_gradients_are_the_specs():

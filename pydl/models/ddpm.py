@@ -167,15 +167,19 @@ class DDPM(nn.Module):
         return t.astype(np.int64)
 
 
+# The digits recipe (train_ddpm and `pydl train ddpm`)
+EPOCHS, BATCH_SIZE, LR, TIMESTEPS, SCHEDULE = 300, 128, 2e-3, 200, "cosine"
+
+
 def train_ddpm(
-    epochs: int = 300,
+    epochs: int = EPOCHS,
     seed: int = 0,
     progress: bool = False,
     *,
-    batch_size: int = 128,
-    lr: float = 2e-3,
-    timesteps: int = 200,
-    schedule: str = "cosine",
+    batch_size: int = BATCH_SIZE,
+    lr: float = LR,
+    timesteps: int = TIMESTEPS,
+    schedule: str = SCHEDULE,
     samples: int = 1000,
 ) -> dict[str, float]:
     """Train a DDPM on the digits' training split with Adam; returns the last epoch's mean

@@ -147,13 +147,18 @@ class EBM(nn.Module):
         return langevin_dynamics(self.score, buffer[rows], self.step_size, steps, self.bounds)
 
 
+# The digits recipe (train_ebm and `pydl train ebm`); Adam's betas (0, 0.999): no momentum,
+# since the negatives, the loss's other half, move with every step
+EPOCHS, BATCH_SIZE, LR, BETAS = 30, 128, 3e-4, (0.0, 0.999)
+
+
 def train_ebm(
-    epochs: int = 30,
+    epochs: int = EPOCHS,
     seed: int = 0,
     progress: bool = False,
     *,
-    batch_size: int = 128,
-    lr: float = 3e-4,
+    batch_size: int = BATCH_SIZE,
+    lr: float = LR,
     samples: int = 1000,
 ) -> dict[str, float]:
     """Train an EBM on the digits' training split with Adam; returns the last epoch's mean
@@ -162,7 +167,6 @@ def train_ebm(
     check_count(epochs, "epochs")
     manual_seed(seed)
     model = EBM()
-    # no momentum: the negatives, the loss's other half, move with every step
-    opt = optim.Adam(model.parameters(), lr=lr, betas=(0.0, 0.999))
+    opt = optim.Adam(model.parameters(), lr=lr, betas=BETAS)
     metrics = fit(model, opt, epochs, batch_size, progress, data=digits(), drop_last=True)
     return metrics | sample_metrics(model, samples)

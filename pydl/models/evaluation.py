@@ -144,12 +144,25 @@ def sample_quality(samples: Any) -> dict[str, float]:
     test split (Note [Sample quality]); use n >= 1,000 for the Frechet distance."""
     feats, probs = _features_and_probs(samples)
     mean = probs.mean(axis=0)
-    test_feats, _ = _features_and_probs(digit_levels("test")[0] / (LEVELS - 1))
     return {
         "confidence": float(probs.max(axis=1).mean()),
         "class_entropy": float(-(mean * np.log2(np.maximum(mean, 1e-300))).sum()),
-        "frechet": frechet_distance(feats, test_feats),
+        "frechet": frechet_distance(feats, _test_features()),
     }
+
+
+_test_feats: np.ndarray | None = None
+_test_feats_lock = threading.Lock()  # not the judge's: computing these takes that one
+
+
+def _test_features() -> np.ndarray:
+    """The judge's features of the test split: computed once (every epoch of a generative
+    task compares its samples with them)."""
+    global _test_feats
+    with _test_feats_lock:
+        if _test_feats is None:
+            _test_feats = _features_and_probs(digit_levels("test")[0] / (LEVELS - 1))[0]
+        return _test_feats
 
 
 def reference_scales(seed: int = 0) -> dict[str, float]:
@@ -157,7 +170,7 @@ def reference_scales(seed: int = 0) -> dict[str, float]:
     against the test split, the test split's two halves, and 1,000 Gaussian-noise images
     (the test set's pixel mean and std) against the test split."""
     test = digit_levels("test")[0] / (LEVELS - 1)
-    feats, _ = _features_and_probs(test)
+    feats = _test_features()
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(test))
     train = digit_levels("train")[0]

@@ -197,13 +197,17 @@ class ScoreModel(nn.Module):
         return levels.astype(np.int64)
 
 
+# The digits recipe (train_score and `pydl train score`)
+EPOCHS, BATCH_SIZE, LR = 300, 128, 2e-3
+
+
 def train_score(
-    epochs: int = 300,
+    epochs: int = EPOCHS,
     seed: int = 0,
     progress: bool = False,
     *,
-    batch_size: int = 128,
-    lr: float = 2e-3,
+    batch_size: int = BATCH_SIZE,
+    lr: float = LR,
     samples: int = 1000,
 ) -> dict[str, float]:
     """Train a ScoreModel on the digits' training split with Adam; returns the last epoch's
