@@ -688,3 +688,12 @@ row(
     lambda x, w, b: NF.tanh(NF.linear(x, w, b)).sum(1),
     [_u((4, 6)), _u((5, 6)), _u((5,))],
 )
+
+# The rows of the newer op families live beside this file, one module per family; they
+# append to ROWS when imported (last, so that they can use this module's helpers).
+import op_rows_indexing  # noqa: E402, F401
+import op_rows_linalg  # noqa: E402, F401
+import op_rows_loss  # noqa: E402, F401
+import op_rows_pointwise  # noqa: E402, F401
+import op_rows_scan  # noqa: E402, F401
+import op_rows_sort  # noqa: E402, F401

@@ -284,15 +284,21 @@ void bind_conv_transpose(KernelModule& m);
 void bind_dropout(KernelModule& m);
 void bind_elementwise(KernelModule& m);
 void bind_gemm(py::module_& m);  // no reference twins: no fallback
+void bind_indexing(KernelModule& m);
 void bind_layout(KernelModule& m);
+void bind_linalg(KernelModule& m);
 void bind_linear(KernelModule& m);
+void bind_loss(KernelModule& m);
 void bind_norm(KernelModule& m);
 void bind_optim(KernelModule& m);
+void bind_pointwise(KernelModule& m);
 void bind_pool(KernelModule& m);
 void bind_rbm(KernelModule& m);
 void bind_recurrent(KernelModule& m);
 void bind_reduce(KernelModule& m);
+void bind_scan(KernelModule& m);
 void bind_softmax_loss(KernelModule& m);
+void bind_sort(KernelModule& m);
 void bind_upsample(KernelModule& m);
 
 }  // namespace pydl::bind

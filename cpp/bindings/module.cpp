@@ -157,14 +157,20 @@ PYBIND11_MODULE(_core, m) {
     pydl::bind::bind_dropout(kernels);
     pydl::bind::bind_elementwise(kernels);
     pydl::bind::bind_gemm(m);
+    pydl::bind::bind_indexing(kernels);
     pydl::bind::bind_layout(kernels);
+    pydl::bind::bind_linalg(kernels);
     pydl::bind::bind_linear(kernels);
+    pydl::bind::bind_loss(kernels);
     pydl::bind::bind_norm(kernels);
     pydl::bind::bind_optim(kernels);
+    pydl::bind::bind_pointwise(kernels);
     pydl::bind::bind_pool(kernels);
     pydl::bind::bind_rbm(kernels);
     pydl::bind::bind_recurrent(kernels);
     pydl::bind::bind_reduce(kernels);
+    pydl::bind::bind_scan(kernels);
     pydl::bind::bind_softmax_loss(kernels);
+    pydl::bind::bind_sort(kernels);
     pydl::bind::bind_upsample(kernels);
 }

@@ -18,6 +18,12 @@ from . import (  # noqa: F401  (imported for their declarations)
     attention,
     embedding,
     compare,
+    pointwise,
+    indexing,
+    scan,
+    sort,
+    linalg,
+    loss,
 )
 from .registry import OPS, OpDecl
 

@@ -15,24 +15,30 @@ from . import (
     conv_transpose,
     dropout,
     elementwise,
+    indexing,
     layout,
+    linalg,
     linear,
+    loss,
     norm,
     optim,
+    pointwise,
     pool,
     random,
     rbm,
     recurrent,
     reduce,
+    scan,
     softmax_loss,
+    sort,
     upsample,
 )
 
 # The public functions each family module defines (not those it imports) are this
 # backend's functions, under the names pydl._core gives them.
-for _family in (activation, attention, compare, conv, conv_transpose, dropout, elementwise, layout,
-                linear, norm, optim, pool, random, rbm, recurrent, reduce, softmax_loss,
-                upsample):  # fmt: skip
+for _family in (activation, attention, compare, conv, conv_transpose, dropout, elementwise,
+                indexing, layout, linalg, linear, loss, norm, optim, pointwise, pool, random,
+                rbm, recurrent, reduce, scan, softmax_loss, sort, upsample):  # fmt: skip
     for _name, _fn in vars(_family).items():
         if isinstance(_fn, _FunctionType) and _fn.__module__ == _family.__name__:
             if not _name.startswith("_"):

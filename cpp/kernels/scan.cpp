@@ -1,0 +1,4 @@
+// The scan kernels (declared in scan.h).
+#include "kernels/scan.h"
+
+namespace pydl {}  // namespace pydl
