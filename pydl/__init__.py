@@ -65,7 +65,15 @@ from .serialization import load, save
 from ._runtime import empty_cache, get_num_threads, set_num_threads, threads
 from .backend import get_backend, set_backend
 from ._ops import OPS as _OPS
-from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .tensor import (
+    Tensor,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    tensor,
+)
 
 _tensor_methods.install()
 # The ops PyTorch also has at torch. level (declared `toplevel` in pydl/_ops).
@@ -110,6 +118,7 @@ __all__ = [
     "get_default_dtype",
     "get_num_threads",
     "get_rng_state",
+    "inference_mode",
     "int",
     "int8",
     "int16",
@@ -137,6 +146,7 @@ __all__ = [
     "result_type",
     "return_types",
     "set_backend",
+    "set_grad_enabled",
     "set_num_threads",
     "set_rng_state",
     "short",
