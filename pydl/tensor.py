@@ -583,7 +583,8 @@ def _run_backward(
         slots = pending.pop(id(node), None)
         if slots is None:
             continue
-        _check_live(node)
+        if node.backward is None or node.versions is not None:  # inline: the hot path
+            _check_live(node)
         if node_hooks is not None and node in node_hooks:
             _run_node_hooks(node, slots, False)
         if wanted_slots:
