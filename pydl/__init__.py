@@ -81,7 +81,7 @@ _TOPLEVEL_OPS = {name: d.fn for d in _OPS.values() if d.toplevel for name in d.n
 globals().update(_TOPLEVEL_OPS)
 
 # Imported after the Tensor methods are installed: they use them at import time.
-from . import autograd, backends, cuda, data, models, nn, onnx, optim, return_types  # noqa: E402
+from . import autograd, backends, cuda, data, models, nn, onnx, optim, return_types, utils  # noqa: E402
 
 __version__ = _core.build_info()["version"]
 
@@ -153,6 +153,7 @@ __all__ = [
     "tensor",
     "threads",
     "uint8",
+    "utils",
     "zeros",
     "zeros_like",
 ]
