@@ -399,3 +399,23 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: Any = None) -> Tensor:
     xb = layout.expand(x, _with_size(other, d, x.shape[d]))
     ib = np.broadcast_to(idx, _with_size(other, d, idx.shape[d]))
     return gather(xb, d, _constant(np.ascontiguousarray(ib)))
+
+
+@op(kernels=())
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot vectors of the class indices in tensor (a new last dim of num_classes;
+    -1: one more than the largest index)."""
+    idx = index_array(tensor, "one_hot", "tensor")
+    if idx.size and idx.min() < 0:
+        raise RuntimeError("one_hot: class values must be non-negative")
+    n = int(num_classes)
+    if n == -1:
+        if not idx.size:
+            raise RuntimeError(
+                "one_hot: can not infer the total number of classes from an empty tensor"
+            )
+        n = int(idx.max()) + 1
+    check_range(idx, n, -1)
+    out = np.zeros(idx.shape + (n,), np.int64)
+    np.put_along_axis(out, idx[..., None], 1, axis=-1)
+    return _constant(out)

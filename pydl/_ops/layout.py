@@ -920,3 +920,75 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
         shape[axis] = -1
         out.append(expand(reshape(t, tuple(shape)), tuple(sizes)))
     return tuple(out)
+
+
+def _pad_positions(n: int, left: int, right: int, mode: str) -> np.ndarray:
+    """The source positions of a dim of size n padded by (left, right) (negative: cropped)
+    in mode reflect, replicate or circular."""
+    i = np.arange(-left, n + right)
+    if mode == "reflect":
+        if n and (left >= n or right >= n):
+            raise RuntimeError(
+                f"pad: padding ({left}, {right}) should be less than the dim's size {n} for "
+                "mode 'reflect'"
+            )
+        period = 2 * (n - 1) if n > 1 else 1
+        i = np.abs(i) % period
+        return np.where(i >= n, period - i, i)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if left > n or right > n:
+        raise RuntimeError(
+            f"pad: padding ({left}, {right}) must be at most the dim's size {n} for mode 'circular'"
+        )
+    # PyTorch crops first, then wraps around what is left
+    core = np.arange(max(0, -left), n - max(0, -right))
+    return core[np.arange(-max(0, left), len(core) + max(0, right)) % max(1, len(core))]
+
+
+@op(kernels=())
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = None) -> Tensor:
+    """input padded along its last len(pad) // 2 dims, PyTorch's order: (left, right) of the
+    last dim first, then of the one before... Negative pads crop. mode 'constant' (value,
+    default 0), 'reflect' (mirror without repeating the edge), 'replicate' (the edge) or
+    'circular' (wrap around); the other modes read the input through the index_select
+    kernel, whose backward adds the copies' gradients back."""
+    x = as_tensor(input)
+    p = _ints(pad)
+    if len(p) % 2 or len(p) // 2 > x.ndim:
+        raise RuntimeError(
+            f"pad: padding length {len(p)} must be even and at most twice the input's rank {x.ndim}"
+        )
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(
+            f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
+        )
+    if mode != "constant" and value not in (None, 0, 0.0):
+        raise RuntimeError(f"pad: value {value} is only for mode 'constant'")
+    if mode != "constant" and len(p) // 2 > 3:
+        raise NotImplementedError(f"pad: mode {mode!r} pads at most 3 trailing dims")
+    y = x
+    for k in range(len(p) // 2):
+        d, left, right = x.ndim - 1 - k, p[2 * k], p[2 * k + 1]
+        n = y.shape[d]
+        if mode == "constant":
+            lo, hi = max(0, -left), n - max(0, -right)
+            if hi < lo:
+                raise RuntimeError(f"pad: cropping ({left}, {right}) removes more than dim {d}")
+            if lo or hi != n:
+                y = narrow(y, d, lo, hi - lo)
+            if left > 0 or right > 0:
+                fill = 0 if value is None else value
+                parts = []
+                for width in (max(0, left), None, max(0, right)):
+                    if width is None:
+                        parts.append(y)
+                    elif width:
+                        shape = y.shape[:d] + (width,) + y.shape[d + 1 :]
+                        parts.append(_constant(np.full(shape, fill, y.dtype)))
+                y = cat(parts, d)
+        elif left or right:
+            if n == 0:
+                raise RuntimeError(f"pad: mode {mode!r} cannot pad dim {d} of size 0")
+            y = _select_along(y, d, _pad_positions(n, left, right, mode))
+    return y if y is not x else clone(x)
