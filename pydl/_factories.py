@@ -460,7 +460,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> T
         with np.errstate(divide="ignore"):
             keys = -np.log1p(-u) / rows  # Exp(rate = weight): the smallest k win
         out = np.argsort(keys, axis=1, kind="stable")[:, :k]
-    return _constant(np.ascontiguousarray(out.reshape(w.shape[:-1] + (k,)), np.int64))
+    return _constant(np.asarray(out.reshape(w.shape[:-1] + (k,)), np.int64, order="C"))
 
 
 def bernoulli(input: Tensor, p: Any = None) -> Tensor:

@@ -46,7 +46,9 @@ void scatter_forward(const T* x, const Shape& x_shape, int64_t dim, const int64_
 // Gradients of scatter_forward (out is its result): grad_x (x_shape) and grad_src
 // (src_shape: zero outside index's extent); either may be null (not needed). Sum and mean
 // pass the gradient (divided by the count); prod by the product of the others; amax and
-// amin split it evenly among the values equal to the result, as PyTorch's.
+// amin split it evenly among the values equal to the result, as PyTorch's (but without
+// include_self, x is not one of them: PyTorch 2.13 still counts an x equal to the result,
+// which gives its sources less than the whole gradient).
 template <typename T>
 void scatter_backward(const T* grad, const T* x, const Shape& x_shape, int64_t dim,
                       const int64_t* index, const Shape& index_shape, const T* src,

@@ -34,7 +34,7 @@ def index_array(index: Any, fn: str, what: str = "index") -> np.ndarray:
     arr = index._array if isinstance(index, Tensor) else np.asarray(index)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{fn}(): {what} must be an integer tensor, got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.int64)
+    return np.asarray(arr, dtype=np.int64, order="C")
 
 
 def check_range(index: np.ndarray, size: int, dim: int) -> None:
@@ -350,9 +350,9 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     arr = as_tensor(input)._array
     if as_tuple:
         return tuple(
-            _constant(np.ascontiguousarray(i, np.int64)) for i in np.nonzero(np.atleast_1d(arr))
+            _constant(np.asarray(i, np.int64, order="C")) for i in np.nonzero(np.atleast_1d(arr))
         )
-    return _constant(np.ascontiguousarray(np.argwhere(arr), np.int64))
+    return _constant(np.asarray(np.argwhere(arr), np.int64, order="C"))
 
 
 @op(kernels=(), method=True, toplevel=True)
@@ -398,7 +398,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: Any = None) -> Tensor:
         ) from None
     xb = layout.expand(x, _with_size(other, d, x.shape[d]))
     ib = np.broadcast_to(idx, _with_size(other, d, idx.shape[d]))
-    return gather(xb, d, _constant(np.ascontiguousarray(ib)))
+    return gather(xb, d, _constant(np.asarray(ib, order="C")))
 
 
 @op(kernels=())

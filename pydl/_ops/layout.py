@@ -432,7 +432,7 @@ def _varargs(args: tuple) -> tuple:
 
 def _select_along(x: Tensor, d: int, index: np.ndarray) -> Tensor:
     """x's slices along d at index (an int64 vector): the index_select kernel."""
-    return _indexing().index_select(x, d, _constant(np.ascontiguousarray(index, np.int64)))
+    return _indexing().index_select(x, d, _constant(np.asarray(index, np.int64, order="C")))
 
 
 @op(kernels=(), method=True, toplevel=True)
@@ -750,13 +750,11 @@ def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple
             raise RuntimeError(f"tensor_split: sections must be positive, got {k}")
         sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
         return _narrows(x, d, sizes)
-    bounds = [min(max(int(i) + (n if int(i) < 0 else 0), 0), n) for i in ios]
-    out, start = [], 0
-    for b in bounds + [n]:
-        stop = max(b, start)
-        out.append(narrow(x, d, start, stop - start))
-        start = stop
-    return tuple(out)
+    # the pieces x[i_k-1:i_k] along d, with Python's slice rules (i_0 = 0, the last to n)
+    bounds = [0] + [min(max(int(i) + (n if int(i) < 0 else 0), 0), n) for i in ios] + [n]
+    return tuple(
+        narrow(x, d, start, max(0, stop - start)) for start, stop in zip(bounds, bounds[1:])
+    )
 
 
 @op(kernels=(), method=True, toplevel=True)
@@ -847,6 +845,8 @@ def _atleast(tensors: tuple, n: int) -> Any:
             out.append(t)
         elif n == 3 and t.ndim == 2:
             out.append(unsqueeze(t, -1))
+        elif n == 1:
+            out.append(reshape(t, (1,)))
         else:  # 0-d and 1-d: (1, k) for 2-d, (1, k, 1) for 3-d
             v = reshape(t, (1, -1) if t.ndim else (1, 1))
             out.append(reshape(v, (1, v.shape[1], 1)) if n == 3 else v)

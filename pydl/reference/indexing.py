@@ -150,7 +150,7 @@ def index_select_forward(x, dim, index):
     _check(index, _size(x.shape, dim), dim)
     o, n, i = _around(x.shape, dim)
     y = x.reshape(o, n, i)[:, index, :]
-    return np.ascontiguousarray(y.reshape(_with_size(x.shape, dim, len(index))))
+    return np.asarray(y.reshape(_with_size(x.shape, dim, len(index))), order="C")
 
 
 def index_select_backward(grad, dim, index, x_shape):
