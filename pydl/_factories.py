@@ -355,16 +355,25 @@ def eye(
     return _finish(np.eye(rows, cols, dtype=dt), device, requires_grad)
 
 
+def _words64(shape: tuple[int, ...]) -> np.ndarray:
+    """Random 64-bit words from pydl's generator (two 32-bit words of its stream each, the
+    same on either backend: Note [Random streams] in cpp/core/rng.h)."""
+    n = math.prod(shape)
+    seed, offset = _random._take(2 * n)
+    w = _reference.random._words(seed, offset + np.arange(2 * n, dtype=np.uint64))
+    return ((w[0::2] << np.uint64(32)) | w[1::2]).reshape(shape)
+
+
 def _uniform64(shape: tuple[int, ...]) -> np.ndarray:
-    """U[0, 1) draws in float64 from pydl's generator (the integer draws' source: float32
-    has too few bits for large ranges)."""
-    return _draw(shape, np.dtype(np.float64), normal=False)
+    """U[0, 1) draws with float64's 53 bits (the float fills give 24)."""
+    return (_words64(shape) >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
 def _int_draws(low: int, high: int, shape: tuple[int, ...]) -> np.ndarray:
-    """Integers uniform in [low, high) (int64), from float64 uniforms."""
-    u = _uniform64(shape)
-    return np.minimum(low + np.floor(u * (high - low)).astype(np.int64), high - 1)
+    """Integers uniform in [low, high) (int64): 64 random bits modulo the range (a bias
+    below range / 2^64)."""
+    span = np.uint64(high - low)
+    return (low + (_words64(shape) % span).astype(np.int64)).astype(np.int64)
 
 
 def _bounds(low: Any, high: Any, fn: str) -> tuple[int, int]:
@@ -418,7 +427,7 @@ def randperm(
     """A random permutation of 0 .. n-1 (int64 by default), from pydl's seeded generator."""
     count = _size((n,), "randperm")[0]
     dt = dtype_arg(dtype, "randperm") or np.dtype(np.int64)
-    perm = np.argsort(_uniform64((count,)), kind="stable")
+    perm = np.argsort(_words64((count,)), kind="stable")
     return _finish(perm.astype(dt), device, requires_grad)
 
 
