@@ -147,6 +147,15 @@ def test_bernoulli_mean_and_extremes():
     assert x[:, 0].max() == 0 and x[:, 3].min() == 1
 
 
+def test_bernoulli_in_place():
+    pydl.manual_seed(7)
+    x = pydl.zeros(20000, 3, dtype=pydl.float64)
+    assert x.bernoulli_(pydl.tensor([0.0, 0.5, 1.0])) is x
+    np.testing.assert_allclose(x.numpy().mean(axis=0), [0.0, 0.5, 1.0], atol=0.015)
+    x.bernoulli_()
+    np.testing.assert_allclose(x.numpy().mean(), 0.5, atol=0.01)
+
+
 def test_normal_moments():
     pydl.manual_seed(6)
     x = pydl.normal(pydl.tensor([[-3.0], [5.0]]), pydl.tensor([0.5, 2.0, 1.0] * 10000)).numpy()

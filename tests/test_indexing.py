@@ -170,6 +170,7 @@ FLOAT_CASES = [
     ("dstack", lambda L, x, y: L.dstack([x, y]), [rand(2, 3), rand(2, 3)]),
     ("column_stack", lambda L, x, y: L.column_stack([x, y]), [rand(3), rand(3, 2)]),
     ("meshgrid_ij", lambda L, x, y: L.meshgrid(x, y, indexing="ij"), [rand(3), rand(4)]),
+    ("cartesian_prod", lambda L, x, y: L.cartesian_prod(x, y), [rand(3), rand(2)]),
     ("meshgrid_xy", lambda L, x, y, z: L.meshgrid(x, y, z, indexing="xy"), [rand(3), rand(4), rand(2)]),
 ]  # fmt: skip
 

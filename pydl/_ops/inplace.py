@@ -203,6 +203,16 @@ def normal_(x: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     return _overwrite(x, "normal_", draw)
 
 
+def bernoulli_(x: Tensor, p: Any = 0.5) -> Tensor:
+    """Each element set to 1 with probability p (a number, or a tensor broadcast to x's
+    shape), else 0, from pydl's seeded generator."""
+    from .._factories import bernoulli
+
+    prob = p._array if isinstance(p, Tensor) else p
+    return _overwrite(x, "bernoulli_", lambda: bernoulli(_constant(np.broadcast_to(
+        np.asarray(prob, np.float64), x.shape)))._array.astype(x.dtype))  # fmt: skip
+
+
 def copy_(x: Tensor, src: Any) -> Tensor:
     """x's elements set to src's (broadcast to x's shape, cast to x's dtype); the gradient
     goes to src, as PyTorch's."""
@@ -312,6 +322,7 @@ METHODS = {
         uniform_,
         normal_,
         copy_,
+        bernoulli_,
         index_put_,
         index_add_,
         index_copy_,

@@ -992,3 +992,13 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = 
                 raise RuntimeError(f"pad: mode {mode!r} cannot pad dim {d} of size 0")
             y = _select_along(y, d, _pad_positions(n, left, right, mode))
     return y if y is not x else clone(x)
+
+
+@op(kernels=(), toplevel=True)
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """All combinations of the vectors' elements, one per row (the first varying slowest);
+    one vector is returned as is."""
+    ts = tensors_of(_varargs(tensors))
+    if len(ts) == 1:
+        return ts[0]
+    return stack([reshape(g, (-1,)) for g in meshgrid(*ts, indexing="ij")], 1)
