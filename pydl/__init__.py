@@ -42,6 +42,16 @@ from ._dtypes import (
 )
 from ._factories import (
     arange,
+    bernoulli,
+    eye,
+    logspace,
+    multinomial,
+    normal,
+    randint,
+    randint_like,
+    randperm,
+    tril_indices,
+    triu_indices,
     as_tensor,
     from_dlpack,
     from_numpy,
@@ -93,6 +103,16 @@ def build_info() -> dict:
 
 __all__ = [
     "Tensor",
+    "bernoulli",
+    "eye",
+    "logspace",
+    "multinomial",
+    "normal",
+    "randint",
+    "randint_like",
+    "randperm",
+    "tril_indices",
+    "triu_indices",
     "arange",
     "as_tensor",
     "from_dlpack",
