@@ -9,6 +9,7 @@ from .layers import (
     CrossEntropyLoss,
     Flatten,
     Identity,
+    Unflatten,
     KLDivLoss,
     Linear,
     Maxout,
@@ -16,7 +17,8 @@ from .layers import (
     NLLLoss,
     PReLU,
 )
-from .module import Module, ModuleList, Parameter, Sequential
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .module import Module, Parameter
 from .norm import BatchNorm1d, BatchNorm2d, Dropout, Dropout2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import (
@@ -54,6 +56,10 @@ __all__ = [
     "TransformerEncoderLayer",
     "sinusoidal_positional_encoding",
     "Flatten",
+    "ModuleDict",
+    "ParameterDict",
+    "ParameterList",
+    "Unflatten",
     "GroupNorm",
     "Identity",
     "InstanceNorm2d",
