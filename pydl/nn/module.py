@@ -120,6 +120,9 @@ class Module:
         if name in self._parameters and value is None:
             self._parameters[name] = None  # as PyTorch: `self.bias = None` keeps the slot
             return
+        if isinstance(value, Parameter) and name in self._parameters:
+            self._parameters[name] = value  # in place: state_dict keeps its order
+            return
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
         self._non_persistent_buffers_set.discard(name)
