@@ -281,3 +281,27 @@ def test_layer_reprs(torch):
         lambda m: m.Unflatten(1, (2, 3)),
     ):
         assert repr(make(nn)) == repr(make(torch.nn))
+
+
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda m: m.Unfold((3, 2), dilation=(1, 2), padding=1, stride=(2, 1)), (2, 3, 7, 6)),
+        (lambda m: m.Unfold(2), (3, 5, 5)),
+        (lambda m: m.Fold((7, 6), (3, 2), dilation=(1, 2), padding=1, stride=(2, 1)), (2, 18, 24)),
+        (lambda m: m.Fold((5, 5), 2, stride=3), (12, 4)),
+        (lambda m: m.PixelShuffle(2), (2, 8, 3, 4)),
+        (lambda m: m.PixelUnshuffle(2), (5, 2, 2, 6, 4)),
+    ],
+)
+def test_fold_unfold_pixel_shuffle(rng, torch, make, shape):
+    mine, theirs = make(nn), make(torch.nn)
+    _compare(torch, mine, theirs, _rand(rng, *shape))
+    assert repr(mine) == repr(theirs)
+
+
+def test_fold_errors():
+    with pytest.raises(RuntimeError, match="expected input.size"):
+        F.fold(pydl.randn(1, 4, 5), (4, 4), 2)
+    with pytest.raises(ValueError, match="kernel_size"):
+        F.unfold(pydl.randn(1, 1, 4, 4), 0)

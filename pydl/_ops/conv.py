@@ -195,3 +195,97 @@ def conv3d(
     y = conv2d(images, w2, bias, stride[1:], pad2, dilation[1:], groups)
     y = reshape(y, (n, d_out) + y.shape[1:])
     return permute(y, 0, 2, 1, 3, 4)
+
+
+def _patch_weight(channels: int, kernel: tuple, dtype: Any) -> Tensor:
+    """(C kh kw, 1, kh, kw) one-hot kernels: a depthwise conv2d with it (groups=C) copies
+    each patch element to its own channel, c * kh * kw + i * kw + j (PyTorch's im2col
+    order)."""
+    kh, kw = kernel
+    eye = np.eye(kh * kw, dtype=dtype).reshape(kh * kw, 1, kh, kw)
+    return as_tensor(np.ascontiguousarray(np.tile(eye, (channels, 1, 1, 1))))
+
+
+def _fold_args(kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:
+    args = tuple(
+        int_tuple(name, v)
+        for name, v in (
+            ("kernel_size", kernel_size),
+            ("dilation", dilation),
+            ("padding", padding),
+            ("stride", stride),
+        )
+    )
+    k, d, p, s = args
+    if min(k) < 1 or min(d) < 1 or min(s) < 1 or min(p) < 0:
+        raise ValueError(
+            f"kernel_size, dilation and stride must be >= 1 and padding >= 0; got "
+            f"kernel_size={k}, dilation={d}, padding={p}, stride={s}"
+        )
+    return args
+
+
+@op(kernels=())
+def unfold(
+    input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+) -> Tensor:
+    """im2col: the sliding kh x kw patches of (N, C, H, W) input as columns, (N, C kh kw,
+    L): a depthwise conv2d with one-hot kernels (_patch_weight), so its backward (col2im)
+    is conv2d's."""
+    x = as_tensor(input)
+    if x.ndim == 3:
+        return squeeze(unfold(unsqueeze(x, 0), kernel_size, dilation, padding, stride), 0)
+    if x.ndim != 4:
+        raise ValueError(f"unfold expects input (N, C, H, W) or (C, H, W); got {x.shape}")
+    k, d, p, s = _fold_args(kernel_size, dilation, padding, stride)
+    n, c = x.shape[:2]
+    y = conv2d(x, _patch_weight(c, k, x.dtype), None, s, p, d, c)
+    return reshape(y, (n, c * k[0] * k[1], -1))
+
+
+@op(kernels=())
+def fold(
+    input: Tensor,
+    output_size: Any,
+    kernel_size: Any,
+    dilation: Any = 1,
+    padding: Any = 0,
+    stride: Any = 1,
+) -> Tensor:
+    """col2im, unfold's adjoint: (N, C kh kw, L) columns summed back into (N, C, H, W) at
+    their patches' places (overlaps add): a transposed depthwise convolution with the
+    one-hot kernels."""
+    from .conv_transpose import conv_transpose2d  # it imports this module
+
+    x = as_tensor(input)
+    if x.ndim == 2:
+        return squeeze(
+            fold(unsqueeze(x, 0), output_size, kernel_size, dilation, padding, stride), 0
+        )
+    if x.ndim != 3:
+        raise ValueError(
+            f"fold expects input (N, C * kh * kw, L) or (C * kh * kw, L); got {x.shape}"
+        )
+    k, d, p, s = _fold_args(kernel_size, dilation, padding, stride)
+    out = int_tuple("output_size", output_size)
+    blocks = [
+        (o + 2 * p_ - d_ * (k_ - 1) - 1) // s_ + 1 for o, k_, d_, p_, s_ in zip(out, k, d, p, s)
+    ]
+    n, ck, length = x.shape
+    if ck % (k[0] * k[1]):
+        raise RuntimeError(
+            f"fold: expected size of input's dimension 1 to be divisible by the product of "
+            f"kernel_size {k}, but got input.size(1)={ck}"
+        )
+    if min(blocks) < 1 or blocks[0] * blocks[1] != length:
+        raise RuntimeError(
+            f"fold: given output_size={out}, kernel_size={k}, dilation={d}, padding={p}, "
+            f"stride={s}, expected input.size(2) to be {blocks[0] * blocks[1]}, but got {length}"
+        )
+    c = ck // (k[0] * k[1])
+    extra = tuple(
+        o + 2 * p_ - ((b - 1) * s_ + d_ * (k_ - 1) + 1)
+        for o, b, k_, d_, p_, s_ in zip(out, blocks, k, d, p, s)
+    )
+    cols = reshape(x, (n, ck, blocks[0], blocks[1]))
+    return conv_transpose2d(cols, _patch_weight(c, k, x.dtype), None, s, p, extra, c, d)
