@@ -305,3 +305,45 @@ def test_fold_errors():
         F.fold(pydl.randn(1, 4, 5), (4, 4), 2)
     with pytest.raises(ValueError, match="kernel_size"):
         F.unfold(pydl.randn(1, 1, 4, 4), 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, input, offsets, psw",
+    [
+        (dict(mode="mean"), [[1, 2, 4], [4, 3, 9]], None, False),
+        (dict(mode="sum"), [1, 2, 4, 5, 4, 3, 2, 9], [0, 3, 3, 5], True),
+        (dict(mode="max"), [1, 2, 4, 5, 4, 3, 2, 9], [0, 3, 3, 5], False),
+        (dict(mode="mean", padding_idx=2), [1, 2, 4, 5, 2, 2, 2, 9], [0, 3, 4, 7], False),
+        (dict(mode="sum", include_last_offset=True), [1, 2, 4, 5, 4, 3], [0, 2, 2, 6], False),
+        (dict(mode="max", padding_idx=4), [[1, 4, 4], [4, 4, 4]], None, False),
+    ],
+)
+def test_embedding_bag(rng, torch, kwargs, input, offsets, psw):
+    mine, theirs = nn.EmbeddingBag(10, 3, **kwargs), torch.nn.EmbeddingBag(10, 3, **kwargs)
+    assert repr(mine) == repr(theirs)
+    mine.load_state_dict({"weight": theirs.weight.detach().numpy()})
+    idx = np.array(input)
+    w = rng.standard_normal(idx.shape).astype(np.float32) if psw else None
+    wt = None if w is None else torch.tensor(w, requires_grad=True)
+    wm = None if w is None else pydl.tensor(w, requires_grad=True)
+    off_t = None if offsets is None else torch.tensor(offsets)
+    yt = theirs(torch.tensor(idx), off_t, per_sample_weights=wt)
+    ym = mine(idx, None if offsets is None else np.array(offsets), per_sample_weights=wm)
+    np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    g = rng.standard_normal(yt.shape).astype(np.float32)
+    yt.backward(torch.tensor(g))
+    ym.backward(pydl.tensor(g))
+    np.testing.assert_allclose(
+        mine.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-5, atol=1e-6
+    )
+    if w is not None:
+        np.testing.assert_allclose(wm.grad.numpy(), wt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_bag_errors():
+    with pytest.raises(ValueError, match="offsets\\[0\\] has to be 0"):
+        F.embedding_bag(np.array([1, 2]), pydl.randn(4, 2), np.array([1]))
+    with pytest.raises(ValueError, match="only supported for mode='sum'"):
+        F.embedding_bag(np.array([[1, 2]]), pydl.randn(4, 2), per_sample_weights=pydl.ones((1, 2)))
+    with pytest.raises(IndexError):
+        F.embedding_bag(np.array([[1, 7]]), pydl.randn(4, 2))

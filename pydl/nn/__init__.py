@@ -37,6 +37,7 @@ from .norm import (
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import (
     Embedding,
+    EmbeddingBag,
     MultiheadAttention,
     NonDynamicallyQuantizableLinear,
     Transformer,
@@ -70,6 +71,7 @@ from .upsampling import (
 
 __all__ = [
     "AdaptiveAvgPool2d",
+    "EmbeddingBag",
     "Fold",
     "PixelShuffle",
     "PixelUnshuffle",

@@ -50,6 +50,62 @@ class Embedding(Module):
         return s if self.padding_idx is None else s + f", padding_idx={self.padding_idx}"
 
 
+class EmbeddingBag(Module):
+    """Sums, means or maxes of embedding rows over bags of indices without building the
+    bags' embeddings one by one (F.embedding_bag): forward(input, offsets=None,
+    per_sample_weights=None), input 2-D (one bag per row) or 1-D with bag offsets."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight: Any = None,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
+        if max_norm is not None or scale_grad_by_freq:
+            raise NotImplementedError("EmbeddingBag: max_norm and scale_grad_by_freq")
+        if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
+            raise ValueError(
+                f"padding_idx {padding_idx} must be within num_embeddings {num_embeddings}"
+            )
+        self.num_embeddings, self.embedding_dim, self.mode = num_embeddings, embedding_dim, mode
+        self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, False
+        self.sparse, self.include_last_offset = sparse, include_last_offset
+        self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
+        if _weight is None:
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype))
+            init.normal_(self.weight)
+            if self.padding_idx is not None:
+                self.weight._array[self.padding_idx] = 0
+        else:
+            self.weight = Parameter(_weight)
+
+    def forward(self, input: Any, offsets: Any = None, per_sample_weights: Any = None) -> Tensor:
+        return NF.embedding_bag(
+            input,
+            self.weight,
+            offsets,
+            mode=self.mode,
+            per_sample_weights=per_sample_weights,
+            include_last_offset=self.include_last_offset,
+            padding_idx=self.padding_idx,
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"
+        return s if self.padding_idx is None else s + f", padding_idx={self.padding_idx}"
+
+
 def sinusoidal_positional_encoding(length: int, d_model: int, dtype: Any = np.float32) -> Tensor:
     """PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d))."""
     pos = np.arange(length)[:, None]
