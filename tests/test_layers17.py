@@ -347,3 +347,12 @@ def test_embedding_bag_errors():
         F.embedding_bag(np.array([[1, 2]]), pydl.randn(4, 2), per_sample_weights=pydl.ones((1, 2)))
     with pytest.raises(IndexError):
         F.embedding_bag(np.array([[1, 7]]), pydl.randn(4, 2))
+
+
+@pytest.mark.parametrize("bias, lead", [(True, (5,)), (False, (2, 3)), (True, ())])
+def test_bilinear(rng, torch, bias, lead):
+    mine, theirs = nn.Bilinear(3, 4, 2, bias=bias), torch.nn.Bilinear(3, 4, 2, bias=bias)
+    assert repr(mine) == repr(theirs)
+    _compare(torch, mine, theirs, _rand(rng, *lead, 3), _rand(rng, *lead, 4))
+    with pytest.raises(ValueError, match="in1=3"):
+        mine(pydl.randn(2, 4), pydl.randn(2, 4))

@@ -6,6 +6,7 @@ from .layers import (
     ACTIVATION_MODULES,
     BCELoss,
     BCEWithLogitsLoss,
+    Bilinear,
     CrossEntropyLoss,
     Flatten,
     Identity,
@@ -71,6 +72,7 @@ from .upsampling import (
 
 __all__ = [
     "AdaptiveAvgPool2d",
+    "Bilinear",
     "EmbeddingBag",
     "Fold",
     "PixelShuffle",

@@ -68,6 +68,44 @@ class Linear(Module):
         )
 
 
+class Bilinear(Module):
+    """y = x1^T A x2 + b with A of shape (out_features, in1_features, in2_features),
+    initialized as PyTorch: U(-1/sqrt(in1), 1/sqrt(in1)) for A and b."""
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        if min(in1_features, in2_features, out_features) <= 0:
+            raise ValueError(
+                f"Bilinear needs positive sizes, got in1_features={in1_features}, "
+                f"in2_features={in2_features}, out_features={out_features}"
+            )
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        shape = (out_features, in1_features, in2_features)
+        self.weight = Parameter(np.empty(shape, dtype=dtype))
+        self.bias = Parameter(np.empty((out_features,), dtype=dtype)) if bias else None
+        bound = 1.0 / math.sqrt(in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return NF.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )
+
+
 class Flatten(Module):
     """Flattens dims start_dim..end_dim into one (by default all but the batch dim)."""
 
