@@ -356,3 +356,25 @@ def test_bilinear(rng, torch, bias, lead):
     _compare(torch, mine, theirs, _rand(rng, *lead, 3), _rand(rng, *lead, 4))
     with pytest.raises(ValueError, match="in1=3"):
         mine(pydl.randn(2, 4), pydl.randn(2, 4))
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("conv3d", lambda lib: (lib.ones((2, 2, 2, 2, 2), dtype=lib.float64),)),
+        ("max_pool3d", lambda lib: (2,)),
+        ("avg_pool3d", lambda lib: (2,)),
+        ("adaptive_max_pool2d", lambda lib: (2,)),
+        ("unfold", lambda lib: (2,)),
+        ("local_response_norm", lambda lib: (2,)),
+    ],
+)
+def test_zero_batch_and_float64(torch, name, args):
+    """A batch of 0 gives PyTorch's shape; float64 stays float64."""
+    shape = (2, 4, 4) if name in ("adaptive_max_pool2d", "unfold") else (2, 4, 4, 4)
+    for n in (0, 2):
+        x = np.random.default_rng(0).standard_normal((n, *shape))
+        mine = getattr(F, name)(pydl.tensor(x), *args(pydl))
+        theirs = getattr(torch.nn.functional, name)(torch.tensor(x), *args(torch))
+        assert mine.shape == tuple(theirs.shape) and mine.dtype == np.float64
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)

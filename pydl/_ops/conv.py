@@ -240,7 +240,7 @@ def unfold(
     k, d, p, s = _fold_args(kernel_size, dilation, padding, stride)
     n, c = x.shape[:2]
     y = conv2d(x, _patch_weight(c, k, x.dtype), None, s, p, d, c)
-    return reshape(y, (n, c * k[0] * k[1], -1))
+    return reshape(y, (n, c * k[0] * k[1], y.shape[2] * y.shape[3]))  # -1 fails on 0 elements
 
 
 @op(kernels=())

@@ -175,8 +175,8 @@ def local_response_norm(
     if size < 1:
         raise ValueError(f"local_response_norm: size must be >= 1, got {size}")
     n, c = x.shape[:2]
-    sq = reshape(x * x, (n, 1, c, -1))
-    rest = sq.shape[3]
+    rest = int(np.prod(x.shape[2:]))
+    sq = reshape(x * x, (n, 1, c, rest))
     before, after = size // 2, (size - 1) // 2
     parts = [as_tensor(np.zeros((n, 1, m, rest), x.dtype)) for m in (before, after)]
     sq = cat([parts[0], sq, parts[1]], 2)
