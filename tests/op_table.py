@@ -697,3 +697,4 @@ import op_rows_loss  # noqa: E402, F401
 import op_rows_pointwise  # noqa: E402, F401
 import op_rows_scan  # noqa: E402, F401
 import op_rows_sort  # noqa: E402, F401
+import op_rows_nn  # noqa: E402, F401

@@ -220,7 +220,7 @@ def test_transformer_encoder_layer_matches_pytorch(torch, norm_first, activation
     ym.sum().backward()
     yt.sum().backward()
     np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-3, atol=1e-4)
-    assert nn.TransformerEncoderLayer(16, 4).linear1.out_features == 64  # 4 d by default
+    assert nn.TransformerEncoderLayer(16, 4).linear1.out_features == 2048  # as PyTorch
 
 
 def test_embedding_and_positional_encoding(backend="core"):

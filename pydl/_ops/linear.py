@@ -94,3 +94,32 @@ def linear(
     save = grad_needed(x, weight, bias)
     y, pre = _b.active.linear_act_forward(x._array, weight._array, b, activation, save=save)
     return record(y, inputs, _linear_act_backward, (y, pre, activation))
+
+
+@op(kernels=())
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o]: one GEMM of x1 with W
+    laid out as (out * in2, in1), then a product with x2 summed over j."""
+    from .elementwise import mul
+    from .layout import permute
+    from .reduce import sum as reduce_sum
+
+    x1, x2 = as_tensor(input1), as_tensor(input2)
+    if weight.ndim != 3 or x1.shape[:-1] != x2.shape[:-1]:
+        raise ValueError(
+            f"bilinear expects inputs (*, in1) and (*, in2) with the same leading dims and "
+            f"weight (out, in1, in2); got {x1.shape}, {x2.shape} and {weight.shape}"
+        )
+    out, in1, in2 = weight.shape
+    if x1.shape[-1] != in1 or x2.shape[-1] != in2:
+        raise ValueError(
+            f"bilinear: weight {weight.shape} expects in1={in1} and in2={in2} features, got "
+            f"inputs {x1.shape} and {x2.shape}"
+        )
+    lead = x1.shape[:-1]
+    w2 = reshape(permute(weight, 0, 2, 1), (out * in2, in1))
+    t = reshape(linear(reshape(x1, (-1, in1)), w2), (-1, out, in2))
+    y = reduce_sum(mul(t, unsqueeze(reshape(x2, (-1, in2)), 1)), 2)
+    if bias is not None:
+        y = y + bias
+    return reshape(y, lead + (out,))

@@ -9,6 +9,10 @@ import numpy as np
 
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
+from .activation import sqrt
+from .layout import cat, reshape
+from .pool import avg_pool2d
+from .reduce import mean
 from .registry import op
 
 
@@ -132,3 +136,49 @@ def instance_norm(
     """Normalize each channel of each sample over its spatial dims (group_norm, C groups)."""
     x = as_tensor(input)
     return group_norm(x, x.shape[1], weight, bias, eps)
+
+
+@op(kernels=())
+def rms_norm(
+    input: Tensor, normalized_shape: Any, weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
+    """y = x / sqrt(mean(x^2 over the trailing normalized_shape dims) + eps) * weight;
+    eps None is the dtype's machine epsilon, as PyTorch's."""
+    x = as_tensor(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.shape[x.ndim - len(shape) :] != shape or len(shape) > x.ndim:
+        raise ValueError(
+            f"rms_norm: normalized_shape {shape} must match the trailing dims of the input "
+            f"{x.shape}"
+        )
+    if weight is not None and tuple(weight.shape) != shape:
+        raise ValueError(f"rms_norm: weight {weight.shape} must have shape {shape}")
+    if eps is None:
+        eps = float(np.finfo(x.dtype if x.dtype.kind == "f" else np.float32).eps)
+    dims = tuple(range(x.ndim - len(shape), x.ndim))
+    y = x / sqrt(mean(x * x, dims, keepdim=True) + eps)
+    return y if weight is None else y * weight
+
+
+@op(kernels=())
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
+    """y = x / (k + alpha / size * sum of x^2 over the `size` channels around c)^beta, the
+    channel window being [c - size // 2, c + (size - 1) // 2] (zeros beyond), as
+    PyTorch's: an average pooling of x^2 along the channels."""
+    x = as_tensor(input)
+    if x.ndim < 3:
+        raise ValueError(
+            f"local_response_norm: expected 3D or higher dimensional input, got {x.ndim}D"
+        )
+    if size < 1:
+        raise ValueError(f"local_response_norm: size must be >= 1, got {size}")
+    n, c = x.shape[:2]
+    rest = int(np.prod(x.shape[2:]))
+    sq = reshape(x * x, (n, 1, c, rest))
+    before, after = size // 2, (size - 1) // 2
+    parts = [as_tensor(np.zeros((n, 1, m, rest), x.dtype)) for m in (before, after)]
+    sq = cat([parts[0], sq, parts[1]], 2)
+    div = reshape(avg_pool2d(sq, (size, 1), (1, 1)), x.shape)
+    return x / (div * alpha + k) ** beta

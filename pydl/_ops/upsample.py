@@ -12,7 +12,7 @@ import numpy as np
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
 from ._util import int_tuple
-from .layout import squeeze, unsqueeze
+from .layout import permute, reshape, squeeze, unsqueeze
 from .pool import adaptive_avg_pool2d
 from .registry import op
 
@@ -128,3 +128,36 @@ def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None)
     """interpolate(input, size, scale_factor, mode="bilinear", align_corners=True) (PyTorch's
     older name, which aligns corners)."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+@op(kernels=())
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): y[c, h r + i, w r + j] = x[c r^2 + i r + j, h, w]
+    (a reshape and a permute)."""
+    x, r = as_tensor(input), int(upscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-3] % (r * r):
+        raise RuntimeError(
+            f"pixel_shuffle expects input (*, C * {r}^2, H, W) with upscale_factor >= 1; "
+            f"got shape {x.shape}"
+        )
+    lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
+    k = len(lead)
+    y = reshape(x, lead + (c // (r * r), r, r, h, w))
+    y = permute(y, *range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return reshape(y, lead + (c // (r * r), h * r, w * r))
+
+
+@op(kernels=())
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """pixel_shuffle's inverse: (*, C, H r, W r) -> (*, C r^2, H, W)."""
+    x, r = as_tensor(input), int(downscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-2] % r or x.shape[-1] % r:
+        raise RuntimeError(
+            f"pixel_unshuffle expects input (*, C, H * {r}, W * {r}) with downscale_factor "
+            f">= 1; got shape {x.shape}"
+        )
+    lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
+    k = len(lead)
+    y = reshape(x, lead + (c, h // r, r, w // r, r))
+    y = permute(y, *range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return reshape(y, lead + (c * r * r, h // r, w // r))

@@ -1,14 +1,16 @@
 """Layers (PyTorch's names), initializers, and `pydl.nn.functional`."""
 
 from . import functional, init, utils
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
 from .layers import (
     ACTIVATION_MODULES,
     BCELoss,
     BCEWithLogitsLoss,
+    Bilinear,
     CrossEntropyLoss,
     Flatten,
     Identity,
+    Unflatten,
     KLDivLoss,
     Linear,
     Maxout,
@@ -16,20 +18,84 @@ from .layers import (
     NLLLoss,
     PReLU,
 )
-from .module import Module, ModuleList, Parameter, Sequential
-from .norm import BatchNorm1d, BatchNorm2d, Dropout, Dropout2d, GroupNorm, InstanceNorm2d, LayerNorm
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .module import Module, Parameter
+from .norm import (
+    AlphaDropout,
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    GroupNorm,
+    InstanceNorm2d,
+    LayerNorm,
+    LocalResponseNorm,
+    RMSNorm,
+)
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import (
     Embedding,
+    EmbeddingBag,
     MultiheadAttention,
+    NonDynamicallyQuantizableLinear,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
     TransformerEncoderLayer,
     sinusoidal_positional_encoding,
 )
-from .pool import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
-from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from .pool import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+    MaxUnpool2d,
+)
+from .fold import Fold, Unfold
+from .upsampling import (
+    PixelShuffle,
+    PixelUnshuffle,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 
 __all__ = [
     "AdaptiveAvgPool2d",
+    "Bilinear",
+    "EmbeddingBag",
+    "Fold",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Unfold",
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AlphaDropout",
+    "AvgPool3d",
+    "BatchNorm3d",
+    "Conv3d",
+    "Dropout1d",
+    "Dropout3d",
+    "LocalResponseNorm",
+    "MaxPool3d",
+    "MaxUnpool2d",
+    "NonDynamicallyQuantizableLinear",
+    "RMSNorm",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
     "AvgPool1d",
     "AvgPool2d",
     "BCELoss",
@@ -54,6 +120,10 @@ __all__ = [
     "TransformerEncoderLayer",
     "sinusoidal_positional_encoding",
     "Flatten",
+    "ModuleDict",
+    "ParameterDict",
+    "ParameterList",
+    "Unflatten",
     "GroupNorm",
     "Identity",
     "InstanceNorm2d",

@@ -15,6 +15,14 @@ from . import init
 from .module import Module, Parameter
 
 
+def _positive(name: str, value: Any, dims: int, layer: str) -> tuple[int, ...]:
+    """A tuple of `dims` ints >= 1; ValueError naming the argument otherwise."""
+    t = int_tuple(name, value, dims)
+    if min(t) < 1:
+        raise ValueError(f"{layer}: {name} must be >= 1, got {name}={value}")
+    return t
+
+
 class _ConvNd(Module):
     def __init__(
         self,
@@ -29,8 +37,14 @@ class _ConvNd(Module):
         bias: bool,
         dtype: Any,
         transposed: bool = False,
+        padding_mode: str = "zeros",
     ) -> None:
         super().__init__()
+        if padding_mode != "zeros":
+            raise ValueError(
+                f'{type(self).__name__}: only padding_mode="zeros" is supported, got '
+                f"{padding_mode!r}"
+            )
         if in_channels <= 0 or out_channels <= 0:
             raise ValueError(
                 f"{type(self).__name__}: channels must be positive, got "
@@ -41,9 +55,26 @@ class _ConvNd(Module):
                 f"{type(self).__name__}: in_channels {in_channels} and out_channels "
                 f"{out_channels} must be divisible by groups {groups}"
             )
-        kernel = int_tuple("kernel_size", kernel_size, dims)
+        kernel = _positive("kernel_size", kernel_size, dims, type(self).__name__)
+        stride = _positive("stride", stride, dims, type(self).__name__)
+        dilation = _positive("dilation", dilation, dims, type(self).__name__)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(
+                    f"Invalid padding string {padding!r}, should be one of ('valid', 'same')"
+                )
+            if padding == "same" and any(s != 1 for s in stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+        else:
+            padding = int_tuple("padding", padding, dims)
+            if min(padding) < 0:
+                raise ValueError(
+                    f"{type(self).__name__}: padding must be >= 0, got padding={padding}"
+                )
+        # PyTorch keeps the settings as tuples (its repr prints them so).
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.output_padding, self.transposed, self.padding_mode = (0,) * dims, transposed, "zeros"
         # PyTorch's layouts: (out, in / groups, *kernel), transposed (in, out / groups, *kernel)
         if transposed:
             channels = (in_channels, out_channels // groups)
@@ -59,11 +90,23 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
 
     def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
-            f"groups={self.groups}, bias={self.bias is not None}"
-        )
+        # PyTorch's: settings at their defaults are left out.
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", stride={self.stride}"
+        dims = len(self.kernel_size)
+        if self.padding != (0,) * dims:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * dims:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * dims:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
 
     def _checked(self, x: Tensor, rank: int) -> Tensor:
         if x.ndim != rank or x.shape[1] != self.in_channels:
@@ -88,6 +131,7 @@ class Conv2d(_ConvNd):
         dilation: Any = 1,
         groups: int = 1,
         bias: bool = True,
+        padding_mode: str = "zeros",
         dtype: Any = np.float32,
     ) -> None:
         super().__init__(
@@ -101,6 +145,7 @@ class Conv2d(_ConvNd):
             groups,
             bias,
             dtype,
+            padding_mode=padding_mode,
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -128,6 +173,7 @@ class Conv1d(_ConvNd):
         dilation: Any = 1,
         groups: int = 1,
         bias: bool = True,
+        padding_mode: str = "zeros",
         dtype: Any = np.float32,
     ) -> None:
         super().__init__(
@@ -141,11 +187,54 @@ class Conv1d(_ConvNd):
             groups,
             bias,
             dtype,
+            padding_mode=padding_mode,
         )
 
     def forward(self, x: Tensor) -> Tensor:
         return NF.conv1d(
             self._checked(x, 3),
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+        )
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution (cross-correlation) over (N, C, D, H, W) input."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__(
+            3,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            dtype,
+            padding_mode=padding_mode,
+        )
+
+    def forward(self, input: Tensor) -> Tensor:
+        return NF.conv3d(
+            self._checked(input, 5),
             self.weight,
             self.bias,
             self.stride,
@@ -193,15 +282,7 @@ class _ConvTransposeNd(_ConvNd):
             dtype,
             transposed=True,
         )
-        self.output_padding = output_padding
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding}, "
-            f"output_padding={self.output_padding}, dilation={self.dilation}, "
-            f"groups={self.groups}, bias={self.bias is not None}"
-        )
+        self.output_padding = int_tuple("output_padding", output_padding, dims)
 
     def _output_padding(self, x: Tensor, output_size: Any) -> Any:
         """self.output_padding, or the one that gives `output_size` (the spatial sizes, or

@@ -18,11 +18,13 @@ from .module import Module, Parameter
 
 
 class Identity(Module):
+    """Returns its input (arguments are accepted and ignored, as PyTorch's)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x
+    def forward(self, input: Tensor) -> Tensor:
+        return input
 
 
 class Linear(Module):
@@ -66,13 +68,81 @@ class Linear(Module):
         )
 
 
+class Bilinear(Module):
+    """y = x1^T A x2 + b with A of shape (out_features, in1_features, in2_features),
+    initialized as PyTorch: U(-1/sqrt(in1), 1/sqrt(in1)) for A and b."""
+
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        if min(in1_features, in2_features, out_features) <= 0:
+            raise ValueError(
+                f"Bilinear needs positive sizes, got in1_features={in1_features}, "
+                f"in2_features={in2_features}, out_features={out_features}"
+            )
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        shape = (out_features, in1_features, in2_features)
+        self.weight = Parameter(np.empty(shape, dtype=dtype))
+        self.bias = Parameter(np.empty((out_features,), dtype=dtype)) if bias else None
+        bound = 1.0 / math.sqrt(in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return NF.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )
+
+
 class Flatten(Module):
+    """Flattens dims start_dim..end_dim into one (by default all but the batch dim)."""
+
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.flatten(x, self.start_dim, self.end_dim)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.flatten(input, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Expands dim `dim` into `unflattened_size` (one entry may be -1), Flatten's inverse."""
+
+    def __init__(self, dim: int, unflattened_size: Any) -> None:
+        super().__init__()
+        if not isinstance(dim, int):
+            raise TypeError(f"invalid argument type for dim parameter: {type(dim).__name__}")
+        if not isinstance(unflattened_size, (tuple, list)) or not all(
+            isinstance(n, int) for n in unflattened_size
+        ):
+            raise TypeError(
+                f"unflattened_size must be a tuple of ints, but found {unflattened_size!r}"
+            )
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        x = input
+        dim = self.dim % x.ndim if x.ndim else 0
+        shape = x.shape[:dim] + tuple(self.unflattened_size) + x.shape[dim + 1 :]
+        return F.reshape(x, shape)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 # The activation modules that take PyTorch's `inplace=` argument.
@@ -158,10 +228,14 @@ class PReLU(Module):
         self, num_parameters: int = 1, init: float = 0.25, dtype: Any = np.float32
     ) -> None:
         super().__init__()
+        self.num_parameters = num_parameters
         self.weight = Parameter(np.full((num_parameters,), init, dtype=dtype))
 
     def forward(self, x: Tensor) -> Tensor:
         return NF.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
 
 
 class Maxout(Module):
@@ -169,11 +243,18 @@ class Maxout(Module):
 
     def __init__(self, in_features: int, out_features: int, pool_size: int) -> None:
         super().__init__()
+        self.in_features, self.out_features = in_features, out_features
         self.pool_size = pool_size
         self.linear = Linear(in_features, out_features * pool_size)
 
     def forward(self, x: Tensor) -> Tensor:
         return NF.maxout(self.linear(x), self.pool_size)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"pool_size={self.pool_size}"
+        )
 
 
 def _loss(name: str, fn: Any, doc: str, **defaults: Any) -> type:

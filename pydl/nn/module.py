@@ -1,10 +1,10 @@
-"""Module, Parameter and the containers."""
+"""Module and Parameter (torch.nn.Module's API: registration, traversal, hooks, state)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from .. import _device
 from .._device import as_device, not_on_cpu
 from .._factories import dtype_arg
 from ..tensor import Tensor, bump_version
+from ._hooks import BackwardHook, RemovableHandle
 
 
 class Parameter(Tensor):
@@ -19,7 +20,9 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data: Any, requires_grad: bool = True) -> None:
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
+        if data is None:  # PyTorch's Parameter(): an empty float32 tensor
+            data = np.empty((0,), np.float32)
         super().__init__(data._array if isinstance(data, Tensor) else data)
         if self._array.dtype.kind != "f":
             raise TypeError(f"a Parameter must be floating point, got {self.dtype}")
@@ -29,18 +32,75 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class IncompatibleKeys(NamedTuple):
+    """What load_state_dict returns, as PyTorch's: (missing_keys, unexpected_keys)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class StateDictError(KeyError, RuntimeError):
+    """load_state_dict(strict=True) with missing or unexpected keys: PyTorch raises
+    RuntimeError; pydl raised KeyError before, so this is both."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _add_indent(s: str, spaces: int) -> str:
+    """Every line of s after the first indented by `spaces` (blank lines stay empty), as
+    PyTorch's nested reprs."""
+    first, *rest = s.split("\n")
+    if not rest:
+        return s
+    return "\n".join([first] + [" " * spaces + line if line.strip() else "" for line in rest])
+
+
+def _check_name(owner: Module, name: Any, kind: str, registry: str) -> None:
+    """PyTorch's checks on a name being registered: a str, not empty, without '.', and not
+    an existing attribute of another kind."""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+    if "_parameters" not in owner.__dict__:
+        raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+    if hasattr(owner, name) and name not in getattr(owner, registry):
+        raise KeyError(f"attribute '{name}' already exists")
+
+
 class Module:
     """Base class of layers and models, as torch.nn.Module.
 
     Assigning a Parameter or Module attribute registers it; `parameters()`,
     `state_dict()`, `train()`/`eval()` and `zero_grad()` walk the registered tree.
+    Hooks (forward, forward pre, full backward, backward pre) run around `forward` when
+    the module is called.
     """
 
     def __init__(self) -> None:
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "training", True)
+        set_ = object.__setattr__
+        set_(self, "_parameters", OrderedDict())
+        set_(self, "_modules", OrderedDict())
+        set_(self, "_buffers", OrderedDict())
+        set_(self, "_non_persistent_buffers_set", set())
+        set_(self, "_forward_pre_hooks", OrderedDict())
+        set_(self, "_forward_hooks", OrderedDict())
+        set_(self, "_backward_pre_hooks", OrderedDict())
+        set_(self, "_backward_hooks", OrderedDict())
+        set_(self, "_hooks_with_kwargs", set())  # ids of the hooks that take kwargs
+        set_(self, "training", True)
+
+    def __setstate__(self, state: dict) -> None:
+        # Modules pickled before hooks existed lack their registries.
+        self.__dict__.update(state)
+        for name in ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks"):
+            self.__dict__.setdefault(name, OrderedDict())
+        self.__dict__.setdefault("_backward_hooks", OrderedDict())
+        self.__dict__.setdefault("_hooks_with_kwargs", set())
+        self.__dict__.setdefault("_non_persistent_buffers_set", set())
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
@@ -57,8 +117,15 @@ class Module:
                 )
             self._buffers[name] = value
             return
+        if name in self._parameters and value is None:
+            self._parameters[name] = None  # as PyTorch: `self.bias = None` keeps the slot
+            return
+        if isinstance(value, Parameter) and name in self._parameters:
+            self._parameters[name] = value  # in place: state_dict keeps its order
+            return
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
@@ -77,33 +144,187 @@ class Module:
         for registry in (self._parameters, self._modules, self._buffers):
             if name in registry:
                 del registry[name]
+                self._non_persistent_buffers_set.discard(name)
                 return
         object.__delattr__(self, name)
 
-    def register_parameter(self, name: str, param: Parameter | None) -> None:
-        if param is None:
-            self._parameters.pop(name, None)
-            object.__setattr__(self, name, None)
-        else:
-            setattr(self, name, param)
+    def __dir__(self) -> list[str]:
+        keys = set(super().__dir__())
+        keys.update(self._parameters, self._modules, self._buffers)
+        return sorted(k for k in keys if not k[0].isdigit())
 
-    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
-        """A tensor saved in state_dict but not trained (e.g. running statistics)."""
+    # ----- registration -----------------------------------------------------------
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register param (or None: an absent optional parameter, as a missing bias)."""
+        _check_name(self, name, "parameter", "_parameters")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(pydl.nn.Parameter or None required)"
+            )
+        self._buffers.pop(name, None)
+        self._modules.pop(name, None)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """A tensor kept with the module but not trained (e.g. running statistics); in
+        state_dict unless persistent=False."""
+        _check_name(self, name, "buffer", "_buffers")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                "(pydl Tensor or None required)"
+            )
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
         self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register a child module (or None) under name."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        _check_name(self, name, "module", "_modules")
+        self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
         self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        """The module at the dotted path target ("" is self); AttributeError otherwise."""
+        if target == "":
+            return self
+        mod = self
+        for item in target.split("."):
+            if not isinstance(mod, Module) or item not in mod._modules:
+                raise AttributeError(f"{type(mod).__name__} has no attribute `{item}`")
+            mod = mod._modules[item]
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return mod
+
+    def _get_member(self, target: str, registry: str, kind: str) -> Any:
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if name not in getattr(mod, registry):
+            raise AttributeError(f"{type(mod).__name__} has no {kind} `{name}`")
+        return getattr(mod, registry)[name]
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path target ("layer.0.weight")."""
+        return self._get_member(target, "_parameters", "parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path target ("bn.running_mean")."""
+        return self._get_member(target, "_buffers", "buffer")
+
+    # ----- hooks ------------------------------------------------------------------
+    def _add_hook(
+        self, registry: str, hook: Callable, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        hooks = self.__dict__[registry]
+        handle = RemovableHandle(hooks, self._hooks_with_kwargs)
+        hooks[handle.id] = hook
+        if with_kwargs:
+            self._hooks_with_kwargs.add(handle.id)
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """hook(module, args) before forward; a non-None result replaces args (a
+        non-tuple is wrapped). with_kwargs: hook(module, args, kwargs) -> None or
+        (args, kwargs)."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """hook(module, args, output) after forward (with_kwargs: hook(module, args,
+        kwargs, output)); a non-None result replaces the output."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """hook(module, grad_output) when the gradients of the module's outputs are known;
+        a non-None result replaces grad_output."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """hook(module, grad_input, grad_output) when the gradients of the module's tensor
+        inputs are known (None for an input that needs none); a non-None result replaces
+        grad_input."""
+        return self._add_hook("_backward_hooks", hook, prepend)
+
+    def _has_hooks(self) -> bool:
+        d = self.__dict__
+        return bool(
+            d["_forward_pre_hooks"]
+            or d["_forward_hooks"]
+            or d["_backward_hooks"]
+            or d["_backward_pre_hooks"]
+        )
 
     # ----- calling ----------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        d = self.__dict__
+        if (
+            d["_forward_pre_hooks"]
+            or d["_forward_hooks"]
+            or d["_backward_hooks"]
+            or d["_backward_pre_hooks"]
+        ):
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        """forward between its hooks, in PyTorch's order: forward pre hooks, backward
+        hooks' input wrappers, forward, forward hooks, backward hooks' output wrappers."""
+        with_kwargs = self._hooks_with_kwargs
+        for hid, hook in list(self._forward_pre_hooks.items()):
+            if hid in with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, "
+                            f"new_kwargs), but got {result}."
+                        )
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        bw = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            bw = BackwardHook(self, self._backward_hooks, self._backward_pre_hooks)
+            args = bw.setup_input_hook(args)
+        output = self.forward(*args, **kwargs)
+        for hid, hook in list(self._forward_hooks.items()):
+            if hid in with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
+            if result is not None:
+                output = result
+        if bw is not None:
+            output = bw.setup_output_hook(output)
+        return output
 
     # Fusion in Sequential: a module followed by an activation module may apply the
     # activation in its own kernel call (Linear: the GEMM's epilogue), saving a pass
-    # over the output and an autograd node. Both hooks decline by default.
+    # over the output and an autograd node. Both hooks decline by default (and the
+    # container does not ask a module with hooks, which must see its own call).
     def _epilogue_activation(self) -> str | None:
         """The F.linear activation name this module computes, if it is one."""
         return None
@@ -114,53 +335,79 @@ class Module:
 
     # ----- traversal --------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        memo: set[int] = set()
         for name, m in self._modules.items():
-            if m is not None:
+            if m is not None and id(m) not in memo:
+                memo.add(id(m))
                 yield name, m
 
     def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) of self and every module below, depth first; a module
+        reached twice is listed once unless remove_duplicate=False."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if self in memo:
+                return
+            memo.add(self)
         yield prefix, self
-        for name, m in self.named_children():
-            yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(
+                    memo, f"{prefix}.{name}" if prefix else name, remove_duplicate
+                )
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
+    # Modules hash by identity (memo sets hold them), as PyTorch's.
+    __hash__ = object.__hash__
+
     def _named_members(
-        self, registry: str, prefix: str, recurse: bool
+        self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Any]]:
         """(dotted name, member) of a registry in this module (and below, if recurse),
-        each member once (a tied weight under its first name), None entries skipped."""
+        each member once (a tied weight under its first name) unless remove_duplicate is
+        False, None entries skipped."""
         seen: set[int] = set()
-        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else iter([(prefix, self)])
+        )
         for mod_name, m in modules:
             for name, t in getattr(m, registry).items():
-                if t is not None and id(t) not in seen:
-                    seen.add(id(t))
-                    yield (f"{mod_name}.{name}" if mod_name else name), t
+                if t is None or (remove_duplicate and id(t) in seen):
+                    continue
+                seen.add(id(t))
+                yield (f"{mod_name}.{name}" if mod_name else name), t
 
     def named_parameters(
-        self, prefix: str = "", recurse: bool = True
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, Parameter]]:
-        yield from self._named_members("_parameters", prefix, recurse)
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
-        yield from self._named_members("_buffers", prefix, recurse)
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn: Any) -> Module:
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
         """fn(m) for every submodule m (children first, as PyTorch), then for self;
         returns self (`model.apply(init_weights)`)."""
         for m in self.children():
@@ -220,6 +467,8 @@ class Module:
 
     # ----- modes and gradients ----------------------------------------------------
     def train(self, mode: bool = True) -> Module:
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
@@ -240,28 +489,49 @@ class Module:
         return self
 
     # ----- state ------------------------------------------------------------------
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Copies of every parameter and buffer, by dotted name."""
-        state: OrderedDict[str, np.ndarray] = OrderedDict()
-        for name, p in self.named_parameters():
-            state[name] = p._array.copy()
-        for name, b in self.named_buffers():
-            state[name] = b._array.copy()
+    def _state_items(self) -> Iterator[tuple[str, Tensor]]:
+        """(key, tensor) of every state_dict entry: parameters, then persistent buffers,
+        module by module as PyTorch orders them; a tied tensor under each of its names."""
+        for mod_name, m in self.named_modules(remove_duplicate=False):
+            dot = mod_name + "." if mod_name else ""
+            for name, p in m._parameters.items():
+                if p is not None:
+                    yield dot + name, p
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent_buffers_set:
+                    yield dot + name, b
+
+    def state_dict(
+        self, *, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Any]:
+        """Every parameter and persistent buffer by dotted name (copies of their arrays;
+        the tensors themselves with keep_vars=True). A tied weight appears under each of
+        its names, as in PyTorch."""
+        state = OrderedDict() if destination is None else destination
+        for name, t in self._state_items():
+            state[prefix + name] = t if keep_vars else t._array.copy()
         return state
 
-    def load_state_dict(self, state_dict: dict, strict: bool = True) -> tuple[list, list]:
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays (or tensors) into the parameters and buffers of the same names.
 
-        Shapes must match; with strict, missing or unexpected keys raise KeyError. All or
-        nothing: every entry is checked before any is copied, so an error leaves the model
-        as it was. Returns (missing_keys, unexpected_keys).
+        Shapes must match; with strict, missing or unexpected keys raise StateDictError
+        (a KeyError and a RuntimeError). All or nothing: every entry is checked before any
+        is copied, so an error leaves the model as it was. Returns (missing_keys,
+        unexpected_keys). A tied weight may be given under any or all of its names.
         """
-        own = dict(self.named_parameters())
-        own.update(self.named_buffers())
-        missing = [k for k in own if k not in state_dict]
+        own = dict(self._state_items())
+        by_tensor: dict[int, list[str]] = {}
+        for name, t in own.items():
+            by_tensor.setdefault(id(t), []).append(name)
+        # A tied tensor is loaded when any of its names is given.
+        missing = [k for k in own if not any(n in state_dict for n in by_tensor[id(own[k])])]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+            raise StateDictError(
+                f"Error(s) in loading state_dict for {type(self).__name__}: missing keys "
+                f"{missing}, unexpected keys {unexpected}"
+            )
         updates = []
         for name, value in state_dict.items():
             if name not in own:
@@ -277,18 +547,29 @@ class Module:
         for target, arr in updates:
             target._array[...] = arr
             bump_version(target)
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ----- printing ---------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The layer's settings, printed inside its parentheses (override per layer)."""
         return ""
 
+    def _get_name(self) -> str:
+        return type(self).__name__
+
     def __repr__(self) -> str:
-        lines = [
-            f"  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()
-        ]
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
+        # PyTorch's layout: one-line extra_repr inline; otherwise one line per extra line
+        # and per child, indented by two spaces.
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + _add_indent(repr(m), 2) for name, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        head = self._get_name() + "("
+        if len(extra_lines) == 1 and not child_lines:
+            return head + extra_lines[0] + ")"
+        if lines:
+            return head + "\n  " + "\n  ".join(lines) + "\n)"
+        return head + ")"
 
 
 def _to_args(args: tuple, kwargs: dict) -> tuple[Any, Any]:
@@ -309,63 +590,6 @@ def _to_args(args: tuple, kwargs: dict) -> tuple[Any, Any]:
     return device, dtype
 
 
-class Sequential(Module):
-    """Modules applied in order."""
-
-    def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, m in modules[0].items():
-                self.add_module(name, m)
-        else:
-            for i, m in enumerate(modules):
-                self.add_module(str(i), m)
-
-    def forward(self, x: Any) -> Any:
-        modules = list(self._modules.values())
-        i = 0
-        while i < len(modules):
-            if i + 1 < len(modules):  # e.g. Linear then Tanh: one fused call
-                activation = modules[i + 1]._epilogue_activation()
-                fused = None if activation is None else modules[i]._forward_then(x, activation)
-                if fused is not None:
-                    x, i = fused, i + 2
-                    continue
-            x = modules[i](x)
-            i += 1
-        return x
-
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-
-class ModuleList(Module):
-    """A list of modules, registered so their parameters are found."""
-
-    def __init__(self, modules: Any = ()) -> None:
-        super().__init__()
-        for m in modules:
-            self.append(m)
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+# The containers were defined here before containers.py; old imports (and pickles) find
+# them under this module too.
+from .containers import ModuleList, Sequential  # noqa: E402, F401

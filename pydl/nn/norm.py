@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -69,7 +70,8 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-            f"affine={self.affine}, track_running_stats={self.track_running_stats}"
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
         )
 
 
@@ -84,6 +86,12 @@ class BatchNorm2d(_BatchNorm):
     mean and variance gathered in training."""
 
     _ranks = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization over (N, C, D, H, W) input, per channel."""
+
+    _ranks = (5,)
 
 
 class LayerNorm(Module):
@@ -102,11 +110,60 @@ class LayerNorm(Module):
             (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         )
         self.normalized_shape, self.eps = shape, eps
+        self.elementwise_affine = elementwise_affine
         self.weight = Parameter(np.ones(shape, dtype)) if elementwise_affine else None
         self.bias = Parameter(np.zeros(shape, dtype)) if elementwise_affine and bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         return NF.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalization over the trailing normalized_shape dims:
+    x / sqrt(mean(x^2) + eps) * weight (eps None: the dtype's machine epsilon)."""
+
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        self.weight = Parameter(np.ones(shape, dtype)) if elementwise_affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return NF.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
+
+
+class LocalResponseNorm(Module):
+    """Normalization across neighbouring channels (AlexNet's): x / (k + alpha / size *
+    sum of x^2 over `size` channels around)^beta."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return NF.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
 class GroupNorm(Module):
@@ -127,6 +184,7 @@ class GroupNorm(Module):
                 f"num_groups {num_groups}"
             )
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
+        self.affine = affine
         self.weight = Parameter(np.ones(num_channels, dtype)) if affine else None
         self.bias = Parameter(np.zeros(num_channels, dtype)) if affine else None
 
@@ -138,6 +196,12 @@ class GroupNorm(Module):
             )
         return NF.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
+
 
 class InstanceNorm2d(Module):
     """Per-sample, per-channel normalization over (H, W) (PyTorch's defaults: no affine, no
@@ -147,7 +211,8 @@ class InstanceNorm2d(Module):
         self, num_features: int, eps: float = 1e-5, affine: bool = False, dtype: Any = np.float32
     ) -> None:
         super().__init__()
-        self.num_features, self.eps = num_features, eps
+        self.num_features, self.eps, self.affine = num_features, eps, affine
+        self.momentum, self.track_running_stats = 0.1, False  # as PyTorch's defaults
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
         self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
 
@@ -158,6 +223,13 @@ class InstanceNorm2d(Module):
                 f"{self.num_features}, H, W), got shape {x.shape}"
             )
         return NF.instance_norm(x, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class Dropout(Module):
@@ -182,6 +254,84 @@ class Dropout(Module):
 
 
 class Dropout2d(Dropout):
-    """Spatial dropout: zeroes whole channels with probability p (PyTorch's meaning)."""
+    """Spatial dropout: zeroes whole channels of (N, C, H, W) input with probability p.
+    As PyTorch 2.13: 3-D input is taken as (N, C, L) (channels of length L, with a
+    warning) and 2-D input gets plain elementwise dropout (with a deprecation warning)."""
 
-    _fn = staticmethod(NF.dropout2d)
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 2:
+            warnings.warn(
+                "dropout2d: Received a 2-D input to dropout2d, which is deprecated and will "
+                "result in an error in a future release. To retain the behavior and silence "
+                "this warning, please use dropout instead.",
+                stacklevel=2,
+            )
+            return self._drop(x, NF.dropout)
+        if x.ndim == 3:
+            warnings.warn(
+                "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+                "dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+                "is the channel dim. This behavior will change in a future release to interpret "
+                "the input as one without a batch dimension, i.e. shape (C, H, W). To maintain "
+                "the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
+                stacklevel=2,
+            )
+            return self._drop(x, _channels(NF.unsqueeze(x, -1).shape, x.shape))
+        return self._drop(x, NF.dropout2d)
+
+    def _drop(self, x: Tensor, fn: Any) -> Tensor:
+        if self.inplace and self.training:
+            return apply_(x, "dropout", lambda t: fn(t, self.p, True))
+        return fn(x, self.p, self.training)
+
+
+def _channels(shape4: tuple, shape: tuple) -> Any:
+    """Channel dropout of a tensor of `shape` as dropout2d of it reshaped to `shape4`
+    (whose last two dims hold one channel's elements)."""
+
+    def fn(x: Tensor, p: float, training: bool) -> Tensor:
+        return NF.reshape(NF.dropout2d(NF.reshape(x, shape4), p, training), shape)
+
+    return fn
+
+
+class Dropout1d(Dropout2d):
+    """Zeroes whole channels of (N, C, L) or (C, L) input with probability p."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (2, 3):
+            raise RuntimeError(
+                f"dropout1d: Expected 2D or 3D input, but received a {x.ndim}D input"
+            )
+        return self._drop(x, _channels(x.shape + (1,), x.shape))
+
+
+class Dropout3d(Dropout2d):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability p."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in (4, 5):
+            raise RuntimeError(
+                f"dropout3d: Expected 4D or 5D input, but received a {x.ndim}D input"
+            )
+        return self._drop(x, _channels(x.shape[:-2] + (x.shape[-2] * x.shape[-1],), x.shape))
+
+
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks: dropped elements take SELU's negative saturation value
+    and an affine map keeps the mean and variance (PyTorch's alpha_dropout)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.p == 1.0:
+            return NF.mul(x, 0.0)
+        alpha = -1.7580993408473766  # -selu scale * selu alpha
+        p = self.p
+        a = ((1 - p) * (1 + p * alpha**2)) ** -0.5
+        b = -a * alpha * p
+        ones = Tensor(np.ones(x.shape, x.dtype))
+        keep = NF.dropout(ones, p, True)._array * (1 - p)  # 1 kept, 0 dropped
+        scale = Tensor((a * keep).astype(x.dtype))
+        shift = Tensor((a * alpha * (1 - keep) + b).astype(x.dtype))
+        return NF.add(NF.mul(x, scale), shift)

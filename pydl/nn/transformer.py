@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -13,6 +14,7 @@ from ..tensor import Tensor, as_tensor
 from . import functional as NF
 from . import init
 from .layers import Linear
+from .containers import ModuleList
 from .module import Module, Parameter
 from .norm import Dropout, LayerNorm
 
@@ -43,6 +45,66 @@ class Embedding(Module):
     def forward(self, input: Any) -> Tensor:
         return NF.embedding(input, self.weight, self.padding_idx)
 
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        return s if self.padding_idx is None else s + f", padding_idx={self.padding_idx}"
+
+
+class EmbeddingBag(Module):
+    """Sums, means or maxes of embedding rows over bags of indices without building the
+    bags' embeddings one by one (F.embedding_bag): forward(input, offsets=None,
+    per_sample_weights=None), input 2-D (one bag per row) or 1-D with bag offsets."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        mode: str = "mean",
+        sparse: bool = False,
+        _weight: Any = None,
+        include_last_offset: bool = False,
+        padding_idx: int | None = None,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
+        if max_norm is not None or scale_grad_by_freq:
+            raise NotImplementedError("EmbeddingBag: max_norm and scale_grad_by_freq")
+        if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
+            raise ValueError(
+                f"padding_idx {padding_idx} must be within num_embeddings {num_embeddings}"
+            )
+        self.num_embeddings, self.embedding_dim, self.mode = num_embeddings, embedding_dim, mode
+        self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, False
+        self.sparse, self.include_last_offset = sparse, include_last_offset
+        self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
+        if _weight is None:
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype))
+            init.normal_(self.weight)
+            if self.padding_idx is not None:
+                self.weight._array[self.padding_idx] = 0
+        else:
+            self.weight = Parameter(_weight)
+
+    def forward(self, input: Any, offsets: Any = None, per_sample_weights: Any = None) -> Tensor:
+        return NF.embedding_bag(
+            input,
+            self.weight,
+            offsets,
+            mode=self.mode,
+            per_sample_weights=per_sample_weights,
+            include_last_offset=self.include_last_offset,
+            padding_idx=self.padding_idx,
+        )
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"
+        return s if self.padding_idx is None else s + f", padding_idx={self.padding_idx}"
+
 
 def sinusoidal_positional_encoding(length: int, d_model: int, dtype: Any = np.float32) -> Tensor:
     """PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d))."""
@@ -53,6 +115,10 @@ def sinusoidal_positional_encoding(length: int, d_model: int, dtype: Any = np.fl
     pe[:, 0::2] = np.sin(angle)
     pe[:, 1::2] = np.cos(angle[:, : d_model // 2])
     return as_tensor(pe.astype(dtype))
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """Linear under the name PyTorch gives MultiheadAttention's out_proj (its repr)."""
 
 
 class MultiheadAttention(Module):
@@ -90,7 +156,9 @@ class MultiheadAttention(Module):
                 init.xavier_uniform_(w)
                 setattr(self, f"{name}_proj_weight", w)
         self.in_proj_bias = Parameter(np.zeros(3 * embed_dim, dtype)) if bias else None
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(
+            embed_dim, embed_dim, bias=bias, dtype=dtype
+        )
         if bias:
             init.zeros_(self.out_proj.bias)
 
@@ -226,19 +294,90 @@ class MultiheadAttention(Module):
         return None if total is None else total.astype(dtype)
 
 
-class TransformerEncoderLayer(Module):
+def _activation(activation: Any) -> tuple[str | None, Any]:
+    """(F.linear's epilogue name, None) for "relu"/"gelu" (or F.relu / F.gelu), else
+    (None, the callable), as PyTorch's layers take either."""
+    if isinstance(activation, str):
+        if activation not in ("relu", "gelu"):
+            raise RuntimeError(f"activation should be relu/gelu, not {activation}")
+        return activation, None
+    for name in ("relu", "gelu"):
+        if activation is getattr(NF, name):
+            return name, None
+    if not callable(activation):
+        raise TypeError(f"activation must be a string or a callable, got {activation!r}")
+    return None, activation
+
+
+class _Block(Module):
+    """The feed-forward part and settings shared by the encoder and decoder layers."""
+
+    def _setup(
+        self,
+        d_model: int,
+        dim_feedforward: int,
+        dropout: float,
+        activation: Any,
+        batch_first: bool,
+        bias: bool,
+        dtype: Any,
+        cross: bool,
+    ) -> None:
+        self.self_attn = MultiheadAttention(
+            d_model, self._nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
+        )
+        if cross:
+            self.multihead_attn = MultiheadAttention(
+                d_model,
+                self._nhead,
+                dropout=dropout,
+                bias=bias,
+                batch_first=batch_first,
+                dtype=dtype,
+            )
+        # PyTorch's registration order (its repr and state_dict follow it)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.activation_relu_or_gelu, self._act = _activation(activation)
+        self.activation = activation
+
+    def _ff(self, x: Tensor) -> Tensor:
+        if self._act is None:  # the activation runs in linear1's GEMM epilogue
+            h = NF.linear(
+                x, self.linear1.weight, self.linear1.bias, activation=self.activation_relu_or_gelu
+            )
+        else:
+            h = self._act(self.linear1(x))
+        return self.dropout_ff(self.linear2(self.dropout(h)))
+
+    @staticmethod
+    def _attend(attn: Module, q: Tensor, kv: Tensor, mask: Any, padding: Any, causal: bool):
+        out, _ = attn(
+            q,
+            kv,
+            kv,
+            key_padding_mask=padding,
+            need_weights=False,
+            attn_mask=mask,
+            is_causal=bool(causal),
+        )
+        return out
+
+
+class TransformerEncoderLayer(_Block):
     """Self-attention and feed-forward with residuals: post-LN (norm_first=False, seed 002
     section 6: x = LN(x + SA(x)); x = LN(x + FF(x))) or pre-LN (norm_first=True, seed 000
-    section 9: x = x + SA(LN(x)); x = x + FF(LN(x))). dim_feedforward defaults to 4 d_model
-    (the spec's choice; PyTorch's default is 2048); activation "relu" or "gelu"."""
+    section 9: x = x + SA(LN(x)); x = x + FF(LN(x))). PyTorch's arguments and defaults
+    (dim_feedforward=2048); activation "relu", "gelu" or a callable."""
 
     def __init__(
         self,
         d_model: int,
         nhead: int,
-        dim_feedforward: int | None = None,
+        dim_feedforward: int = 2048,
         dropout: float = 0.1,
-        activation: str = "relu",
+        activation: Any = "relu",
         layer_norm_eps: float = 1e-5,
         batch_first: bool = False,
         norm_first: bool = False,
@@ -246,39 +385,19 @@ class TransformerEncoderLayer(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if activation not in ("relu", "gelu"):
-            raise ValueError(f"activation must be 'relu' or 'gelu', got {activation!r}")
-        ff = 4 * d_model if dim_feedforward is None else dim_feedforward
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
-        )
-        self.linear1 = Linear(d_model, ff, bias=bias, dtype=dtype)
-        self.linear2 = Linear(ff, d_model, bias=bias, dtype=dtype)
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, dtype=dtype)
-        self.dropout, self.dropout1, self.dropout2 = (
-            Dropout(dropout),
-            Dropout(dropout),
-            Dropout(dropout),
-        )
-        self.activation, self.norm_first = activation, norm_first
+        self._nhead = nhead
+        self._setup(d_model, dim_feedforward, dropout, activation, batch_first, bias, dtype, False)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+
+    @property
+    def dropout_ff(self) -> Module:
+        return self.dropout2
 
     def _sa(self, x: Tensor, mask: Any, padding: Any, is_causal: bool) -> Tensor:
-        out, _ = self.self_attn(
-            x,
-            x,
-            x,
-            key_padding_mask=padding,
-            need_weights=False,
-            attn_mask=mask,
-            is_causal=is_causal,
-        )
-        return self.dropout1(out)
-
-    def _ff(self, x: Tensor) -> Tensor:
-        # The activation runs in linear1's GEMM epilogue (one kernel).
-        h = NF.linear(x, self.linear1.weight, self.linear1.bias, activation=self.activation)
-        return self.dropout2(self.linear2(self.dropout(h)))
+        return self.dropout1(self._attend(self.self_attn, x, x, mask, padding, is_causal))
 
     def forward(
         self,
@@ -293,3 +412,234 @@ class TransformerEncoderLayer(Module):
             return x + self._ff(self.norm2(x))
         x = self.norm1(x + self._sa(x, src_mask, src_key_padding_mask, is_causal))
         return self.norm2(x + self._ff(x))
+
+
+class TransformerDecoderLayer(_Block):
+    """Self-attention, attention over the encoder's output (memory) and feed-forward, each
+    with a residual and a LayerNorm (after, or before with norm_first), as PyTorch's."""
+
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: Any = "relu",
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        self._nhead = nhead
+        self._setup(d_model, dim_feedforward, dropout, activation, batch_first, bias, dtype, True)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        self.dropout3 = Dropout(dropout)
+
+    @property
+    def dropout_ff(self) -> Module:
+        return self.dropout3
+
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Any = None,
+        memory_mask: Any = None,
+        tgt_key_padding_mask: Any = None,
+        memory_key_padding_mask: Any = None,
+        tgt_is_causal: bool = False,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        x, mem = as_tensor(tgt), as_tensor(memory)
+
+        def sa(h: Tensor) -> Tensor:
+            out = self._attend(self.self_attn, h, h, tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            return self.dropout1(out)
+
+        def mha(h: Tensor) -> Tensor:
+            out = self._attend(
+                self.multihead_attn,
+                h,
+                mem,
+                memory_mask,
+                memory_key_padding_mask,
+                memory_is_causal,
+            )
+            return self.dropout2(out)
+
+        if self.norm_first:
+            x = x + sa(self.norm1(x))
+            x = x + mha(self.norm2(x))
+            return x + self._ff(self.norm3(x))
+        x = self.norm1(x + sa(x))
+        x = self.norm2(x + mha(x))
+        return self.norm3(x + self._ff(x))
+
+
+def _clones(layer: Module, n: int) -> ModuleList:
+    return ModuleList([copy.deepcopy(layer) for _ in range(n)])
+
+
+class TransformerEncoder(Module):
+    """num_layers copies of encoder_layer applied in turn, then `norm` (if given)."""
+
+    def __init__(
+        self,
+        encoder_layer: Module,
+        num_layers: int,
+        norm: Module | None = None,
+        enable_nested_tensor: bool = True,
+        mask_check: bool = True,
+    ) -> None:
+        super().__init__()
+        self.layers = _clones(encoder_layer, num_layers)
+        self.num_layers, self.norm = num_layers, norm
+        self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
+
+    def forward(
+        self,
+        src: Tensor,
+        mask: Any = None,
+        src_key_padding_mask: Any = None,
+        is_causal: bool | None = None,
+    ) -> Tensor:
+        x = as_tensor(src)
+        for layer in self.layers:
+            x = layer(
+                x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
+                is_causal=bool(is_causal),
+            )  # fmt: skip
+        return x if self.norm is None else self.norm(x)
+
+
+class TransformerDecoder(Module):
+    """num_layers copies of decoder_layer applied in turn over the same memory, then `norm`
+    (if given)."""
+
+    def __init__(self, decoder_layer: Module, num_layers: int, norm: Module | None = None) -> None:
+        super().__init__()
+        self.layers = _clones(decoder_layer, num_layers)
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask: Any = None,
+        memory_mask: Any = None,
+        tgt_key_padding_mask: Any = None,
+        memory_key_padding_mask: Any = None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        x = as_tensor(tgt)
+        for layer in self.layers:
+            x = layer(
+                x,
+                memory,
+                tgt_mask=tgt_mask,
+                memory_mask=memory_mask,
+                tgt_key_padding_mask=tgt_key_padding_mask,
+                memory_key_padding_mask=memory_key_padding_mask,
+                tgt_is_causal=bool(tgt_is_causal),
+                memory_is_causal=memory_is_causal,
+            )
+        return x if self.norm is None else self.norm(x)
+
+
+class Transformer(Module):
+    """The encoder-decoder transformer of "Attention Is All You Need" with PyTorch's
+    arguments, defaults, parameter names and initialization (xavier_uniform_ on every
+    matrix)."""
+
+    def __init__(
+        self,
+        d_model: int = 512,
+        nhead: int = 8,
+        num_encoder_layers: int = 6,
+        num_decoder_layers: int = 6,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: Any = "relu",
+        custom_encoder: Module | None = None,
+        custom_decoder: Module | None = None,
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        kw = dict(
+            dim_feedforward=dim_feedforward,
+            dropout=dropout,
+            activation=activation,
+            layer_norm_eps=layer_norm_eps,
+            batch_first=batch_first,
+            norm_first=norm_first,
+            bias=bias,
+            dtype=dtype,
+        )
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            layer = TransformerEncoderLayer(d_model, nhead, **kw)
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+            self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            layer = TransformerDecoderLayer(d_model, nhead, **kw)
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+            self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+
+    def forward(
+        self,
+        src: Tensor,
+        tgt: Tensor,
+        src_mask: Any = None,
+        tgt_mask: Any = None,
+        memory_mask: Any = None,
+        src_key_padding_mask: Any = None,
+        tgt_key_padding_mask: Any = None,
+        memory_key_padding_mask: Any = None,
+        src_is_causal: bool | None = None,
+        tgt_is_causal: bool | None = None,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
+        src, tgt = as_tensor(src), as_tensor(tgt)
+        batch = 0 if self.batch_first else 1
+        if src.ndim == 3 and src.shape[batch] != tgt.shape[batch]:
+            raise RuntimeError("the batch number of src and tgt must be equal")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise RuntimeError("the feature number of src and tgt must be equal to d_model")
+        memory = self.encoder(
+            src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal
+        )
+        return self.decoder(
+            tgt,
+            memory,
+            tgt_mask=tgt_mask,
+            memory_mask=memory_mask,
+            tgt_key_padding_mask=tgt_key_padding_mask,
+            memory_key_padding_mask=memory_key_padding_mask,
+            tgt_is_causal=tgt_is_causal,
+            memory_is_causal=memory_is_causal,
+        )
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
+        """(sz, sz) float mask: -inf above the diagonal (a position may not attend to later
+        ones), 0 elsewhere."""
+        dt = np.float32 if dtype is None else np.dtype(getattr(dtype, "type", dtype))
+        return as_tensor(np.triu(np.full((sz, sz), -np.inf), 1).astype(dt))
