@@ -42,17 +42,16 @@ def _new(make: Callable, like: Tensor, size: tuple, dtype: Any) -> Tensor:
 def install() -> None:
     T = Tensor
     for decl in _ops.OPS.values():
-        if decl.method:
-            for name in decl.names:
-                setattr(T, name, decl.fn)
+        for name in decl.method_names:
+            setattr(T, name, decl.fn)
     for dunder, fn in (("add", E.add), ("sub", E.sub), ("mul", E.mul), ("truediv", E.div),
                        ("pow", E.pow), ("mod", E.remainder),
                        ("matmul", _ops.linear.matmul)):  # fmt: skip
         setattr(T, f"__{dunder}__", fn)
         setattr(T, f"__r{dunder}__", _reverse(fn))
     for decl in _ops.OPS.values():
-        if decl.method and decl.elementwise:
-            for name in decl.names:
+        if decl.elementwise:
+            for name in decl.method_names:
                 setattr(T, name + "_", inplace.elementwise_(decl.fn))
     for name, fn in inplace.METHODS.items():
         setattr(T, name, fn)

@@ -791,8 +791,8 @@ def _unfold_backward(node: Any, g: np.ndarray) -> Any:
     return (gx.reshape(shape),)
 
 
-@op(kernels=(), method=True)
-def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+@op(kernels=(), method="unfold")
+def unfold_windows(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """The windows of `size` elements along dimension, every `step`, as a new last dim: a
     view (Note [Views]); the gradient sums over overlapping windows."""
     x = as_tensor(input)
@@ -811,7 +811,7 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     if x.ndim == 0:
         y = y.reshape(size)
     saved = (d, size, step)
-    return view_of(x, y, _unfold_backward, saved, lambda b: unfold(b, d, size, step))
+    return view_of(x, y, _unfold_backward, saved, lambda b: unfold_windows(b, d, size, step))
 
 
 @op(kernels=(), aliases=("moveaxis",), method=True, toplevel=True)

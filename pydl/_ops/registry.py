@@ -7,7 +7,9 @@ forward (the kernel call, what it saves) and its backward beside it, and tagged 
 `@op(...)` with what the rest of pydl derives from it:
 - `pydl.functional` (and `pydl.nn.functional`, which re-exports it) exports every op;
 - `aliases`: other names of the same op (`view` for `reshape`), exported beside it;
-- `method`: also a Tensor method (under each name), where PyTorch has one;
+- `method`: also a Tensor method (under each name), where PyTorch has one; a string names
+  the method instead, where PyTorch's Tensor method of that name is another op than its
+  function (`Tensor.unfold`, windows along a dim, is not `F.unfold`, im2col);
 - `toplevel`: also exported as `pydl.<name>`, where PyTorch has `torch.<name>`;
 - `module`: the `pydl.nn` class that applies it (activations), with `epilogue`, the name
   F.linear's GEMM epilogue knows it by, if it can be fused into a preceding Linear;
@@ -37,7 +39,7 @@ class OpDecl:
     fn: Callable
     family: str
     kernels: tuple[str, ...]
-    method: bool
+    method: bool | str
     toplevel: bool
     module: str | None
     epilogue: str | None
@@ -47,6 +49,13 @@ class OpDecl:
     def names(self) -> tuple[str, ...]:
         return (self.name,) + self.aliases
 
+    @property
+    def method_names(self) -> tuple[str, ...]:
+        """The Tensor methods that call it."""
+        if isinstance(self.method, str):
+            return (self.method,)
+        return self.names if self.method else ()
+
 
 #: Every declared op by name, in declaration order.
 OPS: dict[str, OpDecl] = {}
@@ -55,7 +64,7 @@ OPS: dict[str, OpDecl] = {}
 def op(
     kernels: tuple[str, ...] | None = None,
     aliases: tuple[str, ...] = (),
-    method: bool = False,
+    method: bool | str = False,
     toplevel: bool = False,
     module: str | None = None,
     epilogue: str | None = None,
