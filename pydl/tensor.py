@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable
 
 import numpy as np
 
 from . import backend
+from ._hooks import RemovableHandle
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 
@@ -431,20 +433,24 @@ class Tensor:
         hooks])."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        return RemovableHandle(_hooks_of(self, create=True), hook)
+        hooks = _hooks_of(self, create=True)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in `.grad` after backward (leaves always do)."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._ctx is not None and not self.retains_grad:
-            _hooks_of(self, create=True).append(_RetainGrad(self))
+            hooks = _hooks_of(self, create=True)
+            hooks[RemovableHandle(hooks).id] = _RetainGrad(self)
 
     @property
     def retains_grad(self) -> bool:
         """Whether retain_grad() was called on this non-leaf tensor."""
         hooks = _hooks_of(self) if self._ctx is not None else None
-        return bool(hooks) and any(type(h) is _RetainGrad for h in hooks)
+        return bool(hooks) and any(type(h) is _RetainGrad for h in hooks.values())
 
 
 # Note [Tensor hooks]: hooks registered with Tensor.register_hook live outside the tensor,
@@ -455,41 +461,23 @@ class Tensor:
 # gradient is complete, before its node's backward; a leaf's run on its summed gradient
 # before it is accumulated into .grad. retain_grad() is a hook that runs after the others
 # and stores what they leave.
-_LEAF_HOOKS: dict[int, tuple[weakref.ref, list]] = {}
+_LEAF_HOOKS: dict[int, tuple[weakref.ref, OrderedDict]] = {}
 _NODE_HOOKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _hooks_of(t: Tensor, create: bool = False) -> list | None:
+def _hooks_of(t: Tensor, create: bool = False) -> OrderedDict | None:
+    """t's hooks by handle id (Note [Tensor hooks]); created on first need."""
     if t._ctx is None:
         entry = _LEAF_HOOKS.get(id(t))
         if entry is None and create:
             key = id(t)
-            entry = _LEAF_HOOKS[key] = (weakref.ref(t, lambda _: _LEAF_HOOKS.pop(key, None)), [])
+            ref = weakref.ref(t, lambda _: _LEAF_HOOKS.pop(key, None))
+            entry = _LEAF_HOOKS[key] = (ref, OrderedDict())
         return None if entry is None else entry[1]
     if create:
-        return _NODE_HOOKS.setdefault(t._ctx, {}).setdefault(t._slot, [])
+        return _NODE_HOOKS.setdefault(t._ctx, {}).setdefault(t._slot, OrderedDict())
     slots = _NODE_HOOKS.get(t._ctx)
     return None if slots is None else slots.get(t._slot)
-
-
-class RemovableHandle:
-    """What registering a hook returns: remove() unregisters it (also on leaving a `with`)."""
-
-    def __init__(self, hooks: list, hook: Callable) -> None:
-        hooks.append(hook)
-        self._hooks: list | None = hooks
-        self._hook = hook
-
-    def remove(self) -> None:
-        hooks, self._hooks = self._hooks, None
-        if hooks is not None and self._hook in hooks:
-            hooks.remove(self._hook)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
 
 
 class _RetainGrad:
@@ -510,9 +498,9 @@ class _RetainGrad:
                 t.grad._array += g._array
 
 
-def _run_hooks(hooks: list, g: Any, graph: bool) -> Any:
+def _run_hooks(hooks: OrderedDict, g: Any, graph: bool) -> Any:
     """g after each hook (a Tensor when recording the backward, an array otherwise)."""
-    for hook in sorted(hooks, key=lambda h: type(h) is _RetainGrad):  # retain_grad last
+    for hook in sorted(hooks.values(), key=lambda h: type(h) is _RetainGrad):  # retain last
         out = hook(g if graph else _constant(g))
         if out is not None:
             if not isinstance(out, Tensor) or out.shape != g.shape:

@@ -3,35 +3,13 @@ backward hooks (Note [Backward hooks])."""
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
+from .._hooks import RemovableHandle  # noqa: F401  (the nn modules' handle)
 from ..tensor import Tensor, _constant, is_grad_enabled, record
-
-
-class RemovableHandle:
-    """Returned by the register_*_hook methods; remove() unregisters the hook (also as a
-    context manager: the hook lives for the `with` block)."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, hooks: OrderedDict, extra: set | None = None) -> None:
-        self.hooks_dict_ref, self._extra = hooks, extra
-        self.id = next(RemovableHandle._next_id)
-
-    def remove(self) -> None:
-        self.hooks_dict_ref.pop(self.id, None)
-        if self._extra is not None:
-            self._extra.discard(self.id)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
 
 
 # Note [Backward hooks]: as PyTorch's BackwardHook, a module with full backward hooks has
