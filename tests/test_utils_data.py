@@ -341,3 +341,30 @@ def test_pydl_data_reexports_one_implementation():
     (xb,) = next(iter(pydl.data.DataLoader(pydl.data.TensorDataset(x), batch_size=6,
                                            shuffle=True)))  # fmt: skip
     np.testing.assert_array_equal(xb.numpy(), x[np.argsort(keys, kind="stable")])
+
+
+@pytest.mark.parametrize("n, replicas, drop_last", [(10, 3, False), (10, 3, True), (2, 4, False)])
+def test_distributed_sampler_matches_torch(torch, n, replicas, drop_last):
+    for rank in range(replicas):
+        ours = data.DistributedSampler(range(n), replicas, rank, shuffle=False,
+                                       drop_last=drop_last)  # fmt: skip
+        theirs = torch.utils.data.DistributedSampler(range(n), replicas, rank, shuffle=False,
+                                                     drop_last=drop_last)  # fmt: skip
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+    shards = [list(data.DistributedSampler(range(n), replicas, r, seed=3)) for r in range(replicas)]
+    assert set(sum(shards, [])) == set(range(n))  # padding repeats, nothing is lost
+    s = data.DistributedSampler(range(n), replicas, 0)
+    first = list(s)
+    s.set_epoch(1)
+    assert list(s) != first or n < 3
+    with pytest.raises(ValueError, match="Invalid rank"):
+        data.DistributedSampler(range(n), 2, 2)
+
+
+def test_subset_of_tensor_dataset_fast_path(torch):
+    x = np.arange(20, dtype=np.float32).reshape(10, 2)
+    sub = data.Subset(TensorDataset(x, np.arange(10)), [7, 2, 5, 0])
+    fast = list(DataLoader(sub, batch_size=3))
+    slow = list(DataLoader(sub, batch_size=3, collate_fn=data.default_collate))
+    assert _plain(fast, torch) == _plain(slow, torch)
+    assert fast[0][1].tolist() == [7, 2, 5]

@@ -48,7 +48,8 @@ class DataLoader:
     with shuffle=True) grouped by `batch_sampler` (BatchSampler(sampler, batch_size,
     drop_last)); batch_size=None yields samples one by one through default_convert.
     Iterable datasets are iterated (by each worker: shard with get_worker_info()).
-    pin_memory and pin_memory_device are accepted and ignored (CPU only)."""
+    pin_memory and pin_memory_device are accepted and ignored (CPU only); batches always
+    come in sampler order (in_order=False is accepted and changes nothing)."""
 
     def __init__(
         self,
@@ -365,4 +366,5 @@ class _WorkerIter:
             q.close()
 
     def __del__(self) -> None:
-        self._shutdown()
+        if hasattr(self, "_shut"):  # not when __init__ failed before starting anything
+            self._shutdown()

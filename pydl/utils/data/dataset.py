@@ -167,6 +167,11 @@ class Subset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    def _batch(self, indices: Sequence[int]) -> list | None:
+        """The underlying dataset's fast batch (TensorDataset._batch), if it has one."""
+        batch = getattr(self.dataset, "_batch", None)
+        return batch([self.indices[i] for i in indices]) if callable(batch) else None
+
 
 def random_split(
     dataset: Dataset, lengths: Sequence[int | float], generator: Any = None
