@@ -147,17 +147,22 @@ void gather_forward(const T* x, const Shape& x_shape, int64_t dim, const int64_t
     check_dim_indices(index, count, x_shape.empty() ? 1 : x_shape[dim], dim);
     const Lines l(index_shape, dim);
     const Placement px = place(index_shape, x_shape, dim);
-    parallel_for(0, l.outer * l.n, std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, l.inner)),
-                 [&](int64_t lo, int64_t hi) {
-                     for (int64_t r = lo; r < hi; ++r) {
-                         const int64_t o = r / l.n;
-                         const int64_t* ix = index + r * l.inner;
-                         T* y = out + r * l.inner;
-                         const T* xo = x + px.outer[o];
-                         for (int64_t i = 0; i < l.inner; ++i)
-                             y[i] = xo[ix[i] * px.dim_stride + px.inner[i]];
-                     }
-                 });
+    // Positions in C order; (o, j, i) counted along, not divided out per element (a gather
+    // along the last dim has one element per (o, j)).
+    parallel_for(0, count, 1 << 14, [&](int64_t lo, int64_t hi) {
+        int64_t i = lo % l.inner, j = (lo / l.inner) % l.n, o = lo / (l.inner * l.n);
+        const T* xo = x + px.outer[o];
+        for (int64_t p = lo; p < hi; ++p) {
+            out[p] = xo[index[p] * px.dim_stride + px.inner[i]];
+            if (++i == l.inner) {
+                i = 0;
+                if (++j == l.n && p + 1 < hi) {
+                    j = 0;
+                    xo = x + px.outer[++o];
+                }
+            }
+        }
+    });
 }
 
 template <typename T>
