@@ -42,6 +42,16 @@ from ._dtypes import (
 )
 from ._factories import (
     arange,
+    bernoulli,
+    eye,
+    logspace,
+    multinomial,
+    normal,
+    randint,
+    randint_like,
+    randperm,
+    tril_indices,
+    triu_indices,
     as_tensor,
     from_dlpack,
     from_numpy,
@@ -65,7 +75,15 @@ from .serialization import load, save
 from ._runtime import empty_cache, get_num_threads, set_num_threads, threads
 from .backend import get_backend, set_backend
 from ._ops import OPS as _OPS
-from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .tensor import (
+    Tensor,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    tensor,
+)
 
 _tensor_methods.install()
 # The ops PyTorch also has at torch. level (declared `toplevel` in pydl/_ops).
@@ -73,7 +91,7 @@ _TOPLEVEL_OPS = {name: d.fn for d in _OPS.values() if d.toplevel for name in d.n
 globals().update(_TOPLEVEL_OPS)
 
 # Imported after the Tensor methods are installed: they use them at import time.
-from . import autograd, backends, cuda, data, models, nn, onnx, optim, return_types  # noqa: E402
+from . import autograd, backends, cuda, data, models, nn, onnx, optim, return_types, utils  # noqa: E402
 
 __version__ = _core.build_info()["version"]
 
@@ -85,6 +103,16 @@ def build_info() -> dict:
 
 __all__ = [
     "Tensor",
+    "bernoulli",
+    "eye",
+    "logspace",
+    "multinomial",
+    "normal",
+    "randint",
+    "randint_like",
+    "randperm",
+    "tril_indices",
+    "triu_indices",
     "arange",
     "as_tensor",
     "from_dlpack",
@@ -110,6 +138,7 @@ __all__ = [
     "get_default_dtype",
     "get_num_threads",
     "get_rng_state",
+    "inference_mode",
     "int",
     "int8",
     "int16",
@@ -137,12 +166,14 @@ __all__ = [
     "result_type",
     "return_types",
     "set_backend",
+    "set_grad_enabled",
     "set_num_threads",
     "set_rng_state",
     "short",
     "tensor",
     "threads",
     "uint8",
+    "utils",
     "zeros",
     "zeros_like",
 ]

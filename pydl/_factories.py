@@ -1,5 +1,7 @@
 """Tensor factories with PyTorch's signatures: zeros, ones, empty, full, rand, randn, their
-`_like` forms, arange and linspace.
+`_like` forms, arange, linspace, logspace and eye; random integers, permutations and
+samples (randint, randint_like, randperm, multinomial, bernoulli, normal); tril_indices and
+triu_indices.
 
 Each takes `dtype=None` (the default dtype float32, or what PyTorch infers from the
 arguments: `full` from the fill value, `arange` from start/end/step, `_like` from the
@@ -318,6 +320,226 @@ def linspace(
     return _finish(values.astype(dt), device, requires_grad)
 
 
+def logspace(
+    start: Any,
+    end: Any,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """base ** linspace(start, end, steps): `steps` values evenly spaced in the exponent
+    (float32 by default; computed in double, then rounded once)."""
+    exps = linspace(start, end, steps, dtype=np.float64)._array
+    dt = dtype_arg(dtype, "logspace") or DEFAULT_DTYPE
+    values = np.power(float(_number(base, "logspace", "base")), exps)
+    if dt.kind in "iu":
+        values = np.trunc(values)
+    return _finish(values.astype(dt), device, requires_grad)
+
+
+def eye(
+    n: int,
+    m: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """The n x m (m defaults to n) matrix with ones on the diagonal and zeros elsewhere."""
+    rows = _size((n,), "eye")[0]
+    cols = rows if m is None else _size((m,), "eye")[0]
+    dt = dtype_arg(dtype, "eye") or DEFAULT_DTYPE
+    return _finish(np.eye(rows, cols, dtype=dt), device, requires_grad)
+
+
+def _words64(shape: tuple[int, ...]) -> np.ndarray:
+    """Random 64-bit words from pydl's generator (two 32-bit words of its stream each, the
+    same on either backend: Note [Random streams] in cpp/core/rng.h)."""
+    n = math.prod(shape)
+    seed, offset = _random._take(2 * n)
+    w = _reference.random._words(seed, offset + np.arange(2 * n, dtype=np.uint64))
+    return ((w[0::2] << np.uint64(32)) | w[1::2]).reshape(shape)
+
+
+def _uniform64(shape: tuple[int, ...]) -> np.ndarray:
+    """U[0, 1) draws with float64's 53 bits (the float fills give 24)."""
+    return (_words64(shape) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def _int_draws(low: int, high: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Integers uniform in [low, high) (int64): 64 random bits modulo the range (a bias
+    below range / 2^64)."""
+    span = np.uint64(high - low)
+    return (low + (_words64(shape) % span).astype(np.int64)).astype(np.int64)
+
+
+def _bounds(low: Any, high: Any, fn: str) -> tuple[int, int]:
+    lo, hi = (operator.index(_number(v, fn, n)) for v, n in ((low, "low"), (high, "high")))
+    if hi <= lo:
+        raise RuntimeError(f"{fn}(): expects 'from' < 'to', got low={lo} and high={hi}")
+    return lo, hi
+
+
+def randint(
+    *args: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers drawn uniformly from [low, high) by pydl's seeded generator, of shape
+    size: randint(high, size) or randint(low, high, size), as PyTorch (int64 by default)."""
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        args, size = args[:-1], args[-1]
+    if size is None or len(args) not in (1, 2):
+        raise TypeError("randint() expects (high, size) or (low, high, size)")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    lo, hi = _bounds(low, high, "randint")
+    dt = dtype_arg(dtype, "randint") or np.dtype(np.int64)
+    draws = _int_draws(lo, hi, _size(tuple(size), "randint"))
+    return _finish(draws.astype(dt), device, requires_grad)
+
+
+def randint_like(
+    input: Tensor,
+    low: Any = 0,
+    high: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """randint of input's shape and (unless given) dtype: randint_like(x, high) or
+    randint_like(x, low, high)."""
+    shape, dt = _like(input, dtype, "randint_like")
+    if high is None:
+        low, high = 0, low
+    lo, hi = _bounds(low, high, "randint_like")
+    return _finish(_int_draws(lo, hi, shape).astype(dt), device, requires_grad)
+
+
+def randperm(
+    n: int, *, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64 by default), from pydl's seeded generator."""
+    count = _size((n,), "randperm")[0]
+    dt = dtype_arg(dtype, "randperm") or np.dtype(np.int64)
+    perm = np.argsort(_words64((count,)), kind="stable")
+    return _finish(perm.astype(dt), device, requires_grad)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+    """Indices drawn from the categorical distributions of input's rows (non-negative
+    weights, 1-d or 2-d), num_samples per row (int64): with replacement, independent draws
+    by the inverse CDF; without, each category at most once (exponential race keys)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial(): input must be a Tensor, not {type(input).__name__}")
+    w = np.asarray(input._array, np.float64)
+    if w.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial(): prob_dist must be 1 or 2 dim, got shape {w.shape}")
+    k = operator.index(num_samples)
+    rows = w.reshape(-1, w.shape[-1])
+    if k <= 0:
+        raise RuntimeError(f"multinomial(): num_samples must be positive, got {k}")
+    if not np.isfinite(rows).all() or (rows < 0).any() or (rows.sum(axis=1) <= 0).any():
+        raise RuntimeError(
+            "multinomial(): invalid distribution: weights must be finite, non-negative and "
+            "have a positive sum"
+        )
+    if not replacement and k > rows.shape[1]:
+        raise RuntimeError(
+            f"multinomial(): cannot sample n_sample ({k}) > prob_dist size ({rows.shape[1]}) "
+            "samples without replacement"
+        )
+    u = _uniform64((rows.shape[0], k if replacement else rows.shape[1]))
+    if replacement:
+        cdf = np.cumsum(rows, axis=1)
+        cdf /= cdf[:, -1:]
+        out = np.stack([np.searchsorted(c, r, side="right") for c, r in zip(cdf, u)])
+        out = np.minimum(out, rows.shape[1] - 1)
+    else:
+        if ((rows > 0).sum(axis=1) < k).any():
+            raise RuntimeError(
+                "multinomial(): invalid distribution (with replacement=False, not enough "
+                "non-negative categories to sample)"
+            )
+        with np.errstate(divide="ignore"):
+            keys = -np.log1p(-u) / rows  # Exp(rate = weight): the smallest k win
+        out = np.argsort(keys, axis=1, kind="stable")[:, :k]
+    return _constant(np.asarray(out.reshape(w.shape[:-1] + (k,)), np.int64, order="C"))
+
+
+def bernoulli(input: Tensor, p: Any = None) -> Tensor:
+    """1 with probability input (or p, a number, for every element), else 0, in input's
+    dtype, from pydl's seeded generator."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bernoulli(): input must be a Tensor, not {type(input).__name__}")
+    prob = input._array if p is None else np.full(input.shape, float(p))
+    if prob.size and ((prob < 0).any() or (prob > 1).any() or np.isnan(prob).any()):
+        raise RuntimeError("bernoulli(): probabilities must be in [0, 1]")
+    draws = _uniform64(input.shape) < prob
+    return _constant(draws.astype(input.dtype))
+
+
+def normal(
+    mean: Any,
+    std: Any = 1.0,
+    size: Any = None,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Draws from N(mean, std^2) by pydl's seeded generator: mean and std tensors
+    (broadcast) or numbers (then size gives the shape)."""
+    tensors = [a for a in (mean, std) if isinstance(a, Tensor)]
+    if tensors:
+        if size is not None:
+            raise RuntimeError("normal(): size is only for a number mean and std")
+        shape = np.broadcast_shapes(*(t.shape for t in tensors))
+        dt = dtype_arg(dtype, "normal") or tensors[0].dtype
+    else:
+        if size is None:
+            raise TypeError("normal(): a number mean and std need a size")
+        shape, dt = _size(tuple(size), "normal"), dtype_arg(dtype, "normal") or DEFAULT_DTYPE
+    dt = _float_dtype(dt, "normal")
+    m = mean._array if isinstance(mean, Tensor) else float(mean)
+    s = std._array if isinstance(std, Tensor) else float(std)
+    if np.any(np.asarray(s) < 0):
+        raise RuntimeError("normal(): std must be non-negative")
+    values = m + s * _draw(shape, dt, normal=True)
+    return _finish(np.asarray(values, dt), device, requires_grad)
+
+
+def _triangle_indices(fn: str, np_fn: Any, row: int, col: int, offset: int, dtype: Any) -> Tensor:
+    r, c = _size((row, col), fn)
+    dt = dtype_arg(dtype, fn) or np.dtype(np.int64)
+    if dt.kind not in "iu":
+        raise RuntimeError(f"{fn}(): dtype must be an integer dtype, got {dt}")
+    return _finish(np.stack(np_fn(r, operator.index(offset), c)).astype(dt), None, False)
+
+
+def tril_indices(
+    row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None
+) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle of a row x col matrix (on
+    and below the offset-th diagonal), row by row."""
+    as_device(device)
+    return _triangle_indices("tril_indices", np.tril_indices, row, col, offset, dtype)
+
+
+def triu_indices(
+    row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None
+) -> Tensor:
+    """The (2, N) row and column indices of the upper triangle of a row x col matrix (on
+    and above the offset-th diagonal), row by row."""
+    as_device(device)
+    return _triangle_indices("triu_indices", np.triu_indices, row, col, offset, dtype)
+
+
 def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor over the array's memory, without a copy (writes through either are seen by
     both), as torch.from_numpy."""
@@ -356,20 +578,30 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 __all__ = [
     "arange",
     "as_tensor",
-    "from_dlpack",
-    "from_numpy",
+    "bernoulli",
     "empty",
     "empty_like",
+    "eye",
+    "from_dlpack",
+    "from_numpy",
     "full",
     "full_like",
     "get_default_dtype",
     "linspace",
+    "logspace",
+    "multinomial",
+    "normal",
     "ones",
     "ones_like",
     "rand",
     "rand_like",
+    "randint",
+    "randint_like",
     "randn",
     "randn_like",
+    "randperm",
+    "tril_indices",
+    "triu_indices",
     "zeros",
     "zeros_like",
 ]

@@ -19,6 +19,7 @@ see either pay one attribute.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable
 
@@ -68,6 +69,62 @@ class enable_grad(no_grad):
         _grad_mode.enabled = True
 
 
+class set_grad_enabled(no_grad):
+    """Turn recording on or off: as a function call (`set_grad_enabled(False)`), until
+    changed again, or as a context manager (`with set_grad_enabled(is_train):`), inside it."""
+
+    def __init__(self, mode: bool) -> None:
+        self._prev = _grad_mode.enabled
+        self._mode = bool(mode)
+        _grad_mode.enabled = self._mode
+
+    def __enter__(self) -> None:
+        _grad_mode.enabled = self._mode
+
+    def __call__(self, fn: Callable) -> Callable:
+        _grad_mode.enabled = self._prev  # as a decorator the call above must not stick
+        mode = self._mode
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+class inference_mode(no_grad):
+    """PyTorch's inference_mode(mode=True): recording off inside; mode=False changes
+    nothing. pydl has no separate inference tensors, so this is `no_grad` (tensors made
+    inside may later be used in recorded ops, which PyTorch forbids). Also a decorator,
+    with or without the call."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):  # @inference_mode without parentheses
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        self._mode = bool(mode)
+
+    def __enter__(self) -> None:
+        self._prev = _grad_mode.enabled
+        if self._mode:
+            _grad_mode.enabled = False
+
+    def __call__(self, fn: Callable) -> Callable:
+        mode = self._mode
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
 class _Node:
     """One recorded op: backward(node, grad) -> one gradient (or None) per input.
 
@@ -78,7 +135,7 @@ class _Node:
     # edges: per input, the (node, slot) that made it when it was recorded (None for an
     # input that needed no gradient), so that an in-place op rebasing the input later does
     # not redirect this node's gradient. versions: Note [Version counter].
-    __slots__ = ("backward", "edges", "inputs", "outputs", "saved", "versions")
+    __slots__ = ("__weakref__", "backward", "edges", "inputs", "outputs", "saved", "versions")
 
     def __init__(
         self, backward: Callable, inputs: tuple, saved: Any, outputs: int, reads: Any
@@ -321,30 +378,150 @@ class Tensor:
         return self
 
     # ----- autograd ---------------------------------------------------------------
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) * grad into the `.grad` of every leaf that requires grad.
+    def backward(
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) * gradient into the `.grad` of every leaf that requires
+        grad (only of `inputs`, when given).
 
-        `grad` may be omitted only for a tensor with one element. The graph's saved
-        arrays are freed afterwards unless `retain_graph` is true; backward through a
-        freed graph raises RuntimeError.
+        `gradient` may be omitted only for a tensor with one element. The graph's saved
+        arrays are freed afterwards unless `retain_graph` (default: create_graph); backward
+        through a freed graph raises RuntimeError. create_graph records the backward pass
+        itself, so that the gradients can be differentiated again (Note [Double backward]).
         """
         if not self.requires_grad:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a "
                 "grad_fn: backward() needs a tensor that requires grad"
             )
-        if grad is None:
+        if gradient is None:
             if self._array.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; "
-                    f"this tensor has shape {self.shape}: pass grad="
+                    f"this tensor has shape {self.shape}: pass gradient="
                 )
             g = np.ones_like(self._array)
         else:
-            g = _as_array(grad, self.dtype)
+            g = _as_array(gradient, self.dtype)
             if g.shape != self.shape:
-                raise ValueError(f"grad has shape {g.shape} but the tensor has shape {self.shape}")
-        _run_backward(self, g, retain_graph)
+                raise ValueError(
+                    f"gradient has shape {g.shape} but the tensor has shape {self.shape}"
+                )
+        retain = create_graph if retain_graph is None else bool(retain_graph)
+        if inputs is None:
+            _run_backward(self, g, retain, create_graph=create_graph)
+            return
+        wanted = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not wanted or not all(isinstance(t, Tensor) and t.requires_grad for t in wanted):
+            raise RuntimeError(
+                "backward: inputs must be a non-empty list of tensors requiring grad"
+            )
+        found = _run_backward(self, g, retain, wanted=wanted, create_graph=create_graph)
+        for t, tg in zip(wanted, found):
+            if tg is not None:
+                _accumulate_into_leaves([(t, tg)], None, create_graph)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call hook(grad) each time this tensor's gradient is computed; a tensor it returns
+        replaces the gradient. Returns a handle whose remove() unregisters it (Note [Tensor
+        hooks])."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return RemovableHandle(_hooks_of(self, create=True), hook)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in `.grad` after backward (leaves always do)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._ctx is not None and not self.retains_grad:
+            _hooks_of(self, create=True).append(_RetainGrad(self))
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether retain_grad() was called on this non-leaf tensor."""
+        hooks = _hooks_of(self) if self._ctx is not None else None
+        return bool(hooks) and any(type(h) is _RetainGrad for h in hooks)
+
+
+# Note [Tensor hooks]: hooks registered with Tensor.register_hook live outside the tensor,
+# so the hot path pays nothing for them: a leaf's in _LEAF_HOOKS (by id, dropped by a weakref
+# callback when the tensor dies: Tensor's == is elementwise, which weak-keyed dicts cannot
+# use), a non-leaf's in _NODE_HOOKS (weakly by the node that made it, then its slot). The
+# engine consults them only when one is registered. A non-leaf's hooks run when its summed
+# gradient is complete, before its node's backward; a leaf's run on its summed gradient
+# before it is accumulated into .grad. retain_grad() is a hook that runs after the others
+# and stores what they leave.
+_LEAF_HOOKS: dict[int, tuple[weakref.ref, list]] = {}
+_NODE_HOOKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _hooks_of(t: Tensor, create: bool = False) -> list | None:
+    if t._ctx is None:
+        entry = _LEAF_HOOKS.get(id(t))
+        if entry is None and create:
+            key = id(t)
+            entry = _LEAF_HOOKS[key] = (weakref.ref(t, lambda _: _LEAF_HOOKS.pop(key, None)), [])
+        return None if entry is None else entry[1]
+    if create:
+        return _NODE_HOOKS.setdefault(t._ctx, {}).setdefault(t._slot, [])
+    slots = _NODE_HOOKS.get(t._ctx)
+    return None if slots is None else slots.get(t._slot)
+
+
+class RemovableHandle:
+    """What registering a hook returns: remove() unregisters it (also on leaving a `with`)."""
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        hooks.append(hook)
+        self._hooks: list | None = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        hooks, self._hooks = self._hooks, None
+        if hooks is not None and self._hook in hooks:
+            hooks.remove(self._hook)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+class _RetainGrad:
+    """retain_grad()'s hook: stores (accumulates) the gradient into the tensor's .grad. It
+    holds the tensor weakly: the node's hooks must not keep the tensor alive (a cycle)."""
+
+    def __init__(self, t: Tensor) -> None:
+        self.ref = weakref.ref(t)
+
+    def __call__(self, g: Tensor) -> None:
+        t = self.ref()
+        if t is not None:
+            if t.grad is None:
+                t.grad = g if g.requires_grad else _constant(np.array(g._array, copy=True))
+            elif g.requires_grad:
+                t.grad = t.grad + g
+            else:
+                t.grad._array += g._array
+
+
+def _run_hooks(hooks: list, g: Any, graph: bool) -> Any:
+    """g after each hook (a Tensor when recording the backward, an array otherwise)."""
+    for hook in sorted(hooks, key=lambda h: type(h) is _RetainGrad):  # retain_grad last
+        out = hook(g if graph else _constant(g))
+        if out is not None:
+            if not isinstance(out, Tensor) or out.shape != g.shape:
+                raise RuntimeError(
+                    f"a tensor hook must return None or a Tensor of the gradient's shape "
+                    f"{tuple(g.shape)}, got {out!r:.80}"
+                )
+            g = out if graph else out._array
+    return g
 
 
 def _topo_order(root: _Node) -> list[_Node]:
@@ -370,16 +547,25 @@ def _topo_order(root: _Node) -> list[_Node]:
 
 
 def _run_backward(
-    root: Tensor, grad: np.ndarray, retain_graph: bool, wanted: Sequence[Tensor] = ()
+    root: Tensor,
+    grad: np.ndarray,
+    retain_graph: bool,
+    wanted: Sequence[Tensor] = (),
+    create_graph: bool = False,
 ) -> list | None:
     """Walk the graph from root with d(root) = grad. Without `wanted`, accumulate into the
     leaves' .grad; with it, leave .grad alone and return the gradient reaching each wanted
-    tensor (leaf or not; None where none arrives), as torch.autograd.grad."""
+    tensor (leaf or not; None where none arrives), as torch.autograd.grad. create_graph:
+    the walk records itself (Note [Double backward]) and the gradients are Tensors."""
+    if create_graph:  # grad may be a Tensor in a graph (autograd.grad's grad_outputs)
+        seed = grad if isinstance(grad, Tensor) else _constant(grad)
+        return _run_backward_graph(root, seed, retain_graph, wanted)
     pending: dict[int, list] = {}  # gradients waiting for a node: one slot per output
     leaves: dict[int, tuple[Tensor, np.ndarray]] = {}  # the summed gradient of each leaf
     found: list = [None] * len(wanted)
     # a non-leaf's gradient is complete in its node's slot when that node runs
     wanted_slots = {(id(t._ctx), t._slot): i for i, t in enumerate(wanted) if t._ctx is not None}
+    node_hooks = _NODE_HOOKS if len(_NODE_HOOKS) else None
 
     def deliver(t: Tensor, node: _Node | None, slot: int, g: np.ndarray) -> None:
         if node is None:
@@ -397,14 +583,10 @@ def _run_backward(
         slots = pending.pop(id(node), None)
         if slots is None:
             continue
-        if node.backward is None:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed). Specify retain_graph=True the "
-                "first time if you need to backward twice."
-            )
-        if node.versions is not None:
-            _check_versions(node)
+        if node.backward is None or node.versions is not None:  # inline: the hot path
+            _check_live(node)
+        if node_hooks is not None and node in node_hooks:
+            _run_node_hooks(node, slots, False)
         if wanted_slots:
             for slot, g in enumerate(slots):
                 i = wanted_slots.get((id(node), slot))
@@ -417,6 +599,8 @@ def _run_backward(
         if not retain_graph:
             node.backward = None
             node.saved = None
+    if len(_LEAF_HOOKS):
+        leaves = _leaf_grads_after_hooks(leaves, False)
     if not wanted:
         _accumulate_into_leaves(leaves.values(), grad)
         return None
@@ -427,12 +611,100 @@ def _run_backward(
     return [None if g is None else np.array(g, copy=True) for g in found]
 
 
-def _accumulate_into_leaves(leaves: Iterable[tuple[Tensor, np.ndarray]], root_grad: np.ndarray):
+def _check_live(node: _Node) -> None:
+    """Raise if the node's saved values were freed (a second backward) or overwritten."""
+    if node.backward is None:
+        raise RuntimeError(
+            "Trying to backward through the graph a second time (or directly access saved "
+            "tensors after they have already been freed). Specify retain_graph=True the "
+            "first time if you need to backward twice."
+        )
+    if node.versions is not None:
+        _check_versions(node)
+
+
+def _run_node_hooks(node: _Node, slots: list, graph: bool) -> None:
+    """The hooks of the node's outputs, on their complete gradients (Note [Tensor hooks])."""
+    for slot, hooks in _NODE_HOOKS[node].items():
+        if hooks and slots[slot] is not None:
+            slots[slot] = _run_hooks(hooks, slots[slot], graph)
+
+
+def _leaf_grads_after_hooks(leaves: dict, graph: bool) -> dict:
+    out = {}
+    for key, (t, g) in leaves.items():
+        hooks = _hooks_of(t)
+        out[key] = (t, _run_hooks(hooks, g, graph) if hooks else g)
+    return out
+
+
+def _run_backward_graph(
+    root: Tensor, grad: Tensor, retain_graph: bool, wanted: Sequence[Tensor]
+) -> list | None:
+    """_run_backward with create_graph (Note [Double backward]): gradients are Tensors and
+    every node's backward runs as differentiable ops, recorded, so that the gradients that
+    come out can be differentiated again."""
+    from ._ops.derivatives import differentiable_backward
+
+    pending: dict[int, list] = {}
+    leaves: dict[int, tuple[Tensor, Tensor]] = {}
+    found: list = [None] * len(wanted)
+    wanted_slots = {(id(t._ctx), t._slot): i for i, t in enumerate(wanted) if t._ctx is not None}
+
+    def deliver(t: Tensor, node: _Node | None, slot: int, g: Tensor) -> None:
+        if node is None:
+            prev = leaves.get(id(t))
+            leaves[id(t)] = (t, g if prev is None else prev[1] + g)
+            return
+        slots = pending.get(id(node))
+        if slots is None:
+            slots = pending[id(node)] = [None] * node.outputs
+        slots[slot] = g if slots[slot] is None else slots[slot] + g
+
+    with enable_grad():
+        deliver(root, root._ctx, root._slot, grad)
+        for node in reversed(_topo_order(root._ctx)) if root._ctx is not None else ():
+            slots = pending.pop(id(node), None)
+            if slots is None:
+                continue
+            _check_live(node)
+            if node in _NODE_HOOKS:
+                _run_node_hooks(node, slots, True)
+            for slot, g in enumerate(slots):
+                i = wanted_slots.get((id(node), slot))
+                if i is not None:
+                    found[i] = g
+            backward = differentiable_backward(node)
+            input_grads = backward(node, slots[0] if node.outputs == 1 else tuple(slots))
+            for inp, edge, ig in zip(node.inputs, node.edges, input_grads):
+                if ig is not None and edge is not None:
+                    deliver(inp, edge[0], edge[1], ig)
+            if not retain_graph:
+                node.backward = None
+                node.saved = None
+        leaves = _leaf_grads_after_hooks(leaves, True)
+    if not wanted:
+        _accumulate_into_leaves(leaves.values(), None, graph=True)
+        return None
+    for i, t in enumerate(wanted):
+        if t._ctx is None and id(t) in leaves:
+            found[i] = leaves[id(t)][1]
+    return found
+
+
+def _accumulate_into_leaves(
+    leaves: Iterable[tuple[Tensor, Any]], root_grad: np.ndarray | None, graph: bool = False
+) -> None:
     # Note [Gradient ownership]: a leaf's new .grad takes the computed array without a
     # copy unless its memory was already handed out in this pass (a backward may return
     # one array, or views of it, for several inputs) or belongs to the caller (the root
     # grad). Later passes accumulate into .grad in place, so it must be owned alone.
-    handed_out = {id(_memory_owner(root_grad))}
+    # Recorded gradients (graph) are Tensors in a graph: .grad becomes the sum, out of place.
+    if graph:
+        for t, g in leaves:
+            t.grad = g if t.grad is None else t.grad + g
+        return
+    handed_out = set() if root_grad is None else {id(_memory_owner(root_grad))}
     for t, g in leaves:
         if t.grad is None:
             owner = _memory_owner(g)

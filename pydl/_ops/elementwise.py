@@ -75,8 +75,13 @@ def _where_backward(node: Any, g: np.ndarray) -> Any:
 
 
 @op(toplevel=True)
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """Elementwise `a if condition else b`, broadcasting all three."""
+def where(condition: Any, a: Any = None, b: Any = None) -> Tensor:
+    """Elementwise `a if condition else b`, broadcasting all three (a and b tensors or
+    numbers). `where(condition)` alone is `nonzero(condition, as_tuple=True)`."""
+    if a is None and b is None:
+        from .indexing import nonzero
+
+        return nonzero(condition, as_tuple=True)
     cond = condition._array if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")

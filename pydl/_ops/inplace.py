@@ -24,7 +24,7 @@ import numpy as np
 from .. import _dtypes, _random
 from ..tensor import Tensor, _constant, as_tensor, bump_version, grad_needed, is_grad_enabled
 from ..tensor import no_grad, record
-from . import activation, elementwise, layout
+from . import activation, elementwise, indexing, layout
 
 
 def _check_target(x: Tensor, name: str) -> None:
@@ -203,6 +203,16 @@ def normal_(x: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     return _overwrite(x, "normal_", draw)
 
 
+def bernoulli_(x: Tensor, p: Any = 0.5) -> Tensor:
+    """Each element set to 1 with probability p (a number, or a tensor broadcast to x's
+    shape), else 0, from pydl's seeded generator."""
+    from .._factories import bernoulli
+
+    prob = p._array if isinstance(p, Tensor) else p
+    return _overwrite(x, "bernoulli_", lambda: bernoulli(_constant(np.broadcast_to(
+        np.asarray(prob, np.float64), x.shape)))._array.astype(x.dtype))  # fmt: skip
+
+
 def copy_(x: Tensor, src: Any) -> Tensor:
     """x's elements set to src's (broadcast to x's shape, cast to x's dtype); the gradient
     goes to src, as PyTorch's."""
@@ -233,6 +243,58 @@ def setitem(x: Tensor, key: Any, value: Any) -> None:
     bump_version(x)
 
 
+# The in-place forms of the indexing ops (Note [In-place ops]): x <- op(x, ...). Only the
+# reductions that read x's values (prod, amax, amin, and scatter's multiply) need its old
+# value kept for the backward.
+def index_put_(x: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """x[indices] = values (or += with accumulate), in place."""
+    return apply_(x, "index_put_", lambda t: indexing.index_put(t, indices, values, accumulate),
+                  reads_self=False)  # fmt: skip
+
+
+def index_add_(x: Tensor, dim: int, index: Any, source: Any, *, alpha: Any = 1) -> Tensor:
+    return apply_(x, "index_add_", lambda t: indexing.index_add(t, dim, index, source, alpha=alpha),
+                  reads_self=False)  # fmt: skip
+
+
+def index_copy_(x: Tensor, dim: int, index: Any, source: Any) -> Tensor:
+    return apply_(x, "index_copy_", lambda t: indexing.index_copy(t, dim, index, source),
+                  reads_self=False)  # fmt: skip
+
+
+def index_fill_(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
+    return apply_(x, "index_fill_", lambda t: indexing.index_fill(t, dim, index, value),
+                  reads_self=False)  # fmt: skip
+
+
+def scatter_(
+    x: Tensor, dim: int, index: Any, src: Any = None, value: Any = None, *, reduce: Any = None
+) -> Tensor:
+    return apply_(
+        x, "scatter_", lambda t: indexing.scatter(t, dim, index, src, value, reduce=reduce),
+        reads_self=reduce is not None,
+    )  # fmt: skip
+
+
+def scatter_add_(x: Tensor, dim: int, index: Any, src: Any) -> Tensor:
+    return apply_(x, "scatter_add_", lambda t: indexing.scatter_add(t, dim, index, src),
+                  reads_self=False)  # fmt: skip
+
+
+def scatter_reduce_(
+    x: Tensor, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    return apply_(
+        x, "scatter_reduce_",
+        lambda t: indexing.scatter_reduce(t, dim, index, src, reduce, include_self=include_self),
+    )  # fmt: skip
+
+
+def masked_scatter_(x: Tensor, mask: Any, source: Any) -> Tensor:
+    return apply_(x, "masked_scatter_", lambda t: indexing.masked_scatter(t, mask, source),
+                  reads_self=False)  # fmt: skip
+
+
 def elementwise_(fn: Callable) -> Callable:
     """The in-place form `x.<name>_(*args)` of an elementwise op `fn(x, *args)`."""
 
@@ -260,5 +322,14 @@ METHODS = {
         uniform_,
         normal_,
         copy_,
+        bernoulli_,
+        index_put_,
+        index_add_,
+        index_copy_,
+        index_fill_,
+        scatter_,
+        scatter_add_,
+        scatter_reduce_,
+        masked_scatter_,
     )  # fmt: skip
 }

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import backend as _b
 from ..tensor import Tensor, _constant, as_tensor, record, tensors_of, view_of
-from ._util import axis_index, promoted
+from ._util import axis_index, axis_tuple, promoted
 from .registry import op
 
 # reshape, view, flatten, squeeze and unsqueeze only relabel a contiguous array's shape,
@@ -81,14 +81,15 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 @op(kernels=(), method=True, toplevel=True)
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
-    """Drop the axes of size 1 (all of them, or dim if it has size 1)."""
+    """Drop the axes of size 1: all of them, or those of dim (an int or a tuple of ints)
+    that have size 1."""
     x = as_tensor(x)
     if dim is None:
         return reshape(x, tuple(s for s in x.shape if s != 1))
-    d = axis_index(dim, x.ndim)
+    dims = axis_tuple(dim, x.ndim)
     if x.ndim == 0:
         return x
-    return reshape(x, x.shape[:d] + x.shape[d + 1 :]) if x.shape[d] == 1 else x
+    return reshape(x, tuple(s for d, s in enumerate(x.shape) if not (d in dims and s == 1)))
 
 
 def _permute_backward(node: Any, g: np.ndarray) -> Any:
@@ -132,7 +133,7 @@ def clone(x: Tensor) -> Tensor:
     return record(np.array(x._array, order="C", copy=True), (x,), _pass_backward, reads=False)
 
 
-@op(kernels=(), method=True, toplevel=True)
+@op(kernels=(), aliases=("swapdims",), method=True, toplevel=True)
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two axes."""
     x = as_tensor(x)
@@ -318,6 +319,7 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     x = as_tensor(x)
     d = axis_index(dim, x.ndim)
     size = x.shape[d]
+    start, length = int(start), int(length)  # start may be a 0-d tensor, as in PyTorch
     if start < 0:
         start += size
     if not 0 <= start <= size or length < 0 or start + length > size:
@@ -339,7 +341,7 @@ def select(x: Tensor, dim: int, index: int) -> Tensor:
     return getitem(x, (slice(None),) * d + (int(index),))
 
 
-@op(kernels=(), method=True)
+@op(kernels=(), method=True, toplevel=True)
 def t(x: Tensor) -> Tensor:
     """The transpose of a matrix (a vector or a 0-d tensor as is): a view."""
     x = as_tensor(x)
@@ -404,3 +406,599 @@ def index_put(x: Tensor, key: Any, value: Tensor) -> Tensor:
     y = np.array(x._array, copy=True)
     y[key] = value._array
     return record(y, (x, value), _index_put_backward, key, reads=False)
+
+
+# ----- shape and layout compositions (issue 17) ---------------------------------------
+# Ops that move data by index use the indexing kernels (index_select, gather, scatter:
+# pydl/_ops/indexing.py, imported lazily: it imports this module); views stay views.
+
+
+def _indexing() -> Any:
+    from . import indexing
+
+    return indexing
+
+
+def _ints(value: Any) -> tuple[int, ...]:
+    """An int or a sequence of ints (varargs unpacked by the caller) as a tuple."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),)
+    return tuple(int(v) for v in value)
+
+
+def _varargs(args: tuple) -> tuple:
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
+def _select_along(x: Tensor, d: int, index: np.ndarray) -> Tensor:
+    """x's slices along d at index (an int64 vector): the index_select kernel."""
+    return _indexing().index_select(x, d, _constant(np.asarray(index, np.int64, order="C")))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
+    """input broadcast to size (-1 keeps a dim): a read-only view, as expand."""
+    return expand(input, tuple(size))
+
+
+@op(kernels=(), toplevel=True)
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """The tensors broadcast to their common shape (views)."""
+    ts = tensors_of(_varargs(tensors))
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in ts))
+    except ValueError:
+        raise RuntimeError(
+            f"broadcast_tensors: shapes {[t.shape for t in ts]} do not broadcast"
+        ) from None
+    return tuple(expand(t, shape) for t in ts)
+
+
+@op(kernels=(), method=True)
+def repeat(input: Tensor, *repeats: Any) -> Tensor:
+    """input tiled repeats[i] times along dim i (repeats may have more dims than input:
+    leading ones are added); the gradient sums the copies."""
+    x = as_tensor(input)
+    reps = _ints(_varargs(repeats))
+    if len(reps) < x.ndim:
+        raise RuntimeError(
+            f"repeat: {len(reps)} repeats given for a tensor of {x.ndim} dims (need at least "
+            f"{x.ndim})"
+        )
+    if any(r < 0 for r in reps):
+        raise RuntimeError(f"repeat: repeats must be non-negative, got {reps}")
+    shape = (1,) * (len(reps) - x.ndim) + x.shape
+    # (r0, s0, r1, s1, ...) broadcast from (1, s0, 1, s1, ...), then merged: one copy
+    pairs = tuple(v for s in shape for v in (1, s))
+    big = tuple(v for r, s in zip(reps, shape) for v in (r, s))
+    y = expand(reshape(x, pairs), big)
+    return reshape(contiguous(y), tuple(r * s for r, s in zip(reps, shape)))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """repeat, with dims padded by leading ones when shorter than input's rank."""
+    x = as_tensor(input)
+    reps = _ints(dims)
+    return repeat(x, (1,) * (x.ndim - len(reps)) + reps)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def repeat_interleave(
+    input: Any, repeats: Any = None, dim: Any = None, *, output_size: Any = None
+) -> Tensor:
+    """Each element (or slice along dim) repeated repeats times (an int, or one count per
+    element); dim None: of the flattened input. `repeat_interleave(counts)` alone repeats
+    0, 1, ... counts[i] times."""
+    if repeats is None:  # repeat_interleave(repeats): arange(len) repeated
+        counts = _indexing().index_array(input, "repeat_interleave", "repeats").reshape(-1)
+        return _constant(np.repeat(np.arange(len(counts), dtype=np.int64), counts))
+    x = as_tensor(input)
+    if dim is None:
+        x, d = reshape(x, (-1,)), 0
+    else:
+        d = axis_index(dim, x.ndim)
+    n = x.shape[d] if x.ndim else 1
+    if isinstance(repeats, Tensor):
+        counts = _indexing().index_array(repeats, "repeat_interleave", "repeats").reshape(-1)
+    else:
+        counts = np.asarray(repeats, np.int64).reshape(-1)
+    if len(counts) == 1:
+        counts = np.full(n, counts[0], np.int64)
+    if len(counts) != n:
+        raise RuntimeError(f"repeat_interleave: repeats must have {n} entries, got {len(counts)}")
+    if (counts < 0).any():
+        raise RuntimeError("repeat_interleave: repeats must be non-negative")
+    if output_size is not None and int(output_size) != counts.sum():
+        raise RuntimeError(
+            f"repeat_interleave: output_size {output_size} but repeats sum to {counts.sum()}"
+        )
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    return _select_along(x, d, np.repeat(np.arange(n, dtype=np.int64), counts))
+
+
+def _dims_of(dims: Any, ndim: int, fn: str) -> tuple[int, ...]:
+    ds = [axis_index(int(d), ndim) for d in _ints(dims)]
+    if len(set(ds)) != len(ds):
+        raise RuntimeError(f"{fn}: dim {ds} appears multiple times in the list of dims")
+    return tuple(ds)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def flip(input: Tensor, dims: Any) -> Tensor:
+    """input with the order of its elements reversed along dims (a copy, as PyTorch's: the
+    core's strided copy of a reversed view)."""
+    x = as_tensor(input)
+    ds = _dims_of(dims, x.ndim, "flip")
+    if x.ndim == 0:
+        return clone(x)
+    key = tuple(slice(None, None, -1) if d in ds else slice(None) for d in range(x.ndim))
+    return contiguous(getitem(x, key)) if ds else clone(x)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def fliplr(input: Tensor) -> Tensor:
+    """flip(input, 1): left-right, for a tensor of at least 2 dims."""
+    x = as_tensor(input)
+    if x.ndim < 2:
+        raise RuntimeError(f"fliplr: input must be at least 2-d, got shape {x.shape}")
+    return flip(x, (1,))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def flipud(input: Tensor) -> Tensor:
+    """flip(input, 0): up-down, for a tensor of at least 1 dim."""
+    x = as_tensor(input)
+    if x.ndim < 1:
+        raise RuntimeError("flipud: input must be at least 1-d")
+    return flip(x, (0,))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """input's elements shifted by shifts along dims (wrapping around); dims None: of the
+    flattened input, reshaped back."""
+    x = as_tensor(input)
+    sh = _ints(shifts)
+    if dims is None:
+        if len(sh) != 1:
+            raise RuntimeError(f"roll: {len(sh)} shifts given without dims (need one)")
+        return reshape(roll(reshape(x, (-1,)), sh, (0,)), x.shape)
+    ds = tuple(axis_index(int(d), x.ndim) for d in _ints(dims))
+    if len(sh) != len(ds):
+        raise RuntimeError(f"roll: shifts {sh} and dims {ds} must have the same length")
+    if x.ndim == 0:
+        return clone(x)
+    y = x
+    for s, d in zip(sh, ds):
+        n = y.shape[d]
+        if n:
+            y = _select_along(y, d, (np.arange(n) - s) % n)
+    return y if y is not x else clone(x)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """input rotated by k * 90 degrees in the plane of dims, from dims[0] towards
+    dims[1]."""
+    x = as_tensor(input)
+    ds = _ints(dims)
+    if len(ds) != 2:
+        raise RuntimeError(f"rot90: expected 2 dims, got {len(ds)}")
+    a, b = (axis_index(d, x.ndim) for d in ds)
+    if a == b:
+        raise RuntimeError(f"rot90: dims must differ, got {ds}")
+    k = int(k) % 4
+    if k == 1:
+        return transpose(flip(x, (b,)), a, b)
+    if k == 2:
+        return flip(x, (a, b))
+    if k == 3:
+        return flip(transpose(x, a, b), (b,))
+    return clone(x)
+
+
+def _diagonal_view(arr: np.ndarray, offset: int, d1: int, d2: int) -> np.ndarray:
+    """The diagonal of arr over (d1, d2) as a strided view, moved to the last dim."""
+    moved = np.moveaxis(arr, (d1, d2), (-2, -1))
+    sub = moved[..., :, offset:] if offset >= 0 else moved[..., -offset:, :]
+    n = max(0, min(sub.shape[-2], sub.shape[-1]))
+    strides = sub.strides[:-2] + (sub.strides[-2] + sub.strides[-1],)
+    return np.lib.stride_tricks.as_strided(sub, sub.shape[:-2] + (n,), strides)
+
+
+def _diagonal_backward(node: Any, g: np.ndarray) -> Any:
+    gx = np.zeros(node.inputs[0].shape, g.dtype)
+    _diagonal_view(gx, *node.saved)[...] = g
+    return (gx,)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal over dims (dim1, dim2) (offset > 0: above it), appended as the last
+    dim: a view (Note [Views])."""
+    x = as_tensor(input)
+    d1, d2 = axis_index(dim1, x.ndim), axis_index(dim2, x.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal: dim1 and dim2 cannot be the same dim ({dim1}, {dim2})")
+    saved = (int(offset), d1, d2)
+    arr = _diagonal_view(x._array, *saved)
+    return view_of(x, arr, _diagonal_backward, saved, lambda b: diagonal(b, *saved))
+
+
+_diagonal = diagonal  # diag's argument `diagonal` hides the op
+
+
+@op(kernels=(), method=True, toplevel=True)
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices over (dim1, dim2) whose (offset) diagonal is input's last dim, zero
+    elsewhere: the scatter kernel writing into zeros."""
+    x = as_tensor(input)
+    nd = x.ndim + 1
+    d1, d2 = axis_index(dim1, nd), axis_index(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diag_embed: dim1 and dim2 cannot be the same dim ({dim1}, {dim2})")
+    n = x.shape[-1] if x.ndim else 1
+    m = n + abs(int(offset))
+    batch = x.shape[:-1]
+    rows = np.arange(n) + max(0, -int(offset))
+    cols = np.arange(n) + max(0, int(offset))
+    # positions in a (batch, m, m) block, flat; then the matrix dims are moved to d1, d2
+    pos = (np.arange(math.prod(batch))[:, None] * m * m + rows * m + cols).reshape(batch + (n,))
+    zeros = _constant(np.zeros(batch + (m, m), x.dtype))
+    y = _indexing()._put_flat(zeros, pos, reshape(x, batch + (n,)), False)
+    rest = [d for d in range(nd) if d not in (d1, d2)]
+    order = [0] * nd
+    for src, dst in zip(range(nd - 2), rest):
+        order[dst] = src
+    order[d1], order[d2] = nd - 2, nd - 1
+    return permute(y, order)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A vector's square matrix with it on the (diagonal) diagonal, or a matrix's diagonal
+    (a copy)."""
+    x = as_tensor(input)
+    if x.ndim == 1:
+        return diag_embed(x, diagonal, 0, 1)
+    if x.ndim == 2:
+        return clone(_diagonal(x, diagonal, 0, 1))
+    raise RuntimeError(f"diag: input must be 1-d or 2-d, got shape {x.shape}")
+
+
+def _triangle(x: Tensor, diagonal: int, lower: bool, fn: str) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError(f"{fn}: input must have at least 2 dims, got shape {x.shape}")
+    r, c = x.shape[-2:]
+    keep = np.tri(r, c, int(diagonal), dtype=np.bool_)
+    if not lower:
+        keep = ~np.tri(r, c, int(diagonal) - 1, dtype=np.bool_)
+    from . import elementwise
+
+    return elementwise.where(keep, x, _constant(np.zeros((), x.dtype)))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (on and below the diagonal-th diagonal),
+    zeros above."""
+    return _triangle(as_tensor(input), diagonal, True, "tril")
+
+
+@op(kernels=(), method=True, toplevel=True)
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (on and above the diagonal-th diagonal),
+    zeros below."""
+    return _triangle(as_tensor(input), diagonal, False, "triu")
+
+
+def _narrows(x: Tensor, d: int, sizes: Sequence[int]) -> tuple[Tensor, ...]:
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(x, d, start, s))
+        start += s
+    return tuple(out)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of tensor along dim: pieces of split_size (the last may be smaller), or of the
+    given sizes (which must sum to the dim's size)."""
+    x = as_tensor(tensor)
+    d = axis_index(dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        k = int(split_size_or_sections)
+        if k < 0 or (k == 0 and n):
+            raise RuntimeError(f"split: split_size must be positive, got {k}")
+        sizes = [min(k, n - s) for s in range(0, n, k)] if n else [0]
+    else:
+        sizes = list(_ints(split_size_or_sections))
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise RuntimeError(
+                f"split: sizes {sizes} must be non-negative and sum to {n} (dim {dim}'s size)"
+            )
+    return _narrows(x, d, sizes)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """At most `chunks` views along dim, each of ceil(size / chunks) (the last smaller)."""
+    x = as_tensor(input)
+    if int(chunks) <= 0:
+        raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
+    d = axis_index(dim, x.ndim)
+    n = x.shape[d]
+    return split(x, max(1, -(-n // int(chunks))), d)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Views along dim: `sections` pieces as even as possible (the first ones one longer),
+    or the pieces between the given indices (as NumPy's array_split)."""
+    x = as_tensor(input)
+    d = axis_index(dim, x.ndim)
+    n = x.shape[d]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        ios = ios.item() if ios.ndim == 0 else ios.tolist()
+    if isinstance(ios, (int, np.integer)):
+        k = int(ios)
+        if k <= 0:
+            raise RuntimeError(f"tensor_split: sections must be positive, got {k}")
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        return _narrows(x, d, sizes)
+    # the pieces x[i_k-1:i_k] along d, with Python's slice rules (i_0 = 0, the last to n)
+    bounds = [0] + [min(max(int(i) + (n if int(i) < 0 else 0), 0), n) for i in ios] + [n]
+    return tuple(
+        narrow(x, d, start, max(0, stop - start)) for start, stop in zip(bounds, bounds[1:])
+    )
+
+
+@op(kernels=(), method=True, toplevel=True)
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The views input.select(dim, i) for every i."""
+    x = as_tensor(input)
+    d = axis_index(dim, x.ndim)
+    return tuple(select(x, d, i) for i in range(x.shape[d]))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """dim split into the dims `sizes` (one may be -1)."""
+    x = as_tensor(input)
+    d = axis_index(dim, x.ndim)
+    sizes = _ints(sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if -1 not in sizes and math.prod(sizes) != x.shape[d]:
+        raise RuntimeError(
+            f"unflatten: sizes {sizes} don't multiply up to dim {dim}'s size {x.shape[d]}"
+        )
+    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1 :])
+
+
+def _unfold_backward(node: Any, g: np.ndarray) -> Any:
+    d, size, step = node.saved
+    shape = node.inputs[0].shape
+    gx = np.zeros(shape or (1,), g.dtype)
+    g = g if shape else g.reshape(1, size)
+    n = g.shape[d]
+    for k in range(size):  # element k of every window, added back where it came from
+        gx[(slice(None),) * d + (slice(k, k + step * (n - 1) + 1, step),)] += g[..., k]
+    return (gx.reshape(shape),)
+
+
+@op(kernels=(), method=True)
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """The windows of `size` elements along dimension, every `step`, as a new last dim: a
+    view (Note [Views]); the gradient sums over overlapping windows."""
+    x = as_tensor(input)
+    d = axis_index(dimension, x.ndim)
+    n = x.shape[d] if x.ndim else 1
+    size, step = int(size), int(step)
+    if step <= 0:
+        raise RuntimeError(f"unfold: step must be positive, got {step}")
+    if not 0 <= size <= n:
+        raise RuntimeError(f"unfold: size {size} is larger than dimension {d}'s size {n}")
+    arr = x._array if x.ndim else x._array.reshape(1)
+    count = (n - size) // step + 1
+    shape = arr.shape[:d] + (count,) + arr.shape[d + 1 :] + (size,)
+    strides = arr.strides[:d] + (arr.strides[d] * step,) + arr.strides[d + 1 :] + (arr.strides[d],)
+    y = np.lib.stride_tricks.as_strided(arr, shape, strides, writeable=False)
+    if x.ndim == 0:
+        y = y.reshape(size)
+    saved = (d, size, step)
+    return view_of(x, y, _unfold_backward, saved, lambda b: unfold(b, d, size, step))
+
+
+@op(kernels=(), aliases=("moveaxis",), method=True, toplevel=True)
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    """The dims `source` moved to `destination` (ints or sequences), the others keeping
+    their order: a view."""
+    x = as_tensor(input)
+    src, dst = _ints(source), _ints(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: source {src} and destination {dst} differ in length")
+    src = _dims_of(src, x.ndim, "movedim")
+    dst = _dims_of(dst, x.ndim, "movedim")
+    order = [None] * x.ndim
+    for s, t in zip(src, dst):
+        order[t] = s
+    rest = iter(d for d in range(x.ndim) if d not in src)
+    return permute(x, [o if o is not None else next(rest) for o in order])
+
+
+@op(kernels=(), method=True, toplevel=True)
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """transpose(input, axis0, axis1): NumPy's name."""
+    return transpose(input, axis0, axis1)
+
+
+def _atleast(tensors: tuple, n: int) -> Any:
+    ts = tensors_of(_varargs(tensors))
+    out = []
+    for t in ts:
+        if t.ndim >= n:
+            out.append(t)
+        elif n == 3 and t.ndim == 2:
+            out.append(unsqueeze(t, -1))
+        elif n == 1:
+            out.append(reshape(t, (1,)))
+        else:  # 0-d and 1-d: (1, k) for 2-d, (1, k, 1) for 3-d
+            v = reshape(t, (1, -1) if t.ndim else (1, 1))
+            out.append(reshape(v, (1, v.shape[1], 1)) if n == 3 else v)
+    single = len(tensors) == 1 and not isinstance(tensors[0], (tuple, list))
+    return out[0] if single else tuple(out)
+
+
+@op(kernels=(), toplevel=True)
+def atleast_1d(*tensors: Any) -> Any:
+    """Each tensor with at least 1 dim (a 0-d one becomes a 1-element vector)."""
+    return _atleast(tensors, 1)
+
+
+@op(kernels=(), toplevel=True)
+def atleast_2d(*tensors: Any) -> Any:
+    """Each tensor with at least 2 dims (a vector becomes a row)."""
+    return _atleast(tensors, 2)
+
+
+@op(kernels=(), toplevel=True)
+def atleast_3d(*tensors: Any) -> Any:
+    """Each tensor with at least 3 dims (a vector (k,) becomes (1, k, 1), a matrix (r, c)
+    (r, c, 1))."""
+    return _atleast(tensors, 3)
+
+
+@op(kernels=(), toplevel=True)
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """cat along dim 1 (dim 0 for vectors)."""
+    ts = atleast_1d(tuple(tensors))
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+@op(kernels=(), aliases=("row_stack",), toplevel=True)
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """cat along dim 0 of the tensors made at least 2-d."""
+    return cat(atleast_2d(tuple(tensors)), 0)
+
+
+@op(kernels=(), toplevel=True)
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """cat along dim 2 of the tensors made at least 3-d."""
+    return cat(atleast_3d(tuple(tensors)), 2)
+
+
+@op(kernels=(), toplevel=True)
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """The tensors as columns: vectors (and 0-d) become (k, 1), then cat along dim 1."""
+    ts = [reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors_of(tensors)]
+    return cat(ts, 1)
+
+
+@op(kernels=(), toplevel=True)
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids of 1-d tensors (views): indexing 'ij' (matrix: the first vector
+    along dim 0) or 'xy' (Cartesian: the first two swapped)."""
+    ts = tensors_of(_varargs(tensors))
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for t in ts:
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: expects 0-d or 1-d tensors, got shape {t.shape}")
+    sizes = [t.numel() for t in ts]
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    out = []
+    for i, t in enumerate(ts):
+        axis = {0: 1, 1: 0}.get(i, i) if swap else i
+        shape = [1] * len(ts)
+        shape[axis] = -1
+        out.append(expand(reshape(t, tuple(shape)), tuple(sizes)))
+    return tuple(out)
+
+
+def _pad_positions(n: int, left: int, right: int, mode: str) -> np.ndarray:
+    """The source positions of a dim of size n padded by (left, right) (negative: cropped)
+    in mode reflect, replicate or circular."""
+    i = np.arange(-left, n + right)
+    if mode == "reflect":
+        if n and (left >= n or right >= n):
+            raise RuntimeError(
+                f"pad: padding ({left}, {right}) should be less than the dim's size {n} for "
+                "mode 'reflect'"
+            )
+        period = 2 * (n - 1) if n > 1 else 1
+        i = np.abs(i) % period
+        return np.where(i >= n, period - i, i)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if left > n or right > n:
+        raise RuntimeError(
+            f"pad: padding ({left}, {right}) must be at most the dim's size {n} for mode 'circular'"
+        )
+    # PyTorch crops first, then wraps around what is left
+    core = np.arange(max(0, -left), n - max(0, -right))
+    return core[np.arange(-max(0, left), len(core) + max(0, right)) % max(1, len(core))]
+
+
+@op(kernels=())
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = None) -> Tensor:
+    """input padded along its last len(pad) // 2 dims, PyTorch's order: (left, right) of the
+    last dim first, then of the one before... Negative pads crop. mode 'constant' (value,
+    default 0), 'reflect' (mirror without repeating the edge), 'replicate' (the edge) or
+    'circular' (wrap around); the other modes read the input through the index_select
+    kernel, whose backward adds the copies' gradients back."""
+    x = as_tensor(input)
+    p = _ints(pad)
+    if len(p) % 2 or len(p) // 2 > x.ndim:
+        raise RuntimeError(
+            f"pad: padding length {len(p)} must be even and at most twice the input's rank {x.ndim}"
+        )
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(
+            f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}"
+        )
+    if mode != "constant" and value not in (None, 0, 0.0):
+        raise RuntimeError(f"pad: value {value} is only for mode 'constant'")
+    if mode != "constant" and len(p) // 2 > 3:
+        raise NotImplementedError(f"pad: mode {mode!r} pads at most 3 trailing dims")
+    y = x
+    for k in range(len(p) // 2):
+        d, left, right = x.ndim - 1 - k, p[2 * k], p[2 * k + 1]
+        n = y.shape[d]
+        if mode == "constant":
+            lo, hi = max(0, -left), n - max(0, -right)
+            if hi < lo:
+                raise RuntimeError(f"pad: cropping ({left}, {right}) removes more than dim {d}")
+            if lo or hi != n:
+                y = narrow(y, d, lo, hi - lo)
+            if left > 0 or right > 0:
+                fill = 0 if value is None else value
+                parts = []
+                for width in (max(0, left), None, max(0, right)):
+                    if width is None:
+                        parts.append(y)
+                    elif width:
+                        shape = y.shape[:d] + (width,) + y.shape[d + 1 :]
+                        parts.append(_constant(np.full(shape, fill, y.dtype)))
+                y = cat(parts, d)
+        elif left or right:
+            if n == 0:
+                raise RuntimeError(f"pad: mode {mode!r} cannot pad dim {d} of size 0")
+            y = _select_along(y, d, _pad_positions(n, left, right, mode))
+    return y if y is not x else clone(x)
+
+
+@op(kernels=(), toplevel=True)
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """All combinations of the vectors' elements, one per row (the first varying slowest);
+    one vector is returned as is."""
+    ts = tensors_of(_varargs(tensors))
+    if len(ts) == 1:
+        return ts[0]
+    return stack([reshape(g, (-1,)) for g in meshgrid(*ts, indexing="ij")], 1)

@@ -48,7 +48,7 @@ class Adam(Optimizer):
             ),
         )
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for g in self.param_groups:
             buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if g["amsgrad"] else ())
             for step, params in self._by_step(g, *buffers):
@@ -130,7 +130,7 @@ class NAdam(Optimizer):
             ),
         )
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for g in self.param_groups:
             b1, b2, lr, decay = g["betas"][0], g["betas"][1], g["lr"], g["momentum_decay"]
             for step, params in self._by_step(g, "exp_avg", "exp_avg_sq"):
@@ -196,7 +196,7 @@ class LAMB(Optimizer):
             ),
         )
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for g in self.param_groups:
             for step, params in self._by_step(g, "exp_avg", "exp_avg_sq"):
                 ps, gs = self._arrays(params)

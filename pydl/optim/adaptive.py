@@ -50,7 +50,7 @@ class Adagrad(Optimizer):
                     "sum": np.full_like(p._array, g["initial_accumulator_value"]),
                 }
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for g in self.param_groups:
             for step, params in self._by_step(g):
                 clr = g["lr"] / (1 + (step - 1) * g["lr_decay"])
@@ -102,7 +102,7 @@ class RMSprop(Optimizer):
             ),
         )
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for g in self.param_groups:
             buffers = (
                 ("square_avg",)
@@ -148,7 +148,7 @@ class Adadelta(Optimizer):
             params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         )
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for g in self.param_groups:
             for _, params in self._by_step(g, "square_avg", "acc_delta"):
                 ps, gs = self._arrays(params)
@@ -202,7 +202,7 @@ class Adafactor(Optimizer):
             ),
         )
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for g in self.param_groups:
             for p in self._with_grads(g):
                 st = self.state.get(p)
@@ -251,7 +251,7 @@ class Lion(Optimizer):
             params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay, maximize=maximize)
         )
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for g in self.param_groups:
             for _, params in self._by_step(g, "exp_avg"):
                 ps, gs = self._arrays(params)

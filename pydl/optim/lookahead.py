@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -38,11 +38,13 @@ class Lookahead:
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.optimizer.zero_grad(set_to_none)
 
-    def step(self) -> None:
-        self.optimizer.step()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """A step of the wrapped optimizer (closure as in Optimizer.step), then, every k
+        steps, the slow update. Returns the closure's loss."""
+        loss = self.optimizer.step(closure)
         self.step_count += 1
         if self.step_count % self.k:
-            return
+            return loss
         for g in self.param_groups:
             params = g["params"]
             for p in params:
@@ -50,6 +52,7 @@ class Lookahead:
             _b.active.lookahead_step(
                 [p._array for p in params], [self.slow[p] for p in params], self.alpha
             )
+        return loss
 
     def state_dict(self) -> dict:
         params = [p for g in self.param_groups for p in g["params"]]

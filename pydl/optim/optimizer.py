@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import Tensor, bump_version
+from ..tensor import Tensor, bump_version, enable_grad
 
 
 class Optimizer:
@@ -43,6 +43,18 @@ class Optimizer:
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         self.param_groups.append(group)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter from its gradient. `closure`, if given, is called
+        first (with gradients recorded) to recompute the loss and the gradients; its loss
+        is returned (None without a closure), as PyTorch's."""
+        loss = evaluate_closure(closure)
+        self._update()
+        return loss
+
+    def _update(self) -> None:
+        """The update from the current gradients (each optimizer's rule)."""
+        raise NotImplementedError
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for g in self.param_groups:
@@ -107,6 +119,14 @@ class Optimizer:
         for g, saved in zip(self.param_groups, groups):
             g.update({k: v for k, v in saved.items() if k != "params"})
         self.state = {params[int(i)]: copy.deepcopy(s) for i, s in state_dict["state"].items()}
+
+
+def evaluate_closure(closure: Callable[[], Any] | None) -> Any:
+    """closure() with gradient recording on (step may run under no_grad), or None."""
+    if closure is None:
+        return None
+    with enable_grad():
+        return closure()
 
 
 def check_hyper(condition: bool, message: str) -> None:

@@ -48,7 +48,7 @@ class SGD(Optimizer):
             ),
         )
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for g in self.param_groups:
             params = self._with_grads(g)
             if not params:

@@ -1,4 +1,6 @@
-"""pydl.autograd: gradients as values, as torch.autograd.grad gives them."""
+"""pydl.autograd: gradients as values (grad), user-defined ops (Function), Jacobians and
+Hessians (functional), and checks against finite differences (gradcheck), as
+torch.autograd has them."""
 
 from __future__ import annotations
 
@@ -7,9 +9,31 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, _as_array, _constant, _Node, _run_backward, no_grad
+from ..tensor import (
+    Tensor,
+    _as_array,
+    _constant,
+    _Node,
+    _run_backward,
+    enable_grad,
+    inference_mode,
+    no_grad,
+    set_grad_enabled,
+)
 
-__all__ = ["grad", "no_grad"]
+__all__ = [
+    "Function",
+    "FunctionCtx",
+    "GradcheckError",
+    "enable_grad",
+    "functional",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "inference_mode",
+    "no_grad",
+    "set_grad_enabled",
+]
 
 
 def _tensors(x: Tensor | Sequence[Tensor], what: str) -> list[Tensor]:
@@ -35,13 +59,8 @@ def grad(
     depend on is an error unless allow_unused (then None, or zeros with
     materialize_grads). The graph is freed unless retain_graph.
 
-    create_graph=True (differentiating the gradient again) is not supported: pydl's
-    backward functions run on arrays and are not themselves recorded."""
-    if create_graph:
-        raise NotImplementedError(
-            "pydl.autograd.grad: create_graph=True (double backward) is not supported; "
-            "pydl's backward functions are not recorded as differentiable ops"
-        )
+    create_graph records the backward pass, so that the gradients can be differentiated
+    again (Note [Double backward]); retain_graph defaults to it."""
     outs, ins = _tensors(outputs, "outputs"), _tensors(inputs, "inputs")
     if not outs or not ins:
         raise ValueError("grad needs at least one output and one input")
@@ -52,7 +71,7 @@ def grad(
         grad_outputs = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
     if len(grad_outputs) != len(outs):
         raise ValueError(f"got {len(grad_outputs)} grad_outputs for {len(outs)} outputs")
-    seeds = []
+    seeds = []  # arrays; Tensors when recording, so that a seed in a graph stays in it
     for i, (t, g) in enumerate(zip(outs, grad_outputs)):
         if g is None:
             if t.numel() != 1:
@@ -61,19 +80,28 @@ def grad(
                     f"has shape {tuple(t.shape)}: pass grad_outputs"
                 )
             g = np.ones_like(t._array)
-        g = _as_array(g, t.dtype)
-        if g.shape != t._array.shape:
-            raise ValueError(f"grad_outputs[{i}] has shape {g.shape}, outputs[{i}] {t.shape}")
-        seeds.append(g)
+        if not (create_graph and isinstance(g, Tensor)):
+            g = _as_array(g, t.dtype)
+        if tuple(g.shape) != t._array.shape:
+            raise ValueError(
+                f"grad_outputs[{i}] has shape {tuple(g.shape)}, outputs[{i}] {tuple(t.shape)}"
+            )
+        seeds.append(_constant(g) if create_graph and not isinstance(g, Tensor) else g)
     if not any(t.requires_grad for t in outs):
         raise RuntimeError("none of the outputs requires grad: they do not depend on inputs")
     if len(outs) == 1:
         root, seed = outs[0], seeds[0]
     else:  # one stand-in root whose node hands each output its seed
+
+        def hand_out(node: _Node, _g: object) -> list:
+            return seeds
+
+        hand_out.differentiable = hand_out  # type: ignore[attr-defined]  # Note [Double backward]
         root = _constant(np.ones((), outs[0].dtype))
-        root._ctx = _Node(lambda node, _g: seeds, tuple(outs), None, 1, False)
+        root._ctx = _Node(hand_out, tuple(outs), None, 1, False)
         root.requires_grad, seed = True, root._array
-    found = _run_backward(root, seed, bool(retain_graph), wanted=ins)
+    retain = create_graph if retain_graph is None else bool(retain_graph)
+    found = _run_backward(root, seed, retain, wanted=ins, create_graph=create_graph)
     result = []
     for i, (t, g) in enumerate(zip(ins, found)):
         if g is None:
@@ -84,5 +112,11 @@ def grad(
                 )
             result.append(Tensor(np.zeros_like(t._array)) if materialize_grads else None)
         else:
-            result.append(_constant(g))
+            result.append(g if create_graph else _constant(g))
     return tuple(result)
+
+
+# Imported last: they use grad.
+from . import functional  # noqa: E402
+from .function import Function, FunctionCtx  # noqa: E402
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
