@@ -378,3 +378,16 @@ def test_zero_batch_and_float64(torch, name, args):
         theirs = getattr(torch.nn.functional, name)(torch.tensor(x), *args(torch))
         assert mine.shape == tuple(theirs.shape) and mine.dtype == np.float64
         np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda m: m.Conv1d(3, 4, 3, padding=1), (3, 9)),
+        (lambda m: m.Conv2d(3, 4, 3, stride=2), (3, 7, 8)),
+        (lambda m: m.Conv3d(2, 4, 2), (2, 3, 4, 5)),
+        (lambda m: m.ConvTranspose2d(3, 2, 3, stride=2), (3, 4, 5)),
+    ],
+)
+def test_conv_unbatched_input(rng, torch, make, shape):
+    _compare(torch, make(nn), make(torch.nn), _rand(rng, *shape))

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .._ops._util import int_tuple
 from .._ops.conv_transpose import conv_transpose_output_size
 from . import functional as NF
@@ -108,6 +108,19 @@ class _ConvNd(Module):
             s += f", padding_mode={self.padding_mode}"
         return s
 
+    _rank = 0  # the batched input's rank
+
+    def forward(self, input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        """The convolution of (N, C, *spatial) input, or of unbatched (C, *spatial) input
+        (as PyTorch: the output has no batch dim either)."""
+        x = as_tensor(input)
+        if x.ndim == self._rank - 1 and x.ndim > 0 and x.shape[0] == self.in_channels:
+            return NF.squeeze(self._forward(NF.unsqueeze(x, 0), *args, **kwargs), 0)
+        return self._forward(self._checked(x, self._rank), *args, **kwargs)
+
+    def _forward(self, x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        raise NotImplementedError
+
     def _checked(self, x: Tensor, rank: int) -> Tensor:
         if x.ndim != rank or x.shape[1] != self.in_channels:
             raise ValueError(
@@ -120,6 +133,8 @@ class _ConvNd(Module):
 
 class Conv2d(_ConvNd):
     """2-D convolution (cross-correlation) over (N, C, H, W) input, by im2col + GEMM."""
+
+    _rank = 4
 
     def __init__(
         self,
@@ -148,9 +163,9 @@ class Conv2d(_ConvNd):
             padding_mode=padding_mode,
         )
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _forward(self, x: Tensor) -> Tensor:
         return NF.conv2d(
-            self._checked(x, 4),
+            x,
             self.weight,
             self.bias,
             self.stride,
@@ -162,6 +177,8 @@ class Conv2d(_ConvNd):
 
 class Conv1d(_ConvNd):
     """1-D convolution (cross-correlation) over (N, C, L) input."""
+
+    _rank = 3
 
     def __init__(
         self,
@@ -190,9 +207,9 @@ class Conv1d(_ConvNd):
             padding_mode=padding_mode,
         )
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _forward(self, x: Tensor) -> Tensor:
         return NF.conv1d(
-            self._checked(x, 3),
+            x,
             self.weight,
             self.bias,
             self.stride,
@@ -204,6 +221,8 @@ class Conv1d(_ConvNd):
 
 class Conv3d(_ConvNd):
     """3-D convolution (cross-correlation) over (N, C, D, H, W) input."""
+
+    _rank = 5
 
     def __init__(
         self,
@@ -232,9 +251,9 @@ class Conv3d(_ConvNd):
             padding_mode=padding_mode,
         )
 
-    def forward(self, input: Tensor) -> Tensor:
+    def _forward(self, x: Tensor) -> Tensor:
         return NF.conv3d(
-            self._checked(input, 5),
+            x,
             self.weight,
             self.bias,
             self.stride,
@@ -322,6 +341,8 @@ class ConvTranspose2d(_ConvTransposeNd):
     (in_channels, out_channels / groups, kH, kW)). forward(x, output_size) picks the
     output_padding that gives output_size."""
 
+    _rank = 4
+
     def __init__(
         self,
         in_channels: int,
@@ -351,8 +372,7 @@ class ConvTranspose2d(_ConvTransposeNd):
             dtype,
         )
 
-    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
-        x = self._checked(x, 4)
+    def _forward(self, x: Tensor, output_size: Any = None) -> Tensor:
         return NF.conv_transpose2d(
             x,
             self.weight,
@@ -368,6 +388,8 @@ class ConvTranspose2d(_ConvTransposeNd):
 class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-D convolution over (N, C, L) input (weight (in_channels,
     out_channels / groups, k))."""
+
+    _rank = 3
 
     def __init__(
         self,
@@ -398,8 +420,7 @@ class ConvTranspose1d(_ConvTransposeNd):
             dtype,
         )
 
-    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
-        x = self._checked(x, 3)
+    def _forward(self, x: Tensor, output_size: Any = None) -> Tensor:
         return NF.conv_transpose1d(
             x,
             self.weight,

@@ -339,14 +339,12 @@ class _Block(Module):
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-        self.activation_relu_or_gelu, self._act = _activation(activation)
+        self._epilogue, self._act = _activation(activation)
         self.activation = activation
 
     def _ff(self, x: Tensor) -> Tensor:
         if self._act is None:  # the activation runs in linear1's GEMM epilogue
-            h = NF.linear(
-                x, self.linear1.weight, self.linear1.bias, activation=self.activation_relu_or_gelu
-            )
+            h = NF.linear(x, self.linear1.weight, self.linear1.bias, activation=self._epilogue)
         else:
             h = self._act(self.linear1(x))
         return self.dropout_ff(self.linear2(self.dropout(h)))
