@@ -226,16 +226,15 @@ def _fold_args(kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tu
 
 
 @op(kernels=())
-def im2col(
+def unfold(
     input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
 ) -> Tensor:
-    """PyTorch's F.unfold (its ATen op is im2col; the name `unfold` is Tensor.unfold's, the
-    sliding windows of one dim, so pydl.nn.functional.unfold is this op under that name):
-    the sliding kh x kw patches of (N, C, H, W) input as columns, (N, C kh kw, L), by a
-    depthwise conv2d with one-hot kernels (_patch_weight), whose backward is col2im."""
+    """im2col: the sliding kh x kw patches of (N, C, H, W) input as columns, (N, C kh kw,
+    L): a depthwise conv2d with one-hot kernels (_patch_weight), so its backward (col2im)
+    is conv2d's. (Tensor.unfold is another op: layout's unfold_windows.)"""
     x = as_tensor(input)
     if x.ndim == 3:
-        return squeeze(im2col(unsqueeze(x, 0), kernel_size, dilation, padding, stride), 0)
+        return squeeze(unfold(unsqueeze(x, 0), kernel_size, dilation, padding, stride), 0)
     if x.ndim != 4:
         raise ValueError(f"unfold expects input (N, C, H, W) or (C, H, W); got {x.shape}")
     k, d, p, s = _fold_args(kernel_size, dilation, padding, stride)
