@@ -73,7 +73,7 @@ _TOPLEVEL_OPS = {name: d.fn for d in _OPS.values() if d.toplevel for name in d.n
 globals().update(_TOPLEVEL_OPS)
 
 # Imported after the Tensor methods are installed: they use them at import time.
-from . import autograd, backends, cuda, data, models, nn, onnx, optim, return_types  # noqa: E402
+from . import autograd, backends, cuda, data, linalg, models, nn, onnx, optim, return_types  # noqa: E402
 
 __version__ = _core.build_info()["version"]
 
@@ -116,6 +116,7 @@ __all__ = [
     "int32",
     "int64",
     "is_grad_enabled",
+    "linalg",
     "linspace",
     "load",
     "long",
