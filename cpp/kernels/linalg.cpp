@@ -271,43 +271,45 @@ constexpr int kMaxSweeps = 100;
 
 // A (m x n, m >= n) = U diag(s) V^T with U m x n, V n x n, s descending (Hestenes: rotate
 // pairs of columns of W = A V until all are orthogonal; then s_j = |W_j|, U_j = W_j / s_j).
+// W and V are kept transposed, so that their columns are contiguous rows.
 void jacobi_svd(const Mat& a, Mat& u, std::vector<double>& s, Mat& v) {
     const int64_t m = a.rows, n = a.cols;
-    Mat w = a;
-    v = identity(n, n);
+    Mat wt = transpose(a), vt = identity(n, n);
+    auto rotate = [](double* x, double* y, int64_t len, double c, double sn) {
+        for (int64_t i = 0; i < len; ++i) {
+            const double xi = x[i], yi = y[i];
+            x[i] = c * xi - sn * yi;
+            y[i] = sn * xi + c * yi;
+        }
+    };
     for (int sweep = 0; sweep < kMaxSweeps; ++sweep) {
         bool rotated = false;
         for (int64_t p = 0; p < n; ++p)
             for (int64_t q = p + 1; q < n; ++q) {
+                double* wp = &wt(p, 0);
+                double* wq = &wt(q, 0);
                 double alpha = 0.0, beta = 0.0, gamma = 0.0;
                 for (int64_t i = 0; i < m; ++i) {
-                    alpha += w(i, p) * w(i, p);
-                    beta += w(i, q) * w(i, q);
-                    gamma += w(i, p) * w(i, q);
+                    alpha += wp[i] * wp[i];
+                    beta += wq[i] * wq[i];
+                    gamma += wp[i] * wq[i];
                 }
+                // columns orthogonal to working precision (or zero): no rotation
                 if (!(std::abs(gamma) > kEps * std::sqrt(alpha * beta))) continue;
                 rotated = true;
                 const double zeta = (beta - alpha) / (2.0 * gamma);
                 const double t =
                     (zeta >= 0.0 ? 1.0 : -1.0) / (std::abs(zeta) + std::sqrt(1.0 + zeta * zeta));
                 const double c = 1.0 / std::sqrt(1.0 + t * t), sn = c * t;
-                for (int64_t i = 0; i < m; ++i) {
-                    const double wp = w(i, p), wq = w(i, q);
-                    w(i, p) = c * wp - sn * wq;
-                    w(i, q) = sn * wp + c * wq;
-                }
-                for (int64_t i = 0; i < n; ++i) {
-                    const double vp = v(i, p), vq = v(i, q);
-                    v(i, p) = c * vp - sn * vq;
-                    v(i, q) = sn * vp + c * vq;
-                }
+                rotate(wp, wq, m, c, sn);
+                rotate(&vt(p, 0), &vt(q, 0), n, c, sn);
             }
         if (!rotated) break;
     }
     std::vector<double> norms(static_cast<size_t>(n));
     for (int64_t j = 0; j < n; ++j) {
         double ss = 0.0;
-        for (int64_t i = 0; i < m; ++i) ss += w(i, j) * w(i, j);
+        for (int64_t i = 0; i < m; ++i) ss += wt(j, i) * wt(j, i);
         norms[size_t(j)] = std::sqrt(ss);
     }
     std::vector<int64_t> order(static_cast<size_t>(n));
@@ -315,20 +317,19 @@ void jacobi_svd(const Mat& a, Mat& u, std::vector<double>& s, Mat& v) {
     std::stable_sort(order.begin(), order.end(),
                      [&](int64_t x, int64_t y) { return norms[size_t(x)] > norms[size_t(y)]; });
     s.assign(size_t(n), 0.0);
-    Mat vs(n, n);
+    v = Mat(n, n);
     u = Mat(m, n);
     int64_t rank = 0;
     const double tiny = norms.empty() ? 0.0 : norms[size_t(order[0])] * kEps * double(m);
     for (int64_t j = 0; j < n; ++j) {
         const int64_t src = order[size_t(j)];
         s[size_t(j)] = norms[size_t(src)];
-        for (int64_t i = 0; i < n; ++i) vs(i, j) = v(i, src);
+        for (int64_t i = 0; i < n; ++i) v(i, j) = vt(src, i);
         if (norms[size_t(src)] > tiny && norms[size_t(src)] > 0.0) {
-            for (int64_t i = 0; i < m; ++i) u(i, j) = w(i, src) / norms[size_t(src)];
+            for (int64_t i = 0; i < m; ++i) u(i, j) = wt(src, i) / norms[size_t(src)];
             ++rank;
         }
     }
-    v = std::move(vs);
     if (rank < n) {  // zero singular values: any orthonormal completion of U's columns
         Mat full = complete_basis(columns(u, 0, rank));
         for (int64_t i = 0; i < m; ++i)
@@ -341,18 +342,19 @@ void jacobi_svd(const Mat& a, Mat& u, std::vector<double>& s, Mat& v) {
 void jacobi_eigh(Mat a, std::vector<double>& w, Mat& v) {
     const int64_t n = a.rows;
     v = identity(n, n);
+    double frob = 0.0;
+    for (double e : a.d) frob += e * e;
+    // below this an off-diagonal entry is zero to working precision of the whole matrix
+    const double floor = kEps * kEps * std::sqrt(frob);
     for (int sweep = 0; sweep < kMaxSweeps; ++sweep) {
-        double off = 0.0, total = 0.0;
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t j = 0; j < n; ++j) {
-                total += a(i, j) * a(i, j);
-                if (i != j) off += a(i, j) * a(i, j);
-            }
-        if (!(off > kEps * kEps * total)) break;
+        bool rotated = false;
         for (int64_t p = 0; p < n; ++p)
             for (int64_t q = p + 1; q < n; ++q) {
                 const double apq = a(p, q);
-                if (apq == 0.0) continue;
+                if (!(std::abs(apq) > kEps * std::sqrt(std::abs(a(p, p) * a(q, q))) &&
+                      std::abs(apq) > floor))
+                    continue;
+                rotated = true;
                 const double theta = (a(q, q) - a(p, p)) / (2.0 * apq);
                 const double t = (theta >= 0.0 ? 1.0 : -1.0) /
                                  (std::abs(theta) + std::sqrt(theta * theta + 1.0));
@@ -367,12 +369,14 @@ void jacobi_eigh(Mat a, std::vector<double>& w, Mat& v) {
                     a(p, k) = c * apk - s * aqk;
                     a(q, k) = s * apk + c * aqk;
                 }
+                a(p, q) = a(q, p) = 0.0;           // what the rotation annihilates, exactly
                 for (int64_t k = 0; k < n; ++k) {  // V J
                     const double vkp = v(k, p), vkq = v(k, q);
                     v(k, p) = c * vkp - s * vkq;
                     v(k, q) = s * vkp + c * vkq;
                 }
             }
+        if (!rotated) break;
     }
     std::vector<int64_t> order(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), int64_t(0));
