@@ -82,3 +82,10 @@ row("svd_wide", lambda a: _flat(*LA.svd(a, full_matrices=False)), [_u((2, 3, 4))
 row("svdvals", LA.svdvals, [_u((2, 4, 3))])
 row("eigh", lambda a: _flat(*LA.eigh(a + a.mT)), [_u((2, 4, 4))])
 row("eigh_upper", lambda a: _flat(*LA.eigh(a + a.mT, UPLO="U")), [_u((2, 3, 3))])
+row(
+    "cholesky_solve",
+    lambda a, b: pydl.cholesky_solve(b, LA.cholesky(_spd(a))),
+    [_u((2, 3, 3)), _u((2, 3, 2))],
+)
+row("matrix_power", lambda a: LA.matrix_power(a, 3), [_u((2, 3, 3))], skips=COMPOSED)
+row("matrix_power_neg", lambda a: LA.matrix_power(a + _eye(a), -2), [_u((2, 3, 3))])

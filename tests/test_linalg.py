@@ -282,6 +282,17 @@ DECOMPS = [  # (id, pydl fn, torch fn, prepare (numpy), matrix shape)
     ("eigvalsh", LA.eigvalsh, "linalg.eigvalsh", lambda x: x + np.swapaxes(x, -1, -2), (4, 4)),
     ("matrix_norm_fro", LA.matrix_norm, "linalg.matrix_norm", None, (3, 4)),
     ("norm_nuc", lambda a: LA.norm(a, "nuc", (-2, -1)), "norm_nuc", None, (3, 4)),
+    ("matrix_power_5", lambda a: LA.matrix_power(a, 5), "matrix_power_5", None, (3, 3)),
+    ("matrix_power_-2", lambda a: a.matrix_power(-2), "matrix_power_-2", _well, (3, 3)),
+    ("matrix_power_0", lambda a: pydl.matrix_power(a, 0), "matrix_power_0", None, (3, 3)),
+    ("cholesky_inverse", lambda a: pydl.cholesky_inverse(LA.cholesky(a)), "chol_inv", _spd, (3, 3)),
+    (
+        "cholesky_inverse_upper",
+        lambda a: LA.cholesky(a, upper=True).cholesky_inverse(True),
+        "chol_inv_upper",
+        _spd,
+        (3, 3),
+    ),
 ]
 
 
@@ -297,6 +308,11 @@ def _torch_fn(torch, spec):
         "svd_full": _gauge_svd(torch.linalg.svd),
         "eigh": _gauge_eigh(torch.linalg.eigh),
         "norm_nuc": lambda a: torch.linalg.norm(a, "nuc", (-2, -1)),
+        "matrix_power_5": lambda a: torch.linalg.matrix_power(a, 5),
+        "matrix_power_-2": lambda a: a.matrix_power(-2),
+        "matrix_power_0": lambda a: torch.matrix_power(a, 0),
+        "chol_inv": lambda a: torch.cholesky_inverse(torch.linalg.cholesky(a)),
+        "chol_inv_upper": lambda a: torch.linalg.cholesky(a, upper=True).cholesky_inverse(True),
     }
     if spec in special:
         return special[spec]
@@ -339,6 +355,21 @@ def test_solve_matches_pytorch(torch, backend, dtype, sa, sb, left):
         torch,
         lambda a, b: LA.solve(a, b, left=left),
         lambda a, b: torch.linalg.solve(a, b, left=left),
+        [a, b],
+        dtype,
+        tol=dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else None,
+    )
+
+
+@pytest.mark.parametrize("upper", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cholesky_solve_matches_pytorch(torch, backend, dtype, upper):
+    a = _spd(SEED(0).uniform(-1, 1, (2, 4, 4)))
+    b = SEED(1).uniform(-1, 1, (2, 4, 3))
+    _compare(
+        torch,
+        lambda a, b: b.cholesky_solve(LA.cholesky(a, upper=upper), upper),
+        lambda a, b: torch.cholesky_solve(b, torch.linalg.cholesky(a, upper=upper), upper),
         [a, b],
         dtype,
         tol=dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else None,

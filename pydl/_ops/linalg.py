@@ -645,3 +645,50 @@ def eigh(A: Tensor, UPLO: str = "L") -> Any:
         raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     w, V = _b.active.eigh_forward(A._array, UPLO == "U")
     return return_types.linalg_eigh(*record((w, V), (A,), _eigh_backward, (w, V), reads=False))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
+    """X with A X = B for A = L L^T (upper: A = U^T U) given its Cholesky factor: two
+    triangular solves."""
+    B, L = promoted(B, L)
+    L = _matrices("cholesky_solve", L)
+    if upper:  # U^T Y = B, U X = Y
+        return solve_triangular(L, solve_triangular(L.mT, B, upper=False), upper=True)
+    return solve_triangular(L.mT, solve_triangular(L, B, upper=False), upper=True)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
+    """A^-1 for A = L L^T (upper: U^T U) from its Cholesky factor."""
+    L = _matrices("cholesky_inverse", L)
+    eye = _constant(np.eye(L.shape[-1], dtype=L.dtype))
+    return cholesky_solve(expand(eye, L.shape), L, upper)
+
+
+def _zero_backward(node: Any, g: np.ndarray) -> Any:
+    return (np.zeros_like(g),)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """A^n by repeated squaring (matmul); n = 0 gives the identity, n < 0 powers of A^-1."""
+    A = as_tensor(A)
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ValueError(
+            f"linalg.matrix_power: A must be batches of square matrices, got shape {A.shape}"
+        )
+    n = int(n)
+    if n == 0:  # the identity, with a zero gradient as PyTorch's
+        eye = np.ascontiguousarray(np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape))
+        return record(eye, (A,), _zero_backward, reads=False)
+    if n < 0:
+        A, n = inverse(A), -n
+    result, base = None, A
+    while n:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    return result
