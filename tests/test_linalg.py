@@ -322,6 +322,7 @@ def _torch_fn(torch, spec):
     return fn
 
 
+@pytest.mark.filterwarnings("ignore:torch.cholesky is deprecated")
 @pytest.mark.parametrize("batch", BATCHES, ids=str)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", DECOMPS, ids=[d[0] for d in DECOMPS])

@@ -173,7 +173,9 @@ def addbmm(
     input, batch1, batch2 = promoted(input, batch1, batch2)
     _rank("addbmm", "batch1", batch1, 3)
     _rank("addbmm", "batch2", batch2, 3)
-    if batch1.shape[0] != batch2.shape[0] or batch1.shape[2] != batch2.shape[1]:
+    if batch1.shape[0] != batch2.shape[0]:
+        raise ValueError(f"addbmm: batch sizes differ: {batch1.shape} and {batch2.shape}")
+    if batch1.shape[2] != batch2.shape[1]:
         raise _cannot_multiply("addbmm", batch1.shape, batch2.shape)
     b, n, m = batch1.shape
     a = reshape(permute(batch1, (1, 0, 2)), (n, b * m))
@@ -318,7 +320,8 @@ def _sum_out(x: Tensor, labels: list, keep: set) -> tuple[Tensor, list]:
 
 def _contract(a: Tensor, la: list, b: Tensor, lb: list, keep: set) -> tuple[Tensor, list]:
     """The product of a and b over their shared labels: shared labels in `keep` are the
-    batch of one batched GEMM, the others its depth."""
+    batch of one batched GEMM, the others its depth (labels neither a nor b shares and
+    nothing later needs are summed first)."""
     a, la = _sum_out(a, la, keep | set(lb))
     b, lb = _sum_out(b, lb, keep | set(la))
     size = {}
@@ -341,7 +344,9 @@ def _contract(a: Tensor, la: list, b: Tensor, lb: list, keep: set) -> tuple[Tens
 
     am = arrange(a, la, batch + left + depth, [batch, left, depth])
     bm = arrange(b, lb, batch + depth + right, [batch, depth, right])
-    out = matmul(am, bm)
+    # nothing to sum over (an outer or elementwise product): a broadcast multiply, not a
+    # GEMM of depth 1
+    out = matmul(am, bm) if depth else mul(am, bm)
     labels = batch + left + right
     return reshape(out, tuple(size[s] for s in labels)), labels
 
