@@ -616,3 +616,30 @@ def test_larger_matrices_match_pytorch(torch, backend, n):
     np.testing.assert_allclose(
         LA.cholesky(pydl.tensor(spd)).numpy(), torch.linalg.cholesky(torch.tensor(spd)), **tol
     )
+
+
+@pytest.mark.parametrize(
+    "a",
+    [
+        [[1.0, 2.0], [2.0, 4.0]],
+        [[0.0, 0.0], [0.0, 0.0]],
+        [[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]], np.eye(3) * 2],  # rank 2, and not
+        [[0.5, 0, 0], [0, 0, 0], [0, 0, 2.0]],
+    ],
+    ids=["rank1", "zero", "batch", "diagonal"],
+)
+def test_det_gradient_of_singular_matrices_is_the_cofactor_matrix(backend, a):
+    """d det / dA = adj(A)^T, also where A is singular (central differences of det, exact
+    for the affine map t -> det(A + t E_ij)); PyTorch 2.13 returns zeros there (its own
+    gradcheck fails), so this compares with the numbers, not with it."""
+    a = np.array(a)
+    x = pydl.tensor(a, requires_grad=True)
+    d = LA.det(x)
+    d.sum().backward()
+    np.testing.assert_allclose(d.numpy(), np.linalg.det(a), atol=1e-12)
+    fd = np.zeros_like(a)
+    for idx in np.ndindex(*a.shape):
+        e = np.zeros_like(a)
+        e[idx] = 0.5
+        fd[idx] = (np.linalg.det(a + e) - np.linalg.det(a - e)).sum()
+    np.testing.assert_allclose(x.grad.numpy(), fd, atol=1e-9)

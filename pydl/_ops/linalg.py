@@ -14,7 +14,6 @@ from .. import backend as _b
 from .. import return_types
 from ..tensor import Tensor, _constant, as_tensor, record
 from ._util import promoted, tensor_pair
-from .activation import exp
 from .elementwise import add, mul
 from .layout import expand, getitem, permute, reshape, squeeze, unsqueeze
 from .linear import matmul
@@ -528,12 +527,33 @@ def slogdet(A: Tensor) -> Any:
     return return_types.slogdet(*record((sign, logabsdet), (A,), _slogdet_backward))
 
 
-@op(kernels=(), method=True, toplevel=True)
+def _cofactor(A: np.ndarray) -> np.ndarray:
+    """adj(A)^T = det(U) det(V) U diag(prod_{j != i} s_j) V^T from A = U S V^T: the
+    gradient of det, defined for singular A too (PyTorch's)."""
+    U, S, Vh = _b.active.svd_forward(A, False)
+    sign = _b.active.slogdet_forward(U)[0] * _b.active.slogdet_forward(Vh)[0]
+    others = [np.prod(np.delete(S, i, axis=-1), axis=-1) for i in range(S.shape[-1])]
+    prods = np.stack(others, -1) if others else S
+    return (sign[..., None, None] * U * prods[..., None, :]) @ Vh
+
+
+def _det_backward(node: Any, g: np.ndarray) -> Any:
+    A, d = node.inputs[0]._array, node.saved
+    ga = _b.active.slogdet_backward(np.asarray(g * d), A)  # g det(A) A^-T
+    singular = d == 0
+    if singular.any():  # A^-T is NaN there: the cofactors instead
+        ga[singular] = np.asarray(g)[singular][..., None, None] * _cofactor(A[singular])
+    return (ga,)
+
+
+@op(kernels=("slogdet", "svd"), method=True, toplevel=True)
 def det(A: Tensor) -> Tensor:
-    """det A = sign * exp(logabsdet) (slogdet); its gradient det(A) A^-T (NaN, not
-    PyTorch's adjugate, for a singular A)."""
-    sign, logabsdet = slogdet(A)
-    return mul(_constant(sign._array), exp(logabsdet))
+    """det A = sign * exp(logabsdet) from LU (slogdet's kernel). Its gradient is
+    det(A) A^-T, or for a singular A the cofactor matrix (from the SVD), as PyTorch's."""
+    A = _matrices("det", A)
+    sign, logabsdet = _b.active.slogdet_forward(A._array)
+    d = np.asarray(sign * np.exp(logabsdet))
+    return record(d, (A,), _det_backward, d)
 
 
 @op(kernels=(), method=True, toplevel=True)

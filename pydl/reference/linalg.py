@@ -64,11 +64,16 @@ def _lu_info(a):
 
 
 def _solve(a, b, info):
-    """np.linalg.solve on the matrices with info 0; NaN for the singular ones."""
+    """np.linalg.solve on the matrices with info 0; NaN for the singular ones (and for one
+    LAPACK finds exactly singular where LU in another order did not)."""
     x = np.full(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:], np.nan, a.dtype)
-    ok = info == 0
-    if ok.any():
-        x[ok] = np.linalg.solve(a[ok], b[ok])
+    for idx in np.ndindex(*info.shape):
+        if info[idx]:
+            continue
+        try:
+            x[idx] = np.linalg.solve(a[idx], b[idx])
+        except np.linalg.LinAlgError:
+            pass
     return x
 
 
@@ -139,9 +144,9 @@ def slogdet_forward(a):
 
 def slogdet_backward(grad, a):
     """gA = g A^-T, g the gradient of log|det A| (NaN for a singular A)."""
-    info = _lu_info(a)
     eye = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape)
-    return np.ascontiguousarray(np.asarray(grad)[..., None, None] * _solve(_mT(a), eye, info))
+    ainv_t = _solve(_mT(a), eye, _lu_info(_mT(a)))
+    return np.ascontiguousarray(np.asarray(grad)[..., None, None] * ainv_t)
 
 
 def _triangle(a, upper, unitriangular):
