@@ -1,7 +1,12 @@
 """Linear algebra (cpp/kernels/linalg, pydl/reference/linalg): the matrix products (mm, bmm,
-addmm, baddbmm, addbmm, mv, addmv, outer, dot, inner, einsum, tensordot, kron), compositions
-of matmul's batched GEMM, and the decompositions behind pydl.linalg (cholesky, solve, inv,
-slogdet, solve_triangular, qr, svd, eigh), one kernel each forward and backward."""
+addmm, baddbmm, addbmm, mv, addmv, outer, dot, vdot, inner, einsum, tensordot, kron),
+compositions of matmul's batched GEMM, and the decompositions behind pydl.linalg (cholesky,
+solve, inv, slogdet, solve_triangular, qr, svd, eigh), one kernel each forward and backward,
+with the ops composed of them (det, logdet, cholesky_solve, cholesky_inverse, matrix_power).
+
+Shape and argument errors are ValueError (pydl's convention; PyTorch raises RuntimeError),
+non-floating inputs to a decomposition TypeError, and a matrix a factorization cannot
+handle LinAlgError (Note [Linalg info] in cpp/kernels/linalg.h)."""
 
 from __future__ import annotations
 
