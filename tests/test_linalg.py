@@ -643,3 +643,18 @@ def test_det_gradient_of_singular_matrices_is_the_cofactor_matrix(backend, a):
         e[idx] = 0.5
         fd[idx] = (np.linalg.det(a + e) - np.linalg.det(a - e)).sum()
     np.testing.assert_allclose(x.grad.numpy(), fd, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 3), (2, 3, 5), (4, 4)], ids=str)
+def test_core_and_reference_agree_on_what_lapack_leaves_open(shape):
+    """Note [Canonical signs]: the signs of the singular vectors and eigenvectors and the
+    full_matrices completion are the same in both backends."""
+    from pydl import _core, reference
+
+    a = SEED(0).uniform(-1, 1, shape)
+    sym = a[..., :2, :2] + np.swapaxes(a[..., :2, :2], -1, -2)
+    for name, args in [("svd_forward", (a, True)), ("qr_forward", (a, "complete"))]:
+        for c, r in zip(getattr(_core, name)(*args), getattr(reference, name)(*args)):
+            np.testing.assert_allclose(c, r, atol=1e-12)
+    for c, r in zip(_core.eigh_forward(sym, False), reference.eigh_forward(sym, False)):
+        np.testing.assert_allclose(c, r, atol=1e-12)
