@@ -91,7 +91,19 @@ _TOPLEVEL_OPS = {name: d.fn for d in _OPS.values() if d.toplevel for name in d.n
 globals().update(_TOPLEVEL_OPS)
 
 # Imported after the Tensor methods are installed: they use them at import time.
-from . import autograd, backends, cuda, data, models, nn, onnx, optim, return_types, utils  # noqa: E402
+from . import (  # noqa: E402
+    autograd,
+    backends,
+    cuda,
+    data,
+    linalg,
+    models,
+    nn,
+    onnx,
+    optim,
+    return_types,
+    utils,
+)
 
 __version__ = _core.build_info()["version"]
 
@@ -145,6 +157,7 @@ __all__ = [
     "int32",
     "int64",
     "is_grad_enabled",
+    "linalg",
     "linspace",
     "load",
     "long",
