@@ -440,3 +440,60 @@ def test_weighted_loss_modules_keep_weight_as_a_buffer():
     assert list(m.state_dict()) == ["weight"] and m.label_smoothing == 0.1
     assert list(nn.CrossEntropyLoss().state_dict()) == []
     assert nn.CTCLoss(blank=3).blank == 3 and nn.CTCLoss().zero_infinity is False
+
+
+def test_constant_targets_keep_the_input_dtype(backend):
+    """Float64 NumPy targets, weights and variances of a float32 input do not promote it
+    (its float32 kernels run, its gradient is float32)."""
+    x = pydl.tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    y = np.zeros((3, 4))
+    for loss in [
+        F.l1_loss(x, y),
+        F.mse_loss(x, y, weight=np.ones(4)),
+        F.huber_loss(x, y, weight=np.ones(4)),
+        F.soft_margin_loss(x, np.ones((3, 4))),
+        F.binary_cross_entropy_with_logits(x, y, pos_weight=np.ones(4)),
+        F.gaussian_nll_loss(x, y, np.ones((3, 4))),
+        F.multilabel_soft_margin_loss(x, y, weight=np.ones(4)),
+        F.cross_entropy(x, np.full((3, 4), 0.25), weight=np.ones(4)),
+    ]:
+        assert loss.dtype == np.float32
+        loss.backward()
+        assert x.grad.dtype == np.float32
+
+
+# ----- scaled_dot_product_attention's options ----------------------------------------
+
+SDPA = [  # (query, key, value shapes, attention mask maker or None, keyword arguments)
+    ((2, 4, 5, 3), (2, 2, 7, 3), (2, 2, 7, 2), None, dict(enable_gqa=True, scale=0.4)),
+    ((2, 6, 5, 3), (2, 2, 5, 3), (2, 2, 5, 4), None, dict(enable_gqa=True, is_causal=True)),
+    ((1, 4, 5, 3), (1, 1, 6, 3), (1, 1, 6, 3), lambda r: r.uniform(size=(5, 6)) > 0.3,
+     dict(enable_gqa=True)),
+    ((2, 4, 5, 3), (2, 2, 6, 3), (2, 2, 6, 3), lambda r: r.normal(size=(4, 1, 6)),
+     dict(enable_gqa=True)),
+    ((2, 3, 5, 3), (2, 3, 6, 3), (2, 3, 6, 2), lambda r: r.uniform(size=(2, 1, 5, 6)) > 0.5,
+     dict(scale=1.3)),
+    # a query row that may attend to nothing: zeros, as PyTorch's
+    ((1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4),
+     lambda r: np.array([[0, 0, 0], [1, 0, 1], [1, 1, 1]], bool), {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", range(len(SDPA)))
+def test_sdpa_options_match_torch(torch, backend, case):
+    qs, ks, vs, make_mask, kwargs = SDPA[case]
+    r = np.random.default_rng(case)
+    arrays = [r.normal(size=s) for s in (qs, ks, vs)]
+    mask = make_mask(r) if make_mask else None
+    ours = [pydl.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = F.scaled_dot_product_attention(*ours, mask, **kwargs)
+    t_out = torch.nn.functional.scaled_dot_product_attention(
+        *theirs, None if mask is None else torch.tensor(mask), **kwargs
+    )
+    np.testing.assert_allclose(out.numpy(), t_out.detach().numpy(), rtol=1e-9, atol=1e-12)
+    g = r.normal(size=out.shape)
+    out.backward(g)
+    t_out.backward(torch.tensor(g))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-8, atol=1e-11)

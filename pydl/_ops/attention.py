@@ -63,7 +63,7 @@ def scaled_dot_product_attention(
     lead, (L, E), S, Ev = q.shape[:-2], q.shape[-2:], k.shape[-2], v.shape[-1]
     scale = 1.0 / float(np.sqrt(E)) if scale is None else float(scale)
     batch = int(np.prod(lead)) if lead else 1
-    mask = None
+    mask = alive = None
     if attn_mask is not None:
         m = attn_mask._array if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         try:
@@ -76,6 +76,13 @@ def scaled_dot_product_attention(
         if m.dtype == np.bool_:
             m = np.where(m, 0.0, -np.inf)
         mask = np.asarray(m.reshape(batch, L, S), dtype=q.dtype, order="C")
+        # A query that may attend to no key gets zeros, as PyTorch's (its safe softmax), not
+        # the NaN of a softmax over -inf only: its row is unmasked for the kernel and its
+        # output row multiplied by 0 (so is its gradient).
+        dead = np.isneginf(mask).all(-1)
+        if dead.any():
+            mask = np.where(dead[..., None], 0, mask).astype(q.dtype)
+            alive = as_tensor((~dead).astype(q.dtype).reshape(lead + (L, 1)))
     # A float mask that requires grad (ALiBi, learned relative-position biases) gets its
     # gradient, dL/dscores, from the composed form: the fused kernel does not return it.
     trained_mask = (
@@ -90,9 +97,11 @@ def scaled_dot_product_attention(
         if is_causal:
             hide = np.where(np.tril(np.ones((L, S), bool)), 0.0, -np.inf).astype(q.dtype)
             scores = add(scores, as_tensor(hide))
-        return matmul(dropout(softmax(scores, -1), dropout_p), v)
-    q3, k3, v3 = (reshape(t, (batch,) + t.shape[-2:]) for t in (q, k, v))
-    return reshape(attention_kernel(q3, k3, v3, mask, scale, is_causal), lead + (L, Ev))
+        out = matmul(dropout(softmax(scores, -1), dropout_p), v)
+    else:
+        q3, k3, v3 = (reshape(t, (batch,) + t.shape[-2:]) for t in (q, k, v))
+        out = reshape(attention_kernel(q3, k3, v3, mask, scale, is_causal), lead + (L, Ev))
+    return out if alive is None else mul(out, alive)
 
 
 def _repeat_heads(name: str, t: Tensor, heads: int) -> Tensor:
