@@ -115,6 +115,8 @@ CASES = [
     ("multi_margin_p2_weight", lambda lib, C, x, r: lib.nn.functional.multi_margin_loss(
         x, C(_classes(7, 5)), p=2, margin=0.6, weight=C(W5), reduction=r), [_u(7, 5)],
      REDUCTIONS),
+    ("multi_margin_one_sample", lambda lib, C, x, r: lib.nn.functional.multi_margin_loss(
+        x, C(np.array(3)), margin=2.0, weight=C(W5), reduction=r), [_u(5)], REDUCTIONS),
     ("multilabel_soft_margin", lambda lib, C, x, r: lib.nn.functional.multilabel_soft_margin_loss(
         x, C(MULTI), weight=C(W5), reduction=r), [_u(7, 5)], REDUCTIONS),
     ("bce_weight", lambda lib, C, x, r: lib.nn.functional.binary_cross_entropy(
@@ -282,6 +284,14 @@ def test_ctc_kernel_checks_its_arguments():
         _core.ctc_loss_backward(
             np.ones(1, np.float32), lp, np.array([1, 2]), np.array([4]), np.array([3]), 0, False
         )
+
+
+def test_multi_margin_kernel_checks_its_targets():
+    x = np.zeros((2, 3), np.float32)
+    with pytest.raises(IndexError, match="target 3 is out of bounds for 3 classes"):
+        _core.multi_margin_loss_forward(x, np.array([0, 3]), 1, 1.0)
+    with pytest.raises(IndexError, match="target -1"):
+        _core.multi_margin_loss_backward(np.ones(2, np.float32), x, np.array([-1, 0]), 2, 1.0)
 
 
 # ----- zero-size batches, edge values, errors --------------------------------------

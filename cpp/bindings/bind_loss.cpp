@@ -76,9 +76,72 @@ CtcArgs ctc_args(const Shape& ls, const py::array& targets_, const py::array& il
     return a;
 }
 
+// The checks of multi_margin_loss's arguments: (N, C) input, (N,) targets in [0, C), p 1
+// or 2, C weights or None (null).
+struct MultiMarginArgs {
+    int64_t n, c;
+    py::array_t<int64_t> target;
+    py::array_t<float> weight;
+    const float* w = nullptr;
+};
+
+MultiMarginArgs multi_margin_args(const Shape& xs, const py::array& t_, int64_t p,
+                                  const py::object& w_) {
+    PYDL_CHECK(xs.size() == 2, ValueError, "multi_margin_loss: input must be (N, C); got ",
+               shape_str(xs));
+    MultiMarginArgs a{xs[0], xs[1], i64(t_, "target"), {}};
+    PYDL_CHECK(a.target.ndim() == 1 && a.target.size() == a.n, ValueError,
+               "multi_margin_loss: target of shape ", shape_str(shape_of(a.target)),
+               " must be (N,) for input ", shape_str(xs));
+    PYDL_CHECK(p == 1 || p == 2, ValueError, "multi_margin_loss: only p == 1 and p == 2 supported");
+    const int64_t* t = a.target.data();
+    for (int64_t i = 0; i < a.n; ++i)
+        PYDL_CHECK(t[i] >= 0 && t[i] < a.c, IndexError, "multi_margin_loss: target ", t[i],
+                   " is out of bounds for ", a.c, " classes (sample ", i, ")");
+    if (!w_.is_none()) {
+        a.weight = f32(w_.cast<py::array>(), "weight");
+        PYDL_CHECK(a.weight.ndim() == 1 && a.weight.size() == a.c, ValueError, "weight of shape ",
+                   shape_str(shape_of(a.weight)), " must hold one value per class (", a.c, ")");
+        a.w = in(a.weight);
+    }
+    return a;
+}
+
 }  // namespace
 
 void bind_loss(KernelModule& m) {
+    m.def(
+        "multi_margin_loss_forward",
+        [](const py::array& x_, const py::array& t_, int64_t p, double margin,
+           const py::object& w_) {
+            auto x = f32(x_, "input");
+            MultiMarginArgs a = multi_margin_args(shape_of(x), t_, p, w_);
+            auto loss = empty({a.n});
+            float* lp = out(loss);
+            py::gil_scoped_release nogil;
+            multi_margin_loss_forward(in(x), a.target.data(), a.w, a.n, a.c, int(p), float(margin),
+                                      lp);
+            return loss;
+        },
+        py::arg("input"), py::arg("target"), py::arg("p"), py::arg("margin"),
+        py::arg("weight") = py::none());
+    m.def(
+        "multi_margin_loss_backward",
+        [](const py::array& g_, const py::array& x_, const py::array& t_, int64_t p, double margin,
+           const py::object& w_) {
+            auto g = f32(g_, "grad"), x = f32(x_, "input");
+            MultiMarginArgs a = multi_margin_args(shape_of(x), t_, p, w_);
+            PYDL_CHECK(g.ndim() == 1 && g.size() == a.n, ValueError, "grad of shape ",
+                       shape_str(shape_of(g)), " must hold one value per sample (", a.n, ")");
+            auto gx = empty(shape_of(x));
+            float* gp = out(gx);
+            py::gil_scoped_release nogil;
+            multi_margin_loss_backward(in(g), in(x), a.target.data(), a.w, a.n, a.c, int(p),
+                                       float(margin), gp);
+            return gx;
+        },
+        py::arg("grad"), py::arg("input"), py::arg("target"), py::arg("p"), py::arg("margin"),
+        py::arg("weight") = py::none());
     m.def(
         "elementwise_loss_forward",
         [](const py::array& x_, const py::array& y_, const std::string& kind, double param,

@@ -123,6 +123,48 @@ void elementwise_loss_backward(EL kind, const float* grad, const float* x, const
 
 namespace {
 
+constexpr int64_t kRowGrain = 64;
+
+}  // namespace
+
+void multi_margin_loss_forward(const float* x, const int64_t* target, const float* weight,
+                               int64_t n, int64_t c, int p, float margin, float* loss) {
+    parallel_for(0, n, kRowGrain, [&](int64_t lo, int64_t hi) {
+        for (int64_t s = lo; s < hi; ++s) {
+            const float* row = x + s * c;
+            const int64_t y = target[s];
+            double sum = 0.0;
+            for (int64_t i = 0; i < c; ++i) {
+                const float z = margin - row[y] + row[i];
+                if (i != y && z > 0.0f) sum += p == 2 ? double(z) * z : double(z);
+            }
+            loss[s] = float(sum / double(c)) * (weight ? weight[y] : 1.0f);
+        }
+    });
+}
+
+void multi_margin_loss_backward(const float* grad, const float* x, const int64_t* target,
+                                const float* weight, int64_t n, int64_t c, int p, float margin,
+                                float* grad_x) {
+    parallel_for(0, n, kRowGrain, [&](int64_t lo, int64_t hi) {
+        for (int64_t s = lo; s < hi; ++s) {
+            const float* row = x + s * c;
+            float* g = grad_x + s * c;
+            const int64_t y = target[s];
+            const float k = grad[s] * (weight ? weight[y] : 1.0f) / float(c);
+            float gy = 0.0f;
+            for (int64_t i = 0; i < c; ++i) {
+                const float z = margin - row[y] + row[i];
+                g[i] = i != y && z > 0.0f ? k * (p == 2 ? 2.0f * z : 1.0f) : 0.0f;
+                gy += g[i];
+            }
+            g[y] = -gy;
+        }
+    });
+}
+
+namespace {
+
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 inline double log_add(double a, double b) {

@@ -25,6 +25,15 @@ void elementwise_loss_backward(ElementwiseLoss kind, const float* grad, const fl
                                const float* y, int64_t n, float param, bool full, float* grad_x,
                                float* grad_y);
 
+// The multi-class hinge loss of (N, C) scores x and class indices y (checked by the binding
+// to lie in [0, C)), per sample: loss_n = w[y_n] / C sum_{i != y_n} max(0, margin - x_n[y_n]
+// + x_n[i])^p for p 1 or 2; weight null (all ones) or C class weights.
+void multi_margin_loss_forward(const float* x, const int64_t* target, const float* weight,
+                               int64_t n, int64_t c, int p, float margin, float* loss);
+void multi_margin_loss_backward(const float* grad, const float* x, const int64_t* target,
+                                const float* weight, int64_t n, int64_t c, int p, float margin,
+                                float* grad_x);
+
 // Note [CTC]: log_probs (T, N, C) log-probabilities; sample n's target is targets[offset[n] ..
 // offset[n] + target_lengths[n]) (the binding has checked every length, offset and class
 // against the shapes). The extended target l' puts a blank around every label (2L + 1

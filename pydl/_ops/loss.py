@@ -17,7 +17,7 @@ from ..tensor import Tensor, as_tensor, record
 from ._util import axis_index, promoted
 from .activation import abs, clamp, log, logsigmoid, neg, relu, sqrt
 from .elementwise import add, div, mul, pow, sub, where
-from .layout import expand, getitem, reshape, unsqueeze
+from .layout import expand, reshape, unsqueeze
 from .reduce import amax, minimum, sum
 from .registry import op
 from .softmax_loss import (
@@ -296,7 +296,7 @@ def _class_targets(fn: str, input: Tensor, target: Any) -> tuple[Tensor, np.ndar
     return input, t.astype(np.int64), single
 
 
-@op(kernels=())
+@op()
 def multi_margin_loss(
     input: Tensor,
     target: Any,
@@ -307,27 +307,28 @@ def multi_margin_loss(
     reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
-    """sum_{i != y} w[y] max(0, margin - x[y] + x[i])^p / C per sample (p 1 or 2)."""
+    """sum_{i != y} w[y] max(0, margin - x[y] + x[i])^p / C per sample (p 1 or 2), one
+    kernel each way; input (N, C) or (C,), target (N,) or () class indices."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 supported; got {p}")
     x, t, single = _class_targets("multi_margin_loss", as_tensor(input), target)
-    n, c = x.shape
-    picked = getitem(x, (np.arange(n), t))
-    z = relu(add(sub(x, unsqueeze(picked, 1)), float(margin)))
-    if p == 2:
-        z = mul(z, z)
-    others = np.ones((n, c), x.dtype)
-    others[np.arange(n), t] = 0
-    per = div(sum(mul(z, as_tensor(others)), 1), float(c))
+    w = None
     if weight is not None:
-        w = np.asarray(getattr(weight, "_array", weight), dtype=x.dtype)
-        if w.shape != (c,):
-            raise ValueError(f"multi_margin_loss: weight of shape {w.shape} must be ({c},)")
-        per = mul(per, as_tensor(w[t]))
-    if single:
-        per = reshape(per, ())
-    return _apply_reduction(per, reduction)
+        w = np.ascontiguousarray(getattr(weight, "_array", weight), dtype=x.dtype)
+        if w.shape != (x.shape[1],):
+            raise ValueError(
+                f"multi_margin_loss: weight of shape {w.shape} must be ({x.shape[1]},)"
+            )
+    p, margin = int(p), float(margin)
+    loss = _b.active.multi_margin_loss_forward(x._array, t, p, margin, w)
+
+    def backward(node: Any, g: np.ndarray) -> Any:
+        (xx,) = node.inputs
+        return (_b.active.multi_margin_loss_backward(g, xx._array, t, p, margin, w),)
+
+    per = record(loss, (x,), backward)
+    return _apply_reduction(reshape(per, ()) if single else per, reduction)
 
 
 @op(kernels=())

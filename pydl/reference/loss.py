@@ -200,3 +200,47 @@ def ctc_loss_backward(
                 g = -grad[i] * np.exp(gamma - y[t] + nll)
             out[t, i] = np.where(np.isneginf(gamma), 0.0, g)
     return np.asarray(out, dtype=log_probs.dtype, order="C")
+
+
+def _multi_margin_args(input, target, p, weight):
+    if input.ndim != 2:
+        raise ValueError(f"multi_margin_loss: input must be (N, C); got {input.shape}")
+    n, c = input.shape
+    if target.shape != (n,):
+        raise ValueError(
+            f"multi_margin_loss: target of shape {target.shape} must be (N,) for input "
+            f"{input.shape}"
+        )
+    if p not in (1, 2):
+        raise ValueError("multi_margin_loss: only p == 1 and p == 2 supported")
+    bad = (target < 0) | (target >= c)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise IndexError(
+            f"multi_margin_loss: target {int(target[i])} is out of bounds for {c} classes "
+            f"(sample {i})"
+        )
+    w = np.ones(c, input.dtype) if weight is None else np.asarray(weight, input.dtype)
+    if w.shape != (c,):
+        raise ValueError(f"weight of shape {w.shape} must hold one value per class ({c})")
+    z = input - input[np.arange(n), target][:, None]
+    others = np.ones((n, c), bool)
+    others[np.arange(n), target] = False
+    return z, others, w[target][:, None] / c
+
+
+def multi_margin_loss_forward(input, target, p, margin, weight=None):
+    """loss_n = w[y_n] / C sum_{i != y_n} max(0, margin - x_n[y_n] + x_n[i])^p"""
+    z, others, k = _multi_margin_args(input, target, p, weight)
+    h = np.maximum(margin + z, 0) * others
+    return np.asarray((k * h**p).sum(axis=1), dtype=input.dtype)
+
+
+def multi_margin_loss_backward(grad, input, target, p, margin, weight=None):
+    """d loss_n / d x_n[i] = w[y_n] / C p h_i^(p-1) [h_i > 0] for i != y_n (h_i = margin -
+    x_n[y_n] + x_n[i]), and minus their sum for i = y_n."""
+    z, others, k = _multi_margin_args(input, target, p, weight)
+    h = margin + z
+    g = np.where(others & (h > 0), k * (2 * h if p == 2 else 1.0), 0.0) * grad[:, None]
+    g[np.arange(len(target)), target] = -g.sum(axis=1)
+    return np.asarray(g, dtype=input.dtype, order="C")
