@@ -166,6 +166,18 @@ row(
     [_u((6, 4))],
     skips=COMPOSED,
 )
+row(
+    "kl_div_target_grad",
+    lambda x, t: NF.kl_div(x, t, reduction="batchmean"),
+    [_u((4, 5), -3, -0.1), _u((4, 5), 0.05, 1)],
+    skips=COMPOSED,
+)
+row(
+    "kl_div_log_target_grad",
+    lambda x, t: NF.kl_div(x, t, log_target=True),
+    [_u((4, 5), -3, -0.1), _u((4, 5), -3, 0)],
+    skips=COMPOSED,
+)
 row("normalize", lambda x: NF.normalize(x, dim=-1), [_u((4, 5))], skips=COMPOSED)
 row("normalize_p3_dim0", lambda x: NF.normalize(x, p=3, dim=0), [_u((4, 5))], skips=COMPOSED)
 row(

@@ -128,6 +128,12 @@ CASES = [
     ("kl_div_log_target", lambda lib, C, x, r: lib.nn.functional.kl_div(
         x, C(np.log(T7_PROBS)), reduction=r, log_target=True), [_u(7, 5, lo=-3, hi=-0.1)],
      ("mean", "sum", "none", "batchmean")),
+    ("kl_div_target_grad", lambda lib, C, x, t, r: lib.nn.functional.kl_div(
+        x, t, reduction=r), [_u(4, 5, lo=-3, hi=-0.1), _u(4, 5, lo=0.05, hi=1)],
+     ("mean", "sum", "none", "batchmean")),
+    ("kl_div_log_target_grad", lambda lib, C, x, t, r: lib.nn.functional.kl_div(
+        x, t, reduction=r, log_target=True), [_u(4, 5, lo=-3, hi=-0.1), _u(4, 5, lo=-3, hi=0)],
+     ("mean", "batchmean")),
     ("normalize", lambda lib, C, x: lib.nn.functional.normalize(x, p=3.0, dim=0),
      [_u(4, 5)], None),
     ("normalize_default", lambda lib, C, x: lib.nn.functional.normalize(x), [_u(2, 3, 4)], None),

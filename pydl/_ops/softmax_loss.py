@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, grad_needed, record
 from .activation import clamp, exp, log, log_softmax, neg, softplus
-from .elementwise import add, div, mul, sub
+from .elementwise import add, div, mul, sub, where
 from ._util import promoted
 from .layout import expand, permute, reshape, to
 from .reduce import mean, sum
@@ -330,26 +330,39 @@ def kl_div(
     reduction: str = "mean",
     log_target: bool = False,
 ) -> Tensor:
-    """Pointwise target * (log target - input) for log-probabilities `input` (PyTorch's kl_div).
+    """Pointwise target * (log target - input) for log-probabilities `input` (PyTorch's
+    kl_div); with log_target, exp(target) * (target - input).
 
     reduction "batchmean" divides the sum by the batch size (the true KL divergence);
-    "mean" averages over every element, as PyTorch does. Gradients flow to input only.
+    "mean" averages over every element, as PyTorch does. A target that requires grad gets
+    it (log target + 1 - input where target > 0; log_target: exp(target) (target + 1 -
+    input)) through the composed form.
     """
     if reduction != "batchmean":
         reduction = _legacy_reduction(size_average, reduce, reduction)
     input = as_tensor(input)
-    t = as_tensor(target)._array.astype(input.dtype, copy=False)
-    if t.shape != input.shape:
+    target = _operand(target, input)
+    if target.shape != input.shape:
         raise ValueError(
-            f"kl_div: input of shape {input.shape} and target of shape {t.shape} differ"
+            f"kl_div: input of shape {input.shape} and target of shape {target.shape} differ"
         )
-    if log_target:
-        p, t_log_t = np.exp(t), np.exp(t) * t
+    if grad_needed(target):
+        if log_target:
+            loss = mul(exp(target), sub(target, input))
+        else:
+            pos = target._array > 0
+            safe = where(pos, target, as_tensor(np.ones(target.shape, target.dtype)))
+            zero = as_tensor(np.zeros(target.shape, target.dtype))
+            loss = sub(where(pos, mul(target, log(safe)), zero), mul(target, input))
     else:
-        p = t
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t_log_t = np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0).astype(t.dtype)
-    loss = sub(as_tensor(t_log_t), mul(as_tensor(p), input))
+        t = target._array
+        if log_target:
+            p, t_log_t = np.exp(t), np.exp(t) * t
+        else:
+            p = t
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t_log_t = np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0).astype(t.dtype)
+        loss = sub(as_tensor(t_log_t), mul(as_tensor(p), input))
     if reduction == "batchmean":
         return div(sum(loss), float(input.shape[0]) if input.ndim else 1.0)
     return _apply_reduction(loss, reduction)
