@@ -12,7 +12,7 @@ from ..tensor import Tensor, as_tensor, grad_needed, record
 from .activation import softmax
 from .dropout import dropout
 from .elementwise import add, mul
-from .layout import reshape, transpose
+from .layout import expand, reshape, transpose, unsqueeze
 from .linear import matmul
 from .registry import op
 
@@ -26,16 +26,22 @@ def scaled_dot_product_attention(
     dropout_p: float = 0.0,
     is_causal: bool = False,
     scale: float | None = None,
+    enable_gqa: bool = False,
 ) -> Tensor:
     """softmax(q k^T * scale + mask) v over (..., L, E) queries and (..., S, E) keys, as
     torch.nn.functional.scaled_dot_product_attention: a bool mask marks the pairs that take
-    part, a float mask is added to the scores; is_causal hides keys j > i.
+    part, a float mask is added to the scores; is_causal hides keys j > i. enable_gqa:
+    grouped-query attention, key and value of (..., Hkv, S, E) with fewer heads than the
+    query's (..., Hq, L, E) (Hq a multiple of Hkv), each head serving Hq / Hkv consecutive
+    query heads (repeat_interleave along dim -3; their gradients sum back).
 
     Without dropout it is one tiled kernel (online softmax, memory linear in the sequence
     length) forward and one backward; with dropout_p > 0 (training) the scores are
     materialized and composed from differentiable ops.
     """
     q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    if enable_gqa and q.ndim >= 3 and q.ndim == k.ndim == v.ndim:
+        k, v = _repeat_heads("key", k, q.shape[-3]), _repeat_heads("value", v, q.shape[-3])
     if (
         q.ndim < 2
         or q.ndim != k.ndim
@@ -57,7 +63,7 @@ def scaled_dot_product_attention(
     lead, (L, E), S, Ev = q.shape[:-2], q.shape[-2:], k.shape[-2], v.shape[-1]
     scale = 1.0 / float(np.sqrt(E)) if scale is None else float(scale)
     batch = int(np.prod(lead)) if lead else 1
-    mask = None
+    mask = alive = None
     if attn_mask is not None:
         m = attn_mask._array if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         try:
@@ -70,6 +76,13 @@ def scaled_dot_product_attention(
         if m.dtype == np.bool_:
             m = np.where(m, 0.0, -np.inf)
         mask = np.asarray(m.reshape(batch, L, S), dtype=q.dtype, order="C")
+        # A query that may attend to no key gets zeros, as PyTorch's (its safe softmax), not
+        # the NaN of a softmax over -inf only: its row is unmasked for the kernel and its
+        # output row multiplied by 0 (so is its gradient).
+        dead = np.isneginf(mask).all(-1)
+        if dead.any():
+            mask = np.where(dead[..., None], 0, mask).astype(q.dtype)
+            alive = as_tensor((~dead).astype(q.dtype).reshape(lead + (L, 1)))
     # A float mask that requires grad (ALiBi, learned relative-position biases) gets its
     # gradient, dL/dscores, from the composed form: the fused kernel does not return it.
     trained_mask = (
@@ -84,9 +97,27 @@ def scaled_dot_product_attention(
         if is_causal:
             hide = np.where(np.tril(np.ones((L, S), bool)), 0.0, -np.inf).astype(q.dtype)
             scores = add(scores, as_tensor(hide))
-        return matmul(dropout(softmax(scores, -1), dropout_p), v)
-    q3, k3, v3 = (reshape(t, (batch,) + t.shape[-2:]) for t in (q, k, v))
-    return reshape(attention_kernel(q3, k3, v3, mask, scale, is_causal), lead + (L, Ev))
+        out = matmul(dropout(softmax(scores, -1), dropout_p), v)
+    else:
+        q3, k3, v3 = (reshape(t, (batch,) + t.shape[-2:]) for t in (q, k, v))
+        out = reshape(attention_kernel(q3, k3, v3, mask, scale, is_causal), lead + (L, Ev))
+    return out if alive is None else mul(out, alive)
+
+
+def _repeat_heads(name: str, t: Tensor, heads: int) -> Tensor:
+    """(..., H, S, E) -> (..., heads, S, E), each of the H heads repeated heads / H times in
+    place (repeat_interleave); an expanded view reshaped, so the gradient sums back."""
+    h = t.shape[-3]
+    if h == heads:
+        return t
+    if h == 0 or heads % h:
+        raise ValueError(
+            f"scaled_dot_product_attention: with enable_gqa the query's {heads} heads must be "
+            f"a multiple of the {name}'s {h}"
+        )
+    lead, rest = t.shape[:-3], t.shape[-2:]
+    wide = expand(unsqueeze(t, -3), lead + (h, heads // h) + rest)
+    return reshape(wide, lead + (heads,) + rest)
 
 
 @op(kernels=("attention",))

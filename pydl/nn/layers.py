@@ -257,29 +257,13 @@ class Maxout(Module):
         )
 
 
-def _loss(name: str, fn: Any, doc: str, **defaults: Any) -> type:
-    cls = _activation(name, fn, doc, **defaults)
-    cls.forward = lambda self, input, target: fn(input, target, **self._args)
-    return cls
-
-
-MSELoss = _loss("MSELoss", NF.mse_loss, "mean squared error", reduction="mean")
-CrossEntropyLoss = _loss(
-    "CrossEntropyLoss",
-    NF.cross_entropy,
-    "softmax cross-entropy",
-    reduction="mean",
-    ignore_index=-100,
+# The loss modules live in pydl/nn/loss.py (PyTorch's torch.nn.modules.loss); their old
+# home keeps their names, where code (and pickles) from before look them up.
+from .loss import (  # noqa: E402, F401
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    KLDivLoss,
+    MSELoss,
+    NLLLoss,
 )
-NLLLoss = _loss(
-    "NLLLoss", NF.nll_loss, "negative log-likelihood", reduction="mean", ignore_index=-100
-)
-BCELoss = _loss("BCELoss", NF.binary_cross_entropy, "binary cross-entropy", reduction="mean")
-BCEWithLogitsLoss = _loss(
-    "BCEWithLogitsLoss",
-    NF.binary_cross_entropy_with_logits,
-    "binary cross-entropy on logits",
-    reduction="mean",
-    pos_weight=None,
-)
-KLDivLoss = _loss("KLDivLoss", NF.kl_div, "KL divergence", reduction="mean", log_target=False)
