@@ -20,6 +20,11 @@ DECLARED_KERNELS = sorted({stem for d in OPS.values() for stem in d.kernels})
 # Kernels with a forward only: comparisons and logical ops are not differentiable, and
 # contiguous's backward passes the gradient through without a kernel.
 FORWARD_ONLY = {"compare", "logical", "logical_not", "contiguous"}
+# ... and the predicates and bitwise ops (bool and integer results), and floor division,
+# whose gradient is zero (recorded without a kernel).
+FORWARD_ONLY |= {"classify", "bitwise", "bitwise_not", "floor_divide", "div_trunc"}
+# The modules whose op has arguments without a default: the arguments to build one with.
+MODULE_ARGS = {"Threshold": (0.5, -1.0)}
 # Backend functions that are not ops' kernels: optimizer steps, the RBM's contrastive
 # divergence (an update, like them) and random fills (the optimizers, models.RBM and
 # pydl._random call them) and the compiled runtime's own functions.
@@ -135,10 +140,12 @@ def test_declared_names_are_exported_where_declared():
             assert (getattr(pydl, name, None) is d.fn) == d.toplevel, name
             assert (getattr(pydl.Tensor, name, None) is d.fn) == d.method, name
         if d.module:
-            assert getattr(nn, d.module)().forward(pydl.ones(2, 3)).shape == (2, 3), d.module
+            module = getattr(nn, d.module)(*MODULE_ARGS.get(d.module, ()))
+            x = pydl.ones(2, 4) if d.module == "GLU" else pydl.ones(2, 3)
+            assert module.forward(x).shape[0] == 2, d.module
         assert d.family in {"activation", "attention", "compare", "conv", "conv_transpose",
                             "dropout", "elementwise", "embedding", "layout", "linear", "norm",
-                            "pool", "recurrent", "reduce", "softmax_loss",
+                            "pointwise", "pool", "recurrent", "reduce", "softmax_loss",
                             "upsample"}, d.family  # fmt: skip
     assert set(F.__all__) == {n for d in OPS.values() for n in d.names}
 
