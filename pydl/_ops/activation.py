@@ -37,7 +37,9 @@ def floating_unary(name: str, doc: str, floating: bool = True, **declared: Any) 
     run = unary_kernel(name)
 
     def fn(input: Any) -> Tensor:
-        return run(as_floating(input) if floating else as_tensor(input))
+        if floating and not (type(input) is Tensor and input._array.dtype.kind == "f"):
+            input = as_floating(input)  # (the common float tensor skips the call)
+        return run(input)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
