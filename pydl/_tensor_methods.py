@@ -16,16 +16,15 @@ from .tensor import Tensor
 _CPU = device("cpu")
 
 
-def _bool_only(fn: Callable) -> Callable:
-    def method(self: Tensor, *other: Any) -> Tensor:
-        if self.dtype != np.bool_ or any(
-            isinstance(o, Tensor) and o.dtype != np.bool_ for o in other
-        ):
-            raise TypeError(
-                "pydl's &, |, ^ and ~ take bool tensors (masks); bitwise ops on integers are "
-                f"not implemented (got {self.dtype})"
-            )
-        return fn(self, *other)
+def _int_divisor_checked(fn: Callable) -> Callable:
+    """`%` on integers: PyTorch's RuntimeError for a zero divisor, checked first."""
+
+    def method(a: Any, b: Any) -> Tensor:
+        a_arr, b_arr = (x._array if isinstance(x, Tensor) else np.asarray(x) for x in (a, b))
+        if a_arr.dtype.kind in "iub" and b_arr.dtype.kind in "iub":
+            if a_arr.size and np.any(b_arr == 0):
+                raise RuntimeError("ZeroDivisionError (integer division by zero)")
+        return fn(a, b)
 
     return method
 
@@ -44,9 +43,14 @@ def install() -> None:
     for decl in _ops.OPS.values():
         for name in decl.method_names:
             setattr(T, name, decl.fn)
-    for dunder, fn in (("add", E.add), ("sub", E.sub), ("mul", E.mul), ("truediv", E.div),
-                       ("pow", E.pow), ("mod", E.remainder),
-                       ("matmul", _ops.linear.matmul)):  # fmt: skip
+    P = _ops.pointwise
+    for dunder, fn in (("add", E.add), ("sub", E.sub), ("mul", E.mul), ("truediv", E.true_div),
+                       ("floordiv", P.floor_divide), ("pow", E.pow),
+                       ("mod", _int_divisor_checked(E.remainder)),
+                       ("matmul", _ops.linear.matmul), ("and", P.bitwise_and),
+                       ("or", P.bitwise_or), ("xor", P.bitwise_xor),
+                       ("lshift", P.bitwise_left_shift),
+                       ("rshift", P.bitwise_right_shift)):  # fmt: skip
         setattr(T, f"__{dunder}__", fn)
         setattr(T, f"__r{dunder}__", _reverse(fn))
     for decl in _ops.OPS.values():
@@ -66,11 +70,7 @@ def install() -> None:
     C = _ops.compare
     T.__lt__, T.__le__, T.__gt__, T.__ge__ = C.lt, C.le, C.gt, C.ge
     T.__eq__, T.__ne__ = C.eq, C.ne
-    # &, |, ^ and ~ of bool masks (PyTorch's bitwise ops, logical on bools)
-    for dunder, fn in (("and", C.logical_and), ("or", C.logical_or), ("xor", C.logical_xor)):
-        setattr(T, f"__{dunder}__", _bool_only(fn))
-        setattr(T, f"__r{dunder}__", _bool_only(fn))
-    T.__invert__ = _bool_only(lambda x, *_: C.logical_not(x))
+    T.__invert__ = P.bitwise_not  # logical not on bool masks, as PyTorch's ~
     T.__hash__ = object.__hash__
     T.T = property(lambda self: _ops.layout.permute(self, tuple(reversed(range(self.ndim)))))
     T.mT = property(lambda self: _ops.layout.transpose(self, -2, -1))

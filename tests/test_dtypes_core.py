@@ -426,7 +426,11 @@ def _unary_ops():
     """The ops of the unary list (PYDL_UNARY_OPS): forwards of x and float parameters."""
     names = []
     for name in dir(_core):
-        if name.endswith("_forward") and name not in ("logical_not_forward", "contiguous_forward"):
+        if name.endswith("_forward") and name not in (
+            "logical_not_forward",
+            "contiguous_forward",
+            "bitwise_not_forward",
+        ):
             params = _core.__dict__[name].__doc__.split("(", 1)[1].split(") ->")[0].split(", ")
             if params[0] == "x: numpy.ndarray" and all("SupportsFloat" in p for p in params[1:]):
                 names.append(name[: -len("_forward")])
@@ -441,11 +445,18 @@ UNARY_PARAMS = {
     "softplus": (2.0, 3.0),
     "hard_sigmoid": (1 / 6, 0.5),
     "hard_tanh": (-1.0, 1.0),
+    "round": (1.0,),
+    "logit": (0.1,),
+    "celu": (0.7,),
+    "softshrink": (0.5,),
+    "hardshrink": (0.5,),
+    "threshold": (0.2, -1.5),
+    "nan_to_num": (0.5, 3.0, -2.0),
 }
 
 
 def test_the_unary_list_is_covered():
-    assert len(UNARY) == 24 and {"gelu", "mish", "clamp", "logsigmoid", "sin"} <= set(UNARY)
+    assert len(UNARY) == 60 and {"gelu", "mish", "clamp", "logsigmoid", "sin"} <= set(UNARY)
     for name in UNARY:
         n_params = _core.__dict__[f"{name}_forward"].__doc__.count("SupportsFloat")
         assert len(UNARY_PARAMS.get(name, ())) == n_params, name

@@ -251,7 +251,11 @@ def test_layer_matches_pydl(build, make_inputs, tmp_path, rng):
 
 
 # Every activation module with its defaults, and the non-default arguments.
-ACTIVATIONS = [(name, {}) for name in sorted(nn.ACTIVATION_MODULES)] + [
+ACTIVATIONS = [(name, {}) for name in sorted(nn.ACTIVATION_MODULES) if name != "Threshold"] + [
+    ("Threshold", {"threshold": 0.5, "value": -2.0}),
+    ("CELU", {"alpha": 0.5}),
+    ("Softshrink", {"lambd": 1.0}),
+    ("GLU", {"dim": 1}),
     ("LeakyReLU", {"negative_slope": 0.2}),
     ("ELU", {"alpha": 0.5}),
     ("Softplus", {"beta": 2.0, "threshold": 1.5}),
@@ -268,7 +272,10 @@ ACTIVATIONS = [(name, {}) for name in sorted(nn.ACTIVATION_MODULES)] + [
 )
 def test_activation_matches_pydl(name, args, tmp_path, rng):
     # Scale 4 reaches the saturated parts and the Softplus threshold.
-    _check_export(nn.ACTIVATION_MODULES[name](**args), _floats("B", 3, 5, scale=4.0), tmp_path, rng)
+    shape = (4, 6) if name == "GLU" else (3, 5)  # GLU halves an axis
+    _check_export(
+        nn.ACTIVATION_MODULES[name](**args), _floats("B", *shape, scale=4.0), tmp_path, rng
+    )
 
 
 def test_inputs_and_outputs_are_declared_with_a_symbolic_batch(tmp_path, rng):

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "core/vec.h"
@@ -57,7 +58,42 @@
     X(logsigmoid,   LogSigmoid,  0, No,    ""              ) \
     X(tanhshrink,   TanhShrink,  0, No,    ""              ) \
     X(sin,          Sin,         0, No,    ""              ) \
-    X(cos,          Cos,         0, No,    ""              )
+    X(cos,          Cos,         0, No,    ""              ) \
+    X(tan,          Tan,         0, No,    ""              ) \
+    X(asin,         Asin,        0, No,    ""              ) \
+    X(acos,         Acos,        0, No,    ""              ) \
+    X(atan,         Atan,        0, No,    ""              ) \
+    X(sinh,         Sinh,        0, No,    ""              ) \
+    X(cosh,         Cosh,        0, No,    ""              ) \
+    X(asinh,        Asinh,       0, No,    ""              ) \
+    X(acosh,        Acosh,       0, No,    ""              ) \
+    X(atanh,        Atanh,       0, No,    ""              ) \
+    X(floor,        Floor,       0, No,    ""              ) \
+    X(ceil,         Ceil,        0, No,    ""              ) \
+    X(round,        Round,       1, No,    "decimals"      ) \
+    X(trunc,        Trunc,       0, No,    ""              ) \
+    X(frac,         Frac,        0, No,    ""              ) \
+    X(sign,         Sign,        0, No,    ""              ) \
+    X(erf,          Erf,         0, No,    ""              ) \
+    X(erfc,         Erfc,        0, No,    ""              ) \
+    X(erfinv,       Erfinv,      0, No,    ""              ) \
+    X(exp2,         Exp2,        0, No,    ""              ) \
+    X(expm1,        Expm1,       0, No,    ""              ) \
+    X(log2,         Log2,        0, No,    ""              ) \
+    X(log10,        Log10,       0, No,    ""              ) \
+    X(log1p,        Log1p,       0, No,    ""              ) \
+    X(rsqrt,        Rsqrt,       0, No,    ""              ) \
+    X(reciprocal,   Reciprocal,  0, No,    ""              ) \
+    X(square,       Square,      0, No,    ""              ) \
+    X(sinc,         Sinc,        0, No,    ""              ) \
+    X(deg2rad,      Deg2Rad,     0, No,    ""              ) \
+    X(rad2deg,      Rad2Deg,     0, No,    ""              ) \
+    X(logit,        Logit,       1, No,    "eps"           ) \
+    X(hardswish,    Hardswish,   0, No,    ""              ) \
+    X(celu,         Celu,        1, No,    "alpha"         ) \
+    X(softshrink,   Softshrink,  1, No,    "lambd"         ) \
+    X(hardshrink,   Hardshrink,  1, No,    "lambd"         ) \
+    X(threshold,    Threshold,   2, No,    "threshold value")
 // clang-format on
 
 namespace pydl {
@@ -72,6 +108,11 @@ constexpr double kSqrt2OverPi = 0.7978845608028654;
 constexpr double kInvSqrt2 = 0.7071067811865476;
 constexpr double kInvSqrt2Pi = 0.3989422804014327;
 constexpr double kGeluTanhCubic = 0.044715;
+constexpr double kPi = 3.141592653589793;
+constexpr double kLn2 = 0.6931471805599453;
+constexpr double kLn10 = 2.302585092994046;
+constexpr double kTwoOverSqrtPi = 1.1283791670955126;
+constexpr double kSqrtPiOver2 = 0.886226925452758;
 static_assert(float(kSeluAlpha) == 1.6732632423543772f &&
                   float(kSeluScale) == 1.0507009873554805f &&
                   float(kSqrt2OverPi) == 0.7978845608028654f &&
@@ -104,6 +145,35 @@ PYDL_INLINE float erf(float x) { return vec::erf(x); }
 PYDL_INLINE double erf(double x) { return std::erf(x); }
 PYDL_INLINE float gelu(float x) { return vec::gelu(x); }
 PYDL_INLINE double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x * kInvSqrt2)); }
+
+// The inverse of erf: Giles's single-precision approximation ("Approximating the erfinv
+// function", GPU Computing Gems, 2011) refined by two Newton steps on erf(x) = y in double,
+// which make it exact to double's precision (PyTorch refines a rational start likewise).
+// +-inf at +-1, NaN beyond.
+PYDL_INLINE double erfinv(double y) {
+    if (!(std::fabs(y) < 1.0))
+        return std::fabs(y) == 1.0 ? std::copysign(INFINITY, y)
+                                   : std::numeric_limits<double>::quiet_NaN();
+    double w = -std::log((1.0 - y) * (1.0 + y)), p;
+    if (w < 5.0) {
+        w -= 2.5;
+        p = 2.81022636e-08;
+        for (double c : {3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+                         -0.00125372503, -0.00417768164, 0.246640727, 1.50140941})
+            p = c + p * w;
+    } else {
+        w = std::sqrt(w) - 3.0;
+        p = -0.000200214257;
+        for (double c : {0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                         -0.0076224613, 0.00943887047, 1.00167406, 2.83297682})
+            p = c + p * w;
+    }
+    double x = p * y;
+    for (int step = 0; step < 2; ++step)
+        x -= (std::erf(x) - y) / (kTwoOverSqrtPi * std::exp(-x * x));
+    return x;
+}
+PYDL_INLINE float erfinv(float y) { return float(erfinv(double(y))); }
 }  // namespace math
 
 // max and min that return NaN when either operand is (std::fmax/fmin drop it).
@@ -214,6 +284,77 @@ struct TanhShrink {  // x - tanh(x); d/dx = tanh(x)^2
 };
 PYDL_OP(Sin, std::sin(x), std::cos(x))
 PYDL_OP(Cos, std::cos(x), -std::sin(x))
+PYDL_OP(Tan, std::tan(x), T(1) + y * y)
+PYDL_OP(Asin, std::asin(x), T(1) / std::sqrt(T(1) - x * x))
+PYDL_OP(Acos, std::acos(x), T(-1) / std::sqrt(T(1) - x * x))
+PYDL_OP(Atan, std::atan(x), T(1) / (T(1) + x * x))
+PYDL_OP(Sinh, std::sinh(x), std::cosh(x))
+PYDL_OP(Cosh, std::cosh(x), std::sinh(x))
+PYDL_OP(Asinh, std::asinh(x), T(1) / std::sqrt(x * x + T(1)))
+PYDL_OP(Acosh, std::acosh(x), T(1) / std::sqrt(x * x - T(1)))
+PYDL_OP(Atanh, std::atanh(x), T(1) / (T(1) - x * x))
+// The rounding ops and sign are piecewise constant: zero gradient, as PyTorch's.
+PYDL_OP(Floor, std::floor(x), T(0))
+PYDL_OP(Ceil, std::ceil(x), T(0))
+PYDL_OP(Trunc, std::trunc(x), T(0))
+PYDL_OP(Frac, x - std::trunc(x), T(1))
+PYDL_OP(Sign, T(T(0) < x) - T(x < T(0)), T(0))  // 0 for NaN, as PyTorch's
+// p0 = decimals: half to even at that decimal (PyTorch's formula: x * 10^d rounded, / 10^d;
+// x / 10^-d rounded, * 10^-d for negative d).
+struct Round {
+    template <typename T>
+    static PYDL_INLINE T f(T x, T p0, T) {
+        if (p0 == T(0)) return std::nearbyint(x);
+        const T ten = T(std::pow(T(10), std::fabs(p0)));
+        return p0 > T(0) ? std::nearbyint(x * ten) / ten : std::nearbyint(x / ten) * ten;
+    }
+    template <typename T>
+    static PYDL_INLINE T df(T, T, T, T) {
+        return T(0);
+    }
+};
+PYDL_OP(Erf, std::erf(x), T(kTwoOverSqrtPi) * std::exp(-x * x))
+PYDL_OP(Erfc, std::erfc(x), -T(kTwoOverSqrtPi) * std::exp(-x * x))
+PYDL_OP(Erfinv, math::erfinv(x), T(kSqrtPiOver2) * std::exp(y * y))
+PYDL_OP(Exp2, std::exp2(x), y* T(kLn2))
+PYDL_OP(Expm1, std::expm1(x), y + T(1))
+PYDL_OP(Log2, std::log2(x), T(1) / (x * T(kLn2)))
+PYDL_OP(Log10, std::log10(x), T(1) / (x * T(kLn10)))
+PYDL_OP(Log1p, std::log1p(x), T(1) / (T(1) + x))
+PYDL_OP(Rsqrt, T(1) / std::sqrt(x), T(-0.5) * y * y * y)
+PYDL_OP(Reciprocal, T(1) / x, -y* y)
+PYDL_OP(Square, x* x, T(2) * x)
+// sin(pi x) / (pi x), 1 at 0; d/dx = (cos(pi x) - sinc(x)) / x, 0 at 0.
+PYDL_OP(Sinc, x == T(0) ? T(1) : std::sin(T(kPi) * x) / (T(kPi) * x),
+        x == T(0) ? T(0) : (std::cos(T(kPi) * x) - y) / x)
+PYDL_OP(Deg2Rad, x* T(kPi / 180), T(kPi / 180))
+PYDL_OP(Rad2Deg, x* T(180 / kPi), T(180 / kPi))
+// log(z / (1 - z)), z = clamp(x, eps, 1 - eps) with p0 = eps, or z = x when p0 < 0 (eps=None).
+// The gradient 1 / (x (1 - x)) is 0 outside [eps, 1 - eps], NaN outside [0, 1] without eps
+// (PyTorch's logit_backward).
+struct Logit {
+    template <typename T>
+    static PYDL_INLINE T f(T x, T p0, T) {
+        const T z = p0 < T(0) ? x : std::min(std::max(x, p0), T(1) - p0);
+        return std::log(z / (T(1) - z));
+    }
+    template <typename T>
+    static PYDL_INLINE T df(T x, T, T p0, T) {
+        const T lo = p0 < T(0) ? T(0) : p0, hi = T(1) - lo;
+        if (x < lo || x > hi) return p0 < T(0) ? std::numeric_limits<T>::quiet_NaN() : T(0);
+        return T(1) / (x * (T(1) - x));
+    }
+};
+// x relu6(x + 3) / 6; d/dx = 0 below -3, x / 3 + 1/2 up to 3, 1 above (PyTorch's).
+PYDL_OP(Hardswish, x* std::min(std::max(x + T(3), T(0)), T(6)) / T(6),
+        x < T(-3) ? T(0) : (x <= T(3) ? x / T(3) + T(0.5) : T(1)))
+// p0 = alpha: x if x > 0 else alpha (e^(x / alpha) - 1)
+PYDL_OP(Celu, x > 0 ? x : p0 * (math::exp(x / p0) - T(1)), x > 0 ? T(1) : y / p0 + T(1))
+// p0 = lambd: x -+ lambd beyond +-lambd, else 0
+PYDL_OP(Softshrink, x > p0 ? x - p0 : (x < -p0 ? x + p0 : T(0)), x > p0 || x < -p0 ? T(1) : T(0))
+PYDL_OP(Hardshrink, x > p0 || x < -p0 ? x : T(0), x > p0 || x < -p0 ? T(1) : T(0))
+// p0 = threshold, p1 = value: value where x <= threshold (NaN stays NaN), as PyTorch's
+PYDL_OP(Threshold, x <= p0 ? p1 : x, x <= p0 ? T(0) : T(1))
 #undef PYDL_OP
 
 }  // namespace unary

@@ -3,24 +3,59 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+import sys
+import warnings
+from typing import Any, Callable
 
+import numpy as np
+
+from .. import _random
+from .._dtypes import float32
 from .. import backend as _b
-from ..tensor import Tensor, as_tensor, record
+from ..tensor import Tensor, _constant, as_tensor, record
 from ._util import axis_index
-from .layout import reshape
+from .elementwise import mul, where
+from .layout import clone, getitem, reshape, to
 from .reduce import amax as _max  # ties split the gradient evenly, as before
 from .registry import op, unary, unary_kernel, unary_op
 
 # ----- elementwise math -----------------------------------------------------------
 
-neg = unary("neg", "-x", method=True, toplevel=True)
-exp = unary("exp", "e^x", method=True, toplevel=True)
-log = unary("log", "natural logarithm", method=True, toplevel=True)
-sqrt = unary("sqrt", "square root", method=True, toplevel=True)
-abs = unary("abs", "|x| (gradient sign(x), 0 at 0)", method=True, toplevel=True)
-sin = unary("sin", "sine", method=True, toplevel=True)
-cos = unary("cos", "cosine", method=True, toplevel=True)
+
+def as_floating(x: Any) -> Tensor:
+    """x as a tensor, an integer or bool one cast to float32 (PyTorch's default dtype), as
+    PyTorch's floating ops (sin, exp, sigmoid, ...) take integers."""
+    x = as_tensor(x)
+    return x if x._array.dtype.kind == "f" else to(x, float32)
+
+
+def floating_unary(name: str, doc: str, floating: bool = True, **declared: Any) -> Callable:
+    """Declare the elementwise op `name(input)` on the unary list's kernel of that name (Note
+    [Unary op list]), as `unary` does; floating: integer and bool inputs are computed in
+    float32 (else they keep their dtype: floor, sign, square, ...). `declared`: op()'s
+    arguments (aliases, method, toplevel, module, epilogue)."""
+    run = unary_kernel(name)
+
+    def fn(input: Any) -> Tensor:
+        if floating and not (type(input) is Tensor and input._array.dtype.kind == "f"):
+            input = as_floating(input)  # (the common float tensor skips the call)
+        return run(input)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    fn.__module__ = sys._getframe(1).f_globals["__name__"]
+    return op(elementwise=True, **declared)(fn)
+
+
+neg = unary("neg", "-x", aliases=("negative",), method=True, toplevel=True)
+exp = floating_unary("exp", "e^x", method=True, toplevel=True)
+log = floating_unary("log", "natural logarithm", method=True, toplevel=True)
+sqrt = floating_unary("sqrt", "square root", method=True, toplevel=True)
+abs = unary(
+    "abs", "|x| (gradient sign(x), 0 at 0)", aliases=("absolute",), method=True, toplevel=True
+)
+sin = floating_unary("sin", "sine", method=True, toplevel=True)
+cos = floating_unary("cos", "cosine", method=True, toplevel=True)
 
 
 @unary_op(aliases=("clip",), method=True, toplevel=True)
@@ -33,10 +68,10 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
 
 # ----- activations (seed 000 section 2, seed 002's table) --------------------------
 
-sigmoid = unary(
+sigmoid = floating_unary(
     "sigmoid", "1 / (1 + e^-x)", method=True, toplevel=True, module="Sigmoid", epilogue="sigmoid"
 )
-tanh = unary(
+tanh = floating_unary(
     "tanh", "hyperbolic tangent", method=True, toplevel=True, module="Tanh", epilogue="tanh"
 )
 relu = unary("relu", "max(0, x)", method=True, toplevel=True, module="ReLU", epilogue="relu")
@@ -110,7 +145,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-@op()
+@op(method=True, toplevel=True)
 def prelu(x: Tensor, weight: Tensor) -> Tensor:
     """x if x >= 0 else weight[c] * x, c the channel (dim 1); weight has 1 or C values."""
     x = as_tensor(x)
@@ -133,11 +168,30 @@ def _softmax_backward(node: Any, g: Any) -> Any:
     return (getattr(_b.active, kernel)(g, y, axis),)
 
 
-@op(method=True, toplevel=True, module="Softmax")
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
-    """e^x_i / sum_j e^x_j along dim (max-shifted, stable)."""
+def _implicit_dim(name: str, x: Tensor, dim: int | None, dtype: Any) -> tuple[Tensor, int]:
+    """x (cast to dtype, if given) and dim; without a dim, PyTorch's deprecated implicit
+    choice (dim 0 for 0-, 1- and 3-d inputs, else 1) with its warning."""
     x = as_tensor(x)
+    if dtype is not None:
+        x = to(x, dtype)
+    if dim is None:
+        warnings.warn(
+            f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+            "include dim=X as an argument.",
+            UserWarning,
+            stacklevel=3,
+        )
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return x, dim
+
+
+@op(method=True, toplevel=True, module="Softmax")
+def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """e^x_i / sum_j e^x_j along dim (max-shifted, stable); `dtype`: x is cast to it first."""
+    x, dim = _implicit_dim("softmax", x, dim, dtype)
     axis = axis_index(dim, x.ndim)
+    if x._array.size == 0:  # nothing to normalize (the kernels would reduce an empty axis)
+        return clone(x)
     if x.ndim == 0:  # a 0-d tensor is its own one-element row (PyTorch's dim wrapping)
         return reshape(softmax(reshape(x, (1,)), 0), ())
     y = _b.active.softmax_forward(x._array, axis)
@@ -145,14 +199,94 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 
 @op(method=True, toplevel=True, module="LogSoftmax")
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
-    """x_i - log sum_j e^x_j along dim (stable)."""
-    x = as_tensor(x)
+def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """x_i - log sum_j e^x_j along dim (stable); `dtype`: x is cast to it first."""
+    x, dim = _implicit_dim("log_softmax", x, dim, dtype)
     axis = axis_index(dim, x.ndim)
+    if x._array.size == 0:  # nothing to normalize (the kernels would reduce an empty axis)
+        return clone(x)
     if x.ndim == 0:  # a 0-d tensor is its own one-element row (PyTorch's dim wrapping)
         return reshape(log_softmax(reshape(x, (1,)), 0), ())
     y = _b.active.log_softmax_forward(x._array, axis)
     return record(y, (x,), _softmax_backward, (y, axis, "log_softmax_backward"))
+
+
+@op(kernels=(), module="Softmin")
+def softmin(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """softmax(-x) along dim: e^-x_i / sum_j e^-x_j."""
+    x, dim = _implicit_dim("softmin", x, dim, dtype)
+    return softmax(neg(x), dim)
+
+
+@op(kernels=(), module="GLU")
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b), a and b the two halves of input along dim."""
+    x = as_tensor(input)
+    if x.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = axis_index(dim, x.ndim)
+    n = x.shape[d]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
+    half = (slice(None),) * d
+    a, b = getitem(x, half + (slice(0, n // 2),)), getitem(x, half + (slice(n // 2, n),))
+    return a * sigmoid(b)
+
+
+@unary_op(kernel="hard_tanh", module="ReLU6")
+def relu6(x: Tensor) -> Tensor:
+    """min(max(0, x), 6) (hardtanh(x, 0, 6)); zero gradient at and beyond 0 and 6."""
+    return (0.0, 6.0)
+
+
+hardswish = unary("hardswish", "x * relu6(x + 3) / 6", module="Hardswish")
+
+
+@unary_op(toplevel=True, module="CELU")
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """max(0, x) + min(0, alpha (e^(x / alpha) - 1))."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must be nonzero (it divides x), got 0")
+    return (float(alpha),)
+
+
+def _lambd(name: str, lambd: float) -> tuple:
+    if lambd < 0:
+        raise RuntimeError(f"{name}: lambda must be greater or equal to 0, but found to be {lambd}")
+    return (float(lambd),)
+
+
+@unary_op(module="Softshrink")
+def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, else 0."""
+    return _lambd("softshrink", lambd)
+
+
+@unary_op(method=True, toplevel=True, module="Hardshrink")
+def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    return _lambd("hardshrink", lambd)
+
+
+@unary_op(toplevel=True, module="Threshold")
+def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
+    """x where x > threshold, else value."""
+    return (float(threshold), float(value))
+
+
+@op(kernels=(), toplevel=True, module="RReLU")
+def rrelu(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False
+) -> Tensor:
+    """x if x >= 0 else a * x: in training a drawn uniformly from [lower, upper] per element
+    (from pydl's seeded generator), else the mean slope (lower + upper) / 2."""
+    if not 0 <= lower <= upper:
+        raise ValueError(f"rrelu: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
+    x = as_tensor(input)
+    if not training:
+        return leaky_relu(x, (lower + upper) / 2)
+    slopes = _random.uniform_(np.empty(x.shape, x.dtype), lower, upper)
+    return where(x._array >= 0, x, mul(x, _constant(slopes)))
 
 
 @op(kernels=())

@@ -14,7 +14,12 @@ from .registry import op
 
 
 def _binary(
-    name: str, doc: str, reads: Any, passes_grad: bool = False, floating: bool = False
+    name: str,
+    doc: str,
+    reads: Any,
+    passes_grad: bool = False,
+    floating: bool = False,
+    declare: bool = True,
 ) -> Callable:
     """Declare `name(a, b)` on `<name>_forward(a, b)` / `<name>_backward(g, a, b, need_a,
     need_b)`. passes_grad: d(out)/d(a) = d(out)/d(b) = 1 (add), so without broadcasting to
@@ -22,7 +27,8 @@ def _binary(
     (the engine copies where two leaves would share it: Note [Gradient ownership]). reads:
     which input values the backward reads, for record() (Note [Version counter]).
     Operands are promoted as PyTorch's (Note [Type promotion]); floating: to a floating
-    dtype at least (div)."""
+    dtype at least (div). declare: False for a function that a declared op calls (div's
+    true division)."""
     fwd_name, bwd_name = name + "_forward", name + "_backward"
 
     def backward(node: Any, g: np.ndarray) -> Any:
@@ -46,7 +52,7 @@ def _binary(
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
     fn.__module__ = __name__
-    return op(method=True, toplevel=True)(fn)
+    return op(method=True, toplevel=True)(fn) if declare else fn
 
 
 add = _binary("add", "a + b, broadcasting as NumPy.", False, passes_grad=True)
@@ -55,9 +61,33 @@ sub = _binary("sub", "a - b, broadcasting as NumPy.", False)
 mul = _binary(
     "mul", "a * b, broadcasting as NumPy.", lambda a, b: (b.requires_grad, a.requires_grad)
 )
-div = _binary(
-    "div", "a / b, broadcasting as NumPy.", lambda a, b: (b.requires_grad, True), floating=True
+# True division, the `/` operator's (Tensor.__truediv__ calls it without div's dispatch).
+true_div = _binary(
+    "div",
+    "a / b, broadcasting as NumPy.",
+    lambda a, b: (b.requires_grad, True),
+    floating=True,
+    declare=False,
 )
+
+
+@op(
+    kernels=("div", "floor_divide", "div_trunc"),
+    aliases=("divide", "true_divide"),
+    method=True,
+    toplevel=True,
+)
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """input / other, broadcasting; integers divide in floating point. rounding_mode 'trunc'
+    rounds toward zero and 'floor' down (Python's //), both in the operands' dtype
+    (integers stay integers) with zero gradient (pydl/_ops/pointwise.py)."""
+    if rounding_mode is None:
+        return true_div(input, other)
+    from .pointwise import divide_rounded  # pointwise imports this module
+
+    return divide_rounded(input, other, rounding_mode)
+
+
 pow = _binary("pow", "a ** b, broadcasting as NumPy.", True)
 # d/da = 1, d/db = -floor(a / b): the backward reads both when b needs its gradient.
 remainder = _binary(

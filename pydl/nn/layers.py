@@ -147,15 +147,17 @@ class Unflatten(Module):
 
 # The activation modules that take PyTorch's `inplace=` argument.
 _INPLACE = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "CELU", "SELU", "Hardtanh", "SiLU", "Mish",
-            "Hardsigmoid", "Hardswish", "Threshold"}  # fmt: skip
+            "Hardsigmoid", "Hardswish", "Threshold", "RReLU"}  # fmt: skip
 
 
 def _activation(name: str, fn: Any, doc: str, epilogue: str | None = None, **defaults: Any) -> type:
     """A Module class applying fn(x, **its arguments); `epilogue` is F.linear's name for
     it, which a Linear before it in a Sequential then applies (with default arguments).
     Where PyTorch's has `inplace=` (last), it writes the result into x (Note [In-place
-    ops])."""
+    ops]). An op's `training` argument is not the module's: it passes the module's mode
+    (RReLU). Arguments without a default (Threshold's) are required."""
     takes_inplace = name in _INPLACE
+    follows_mode = defaults.pop("training", None) is not None
 
     def __init__(self: Module, *args: Any, **kwargs: Any) -> None:
         Module.__init__(self)
@@ -172,12 +174,16 @@ def _activation(name: str, fn: Any, doc: str, epilogue: str | None = None, **def
             if k not in defaults:
                 raise TypeError(f"{name} got an unexpected argument {k!r}")
             values[k] = v
+        missing = [k for k, v in values.items() if v is inspect.Parameter.empty]
+        if missing:
+            raise TypeError(f"{name}() missing required arguments: {', '.join(missing)}")
         object.__setattr__(self, "_args", values)
 
     def forward(self: Module, x: Tensor) -> Tensor:
+        args = dict(self._args, training=self.training) if follows_mode else self._args
         if self.inplace:
-            return inplace_ops.apply_(x, name, lambda t: fn(t, **self._args))
-        return fn(x, **self._args)
+            return inplace_ops.apply_(x, name, lambda t: fn(t, **args))
+        return fn(x, **args)
 
     def extra_repr(self: Module) -> str:
         extra = ["inplace=True"] if self.inplace else []

@@ -155,9 +155,53 @@ _ACTIVATIONS: dict[str, Callable[..., str]] = {
         g, p, "Clip", x.name, g.scalar(min_val, x), g.scalar(max_val, x)
     ),
     "GELU": _gelu,
-    "Softmax": lambda g, p, x, dim: _op(g, p, "Softmax", x.name, axis=int(dim)),
-    "LogSoftmax": lambda g, p, x, dim: _op(g, p, "LogSoftmax", x.name, axis=int(dim)),
+    "Softmax": lambda g, p, x, dim, dtype=None: _op(g, p, "Softmax", x.name, axis=_dim(x, dim)),
+    "LogSoftmax": lambda g, p, x, dim, dtype=None: _op(
+        g, p, "LogSoftmax", x.name, axis=_dim(x, dim)
+    ),
+    "Softmin": lambda g, p, x, dim, dtype=None: _op(
+        g, p, "Softmax", _op(g, p, "Neg", x.name), axis=_dim(x, dim)
+    ),
+    "ReLU6": lambda g, p, x: _op(g, p, "Clip", x.name, g.scalar(0.0, x), g.scalar(6.0, x)),
+    "Hardswish": _single("HardSwish"),
+    "CELU": lambda g, p, x, alpha: _op(g, p, "Celu", x.name, alpha=float(alpha)),
+    "Softshrink": lambda g, p, x, lambd: _op(
+        g, p, "Shrink", x.name, bias=float(lambd), lambd=float(lambd)
+    ),
+    "Hardshrink": lambda g, p, x, lambd: _op(g, p, "Shrink", x.name, lambd=float(lambd)),
+    # value where x <= threshold (NaN stays NaN), as PyTorch's
+    "Threshold": lambda g, p, x, threshold, value: _op(
+        g,
+        p,
+        "Where",
+        _op(g, p, "LessOrEqual", x.name, g.scalar(threshold, x)),
+        g.scalar(value, x),
+        x.name,
+    ),
+    # eval mode: the mean slope
+    "RReLU": lambda g, p, x, lower, upper: _op(
+        g, p, "LeakyRelu", x.name, alpha=float((lower + upper) / 2)
+    ),
+    "GLU": lambda g, p, x, dim: _glu(g, p, x, dim),
 }
+
+
+def _dim(x: Val, dim: int | None) -> int:
+    """softmax's dim, PyTorch's implicit one when None (dim 0 for 0-, 1- and 3-d inputs)."""
+    return (0 if x.rank in (0, 1, 3) else 1) if dim is None else int(dim)
+
+
+def _glu(g: GraphBuilder, p: str, x: Val, dim: int) -> str:
+    """a * sigmoid(b), a and b the halves of x along dim (two constant slices)."""
+    axis = dim % max(x.rank, 1)
+    if x.batch_dependent(axis):
+        raise NotImplementedError(f"cannot export GLU at {p!r}: it halves the batch axis")
+    half = x.shape[axis] // 2
+
+    def part(lo: int, hi: int) -> str:
+        return _op(g, p, "Slice", x.name, g.ints([lo]), g.ints([hi]), g.ints([axis]))
+
+    return _op(g, p, "Mul", part(0, half), _op(g, p, "Sigmoid", part(half, 2 * half)))
 
 
 def _activation_lowering(emit: Callable[..., str]) -> Lowering:

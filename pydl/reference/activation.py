@@ -303,3 +303,53 @@ def log_softmax_forward(x, axis):
 def log_softmax_backward(grad, y, axis):
     """dx = g - softmax(x) sum(g)"""
     return _c(grad - np.exp(y) * grad.sum(axis=axis, keepdims=True), y)
+
+
+def hardswish_forward(x):
+    """x relu6(x + 3) / 6"""
+    return _c(x * np.clip(x + 3, 0, 6) / 6, x)
+
+
+def hardswish_backward(grad, x, y):
+    """0 below -3, x / 3 + 1/2 up to 3, 1 above"""
+    return _c(grad * np.where(x < -3, 0, np.where(x <= 3, x / 3 + 0.5, 1)), x)
+
+
+def celu_forward(x, alpha):
+    """x if x > 0 else alpha (e^(x / alpha) - 1)"""
+    return _c(np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha)), x)
+
+
+def celu_backward(grad, x, y, alpha):
+    """1 if x > 0 else e^(x / alpha)"""
+    return _c(grad * np.where(x > 0, 1, np.exp(np.minimum(x, 0) / alpha)), x)
+
+
+def softshrink_forward(x, lambd):
+    """x - lambd above lambd, x + lambd below -lambd, else 0"""
+    return _c(np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, 0)), x)
+
+
+def softshrink_backward(grad, x, y, lambd):
+    """1 where |x| > lambd, else 0"""
+    return _c(grad * ((x > lambd) | (x < -lambd)), x)
+
+
+def hardshrink_forward(x, lambd):
+    """x where |x| > lambd, else 0"""
+    return _c(np.where((x > lambd) | (x < -lambd), x, 0), x)
+
+
+def hardshrink_backward(grad, x, y, lambd):
+    """1 where |x| > lambd, else 0"""
+    return _c(grad * ((x > lambd) | (x < -lambd)), x)
+
+
+def threshold_forward(x, threshold, value):
+    """value where x <= threshold, else x"""
+    return _c(np.where(x <= threshold, value, x), x)
+
+
+def threshold_backward(grad, x, y, threshold, value):
+    """0 where x <= threshold, else 1"""
+    return _c(np.where(x <= threshold, 0, grad), x)
