@@ -231,6 +231,32 @@ def test_sort_backward_checks_indices():
             module.sort_backward(g, np.array([[0, -1, 2], [0, 1, 2]]), 3)
 
 
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [None, 0, -1])
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+def test_quantile_matches_torch(torch, rng, backend, name, dim, keepdim, interpolation):
+    arr = _random(rng, (5, 6), np.float64)
+    for q in (0.3, 0.0, 1.0, np.array([0.1, 0.5, 0.875])):
+        call = lambda m, x, q=q: getattr(m, name)(  # noqa: E731
+            x, m.tensor(q) if np.ndim(q) else q, dim, keepdim, interpolation=interpolation
+        )
+        compare(torch, call, arr)
+    arr[1, 2] = arr[3, 0] = np.nan  # quantile: NaN; nanquantile skips them
+    compare(torch, lambda m, x: getattr(m, name)(x, 0.4, dim, keepdim), arr, grad=False)
+
+
+def test_quantile_errors(torch):
+    with pytest.raises(RuntimeError, match="float or double"):
+        pydl.quantile(pydl.tensor([1, 2]), 0.5)
+    with pytest.raises(RuntimeError, match="range"):
+        pydl.quantile(pydl.ones(3), 1.5)
+    with pytest.raises(RuntimeError, match="non-empty"):
+        pydl.quantile(pydl.ones(0), 0.5)
+    with pytest.raises(ValueError, match="interpolation"):
+        pydl.quantile(pydl.ones(3), 0.5, interpolation="cubic")
+
+
 # ----- unique, unique_consecutive, bincount, histc, searchsorted, bucketize ---------------------
 
 

@@ -1,6 +1,6 @@
-"""Sorting and selection along a dim (cpp/kernels/sort, pydl/reference/sort): sort, argsort,
-msort, topk, kthvalue, median, nanmedian, mode; and, without gradients, unique,
-unique_consecutive, bincount, histc, searchsorted, bucketize.
+"""Sorting and selection along a dim (cpp/kernels/sort, pydl/reference/sort): sort,
+argsort, msort, topk, kthvalue, median, nanmedian, mode, quantile, nanquantile; and,
+without gradients, unique, unique_consecutive, bincount, histc, searchsorted, bucketize.
 
 Note [Selected values]: the selecting ops sort the rows of their dim (moved last: Note
 [Rows of the reduced dims] in reduce.py) with the one sort kernel and pick columns of the
@@ -18,7 +18,7 @@ import numpy as np
 from .. import return_types
 from ..tensor import Tensor, _constant, as_tensor, record
 from ._util import axis_index
-from .layout import reshape
+from .layout import permute, reshape
 from .reduce import _kernel, _max_backward
 from .registry import op
 from .scan import along_last, back_from_last
@@ -186,6 +186,99 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     """`return_types.mode(values, indices)`: the most frequent value along `dim` (the
     smallest of equally frequent ones) and its last index."""
     return _column("mode", x, dim, keepdim, _mode_column)
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile_backward(node: Any, g: np.ndarray) -> Any:
+    indices, weights, n = node.saved  # each quantile's two neighbours, last dim 2k
+    g2 = np.concatenate([g, g], axis=-1) * weights
+    return (_kernel("sort_backward", np.asarray(g2, g.dtype), indices, n),)
+
+
+def _quantile(
+    fn: str, x: Any, q: Any, dim: Any, keepdim: bool, interpolation: str, ignore_nan: bool
+) -> Tensor:
+    """quantile / nanquantile: the sorted rows' values at q (n - 1) (n: the row's non-NaN
+    count for nanquantile), between neighbours as `interpolation` says; a gradient of
+    (1 - w, w) to the two neighbours (Note [Selected values])."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{fn}() input tensor must be either float or double dtype")
+    if x._array.size == 0:
+        raise RuntimeError(f"{fn}() input tensor must be non-empty")
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(
+            f"{fn}() interpolation must be one of {_INTERPOLATIONS}, got {interpolation!r}"
+        )
+    qa = np.asarray(q._array if isinstance(q, Tensor) else q, np.float64)
+    if qa.ndim > 1:
+        raise RuntimeError(f"{fn}() q must be a scalar or 1D tensor, got shape {qa.shape}")
+    if not np.all((qa >= 0) & (qa <= 1)):
+        raise RuntimeError(f"{fn}() q must be in the range [0, 1] but got {qa.tolist()}")
+    src, d = (reshape(x, (-1,)), 0) if dim is None else (x, dim)
+    rows, d = along_last(src, d, fn)
+    values, indices = _kernel("sort_forward", rows._array, False)
+    n = rows.shape[-1]
+    nans = _nan_count(values)[..., None]
+    count = n - nans if ignore_nan else np.full(nans.shape, n)
+    pos = qa.reshape(-1) * (np.maximum(count, 1) - 1)  # (rows..., k)
+    lo, hi = np.floor(pos), np.ceil(pos)
+    if interpolation == "lower":
+        hi = lo
+    elif interpolation == "higher":
+        lo = hi
+    elif interpolation == "nearest":
+        lo = hi = np.round(pos)  # half to even, as PyTorch
+    w = np.full(pos.shape, 0.5) if interpolation == "midpoint" else pos - lo
+    if not ignore_nan:  # NaN sorts last: a row holding one has quantiles NaN
+        lo, hi = np.where(nans > 0, n - 1, lo), np.where(nans > 0, n - 1, hi)
+    lo, hi = lo.astype(np.int64), hi.astype(np.int64)
+    v_lo, v_hi = np.take_along_axis(values, lo, -1), np.take_along_axis(values, hi, -1)
+    out = np.asarray(v_lo + w * (v_hi - v_lo), x.dtype)
+    neighbours = np.concatenate(
+        [np.take_along_axis(indices, lo, -1), np.take_along_axis(indices, hi, -1)], axis=-1
+    )
+    weights = np.concatenate([1 - w, w], axis=-1)
+    y = record(out, (rows,), _quantile_backward, (neighbours, weights, n))
+    kept = list(y.shape[:-1])
+    if keepdim and x.ndim:
+        kept = [1] * x.ndim if dim is None else kept[:d] + [1] + kept[d:]
+    if qa.ndim == 0:
+        return reshape(y, tuple(kept))
+    if y.ndim > 1:
+        y = permute(y, [y.ndim - 1] + list(range(y.ndim - 1)))
+    return reshape(y, (len(qa),) + tuple(kept))
+
+
+@op(kernels=("sort",), method=True, toplevel=True)
+def quantile(
+    x: Tensor,
+    q: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
+    """The q-th quantiles (q a float or a 1-d tensor in [0, 1]: a leading dim of its size)
+    of x along `dim` (of all elements when None), interpolating between the sorted values
+    as `interpolation` says (linear, lower, higher, midpoint, nearest); NaN where a row
+    holds NaN."""
+    return _quantile("quantile", x, q, dim, keepdim, interpolation, ignore_nan=False)
+
+
+@op(kernels=("sort",), method=True, toplevel=True)
+def nanquantile(
+    x: Tensor,
+    q: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
+    """quantile ignoring NaN (NaN where a row holds only NaN)."""
+    return _quantile("nanquantile", x, q, dim, keepdim, interpolation, ignore_nan=True)
 
 
 # ----- not differentiable: NumPy on both backends --------------------------------------------
