@@ -64,8 +64,8 @@ py::object any_of_bools(const py::array& x_, const std::vector<int64_t>& axes, b
 // One value per row from fn(x, rows, n, out): var, prod, logsumexp, norm forward.
 template <typename T, typename Fn>
 py::object per_row(const py::array& x_, Fn&& fn) {
-    auto x = typed<T>(x_, "x");
-    const RowShape r = row_shape(x, "x");
+    auto x = typed<T>(x_, "rows");
+    const RowShape r = row_shape(x, "rows");
     auto y = empty<T>(r.kept);
     T* yp = y.mutable_data();
     {
@@ -78,8 +78,8 @@ py::object per_row(const py::array& x_, Fn&& fn) {
 // grad_x from fn(grad, x, out, rows, n, grad_x): prod, logsumexp, norm backward.
 template <typename T, typename Fn>
 py::object row_backward(const py::array& g_, const py::array& x_, const py::array& y_, Fn&& fn) {
-    auto g = typed<T>(g_, "grad"), x = typed<T>(x_, "x"), y = typed<T>(y_, "out");
-    const RowShape r = row_shape(x, "x");
+    auto g = typed<T>(g_, "grad"), x = typed<T>(x_, "rows"), y = typed<T>(y_, "out");
+    const RowShape r = row_shape(x, "rows");
     check_rows(g, r, "grad");
     check_rows(y, r, "out");
     auto gx = empty<T>(shape_of(x));
@@ -97,8 +97,8 @@ void bind_rows(KernelModule& m) {
         [](const py::array& x_, double correction) {
             return with_dtype<float, double>(x_, "var_forward", [&](auto t) -> py::object {
                 using T = typename decltype(t)::type;
-                auto x = typed<T>(x_, "x");
-                const RowShape r = row_shape(x, "x");
+                auto x = typed<T>(x_, "rows");
+                const RowShape r = row_shape(x, "rows");
                 auto var = empty<T>(r.kept), mean = empty<T>(r.kept);
                 T *vp = var.mutable_data(), *mp = mean.mutable_data();
                 {
@@ -108,15 +108,15 @@ void bind_rows(KernelModule& m) {
                 return py::make_tuple(var, mean);
             });
         },
-        py::arg("x"), py::arg("correction"));
+        py::arg("rows"), py::arg("correction"));
     m.def(
         "var_backward",
         [](const py::object& gv_, const py::object& gm_, const py::array& x_,
            const py::array& mean_, double correction) {
             return with_dtype<float, double>(x_, "var_backward", [&](auto t) -> py::object {
                 using T = typename decltype(t)::type;
-                auto x = typed<T>(x_, "x"), mean = typed<T>(mean_, "mean");
-                const RowShape r = row_shape(x, "x");
+                auto x = typed<T>(x_, "rows"), mean = typed<T>(mean_, "mean");
+                const RowShape r = row_shape(x, "rows");
                 check_rows(mean, r, "mean");
                 // A None gradient is a null pointer (a default py::array_t is an empty
                 // array, not a null one).
@@ -141,7 +141,7 @@ void bind_rows(KernelModule& m) {
                 return gx;
             });
         },
-        py::arg("grad_var"), py::arg("grad_mean"), py::arg("x"), py::arg("mean"),
+        py::arg("grad_var"), py::arg("grad_mean"), py::arg("rows"), py::arg("mean"),
         py::arg("correction"));
     m.def(
         "prod_forward",
@@ -151,7 +151,7 @@ void bind_rows(KernelModule& m) {
                 return per_row<T>(x, prod_forward<T>);
             });
         },
-        py::arg("x"));
+        py::arg("rows"));
     m.def(
         "prod_backward",
         [](const py::array& g, const py::array& x) {
@@ -165,7 +165,7 @@ void bind_rows(KernelModule& m) {
                     });
             });
         },
-        py::arg("grad"), py::arg("x"));
+        py::arg("grad"), py::arg("rows"));
     m.def(
         "logsumexp_forward",
         [](const py::array& x) {
@@ -174,7 +174,7 @@ void bind_rows(KernelModule& m) {
                 return per_row<T>(x, logsumexp_forward<T>);
             });
         },
-        py::arg("x"));
+        py::arg("rows"));
     m.def(
         "logsumexp_backward",
         [](const py::array& g, const py::array& x, const py::array& out) {
@@ -185,7 +185,7 @@ void bind_rows(KernelModule& m) {
                 return row_backward<T>(g, x, out, logsumexp_backward<T>);
             });
         },
-        py::arg("grad"), py::arg("x"), py::arg("out"));
+        py::arg("grad"), py::arg("rows"), py::arg("out"));
     m.def(
         "norm_forward",
         [](const py::array& x, double p) {
@@ -196,7 +196,7 @@ void bind_rows(KernelModule& m) {
                 });
             });
         },
-        py::arg("x"), py::arg("p"));
+        py::arg("rows"), py::arg("p"));
     m.def(
         "norm_backward",
         [](const py::array& g, const py::array& x, const py::array& out, double p) {
@@ -211,7 +211,7 @@ void bind_rows(KernelModule& m) {
                     });
             });
         },
-        py::arg("grad"), py::arg("x"), py::arg("out"), py::arg("p"));
+        py::arg("grad"), py::arg("rows"), py::arg("out"), py::arg("p"));
 }
 
 }  // namespace

@@ -38,12 +38,12 @@ void bind_scan(KernelModule& m) {
         [](const py::array& x) {
             return with_dtype<float, double, int64_t>(x, "cumsum_forward", [&](auto t) {
                 using T = typename decltype(t)::type;
-                return scan_as<T>(x, "x", [](const T* xp, int64_t rows, int64_t n, T* out) {
+                return scan_as<T>(x, "rows", [](const T* xp, int64_t rows, int64_t n, T* out) {
                     cumsum_forward(xp, rows, n, false, out);
                 });
             });
         },
-        py::arg("x"));
+        py::arg("rows"));
     m.def(
         "cumsum_backward",
         [](const py::array& grad) {
@@ -60,10 +60,10 @@ void bind_scan(KernelModule& m) {
         [](const py::array& x) {
             return with_dtype<float, double, int64_t>(x, "cumprod_forward", [&](auto t) {
                 using T = typename decltype(t)::type;
-                return scan_as<T>(x, "x", cumprod_forward<T>);
+                return scan_as<T>(x, "rows", cumprod_forward<T>);
             });
         },
-        py::arg("x"));
+        py::arg("rows"));
     m.def(
         "cumprod_backward",
         [](const py::array& grad, const py::array& x_) {
@@ -71,21 +71,21 @@ void bind_scan(KernelModule& m) {
             same_shapes(x_, {&grad});
             return with_dtype<float, double>(x_, "cumprod_backward", [&](auto t) {
                 using T = typename decltype(t)::type;
-                auto x = typed<T>(x_, "x");
+                auto x = typed<T>(x_, "rows");
                 return scan_as<T>(grad, "grad", [&](const T* gp, int64_t rows, int64_t n, T* out) {
                     cumprod_backward(gp, x.data(), rows, n, out);
                 });
             });
         },
-        py::arg("grad"), py::arg("x"));
+        py::arg("grad"), py::arg("rows"));
     m.def(
         "cummax_forward",
         [](const py::array& x_, bool largest) {
             return with_dtype<float, double, int64_t>(
                 x_, "cummax_forward", [&](auto t) -> py::object {
                     using T = typename decltype(t)::type;
-                    auto x = typed<T>(x_, "x");
-                    const RowShape r = row_shape(x, "x");
+                    auto x = typed<T>(x_, "rows");
+                    const RowShape r = row_shape(x, "rows");
                     auto values = empty<T>(shape_of(x));
                     auto indices = empty<int64_t>(shape_of(x));
                     T* vp = values.mutable_data();
@@ -97,7 +97,7 @@ void bind_scan(KernelModule& m) {
                     return py::make_tuple(values, indices);
                 });
         },
-        py::arg("x"), py::arg("largest"));
+        py::arg("rows"), py::arg("largest"));
     m.def(
         "cummax_backward",
         [](const py::array& grad, const py::array& indices) {
@@ -110,10 +110,10 @@ void bind_scan(KernelModule& m) {
         [](const py::array& x) {
             return with_dtype<float, double>(x, "logcumsumexp_forward", [&](auto t) {
                 using T = typename decltype(t)::type;
-                return scan_as<T>(x, "x", logcumsumexp_forward<T>);
+                return scan_as<T>(x, "rows", logcumsumexp_forward<T>);
             });
         },
-        py::arg("x"));
+        py::arg("rows"));
     m.def(
         "logcumsumexp_backward",
         [](const py::array& grad, const py::array& x_, const py::array& out_) {
@@ -122,13 +122,13 @@ void bind_scan(KernelModule& m) {
             same_shapes(x_, {&grad, &out_});
             return with_dtype<float, double>(x_, "logcumsumexp_backward", [&](auto t) {
                 using T = typename decltype(t)::type;
-                auto x = typed<T>(x_, "x"), out = typed<T>(out_, "out");
+                auto x = typed<T>(x_, "rows"), out = typed<T>(out_, "out");
                 return scan_as<T>(grad, "grad", [&](const T* gp, int64_t rows, int64_t n, T* gx) {
                     logcumsumexp_backward(gp, x.data(), out.data(), rows, n, gx);
                 });
             });
         },
-        py::arg("grad"), py::arg("x"), py::arg("out"));
+        py::arg("grad"), py::arg("rows"), py::arg("out"));
 }
 
 }  // namespace pydl::bind

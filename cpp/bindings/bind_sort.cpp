@@ -39,8 +39,8 @@ void bind_sort(KernelModule& m) {
             return with_dtype<float, double, int64_t, int32_t, uint8_t>(
                 x_, "sort_forward", [&](auto t) -> py::object {
                     using T = typename decltype(t)::type;
-                    auto x = typed<T>(x_, "x");
-                    const RowShape r = row_shape(x, "x");
+                    auto x = typed<T>(x_, "rows");
+                    const RowShape r = row_shape(x, "rows");
                     auto values = empty<T>(shape_of(x));
                     auto indices = empty<int64_t>(shape_of(x));
                     T* vp = values.mutable_data();
@@ -52,7 +52,7 @@ void bind_sort(KernelModule& m) {
                     return py::make_tuple(values, indices);
                 });
         },
-        py::arg("x"), py::arg("descending"));
+        py::arg("rows"), py::arg("descending"));
     m.def(
         "sort_backward",
         [](const py::array& grad, const py::array& indices, int64_t n) {

@@ -7,11 +7,11 @@ cpp/kernels/reduce.h)."""
 import numpy as np
 
 
-def sort_forward(x, descending):
+def sort_forward(rows, descending):
     """(values, indices) of each row sorted stably, ascending (descending), NaN largest"""
-    key = -_rank(x) if descending else x  # NumPy sorts NaN last
+    key = -_rank(rows) if descending else rows  # NumPy sorts NaN last
     idx = np.asarray(np.argsort(key, axis=-1, kind="stable"), np.int64)
-    return np.ascontiguousarray(np.take_along_axis(x, idx, -1)), idx
+    return np.ascontiguousarray(np.take_along_axis(rows, idx, -1)), idx
 
 
 def _rank(v):
