@@ -149,6 +149,17 @@ def test_topk_matches_torch(torch, rng, backend, shape, dim, largest, dtype):
                 outputs=outputs, **_tol(dtype))  # fmt: skip
 
 
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_is_the_stable_sorts_first_k(rng, backend, largest):
+    """The partial sort orders ties by index, as the full stable sort does."""
+    x = as_pydl(rng.integers(0, 4, size=(30, 50)).astype(np.float32))
+    for k in (1, 7, 50):
+        got = pydl.topk(x, k, largest=largest)
+        want = pydl.sort(x, descending=largest, stable=True)
+        np.testing.assert_array_equal(got.values.numpy(), want.values.numpy()[:, :k])
+        np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy()[:, :k])
+
+
 def test_topk_errors(torch):
     with pytest.raises(RuntimeError, match="out of range"):
         pydl.topk(pydl.ones(3), 4)

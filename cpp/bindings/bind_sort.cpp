@@ -35,24 +35,28 @@ py::object scatter_to_rows(const py::array& g_, const py::array& indices_, int64
 void bind_sort(KernelModule& m) {
     m.def(
         "sort_forward",
-        [](const py::array& x_, bool descending) {
+        [](const py::array& x_, bool descending, int64_t k) {
             return with_dtype<float, double, int64_t, int32_t, uint8_t>(
                 x_, "sort_forward", [&](auto t) -> py::object {
                     using T = typename decltype(t)::type;
                     auto x = typed<T>(x_, "rows");
                     const RowShape r = row_shape(x, "rows");
-                    auto values = empty<T>(shape_of(x));
-                    auto indices = empty<int64_t>(shape_of(x));
+                    PYDL_CHECK(k >= 0 && k <= r.n, IndexError, "k=", k,
+                               " is out of range for rows of ", r.n);
+                    Shape out_shape = r.kept;
+                    out_shape.push_back(k);
+                    auto values = empty<T>(out_shape);
+                    auto indices = empty<int64_t>(out_shape);
                     T* vp = values.mutable_data();
                     int64_t* ip = indices.mutable_data();
                     {
                         py::gil_scoped_release nogil;
-                        sort_forward(x.data(), r.rows, r.n, descending, vp, ip);
+                        sort_forward(x.data(), r.rows, r.n, k, descending, vp, ip);
                     }
                     return py::make_tuple(values, indices);
                 });
         },
-        py::arg("rows"), py::arg("descending"));
+        py::arg("rows"), py::arg("descending"), py::arg("k"));
     m.def(
         "sort_backward",
         [](const py::array& grad, const py::array& indices, int64_t n) {

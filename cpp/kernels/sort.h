@@ -5,11 +5,12 @@
 
 namespace pydl {
 
-// Each row of x sorted ascending (descending), stably: ties keep their order; NaN sorts as
-// the largest value, as in PyTorch. values[r, i] = x[r, indices[r, i]].
-// T: float, double, int64_t, int32_t, uint8_t.
+// The first k (<= n) of each row of x sorted ascending (descending), stably: ties keep their
+// order; NaN sorts as the largest value, as in PyTorch. values (rows, k)[r, i] =
+// x[r, indices[r, i]]. k < n sorts partially (topk). T: float, double, int64_t, int32_t,
+// uint8_t.
 template <typename T>
-void sort_forward(const T* x, int64_t rows, int64_t n, bool descending, T* values,
+void sort_forward(const T* x, int64_t rows, int64_t n, int64_t k, bool descending, T* values,
                   int64_t* indices);
 
 // grad_x (rows, n) = 0, then grad_x[r, indices[r, j]] += grad[r, j] for j < k, in j order

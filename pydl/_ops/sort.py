@@ -29,11 +29,13 @@ def _scatter_backward(node: Any, g: np.ndarray) -> Any:
     return (_kernel("sort_backward", g, indices, n),)
 
 
-def _sorted_rows(x: Any, dim: Any, descending: bool, fn: str) -> tuple:
-    """(x, rows (dim last), d, values, indices) of the rows sorted along dim."""
+def _sorted_rows(x: Any, dim: Any, descending: bool, fn: str, k: Any = None) -> tuple:
+    """(x, rows (dim last), d, values, indices) of the rows sorted along dim (their first
+    k: topk)."""
     x = as_tensor(x)
     rows, d = along_last(x, dim, fn)
-    values, indices = _kernel("sort_forward", rows._array, descending)
+    k = rows.shape[-1] if k is None else _k_of(k, rows.shape[-1], fn, 0)
+    values, indices = _kernel("sort_forward", rows._array, descending, k)
     return x, rows, d, values, indices
 
 
@@ -83,10 +85,10 @@ def _k_of(k: Any, n: int, fn: str, low: int) -> int:
 @op(kernels=("sort",), method=True, toplevel=True)
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """`return_types.topk(values, indices)`: the k largest (smallest) elements along `dim`,
-    in order (NaN is the largest value). IndexError when k exceeds the dim."""
-    x, rows, d, values, indices = _sorted_rows(x, dim, largest, "topk")
-    k = _k_of(k, rows.shape[-1], "topk", 0)
-    return return_types.topk(*_picked(x, rows, d, values[..., :k], indices[..., :k], keepdim=True))
+    in order (NaN is the largest value), by a partial sort. RuntimeError when k exceeds the
+    dim, as PyTorch."""
+    x, rows, d, values, indices = _sorted_rows(x, dim, largest, "topk", k)
+    return return_types.topk(*_picked(x, rows, d, values, indices, keepdim=True))
 
 
 def _column(
@@ -219,8 +221,8 @@ def _quantile(
         raise RuntimeError(f"{fn}() q must be in the range [0, 1] but got {qa.tolist()}")
     src, d = (reshape(x, (-1,)), 0) if dim is None else (x, dim)
     rows, d = along_last(src, d, fn)
-    values, indices = _kernel("sort_forward", rows._array, False)
     n = rows.shape[-1]
+    values, indices = _kernel("sort_forward", rows._array, False, n)
     nans = _nan_count(values)[..., None]
     count = n - nans if ignore_nan else np.full(nans.shape, n)
     pos = qa.reshape(-1) * (np.maximum(count, 1) - 1)  # (rows..., k)

@@ -7,10 +7,13 @@ cpp/kernels/reduce.h)."""
 import numpy as np
 
 
-def sort_forward(rows, descending):
-    """(values, indices) of each row sorted stably, ascending (descending), NaN largest"""
+def sort_forward(rows, descending, k):
+    """(values, indices) of the first k of each row sorted stably, ascending (descending),
+    NaN largest"""
+    if not 0 <= k <= rows.shape[-1]:
+        raise IndexError(f"k={k} is out of range for rows of {rows.shape[-1]}")
     key = -_rank(rows) if descending else rows  # NumPy sorts NaN last
-    idx = np.asarray(np.argsort(key, axis=-1, kind="stable"), np.int64)
+    idx = np.asarray(np.argsort(key, axis=-1, kind="stable")[..., :k], np.int64)
     return np.ascontiguousarray(np.take_along_axis(rows, idx, -1)), idx
 
 
