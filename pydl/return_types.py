@@ -8,25 +8,8 @@ from collections import namedtuple
 from typing import Any
 
 
-def _values_indices(name: str) -> Any:
-    base = namedtuple(name, ("values", "indices"))  # type: ignore[misc]
-
-    def __repr__(self: Any) -> str:
-        return f"pydl.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
-
-    cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": __name__})
-    cls.__doc__ = f"The (values, indices) of pydl.{name}(input, dim)."
-    return cls
-
-
-max = _values_indices("max")
-min = _values_indices("min")
-
-__all__ = ["max", "min"]
-
-
-# The linear algebra results (pydl/_ops/linalg.py, pydl.linalg), torch.return_types' names.
-def _named(name: str, fields: tuple[str, ...], doc: str) -> Any:
+def _named(name: str, fields: tuple[str, ...] = ("values", "indices"), of: str = "") -> Any:
+    """The named tuple `name` with `fields`, the result of the function `of` (pydl.<name>)."""
     base = namedtuple(name, fields)  # type: ignore[misc]
 
     def __repr__(self: Any) -> str:
@@ -34,37 +17,33 @@ def _named(name: str, fields: tuple[str, ...], doc: str) -> Any:
         return f"pydl.return_types.{name}(\n{parts})"
 
     cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": __name__})
-    cls.__doc__ = doc
+    cls.__doc__ = f"The ({', '.join(fields)}) of {of or 'pydl.' + name}."
     return cls
 
 
-slogdet = _named("slogdet", ("sign", "logabsdet"), "The (sign, logabsdet) of pydl.slogdet(A).")
-linalg_slogdet = _named(
-    "linalg_slogdet", ("sign", "logabsdet"), "The (sign, logabsdet) of pydl.linalg.slogdet(A)."
-)
-linalg_cholesky_ex = _named(
-    "linalg_cholesky_ex", ("L", "info"), "The (L, info) of pydl.linalg.cholesky_ex(A)."
-)
-linalg_inv_ex = _named(
-    "linalg_inv_ex", ("inverse", "info"), "The (inverse, info) of pydl.linalg.inv_ex(A)."
-)
-linalg_solve_ex = _named(
-    "linalg_solve_ex", ("result", "info"), "The (result, info) of pydl.linalg.solve_ex(A, B)."
-)
-linalg_qr = _named("linalg_qr", ("Q", "R"), "The (Q, R) of pydl.linalg.qr(A).")
-linalg_svd = _named("linalg_svd", ("U", "S", "Vh"), "The (U, S, Vh) of pydl.linalg.svd(A).")
-linalg_eigh = _named(
-    "linalg_eigh",
-    ("eigenvalues", "eigenvectors"),
-    "The (eigenvalues, eigenvectors) of pydl.linalg.eigh(A).",
-)
-__all__ += [
-    "linalg_cholesky_ex",
-    "linalg_eigh",
-    "linalg_inv_ex",
-    "linalg_qr",
-    "linalg_slogdet",
-    "linalg_solve_ex",
-    "linalg_svd",
-    "slogdet",
-]
+max = _named("max")
+min = _named("min")
+aminmax = _named("aminmax", ("min", "max"))
+cummax = _named("cummax")
+cummin = _named("cummin")
+sort = _named("sort")
+topk = _named("topk")
+kthvalue = _named("kthvalue")
+median = _named("median")
+nanmedian = _named("nanmedian")
+mode = _named("mode")
+
+# The linear algebra results (pydl/_ops/linalg.py, pydl.linalg), torch.return_types' names.
+slogdet = _named("slogdet", ("sign", "logabsdet"))
+linalg_slogdet = _named("linalg_slogdet", ("sign", "logabsdet"), "pydl.linalg.slogdet")
+linalg_cholesky_ex = _named("linalg_cholesky_ex", ("L", "info"), "pydl.linalg.cholesky_ex")
+linalg_inv_ex = _named("linalg_inv_ex", ("inverse", "info"), "pydl.linalg.inv_ex")
+linalg_solve_ex = _named("linalg_solve_ex", ("result", "info"), "pydl.linalg.solve_ex")
+linalg_qr = _named("linalg_qr", ("Q", "R"), "pydl.linalg.qr")
+linalg_svd = _named("linalg_svd", ("U", "S", "Vh"), "pydl.linalg.svd")
+linalg_eigh = _named("linalg_eigh", ("eigenvalues", "eigenvectors"), "pydl.linalg.eigh")
+
+__all__ = ["aminmax", "cummax", "cummin", "kthvalue", "max", "median", "min", "mode"]
+__all__ += ["nanmedian", "sort", "topk", "slogdet"]
+__all__ += ["linalg_cholesky_ex", "linalg_eigh", "linalg_inv_ex", "linalg_qr"]
+__all__ += ["linalg_slogdet", "linalg_solve_ex", "linalg_svd"]

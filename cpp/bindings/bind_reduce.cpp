@@ -1,5 +1,6 @@
-// Reductions: sum, mean, max.
+// Reductions: sum, mean, max; along rows (Note [Row kernels]): var, prod, logsumexp, norm.
 #include "bindings/common.h"
+#include "bindings/rows.h"
 #include "kernels/reduce.h"
 
 namespace pydl::bind {
@@ -58,6 +59,159 @@ py::object any_of_bools(const py::array& x_, const std::vector<int64_t>& axes, b
         for (py::ssize_t i = 0; i < y.size(); ++i) yp[i] = yp[i] != 0;
     }
     return y;
+}
+
+// One value per row from fn(x, rows, n, out): var, prod, logsumexp, norm forward.
+template <typename T, typename Fn>
+py::object per_row(const py::array& x_, Fn&& fn) {
+    auto x = typed<T>(x_, "rows");
+    const RowShape r = row_shape(x, "rows");
+    auto y = empty<T>(r.kept);
+    T* yp = y.mutable_data();
+    {
+        py::gil_scoped_release nogil;
+        fn(x.data(), r.rows, r.n, yp);
+    }
+    return y;
+}
+
+// grad_x from fn(grad, x, out, rows, n, grad_x): prod, logsumexp, norm backward.
+template <typename T, typename Fn>
+py::object row_backward(const py::array& g_, const py::array& x_, const py::array& y_, Fn&& fn) {
+    auto g = typed<T>(g_, "grad"), x = typed<T>(x_, "rows"), y = typed<T>(y_, "out");
+    const RowShape r = row_shape(x, "rows");
+    check_rows(g, r, "grad");
+    check_rows(y, r, "out");
+    auto gx = empty<T>(shape_of(x));
+    T* gp = gx.mutable_data();
+    {
+        py::gil_scoped_release nogil;
+        fn(g.data(), x.data(), y.data(), r.rows, r.n, gp);
+    }
+    return gx;
+}
+
+void bind_rows(KernelModule& m) {
+    m.def(
+        "var_forward",
+        [](const py::array& x_, double correction) {
+            return with_dtype<float, double>(x_, "var_forward", [&](auto t) -> py::object {
+                using T = typename decltype(t)::type;
+                auto x = typed<T>(x_, "rows");
+                const RowShape r = row_shape(x, "rows");
+                auto var = empty<T>(r.kept), mean = empty<T>(r.kept);
+                T *vp = var.mutable_data(), *mp = mean.mutable_data();
+                {
+                    py::gil_scoped_release nogil;
+                    var_forward(x.data(), r.rows, r.n, correction, vp, mp);
+                }
+                return py::make_tuple(var, mean);
+            });
+        },
+        py::arg("rows"), py::arg("correction"));
+    m.def(
+        "var_backward",
+        [](const py::object& gv_, const py::object& gm_, const py::array& x_,
+           const py::array& mean_, double correction) {
+            return with_dtype<float, double>(x_, "var_backward", [&](auto t) -> py::object {
+                using T = typename decltype(t)::type;
+                auto x = typed<T>(x_, "rows"), mean = typed<T>(mean_, "mean");
+                const RowShape r = row_shape(x, "rows");
+                check_rows(mean, r, "mean");
+                // A None gradient is a null pointer (a default py::array_t is an empty
+                // array, not a null one).
+                py::array_t<T> gv, gm;
+                const T *gvp = nullptr, *gmp = nullptr;
+                if (!gv_.is_none()) {
+                    gv = typed<T>(gv_, "grad_var");
+                    check_rows(gv, r, "grad_var");
+                    gvp = gv.data();
+                }
+                if (!gm_.is_none()) {
+                    gm = typed<T>(gm_, "grad_mean");
+                    check_rows(gm, r, "grad_mean");
+                    gmp = gm.data();
+                }
+                auto gx = empty<T>(shape_of(x));
+                T* gp = gx.mutable_data();
+                {
+                    py::gil_scoped_release nogil;
+                    var_backward(gvp, gmp, x.data(), mean.data(), r.rows, r.n, correction, gp);
+                }
+                return gx;
+            });
+        },
+        py::arg("grad_var"), py::arg("grad_mean"), py::arg("rows"), py::arg("mean"),
+        py::arg("correction"));
+    m.def(
+        "prod_forward",
+        [](const py::array& x) {
+            return with_dtype<float, double, int64_t>(x, "prod_forward", [&](auto t) {
+                using T = typename decltype(t)::type;
+                return per_row<T>(x, prod_forward<T>);
+            });
+        },
+        py::arg("rows"));
+    m.def(
+        "prod_backward",
+        [](const py::array& g, const py::array& x) {
+            same_dtype(g, x, "prod_backward");
+            return with_dtype<float, double>(x, "prod_backward", [&](auto t) {
+                using T = typename decltype(t)::type;
+                return row_backward<T>(
+                    g, x, g,
+                    [](const T* gp, const T* xp, const T*, int64_t rows, int64_t n, T* out) {
+                        prod_backward(gp, xp, rows, n, out);
+                    });
+            });
+        },
+        py::arg("grad"), py::arg("rows"));
+    m.def(
+        "logsumexp_forward",
+        [](const py::array& x) {
+            return with_dtype<float, double>(x, "logsumexp_forward", [&](auto t) {
+                using T = typename decltype(t)::type;
+                return per_row<T>(x, logsumexp_forward<T>);
+            });
+        },
+        py::arg("rows"));
+    m.def(
+        "logsumexp_backward",
+        [](const py::array& g, const py::array& x, const py::array& out) {
+            same_dtype(g, x, "logsumexp_backward");
+            same_dtype(g, out, "logsumexp_backward");
+            return with_dtype<float, double>(x, "logsumexp_backward", [&](auto t) {
+                using T = typename decltype(t)::type;
+                return row_backward<T>(g, x, out, logsumexp_backward<T>);
+            });
+        },
+        py::arg("grad"), py::arg("rows"), py::arg("out"));
+    m.def(
+        "norm_forward",
+        [](const py::array& x, double p) {
+            return with_dtype<float, double>(x, "norm_forward", [&](auto t) {
+                using T = typename decltype(t)::type;
+                return per_row<T>(x, [p](const T* xp, int64_t rows, int64_t n, T* out) {
+                    norm_forward(xp, rows, n, p, out);
+                });
+            });
+        },
+        py::arg("rows"), py::arg("p"));
+    m.def(
+        "norm_backward",
+        [](const py::array& g, const py::array& x, const py::array& out, double p) {
+            same_dtype(g, x, "norm_backward");
+            same_dtype(g, out, "norm_backward");
+            return with_dtype<float, double>(x, "norm_backward", [&](auto t) {
+                using T = typename decltype(t)::type;
+                return row_backward<T>(
+                    g, x, out,
+                    [p](const T* gp, const T* xp, const T* yp, int64_t rows, int64_t n, T* gx) {
+                        norm_backward(gp, xp, yp, rows, n, p, gx);
+                    });
+            });
+        },
+        py::arg("grad"), py::arg("rows"), py::arg("out"), py::arg("p"));
 }
 
 }  // namespace
@@ -146,6 +300,7 @@ void bind_reduce(KernelModule& m) {
             });
         },
         py::arg("grad"), py::arg("x"), py::arg("out"), py::arg("axes"));
+    bind_rows(m);
 }
 
 }  // namespace pydl::bind

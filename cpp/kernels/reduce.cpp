@@ -154,6 +154,161 @@ void max_backward(const T* grad, const T* x, const T* out, const Shape& shape,
     });
 }
 
+template <typename T>
+void var_forward(const T* x, int64_t rows, int64_t n, double correction, T* var, T* mean) {
+    const double dof = std::max(0.0, double(n) - correction);
+    parallel_rows(rows, n, [&](int64_t r) {
+        const T* row = x + r * n;
+        double s = 0;
+        for (int64_t i = 0; i < n; ++i) s += double(row[i]);
+        const double m = s / double(n);
+        double ss = 0;
+        for (int64_t i = 0; i < n; ++i) ss += (double(row[i]) - m) * (double(row[i]) - m);
+        var[r] = T(ss / dof);
+        mean[r] = T(m);
+    });
+}
+
+template <typename T>
+void var_backward(const T* grad_var, const T* grad_mean, const T* x, const T* mean, int64_t rows,
+                  int64_t n, double correction, T* grad_x) {
+    const double dof = std::max(0.0, double(n) - correction);
+    parallel_rows(rows, n, [&](int64_t r) {
+        const double a = grad_var ? 2.0 * double(grad_var[r]) / dof : 0.0;
+        const double b = grad_mean ? double(grad_mean[r]) / double(n) : 0.0;
+        const double m = double(mean[r]);
+        for (int64_t i = 0; i < n; ++i)
+            grad_x[r * n + i] = T((grad_var ? a * (double(x[r * n + i]) - m) : 0.0) + b);
+    });
+}
+
+template <typename T>
+void prod_forward(const T* x, int64_t rows, int64_t n, T* out) {
+    parallel_rows(rows, n, [&](int64_t r) {
+        if constexpr (std::is_floating_point_v<T>) {
+            double p = 1;
+            for (int64_t i = 0; i < n; ++i) p *= double(x[r * n + i]);
+            out[r] = T(p);
+        } else {
+            uint64_t p = 1;  // wraps around, as NumPy's and PyTorch's
+            for (int64_t i = 0; i < n; ++i) p *= uint64_t(x[r * n + i]);
+            out[r] = T(p);
+        }
+    });
+}
+
+template <typename T>
+void prod_backward(const T* grad, const T* x, int64_t rows, int64_t n, T* grad_x) {
+    parallel_rows(rows, n, [&](int64_t r) {
+        const T* row = x + r * n;
+        T* gx = grad_x + r * n;
+        // gx first holds the suffix products prod_{j > i} x[j], then times the prefix.
+        double suffix = 1;
+        for (int64_t i = n - 1; i >= 0; --i) {
+            gx[i] = T(suffix);
+            suffix *= double(row[i]);
+        }
+        double prefix = double(grad[r]);
+        for (int64_t i = 0; i < n; ++i) {
+            gx[i] = T(prefix * double(gx[i]));
+            prefix *= double(row[i]);
+        }
+    });
+}
+
+template <typename T>
+void logsumexp_forward(const T* x, int64_t rows, int64_t n, T* out) {
+    parallel_rows(rows, n, [&](int64_t r) {
+        const T* row = x + r * n;
+        T m = max_start<T>();
+        for (int64_t i = 0; i < n; ++i) m = max_step(m, row[i]);
+        if (std::isinf(m) || m != m) {  // all -inf (or n == 0), an inf, or a NaN
+            out[r] = m;
+            return;
+        }
+        double s = 0;
+        for (int64_t i = 0; i < n; ++i) s += std::exp(double(row[i]) - double(m));
+        out[r] = T(double(m) + std::log(s));
+    });
+}
+
+template <typename T>
+void logsumexp_backward(const T* grad, const T* x, const T* out, int64_t rows, int64_t n,
+                        T* grad_x) {
+    parallel_rows(rows, n, [&](int64_t r) {
+        for (int64_t i = 0; i < n; ++i)
+            grad_x[r * n + i] =
+                T(double(grad[r]) * std::exp(double(x[r * n + i]) - double(out[r])));
+    });
+}
+
+namespace {
+template <typename T>
+T sign_of(T v) {
+    return T((v > T(0)) - (v < T(0)));
+}
+}  // namespace
+
+template <typename T>
+void norm_forward(const T* x, int64_t rows, int64_t n, double p, T* out) {
+    parallel_rows(rows, n, [&](int64_t r) {
+        const T* row = x + r * n;
+        double acc = std::isinf(p) ? (p > 0 ? 0.0 : INFINITY) : 0.0;
+        for (int64_t i = 0; i < n; ++i) {
+            const double a = std::abs(double(row[i]));
+            if (a != a)
+                acc = a;  // NaN propagates
+            else if (acc != acc)
+                continue;
+            else if (p == INFINITY)
+                acc = std::max(acc, a);
+            else if (p == -INFINITY)
+                acc = std::min(acc, a);
+            else if (p == 0)
+                acc += a != 0;
+            else if (p == 1)
+                acc += a;
+            else if (p == 2)
+                acc += a * a;
+            else
+                acc += std::pow(a, p);
+        }
+        if (!std::isinf(p) && p != 0 && p != 1)
+            acc = p == 2 ? std::sqrt(acc) : std::pow(acc, 1 / p);
+        out[r] = T(acc);
+    });
+}
+
+template <typename T>
+void norm_backward(const T* grad, const T* x, const T* out, int64_t rows, int64_t n, double p,
+                   T* grad_x) {
+    parallel_rows(rows, n, [&](int64_t r) {
+        const T* row = x + r * n;
+        T* gx = grad_x + r * n;
+        const double g = double(grad[r]), o = double(out[r]);
+        if (p == 0 || (o == 0 && p > 1)) {
+            std::fill(gx, gx + n, T(0));
+        } else if (std::isinf(p)) {
+            int64_t ties = 0;
+            for (int64_t i = 0; i < n; ++i) ties += std::abs(double(row[i])) == o;
+            for (int64_t i = 0; i < n; ++i)
+                gx[i] = std::abs(double(row[i])) == o
+                            ? T(g * double(sign_of(row[i])) / double(ties))
+                            : T(0);
+        } else if (p == 1) {
+            for (int64_t i = 0; i < n; ++i) gx[i] = T(g * double(sign_of(row[i])));
+        } else if (p == 2) {
+            for (int64_t i = 0; i < n; ++i) gx[i] = T(g * double(row[i]) / o);
+        } else {
+            const double scale = g / std::pow(o, p - 1);
+            for (int64_t i = 0; i < n; ++i) {
+                const double v = double(row[i]);
+                gx[i] = T(scale * double(sign_of(v)) * std::pow(std::abs(v), p - 1));
+            }
+        }
+    });
+}
+
 // Note [Kernel dtypes] in kernels/elementwise.h
 #define PYDL_REDUCE(T) \
     template void reduce_forward<T>(ReduceOp, const T*, const Shape&, const std::vector<bool>&, T*);
@@ -171,5 +326,20 @@ PYDL_REDUCE(uint8_t)
 PYDL_FLOATING(float)
 PYDL_FLOATING(double)
 #undef PYDL_FLOATING
+#define PYDL_ROWS(T)                                                                         \
+    template void var_forward<T>(const T*, int64_t, int64_t, double, T*, T*);                \
+    template void var_backward<T>(const T*, const T*, const T*, const T*, int64_t, int64_t,  \
+                                  double, T*);                                               \
+    template void prod_backward<T>(const T*, const T*, int64_t, int64_t, T*);                \
+    template void logsumexp_forward<T>(const T*, int64_t, int64_t, T*);                      \
+    template void logsumexp_backward<T>(const T*, const T*, const T*, int64_t, int64_t, T*); \
+    template void norm_forward<T>(const T*, int64_t, int64_t, double, T*);                   \
+    template void norm_backward<T>(const T*, const T*, const T*, int64_t, int64_t, double, T*);
+PYDL_ROWS(float)
+PYDL_ROWS(double)
+#undef PYDL_ROWS
+template void prod_forward<float>(const float*, int64_t, int64_t, float*);
+template void prod_forward<double>(const double*, int64_t, int64_t, double*);
+template void prod_forward<int64_t>(const int64_t*, int64_t, int64_t, int64_t*);
 
 }  // namespace pydl

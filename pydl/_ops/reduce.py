@@ -1,6 +1,8 @@
 """Reductions over axes (cpp/kernels/reduce, pydl/reference/reduce): sum, mean, amax/amin,
 max/min (with a dim: values and indices), argmax/argmin, and the elementwise
-maximum/minimum that max(a, b)/min(a, b) mean.
+maximum/minimum that max(a, b)/min(a, b) mean; var, std, var_mean, std_mean, prod,
+logsumexp, norm, vector_norm (the row kernels), any, all, count_nonzero, nansum, nanmean,
+aminmax.
 
 Note [max with a dim]: PyTorch has two maxima with different gradients. `amax(x, dims)`
 (and `max(x)` over all elements) splits the gradient evenly among tied maxima;
@@ -11,6 +13,13 @@ the max kernel, and the values always are the elements the indices name.
 
 Note [Reduction dims]: dim=None and an empty dim list both mean every dim, as in PyTorch;
 a 0-d tensor takes dim 0 or -1 and reduces nothing.
+
+Note [Rows of the reduced dims]: the row kernels (Note [Row kernels] in
+cpp/kernels/reduce.h) reduce the last dim. `_along_rows` moves the reduced dims last and
+merges them into one (a permute and a reshape, both differentiable, so their gradients need
+no code here: the binding copies the permuted view contiguous, Note [Strided inputs]); the
+kernel's result, one value per kept position, is reshaped to the reduction's shape by
+`_unrows`. The scans and the sorting ops move their one dim last the same way.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from .._factories import dtype_arg
 from ..reference._util import sum_to
 from ..tensor import Tensor, _constant, as_tensor, record
 from ._util import axis_index, axis_tuple
-from .layout import to
+from .layout import permute, reshape, to
 from .registry import op
 
 # PyTorch's names of the dtypes, for its error messages.
@@ -323,3 +332,310 @@ def minimum(x: Tensor, other: Tensor) -> Tensor:
     """Elementwise min of two tensors, broadcasting, in their promoted dtype; NaN
     propagates. A tie gives each input half the gradient (as PyTorch)."""
     return _extremum(x, other, largest=False)
+
+
+# ----- the row kernels' reductions: Note [Rows of the reduced dims] -------------------------
+
+
+def _along_rows(x: Tensor, axes: tuple[int, ...]) -> Tensor:
+    """x with the dims `axes` moved last and merged into one (a 0-d x: one row of one)."""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    kept = [d for d in range(x.ndim) if d not in axes]
+    order = kept + list(axes)
+    if order != list(range(x.ndim)):
+        x = permute(x, order)
+    n = int(np.prod([x.shape[len(kept) + i] for i in range(len(axes))], dtype=np.int64))
+    return reshape(x, tuple(x.shape[: len(kept)]) + (n,))
+
+
+def _unrows(y: Tensor, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Tensor:
+    """The kernel's one value per kept position `y` as the reduction of `shape` over `axes`."""
+    if keepdim:
+        return reshape(y, tuple(1 if d in axes else s for d, s in enumerate(shape)))
+    return reshape(y, tuple(s for d, s in enumerate(shape) if d not in axes))
+
+
+def _floating(x: Tensor, fn: str, dtype: Any = None) -> Tensor:
+    """x cast to `dtype` (a floating one) when given; RuntimeError unless x then floats."""
+    dt = dtype_arg(dtype, fn)
+    if dt is not None:
+        if dt.kind != "f":
+            raise RuntimeError(f"{fn}(): the dtype must be a floating point dtype, got {dt}")
+        x = to(x, dt)
+    if x.dtype.kind != "f":
+        raise RuntimeError(
+            f"{fn}(): input dtype should be floating point, got {_TORCH_NAMES[x.dtype.name]}"
+        )
+    return x
+
+
+def _var_backward(node: Any, grads: tuple) -> Any:
+    (rows,) = node.inputs
+    mean, correction = node.saved
+    gv, gm = grads
+    return (_kernel("var_backward", gv, gm, rows._array, mean, correction),)
+
+
+def _correction(fn: str, unbiased: Any, correction: Any) -> float:
+    """The correction from var's and std's `unbiased` (legacy) or `correction` arguments."""
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{fn}(): pass either unbiased or correction, not both")
+    if unbiased is not None:
+        if not isinstance(unbiased, (bool, np.bool_)):
+            raise TypeError(f"{fn}(): unbiased must be a bool, not {type(unbiased).__name__}")
+        return 1.0 if unbiased else 0.0
+    if correction is None:
+        return 1.0
+    if isinstance(correction, builtins.bool) or not isinstance(correction, (int, float)):
+        raise TypeError(f"{fn}(): correction must be a number, not {correction!r}")
+    return float(correction)
+
+
+def _var_mean(
+    fn: str, x: Any, dim: Any, unbiased: Any, keepdim: bool, correction: Any
+) -> tuple[Tensor, Tensor]:
+    x = _floating(as_tensor(x), fn)
+    if isinstance(dim, (builtins.bool, np.bool_)):  # var(x, unbiased): the legacy form
+        dim, unbiased = None, dim
+    c = _correction(fn, unbiased, correction)
+    axes = _reduced_axes(dim, x.ndim)
+    rows = _along_rows(x, axes)
+    var, mean = _kernel("var_forward", rows._array, c)
+    v, m = record((var, mean), (rows,), _var_backward, (mean, c))
+    return _unrows(v, x.shape, axes, keepdim), _unrows(m, x.shape, axes, keepdim)
+
+
+@op(kernels=("var",), method=True, toplevel=True)
+def var(
+    x: Tensor,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Tensor:
+    """Variance over `dim` (an int, a tuple, or None for all): sum (x - mean)^2 /
+    max(0, N - correction), correction=1 by default (Bessel's); the legacy `unbiased` bool
+    means correction 1 or 0 (`var(x, False)` too). N <= correction gives nan or inf, as
+    PyTorch."""
+    return _var_mean("var", x, dim, unbiased, keepdim, correction)[0]
+
+
+@op(kernels=("var",), method=True, toplevel=True)
+def std(
+    x: Tensor,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Tensor:
+    """Standard deviation, sqrt(var(...)) with var's arguments."""
+    return _sqrt(_var_mean("std", x, dim, unbiased, keepdim, correction)[0])
+
+
+@op(kernels=("var",), toplevel=True)
+def var_mean(
+    x: Tensor,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """(var(x, ...), mean(x, dim, keepdim)) from one pass of the kernel, both
+    differentiable."""
+    return _var_mean("var_mean", x, dim, unbiased, keepdim, correction)
+
+
+@op(kernels=("var",), toplevel=True)
+def std_mean(
+    x: Tensor,
+    dim: Any = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """(std(x, ...), mean(x, dim, keepdim)), both differentiable."""
+    v, m = _var_mean("std_mean", x, dim, unbiased, keepdim, correction)
+    return _sqrt(v), m
+
+
+def _sqrt(x: Tensor) -> Tensor:
+    from .activation import sqrt  # activation imports this module
+
+    return sqrt(x)
+
+
+def _int_to_int64(x: Tensor, dtype: Any, fn: str) -> Tensor:
+    """x cast to `dtype`, or integer and bool x to int64 (as sum, prod, cumsum, cumprod)."""
+    dt = dtype_arg(dtype, fn)
+    if dt is not None:
+        return to(x, dt)
+    if x.dtype.kind in "biu" and x.dtype != np.int64:
+        return to(x, np.int64)
+    return x
+
+
+def _prod_backward(node: Any, g: np.ndarray) -> Any:
+    (rows,) = node.inputs
+    return (_kernel("prod_backward", g, rows._array),)
+
+
+@op(method=True, toplevel=True)
+def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Product over `dim` (one int, or None for all elements); integer and bool tensors give
+    int64, as PyTorch. The gradient is the product of the other elements (right where x has
+    zeros)."""
+    x = _int_to_int64(as_tensor(x), dtype, "prod")
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
+    axes = _reduced_axes(dim, x.ndim)
+    rows = _along_rows(x, axes)
+    y = record(_kernel("prod_forward", rows._array), (rows,), _prod_backward)
+    return _unrows(y, x.shape, axes, keepdim and dim is not None)
+
+
+def _logsumexp_backward(node: Any, g: np.ndarray) -> Any:
+    (rows,) = node.inputs
+    return (_kernel("logsumexp_backward", g, rows._array, node.saved),)
+
+
+@op(method=True, toplevel=True)
+def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) over `dim` (an int or a tuple), computed stably (max-shifted); a row
+    of -inf gives -inf. Integer tensors give float32."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        x = to(x, np.float32)
+    axes = _reduced_axes(dim, x.ndim)
+    rows = _along_rows(x, axes)
+    y = _kernel("logsumexp_forward", rows._array)
+    return _unrows(record(y, (rows,), _logsumexp_backward, y), x.shape, axes, keepdim)
+
+
+def _norm_backward(node: Any, g: np.ndarray) -> Any:
+    (rows,) = node.inputs
+    y, p = node.saved
+    return (_kernel("norm_backward", g, rows._array, y, p),)
+
+
+def _vector_norm(fn: str, x: Any, p: float, dim: Any, keepdim: bool, dtype: Any) -> Tensor:
+    x = _floating(as_tensor(x), fn, dtype)
+    if isinstance(p, builtins.bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fn}(): the order must be a number, not {p!r}")
+    p = float(p)
+    axes = _reduced_axes(dim, x.ndim)
+    if (p < 0 or p == np.inf) and builtins.any(x.shape[a] == 0 for a in axes):
+        raise RuntimeError(
+            f"{fn}(): cannot compute the {p} norm on an empty tensor because the operation "
+            "does not have an identity"
+        )
+    rows = _along_rows(x, axes)
+    y = _kernel("norm_forward", rows._array, p)
+    return _unrows(record(y, (rows,), _norm_backward, (y, p)), x.shape, axes, keepdim)
+
+
+@op(kernels=("norm",))
+def vector_norm(
+    x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """As torch.linalg.vector_norm: the `ord`-norm of x over `dim` (all elements when None)
+    as a vector: max |x| (inf), min |x| (-inf), the count of nonzeros (0), else
+    (sum |x|^ord)^(1/ord). Gradient 0 where the norm is 0 (ord > 1)."""
+    return _vector_norm("linalg.vector_norm", x, ord, dim, keepdim, dtype)
+
+
+@op(kernels=("norm",), method=True, toplevel=True)
+def norm(
+    x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+) -> Tensor:
+    """As torch.norm: the vector p-norm over `dim` (all elements when None); p='fro' is the
+    2-norm of the elements (also over two dims). 'nuc' (a matrix norm) is not supported."""
+    if p is None or p == "fro":
+        p = 2.0
+    elif isinstance(p, str):
+        raise ValueError(f"norm(): p={p!r} is not supported (use a number or 'fro')")
+    return _vector_norm("norm", x, p, dim, keepdim, dtype)
+
+
+def _any_of(x: Tensor, dim: Any, keepdim: bool) -> np.ndarray:
+    """Whether any element over `dim` is nonzero (the sum kernel of bools: Note [Dtypes in
+    the core]), as a bool array."""
+    axes = _reduced_axes(dim, x.ndim)
+    nonzero = x._array if x.dtype == np.bool_ else np.asarray(x._array != 0)
+    return np.asarray(_kernel("sum_forward", nonzero, axes, keepdim), dtype=np.bool_)
+
+
+def _bool_result(x: Tensor, y: np.ndarray) -> Tensor:
+    # PyTorch keeps uint8 for uint8 input (a legacy), bool for every other dtype.
+    return _constant(y.astype(np.uint8) if x.dtype == np.uint8 else y)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def any(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Whether any element over `dim` (an int, a tuple, or None for all) is nonzero: bool
+    (uint8 for uint8 input, as PyTorch); False over nothing. Not differentiable."""
+    x = as_tensor(x)
+    return _bool_result(x, _any_of(x, dim, keepdim))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def all(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """Whether every element over `dim` (an int, a tuple, or None for all) is nonzero: bool
+    (uint8 for uint8 input); True over nothing. Not differentiable."""
+    x = as_tensor(x)
+    zero = _constant(np.asarray(x._array == 0, order="C"))
+    return _bool_result(x, ~_any_of(zero, dim, keepdim))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
+    """The number of nonzero elements over `dim` (an int, a tuple, or None for all), int64."""
+    x = as_tensor(x)
+    axes = _reduced_axes(dim, x.ndim)
+    nonzero = np.asarray(x._array != 0, dtype=np.int64)
+    return _constant(np.asarray(_kernel("sum_forward", nonzero, axes, False)))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def nansum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """sum over `dim` treating NaN as zero (its gradient there is 0)."""
+    x = as_tensor(x)
+    if x.dtype.kind == "f":
+        x = _where_nan(x, 0.0)
+    return sum(x, dim, keepdim, dtype=dtype)
+
+
+def _where_nan(x: Tensor, value: float) -> Tensor:
+    from .elementwise import where  # elementwise imports this module
+
+    return where(np.isnan(x._array), _constant(np.asarray(value, x.dtype)), x)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def nanmean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """mean over `dim` of the elements that are not NaN (NaN where all are)."""
+    x = _floating(as_tensor(x), "nanmean", dtype)
+    count = np.sum(~np.isnan(x._array), axis=_reduced_axes(dim, x.ndim), keepdims=keepdim)
+    total = nansum(x, dim, keepdim)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / _constant(np.asarray(count, x.dtype))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
+    """`return_types.aminmax(min, max)`: amin and amax over `dim` (one int, or None for
+    all elements)."""
+    x = as_tensor(x)
+    if x._array.size == 0 and dim is None:
+        raise RuntimeError(
+            "aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+            "identity"
+        )
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"aminmax(): argument 'dim' must be int, not {type(dim).__name__}")
+    d = () if dim is None else dim
+    return return_types.aminmax(amin(x, d, keepdim), amax(x, d, keepdim))
