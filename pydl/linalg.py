@@ -34,7 +34,7 @@ from ._ops.linalg import (
 from ._ops.linalg import inverse as inv
 from ._ops.linalg import slogdet as _slogdet
 from ._ops.linear import matmul
-from ._ops.reduce import amax, amin, sum
+from ._ops.reduce import amax, amin, sum, vector_norm
 from .tensor import Tensor, as_tensor
 
 
@@ -150,7 +150,7 @@ def norm(
 ) -> Tensor:
     """A vector norm (dim an int, or dim None with ord None: over all of A flattened, or
     A 1-D) or a matrix norm (dim a 2-tuple, or dim None and A 2-D with an ord), as
-    torch.linalg.norm. Vector norms are pydl.functional.vector_norm's."""
+    torch.linalg.norm."""
     A = as_tensor(A)
     if isinstance(dim, (int, np.integer)):
         dim = (int(dim),)
@@ -163,16 +163,7 @@ def norm(
         raise ValueError(
             f"linalg.norm: an ord with dim=None needs a 1-D or 2-D input, got shape {A.shape}"
         )
-    from . import functional
-
-    vector_norm = getattr(functional, "vector_norm", None)
-    if vector_norm is not None:
-        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
-    if ord not in (None, 2):
-        raise NotImplementedError(f"linalg.norm: vector ord {ord!r} needs vector_norm")
-    if dtype is not None:
-        A = A.to(dtype)
-    return sqrt(sum(mul(A, A), dim, keepdim))
+    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
 __all__ = [
@@ -196,4 +187,5 @@ __all__ = [
     "solve_triangular",
     "svd",
     "svdvals",
+    "vector_norm",
 ]

@@ -1,6 +1,5 @@
 """Op-table rows of the scan family (see op_table.py)."""
 
-import op_rows_reduce  # noqa: F401  (the reduce family's row kernels: op_table imports this file)
 import pydl
 from op_table import _u, row
 

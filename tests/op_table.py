@@ -695,6 +695,7 @@ import op_rows_indexing  # noqa: E402, F401
 import op_rows_linalg  # noqa: E402, F401
 import op_rows_loss  # noqa: E402, F401
 import op_rows_pointwise  # noqa: E402, F401
+import op_rows_reduce  # noqa: E402, F401
 import op_rows_scan  # noqa: E402, F401
 import op_rows_sort  # noqa: E402, F401
 import op_rows_nn  # noqa: E402, F401
