@@ -373,6 +373,9 @@ ACTIVATIONS = [  # (pydl F name or callable, torch F callable, domain)
     ("softshrink_lambd", lambda F, x: F.softshrink(x, 1.2), (-3, 3)),
     ("hardshrink", lambda F, x: F.hardshrink(x), (-3, 3)),
     ("hardshrink_lambd", lambda F, x: F.hardshrink(x, 0.1), (-3, 3)),
+    ("hardshrink_neg_lambd", lambda F, x: F.hardshrink(x, -0.5), (-3, 3)),  # x itself
+    ("hardtanh_equal_bounds", lambda F, x: F.hardtanh(x, 0.3, 0.3), (-3, 3)),
+    ("hardtanh_zero_bounds", lambda F, x: F.hardtanh(x, 0.0, 0.0), (-3, 3)),
     ("threshold", lambda F, x: F.threshold(x, 0.3, -2.0), (-3, 3)),
     ("rrelu_eval", lambda F, x: F.rrelu(x, 0.1, 0.4), (-3, 3)),
     ("glu", lambda F, x: F.glu(x), (-3, 3)),
@@ -483,6 +486,8 @@ def test_activation_argument_errors():
     x = pydl.tensor([1.0, 2.0, 3.0])
     with pytest.raises(RuntimeError, match="lambda must be greater or equal to 0"):
         F.softshrink(x, -1.0)
+    with pytest.raises(ValueError, match="cannot be greater"):
+        F.hardtanh(x, 1.0, 0.0)
     with pytest.raises(RuntimeError, match="Halving dimension must be even"):
         F.glu(x)
     with pytest.raises(ValueError, match="lower"):

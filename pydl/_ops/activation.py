@@ -127,8 +127,8 @@ def hardsigmoid(x: Tensor) -> Tensor:
 @unary_op(kernel="hard_tanh", aliases=("hard_tanh",), module="Hardtanh")
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """clamp(x, min_val, max_val); zero gradient at and beyond the bounds."""
-    if min_val >= max_val:
-        raise ValueError(f"hardtanh: min_val {min_val} must be below max_val {max_val}")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} cannot be greater than max_val {max_val}")
     return (float(min_val), float(max_val))
 
 
@@ -264,8 +264,8 @@ def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
 
 @unary_op(method=True, toplevel=True, module="Hardshrink")
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
-    """x where |x| > lambd, else 0."""
-    return _lambd("hardshrink", lambd)
+    """x where |x| > lambd, else 0 (so x itself for a negative lambd, as PyTorch's)."""
+    return (float(lambd),)
 
 
 @unary_op(toplevel=True, module="Threshold")
