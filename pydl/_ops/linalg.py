@@ -652,7 +652,8 @@ def _svd_backward(node: Any, g: tuple) -> Any:
         # Only S used (svdvals, nuclear and spectral norms): U diag(gS) Vh, PyTorch's
         # formula, finite also at repeated or zero singular values (the U/V terms' 1 /
         # (s_i^2 - s_j^2) would meet zero gradients there and give NaN).
-        return ((U[..., :k] * g[1][..., None, :]) @ Vh[..., :k, :],)
+        US = np.ascontiguousarray(U[..., :k] * g[1][..., None, :])
+        return (_b.active.matmul_forward(US, np.ascontiguousarray(Vh[..., :k, :])),)
     # full_matrices: the columns past k are not unique (any orthonormal completion): their
     # gradient is dropped, as PyTorch's
     gU, gVh = _zeros_for(g[0], U)[..., :k], _zeros_for(g[2], Vh)[..., :k, :]
