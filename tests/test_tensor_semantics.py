@@ -213,6 +213,11 @@ def test_memory_format_and_new_factories_take_pytorchs_arguments(torch):
             assert str(got.dtype) == str(want.dtype).replace("torch.", "")
     with pytest.raises(TypeError, match="memory_format"):
         x.float(memory_format="rows")
+    # positional non_blocking and copy, as Tensor.to(dtype, non_blocking, copy)
+    assert x.to(pydl.float32, False, False) is x
+    y = x.to("cpu", pydl.float32, False, True)
+    assert y is not x and y.dtype == np.float32
+    np.testing.assert_array_equal(x.to(x, True, True).numpy(), a)
     kw = {"dtype": pydl.int64, "device": "cpu", "requires_grad": False}
     tkw = {"dtype": torch.int64, "device": "cpu", "requires_grad": False}
     for got, want in [

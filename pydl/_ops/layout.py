@@ -306,7 +306,13 @@ def to(
     bool dtype it is not. x itself when nothing changes, unless copy."""
     x = as_tensor(x)
     check_memory_format(memory_format, "to")
+    flags = [a for a in args if isinstance(a, bool)]  # positional non_blocking, copy
+    if len(flags) > 2:
+        raise TypeError(f"to(): expected at most non_blocking and copy flags, got {args}")
+    copy = flags[1] if len(flags) == 2 else copy
     for arg in args:
+        if isinstance(arg, bool):
+            continue
         if isinstance(arg, Tensor):
             dtype = arg.dtype
         elif isinstance(arg, str) or type(arg).__name__ == "device":
