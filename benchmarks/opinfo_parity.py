@@ -154,6 +154,8 @@ def _check_sample(pydl, torch, fn, tfn, sample) -> str | None:
     for pg, tg in zip(pgrads, tgrads):
         if tg is None:
             continue
+        if tg._is_zerotensor():  # torch's efficient zeros (sgn's gradient) have no numpy()
+            tg = torch.zeros_like(tg)
         if pg is None:
             if tg.abs().sum().item() != 0:
                 return "backward: no gradient where torch has one"

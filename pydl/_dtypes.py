@@ -75,3 +75,36 @@ def result_type(*operands: Any) -> np.dtype:
     if scalar > category(result):
         return _DEFAULT[scalar]
     return result
+
+
+class memory_format:
+    """A memory layout, as torch.memory_format. pydl tensors are always row-major
+    (contiguous), so the formats exist to be accepted where PyTorch takes `memory_format=`
+    (`Tensor.to`, `Tensor.float`, ...): each gives the same values, in row-major layout
+    (a channels_last request changes only strides in PyTorch, never values)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"pydl.{self._name}"
+
+
+preserve_format = memory_format("preserve_format")
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+_FORMATS = ("preserve_format", "contiguous_format", "channels_last", "channels_last_3d")
+
+
+def check_memory_format(fmt: Any, fn: str) -> None:
+    """Accept None or a memory format (pydl's, or torch's by name); reject anything else."""
+    if fmt is None or (
+        type(fmt).__name__ == "memory_format" and str(fmt).rsplit(".", 1)[-1] in _FORMATS
+    ):
+        return
+    raise TypeError(
+        f"{fn}(): memory_format must be a memory format such as pydl.preserve_format, got {fmt!r}"
+    )

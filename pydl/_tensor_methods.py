@@ -7,7 +7,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import _ops
+from . import _factories, _ops
+from ._dtypes import check_memory_format
 from ._ops import elementwise as E
 from ._ops import inplace
 from ._device import device
@@ -33,9 +34,53 @@ def _reverse(fn: Callable) -> Callable:
     return lambda self, other: fn(other, self)
 
 
-def _new(make: Callable, like: Tensor, size: tuple, dtype: Any) -> Tensor:
-    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-    return Tensor(make(shape, dtype=np.dtype(dtype or like.dtype)))
+def _shape_of(size: tuple) -> tuple:
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+
+
+def _new_factory(make: Callable) -> Callable:
+    """Tensor.new_zeros/new_ones/new_empty(*size, dtype=None, device=None,
+    requires_grad=False): this tensor's dtype unless dtype is given."""
+
+    def new(
+        self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False
+    ) -> Tensor:  # fmt: skip
+        arr = make(_shape_of(size), dtype=np.dtype(dtype or self.dtype))
+        return _factories._finish(arr, device, requires_grad)
+
+    new.__name__ = "new_" + make.__name__
+    return new
+
+
+def _new_full(
+    self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+    requires_grad: bool = False
+) -> Tensor:  # fmt: skip
+    """Tensor.new_full: size filled with fill_value, in this tensor's dtype by default."""
+    arr = np.full(_shape_of((size,)), fill_value, np.dtype(dtype or self.dtype))
+    return _factories._finish(arr, device, requires_grad)
+
+
+def _new_tensor(
+    self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
+    requires_grad: bool = False
+) -> Tensor:  # fmt: skip
+    """Tensor.new_tensor: a copy of data, in this tensor's dtype by default."""
+    data = data._array if isinstance(data, Tensor) else data
+    arr = np.array(data, np.dtype(dtype or self.dtype))
+    return _factories._finish(arr, device, requires_grad)
+
+
+def _conversion(name: str, dtype: np.dtype) -> Callable:
+    """Tensor.float() and its kin: `to(dtype)`, taking PyTorch's memory_format."""
+
+    def convert(self: Tensor, memory_format: Any = None) -> Tensor:
+        check_memory_format(memory_format, name)
+        return _ops.layout.to(self, dtype)
+
+    convert.__name__ = name
+    return convert
 
 
 def install() -> None:
@@ -75,22 +120,22 @@ def install() -> None:
     T.T = property(lambda self: _ops.layout.permute(self, tuple(reversed(range(self.ndim)))))
     T.mT = property(lambda self: _ops.layout.transpose(self, -2, -1))
     # The dtype conversions PyTorch spells as methods, all through the `to` op.
-    T.float = lambda self: _ops.layout.to(self, np.float32)
-    T.double = lambda self: _ops.layout.to(self, np.float64)
-    T.long = lambda self: _ops.layout.to(self, np.int64)
-    T.int = lambda self: _ops.layout.to(self, np.int32)
-    T.bool = lambda self: _ops.layout.to(self, np.bool_)
+    for name, dt in (("float", np.float32), ("double", np.float64), ("long", np.int64),
+                     ("int", np.int32), ("short", np.int16), ("bool", np.bool_)):  # fmt: skip
+        setattr(T, name, _conversion(name, np.dtype(dt)))
     T.cpu = lambda self: self
     T.view_as = lambda self, other: _ops.layout.reshape(self, other.shape)
     T.reshape_as = T.view_as
     T.type_as = lambda self, other: _ops.layout.to(self, other.dtype)
     # new_* make a tensor of this one's dtype, as PyTorch's.
-    T.new_zeros = lambda self, *size, dtype=None: _new(np.zeros, self, size, dtype)
-    T.new_ones = lambda self, *size, dtype=None: _new(np.ones, self, size, dtype)
-    T.new_empty = lambda self, *size, dtype=None: _new(np.empty, self, size, dtype)
-    T.new_full = lambda self, size, fill_value, dtype=None: _new(
-        lambda shape, dtype: np.full(shape, fill_value, dtype), self, (size,), dtype
-    )
-    T.new_tensor = lambda self, data, dtype=None: Tensor(data, dtype=dtype or self.dtype)
+    T.new_zeros = _new_factory(np.zeros)
+    T.new_ones = _new_factory(np.ones)
+    T.new_empty = _new_factory(np.empty)
+    T.new_full = _new_full
+    T.new_tensor = _new_tensor
+    T.mH = T.mT  # the conjugate transpose: real tensors have no conjugate
+    T.H = T.T
+    T.multinomial = _factories.multinomial
+    T.bernoulli = _factories.bernoulli
     T.device = property(lambda self: _CPU)
     T.is_cuda = property(lambda self: False)

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import return_types
-from ._ops.activation import abs, sqrt
-from ._ops.elementwise import mul
+from ._ops.activation import abs
 from ._ops.layout import permute, unsqueeze
 from ._ops.linalg import (
     LinAlgError,
@@ -125,7 +124,7 @@ def matrix_norm(
         raise TypeError(f"linalg.matrix_norm: expected a floating point tensor, got {A.dtype}")
     X, (d0, d1) = _to_last(A, tuple(dim))
     if ord == "fro":
-        y = sqrt(sum(mul(X, X), (-2, -1)))
+        y = vector_norm(X, 2, (-2, -1))  # its gradient is 0 at a zero matrix, as PyTorch's
     elif ord == "nuc":
         y = sum(svdvals(X), -1)
     elif ord in (2, -2):

@@ -140,3 +140,8 @@ row(
     ),
     [_u((6, 7))],
 )
+
+# clamp with tensor bounds (broadcast; min > max in some places) and its one-sided forms
+row("clamp_tensor_bounds", lambda x, a, b: pydl.clamp(x, a, b), [_u((5, 6)), _u((6,)), _u((5, 1))])
+row("clamp_min_tensor", lambda x, lo: pydl.clamp_min(x, lo), [_u((4, 7)), _u((4, 1))])
+row("clamp_max_method", lambda x, hi: x.clamp_max(hi), [_u((3, 5)), _u((5,))])

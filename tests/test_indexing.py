@@ -105,6 +105,9 @@ FLOAT_CASES = [
     ("masked_fill_tensor", lambda L, x, v: x.masked_fill(L.tensor(rand(2, 3) > 0), v), [rand(2, 3), rand()]),
     ("masked_select", lambda L, x: L.masked_select(x, L.tensor(rand(4, 1) > 0)), [rand(4, 3)]),
     ("masked_scatter", lambda L, x, s: x.masked_scatter(L.tensor(rand(3, 4) > 0), s), [rand(3, 4), rand(14)]),
+    # mask and input broadcast together, either way round (the input widens here)
+    ("masked_scatter_wide_mask", lambda L, x, s: L.masked_scatter(x, L.tensor(rand(5, 5) > 0), s), [rand(5), rand(30)]),
+    ("masked_scatter_both_widen", lambda L, x, s: x.masked_scatter(L.tensor(rand(4, 1) > 0), s), [rand(1, 3), rand(12)]),
     ("take", lambda L, x: L.take(x, L.tensor(I(0, -1, 5, 5, -12))), [rand(3, 4)]),
     ("take_2d_index", lambda L, x: x.take(L.tensor(ints((2, 3), 6))), [rand(2, 3)]),
     ("where_scalars", lambda L, x: L.where(x > 0, x, 0.0), [rand(3, 4)]),
@@ -410,6 +413,8 @@ ERRORS = [
     (IndexError, lambda x: x.gather(2, pydl.tensor([[0]]))),
     (RuntimeError, lambda x: x.index_add(0, pydl.tensor([0]), pydl.ones(2, 4))),
     (RuntimeError, lambda x: x.masked_scatter(x > -10, pydl.ones(5))),
+    (RuntimeError, lambda x: x.masked_scatter(pydl.ones(7, dtype=pydl.bool), pydl.ones(99))),
+    (RuntimeError, lambda x: x.masked_scatter_(pydl.ones(2, *x.shape, dtype=pydl.bool), pydl.ones(99))),
     (RuntimeError, lambda x: x.index_put((pydl.tensor([0, 1]),), pydl.ones(3))),
     (RuntimeError, lambda x: pydl.nn.functional.pad(x, (1,))),
     (RuntimeError, lambda x: pydl.nn.functional.pad(x[None], (4, 0), mode="reflect")),

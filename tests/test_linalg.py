@@ -186,6 +186,10 @@ def test_einsum_errors(backend, eq, shapes, match):
 
 TENSORDOT = [((3, 4, 5), (4, 5, 2), 2), ((3, 4), (4, 5), 1), ((2, 3), (4,), 0)]
 TENSORDOT += [((3, 4, 5), (5, 3, 2), ([0, 2], [1, 0]))]
+# a list of lists pairs positionally (a's 0 with b's 2, a's 1 with b's 0); a size-1 dim
+# contracted with a longer one broadcasts, as PyTorch's
+TENSORDOT += [((2, 3, 4), (3, 5, 2), [[0, 1], [2, 0]]), ((1, 1, 1), (2, 1, 2), [[0, 1], [2, 0]])]
+TENSORDOT += [((3, 1), (2, 3), [[0, 1], [1, 0]])]
 
 
 @pytest.mark.parametrize("sa, sb, dims", TENSORDOT)
@@ -658,3 +662,16 @@ def test_core_and_reference_agree_on_what_lapack_leaves_open(shape):
             np.testing.assert_allclose(c, r, atol=1e-12)
     for c, r in zip(_core.eigh_forward(sym, False), reference.eigh_forward(sym, False)):
         np.testing.assert_allclose(c, r, atol=1e-12)
+
+
+@pytest.mark.parametrize("ord", ["fro", "nuc", 2, -2])
+def test_matrix_norm_subgradient_at_zero_matrix(torch, backend, ord):
+    """At a zero matrix PyTorch's gradient is finite: 0 for 'fro', U Vh (with its SVD's
+    U = V = I) for the singular-value norms; pydl's was NaN."""
+    _compare(
+        torch,
+        lambda a: pydl.linalg.norm(a, ord),
+        lambda a: torch.linalg.norm(a, ord),
+        [np.zeros((4, 4))],
+        np.float64,
+    )

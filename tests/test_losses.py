@@ -117,6 +117,9 @@ CASES = [
      REDUCTIONS),
     ("multi_margin_one_sample", lambda lib, C, x, r: lib.nn.functional.multi_margin_loss(
         x, C(np.array(3)), margin=2.0, weight=C(W5), reduction=r), [_u(5)], REDUCTIONS),
+    # a 0-d input is one sample of one class, as PyTorch's
+    ("multi_margin_0d", lambda lib, C, x, r: lib.nn.functional.multi_margin_loss(
+        x, C(np.array(0)), reduction=r), [_u()], REDUCTIONS),
     ("multilabel_soft_margin", lambda lib, C, x, r: lib.nn.functional.multilabel_soft_margin_loss(
         x, C(MULTI), weight=C(W5), reduction=r), [_u(7, 5)], REDUCTIONS),
     ("bce_weight", lambda lib, C, x, r: lib.nn.functional.binary_cross_entropy(
@@ -137,6 +140,13 @@ CASES = [
     ("normalize", lambda lib, C, x: lib.nn.functional.normalize(x, p=3.0, dim=0),
      [_u(4, 5)], None),
     ("normalize_default", lambda lib, C, x: lib.nn.functional.normalize(x), [_u(2, 3, 4)], None),
+    # PyTorch's p-"norm" for any p: negative, fractional, and 0 (the count of nonzeros)
+    ("normalize_p_neg1", lambda lib, C, x: lib.nn.functional.normalize(x, p=-1.0, dim=1),
+     [_u(2, 3, 4)], None),
+    ("normalize_p_half", lambda lib, C, x: lib.nn.functional.normalize(x, p=0.5, dim=0),
+     [_u(3, 4)], None),
+    ("normalize_p0", lambda lib, C, x: lib.nn.functional.normalize(x, p=0.0, dim=-1),
+     [_u(3, 4)], None),
     ("cosine_similarity", lambda lib, C, a, b: lib.nn.functional.cosine_similarity(a, b, dim=-1),
      [_u(3, 1, 4), _u(5, 4)], None),
     ("pairwise_distance", lambda lib, C, a, b: lib.nn.functional.pairwise_distance(

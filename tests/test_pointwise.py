@@ -373,6 +373,9 @@ ACTIVATIONS = [  # (pydl F name or callable, torch F callable, domain)
     ("softshrink_lambd", lambda F, x: F.softshrink(x, 1.2), (-3, 3)),
     ("hardshrink", lambda F, x: F.hardshrink(x), (-3, 3)),
     ("hardshrink_lambd", lambda F, x: F.hardshrink(x, 0.1), (-3, 3)),
+    ("hardshrink_neg_lambd", lambda F, x: F.hardshrink(x, -0.5), (-3, 3)),  # x itself
+    ("hardtanh_equal_bounds", lambda F, x: F.hardtanh(x, 0.3, 0.3), (-3, 3)),
+    ("hardtanh_zero_bounds", lambda F, x: F.hardtanh(x, 0.0, 0.0), (-3, 3)),
     ("threshold", lambda F, x: F.threshold(x, 0.3, -2.0), (-3, 3)),
     ("rrelu_eval", lambda F, x: F.rrelu(x, 0.1, 0.4), (-3, 3)),
     ("glu", lambda F, x: F.glu(x), (-3, 3)),
@@ -483,6 +486,8 @@ def test_activation_argument_errors():
     x = pydl.tensor([1.0, 2.0, 3.0])
     with pytest.raises(RuntimeError, match="lambda must be greater or equal to 0"):
         F.softshrink(x, -1.0)
+    with pytest.raises(ValueError, match="cannot be greater"):
+        F.hardtanh(x, 1.0, 0.0)
     with pytest.raises(RuntimeError, match="Halving dimension must be even"):
         F.glu(x)
     with pytest.raises(ValueError, match="lower"):
@@ -506,3 +511,62 @@ def test_in_place_forms_follow_pytorch_rules(torch):
         i.sin_()  # a float result cannot go into an int tensor, as PyTorch's
     i.square_()
     assert i.tolist() == [1, 4]
+
+
+CLAMP_BOUNDS = [  # (input shape, min shape or None, max shape or None): broadcasting
+    ((4, 5), (4, 5), (4, 5)),
+    ((5, 1), (1, 4), (4,)),
+    ((3,), None, (3,)),
+    ((2, 3), (3,), None),
+    ((2, 3), (), (2, 1)),
+    ((1,), (3, 1), (3, 1)),  # the bounds widen the result
+    ((0, 3), (3,), (1, 3)),
+]
+
+
+@pytest.mark.parametrize("shapes", CLAMP_BOUNDS, ids=str)
+def test_clamp_tensor_bounds_match_pytorch(torch, backend, shapes):
+    """Tensor bounds broadcast with the input; the gradient goes to x inside [min, max],
+    else to the bound taken (to max wherever min > max, half the random pairs here)."""
+    rng = np.random.default_rng(3)
+    arrays = [None if s is None else rng.standard_normal(s) for s in shapes]
+    for name in ("clamp", "clip"):
+        ours = [None if a is None else pydl.tensor(a, requires_grad=True) for a in arrays]
+        theirs = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
+        y = getattr(pydl, name)(ours[0], min=ours[1], max=ours[2])
+        yt = getattr(torch, name)(theirs[0], min=theirs[1], max=theirs[2])
+        np.testing.assert_array_equal(y.detach().numpy(), yt.detach().numpy())
+        w = rng.uniform(0.5, 1.5, tuple(yt.shape))
+        (y * pydl.tensor(w)).sum().backward()
+        (yt * torch.tensor(w)).sum().backward()
+        for a, b in zip(ours, theirs):
+            if a is not None:
+                np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-12)
+
+
+def test_clamp_min_max_forms_and_tensor_bound_edge_cases(torch, backend):
+    """clamp_min / clamp_max as functions, methods and in place; NaN bounds give NaN; an
+    integer input with float bounds promotes; a bound alone may need the gradient."""
+    a = np.array([1.0, -2.0, 3.0, 0.5])
+    lo, hi = np.array([0.0, 0.0, 5.0, np.nan]), np.array([2.0, -3.0, 4.0, 1.0])
+    P, T = pydl.tensor, torch.tensor
+    for f in (
+        lambda L, x, lo, hi: L.clamp_min(x, lo),
+        lambda L, x, lo, hi: L.clamp_max(x, hi),
+        lambda L, x, lo, hi: x.clamp_min(0.5),
+        lambda L, x, lo, hi: x.clamp_max(hi),
+        lambda L, x, lo, hi: x.clone().clamp_min_(lo),
+        lambda L, x, lo, hi: x.clone().clamp_max_(1.5),
+        lambda L, x, lo, hi: x.clone().clamp_(lo, hi),
+        lambda L, x, lo, hi: L.clamp(L.tensor([1, 5, 9, 2]), min=lo),
+    ):
+        got, want = f(pydl, P(a), P(lo), P(hi)), f(torch, T(a), T(lo), T(hi))
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+        assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    m, mt = P(lo[:3], requires_grad=True), T(lo[:3], requires_grad=True)
+    x, xt = P(a[:3]), T(a[:3])
+    x.clamp_(min=m).sum().backward()
+    xt.clamp_(min=mt).sum().backward()
+    np.testing.assert_array_equal(m.grad.numpy(), mt.grad.numpy())
+    with pytest.raises(ValueError, match="at least one"):
+        pydl.clamp(P(a))

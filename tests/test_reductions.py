@@ -209,7 +209,25 @@ def test_norm_fro_dtype_and_errors(torch, rng, backend):
     with pytest.raises(RuntimeError, match="identity"):
         F.vector_norm(pydl.zeros(0, 3), float("inf"), 0)
     with pytest.raises(ValueError, match="nuc"):
-        pydl.norm(pydl.ones(2, 2), "nuc")
+        pydl.norm(pydl.ones(2, 2), "max")
+    with pytest.raises(RuntimeError, match="2-D"):
+        pydl.norm(pydl.ones(2, 2, 2), "nuc")
+
+
+def test_norm_nuc_matches_torch(torch, rng, backend):
+    """p='nuc': the sum of singular values, of a matrix or over two dims."""
+    compare(torch, lambda m, x: m.norm(x, "nuc"), _random(rng, (3, 4), np.float64))
+    arr = _random(rng, (2, 3, 4), np.float64)
+    compare(torch, lambda m, x: x.norm("nuc", (2, 0), True), arr)
+    compare(torch, lambda m, x: m.norm(x, p="nuc", dim=(0, 1)), arr)
+
+
+@pytest.mark.parametrize("p", [-2.0, -1.0, 0.5, 2.0, 3.0])
+def test_vector_norm_subgradient_at_zero(torch, backend, p):
+    """PyTorch's gradient is 0 at a zero element for p < 1 and where the norm is 0 (for a
+    negative order, wherever an element is 0): never NaN."""
+    for arr in ([0.0, 0.0, 0.0], [0.0, 1.0, -2.0], [0.5, 1.0, -2.0]):
+        compare(torch, lambda m, x: m.linalg.vector_norm(x, p), np.array(arr))
     assert not hasattr(pydl, "vector_norm")  # exported from pydl.linalg
 
 

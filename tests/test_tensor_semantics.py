@@ -198,3 +198,52 @@ def test_zero_d_results_stay_zero_d(torch):
         torch.maximum(torch.tensor(1.0), torch.tensor(2.0)).shape
     )
     assert pydl.ones(3).argmax().shape == tuple(torch.ones(3).argmax().shape) == ()
+
+
+def test_memory_format_and_new_factories_take_pytorchs_arguments(torch):
+    """Tensor.to/float/...(memory_format=) accept pydl's or torch's formats (pydl tensors
+    are row-major whatever the format); new_* take dtype, device and requires_grad."""
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    x, t = pydl.tensor(a), torch.tensor(a)
+    for fmt in (pydl.preserve_format, pydl.contiguous_format, torch.preserve_format):
+        assert x.to(pydl.float64, memory_format=fmt).dtype == np.float64
+        for name in ("float", "double", "int", "long", "short", "bool"):
+            got, want = getattr(x, name)(memory_format=fmt), getattr(t, name)()
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+            assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    with pytest.raises(TypeError, match="memory_format"):
+        x.float(memory_format="rows")
+    # positional non_blocking and copy, as Tensor.to(dtype, non_blocking, copy)
+    assert x.to(pydl.float32, False, False) is x
+    y = x.to("cpu", pydl.float32, False, True)
+    assert y is not x and y.dtype == np.float32
+    np.testing.assert_array_equal(x.to(x, True, True).numpy(), a)
+    kw = {"dtype": pydl.int64, "device": "cpu", "requires_grad": False}
+    tkw = {"dtype": torch.int64, "device": "cpu", "requires_grad": False}
+    for got, want in [
+        (x.new_zeros(2, 2, **kw), t.new_zeros(2, 2, **tkw)),
+        (x.new_ones((3,), **kw), t.new_ones((3,), **tkw)),
+        (x.new_full((2,), 7, **kw), t.new_full((2,), 7, **tkw)),
+        (x.new_tensor([1, 2], **kw), t.new_tensor([1, 2], **tkw)),
+        (x.new_tensor([1, 2]), t.new_tensor([1, 2])),
+        (x.new_empty((2, 0), **kw), t.new_empty((2, 0), **tkw)),
+    ]:
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+        assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    w = x.new_full((2,), 3.0, requires_grad=True)
+    assert w.requires_grad and w.is_leaf
+    with pytest.raises(RuntimeError, match="cuda"):
+        x.new_zeros(2, device="cuda")
+
+
+def test_conjugate_transposes_and_random_methods(torch):
+    """mH / H are the transposes for real tensors; multinomial / bernoulli as methods."""
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    x, t = pydl.tensor(a), torch.tensor(a)
+    np.testing.assert_array_equal(x.mH.numpy(), t.mH.numpy())
+    np.testing.assert_array_equal(x[0].H.numpy(), t[0].H.numpy())
+    pydl.manual_seed(0)
+    draws = pydl.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]]).multinomial(2, replacement=True)
+    np.testing.assert_array_equal(draws.numpy(), [[1, 1], [2, 2]])
+    coins = pydl.tensor([0.0, 1.0, 1.0, 0.0]).bernoulli()
+    np.testing.assert_array_equal(coins.numpy(), [0.0, 1.0, 1.0, 0.0])

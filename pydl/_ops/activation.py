@@ -58,12 +58,49 @@ sin = floating_unary("sin", "sine", method=True, toplevel=True)
 cos = floating_unary("cos", "cosine", method=True, toplevel=True)
 
 
-@unary_op(aliases=("clip",), method=True, toplevel=True)
-def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
-    """min(max(x, min), max); the gradient passes where min <= x <= max."""
+_clamp_numbers = unary_kernel("clamp")
+
+
+def _bound(b: Any) -> Any:
+    return b._array if isinstance(b, Tensor) else b
+
+
+@op(kernels=("clamp",), aliases=("clip",), method=True, toplevel=True, elementwise=True)
+def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """min(max(x, min), max), the bounds numbers or tensors (broadcast with x, promoted as
+    PyTorch's). The gradient passes to x where min <= x <= max, else to the bound taken:
+    min where x < min, max where x > max or max < min (then the result is max)."""
     if min is None and max is None:
         raise ValueError("clamp needs at least one of min and max")
-    return (-math.inf if min is None else float(min), math.inf if max is None else float(max))
+    if not isinstance(min, Tensor) and not isinstance(max, Tensor):  # the one kernel
+        lo = -math.inf if min is None else float(min)
+        return _clamp_numbers(x, (lo, math.inf if max is None else float(max)))
+    # Tensor bounds: two selections, their masks PyTorch's clamp_backward's (a NaN bound
+    # is taken, so the result is NaN there, as PyTorch's)
+    x = as_tensor(x)
+    out = x
+    if min is not None:
+        lo = _bound(min)
+        out = where(np.asarray((x._array < lo) | np.isnan(lo)), min, x)
+    if max is not None:
+        hi = _bound(max)
+        high = (x._array > hi) | np.isnan(hi)
+        if min is not None:
+            high = high | (hi < _bound(min))
+        out = where(np.asarray(high), max, out)
+    return out
+
+
+@op(kernels=(), method=True, toplevel=True, elementwise=True)
+def clamp_min(x: Tensor, min: Any) -> Tensor:
+    """clamp(x, min=min): max(x, min), min a number or a tensor."""
+    return clamp(x, min=min)
+
+
+@op(kernels=(), method=True, toplevel=True, elementwise=True)
+def clamp_max(x: Tensor, max: Any) -> Tensor:
+    """clamp(x, max=max): min(x, max), max a number or a tensor."""
+    return clamp(x, max=max)
 
 
 # ----- activations (seed 000 section 2, seed 002's table) --------------------------
@@ -127,8 +164,8 @@ def hardsigmoid(x: Tensor) -> Tensor:
 @unary_op(kernel="hard_tanh", aliases=("hard_tanh",), module="Hardtanh")
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """clamp(x, min_val, max_val); zero gradient at and beyond the bounds."""
-    if min_val >= max_val:
-        raise ValueError(f"hardtanh: min_val {min_val} must be below max_val {max_val}")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} cannot be greater than max_val {max_val}")
     return (float(min_val), float(max_val))
 
 
@@ -264,8 +301,8 @@ def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
 
 @unary_op(method=True, toplevel=True, module="Hardshrink")
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
-    """x where |x| > lambd, else 0."""
-    return _lambd("hardshrink", lambd)
+    """x where |x| > lambd, else 0 (so x itself for a negative lambd, as PyTorch's)."""
+    return (float(lambd),)
 
 
 @unary_op(toplevel=True, module="Threshold")

@@ -322,18 +322,23 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
 
 @op(kernels=(), method=True, toplevel=True)
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
-    """A copy of input whose elements where mask (broadcast to input's shape) is true are
-    source's first elements, in order (source needs at least as many)."""
+    """A copy of input whose elements where mask is true are source's first elements, in
+    order (source needs at least as many); mask and input broadcast together, as PyTorch's
+    (the in-place form keeps input's shape)."""
     x = as_tensor(input)
     src = as_tensor(source)
     m = _mask_array(mask, "masked_scatter")
-    if np.broadcast_shapes(m.shape, x.shape) != x.shape:
+    try:
+        shape = np.broadcast_shapes(m.shape, x.shape)
+    except ValueError:
         raise RuntimeError(
-            f"masked_scatter(): mask {m.shape} does not broadcast to input {x.shape}"
-        )
+            f"masked_scatter(): mask {m.shape} and input {x.shape} do not broadcast"
+        ) from None
+    if shape != x.shape:
+        x = layout.expand(x, shape)  # its gradient sums back over the broadcast dims
     if src.dtype != x.dtype:
         raise RuntimeError(f"masked_scatter(): self ({x.dtype}) and source ({src.dtype}) differ")
-    pos = np.flatnonzero(np.broadcast_to(m, x.shape))
+    pos = np.flatnonzero(np.broadcast_to(m, shape))
     if len(pos) > src.numel():
         raise RuntimeError(
             f"masked_scatter(): the mask selects {len(pos)} elements but source has only "

@@ -139,7 +139,7 @@ def pow_(x: Tensor, exponent: Any) -> Tensor:
 
 
 def clamp_(x: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    return apply_(x, "clamp_", lambda t: activation.clamp(t, min, max))
+    return apply_(x, "clamp_", activation.clamp, min, max)  # tensor bounds may need grads
 
 
 def masked_fill_(x: Tensor, mask: Any, value: Any) -> Tensor:
@@ -299,7 +299,13 @@ def elementwise_(fn: Callable) -> Callable:
     """The in-place form `x.<name>_(*args)` of an elementwise op `fn(x, *args)`."""
 
     def method(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return apply_(x, fn.__name__ + "_", lambda t: fn(t, *args, **kwargs))
+        # the arguments go through apply_, which records them when a tensor one needs grad
+        n, keys = len(args), tuple(kwargs)
+
+        def call(t: Tensor, *a: Any) -> Tensor:
+            return fn(t, *a[:n], **dict(zip(keys, a[n:])))
+
+        return apply_(x, fn.__name__ + "_", call, *args, *kwargs.values())
 
     method.__name__ = fn.__name__ + "_"
     method.__doc__ = f"In-place {fn.__name__} (Note [In-place ops])."

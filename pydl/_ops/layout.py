@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
+from .._dtypes import check_memory_format
 from ..tensor import Tensor, _constant, as_tensor, record, tensors_of, view_of
 from ._util import axis_index, axis_tuple, promoted
 from .registry import op
@@ -289,13 +290,29 @@ def _device_is_cpu(device: Any) -> None:
 
 
 @op(kernels=(), method=True)
-def to(x: Tensor, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False) -> Tensor:
+def to(
+    x: Tensor,
+    *args: Any,
+    dtype: Any = None,
+    device: Any = None,
+    non_blocking: bool = False,
+    copy: bool = False,
+    memory_format: Any = None,
+) -> Tensor:
     """x in another dtype and/or on a device, as Tensor.to: `to(dtype)`, `to(device)`,
-    `to(device, dtype)` or `to(other)` (other's dtype). The device is always the CPU. A cast
+    `to(device, dtype)` or `to(other)` (other's dtype). The device is always the CPU and the
+    layout always row-major (memory_format: preserve_format or contiguous_format). A cast
     between floating dtypes is differentiable (the gradient is cast back); to an integer or
     bool dtype it is not. x itself when nothing changes, unless copy."""
     x = as_tensor(x)
+    check_memory_format(memory_format, "to")
+    flags = [a for a in args if isinstance(a, bool)]  # positional non_blocking, copy
+    if len(flags) > 2:
+        raise TypeError(f"to(): expected at most non_blocking and copy flags, got {args}")
+    copy = flags[1] if len(flags) == 2 else copy
     for arg in args:
+        if isinstance(arg, bool):
+            continue
         if isinstance(arg, Tensor):
             dtype = arg.dtype
         elif isinstance(arg, str) or type(arg).__name__ == "device":

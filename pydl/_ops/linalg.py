@@ -198,8 +198,8 @@ def _dims_list(d: Any, ndim: int, what: str) -> list[int]:
 
 @op(kernels=(), toplevel=True)
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
-    """Contract a's dims dims[0] with b's dims dims[1] (an int n: a's last n with b's first
-    n): one GEMM after moving the contracted dims together."""
+    """Contract a's dims dims[0] with b's dims dims[1], pairwise in order (an int n: a's
+    last n with b's first n): one GEMM after moving the contracted dims together."""
     a, b = tensor_pair(a, b)
     if isinstance(dims, (int, np.integer)):
         if not 0 <= dims <= min(a.ndim, b.ndim):
@@ -209,10 +209,19 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
         if len(dims) != 2:
             raise ValueError(f"tensordot: dims must be an int or two lists of dims, got {dims}")
         da, db = _dims_list(dims[0], a.ndim, "a"), _dims_list(dims[1], b.ndim, "b")
-    if len(da) != len(db) or any(a.shape[i] != b.shape[j] for i, j in zip(da, db)):
+    if len(da) != len(db) or any(
+        a.shape[i] != b.shape[j] and 1 not in (a.shape[i], b.shape[j]) for i, j in zip(da, db)
+    ):
         raise ValueError(
             f"tensordot: contracted dims {da} of {a.shape} and {db} of {b.shape} differ in size"
         )
+    # A size-1 dim contracted with a longer one broadcasts, as PyTorch's: the longer side
+    # is summed over that dim first (keepdim), leaving a 1-by-1 contraction.
+    for i, j in zip(da, db):
+        if a.shape[i] == 1 and b.shape[j] != 1:
+            b = sum(b, j, keepdim=True)
+        elif b.shape[j] == 1 and a.shape[i] != 1:
+            a = sum(a, i, keepdim=True)
     fa = [i for i in range(a.ndim) if i not in da]
     fb = [j for j in range(b.ndim) if j not in db]
     c = math.prod(a.shape[i] for i in da)
@@ -639,6 +648,12 @@ def qr(A: Tensor, mode: str = "reduced") -> Any:
 def _svd_backward(node: Any, g: tuple) -> Any:
     U, S, Vh = node.saved
     k = S.shape[-1]
+    if g[0] is None and g[2] is None:
+        # Only S used (svdvals, nuclear and spectral norms): U diag(gS) Vh, PyTorch's
+        # formula, finite also at repeated or zero singular values (the U/V terms' 1 /
+        # (s_i^2 - s_j^2) would meet zero gradients there and give NaN).
+        US = np.ascontiguousarray(U[..., :k] * g[1][..., None, :])
+        return (_b.active.matmul_forward(US, np.ascontiguousarray(Vh[..., :k, :])),)
     # full_matrices: the columns past k are not unique (any orthonormal completion): their
     # gradient is dropped, as PyTorch's
     gU, gVh = _zeros_for(g[0], U)[..., :k], _zeros_for(g[2], Vh)[..., :k, :]

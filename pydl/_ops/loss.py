@@ -18,7 +18,7 @@ from ._util import axis_index, promoted
 from .activation import abs, clamp, log, logsigmoid, neg, relu, sqrt
 from .elementwise import add, div, mul, pow, sub, where
 from .layout import expand, reshape, unsqueeze
-from .reduce import amax, minimum, sum
+from .reduce import amax, minimum, sum, vector_norm
 from .registry import op
 from .softmax_loss import (
     _apply_reduction,
@@ -277,11 +277,12 @@ def triplet_margin_loss(
 
 def _class_targets(fn: str, input: Tensor, target: Any) -> tuple[Tensor, np.ndarray, bool]:
     """(N, C) scores and (N,) int64 class indices in [0, C) from (N, C) / (C,) input and
-    (N,) / () target; whether input was one sample."""
+    (N,) / () target (a 0-d input is one sample of one class, as PyTorch's); whether input
+    was one sample."""
     t = np.asarray(target._array if isinstance(target, Tensor) else target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{fn}: target must hold class indices, got dtype {t.dtype}")
-    single = input.ndim == 1
+    single = input.ndim <= 1
     if single:
         input, t = reshape(input, (1, -1)), t.reshape(1)
     if input.ndim != 2 or t.shape != (input.shape[0],):
@@ -418,12 +419,12 @@ def ctc_loss(
 
 
 def _vector_norm(x: Tensor, p: float, dim: int, keepdim: bool) -> Tensor:
-    """The p-norm along dim (p > 0 or inf), with a zero gradient where the norm is 0 (as
+    """The p-norm along dim, with a zero gradient where the norm is 0 for p > 0 (as
     PyTorch's, where the composed root's would be NaN)."""
     if p == math.inf:
         return amax(abs(x), dim, keepdim)
-    if p <= 0:
-        raise ValueError(f"norm: p must be positive or inf; got {p}")
+    if p <= 0:  # PyTorch's p-"norm" for any p: the reduce family's kernel has them all
+        return vector_norm(x, p, dim, keepdim)
     s = sum(mul(x, x) if p == 2 else (abs(x) if p == 1 else pow(abs(x), float(p))), dim, keepdim)
     if p == 1:
         return s

@@ -519,7 +519,13 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
 def _norm_backward(node: Any, g: np.ndarray) -> Any:
     (rows,) = node.inputs
     y, p = node.saved
-    return (_kernel("norm_backward", g, rows._array, y, p),)
+    gx = _kernel("norm_backward", g, rows._array, y, p)
+    if p < 1 and p != 0 and not np.isinf(p):
+        # Below 1 the formula's |x|^(p-1) is infinite at x == 0 (and a zero anywhere makes
+        # a negative order's norm 0): PyTorch's subgradient there is 0, as ours where the
+        # norm is 0 for p > 1 (the kernels' own case).
+        gx = np.where((rows._array == 0) | (y == 0)[..., None], 0, gx).astype(gx.dtype)
+    return (gx,)
 
 
 def _vector_norm(fn: str, x: Any, p: float, dim: Any, keepdim: bool, dtype: Any) -> Tensor:
@@ -553,11 +559,21 @@ def norm(
     x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
 ) -> Tensor:
     """As torch.norm: the vector p-norm over `dim` (all elements when None); p='fro' is the
-    2-norm of the elements (also over two dims). 'nuc' (a matrix norm) is not supported."""
+    2-norm of the elements (also over two dims); p='nuc' is the nuclear norm (the sum of
+    the singular values) of a 2-D x, or over the two dims `dim`."""
     if p is None or p == "fro":
         p = 2.0
+    elif p == "nuc":
+        from .. import linalg  # the matrix norms (pydl.linalg imports this module)
+
+        x = as_tensor(x)
+        if dim is None and x.ndim != 2:
+            raise RuntimeError(f"norm(): p='nuc' needs a 2-D input or two dims, got {x.shape}")
+        if dtype is not None:
+            x = to(x, dtype)
+        return linalg.matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
     elif isinstance(p, str):
-        raise ValueError(f"norm(): p={p!r} is not supported (use a number or 'fro')")
+        raise ValueError(f"norm(): p={p!r} is not supported (use a number, 'fro' or 'nuc')")
     return _vector_norm("norm", x, p, dim, keepdim, dtype)
 
 
