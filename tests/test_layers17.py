@@ -152,6 +152,8 @@ def test_max_unpool2d(rng, torch):
         (lambda m: m.LocalResponseNorm(3, alpha=0.1), (2, 5, 3, 4)),
         (lambda m: m.LocalResponseNorm(2, beta=0.5, k=2.0), (2, 4, 6)),
         (lambda m: m.BatchNorm3d(3), (2, 3, 2, 3, 4)),
+        (lambda m: m.LayerNorm((1, 2, 3)), (4, 1, 2, 3)),  # weight's gradient keeps its shape
+        (lambda m: m.LayerNorm((3, 4), bias=False), (2, 5, 3, 4)),
     ],
 )
 def test_norms(rng, torch, make, shape):

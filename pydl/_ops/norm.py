@@ -30,6 +30,12 @@ def _norm_backward(kernel: str, extra: tuple) -> Any:
         gx, gw, gb = getattr(_b.active, kernel)(
             g, x._array, *extra, None if weight is None else weight._array, *node.saved[2:], *need
         )
+        # The kernels see weight flattened (layer_norm's normalized_shape may span several
+        # dims); the gradient takes the parameter's own shape.
+        if gw is not None:
+            gw = gw.reshape(weight.shape)
+        if gb is not None:
+            gb = gb.reshape(bias.shape)
         return (gx,) + ((gw,) if weight is not None else ()) + ((gb,) if bias is not None else ())
 
     return backward
