@@ -422,6 +422,7 @@ def _compare_functional(torch, name, inputs, *args, rtol=1e-4, atol=1e-5, **kwar
         ("conv_transpose2d", [(2, 4, 5), (2, 3, 2, 3), (3,)], dict(padding=1)),
         ("adaptive_avg_pool1d", [(3, 7)], dict(output_size=3)),
         ("adaptive_avg_pool2d", [(3, 7, 5)], dict(output_size=(2, 3))),
+        ("adaptive_avg_pool2d", [(2, 3, 7, 5)], dict(output_size=(None, 3))),
         ("adaptive_max_pool1d", [(3, 7)], dict(output_size=3)),
         ("adaptive_max_pool1d", [(3, 7)], dict(output_size=3, return_indices=True)),
         ("max_pool1d", [(3, 8)], dict(kernel_size=3, stride=2)),

@@ -270,9 +270,17 @@ def avg_pool3d(
     return y * as_tensor(scale.astype(x.dtype))
 
 
+def _keep_none(output_size: Any, sizes: tuple) -> Any:
+    """An adaptive pooling's output_size with each None replaced by the input's size."""
+    if isinstance(output_size, (tuple, list)):
+        return tuple(n if s is None else s for s, n in zip(output_size, sizes))
+    return output_size
+
+
 @op(kernels=("adaptive_avgpool2d",))
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
-    """Average pooling to a fixed (oH, oW); output_size 1 is global average pooling."""
+    """Average pooling of (N, C, H, W) input (or (C, H, W)) to a fixed (oH, oW) (None keeps
+    that dim); output_size 1 is global average pooling."""
     x = as_tensor(input)
     if x.ndim == 3:
         return squeeze(adaptive_avg_pool2d(unsqueeze(x, 0), output_size), 0)
@@ -280,7 +288,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
         raise ValueError(
             f"adaptive_avg_pool2d expects input (N, C, H, W) or (C, H, W); got {x.shape}"
         )
-    size = int_tuple("output_size", output_size)
+    size = int_tuple("output_size", _keep_none(output_size, x.shape[2:]))
     y = _b.active.adaptive_avgpool2d_forward(x._array, size)
 
     def backward(node: Any, g: np.ndarray) -> Any:
@@ -379,9 +387,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     if x.ndim != 4:
         raise ValueError(f"adaptive_max_pool2d expects input (N, C, H, W); got {x.shape}")
     h, w = x.shape[2:]
-    if isinstance(output_size, (tuple, list)):
-        output_size = tuple(n if s is None else s for s, n in zip(output_size, (h, w)))
-    oh, ow = int_tuple("output_size", output_size)
+    oh, ow = int_tuple("output_size", _keep_none(output_size, (h, w)))
     if oh < 0 or ow < 0 or (h == 0 or w == 0) and oh * ow > 0:
         raise ValueError(f"adaptive_max_pool2d: cannot pool {x.shape} to {(oh, ow)}")
     rows, cols = _adaptive_windows(h, oh), _adaptive_windows(w, ow)
