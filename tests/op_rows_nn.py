@@ -100,3 +100,37 @@ row(
     lambda x1, x2, w, b: NF.bilinear(x1, x2, w, b),
     [_u((4, 3)), _u((4, 5)), _u((2, 3, 5)), _u((2,))],
 )
+
+# interpolate's nearest-exact (upsample_nearest2d's exact rule), 2-D and 1-D, up and down
+row(
+    "upsample_nearest_exact",
+    lambda x: NF.interpolate(x, scale_factor=(1.5, 0.7), mode="nearest-exact"),
+    [_u((2, 3, 5, 7))],
+)
+row(
+    "upsample_nearest_exact_1d",
+    lambda x: NF.interpolate(x, size=11, mode="nearest-exact"),
+    [_u((2, 3, 4))],
+)
+# interpolate's bicubic (a composition of gathers), both corner conventions
+row(
+    "upsample_bicubic",
+    lambda x: NF.interpolate(x, scale_factor=(1.5, 0.7), mode="bicubic"),
+    [_u((2, 3, 5, 7))],
+)
+row(
+    "upsample_bicubic_align",
+    lambda x: NF.interpolate(x, size=(4, 9), mode="bicubic", align_corners=True),
+    [_u((1, 2, 3, 5))],
+)
+# trilinear: two bilinear kernel calls
+row(
+    "upsample_trilinear",
+    lambda x: NF.interpolate(x, scale_factor=(1.5, 0.7, 2), mode="trilinear"),
+    [_u((1, 2, 3, 5, 2))],
+)
+row(
+    "upsample_trilinear_align",
+    lambda x: NF.interpolate(x, size=(4, 2, 3), mode="trilinear", align_corners=True),
+    [_u((1, 2, 3, 3, 2))],
+)

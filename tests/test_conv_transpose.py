@@ -123,7 +123,7 @@ _X, _W = (2, 4, 3, 3), (4, 2, 3, 3)
         ((2, 3, 3, 3), _W, {}, r"expects 4 input channels but the input \(2, 3, 3, 3\) has 3"),
         ((1, 4, 1, 1), (4, 2, 1, 1), dict(padding=1), r"output \(-1, -1\).*too small"),
         ((2, 4, 0, 3), _W, {}, r"no rows or columns"),
-        ((4, 3, 3), _W, {}, r"expects input \(N, C_in, H, W\)"),
+        ((4, 3), _W, {}, r"expects input \(N, C_in, H, W\) or \(C_in, H, W\)"),
         (_X, (4, 2, 3), {}, r"expects weight \(C_in, C_out / groups, kH, kW\)"),
         (_X, _W, dict(padding="same"), r"padding must be an int or a tuple of ints"),
     ],

@@ -152,6 +152,8 @@ def test_max_unpool2d(rng, torch):
         (lambda m: m.LocalResponseNorm(3, alpha=0.1), (2, 5, 3, 4)),
         (lambda m: m.LocalResponseNorm(2, beta=0.5, k=2.0), (2, 4, 6)),
         (lambda m: m.BatchNorm3d(3), (2, 3, 2, 3, 4)),
+        (lambda m: m.LayerNorm((1, 2, 3)), (4, 1, 2, 3)),  # weight's gradient keeps its shape
+        (lambda m: m.LayerNorm((3, 4), bias=False), (2, 5, 3, 4)),
     ],
 )
 def test_norms(rng, torch, make, shape):
@@ -391,3 +393,58 @@ def test_zero_batch_and_float64(torch, name, args):
 )
 def test_conv_unbatched_input(rng, torch, make, shape):
     _compare(torch, make(nn), make(torch.nn), _rand(rng, *shape))
+
+
+def _compare_functional(torch, name, inputs, *args, rtol=1e-4, atol=1e-5, **kwargs):
+    """F.<name> on arrays against torch's: the output(s) and every float input's gradient."""
+    xs_t = [torch.tensor(x, requires_grad=True) for x in inputs]
+    xs_m = [pydl.tensor(x, requires_grad=True) for x in inputs]
+    yt = getattr(torch.nn.functional, name)(*xs_t, *args, **kwargs)
+    ym = getattr(F, name)(*xs_m, *args, **kwargs)
+    if isinstance(yt, tuple):
+        np.testing.assert_array_equal(ym[1].numpy(), yt[1].numpy())
+        yt, ym = yt[0], ym[0]
+    assert ym.shape == tuple(yt.shape)
+    np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), rtol=rtol, atol=atol)
+    g = np.random.default_rng(1).standard_normal(yt.shape).astype(np.float32)
+    yt.backward(torch.tensor(g))
+    ym.backward(pydl.tensor(g))
+    for a, b in zip(xs_m, xs_t):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize(
+    "name, shapes, kwargs",
+    [
+        ("conv1d", [(3, 9), (4, 3, 3), (4,)], dict(padding=1)),
+        ("conv2d", [(2, 6, 7), (4, 1, 3, 2)], dict(stride=2, groups=2)),
+        ("conv_transpose1d", [(3, 5), (3, 2, 3)], dict(stride=2)),
+        ("conv_transpose2d", [(2, 4, 5), (2, 3, 2, 3), (3,)], dict(padding=1)),
+        ("adaptive_avg_pool1d", [(3, 7)], dict(output_size=3)),
+        ("adaptive_avg_pool2d", [(3, 7, 5)], dict(output_size=(2, 3))),
+        ("adaptive_avg_pool2d", [(2, 3, 7, 5)], dict(output_size=(None, 3))),
+        ("adaptive_max_pool1d", [(3, 7)], dict(output_size=3)),
+        ("adaptive_max_pool1d", [(3, 7)], dict(output_size=3, return_indices=True)),
+        ("max_pool1d", [(3, 8)], dict(kernel_size=3, stride=2)),
+        ("avg_pool1d", [(3, 8)], dict(kernel_size=2)),
+    ],
+)
+def test_functional_unbatched_input(rng, torch, name, shapes, kwargs):
+    _compare_functional(torch, name, [_rand(rng, *s) for s in shapes], **kwargs)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("max_pool2d", dict(kernel_size=(2,), stride=(1,), padding=(1,))),
+        ("max_pool2d", dict(kernel_size=(3,), stride=(), dilation=(1,), return_indices=True)),
+        ("avg_pool2d", dict(kernel_size=(2,), stride=(1,), padding=(1,))),
+        ("avg_pool2d", dict(kernel_size=(3, 2), stride=())),
+        ("max_pool1d", dict(kernel_size=3, stride=2, padding=1, return_indices=True)),
+        ("max_pool1d", dict(kernel_size=(2,), stride=(), return_indices=True)),
+    ],
+)
+def test_pooling_settings_as_pytorch_takes_them(rng, torch, name, kwargs):
+    """1-tuples mean both dims, stride () is the kernel size; max_pool1d's indices."""
+    shape = (2, 3, 7) if name == "max_pool1d" else (2, 3, 7, 6)
+    _compare_functional(torch, name, [_rand(rng, *shape)], **kwargs)

@@ -155,3 +155,63 @@ def test_batchnorm_running_stats_and_state_dict_exchange_with_pytorch(momentum, 
     fresh.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     assert sorted(fresh.state_dict()) == sorted(theirs.state_dict())
     assert fresh.num_batches_tracked.item() == 3
+
+
+@pytest.mark.parametrize(
+    "shape, kwargs",
+    [
+        ((3, 2, 4), dict(stats=True, affine=True, momentum=0.0)),
+        ((3, 2, 3, 4), dict(stats=True, affine=True, momentum=-1.0, eps=0.5)),
+        ((3, 2, 3, 4), dict(stats=True, affine=True, momentum=0.3)),
+        ((3, 2, 3, 4), dict(stats=True, affine=False)),
+        ((1, 2, 3), {}),
+        ((2, 3, 5), dict(stats=True, affine=True, use_input_stats=False)),
+    ],
+)
+def test_instance_norm_functional_matches_pytorch(shape, kwargs, torch):
+    """PyTorch's signature: the running statistics are updated when given (use_input_stats)
+    or normalize the input (use_input_stats=False)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    c = shape[1]
+    arrays = {}
+    if kwargs.pop("stats", False):
+        arrays["running_mean"] = rng.standard_normal(c).astype(np.float32)
+        arrays["running_var"] = rng.uniform(0.5, 2, c).astype(np.float32)
+    if kwargs.pop("affine", False):
+        arrays["weight"] = rng.standard_normal(c).astype(np.float32)
+        arrays["bias"] = rng.standard_normal(c).astype(np.float32)
+    grad = {"weight", "bias"}
+    mine = {k: pydl.tensor(v.copy(), requires_grad=k in grad) for k, v in arrays.items()}
+    theirs = {k: torch.tensor(v.copy(), requires_grad=k in grad) for k, v in arrays.items()}
+    xm, xt = pydl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ym = F.instance_norm(xm, **mine, **kwargs)
+    yt = torch.nn.functional.instance_norm(xt, **theirs, **kwargs)
+    np.testing.assert_allclose(ym.numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+    g = rng.standard_normal(shape).astype(np.float32)
+    ym.backward(pydl.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(xm.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for k in arrays:
+        a, b = mine[k], theirs[k]
+        want = (b.grad if k in grad else b).detach().numpy()
+        np.testing.assert_allclose((a.grad if k in grad else a).numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_instance_norm_needs_more_than_one_spatial_element(torch):
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        F.instance_norm(pydl.ones(3, 4))
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        torch.nn.functional.instance_norm(torch.ones(3, 4))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_empty_1d_input_as_pytorch(training, torch):
+    """PyTorch passes an empty 1-D input (no channel dim) through; the gradient is empty."""
+    x = pydl.zeros(0, requires_grad=True)
+    y = F.batch_norm(x, pydl.zeros(0), pydl.ones(0), training=training)
+    yt = torch.nn.functional.batch_norm(torch.zeros(0), torch.zeros(0), torch.ones(0),
+                                        training=training)  # fmt: skip
+    assert y.shape == tuple(yt.shape) == (0,)
+    y.sum().backward()
+    assert x.grad.shape == (0,)

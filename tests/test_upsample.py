@@ -38,6 +38,21 @@ CASES = [  # (input shape, interpolate's keyword arguments)
     ((1, 2, 5, 6), dict(scale_factor=1.7, mode="bilinear", recompute_scale_factor=True)),
     ((1, 2, 5, 6), dict(scale_factor=1.7, recompute_scale_factor=True)),
     ((2, 3, 6, 8), dict(size=(3, 2), mode="area")),
+    ((2, 3, 4, 5), dict(scale_factor=2, mode="nearest-exact")),
+    ((1, 2, 7, 9), dict(scale_factor=(0.6, 2.3), mode="nearest-exact")),
+    ((2, 2, 5, 4), dict(size=(7, 3), mode="nearest-exact")),
+    ((2, 3, 5), dict(scale_factor=1.5, mode="nearest-exact")),
+    ((2, 3, 9), dict(size=4, mode="nearest-exact")),
+    ((2, 3, 4, 5), dict(scale_factor=2, mode="bicubic")),
+    ((2, 3, 4, 5), dict(scale_factor=2, mode="bicubic", align_corners=True)),
+    ((1, 2, 7, 9), dict(scale_factor=(0.6, 2.3), mode="bicubic")),
+    ((1, 2, 7, 9), dict(scale_factor=(0.6, 2.3), mode="bicubic", align_corners=True)),
+    ((2, 2, 5, 4), dict(size=(7, 1), mode="bicubic")),
+    ((2, 2, 5, 4), dict(size=(7, 1), mode="bicubic", align_corners=True)),
+    ((2, 2, 5, 4), dict(size=(5, 4), mode="bicubic")),
+    ((2, 3, 4, 5, 3), dict(scale_factor=2, mode="trilinear")),
+    ((1, 2, 7, 9, 4), dict(scale_factor=(0.6, 2.3, 1.5), mode="trilinear", align_corners=True)),
+    ((2, 2, 5, 4, 3), dict(size=(7, 3, 1), mode="trilinear")),
 ]
 
 
@@ -46,7 +61,9 @@ def test_interpolate_matches_pytorch(torch, backend, shape, kwargs):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     xm, xt = pydl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y, yt = F.interpolate(xm, **kwargs), torch.nn.functional.interpolate(xt, **kwargs)
-    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    # bicubic sums 16 weighted taps in another order than PyTorch's
+    atol = 1e-5 if kwargs.get("mode") == "bicubic" else 1e-6
+    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=1e-5, atol=atol)
     g = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
     y.backward(g)
     yt.backward(torch.tensor(g))
@@ -73,6 +90,22 @@ def test_nearest_indices_match_pytorch_for_many_sizes(torch, backend):
                 np.testing.assert_array_equal(ours, theirs, err_msg=f"{n_in} {s}")
 
 
+def test_nearest_exact_indices_match_pytorch_for_many_sizes(torch, backend):
+    """nearest-exact: floor((i + 0.5) * r) clamped, with no shortcuts for out == in or 2 in
+    (Note [Upsampling indices])."""
+    for n_in in range(1, 25):
+        x = np.arange(n_in, dtype=np.float32).reshape(1, 1, 1, n_in)
+        xt = torch.tensor(x)
+        kwargs = [dict(size=(1, n)) for n in range(1, 60, 2)]
+        kwargs += [dict(scale_factor=(1, s)) for s in (0.3, 0.7, 1.1, 1.7, 2.1, 3.3)]
+        for kw in kwargs:
+            if "scale_factor" in kw and math.floor(n_in * kw["scale_factor"][1]) < 1:
+                continue
+            ours = F.interpolate(pydl.tensor(x), mode="nearest-exact", **kw).numpy()
+            theirs = torch.nn.functional.interpolate(xt, mode="nearest-exact", **kw).numpy()
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"{n_in} {kw}")
+
+
 def test_upsample_layers_match_pytorch(torch):
     x = np.random.default_rng(2).standard_normal((2, 3, 4, 5)).astype(np.float32)
     for make in [
@@ -80,6 +113,7 @@ def test_upsample_layers_match_pytorch(torch):
         lambda m: m.Upsample(size=(5, 7), mode="bilinear"),
         lambda m: m.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True),
         lambda m: m.UpsamplingNearest2d(scale_factor=2),
+        lambda m: m.Upsample(scale_factor=1.5, mode="nearest-exact"),
         lambda m: m.UpsamplingBilinear2d(size=(6, 9)),
     ]:
         ours, theirs = make(nn), make(torch.nn)
@@ -110,7 +144,9 @@ def test_upsample_layers_match_pytorch(torch):
         ((1, 2, 3, 3), dict(scale_factor=(2, 2, 2)), ValueError, "scale_factor"),
         ((1, 2, 3, 3), dict(size=4, mode="linear"), ValueError, "'linear' expects a 3-D"),
         ((1, 2, 3), dict(size=4, mode="bilinear"), ValueError, "'bilinear' expects a 4-D"),
-        ((1, 2, 3, 3), dict(size=4, mode="bicubic"), NotImplementedError, "'bicubic'"),
+        ((1, 2, 3), dict(size=4, mode="bicubic"), ValueError, "'bicubic' expects a 4-D"),
+        ((1, 2, 3, 3), dict(size=4, mode="trilinear"), ValueError, "'trilinear' expects a 5-D"),
+        ((1, 2, 3, 3), dict(size=4, mode="cubic"), NotImplementedError, "'cubic'"),
         ((1, 2, 3, 3), dict(size=4, recompute_scale_factor=True), ValueError, "recompute"),
         ((1, 2, 0, 3), dict(size=4), ValueError, "sizes must be >= 1"),
     ],
@@ -133,7 +169,8 @@ def test_upsample_core_checks_what_python_does_not():
     # a scale near 0 (its inverse not finite) clamps to the last row and column
     x = np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3)
     for module in (_core, reference):
-        y = module.upsample_nearest2d_forward(x, (4, 4), (1e-300, 1e-300))
-        assert y.dtype == np.float32 and np.array_equal(y[0, 0], np.full((4, 4), 8.0))
+        for exact in (False, True):
+            y = module.upsample_nearest2d_forward(x, (4, 4), (1e-300, 1e-300), exact)
+            assert y.dtype == np.float32 and np.array_equal(y[0, 0], np.full((4, 4), 8.0))
         y = module.upsample_bilinear2d_forward(x, (4, 4), (1e-300, 1e-300), False)
         assert y.dtype == np.float32 and np.array_equal(y[0, 0], np.full((4, 4), 8.0))

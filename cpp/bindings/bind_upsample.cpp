@@ -37,20 +37,20 @@ Shape upsampled(const Shape& xs, const UpsampleShape& s) {
 void bind_upsample(KernelModule& m) {
     m.def(
         "upsample_nearest2d_forward",
-        [](const py::array& x_, Pair size, Scales scales) {
+        [](const py::array& x_, Pair size, Scales scales, bool exact) {
             auto x = f32(x_, "input");
             const Shape xs = shape_of(x);
             const UpsampleShape s = upsample_shape("upsample_nearest2d", xs, size, scales);
             auto y = empty(upsampled(xs, s));
             float* yp = out(y);
             py::gil_scoped_release nogil;
-            upsample_nearest2d_forward(s, in(x), yp);
+            upsample_nearest2d_forward(s, exact, in(x), yp);
             return y;
         },
-        py::arg("x"), py::arg("size"), py::arg("scales"));
+        py::arg("x"), py::arg("size"), py::arg("scales"), py::arg("exact") = false);
     m.def(
         "upsample_nearest2d_backward",
-        [](const py::array& g_, const std::vector<int64_t>& x_shape, Scales scales) {
+        [](const py::array& g_, const std::vector<int64_t>& x_shape, Scales scales, bool exact) {
             auto g = f32(g_, "grad");
             const Shape xs(x_shape.begin(), x_shape.end()), gs = shape_of(g);
             PYDL_CHECK(gs.size() == 4, ValueError,
@@ -62,10 +62,10 @@ void bind_upsample(KernelModule& m) {
             auto gx = empty(xs);
             float* gp = out(gx);
             py::gil_scoped_release nogil;
-            upsample_nearest2d_backward(s, in(g), gp);
+            upsample_nearest2d_backward(s, exact, in(g), gp);
             return gx;
         },
-        py::arg("grad"), py::arg("x_shape"), py::arg("scales"));
+        py::arg("grad"), py::arg("x_shape"), py::arg("scales"), py::arg("exact") = false);
     m.def(
         "upsample_bilinear2d_forward",
         [](const py::array& x_, Pair size, Scales scales, bool align_corners) {

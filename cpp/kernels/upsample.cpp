@@ -11,12 +11,14 @@ namespace pydl {
 namespace {
 
 // Input index of each output index along one axis, nearest (Note [Upsampling indices]).
-std::vector<int64_t> nearest_indices(int64_t in, int64_t out, double scale) {
+std::vector<int64_t> nearest_indices(int64_t in, int64_t out, double scale, bool exact) {
     std::vector<int64_t> idx(static_cast<size_t>(out));
     const float r = scale > 0.0 ? float(1.0 / scale) : float(in) / float(out);
     for (int64_t i = 0; i < out; ++i) {
-        const float src = float(i) * r;
-        if (out == in) {
+        const float src = exact ? float((double(i) + 0.5) * double(r)) : float(i) * r;
+        if (exact) {
+            idx[i] = !(src < float(in - 1)) ? in - 1 : int64_t(std::floor(src));
+        } else if (out == in) {
             idx[i] = i;
         } else if (out == 2 * in) {
             idx[i] = i / 2;
@@ -78,9 +80,9 @@ void for_each_plane(const UpsampleShape& s, Fn fn) {
 
 }  // namespace
 
-void upsample_nearest2d_forward(const UpsampleShape& s, const float* x, float* y) {
-    const auto ih = nearest_indices(s.h, s.out_h, s.scale_h);
-    const auto iw = nearest_indices(s.w, s.out_w, s.scale_w);
+void upsample_nearest2d_forward(const UpsampleShape& s, bool exact, const float* x, float* y) {
+    const auto ih = nearest_indices(s.h, s.out_h, s.scale_h, exact);
+    const auto iw = nearest_indices(s.w, s.out_w, s.scale_w, exact);
     for_each_plane(s, [&](int64_t p) {
         const float* xp = x + p * s.h * s.w;
         float* yp = y + p * s.out_h * s.out_w;
@@ -92,9 +94,10 @@ void upsample_nearest2d_forward(const UpsampleShape& s, const float* x, float* y
     });
 }
 
-void upsample_nearest2d_backward(const UpsampleShape& s, const float* grad, float* grad_x) {
-    const auto ih = nearest_indices(s.h, s.out_h, s.scale_h);
-    const auto iw = nearest_indices(s.w, s.out_w, s.scale_w);
+void upsample_nearest2d_backward(const UpsampleShape& s, bool exact, const float* grad,
+                                 float* grad_x) {
+    const auto ih = nearest_indices(s.h, s.out_h, s.scale_h, exact);
+    const auto iw = nearest_indices(s.w, s.out_w, s.scale_w, exact);
     for_each_plane(s, [&](int64_t p) {
         float* gx = grad_x + p * s.h * s.w;
         const float* gp = grad + p * s.out_h * s.out_w;

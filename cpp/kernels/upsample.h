@@ -16,6 +16,9 @@ namespace pydl {
 //             nearest_idx), exact for float32 and float64 alike. PyTorch's 1-D kernel differs
 //             from this H = 1 case: it skips the shortcuts (a scale_factor of 1.1 or 2.1 on
 //             5 values) and multiplies in double for float64.
+//   nearest-exact (exact): min(floor((i + 0.5) * r), in - 1), the product in double rounded
+//             to single precision before the floor, as PyTorch's
+//             nearest_neighbor_exact_compute_source_index (no shortcuts).
 //   bilinear  out == in: i (a copy). Else with align_corners, r = (in - 1) / (out - 1)
 //             (0 when out == 1) and src = r i; without, src = max(r (i + 0.5) - 0.5, 0).
 //             i0 = min(floor(src), in - 1), i1 = min(i0 + 1, in - 1), weights
@@ -27,8 +30,10 @@ struct UpsampleShape {
     double scale_h, scale_w;             // the user's scale factors, 0 for none
 };
 
-void upsample_nearest2d_forward(const UpsampleShape& s, const float* x, float* y);
-void upsample_nearest2d_backward(const UpsampleShape& s, const float* grad, float* grad_x);
+// exact: "nearest-exact"'s rule rather than "nearest"'s.
+void upsample_nearest2d_forward(const UpsampleShape& s, bool exact, const float* x, float* y);
+void upsample_nearest2d_backward(const UpsampleShape& s, bool exact, const float* grad,
+                                 float* grad_x);
 void upsample_bilinear2d_forward(const UpsampleShape& s, bool align_corners, const float* x,
                                  float* y);
 void upsample_bilinear2d_backward(const UpsampleShape& s, bool align_corners, const float* grad,

@@ -72,10 +72,13 @@ def conv2d(
     dilation: Any = 1,
     groups: int = 1,
 ) -> Tensor:
-    """2-D cross-correlation of (N, C, H, W) input with (C_out, C/groups, kH, kW) weight."""
+    """2-D cross-correlation of (N, C, H, W) input (or unbatched (C, H, W)) with
+    (C_out, C/groups, kH, kW) weight."""
     x = as_tensor(input)
+    if x.ndim == 3:
+        return squeeze(conv2d(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0)
     if x.ndim != 4:
-        raise ValueError(f"conv2d expects input (N, C, H, W); got shape {x.shape}")
+        raise ValueError(f"conv2d expects input (N, C, H, W) or (C, H, W); got shape {x.shape}")
     stride, dilation = int_tuple("stride", stride), int_tuple("dilation", dilation)
     pad = _conv_padding(padding, tuple(weight.shape[2:]), dilation, stride)
     _check_conv(x.shape, weight.shape, stride, pad, dilation, groups)
@@ -111,12 +114,14 @@ def conv1d(
     dilation: Any = 1,
     groups: int = 1,
 ) -> Tensor:
-    """1-D cross-correlation of (N, C, L) input with (C_out, C/groups, k) weight (the H = 1
-    case of conv2d)."""
+    """1-D cross-correlation of (N, C, L) input (or unbatched (C, L)) with (C_out, C/groups,
+    k) weight (the H = 1 case of conv2d)."""
     x = as_tensor(input)
+    if x.ndim == 2:
+        return squeeze(conv1d(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0)
     if x.ndim != 3 or weight.ndim != 3:
         raise ValueError(
-            f"conv1d expects input (N, C, L) and weight (C_out, C/groups, k); got "
+            f"conv1d expects input (N, C, L) or (C, L) and weight (C_out, C/groups, k); got "
             f"{x.shape} and {weight.shape}"
         )
     (s,), (d,) = int_tuple("stride", stride, 1), int_tuple("dilation", dilation, 1)

@@ -100,11 +100,19 @@ def conv_transpose2d(
     groups: int = 1,
     dilation: Any = 1,
 ) -> Tensor:
-    """Transposed 2-D convolution of (N, C_in, H, W) input with (C_in, C_out/groups, kH, kW)
-    weight (the gradient of conv2d with respect to its input; PyTorch's argument order)."""
+    """Transposed 2-D convolution of (N, C_in, H, W) input (or unbatched (C_in, H, W)) with
+    (C_in, C_out/groups, kH, kW) weight (the gradient of conv2d with respect to its input;
+    PyTorch's argument order)."""
     x = as_tensor(input)
+    if x.ndim == 3:
+        y = conv_transpose2d(
+            unsqueeze(x, 0), weight, bias, stride, padding, output_padding, groups, dilation
+        )
+        return squeeze(y, 0)
     if x.ndim != 4:
-        raise ValueError(f"conv_transpose2d expects input (N, C_in, H, W); got shape {x.shape}")
+        raise ValueError(
+            f"conv_transpose2d expects input (N, C_in, H, W) or (C_in, H, W); got shape {x.shape}"
+        )
     args = _settings("conv_transpose2d", 2, stride, padding, output_padding, dilation)
     _check_conv_transpose(x.shape, weight.shape, *args, groups)
     b = None if bias is None else bias._array
@@ -138,13 +146,18 @@ def conv_transpose1d(
     groups: int = 1,
     dilation: Any = 1,
 ) -> Tensor:
-    """Transposed 1-D convolution of (N, C_in, L) input with (C_in, C_out/groups, k) weight
-    (the H = 1 case of conv_transpose2d)."""
+    """Transposed 1-D convolution of (N, C_in, L) input (or unbatched (C_in, L)) with
+    (C_in, C_out/groups, k) weight (the H = 1 case of conv_transpose2d)."""
     x = as_tensor(input)
+    if x.ndim == 2:
+        y = conv_transpose1d(
+            unsqueeze(x, 0), weight, bias, stride, padding, output_padding, groups, dilation
+        )
+        return squeeze(y, 0)
     if x.ndim != 3 or weight.ndim != 3:
         raise ValueError(
-            f"conv_transpose1d expects input (N, C_in, L) and weight (C_in, C_out/groups, k); "
-            f"got {x.shape} and {weight.shape}"
+            f"conv_transpose1d expects input (N, C_in, L) or (C_in, L) and weight "
+            f"(C_in, C_out/groups, k); got {x.shape} and {weight.shape}"
         )
     (s,), (p,), (op_,), (d,) = _settings(
         "conv_transpose1d", 1, stride, padding, output_padding, dilation

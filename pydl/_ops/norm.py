@@ -30,6 +30,12 @@ def _norm_backward(kernel: str, extra: tuple) -> Any:
         gx, gw, gb = getattr(_b.active, kernel)(
             g, x._array, *extra, None if weight is None else weight._array, *node.saved[2:], *need
         )
+        # The kernels see weight flattened (layer_norm's normalized_shape may span several
+        # dims); the gradient takes the parameter's own shape.
+        if gw is not None:
+            gw = gw.reshape(weight.shape)
+        if gb is not None:
+            gb = gb.reshape(bias.shape)
         return (gx,) + ((gw,) if weight is not None else ()) + ((gb,) if bias is not None else ())
 
     return backward
@@ -53,6 +59,8 @@ def batch_norm(
     """Normalize each channel of (N, C, *) input by the batch's statistics (training; the
     running statistics are updated in place with momentum) or by the running ones."""
     x = as_tensor(input)
+    if x.ndim == 1 and x.shape[0] == 0:
+        return x * 0  # PyTorch passes an empty 1-D input through (it has no channel dim)
     rm = running_mean._array if isinstance(running_mean, Tensor) else running_mean
     rv = running_var._array if isinstance(running_var, Tensor) else running_var
     y, mean, invstd = _b.active.batch_norm_forward(
@@ -131,10 +139,38 @@ def group_norm(
 
 @op(kernels=())
 def instance_norm(
-    input: Tensor, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+    input: Tensor,
+    running_mean: Any = None,
+    running_var: Any = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
 ) -> Tensor:
-    """Normalize each channel of each sample over its spatial dims (group_norm, C groups)."""
+    """Normalize each channel of each sample of (N, C, *) input over its spatial dims
+    (group_norm with C groups). With running statistics given, use_input_stats also updates
+    them in place, as PyTorch's: running = (1 - momentum) running + momentum * (the mean
+    over the batch of each instance's mean / unbiased variance); use_input_stats=False
+    normalizes by the running statistics instead (batch_norm in eval)."""
     x = as_tensor(input)
+    if x.ndim < 2:
+        raise ValueError(f"instance_norm expects input (N, C, *); got shape {x.shape}")
+    if not use_input_stats:
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    spatial = int(np.prod(x.shape[2:]))
+    if spatial <= 1:
+        raise ValueError(
+            f"instance_norm: expected more than 1 spatial element when training, got input "
+            f"size {x.shape}"
+        )
+    for stat, unbiased in ((running_mean, False), (running_var, True)):
+        if stat is None or x.shape[0] == 0:
+            continue
+        flat = x._array.reshape(x.shape[0], x.shape[1], spatial)
+        inst = flat.var(-1, ddof=1) if unbiased else flat.mean(-1)
+        arr = stat._array if isinstance(stat, Tensor) else stat
+        arr[...] = (1 - momentum) * arr + momentum * inst.mean(0)
     return group_norm(x, x.shape[1], weight, bias, eps)
 
 

@@ -15,6 +15,22 @@ from .layout import cat, getitem, reshape, squeeze, stack, unsqueeze
 from .registry import op
 
 
+def _pool_tuple(name: str, value: Any) -> tuple[int, ...]:
+    """A 2-D pooling setting: an int, a pair, or a 1-tuple meaning both dims (PyTorch's)."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    return int_tuple(name, value)
+
+
+def _default_stride(stride: Any) -> bool:
+    """stride None or () is PyTorch's default, the kernel size."""
+    return stride is None or isinstance(stride, (tuple, list)) and len(stride) == 0
+
+
+def _pool_stride(kernel: tuple, stride: Any) -> tuple[int, ...]:
+    return kernel if _default_stride(stride) else _pool_tuple("stride", stride)
+
+
 def _check_pool(
     fn: str,
     xs: tuple,
@@ -61,12 +77,12 @@ def max_pool2d(
         return tuple(squeeze(t, 0) for t in out) if return_indices else squeeze(out, 0)
     if x.ndim != 4:
         raise ValueError(f"max_pool2d expects input (N, C, H, W); got shape {x.shape}")
-    k = int_tuple("kernel_size", kernel_size)
+    k = _pool_tuple("kernel_size", kernel_size)
     args = (
         k,
-        int_tuple("stride", k if stride is None else stride),
-        int_tuple("padding", padding),
-        int_tuple("dilation", dilation),
+        _pool_stride(k, stride),
+        _pool_tuple("padding", padding),
+        _pool_tuple("dilation", dilation),
         ceil_mode,
     )
     _check_pool("max_pool2d", x.shape, *args)
@@ -98,11 +114,11 @@ def avg_pool2d(
                                   count_include_pad, divisor_override), 0)  # fmt: skip
     if x.ndim != 4:
         raise ValueError(f"avg_pool2d expects input (N, C, H, W); got shape {x.shape}")
-    k = int_tuple("kernel_size", kernel_size)
+    k = _pool_tuple("kernel_size", kernel_size)
     args = (
         k,
-        int_tuple("stride", k if stride is None else stride),
-        int_tuple("padding", padding),
+        _pool_stride(k, stride),
+        _pool_tuple("padding", padding),
         ceil_mode,
         count_include_pad,
     )
@@ -254,13 +270,25 @@ def avg_pool3d(
     return y * as_tensor(scale.astype(x.dtype))
 
 
+def _keep_none(output_size: Any, sizes: tuple) -> Any:
+    """An adaptive pooling's output_size with each None replaced by the input's size."""
+    if isinstance(output_size, (tuple, list)):
+        return tuple(n if s is None else s for s, n in zip(output_size, sizes))
+    return output_size
+
+
 @op(kernels=("adaptive_avgpool2d",))
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
-    """Average pooling to a fixed (oH, oW); output_size 1 is global average pooling."""
+    """Average pooling of (N, C, H, W) input (or (C, H, W)) to a fixed (oH, oW) (None keeps
+    that dim); output_size 1 is global average pooling."""
     x = as_tensor(input)
+    if x.ndim == 3:
+        return squeeze(adaptive_avg_pool2d(unsqueeze(x, 0), output_size), 0)
     if x.ndim != 4:
-        raise ValueError(f"adaptive_avg_pool2d expects input (N, C, H, W); got {x.shape}")
-    size = int_tuple("output_size", output_size)
+        raise ValueError(
+            f"adaptive_avg_pool2d expects input (N, C, H, W) or (C, H, W); got {x.shape}"
+        )
+    size = int_tuple("output_size", _keep_none(output_size, x.shape[2:]))
     y = _b.active.adaptive_avgpool2d_forward(x._array, size)
 
     def backward(node: Any, g: np.ndarray) -> Any:
@@ -272,13 +300,16 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
 def _pool1d(
     pool2d: Any, input: Tensor, kernel_size: Any, stride: Any, padding: Any, **kwargs: Any
 ) -> Tensor:
+    """pool2d over (N, C, 1, L) (or unbatched (C, 1, L)); max_pool2d's (values, indices)
+    when return_indices (an index h * L + w with h = 0 is the position along L)."""
     x = as_tensor(input)
-    if x.ndim != 3:
-        raise ValueError(f"1-D pooling expects input (N, C, L); got shape {x.shape}")
+    if x.ndim not in (2, 3):
+        raise ValueError(f"1-D pooling expects input (N, C, L) or (C, L); got shape {x.shape}")
     (k,) = int_tuple("kernel_size", kernel_size, 1)
-    (s,) = int_tuple("stride", k if stride is None else stride, 1)
+    (s,) = int_tuple("stride", k if _default_stride(stride) else stride, 1)
     (p,) = int_tuple("padding", padding, 1)
-    return squeeze(pool2d(unsqueeze(x, 2), (1, k), (1, s), (0, p), **kwargs), 2)
+    out = pool2d(unsqueeze(x, -2), (1, k), (1, s), (0, p), **kwargs)
+    return tuple(squeeze(t, -2) for t in out) if isinstance(out, tuple) else squeeze(out, -2)
 
 
 @op(kernels=())
@@ -289,11 +320,13 @@ def max_pool1d(
     padding: Any = 0,
     dilation: Any = 1,
     ceil_mode: bool = False,
-) -> Tensor:
+    return_indices: bool = False,
+) -> Any:
+    """Max over each window of (N, C, L) input (or (C, L)); return_indices: also the int64
+    position of each maximum along L."""
     (d,) = int_tuple("dilation", dilation, 1)
-    return _pool1d(
-        max_pool2d, input, kernel_size, stride, padding, dilation=(1, d), ceil_mode=ceil_mode
-    )
+    return _pool1d(max_pool2d, input, kernel_size, stride, padding, dilation=(1, d),
+                   ceil_mode=ceil_mode, return_indices=return_indices)  # fmt: skip
 
 
 @op(kernels=())
@@ -321,8 +354,12 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling of (N, C, L) input to output_size (the H = 1 case of
     adaptive_avg_pool2d)."""
     x = as_tensor(input)
+    if x.ndim == 2:
+        return squeeze(adaptive_avg_pool1d(unsqueeze(x, 0), output_size), 0)
     if x.ndim != 3:
-        raise ValueError(f"adaptive_avg_pool1d expects input (N, C, L); got shape {x.shape}")
+        raise ValueError(
+            f"adaptive_avg_pool1d expects input (N, C, L) or (C, L); got shape {x.shape}"
+        )
     (size,) = int_tuple("output_size", output_size, 1)
     return squeeze(adaptive_avg_pool2d(unsqueeze(x, 2), (1, size)), 2)
 
@@ -350,9 +387,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     if x.ndim != 4:
         raise ValueError(f"adaptive_max_pool2d expects input (N, C, H, W); got {x.shape}")
     h, w = x.shape[2:]
-    if isinstance(output_size, (tuple, list)):
-        output_size = tuple(n if s is None else s for s, n in zip(output_size, (h, w)))
-    oh, ow = int_tuple("output_size", output_size)
+    oh, ow = int_tuple("output_size", _keep_none(output_size, (h, w)))
     if oh < 0 or ow < 0 or (h == 0 or w == 0) and oh * ow > 0:
         raise ValueError(f"adaptive_max_pool2d: cannot pool {x.shape} to {(oh, ow)}")
     rows, cols = _adaptive_windows(h, oh), _adaptive_windows(w, ow)
@@ -371,11 +406,13 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     """Max pooling of (N, C, L) input to output_size (adaptive_max_pool2d with H = 1)."""
     x = as_tensor(input)
-    if x.ndim != 3:
-        raise ValueError(f"adaptive_max_pool1d expects input (N, C, L); got shape {x.shape}")
+    if x.ndim not in (2, 3):
+        raise ValueError(
+            f"adaptive_max_pool1d expects input (N, C, L) or (C, L); got shape {x.shape}"
+        )
     (size,) = int_tuple("output_size", output_size, 1)
-    out = adaptive_max_pool2d(unsqueeze(x, 2), (1, size), return_indices)
-    return tuple(squeeze(t, 2) for t in out) if return_indices else squeeze(out, 2)
+    out = adaptive_max_pool2d(unsqueeze(x, -2), (1, size), return_indices)
+    return tuple(squeeze(t, -2) for t in out) if return_indices else squeeze(out, -2)
 
 
 @op(kernels=(), toplevel=True)

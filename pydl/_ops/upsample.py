@@ -1,6 +1,7 @@
 """Upsampling / interpolation of NCHW and NCL inputs (cpp/kernels/upsample,
-pydl/reference/upsample): nearest and (bi)linear, PyTorch's sizes and index rules (Note
-[Upsampling indices] in cpp/kernels/upsample.h); "area" is adaptive average pooling."""
+pydl/reference/upsample): nearest (and nearest-exact) and (bi)linear, PyTorch's sizes and
+index rules (Note [Upsampling indices] in cpp/kernels/upsample.h); "area" is adaptive
+average pooling, "trilinear" two bilinear passes, "bicubic" weighted gathers."""
 
 from __future__ import annotations
 
@@ -12,12 +13,21 @@ import numpy as np
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
 from ._util import int_tuple
-from .layout import permute, reshape, squeeze, unsqueeze
+from .layout import getitem, permute, reshape, squeeze, unsqueeze
 from .pool import adaptive_avg_pool2d
+from .reduce import sum as _sum
 from .registry import op
 
 # mode: the input ranks it takes (PyTorch's; the others are not implemented here)
-_MODES = {"nearest": (3, 4), "linear": (3,), "bilinear": (4,), "area": (3, 4)}
+_MODES = {
+    "nearest": (3, 4),
+    "nearest-exact": (3, 4),
+    "linear": (3,),
+    "bilinear": (4,),
+    "bicubic": (4,),
+    "trilinear": (5,),
+    "area": (3, 4),
+}
 _LINEAR = ("linear", "bilinear", "bicubic", "trilinear")
 
 
@@ -64,8 +74,9 @@ def _sizes_and_scales(
 
 def _upsample2d(x: Tensor, mode: str, size: tuple, scales: tuple, align_corners: bool) -> Tensor:
     """One kernel call on (N, C, H, W) input, recorded with its backward."""
-    extra = () if mode == "nearest" else (align_corners,)
-    kernel = "upsample_nearest2d" if mode == "nearest" else "upsample_bilinear2d"
+    nearest = mode.startswith("nearest")
+    extra = (mode == "nearest-exact",) if nearest else (align_corners,)
+    kernel = "upsample_nearest2d" if nearest else "upsample_bilinear2d"
     y = getattr(_b.active, kernel + "_forward")(x._array, size, scales, *extra)
 
     def backward(node: Any, g: np.ndarray) -> Any:
@@ -73,6 +84,54 @@ def _upsample2d(x: Tensor, mode: str, size: tuple, scales: tuple, align_corners:
         return (bwd(g, node.inputs[0].shape, scales, *extra),)
 
     return record(y, (x,), backward)
+
+
+def _cubic_taps(n_in: int, n_out: int, scale: float, align_corners: bool) -> tuple:
+    """(n_out, 4) input indices and weights of PyTorch's bicubic rule along one axis:
+    src = r i with align_corners (r = (in - 1) / (out - 1), 0 when out == 1), else
+    r (i + 0.5) - 0.5 (r = 1 / scale, or in / out; not clamped); i0 = floor(src),
+    t = src - i0; output i = sum_k w_k(t) x[clamp(i0 - 1 + k, 0, in - 1)], with Keys'
+    cubic convolution weights (a = -0.75) w = (c2(t + 1), c1(t), c1(1 - t), c2(2 - t)),
+    c1(d) = ((a + 2) d - (a + 3)) d^2 + 1, c2(d) = ((a d - 5a) d + 8a) d - 4a."""
+    i = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        src = i * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+    else:
+        src = (1.0 / scale if scale > 0 else n_in / n_out) * (i + 0.5) - 0.5
+    i0 = np.floor(src)
+    t = (src - i0)[:, None]
+    a = -0.75
+    d = np.concatenate([t + 1, t, 1 - t, 2 - t], 1)
+    near = ((a + 2) * d - (a + 3)) * d * d + 1
+    far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+    weights = np.where(np.abs(d) <= 1, near, far)
+    idx = np.clip(i0[:, None].astype(np.int64) - 1 + np.arange(4), 0, n_in - 1)
+    return idx, weights
+
+
+def _bicubic2d(x: Tensor, size: tuple, scales: tuple, align_corners: bool) -> Tensor:
+    """Separable bicubic resize of (N, C, H, W) input: along H then W, a gather of the 4
+    taps of every output index (getitem) weighted and summed (its gradient is the gathers'
+    scatter-add)."""
+    th = _cubic_taps(x.shape[2], size[0], scales[0], align_corners)
+    tw = _cubic_taps(x.shape[3], size[1], scales[1], align_corners)
+    rows = getitem(x, (slice(None), slice(None), th[0]))  # (N, C, oH, 4, W)
+    y = _sum(rows * as_tensor(th[1][:, :, None].astype(x.dtype)), 3)
+    cols = getitem(y, (Ellipsis, tw[0]))  # (N, C, oH, oW, 4)
+    return _sum(cols * as_tensor(tw[1].astype(x.dtype)), 4)
+
+
+def _trilinear3d(x: Tensor, size: tuple, scales: tuple, align_corners: bool) -> Tensor:
+    """Trilinear resize of (N, C, D, H, W) input, separably: bilinear over (H, W) of the
+    N * C * D planes, then bilinear over (D, oH oW) of the N * C planes, whose second axis
+    keeps its size (a copy, Note [Upsampling indices]) so only D is interpolated."""
+    n, c, d, h, w = x.shape
+    planes = _upsample2d(reshape(x, (n, c * d, h, w)), "bilinear", size[1:], scales[1:],
+                         align_corners)  # fmt: skip
+    area = size[1] * size[2]
+    flat = reshape(planes, (n, c, d, area))
+    y = _upsample2d(flat, "bilinear", (size[0], area), (scales[0], 0.0), align_corners)
+    return reshape(y, (n, c) + tuple(size))
 
 
 @op(kernels=("upsample_nearest2d", "upsample_bilinear2d"), aliases=("upsample",))
@@ -85,9 +144,11 @@ def interpolate(
     recompute_scale_factor: bool | None = None,
     antialias: bool = False,
 ) -> Tensor:
-    """Resize (N, C, L) or (N, C, H, W) input to `size`, or by `scale_factor` (output size
-    floor(in * scale_factor)), with mode "nearest", "linear" (3-D), "bilinear" (4-D) or
-    "area" (adaptive average pooling); align_corners for the linear modes only."""
+    """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to `size`, or by
+    `scale_factor` (output size floor(in * scale_factor)), with mode "nearest",
+    "nearest-exact" (the input pixel whose centre is nearest), "linear" (3-D), "bilinear"
+    or "bicubic" (4-D), "trilinear" (5-D) or "area" (adaptive average pooling);
+    align_corners for the linear and cubic modes only."""
     x = as_tensor(input)
     if mode not in _MODES:
         raise NotImplementedError(
@@ -109,10 +170,14 @@ def interpolate(
     one_d = x.ndim == 3
     if one_d:  # the H = 1 case
         sizes, scales, x = (1,) + sizes, (0.0,) + scales, unsqueeze(x, 2)
-    if mode == "area":
+    if mode == "trilinear":
+        y = _trilinear3d(x, sizes, scales, bool(align_corners))
+    elif mode == "area":
         y = adaptive_avg_pool2d(x, sizes)
+    elif mode == "bicubic":
+        y = _bicubic2d(x, sizes, scales, bool(align_corners))
     else:
-        kind = "nearest" if mode == "nearest" else "bilinear"
+        kind = mode if mode.startswith("nearest") else "bilinear"
         y = _upsample2d(x, kind, sizes, scales, bool(align_corners))
     return squeeze(y, 2) if one_d else y
 

@@ -222,7 +222,7 @@ class InstanceNorm2d(Module):
                 f"InstanceNorm2d({self.num_features}) expects input (N, "
                 f"{self.num_features}, H, W), got shape {x.shape}"
             )
-        return NF.instance_norm(x, self.weight, self.bias, self.eps)
+        return NF.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
 
     def extra_repr(self) -> str:
         return (

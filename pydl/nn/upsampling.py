@@ -10,8 +10,9 @@ from .module import Module
 
 
 class Upsample(Module):
-    """Resizes (N, C, L) or (N, C, H, W) input to `size` or by `scale_factor`, with mode
-    "nearest", "linear", "bilinear" or "area" (F.interpolate)."""
+    """Resizes (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to `size` or by
+    `scale_factor`, with mode "nearest", "nearest-exact", "linear", "bilinear", "bicubic",
+    "trilinear" or "area" (F.interpolate)."""
 
     def __init__(
         self,

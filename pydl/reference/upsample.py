@@ -3,7 +3,9 @@ cpp/kernels/upsample.h). Along each axis, output index i reads input indices com
 r = 1/scale (scale > 0: the user's scale factor) or in/out:
 
 nearest:   y[.., i, j] = x[.., ih(i), iw(j)],  ih(i) = min(floor(i * r_h), H - 1) in float32
-           (ih(i) = i when oH == H, i // 2 when oH == 2 H)
+           (ih(i) = i when oH == H, i // 2 when oH == 2 H); nearest-exact (exact=True):
+           ih(i) = min(floor((i + 0.5) * r_h), H - 1), the product in float64 rounded to
+           float32 before the floor
 bilinear:  y[.., i, j] = sum over the two rows h0(i), h1(i) and two columns w0(j), w1(j) of
            lh(i) * lw(j) * x[.., h, w], with src = r*(i + 0.5) - 0.5 clamped at 0 (or r*i,
            r = (in - 1)/(out - 1), with align_corners), h0 = floor(src), h1 = h0 + 1 (both at
@@ -30,16 +32,20 @@ def _ratio(n_in, n_out, scale):
     return 1.0 / scale if scale > 0 else n_in / n_out
 
 
-def _nearest_indices(n_in, n_out, scale):
+def _nearest_indices(n_in, n_out, scale, exact=False):
     """ih(i) for i < n_out: a copy, a halving, or a single-precision product (PyTorch's
-    nearest_idx)."""
-    if n_out == n_in:
+    nearest_idx); exact: nearest-exact's (PyTorch's
+    nearest_neighbor_exact_compute_source_index)."""
+    if not exact and n_out == n_in:
         return np.arange(n_out)
-    if n_out == 2 * n_in:
+    if not exact and n_out == 2 * n_in:
         return np.arange(n_out) // 2
     with np.errstate(over="ignore", invalid="ignore"):  # a scale near 0: clamped below
         r = np.float32(1.0 / scale) if scale > 0 else np.float32(n_in) / np.float32(n_out)
-        src = np.arange(n_out, dtype=np.float32) * r
+        if exact:
+            src = ((np.arange(n_out) + 0.5) * np.float64(r)).astype(np.float32)
+        else:
+            src = np.arange(n_out, dtype=np.float32) * r
         big = ~(src < n_in - 1)
     return np.where(big, n_in - 1, np.floor(np.where(big, 0, src))).astype(np.int64)
 
@@ -62,17 +68,17 @@ def _linear_taps(n_in, n_out, scale, align_corners):
     return i0, np.minimum(i0 + 1, n_in - 1), 1.0 - l1, l1
 
 
-def upsample_nearest2d_forward(x, size, scales):
+def upsample_nearest2d_forward(x, size, scales, exact=False):
     _check("upsample_nearest2d", x.shape, size)
-    ih = _nearest_indices(x.shape[2], size[0], scales[0])
-    iw = _nearest_indices(x.shape[3], size[1], scales[1])
+    ih = _nearest_indices(x.shape[2], size[0], scales[0], exact)
+    iw = _nearest_indices(x.shape[3], size[1], scales[1], exact)
     return np.ascontiguousarray(x[:, :, ih[:, None], iw[None, :]])
 
 
-def upsample_nearest2d_backward(grad, x_shape, scales):
+def upsample_nearest2d_backward(grad, x_shape, scales, exact=False):
     _check("upsample_nearest2d", x_shape, grad.shape[2:])
-    ih = _nearest_indices(x_shape[2], grad.shape[2], scales[0])
-    iw = _nearest_indices(x_shape[3], grad.shape[3], scales[1])
+    ih = _nearest_indices(x_shape[2], grad.shape[2], scales[0], exact)
+    iw = _nearest_indices(x_shape[3], grad.shape[3], scales[1], exact)
     gx = np.zeros(tuple(x_shape), dtype=grad.dtype)
     np.add.at(gx, (slice(None), slice(None), ih[:, None], iw[None, :]), grad)
     return gx
