@@ -571,8 +571,10 @@ def _run_backward(
         slots = pending.pop(id(node), None)
         if slots is None:
             continue
-        if node.backward is None or node.versions is not None:  # inline: the hot path
-            _check_live(node)
+        if node.backward is None:
+            _raise_freed()
+        if node.versions is not None:
+            _check_versions(node)
         if node_hooks is not None and node in node_hooks:
             _run_node_hooks(node, slots, False)
         if wanted_slots:
@@ -599,16 +601,12 @@ def _run_backward(
     return [None if g is None else np.array(g, copy=True) for g in found]
 
 
-def _check_live(node: _Node) -> None:
-    """Raise if the node's saved values were freed (a second backward) or overwritten."""
-    if node.backward is None:
-        raise RuntimeError(
-            "Trying to backward through the graph a second time (or directly access saved "
-            "tensors after they have already been freed). Specify retain_graph=True the "
-            "first time if you need to backward twice."
-        )
-    if node.versions is not None:
-        _check_versions(node)
+def _raise_freed() -> None:
+    raise RuntimeError(
+        "Trying to backward through the graph a second time (or directly access saved "
+        "tensors after they have already been freed). Specify retain_graph=True the "
+        "first time if you need to backward twice."
+    )
 
 
 def _run_node_hooks(node: _Node, slots: list, graph: bool) -> None:
@@ -655,7 +653,10 @@ def _run_backward_graph(
             slots = pending.pop(id(node), None)
             if slots is None:
                 continue
-            _check_live(node)
+            if node.backward is None:
+                _raise_freed()
+            if node.versions is not None:
+                _check_versions(node)
             if node in _NODE_HOOKS:
                 _run_node_hooks(node, slots, True)
             for slot, g in enumerate(slots):
