@@ -30,6 +30,7 @@ from ._ops.linalg import (
     solve_triangular,
     svd,
 )
+from ._ops.linalg import cross as _cross
 from ._ops.linalg import inverse as inv
 from ._ops.linalg import slogdet as _slogdet
 from ._ops.linear import matmul
@@ -165,8 +166,14 @@ def norm(
     return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross product of 3-vectors along dim (default the last), as torch.linalg.cross."""
+    return _cross(input, other, dim)
+
+
 __all__ = [
     "LinAlgError",
+    "cross",
     "cholesky",
     "cholesky_ex",
     "det",

@@ -94,3 +94,12 @@ row(
 )
 row("matrix_power", lambda a: LA.matrix_power(a, 3), [_u((2, 3, 3))], skips=COMPOSED)
 row("matrix_power_neg", lambda a: LA.matrix_power(a + _eye(a), -2), [_u((2, 3, 3))])
+
+# composed ops of other families' kernels (tests/test_composed_ops.py compares with PyTorch)
+row("trace", pydl.trace, [_u((4, 4))], skips=COMPOSED)
+row("cross", lambda a, b: pydl.cross(a, b, dim=1), [_u((4, 3)), _u((4, 3))], skips=COMPOSED)
+row("dist", lambda a, b: pydl.dist(a, b, 3), [_u((4, 5)), _u((4, 5))], skips=COMPOSED)
+THREE = [_u((3, 4)), _u((3, 4)), _u((4,), 0.5, 2)]
+row("addcmul", lambda a, b, c: pydl.addcmul(a, b, c, value=0.5), THREE, skips=COMPOSED)
+row("addcdiv", lambda a, b, c: pydl.addcdiv(a, b, c, value=2), THREE, skips=COMPOSED)
+row("diff", lambda a: pydl.diff(a, n=2, dim=1), [_u((3, 6))], skips=COMPOSED)

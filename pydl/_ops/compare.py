@@ -83,3 +83,14 @@ logical_xor = _logical("logical_xor", "Elementwise XOR of the operands' truth (n
 def logical_not(input: Any) -> Tensor:
     """True where input is zero; a bool tensor."""
     return _constant(_b.active.logical_not_forward(as_tensor(input)._array))
+
+
+@op(kernels=(), toplevel=True)
+def isin(
+    elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False
+) -> Tensor:
+    """True where an element of `elements` is in `test_elements` (a bool tensor of
+    elements' shape; not differentiable)."""
+    e = np.asarray(getattr(elements, "_array", elements))
+    t = np.asarray(getattr(test_elements, "_array", test_elements))
+    return _constant(np.isin(e, t, assume_unique=assume_unique, invert=invert))

@@ -61,6 +61,12 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
 
 @op(kernels=(), method=True, toplevel=True)
+def ravel(x: Tensor) -> Tensor:
+    """x as one dim (a view where x is contiguous)."""
+    return reshape(as_tensor(x), (-1,))
+
+
+@op(kernels=(), method=True, toplevel=True)
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims start_dim..end_dim into one."""
     x = as_tensor(x)

@@ -737,3 +737,52 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         if n:
             base = matmul(base, base)
     return result
+
+
+@op(kernels=(), method=True, toplevel=True)
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a 2-D tensor."""
+    from .layout import diagonal
+
+    x = as_tensor(input)
+    if x.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.ndim}")
+    return sum(diagonal(x))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    """The cross product of 3-vectors along dim (the first dim of size 3 when None, as
+    torch.cross; torch.linalg.cross defaults to -1), broadcasting the other dims."""
+    from .elementwise import sub
+    from .layout import narrow, cat
+
+    a, b = promoted(input, other)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    a, b = expand(a, shape), expand(b, shape)
+    if dim is None:
+        dims = [i for i, n in enumerate(shape) if n == 3]
+        if not dims:
+            raise RuntimeError(f"no dimension of size 3 in input of shape {tuple(shape)}")
+        dim = dims[0]
+    d = dim % len(shape) if len(shape) else 0
+    if not shape or shape[d] != 3:
+        raise RuntimeError(
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {tuple(shape)}"
+        )
+
+    def c(t: Tensor, i: int) -> Tensor:
+        return narrow(t, d, i % 3, 1)
+
+    # component i: a[i+1] b[i+2] - a[i+2] b[i+1]
+    parts = [sub(mul(c(a, i + 1), c(b, i + 2)), mul(c(a, i + 2), c(b, i + 1))) for i in range(3)]
+    return cat(parts, d)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The p-norm of input - other (broadcasting), over all elements."""
+    from .elementwise import sub
+    from .reduce import vector_norm
+
+    return vector_norm(sub(input, other), p)

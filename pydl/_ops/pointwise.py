@@ -184,6 +184,60 @@ def lerp(input: Any, end: Any, weight: Any) -> Tensor:
     return add(input, mul(weight, sub(end, input)))
 
 
+@op(kernels=(), method=True, toplevel=True)
+def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+    """input + value * tensor1 * tensor2, broadcasting (optimizers' update rules)."""
+    return add(input, mul(mul(tensor1, tensor2), value))
+
+
+@op(kernels=(), method=True, toplevel=True)
+def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+    """input + value * tensor1 / tensor2, broadcasting."""
+    from .elementwise import div
+
+    return add(input, mul(div(tensor1, tensor2), value))
+
+
+@op(kernels=(), toplevel=True)
+def rsub(input: Any, other: Any, *, alpha: float = 1) -> Tensor:
+    """other - alpha * input (sub with its operands swapped)."""
+    return sub(other, mul(input, alpha) if alpha != 1 else input)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """input ** exponent computed in float64, as PyTorch's."""
+    from .elementwise import pow
+
+    base = to(as_tensor(input), np.float64)
+    exp = to(exponent, np.float64) if isinstance(exponent, Tensor) else float(exponent)
+    return pow(base, exp)
+
+
+@op(kernels=(), method=True, toplevel=True)
+def diff(
+    input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None
+) -> Tensor:
+    """The n-th forward difference along dim (after concatenating prepend and append):
+    out[i] = x[i + 1] - x[i], applied n times."""
+    from .layout import cat, narrow
+
+    x = as_tensor(input)
+    if x.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    parts = [as_tensor(v) for v in (prepend,) if v is not None] + [x]
+    parts += [as_tensor(v) for v in (append,) if v is not None]
+    x = cat(parts, dim) if len(parts) > 1 else x
+    for _ in range(n):
+        length = x.shape[dim]
+        if length == 0:
+            break
+        x = sub(narrow(x, dim, 1, length - 1), narrow(x, dim, 0, length - 1))
+    return x
+
+
 # ----- predicates and cleanup --------------------------------------------------------------
 
 
