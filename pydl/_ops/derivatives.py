@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import backend as _b
+from ..reference._util import broadcast_axes
 from ..tensor import Tensor, _constant, record
 from . import activation as A
 from . import elementwise as E
@@ -63,10 +64,7 @@ def _sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     """g summed over the dims that broadcasting `shape` to g's shape added or stretched."""
     if g.shape == tuple(shape):
         return g
-    lead = g.ndim - len(shape)
-    dims = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1
-    )
+    dims = broadcast_axes(g.shape, tuple(shape))
     return L.reshape(R.sum(g, dims), tuple(shape)) if dims else g
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import backend as _b
 from .._dtypes import check_memory_format
+from ..reference._util import broadcast_axes
 from ..tensor import Tensor, _constant, as_tensor, record, tensors_of, view_of
 from ._util import axis_index, axis_tuple, promoted
 from .registry import op
@@ -377,10 +378,7 @@ def t(x: Tensor) -> Tensor:
 
 def _sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """g summed over the axes that broadcasting `shape` to g's shape added or stretched."""
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1
-    )
+    axes = broadcast_axes(g.shape, shape)
     # asarray: a sum over every axis is a NumPy scalar, which the kernels do not take
     return np.asarray(g.sum(axis=axes)).reshape(shape) if axes else g
 
