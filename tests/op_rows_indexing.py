@@ -143,6 +143,6 @@ row("diag_embed", lambda x: pydl.diag_embed(x, -1), [_u((3, 4))],
     skips=FLAT_SCATTER)  # fmt: skip
 row("tril", lambda x: pydl.tril(x, -1), [_u((2, 4, 5))])
 row("triu", lambda x: x.triu(1), [_u((4, 5))])
-row("unfold", lambda x: x.unfold(1, 3, 2), [_u((3, 8))], skips=VIEW)
+row("unfold_windows", lambda x: x.unfold(1, 3, 2), [_u((3, 8))], skips=VIEW)
 row("split", lambda x: pydl.split(x, [1, 3], 1)[1], [_u((3, 4))], skips=VIEW)
 row("movedim", lambda x: pydl.movedim(x, 0, -1), [_u((2, 3, 4))], skips=VIEW)
