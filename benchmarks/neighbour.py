@@ -1,15 +1,15 @@
-"""Step times when the machine is busy: pydl and PyTorch under OpenMP wait policies.
+"""Step times when the machine is busy: pydl under wait policies, and PyTorch.
 
     python benchmarks/neighbour.py [mlp128 cnn lstm] [--rounds N] [--policies default,0,...]
 
-Three conditions, each in a fresh process (the wait policy is read once, when the OpenMP
-runtime loads):
+Three conditions, each in a fresh process (the wait policy is read once, when the thread
+pool starts):
   alone   nothing else runs;
   busy    a process spinning in Python, pinned to CPU 1 (`taskset -c 1`);
   thread  the steps run in a Python thread while the main thread does Python work.
-A policy is `default` (what pydl picks when the user sets nothing), `spin` (libgomp's own
-default, GOMP_SPINCOUNT unset), `passive` (OMP_WAIT_POLICY=passive) or a number N
-(GOMP_SPINCOUNT=N). PyTorch runs under its own default. Prints each median in ms and its
+A policy is `default` (what pydl does when the user sets nothing), `passive` or `active`
+(OMP_WAIT_POLICY) or a number N (PYDL_SPIN_US=N: an idle worker spins N microseconds, then
+sleeps; Note [Wait policy] in cpp/core/parallel.cpp). PyTorch runs under its own default. Prints each median in ms and its
 ratio to the same runtime's `alone`. Linux only (taskset).
 """
 
@@ -59,13 +59,15 @@ def child(runtime: str, workload: str, condition: str, rounds: int) -> None:
 
 
 def policy_env(policy: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
-    if policy == "spin":
-        env["PYDL_WAIT_POLICY"] = "spin"  # tells pydl not to choose one
-    elif policy == "passive":
-        env["OMP_WAIT_POLICY"] = "passive"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYDL_SPIN_US", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+    }
+    if policy in ("passive", "active"):
+        env["OMP_WAIT_POLICY"] = policy
     elif policy != "default":
-        env["GOMP_SPINCOUNT"] = policy
+        env["PYDL_SPIN_US"] = policy
     return env
 
 
@@ -96,16 +98,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", default=["mlp128", "cnn", "lstm"])
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--policies", default="default,spin,passive")
+    parser.add_argument("--policies", default="default,passive,active")
+    parser.add_argument("--conditions", default=",".join(CONDITIONS))
     parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args()
+    conditions = args.conditions.split(",")
     runs = [("pydl", p) for p in args.policies.split(",")]
     if not args.no_torch:
-        runs.append(("torch", "spin"))
-    print(f"{'workload':8s} {'runtime':7s} {'policy':8s}" + "".join(f"{c:>18s}" for c in CONDITIONS))
+        runs.append(("torch", "default"))
+    print(f"{'workload':8s} {'runtime':7s} {'policy':8s}" + "".join(f"{c:>18s}" for c in conditions))
     for workload in args.workloads:
         for runtime, policy in runs:
-            ms = [measure(runtime, workload, c, policy, args.rounds) * 1e3 for c in CONDITIONS]
+            ms = [measure(runtime, workload, c, policy, args.rounds) * 1e3 for c in conditions]
             cells = "".join(f"{m:9.2f} ({m / ms[0]:5.2f}x)" for m in ms)
             print(f"{workload:8s} {runtime:7s} {policy:8s}{cells}", flush=True)
 

@@ -1,17 +1,27 @@
 #include "core/parallel.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
 
 #include "core/check.h"
 
-#ifdef PYDL_HAVE_OPENMP
-#include <omp.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define PYDL_PAUSE() _mm_pause()
+#else
+#define PYDL_PAUSE() ((void)0)
 #endif
 
 namespace pydl {
@@ -19,90 +29,207 @@ namespace pydl {
 namespace {
 std::atomic<int> g_num_threads{0};  // the default (Note [Thread count]); 0: not yet chosen
 thread_local int t_override = 0;    // this thread's pydl.threads(n); 0: none
+thread_local bool t_in_region = false;
+thread_local int t_index = 0;  // 0 on a calling thread, 1.. on the pool's workers
 std::atomic<uint64_t> g_regions{0};
 
-// Note [Fork]: fork copies only the calling thread. libgomp keeps, per thread that has
-// started a region, a pool of worker threads that it reuses for the next region; in the
-// child that pool names threads that do not exist, and the thread's next region waits
-// for them forever (a Pool(2) worker hung in GOMP_parallel on its first matmul). So the
-// child runs kernels on one thread, as PyTorch does, until set_num_threads asks for more;
-// then the forking thread's regions start from a new thread, whose libgomp pool is fresh
-// (libgomp cannot repair the copied one).
+// Note [Fork]: fork copies only the calling thread, so the child has none of the pool's
+// workers. on_fork_child drops the parent's pool (leaked: its mutex may have been held by
+// a thread that is gone) and the child runs kernels on one thread, as PyTorch does (a
+// DataLoader worker beside its siblings), until set_num_threads asks for more; a new pool
+// then starts on first use.
 std::atomic<bool> g_forked{false};
-thread_local bool t_stale_pool = false;  // this thread forked: its libgomp pool is a copy
+
+// The default thread count: OMP_NUM_THREADS (its first value, as OpenMP reads it) if set
+// and valid, else the CPUs this process may run on.
+int default_threads() {
+    if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+        char* end = nullptr;
+        const long n = std::strtol(env, &end, 10);
+        if (end != env && n >= 1) return int(std::min<long>(n, kMaxThreads));
+    }
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        return std::clamp(CPU_COUNT(&set), 1, kMaxThreads);
+    return std::clamp(int(std::thread::hardware_concurrency()), 1, kMaxThreads);
+}
+
+// Note [Wait policy]: how long an idle worker spins before it sleeps. Spinning keeps the
+// gaps between a step's kernels (microseconds of Python) from paying a wake-up each; but a
+// spinning thread on a core that another process needs takes that process's time, and a
+// sleeping worker woken by the kernel is scheduled ahead of it. A worker spins
+// kDefaultSpinUs after its last item, then sleeps (measured: benchmarks/neighbour.py, in
+// the note of issue 18). OMP_WAIT_POLICY=passive never spins, =active never sleeps;
+// PYDL_SPIN_US=N sets the spin in microseconds.
+constexpr int64_t kDefaultSpinUs = 100;
+int64_t spin_ns() {
+    if (const char* env = std::getenv("PYDL_SPIN_US")) {
+        char* end = nullptr;
+        const long long us = std::strtoll(env, &end, 10);
+        if (end != env && us >= 0) return us * 1000;
+    }
+    if (const char* env = std::getenv("OMP_WAIT_POLICY")) {
+        if (strcasecmp(env, "passive") == 0) return 0;
+        if (strcasecmp(env, "active") == 0) return INT64_MAX;
+    }
+    return kDefaultSpinUs * 1000;
+}
+
+// Note [Thread pool]: pydl's own pool, not OpenMP's. A region's items t in [0, items) are
+// claimed one at a time from one atomic word by whoever comes first: the calling thread
+// and the woken workers. The caller never waits for a worker to start, only for the items
+// a worker has claimed to finish; so a worker the OS has set aside (another process on its
+// core, the GIL-holding main thread beside it) costs the region nothing, where a
+// fork-join barrier would wait for it. One caller at a time uses the workers; a second
+// Python thread's region meanwhile runs its items itself, in order.
+class Pool {
+public:
+    // Runs body(t) for every t in [0, items), each once, on the calling thread and up to
+    // items - 1 workers. body must not throw (run_region catches).
+    void run(int items, const std::function<void(int)>& body) {
+        std::unique_lock<std::mutex> caller(caller_, std::try_to_lock);
+        if (!caller.owns_lock()) {  // another thread's region has the workers
+            for (int t = 0; t < items; ++t) body(t);
+            return;
+        }
+        add_workers(items - 1);
+        body_.store(&body, std::memory_order_relaxed);
+        done_.store(0, std::memory_order_relaxed);
+        ++generation_;
+        // publishes body_ and done_ with the work (release), seq_cst for the sleep handshake
+        claim_.store(uint64_t(generation_) << 32 | uint64_t(items) << 16,
+                     std::memory_order_seq_cst);
+        if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+            { std::lock_guard<std::mutex> lock(sleep_mutex_); }
+            wake_.notify_all();
+        }
+        uint64_t seen;
+        drain(seen);
+        for (int spins = 0; done_.load(std::memory_order_acquire) < items; ++spins) {
+            if (spins < 4096)
+                PYDL_PAUSE();
+            else
+                std::this_thread::yield();  // a claimed item still runs on a set-aside worker
+        }
+    }
+
+private:
+    static constexpr uint64_t kField = 0xffff;
+
+    // Claims and runs items until none are left; `seen` gets the generation it last saw.
+    void drain(uint64_t& seen) {
+        uint64_t word = claim_.load(std::memory_order_acquire);
+        for (;;) {
+            seen = word >> 32;
+            const uint64_t next = word & kField, items = (word >> 16) & kField;
+            if (next >= items) return;
+            if (claim_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+                (*body_.load(std::memory_order_relaxed))(int(next));
+                done_.fetch_add(1, std::memory_order_release);
+                word = claim_.load(std::memory_order_acquire);
+            }
+        }
+    }
+
+    void add_workers(int wanted) {
+        while (int(workers_) < wanted) {
+            const int index = int(workers_) + 1;
+            try {
+                std::thread([this, index] { work(index); }).detach();
+            } catch (const std::system_error&) {
+                return;  // no more threads: the caller and the workers there are do it all
+            }
+            ++workers_;
+        }
+    }
+
+    void work(int index) {
+        t_in_region = true;  // a worker only runs region items: its kernels never nest
+        t_index = index;
+        const int64_t spin = spin_ns();
+        uint64_t seen = claim_.load(std::memory_order_acquire) >> 32;
+        for (;;) {
+            const auto start = std::chrono::steady_clock::now();
+            for (int i = 1; claim_.load(std::memory_order_acquire) >> 32 == seen; ++i) {
+                PYDL_PAUSE();
+                if (i % 64 == 0 && std::chrono::steady_clock::now() - start >=
+                                       std::chrono::nanoseconds(spin)) {
+                    std::unique_lock<std::mutex> lock(sleep_mutex_);
+                    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+                    while (claim_.load(std::memory_order_seq_cst) >> 32 == seen)
+                        wake_.wait(lock);
+                    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+                    break;
+                }
+            }
+            drain(seen);
+        }
+    }
+
+    std::mutex caller_;                      // held by the thread whose region runs
+    uint32_t generation_ = 0;                // the caller's count of regions (under caller_)
+    size_t workers_ = 0;                     // started so far (under caller_)
+    std::atomic<uint64_t> claim_{0};         // generation << 32 | items << 16 | next item
+    std::atomic<const std::function<void(int)>*> body_{nullptr};
+    std::atomic<int> done_{0};               // items of this generation finished
+    std::atomic<int> sleepers_{0};
+    std::mutex sleep_mutex_;
+    std::condition_variable wake_;
+};
+
+std::atomic<Pool*> g_pool{nullptr};
+
+Pool& pool() {
+    Pool* p = g_pool.load(std::memory_order_acquire);
+    if (p) return *p;
+    auto fresh = std::make_unique<Pool>();
+    if (g_pool.compare_exchange_strong(p, fresh.get(), std::memory_order_acq_rel))
+        return *fresh.release();  // never freed: workers may outlive static destructors
+    return *p;
+}
 
 void on_fork_child() {
     g_forked.store(true, std::memory_order_relaxed);
-    t_stale_pool = true;  // runs on the child's one thread, the one that called fork
+    g_pool.store(nullptr, std::memory_order_relaxed);  // Note [Fork]
 }
 const int g_atfork_registered = pthread_atfork(nullptr, nullptr, on_fork_child);
-
-int default_threads() {
-#ifdef PYDL_HAVE_OPENMP
-    return std::clamp(omp_get_max_threads(), 1, kMaxThreads);  // honours OMP_NUM_THREADS
-#else
-    return 1;
-#endif
-}
-
-bool in_region() {
-#ifdef PYDL_HAVE_OPENMP
-    return omp_in_parallel();
-#else
-    return false;
-#endif
-}
 
 void check_thread_count(int n, const char* fn) {
     PYDL_CHECK(n >= 1 && n <= kMaxThreads, ValueError, fn, " expects 1 <= n <= ", kMaxThreads,
                ", got ", n);
 }
 
-#ifdef PYDL_HAVE_OPENMP
-// Runs body(t, stop) for t in [0, threads) on a team of up to `threads` threads, each t
-// once. Note [Errors in regions]: the first exception is kept and rethrown here; `stop`
-// turns true once a body has thrown, for bodies that can end early.
+// Runs body(t, stop) for t in [0, threads), each once, on up to `threads` threads.
+// Note [Errors in regions]: the first exception is kept and rethrown here; `stop` turns
+// true once a body has thrown, for bodies that can end early.
 template <typename Body>
 void run_region(int threads, const Body& body) {
-    std::exception_ptr error;
-    std::atomic<bool> stop{false};
-    const auto team = [&] {
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-        for (int t = 0; t < threads; ++t) {
-            try {
-                body(t, stop);
-            } catch (...) {
-                if (!stop.exchange(true)) error = std::current_exception();
-            }
+    struct Shared {
+        const Body& body;
+        std::exception_ptr error;
+        std::atomic<bool> stop{false};
+    } shared{body, nullptr};
+    // one captured pointer: fits std::function's own storage, no allocation per region
+    const std::function<void(int)> item = [s = &shared](int t) {
+        const bool outer = t_in_region;
+        t_in_region = true;
+        try {
+            s->body(t, s->stop);
+        } catch (...) {
+            if (!s->stop.exchange(true)) s->error = std::current_exception();
         }
+        t_in_region = outer;
     };
     g_regions.fetch_add(1, std::memory_order_relaxed);
-    if (t_stale_pool) {
-        std::thread fresh(team);  // Note [Fork]
-        fresh.join();
-    } else {
-        team();
-    }
-    if (error) std::rethrow_exception(error);  // the region's end ordered the write before
+    pool().run(threads, item);
+    if (shared.error) std::rethrow_exception(shared.error);  // ordered by done_'s acquire
 }
-#endif
 }  // namespace
 
-bool have_openmp() {
-#ifdef PYDL_HAVE_OPENMP
-    return true;
-#else
-    return false;
-#endif
-}
+bool have_openmp() { return false; }
 
-int current_thread_index() {
-#ifdef PYDL_HAVE_OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
+int current_thread_index() { return t_in_region ? t_index : 0; }
 
 uint64_t parallel_region_count() { return g_regions.load(std::memory_order_relaxed); }
 
@@ -120,7 +247,7 @@ int set_thread_override(int n) {
 }
 
 int get_num_threads() {
-    if (in_region() || g_forked.load(std::memory_order_relaxed)) return 1;
+    if (t_in_region || g_forked.load(std::memory_order_relaxed)) return 1;
     if (t_override > 0) return t_override;
     int n = g_num_threads.load();
     if (n == 0) {
@@ -144,7 +271,6 @@ void parallel_for_slots(int64_t begin, int64_t end, int64_t grain, int slots,
     const int64_t chunks = (end - begin + grain - 1) / grain;
     const int threads = static_cast<int>(
         std::min<int64_t>(std::min(get_num_threads(), std::max(slots, 1)), chunks));
-#ifdef PYDL_HAVE_OPENMP
     if (threads > 1) {  // get_num_threads() is 1 inside a region: never nested
         // Split into `threads` contiguous ranges rounded to the grain; the ranges
         // change with the thread count, which is why kernels must not reduce
@@ -157,8 +283,6 @@ void parallel_for_slots(int64_t begin, int64_t end, int64_t grain, int slots,
         });
         return;
     }
-#endif
-    (void)threads;
     fn(0, begin, end);
 }
 
@@ -194,7 +318,6 @@ void parallel_for_each_balanced(int64_t begin, int64_t end,
                                 const std::function<void(int64_t)>& fn) {
     const int64_t n = end - begin;
     if (n <= 0) return;
-#ifdef PYDL_HAVE_OPENMP
     const int threads = static_cast<int>(std::min<int64_t>(get_num_threads(), n));
     if (threads > 1 && n < (int64_t(1) << 32)) {
         std::unique_ptr<Share[]> shares(new Share[threads]);
@@ -212,7 +335,6 @@ void parallel_for_each_balanced(int64_t begin, int64_t end,
         });
         return;
     }
-#endif
     for (int64_t i = begin; i < end; ++i) fn(i);
 }
 
