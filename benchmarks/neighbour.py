@@ -9,8 +9,8 @@ pool starts):
   thread  the steps run in a Python thread while the main thread does Python work.
 A policy is `default` (what pydl does when the user sets nothing), `passive` or `active`
 (OMP_WAIT_POLICY) or a number N (PYDL_SPIN_US=N: an idle worker spins N microseconds, then
-sleeps; Note [Wait policy] in cpp/core/parallel.cpp). PyTorch runs under its own default. Prints each median in ms and its
-ratio to the same runtime's `alone`. Linux only (taskset).
+sleeps; Note [Wait policy] in cpp/core/parallel.cpp). PyTorch runs under its own default.
+Prints each median in ms and its ratio to the same runtime's `alone`. Linux only (taskset).
 """
 
 import argparse
@@ -106,7 +106,9 @@ def main() -> None:
     runs = [("pydl", p) for p in args.policies.split(",")]
     if not args.no_torch:
         runs.append(("torch", "default"))
-    print(f"{'workload':8s} {'runtime':7s} {'policy':8s}" + "".join(f"{c:>18s}" for c in conditions))
+    print(
+        f"{'workload':8s} {'runtime':7s} {'policy':8s}" + "".join(f"{c:>18s}" for c in conditions)
+    )
     for workload in args.workloads:
         for runtime, policy in runs:
             ms = [measure(runtime, workload, c, policy, args.rounds) * 1e3 for c in conditions]

@@ -1,4 +1,4 @@
-"""pydl: a CPU deep-learning runtime. C++17/OpenMP kernels under a PyTorch-like API.
+"""pydl: a CPU deep-learning runtime. C++17 kernels under a PyTorch-like API.
 
 Every kernel has a NumPy twin in `pydl.reference`; `pydl.set_backend` picks which one runs.
 """
@@ -78,6 +78,7 @@ from ._factories import (
 from ._random import get_rng_state, initial_seed, manual_seed, set_rng_state
 from .serialization import load, save
 from ._runtime import empty_cache, get_num_threads, set_num_threads, threads
+from ._runtime import _register_with_threadpoolctl
 from .backend import get_backend, set_backend
 from ._ops import OPS as _OPS
 from .tensor import (
@@ -110,11 +111,13 @@ from . import (  # noqa: E402
     utils,
 )
 
+_register_with_threadpoolctl()
 __version__ = _core.build_info()["version"]
 
 
 def build_info() -> dict:
-    """Version, compiler, OpenMP on/off, SIMD level detected at run time, thread count."""
+    """Version, compiler, SIMD level detected at run time, thread count, and how idle kernel
+    threads wait (`wait_policy`: Note [Wait policy])."""
     return dict(_core.build_info())
 
 

@@ -1,6 +1,8 @@
 """Kernel threads and the buffer cache: pydl.set_num_threads, get_num_threads, threads,
 empty_cache.
 
+threadpoolctl's `threadpool_limits(n)` limits them too (_register_with_threadpoolctl).
+
 Note [Thread count] (cpp/core/parallel.h): set_num_threads sets the process-wide default,
 as torch.set_num_threads does; `with pydl.threads(n):` sets the calling Python thread's
 own count for the block, which kernels launched from that thread use instead, so one
@@ -12,6 +14,7 @@ child process made by fork, kernels run on one thread until set_num_threads is c
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import operator
 from collections.abc import Iterator
 
@@ -63,3 +66,34 @@ def empty_cache() -> int:
     """Free the memory pydl keeps for reuse between steps (output buffers, GEMM and
     convolution scratch); returns the bytes freed."""
     return int(_core.empty_cache())
+
+
+def _register_with_threadpoolctl() -> None:
+    """Makes `threadpoolctl.threadpool_limits(n)` limit pydl's kernel threads as it limits
+    NumPy's BLAS: a controller for pydl's extension module, found by threadpoolctl among
+    the loaded libraries like any other. Nothing happens when threadpoolctl is not
+    installed."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return
+
+    class PydlController(threadpoolctl.LibController):
+        user_api = "pydl"
+        internal_api = "pydl"
+        # the module's file name; other `_core` modules lack the symbols below, so
+        # threadpoolctl passes over them
+        filename_prefixes = ("_core",)
+
+        def get_num_threads(self) -> int:
+            return self.dynlib.pydl_threadpool_get_num_threads()
+
+        def set_num_threads(self, num_threads: int) -> None:
+            self.dynlib.pydl_threadpool_set_num_threads(num_threads)
+
+        def get_version(self) -> str:
+            version = self.dynlib.pydl_threadpool_version
+            version.restype = ctypes.c_char_p
+            return version().decode()
+
+    threadpoolctl.register(PydlController)

@@ -104,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--limit", type=_count, help=argparse.SUPPRESS)
     t.add_argument("--loss-log", type=Path, help=argparse.SUPPRESS)
 
-    sub.add_parser("info", help="show the build: version, compiler, OpenMP, SIMD, threads")
+    sub.add_parser("info", help="show the build: version, compiler, SIMD, threads, wait policy")
 
     b = sub.add_parser(
         "bench",
@@ -196,8 +196,7 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     info = pydl.build_info()
     print(
         f"pydl {_version()} | {config.model} | backend {pydl.get_backend()} | "
-        f"{_threads(pydl.get_num_threads())} | SIMD {info['simd']} | "
-        f"OpenMP {'on' if info['openmp'] else 'off'}",
+        f"{_threads(pydl.get_num_threads())} | SIMD {info['simd']}",
         flush=True,
     )
     if resume is not None:
@@ -277,7 +276,7 @@ def _info() -> int:
     rows = [
         ("version", _version()),
         ("compiler", info["compiler"]),
-        ("OpenMP", "on" if info["openmp"] else "off"),
+        ("wait policy", info["wait_policy"]),
         ("SIMD", info["simd"]),
         ("threads", str(pydl.get_num_threads())),
         ("backend", pydl.get_backend()),

@@ -12,7 +12,7 @@ from pydl.nn import functional as NF
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    """These models' layers are small: a second OpenMP thread adds only synchronization,
+    """These models' layers are small: a second kernel thread adds only synchronization,
     which on a busy machine made these tests several times slower (results are the same)."""
     with pydl.threads(1):
         yield

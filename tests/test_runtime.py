@@ -1,6 +1,7 @@
 """Build info, threads, the seeded generator."""
 
 import numpy as np
+import pytest
 
 import pydl
 from pydl import _core, reference
@@ -10,9 +11,9 @@ from helpers import fresh_interpreter_prints
 
 def test_build_info():
     info = pydl.build_info()
-    assert set(info) >= {"version", "compiler", "openmp", "simd", "num_threads"}
+    assert set(info) >= {"version", "compiler", "wait_policy", "simd", "num_threads"}
     assert info["simd"] in {"avx512f", "avx2+fma", "neon", "generic"}
-    assert isinstance(info["openmp"], bool)
+    assert "spin" in info["wait_policy"] or "passive" in info["wait_policy"]
 
 
 def test_threads_context():
@@ -64,6 +65,48 @@ def test_manual_seed_reproduces():
 
 def test_omp_num_threads_is_the_default():
     assert fresh_interpreter_prints("pydl.get_num_threads()", OMP_NUM_THREADS="1") == "1"
+    # OpenMP's list form: the first value is the outer level's
+    assert fresh_interpreter_prints("pydl.get_num_threads()", OMP_NUM_THREADS="3,2") == "3"
+
+
+@pytest.mark.parametrize(
+    "env,policy",
+    [
+        ({}, "idle workers spin 100 us, then sleep"),
+        ({"OMP_WAIT_POLICY": "passive"}, "passive (idle workers sleep at once)"),
+        ({"OMP_WAIT_POLICY": "ACTIVE"}, "active (idle workers never sleep)"),
+        (
+            {"PYDL_SPIN_US": "20", "OMP_WAIT_POLICY": "passive"},
+            "idle workers spin 20 us, then sleep",
+        ),
+    ],
+)
+def test_wait_policy_follows_the_environment(env, policy):
+    """Note [Wait policy]; and the pool works under each (a threaded matmul is right)."""
+    check = (
+        "(pydl.build_info()['wait_policy'], "
+        "bool((pydl.ones(300, 300) @ pydl.ones(300, 300) == 300).all()))"
+    )
+    clean = {"OMP_WAIT_POLICY": "", "PYDL_SPIN_US": "", "OMP_NUM_THREADS": "2"}
+    assert fresh_interpreter_prints(check, **{**clean, **env}) == repr((policy, True))
+
+
+def test_threadpoolctl_limits_pydl():
+    """threadpool_limits(1) limits pydl's kernels as it limits NumPy's BLAS, and restores
+    the count after."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    pydl.set_num_threads(2)
+    [entry] = [i for i in threadpoolctl.threadpool_info() if i["internal_api"] == "pydl"]
+    assert entry["num_threads"] == 2 and entry["version"] == pydl.__version__
+    with threadpoolctl.threadpool_limits(1):
+        assert pydl.get_num_threads() == 1
+        before = _core._testing.parallel_regions()
+        pydl.matmul(pydl.ones(512, 512), pydl.ones(512, 512))
+        assert _core._testing.parallel_regions() == before  # really one thread
+    assert pydl.get_num_threads() == 2
+    with threadpoolctl.threadpool_limits(limits=1, user_api="pydl"):
+        assert pydl.get_num_threads() == 1
+    assert pydl.get_num_threads() == 2
 
 
 def test_buffer_pool_reuses_and_frees():

@@ -15,7 +15,7 @@ COVS = np.array([[[0.5, 0.2], [0.2, 0.4]], 0.3 * np.eye(2)])
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    """These models' layers are small: a second OpenMP thread adds only synchronization,
+    """These models' layers are small: a second kernel thread adds only synchronization,
     which on a busy machine made these tests several times slower (results are the same)."""
     with pydl.threads(1):
         yield

@@ -1,5 +1,6 @@
 // pydl._core: the compiled backend. Same function names and signatures as
 // pydl.reference (see Note [Binding contract] in common.h).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -92,7 +93,7 @@ void bind_runtime(py::module_& m) {
         py::dict d;
         d["version"] = PYDL_VERSION;
         d["compiler"] = PYDL_COMPILER;
-        d["openmp"] = have_openmp();
+        d["wait_policy"] = wait_policy();
         d["simd"] = simd_level();
         d["num_threads"] = get_num_threads();
         return d;
@@ -139,6 +140,20 @@ void bind_runtime(py::module_& m) {
 
 }  // namespace
 }  // namespace pydl::bind
+
+// The thread count for threadpoolctl's controller (pydl/_runtime.py), which calls these
+// through ctypes: plain C, exported, never throwing.
+extern "C" {
+__attribute__((visibility("default"))) int pydl_threadpool_get_num_threads() {
+    return pydl::get_default_num_threads();
+}
+__attribute__((visibility("default"))) void pydl_threadpool_set_num_threads(int n) {
+    pydl::set_num_threads(std::clamp(n, 1, pydl::kMaxThreads));
+}
+__attribute__((visibility("default"))) const char* pydl_threadpool_version() {
+    return PYDL_VERSION;
+}
+}
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "pydl's C++ kernels. See pydl.reference for their NumPy twins.";

@@ -100,7 +100,9 @@ public:
         claim_.store(uint64_t(generation_) << 32 | uint64_t(items) << 16,
                      std::memory_order_seq_cst);
         if (sleepers_.load(std::memory_order_seq_cst) > 0) {
-            { std::lock_guard<std::mutex> lock(sleep_mutex_); }
+            {
+                std::lock_guard<std::mutex> lock(sleep_mutex_);
+            }
             wake_.notify_all();
         }
         uint64_t seen;
@@ -153,12 +155,11 @@ private:
             const auto start = std::chrono::steady_clock::now();
             for (int i = 1; claim_.load(std::memory_order_acquire) >> 32 == seen; ++i) {
                 PYDL_PAUSE();
-                if (i % 64 == 0 && std::chrono::steady_clock::now() - start >=
-                                       std::chrono::nanoseconds(spin)) {
+                if (i % 64 == 0 &&
+                    std::chrono::steady_clock::now() - start >= std::chrono::nanoseconds(spin)) {
                     std::unique_lock<std::mutex> lock(sleep_mutex_);
                     sleepers_.fetch_add(1, std::memory_order_seq_cst);
-                    while (claim_.load(std::memory_order_seq_cst) >> 32 == seen)
-                        wake_.wait(lock);
+                    while (claim_.load(std::memory_order_seq_cst) >> 32 == seen) wake_.wait(lock);
                     sleepers_.fetch_sub(1, std::memory_order_relaxed);
                     break;
                 }
@@ -167,12 +168,12 @@ private:
         }
     }
 
-    std::mutex caller_;                      // held by the thread whose region runs
-    uint32_t generation_ = 0;                // the caller's count of regions (under caller_)
-    size_t workers_ = 0;                     // started so far (under caller_)
-    std::atomic<uint64_t> claim_{0};         // generation << 32 | items << 16 | next item
+    std::mutex caller_;               // held by the thread whose region runs
+    uint32_t generation_ = 0;         // the caller's count of regions (under caller_)
+    size_t workers_ = 0;              // started so far (under caller_)
+    std::atomic<uint64_t> claim_{0};  // generation << 32 | items << 16 | next item
     std::atomic<const std::function<void(int)>*> body_{nullptr};
-    std::atomic<int> done_{0};               // items of this generation finished
+    std::atomic<int> done_{0};  // items of this generation finished
     std::atomic<int> sleepers_{0};
     std::mutex sleep_mutex_;
     std::condition_variable wake_;
@@ -227,7 +228,12 @@ void run_region(int threads, const Body& body) {
 }
 }  // namespace
 
-bool have_openmp() { return false; }
+std::string wait_policy() {
+    const int64_t ns = spin_ns();
+    if (ns == 0) return "passive (idle workers sleep at once)";
+    if (ns == INT64_MAX) return "active (idle workers never sleep)";
+    return "idle workers spin " + std::to_string(ns / 1000) + " us, then sleep";
+}
 
 int current_thread_index() { return t_in_region ? t_index : 0; }
 
@@ -246,15 +252,19 @@ int set_thread_override(int n) {
     return prev;
 }
 
-int get_num_threads() {
-    if (t_in_region || g_forked.load(std::memory_order_relaxed)) return 1;
-    if (t_override > 0) return t_override;
+int get_default_num_threads() {
     int n = g_num_threads.load();
     if (n == 0) {
         n = default_threads();
         g_num_threads.store(n);
     }
     return n;
+}
+
+int get_num_threads() {
+    if (t_in_region || g_forked.load(std::memory_order_relaxed)) return 1;
+    if (t_override > 0) return t_override;
+    return get_default_num_threads();
 }
 
 int parallel_slots(int64_t begin, int64_t end, int64_t grain) {

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace pydl {
 
@@ -26,7 +27,10 @@ int set_thread_override(int n);
 // region (regions do not nest) and in a child process after fork (Note [Fork] in
 // parallel.cpp) until set_num_threads; else the override, else the default.
 int get_num_threads();
-bool have_openmp();
+// The process-wide default alone (what set_num_threads set), for threadpoolctl.
+int get_default_num_threads();
+// How idle workers wait (Note [Wait policy] in parallel.cpp), for build_info.
+std::string wait_policy();
 // The calling thread's index within the running parallel_for (0 outside one).
 int current_thread_index();
 // How many regions have run on more than one thread since the process started (for tests:

@@ -13,7 +13,7 @@ is a RuntimeError, not a hang; `timeout` > 0 bounds the wait for one batch.
 
 Start method: the `multiprocessing_context` argument, else multiprocessing's default
 (fork on Linux before Python 3.14, as PyTorch's). Fork is safe with pydl: a forked child
-runs its kernels on one thread, never touching the parent's OpenMP pool (Note [Fork] in
+runs its kernels on one thread, never touching the parent's thread pool (Note [Fork] in
 cpp/core/parallel.cpp), and each worker sets one kernel thread anyway. 'spawn' and
 'forkserver' work too (the dataset, collate_fn and worker_init_fn must then pickle).
 Worker w seeds Python's `random` and pydl with base_seed + w and NumPy's legacy global
