@@ -12,6 +12,7 @@ one's dtype wins as is (`int64 + float32` is float32, where NumPy says float64).
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -56,12 +57,18 @@ def result_type(*operands: Any) -> np.dtype:
     for x in operands:
         arr = getattr(x, "_array", x)
         if isinstance(arr, (np.ndarray, np.generic)):
+            if arr.dtype.kind not in _CATEGORY:
+                from .tensor import _conversion_error
+
+                raise _conversion_error(x, arr)
             g = 0 if arr.ndim else 1
             groups[g] = arr.dtype if groups[g] is None else promote_types(groups[g], arr.dtype)
         else:
             c = _SCALAR_CATEGORY.get(type(x).__name__)
             if c is None:
-                raise TypeError(f"expected a tensor or a number, got {type(x).__name__}")
+                from .tensor import _not_a_tensor_error
+
+                raise _not_a_tensor_error(x)
             scalar = max(scalar, c)
     dims, zero_d = groups
     if dims is None:
@@ -75,6 +82,42 @@ def result_type(*operands: Any) -> np.dtype:
     if scalar > category(result):
         return _DEFAULT[scalar]
     return result
+
+
+#: The dtypes a pydl tensor may hold (PyTorch's CPU dtypes that NumPy has, but float16).
+SUPPORTED_DTYPES = tuple(
+    np.dtype(t)
+    for t in (np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64, np.float32, np.float64)
+)
+_PYTHON_TYPES = {builtins.bool: bool, builtins.int: int64, builtins.float: float64}
+
+
+def dtype_arg(dtype: Any, fn: str, arg: str = "dtype") -> np.dtype | None:
+    """`dtype` as a NumPy dtype pydl supports (None stays None); TypeError naming fn and the
+    value otherwise. A dtype is a pydl dtype (`pydl.float32`), a NumPy dtype or scalar type,
+    or Python's bool/int/float (torch.zeros(2, dtype=float) is float64); strings are
+    refused, as PyTorch refuses them."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        raise TypeError(
+            f"{fn}(): argument '{arg}' must be a dtype such as pydl.float32, not the string "
+            f"{dtype!r}"
+        )
+    if isinstance(dtype, type) and dtype in _PYTHON_TYPES:
+        return _PYTHON_TYPES[dtype]
+    if isinstance(dtype, np.dtype) or (isinstance(dtype, type) and issubclass(dtype, np.generic)):
+        dt = np.dtype(dtype)
+        if dt in SUPPORTED_DTYPES:
+            return dt
+        raise TypeError(
+            f"{fn}(): argument '{arg}': dtype {dt} is not supported by pydl (it has "
+            f"{', '.join(builtins.str(d) for d in SUPPORTED_DTYPES)})"
+        )
+    raise TypeError(
+        f"{fn}(): argument '{arg}' must be a dtype such as pydl.float32, "
+        f"not {type(dtype).__name__} ({dtype!r})"
+    )
 
 
 class memory_format:

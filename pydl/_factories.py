@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import math
 import operator
+import sys
 from typing import Any
 
 import numpy as np
@@ -24,46 +25,13 @@ from . import _random
 from . import backend as _b
 from . import reference as _reference
 from ._device import as_device
+from ._dtypes import _PYTHON_TYPES, SUPPORTED_DTYPES, dtype_arg  # noqa: F401 - re-exported
 from .tensor import DEFAULT_DTYPE, Tensor, _constant
-
-#: The dtypes a pydl tensor may hold (PyTorch's CPU dtypes that NumPy has, but float16).
-SUPPORTED_DTYPES = tuple(
-    np.dtype(t)
-    for t in (np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64, np.float32, np.float64)
-)
-_PYTHON_TYPES = {builtins.bool: np.dtype(np.bool_), builtins.int: np.dtype(np.int64)}
-_PYTHON_TYPES[builtins.float] = np.dtype(np.float64)
 
 
 def get_default_dtype() -> np.dtype:
     """The dtype of floating tensors made without one: float32 (as torch's default)."""
     return DEFAULT_DTYPE
-
-
-def dtype_arg(dtype: Any, fn: str, arg: str = "dtype") -> np.dtype | None:
-    """`dtype` as a NumPy dtype pydl supports (None stays None); TypeError naming fn and the
-    value otherwise."""
-    if dtype is None:
-        return None
-    if isinstance(dtype, str):
-        raise TypeError(
-            f"{fn}(): argument '{arg}' must be a dtype such as pydl.float32, not the string "
-            f"{dtype!r}"
-        )
-    if isinstance(dtype, type) and dtype in _PYTHON_TYPES:
-        return _PYTHON_TYPES[dtype]
-    if isinstance(dtype, np.dtype) or (isinstance(dtype, type) and issubclass(dtype, np.generic)):
-        dt = np.dtype(dtype)
-        if dt in SUPPORTED_DTYPES:
-            return dt
-        raise TypeError(
-            f"{fn}(): dtype {dt} is not supported by pydl (it has "
-            f"{', '.join(str(d) for d in SUPPORTED_DTYPES)})"
-        )
-    raise TypeError(
-        f"{fn}(): argument '{arg}' must be a dtype such as pydl.float32, "
-        f"not {type(dtype).__name__} ({dtype!r})"
-    )
 
 
 def _size(size: tuple, fn: str) -> tuple[int, ...]:
@@ -81,7 +49,17 @@ def _size(size: tuple, fn: str) -> tuple[int, ...]:
         if n < 0:
             raise RuntimeError(f"{fn}: Dimension size must be non-negative, got size {size}")
         shape.append(n)
+    _check_numel(fn, tuple(shape))
     return tuple(shape)
+
+
+def _check_numel(fn: str, shape: tuple[int, ...]) -> None:
+    """ValueError for a shape whose byte count overflows (NumPy's "array is too big"
+    names neither the function nor the size); a size that fits in the address space but
+    not in memory is NumPy's MemoryError, which says how many bytes it tried."""
+    n = math.prod(shape)
+    if n > sys.maxsize // 8:
+        raise ValueError(f"{fn}(): size {shape} has {n} elements: too big to allocate")
 
 
 def _finish(arr: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
@@ -240,6 +218,12 @@ def randn_like(
     return _finish(arr, device, requires_grad)
 
 
+def _int(x: Any, fn: str, arg: str) -> int:
+    if isinstance(x, builtins.float):
+        raise TypeError(f"{fn}(): argument '{arg}' must be an int, got float ({x})")
+    return operator.index(x)
+
+
 def _number(x: Any, fn: str, arg: str) -> Any:
     if isinstance(x, Tensor):
         x = x.item()
@@ -282,6 +266,7 @@ def arange(
     if (end - start) * step < 0:
         raise RuntimeError("arange(): upper bound and lower bound inconsistent with step sign")
     n = math.ceil((end - start) / step)
+    _check_numel("arange", (n,))
     if dt.kind in "iu":
         arr = (start + step * np.arange(n, dtype=np.int64)).astype(dt)
     else:  # computed in double, as PyTorch's CPU kernel does, then rounded once
@@ -307,6 +292,7 @@ def linspace(
     steps = operator.index(steps)
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
+    _check_numel("linspace", (steps,))
     dt = dtype_arg(dtype, "linspace") or DEFAULT_DTYPE
     i = np.arange(steps, dtype=np.float64)
     if steps == 1:
@@ -351,6 +337,7 @@ def eye(
     """The n x m (m defaults to n) matrix with ones on the diagonal and zeros elsewhere."""
     rows = _size((n,), "eye")[0]
     cols = rows if m is None else _size((m,), "eye")[0]
+    _check_numel("eye", (rows, cols))
     dt = dtype_arg(dtype, "eye") or DEFAULT_DTYPE
     return _finish(np.eye(rows, cols, dtype=dt), device, requires_grad)
 
@@ -359,8 +346,12 @@ def _words64(shape: tuple[int, ...]) -> np.ndarray:
     """Random 64-bit words from pydl's generator (two 32-bit words of its stream each, the
     same on either backend: Note [Random streams] in cpp/core/rng.h)."""
     n = math.prod(shape)
+    if 16 * n > sys.maxsize:
+        raise ValueError(f"{n} random 64-bit draws (shape {shape}) are too big to allocate")
+    # allocated before the stream advances: a draw that cannot be made does not use it up
+    counters = np.arange(2 * n, dtype=np.uint64)
     seed, offset = _random._take(2 * n)
-    w = _reference.random._words(seed, offset + np.arange(2 * n, dtype=np.uint64))
+    w = _reference.random._words(seed, offset + counters)
     return ((w[0::2] << np.uint64(32)) | w[1::2]).reshape(shape)
 
 
@@ -377,7 +368,7 @@ def _int_draws(low: int, high: int, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _bounds(low: Any, high: Any, fn: str) -> tuple[int, int]:
-    lo, hi = (operator.index(_number(v, fn, n)) for v, n in ((low, "low"), (high, "high")))
+    lo, hi = (_int(_number(v, fn, n), fn, n) for v, n in ((low, "low"), (high, "high")))
     if hi <= lo:
         raise RuntimeError(f"{fn}(): expects 'from' < 'to', got low={lo} and high={hi}")
     return lo, hi
@@ -508,8 +499,8 @@ def normal(
     dt = _float_dtype(dt, "normal")
     m = mean._array if isinstance(mean, Tensor) else float(mean)
     s = std._array if isinstance(std, Tensor) else float(std)
-    if np.any(np.asarray(s) < 0):
-        raise RuntimeError("normal(): std must be non-negative")
+    if not np.all(np.asarray(s) >= 0):  # NaN too
+        raise RuntimeError(f"normal(): std must be non-negative, got {np.min(s)}")
     values = m + s * _draw(shape, dt, normal=True)
     return _finish(np.asarray(values, dt), device, requires_grad)
 

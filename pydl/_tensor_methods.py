@@ -12,7 +12,7 @@ from ._dtypes import check_memory_format
 from ._ops import elementwise as E
 from ._ops import inplace
 from ._device import device
-from .tensor import Tensor
+from .tensor import Tensor, tensor
 
 _CPU = device("cpu")
 
@@ -34,10 +34,6 @@ def _reverse(fn: Callable) -> Callable:
     return lambda self, other: fn(other, self)
 
 
-def _shape_of(size: tuple) -> tuple:
-    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-
-
 def _new_factory(make: Callable) -> Callable:
     """Tensor.new_zeros/new_ones/new_empty(*size, dtype=None, device=None,
     requires_grad=False): this tensor's dtype unless dtype is given."""
@@ -46,7 +42,8 @@ def _new_factory(make: Callable) -> Callable:
         self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
         requires_grad: bool = False
     ) -> Tensor:  # fmt: skip
-        arr = make(_shape_of(size), dtype=np.dtype(dtype or self.dtype))
+        shape = _factories._size(size, new.__name__)
+        arr = make(shape, dtype=_factories.dtype_arg(dtype, new.__name__) or self.dtype)
         return _factories._finish(arr, device, requires_grad)
 
     new.__name__ = "new_" + make.__name__
@@ -58,8 +55,8 @@ def _new_full(
     requires_grad: bool = False
 ) -> Tensor:  # fmt: skip
     """Tensor.new_full: size filled with fill_value, in this tensor's dtype by default."""
-    arr = np.full(_shape_of((size,)), fill_value, np.dtype(dtype or self.dtype))
-    return _factories._finish(arr, device, requires_grad)
+    dt = _factories.dtype_arg(dtype, "new_full") or self.dtype
+    return _factories.full(size, fill_value, dtype=dt, device=device, requires_grad=requires_grad)
 
 
 def _new_tensor(
@@ -67,9 +64,8 @@ def _new_tensor(
     requires_grad: bool = False
 ) -> Tensor:  # fmt: skip
     """Tensor.new_tensor: a copy of data, in this tensor's dtype by default."""
-    data = data._array if isinstance(data, Tensor) else data
-    arr = np.array(data, np.dtype(dtype or self.dtype))
-    return _factories._finish(arr, device, requires_grad)
+    dt = _factories.dtype_arg(dtype, "new_tensor") or self.dtype
+    return tensor(data, dtype=dt, device=device, requires_grad=requires_grad)
 
 
 def _conversion(name: str, dtype: np.dtype) -> Callable:

@@ -168,11 +168,16 @@ class _Node:
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data._array
-    if dtype is not None:
-        return np.asarray(data, dtype=dtype, order="C")
-    arr = np.asarray(data)
+    elif isinstance(data, np.ndarray) and data.dtype.kind not in "fiub":
+        raise _conversion_error(data, data)  # before a cast would drop imaginary parts
+    try:
+        arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype, order="C")
+    except (ValueError, TypeError, OverflowError) as e:
+        raise _conversion_error(data, None, e) from None
     if arr.dtype.kind not in "fiub":
-        raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
+        raise _conversion_error(data, arr)
+    if dtype is not None:
+        return arr
     if not isinstance(data, (np.ndarray, np.generic)):
         # NumPy data keeps its dtype; Python floats become float32 and ints int64.
         if arr.dtype.kind == "f":
@@ -180,6 +185,149 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
         elif arr.dtype.kind in "iu":
             arr = arr.astype(np.int64)
     return np.asarray(arr, order="C")
+
+
+# Note [Conversion errors]: every op converts its tensor arguments with as_tensor (or
+# Tensor()), so a value that is not numbers (a str, None, an object or complex array, a
+# ragged list, an int beyond 64 bits) fails in one place. The message names the function
+# the user called and its argument, found on the error path only by walking the stack to
+# the outermost pydl frame that holds the value as a parameter: the hot path pays nothing.
+_PYDL_DIR = __file__.rsplit("/", 1)[0] + "/"
+# generic wrappers (any file), and the conversion's own frames (tensor.py, _ops/_util.py)
+_WRAPPERS = frozenset({"fn", "run", "call", "wrapper", "method", "inner", "new", "<lambda>"})
+_CONVERSION = frozenset(
+    {"_as_array", "as_tensor", "tensors_of", "_conversion_error", "_argument_of"}
+    | {"_not_a_tensor_error"}
+    | {"promoted", "tensor_pair", "result_type"}
+)
+
+
+def _argument_of(value: Any) -> str:
+    """The prefix "f(): argument 'x' " for the outermost pydl function on the stack that
+    took `value` as its parameter `x`, or else as an element of its list parameter `x`
+    (cat's tensors, einsum's *operands); "" when none did: the message then says what it
+    got only."""
+    import sys
+
+    direct = element = ""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PYDL_DIR):
+        code = frame.f_code
+        if code.co_name not in _WRAPPERS and not (
+            code.co_name in _CONVERSION
+            and code.co_filename.endswith(("tensor.py", "_util.py", "_dtypes.py"))
+        ):
+            n_args = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 4)
+            names = code.co_varnames[:n_args]  # with *args (CO_VARARGS), not **kwargs
+            local = frame.f_locals
+            hits = [n for n in names if local.get(n, _MISSING) is value]
+            if len(hits) > 1:  # None may be several parameters' value: the positional one
+                positional = names[: code.co_argcount]
+                if hits[0] != names[0]:
+                    hits = [h for h in hits if h in positional]
+            qual = code.co_qualname
+            if "<" in qual:  # a nested function: its own name (a method: its class's too)
+                owner = local.get("self") if names and names[0] == "self" else None
+                qual = code.co_name if owner is None else f"{type(owner).__name__}.{code.co_name}"
+            qual = qual.removesuffix(".__init__").lstrip("_")  # Tensor(...): a constructor
+            if len(hits) == 1 or (hits and hits[0] == names[0]):
+                direct = f"{qual}(): argument '{hits[0]}' "
+            elif not hits:
+                within = [
+                    n
+                    for n in names
+                    if isinstance(local.get(n), (list, tuple)) and any(v is value for v in local[n])
+                ]
+                if within:
+                    element = f"{qual}(): argument '{within[0]}' "
+        frame = frame.f_back
+    return direct or element
+
+
+_MISSING = object()
+
+
+def _first_non_number(data: Any, depth: int = 0) -> Any:
+    """The first element of nested lists/tuples that is not a bool, an int that fits in
+    64 bits or a float (_MISSING if every one is)."""
+    if isinstance(data, (list, tuple)) and depth < 64:
+        for item in data:
+            bad = _first_non_number(item, depth + 1)
+            if bad is not _MISSING:
+                return bad
+        return _MISSING
+    if isinstance(data, (bool, float, np.bool_, np.integer, np.floating)):
+        return _MISSING
+    if isinstance(data, int) and -(2**63) <= data < 2**64:
+        return _MISSING
+    if isinstance(data, (np.ndarray, Tensor)):
+        return _MISSING if getattr(data, "dtype", None) is not None else data
+    return data
+
+
+def _not_a_tensor_error(data: Any) -> Exception:
+    """The exception for an operand that is neither a tensor nor a number (type promotion
+    takes no lists)."""
+    where = _argument_of(data)
+    if isinstance(data, (list, tuple)):
+        return TypeError(f"{where}must be a tensor or a number, got {type(data).__name__}")
+    try:
+        arr = np.asarray(data)
+    except Exception:  # noqa: BLE001 - only to describe it
+        arr = None
+    return _conversion_error(data, arr, where=where, expected="a tensor or a number")
+
+
+def _conversion_error(
+    data: Any,
+    arr: Any,
+    cause: Exception | None = None,
+    where: str | None = None,
+    expected: str = "a Tensor, a NumPy array or (nested lists of) numbers",
+) -> Exception:
+    """The exception for data no pydl tensor can hold (Note [Conversion errors])."""
+    if where is None:
+        where = _argument_of(data)
+    kind = arr.dtype.kind if arr is not None else None
+    if kind == "c" or (arr is None and isinstance(data, complex)):
+        dt = arr.dtype if arr is not None else "complex"
+        return TypeError(
+            f"{where}has dtype {dt}: pydl has no complex dtypes (its tensors hold bool, "
+            f"integer and floating values)"
+        )
+    if isinstance(data, np.ndarray):
+        return TypeError(
+            f"{where}must be a Tensor or a NumPy array of numbers, got an array of dtype "
+            f"{data.dtype}"
+        )
+    if isinstance(data, (list, tuple)):
+        bad = _first_non_number(data)
+        if isinstance(bad, int):
+            return ValueError(f"{where}holds the integer {bad}, which does not fit in 64 bits")
+        if isinstance(bad, complex):
+            return TypeError(f"{where}holds the complex number {bad!r}: pydl has no complex dtypes")
+        if bad is not _MISSING:
+            return TypeError(
+                f"{where}must be a Tensor, a NumPy array or (nested lists of) numbers, got a "
+                f"{type(data).__name__} holding {type(bad).__name__} ({bad!r:.40})"
+            )
+        if isinstance(cause, ValueError):  # ragged nesting
+            return ValueError(
+                f"{where}must be a rectangular nest of numbers (every list at one depth of "
+                f"one length): {cause}"
+            )
+    if isinstance(data, int) and not isinstance(data, bool):
+        return ValueError(f"{where}is the integer {data}, which does not fit in 64 bits")
+    if isinstance(data, (str, bytes)):
+        got = f"{type(data).__name__} ({data!r:.40})"
+    elif arr is not None and data is not None and not isinstance(data, (int, float, bool)):
+        got = f"{type(data).__name__} (data of dtype {arr.dtype}: {_KINDS.get(kind, kind)})"
+    else:
+        got = type(data).__name__
+    return TypeError(f"{where}must be {expected}, got {got}")
+
+
+_KINDS = {"U": "str", "S": "bytes", "O": "object", "M": "datetime", "m": "timedelta", "V": "void"}
 
 
 class Tensor:
@@ -857,13 +1005,18 @@ def tensor(
 ) -> Tensor:
     """A new leaf tensor with a copy of `data` (float data defaults to float32, Python ints
     to int64, NumPy arrays keep their dtype), on the CPU (`device` is checked)."""
+    from ._dtypes import dtype_arg
+
     if device is not None:
         from ._device import device as _device
 
         _device(device)
-    t = Tensor(np.array(data._array if isinstance(data, Tensor) else data, copy=True), dtype=dtype)
-    if dtype is None and not isinstance(data, (np.ndarray, Tensor)) and t.dtype.kind == "f":
-        t._array = t._array.astype(DEFAULT_DTYPE)
+    dt = dtype_arg(dtype, "tensor")
+    src = data._array if isinstance(data, Tensor) else data
+    arr = _as_array(src, dt)
+    if isinstance(src, np.ndarray) and np.may_share_memory(arr, src):
+        arr = arr.copy()
+    t = _constant(np.asarray(arr, order="C"))
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 

@@ -14,19 +14,35 @@ from ..tensor import Tensor, _constant
 def axis_index(axis: int, ndim: int, what: str = "dim") -> int:
     """axis in [0, ndim) from a possibly negative one; IndexError naming the rank. A 0-d
     tensor takes dim 0 or -1, as PyTorch's (its callers treat it as one element)."""
+    if type(axis) is not int:
+        axis = _int_arg(axis, what)
     n = builtins.max(ndim, 1)
     if not -n <= axis < n:
         raise IndexError(f"{what} {axis} is out of range for a tensor of rank {ndim}")
     return axis % n
 
 
+def _int_arg(value: Any, what: str) -> int:
+    """An integer argument (a Python or NumPy int, not a bool or a float); TypeError
+    naming it otherwise."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    raise TypeError(f"{what} must be an int, got {type(value).__name__} ({value!r:.40})")
+
+
 def axis_tuple(axis: Any, ndim: int) -> tuple[int, ...]:
-    """Sorted distinct axes from an int, a sequence, or None (all of them)."""
+    """Sorted distinct axes from an int, a sequence, or None (all of them); a dim given
+    twice is a RuntimeError, as PyTorch's."""
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, (int, np.integer)):
-        axis = (axis,)
-    return tuple(sorted({axis_index(int(a), ndim) for a in axis}))
+    if not isinstance(axis, (tuple, list, range)):
+        return (axis_index(axis, ndim),)
+    axes = [axis_index(a, ndim) for a in axis]
+    unique = sorted(set(axes))
+    if len(unique) != len(axes):
+        twice = next(a for a in unique if axes.count(a) > 1)
+        raise RuntimeError(f"dim {twice} appears multiple times in the list of dims {axis}")
+    return tuple(unique)
 
 
 def promoted(*operands: Any, floating: bool = False) -> list[Tensor]:

@@ -127,6 +127,7 @@ def attention_kernel(
     """The tiled attention kernel, forward and backward, on (B, T, D) tensors or, per head,
     on (N, T, H, D) ones as a multi-head layer's projections come (no permutes); mask is
     None or an additive float array (1 or B (= N * H), Tq, Tk)."""
+    q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
     if mask is not None:
         mask = np.asarray(mask, dtype=q.dtype, order="C")
     out, saved = _b.active.attention_forward(q._array, k._array, v._array, mask, scale, is_causal)
@@ -158,6 +159,7 @@ def attention_qkv(
     """Self-attention on a packed projection (N, T, 3 E) = [q | k | v] (each E = heads x D,
     as x W_in^T with PyTorch's in_proj_weight): out (N, T, E), one kernel call each way;
     the gradient comes back packed too. mask as attention_kernel's."""
+    qkv = as_tensor(qkv)
     if mask is not None:
         mask = np.asarray(mask, dtype=qkv.dtype, order="C")
     out, saved = _b.active.attention_qkv_forward(qkv._array, heads, mask, scale, is_causal)

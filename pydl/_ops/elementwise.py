@@ -46,10 +46,14 @@ def _binary(
             a, b = tensor_pair(a, b, floating)
         elif floating and a._array.dtype.kind != "f":
             a, b = tensor_pair(a, b, floating)
-        y = getattr(_b.active, fwd_name)(a._array, b._array)
+        try:
+            y = getattr(_b.active, fwd_name)(a._array, b._array)
+        except ValueError as e:  # shapes that do not broadcast: say which op
+            raise ValueError(f"{name}(): {e}") from None
         return record(y, (a, b), backward, None, reads)
 
     fn.__name__ = fn.__qualname__ = name
+    fn.__code__ = fn.__code__.replace(co_name=name, co_qualname=name)  # errors name the op
     fn.__doc__ = doc
     fn.__module__ = __name__
     return op(method=True, toplevel=True)(fn) if declare else fn

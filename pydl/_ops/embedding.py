@@ -16,6 +16,7 @@ from .registry import op
 def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of `weight` at integer `input` (any shape); indices outside the table raise
     IndexError (checked by the C++ core too). The padding_idx row gets no gradient."""
+    weight = as_tensor(weight)
     idx = np.asarray(input._array if isinstance(input, Tensor) else input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding indices must be integers, got dtype {idx.dtype}")
@@ -87,6 +88,7 @@ def embedding_bag(
     from .reduce import max as reduce_max
     from .reduce import sum as reduce_sum
 
+    weight = as_tensor(weight)
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
     if max_norm is not None or scale_grad_by_freq:

@@ -98,8 +98,11 @@ def _scatter(
 ) -> Tensor:
     x = as_tensor(input)
     idx = index_array(index, fn)
-    if not isinstance(src, Tensor):
+    if isinstance(src, (int, float, np.integer, np.floating, np.bool_)):  # a value
         src = _constant(np.full(idx.shape, src, x.dtype))
+    elif not isinstance(src, Tensor):  # an array or list (str, None, complex: TypeError)
+        src = as_tensor(src)
+        src = _constant(src._array.astype(x.dtype, copy=False))
     if src.dtype != x.dtype:
         raise RuntimeError(
             f"{fn}(): expected self.dtype to be equal to src.dtype; got {x.dtype} and {src.dtype}"

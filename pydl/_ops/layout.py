@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from .._dtypes import check_memory_format
+from .._dtypes import check_memory_format, dtype_arg
 from ..reference._util import broadcast_axes
 from ..tensor import Tensor, _constant, as_tensor, record, tensors_of, view_of
 from ._util import axis_index, axis_tuple, promoted
@@ -45,7 +45,12 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     for s in shape:
-        if not isinstance(s, (int, np.integer)) or s < -1:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(
+                f"reshape(): argument 'shape' must be ints, got {type(s).__name__} ({s!r}) in "
+                f"{tuple(shape)}"
+            )
+        if s < -1:
             raise ValueError(f"reshape: invalid shape {tuple(shape)} (sizes are ints >= -1)")
     try:
         y = np.reshape(x._array, shape, copy=False)
@@ -156,10 +161,20 @@ def _concat_backward(node: Any, g: np.ndarray) -> Any:
     return _b.active.concat_backward(g, sizes, axis)
 
 
+def _sequence(tensors: Any, fn: str) -> Any:
+    """cat's and stack's `tensors`: a sequence, not one tensor (whose rows would be taken)."""
+    if isinstance(tensors, (Tensor, np.ndarray)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(
+            f"{fn}(): argument 'tensors' must be a sequence of tensors, got "
+            f"{type(tensors).__name__}"
+        )
+    return tensors
+
+
 @op(kernels=("concat",), aliases=("concatenate",), toplevel=True)
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along an existing dim."""
-    ts = tensors_of(tensors)
+    ts = tensors_of(_sequence(tensors, "cat"))
     if not ts:
         raise ValueError("cat needs at least one tensor")
     if any(t._array.dtype != ts[0]._array.dtype for t in ts):
@@ -179,7 +194,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 @op(kernels=(), toplevel=True)
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Join tensors of one shape along a new dim."""
-    ts = tensors_of(tensors)
+    ts = tensors_of(_sequence(tensors, "stack"))
     if not ts:
         raise ValueError("stack needs at least one tensor")
     for t in ts:
@@ -328,7 +343,7 @@ def to(
             dtype = arg
     if device is not None:
         _device_is_cpu(device)
-    target = x.dtype if dtype is None else np.dtype(dtype)
+    target = x.dtype if dtype is None else dtype_arg(dtype, "to")
     if target == x.dtype and not copy:
         return x
     y = x._array.astype(target)

@@ -18,7 +18,7 @@ import numpy as np
 from .. import backend as _b
 from .. import return_types
 from ..tensor import Tensor, _constant, as_tensor, record
-from ._util import promoted, tensor_pair
+from ._util import _int_arg, promoted, tensor_pair
 from .elementwise import add, mul
 from .layout import expand, getitem, permute, reshape, squeeze, unsqueeze
 from .linear import matmul
@@ -723,7 +723,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         raise ValueError(
             f"linalg.matrix_power: A must be batches of square matrices, got shape {A.shape}"
         )
-    n = int(n)
+    n = _int_arg(n, "linalg.matrix_power(): argument 'n'")
     if n == 0:  # the identity, with a zero gradient as PyTorch's
         eye = np.ascontiguousarray(np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape))
         return record(eye, (A,), _zero_backward, reads=False)

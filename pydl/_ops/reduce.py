@@ -306,8 +306,9 @@ def _extremum(a: Any, b: Any, largest: bool) -> Tensor:
     name = "maximum" if largest else "minimum"
     for arg, value in (("input", a), ("other", b)):
         if not isinstance(value, Tensor):
+            of = f" of dtype {value.dtype}" if isinstance(value, np.ndarray) else ""
             raise TypeError(
-                f"{name}(): argument '{arg}' must be Tensor, not {type(value).__name__}"
+                f"{name}(): argument '{arg}' must be Tensor, not {type(value).__name__}{of}"
             )
     dt = result_type(a, b)
     a_arr, b_arr = a._array.astype(dt, copy=False), b._array.astype(dt, copy=False)

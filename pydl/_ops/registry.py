@@ -76,6 +76,8 @@ def op(
 
     def declare(fn: Callable) -> Callable:
         op_name = fn.__name__
+        if fn.__code__.co_name != op_name:  # a shared wrapper: its frames say the op's name
+            fn.__code__ = fn.__code__.replace(co_name=op_name, co_qualname=op_name)
         if op_name in OPS:
             raise RuntimeError(f"op {op_name!r} is declared twice")
         OPS[op_name] = OpDecl(
