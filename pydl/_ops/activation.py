@@ -22,6 +22,13 @@ from .registry import op, unary, unary_kernel, unary_op
 # ----- elementwise math -----------------------------------------------------------
 
 
+def _real(fn: str, name: str, value: Any) -> float:
+    """An op's number argument as a float; TypeError naming it for a string, None, ...."""
+    if hasattr(value, "__float__") and not isinstance(value, (complex, np.complexfloating)):
+        return float(value)
+    raise TypeError(f"{fn}(): argument '{name}' must be a number, got {type(value).__name__}")
+
+
 def as_floating(x: Any) -> Tensor:
     """x as a tensor, an integer or bool one cast to float32 (PyTorch's default dtype), as
     PyTorch's floating ops (sin, exp, sigmoid, ...) take integers."""
@@ -131,19 +138,19 @@ gelu_tanh = unary("gelu_tanh", "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))"
 @unary_op(module="LeakyReLU")
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x if x >= 0 else negative_slope * x."""
-    return (float(negative_slope),)
+    return (_real("leaky_relu", "negative_slope", negative_slope),)
 
 
 @unary_op(module="ELU")
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """x if x > 0 else alpha * (e^x - 1)."""
-    return (float(alpha),)
+    return (_real("elu", "alpha", alpha),)
 
 
 @unary_op(module="Softplus")
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta, linear where beta * x > threshold (as PyTorch)."""
-    return (float(beta), float(threshold))
+    return (_real("softplus", "beta", beta), _real("softplus", "threshold", threshold))
 
 
 @unary_op(module="HardSigmoid")
@@ -152,7 +159,7 @@ def hard_sigmoid(x: Tensor, slope: float = 0.2, offset: float = 0.5) -> Tensor:
 
     PyTorch's `hardsigmoid` uses slope 1/6; `hardsigmoid` gives that form.
     """
-    return (float(slope), float(offset))
+    return (_real("hard_sigmoid", "slope", slope), _real("hard_sigmoid", "offset", offset))
 
 
 @unary_op(kernel="hard_sigmoid", module="Hardsigmoid")
@@ -166,7 +173,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """clamp(x, min_val, max_val); zero gradient at and beyond the bounds."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} cannot be greater than max_val {max_val}")
-    return (float(min_val), float(max_val))
+    return (_real("hardtanh", "min_val", min_val), _real("hardtanh", "max_val", max_val))
 
 
 _gelu_exact = unary_kernel("gelu")
@@ -284,13 +291,13 @@ def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """max(0, x) + min(0, alpha (e^(x / alpha) - 1))."""
     if alpha == 0:
         raise ValueError("celu: alpha must be nonzero (it divides x), got 0")
-    return (float(alpha),)
+    return (_real("celu", "alpha", alpha),)
 
 
 def _lambd(name: str, lambd: float) -> tuple:
     if lambd < 0:
         raise RuntimeError(f"{name}: lambda must be greater or equal to 0, but found to be {lambd}")
-    return (float(lambd),)
+    return (_real(name, "lambd", lambd),)
 
 
 @unary_op(module="Softshrink")
@@ -302,13 +309,13 @@ def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
 @unary_op(method=True, toplevel=True, module="Hardshrink")
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0 (so x itself for a negative lambd, as PyTorch's)."""
-    return (float(lambd),)
+    return (_real("hardshrink", "lambd", lambd),)
 
 
 @unary_op(toplevel=True, module="Threshold")
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     """x where x > threshold, else value."""
-    return (float(threshold), float(value))
+    return (_real("threshold", "threshold", threshold), _real("threshold", "value", value))
 
 
 @op(kernels=(), toplevel=True, module="RReLU")

@@ -73,6 +73,20 @@ def linear(
     the GEMM's epilogue.
     """
     x = as_tensor(x)
+    if not isinstance(weight, Tensor):
+        raise TypeError(
+            f"linear(): argument 'weight' must be a Tensor, not {type(weight).__name__} "
+            "(wrap it with pydl.tensor)"
+        )
+    if bias is not None and not isinstance(bias, Tensor):
+        raise TypeError(
+            f"linear(): argument 'bias' must be a Tensor or None, not {type(bias).__name__}"
+        )
+    if x.dtype != weight.dtype and (x.dtype.kind != "f" or weight.dtype.kind != "f"):
+        raise RuntimeError(
+            f"linear: input and weight must have the same dtype, but got {x.dtype} and "
+            f"{weight.dtype}"
+        )
     if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"linear: input of shape {x.shape} does not match weight of shape "

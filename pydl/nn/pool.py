@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .._ops._util import int_tuple
 from ..tensor import Tensor
 from . import functional as NF
@@ -160,6 +162,15 @@ class _AdaptivePool(_Pool):
     _shown = ("output_size",)
 
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+        if not sizes or not all(
+            n is None or (isinstance(n, (int, np.integer)) and not isinstance(n, bool))
+            for n in sizes
+        ):
+            raise TypeError(
+                f"{type(self).__name__}: output_size must be an int or a tuple of ints (or "
+                f"None), got output_size={output_size!r}"
+            )
         super().__init__(output_size=output_size)
         object.__setattr__(self, "return_indices", return_indices)
 

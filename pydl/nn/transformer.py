@@ -12,7 +12,7 @@ import numpy as np
 from .. import functional as F
 from ..tensor import Tensor, as_tensor
 from . import functional as NF
-from . import init
+from . import _check, init
 from .layers import Linear
 from .containers import ModuleList
 from .module import Module, Parameter
@@ -31,6 +31,8 @@ class Embedding(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
+        num_embeddings = _check.size("Embedding", "num_embeddings", num_embeddings, minimum=0)
+        embedding_dim = _check.size("Embedding", "embedding_dim", embedding_dim, minimum=0)
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError(
                 f"padding_idx {padding_idx} must be within num_embeddings {num_embeddings}"
@@ -70,6 +72,8 @@ class EmbeddingBag(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
+        num_embeddings = _check.size("EmbeddingBag", "num_embeddings", num_embeddings, minimum=0)
+        embedding_dim = _check.size("EmbeddingBag", "embedding_dim", embedding_dim, minimum=0)
         if mode not in ("sum", "mean", "max"):
             raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
         if max_norm is not None or scale_grad_by_freq:
@@ -141,7 +145,10 @@ class MultiheadAttention(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
+        embed_dim = _check.size("MultiheadAttention", "embed_dim", embed_dim)
+        num_heads = _check.size("MultiheadAttention", "num_heads", num_heads)
+        dropout = _check.probability("MultiheadAttention", "dropout", dropout)
+        if embed_dim % num_heads:
             raise ValueError(f"embed_dim {embed_dim} must be divisible by num_heads {num_heads}")
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
@@ -481,6 +488,9 @@ class TransformerDecoderLayer(_Block):
 
 
 def _clones(layer: Module, n: int) -> ModuleList:
+    if not isinstance(layer, Module):
+        raise TypeError(f"expected a layer Module to clone, got {type(layer).__name__}")
+    n = _check.size("TransformerEncoder/Decoder", "num_layers", n, minimum=0)
     return ModuleList([copy.deepcopy(layer) for _ in range(n)])
 
 
