@@ -218,6 +218,11 @@ def _implicit_dim(name: str, x: Tensor, dim: int | None, dtype: Any) -> tuple[Te
     x = as_tensor(x)
     if dtype is not None:
         x = to(x, dtype)
+    elif x.dtype.kind not in "fc":  # the kernels would compute in the integer dtype
+        raise RuntimeError(
+            f"{name}: expected a floating point input (or dtype=), got {x.dtype}; an integer "
+            "softmax would truncate every probability to 0"
+        )
     if dim is None:
         warnings.warn(
             f"Implicit dimension choice for {name} has been deprecated. Change the call to "

@@ -59,7 +59,9 @@ def scaled_dot_product_attention(
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal")
     if not 0.0 <= dropout_p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+        raise ValueError(
+            f"dropout probability has to be between 0 and 1, but got dropout_p={dropout_p}"
+        )
     lead, (L, E), S, Ev = q.shape[:-2], q.shape[-2:], k.shape[-2], v.shape[-1]
     scale = 1.0 / float(np.sqrt(E)) if scale is None else float(scale)
     batch = int(np.prod(lead)) if lead else 1

@@ -9,6 +9,7 @@ import numpy as np
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
 from ._util import int_tuple
+from .linear import check_operands
 from .layout import cat, getitem, permute, reshape, squeeze, stack, unsqueeze
 from .registry import op
 
@@ -75,6 +76,7 @@ def conv2d(
     """2-D cross-correlation of (N, C, H, W) input (or unbatched (C, H, W)) with
     (C_out, C/groups, kH, kW) weight."""
     x = as_tensor(input)
+    check_operands("conv2d", x, weight, bias)
     if x.ndim == 3:
         return squeeze(conv2d(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0)
     if x.ndim != 4:
@@ -117,6 +119,7 @@ def conv1d(
     """1-D cross-correlation of (N, C, L) input (or unbatched (C, L)) with (C_out, C/groups,
     k) weight (the H = 1 case of conv2d)."""
     x = as_tensor(input)
+    check_operands("conv1d", x, weight, bias)
     if x.ndim == 2:
         return squeeze(conv1d(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0)
     if x.ndim != 3 or weight.ndim != 3:
@@ -154,6 +157,7 @@ def conv3d(
     conv2d (one GEMM, as im2col over the volume would be) over N * D_out images.
     """
     x = as_tensor(input)
+    check_operands("conv3d", x, weight, bias)
     if x.ndim == 4 and weight.ndim == 5:
         return squeeze(conv3d(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0)
     if x.ndim != 5 or weight.ndim != 5:

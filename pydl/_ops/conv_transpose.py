@@ -10,6 +10,7 @@ import numpy as np
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
 from ._util import int_tuple
+from .linear import check_operands
 from .layout import squeeze, unsqueeze
 from .registry import op
 
@@ -104,6 +105,7 @@ def conv_transpose2d(
     (C_in, C_out/groups, kH, kW) weight (the gradient of conv2d with respect to its input;
     PyTorch's argument order)."""
     x = as_tensor(input)
+    check_operands("conv_transpose2d", x, weight, bias)
     if x.ndim == 3:
         y = conv_transpose2d(
             unsqueeze(x, 0), weight, bias, stride, padding, output_padding, groups, dilation
@@ -149,6 +151,7 @@ def conv_transpose1d(
     """Transposed 1-D convolution of (N, C_in, L) input (or unbatched (C_in, L)) with
     (C_in, C_out/groups, k) weight (the H = 1 case of conv_transpose2d)."""
     x = as_tensor(input)
+    check_operands("conv_transpose1d", x, weight, bias)
     if x.ndim == 2:
         y = conv_transpose1d(
             unsqueeze(x, 0), weight, bias, stride, padding, output_padding, groups, dilation

@@ -43,8 +43,8 @@ def _check_pool(
     """The settings against the input, with the C++ core's messages (both backends)."""
     if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
         raise ValueError(
-            f"{fn}: kernel_size, stride and dilation must be >= 1; got kernel "
-            f"{kernel}, stride {stride}"
+            f"{fn}: kernel_size, stride and dilation must be >= 1; got kernel_size="
+            f"{kernel}, stride={stride}, dilation={dilation}"
         )
     for k, p, d in zip(kernel, padding, dilation):
         if p < 0 or 2 * p > d * (k - 1) + 1:
