@@ -259,6 +259,8 @@ def triplet_margin_loss(
     """max(0, margin + d(a, p) - d(a, n)) with d = pairwise_distance(., ., p, eps); swap:
     d(a, n) becomes min(d(a, n), d(p, n))."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    if not margin > 0:  # NaN too
+        raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
     a, pos, negt = promoted(
         as_tensor(anchor), as_tensor(positive), as_tensor(negative), floating=True
     )

@@ -96,6 +96,11 @@ def _class_last(fn: str, input: Tensor, target: Any) -> tuple[Tensor, np.ndarray
             raise ValueError(f"{fn}: a 1-D input takes a 0-d target; got shape {t.shape}")
         return reshape(input, (1, input.shape[0])), t.reshape((1,) + t.shape), ()
     sample_shape = (input.shape[0],) + input.shape[2:]
+    if not probs and t.shape == input.shape:  # probabilities meant, in an integer dtype
+        raise RuntimeError(
+            f"{fn}: Expected floating point type for target with class probabilities, got "
+            f"{t.dtype} (class indices have shape {sample_shape})"
+        )
     if not probs and t.shape != sample_shape:
         raise ValueError(
             f"{fn}: Expected input batch_size ({input.shape[0]}) to match target batch_size: "
@@ -287,7 +292,7 @@ def binary_cross_entropy(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     input, target = _input_target(input, target)
     _check_same_shape("binary_cross_entropy", input, target)
-    if np.any((input._array < 0) | (input._array > 1)):
+    if not np.all((input._array >= 0) & (input._array <= 1)):  # NaN is outside too
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
     log_p = clamp(log(input), min=-100.0)
     log_1mp = clamp(log(sub(1.0, input)), min=-100.0)
