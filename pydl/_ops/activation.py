@@ -36,16 +36,34 @@ def as_floating(x: Any) -> Tensor:
     return x if x._array.dtype.kind == "f" else to(x, float32)
 
 
-def floating_unary(name: str, doc: str, floating: bool = True, **declared: Any) -> Callable:
+def no_integers(fn: str, x: Any) -> None:
+    """NotImplementedError (PyTorch's) for an integer or bool input to an op PyTorch defines
+    for floating point only (gelu, elu, softplus, ...): its kernels would compute in the
+    input's dtype and truncate every result. O(1) for a tensor."""
+    dtype = x._array.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
+    if dtype.kind in "biu":
+        raise NotImplementedError(
+            f"{fn}: not implemented for integer or bool input (got dtype {dtype}); cast it "
+            "to a floating point dtype first"
+        )
+
+
+def floating_unary(
+    name: str, doc: str, floating: bool = True, reject_integers: bool = False, **declared: Any
+) -> Callable:
     """Declare the elementwise op `name(input)` on the unary list's kernel of that name (Note
     [Unary op list]), as `unary` does; floating: integer and bool inputs are computed in
-    float32 (else they keep their dtype: floor, sign, square, ...). `declared`: op()'s
+    float32 (else they keep their dtype: floor, sign, square, ...); reject_integers: they
+    raise (no_integers), as PyTorch's floating-only activations. `declared`: op()'s
     arguments (aliases, method, toplevel, module, epilogue)."""
     run = unary_kernel(name)
 
     def fn(input: Any) -> Tensor:
-        if floating and not (type(input) is Tensor and input._array.dtype.kind == "f"):
-            input = as_floating(input)  # (the common float tensor skips the call)
+        if not (type(input) is Tensor and input._array.dtype.kind == "f"):
+            if reject_integers:  # (the common float tensor skips both calls)
+                no_integers(name, input)
+            elif floating:
+                input = as_floating(input)
         return run(input)
 
     fn.__name__ = fn.__qualname__ = name
@@ -119,37 +137,48 @@ tanh = floating_unary(
     "tanh", "hyperbolic tangent", method=True, toplevel=True, module="Tanh", epilogue="tanh"
 )
 relu = unary("relu", "max(0, x)", method=True, toplevel=True, module="ReLU", epilogue="relu")
-selu = unary(
+selu = floating_unary(
     "selu",
     "scale * (x if x > 0 else alpha * (e^x - 1)), alpha=1.6733, scale=1.0507",
     toplevel=True,
     module="SELU",
+    reject_integers=True,
 )
-silu = unary("silu", "x * sigmoid(x) (Swish)", aliases=("swish",), module="SiLU")
-mish = unary("mish", "x * tanh(softplus(x))", module="Mish")
-softsign = unary("softsign", "x / (1 + |x|)", module="Softsign")
-logsigmoid = unary(
-    "logsigmoid", "log(sigmoid(x)) = -softplus(-x), stable for any x", module="LogSigmoid"
+silu = floating_unary(
+    "silu", "x * sigmoid(x) (Swish)", aliases=("swish",), module="SiLU", reject_integers=True
 )
-tanhshrink = unary("tanhshrink", "x - tanh(x)", module="Tanhshrink")
-gelu_tanh = unary("gelu_tanh", "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))")
+mish = floating_unary("mish", "x * tanh(softplus(x))", module="Mish", reject_integers=True)
+softsign = floating_unary("softsign", "x / (1 + |x|)", module="Softsign")
+logsigmoid = floating_unary(
+    "logsigmoid",
+    "log(sigmoid(x)) = -softplus(-x), stable for any x",
+    module="LogSigmoid",
+    reject_integers=True,
+)
+tanhshrink = floating_unary("tanhshrink", "x - tanh(x)", module="Tanhshrink")
+gelu_tanh = floating_unary(
+    "gelu_tanh", "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))", reject_integers=True
+)
 
 
 @unary_op(module="LeakyReLU")
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x if x >= 0 else negative_slope * x."""
+    no_integers("leaky_relu", x)
     return (_real("leaky_relu", "negative_slope", negative_slope),)
 
 
 @unary_op(module="ELU")
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """x if x > 0 else alpha * (e^x - 1)."""
+    no_integers("elu", x)
     return (_real("elu", "alpha", alpha),)
 
 
 @unary_op(module="Softplus")
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta, linear where beta * x > threshold (as PyTorch)."""
+    no_integers("softplus", x)
     return (_real("softplus", "beta", beta), _real("softplus", "threshold", threshold))
 
 
@@ -159,12 +188,14 @@ def hard_sigmoid(x: Tensor, slope: float = 0.2, offset: float = 0.5) -> Tensor:
 
     PyTorch's `hardsigmoid` uses slope 1/6; `hardsigmoid` gives that form.
     """
+    no_integers("hard_sigmoid", x)
     return (_real("hard_sigmoid", "slope", slope), _real("hard_sigmoid", "offset", offset))
 
 
 @unary_op(kernel="hard_sigmoid", module="Hardsigmoid")
 def hardsigmoid(x: Tensor) -> Tensor:
     """PyTorch's hardsigmoid: max(0, min(1, x / 6 + 1 / 2))."""
+    no_integers("hardsigmoid", x)
     return (1.0 / 6.0, 0.5)
 
 
@@ -182,6 +213,7 @@ _gelu_exact = unary_kernel("gelu")
 @op(module="GELU", epilogue="gelu")
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x); approximate="tanh" uses 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    no_integers("gelu", x)
     if approximate == "none":
         return _gelu_exact(x)
     if approximate == "tanh":
@@ -288,12 +320,15 @@ def relu6(x: Tensor) -> Tensor:
     return (0.0, 6.0)
 
 
-hardswish = unary("hardswish", "x * relu6(x + 3) / 6", module="Hardswish")
+hardswish = floating_unary(
+    "hardswish", "x * relu6(x + 3) / 6", module="Hardswish", reject_integers=True
+)
 
 
 @unary_op(toplevel=True, module="CELU")
 def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """max(0, x) + min(0, alpha (e^(x / alpha) - 1))."""
+    no_integers("celu", x)
     if alpha == 0:
         raise ValueError("celu: alpha must be nonzero (it divides x), got 0")
     return (_real("celu", "alpha", alpha),)
@@ -308,12 +343,14 @@ def _lambd(name: str, lambd: float) -> tuple:
 @unary_op(module="Softshrink")
 def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """x - lambd above lambd, x + lambd below -lambd, else 0."""
+    no_integers("softshrink", x)
     return _lambd("softshrink", lambd)
 
 
 @unary_op(method=True, toplevel=True, module="Hardshrink")
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0 (so x itself for a negative lambd, as PyTorch's)."""
+    no_integers("hardshrink", x)
     return (_real("hardshrink", "lambd", lambd),)
 
 
@@ -329,6 +366,7 @@ def rrelu(
 ) -> Tensor:
     """x if x >= 0 else a * x: in training a drawn uniformly from [lower, upper] per element
     (from pydl's seeded generator), else the mean slope (lower + upper) / 2."""
+    no_integers("rrelu", input)
     if not 0 <= lower <= upper:
         raise ValueError(f"rrelu: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
     x = as_tensor(input)

@@ -40,6 +40,11 @@ def scaled_dot_product_attention(
     materialized and composed from differentiable ops.
     """
     q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    if not all(t._array.dtype.kind == "f" for t in (q, k, v)):
+        raise RuntimeError(
+            "scaled_dot_product_attention: expected floating point query, key and value, got "
+            f"{q._array.dtype}, {k._array.dtype} and {v._array.dtype}"
+        )
     if enable_gqa and q.ndim >= 3 and q.ndim == k.ndim == v.ndim:
         k, v = _repeat_heads("key", k, q.shape[-3]), _repeat_heads("value", v, q.shape[-3])
     if (

@@ -28,7 +28,7 @@ def probability(layer: str, name: str, value: Any) -> float:
         )
     if not 0.0 <= value <= 1.0:  # False for NaN too
         raise ValueError(
-            f"{layer}: {name} probability has to be between 0 and 1, but got {name}={value}"
+            f"{layer}: {name} has to be a probability between 0 and 1, but got {name}={value}"
         )
     return float(value)
 

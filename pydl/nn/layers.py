@@ -107,6 +107,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
+        start_dim = _check.size("Flatten", "start_dim", start_dim, minimum=-(2**63))
+        end_dim = _check.size("Flatten", "end_dim", end_dim, minimum=-(2**63))
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, input: Tensor) -> Tensor:
@@ -231,6 +233,7 @@ class PReLU(Module):
     ) -> None:
         super().__init__()
         num_parameters = _check.size("PReLU", "num_parameters", num_parameters, minimum=0)
+        init = _check.finite("PReLU", "init", init)
         self.num_parameters = num_parameters
         self.weight = Parameter(np.full((num_parameters,), init, dtype=dtype))
 

@@ -31,6 +31,7 @@ class _BatchNorm(Module):
         num_features = _check.size(layer, "num_features", num_features, minimum=0)
         if momentum is not None:
             momentum = _check.probability(layer, "momentum", momentum)
+        eps = _check.finite(layer, "eps", eps)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
@@ -111,6 +112,7 @@ class LayerNorm(Module):
     ) -> None:
         super().__init__()
         shape = _check.shape("LayerNorm", "normalized_shape", normalized_shape, minimum=0)
+        eps = _check.finite("LayerNorm", "eps", eps)
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine = elementwise_affine
         self.weight = Parameter(np.ones(shape, dtype)) if elementwise_affine else None
@@ -139,6 +141,7 @@ class RMSNorm(Module):
     ) -> None:
         super().__init__()
         shape = _check.shape("RMSNorm", "normalized_shape", normalized_shape, minimum=0)
+        eps = None if eps is None else _check.finite("RMSNorm", "eps", eps)
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
         self.weight = Parameter(np.ones(shape, dtype)) if elementwise_affine else None
 
@@ -186,6 +189,7 @@ class GroupNorm(Module):
                 f"GroupNorm: num_channels {num_channels} must be divisible by "
                 f"num_groups {num_groups}"
             )
+        eps = _check.finite("GroupNorm", "eps", eps)
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
         self.affine = affine
         self.weight = Parameter(np.ones(num_channels, dtype)) if affine else None
@@ -216,6 +220,7 @@ class InstanceNorm2d(Module):
     ) -> None:
         super().__init__()
         num_features = _check.size("InstanceNorm2d", "num_features", num_features, minimum=0)
+        eps = _check.finite("InstanceNorm2d", "eps", eps)
         self.num_features, self.eps, self.affine = num_features, eps, affine
         self.momentum, self.track_running_stats = 0.1, False  # as PyTorch's defaults
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._ops._util import int_tuple
 from ..tensor import Tensor
+from . import _check
 from . import functional as NF
 from .module import Module
 
@@ -216,11 +217,15 @@ class MaxUnpool2d(_Pool):
     _shown = ("kernel_size", "stride", "padding")
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
-        k = int_tuple("kernel_size", kernel_size)
+        def pair(name: str, value: Any, minimum: int) -> tuple[int, ...]:
+            t = _check.shape("MaxUnpool2d", name, value, minimum)
+            return int_tuple(name, t * 2 if len(t) == 1 else t)
+
+        k = pair("kernel_size", kernel_size, 1)
         super().__init__(
             kernel_size=k,
-            stride=k if stride is None else int_tuple("stride", stride),
-            padding=int_tuple("padding", padding),
+            stride=k if stride is None else pair("stride", stride, 1),
+            padding=pair("padding", padding, 0),
         )
 
     def forward(self, input: Tensor, indices: Any, output_size: Any = None) -> Tensor:

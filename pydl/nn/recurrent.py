@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from .._ops.recurrent import check_dtype
 from ..tensor import Tensor, as_tensor
 from . import functional as NF
 from . import _check, init
@@ -93,6 +94,7 @@ class _RNNBase(Module):
 
     def _run(self, x: Tensor, h0: Tensor | None, c0: Tensor | None) -> tuple:
         x = as_tensor(x)
+        check_dtype(type(self).__name__, x, self.weight_ih_l0)
         batched = x.ndim == 3
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             raise ValueError(
@@ -254,6 +256,7 @@ class _CellBase(Module):
 
     def _step(self, x: Tensor, h: Tensor | None, c: Tensor | None) -> tuple:
         x = as_tensor(x)
+        check_dtype(type(self).__name__, x, self.weight_ih)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{type(self).__name__}(input_size={self.input_size}) expects input "

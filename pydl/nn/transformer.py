@@ -487,10 +487,10 @@ class TransformerDecoderLayer(_Block):
         return self.norm3(x + self._ff(x))
 
 
-def _clones(layer: Module, n: int) -> ModuleList:
+def _clones(layer: Module, n: int, owner: str) -> ModuleList:
     if not isinstance(layer, Module):
-        raise TypeError(f"expected a layer Module to clone, got {type(layer).__name__}")
-    n = _check.size("TransformerEncoder/Decoder", "num_layers", n, minimum=0)
+        raise TypeError(f"{owner}: expected a layer Module to clone, got {type(layer).__name__}")
+    n = _check.size(owner, "num_layers", n, minimum=0)
     return ModuleList([copy.deepcopy(layer) for _ in range(n)])
 
 
@@ -506,7 +506,7 @@ class TransformerEncoder(Module):
         mask_check: bool = True,
     ) -> None:
         super().__init__()
-        self.layers = _clones(encoder_layer, num_layers)
+        self.layers = _clones(encoder_layer, num_layers, "TransformerEncoder")
         self.num_layers, self.norm = num_layers, norm
         self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
 
@@ -532,7 +532,7 @@ class TransformerDecoder(Module):
 
     def __init__(self, decoder_layer: Module, num_layers: int, norm: Module | None = None) -> None:
         super().__init__()
-        self.layers = _clones(decoder_layer, num_layers)
+        self.layers = _clones(decoder_layer, num_layers, "TransformerDecoder")
         self.num_layers, self.norm = num_layers, norm
 
     def forward(

@@ -904,8 +904,8 @@ bad(
     CASES,
     "nn.PixelShuffle.factor_zero",
     lambda: nn.PixelShuffle(0)(t(1, 4, 2, 2)),
-    (V, R),
-    r"upscale_factor >= 1.*\(1, 4, 2, 2\)",
+    V,
+    r"PixelShuffle: upscale_factor must be >= 1, got upscale_factor=0",
 )
 bad(
     CASES,
@@ -1067,3 +1067,391 @@ def _softmax_negative_stride():
 works(CASES, "nn.ReLU.forward_list_tensor", _relu_list)
 works(CASES, "nn.GELU.forward_0d", _gelu_0d)
 works(CASES, "nn.Softmax.forward_negative_stride", _softmax_negative_stride)
+
+# --- every wrong dtype into the forwards ------------------------------------------------
+# Integer and bool inputs meet float weights (or float-only math): PyTorch raises (a dtype
+# mismatch, or NotImplementedError "... not implemented for 'Long'"); the kernels would
+# compute in the input's dtype and truncate. Complex, object and string arrays have no
+# pydl dtype.
+_FORWARDS = {
+    "Linear": (lambda: nn.Linear(3, 2), (2, 3), R, r"same dtype.*{dt}.*float32"),
+    "Bilinear": (
+        lambda: (lambda m: lambda x: m(x, x))(nn.Bilinear(3, 3, 2)),
+        (2, 3),
+        R,
+        r"same dtype.*{dt}",
+    ),
+    "Conv1d": (lambda: nn.Conv1d(1, 1, 2), (1, 1, 3), R, r"same dtype.*{dt}"),
+    "Conv2d": (lambda: nn.Conv2d(1, 1, 2), (1, 1, 3, 3), R, r"same dtype.*{dt}"),
+    "ConvTranspose2d": (lambda: nn.ConvTranspose2d(1, 1, 2), (1, 1, 3, 3), R, r"same dtype.*{dt}"),
+    "RNN": (
+        lambda: (lambda m: lambda x: m(x)[0])(nn.RNN(3, 2)),
+        (2, 1, 3),
+        V,
+        r"RNN: input dtype \({dt}\)",
+    ),
+    "LSTM": (
+        lambda: (lambda m: lambda x: m(x)[0])(nn.LSTM(3, 2)),
+        (2, 1, 3),
+        V,
+        r"LSTM: input dtype \({dt}\)",
+    ),
+    "GRUCell": (lambda: nn.GRUCell(3, 2), (1, 3), V, r"GRUCell: input dtype \({dt}\)"),
+    "BatchNorm1d": (lambda: nn.BatchNorm1d(3), (2, 3), NotImplementedError, r"batch_norm.*{dt}"),
+    "LayerNorm": (lambda: nn.LayerNorm(3), (2, 3), NotImplementedError, r"layer_norm.*{dt}"),
+    "GroupNorm": (lambda: nn.GroupNorm(1, 3), (2, 3), NotImplementedError, r"group_norm.*{dt}"),
+    "RMSNorm": (lambda: nn.RMSNorm(3), (2, 3), NotImplementedError, r"rms_norm.*{dt}"),
+    "GELU": (lambda: nn.GELU(), (2, 3), NotImplementedError, r"gelu.*{dt}"),
+    "SiLU": (lambda: nn.SiLU(), (2, 3), NotImplementedError, r"silu.*{dt}"),
+    "ELU": (lambda: nn.ELU(), (2, 3), NotImplementedError, r"elu.*{dt}"),
+    "Softmax": (lambda: nn.Softmax(1), (2, 3), R, r"softmax.*floating point.*{dt}"),
+    "Dropout": (lambda: nn.Dropout(0.5), (2, 3), R, r"dropout.*{dt}"),
+    "MultiheadAttention": (
+        lambda: (lambda m: lambda x: m(x, x, x)[0])(nn.MultiheadAttention(4, 2)),
+        (2, 1, 4),
+        R,
+        r"same dtype.*{dt}",
+    ),
+}
+
+
+def _forward_with(make, shape, array):
+    def call():
+        return make()(array if isinstance(array, np.ndarray) else pydl.tensor(array(shape)))
+
+    return call
+
+
+for _name, (_make, _shape, _raises, _match) in _FORWARDS.items():
+    for _dt in ("int64", "bool"):
+        _a = (lambda dt: lambda shape: np.ones(shape, dt))(_dt)
+        bad(
+            CASES,
+            f"nn.{_name}.forward_{_dt}",
+            _forward_with(_make, _shape, _a),
+            _raises,
+            _match.format(dt=_dt),
+        )
+    for _dt, _array in (
+        ("complex64", np.ones(_shape, np.complex64)),
+        ("object", np.full(_shape, None, object)),
+    ):
+        bad(CASES, f"nn.{_name}.forward_{_dt}", _forward_with(_make, _shape, _array), T, _dt)
+
+
+def _forward_float64_layer_norm():
+    a = np.random.default_rng(0).standard_normal((2, 3))
+    y = nn.LayerNorm(3)(pydl.tensor(a))
+    ref = (a - a.mean(-1, keepdims=True)) / np.sqrt(a.var(-1, keepdims=True) + 1e-5)
+    _close(y, ref)
+
+
+def _maxpool_int_exact():
+    a = np.arange(16, dtype=np.int64).reshape(1, 1, 4, 4)[..., ::-1]
+    y = nn.MaxPool2d(2)(pydl.tensor(a))
+    np.testing.assert_array_equal(y.numpy(), a.reshape(1, 1, 2, 2, 2, 2).max(axis=(3, 5)))
+
+
+def _relu_int_keeps_dtype():
+    y = nn.ReLU()(pydl.tensor(np.array([-2, 3], np.int64)))
+    assert y.dtype == np.int64 and y.numpy().tolist() == [0, 3]
+
+
+def _sigmoid_int_promotes():
+    _close(nn.Sigmoid()(pydl.tensor(np.array([0, 1], np.int32))), [0.5, 0.7310586])
+
+
+works(CASES, "nn.LayerNorm.forward_float64", _forward_float64_layer_norm)
+works(CASES, "nn.MaxPool2d.forward_int64_exact", _maxpool_int_exact)
+works(CASES, "nn.ReLU.forward_int64_keeps_dtype", _relu_int_keeps_dtype)
+works(CASES, "nn.Sigmoid.forward_int32_promotes", _sigmoid_int_promotes)
+
+# --- more constructors and forwards -----------------------------------------------------
+bad(
+    CASES,
+    "nn.Embedding.huge",
+    lambda: nn.Embedding(2**40, 2**30),
+    (MemoryError, V),
+    r"too big|allocate",
+)
+bad(
+    CASES,
+    "nn.Conv2d.huge",
+    lambda: nn.Conv2d(2**20, 2**20, 2**10),
+    (MemoryError, V),
+    r"too big|allocate",
+)
+bad(CASES, "nn.LSTM.huge", lambda: nn.LSTM(2**31, 2**31), (MemoryError, V), r"too big|allocate")
+bad(
+    CASES,
+    "nn.BatchNorm1d.huge",
+    lambda: nn.BatchNorm1d(2**62),
+    (MemoryError, V),
+    r"too big|allocate",
+)
+bad(
+    CASES,
+    "nn.MaxUnpool2d.kernel_size_zero",
+    lambda: nn.MaxUnpool2d(0),
+    V,
+    r"MaxUnpool2d.*kernel_size.*0",
+)
+bad(
+    CASES,
+    "nn.MaxUnpool2d.stride_str",
+    lambda: nn.MaxUnpool2d(2, "a"),
+    T,
+    r"MaxUnpool2d.*stride.*'a'",
+)
+bad(CASES, "nn.MaxUnpool2d.padding_negative", lambda: nn.MaxUnpool2d(2, 2, -1), V, r"padding.*-1")
+bad(
+    CASES,
+    "nn.MaxUnpool2d.forward_index_out_of_range",
+    lambda: nn.MaxUnpool2d(2)(t(1, 1, 2, 2), pydl.tensor(np.array([[[[0, 1], [2, 99]]]]))),
+    IndexError,
+    r"index lies outside the output plane of 16",
+)
+bad(
+    CASES,
+    "nn.UpsamplingBilinear2d.size_zero",
+    lambda: nn.UpsamplingBilinear2d(size=0)(t(1, 1, 2, 2)),
+    V,
+    r"output size \(0, 0\)",
+)
+bad(
+    CASES,
+    "nn.ParameterDict.key_int",
+    lambda: nn.ParameterDict({1: pydl.tensor([1.0])}),
+    T,
+    r"keys must be strings.*int",
+)
+bad(
+    CASES,
+    "nn.Softmin.dim_out_of_range",
+    lambda: nn.Softmin(dim=5)(t(2, 3)),
+    IndexError,
+    r"dim 5 is out of range.*rank 2",
+)
+bad(
+    CASES,
+    "nn.LogSoftmax.dim_out_of_range",
+    lambda: nn.LogSoftmax(dim=-3)(t(2, 3)),
+    IndexError,
+    r"dim -3 is out of range",
+)
+bad(
+    CASES,
+    "nn.TransformerDecoderLayer.memory_dim",
+    lambda: nn.TransformerDecoderLayer(8, 2, 16)(t(3, 2, 8), t(4, 2, 6)),
+    (V, R),
+    r"key \(4, 2, 6\)",
+)
+bad(
+    CASES,
+    "nn.Transformer.batch_mismatch",
+    lambda: nn.Transformer(8, 2, 1, 1, 16)(t(3, 2, 8), t(4, 3, 8)),
+    R,
+    r"batch number of src and tgt must be equal",
+)
+bad(
+    CASES,
+    "nn.AdaptiveMaxPool2d.output_size_str",
+    lambda: nn.AdaptiveMaxPool2d((2, "a")),
+    T,
+    r"output_size.*'a'",
+)
+bad(
+    CASES,
+    "nn.LocalResponseNorm.forward_1d",
+    lambda: nn.LocalResponseNorm(2)(t(3)),
+    V,
+    r"3D or higher.*1D",
+)
+bad(
+    CASES,
+    "nn.MultiheadAttention.key_padding_mask_shape",
+    lambda: nn.MultiheadAttention(8, 2)(
+        t(3, 2, 8), t(3, 2, 8), t(3, 2, 8), key_padding_mask=pydl.tensor(np.zeros((2, 4), bool))
+    ),
+    V,
+    r"key_padding_mask of shape \(2, 4\).*\(2, 3\)",
+)
+bad(
+    CASES,
+    "nn.MultiheadAttention.batch_first_value_length",
+    lambda: nn.MultiheadAttention(8, 2, batch_first=True)(t(2, 3, 8), t(2, 3, 8), t(2, 4, 8)),
+    V,
+    r"value \(2, 4, 8\)",
+)
+bad(CASES, "nn.Softshrink.lambd_negative", lambda: nn.Softshrink(-1.0)(t(3)), R, r"lambda.*-1\.0")
+bad(CASES, "nn.CELU.alpha_zero", lambda: nn.CELU(0.0)(t(3)), V, r"alpha.*0")
+bad(CASES, "nn.PReLU.init_str", lambda: nn.PReLU(1, "a"), T, r"PReLU.*init.*'a'")
+bad(CASES, "nn.PReLU.init_nan", lambda: nn.PReLU(1, float("nan")), V, r"PReLU.*init.*nan")
+bad(
+    CASES,
+    "nn.Fold.kernel_size_zero",
+    lambda: nn.Fold((4, 4), 0)(t(1, 4, 9)),
+    V,
+    r"kernel_size=\(0, 0\)",
+)
+bad(CASES, "nn.Unfold.forward_rank", lambda: nn.Unfold(2)(t(4)), V, r"unfold.*\(4,\)")
+bad(CASES, "nn.PixelShuffle.factor_str", lambda: nn.PixelShuffle("2"), T, r"upscale_factor.*'2'")
+bad(CASES, "nn.PixelUnshuffle.factor_zero", lambda: nn.PixelUnshuffle(0), V, r"downscale_factor.*0")
+bad(CASES, "nn.Flatten.start_dim_str", lambda: nn.Flatten("a"), T, r"Flatten.*start_dim.*'a'")
+bad(
+    CASES,
+    "nn.EmbeddingBag.per_sample_weights_shape",
+    lambda: nn.EmbeddingBag(5, 3, mode="sum")(
+        pydl.tensor(np.array([[1, 2]])), per_sample_weights=t(3)
+    ),
+    V,
+    r"per_sample_weights \(3,\).*\(1, 2\)",
+)
+bad(
+    CASES,
+    "nn.Sequential.append_str",
+    lambda: nn.Sequential().append("x"),
+    T,
+    r"str is not a Module",
+)
+bad(
+    CASES,
+    "nn.Sequential.insert_int",
+    lambda: nn.Sequential(nn.ReLU()).insert(0, 5),
+    (AssertionError, T),
+    r"Module",
+)
+bad(
+    CASES,
+    "nn.ModuleList.extend_int",
+    lambda: nn.ModuleList().extend([1]),
+    T,
+    r"int is not a Module",
+)
+bad(
+    CASES,
+    "nn.ModuleList.setitem_int",
+    lambda: nn.ModuleList([nn.ReLU()]).__setitem__(0, 3),
+    T,
+    r"int is not a Module",
+)
+bad(
+    CASES,
+    "nn.ModuleDict.update_int",
+    lambda: nn.ModuleDict().update({"a": 1}),
+    T,
+    r"int is not a Module",
+)
+bad(CASES, "nn.Conv2d.groups_float", lambda: nn.Conv2d(4, 4, 3, groups=2.0), T, r"groups.*2\.0")
+bad(
+    CASES,
+    "nn.GRU.hx_tuple",
+    lambda: nn.GRU(3, 4)(t(5, 2, 3), (t(1, 2, 4),)),
+    V,
+    r"hidden state of shape \(1, 2, 4\)",
+)
+bad(
+    CASES,
+    "nn.LSTM.bidirectional_h0_layers",
+    lambda: nn.LSTM(3, 4, bidirectional=True)(t(5, 2, 3), (t(1, 2, 4), t(1, 2, 4))),
+    V,
+    r"hidden state of shape \(2, 2, 4\), got \(1, 2, 4\)",
+)
+bad(
+    CASES,
+    "nn.RNN.unbatched_h0_batched",
+    lambda: nn.RNN(3, 4)(t(5, 3), t(1, 2, 4)),
+    V,
+    r"hidden state of shape \(1, 4\)",
+)
+bad(
+    CASES,
+    "nn.LSTMCell.c_wrong_shape",
+    lambda: nn.LSTMCell(3, 4)(t(2, 3), (t(2, 4), t(2, 5))),
+    V,
+    r"cell state \(2, 5\) must be \(2, 4\)",
+)
+bad(
+    CASES,
+    "nn.InstanceNorm2d.forward_channels",
+    lambda: nn.InstanceNorm2d(3)(t(1, 4, 2, 2)),
+    V,
+    r"\(N, 3, H, W\).*\(1, 4, 2, 2\)",
+)
+bad(
+    CASES,
+    "nn.BatchNorm1d.no_stats_eval_one_value",
+    lambda: nn.BatchNorm1d(3, track_running_stats=False).eval()(t(1, 3)),
+    V,
+    r"more than 1 value per channel",
+)
+bad(
+    CASES,
+    "nn.GroupNorm.forward_rank1",
+    lambda: nn.GroupNorm(1, 3)(t(3)),
+    V,
+    r"\(N, 3, \*\).*\(3,\)",
+)
+bad(
+    CASES,
+    "nn.LayerNorm.shape_float_entry",
+    lambda: nn.LayerNorm((3, 2.0)),
+    T,
+    r"normalized_shape.*2\.0",
+)
+bad(CASES, "nn.RMSNorm.eps_str", lambda: nn.RMSNorm(3, eps="a"), T, r"RMSNorm.*eps.*'a'")
+bad(CASES, "nn.BatchNorm2d.eps_nan", lambda: nn.BatchNorm2d(3, eps=float("nan")), V, r"eps.*nan")
+bad(CASES, "nn.GroupNorm.eps_str", lambda: nn.GroupNorm(1, 3, eps="x"), T, r"GroupNorm.*eps")
+
+
+def _identity_anything():
+    assert nn.Identity(1, 2, a=3)(5) == 5
+
+
+def _maxunpool_roundtrip():
+    a = np_(1, 1, 4, 4)[..., ::-1]
+    y, idx = pydl.nn.functional.max_pool2d(pydl.tensor(a), 2, return_indices=True)
+    out = nn.MaxUnpool2d(2)(y, idx).numpy()
+    assert out.shape == (1, 1, 4, 4)
+    np.testing.assert_allclose(out.max(), a.max())
+    assert (out != 0).sum() == 4
+
+
+def _conv_transpose1d_unbatched():
+    m = nn.ConvTranspose1d(2, 3, 3, stride=2)
+    a = np_(2, 4)
+    _close(m(pydl.tensor(a)), m(pydl.tensor(a[None])).numpy()[0])
+
+
+def _conv3d_negative_stride():
+    m = nn.Conv3d(1, 2, 2)
+    a = np_(1, 1, 3, 3, 3)[:, :, ::-1]
+    _close(m(pydl.tensor(a)), m(pydl.tensor(np.ascontiguousarray(a))).numpy())
+
+
+def _transformer_encoder_zero_layers():
+    x = t(3, 2, 8)
+    y = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 0)(x)
+    _close(y, x.numpy())
+
+
+def _upsample_bilinear_torch():
+    import torch
+
+    a = np_(1, 2, 3, 4)[..., ::-1]
+    got = nn.UpsamplingBilinear2d(scale_factor=2)(pydl.tensor(a))
+    ref = torch.nn.UpsamplingBilinear2d(scale_factor=2)(torch.from_numpy(a.copy()))
+    _close(got, ref.numpy())
+
+
+def _flatten_0d():
+    assert nn.Flatten(0)(pydl.tensor(np.float32(2.0))).shape == (1,)
+
+
+works(CASES, "nn.Identity.anything", _identity_anything)
+works(CASES, "nn.MaxUnpool2d.roundtrip_negative_stride", _maxunpool_roundtrip)
+works(CASES, "nn.ConvTranspose1d.unbatched", _conv_transpose1d_unbatched)
+works(CASES, "nn.Conv3d.forward_negative_stride", _conv3d_negative_stride)
+works(CASES, "nn.TransformerEncoder.zero_layers_identity", _transformer_encoder_zero_layers)
+works(CASES, "nn.UpsamplingBilinear2d.against_torch", _upsample_bilinear_torch)
+works(CASES, "nn.Flatten.0d", _flatten_0d)
