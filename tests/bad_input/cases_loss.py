@@ -733,3 +733,95 @@ case(
     I,
     r"dim|3|range",
 )
+
+# --- wrong dtypes -----------------------------------------------------------------------
+_XI = lambda: pydl.tensor(np.arange(12, dtype=np.int64).reshape(4, 3))  # noqa: E731
+case(
+    "cross_entropy.int_input",
+    lambda: F.cross_entropy(_XI(), Y()),
+    NotImplementedError,
+    r"cross_entropy.*int64",
+)
+case("nll_loss.int_input", lambda: F.nll_loss(_XI(), Y()), NotImplementedError, r"nll_loss.*int64")
+case(
+    "kl_div.int_input",
+    lambda: F.kl_div(ints(0, 1), ints(1, 1), reduction="sum"),
+    R,
+    r"kl_div.*int64",
+)
+case(
+    "CrossEntropyLoss.bool_input",
+    lambda: nn.CrossEntropyLoss()(pydl.tensor(np.ones((4, 3), bool)), Y()),
+    NotImplementedError,
+    r"bool",
+)
+case(
+    "cross_entropy.bool_class_target",
+    lambda: F.cross_entropy(X(), pydl.tensor(np.array([True, False, True, True]))),
+    (R, T),
+    r"class indices.*bool",
+)
+case(
+    "multi_margin_loss.float_target",
+    lambda: F.multi_margin_loss(X(), t(4)),
+    (R, T),
+    r"class indices.*float32",
+)
+case(
+    "cross_entropy.complex_input",
+    lambda: F.cross_entropy(np.ones((4, 3), np.complex64), Y()),
+    T,
+    r"complex",
+)
+case("mse_loss.object_target", lambda: F.mse_loss(t(3), np.array([None] * 3, object)), T, r"object")
+
+
+def _ce_uint8_target():
+    import torch
+
+    x, y = np_(3, 4), np.array([0, 3, 2], np.uint8)
+    got = F.cross_entropy(pydl.tensor(x), pydl.tensor(y))
+    ref = torch.nn.functional.cross_entropy(
+        torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    )
+    _close(got, ref.item())
+
+
+def _mse_int_target_promotes():
+    a, y = np_(3), np.array([0, 1, 1])
+    _close(F.mse_loss(pydl.tensor(a), pydl.tensor(y)), ((a - y) ** 2).mean())
+
+
+def _soft_margin_int_target():
+    a, y = np_(3), np.array([1, -1, 1])
+    _close(F.soft_margin_loss(pydl.tensor(a), pydl.tensor(y)), np.log1p(np.exp(-y * a)).mean())
+
+
+def _mse_float64():
+    a, b = np.arange(3.0), np.ones(3)
+    got = F.mse_loss(pydl.tensor(a), pydl.tensor(b))
+    assert got.dtype == np.float64
+    _close(got, ((a - b) ** 2).mean())
+
+
+check("cross_entropy.uint8_target", _ce_uint8_target)
+check("mse_loss.int_target_promotes", _mse_int_target_promotes)
+check("soft_margin_loss.int_target", _soft_margin_int_target)
+check("mse_loss.float64", _mse_float64)
+
+case("mse_loss.str_target", lambda: F.mse_loss(t(3), "abc"), T, r"str.*<U3")
+case("l1_loss.str_list_target", lambda: F.l1_loss(t(2), ["1.5", "2"]), T, r"list.*<U3")
+case(
+    "binary_cross_entropy.object_weight",
+    lambda: F.binary_cross_entropy(u(2), u(2), weight=np.array([None, 1], object)),
+    T,
+    r"object",
+)
+
+
+def _mse_list_target():
+    a = np_(3)
+    _close(F.mse_loss(pydl.tensor(a), [1.0, 2.0, 3.0]), ((a - [1, 2, 3]) ** 2).mean())
+
+
+check("mse_loss.list_target", _mse_list_target)
