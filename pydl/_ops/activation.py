@@ -13,7 +13,7 @@ from .. import _random
 from .._dtypes import float32
 from .. import backend as _b
 from ..tensor import Tensor, _constant, as_tensor, record
-from ._util import axis_index
+from ._util import axis_index, int_tuple
 from .elementwise import mul, where
 from .layout import clone, getitem, reshape, to
 from .reduce import amax as _max  # ties split the gradient evenly, as before
@@ -22,11 +22,36 @@ from .registry import op, unary, unary_kernel, unary_op
 # ----- elementwise math -----------------------------------------------------------
 
 
-def _real(fn: str, name: str, value: Any) -> float:
-    """An op's number argument as a float; TypeError naming it for a string, None, ...."""
+def real_arg(fn: str, name: str, value: Any) -> float:
+    """An op's number argument as a float; TypeError naming it for a string, None, ...
+    (float() would raise "could not convert string to float", naming nothing)."""
     if hasattr(value, "__float__") and not isinstance(value, (complex, np.complexfloating)):
         return float(value)
     raise TypeError(f"{fn}(): argument '{name}' must be a number, got {type(value).__name__}")
+
+
+def int_tuple_arg(name: str, value: Any, n: int = 2) -> tuple[int, ...]:
+    """_util.int_tuple (an int, or n ints) after a type check: TypeError naming the
+    argument for a float ("'float' object is not iterable" named nothing), a string (whose
+    digits were read as the ints), a bool."""
+    items = (value,) if isinstance(value, (int, np.integer)) else value
+    if (
+        isinstance(items, (str, bytes))
+        or not hasattr(items, "__iter__")
+        or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items
+        )
+    ):
+        raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+    return int_tuple(name, value, n)
+
+
+def int_arg(fn: str, name: str, value: Any) -> int:
+    """An op's integer argument (groups, num_groups, dim, ...) as an int; TypeError naming
+    it for a float, a string, a bool (the binding would dump its signature instead)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    raise TypeError(f"{fn}(): argument '{name}' must be an int, got {value!r}")
 
 
 def as_floating(x: Any) -> Tensor:
@@ -165,21 +190,21 @@ gelu_tanh = floating_unary(
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x if x >= 0 else negative_slope * x."""
     no_integers("leaky_relu", x)
-    return (_real("leaky_relu", "negative_slope", negative_slope),)
+    return (real_arg("leaky_relu", "negative_slope", negative_slope),)
 
 
 @unary_op(module="ELU")
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """x if x > 0 else alpha * (e^x - 1)."""
     no_integers("elu", x)
-    return (_real("elu", "alpha", alpha),)
+    return (real_arg("elu", "alpha", alpha),)
 
 
 @unary_op(module="Softplus")
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta, linear where beta * x > threshold (as PyTorch)."""
     no_integers("softplus", x)
-    return (_real("softplus", "beta", beta), _real("softplus", "threshold", threshold))
+    return (real_arg("softplus", "beta", beta), real_arg("softplus", "threshold", threshold))
 
 
 @unary_op(module="HardSigmoid")
@@ -189,7 +214,7 @@ def hard_sigmoid(x: Tensor, slope: float = 0.2, offset: float = 0.5) -> Tensor:
     PyTorch's `hardsigmoid` uses slope 1/6; `hardsigmoid` gives that form.
     """
     no_integers("hard_sigmoid", x)
-    return (_real("hard_sigmoid", "slope", slope), _real("hard_sigmoid", "offset", offset))
+    return (real_arg("hard_sigmoid", "slope", slope), real_arg("hard_sigmoid", "offset", offset))
 
 
 @unary_op(kernel="hard_sigmoid", module="Hardsigmoid")
@@ -204,7 +229,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """clamp(x, min_val, max_val); zero gradient at and beyond the bounds."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} cannot be greater than max_val {max_val}")
-    return (_real("hardtanh", "min_val", min_val), _real("hardtanh", "max_val", max_val))
+    return (real_arg("hardtanh", "min_val", min_val), real_arg("hardtanh", "max_val", max_val))
 
 
 _gelu_exact = unary_kernel("gelu")
@@ -248,6 +273,8 @@ def _implicit_dim(name: str, x: Tensor, dim: int | None, dtype: Any) -> tuple[Te
     """x (cast to dtype, if given) and dim; without a dim, PyTorch's deprecated implicit
     choice (dim 0 for 0-, 1- and 3-d inputs, else 1) with its warning."""
     x = as_tensor(x)
+    if dim is not None:
+        dim = int_arg(name, "dim", dim)
     if dtype is not None:
         x = to(x, dtype)
     elif x.dtype.kind not in "fc":  # the kernels would compute in the integer dtype
@@ -305,7 +332,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     x = as_tensor(input)
     if x.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
-    d = axis_index(dim, x.ndim)
+    d = axis_index(int_arg("glu", "dim", dim), x.ndim)
     n = x.shape[d]
     if n % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
@@ -331,13 +358,13 @@ def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
     no_integers("celu", x)
     if alpha == 0:
         raise ValueError("celu: alpha must be nonzero (it divides x), got 0")
-    return (_real("celu", "alpha", alpha),)
+    return (real_arg("celu", "alpha", alpha),)
 
 
 def _lambd(name: str, lambd: float) -> tuple:
     if lambd < 0:
         raise RuntimeError(f"{name}: lambda must be greater or equal to 0, but found to be {lambd}")
-    return (_real(name, "lambd", lambd),)
+    return (real_arg(name, "lambd", lambd),)
 
 
 @unary_op(module="Softshrink")
@@ -351,13 +378,13 @@ def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0 (so x itself for a negative lambd, as PyTorch's)."""
     no_integers("hardshrink", x)
-    return (_real("hardshrink", "lambd", lambd),)
+    return (real_arg("hardshrink", "lambd", lambd),)
 
 
 @unary_op(toplevel=True, module="Threshold")
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     """x where x > threshold, else value."""
-    return (_real("threshold", "threshold", threshold), _real("threshold", "value", value))
+    return (real_arg("threshold", "threshold", threshold), real_arg("threshold", "value", value))
 
 
 @op(kernels=(), toplevel=True, module="RReLU")

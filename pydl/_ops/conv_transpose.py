@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
-from ._util import int_tuple
+from .activation import int_arg, int_tuple_arg
 from .linear import check_operands
 from .layout import squeeze, unsqueeze
 from .registry import op
@@ -37,10 +37,10 @@ def _settings(
     if isinstance(padding, str):
         raise ValueError(f"{name}: padding must be an int or a tuple of ints, got {padding!r}")
     return (
-        int_tuple("stride", stride, dims),
-        int_tuple("padding", padding, dims),
-        int_tuple("output_padding", output_padding, dims),
-        int_tuple("dilation", dilation, dims),
+        int_tuple_arg("stride", stride, dims),
+        int_tuple_arg("padding", padding, dims),
+        int_tuple_arg("output_padding", output_padding, dims),
+        int_tuple_arg("dilation", dilation, dims),
     )
 
 
@@ -57,7 +57,7 @@ def _check_conv_transpose(
     fn = "conv_transpose2d"
     if len(ws) != 4:
         raise ValueError(f"{fn} expects weight (C_in, C_out / groups, kH, kW); got {ws}")
-    if groups < 1:
+    if int_arg(fn, "groups", groups) < 1:
         raise ValueError(f"{fn}: groups must be >= 1, got {groups}")
     if min(stride) < 1:
         raise ValueError(f"{fn}: stride must be >= 1, got {stride}")

@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
 from ._util import axis_index, promoted
-from .activation import abs, clamp, log, logsigmoid, neg, relu, sqrt
+from .activation import abs, clamp, int_arg, log, logsigmoid, neg, real_arg, relu, sqrt
 from .elementwise import add, div, mul, pow, sub, where
 from .layout import expand, reshape, unsqueeze
 from .reduce import amax, minimum, sum, vector_norm
@@ -440,7 +440,8 @@ def _vector_norm(x: Tensor, p: float, dim: int, keepdim: bool) -> Tensor:
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """input / max(||input||_p, eps) along dim."""
     x = as_tensor(input)
-    dim = axis_index(dim, x.ndim)
+    dim = axis_index(int_arg("normalize", "dim", dim), x.ndim)
+    p = real_arg("normalize", "p", p)
     return div(x, clamp(_vector_norm(x, p, dim, True), min=eps))
 
 

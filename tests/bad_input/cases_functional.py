@@ -741,3 +741,88 @@ case(
     (V, R),
     r"2.*3|broadcast|shape",
 )
+
+# --- wrong argument types (floats, strings where ints are meant) -------------------------
+case("max_pool2d.kernel_float", lambda: F.max_pool2d(t(1, 1, 4, 4), 2.5), T, r"kernel_size.*2\.5")
+case("max_pool2d.kernel_str", lambda: F.max_pool2d(t(1, 1, 4, 4), "22"), T, r"kernel_size.*'22'")
+case("avg_pool1d.kernel_float", lambda: F.avg_pool1d(t(1, 1, 4), 2.0), T, r"kernel_size.*2\.0")
+case(
+    "conv2d.stride_float",
+    lambda: F.conv2d(t(1, 1, 4, 4), t(1, 1, 3, 3), stride=1.5),
+    T,
+    r"stride.*1\.5",
+)
+case(
+    "conv2d.groups_float",
+    lambda: F.conv2d(t(1, 2, 4, 4), t(2, 1, 3, 3), groups=2.0),
+    T,
+    r"groups.*2\.0",
+)
+case(
+    "conv3d.groups_str",
+    lambda: F.conv3d(t(1, 2, 3, 3, 3), t(2, 1, 2, 2, 2), groups="2"),
+    T,
+    r"groups.*'2'",
+)
+case(
+    "conv_transpose2d.groups_float",
+    lambda: F.conv_transpose2d(t(1, 2, 3, 3), t(2, 1, 2, 2), groups=1.0),
+    T,
+    r"groups.*1\.0",
+)
+case(
+    "conv_transpose1d.stride_str",
+    lambda: F.conv_transpose1d(t(1, 1, 3), t(1, 1, 2), stride="2"),
+    T,
+    r"stride.*'2'",
+)
+case("interpolate.size_float", lambda: F.interpolate(t(1, 1, 2, 2), size=3.5), T, r"size.*3\.5")
+case("group_norm.num_groups_float", lambda: F.group_norm(t(2, 4, 3), 2.0), T, r"num_groups.*2\.0")
+case("layer_norm.eps_str", lambda: F.layer_norm(t(2, 4), (4,), eps="a"), T, r"eps.*str")
+case(
+    "batch_norm.momentum_str",
+    lambda: F.batch_norm(t(4, 3), t(3), t(3), training=True, momentum="a"),
+    T,
+    r"momentum.*str",
+)
+case("instance_norm.eps_none", lambda: F.instance_norm(t(2, 3, 4), eps=None), T, r"eps.*NoneType")
+case("rms_norm.eps_str", lambda: F.rms_norm(t(2, 3), (3,), eps="x"), T, r"eps.*str")
+case("softmax.dim_float", lambda: F.softmax(t(2, 3), dim=1.0), T, r"dim.*1\.0")
+case("log_softmax.dim_float", lambda: F.log_softmax(t(2, 3), dim=0.0), T, r"dim.*0\.0")
+case("glu.dim_float", lambda: F.glu(t(2, 4), dim=1.0), T, r"dim.*1\.0")
+case("normalize.p_str", lambda: F.normalize(t(2, 3), p="a"), T, r"\bp\b.*str")
+case("normalize.dim_float", lambda: F.normalize(t(2, 3), dim=1.5), T, r"dim.*1\.5")
+case(
+    "pixel_shuffle.factor_float",
+    lambda: F.pixel_shuffle(t(1, 4, 2, 2), 2.0),
+    T,
+    r"upscale_factor.*2\.0",
+)
+case(
+    "pixel_unshuffle.factor_str",
+    lambda: F.pixel_unshuffle(t(1, 1, 4, 4), "2"),
+    T,
+    r"downscale_factor.*'2'",
+)
+case("unfold.kernel_float", lambda: F.unfold(t(1, 1, 4, 4), 2.5), T, r"kernel_size.*2\.5")
+case(
+    "adaptive_avg_pool2d.size_float",
+    lambda: F.adaptive_avg_pool2d(t(1, 1, 4, 4), 2.0),
+    T,
+    r"output_size.*2\.0",
+)
+case(
+    "max_unpool2d.kernel_float",
+    lambda: F.max_unpool2d(t(1, 1, 2, 2), ints(0, 1, 2, 3).reshape(1, 1, 2, 2), 2.0),
+    T,
+    r"kernel_size.*2\.0",
+)
+
+
+def _pool_numpy_int_kernel():
+    a = np_(1, 1, 4, 4)
+    y = F.max_pool2d(pydl.tensor(a), np.int64(2), stride=(np.int32(2), 2))
+    _close(y, a.reshape(1, 1, 2, 2, 2, 2).max(axis=(3, 5)))
+
+
+check("max_pool2d.numpy_int_arguments", _pool_numpy_int_kernel)
