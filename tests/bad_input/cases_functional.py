@@ -826,3 +826,66 @@ def _pool_numpy_int_kernel():
 
 
 check("max_pool2d.numpy_int_arguments", _pool_numpy_int_kernel)
+
+# --- huge sizes: MemoryError or ValueError naming the size, never a crash or a hang -------
+HUGE = (MemoryError, V, R)
+case(
+    "interpolate.size_huge",
+    lambda: F.interpolate(t(1, 1, 2, 2), size=(2**31, 2**31)),
+    HUGE,
+    r"out of memory allocating 4611686018427387904|int64",
+)
+case(
+    "interpolate.scale_huge",
+    lambda: F.interpolate(t(1, 1, 2, 2), scale_factor=1e12),
+    HUGE,
+    r"more elements than int64",
+)
+case(
+    "conv_transpose2d.stride_huge",
+    lambda: F.conv_transpose2d(t(1, 1, 2, 2), t(1, 1, 2, 2), stride=2**40),
+    HUGE,
+    r"more elements than int64",
+)
+case(
+    "conv2d.padding_huge",
+    lambda: F.conv2d(t(1, 1, 2, 2), t(1, 1, 2, 2), padding=2**40),
+    HUGE,
+    r"more elements than int64",
+)
+case(
+    "adaptive_avg_pool2d.size_huge",
+    lambda: F.adaptive_avg_pool2d(t(1, 1, 2, 2), 2**40),
+    HUGE,
+    r"more elements than int64",
+)
+case(
+    "fold.output_size_huge",
+    lambda: F.fold(t(1, 4, 1), (2**31, 2**31), 2),
+    HUGE,
+    r"output_size=\(2147483648, 2147483648\)",
+)
+case(
+    "max_pool2d.kernel_huge",
+    lambda: F.max_pool2d(t(1, 1, 2, 2), 2**40, padding=2**38),
+    HUGE,
+    r"kernel \(1099511627776",
+)
+case(
+    "pixel_shuffle.factor_huge",
+    lambda: F.pixel_shuffle(t(1, 4, 2, 2), 2**40),
+    HUGE,
+    r"1099511627776",
+)
+case(
+    "embedding_bag.offset_huge",
+    lambda: F.embedding_bag(ints(1, 2), t(5, 3), ints(0, 2**40)),
+    V,
+    r"offsets.*1099511627776",
+)
+case(
+    "conv2d.stride_beyond_int64",
+    lambda: F.conv2d(t(1, 1, 2, 2), t(1, 1, 2, 2), stride=2**64),
+    V,
+    r"stride.*64-bit",
+)
