@@ -1479,3 +1479,114 @@ works(CASES, "nn.Conv3d.forward_negative_stride", _conv3d_negative_stride)
 works(CASES, "nn.TransformerEncoder.zero_layers_identity", _transformer_encoder_zero_layers)
 works(CASES, "nn.UpsamplingBilinear2d.against_torch", _upsample_bilinear_torch)
 works(CASES, "nn.Flatten.0d", _flatten_0d)
+
+# --- the remaining layer classes --------------------------------------------------------
+bad(
+    CASES,
+    "nn.NonDynamicallyQuantizableLinear.out_features_zero",
+    lambda: nn.NonDynamicallyQuantizableLinear(4, 0),
+    V,
+    r"NonDynamicallyQuantizableLinear: out_features must be >= 1",
+)
+bad(
+    CASES,
+    "nn.TransformerDecoder.num_layers_str",
+    lambda: nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16), "2"),
+    T,
+    r"TransformerDecoder: num_layers.*'2'",
+)
+bad(
+    CASES,
+    "nn.TransformerDecoder.layer_not_module",
+    lambda: nn.TransformerDecoder("layer", 2),
+    T,
+    r"TransformerDecoder.*str",
+)
+bad(
+    CASES,
+    "nn.TransformerDecoder.memory_batch",
+    lambda: nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16), 1)(t(3, 2, 8), t(4, 3, 8)),
+    V,
+    r"\(4, 3, 8\)",
+)
+bad(
+    CASES,
+    "nn.ParameterDict.missing_key",
+    lambda: nn.ParameterDict({"a": pydl.tensor([1.0])})["b"],
+    KeyError,
+    r"b",
+)
+bad(
+    CASES,
+    "nn.ParameterList.index_out_of_range",
+    lambda: nn.ParameterList([pydl.tensor([1.0])])[3],
+    IndexError,
+    r"3|index",
+)
+bad(
+    CASES,
+    "nn.UpsamplingNearest2d.size_zero",
+    lambda: nn.UpsamplingNearest2d(size=0)(t(1, 1, 2, 2)),
+    V,
+    r"output size \(0, 0\)",
+)
+bad(
+    CASES,
+    "nn.Module.register_buffer_bad_name",
+    lambda: nn.Module().register_buffer("a.b", None),
+    KeyError,
+    r"\.",
+)
+bad(CASES, "nn.Parameter.str_data", lambda: nn.Parameter("abc"), T, r"str|<U3")
+for _name, _cls in (
+    ("HardSigmoid", "HardSigmoid"),
+    ("HardTanh", "HardTanh"),
+    ("Hardshrink", "Hardshrink"),
+    ("Hardsigmoid", "Hardsigmoid"),
+    ("Hardswish", "Hardswish"),
+    ("LeakyReLU", "LeakyReLU"),
+    ("LogSigmoid", "LogSigmoid"),
+    ("Mish", "Mish"),
+    ("SELU", "SELU"),
+    ("Swish", "Swish"),
+):
+    bad(
+        CASES,
+        f"nn.{_name}.forward_str",
+        (lambda c: lambda: getattr(nn, c)()("abc"))(_cls),
+        T,
+        r"<U3|str",
+    )
+bad(CASES, "nn.ReLU6.forward_complex", lambda: nn.ReLU6()(np.ones(2, np.complex64)), T, r"complex")
+bad(CASES, "nn.Tanh.forward_object", lambda: nn.Tanh()(np.array([None], object)), T, r"object")
+bad(CASES, "nn.Softsign.too_many_args", lambda: nn.Softsign(1), T, r"Softsign takes at most 0")
+bad(
+    CASES,
+    "nn.Tanhshrink.unknown_kwarg",
+    lambda: nn.Tanhshrink(inplace=True),
+    T,
+    r"Tanhshrink.*inplace",
+)
+bad(CASES, "nn.LeakyReLU.slope_str", lambda: nn.LeakyReLU("a")(t(3)), T, r"negative_slope.*str")
+bad(CASES, "nn.HardTanh.min_str", lambda: nn.HardTanh("a", 1.0)(t(3)), T, r"min_val|str")
+
+
+def _hardswish_torchless():
+    a = np_(5)[::-1]
+    _close(nn.Hardswish()(pydl.tensor(a)), a * np.clip(a + 3, 0, 6) / 6)
+
+
+def _softsign_int_promotes():
+    _close(nn.Softsign()(pydl.tensor(np.array([1, -3]))), [0.5, -0.75])
+
+
+def _leaky_relu_inplace_noncontig():
+    a = np_(3, 4)
+    x = pydl.tensor(a)[:, ::2] if False else pydl.tensor(a[:, ::2])
+    y = nn.LeakyReLU(0.1, inplace=True)(x)
+    _close(y, np.where(a[:, ::2] > 0, a[:, ::2], 0.1 * a[:, ::2]))
+
+
+works(CASES, "nn.Hardswish.negative_stride", _hardswish_torchless)
+works(CASES, "nn.Softsign.int_promotes", _softsign_int_promotes)
+works(CASES, "nn.LeakyReLU.inplace_from_strided_numpy", _leaky_relu_inplace_noncontig)
