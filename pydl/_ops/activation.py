@@ -13,13 +13,45 @@ from .. import _random
 from .._dtypes import float32
 from .. import backend as _b
 from ..tensor import Tensor, _constant, as_tensor, record
-from ._util import axis_index
+from ._util import axis_index, int_tuple
 from .elementwise import mul, where
 from .layout import clone, getitem, reshape, to
 from .reduce import amax as _max  # ties split the gradient evenly, as before
 from .registry import op, unary, unary_kernel, unary_op
 
 # ----- elementwise math -----------------------------------------------------------
+
+
+def real_arg(fn: str, name: str, value: Any) -> float:
+    """An op's number argument as a float; TypeError naming it for a string, None, ...
+    (float() would raise "could not convert string to float", naming nothing)."""
+    if hasattr(value, "__float__") and not isinstance(value, (complex, np.complexfloating)):
+        return float(value)
+    raise TypeError(f"{fn}(): argument '{name}' must be a number, got {type(value).__name__}")
+
+
+def int_tuple_arg(name: str, value: Any, n: int = 2) -> tuple[int, ...]:
+    """_util.int_tuple (an int, or n ints) after a type check: TypeError naming the
+    argument for a float ("'float' object is not iterable" named nothing), a string (whose
+    digits were read as the ints), a bool."""
+    items = (value,) if isinstance(value, (int, np.integer)) else value
+    if (
+        isinstance(items, (str, bytes))
+        or not hasattr(items, "__iter__")
+        or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items
+        )
+    ):
+        raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+    return int_tuple(name, value, n)
+
+
+def int_arg(fn: str, name: str, value: Any) -> int:
+    """An op's integer argument (groups, num_groups, dim, ...) as an int; TypeError naming
+    it for a float, a string, a bool (the binding would dump its signature instead)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    raise TypeError(f"{fn}(): argument '{name}' must be an int, got {value!r}")
 
 
 def as_floating(x: Any) -> Tensor:
@@ -29,16 +61,34 @@ def as_floating(x: Any) -> Tensor:
     return x if x._array.dtype.kind == "f" else to(x, float32)
 
 
-def floating_unary(name: str, doc: str, floating: bool = True, **declared: Any) -> Callable:
+def no_integers(fn: str, x: Any) -> None:
+    """NotImplementedError (PyTorch's) for an integer or bool input to an op PyTorch defines
+    for floating point only (gelu, elu, softplus, ...): its kernels would compute in the
+    input's dtype and truncate every result. O(1) for a tensor."""
+    dtype = x._array.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
+    if dtype.kind in "biu":
+        raise NotImplementedError(
+            f"{fn}: not implemented for integer or bool input (got dtype {dtype}); cast it "
+            "to a floating point dtype first"
+        )
+
+
+def floating_unary(
+    name: str, doc: str, floating: bool = True, reject_integers: bool = False, **declared: Any
+) -> Callable:
     """Declare the elementwise op `name(input)` on the unary list's kernel of that name (Note
     [Unary op list]), as `unary` does; floating: integer and bool inputs are computed in
-    float32 (else they keep their dtype: floor, sign, square, ...). `declared`: op()'s
+    float32 (else they keep their dtype: floor, sign, square, ...); reject_integers: they
+    raise (no_integers), as PyTorch's floating-only activations. `declared`: op()'s
     arguments (aliases, method, toplevel, module, epilogue)."""
     run = unary_kernel(name)
 
     def fn(input: Any) -> Tensor:
-        if floating and not (type(input) is Tensor and input._array.dtype.kind == "f"):
-            input = as_floating(input)  # (the common float tensor skips the call)
+        if not (type(input) is Tensor and input._array.dtype.kind == "f"):
+            if reject_integers:  # (the common float tensor skips both calls)
+                no_integers(name, input)
+            elif floating:
+                input = as_floating(input)
         return run(input)
 
     fn.__name__ = fn.__qualname__ = name
@@ -112,38 +162,49 @@ tanh = floating_unary(
     "tanh", "hyperbolic tangent", method=True, toplevel=True, module="Tanh", epilogue="tanh"
 )
 relu = unary("relu", "max(0, x)", method=True, toplevel=True, module="ReLU", epilogue="relu")
-selu = unary(
+selu = floating_unary(
     "selu",
     "scale * (x if x > 0 else alpha * (e^x - 1)), alpha=1.6733, scale=1.0507",
     toplevel=True,
     module="SELU",
+    reject_integers=True,
 )
-silu = unary("silu", "x * sigmoid(x) (Swish)", aliases=("swish",), module="SiLU")
-mish = unary("mish", "x * tanh(softplus(x))", module="Mish")
-softsign = unary("softsign", "x / (1 + |x|)", module="Softsign")
-logsigmoid = unary(
-    "logsigmoid", "log(sigmoid(x)) = -softplus(-x), stable for any x", module="LogSigmoid"
+silu = floating_unary(
+    "silu", "x * sigmoid(x) (Swish)", aliases=("swish",), module="SiLU", reject_integers=True
 )
-tanhshrink = unary("tanhshrink", "x - tanh(x)", module="Tanhshrink")
-gelu_tanh = unary("gelu_tanh", "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))")
+mish = floating_unary("mish", "x * tanh(softplus(x))", module="Mish", reject_integers=True)
+softsign = floating_unary("softsign", "x / (1 + |x|)", module="Softsign")
+logsigmoid = floating_unary(
+    "logsigmoid",
+    "log(sigmoid(x)) = -softplus(-x), stable for any x",
+    module="LogSigmoid",
+    reject_integers=True,
+)
+tanhshrink = floating_unary("tanhshrink", "x - tanh(x)", module="Tanhshrink")
+gelu_tanh = floating_unary(
+    "gelu_tanh", "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))", reject_integers=True
+)
 
 
 @unary_op(module="LeakyReLU")
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x if x >= 0 else negative_slope * x."""
-    return (float(negative_slope),)
+    no_integers("leaky_relu", x)
+    return (real_arg("leaky_relu", "negative_slope", negative_slope),)
 
 
 @unary_op(module="ELU")
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """x if x > 0 else alpha * (e^x - 1)."""
-    return (float(alpha),)
+    no_integers("elu", x)
+    return (real_arg("elu", "alpha", alpha),)
 
 
 @unary_op(module="Softplus")
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + e^(beta x)) / beta, linear where beta * x > threshold (as PyTorch)."""
-    return (float(beta), float(threshold))
+    no_integers("softplus", x)
+    return (real_arg("softplus", "beta", beta), real_arg("softplus", "threshold", threshold))
 
 
 @unary_op(module="HardSigmoid")
@@ -152,12 +213,14 @@ def hard_sigmoid(x: Tensor, slope: float = 0.2, offset: float = 0.5) -> Tensor:
 
     PyTorch's `hardsigmoid` uses slope 1/6; `hardsigmoid` gives that form.
     """
-    return (float(slope), float(offset))
+    no_integers("hard_sigmoid", x)
+    return (real_arg("hard_sigmoid", "slope", slope), real_arg("hard_sigmoid", "offset", offset))
 
 
 @unary_op(kernel="hard_sigmoid", module="Hardsigmoid")
 def hardsigmoid(x: Tensor) -> Tensor:
     """PyTorch's hardsigmoid: max(0, min(1, x / 6 + 1 / 2))."""
+    no_integers("hardsigmoid", x)
     return (1.0 / 6.0, 0.5)
 
 
@@ -166,7 +229,7 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """clamp(x, min_val, max_val); zero gradient at and beyond the bounds."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val {min_val} cannot be greater than max_val {max_val}")
-    return (float(min_val), float(max_val))
+    return (real_arg("hardtanh", "min_val", min_val), real_arg("hardtanh", "max_val", max_val))
 
 
 _gelu_exact = unary_kernel("gelu")
@@ -175,6 +238,7 @@ _gelu_exact = unary_kernel("gelu")
 @op(module="GELU", epilogue="gelu")
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x); approximate="tanh" uses 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    no_integers("gelu", x)
     if approximate == "none":
         return _gelu_exact(x)
     if approximate == "tanh":
@@ -209,8 +273,15 @@ def _implicit_dim(name: str, x: Tensor, dim: int | None, dtype: Any) -> tuple[Te
     """x (cast to dtype, if given) and dim; without a dim, PyTorch's deprecated implicit
     choice (dim 0 for 0-, 1- and 3-d inputs, else 1) with its warning."""
     x = as_tensor(x)
+    if dim is not None:
+        dim = int_arg(name, "dim", dim)
     if dtype is not None:
         x = to(x, dtype)
+    elif x.dtype.kind not in "fc":  # the kernels would compute in the integer dtype
+        raise RuntimeError(
+            f"{name}: expected a floating point input (or dtype=), got {x.dtype}; an integer "
+            "softmax would truncate every probability to 0"
+        )
     if dim is None:
         warnings.warn(
             f"Implicit dimension choice for {name} has been deprecated. Change the call to "
@@ -261,7 +332,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     x = as_tensor(input)
     if x.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
-    d = axis_index(dim, x.ndim)
+    d = axis_index(int_arg("glu", "dim", dim), x.ndim)
     n = x.shape[d]
     if n % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
@@ -276,39 +347,44 @@ def relu6(x: Tensor) -> Tensor:
     return (0.0, 6.0)
 
 
-hardswish = unary("hardswish", "x * relu6(x + 3) / 6", module="Hardswish")
+hardswish = floating_unary(
+    "hardswish", "x * relu6(x + 3) / 6", module="Hardswish", reject_integers=True
+)
 
 
 @unary_op(toplevel=True, module="CELU")
 def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """max(0, x) + min(0, alpha (e^(x / alpha) - 1))."""
+    no_integers("celu", x)
     if alpha == 0:
         raise ValueError("celu: alpha must be nonzero (it divides x), got 0")
-    return (float(alpha),)
+    return (real_arg("celu", "alpha", alpha),)
 
 
 def _lambd(name: str, lambd: float) -> tuple:
     if lambd < 0:
         raise RuntimeError(f"{name}: lambda must be greater or equal to 0, but found to be {lambd}")
-    return (float(lambd),)
+    return (real_arg(name, "lambd", lambd),)
 
 
 @unary_op(module="Softshrink")
 def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """x - lambd above lambd, x + lambd below -lambd, else 0."""
+    no_integers("softshrink", x)
     return _lambd("softshrink", lambd)
 
 
 @unary_op(method=True, toplevel=True, module="Hardshrink")
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0 (so x itself for a negative lambd, as PyTorch's)."""
-    return (float(lambd),)
+    no_integers("hardshrink", x)
+    return (real_arg("hardshrink", "lambd", lambd),)
 
 
 @unary_op(toplevel=True, module="Threshold")
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     """x where x > threshold, else value."""
-    return (float(threshold), float(value))
+    return (real_arg("threshold", "threshold", threshold), real_arg("threshold", "value", value))
 
 
 @op(kernels=(), toplevel=True, module="RReLU")
@@ -317,6 +393,7 @@ def rrelu(
 ) -> Tensor:
     """x if x >= 0 else a * x: in training a drawn uniformly from [lower, upper] per element
     (from pydl's seeded generator), else the mean slope (lower + upper) / 2."""
+    no_integers("rrelu", input)
     if not 0 <= lower <= upper:
         raise ValueError(f"rrelu: need 0 <= lower <= upper, got lower={lower}, upper={upper}")
     x = as_tensor(input)

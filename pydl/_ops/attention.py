@@ -40,6 +40,11 @@ def scaled_dot_product_attention(
     materialized and composed from differentiable ops.
     """
     q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    if not all(t._array.dtype.kind == "f" for t in (q, k, v)):
+        raise RuntimeError(
+            "scaled_dot_product_attention: expected floating point query, key and value, got "
+            f"{q._array.dtype}, {k._array.dtype} and {v._array.dtype}"
+        )
     if enable_gqa and q.ndim >= 3 and q.ndim == k.ndim == v.ndim:
         k, v = _repeat_heads("key", k, q.shape[-3]), _repeat_heads("value", v, q.shape[-3])
     if (
@@ -59,7 +64,9 @@ def scaled_dot_product_attention(
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal")
     if not 0.0 <= dropout_p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+        raise ValueError(
+            f"dropout probability has to be between 0 and 1, but got dropout_p={dropout_p}"
+        )
     lead, (L, E), S, Ev = q.shape[:-2], q.shape[-2:], k.shape[-2], v.shape[-1]
     scale = 1.0 / float(np.sqrt(E)) if scale is None else float(scale)
     batch = int(np.prod(lead)) if lead else 1

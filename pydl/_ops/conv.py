@@ -8,7 +8,8 @@ import numpy as np
 
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
-from ._util import int_tuple
+from .activation import int_arg, int_tuple_arg
+from .linear import check_operands
 from .layout import cat, getitem, permute, reshape, squeeze, stack, unsqueeze
 from .registry import op
 
@@ -29,7 +30,7 @@ def _conv_padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple) -
             total = d * (k - 1)  # PyTorch puts the odd element on the bottom / right
             out += [total // 2, total - total // 2]
         return tuple(out)
-    return tuple(p for p in int_tuple("padding", padding, dims) for _ in range(2))
+    return tuple(p for p in int_tuple_arg("padding", padding, dims) for _ in range(2))
 
 
 def _check_conv(
@@ -38,7 +39,7 @@ def _check_conv(
     """The settings against the shapes, with the C++ core's messages (both backends)."""
     if len(ws) != 4:
         raise ValueError(f"conv2d expects weight (C_out, C_in / groups, kH, kW); got {ws}")
-    if groups < 1:
+    if int_arg("conv2d", "groups", groups) < 1:
         raise ValueError(f"conv2d: groups must be >= 1, got {groups}")
     if min(stride) < 1:
         raise ValueError(f"conv2d: stride must be >= 1, got {stride}")
@@ -75,11 +76,12 @@ def conv2d(
     """2-D cross-correlation of (N, C, H, W) input (or unbatched (C, H, W)) with
     (C_out, C/groups, kH, kW) weight."""
     x = as_tensor(input)
+    check_operands("conv2d", x, weight, bias)
     if x.ndim == 3:
         return squeeze(conv2d(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0)
     if x.ndim != 4:
         raise ValueError(f"conv2d expects input (N, C, H, W) or (C, H, W); got shape {x.shape}")
-    stride, dilation = int_tuple("stride", stride), int_tuple("dilation", dilation)
+    stride, dilation = int_tuple_arg("stride", stride), int_tuple_arg("dilation", dilation)
     pad = _conv_padding(padding, tuple(weight.shape[2:]), dilation, stride)
     _check_conv(x.shape, weight.shape, stride, pad, dilation, groups)
     b = None if bias is None else bias._array
@@ -117,6 +119,7 @@ def conv1d(
     """1-D cross-correlation of (N, C, L) input (or unbatched (C, L)) with (C_out, C/groups,
     k) weight (the H = 1 case of conv2d)."""
     x = as_tensor(input)
+    check_operands("conv1d", x, weight, bias)
     if x.ndim == 2:
         return squeeze(conv1d(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0)
     if x.ndim != 3 or weight.ndim != 3:
@@ -124,11 +127,11 @@ def conv1d(
             f"conv1d expects input (N, C, L) or (C, L) and weight (C_out, C/groups, k); got "
             f"{x.shape} and {weight.shape}"
         )
-    (s,), (d,) = int_tuple("stride", stride, 1), int_tuple("dilation", dilation, 1)
+    (s,), (d,) = int_tuple_arg("stride", stride, 1), int_tuple_arg("dilation", dilation, 1)
     if isinstance(padding, str):
         pad = padding
     else:
-        (p,) = int_tuple("padding", padding, 1)
+        (p,) = int_tuple_arg("padding", padding, 1)
         pad = (0, p)
     x4 = unsqueeze(x, 2)
     w4 = unsqueeze(weight, 2)
@@ -154,6 +157,7 @@ def conv3d(
     conv2d (one GEMM, as im2col over the volume would be) over N * D_out images.
     """
     x = as_tensor(input)
+    check_operands("conv3d", x, weight, bias)
     if x.ndim == 4 and weight.ndim == 5:
         return squeeze(conv3d(unsqueeze(x, 0), weight, bias, stride, padding, dilation, groups), 0)
     if x.ndim != 5 or weight.ndim != 5:
@@ -161,10 +165,11 @@ def conv3d(
             f"conv3d expects input (N, C, D, H, W) and weight (C_out, C/groups, kD, kH, kW); "
             f"got {x.shape} and {weight.shape}"
         )
-    stride, dilation = int_tuple("stride", stride, 3), int_tuple("dilation", dilation, 3)
+    stride, dilation = int_tuple_arg("stride", stride, 3), int_tuple_arg("dilation", dilation, 3)
     kernel = tuple(weight.shape[2:])
     pad = _conv_padding(padding, kernel, dilation, stride)
     n, c, depth = x.shape[:3]
+    groups = int_arg("conv3d", "groups", groups)
     if groups < 1 or c % groups or weight.shape[1] * groups != c or weight.shape[0] % groups:
         raise ValueError(
             f"conv3d: weight {weight.shape} expects {weight.shape[1] * groups} input channels "
@@ -213,7 +218,7 @@ def _patch_weight(channels: int, kernel: tuple, dtype: Any) -> Tensor:
 
 def _fold_args(kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> tuple:
     args = tuple(
-        int_tuple(name, v)
+        int_tuple_arg(name, v)
         for name, v in (
             ("kernel_size", kernel_size),
             ("dilation", dilation),
@@ -272,7 +277,7 @@ def fold(
             f"fold expects input (N, C * kh * kw, L) or (C * kh * kw, L); got {x.shape}"
         )
     k, d, p, s = _fold_args(kernel_size, dilation, padding, stride)
-    out = int_tuple("output_size", output_size)
+    out = int_tuple_arg("output_size", output_size)
     blocks = [
         (o + 2 * p_ - d_ * (k_ - 1) - 1) // s_ + 1 for o, k_, d_, p_, s_ in zip(out, k, d, p, s)
     ]

@@ -9,7 +9,8 @@ import numpy as np
 
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
-from ._util import int_tuple
+from .activation import int_arg, int_tuple_arg
+from .linear import check_operands
 from .layout import squeeze, unsqueeze
 from .registry import op
 
@@ -36,10 +37,10 @@ def _settings(
     if isinstance(padding, str):
         raise ValueError(f"{name}: padding must be an int or a tuple of ints, got {padding!r}")
     return (
-        int_tuple("stride", stride, dims),
-        int_tuple("padding", padding, dims),
-        int_tuple("output_padding", output_padding, dims),
-        int_tuple("dilation", dilation, dims),
+        int_tuple_arg("stride", stride, dims),
+        int_tuple_arg("padding", padding, dims),
+        int_tuple_arg("output_padding", output_padding, dims),
+        int_tuple_arg("dilation", dilation, dims),
     )
 
 
@@ -56,7 +57,7 @@ def _check_conv_transpose(
     fn = "conv_transpose2d"
     if len(ws) != 4:
         raise ValueError(f"{fn} expects weight (C_in, C_out / groups, kH, kW); got {ws}")
-    if groups < 1:
+    if int_arg(fn, "groups", groups) < 1:
         raise ValueError(f"{fn}: groups must be >= 1, got {groups}")
     if min(stride) < 1:
         raise ValueError(f"{fn}: stride must be >= 1, got {stride}")
@@ -104,6 +105,7 @@ def conv_transpose2d(
     (C_in, C_out/groups, kH, kW) weight (the gradient of conv2d with respect to its input;
     PyTorch's argument order)."""
     x = as_tensor(input)
+    check_operands("conv_transpose2d", x, weight, bias)
     if x.ndim == 3:
         y = conv_transpose2d(
             unsqueeze(x, 0), weight, bias, stride, padding, output_padding, groups, dilation
@@ -149,6 +151,7 @@ def conv_transpose1d(
     """Transposed 1-D convolution of (N, C_in, L) input (or unbatched (C_in, L)) with
     (C_in, C_out/groups, k) weight (the H = 1 case of conv_transpose2d)."""
     x = as_tensor(input)
+    check_operands("conv_transpose1d", x, weight, bias)
     if x.ndim == 2:
         y = conv_transpose1d(
             unsqueeze(x, 0), weight, bias, stride, padding, output_padding, groups, dilation

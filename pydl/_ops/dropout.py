@@ -19,6 +19,11 @@ def _dropout(x: Tensor, p: float, training: bool, block: int) -> Tensor:
     x = as_tensor(x)
     if not training or p == 0.0:
         return x
+    if x._array.dtype.kind not in "fc":  # the kept elements are scaled by 1 / (1 - p)
+        raise RuntimeError(
+            f"dropout: result type float can't be cast to the input's dtype {x._array.dtype}; "
+            "pass a floating point input"
+        )
     seed, offset = _random._take(max(1, x._array.size // block))
     y = _b.active.dropout_forward(x._array, p, block, seed, offset)
 

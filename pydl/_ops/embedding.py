@@ -21,14 +21,39 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Ten
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding indices must be integers, got dtype {idx.dtype}")
     idx = np.asarray(idx, dtype=np.int64, order="C")
+    weight = _weight("embedding", weight)
     rows = weight.shape[0]
-    pad = -1 if padding_idx is None else (padding_idx % rows)
+    pad = -1 if padding_idx is None else _padding_row("embedding", padding_idx, rows)
     y = _b.active.embedding_forward(weight._array, idx)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         return (_b.active.embedding_backward(g, idx, rows, pad),)
 
     return record(y, (weight,), backward)
+
+
+def _weight(fn: str, weight: Any) -> Tensor:
+    """The embedding table: a 2-D Tensor (TypeError / ValueError naming `weight`)."""
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"{fn}(): argument 'weight' must be a Tensor, got {type(weight).__name__}")
+    if weight.ndim != 2:
+        raise ValueError(
+            f"{fn}: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}"
+        )
+    return weight
+
+
+def _padding_row(fn: str, padding_idx: Any, rows: int) -> int:
+    """padding_idx as a row in [0, rows): it may be negative (from the end), as PyTorch's;
+    outside [-rows, rows) it is an error (PyTorch: an AssertionError), not a wrapped row."""
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"{fn}: padding_idx must be an int or None, got {padding_idx!r}")
+    if not -rows <= padding_idx < rows:
+        raise ValueError(
+            f"{fn}: padding_idx must be within num_embeddings: expected a value in "
+            f"[{-rows}, {rows}), got padding_idx={padding_idx}"
+        )
+    return int(padding_idx) % rows
 
 
 def _bags(idx: np.ndarray, offsets: Any, include_last_offset: bool) -> tuple:
@@ -100,6 +125,7 @@ def embedding_bag(
             "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
             f"supported for mode='sum' (got mode='{mode}')"
         )
+    weight = _weight("embedding_bag", weight)
     idx = np.asarray(input._array if isinstance(input, Tensor) else input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding_bag indices must be integers, got dtype {idx.dtype}")
@@ -107,7 +133,7 @@ def embedding_bag(
     flat = idx.reshape(-1).astype(np.int64)
     rows = flat[pos] if flat.size else np.zeros(pos.shape, np.int64)
     if padding_idx is not None:
-        valid = valid & (rows != padding_idx % weight.shape[0])
+        valid = valid & (rows != _padding_row("embedding_bag", padding_idx, weight.shape[0]))
     rows = np.where(valid, rows, 0)
     emb = embedding(rows, weight)  # (B, Lmax, D); invalid entries read row 0, weighted 0
     b, dim = pos.shape[0], weight.shape[1]

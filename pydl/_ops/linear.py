@@ -39,6 +39,26 @@ def matmul(a: Any, b: Any) -> Tensor:
     return record(_b.active.matmul_forward(a._array, b._array), (a, b), _matmul_backward)
 
 
+def check_operands(fn: str, x: Tensor, weight: Any, bias: Any) -> None:
+    """The parameters of a layer op (linear, conv): `weight` (and `bias`) must be Tensors
+    (TypeError naming the argument: a NumPy array is not wrapped silently, as PyTorch's),
+    and an integer or bool input cannot meet a float weight (RuntimeError, as PyTorch's;
+    the kernels would compute in the input's dtype, truncating the weights)."""
+    if not isinstance(weight, Tensor):
+        raise TypeError(
+            f"{fn}(): argument 'weight' must be a Tensor, not {type(weight).__name__} "
+            "(wrap it with pydl.tensor)"
+        )
+    if bias is not None and not isinstance(bias, Tensor):
+        raise TypeError(
+            f"{fn}(): argument 'bias' must be a Tensor or None, not {type(bias).__name__}"
+        )
+    if x.dtype != weight.dtype and (x.dtype.kind != "f" or weight.dtype.kind != "f"):
+        raise RuntimeError(
+            f"{fn}: input and weight must have the same dtype, but got {x.dtype} and {weight.dtype}"
+        )
+
+
 def _is_fusable(activation: str) -> bool:
     """Whether F.linear can apply `activation` in the GEMM's epilogue: the ops declared with
     `epilogue=` (the rows of C++'s Note [Unary op list] marked fusable; a test checks both)."""
@@ -73,6 +93,7 @@ def linear(
     the GEMM's epilogue.
     """
     x = as_tensor(x)
+    check_operands("linear", x, weight, bias)
     if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"linear: input of shape {x.shape} does not match weight of shape "

@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
 from ._util import axis_index, promoted
-from .activation import abs, clamp, log, logsigmoid, neg, relu, sqrt
+from .activation import abs, clamp, int_arg, log, logsigmoid, neg, real_arg, relu, sqrt
 from .elementwise import add, div, mul, pow, sub, where
 from .layout import expand, reshape, unsqueeze
 from .reduce import amax, minimum, sum, vector_norm
@@ -259,6 +259,8 @@ def triplet_margin_loss(
     """max(0, margin + d(a, p) - d(a, n)) with d = pairwise_distance(., ., p, eps); swap:
     d(a, n) becomes min(d(a, n), d(p, n))."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    if not margin > 0:  # NaN too
+        raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
     a, pos, negt = promoted(
         as_tensor(anchor), as_tensor(positive), as_tensor(negative), floating=True
     )
@@ -438,7 +440,8 @@ def _vector_norm(x: Tensor, p: float, dim: int, keepdim: bool) -> Tensor:
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """input / max(||input||_p, eps) along dim."""
     x = as_tensor(input)
-    dim = axis_index(dim, x.ndim)
+    dim = axis_index(int_arg("normalize", "dim", dim), x.ndim)
+    p = real_arg("normalize", "p", p)
     return div(x, clamp(_vector_norm(x, p, dim, True), min=eps))
 
 

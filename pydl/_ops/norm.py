@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
-from .activation import sqrt
+from .activation import int_arg, no_integers, real_arg, sqrt
 from .layout import cat, reshape
 from .pool import avg_pool2d
 from .reduce import mean
@@ -59,6 +59,9 @@ def batch_norm(
     """Normalize each channel of (N, C, *) input by the batch's statistics (training; the
     running statistics are updated in place with momentum) or by the running ones."""
     x = as_tensor(input)
+    no_integers("batch_norm", x)
+    eps = real_arg("batch_norm", "eps", eps)
+    momentum = real_arg("batch_norm", "momentum", momentum)
     if x.ndim == 1 and x.shape[0] == 0:
         return x * 0  # PyTorch passes an empty 1-D input through (it has no channel dim)
     rm = running_mean._array if isinstance(running_mean, Tensor) else running_mean
@@ -91,6 +94,8 @@ def layer_norm(
 ) -> Tensor:
     """Normalize over the trailing `normalized_shape` dims of each sample."""
     x = as_tensor(input)
+    no_integers("layer_norm", x)
+    eps = real_arg("layer_norm", "eps", eps)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if x.shape[x.ndim - len(shape) :] != shape:
         raise ValueError(
@@ -122,6 +127,9 @@ def group_norm(
 ) -> Tensor:
     """Normalize each group of channels of each sample of (N, C, *) input."""
     x = as_tensor(input)
+    no_integers("group_norm", x)
+    eps = real_arg("group_norm", "eps", eps)
+    num_groups = int_arg("group_norm", "num_groups", num_groups)
     y, mean, invstd = _b.active.group_norm_forward(
         x._array,
         num_groups,
@@ -154,6 +162,9 @@ def instance_norm(
     over the batch of each instance's mean / unbiased variance); use_input_stats=False
     normalizes by the running statistics instead (batch_norm in eval)."""
     x = as_tensor(input)
+    no_integers("instance_norm", x)
+    eps = real_arg("instance_norm", "eps", eps)
+    momentum = real_arg("instance_norm", "momentum", momentum)
     if x.ndim < 2:
         raise ValueError(f"instance_norm expects input (N, C, *); got shape {x.shape}")
     if not use_input_stats:
@@ -181,6 +192,7 @@ def rms_norm(
     """y = x / sqrt(mean(x^2 over the trailing normalized_shape dims) + eps) * weight;
     eps None is the dtype's machine epsilon, as PyTorch's."""
     x = as_tensor(input)
+    no_integers("rms_norm", x)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if x.shape[x.ndim - len(shape) :] != shape or len(shape) > x.ndim:
         raise ValueError(
@@ -191,6 +203,7 @@ def rms_norm(
         raise ValueError(f"rms_norm: weight {weight.shape} must have shape {shape}")
     if eps is None:
         eps = float(np.finfo(x.dtype if x.dtype.kind == "f" else np.float32).eps)
+    eps = real_arg("rms_norm", "eps", eps)
     dims = tuple(range(x.ndim - len(shape), x.ndim))
     y = x / sqrt(mean(x * x, dims, keepdim=True) + eps)
     return y if weight is None else y * weight
@@ -204,6 +217,7 @@ def local_response_norm(
     channel window being [c - size // 2, c + (size - 1) // 2] (zeros beyond), as
     PyTorch's: an average pooling of x^2 along the channels."""
     x = as_tensor(input)
+    no_integers("local_response_norm", x)
     if x.ndim < 3:
         raise ValueError(
             f"local_response_norm: expected 3D or higher dimensional input, got {x.ndim}D"

@@ -9,9 +9,9 @@ import numpy as np
 
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, grad_needed, record
-from ._util import int_tuple
 from . import layout, reduce
 from .layout import cat, getitem, reshape, squeeze, stack, unsqueeze
+from .activation import int_tuple_arg
 from .registry import op
 
 
@@ -19,7 +19,7 @@ def _pool_tuple(name: str, value: Any) -> tuple[int, ...]:
     """A 2-D pooling setting: an int, a pair, or a 1-tuple meaning both dims (PyTorch's)."""
     if isinstance(value, (tuple, list)) and len(value) == 1:
         value = value[0]
-    return int_tuple(name, value)
+    return int_tuple_arg(name, value)
 
 
 def _default_stride(stride: Any) -> bool:
@@ -43,8 +43,8 @@ def _check_pool(
     """The settings against the input, with the C++ core's messages (both backends)."""
     if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
         raise ValueError(
-            f"{fn}: kernel_size, stride and dilation must be >= 1; got kernel "
-            f"{kernel}, stride {stride}"
+            f"{fn}: kernel_size, stride and dilation must be >= 1; got kernel_size="
+            f"{kernel}, stride={stride}, dilation={dilation}"
         )
     for k, p, d in zip(kernel, padding, dilation):
         if p < 0 or 2 * p > d * (k - 1) + 1:
@@ -183,12 +183,12 @@ def _pool3d_args(fn: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any
                  dilation: Any, ceil_mode: bool) -> tuple:  # fmt: skip
     if x.ndim != 5:
         raise ValueError(f"{fn} expects input (N, C, D, H, W) or (C, D, H, W); got {x.shape}")
-    k = int_tuple("kernel_size", kernel_size, 3)
+    k = int_tuple_arg("kernel_size", kernel_size, 3)
     args = (
         k,
-        int_tuple("stride", k if stride is None else stride, 3),
-        int_tuple("padding", padding, 3),
-        int_tuple("dilation", dilation, 3),
+        int_tuple_arg("stride", k if stride is None else stride, 3),
+        int_tuple_arg("padding", padding, 3),
+        int_tuple_arg("dilation", dilation, 3),
     )
     _check_pool(fn, x.shape, *args, ceil_mode)
     return args
@@ -288,7 +288,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
         raise ValueError(
             f"adaptive_avg_pool2d expects input (N, C, H, W) or (C, H, W); got {x.shape}"
         )
-    size = int_tuple("output_size", _keep_none(output_size, x.shape[2:]))
+    size = int_tuple_arg("output_size", _keep_none(output_size, x.shape[2:]))
     y = _b.active.adaptive_avgpool2d_forward(x._array, size)
 
     def backward(node: Any, g: np.ndarray) -> Any:
@@ -305,9 +305,9 @@ def _pool1d(
     x = as_tensor(input)
     if x.ndim not in (2, 3):
         raise ValueError(f"1-D pooling expects input (N, C, L) or (C, L); got shape {x.shape}")
-    (k,) = int_tuple("kernel_size", kernel_size, 1)
-    (s,) = int_tuple("stride", k if _default_stride(stride) else stride, 1)
-    (p,) = int_tuple("padding", padding, 1)
+    (k,) = int_tuple_arg("kernel_size", kernel_size, 1)
+    (s,) = int_tuple_arg("stride", k if _default_stride(stride) else stride, 1)
+    (p,) = int_tuple_arg("padding", padding, 1)
     out = pool2d(unsqueeze(x, -2), (1, k), (1, s), (0, p), **kwargs)
     return tuple(squeeze(t, -2) for t in out) if isinstance(out, tuple) else squeeze(out, -2)
 
@@ -324,7 +324,7 @@ def max_pool1d(
 ) -> Any:
     """Max over each window of (N, C, L) input (or (C, L)); return_indices: also the int64
     position of each maximum along L."""
-    (d,) = int_tuple("dilation", dilation, 1)
+    (d,) = int_tuple_arg("dilation", dilation, 1)
     return _pool1d(max_pool2d, input, kernel_size, stride, padding, dilation=(1, d),
                    ceil_mode=ceil_mode, return_indices=return_indices)  # fmt: skip
 
@@ -360,7 +360,7 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
         raise ValueError(
             f"adaptive_avg_pool1d expects input (N, C, L) or (C, L); got shape {x.shape}"
         )
-    (size,) = int_tuple("output_size", output_size, 1)
+    (size,) = int_tuple_arg("output_size", output_size, 1)
     return squeeze(adaptive_avg_pool2d(unsqueeze(x, 2), (1, size)), 2)
 
 
@@ -387,7 +387,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     if x.ndim != 4:
         raise ValueError(f"adaptive_max_pool2d expects input (N, C, H, W); got {x.shape}")
     h, w = x.shape[2:]
-    oh, ow = int_tuple("output_size", _keep_none(output_size, (h, w)))
+    oh, ow = int_tuple_arg("output_size", _keep_none(output_size, (h, w)))
     if oh < 0 or ow < 0 or (h == 0 or w == 0) and oh * ow > 0:
         raise ValueError(f"adaptive_max_pool2d: cannot pool {x.shape} to {(oh, ow)}")
     rows, cols = _adaptive_windows(h, oh), _adaptive_windows(w, ow)
@@ -410,7 +410,7 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
         raise ValueError(
             f"adaptive_max_pool1d expects input (N, C, L) or (C, L); got shape {x.shape}"
         )
-    (size,) = int_tuple("output_size", output_size, 1)
+    (size,) = int_tuple_arg("output_size", output_size, 1)
     out = adaptive_max_pool2d(unsqueeze(x, -2), (1, size), return_indices)
     return tuple(squeeze(t, -2) for t in out) if return_indices else squeeze(out, -2)
 
@@ -436,9 +436,9 @@ def max_unpool2d(
         )
     if idx.dtype.kind not in "iu":
         raise TypeError(f"max_unpool2d: indices must be integers, got dtype {idx.dtype}")
-    k = int_tuple("kernel_size", kernel_size)
-    s = int_tuple("stride", k if stride is None else stride)
-    p = int_tuple("padding", padding)
+    k = int_tuple_arg("kernel_size", kernel_size)
+    s = int_tuple_arg("stride", k if stride is None else stride)
+    p = int_tuple_arg("padding", padding)
     default = tuple((n - 1) * s_ - 2 * p_ + k_ for n, k_, s_, p_ in zip(x.shape[-2:], k, s, p))
     if output_size is None:
         size = default

@@ -46,6 +46,16 @@ def _recurrent_backward(node: Any, grads: tuple) -> tuple:
     return grads + ((dbi, dbh) if has_bias else ())
 
 
+def check_dtype(layer: str, x: Tensor, weight: Tensor) -> None:
+    """An integer or bool input cannot meet the float weights (ValueError, as PyTorch's
+    RNNs: the kernels would compute in the input's dtype, truncating)."""
+    if x._array.dtype.kind != "f":
+        raise ValueError(
+            f"{layer}: input dtype ({x._array.dtype}) does not match weight dtype "
+            f"({weight._array.dtype}); convert the input to a floating point dtype"
+        )
+
+
 @op(kernels=("recurrent",))
 def recurrent_layer(
     x: Tensor,
@@ -66,6 +76,7 @@ def recurrent_layer(
     if (b_ih is None) != (b_hh is None):
         raise ValueError("recurrent_layer: pass both biases (b_ih and b_hh) or neither")
     x, h0 = as_tensor(x), as_tensor(h0)
+    check_dtype("recurrent_layer", x, w_ih)
     c0 = None if c0 is None else as_tensor(c0)
     y, h_n, c_n, saved = _b.active.recurrent_forward(
         x._array, h0._array, data_or_none(c0), w_ih._array, w_hh._array, data_or_none(b_ih),

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, grad_needed, record
-from .activation import clamp, exp, log, log_softmax, neg, softplus
+from .activation import clamp, exp, log, log_softmax, neg, softplus, no_integers
 from .elementwise import add, div, mul, sub, where
 from ._util import promoted
 from .layout import expand, permute, reshape, to
@@ -96,6 +96,11 @@ def _class_last(fn: str, input: Tensor, target: Any) -> tuple[Tensor, np.ndarray
             raise ValueError(f"{fn}: a 1-D input takes a 0-d target; got shape {t.shape}")
         return reshape(input, (1, input.shape[0])), t.reshape((1,) + t.shape), ()
     sample_shape = (input.shape[0],) + input.shape[2:]
+    if not probs and t.shape == input.shape:  # probabilities meant, in an integer dtype
+        raise RuntimeError(
+            f"{fn}: Expected floating point type for target with class probabilities, got "
+            f"{t.dtype} (class indices have shape {sample_shape})"
+        )
     if not probs and t.shape != sample_shape:
         raise ValueError(
             f"{fn}: Expected input batch_size ({input.shape[0]}) to match target batch_size: "
@@ -155,6 +160,7 @@ def cross_entropy(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     label_smoothing = _check_label_smoothing(label_smoothing)
     input = as_tensor(input)
+    no_integers("cross_entropy", input)
     w = _class_weights("cross_entropy", weight, input)
     if isinstance(target, Tensor) and target.dtype.kind == "f" and grad_needed(target):
         _check_same_shape("cross_entropy", input, target)
@@ -198,6 +204,7 @@ def nll_loss(
     divides by the total weight of the targets not equal to ignore_index, as PyTorch's."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     input = as_tensor(input)
+    no_integers("nll_loss", input)
     w = _class_weights("nll_loss", weight, input)
     logp, t, sample_shape = _class_last("nll_loss", input, target)
     if t.dtype.kind not in "iu":
@@ -219,9 +226,15 @@ def _operand(x: Any, like: Tensor) -> Tensor:
     (float64 NumPy targets of a float32 model stay on its float32 path)."""
     if isinstance(x, Tensor):
         return x
+    array = np.asarray(getattr(x, "_array", x))
+    if array.dtype.kind not in "biuf":  # None -> NaN and "1.5" -> 1.5 would be accepted
+        raise TypeError(
+            f"expected a tensor, an array of numbers or a number, got {type(x).__name__} "
+            f"of dtype {array.dtype}"
+        )
     if like.dtype.kind == "f":
-        return as_tensor(np.asarray(getattr(x, "_array", x), dtype=like.dtype))
-    return as_tensor(x)
+        return as_tensor(array.astype(like.dtype, copy=False))
+    return as_tensor(array)
 
 
 def _input_target(input: Any, target: Any) -> list[Tensor]:
@@ -287,7 +300,7 @@ def binary_cross_entropy(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     input, target = _input_target(input, target)
     _check_same_shape("binary_cross_entropy", input, target)
-    if np.any((input._array < 0) | (input._array > 1)):
+    if not np.all((input._array >= 0) & (input._array <= 1)):  # NaN is outside too
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
     log_p = clamp(log(input), min=-100.0)
     log_1mp = clamp(log(sub(1.0, input)), min=-100.0)
@@ -341,6 +354,7 @@ def kl_div(
     if reduction != "batchmean":
         reduction = _legacy_reduction(size_average, reduce, reduction)
     input = as_tensor(input)
+    no_integers("kl_div", input)
     target = _operand(target, input)
     if target.shape != input.shape:
         raise ValueError(

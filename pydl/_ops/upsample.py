@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
-from ._util import int_tuple
+from .activation import int_arg, int_tuple_arg
 from .layout import getitem, permute, reshape, squeeze, unsqueeze
 from .pool import adaptive_avg_pool2d
 from .reduce import sum as _sum
@@ -48,7 +48,7 @@ def _sizes_and_scales(
             raise ValueError(
                 "interpolate: recompute_scale_factor is not meaningful with an explicit size"
             )
-        sizes = int_tuple("size", size, dims)
+        sizes = int_tuple_arg("size", size, dims)
         scales = (0.0,) * dims
     else:
         if isinstance(scale_factor, (int, float, np.integer, np.floating)):
@@ -199,7 +199,7 @@ def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None)
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C r^2, H, W) -> (*, C, H r, W r): y[c, h r + i, w r + j] = x[c r^2 + i r + j, h, w]
     (a reshape and a permute)."""
-    x, r = as_tensor(input), int(upscale_factor)
+    x, r = as_tensor(input), int_arg("pixel_shuffle", "upscale_factor", upscale_factor)
     if x.ndim < 3 or r < 1 or x.shape[-3] % (r * r):
         raise RuntimeError(
             f"pixel_shuffle expects input (*, C * {r}^2, H, W) with upscale_factor >= 1; "
@@ -215,7 +215,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
 @op(kernels=())
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """pixel_shuffle's inverse: (*, C, H r, W r) -> (*, C r^2, H, W)."""
-    x, r = as_tensor(input), int(downscale_factor)
+    x, r = as_tensor(input), int_arg("pixel_unshuffle", "downscale_factor", downscale_factor)
     if x.ndim < 3 or r < 1 or x.shape[-2] % r or x.shape[-1] % r:
         raise RuntimeError(
             f"pixel_unshuffle expects input (*, C, H * {r}, W * {r}) with downscale_factor "

@@ -344,6 +344,8 @@ class ParameterDict(Module):
             self.update(parameters)
 
     def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:  # a KeyError, as a dict's (getattr's would be AttributeError)
+            raise KeyError(key)
         return getattr(self, key)
 
     def __setitem__(self, key: str, value: Any) -> None:

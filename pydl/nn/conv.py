@@ -11,16 +11,27 @@ from ..tensor import Tensor, as_tensor
 from .._ops._util import int_tuple
 from .._ops.conv_transpose import conv_transpose_output_size
 from . import functional as NF
-from . import init
+from . import _check, init
 from .module import Module, Parameter
 
 
-def _positive(name: str, value: Any, dims: int, layer: str) -> tuple[int, ...]:
-    """A tuple of `dims` ints >= 1; ValueError naming the argument otherwise."""
-    t = int_tuple(name, value, dims)
-    if min(t) < 1:
-        raise ValueError(f"{layer}: {name} must be >= 1, got {name}={value}")
+def _ints(name: str, value: Any, dims: int, layer: str, minimum: int) -> tuple[int, ...]:
+    """A tuple of `dims` ints >= minimum from an int or a sequence of ints; TypeError
+    (another type) or ValueError (a wrong length or value) naming the argument."""
+    t = _check.shape(layer, name, value, minimum=-(2**63))
+    if len(t) == 1 and not isinstance(value, (tuple, list)):
+        t = t * dims
+    if len(t) != dims:
+        raise ValueError(f"{layer}: {name} must be an int or a tuple of {dims} ints, got {value}")
+    t = int_tuple(name, t, dims)
+    if min(t) < minimum:
+        raise ValueError(f"{layer}: {name} must be >= {minimum}, got {name}={value}")
     return t
+
+
+def _positive(name: str, value: Any, dims: int, layer: str) -> tuple[int, ...]:
+    """A tuple of `dims` ints >= 1; TypeError / ValueError naming the argument otherwise."""
+    return _ints(name, value, dims, layer, 1)
 
 
 class _ConvNd(Module):
@@ -45,12 +56,11 @@ class _ConvNd(Module):
                 f'{type(self).__name__}: only padding_mode="zeros" is supported, got '
                 f"{padding_mode!r}"
             )
-        if in_channels <= 0 or out_channels <= 0:
-            raise ValueError(
-                f"{type(self).__name__}: channels must be positive, got "
-                f"in_channels={in_channels}, out_channels={out_channels}"
-            )
-        if groups <= 0 or in_channels % groups or out_channels % groups:
+        layer = type(self).__name__
+        in_channels = _check.size(layer, "in_channels", in_channels)
+        out_channels = _check.size(layer, "out_channels", out_channels)
+        groups = _check.size(layer, "groups", groups)
+        if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{type(self).__name__}: in_channels {in_channels} and out_channels "
                 f"{out_channels} must be divisible by groups {groups}"
@@ -66,11 +76,7 @@ class _ConvNd(Module):
             if padding == "same" and any(s != 1 for s in stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
         else:
-            padding = int_tuple("padding", padding, dims)
-            if min(padding) < 0:
-                raise ValueError(
-                    f"{type(self).__name__}: padding must be >= 0, got padding={padding}"
-                )
+            padding = _ints("padding", padding, dims, layer, 0)
         # PyTorch keeps the settings as tuples (its repr prints them so).
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
@@ -301,7 +307,13 @@ class _ConvTransposeNd(_ConvNd):
             dtype,
             transposed=True,
         )
-        self.output_padding = int_tuple("output_padding", output_padding, dims)
+        self.output_padding = _ints("output_padding", output_padding, dims, type(self).__name__, 0)
+        if any(p >= max(s, d) for p, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError(
+                f"{type(self).__name__}: output_padding must be smaller than either stride or "
+                f"dilation, got output_padding={output_padding}, stride={self.stride}, "
+                f"dilation={self.dilation}"
+            )
 
     def _output_padding(self, x: Tensor, output_size: Any) -> Any:
         """self.output_padding, or the one that gives `output_size` (the spatial sizes, or

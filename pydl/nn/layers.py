@@ -13,7 +13,7 @@ from .._ops import OPS
 from .._ops import inplace as inplace_ops
 from ..tensor import Tensor
 from . import functional as NF
-from . import init
+from . import _check, init
 from .module import Module, Parameter
 
 
@@ -37,11 +37,9 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True, dtype: Any = np.float32
     ) -> None:
         super().__init__()
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(
-                f"Linear needs positive sizes, got in_features={in_features}, "
-                f"out_features={out_features}"
-            )
+        layer = type(self).__name__
+        in_features = _check.size(layer, "in_features", in_features)
+        out_features = _check.size(layer, "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
         self.bias = Parameter(np.empty((out_features,), dtype=dtype)) if bias else None
@@ -81,11 +79,9 @@ class Bilinear(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if min(in1_features, in2_features, out_features) <= 0:
-            raise ValueError(
-                f"Bilinear needs positive sizes, got in1_features={in1_features}, "
-                f"in2_features={in2_features}, out_features={out_features}"
-            )
+        in1_features = _check.size("Bilinear", "in1_features", in1_features)
+        in2_features = _check.size("Bilinear", "in2_features", in2_features)
+        out_features = _check.size("Bilinear", "out_features", out_features)
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
         shape = (out_features, in1_features, in2_features)
@@ -111,6 +107,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
+        start_dim = _check.size("Flatten", "start_dim", start_dim, minimum=-(2**63))
+        end_dim = _check.size("Flatten", "end_dim", end_dim, minimum=-(2**63))
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, input: Tensor) -> Tensor:
@@ -234,6 +232,8 @@ class PReLU(Module):
         self, num_parameters: int = 1, init: float = 0.25, dtype: Any = np.float32
     ) -> None:
         super().__init__()
+        num_parameters = _check.size("PReLU", "num_parameters", num_parameters, minimum=0)
+        init = _check.finite("PReLU", "init", init)
         self.num_parameters = num_parameters
         self.weight = Parameter(np.full((num_parameters,), init, dtype=dtype))
 
@@ -249,6 +249,9 @@ class Maxout(Module):
 
     def __init__(self, in_features: int, out_features: int, pool_size: int) -> None:
         super().__init__()
+        in_features = _check.size("Maxout", "in_features", in_features)
+        out_features = _check.size("Maxout", "out_features", out_features)
+        pool_size = _check.size("Maxout", "pool_size", pool_size)
         self.in_features, self.out_features = in_features, out_features
         self.pool_size = pool_size
         self.linear = Linear(in_features, out_features * pool_size)

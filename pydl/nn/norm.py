@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .._ops.inplace import apply_
+from . import _check
 from . import functional as NF
 from .module import Module, Parameter
 
@@ -26,8 +27,11 @@ class _BatchNorm(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"momentum must be None or in [0, 1], got {momentum}")
+        layer = type(self).__name__
+        num_features = _check.size(layer, "num_features", num_features, minimum=0)
+        if momentum is not None:
+            momentum = _check.probability(layer, "momentum", momentum)
+        eps = _check.finite(layer, "eps", eps)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
@@ -44,6 +48,7 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
         if x.ndim not in self._ranks or x.shape[1] != self.num_features:
             raise ValueError(
                 f"{type(self).__name__}({self.num_features}) expects input of rank "
@@ -106,9 +111,8 @@ class LayerNorm(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        shape = (
-            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        )
+        shape = _check.shape("LayerNorm", "normalized_shape", normalized_shape, minimum=0)
+        eps = _check.finite("LayerNorm", "eps", eps)
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine = elementwise_affine
         self.weight = Parameter(np.ones(shape, dtype)) if elementwise_affine else None
@@ -136,9 +140,8 @@ class RMSNorm(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        shape = (
-            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        )
+        shape = _check.shape("RMSNorm", "normalized_shape", normalized_shape, minimum=0)
+        eps = None if eps is None else _check.finite("RMSNorm", "eps", eps)
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
         self.weight = Parameter(np.ones(shape, dtype)) if elementwise_affine else None
 
@@ -157,6 +160,7 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()
+        size = _check.size("LocalResponseNorm", "size", size)
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, input: Tensor) -> Tensor:
@@ -178,17 +182,21 @@ class GroupNorm(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if num_groups < 1 or num_channels % num_groups:
+        num_groups = _check.size("GroupNorm", "num_groups", num_groups)
+        num_channels = _check.size("GroupNorm", "num_channels", num_channels, minimum=0)
+        if num_channels % num_groups:
             raise ValueError(
                 f"GroupNorm: num_channels {num_channels} must be divisible by "
                 f"num_groups {num_groups}"
             )
+        eps = _check.finite("GroupNorm", "eps", eps)
         self.num_groups, self.num_channels, self.eps = num_groups, num_channels, eps
         self.affine = affine
         self.weight = Parameter(np.ones(num_channels, dtype)) if affine else None
         self.bias = Parameter(np.zeros(num_channels, dtype)) if affine else None
 
     def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ValueError(
                 f"GroupNorm({self.num_groups}, {self.num_channels}) expects input "
@@ -211,12 +219,15 @@ class InstanceNorm2d(Module):
         self, num_features: int, eps: float = 1e-5, affine: bool = False, dtype: Any = np.float32
     ) -> None:
         super().__init__()
+        num_features = _check.size("InstanceNorm2d", "num_features", num_features, minimum=0)
+        eps = _check.finite("InstanceNorm2d", "eps", eps)
         self.num_features, self.eps, self.affine = num_features, eps, affine
         self.momentum, self.track_running_stats = 0.1, False  # as PyTorch's defaults
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
         self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
 
     def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
         if x.ndim != 4 or x.shape[1] != self.num_features:
             raise ValueError(
                 f"InstanceNorm2d({self.num_features}) expects input (N, "
@@ -240,8 +251,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        p = _check.probability(type(self).__name__, "p", p)
         self.p, self.inplace = p, bool(inplace)
 
     def extra_repr(self) -> str:

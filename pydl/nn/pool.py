@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._ops._util import int_tuple
+import numpy as np
+
+from .._ops.activation import int_tuple_arg
 from ..tensor import Tensor
+from . import _check
 from . import functional as NF
 from .module import Module
 
@@ -69,8 +72,14 @@ class MaxPool1d(_MaxPoolNd):
 
 def _max_pool1d_indices(x: Tensor, a: dict) -> Any:
     """max_pool1d with indices: max_pool2d(return_indices) over (N, C, 1, L)."""
-    (k,), (s,) = int_tuple("kernel_size", a["kernel_size"], 1), int_tuple("stride", a["stride"], 1)
-    (p,), (d,) = int_tuple("padding", a["padding"], 1), int_tuple("dilation", a["dilation"], 1)
+    (k,), (s,) = (
+        int_tuple_arg("kernel_size", a["kernel_size"], 1),
+        int_tuple_arg("stride", a["stride"], 1),
+    )
+    (p,), (d,) = (
+        int_tuple_arg("padding", a["padding"], 1),
+        int_tuple_arg("dilation", a["dilation"], 1),
+    )
     x4 = NF.unsqueeze(x, -2)
     y, idx = NF.max_pool2d(x4, (1, k), (1, s), (0, p), (1, d), a["ceil_mode"], True)
     return NF.squeeze(y, -2), NF.squeeze(idx, -2)
@@ -130,11 +139,11 @@ class AvgPool1d(_Pool):
         ceil_mode: bool = False,
         count_include_pad: bool = True,
     ) -> None:
-        k = int_tuple("kernel_size", kernel_size, 1)
+        k = int_tuple_arg("kernel_size", kernel_size, 1)
         super().__init__(
             kernel_size=k,
-            stride=k if stride is None else int_tuple("stride", stride, 1),
-            padding=int_tuple("padding", padding, 1),
+            stride=k if stride is None else int_tuple_arg("stride", stride, 1),
+            padding=int_tuple_arg("padding", padding, 1),
             ceil_mode=ceil_mode,
             count_include_pad=count_include_pad,
         )
@@ -160,6 +169,15 @@ class _AdaptivePool(_Pool):
     _shown = ("output_size",)
 
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+        if not sizes or not all(
+            n is None or (isinstance(n, (int, np.integer)) and not isinstance(n, bool))
+            for n in sizes
+        ):
+            raise TypeError(
+                f"{type(self).__name__}: output_size must be an int or a tuple of ints (or "
+                f"None), got output_size={output_size!r}"
+            )
         super().__init__(output_size=output_size)
         object.__setattr__(self, "return_indices", return_indices)
 
@@ -205,11 +223,15 @@ class MaxUnpool2d(_Pool):
     _shown = ("kernel_size", "stride", "padding")
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
-        k = int_tuple("kernel_size", kernel_size)
+        def pair(name: str, value: Any, minimum: int) -> tuple[int, ...]:
+            t = _check.shape("MaxUnpool2d", name, value, minimum)
+            return int_tuple_arg(name, t * 2 if len(t) == 1 else t)
+
+        k = pair("kernel_size", kernel_size, 1)
         super().__init__(
             kernel_size=k,
-            stride=k if stride is None else int_tuple("stride", stride),
-            padding=int_tuple("padding", padding),
+            stride=k if stride is None else pair("stride", stride, 1),
+            padding=pair("padding", padding, 0),
         )
 
     def forward(self, input: Tensor, indices: Any, output_size: Any = None) -> Tensor:

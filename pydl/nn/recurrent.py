@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from .._ops.recurrent import check_dtype
 from ..tensor import Tensor, as_tensor
 from . import functional as NF
-from . import init
+from . import _check, init
 from .module import Module, Parameter
 
 _GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
@@ -40,6 +41,16 @@ def _add_weights(
         setattr(module, name + suffix, p)
 
 
+def _state_pair(layer: str, hx: Any) -> tuple:
+    """An LSTM's (h_0, c_0), or (None, None); TypeError for anything else (a lone tensor)."""
+    if hx is None:
+        return None, None
+    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+        got = f"a {type(hx).__name__}" + (f" of {len(hx)}" if isinstance(hx, (tuple, list)) else "")
+        raise TypeError(f"{layer} expects hx as a tuple (h_0, c_0) of two tensors, got {got}")
+    return hx[0], hx[1]
+
+
 class _RNNBase(Module):
     def __init__(
         self,
@@ -54,13 +65,11 @@ class _RNNBase(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if input_size <= 0 or hidden_size <= 0 or num_layers <= 0:
-            raise ValueError(
-                f"{type(self).__name__}: input_size, hidden_size and num_layers "
-                f"must be positive, got {input_size}, {hidden_size}, {num_layers}"
-            )
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"dropout should be a number in range [0, 1], got {dropout}")
+        layer = type(self).__name__
+        input_size = _check.size(layer, "input_size", input_size)
+        hidden_size = _check.size(layer, "hidden_size", hidden_size)
+        num_layers = _check.size(layer, "num_layers", num_layers)
+        dropout = _check.probability(layer, "dropout", dropout)
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional = dropout, bidirectional
@@ -85,6 +94,7 @@ class _RNNBase(Module):
 
     def _run(self, x: Tensor, h0: Tensor | None, c0: Tensor | None) -> tuple:
         x = as_tensor(x)
+        check_dtype(type(self).__name__, x, self.weight_ih_l0)
         batched = x.ndim == 3
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             raise ValueError(
@@ -189,7 +199,7 @@ class LSTM(_RNNBase):
         super().__init__("lstm", input_size, hidden_size, num_layers, **kwargs)
 
     def forward(self, x: Tensor, hx: tuple | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        h0, c0 = (None, None) if hx is None else hx
+        h0, c0 = _state_pair("LSTM", hx)
         out, h_n, c_n = self._run(x, h0, c0)
         return out, (h_n, c_n)
 
@@ -232,6 +242,8 @@ class _CellBase(Module):
         self, mode: str, input_size: int, hidden_size: int, bias: bool, dtype: Any = np.float32
     ) -> None:
         super().__init__()
+        input_size = _check.size(type(self).__name__, "input_size", input_size)
+        hidden_size = _check.size(type(self).__name__, "hidden_size", hidden_size)
         self.mode, self.input_size, self.hidden_size, self.bias = (
             mode,
             input_size,
@@ -244,6 +256,7 @@ class _CellBase(Module):
 
     def _step(self, x: Tensor, h: Tensor | None, c: Tensor | None) -> tuple:
         x = as_tensor(x)
+        check_dtype(type(self).__name__, x, self.weight_ih)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{type(self).__name__}(input_size={self.input_size}) expects input "
@@ -297,7 +310,7 @@ class LSTMCell(_CellBase):
         super().__init__("lstm", input_size, hidden_size, bias)
 
     def forward(self, x: Tensor, hx: tuple | None = None) -> tuple[Tensor, Tensor]:
-        h, c = (None, None) if hx is None else hx
+        h, c = _state_pair("LSTMCell", hx)
         return self._step(x, h, c)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from .. import functional as F
 from ..tensor import Tensor, as_tensor
 from . import functional as NF
-from . import init
+from . import _check, init
 from .layers import Linear
 from .containers import ModuleList
 from .module import Module, Parameter
@@ -31,6 +31,8 @@ class Embedding(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
+        num_embeddings = _check.size("Embedding", "num_embeddings", num_embeddings, minimum=0)
+        embedding_dim = _check.size("Embedding", "embedding_dim", embedding_dim, minimum=0)
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError(
                 f"padding_idx {padding_idx} must be within num_embeddings {num_embeddings}"
@@ -70,6 +72,8 @@ class EmbeddingBag(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
+        num_embeddings = _check.size("EmbeddingBag", "num_embeddings", num_embeddings, minimum=0)
+        embedding_dim = _check.size("EmbeddingBag", "embedding_dim", embedding_dim, minimum=0)
         if mode not in ("sum", "mean", "max"):
             raise ValueError(f"mode has to be one of sum, mean or max, got {mode!r}")
         if max_norm is not None or scale_grad_by_freq:
@@ -141,7 +145,10 @@ class MultiheadAttention(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
+        embed_dim = _check.size("MultiheadAttention", "embed_dim", embed_dim)
+        num_heads = _check.size("MultiheadAttention", "num_heads", num_heads)
+        dropout = _check.probability("MultiheadAttention", "dropout", dropout)
+        if embed_dim % num_heads:
             raise ValueError(f"embed_dim {embed_dim} must be divisible by num_heads {num_heads}")
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
@@ -480,7 +487,10 @@ class TransformerDecoderLayer(_Block):
         return self.norm3(x + self._ff(x))
 
 
-def _clones(layer: Module, n: int) -> ModuleList:
+def _clones(layer: Module, n: int, owner: str) -> ModuleList:
+    if not isinstance(layer, Module):
+        raise TypeError(f"{owner}: expected a layer Module to clone, got {type(layer).__name__}")
+    n = _check.size(owner, "num_layers", n, minimum=0)
     return ModuleList([copy.deepcopy(layer) for _ in range(n)])
 
 
@@ -496,7 +506,7 @@ class TransformerEncoder(Module):
         mask_check: bool = True,
     ) -> None:
         super().__init__()
-        self.layers = _clones(encoder_layer, num_layers)
+        self.layers = _clones(encoder_layer, num_layers, "TransformerEncoder")
         self.num_layers, self.norm = num_layers, norm
         self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
 
@@ -522,7 +532,7 @@ class TransformerDecoder(Module):
 
     def __init__(self, decoder_layer: Module, num_layers: int, norm: Module | None = None) -> None:
         super().__init__()
-        self.layers = _clones(decoder_layer, num_layers)
+        self.layers = _clones(decoder_layer, num_layers, "TransformerDecoder")
         self.num_layers, self.norm = num_layers, norm
 
     def forward(

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..tensor import Tensor
 from . import functional as NF
+from . import _check
 from .module import Module
 
 
@@ -69,7 +70,7 @@ class PixelShuffle(Module):
 
     def __init__(self, upscale_factor: int) -> None:
         super().__init__()
-        self.upscale_factor = upscale_factor
+        self.upscale_factor = _check.size("PixelShuffle", "upscale_factor", upscale_factor)
 
     def forward(self, input: Tensor) -> Tensor:
         return NF.pixel_shuffle(input, self.upscale_factor)
@@ -83,7 +84,7 @@ class PixelUnshuffle(Module):
 
     def __init__(self, downscale_factor: int) -> None:
         super().__init__()
-        self.downscale_factor = downscale_factor
+        self.downscale_factor = _check.size("PixelUnshuffle", "downscale_factor", downscale_factor)
 
     def forward(self, input: Tensor) -> Tensor:
         return NF.pixel_unshuffle(input, self.downscale_factor)
