@@ -16,7 +16,6 @@ from .registry import op
 def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of `weight` at integer `input` (any shape); indices outside the table raise
     IndexError (checked by the C++ core too). The padding_idx row gets no gradient."""
-    weight = as_tensor(weight)
     idx = np.asarray(input._array if isinstance(input, Tensor) else input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding indices must be integers, got dtype {idx.dtype}")
@@ -35,7 +34,10 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Ten
 def _weight(fn: str, weight: Any) -> Tensor:
     """The embedding table: a 2-D Tensor (TypeError / ValueError naming `weight`)."""
     if not isinstance(weight, Tensor):
-        raise TypeError(f"{fn}(): argument 'weight' must be a Tensor, got {type(weight).__name__}")
+        got = type(weight).__name__
+        if isinstance(weight, np.ndarray):  # say which array: the dtype may be the mistake
+            got += f" of dtype {weight.dtype}"
+        raise TypeError(f"{fn}(): argument 'weight' must be a Tensor, got {got}")
     if weight.ndim != 2:
         raise ValueError(
             f"{fn}: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}"
@@ -113,7 +115,6 @@ def embedding_bag(
     from .reduce import max as reduce_max
     from .reduce import sum as reduce_sum
 
-    weight = as_tensor(weight)
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
     if max_norm is not None or scale_grad_by_freq:

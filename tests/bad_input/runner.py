@@ -16,6 +16,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,15 +42,16 @@ def all_cases() -> dict[str, Case]:
     return cases
 
 
-def _child(fd: int) -> None:
-    """Runs the ids read from stdin, reporting on pipe `fd`: `start ID`, then a JSON result."""
+def _child(fd: int, ids_file: str) -> None:
+    """Runs the ids listed in ids_file, reporting on pipe `fd`: `start ID`, then a JSON
+    result."""
     import pydl
 
     pydl.set_num_threads(2)  # errors inside 2-thread regions are part of what is tested
     cases = all_cases()
     with os.fdopen(fd, "w", buffering=1) as report:
-        for line in sys.stdin:
-            case = cases[line.strip()]
+        for case_id in Path(ids_file).read_text().split():
+            case = cases[case_id]
             report.write(f"start {case.id}\n")
             kind, detail = case.run()
             report.write(json.dumps([case.id, kind, detail]) + "\n")
@@ -59,11 +61,14 @@ def run_cases(ids: list[str], timeout: float = TIMEOUT) -> dict[str, tuple[str, 
     """Classifies each case id, running them in as few children as crashes and hangs allow."""
     results: dict[str, tuple[str, str]] = {}
     pending = list(ids)
+    ids_file = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
+    ids_file.close()
     while pending:
+        Path(ids_file.name).write_text("\n".join(pending))
         read_end, write_end = os.pipe()
         child = subprocess.Popen(
-            [sys.executable, __file__, "--child", str(write_end)],
-            stdin=subprocess.PIPE,
+            [sys.executable, __file__, "--child", str(write_end), ids_file.name],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             pass_fds=(write_end,),
@@ -71,9 +76,6 @@ def run_cases(ids: list[str], timeout: float = TIMEOUT) -> dict[str, tuple[str, 
             text=True,
         )
         os.close(write_end)
-        # all ids up front: a pipe buffer holds thousands of short lines
-        child.stdin.write("".join(i + "\n" for i in pending))
-        child.stdin.close()
         current, buffer = None, b""
         deadline = time.monotonic() + timeout + 30  # + the child's start (imports)
         while True:
@@ -110,12 +112,13 @@ def run_cases(ids: list[str], timeout: float = TIMEOUT) -> dict[str, tuple[str, 
         child.wait()
         child.stderr.close()
         pending = [i for i in pending if i not in results]
+    os.unlink(ids_file.name)
     return results
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--child":
-        _child(int(sys.argv[2]))
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        _child(int(sys.argv[2]), sys.argv[3])
         return
     ids = [i for i in all_cases() if not sys.argv[1:] or i.startswith(tuple(sys.argv[1:]))]
     results = run_cases(ids)
