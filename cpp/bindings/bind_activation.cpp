@@ -29,7 +29,7 @@ void def_unary(KernelModule& m, const std::string& name, UnaryOp op) {
             T* yp = y.mutable_data();
             const int64_t n = x.size();
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_math(double(n)));
                 unary_forward(op, x.data(), yp, n, T(p0), T(p1));
             }
             return y;
@@ -49,7 +49,7 @@ void def_unary(KernelModule& m, const std::string& name, UnaryOp op) {
             T* gp = gx.mutable_data();
             const int64_t n = x.size();
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_elements(4.0 * double(n)));
                 unary_backward(op, g.data(), x.data(), y.data(), gp, n, T(p0), T(p1));
             }
             return gx;
@@ -101,7 +101,7 @@ void def_softmax(KernelModule& m) {
                   auto y = empty(shape_of(x));
                   float* yp = out(y);
                   {
-                      py::gil_scoped_release nogil;
+                      ReleaseGil nogil(cost_math(2.0 * double(outer) * n * inner));
                       softmax_forward(in(x), outer, n, inner, log, yp);
                   }
                   return y;
@@ -116,7 +116,7 @@ void def_softmax(KernelModule& m) {
                   auto gx = empty(shape_of(y));
                   float* gp = out(gx);
                   {
-                      py::gil_scoped_release nogil;
+                      ReleaseGil nogil(cost_elements(4.0 * double(outer) * n * inner));
                       softmax_backward(in(g), in(y), outer, n, inner, log, gp);
                   }
                   return gx;
@@ -145,7 +145,7 @@ void def_prelu(KernelModule& m) {
             auto y = empty(shape_of(x));
             float* yp = out(y);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_elements(2.0 * double(outer) * c * inner));
                 prelu_forward(in(x), in(w), outer, c, inner, yp);
             }
             return y;
@@ -163,7 +163,7 @@ void def_prelu(KernelModule& m) {
             float* gxp = out(gx);
             float* gwp = out(gw);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_elements(4.0 * double(outer) * c * inner));
                 prelu_backward(in(g), in(x), in(w), outer, c, inner, gxp, gwp);
             }
             return py::make_tuple(gx, gw);

@@ -84,7 +84,7 @@ void bind_attention(KernelModule& m) {
             float* op = out(o);
             float* lp = out(lse);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_macs(double(s.batch) * s.tq * s.tk * (s.d + s.dv)));
                 attention_forward(s, in(q), in(k), in(v), mp, op, lp);
             }
             return py::make_tuple(o, lse);
@@ -110,7 +110,7 @@ void bind_attention(KernelModule& m) {
                        dk = maybe_empty(need_k, shape_of(k), dkp),
                        dv = maybe_empty(need_v, shape_of(v), dvp);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_macs(2.5 * double(s.batch) * s.tq * s.tk * (s.d + s.dv)));
                 attention_backward(s, in(dout), in(q), in(k), in(v), mp, in(o), in(lse), dqp, dkp,
                                    dvp);
             }
@@ -135,7 +135,7 @@ void bind_attention(KernelModule& m) {
             float* lp = out(lse);
             const float* x = in(qkv);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_macs(double(s.batch) * s.tq * s.tk * (s.d + s.dv)));
                 attention_forward(s, x, x + e, x + 2 * e, mp, op, lp);
             }
             return py::make_tuple(o, lse);
@@ -160,7 +160,7 @@ void bind_attention(KernelModule& m) {
             float* d = out(dqkv);
             const float* x = in(qkv);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_macs(2.5 * double(s.batch) * s.tq * s.tk * (s.d + s.dv)));
                 attention_backward(s, in(dout), x, x + e, x + 2 * e, mp, in(o), in(lse), d, d + e,
                                    d + 2 * e);
             }

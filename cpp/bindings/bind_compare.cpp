@@ -35,7 +35,7 @@ py::object bool_binary(const char* fn, const py::array& a_, const py::array& b_,
             auto y = empty<bool>(os);
             bool* yp = y.mutable_data();
             const T *ap = a.data(), *bp = b.data();
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(3.0 * double(numel(os))));
             kernel(ap, as, bp, bs, yp, os);
             return y;
         });
@@ -71,7 +71,7 @@ void bind_compare(KernelModule& m) {
                     auto y = empty<bool>(shape_of(x));
                     bool* yp = y.mutable_data();
                     const int64_t n = x.size();
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(2.0 * double(n)));
                     logical_not_forward(x.data(), yp, n);
                     return y;
                 });

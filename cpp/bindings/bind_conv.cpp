@@ -55,7 +55,8 @@ void bind_conv(KernelModule& m) {
             auto y = empty({s.n, s.c_out, s.out_h(), s.out_w()});
             float* yp = out(y);
             const float* bp = b_.is_none() ? nullptr : in(b);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_macs(double(s.n) * s.c_out * s.out_h() * s.out_w() *
+                                       (s.c / s.groups) * s.kh * s.kw));
             conv2d_forward(s, in(x), in(w), bp, yp);
             return y;
         },
@@ -78,7 +79,8 @@ void bind_conv(KernelModule& m) {
                        gw = maybe_empty(need_w, shape_of(w), gwp),
                        gb = maybe_empty(has_bias, {s.c_out}, gbp);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_macs(2.0 * double(s.n) * s.c_out * s.out_h() * s.out_w() *
+                                           (s.c / s.groups) * s.kh * s.kw));
                 conv2d_backward(s, in(g), in(x), in(w), gxp, gwp, gbp);
             }
             return py::make_tuple(gx, gw, gb);

@@ -83,7 +83,8 @@ void bind_conv_transpose(KernelModule& m) {
             auto y = empty({s.n, s.c_out, s.out_h(), s.out_w()});
             float* yp = out(y);
             const float* bp = b_.is_none() ? nullptr : in(b);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(
+                cost_macs(double(s.n) * s.c * s.h * s.w * (s.c_out / s.groups) * s.kh * s.kw));
             conv_transpose2d_forward(s, in(x), in(w), bp, yp);
             return y;
         },
@@ -105,7 +106,8 @@ void bind_conv_transpose(KernelModule& m) {
                        gw = maybe_empty(need_w, shape_of(w), gwp),
                        gb = maybe_empty(has_bias, {s.c_out}, gbp);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_macs(2.0 * double(s.n) * s.c * s.h * s.w *
+                                           (s.c_out / s.groups) * s.kh * s.kw));
                 conv_transpose2d_backward(s, in(g), in(x), in(w), gxp, gwp, gbp);
             }
             return py::make_tuple(gx, gw, gb);

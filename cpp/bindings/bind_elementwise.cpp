@@ -12,7 +12,7 @@ py::object binary_forward_as(BinaryOp op, const py::array& a_, const py::array& 
     auto y = empty<T>(os);
     T* yp = y.mutable_data();
     {
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil(cost_elements(3.0 * double(numel(os))));
         binary_forward(op, a.data(), as, b.data(), bs, yp, os);
     }
     return y;
@@ -28,7 +28,7 @@ py::object binary_backward_as(BinaryOp op, const py::array& g_, const py::array&
     T *gap, *gbp;
     py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
     {
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil(cost_elements(5.0 * double(numel(os))));
         binary_backward(op, g.data(), os, a.data(), as, b.data(), bs, gap, gbp);
     }
     return py::make_tuple(ga, gb);
@@ -88,7 +88,7 @@ void def_where(KernelModule& m) {
                     auto y = empty<T>(os);
                     T* yp = y.mutable_data();
                     {
-                        py::gil_scoped_release nogil;
+                        ReleaseGil nogil(cost_elements(4.0 * double(numel(os))));
                         where_forward(cond.data(), cs, a.data(), as, b.data(), bs, sizeof(T), yp,
                                       os);
                     }
@@ -111,7 +111,7 @@ void def_where(KernelModule& m) {
                 T *gap, *gbp;
                 py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(4.0 * double(numel(os))));
                     where_backward(g.data(), os, cond.data(), cs, as, bs, gap, gbp);
                 }
                 return py::make_tuple(ga, gb);

@@ -36,7 +36,7 @@ void bind_gemm(py::module_& m) {
             check_matrix("b", b, trans_b ? n : k, trans_b ? k : n, ldb);
             check_matrix("c", c_, mm, n, ldc);
             float* cp = static_cast<float*>(c_.mutable_data());
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_macs(double(mm) * n * k));
             sgemm(trans_a, trans_b, mm, n, k, float(alpha), in(a), lda, in(b), ldb, float(beta), cp,
                   ldc);
         },
@@ -48,7 +48,8 @@ void bind_gemm(py::module_& m) {
     m.def(
         "fma_peak_loop",
         [](int64_t iterations) {
-            py::gil_scoped_release nogil;
+            // Always released (Note [GIL]): a benchmark hook whose time is the caller's choice.
+            ReleaseGil nogil(kAlwaysRelease);
             return gemm::fma_peak_loop(iterations);
         },
         "192 flops per iteration of independent FMAs: the machine's peak (benchmarks).");

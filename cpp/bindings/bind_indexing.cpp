@@ -75,7 +75,7 @@ void bind_indexing(KernelModule& m) {
                     check_dim_indices(idx.data(), idx.size(), size, dim);
                     auto y = empty<T>(is);
                     T* yp = y.mutable_data();
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(3.0 * double(numel(is))));
                     gather_forward(x.data(), xs, dim, idx.data(), is, yp);
                     return y;
                 });
@@ -97,7 +97,7 @@ void bind_indexing(KernelModule& m) {
                 check_dim_indices(idx.data(), idx.size(), size, dim);
                 auto gx = empty<T>(xs);
                 T* gp = gx.mutable_data();
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_elements(double(numel(xs)) + 3.0 * double(numel(is))));
                 gather_backward(g.data(), dim, idx.data(), is, xs, gp);
                 return gx;
             });
@@ -122,7 +122,8 @@ void bind_indexing(KernelModule& m) {
                     check_dim_indices(idx.data(), idx.size(), size, dim);
                     auto y = empty<T>(xs);
                     T* yp = y.mutable_data();
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(
+                        cost_elements(2.0 * double(numel(xs)) + 3.0 * double(numel(is))));
                     scatter_forward(x.data(), xs, dim, idx.data(), is, src.data(), ss, r,
                                     include_self, yp);
                     return y;
@@ -156,7 +157,8 @@ void bind_indexing(KernelModule& m) {
                 auto gs = empty<T>(ss);
                 T *gxp = gx.mutable_data(), *gsp = gs.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(
+                        cost_elements(4.0 * double(numel(xs)) + 4.0 * double(numel(is))));
                     scatter_backward(g.data(), x.data(), xs, dim, idx.data(), is, src.data(), ss,
                                      out.data(), r, include_self, gxp, gsp);
                 }
@@ -183,7 +185,7 @@ void bind_indexing(KernelModule& m) {
                     const int64_t count = idx.size();
                     auto y = empty<T>(with_size(xs, dim, count));
                     T* yp = y.mutable_data();
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(2.0 * double(a.outer) * count * a.inner));
                     index_select_forward(x.data(), a.outer, a.n, a.inner, idx.data(), count, yp);
                     return y;
                 });
@@ -209,7 +211,8 @@ void bind_indexing(KernelModule& m) {
                     const AroundDim a(xs, dim);
                     auto gx = empty<T>(xs);
                     T* gp = gx.mutable_data();
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(
+                        cost_elements(double(numel(xs)) + 2.0 * double(a.outer) * count * a.inner));
                     index_add_forward<T>(nullptr, a.outer, a.n, a.inner, idx.data(), count,
                                          g.data(), 1.0, gp);
                     return gx;
@@ -238,7 +241,8 @@ void bind_indexing(KernelModule& m) {
                     const AroundDim a(xs, dim);
                     auto y = empty<T>(xs);
                     T* yp = y.mutable_data();
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(2.0 * double(numel(xs)) +
+                                                   2.0 * double(a.outer) * count * a.inner));
                     index_add_forward(x.data(), a.outer, a.n, a.inner, idx.data(), count,
                                       src.data(), alpha, yp);
                     return y;
@@ -261,7 +265,7 @@ void bind_indexing(KernelModule& m) {
                 auto gsrc = empty<T>(with_size(gs, dim, count));
                 T* sp = gsrc.mutable_data();
                 const int64_t total = a.outer * count * a.inner;
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_elements(2.0 * double(total)));
                 index_select_forward(g.data(), a.outer, a.n, a.inner, idx.data(), count, sp);
                 if (alpha != 1)
                     for (int64_t i = 0; i < total; ++i) sp[i] *= T(alpha);
@@ -290,7 +294,8 @@ void bind_indexing(KernelModule& m) {
                     const AroundDim a(xs, dim);
                     auto y = empty<T>(xs);
                     T* yp = y.mutable_data();
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(2.0 * double(numel(xs)) +
+                                                   2.0 * double(a.outer) * count * a.inner));
                     index_copy_forward(x.data(), a.outer, a.n, a.inner, idx.data(), count,
                                        src.data(), yp);
                     return y;
@@ -314,7 +319,8 @@ void bind_indexing(KernelModule& m) {
                 auto gsrc = empty<T>(with_size(gs, dim, count));
                 T *xp = gx.mutable_data(), *sp = gsrc.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(2.0 * double(numel(gs)) +
+                                                   2.0 * double(a.outer) * count * a.inner));
                     index_copy_forward<T>(g.data(), a.outer, a.n, a.inner, idx.data(), count,
                                           nullptr, xp);
                     index_select_forward(g.data(), a.outer, a.n, a.inner, idx.data(), count, sp);

@@ -30,7 +30,7 @@ void bind_layout(KernelModule& m) {
                     auto y = empty<T>(shape_of(idx));
                     T* yp = y.mutable_data();
                     const int64_t n = x.size(), count = idx.size();
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(3.0 * double(count)));
                     index_forward(x.data(), n, idx.data(), count, sizeof(T), yp);
                     return y;
                 });
@@ -50,7 +50,7 @@ void bind_layout(KernelModule& m) {
                 auto gx = empty<T>(s);
                 T* gp = gx.mutable_data();
                 const int64_t n = gx.size(), count = idx.size();
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_elements(double(n) + 3.0 * double(count)));
                 index_backward(g.data(), idx.data(), count, gp, n);
                 return gx;
             });
@@ -72,7 +72,7 @@ void bind_layout(KernelModule& m) {
                     auto y = empty<T>(os);
                     T* yp = y.mutable_data();
                     const int64_t rows = w.shape(0), dim = w.shape(1), count = idx.size();
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(2.0 * double(count) * dim));
                     embedding_forward(w.data(), rows, dim, idx.data(), count, sizeof(T), yp);
                     return y;
                 });
@@ -91,7 +91,7 @@ void bind_layout(KernelModule& m) {
                 const int64_t dim = g.shape(g.ndim() - 1), count = idx.size();
                 auto gw = empty<T>({rows, dim});
                 T* gp = gw.mutable_data();
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_elements(double(rows) * dim + 2.0 * double(count) * dim));
                 embedding_backward(g.data(), idx.data(), count, dim, rows, padding_idx, gp);
                 return gw;
             });
@@ -129,7 +129,7 @@ void bind_layout(KernelModule& m) {
                     for (size_t d = axis + 1; d < s0.size(); ++d) inner *= s0[d];
                     auto y = empty<T>(os);
                     T* yp = y.mutable_data();
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(2.0 * double(numel(os))));
                     concat_forward(ptrs, sizes, outer, inner, sizeof(T), yp);
                     return y;
                 });
@@ -162,7 +162,7 @@ void bind_layout(KernelModule& m) {
                         result.append(part);
                     }
                     {
-                        py::gil_scoped_release nogil;
+                        ReleaseGil nogil(cost_elements(2.0 * double(numel(s))));
                         concat_backward(g.data(), sizes, outer, inner, sizeof(T), ptrs);
                     }
                     return result;

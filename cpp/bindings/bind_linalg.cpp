@@ -66,7 +66,7 @@ void bind_linalg(KernelModule& m) {
                 T* lp = l.mutable_data();
                 int64_t* ip = info.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_linalg(double(s.count) * s.rows * s.rows * s.rows / 3.0));
                     cholesky_forward(a.data(), s.count, s.rows, upper, lp, ip);
                 }
                 return py::make_tuple(l, info);
@@ -84,7 +84,7 @@ void bind_linalg(KernelModule& m) {
                 expect_shape(g, shape_of(l), "cholesky_backward", "grad");
                 auto ga = empty<T>(shape_of(l));
                 T* gp = ga.mutable_data();
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_linalg(double(s.count) * s.rows * s.rows * s.rows));
                 cholesky_backward(g.data(), l.data(), s.count, s.rows, upper, gp);
                 return ga;
             });
@@ -103,7 +103,8 @@ void bind_linalg(KernelModule& m) {
                 T* xp = x.mutable_data();
                 int64_t* ip = info.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(
+                        cost_linalg(double(s.count) * s.rows * s.rows * (s.rows / 3.0 + sb.cols)));
                     solve_forward(a.data(), b.data(), s.count, s.rows, sb.cols, xp, ip);
                 }
                 return py::make_tuple(x, info);
@@ -124,7 +125,8 @@ void bind_linalg(KernelModule& m) {
                 py::object ga = maybe_empty(need_a, shape_of(a), gap),
                            gb = maybe_empty(need_b, shape_of(x), gbp);
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_linalg(double(s.count) * s.rows * s.rows *
+                                                 (s.rows / 3.0 + 2.0 * sx.cols)));
                     solve_backward(g.data(), a.data(), x.data(), s.count, s.rows, sx.cols, gap,
                                    gbp);
                 }
@@ -145,7 +147,7 @@ void bind_linalg(KernelModule& m) {
                 T* yp = y.mutable_data();
                 int64_t* ip = info.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_linalg(double(s.count) * s.rows * s.rows * s.rows));
                     inv_forward(a.data(), s.count, s.rows, yp, ip);
                 }
                 return py::make_tuple(y, info);
@@ -163,7 +165,7 @@ void bind_linalg(KernelModule& m) {
                 expect_shape(g, shape_of(y), "inv_backward", "grad");
                 auto ga = empty<T>(shape_of(y));
                 T* gp = ga.mutable_data();
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_linalg(2.0 * double(s.count) * s.rows * s.rows * s.rows));
                 inv_backward(g.data(), y.data(), s.count, s.rows, gp);
                 return ga;
             });
@@ -179,7 +181,7 @@ void bind_linalg(KernelModule& m) {
                 auto sign = empty<T>(s.batch), logabsdet = empty<T>(s.batch);
                 T *sp = sign.mutable_data(), *lp = logabsdet.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_linalg(double(s.count) * s.rows * s.rows * s.rows / 3.0));
                     slogdet_forward(a.data(), s.count, s.rows, sp, lp);
                 }
                 return py::make_tuple(sign, logabsdet);
@@ -197,7 +199,7 @@ void bind_linalg(KernelModule& m) {
                 expect_shape(g, s.batch, "slogdet_backward", "grad");
                 auto ga = empty<T>(shape_of(a));
                 T* gp = ga.mutable_data();
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_linalg(double(s.count) * s.rows * s.rows * s.rows));
                 slogdet_backward(g.data(), a.data(), s.count, s.rows, gp);
                 return ga;
             });
@@ -214,7 +216,7 @@ void bind_linalg(KernelModule& m) {
                             sb = rhs_of(b, s, "solve_triangular");
                 auto x = empty<T>(shape_of(b));
                 T* xp = x.mutable_data();
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_linalg(0.5 * double(s.count) * s.rows * s.rows * sb.cols));
                 solve_triangular_forward(a.data(), b.data(), s.count, s.rows, sb.cols, upper,
                                          unitriangular, xp);
                 return x;
@@ -236,7 +238,8 @@ void bind_linalg(KernelModule& m) {
                 py::object ga = maybe_empty(need_a, shape_of(a), gap),
                            gb = maybe_empty(need_b, shape_of(x), gbp);
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(
+                        cost_linalg(1.5 * double(s.count) * s.rows * s.rows * sx.cols));
                     solve_triangular_backward(g.data(), a.data(), x.data(), s.count, s.rows,
                                               sx.cols, upper, unitriangular, gap, gbp);
                 }
@@ -259,7 +262,7 @@ void bind_linalg(KernelModule& m) {
                 auto q = empty<T>(s.with({s.rows, qc})), r = empty<T>(s.with({qc, s.cols}));
                 T *qp = q.mutable_data(), *rp = r.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_linalg(8.0 * double(s.count) * s.rows * s.cols * k));
                     qr_forward(a.data(), s.count, s.rows, s.cols, complete, qp, rp);
                 }
                 return py::make_tuple(q, r);
@@ -283,7 +286,7 @@ void bind_linalg(KernelModule& m) {
                 expect_shape(gr, shape_of(r), "qr_backward", "grad_r");
                 auto ga = empty<T>(sq.with({m, n}));
                 T* gp = ga.mutable_data();
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_linalg(3.0 * double(sq.count) * m * n * k));
                 qr_backward(gq.data(), gr.data(), q.data(), r.data(), sq.count, m, n, gp);
                 return ga;
             });
@@ -302,7 +305,7 @@ void bind_linalg(KernelModule& m) {
                      vh = empty<T>(s.with({vr, s.cols}));
                 T *up = u.mutable_data(), *sp = sv.mutable_data(), *vp = vh.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_linalg(30.0 * double(s.count) * s.rows * s.cols * k));
                     svd_forward(a.data(), s.count, s.rows, s.cols, full_matrices, up, sp, vp);
                 }
                 return py::make_tuple(u, sv, vh);
@@ -331,7 +334,7 @@ void bind_linalg(KernelModule& m) {
                 expect_shape(gvh, shape_of(vh), "svd_backward", "grad_vh");
                 auto ga = empty<T>(su.with({m, n}));
                 T* gp = ga.mutable_data();
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_linalg(5.0 * double(su.count) * m * n * k));
                 svd_backward(gu.data(), gs.data(), gvh.data(), u.data(), s.data(), vh.data(),
                              su.count, m, n, gp);
                 return ga;
@@ -349,7 +352,8 @@ void bind_linalg(KernelModule& m) {
                 auto w = empty<T>(s.with({s.rows})), v = empty<T>(shape_of(a));
                 T *wp = w.mutable_data(), *vp = v.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(
+                        cost_linalg(60.0 * double(s.count) * s.rows * s.rows * s.rows));
                     eigh_forward(a.data(), s.count, s.rows, upper, wp, vp);
                 }
                 return py::make_tuple(w, v);
@@ -370,7 +374,7 @@ void bind_linalg(KernelModule& m) {
                 expect_shape(gv, shape_of(v), "eigh_backward", "grad_v");
                 auto ga = empty<T>(shape_of(v));
                 T* gp = ga.mutable_data();
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_linalg(3.0 * double(s.count) * s.rows * s.rows * s.rows));
                 eigh_backward(gw.data(), gv.data(), w.data(), v.data(), s.count, s.rows, gp);
                 return ga;
             });

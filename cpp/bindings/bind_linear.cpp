@@ -82,7 +82,7 @@ void bind_linear(KernelModule& m) {
                 auto y = empty<T>(ys);
                 T* yp = y.mutable_data();
                 const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_macs(double(rows) * ws[0] * ws[1]));
                 linear_forward(x.data(), w.data(), bp, rows, ws[1], ws[0], yp);
                 return y;
             });
@@ -108,7 +108,7 @@ void bind_linear(KernelModule& m) {
                 T* yp = y.mutable_data();
                 const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_macs(double(rows) * ws[0] * ws[1]));
                     linear_forward(x.data(), w.data(), bp, rows, ws[1], ws[0], yp, act, pre_p);
                 }
                 return py::make_tuple(y, pre);
@@ -144,7 +144,7 @@ void bind_linear(KernelModule& m) {
                 const T* pre_p = linear_act_needs_pre(act) ? pre.data() : nullptr;
                 const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_macs(2.0 * double(rows) * ws[0] * ws[1]));
                     linear_act_backward(g.data(), x.data(), w.data(), y.data(), pre_p, rows, ws[1],
                                         ws[0], act, gxp, gwp, gbp);
                 }
@@ -171,7 +171,7 @@ void bind_linear(KernelModule& m) {
                            gb = maybe_empty(has_bias, {ws[0]}, gbp);
                 const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_macs(2.0 * double(rows) * ws[0] * ws[1]));
                     linear_backward(g.data(), x.data(), w.data(), rows, ws[1], ws[0], gxp, gwp,
                                     gbp);
                 }
@@ -190,7 +190,7 @@ void bind_linear(KernelModule& m) {
                 const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
                 auto y = empty<T>(os);
                 T* yp = y.mutable_data();
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_macs(double(numel(os)) * as.back()));
                 matmul_forward(a.data(), as, b.data(), bs, yp, os);
                 return y;
             });
@@ -210,7 +210,7 @@ void bind_linear(KernelModule& m) {
                 T *gap, *gbp;
                 py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_macs(2.0 * double(numel(os)) * as.back()));
                     matmul_backward(g.data(), os, a.data(), as, b.data(), bs, gap, gbp);
                 }
                 return py::make_tuple(ga, gb);

@@ -118,7 +118,7 @@ void bind_loss(KernelModule& m) {
             MultiMarginArgs a = multi_margin_args(shape_of(x), t_, p, w_);
             auto loss = empty({a.n});
             float* lp = out(loss);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(2.0 * double(a.n) * a.c));
             multi_margin_loss_forward(in(x), a.target.data(), a.w, a.n, a.c, int(p), float(margin),
                                       lp);
             return loss;
@@ -135,7 +135,7 @@ void bind_loss(KernelModule& m) {
                        shape_str(shape_of(g)), " must hold one value per sample (", a.n, ")");
             auto gx = empty(shape_of(x));
             float* gp = out(gx);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(3.0 * double(a.n) * a.c));
             multi_margin_loss_backward(in(g), in(x), a.target.data(), a.w, a.n, a.c, int(p),
                                        float(margin), gp);
             return gx;
@@ -151,7 +151,7 @@ void bind_loss(KernelModule& m) {
             const ElementwiseLoss k = parse_kind(kind);
             auto loss = empty(shape_of(x));
             float* lp = out(loss);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_math(2.0 * double(x.size())));
             elementwise_loss_forward(k, in(x), in(y), x.size(), float(param), full, lp);
             return loss;
         },
@@ -168,7 +168,7 @@ void bind_loss(KernelModule& m) {
             py::object gx = maybe_empty(need_input, shape_of(x), gxp);
             py::object gy = maybe_empty(need_target, shape_of(x), gyp);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_math(3.0 * double(x.size())));
                 elementwise_loss_backward(k, in(g), in(x), in(y), x.size(), float(param), full, gxp,
                                           gyp);
             }
@@ -184,7 +184,9 @@ void bind_loss(KernelModule& m) {
             CtcArgs a = ctc_args(shape_of(lp), targets, input_lengths, target_lengths, blank);
             auto nll = empty({a.shape.n});
             float* np_ = out(nll);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(double(a.shape.t) * a.shape.n * a.shape.c) +
+                             cost_math(3.0 * double(a.shape.t) *
+                                       (2.0 * double(a.targets.size()) + double(a.shape.n))));
             ctc_loss_forward(a.shape, in(lp), a.targets.data(), a.offsets.data(),
                              a.input_lengths.data(), a.target_lengths.data(), np_);
             return nll;
@@ -202,7 +204,9 @@ void bind_loss(KernelModule& m) {
                        shape_str(shape_of(g)), " must hold one value per sample (", a.shape.n, ")");
             auto glp = empty(shape_of(lp));
             float* gp = out(glp);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(2.0 * double(a.shape.t) * a.shape.n * a.shape.c) +
+                             cost_math(6.0 * double(a.shape.t) *
+                                       (2.0 * double(a.targets.size()) + double(a.shape.n))));
             ctc_loss_backward(a.shape, in(g), in(lp), a.targets.data(), a.offsets.data(),
                               a.input_lengths.data(), a.target_lengths.data(), zero_infinity, gp);
             return glp;

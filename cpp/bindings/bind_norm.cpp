@@ -65,7 +65,7 @@ void bind_norm(KernelModule& m) {
             float* mp = out(mean);
             float* ip = out(invstd);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_elements(3.0 * double(n) * c * s));
                 batch_norm_forward(in(x), {n, c, s}, w, b, {rm, rv},
                                    {training, float(momentum), float(eps)}, yp, mp, ip);
             }
@@ -91,7 +91,7 @@ void bind_norm(KernelModule& m) {
             py::object gx = maybe_empty(need_x, xs, gxp), gw = maybe_empty(need_weight, {c}, gwp),
                        gb = maybe_empty(need_bias, {c}, gbp);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_elements(5.0 * double(n) * c * s));
                 batch_norm_backward(in(g), in(x), {n, c, s}, w, mean, invstd, training, gxp, gwp,
                                     gbp);
             }
@@ -116,7 +116,7 @@ void bind_norm(KernelModule& m) {
             float* mp = out(mean);
             float* ip = out(invstd);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_math(3.0 * double(rows) * d));
                 layer_norm_forward(in(x), rows, d, w, b, float(eps), yp, mp, ip);
             }
             return py::make_tuple(y, mean, invstd);
@@ -141,7 +141,7 @@ void bind_norm(KernelModule& m) {
                        gw = maybe_empty(need_weight, {d}, gwp),
                        gb = maybe_empty(need_bias, {d}, gbp);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_math(5.0 * double(rows) * d));
                 layer_norm_backward(in(g), in(x), rows, d, w, mean, invstd, gxp, gwp, gbp);
             }
             return py::make_tuple(gx, gw, gb);
@@ -166,7 +166,7 @@ void bind_norm(KernelModule& m) {
             float* mp = out(mean);
             float* ip = out(invstd);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_elements(3.0 * double(n) * c * s));
                 group_norm_forward(in(x), {n, c, s}, groups, w, b, float(eps), yp, mp, ip);
             }
             return py::make_tuple(y, mean, invstd);
@@ -191,7 +191,7 @@ void bind_norm(KernelModule& m) {
             py::object gx = maybe_empty(need_x, xs, gxp), gw = maybe_empty(need_weight, {c}, gwp),
                        gb = maybe_empty(need_bias, {c}, gbp);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_elements(5.0 * double(n) * c * s));
                 group_norm_backward(in(g), in(x), {n, c, s}, groups, w, mean, invstd, gxp, gwp,
                                     gbp);
             }

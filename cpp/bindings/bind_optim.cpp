@@ -44,6 +44,13 @@ std::vector<ParamSlot> slots_of(const ArrayList& params, const ArrayList& grads,
     return slots;
 }
 
+// The elements of all the parameters: an optimizer step's cost (Note [GIL]).
+double total_size(const std::vector<ParamSlot>& slots) {
+    double n = 0;
+    for (const ParamSlot& s : slots) n += double(s.size);
+    return n;
+}
+
 void require_states(const char* fn, size_t params, std::initializer_list<const ArrayList*> states) {
     for (const ArrayList* st : states)
         PYDL_CHECK(params == 0 || !st->empty(), ValueError, fn, " needs every state list");
@@ -60,7 +67,7 @@ void bind_optim(KernelModule& m) {
             const ArrayList none;
             auto slots = slots_of(params, grads, {momentum != 0 ? &bufs : &none});
             if (momentum != 0) require_states("sgd_step with momentum", params.size(), {&bufs});
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(5.0 * total_size(slots)));
             SgdParams o;
             o.lr = float(lr), o.momentum = float(momentum), o.dampening = float(dampening);
             o.weight_decay = float(weight_decay), o.nesterov = nesterov, o.maximize = maximize;
@@ -81,7 +88,7 @@ void bind_optim(KernelModule& m) {
             require_states("adam_step", params.size(), {&exp_avgs, &exp_avg_sqs});
             if (amsgrad)
                 require_states("adam_step with amsgrad", params.size(), {&max_exp_avg_sqs});
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(7.0 * total_size(slots)));
             AdamParams o;
             o.lr = float(lr), o.beta1 = float(beta1), o.beta2 = float(beta2);
             o.eps = float(eps), o.weight_decay = float(weight_decay), o.step = step;
@@ -99,7 +106,7 @@ void bind_optim(KernelModule& m) {
            double weight_decay, double eps, bool maximize) {
             auto slots = slots_of(params, grads, {&sums});
             require_states("adagrad_step", params.size(), {&sums});
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(5.0 * total_size(slots)));
             AdagradParams o;
             o.clr = float(clr), o.weight_decay = float(weight_decay), o.eps = float(eps);
             o.maximize = maximize;
@@ -118,7 +125,7 @@ void bind_optim(KernelModule& m) {
             if (momentum > 0)
                 require_states("rmsprop_step with momentum", params.size(), {&momentum_buffers});
             if (centered) require_states("rmsprop_step centered", params.size(), {&grad_avgs});
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(7.0 * total_size(slots)));
             RmspropParams o;
             o.lr = float(lr), o.alpha = float(alpha), o.eps = float(eps);
             o.weight_decay = float(weight_decay), o.momentum = float(momentum);
@@ -136,7 +143,7 @@ void bind_optim(KernelModule& m) {
            bool maximize) {
             auto slots = slots_of(params, grads, {&square_avgs, &acc_deltas});
             require_states("adadelta_step", params.size(), {&square_avgs, &acc_deltas});
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(7.0 * total_size(slots)));
             AdadeltaParams o;
             o.lr = float(lr), o.rho = float(rho), o.eps = float(eps);
             o.weight_decay = float(weight_decay), o.maximize = maximize;
@@ -153,7 +160,7 @@ void bind_optim(KernelModule& m) {
            double lr, bool maximize) {
             auto slots = slots_of(params, grads, {&exp_avgs, &exp_avg_sqs});
             require_states("nadam_step", params.size(), {&exp_avgs, &exp_avg_sqs});
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(7.0 * total_size(slots)));
             NadamParams o;
             o.lr = float(lr), o.beta1 = float(beta1), o.beta2 = float(beta2);
             o.eps = float(eps), o.weight_decay = float(weight_decay);
@@ -171,7 +178,7 @@ void bind_optim(KernelModule& m) {
            double beta1, double beta2, double weight_decay, bool maximize) {
             auto slots = slots_of(params, grads, {&exp_avgs});
             require_states("lion_step", params.size(), {&exp_avgs});
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(5.0 * total_size(slots)));
             LionParams o;
             o.lr = float(lr), o.beta1 = float(beta1), o.beta2 = float(beta2);
             o.weight_decay = float(weight_decay), o.maximize = maximize;
@@ -187,7 +194,7 @@ void bind_optim(KernelModule& m) {
             PYDL_CHECK(step >= 1, ValueError, "lamb_step: step must be >= 1, got ", step);
             auto slots = slots_of(params, grads, {&exp_avgs, &exp_avg_sqs});
             require_states("lamb_step", params.size(), {&exp_avgs, &exp_avg_sqs});
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(9.0 * total_size(slots)));
             LambParams o;
             o.lr = float(lr), o.beta1 = float(beta1), o.beta2 = float(beta2);
             o.eps = float(eps), o.weight_decay = float(weight_decay), o.step = step;
@@ -202,7 +209,7 @@ void bind_optim(KernelModule& m) {
         [](const ArrayList& fast, const ArrayList& slow, double alpha) {
             auto slots = slots_of(fast, {}, {&slow}, /*grads_optional=*/true);
             require_states("lookahead_step", fast.size(), {&slow});
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(3.0 * total_size(slots)));
             lookahead_step(slots, float(alpha));
         },
         py::arg("fast"), py::arg("slow"), py::arg("alpha"));
@@ -229,7 +236,7 @@ void bind_optim(KernelModule& m) {
             } else {
                 var = writable_f32(variance.cast<py::array>(), "variance", n);
             }
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(6.0 * double(n)));
             const AdafactorSlot slot{p, g, batch, rows, cols, factored, rv, cv, var};
             AdafactorParams o;
             o.lr = float(lr), o.beta2_decay = float(beta2_decay), o.eps1 = float(eps1);

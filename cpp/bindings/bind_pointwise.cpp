@@ -25,7 +25,7 @@ void def_binary(KernelModule& m, const std::string& name, PointwiseOp op, bool d
                 auto y = empty<T>(os);
                 T* yp = y.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_math(2.0 * double(numel(os))));
                     pointwise_binary_forward(op, a.data(), as, b.data(), bs, yp, os);
                 }
                 return y;
@@ -50,7 +50,7 @@ void def_binary(KernelModule& m, const std::string& name, PointwiseOp op, bool d
                 T *gap, *gbp;
                 py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_math(3.0 * double(numel(os))));
                     pointwise_binary_backward(op, g.data(), os, a.data(), as, b.data(), bs, gap,
                                               gbp);
                 }
@@ -88,7 +88,7 @@ void def_classify(KernelModule& m) {
                 auto y = empty<bool>(shape_of(x));
                 bool* yp = y.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(2.0 * double(x.size())));
                     classify_forward(c, x.data(), yp, int64_t(x.size()));
                 }
                 return y;
@@ -108,7 +108,7 @@ void def_nan_to_num(KernelModule& m) {
                 auto y = empty<T>(shape_of(x));
                 T* yp = y.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(2.0 * double(x.size())));
                     nan_to_num_forward(x.data(), yp, int64_t(x.size()), T(nan), T(posinf),
                                        T(neginf));
                 }
@@ -129,7 +129,7 @@ void def_nan_to_num(KernelModule& m) {
                 auto gx = empty<T>(shape_of(x));
                 T* gp = gx.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(3.0 * double(x.size())));
                     nan_to_num_backward(g.data(), x.data(), gp, int64_t(x.size()));
                 }
                 return gx;
@@ -167,7 +167,7 @@ void def_bitwise(KernelModule& m) {
                     auto y = empty<T>(os);
                     T* yp = y.mutable_data();
                     {
-                        py::gil_scoped_release nogil;
+                        ReleaseGil nogil(cost_elements(3.0 * double(numel(os))));
                         bitwise_forward(o, a.data(), as, b.data(), bs, yp, os);
                     }
                     return y;
@@ -184,7 +184,7 @@ void def_bitwise(KernelModule& m) {
                     auto y = empty<T>(shape_of(x));
                     T* yp = y.mutable_data();
                     {
-                        py::gil_scoped_release nogil;
+                        ReleaseGil nogil(cost_elements(2.0 * double(x.size())));
                         bitwise_not_forward(x.data(), yp, int64_t(x.size()));
                     }
                     return y;

@@ -50,7 +50,8 @@ void bind_pool(KernelModule& m) {
             }
             float* yp = out(y);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(
+                    cost_math(double(s.planes) * s.out_h() * s.out_w() * (s.kh * s.kw + 2.0)));
                 maxpool2d_forward(s, in(x), yp, ip);
             }
             return py::make_tuple(y, idx);
@@ -73,7 +74,8 @@ void bind_pool(KernelModule& m) {
             auto gx = empty(xs);
             float* gp = out(gx);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(
+                    cost_elements(double(s.planes) * s.h * s.w + 3.0 * double(numel(ys))));
                 maxpool2d_backward(s, in(g), idx.data(), gp);
             }
             return gx;
@@ -90,7 +92,8 @@ void bind_pool(KernelModule& m) {
                 pool_shape("avg_pool2d", xs, kernel, stride, padding, {1, 1}, ceil_mode);
             auto y = empty({xs[0], xs[1], s.out_h(), s.out_w()});
             float* yp = out(y);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(
+                cost_math(double(s.planes) * s.out_h() * s.out_w() * (s.kh * s.kw + 1.0)));
             avgpool2d_forward(s, count_include_pad, in(x), yp);
             return y;
         },
@@ -109,7 +112,8 @@ void bind_pool(KernelModule& m) {
                        " must match the output ", shape_str(ys));
             auto gx = empty(xs);
             float* gp = out(gx);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(double(s.planes) * s.h * s.w +
+                                           double(numel(ys)) * (s.kh * s.kw + 1.0)));
             avgpool2d_backward(s, count_include_pad, in(g), gp);
             return gx;
         },
@@ -125,7 +129,8 @@ void bind_pool(KernelModule& m) {
                        shape_str(xs), " and (", out_size[0], ", ", out_size[1], ")");
             auto y = empty({xs[0], xs[1], out_size[0], out_size[1]});
             float* yp = out(y);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(2.0 * double(numel(xs)) +
+                                           double(xs[0]) * xs[1] * out_size[0] * out_size[1]));
             adaptive_avgpool2d_forward(xs[0] * xs[1], xs[2], xs[3], out_size[0], out_size[1], in(x),
                                        yp);
             return y;
@@ -141,7 +146,7 @@ void bind_pool(KernelModule& m) {
                        " does not match input ", shape_str(xs));
             auto gx = empty(xs);
             float* gp = out(gx);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(2.0 * double(numel(xs)) + double(numel(gs))));
             adaptive_avgpool2d_backward(xs[0] * xs[1], xs[2], xs[3], gs[2], gs[3], in(g), gp);
             return gx;
         },

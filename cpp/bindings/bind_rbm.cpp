@@ -32,7 +32,8 @@ void bind_rbm(KernelModule& m) {
             const float *w_p = in(w), *b_p = in(b), *c_p = in(c), *v_p = in(v);
             const float* chain0_p = in(chain0);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(
+                    cost_macs((2.0 * double(k) + 3.0) * double(batch) * visible * hidden));
                 std::copy(chain0_p, chain0_p + batch * visible, chain_p);
                 rbm_cd(w_p, b_p, c_p, batch, visible, hidden, v_p, chain_p, k, seed, offset, gw_p,
                        gb_p, gc_p);

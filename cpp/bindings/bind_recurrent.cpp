@@ -76,7 +76,7 @@ void bind_recurrent(KernelModule& m) {
             float* yp = out(y);
             float* hnp = out(h_n);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_macs(double(s.steps) * s.batch * G * (s.input + s.hidden)));
                 recurrent_forward(s, {in(x), in(h0), c0, in(w_ih), in(w_hh), b_ih, b_hh},
                                   {yp, hnp, cnp, sp});
             }
@@ -119,7 +119,8 @@ void bind_recurrent(KernelModule& m) {
                        dbi = maybe_empty(need_w && has_bias, {G}, dbip),
                        dbh = maybe_empty(need_w && has_bias, {G}, dbhp);
             {
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(
+                    cost_macs(2.0 * double(s.steps) * s.batch * G * (s.input + s.hidden)));
                 recurrent_backward(s, in(dy), dh_n, dc_n,
                                    {in(x), in(h0), c0, in(w_ih), in(w_hh), nullptr, nullptr}, in(y),
                                    in(saved), {dxp, dh0p, dc0p, dwip, dwhp, dbip, dbhp});

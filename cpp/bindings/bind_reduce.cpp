@@ -30,7 +30,7 @@ py::object reduce_as(ReduceOp op, bool mean, const py::array& x_, const std::vec
     T* yp = y.mutable_data();
     const int64_t count = y.size() ? x.size() / y.size() : 0;
     {
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil(cost_elements(double(x.size())));
         reduce_forward(op, x.data(), s, mask, yp);
         if constexpr (std::is_floating_point_v<T>)
             if (mean)
@@ -51,7 +51,7 @@ py::object any_of_bools(const py::array& x_, const std::vector<int64_t>& axes, b
     auto* yp = reinterpret_cast<uint8_t*>(y.mutable_data());
     const auto* xp = reinterpret_cast<const uint8_t*>(x.data());
     {
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil(cost_elements(double(x.size())));
         if (x.size() == 0)
             std::fill(yp, yp + y.size(), uint8_t(0));
         else
@@ -69,7 +69,7 @@ py::object per_row(const py::array& x_, Fn&& fn) {
     auto y = empty<T>(r.kept);
     T* yp = y.mutable_data();
     {
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil(cost_math(double(r.rows) * r.n));
         fn(x.data(), r.rows, r.n, yp);
     }
     return y;
@@ -85,7 +85,7 @@ py::object row_backward(const py::array& g_, const py::array& x_, const py::arra
     auto gx = empty<T>(shape_of(x));
     T* gp = gx.mutable_data();
     {
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil(cost_math(2.0 * double(r.rows) * r.n));
         fn(g.data(), x.data(), y.data(), r.rows, r.n, gp);
     }
     return gx;
@@ -102,7 +102,7 @@ void bind_rows(KernelModule& m) {
                 auto var = empty<T>(r.kept), mean = empty<T>(r.kept);
                 T *vp = var.mutable_data(), *mp = mean.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(2.0 * double(r.rows) * r.n));
                     var_forward(x.data(), r.rows, r.n, correction, vp, mp);
                 }
                 return py::make_tuple(var, mean);
@@ -135,7 +135,7 @@ void bind_rows(KernelModule& m) {
                 auto gx = empty<T>(shape_of(x));
                 T* gp = gx.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(3.0 * double(r.rows) * r.n));
                     var_backward(gvp, gmp, x.data(), mean.data(), r.rows, r.n, correction, gp);
                 }
                 return gx;
@@ -254,7 +254,7 @@ void bind_reduce(KernelModule& m) {
                                shape_str(s));
                     T* gp = gx.mutable_data();
                     {
-                        py::gil_scoped_release nogil;
+                        ReleaseGil nogil(cost_elements(double(gx.size()) + double(g.size())));
                         sum_backward(g.data(), s, mask, mean ? T(1) / T(count) : T(1), gp);
                     }
                     return gx;
@@ -293,7 +293,7 @@ void bind_reduce(KernelModule& m) {
                 auto gx = empty<T>(s);
                 T* gp = gx.mutable_data();
                 {
-                    py::gil_scoped_release nogil;
+                    ReleaseGil nogil(cost_elements(3.0 * double(gx.size())));
                     max_backward(g.data(), x.data(), y.data(), s, mask, gp);
                 }
                 return gx;

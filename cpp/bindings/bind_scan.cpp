@@ -14,7 +14,7 @@ py::object scan_as(const py::array& x_, const char* name, Fn&& fn) {
     auto y = empty<T>(shape_of(x));
     T* yp = y.mutable_data();
     {
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil(cost_math(double(r.rows) * r.n));
         fn(x.data(), r.rows, r.n, yp);
     }
     return y;
@@ -91,7 +91,7 @@ void bind_scan(KernelModule& m) {
                     T* vp = values.mutable_data();
                     int64_t* ip = indices.mutable_data();
                     {
-                        py::gil_scoped_release nogil;
+                        ReleaseGil nogil(cost_elements(3.0 * double(r.rows) * r.n));
                         cummax_forward(x.data(), r.rows, r.n, largest, vp, ip);
                     }
                     return py::make_tuple(values, indices);

@@ -65,11 +65,11 @@ void bind_softmax_loss(KernelModule& m) {
             float* sp = out(lse);
             if (probs) {
                 auto t = f32(t_, "target");
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_math(3.0 * double(numel(ls))));
                 cross_entropy_prob_forward(in(x), in(t), w, n, c, r, lp, sp);
             } else {
                 auto t = i64(t_, "target");
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_math(2.0 * double(numel(ls))));
                 cross_entropy_forward(in(x), t.data(), w, n, c, r, ignore_index,
                                       float(label_smoothing), lp, sp);
             }
@@ -98,11 +98,11 @@ void bind_softmax_loss(KernelModule& m) {
             float* gp = out(gx);
             if (probs) {
                 auto t = f32(t_, "target");
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_math(3.0 * double(numel(ls))));
                 cross_entropy_prob_backward(in(g), in(x), in(t), w, in(lse), n, c, r, gp);
             } else {
                 auto t = i64(t_, "target");
-                py::gil_scoped_release nogil;
+                ReleaseGil nogil(cost_math(3.0 * double(numel(ls))));
                 cross_entropy_backward(in(g), in(x), t.data(), w, in(lse), n, c, r, ignore_index,
                                        float(label_smoothing), gp);
             }
@@ -123,7 +123,7 @@ void bind_softmax_loss(KernelModule& m) {
             const float* w = class_weights(w_, ls[1], wkeep);
             auto loss = loss_array(r, ls[0]);
             float* lp = out(loss);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(3.0 * double(t.size())));
             nll_loss_forward(in(x), t.data(), w, ls[0], ls[1], r, ignore_index, lp);
             return loss;
         },
@@ -143,7 +143,7 @@ void bind_softmax_loss(KernelModule& m) {
             const float* w = class_weights(w_, ls[1], wkeep);
             auto gx = empty(ls);
             float* gp = out(gx);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(double(numel(ls)) + 2.0 * double(t.size())));
             nll_loss_backward(in(g), t.data(), w, ls[0], ls[1], r, ignore_index, gp);
             return gx;
         },

@@ -1,4 +1,6 @@
 // Bindings of cpp/kernels/sort (Note [Row kernels] in kernels/reduce.h).
+#include <cmath>
+
 #include "bindings/common.h"
 #include "bindings/rows.h"
 #include "kernels/sort.h"
@@ -23,7 +25,7 @@ py::object scatter_to_rows(const py::array& g_, const py::array& indices_, int64
         auto gx = empty<T>(out_shape);
         T* gp = gx.mutable_data();
         {
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(double(gx.size()) + 3.0 * double(g.size())));
             scatter_rows(g.data(), ip, r.rows, r.n, n, gp);
         }
         return gx;
@@ -50,7 +52,8 @@ void bind_sort(KernelModule& m) {
                     T* vp = values.mutable_data();
                     int64_t* ip = indices.mutable_data();
                     {
-                        py::gil_scoped_release nogil;
+                        ReleaseGil nogil(
+                            cost_math(double(r.rows) * r.n * std::log2(double(r.n) + 1.0)));
                         sort_forward(x.data(), r.rows, r.n, k, descending, vp, ip);
                     }
                     return py::make_tuple(values, indices);

@@ -43,7 +43,7 @@ void bind_upsample(KernelModule& m) {
             const UpsampleShape s = upsample_shape("upsample_nearest2d", xs, size, scales);
             auto y = empty(upsampled(xs, s));
             float* yp = out(y);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(2.0 * double(s.planes) * s.out_h * s.out_w));
             upsample_nearest2d_forward(s, exact, in(x), yp);
             return y;
         },
@@ -61,7 +61,8 @@ void bind_upsample(KernelModule& m) {
                        shape_str(gs), " does not match the input ", shape_str(xs));
             auto gx = empty(xs);
             float* gp = out(gx);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(
+                cost_elements(double(s.planes) * (double(s.h) * s.w + 2.0 * s.out_h * s.out_w)));
             upsample_nearest2d_backward(s, exact, in(g), gp);
             return gx;
         },
@@ -74,7 +75,7 @@ void bind_upsample(KernelModule& m) {
             const UpsampleShape s = upsample_shape("upsample_bilinear2d", xs, size, scales);
             auto y = empty(upsampled(xs, s));
             float* yp = out(y);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_elements(5.0 * double(s.planes) * s.out_h * s.out_w));
             upsample_bilinear2d_forward(s, align_corners, in(x), yp);
             return y;
         },
@@ -93,7 +94,8 @@ void bind_upsample(KernelModule& m) {
                        shape_str(gs), " does not match the input ", shape_str(xs));
             auto gx = empty(xs);
             float* gp = out(gx);
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(
+                cost_elements(double(s.planes) * (double(s.h) * s.w + 5.0 * s.out_h * s.out_w)));
             upsample_bilinear2d_backward(s, align_corners, in(g), gp);
             return gx;
         },

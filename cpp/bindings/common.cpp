@@ -44,10 +44,28 @@ py::object contiguous_copy(const py::array& a) {
     const void* src = a.data();
     void* dst = out.mutable_data();
     {
-        py::gil_scoped_release nogil;
+        ReleaseGil nogil(cost_elements(2.0 * double(numel(shape))));
         strided_copy(src, shape, strides, size_t(item), dst);
     }
     return out;
+}
+
+void bind_gil_testing(py::module_& t) {
+    t.def(
+        "set_gil_release_threshold",
+        [](int64_t ns) {
+            PYDL_CHECK(ns >= 0, ValueError, "set_gil_release_threshold: ns must be >= 0, got ", ns);
+            return gil_release_threshold_ns.exchange(ns);
+        },
+        "Release the GIL around kernels whose estimated single-thread cost is at least `ns` "
+        "nanoseconds (0: always); returns the previous threshold (Note [GIL]).",
+        py::arg("ns"));
+    t.def(
+        "gil_release_threshold", [] { return gil_release_threshold_ns.load(); },
+        "The GIL-release threshold in estimated single-thread nanoseconds (Note [GIL]).");
+    t.def(
+        "gil_releases", [] { return gil_release_count.load(); },
+        "How many times a kernel binding has released the GIL (monotonic; Note [GIL]).");
 }
 
 py::array c_contiguous(const py::array& a) {

@@ -3,12 +3,16 @@
 // Note [Binding contract]: a binding checks dtype (dispatching to the kernel of that dtype,
 // or to the reference twin: Note [Dtypes in the core]), makes strided inputs contiguous (Note
 // [Strided inputs]), checks every shape the kernel relies on, allocates the outputs,
-// releases the GIL and calls one kernel.
+// releases the GIL when the kernel is slow enough for that to pay (Note [GIL]) and calls one
+// kernel.
 #pragma once
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -20,6 +24,83 @@
 namespace py = pybind11;
 
 namespace pydl::bind {
+
+// Note [GIL]: a binding releases the GIL around its kernel only when the kernel is slow
+// enough for the release to pay. A release is not free when another Python thread is busy:
+// that thread takes the GIL at once, and when our kernel ends we wait for it until CPython
+// asks the holder to drop it, after the switch interval (sys.getswitchinterval(), 5 ms). So
+// a release lends the other thread the kernel's time and costs us up to 5 ms. Measured with
+// the MLP b128 training in a Python thread beside a busy main thread: 2.3 ms a step alone,
+// 54 ms (8-25x across workloads) when every kernel released the GIL, ~3x when none did. A
+// release pays only for a kernel that runs longer than about a switch interval, so
+// ReleaseGil releases when the kernel's estimated cost reaches gil_release_threshold_ns,
+// by default 3 ms of single-thread kernel time; a kernel under it keeps the GIL (the other
+// Python thread waits at most its few milliseconds, once, instead of us waiting 5 ms per
+// kernel).
+//
+// Cost is estimated single-thread nanoseconds, one short expression per binding from the
+// sizes in scope, with the helpers below:
+//   cost_elements(n)  a memory-bound kernel: n = elements read plus written (add: 3 per
+//                     output element; a reduction: its input; a copy: 2 per element)
+//   cost_math(n)      an elementwise kernel that evaluates a transcendental (exp, tanh, erf,
+//                     log) per element: n = elements evaluated (softmax, losses, gelu)
+//   cost_macs(n)      products: n = multiply-adds (matmul m*n*k; conv: output elements *
+//                     C_in/groups * kernel area; attention B*H*T*T*D per product;
+//                     recurrent T*B*4H*(I+H))
+//   cost_linalg(n)    the decompositions and solves (bind_linalg): n = the multiply-adds
+//                     of the textbook algorithm, ~count*n^3 (their loops are not GEMM's)
+// The constants are single-thread times per unit, measured with pydl._core at 1 thread
+// (set_num_threads(1), nice'd, the best of several runs) on the project's 2-core x86-64 AVX2
+// machine under load; the ratios matter more than the absolute times:
+//   kNsPerElement 0.5   add_forward 2^22: 0.59 ns per element read or written; sum_forward
+//                       0.43; relu_forward 0.34; adam_step 0.34; batch_norm_forward 0.42
+//   kNsPerMath    2.0   per element: exp_forward 3.0 ns, tanh 4.0, gelu 5.0, softmax 4.7,
+//                       cross_entropy 4.7, layer_norm 6.1 (counted as 3 each), maxpool2d 1.2
+//                       per window element; a Philox draw (dropout, fills) 80-250 ns
+//   kNsPerMac     0.1   matmul 512^3 0.10 ns (256^3 0.04), conv2d 8x64x32x32 3x3 0.12,
+//                       conv2d 16x3x64x64 5x5 0.11
+//   kNsPerLinalgMac 1.5 per multiply-add of the textbook count (n = 128 and 256): inv 0.9-2.6,
+//                       cholesky 0.5, solve 0.7-1.5; qr, svd and eigh iterate: counted as 8,
+//                       30 and 60 n^3 (measured 5-20, 42-46 and 60-140 ns per n^3)
+// Threshold 3 ms = e.g. 2^21 added floats, a 310^3 matmul, a conv of 30 M multiply-adds.
+// The cost is a double (products of large shapes do not overflow it). Where a kernel's cost
+// cannot be known cheaply before it runs, the binding releases unconditionally and says why.
+// Tests force either behaviour with _core._testing.set_gil_release_threshold (0: always
+// release, as before this note) and count releases with _core._testing.gil_releases.
+inline constexpr double kNsPerElement = 0.5;
+inline constexpr double kNsPerMath = 2.0;
+inline constexpr double kNsPerMac = 0.1;
+inline constexpr double kNsPerLinalgMac = 1.5;
+inline constexpr int64_t kGilReleaseThresholdNs = 3'000'000;
+inline std::atomic<int64_t> gil_release_threshold_ns{kGilReleaseThresholdNs};
+inline std::atomic<int64_t> gil_release_count{0};
+
+inline double cost_elements(double n) { return n * kNsPerElement; }
+inline double cost_math(double n) { return n * kNsPerMath; }
+inline double cost_macs(double n) { return n * kNsPerMac; }
+inline double cost_linalg(double n) { return n * kNsPerLinalgMac; }
+// A cost at least any threshold: for kernels whose cost is unknown (Note [GIL]).
+inline constexpr double kAlwaysRelease = 1e300;
+
+// Releases the GIL for its scope when cost (estimated single-thread ns) reaches the
+// threshold (Note [GIL]). Use as `ReleaseGil nogil(cost_elements(3.0 * n));`.
+class ReleaseGil {
+public:
+    explicit ReleaseGil(double cost) {
+        if (cost >= double(gil_release_threshold_ns.load(std::memory_order_relaxed))) {
+            gil_release_count.fetch_add(1, std::memory_order_relaxed);
+            release_.emplace();
+        }
+    }
+    ReleaseGil(const ReleaseGil&) = delete;
+    ReleaseGil& operator=(const ReleaseGil&) = delete;
+
+private:
+    std::optional<py::gil_scoped_release> release_;
+};
+
+// _core._testing hooks for Note [GIL] (defined in common.cpp).
+void bind_gil_testing(py::module_& t);
 
 inline Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
 
@@ -83,7 +164,7 @@ inline bool is_c_contiguous(const py::array& a) {
 // Note [Strided inputs]: a kernel reads C-contiguous memory; a binding handed a strided
 // NumPy view (a transpose, a slice, a flip, a broadcast) makes the contiguous copy itself,
 // with the core's parallel strided_copy (Note [Strided copy] in kernels/layout.h), not with
-// NumPy's single-threaded one. The GIL is released during the copy. Only where NumPy's
+// NumPy's single-threaded one, releasing the GIL for a large one (Note [GIL]). Only where NumPy's
 // byte strides are not whole elements (a view into a structured array), or the elements are
 // not plain 1, 2, 4 or 8-byte numbers, does NumPy copy. An array that is already
 // C-contiguous is returned as is (no copy, no conversion).

@@ -36,6 +36,7 @@ int thread_count_arg(const py::handle& n, const char* fn) {
 
 // pydl._core._testing: hooks for the tests, not API.
 void bind_testing(py::module_& t) {
+    bind_gil_testing(t);  // Note [GIL]
     // For the tests of parallel_for_each_balanced: runs items [0, n), the first
     // `slow_items` sleeping `slow_ms` each; returns how many times each item ran and the
     // index of the thread that ran it.
@@ -119,7 +120,7 @@ void bind_runtime(py::module_& m) {
                        "out must be a C-contiguous float32 array");
             float* p = o.mutable_data();
             const int64_t n = o.size();
-            py::gil_scoped_release nogil;
+            ReleaseGil nogil(cost_math(40.0 * double(n)));  // a random draw: 80-250 ns
             kernel(p, n, float(a), float(b), seed, offset);
         };
     };
