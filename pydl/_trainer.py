@@ -20,6 +20,7 @@ resume with another --threads.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import signal
@@ -90,7 +91,37 @@ def read_checkpoint(directory: Path) -> tuple[Path, dict]:
     state = pydl.load(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"{path} is not a `pydl train` checkpoint")
+    _check_config(path, state.get("config"))
+    missing = [k for k in _STATE_KEYS if k not in state]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)} (a damaged checkpoint?)")
     return path, state
+
+
+_STATE_KEYS = ("model", "optimizer", "scheduler", "rng", "epoch_rng", "epoch", "step",
+               "global_step", "epoch_loss_sum", "loss")  # fmt: skip
+
+
+def _check_config(path: Path, config: Any) -> None:
+    """A checkpoint's config rebuilds a run: Config's fields, a known model, sane values."""
+    fields = [f.name for f in dataclasses.fields(Config)]
+    if not isinstance(config, dict) or sorted(config) != sorted(fields):
+        raise ValueError(
+            f"{path} has no valid run config (expected the keys {', '.join(fields)}; got "
+            f"{config!r})"
+        )
+    if config["model"] not in TASKS:
+        raise ValueError(
+            f"{path} is a checkpoint of model {config['model']!r}, which this pydl does not "
+            f"have (it has {', '.join(TASKS)})"
+        )
+    positive = {"epochs": int, "batch_size": int, "lr": (int, float)}
+    for name, kind in positive.items():
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+            raise ValueError(f"{path} has an invalid run config: {name}={value!r}")
+    if not isinstance(config["seed"], int) or config["seed"] < 0:
+        raise ValueError(f"{path} has an invalid run config: seed={config['seed']!r}")
 
 
 def _write(directory: Path, keep: int, state: dict) -> Path:

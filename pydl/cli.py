@@ -173,6 +173,15 @@ def _config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[
     return config, None
 
 
+def _set_threads(parser: argparse.ArgumentParser, threads: Optional[int]) -> None:
+    """--threads, checked by pydl.set_num_threads itself (it knows the upper bound)."""
+    if threads:
+        try:
+            pydl.set_num_threads(threads)
+        except ValueError as e:
+            parser.error(f"argument --threads: {e}")
+
+
 def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     config, resume = _config(parser, args)
     if args.samples is not None and not TASKS[config.model].generative:
@@ -188,11 +197,18 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                 f"argument --save: {save_dir} holds checkpoints of another run; "
                 f"continue it with --resume {save_dir} or choose another directory"
             )
-        save_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            save_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            parser.error(f"argument --save: cannot create the directory {save_dir}: {e.strerror}")
+    for flag, path in (("--samples", args.samples), ("--loss-log", args.loss_log)):
+        if path is not None and not path.resolve().parent.is_dir():
+            parser.error(
+                f"argument {flag}: cannot write {path}: {path.resolve().parent} is not a directory"
+            )
+    _set_threads(parser, args.threads)
     if args.backend:
         pydl.set_backend(args.backend)
-    if args.threads:
-        pydl.set_num_threads(args.threads)
     info = pydl.build_info()
     print(
         f"pydl {_version()} | {config.model} | backend {pydl.get_backend()} | "
@@ -239,6 +255,17 @@ def train(
 ) -> dict:
     """Train one of `pydl train`'s models in this process (no checkpoints); returns its
     metric (e.g. "test_accuracy"), the final loss and the throughput."""
+    if model not in TASKS:
+        raise ValueError(f"train: unknown model {model!r} (choose from {', '.join(TASKS)})")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if value is not None and (type(value) is not int or value <= 0):
+            raise ValueError(f"train: {name} must be a positive integer or None, got {value!r}")
+    if lr is not None and (
+        isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf
+    ):
+        raise ValueError(f"train: lr must be a positive finite number or None, got {lr!r}")
+    if type(seed) is not int or seed < 0:
+        raise ValueError(f"train: seed must be a non-negative integer, got {seed!r}")
     task = TASKS[model]
     config = Config(
         model, epochs or task.epochs, batch_size or task.batch_size, lr or task.lr, seed
@@ -303,8 +330,7 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         parser.error(f"argument WORKLOAD: unknown {unknown} (choose from {', '.join(WORKLOADS)})")
-    if args.threads:
-        pydl.set_num_threads(args.threads)
+    _set_threads(parser, args.threads)
     threads = pydl.get_num_threads()
     torch = _torch()
     if torch is not None:

@@ -76,9 +76,10 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str, name: str) -> A
                                 f"at {where}")  # fmt: skip
             items.append([k, _encode(v, arrays, f"{where}[{k!r}]", _join(name, k))])
         return {"dict": items}
+    hint = " (save its state_dict())" if hasattr(obj, "state_dict") else ""
     raise TypeError(
         f"pydl.save stores tensors, NumPy arrays, numbers, strings and lists/tuples/dicts of "
-        f"them; got {type(obj).__name__} at {where}"
+        f"them; got {type(obj).__name__} at {where}{hint}"
     )
 
 
@@ -131,6 +132,14 @@ def _mapped(path: str, names: list[str]) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _parents(path: str) -> list[str]:
+    out = []
+    while os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+        out.append(path)
+    return out
+
+
 def _temp_prefix(path: str, pid: int) -> str:
     return f".{os.path.basename(path)}.{pid}.pydl-save-"
 
@@ -153,6 +162,19 @@ def _remove_stale_temp_files(path: str) -> None:
             pass  # a running process of another user
 
 
+def _path(who: str, f: Any) -> str:
+    if not isinstance(f, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"{who}: f should be a file path (str or os.PathLike), got {type(f).__name__}"
+            + (
+                " (file objects are not supported)"
+                if hasattr(f, "read") or hasattr(f, "write")
+                else ""
+            )  # fmt: skip
+        )
+    return os.fsdecode(f)
+
+
 def save(obj: Any, f: str | os.PathLike) -> None:
     """Write obj (tensors, NumPy arrays, numbers, strings, and lists, tuples and dicts of
     them: a model's or optimizer's state_dict, epoch counters, ...) to the file f,
@@ -160,8 +182,14 @@ def save(obj: Any, f: str | os.PathLike) -> None:
     st = _safetensors()
     arrays: dict[str, np.ndarray] = {}
     header = {"version": _VERSION, "object": _encode(obj, arrays, "obj", "")}
-    path = os.path.abspath(os.fspath(f))
+    path = os.path.abspath(_path("pydl.save", f))
     directory = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"pydl.save: {path} is a directory, not a file")
+    if not os.path.isdir(directory):
+        if any(os.path.isfile(p) for p in [directory, *_parents(directory)]):
+            raise NotADirectoryError(f"pydl.save: {directory} is not a directory (in {path})")
+        raise FileNotFoundError(f"pydl.save: no such directory: {directory} (for {path})")
     _remove_stale_temp_files(path)
     # a private folder beside the target: safetensors writes through temporary files of its
     # own, and a folder holds whatever a killed save leaves, under a name we can clean up
@@ -198,7 +226,7 @@ def load(
     if map_location is not None and not str(map_location).startswith("cpu"):
         raise RuntimeError(f"pydl runs on CPUs; map_location {map_location!r} is not available")
     st = _safetensors()
-    path = os.fspath(f)
+    path = _path("pydl.load", f)
     if not os.path.exists(path):
         raise FileNotFoundError(f"pydl.load: no such file: {path}")
     try:

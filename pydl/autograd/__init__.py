@@ -37,6 +37,8 @@ __all__ = [
 
 
 def _tensors(x: Tensor | Sequence[Tensor], what: str) -> list[Tensor]:
+    if not isinstance(x, (Tensor, list, tuple)):
+        raise TypeError(f"{what} must be a Tensor or a sequence of Tensors, got {type(x).__name__}")
     items = [x] if isinstance(x, Tensor) else list(x)
     for t in items:
         if not isinstance(t, Tensor):
@@ -67,6 +69,13 @@ def grad(
     for i, t in enumerate(ins):
         if not t.requires_grad:
             raise RuntimeError(f"inputs[{i}] does not require grad: nothing to differentiate")
+    if isinstance(grad_outputs, (str, bytes)) or not (
+        grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray, list, tuple))
+    ):
+        raise TypeError(
+            "grad_outputs must be None, a Tensor or a sequence of Tensors (one per output), "
+            f"got {type(grad_outputs).__name__}"
+        )
     if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
     if len(grad_outputs) != len(outs):
@@ -83,8 +92,9 @@ def grad(
         if not (create_graph and isinstance(g, Tensor)):
             g = _as_array(g, t.dtype)
         if tuple(g.shape) != t._array.shape:
-            raise ValueError(
-                f"grad_outputs[{i}] has shape {tuple(g.shape)}, outputs[{i}] {tuple(t.shape)}"
+            raise RuntimeError(
+                f"Mismatch in shape: grad_outputs[{i}] has shape {tuple(g.shape)} and "
+                f"outputs[{i}] has shape {tuple(t.shape)}"
             )
         seeds.append(_constant(g) if create_graph and not isinstance(g, Tensor) else g)
     if not any(t.requires_grad for t in outs):

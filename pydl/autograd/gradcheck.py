@@ -81,6 +81,10 @@ def gradcheck(
     warning says so otherwise). Raises GradcheckError naming the output, input and the
     worst element, or returns False with raise_exception=False. The options PyTorch has
     for its other checks are accepted; only the Jacobian comparison is made."""
+    if not callable(func):
+        raise TypeError(f"gradcheck: func must be callable, got {type(func).__name__}")
+    if not (isinstance(eps, (int, float)) and 0 < eps < float("inf")):
+        raise ValueError(f"gradcheck: eps must be a positive finite step, got {eps!r}")
     ins = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     checked = [j for j, t in enumerate(ins) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
@@ -106,6 +110,11 @@ def gradcheck(
                     f"(output element {r}, input element {c}) analytical {a[r, c]:.8g}, "
                     f"numerical {n[r, c]:.8g} ({int(bad.sum())} of {bad.size} elements differ)"
                 )
+                if ins[j].dtype != np.float64:
+                    message += (
+                        f"; input {j} is {ins[j].dtype}: check with float64 inputs, as "
+                        "finite differences in low precision are unreliable"
+                    )
                 if raise_exception:
                     raise GradcheckError(message)
                 return False
@@ -136,6 +145,8 @@ def gradgradcheck(
     grad_outputs unless given."""
     from . import grad
 
+    if not callable(func):
+        raise TypeError(f"gradgradcheck: func must be callable, got {type(func).__name__}")
     ins = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     diff = [t for t in ins if isinstance(t, Tensor) and t.requires_grad]
     outs = _outputs(func, ins)

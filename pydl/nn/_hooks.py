@@ -37,6 +37,16 @@ def _as_arrays(what: str, grads: Any, n: int) -> tuple:
     return tuple(None if g is None else np.asarray(getattr(g, "_array", g)) for g in grads)
 
 
+def _check_shapes(what: str, new: tuple, old: tuple) -> None:
+    """A hook may replace gradients, not change their shapes (PyTorch raises too)."""
+    for i, (a, b) in enumerate(zip(new, old)):
+        if a is not None and b is not None and a.shape != np.shape(b):
+            raise RuntimeError(
+                f"backward hook changed the shape of {what}[{i}]: got {a.shape}, expected "
+                f"{np.shape(b)}"
+            )
+
+
 class BackwardHook:
     """The full backward hooks and backward pre hooks of one module call."""
 
@@ -85,7 +95,9 @@ class BackwardHook:
         for hook in self.pre_hooks:
             result = hook(self.module, grad_output)
             if result is not None:
-                grad_output = _as_tensors(_as_arrays("grad_output", result, len(grads)))
+                new = _as_arrays("grad_output", result, len(grads))
+                _check_shapes("grad_output", new, grads)
+                grad_output = _as_tensors(new)
         self.grad_output = grad_output
         if not self.wrapped:  # no input needs a gradient: the hooks run now
             for hook in self.hooks:
@@ -101,7 +113,9 @@ class BackwardHook:
         for hook in self.hooks:
             result = hook(self.module, grad_input_t, self.grad_output)
             if result is not None:
-                grad_input_t = _as_tensors(_as_arrays("grad_input", result, self.n_inputs))
+                new = _as_arrays("grad_input", result, self.n_inputs)
+                _check_shapes("grad_input", new, tuple(grad_input))
+                grad_input_t = _as_tensors(new)
         return tuple(
             None if grad_input_t[k] is None else grad_input_t[k]._array for k in self.wrapped
         )

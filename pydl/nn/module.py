@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -47,6 +47,30 @@ class StateDictError(KeyError, RuntimeError):
         return str(self.args[0])
 
 
+class StateDictShapeError(ValueError, RuntimeError):
+    """load_state_dict with an entry of another shape: PyTorch raises RuntimeError ("size
+    mismatch"); pydl raised ValueError before, so this is both."""
+
+
+def _state_array(name: str, value: Any) -> np.ndarray:
+    """A state_dict entry as a NumPy array: a pydl Tensor, a NumPy array, nested lists, or
+    another library's CPU tensor (a PyTorch Parameter too: it is detached first)."""
+    if isinstance(value, Tensor):
+        return value._array
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        value = value.detach()
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(
+            f"load_state_dict: {name} is a {type(value).__name__}, expected a tensor or an array"
+        )
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(
+            f"load_state_dict: {name} ({type(value).__name__}) is not a tensor or an array: {e}"
+        ) from None
+
+
 def _add_indent(s: str, spaces: int) -> str:
     """Every line of s after the first indented by `spaces` (blank lines stay empty), as
     PyTorch's nested reprs."""
@@ -54,6 +78,12 @@ def _add_indent(s: str, spaces: int) -> str:
     if not rest:
         return s
     return "\n".join([first] + [" " * spaces + line if line.strip() else "" for line in rest])
+
+
+def _check_bool(where: str, name: str, value: Any) -> None:
+    """A flag must be a bool: a string such as "no" would silently be true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {name} must be a bool, got {type(value).__name__} {value!r}")
 
 
 def _check_name(owner: Module, name: Any, kind: str, registry: str) -> None:
@@ -123,6 +153,21 @@ class Module:
         if isinstance(value, Parameter) and name in self._parameters:
             self._parameters[name] = value  # in place: state_dict keeps its order
             return
+        # As PyTorch: a registered parameter or child module is replaced only by its kind
+        # (or None); a plain tensor or a string would silently drop it from parameters().
+        if name in self._parameters and not isinstance(value, Module):
+            raise TypeError(
+                f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                "(pydl.nn.Parameter or None expected)"
+            )
+        if name in self._modules and not isinstance(value, (Module, Parameter)):
+            if value is None:
+                self._modules[name] = None
+                return
+            raise TypeError(
+                f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                "(pydl.nn.Module or None expected)"
+            )
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
         self._non_persistent_buffers_set.discard(name)
@@ -170,6 +215,7 @@ class Module:
         """A tensor kept with the module but not trained (e.g. running statistics); in
         state_dict unless persistent=False."""
         _check_name(self, name, "buffer", "_buffers")
+        _check_bool("register_buffer", "persistent", persistent)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(
                 f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
@@ -226,6 +272,8 @@ class Module:
     def _add_hook(
         self, registry: str, hook: Callable, prepend: bool = False, with_kwargs: bool = False
     ) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"a hook must be callable, got {type(hook).__name__} {hook!r}")
         hooks = self.__dict__[registry]
         handle = RemovableHandle(hooks, self._hooks_with_kwargs)
         hooks[handle.id] = hook
@@ -350,6 +398,8 @@ class Module:
     ) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) of self and every module below, depth first; a module
         reached twice is listed once unless remove_duplicate=False."""
+        if not isinstance(prefix, str):
+            raise TypeError(f"named_modules: prefix must be a str, got {type(prefix).__name__}")
         if memo is None:
             memo = set()
         if remove_duplicate:
@@ -410,6 +460,8 @@ class Module:
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """fn(m) for every submodule m (children first, as PyTorch), then for self;
         returns self (`model.apply(init_weights)`)."""
+        if not callable(fn):
+            raise TypeError(f"Module.apply: fn must be callable, got {type(fn).__name__}")
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -484,6 +536,7 @@ class Module:
                 p.grad._array[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        _check_bool("Module.requires_grad_", "requires_grad", requires_grad)
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -507,6 +560,8 @@ class Module:
         """Every parameter and persistent buffer by dotted name (copies of their arrays;
         the tensors themselves with keep_vars=True). A tied weight appears under each of
         its names, as in PyTorch."""
+        if not isinstance(prefix, str):
+            raise TypeError(f"state_dict: prefix must be a str, got {type(prefix).__name__}")
         state = OrderedDict() if destination is None else destination
         for name, t in self._state_items():
             state[prefix + name] = t if keep_vars else t._array.copy()
@@ -520,6 +575,11 @@ class Module:
         is copied, so an error leaves the model as it was. Returns (missing_keys,
         unexpected_keys). A tied weight may be given under any or all of its names.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"Expected state_dict to be dict-like, got {type(state_dict).__name__} "
+                f"(load_state_dict of {type(self).__name__})"
+            )
         own = dict(self._state_items())
         by_tensor: dict[int, list[str]] = {}
         for name, t in own.items():
@@ -536,12 +596,17 @@ class Module:
         for name, value in state_dict.items():
             if name not in own:
                 continue
-            arr = value._array if isinstance(value, Tensor) else np.asarray(value)
+            arr = _state_array(name, value)
             target = own[name]
             if arr.shape != target.shape:
-                raise ValueError(
-                    f"load_state_dict: {name} has shape {arr.shape} in the state "
-                    f"dict but {target.shape} in the model (nothing was loaded)"
+                raise StateDictShapeError(
+                    f"load_state_dict: size mismatch for {name}: {name} has shape {arr.shape} "
+                    f"in the state dict but {target.shape} in the model (nothing was loaded)"
+                )
+            if arr.dtype.kind not in "biuf":  # complex, object, strings: no real value
+                raise TypeError(
+                    f"load_state_dict: {name} is an array of dtype {arr.dtype}, which cannot "
+                    f"be copied into the model's {target.dtype} {name}"
                 )
             updates.append((target, arr))
         for target, arr in updates:

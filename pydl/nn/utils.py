@@ -17,15 +17,34 @@ def _with_grads(parameters: Any) -> list[Tensor]:
     return [p for p in params if p.grad is not None]
 
 
+def _bound(owner: str, name: str, value: Any) -> float:
+    """A clipping bound: a number >= 0 (infinity: no clipping), never NaN."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}")
+    if not value >= 0:
+        raise ValueError(f"{owner}: {name} must be a number >= 0, got {value}")
+    return float(value)
+
+
 def clip_grad_norm_(
     parameters: Any, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
 ) -> Tensor:
     """Scale all gradients together so their joint norm is at most max_norm (as PyTorch:
     by max_norm / (norm + 1e-6) when that is below 1). Returns the norm before clipping."""
+    max_norm = _bound("clip_grad_norm_", "max_norm", max_norm)
+    try:
+        norm_type = float(norm_type)  # "inf" too, as PyTorch
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"clip_grad_norm_: norm_type should be a number or 'inf', got {norm_type!r}"
+        ) from None
+    if math.isnan(norm_type):
+        raise ValueError("clip_grad_norm_: norm_type should be a number or 'inf', got nan")
     params = _with_grads(parameters)
     if not params:
         return as_tensor(np.zeros((), np.float32))
-    norm_type = float(norm_type)
     if norm_type == math.inf:
         total = max(float(np.abs(p.grad._array).max()) for p in params)
     else:
@@ -46,8 +65,7 @@ def clip_grad_norm_(
 
 def clip_grad_value_(parameters: Any, clip_value: float) -> None:
     """Clamp every gradient element to [-clip_value, clip_value], in place."""
-    if clip_value < 0:
-        raise ValueError(f"clip_value must be non-negative, got {clip_value}")
+    clip_value = _bound("clip_grad_value_", "clip_value", clip_value)
     for p in _with_grads(parameters):
         np.clip(p.grad._array, -clip_value, clip_value, out=p.grad._array)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import backend as _b
-from .optimizer import Optimizer, check_common
+from .optimizer import BETAS, EPS, LR, WEIGHT_DECAY, Optimizer, flag, real
 
 
 class Adam(Optimizer):
@@ -21,6 +21,15 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+    _hypers = {
+        "lr": LR,
+        "betas": BETAS,
+        "eps": EPS,
+        "weight_decay": WEIGHT_DECAY,
+        "amsgrad": flag,
+        "maximize": flag,
+        "bias_correction": flag,
+    }
 
     def __init__(
         self,
@@ -34,12 +43,11 @@ class Adam(Optimizer):
         *,
         bias_correction: bool = True,
     ) -> None:
-        check_common(lr, eps, weight_decay, betas)
         super().__init__(
             params,
             dict(
                 lr=lr,
-                betas=tuple(betas),
+                betas=betas,
                 eps=eps,
                 weight_decay=weight_decay,
                 amsgrad=amsgrad,
@@ -103,6 +111,16 @@ class NAdam(Optimizer):
     form with a constant b1), is `NAdam(..., momentum_decay=None)`.
     """
 
+    _hypers = {
+        "lr": LR,
+        "betas": BETAS,
+        "eps": EPS,
+        "weight_decay": WEIGHT_DECAY,
+        "momentum_decay": real(optional=True),
+        "decoupled_weight_decay": flag,
+        "maximize": flag,
+    }
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -114,14 +132,11 @@ class NAdam(Optimizer):
         decoupled_weight_decay: bool = False,
         maximize: bool = False,
     ) -> None:
-        check_common(lr, eps, weight_decay, betas)
-        if momentum_decay is not None and momentum_decay < 0:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
         super().__init__(
             params,
             dict(
                 lr=lr,
-                betas=tuple(betas),
+                betas=betas,
                 eps=eps,
                 weight_decay=weight_decay,
                 momentum_decay=momentum_decay,
@@ -173,6 +188,15 @@ class LAMB(Optimizer):
     bias_correction=False)`.
     """
 
+    _hypers = {
+        "lr": LR,
+        "betas": BETAS,
+        "eps": EPS,
+        "weight_decay": WEIGHT_DECAY,
+        "bias_correction": flag,
+        "maximize": flag,
+    }
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -183,12 +207,11 @@ class LAMB(Optimizer):
         bias_correction: bool = True,
         maximize: bool = False,
     ) -> None:
-        check_common(lr, eps, weight_decay, betas)
         super().__init__(
             params,
             dict(
                 lr=lr,
-                betas=tuple(betas),
+                betas=betas,
                 eps=eps,
                 weight_decay=weight_decay,
                 bias_correction=bias_correction,

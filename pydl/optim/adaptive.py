@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from .. import backend as _b
-from .optimizer import Optimizer, check_common, check_hyper
+from ..tensor import Tensor
+from .optimizer import BETAS, EPS, LR, WEIGHT_DECAY, Optimizer, flag, pair, real
 
 
 class Adagrad(Optimizer):
     """Adagrad, as torch.optim.Adagrad: G += g^2; p -= clr g / (sqrt(G) + eps) with
     clr = lr / (1 + (t - 1) lr_decay). The spec writes sqrt(G + eps); with eps = 1e-10 the
     two differ by under 1e-5 relative once G >> eps."""
+
+    _hypers = {
+        "lr": LR,
+        "lr_decay": real(),
+        "weight_decay": WEIGHT_DECAY,
+        "initial_accumulator_value": real(),
+        "eps": EPS,
+        "maximize": flag,
+    }
 
     def __init__(
         self,
@@ -26,12 +37,6 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         maximize: bool = False,
     ) -> None:
-        check_common(lr, eps, weight_decay)
-        check_hyper(lr_decay >= 0.0, f"Invalid lr_decay value: {lr_decay}")
-        check_hyper(
-            initial_accumulator_value >= 0.0,
-            f"Invalid initial_accumulator_value value: {initial_accumulator_value}",
-        )
         super().__init__(
             params,
             dict(
@@ -72,6 +77,17 @@ class RMSprop(Optimizer):
     accumulates g / avg. eps_in_sqrt=True (not in PyTorch) puts eps under the root,
     p -= lr g / sqrt(E[g^2] + eps): the spec's RMSProp row (seed 002) with beta = alpha."""
 
+    _hypers = {
+        "lr": LR,
+        "alpha": real(),
+        "eps": EPS,
+        "weight_decay": WEIGHT_DECAY,
+        "momentum": real(),
+        "centered": flag,
+        "maximize": flag,
+        "eps_in_sqrt": flag,
+    }
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -85,9 +101,6 @@ class RMSprop(Optimizer):
         *,
         eps_in_sqrt: bool = False,
     ) -> None:
-        check_common(lr, eps, weight_decay)
-        check_hyper(momentum >= 0.0, f"Invalid momentum value: {momentum}")
-        check_hyper(alpha >= 0.0, f"Invalid alpha value: {alpha}")
         super().__init__(
             params,
             dict(
@@ -133,6 +146,14 @@ class Adadelta(Optimizer):
     E[g^2] = rho E[g^2] + (1 - rho) g^2; d = sqrt(E[d^2] + eps) / sqrt(E[g^2] + eps) g;
     E[d^2] = rho E[d^2] + (1 - rho) d^2; p -= lr d."""
 
+    _hypers = {
+        "lr": LR,
+        "rho": real(0.0, 1.0, high_open=False),
+        "eps": EPS,
+        "weight_decay": WEIGHT_DECAY,
+        "maximize": flag,
+    }
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -142,8 +163,6 @@ class Adadelta(Optimizer):
         weight_decay: float = 0.0,
         maximize: bool = False,
     ) -> None:
-        check_common(lr, eps, weight_decay)
-        check_hyper(0.0 <= rho <= 1.0, f"Invalid rho value: {rho}")
         super().__init__(
             params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         )
@@ -174,6 +193,17 @@ class Adafactor(Optimizer):
     lr itself, the spec's fixed eta: with d=inf (no update clipping) that is the spec's
     Adafactor row, p -= lr g / sqrt(v), eps1 bounding v from below."""
 
+    _hypers = {
+        "lr": LR,
+        "beta2_decay": real(-math.inf, 0.0, low_open=True, high_open=False),
+        # eps1 None: the parameter dtype's machine epsilon
+        "eps": pair(real(label="epsilon value", optional=True), "(eps1, eps2)"),
+        "d": real(1.0, math.inf, high_open=False, label="Clipping threshold d"),
+        "weight_decay": WEIGHT_DECAY,
+        "maximize": flag,
+        "relative_step": flag,
+    }
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -186,21 +216,22 @@ class Adafactor(Optimizer):
         *,
         relative_step: bool = True,
     ) -> None:
-        check_common(lr, None, weight_decay)
-        check_hyper(beta2_decay <= 0.0, f"beta2_decay should be <= 0 but is: {beta2_decay}")
-        check_hyper(d >= 1.0, f"Clipping threshold d should be >= 1 but is: {d}")
         super().__init__(
             params,
             dict(
                 lr=lr,
                 beta2_decay=beta2_decay,
-                eps=tuple(eps),
+                eps=eps,
                 d=d,
                 weight_decay=weight_decay,
                 maximize=maximize,
                 relative_step=relative_step,
             ),
         )
+
+    def _state_shape(self, p: Tensor, name: str) -> tuple | None:
+        shape = tuple(p.shape)
+        return {"row_var": shape[:-1], "col_var": shape[:-2] + shape[-1:]}.get(name, shape)
 
     def _update(self) -> None:
         for g in self.param_groups:
@@ -238,6 +269,8 @@ class Lion(Optimizer):
     m = b2 m + (1 - b2) g. PyTorch has no Lion; the defaults are the paper's. The spec's
     single-beta form (m = b m + (1 - b) g; p -= lr sign(m)) is `Lion(betas=(b, b))`."""
 
+    _hypers = {"lr": LR, "betas": BETAS, "weight_decay": WEIGHT_DECAY, "maximize": flag}
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -246,9 +279,8 @@ class Lion(Optimizer):
         weight_decay: float = 0.0,
         maximize: bool = False,
     ) -> None:
-        check_common(lr, None, weight_decay, betas)
         super().__init__(
-            params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay, maximize=maximize)
+            params, dict(lr=lr, betas=betas, weight_decay=weight_decay, maximize=maximize)
         )
 
     def _update(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..tensor import Tensor, bump_version
-from .optimizer import Optimizer, check_hyper, evaluate_closure
+from .optimizer import LR, Optimizer, evaluate_closure, integer, real
 
 
 def _cubic_interpolate(
@@ -152,12 +152,8 @@ class LBFGS(Optimizer):
         history_size: int = 100,
         line_search_fn: str | None = None,
     ) -> None:
-        check_hyper(lr >= 0.0, f"Invalid learning rate: {lr}")
-        if line_search_fn not in (None, "strong_wolfe"):
-            raise ValueError(
-                f"line_search_fn must be None or 'strong_wolfe', got {line_search_fn!r}"
-            )
         if max_eval is None:
+            max_iter = integer(1)("LBFGS", "max_iter", max_iter)
             max_eval = max_iter * 5 // 4
         defaults = dict(
             lr=lr,
@@ -172,6 +168,25 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params: list[Tensor] = self.param_groups[0]["params"]
+
+    _hypers = {
+        "lr": LR,
+        "max_iter": integer(1),
+        "max_eval": integer(1),
+        "tolerance_grad": real(),
+        "tolerance_change": real(),
+        "history_size": integer(1),
+    }
+
+    def _check_group(self, group: dict) -> None:
+        if group["line_search_fn"] not in (None, "strong_wolfe"):
+            raise ValueError(
+                f"line_search_fn must be None or 'strong_wolfe', got {group['line_search_fn']!r}"
+            )
+        super()._check_group(group)
+
+    def _state_shape(self, p: Tensor, name: str) -> tuple | None:
+        return None  # flat vectors over all parameters
 
     def add_param_group(self, group: dict) -> None:
         if self.param_groups:

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import backend as _b
 from ..tensor import bump_version
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer, integer, real
 
 
 class Lookahead:
@@ -17,8 +17,14 @@ class Lookahead:
     slow += alpha (fast - slow); fast = slow. The update is one kernel call per group."""
 
     def __init__(self, optimizer: Optimizer, k: int = 5, alpha: float = 0.5) -> None:
-        check_hyper(k >= 1, f"Invalid lookahead steps: {k}")
-        check_hyper(0.0 <= alpha <= 1.0, f"Invalid slow update rate: {alpha}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"Lookahead wraps an Optimizer, got {type(optimizer).__name__} (pass "
+                "Lookahead(optim.SGD(params, ...)))"
+            )
+        k = integer(1)("Lookahead", "k (lookahead steps)", k)
+        alpha = real(0.0, 1.0, high_open=False, label="slow update rate alpha")(
+            "Lookahead", "alpha", alpha)  # fmt: skip
         self.optimizer, self.k, self.alpha = optimizer, k, alpha
         self.step_count = 0
         self.slow = {p: p._array.copy() for g in optimizer.param_groups for p in g["params"]}

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable
 
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer, check_hyper, integer, real
 
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being "
@@ -38,6 +38,14 @@ def _lrs(optimizer: Any) -> list[float]:
 def _check_optimizer(optimizer: Any) -> None:
     if not isinstance(optimizer, Optimizer) and not hasattr(optimizer, "param_groups"):
         raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+
+
+_FACTOR = real()  # gamma, power: a finite number >= 0
+
+
+def _callable(owner: str, name: str, fn: Any) -> None:
+    if not callable(fn):
+        raise TypeError(f"{owner}: {name} should be a function, but got {type(fn).__name__}")
 
 
 def _per_group(name: str, optimizer: Any, value: Any) -> list:
@@ -134,6 +142,8 @@ class _LambdaState(LRScheduler):
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * groups
+        for fn in self.lr_lambdas:
+            _callable(type(self).__name__, "lr_lambda", fn)
 
     def state_dict(self) -> dict:
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
@@ -174,9 +184,6 @@ class MultiplicativeLR(_LambdaState):
     ) -> None:
         self.optimizer = optimizer
         self._set_lambdas(optimizer, lr_lambda)
-        for fn in self.lr_lambdas:
-            if not callable(fn):
-                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -192,8 +199,8 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Any, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
-        check_hyper(step_size >= 1, f"step_size must be a positive integer, got {step_size}")
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size = integer(1)("StepLR", "step_size", step_size)
+        self.gamma = _FACTOR("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -211,8 +218,13 @@ class MultiStepLR(LRScheduler):
     def __init__(
         self, optimizer: Any, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
-        self.milestones = Counter(milestones)
-        self.gamma = gamma
+        if not isinstance(milestones, Iterable) or isinstance(milestones, str):
+            raise TypeError(
+                f"MultiStepLR: milestones should be a list of epochs (ints), but got "
+                f"{type(milestones).__name__} {milestones!r}"
+            )
+        self.milestones = Counter(integer(0)("MultiStepLR", "milestones", m) for m in milestones)
+        self.gamma = _FACTOR("MultiStepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -238,6 +250,7 @@ class ConstantLR(LRScheduler):
     ) -> None:
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        total_iters = integer(0)("ConstantLR", "total_iters", total_iters)
         self.factor, self.total_iters = factor, total_iters
         super().__init__(optimizer, last_epoch)
 
@@ -272,6 +285,7 @@ class LinearLR(LRScheduler):
             )
         if end_factor > 1.0 or end_factor < 0:
             raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        total_iters = integer(1)("LinearLR", "total_iters", total_iters)
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 
@@ -294,7 +308,7 @@ class ExponentialLR(LRScheduler):
     """lr = base_lr * gamma ** epoch."""
 
     def __init__(self, optimizer: Any, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = gamma
+        self.gamma = _FACTOR("ExponentialLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -312,7 +326,8 @@ class PolynomialLR(LRScheduler):
     def __init__(
         self, optimizer: Any, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1
     ) -> None:
-        self.total_iters, self.power = total_iters, power
+        self.total_iters = integer(1)("PolynomialLR", "total_iters", total_iters)
+        self.power = _FACTOR("PolynomialLR", "power", power)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -337,7 +352,7 @@ class CosineAnnealingLR(LRScheduler):
         self, optimizer: Any, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
     ) -> None:
         check_hyper(T_max >= 1, f"T_max must be a positive integer, got {T_max}")
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max, self.eta_min = T_max, real()("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -484,6 +499,9 @@ class ReduceLROnPlateau(LRScheduler):
     ) -> None:
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
+        factor = real()("ReduceLROnPlateau", "factor", factor)
+        patience = integer(0)("ReduceLROnPlateau", "patience", patience)
+        cooldown = integer(0)("ReduceLROnPlateau", "cooldown", cooldown)
         _check_optimizer(optimizer)
         self.factor, self.optimizer = factor, optimizer
         if isinstance(min_lr, (list, tuple)):
@@ -506,7 +524,13 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
 
     def step(self, metrics: Any, epoch: int | None = None) -> None:  # type: ignore[override]
-        current = float(metrics)
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"ReduceLROnPlateau.step: metrics should be a number (the monitored loss or "
+                f"score), but got {type(metrics).__name__} {metrics!r}"
+            ) from None
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
@@ -622,8 +646,9 @@ class CyclicLR(LRScheduler):
             for lr, g in zip(base_lrs, optimizer.param_groups):
                 g["lr"] = lr
         self.max_lrs = _per_group("max_lr", optimizer, max_lr)
-        up = float(step_size_up)
-        down = float(step_size_down) if step_size_down is not None else up
+        up = float(integer(1)("CyclicLR", "step_size_up", step_size_up))
+        down = up if step_size_down is None else float(
+            integer(1)("CyclicLR", "step_size_down", step_size_down))  # fmt: skip
         self.total_size = up + down
         self.step_ratio = up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
@@ -812,6 +837,7 @@ class OneCycleLR(LRScheduler):
             )
         self._anneal_func_type = anneal_strategy
         max_lrs = _per_group("max_lr", optimizer, max_lr)
+        max_lrs = [real()("OneCycleLR", "max_lr", m) for m in max_lrs]
         if last_epoch == -1:
             for m, g in zip(max_lrs, optimizer.param_groups):
                 g["initial_lr"] = m / div_factor

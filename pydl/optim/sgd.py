@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from .optimizer import Optimizer, check_common, check_hyper
+from .optimizer import LR, WEIGHT_DECAY, Optimizer, flag, real
 
 
 class SGD(Optimizer):
@@ -21,6 +21,14 @@ class SGD(Optimizer):
     """
 
     _buffer_starts_at_gradient = True  # PyTorch's first step: buf = g
+    _hypers = {
+        "lr": LR,
+        "momentum": real(),
+        "dampening": real(),
+        "weight_decay": WEIGHT_DECAY,
+        "nesterov": flag,
+        "maximize": flag,
+    }
 
     def __init__(
         self,
@@ -32,10 +40,6 @@ class SGD(Optimizer):
         nesterov: bool = False,
         maximize: bool = False,
     ) -> None:
-        check_common(lr, None, weight_decay)
-        check_hyper(momentum >= 0.0, f"Invalid momentum value: {momentum}")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(
             params,
             dict(
@@ -47,6 +51,14 @@ class SGD(Optimizer):
                 maximize=maximize,
             ),
         )
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                "Nesterov momentum requires a momentum and zero dampening (SGD got nesterov="
+                f"True, momentum={group['momentum']}, dampening={group['dampening']})"
+            )
 
     def _update(self) -> None:
         for g in self.param_groups:
@@ -101,5 +113,5 @@ class Momentum(SGD):
         weight_decay: float = 0.0,
         maximize: bool = False,
     ) -> None:
-        check_hyper(0.0 <= beta < 1.0, f"Invalid beta value: {beta}")
+        beta = real(0.0, 1.0, label="beta value")("Momentum", "beta", beta)
         super().__init__(params, lr, beta, beta, weight_decay, False, maximize)

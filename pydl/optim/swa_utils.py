@@ -15,7 +15,8 @@ import numpy as np
 from ..nn.module import Module
 from ..nn.norm import _BatchNorm
 from ..tensor import Tensor, bump_version, no_grad
-from .lr_scheduler import LRScheduler, _per_group
+from .lr_scheduler import LRScheduler, _check_optimizer, _per_group
+from .optimizer import real
 
 
 def _lerp_(averaged: list[Tensor], current: list[Tensor], weight: float) -> None:
@@ -32,7 +33,7 @@ def _lerp_(averaged: list[Tensor], current: list[Tensor], weight: float) -> None
 
 def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
     """multi_avg_fn for an exponential moving average: ema = decay ema + (1 - decay) p."""
-    if decay < 0.0 or decay > 1.0:
+    if not 0.0 <= decay <= 1.0:
         raise ValueError(
             f"Invalid decay value {decay} provided. Please provide a value in [0,1] range."
         )
@@ -65,7 +66,7 @@ def get_swa_multi_avg_fn() -> Callable:
 
 def get_ema_avg_fn(decay: float = 0.999) -> Callable:
     """avg_fn for an exponential moving average (one tensor at a time)."""
-    if decay < 0.0 or decay > 1.0:
+    if not 0.0 <= decay <= 1.0:
         raise ValueError(
             f"Invalid decay value {decay} provided. Please provide a value in [0,1] range."
         )
@@ -103,8 +104,13 @@ class AveragedModel(Module):
         use_buffers: bool = False,
     ) -> None:
         super().__init__()
+        if not isinstance(model, Module):
+            raise TypeError(f"AveragedModel averages a Module, got {type(model).__name__}")
         if avg_fn is not None and multi_avg_fn is not None:
             raise ValueError("Only one of avg_fn and multi_avg_fn should be provided")
+        for name, fn in (("avg_fn", avg_fn), ("multi_avg_fn", multi_avg_fn)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"AveragedModel: {name} must be callable, got {type(fn).__name__}")
         self.module = copy.deepcopy(model)
         if device is not None:
             self.module = self.module.to(device)
@@ -121,6 +127,13 @@ class AveragedModel(Module):
             theirs = list(itertools.chain(model.parameters(), model.buffers()))
         else:
             mine, theirs = list(self.module.parameters()), list(model.parameters())
+        if len(mine) != len(theirs) or any(a.shape != c.shape for a, c in zip(mine, theirs)):
+            raise ValueError(
+                f"AveragedModel.update_parameters: the model has {len(theirs)} parameters"
+                f"{' and buffers' if self.use_buffers else ''} of shapes "
+                f"{[tuple(c.shape) for c in theirs]}, the averaged one "
+                f"{[tuple(a.shape) for a in mine]}: not the model it was built from"
+            )
         n = int(self.n_averaged.item())
         pairs = list(zip(mine, theirs))
         if n == 0:
@@ -200,8 +213,9 @@ class SWALR(LRScheduler):
         anneal_strategy: str = "cos",
         last_epoch: int = -1,
     ) -> None:
+        _check_optimizer(optimizer)
         for lr, g in zip(_per_group("swa_lr", optimizer, swa_lr), optimizer.param_groups):
-            g["swa_lr"] = lr
+            g["swa_lr"] = real()("SWALR", "swa_lr", lr)
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(
                 f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"

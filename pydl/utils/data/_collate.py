@@ -51,6 +51,17 @@ def default_convert(data: Any) -> Any:
     return data
 
 
+def _check_shapes(batch: Any) -> None:
+    """Samples stacked into a batch have one shape (PyTorch's error and wording)."""
+    shape = np.shape(batch[0])
+    for i, b in enumerate(batch):
+        if np.shape(b) != shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 "
+                f"and {list(np.shape(b))} at entry {i}"
+            )
+
+
 def default_collate(batch: Any) -> Any:
     """A list of samples as one batch, as torch.utils.data.default_collate.
 
@@ -59,14 +70,18 @@ def default_collate(batch: Any) -> Any:
     ints an int64 tensor (bools a bool tensor); strings and bytes stay a sequence.
     Mappings, namedtuples and sequences are collated key by key / position by position
     and keep their type, except tuples, which become lists (as PyTorch's)."""
+    if len(batch) == 0:
+        raise IndexError("default_collate: the batch is empty (no samples to collate)")
     elem = batch[0]
     if isinstance(elem, Tensor):
         from ... import stack
 
+        _check_shapes(batch)
         return stack(list(batch), 0)
     if isinstance(elem, np.ndarray):
         if not _numeric(elem):
             raise TypeError(_ERR.format(elem.dtype))
+        _check_shapes(batch)
         return as_tensor(np.stack([np.asarray(b) for b in batch]))
     if isinstance(elem, (str, bytes, np.str_, np.bytes_)):
         return batch

@@ -32,6 +32,8 @@ import time
 from collections.abc import Iterator
 from typing import Any, Callable
 
+import numpy as np
+
 from . import _rng
 from ._collate import default_collate, default_convert
 from ._worker import ExceptionWrapper, IterableStop, Resume, make_fetcher, worker_loop
@@ -72,13 +74,39 @@ class DataLoader:
         pin_memory_device: str = "",
         in_order: bool = True,
     ) -> None:
-        if not isinstance(num_workers, int) or num_workers < 0:
+        if not isinstance(num_workers, int) or isinstance(num_workers, bool):
+            raise ValueError(
+                "num_workers option should be a non-negative integer, but got "
+                f"num_workers={num_workers!r}; use num_workers=0 to disable multiprocessing."
+            )
+        if num_workers < 0:  # PyTorch's words
             raise ValueError(
                 "num_workers option should be non-negative; use num_workers=0 to disable "
                 "multiprocessing."
             )
-        if timeout < 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(
+                f"timeout option should be a number of seconds, but got {type(timeout).__name__} "
+                f"{timeout!r}"
+            )
+        if not timeout >= 0:
             raise ValueError("timeout option should be non-negative")
+        if shuffle is not None and not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(  # a string such as "no" would silently shuffle
+                f"shuffle option should be a bool or None, but got {type(shuffle).__name__} "
+                f"{shuffle!r}"
+            )
+        for name, fn in (("collate_fn", collate_fn), ("worker_init_fn", worker_init_fn)):
+            if fn is not None and not callable(fn):
+                raise TypeError(
+                    f"{name} option should be callable or None, but got {type(fn).__name__} {fn!r}"
+                )
+        for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler)):
+            if value is not None and not hasattr(value, "__iter__"):
+                raise TypeError(
+                    f"{name} option should be an iterable of indices (a Sampler), but got "
+                    f"{type(value).__name__} {value!r}"
+                )
         if num_workers == 0 and prefetch_factor is not None:
             raise ValueError(
                 "prefetch_factor option could only be specified in multiprocessing.let "

@@ -42,10 +42,17 @@ class TensorDataset(Dataset):
     dataset[i] is (t[i] for t in tensors)."""
 
     def __init__(self, *tensors: Any) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
         tensors = tuple(
             t if isinstance(t, (Tensor, np.ndarray)) else np.asarray(t) for t in tensors
         )
-        if not tensors or any(len(t) != len(tensors[0]) for t in tensors):
+        for i, t in enumerate(tensors):
+            if t.ndim == 0:
+                raise IndexError(
+                    f"TensorDataset: tensor {i} is 0-d; it needs a dimension 0 to index samples"
+                )
+        if any(len(t) != len(tensors[0]) for t in tensors):
             raise ValueError(
                 "Size mismatch between tensors: TensorDataset needs tensors of one length "
                 f"along dimension 0, got {[len(t) for t in tensors]}"
@@ -122,6 +129,10 @@ class ConcatDataset(Dataset):
             if -idx > len(self):
                 raise ValueError("absolute value of index should not exceed dataset length")
             idx = len(self) + idx
+        elif idx >= len(self):
+            raise IndexError(
+                f"index {idx} is out of range for a ConcatDataset of length {len(self)}"
+            )
         d = bisect.bisect_right(self.cumulative_sizes, idx)
         return self.datasets[d][idx - (self.cumulative_sizes[d - 1] if d else 0)]
 
@@ -151,6 +162,11 @@ class Subset(Dataset):
     """The samples of `dataset` at `indices`, in that order."""
 
     def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+        if not (hasattr(indices, "__len__") and hasattr(indices, "__getitem__")):
+            raise TypeError(
+                f"Subset: indices should be a sequence of ints, but got "
+                f"{type(indices).__name__} {indices!r}"
+            )
         self.dataset, self.indices = dataset, indices
 
     def __getitem__(self, idx: Any) -> Any:
@@ -182,6 +198,13 @@ def random_split(
     `generator`, a numpy.random.Generator)."""
     _rng.check_generator(generator)
     n = len(dataset)  # type: ignore[arg-type]
+    if isinstance(lengths, (str, bytes)) or not hasattr(lengths, "__len__"):
+        raise TypeError(f"random_split: lengths should be a list of ints or fractions, but got "
+                        f"{type(lengths).__name__} {lengths!r}")  # fmt: skip
+    for i, x in enumerate(lengths):
+        if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+            raise TypeError(f"random_split: lengths[{i}] should be an int or a fraction, but got "
+                            f"{type(x).__name__} {x!r}")  # fmt: skip
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
         sizes = []
         for i, frac in enumerate(lengths):
@@ -199,6 +222,12 @@ def random_split(
         lengths = sizes
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    for i, x in enumerate(lengths):
+        if x < 0 or x != int(x):
+            raise ValueError(
+                f"random_split: lengths should be non-negative ints (or fractions summing to "
+                f"1), but lengths[{i}] is {x} (lengths={list(lengths)})"
+            )
     perm = _rng.randperm(n, generator).tolist()
     ends = list(itertools.accumulate(int(x) for x in lengths))
     return [Subset(dataset, perm[e - int(x) : e]) for e, x in zip(ends, lengths)]

@@ -33,6 +33,16 @@ class DistributedSampler(Sampler):
     ) -> None:
         num_replicas = 1 if num_replicas is None else num_replicas
         rank = 0 if rank is None else rank
+        for name, value in (("num_replicas", num_replicas), ("rank", rank), ("seed", seed)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(
+                    f"DistributedSampler: {name} should be an integer, got "
+                    f"{type(value).__name__} {value!r}"
+                )
+        if num_replicas < 1:
+            raise ValueError(
+                f"DistributedSampler: num_replicas should be a positive integer, got {num_replicas}"
+            )
         if rank >= num_replicas or rank < 0:
             raise ValueError(
                 f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]"

@@ -81,6 +81,11 @@ class SubsetRandomSampler(Sampler):
     """The given indices in a random order."""
 
     def __init__(self, indices: Sequence[int], generator: Any = None) -> None:
+        if not (hasattr(indices, "__len__") and hasattr(indices, "__getitem__")):
+            raise TypeError(
+                f"SubsetRandomSampler: indices should be a sequence of ints, but got "
+                f"{type(indices).__name__} {indices!r}"
+            )
         self.indices, self.generator = indices, _rng.check_generator(generator)
 
     def __iter__(self) -> Iterator[int]:
@@ -110,7 +115,13 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(
                 f"replacement should be a boolean value, but got replacement={replacement}"
             )
-        w = np.asarray(weights.numpy() if hasattr(weights, "numpy") else weights, np.float64)
+        try:
+            w = np.asarray(weights.numpy() if hasattr(weights, "numpy") else weights, np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"weights should be a 1d sequence of numbers, but got {type(weights).__name__} "
+                f"{weights!r}"
+            ) from None
         if w.ndim != 1:
             raise ValueError(
                 f"weights should be a 1d sequence but given weights have shape {w.shape}"
