@@ -75,6 +75,14 @@ def test_exception_in_a_region_reaches_the_caller(balanced, kind, error, message
     assert counts == [1] * 17
 
 
+# AddressSanitizer reserves terabytes of address space for its shadow memory: an
+# address-space limit cannot work under it (tools/sanitize.sh sets PYDL_SANITIZED).
+NO_RLIMIT_AS = pytest.mark.skipif(
+    bool(os.environ.get("PYDL_SANITIZED")), reason="RLIMIT_AS under AddressSanitizer"
+)
+
+
+@NO_RLIMIT_AS
 @pytest.mark.parametrize("threads", [1, 2])
 def test_conv_out_of_memory_is_memory_error(tmp_path, threads):
     """conv2d whose im2col workspace (4096 x 1985^2 floats a sample) is over the address
@@ -107,6 +115,70 @@ def test_conv_out_of_memory_is_memory_error(tmp_path, threads):
     )
     assert run.returncode == 0, (run.returncode, run.stdout, run.stderr[-3000:])
     assert "pydl: out of memory allocating" in run.stdout
+
+
+@NO_RLIMIT_AS
+@pytest.mark.parametrize("threads", [1, 2])
+def test_big_allocations_under_an_address_space_limit(tmp_path, threads):
+    """Each kernel with an allocation (an output, a workspace, a gradient) of 128 MiB or
+    more, under a limit 64 MiB above what the process maps: MemoryError naming the bytes,
+    never an abort. (test_oom.py fails every allocation of every op in turn, with the test
+    hook.)"""
+    run = run_script(
+        tmp_path,
+        """
+        import re, resource, sys
+        import numpy as np
+        import pydl
+        import pydl.nn.functional as F
+
+        pydl.set_num_threads(int(sys.argv[1]))
+        pydl.matmul(pydl.randn(256, 256), pydl.randn(256, 256))  # the thread team exists
+        N = 8192
+
+        def ones(*shape, grad=False):
+            return pydl.tensor(np.ones(shape, np.float32), requires_grad=grad)
+
+        def reduction_backward():
+            x = ones(4096, 8192, grad=True)  # 128 MiB; its gradient as much again
+            y = x.sum(1)
+            return lambda: y.backward(pydl.ones(4096))
+
+        lstm = pydl.nn.LSTM(1, 512)
+        cases = {  # name: () -> the call to run under the limit
+            "matmul": lambda: (lambda a, b: lambda: pydl.matmul(a, b))(ones(N, 1), ones(1, N)),
+            "linear": lambda: (lambda x, w: lambda: F.linear(x, w))(ones(N, 1), ones(N, 1)),
+            "attention": lambda: (
+                lambda q, k, v: lambda: F.scaled_dot_product_attention(q, k, v)
+            )(ones(1, 1, N, 1), ones(1, 1, 1, 1), ones(1, 1, 1, N)),
+            "lstm": lambda: (lambda x: lambda: lstm(x))(ones(512, 64, 1)),
+            "max_pool2d": lambda: (lambda x: lambda: F.max_pool2d(x, 1))(ones(1, 8, 2048, 2048)),
+            "sum_backward": reduction_backward,
+        }
+        failed = []
+        for name, make in cases.items():
+            call = make()
+            with open("/proc/self/statm") as f:
+                used = int(f.read().split()[0]) * resource.getpagesize()
+            resource.setrlimit(resource.RLIMIT_AS, (used + (64 << 20), resource.RLIM_INFINITY))
+            try:
+                call()
+                failed.append(f"{name}: no MemoryError")
+            except MemoryError as e:
+                if not re.search(r"out of memory allocating \\d+ bytes", str(e)):
+                    failed.append(f"{name}: {e}")
+                print(name, e)
+            finally:
+                resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)
+            call = None
+            pydl.empty_cache()
+        print("failed:", failed)
+        sys.exit(3 if failed else 0)
+        """,
+        str(threads),
+        timeout=300,
+    )
+    assert run.returncode == 0, (run.returncode, run.stdout, run.stderr[-3000:])
 
 
 # ----- sizes that overflow int64 (Note [Checked sizes]) ------------------------------

@@ -47,11 +47,14 @@ AttentionShape attention_shape(const py::array& q, const py::array& k, const py:
 AttentionShape attention_qkv_shape(const py::array& qkv, int64_t heads, const py::object& mask,
                                    double scale, bool causal) {
     const Shape qs = shape_of(qkv);
-    PYDL_CHECK(heads > 0 && qs.size() == 3 && qs[2] % (3 * heads) == 0, ValueError,
-               "attention: packed qkv ", shape_str(qs),
+    int64_t three_heads = 0;  // heads near 2^63: no overflow (Note [Checked sizes])
+    PYDL_CHECK(heads > 0 && !__builtin_mul_overflow(3, heads, &three_heads) && qs.size() == 3 &&
+                   qs[2] % three_heads == 0,
+               ValueError, "attention: packed qkv ", shape_str(qs),
                " must be (N, T, 3 * E) with E divisible by ", heads, " heads");
-    const int64_t d = qs[2] / (3 * heads);
-    AttentionShape s{qs[0] * heads, qs[1], qs[1], d, d, float(scale), causal, 0, heads, qs[2]};
+    const int64_t d = qs[2] / three_heads;
+    const int64_t batch = checked_mul(qs[0], heads, "attention: batch x heads");
+    AttentionShape s{batch, qs[1], qs[1], d, d, float(scale), causal, 0, heads, qs[2]};
     set_attention_mask(s, mask);
     return s;
 }

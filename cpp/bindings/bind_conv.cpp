@@ -25,9 +25,12 @@ ConvShape conv_shape(const Shape& xs, const Shape& ws, const std::array<int64_t,
         PYDL_CHECK(p >= 0, ValueError, "conv2d: padding must be >= 0, got ", p);
     PYDL_CHECK(xs[1] % groups == 0 && ws[0] % groups == 0, ValueError, "conv2d: in_channels ",
                xs[1], " and out_channels ", ws[0], " must be divisible by groups ", groups);
-    PYDL_CHECK(ws[1] * groups == xs[1], ValueError, "conv2d: weight ", shape_str(ws), " expects ",
-               ws[1] * groups, " input channels (groups=", groups, ") but the input ",
-               shape_str(xs), " has ", xs[1]);
+    // checked: zero channels pass the divisibility checks for any groups (Note [Checked sizes])
+    const int64_t c_in = checked_mul(ws[1], groups, "conv2d: input channels of weight ",
+                                     shape_str(ws), " with groups=", groups);
+    PYDL_CHECK(c_in == xs[1], ValueError, "conv2d: weight ", shape_str(ws), " expects ", c_in,
+               " input channels (groups=", groups, ") but the input ", shape_str(xs), " has ",
+               xs[1]);
     ConvShape s{xs[0],      xs[1],       xs[2],       xs[3],      ws[0],      ws[2],
                 ws[3],      stride[0],   stride[1],   padding[0], padding[1], padding[2],
                 padding[3], dilation[0], dilation[1], groups};

@@ -12,7 +12,10 @@ namespace {
 void check_matrix(const char* name, const py::array& arr, int64_t rows, int64_t cols, int64_t ld) {
     PYDL_CHECK(ld >= std::max<int64_t>(1, cols), ValueError, "sgemm: leading dimension of ", name,
                " is ", ld, " but its rows hold ", cols, " elements");
-    const int64_t need = rows > 0 && cols > 0 ? (rows - 1) * ld + cols : 0;
+    const int64_t need =  // Note [Checked sizes]
+        rows > 0 && cols > 0
+            ? checked_add(checked_mul(rows - 1, ld, "sgemm: ", name), cols, "sgemm: ", name)
+            : 0;
     PYDL_CHECK(arr.size() >= need, ValueError, "sgemm: ", name, " has ", arr.size(),
                " elements but a ", rows, " x ", cols, " matrix with leading dimension ", ld,
                " needs ", need);

@@ -85,9 +85,12 @@ void bind_layout(KernelModule& m) {
                 using T = typename decltype(t)::type;
                 auto g = typed<T>(g_, "grad");
                 auto idx = i64(idx_, "indices");
-                PYDL_CHECK(g.ndim() >= 1 && g.size() == idx.size() * g.shape(g.ndim() - 1),
-                           ValueError, "embedding: grad ", shape_str(shape_of(g)),
-                           " does not match indices ", shape_str(shape_of(idx)));
+                // (a zero-size grad may have any last dim: the product is checked)
+                PYDL_CHECK(
+                    g.ndim() >= 1 && g.size() == checked_mul(idx.size(), g.shape(g.ndim() - 1),
+                                                             "embedding: grad"),
+                    ValueError, "embedding: grad ", shape_str(shape_of(g)),
+                    " does not match indices ", shape_str(shape_of(idx)));
                 const int64_t dim = g.shape(g.ndim() - 1), count = idx.size();
                 auto gw = empty<T>({rows, dim});
                 T* gp = gw.mutable_data();

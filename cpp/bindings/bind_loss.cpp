@@ -29,7 +29,7 @@ void check_same_shape(const py::array& a, const py::array& b, const char* what) 
 struct CtcArgs {
     CtcShape shape;
     py::array_t<int64_t> targets, input_lengths, target_lengths;
-    std::vector<int64_t> offsets;
+    CheckedVector<int64_t> offsets;
 };
 
 CtcArgs ctc_args(const Shape& ls, const py::array& targets_, const py::array& il_,

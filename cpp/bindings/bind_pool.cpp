@@ -12,6 +12,7 @@ using Pair = std::array<int64_t, 2>;
 PoolShape pool_shape(const char* fn, const Shape& xs, Pair kernel, Pair stride, Pair padding,
                      Pair dilation, bool ceil_mode) {
     PYDL_CHECK(xs.size() == 4, ValueError, fn, " expects input (N, C, H, W); got ", shape_str(xs));
+    numel(xs);  // a backward's x_shape is the caller's: no negative or overflowing dims
     for (int d = 0; d < 2; ++d) {
         PYDL_CHECK(kernel[d] >= 1 && stride[d] >= 1 && dilation[d] >= 1, ValueError, fn,
                    ": kernel_size, stride and dilation must be >= 1; got kernel (", kernel[0], ", ",

@@ -246,12 +246,14 @@ void bind_reduce(KernelModule& m) {
                     const Shape s(x_shape.begin(), x_shape.end());
                     const auto mask = axis_mask(axes, s.size());
                     auto gx = empty<T>(s);
-                    int64_t count = 1;
+                    int64_t count = 1, total = 0;  // (fit: numel(s) passed)
                     for (size_t d = 0; d < s.size(); ++d)
                         if (mask[d]) count *= s[d];
-                    PYDL_CHECK(g.size() * count == gx.size(), ValueError, "grad ",
-                               shape_str(shape_of(g)), " does not match the reduction of ",
-                               shape_str(s));
+                    // g of the wrong size times count may overflow (Note [Checked sizes])
+                    PYDL_CHECK(!__builtin_mul_overflow(int64_t(g.size()), count, &total) &&
+                                   total == gx.size(),
+                               ValueError, "grad ", shape_str(shape_of(g)),
+                               " does not match the reduction of ", shape_str(s));
                     T* gp = gx.mutable_data();
                     {
                         ReleaseGil nogil(cost_elements(double(gx.size()) + double(g.size())));

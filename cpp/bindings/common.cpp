@@ -7,22 +7,38 @@ namespace pydl::bind {
 
 namespace {
 
-// The capsule that returns a pooled buffer of `bytes` bytes at ptr when NumPy frees its array.
+// The capsule that returns a pooled buffer of `bytes` bytes at ptr when NumPy frees its array
+// (it remembers the size in its context slot). The buffer goes back to the pool at once when
+// the capsule cannot be made.
 py::capsule pool_owner(void* ptr, size_t bytes) {
-    py::capsule owner(ptr, /*name=*/nullptr, [](PyObject* cap) {
-        void* p = PyCapsule_GetPointer(cap, nullptr);
-        buffer_release(p, reinterpret_cast<size_t>(PyCapsule_GetContext(cap)));
-    });
-    PyCapsule_SetContext(owner.ptr(), reinterpret_cast<void*>(bytes));
-    return owner;
+    try {
+        py::capsule owner(ptr, /*name=*/nullptr, [](PyObject* cap) {
+            void* p = PyCapsule_GetPointer(cap, nullptr);
+            buffer_release(p, reinterpret_cast<size_t>(PyCapsule_GetContext(cap)));
+        });
+        PyCapsule_SetContext(owner.ptr(), reinterpret_cast<void*>(bytes));
+        return owner;
+    } catch (...) {
+        buffer_release(ptr, bytes);
+        throw;
+    }
 }
 
 }  // namespace
 
 py::array empty_as(const py::dtype& dtype, const Shape& shape) {
     const std::vector<py::ssize_t> dims(shape.begin(), shape.end());
-    const size_t bytes = checked_bytes(numel(shape), size_t(dtype.itemsize()));
-    if (bytes < kPooledBytes) return py::array(dtype, dims);
+    const size_t bytes =
+        checked_bytes(numel(shape), size_t(dtype.itemsize()));  // Note [Checked sizes]
+    if (bytes < kPooledBytes) {  // NumPy's allocator (Note [Checked allocations])
+        note_allocation(bytes);
+        try {
+            return py::array(dtype, dims);
+        } catch (py::error_already_set& e) {
+            if (e.matches(PyExc_MemoryError)) throw OutOfMemory(bytes);
+            throw;
+        }
+    }
     void* ptr = buffer_acquire(bytes);
     py::capsule owner = pool_owner(ptr, bytes);
     return py::array(dtype, dims, std::vector<py::ssize_t>{}, ptr, owner);

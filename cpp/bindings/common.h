@@ -174,6 +174,8 @@ py::array c_contiguous(const py::array& a);
 py::object contiguous_copy(const py::array& a);
 
 // A new C-contiguous array of `dtype` (contents unspecified), from the buffer pool when large.
+// Note [Checked allocations]: OutOfMemory naming the bytes when there is no room, from
+// NumPy's allocator too (its MemoryError becomes ours).
 py::array empty_as(const py::dtype& dtype, const Shape& shape);
 
 // Thrown by the dtype checks for a dtype a binding has no native kernel for; a TypeError
@@ -200,28 +202,23 @@ inline py::array_t<int64_t> i64(const py::array& a, const char* name) {
                " must hold integers; got dtype ", dtype_name(a));
     if (dtype_of(a) == DType::Int64)
         return py::reinterpret_steal<py::array_t<int64_t>>(c_contiguous(a).release());
-    return py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+    // NumPy converts (unsafe casting allowed: only a failed allocation can fail it, and
+    // ensure() then returns null with the error cleared). Note [Checked allocations].
+    const size_t bytes = checked_bytes(a.size(), sizeof(int64_t));
+    note_allocation(bytes);
+    auto converted = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+    if (!converted) throw OutOfMemory(bytes);
+    return converted;
 }
 
 // Below this size numpy's own allocator is fine; above it outputs come from the buffer
 // pool (Note [Buffer pool] in core/buffer_pool.h).
 constexpr size_t kPooledBytes = size_t(256) << 10;
 
-// A new C-contiguous array (contents unspecified), float32 unless asked otherwise.
+// A new C-contiguous array (contents unspecified), float32 unless asked otherwise: empty_as's.
 template <typename T = float>
 py::array_t<T> empty(const Shape& shape) {
-    const std::vector<py::ssize_t> dims(shape.begin(), shape.end());
-    const size_t bytes = checked_bytes(numel(shape), sizeof(T));  // Note [Checked sizes]
-    if (bytes < kPooledBytes) return py::array_t<T>(dims);
-    void* ptr = buffer_acquire(bytes);
-    // The capsule returns the buffer to the pool when numpy frees the array; it
-    // remembers the size in its context slot.
-    py::capsule owner(ptr, /*name=*/nullptr, [](PyObject* cap) {
-        void* p = PyCapsule_GetPointer(cap, nullptr);
-        buffer_release(p, reinterpret_cast<size_t>(PyCapsule_GetContext(cap)));
-    });
-    PyCapsule_SetContext(owner.ptr(), reinterpret_cast<void*>(bytes));
-    return py::array_t<T>(dims, static_cast<T*>(ptr), owner);
+    return py::reinterpret_steal<py::array_t<T>>(empty_as(py::dtype::of<T>(), shape).release());
 }
 
 // Note [Gradient outputs]: a backward kernel takes, after its shape and options, the

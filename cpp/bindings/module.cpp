@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +56,10 @@ void bind_testing(py::module_& t) {
         std::vector<int> counts(runs.begin(), runs.end());
         return py::make_tuple(counts, thread_of);
     });
+    t.def("fail_allocation_after", &fail_allocation_after, py::arg("k"),
+          "The k-th checked allocation from now (0: the next) throws OutOfMemory; -1 plans "
+          "none. Returns the previous countdown: -1 once the planned failure has happened "
+          "(Note [Checked allocations] in core/buffer_pool.h).");
     t.def("parallel_regions", &parallel_region_count,
           "How many parallel regions have run on more than one thread (monotonic).");
     t.def("gemm_blocking", [] {
@@ -159,6 +164,18 @@ __attribute__((visibility("default"))) const char* pydl_threadpool_version() {
 PYBIND11_MODULE(_core, m) {
     m.doc() = "pydl's C++ kernels. See pydl.reference for their NumPy twins.";
     py::register_exception<pydl::TypeError>(m, "CoreTypeError", PyExc_TypeError);
+    // MemoryError: OutOfMemory's message names the bytes (Note [Checked allocations]); a
+    // std::bad_alloc from an unchecked allocation (a shape, a small list) says what it is.
+    py::register_local_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const pydl::OutOfMemory& e) {
+            PyErr_SetString(PyExc_MemoryError, e.what());
+        } catch (const std::bad_alloc& e) {
+            PyErr_Format(PyExc_MemoryError, "pydl: out of memory (%s, a small allocation)",
+                         e.what());
+        }
+    });
     pydl::bind::bind_runtime(m);
     auto testing = m.def_submodule("_testing", "Hooks for pydl's tests; not API.");
     pydl::bind::bind_testing(testing);

@@ -31,8 +31,26 @@ size_t rounded(size_t bytes) {
 
 }  // namespace
 
+namespace detail {
+std::atomic<int64_t> g_fail_countdown{-1};
+
+bool countdown_hits_zero() {
+    // One caller sees 0 however many threads allocate at once; the rest see other values
+    // (the countdown goes on below -1, which plans nothing).
+    return g_fail_countdown.fetch_sub(1, std::memory_order_relaxed) == 0;
+}
+
+void injected_failure(size_t bytes) { throw OutOfMemory(bytes); }
+}  // namespace detail
+
+int64_t fail_allocation_after(int64_t k) {
+    const int64_t prev = detail::g_fail_countdown.exchange(k < 0 ? -1 : k);
+    return prev < 0 ? -1 : prev;
+}
+
 void* buffer_acquire(size_t bytes) {
     const size_t size = rounded(bytes);
+    note_allocation(bytes);
     {
         Pool& p = pool();
         std::lock_guard<std::mutex> lock(p.mutex);

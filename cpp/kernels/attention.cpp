@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/parallel.h"
 #include "core/vec.h"
 #include "gemm/gemm.h"
@@ -107,7 +108,7 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
     // Each chunk compiled per instruction set (exp is instruction-bound: AVX-512 pays).
     parallel_for(
         0, tasks, 1, vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-            std::vector<float> sc(kBlock * kBlock), acc(kBlock * s.dv), m(kBlock), l(kBlock);
+            CheckedVector<float> sc(kBlock * kBlock), acc(kBlock * s.dv), m(kBlock), l(kBlock);
             for (int64_t t = lo; t < hi; ++t) {
                 const int64_t b = t / bl.q_blocks(), q0 = (t % bl.q_blocks()) * kBlock;
                 const int64_t rows = std::min(kBlock, s.tq - q0);
@@ -151,7 +152,7 @@ void attention_backward(const AttentionShape& s, const float* dout, const float*
     const Blocks bl{s};
     const Layouts ly(s);
     // D_i = sum_j dout_ij out_ij (the softmax backward's row term).
-    std::vector<float> drow(s.batch * s.tq);
+    CheckedVector<float> drow(s.batch * s.tq);
     parallel_for(0, s.batch * s.tq, 256, [&](int64_t lo, int64_t hi) {
         for (int64_t r = lo; r < hi; ++r) {
             const float* a = dout + ly.o.at(r / s.tq, r % s.tq);
@@ -192,7 +193,7 @@ void attention_backward(const AttentionShape& s, const float* dout, const float*
     // pass recomputes dS (or, with a single key block, takes dQ from the key block's pass).
     if (s.batch >= 2 * get_num_threads()) {
         parallel_for(0, s.batch, 1, [&](int64_t lo, int64_t hi) {
-            std::vector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
+            CheckedVector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
             for (int64_t b = lo; b < hi; ++b) {
                 if (dq) ly.q.zero(dq, b, 0, s.tq);
                 if (dk) ly.k.zero(dk, b, 0, s.tk);
@@ -217,7 +218,7 @@ void attention_backward(const AttentionShape& s, const float* dout, const float*
     if (dk || dv ||
         dq_with_keys) {  // one task per key block: its dK, dV over all query blocks in order
         parallel_for(0, s.batch * bl.k_blocks(), 1, [&](int64_t lo, int64_t hi) {
-            std::vector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
+            CheckedVector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
             for (int64_t t = lo; t < hi; ++t) {
                 const int64_t b = t / bl.k_blocks(), k0 = (t % bl.k_blocks()) * kBlock;
                 const int64_t cols = std::min(kBlock, s.tk - k0);
@@ -237,7 +238,7 @@ void attention_backward(const AttentionShape& s, const float* dout, const float*
     }
     if (dq && !dq_with_keys) {  // one task per query block: its dQ over all key blocks in order
         parallel_for(0, s.batch * bl.q_blocks(), 1, [&](int64_t lo, int64_t hi) {
-            std::vector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
+            CheckedVector<float> p(kBlock * kBlock), ds(kBlock * kBlock);
             for (int64_t t = lo; t < hi; ++t) {
                 const int64_t b = t / bl.q_blocks(), q0 = (t % bl.q_blocks()) * kBlock;
                 const int64_t rows = std::min(kBlock, s.tq - q0);

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/check.h"
 #include "core/parallel.h"
 
@@ -25,7 +26,7 @@ namespace {
 // lands in a tensor of another shape (x's, src's) that is at least as large in every dim
 // but `dim`: offsets of the outer and inner parts, and the stride of `dim`.
 struct Placement {
-    std::vector<int64_t> outer, inner;
+    CheckedVector<int64_t> outer, inner;
     int64_t dim_stride = 0;
 };
 
@@ -41,11 +42,11 @@ struct Lines {
 };
 
 // C-order offsets in `target` of every position of index_shape's dims [from, to).
-std::vector<int64_t> part_offsets(const Shape& index_shape, const Shape& strides, size_t from,
-                                  size_t to) {
+CheckedVector<int64_t> part_offsets(const Shape& index_shape, const Shape& strides, size_t from,
+                                    size_t to) {
     int64_t count = 1;
     for (size_t d = from; d < to; ++d) count *= index_shape[d];
-    std::vector<int64_t> off(count);
+    CheckedVector<int64_t> off(count);
     for (int64_t p = 0; p < count; ++p) {
         int64_t r = p, o = 0;
         for (size_t d = to; d-- > from;) {
@@ -195,7 +196,7 @@ void scatter_forward(const T* x, const Shape& x_shape, int64_t dim, const int64_
     const Lines l(index_shape, dim);
     const Placement px = place(index_shape, x_shape, dim), ps = place(index_shape, src_shape, dim);
     const bool fresh = !include_self && reduce != ScatterReduce::None;
-    std::vector<int64_t> counts(reduce == ScatterReduce::Mean ? size : 0, 0);
+    CheckedVector<int64_t> counts(reduce == ScatterReduce::Mean ? size : 0, 0);
     for_each_scatter_task(l, [&](int64_t o, int64_t i0, int64_t i1) {
         T* y = out + px.outer[o];
         const T* s = src + ps.outer[o];
@@ -227,7 +228,7 @@ void scatter_backward(const T* grad, const T* x, const Shape& x_shape, int64_t d
     const int64_t size = numel(x_shape), count = numel(index_shape);
     if (count > 0) check_dim_indices(index, count, x_shape.empty() ? 1 : x_shape[dim], dim);
     // grad_x scratch when not wanted: the gradient of x is needed to compute nothing else
-    std::vector<T> scratch(grad_x ? 0 : size);
+    CheckedVector<T> scratch(grad_x ? 0 : size);
     T* gx_all = grad_x ? grad_x : scratch.data();
     std::copy(grad, grad + size, gx_all);
     if (grad_src) std::fill(grad_src, grad_src + numel(src_shape), T(0));
@@ -235,7 +236,7 @@ void scatter_backward(const T* grad, const T* x, const Shape& x_shape, int64_t d
     const Lines l(index_shape, dim);
     const Placement px = place(index_shape, x_shape, dim), ps = place(index_shape, src_shape, dim);
     const bool ties = reduce == ScatterReduce::Amax || reduce == ScatterReduce::Amin;
-    std::vector<int64_t> counts(reduce == ScatterReduce::Mean || ties ? size : 0, 0);
+    CheckedVector<int64_t> counts(reduce == ScatterReduce::Mean || ties ? size : 0, 0);
     const int64_t self = include_self ? 1 : 0;
     for_each_scatter_task(l, [&](int64_t o, int64_t i0, int64_t i1) {
         const int64_t xo = px.outer[o], so = ps.outer[o];

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/parallel.h"
 
 namespace pydl {
@@ -19,7 +20,7 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 // A dense row-major matrix of doubles: the working copy of one matrix of a stack.
 struct Mat {
     int64_t rows = 0, cols = 0;
-    std::vector<double> d;
+    CheckedVector<double> d;
     Mat() = default;
     Mat(int64_t r, int64_t c, double fill = 0.0) : rows(r), cols(c), d(size_t(r * c), fill) {}
     double& operator()(int64_t i, int64_t j) { return d[size_t(i * cols + j)]; }
@@ -86,7 +87,7 @@ void each_matrix(int64_t batch, Fn&& fn) {
 // of A that row i of P A holds. Returns the 1-based index of the first zero pivot, or 0.
 struct LU {
     Mat lu;
-    std::vector<int64_t> perm;
+    CheckedVector<int64_t> perm;
     int64_t info = 0;
     int swaps = 0;
 };
@@ -202,7 +203,7 @@ int64_t cholesky_lower(const Mat& a, Mat& l) {
 // (tau = 0, no reflection, when x below alpha is zero).
 void householder_qr(Mat a, int64_t qcols, int64_t rrows, Mat& q, Mat& r) {
     const int64_t m = a.rows, n = a.cols, k = std::min(m, n);
-    std::vector<double> tau(size_t(k), 0.0);
+    CheckedVector<double> tau(size_t(k), 0.0);
     for (int64_t j = 0; j < k; ++j) {
         double xnorm2 = 0.0;
         for (int64_t i = j + 1; i < m; ++i) xnorm2 += a(i, j) * a(i, j);
@@ -272,7 +273,7 @@ constexpr int kMaxSweeps = 100;
 // A (m x n, m >= n) = U diag(s) V^T with U m x n, V n x n, s descending (Hestenes: rotate
 // pairs of columns of W = A V until all are orthogonal; then s_j = |W_j|, U_j = W_j / s_j).
 // W and V are kept transposed, so that their columns are contiguous rows.
-void jacobi_svd(const Mat& a, Mat& u, std::vector<double>& s, Mat& v) {
+void jacobi_svd(const Mat& a, Mat& u, CheckedVector<double>& s, Mat& v) {
     const int64_t m = a.rows, n = a.cols;
     Mat wt = transpose(a), vt = identity(n, n);
     auto rotate = [](double* x, double* y, int64_t len, double c, double sn) {
@@ -306,13 +307,13 @@ void jacobi_svd(const Mat& a, Mat& u, std::vector<double>& s, Mat& v) {
             }
         if (!rotated) break;
     }
-    std::vector<double> norms(static_cast<size_t>(n));
+    CheckedVector<double> norms(static_cast<size_t>(n));
     for (int64_t j = 0; j < n; ++j) {
         double ss = 0.0;
         for (int64_t i = 0; i < m; ++i) ss += wt(j, i) * wt(j, i);
         norms[size_t(j)] = std::sqrt(ss);
     }
-    std::vector<int64_t> order(static_cast<size_t>(n));
+    CheckedVector<int64_t> order(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), int64_t(0));
     std::stable_sort(order.begin(), order.end(),
                      [&](int64_t x, int64_t y) { return norms[size_t(x)] > norms[size_t(y)]; });
@@ -339,7 +340,7 @@ void jacobi_svd(const Mat& a, Mat& u, std::vector<double>& s, Mat& v) {
 
 // ---- symmetric eigenproblem: cyclic Jacobi --------------------------------------------------
 
-void jacobi_eigh(Mat a, std::vector<double>& w, Mat& v) {
+void jacobi_eigh(Mat a, CheckedVector<double>& w, Mat& v) {
     const int64_t n = a.rows;
     v = identity(n, n);
     double frob = 0.0;
@@ -378,7 +379,7 @@ void jacobi_eigh(Mat a, std::vector<double>& w, Mat& v) {
             }
         if (!rotated) break;
     }
-    std::vector<int64_t> order(static_cast<size_t>(n));
+    CheckedVector<int64_t> order(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), int64_t(0));
     std::stable_sort(order.begin(), order.end(),
                      [&](int64_t x, int64_t y) { return a(x, x) < a(y, y); });
@@ -392,7 +393,7 @@ void jacobi_eigh(Mat a, std::vector<double>& w, Mat& v) {
 }
 
 // F_ij = 1 / (x_j - x_i) off the diagonal, 0 on it (the backward of svd and eigh).
-Mat gap_inverse(const std::vector<double>& x) {
+Mat gap_inverse(const CheckedVector<double>& x) {
     const int64_t n = int64_t(x.size());
     Mat f(n, n);
     for (int64_t i = 0; i < n; ++i)
@@ -589,7 +590,7 @@ void svd_forward(const T* a, int64_t batch, int64_t m, int64_t n, bool full, T* 
     const int64_t k = std::min(m, n), ucols = full ? m : k, vrows = full ? n : k;
     each_matrix(batch, [&](int64_t i) {
         Mat am = load(a + i * m * n, m, n), um, vm;
-        std::vector<double> sv;
+        CheckedVector<double> sv;
         if (m >= n) {
             jacobi_svd(am, um, sv, vm);
         } else {  // A^T = V S U^T
@@ -611,7 +612,7 @@ void svd_backward(const T* grad_u, const T* grad_s, const T* grad_vh, const T* u
         const Mat um = load(u + i * m * k, m, k), gu = load(grad_u + i * m * k, m, k);
         const Mat v = transpose(load(vh + i * k * n, k, n));
         const Mat gv = transpose(load(grad_vh + i * k * n, k, n));
-        std::vector<double> sv(static_cast<size_t>(k)), s2(static_cast<size_t>(k));
+        CheckedVector<double> sv(static_cast<size_t>(k)), s2(static_cast<size_t>(k));
         for (int64_t j = 0; j < k; ++j) {
             sv[size_t(j)] = double(s[i * k + j]);
             s2[size_t(j)] = sv[size_t(j)] * sv[size_t(j)];
@@ -660,7 +661,7 @@ void eigh_forward(const T* a, int64_t batch, int64_t n, bool upper, T* w, T* v) 
                 else
                     am(r, c) = am(c, r);
             }
-        std::vector<double> wv;
+        CheckedVector<double> wv;
         Mat vm;
         jacobi_eigh(std::move(am), wv, vm);
         canonical_signs(vm, nullptr);
@@ -674,7 +675,7 @@ void eigh_backward(const T* grad_w, const T* grad_v, const T* w, const T* v, int
                    int64_t n, T* grad_a) {
     each_matrix(batch, [&](int64_t i) {
         const Mat vm = load(v + i * n * n, n, n);
-        std::vector<double> wv(static_cast<size_t>(n));
+        CheckedVector<double> wv(static_cast<size_t>(n));
         for (int64_t j = 0; j < n; ++j) wv[size_t(j)] = double(w[i * n + j]);
         Mat inner = matmul(vm, true, load(grad_v + i * n * n, n, n), false);
         const Mat f = gap_inverse(wv);

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/parallel.h"
 
 namespace pydl {
@@ -194,7 +195,7 @@ CtcSample ctc_sample(const CtcShape& s, const float* log_probs, const int64_t* t
 }
 
 // alpha (steps x states, log space); returns the sample's nll.
-double ctc_alpha(const CtcSample& q, std::vector<double>& alpha) {
+double ctc_alpha(const CtcSample& q, CheckedVector<double>& alpha) {
     const int64_t S = q.states;
     if (q.steps == 0) return S == 1 ? 0.0 : std::numeric_limits<double>::infinity();
     alpha.assign(size_t(q.steps * S), kNegInf);
@@ -223,7 +224,7 @@ void ctc_loss_forward(const CtcShape& s, const float* log_probs, const int64_t* 
                       const int64_t* offsets, const int64_t* input_lengths,
                       const int64_t* target_lengths, float* nll) {
     parallel_for(0, s.n, 1, [&](int64_t lo, int64_t hi) {
-        std::vector<double> alpha;
+        CheckedVector<double> alpha;
         for (int64_t n = lo; n < hi; ++n)
             nll[n] = float(ctc_alpha(
                 ctc_sample(s, log_probs, targets, offsets, input_lengths, target_lengths, n),
@@ -236,7 +237,7 @@ void ctc_loss_backward(const CtcShape& s, const float* grad, const float* log_pr
                        const int64_t* target_lengths, bool zero_infinity, float* grad_log_probs) {
     const int64_t row = s.n * s.c;
     parallel_for(0, s.n, 1, [&](int64_t lo, int64_t hi) {
-        std::vector<double> alpha, beta, gamma;
+        CheckedVector<double> alpha, beta, gamma;
         for (int64_t n = lo; n < hi; ++n) {
             const CtcSample q =
                 ctc_sample(s, log_probs, targets, offsets, input_lengths, target_lengths, n);

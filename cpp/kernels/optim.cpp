@@ -3,6 +3,7 @@
 #include <cmath>
 #include <utility>
 
+#include "core/buffer_pool.h"
 #include "core/parallel.h"
 #include "core/vec.h"
 
@@ -19,8 +20,8 @@ struct Chunk {
     int64_t lo, hi;
 };
 
-std::vector<Chunk> chunks_of(const std::vector<ParamSlot>& slots) {
-    std::vector<Chunk> chunks;
+CheckedVector<Chunk> chunks_of(const std::vector<ParamSlot>& slots) {
+    CheckedVector<Chunk> chunks;
     for (size_t s = 0; s < slots.size(); ++s)
         for (int64_t lo = 0; lo < slots[s].size; lo += kChunk)
             chunks.push_back({s, lo, std::min(slots[s].size, lo + kChunk)});
@@ -31,7 +32,7 @@ std::vector<Chunk> chunks_of(const std::vector<ParamSlot>& slots) {
 // the step is large enough, in the copy for the widest instruction set (vec::simd_chunks:
 // an always-inline fn's loops are compiled into each copy).
 template <typename Fn>
-void for_each_chunk(const std::vector<Chunk>& chunks, int64_t total, Fn fn) {
+void for_each_chunk(const CheckedVector<Chunk>& chunks, int64_t total, Fn fn) {
     const int64_t n = int64_t(chunks.size());
     parallel_for(0, n, total < kParallelElements ? n : 1,
                  vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
@@ -312,7 +313,7 @@ void lamb_step(const std::vector<ParamSlot>& slots, const LambParams& p) {
                         p.maximize ? -1.0f : 1.0f};
     const auto chunks = chunks_of(slots);
     const int64_t total = total_size(slots);
-    std::vector<double> p_sq(chunks.size()), u_sq(chunks.size());
+    CheckedVector<double> p_sq(chunks.size()), u_sq(chunks.size());
     for_each_chunk(chunks, total, [&](int64_t ci, const Chunk& c) PYDL_INLINE_LAMBDA {
         const ParamSlot& s = slots[c.slot];
         lamb_moments_body(s.param + c.lo, s.grad + c.lo, s.state[0] + c.lo, s.state[1] + c.lo,
@@ -349,7 +350,7 @@ void adafactor_step(const AdafactorSlot& t, const AdafactorParams& p) {
     const int64_t n_chunks = (n + kChunk - 1) / kChunk;
     const int64_t grain = n < kParallelElements ? n_chunks : 1;
     auto chunked_sum = [&](auto term) {  // sum over i of term(i), deterministic
-        std::vector<double> part(n_chunks);
+        CheckedVector<double> part(n_chunks);
         parallel_for(0, n_chunks, grain, [&](int64_t lo, int64_t hi) {
             for (int64_t c = lo; c < hi; ++c) {
                 double acc = 0.0;
@@ -368,7 +369,7 @@ void adafactor_step(const AdafactorSlot& t, const AdafactorParams& p) {
         alpha = std::max(double(eps2), std::sqrt(p_sq / double(std::max<int64_t>(n, 1)))) * rho;
     }
     // The second-moment estimate for element i, after this step's statistics update.
-    std::vector<float> row_mean(batch, 1.0f);
+    CheckedVector<float> row_mean(batch, 1.0f);
     if (factored) {
         parallel_for(0, batch * rows, std::max<int64_t>(1, kChunk / std::max<int64_t>(cols, 1)),
                      [&](int64_t lo, int64_t hi) {

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "gemm/gemm.h"
@@ -54,8 +55,8 @@ void rbm_cd(const float* w, const float* b, const float* c, int64_t batch, int64
             uint64_t offset, float* grad_w, float* grad_b, float* grad_c) {
     const int64_t nv = batch * visible, nh = batch * hidden;
     const auto hidden_size = static_cast<size_t>(nh), visible_size = static_cast<size_t>(nv);
-    std::vector<float> h_data(hidden_size), h_prob(hidden_size), h_sample(hidden_size);
-    std::vector<float> v_prob(visible_size);
+    CheckedVector<float> h_data(hidden_size), h_prob(hidden_size), h_sample(hidden_size);
+    CheckedVector<float> v_prob(visible_size);
     conditional(v_data, w, false, c, batch, visible, hidden, h_data.data());
     for (int64_t s = 0; s < k; ++s) {
         const uint64_t words = offset + uint64_t(s) * uint64_t(nh + nv);

@@ -142,7 +142,7 @@ void max_backward(const T* grad, const T* x, const T* out, const Shape& shape,
             grad_x[off[0] + i] = (v == m || (v != v && m != m)) ? T(1) : T(0);
         }
     });
-    std::vector<T> count(numel(ks));
+    CheckedVector<T> count(numel(ks));
     reduce_forward(ReduceOp::Sum, grad_x, shape, reduced, count.data());
     std::array<Shape, 3> st2{contiguous_strides(shape), broadcast_strides(ks, shape),
                              broadcast_strides(ks, shape)};

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/check.h"
 #include "core/parallel.h"
 #include "core/vec.h"
@@ -30,7 +31,7 @@ void row_lse(const float* logits, int64_t n, int64_t c, float* lse) {
 
 // Per-sample losses -> the requested reduction (serial sum: fixed order); `denom` is the
 // mean's divisor (the kept samples' total weight).
-void reduce_losses(const std::vector<float>& per, double denom, Reduction r, float* loss) {
+void reduce_losses(const CheckedVector<float>& per, double denom, Reduction r, float* loss) {
     if (r == Reduction::None) {
         std::copy(per.begin(), per.end(), loss);
         return;
@@ -69,7 +70,7 @@ void cross_entropy_forward(const float* logits, const int64_t* target, const flo
                            float label_smoothing, float* loss, float* lse) {
     check_labels(target, n, c, ignore_index);
     row_lse(logits, n, c, lse);
-    std::vector<float> per(n);
+    CheckedVector<float> per(n);
     const float e = label_smoothing;
     // Without smoothing a sample's loss is one subtraction: not worth a parallel region.
     const int64_t grain = e > 0.0f ? kRowGrain : std::max<int64_t>(n, 1);
@@ -137,7 +138,7 @@ void cross_entropy_prob_forward(const float* logits, const float* target, const 
                                 int64_t n, int64_t c, Reduction reduction, float* loss,
                                 float* lse) {
     row_lse(logits, n, c, lse);
-    std::vector<float> per(n);
+    CheckedVector<float> per(n);
     parallel_for(0, n, kRowGrain, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i) {
             double s = 0.0;
@@ -170,7 +171,7 @@ void cross_entropy_prob_backward(const float* grad, const float* logits, const f
 void nll_loss_forward(const float* logp, const int64_t* target, const float* weight, int64_t n,
                       int64_t c, Reduction reduction, int64_t ignore_index, float* loss) {
     check_labels(target, n, c, ignore_index);
-    std::vector<float> per(n);
+    CheckedVector<float> per(n);
     for (int64_t i = 0; i < n; ++i) {
         const int64_t t = target[i];
         per[i] = t == ignore_index ? 0.0f : -class_weight(weight, t) * logp[i * c + t];

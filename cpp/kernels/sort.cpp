@@ -5,6 +5,7 @@
 #include <numeric>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "kernels/reduce.h"
 
 namespace pydl {
@@ -14,7 +15,8 @@ void sort_forward(const T* x, int64_t rows, int64_t n, int64_t k, bool descendin
                   int64_t* indices) {
     const int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(n, 1));
     const int slots = parallel_slots(0, rows, grain);
-    std::vector<int64_t> scratch(size_t(slots) * size_t(n));  // Note [Scratch before regions]
+    Scratch<int64_t> scratch(
+        checked_mul(slots, n, "sort: scratch"));  // Note [Scratch before regions]
     parallel_for_slots(0, rows, grain, slots, [&](int slot, int64_t lo, int64_t hi) {
         int64_t* idx = scratch.data() + int64_t(slot) * n;
         for (int64_t r = lo; r < hi; ++r) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/parallel.h"
 
 namespace pydl {
@@ -11,8 +12,8 @@ namespace pydl {
 namespace {
 
 // Input index of each output index along one axis, nearest (Note [Upsampling indices]).
-std::vector<int64_t> nearest_indices(int64_t in, int64_t out, double scale, bool exact) {
-    std::vector<int64_t> idx(static_cast<size_t>(out));
+CheckedVector<int64_t> nearest_indices(int64_t in, int64_t out, double scale, bool exact) {
+    CheckedVector<int64_t> idx(static_cast<size_t>(out));
     const float r = scale > 0.0 ? float(1.0 / scale) : float(in) / float(out);
     for (int64_t i = 0; i < out; ++i) {
         const float src = exact ? float((double(i) + 0.5) * double(r)) : float(i) * r;
@@ -34,13 +35,13 @@ std::vector<int64_t> nearest_indices(int64_t in, int64_t out, double scale, bool
 // Bilinear taps along one axis: output index i reads i0[i] and i1[i] with weights l0[i],
 // l1[i] (Note [Upsampling indices]).
 struct LinearTaps {
-    std::vector<int64_t> i0, i1;
-    std::vector<float> l0, l1;
+    CheckedVector<int64_t> i0, i1;
+    CheckedVector<float> l0, l1;
 };
 LinearTaps linear_taps(int64_t in, int64_t out, double scale, bool align_corners) {
     const size_t n = static_cast<size_t>(out);
-    LinearTaps t{std::vector<int64_t>(n), std::vector<int64_t>(n), std::vector<float>(n),
-                 std::vector<float>(n)};
+    LinearTaps t{CheckedVector<int64_t>(n), CheckedVector<int64_t>(n), CheckedVector<float>(n),
+                 CheckedVector<float>(n)};
     double r;
     if (align_corners)
         r = out > 1 ? double(in - 1) / double(out - 1) : 0.0;
