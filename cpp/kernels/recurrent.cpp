@@ -113,7 +113,8 @@ void recurrent_forward(const RecurrentShape& s, const RecurrentInputs& in,
                 for_rows(B, H, [&](int64_t b) PYDL_INLINE_LAMBDA {
                     for (int64_t j = 0; j < H; ++j) {
                         const float pre = gxt[b * G + j] + hg[b * G + j];
-                        yt[b * H + j] = relu ? (pre > 0 ? pre : 0.0f) : vec::tanh(pre);
+                        // relu keeps a NaN (as PyTorch's), which pre > 0 ? pre : 0 dropped
+                        yt[b * H + j] = relu ? (!(pre <= 0) ? pre : 0.0f) : vec::tanh(pre);
                     }
                 });
                 break;

@@ -107,11 +107,19 @@ void logcumsumexp_backward(const T* grad, const T* x, const T* out, int64_t rows
                            T* grad_x) {
     parallel_rows(rows, n, [&](int64_t r) {
         const int64_t b = r * n;
-        double s = 0;
+        double s = 0, total = 0;
         for (int64_t i = n - 1; i >= 0; --i) {
-            // A factor of 0 (out jumping to +inf) drops the later terms, even a NaN S.
-            const double f = i + 1 < n ? std::exp(double(out[b + i]) - double(out[b + i + 1])) : 0;
-            s = double(grad[b + i]) + (f == 0 ? 0.0 : f * s);
+            total += double(grad[b + i]);
+            if (std::isinf(double(out[b + i])) && out[b + i] > 0) {
+                // out is +inf from here on: the factors exp(out_i - out_j) are inf - inf, and
+                // each term exp(x_i - out_j) is exp(x_i - inf), 0 (NaN for x_i = +inf).
+                s = total;
+            } else {
+                // A factor of 0 (out jumping to +inf) drops the later terms, even a NaN S.
+                const double f =
+                    i + 1 < n ? std::exp(double(out[b + i]) - double(out[b + i + 1])) : 0;
+                s = double(grad[b + i]) + (f == 0 ? 0.0 : f * s);
+            }
             grad_x[b + i] = T(std::exp(double(x[b + i]) - double(out[b + i])) * s);
         }
     });

@@ -61,7 +61,9 @@ LinearTaps linear_taps(int64_t in, int64_t out, double scale, bool align_corners
             }
         }
         t.i0[i] = i0;
-        t.i1[i] = std::min(i0 + 1, in - 1);
+        // An axis that keeps its size is a copy: no second tap, whose weight 0 would make
+        // 0 * inf = NaN of an infinite neighbour (as the reference's taps).
+        t.i1[i] = out == in ? i0 : std::min(i0 + 1, in - 1);
         t.l1[i] = float(l1);
         t.l0[i] = float(1.0 - l1);
     }

@@ -69,7 +69,7 @@ def attention_backward(dout, q, k, v, mask, out, saved, scale, causal, need_q, n
             need_v,
         )
         return tuple(None if g is None else _unslice(g, x) for g, x in zip(grads, (q, k, v)))
-    p = np.nan_to_num(saved)
+    p = saved  # NaN (from NaN or infinite inputs) propagates, as PyTorch's
     dp = dout @ np.swapaxes(v, 1, 2)
     ds = p * (dp - (dout * out).sum(axis=2, keepdims=True))
     dq = ds @ k * scale if need_q else None
@@ -92,13 +92,13 @@ def attention_qkv_forward(qkv, heads, mask, scale, causal):
     """Self-attention on a packed projection (N, T, 3 E) = [q | k | v]: out (N, T, E)."""
     q, k, v = _split_qkv(qkv, heads)
     out, p = attention_forward(q, k, v, mask, scale, causal)
-    return out.reshape(out.shape[0], out.shape[1], -1), p
+    return out.reshape(out.shape[0], out.shape[1], out.shape[2] * out.shape[3]), p
 
 
 def attention_qkv_backward(dout, qkv, heads, mask, out, saved, scale, causal):
     """d(qkv) = [dq | dk | dv] in the packed layout."""
     q, k, v = _split_qkv(qkv, heads)
-    shape = q.shape[:3] + (-1,)
+    shape = q.shape[:3] + (out.shape[2] // heads,)  # explicit: no -1 when N or T is 0
     grads = attention_backward(
         dout.reshape(shape),
         q,
@@ -113,4 +113,5 @@ def attention_qkv_backward(dout, qkv, heads, mask, out, saved, scale, causal):
         True,
         True,
     )
-    return np.concatenate([g.reshape(qkv.shape[0], qkv.shape[1], -1) for g in grads], axis=2)
+    n, t = qkv.shape[:2]
+    return np.concatenate([g.reshape(n, t, g.shape[2] * g.shape[3]) for g in grads], axis=2)

@@ -243,6 +243,12 @@ def svd_forward(a, full_matrices):
     """(U, S, Vh): A = U diag(S) Vh, S descending, canonical signs (Note [Canonical signs])."""
     if a.ndim < 2:
         raise ValueError(f"svd: A must be a batch of matrices, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        # NumPy's LAPACK (OpenBLAS dbdsqr) can loop forever on inf: raise, as PyTorch does
+        raise np.linalg.LinAlgError(
+            "svd: the algorithm failed to converge because the input matrix contained "
+            "non-finite values"
+        )
     u, s, vh = np.linalg.svd(a, full_matrices=False)
     u, v = _canonical_signs(u, _mT(vh))
     if full_matrices:

@@ -83,12 +83,18 @@ def layer_norm_backward(grad, x, d, weight, mean, invstd, need_x, need_weight, n
     return gx, gw, gb
 
 
+def _by_group(x, groups):
+    """(N, C, ...) as (N, groups, C / groups * prod(...)): explicit sizes, for a -1 cannot be
+    inferred when N is 0."""
+    return x.reshape(x.shape[0], groups, x.shape[1] // groups * int(np.prod(x.shape[2:])))
+
+
 def group_norm_forward(x, groups, weight, bias, eps):
     """statistics per (sample, group of channels); affine per channel"""
     n, c = x.shape[:2]
     if c % groups:
         raise ValueError(f"group_norm: {c} channels are not divisible into {groups} groups")
-    xg = x.reshape(n, groups, -1)
+    xg = _by_group(x, groups)
     mean = xg.mean(axis=2)
     invstd = 1 / np.sqrt(xg.var(axis=2) + eps)
     y = ((xg - mean[..., None]) * invstd[..., None]).reshape(x.shape)
@@ -103,14 +109,14 @@ def group_norm_forward(x, groups, weight, bias, eps):
 def group_norm_backward(grad, x, groups, weight, mean, invstd, need_x, need_weight, need_bias):
     n, c = x.shape[:2]
     shp = _affine_shape(x)
-    xh = ((x.reshape(n, groups, -1) - mean[..., None]) * invstd[..., None]).reshape(x.shape)
+    xh = ((_by_group(x, groups) - mean[..., None]) * invstd[..., None]).reshape(x.shape)
     axes = (0,) + tuple(range(2, x.ndim))
     gw = np.asarray((grad * xh).sum(axis=axes), x.dtype) if need_weight else None
     gb = np.asarray(grad.sum(axis=axes), x.dtype) if need_bias else None
     gx = None
     if need_x:
-        g = (grad * (weight.reshape(shp) if weight is not None else 1)).reshape(n, groups, -1)
-        xhg = xh.reshape(n, groups, -1)
+        g = _by_group(grad * (weight.reshape(shp) if weight is not None else 1), groups)
+        xhg = _by_group(xh, groups)
         m = g.shape[2]
         gx = (
             invstd[..., None]

@@ -382,8 +382,9 @@ def logit_backward(grad, x, y, eps):
     """1 / (x (1 - x)) inside [eps, 1 - eps], 0 outside (NaN outside [0, 1] for eps < 0)"""
     lo = 0.0 if eps < 0 else eps
     outside = np.nan if eps < 0 else 0.0
-    inside = (x >= lo) & (x <= 1 - lo)
-    return _c(np.where(inside, grad / (x * (1 - x)), outside), x)
+    # NaN is not outside: its gradient is NaN, as PyTorch's
+    outside_mask = (x < lo) | (x > 1 - lo)
+    return _c(np.where(outside_mask, outside, grad / (x * (1 - x))), x)
 
 
 # ----- binary ops -----------------------------------------------------------------------

@@ -46,7 +46,7 @@ def maxpool2d_backward(grad, indices, x_shape, kernel, stride, padding, dilation
     """the gradient goes to each window's maximum (overlapping windows add)"""
     n, c, h, w = x_shape
     gx = np.zeros((n * c, h * w), grad.dtype)
-    rows = np.repeat(np.arange(n * c), indices[0, 0].size)
+    rows = np.repeat(np.arange(n * c), indices.shape[2] * indices.shape[3])  # N or C may be 0
     np.add.at(gx, (rows, indices.reshape(-1)), grad.reshape(-1))
     return gx.reshape(x_shape)
 

@@ -27,6 +27,11 @@ def recurrent_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode, reverse, save=Tru
     if mode not in _GATES:
         raise ValueError(f"recurrent mode must be one of {sorted(_GATES)}; got {mode!r}")
     T, H = x.shape[0], w_hh.shape[1]
+    if x.ndim != 3 or h0.shape != (x.shape[1], H):  # the core's check, also for T = 0
+        raise ValueError(
+            f"{mode}: initial hidden state {h0.shape} must be ({x.shape[1] if x.ndim == 3 else '?'}"
+            f", {H}) for input {x.shape}"
+        )
     zero = np.zeros(w_hh.shape[0], x.dtype)
     bi = zero if b_ih is None else b_ih
     bh = zero if b_hh is None else b_hh
