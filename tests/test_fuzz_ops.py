@@ -77,10 +77,7 @@ LINALG = ("cholesky", "solve", "inv", "slogdet", "det", "qr_", "svd", "eigh", "m
 
 # Open core bugs the fuzzer found, not fixed yet: {row id: reason}; their values are not
 # compared when an input holds NaN (crashes, raising and shapes still are).
-OPEN_NAN_BUGS = {
-    "norm_p0": "the core's p=0 norm gives NaN for a row with a NaN; PyTorch and the reference "
-    "count NaN as nonzero (vector_norm([nan, 1, 0], 0) = 2)",
-}
+OPEN_NAN_BUGS: dict[str, str] = {}
 
 # Gradients that differ by design on non-finite inputs: {row id prefix: reason}.
 GRAD_SPECIALS_DIFFER = {
@@ -417,3 +414,12 @@ def test_reference_svd_of_infinite_input_raises_instead_of_hanging():
                          timeout=120, env=env)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     assert "raised svd" in run.stdout and "non-finite" in run.stdout
+
+
+def test_norm_p0_counts_nan_as_nonzero():
+    """Found by the slow fuzz run: the core's p=0 norm gave NaN; PyTorch's vector_norm and
+    the reference count a NaN as nonzero."""
+    x = np.array([[np.nan, 1.0, 0.0], [0.0, 0.0, 2.0]], np.float32)
+    for backend in ("core", "reference"):
+        pydl.set_backend(backend)
+        assert pydl.norm(pydl.tensor(x), 0, dim=1).numpy().tolist() == [2.0, 1.0]

@@ -256,7 +256,9 @@ void norm_forward(const T* x, int64_t rows, int64_t n, double p, T* out) {
         double acc = std::isinf(p) ? (p > 0 ? 0.0 : INFINITY) : 0.0;
         for (int64_t i = 0; i < n; ++i) {
             const double a = std::abs(double(row[i]));
-            if (a != a)
+            if (p == 0)
+                acc += a != 0;  // counts a NaN as nonzero, as PyTorch's vector_norm
+            else if (a != a)
                 acc = a;  // NaN propagates
             else if (acc != acc)
                 continue;
@@ -264,8 +266,6 @@ void norm_forward(const T* x, int64_t rows, int64_t n, double p, T* out) {
                 acc = std::max(acc, a);
             else if (p == -INFINITY)
                 acc = std::min(acc, a);
-            else if (p == 0)
-                acc += a != 0;
             else if (p == 1)
                 acc += a;
             else if (p == 2)
