@@ -855,7 +855,7 @@ bad(
 )
 bad(
     CASES,
-    f"{C}.backward.gradient_shape",
+    f"{C}.backward.gradient_wrong_shape",
     lambda: (_leaf(2, 3) * 2).backward(pydl.ones(3)),
     SHAPE,
     r"\(3,\).*\(2, 3\)",
