@@ -20,7 +20,11 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
+import pydl
+
+# where the pydl under test lives: the installed package, or the repository for an in-place
+# build (the script runs in tmp_path, so the source tree cannot shadow an installed pydl)
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(pydl.__file__)))
 TIMEOUT = 240  # seconds a whole script may take (spawn re-imports pydl in each worker)
 
 _SCRIPT = """

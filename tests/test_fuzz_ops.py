@@ -410,8 +410,10 @@ def test_reference_svd_of_infinite_input_raises_instead_of_hanging():
     )
     parent = os.path.dirname(os.path.dirname(pydl.__file__))
     env = dict(os.environ, PYTHONPATH=parent)
+    # cwd: `python -c` puts it first on sys.path; the repository root would shadow an
+    # installed pydl with its source tree
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, env=env)  # fmt: skip
+                         timeout=120, env=env, cwd=parent)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     assert "raised svd" in run.stdout and "non-finite" in run.stdout
 

@@ -36,7 +36,7 @@
 #   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 #   PYDL_SANITIZED=1                   tests that set an address-space limit (RLIMIT_AS)
 #                                      skip: ASan reserves terabytes of address space
-#   OMP_WAIT_POLICY=PASSIVE            libgomp's idle threads sleep instead of spinning
+#   OMP_WAIT_POLICY=PASSIVE            the pool's idle workers sleep instead of spinning
 #                                      (ASan slows the spin-wait, and the machine is shared)
 # Run `python -P` (or the pytest script), not `python -m` from the repository root: -m puts
 # the current directory first on sys.path, which would import the worktree's own pydl.
