@@ -11,20 +11,12 @@ so a hang fails the test instead of blocking the session; the DataLoader's own t
 bounds the wait for one batch."""
 
 import multiprocessing
-import os
-import signal
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import run_script
 
-import pydl
-
-# where the pydl under test lives: the installed package, or the repository for an in-place
-# build (the script runs in tmp_path, so the source tree cannot shadow an installed pydl)
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(pydl.__file__)))
 TIMEOUT = 240  # seconds a whole script may take (spawn re-imports pydl in each worker)
 
 _SCRIPT = """
@@ -84,25 +76,10 @@ if __name__ == "__main__":
 
 
 def _run(tmp_path: Path, method: str) -> subprocess.CompletedProcess:
-    script = tmp_path / "loader_workers.py"
-    script.write_text(textwrap.dedent(_SCRIPT).replace("{method}", method))
-    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT, "OMP_NUM_THREADS": "2"}
-    proc = subprocess.Popen(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # the workers too are killed on a hang
-    )
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"{method}: timed out after {TIMEOUT} s (a hang)\n{out[-2000:]}\n{err[-3000:]}")
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    """The script in a new interpreter (its whole process group, workers too, killed on a
+    hang)."""
+    code = _SCRIPT.replace("{method}", method)
+    return run_script(tmp_path, code, timeout=TIMEOUT, env={"OMP_NUM_THREADS": "2"})
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])

@@ -7,10 +7,6 @@ Whatever could crash or hang the interpreter runs in a subprocess, with a timeou
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import textwrap
 import threading
 
 import numpy as np
@@ -20,36 +16,9 @@ import pydl
 import pydl.nn.functional as F
 from pydl import _core
 
+from helpers import run_script
+
 T = _core._testing
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(pydl.__file__)))
-
-
-def run_script(
-    tmp_path, code: str, *args: str, timeout: float = 120
-) -> subprocess.CompletedProcess:
-    """Runs `code` as a script file in a new interpreter that imports this pydl; a hang is
-    a failure (its whole process group is killed), not a blocked test session."""
-    script = tmp_path / "script.py"
-    script.write_text(textwrap.dedent(code))
-    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT}
-    proc = subprocess.Popen(
-        [sys.executable, str(script), *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"timed out after {timeout} s (a hang)\n{out[-2000:]}\n{err[-2000:]}")
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-
-
 # ----- errors inside parallel regions (Note [Errors in regions]) -------------------------
 
 

@@ -3,7 +3,10 @@ activations, dropout, resizing, one_hot, pad, ...) given bad arguments, and unus
 input (non-contiguous / negative-stride arrays, zero-size, 0-d) checked against NumPy."""
 
 import numpy as np
-from corpus import bad, works
+from corpus import assert_close as _close
+from corpus import bad, ints, works
+from corpus import randn as t
+from corpus import randn_array as np_
 
 import pydl
 import pydl.nn.functional as F
@@ -14,23 +17,6 @@ R = RuntimeError
 V = ValueError
 T = TypeError
 I = IndexError  # noqa: E741
-
-
-def t(*shape, dtype=np.float32, seed=0):
-    return pydl.tensor(np.random.default_rng(seed).standard_normal(shape).astype(dtype))
-
-
-def np_(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-def ints(*values):
-    return pydl.tensor(np.array(values, np.int64))
-
-
-def _close(a, b, tol=1e-4):
-    a = a.numpy() if hasattr(a, "numpy") else np.asarray(a)
-    np.testing.assert_allclose(a, np.asarray(b), rtol=tol, atol=tol)
 
 
 def case(id, fn, raises, match):

@@ -3,10 +3,12 @@ target shapes, out-of-range class labels, wrong target dtypes, bad reduction str
 class weights, ignore_index, label_smoothing outside [0, 1], invalid margins / deltas, NaN
 where PyTorch raises; and unusual valid input checked against NumPy or PyTorch."""
 
-import os
-
 import numpy as np
-from corpus import bad, works
+from corpus import assert_close as _close
+from corpus import bad, ints, works
+from corpus import oracle_torch as _torch
+from corpus import randn as t
+from corpus import randn_array as np_
 
 import pydl
 import pydl.nn as nn
@@ -20,40 +22,10 @@ T = TypeError
 I = IndexError  # noqa: E741
 
 
-def _torch():
-    """PyTorch, the oracle of the cases that compare with it; None where it is not installed
-    (CI's first run: the case then checks only that pydl runs, up to the comparison), except under
-    PYDL_REQUIRE_ORACLES=1, where its absence is an error (tests/conftest.py's rule)."""
-    try:
-        import torch
-    except ImportError:
-        if os.environ.get("PYDL_REQUIRE_ORACLES") == "1":
-            raise
-        return None
-    return torch
-
-
-def t(*shape, dtype=np.float32, seed=0):
-    return pydl.tensor(np.random.default_rng(seed).standard_normal(shape).astype(dtype))
-
-
 def u(*shape, seed=0):
     """Uniform samples in (0, 1): probabilities."""
     rng = np.random.default_rng(seed)
     return pydl.tensor(rng.uniform(0.05, 0.95, shape).astype(np.float32))
-
-
-def np_(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-def ints(*values):
-    return pydl.tensor(np.array(values, np.int64))
-
-
-def _close(a, b, tol=1e-4):
-    a = a.numpy() if hasattr(a, "numpy") else np.asarray(a)
-    np.testing.assert_allclose(a, np.asarray(b), rtol=tol, atol=tol)
 
 
 def case(id, fn, raises, match):

@@ -4,10 +4,12 @@ Each `bad` case names the layer, the argument and the value in its pattern; the 
 types are PyTorch's for the same input, else ValueError / TypeError / IndexError.
 """
 
-import os
-
 import numpy as np
+from corpus import assert_close as _close
 from corpus import bad, works
+from corpus import oracle_torch as _torch
+from corpus import randn as t
+from corpus import randn_array as np_
 
 import pydl
 import pydl.nn as nn
@@ -17,33 +19,6 @@ CASES: list = []
 R = RuntimeError
 V = ValueError
 T = TypeError
-
-
-def _torch():
-    """PyTorch, the oracle of the cases that compare with it; None where it is not installed
-    (CI's first run: the case then checks only that pydl runs, up to the comparison), except under
-    PYDL_REQUIRE_ORACLES=1, where its absence is an error (tests/conftest.py's rule)."""
-    try:
-        import torch
-    except ImportError:
-        if os.environ.get("PYDL_REQUIRE_ORACLES") == "1":
-            raise
-        return None
-    return torch
-
-
-def t(*shape, dtype=np.float32, seed=0):
-    """A pydl tensor of normal samples."""
-    return pydl.tensor(np.random.default_rng(seed).standard_normal(shape).astype(dtype))
-
-
-def np_(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-def _close(a, b, tol=1e-4):
-    a = a.numpy() if hasattr(a, "numpy") else np.asarray(a)
-    np.testing.assert_allclose(a, np.asarray(b), rtol=tol, atol=tol)
 
 
 # --- Linear / Bilinear ------------------------------------------------------------------

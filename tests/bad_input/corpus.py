@@ -24,10 +24,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
+
+import numpy as np
+
+import pydl
 
 
 @dataclass(frozen=True)
@@ -91,3 +96,39 @@ def bad(cases: list[Case], id: str, fn: Callable[[], Any], raises, match: str) -
 def works(cases: list[Case], id: str, fn: Callable[[], Any]) -> None:
     """Unusual but valid input: fn must return normally; it asserts what it checks."""
     cases.append(Case(id, fn, None))
+
+
+# ----- helpers the case files share ----------------------------------------------------------
+
+
+def oracle_torch():
+    """PyTorch, the oracle of the cases that compare with it; None where it is not installed
+    (CI's first run: the case then checks only that pydl runs, up to the comparison), except
+    under PYDL_REQUIRE_ORACLES=1, where its absence is an error (tests/conftest.py's rule)."""
+    try:
+        import torch
+    except ImportError:
+        if os.environ.get("PYDL_REQUIRE_ORACLES") == "1":
+            raise
+        return None
+    return torch
+
+
+def randn_array(*shape, seed=0, dtype=np.float32):
+    """A NumPy array of normal samples."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def randn(*shape, dtype=np.float32, seed=0):
+    """A pydl tensor of normal samples."""
+    return pydl.tensor(randn_array(*shape, seed=seed, dtype=dtype))
+
+
+def ints(*values):
+    """An int64 pydl tensor of these values."""
+    return pydl.tensor(np.array(values, np.int64))
+
+
+def assert_close(a, b, tol=1e-4):
+    a = a.numpy() if hasattr(a, "numpy") else np.asarray(a)
+    np.testing.assert_allclose(a, np.asarray(b), rtol=tol, atol=tol)
