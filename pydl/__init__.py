@@ -5,6 +5,11 @@ Every kernel has a NumPy twin in `pydl.reference`; `pydl.set_backend` picks whic
 
 from __future__ import annotations
 
+from . import _pure_python
+
+if _pure_python.requested():
+    _pure_python.install()
+
 try:
     from . import _core
 except ImportError:  # exercised in a subprocess by tests/test_cli.py
@@ -116,9 +121,24 @@ __version__ = _core.build_info()["version"]
 
 
 def build_info() -> dict:
-    """Version, compiler, SIMD level detected at run time, thread count, and how idle kernel
-    threads wait (`wait_policy`: Note [Wait policy])."""
-    return dict(_core.build_info())
+    """Version, compiler, SIMD level detected at run time, thread count, how idle kernel
+    threads wait (`wait_policy`: Note [Wait policy]), and which engine runs: `engine` is
+    "cython" when the hot path is the compiled one, "python" otherwise (PYDL_PURE_PYTHON=1,
+    or built without Cython), with the compiled modules in `cython_modules`."""
+    import sys
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    compiled = sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if name.startswith("pydl.")
+        and not name.startswith("pydl._core")
+        and str(getattr(module, "__file__", "")).endswith(tuple(EXTENSION_SUFFIXES))
+    )
+    info = dict(_core.build_info())
+    info["engine"] = "cython" if "pydl.tensor" in compiled else "python"
+    info["cython_modules"] = compiled
+    return info
 
 
 __all__ = [

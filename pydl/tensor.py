@@ -165,17 +165,19 @@ class _Node:
         self.versions = versions
 
 
-def _as_array(data: Any, dtype: Any) -> np.ndarray:
+def _as_array(data: Any, dtype: Any, caller: str = "") -> np.ndarray:
+    """data as a C-contiguous array of numbers. caller: the error's "f(): argument 'x' "
+    when no Python frame on the stack names it (Note [Conversion errors])."""
     if isinstance(data, Tensor):
         data = data._array
     elif isinstance(data, np.ndarray) and data.dtype.kind not in "fiub":
-        raise _conversion_error(data, data)  # before a cast would drop imaginary parts
+        raise _conversion_error(data, data, caller=caller)  # before a cast drops imaginary parts
     try:
         arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype, order="C")
     except (ValueError, TypeError, OverflowError) as e:
-        raise _conversion_error(data, None, e) from None
+        raise _conversion_error(data, None, e, caller=caller) from None
     if arr.dtype.kind not in "fiub":
-        raise _conversion_error(data, arr)
+        raise _conversion_error(data, arr, caller=caller)
     if dtype is not None:
         return arr
     if not isinstance(data, (np.ndarray, np.generic)):
@@ -192,6 +194,9 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
 # ragged list, an int beyond 64 bits) fails in one place. The message names the function
 # the user called and its argument, found on the error path only by walking the stack to
 # the outermost pydl frame that holds the value as a parameter: the hot path pays nothing.
+# Functions compiled by Cython (Note [Compiled engine]) have no frames: the public ones
+# among them (tensor(), Tensor(), backward()) pass their own prefix, used when no frame
+# names the value.
 _PYDL_DIR = __file__.rsplit("/", 1)[0] + "/"
 # generic wrappers (any file), and the conversion's own frames (tensor.py, _ops/_util.py)
 _WRAPPERS = frozenset({"fn", "run", "call", "wrapper", "method", "inner", "new", "<lambda>"})
@@ -210,7 +215,7 @@ def _argument_of(value: Any) -> str:
     import sys
 
     direct = element = ""
-    frame = sys._getframe(1)
+    frame = sys._getframe(0)  # skipped below, as a conversion frame; compiled ones are absent
     while frame is not None and frame.f_code.co_filename.startswith(_PYDL_DIR):
         code = frame.f_code
         if code.co_name not in _WRAPPERS and not (
@@ -284,10 +289,11 @@ def _conversion_error(
     cause: Exception | None = None,
     where: str | None = None,
     expected: str = "a Tensor, a NumPy array or (nested lists of) numbers",
+    caller: str = "",
 ) -> Exception:
     """The exception for data no pydl tensor can hold (Note [Conversion errors])."""
     if where is None:
-        where = _argument_of(data)
+        where = _argument_of(data) or caller
     kind = arr.dtype.kind if arr is not None else None
     if kind == "c" or (arr is None and isinstance(data, complex)):
         dt = arr.dtype if arr is not None else "complex"
@@ -358,7 +364,7 @@ class Tensor:
     __array_priority__ = 1000  # so ndarray + Tensor dispatches to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self._array = _as_array(data, dtype)
+        self._array = _as_array(data, dtype, "Tensor(): argument 'data' ")
         self.grad: Tensor | None = None
         self._ctx: _Node | None = None
         self._slot = 0
@@ -556,7 +562,7 @@ class Tensor:
                 )
             g = np.ones_like(self._array)
         else:
-            g = _as_array(gradient, self.dtype)
+            g = _as_array(gradient, self.dtype, "backward(): argument 'gradient' ")
             if g.shape != self.shape:
                 raise ValueError(
                     f"gradient has shape {g.shape} but the tensor has shape {self.shape}"
@@ -1013,7 +1019,7 @@ def tensor(
         _device(device)
     dt = dtype_arg(dtype, "tensor")
     src = data._array if isinstance(data, Tensor) else data
-    arr = _as_array(src, dt)
+    arr = _as_array(src, dt, "tensor(): argument 'data' ")
     if isinstance(src, np.ndarray) and np.may_share_memory(arr, src):
         arr = arr.copy()
     t = _constant(np.asarray(arr, order="C"))
