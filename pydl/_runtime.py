@@ -81,9 +81,10 @@ def _register_with_threadpoolctl() -> None:
     class PydlController(threadpoolctl.LibController):
         user_api = "pydl"
         internal_api = "pydl"
-        # the module's file name; other `_core` modules lack the symbols below, so
-        # threadpoolctl passes over them
+        # the module's file name; other `_core` modules (SciPy's) lack check_symbols, so
+        # threadpoolctl passes over them once it has built their controller
         filename_prefixes = ("_core",)
+        check_symbols = ("pydl_threadpool_get_num_threads",)
 
         def get_num_threads(self) -> int:
             return self.dynlib.pydl_threadpool_get_num_threads()
@@ -91,8 +92,11 @@ def _register_with_threadpoolctl() -> None:
         def set_num_threads(self, num_threads: int) -> None:
             self.dynlib.pydl_threadpool_set_num_threads(num_threads)
 
-        def get_version(self) -> str:
-            version = self.dynlib.pydl_threadpool_version
+        def get_version(self) -> str | None:
+            # runs while the controller is built, before threadpoolctl checks the symbols
+            version = getattr(self.dynlib, "pydl_threadpool_version", None)
+            if version is None:
+                return None
             version.restype = ctypes.c_char_p
             return version().decode()
 
