@@ -1,7 +1,8 @@
 """Training steps of pydl and PyTorch alternated in one process, for a ratio that survives
 a VM whose speed drifts for minutes (pytest-benchmark times one side, then the other).
 
-    python benchmarks/interleaved.py [lstm gru gpt cnn mlp128 mlp8 convt upsample] [--rounds N]
+    python benchmarks/interleaved.py [lstm gru gpt cnn mlp128 mlp8 convt upsample op16 mrs16
+                                     rl rl_act] [--rounds N]
 
 Each round runs one pydl step, then one PyTorch step (the same steps as the pytest
 benchmarks, at 2 threads); it prints each side's median and the ratio of the medians,
@@ -36,7 +37,7 @@ def main():
         t = statistics.median(q for _, q in pairs)
         r = statistics.median(p / q for p, q in pairs)
         print(
-            f"{name:7s} pydl {m * 1e3:9.2f} ms   torch {t * 1e3:9.2f} ms   "
+            f"{name:7s} pydl {m * 1e3:9.4g} ms   torch {t * 1e3:9.4g} ms   "
             f"pydl/torch {m / t:5.2f} (median of round ratios {r:5.2f}, {args.rounds} rounds)"
         )
 

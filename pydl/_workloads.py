@@ -200,9 +200,47 @@ def unet_upsample(torch: Any = None, mode: str = "bilinear", backward: bool = Tr
                  backward)  # fmt: skip
 
 
+def small_op(backward: bool, torch: Any = None) -> Step:
+    """Engine overhead on 16 elements: one recorded mul (the node is built, not walked), or
+    with `backward` the forward and backward of sum(relu(a * b))."""
+    x = np.random.default_rng(0).standard_normal(16).astype(np.float32)
+    lib = torch if torch is not None else pydl
+    a, b = lib.tensor(x, requires_grad=True), lib.tensor(x)
+    relu = lib.relu
+
+    def step() -> None:
+        y = a * b
+        if backward:
+            relu(y).sum().backward()
+
+    return step
+
+
+def policy(train: bool, torch: Any = None) -> Step:
+    """A reinforcement-learning policy, MLP 4-64-64-2 (tanh): one sample's Adam step
+    (forward, cross-entropy, backward, step), or without `train` one sample's forward under
+    no_grad (acting)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 4)).astype(np.float32)
+    lib = torch if torch is not None else pydl
+    m = lib.nn
+    model = m.Sequential(m.Linear(4, 64), m.Tanh(), m.Linear(64, 64), m.Tanh(), m.Linear(64, 2))
+    xt = lib.tensor(x)
+    if train:
+        opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+        return training_step(model, opt, m.functional.cross_entropy, xt, lib.tensor([1]))
+
+    def act() -> None:
+        with lib.no_grad():
+            model(xt)
+
+    return act
+
+
 class Workload(NamedTuple):
     description: str
     build: Callable[..., Step]  # build(torch=None) -> a step
+    calls: int = 1  # steps per timed round: a microsecond step timed alone is mostly timer
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -220,6 +258,22 @@ WORKLOADS: dict[str, Workload] = {
     "gpt": Workload("GPT d256, 4 heads, 2 blocks, T128 B16, AdamW", gpt),
     "convt": Workload("ConvTranspose2d 128->64 k4 s2 p1, 8x8, batch 64, fwd+bwd", dcgan_convt),
     "upsample": Workload("Upsample x2 bilinear, (16, 64, 32, 32), fwd+bwd", unet_upsample),
+    "op16": Workload(
+        "one recorded mul on 16 elements", lambda torch=None: small_op(False, torch), 1000
+    ),
+    "mrs16": Workload(
+        "sum(relu(a * b)) on 16 elements, forward + backward",
+        lambda torch=None: small_op(True, torch),
+        200,
+    ),
+    "rl": Workload(
+        "policy MLP 4-64-64-2, batch 1, Adam step", lambda torch=None: policy(True, torch), 100
+    ),
+    "rl_act": Workload(
+        "policy MLP 4-64-64-2, one sample, no_grad forward",
+        lambda torch=None: policy(False, torch),
+        200,
+    ),
 }
 
 
@@ -240,13 +294,15 @@ def measure(name: str, rounds: int, torch: Any = None, warmup: int = 3) -> Timin
             theirs()
     ours, others = [], []
     for _ in range(rounds):
-        ours.append(_time(mine))
+        ours.append(_time(mine, workload.calls))
         if theirs is not None:
-            others.append(_time(theirs))
+            others.append(_time(theirs, workload.calls))
     return Timing(ours, others if theirs is not None else None)
 
 
-def _time(step: Step) -> float:
+def _time(step: Step, calls: int = 1) -> float:
+    """Seconds per step, over `calls` steps in a row."""
     t0 = time.perf_counter()
-    step()
-    return time.perf_counter() - t0
+    for _ in range(calls):
+        step()
+    return (time.perf_counter() - t0) / calls

@@ -344,9 +344,9 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     print(f"{'workload':9s}{'pydl':>10s}" + (f"{'torch':>10s}{'pydl/torch':>12s}" if torch else ""))
     for name in names:
         timing = measure(name, args.rounds, torch)
-        row = f"{name:9s}{statistics.median(timing.pydl) * 1e3:10.2f}"
+        row = f"{name:9s}{statistics.median(timing.pydl) * 1e3:10.4g}"
         if timing.torch is not None:
             ratio = statistics.median(p / q for p, q in zip(timing.pydl, timing.torch))
-            row += f"{statistics.median(timing.torch) * 1e3:10.2f}{ratio:12.2f}"
+            row += f"{statistics.median(timing.torch) * 1e3:10.4g}{ratio:12.2f}"
         print(f"{row}   {WORKLOADS[name].description}", flush=True)
     return 0
