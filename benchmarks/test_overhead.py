@@ -89,3 +89,16 @@ def test_digits_mlp_training_step(benchmark, impl, threads):
 
     step = training_step(model, opt, nn.functional.cross_entropy, xt, y)
     benchmark(step)
+
+
+# Issue 19's small-model targets, built by pydl/_workloads.py (the same steps as `pydl bench`
+# and benchmarks/interleaved.py). "core" runs whichever engine is active: the compiled one
+# unless PYDL_PURE_PYTHON=1 (compare the two by running this file both ways).
+@pytest.mark.benchmark(group="small-models")
+@pytest.mark.parametrize("impl", ["core", "torch"])
+@pytest.mark.parametrize("workload", ["mlp8", "rl", "rl_act"])
+def test_small_model_step(benchmark, impl, workload, threads):
+    from pydl._workloads import WORKLOADS
+
+    build = WORKLOADS[workload].build
+    benchmark(build(_torch()) if impl == "torch" else build())
