@@ -95,4 +95,3 @@ def test_pure_python_switch_runs_the_sources_with_identical_results(tmp_path):
         assert runs["0"][0] == "cython", runs["0"]
     # the compiled sources compute exactly what they say
     np.testing.assert_array_equal(runs["0"][2], runs["1"][2])
-
