@@ -15,9 +15,34 @@ namespace pydl {
 
 // Calls row(n, offsets, inner_strides) for every innermost run of the
 // iteration space: `offsets[k]` is operand k's element offset at the run's start.
+// Whether `strides` walk `shape` in C order without gaps (size-1 axes' strides never move).
+inline bool walks_contiguously(const Shape& shape, const Shape& strides) {
+    int64_t expected = 1;
+    for (size_t d = shape.size(); d-- > 0;) {
+        if (shape[d] == 1) continue;
+        if (strides[d] != expected) return false;
+        expected *= shape[d];
+    }
+    return true;
+}
+
 template <size_t K, typename Row>
 void for_each_row(const Shape& shape, const std::array<Shape, K>& strides, Row row) {
-    if (numel(shape) == 0) return;  // no rows (and a zero extent must not divide below)
+    const int64_t n = numel(shape);
+    if (n == 0) return;  // no rows (and a zero extent must not divide below)
+    // One task's worth of operands that all walk contiguously (same shapes, no broadcast):
+    // the one run the general path below would make, without its coalescing and thread
+    // pool bookkeeping, which cost more than the work at a few elements (_core.mul_forward
+    // on 16 floats, timeit: 466 -> 216 ns a call). The same call order: bit-identical.
+    constexpr int64_t piece = 1 << 14;
+    bool contiguous = n <= piece;
+    for (size_t k = 0; k < K && contiguous; ++k) contiguous = walks_contiguously(shape, strides[k]);
+    if (contiguous) {
+        std::array<int64_t, K> off{}, inner{};
+        inner.fill(1);
+        row(n, off, inner);
+        return;
+    }
     const StridedIter it = coalesce(shape, std::vector<Shape>(strides.begin(), strides.end()));
     const size_t rank = it.shape.size();
     std::array<int64_t, K> inner{};
@@ -30,7 +55,6 @@ void for_each_row(const Shape& shape, const std::array<Shape, K>& strides, Row r
     const int64_t n_inner = it.shape[rank - 1];
     const int64_t n_rows = numel(it.shape) / n_inner;
     // Split long rows too, so a single contiguous run still uses every thread.
-    const int64_t piece = 1 << 14;
     const int64_t pieces_per_row = (n_inner + piece - 1) / piece;
     const int64_t grain = std::max<int64_t>(1, piece / n_inner);
     // The offsets of row r (rows in C order over the outer axes), and its position.
