@@ -1,9 +1,23 @@
 # Cython's types for pydl/tensor.py (Note [Compiled engine] in CMakeLists.txt): the .py is
 # the source; this file only tells the compiler what it may assume when it builds it.
-# _Node becomes an extension type: its fields are C struct members, so recording an op and
-# walking the graph read and write them without attribute lookups. Tensor stays a Python
-# class: pydl._tensor_methods installs its methods after import, which an extension type
-# would refuse.
+# _Node and Tensor's fields become extension types, whose fields are C struct members:
+# recording an op and walking the graph read and write them without attribute lookups.
+# Tensor itself stays a Python subclass of _TensorFields: pydl._tensor_methods installs
+# its methods after import, which an extension type would refuse.
+cimport cython
+
+
+cdef class _TensorFields:
+    cdef public object _array
+    cdef public object _base
+    cdef public object _ctx
+    cdef public object _slot
+    cdef public object _version
+    cdef public object _view_fn
+    cdef public object grad
+    cdef public object requires_grad
+    cdef object __weakref__
+
 
 cdef class _Node:
     cdef public object backward
@@ -13,3 +27,10 @@ cdef class _Node:
     cdef public object saved
     cdef public object versions
     cdef object __weakref__
+
+
+@cython.locals(t=_TensorFields, node=_Node)
+cpdef record(out, inputs=*, backward=*, saved=*, reads=*)
+
+@cython.locals(t=_TensorFields)
+cpdef _constant(data)

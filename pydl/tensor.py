@@ -336,13 +336,10 @@ def _conversion_error(
 _KINDS = {"U": "str", "S": "bytes", "O": "object", "M": "datetime", "m": "timedelta", "V": "void"}
 
 
-class Tensor:
-    """An n-dimensional array with optional gradient tracking.
-
-    Its values are a NumPy array (`numpy()` returns it without copying): C-contiguous when
-    a kernel made it, a strided view of another tensor's array when a view op did (Note
-    [Views]). `data` is a detached Tensor over the same memory, as PyTorch's.
-    """
+class _TensorFields:
+    """A Tensor's fields, apart from its methods: the compiled engine (tensor.pxd) makes this
+    an extension type, so that it reads and writes them as C struct members, while Tensor
+    stays a Python class whose methods pydl._tensor_methods installs after import."""
 
     # _ctx: the node that made this tensor (None for a leaf); _slot: which of its outputs.
     # _version: the version counter, a one-item list shared with every view of the same
@@ -361,6 +358,17 @@ class Tensor:
         "grad",
         "requires_grad",
     )
+
+
+class Tensor(_TensorFields):
+    """An n-dimensional array with optional gradient tracking.
+
+    Its values are a NumPy array (`numpy()` returns it without copying): C-contiguous when
+    a kernel made it, a strided view of another tensor's array when a view op did (Note
+    [Views]). `data` is a detached Tensor over the same memory, as PyTorch's.
+    """
+
+    __slots__ = ()
     __array_priority__ = 1000  # so ndarray + Tensor dispatches to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -421,6 +429,19 @@ class Tensor:
 
     def __dlpack_device__(self) -> tuple[int, int]:
         return self._array.__dlpack_device__()
+
+    def __reduce__(self) -> tuple:
+        """Pickle the same way in both engines (a compiled _TensorFields would otherwise
+        pickle through a helper that the .py sources lack); a leaf with its fields."""
+        if self._ctx is not None and self.requires_grad:
+            raise RuntimeError(
+                "Cowardly refusing to serialize non-leaf tensor which requires_grad, since "
+                "autograd does not support crossing process boundaries.  If you just want "
+                "to transfer the data, call detach() on the tensor before serializing "
+                "(e.g., putting it on the queue)."
+            )  # PyTorch's message
+        fields = (self._array, self.requires_grad, self.grad, self._base, self._version)
+        return (_unpickle, (type(self), fields, self._view_fn))
 
     @property
     def is_leaf(self) -> bool:
@@ -874,6 +895,13 @@ def _memory_owner(a: np.ndarray) -> np.ndarray:
     while isinstance(a.base, np.ndarray):
         a = a.base
     return a
+
+
+def _unpickle(cls: type, fields: tuple, view_fn: Any) -> Tensor:
+    t = cls.__new__(cls)
+    t._array, t.requires_grad, t.grad, t._base, t._version = fields
+    t._ctx, t._slot, t._view_fn = None, 0, view_fn
+    return t
 
 
 def _constant(data: np.ndarray) -> Tensor:

@@ -95,3 +95,30 @@ def test_pure_python_switch_runs_the_sources_with_identical_results(tmp_path):
         assert runs["0"][0] == "cython", runs["0"]
     # the compiled sources compute exactly what they say
     np.testing.assert_array_equal(runs["0"][2], runs["1"][2])
+
+
+PICKLE = """
+import pickle, sys, pydl
+from pydl import nn
+if sys.argv[1] == "write":
+    t = pydl.tensor([1.0, 2.0], requires_grad=True)
+    t.grad = pydl.tensor([3.0, 4.0])
+    pydl.manual_seed(0)
+    with open(sys.argv[2], "wb") as f:
+        pickle.dump((t, nn.Linear(2, 1)), f)
+else:
+    with open(sys.argv[2], "rb") as f:
+        t, m = pickle.load(f)
+    print(t.tolist(), t.grad.tolist(), t.requires_grad, type(m.weight).__name__)
+"""
+
+
+@pytest.mark.parametrize("writer, reader", [("0", "1"), ("1", "0")])
+def test_tensors_pickled_by_one_engine_load_in_the_other(tmp_path, writer, reader):
+    # A compiled extension type would pickle through a helper the .py sources lack.
+    path = str(tmp_path / "t.pkl")
+    proc = run_script(tmp_path, PICKLE, "write", path, env={"PYDL_PURE_PYTHON": writer})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_script(tmp_path, PICKLE, "read", path, env={"PYDL_PURE_PYTHON": reader})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split("\n")[0] == "[1.0, 2.0] [3.0, 4.0] True Parameter"
