@@ -34,3 +34,13 @@ cpdef record(out, inputs=*, backward=*, saved=*, reads=*)
 
 @cython.locals(t=_TensorFields)
 cpdef _constant(data)
+
+# The backward walk: its nodes' fields as struct members.
+@cython.locals(node=_Node)
+cpdef list _topo_order(root)
+
+@cython.locals(node=_Node, slots=list)
+cpdef _run_backward(root, grad, retain_graph, wanted=*, create_graph=*)
+
+@cython.locals(slots=list)
+cdef _deliver(dict pending, dict leaves, t, node, slot, g)

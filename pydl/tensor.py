@@ -729,19 +729,7 @@ def _run_backward(
     # a non-leaf's gradient is complete in its node's slot when that node runs
     wanted_slots = {(id(t._ctx), t._slot): i for i, t in enumerate(wanted) if t._ctx is not None}
     node_hooks = _NODE_HOOKS if len(_NODE_HOOKS) else None
-
-    def deliver(t: Tensor, node: _Node | None, slot: int, g: np.ndarray) -> None:
-        if node is None:
-            prev = leaves.get(id(t))
-            leaves[id(t)] = (t, g if prev is None else _sum_grads(prev[1], g))
-            return
-        slots = pending.get(id(node))
-        if slots is None:
-            slots = pending[id(node)] = [None] * node.outputs
-        prev = slots[slot]
-        slots[slot] = g if prev is None else _sum_grads(prev, g)
-
-    deliver(root, root._ctx, root._slot, grad)
+    _deliver(pending, leaves, root, root._ctx, root._slot, grad)
     for node in reversed(_topo_order(root._ctx)) if root._ctx is not None else ():
         slots = pending.pop(id(node), None)
         if slots is None:
@@ -760,7 +748,7 @@ def _run_backward(
         input_grads = node.backward(node, slots[0] if node.outputs == 1 else tuple(slots))
         for inp, edge, ig in zip(node.inputs, node.edges, input_grads):
             if ig is not None and edge is not None:
-                deliver(inp, edge[0], edge[1], ig)
+                _deliver(pending, leaves, inp, edge[0], edge[1], ig)
         if not retain_graph:
             node.backward = None
             node.saved = None
@@ -774,6 +762,19 @@ def _run_backward(
             found[i] = leaves[id(t)][1]
     # copies: a gradient may be a view of a saved array, of the caller's grad or of another
     return [None if g is None else np.array(g, copy=True) for g in found]
+
+
+def _deliver(pending: dict, leaves: dict, t: Tensor, node: Any, slot: int, g: np.ndarray) -> None:
+    """Add g to what _run_backward holds for t: its leaf's sum, or its node's output slot."""
+    if node is None:
+        prev = leaves.get(id(t))
+        leaves[id(t)] = (t, g if prev is None else _sum_grads(prev[1], g))
+        return
+    slots = pending.get(id(node))
+    if slots is None:
+        slots = pending[id(node)] = [None] * node.outputs
+    prev = slots[slot]
+    slots[slot] = g if prev is None else _sum_grads(prev, g)
 
 
 def _raise_freed() -> None:
