@@ -44,3 +44,6 @@ cpdef _run_backward(root, grad, retain_graph, wanted=*, create_graph=*)
 
 @cython.locals(slots=list)
 cdef _deliver(dict pending, dict leaves, t, node, slot, g)
+
+@cython.locals(t=_TensorFields)
+cpdef _accumulate_into_leaves(leaves, root_grad, graph=*)
