@@ -124,7 +124,8 @@ def build_info() -> dict:
     """Version, compiler, SIMD level detected at run time, thread count, how idle kernel
     threads wait (`wait_policy`: Note [Wait policy]), and which engine runs: `engine` is
     "cython" when the hot path is the compiled one, "python" otherwise (PYDL_PURE_PYTHON=1,
-    or built without Cython), with the compiled modules in `cython_modules`."""
+    or built without Cython), with the compiled modules imported so far in `cython_modules`
+    (`import pydl` imports them all)."""
     import sys
     from importlib.machinery import EXTENSION_SUFFIXES
 

@@ -19,13 +19,16 @@ class _SourceFirst:
             return None
         leaf = name.rpartition(".")[2]
         for folder in path:
+            if os.path.isfile(os.path.join(folder, leaf, "__init__.py")):
+                return None  # a package comes first, as for Python's own finder
             source = os.path.join(folder, leaf + ".py")
             if os.path.isfile(source):
                 return importlib.util.spec_from_file_location(name, source)
-        return None  # a package or the C++ core: the usual finders
+        return None  # the C++ core: the usual finders
 
 
 def requested() -> bool:
+    """PYDL_PURE_PYTHON set to anything but "" or "0"."""
     return os.environ.get("PYDL_PURE_PYTHON", "0") not in ("", "0")
 
 

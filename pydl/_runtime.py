@@ -81,8 +81,8 @@ def _register_with_threadpoolctl() -> None:
     class PydlController(threadpoolctl.LibController):
         user_api = "pydl"
         internal_api = "pydl"
-        # the module's file name; other `_core` modules (SciPy's) lack check_symbols, so
-        # threadpoolctl passes over them once it has built their controller
+        # the module's file name; other `_core` modules (SciPy's) lack the symbol in
+        # check_symbols, so threadpoolctl passes over them once it has built their controller
         filename_prefixes = ("_core",)
         check_symbols = ("pydl_threadpool_get_num_threads",)
 

@@ -195,8 +195,8 @@ def _as_array(data: Any, dtype: Any, caller: str = "") -> np.ndarray:
 # the user called and its argument, found on the error path only by walking the stack to
 # the outermost pydl frame that holds the value as a parameter: the hot path pays nothing.
 # Functions compiled by Cython (Note [Compiled engine]) have no frames: the public ones
-# among them (tensor(), Tensor(), backward()) pass their own prefix, used when no frame
-# names the value.
+# among them (tensor(), Tensor(), Tensor.backward()) pass the prefix their frame would
+# give, used when no frame names the value.
 _PYDL_DIR = __file__.rsplit("/", 1)[0] + "/"
 # generic wrappers (any file), and the conversion's own frames (tensor.py, _ops/_util.py)
 _WRAPPERS = frozenset({"fn", "run", "call", "wrapper", "method", "inner", "new", "<lambda>"})
@@ -372,7 +372,8 @@ class Tensor(_TensorFields):
     __array_priority__ = 1000  # so ndarray + Tensor dispatches to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self._array = _as_array(data, dtype, "Tensor(): argument 'data' ")
+        caller = "Tensor" if type(self) is Tensor else type(self).__name__
+        self._array = _as_array(data, dtype, f"{caller}(): argument 'data' ")
         self.grad: Tensor | None = None
         self._ctx: _Node | None = None
         self._slot = 0
@@ -432,7 +433,10 @@ class Tensor(_TensorFields):
 
     def __reduce__(self) -> tuple:
         """Pickle the same way in both engines (a compiled _TensorFields would otherwise
-        pickle through a helper that the .py sources lack); a leaf with its fields."""
+        pickle through a helper that the .py sources lack): a leaf with its values, grad and
+        requires_grad, and a subclass's attributes. A view comes back as a tensor of its
+        own (its copied values share no memory with a copied base); a gradient in a graph
+        (create_graph) comes back as a plain tensor of its values."""
         if self._ctx is not None and self.requires_grad:
             raise RuntimeError(
                 "Cowardly refusing to serialize non-leaf tensor which requires_grad, since "
@@ -440,8 +444,21 @@ class Tensor(_TensorFields):
                 "to transfer the data, call detach() on the tensor before serializing "
                 "(e.g., putting it on the queue)."
             )  # PyTorch's message
-        fields = (self._array, self.requires_grad, self.grad, self._base, self._version)
-        return (_unpickle, (type(self), fields, self._view_fn))
+        grad = self.grad
+        if grad is not None and grad._ctx is not None:
+            grad = _constant(grad._array)
+        state = getattr(self, "__dict__", None)
+        return (_unpickle, (type(self), self._array, self.requires_grad, grad), state)
+
+    def __setstate__(self, state: Any) -> None:
+        """A subclass's attributes (from __reduce__), or a pickle of pydl before it, which
+        holds (None or attributes, {slot: value})."""
+        if isinstance(state, tuple):
+            state, slots = state
+            for name, value in (slots or {}).items():
+                setattr(self, name, value)
+        if state:
+            self.__dict__.update(state)
 
     @property
     def is_leaf(self) -> bool:
@@ -583,7 +600,7 @@ class Tensor(_TensorFields):
                 )
             g = np.ones_like(self._array)
         else:
-            g = _as_array(gradient, self.dtype, "backward(): argument 'gradient' ")
+            g = _as_array(gradient, self.dtype, "Tensor.backward(): argument 'gradient' ")
             if g.shape != self.shape:
                 raise ValueError(
                     f"gradient has shape {g.shape} but the tensor has shape {self.shape}"
@@ -898,10 +915,10 @@ def _memory_owner(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _unpickle(cls: type, fields: tuple, view_fn: Any) -> Tensor:
+def _unpickle(cls: type, array: np.ndarray, requires_grad: bool, grad: Any) -> Tensor:
     t = cls.__new__(cls)
-    t._array, t.requires_grad, t.grad, t._base, t._version = fields
-    t._ctx, t._slot, t._view_fn = None, 0, view_fn
+    t._array, t.requires_grad, t.grad = array, requires_grad, grad
+    t._ctx, t._slot, t._version, t._base, t._view_fn = None, 0, None, None, None
     return t
 
 

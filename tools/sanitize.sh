@@ -60,13 +60,16 @@ built=$(date +%s)
 # the package, with the sanitized module in place of the worktree's
 rm -rf "$PKG"
 mkdir -p "$PKG"
-(cd "$ROOT" && tar --exclude='__pycache__' --exclude='_core*.so' -cf - pydl) | tar -xf - -C "$PKG"
+# every extension left out: the compiled engine modules are not sanitized builds, and could
+# be older than their .py (the run below uses the sources: PYDL_PURE_PYTHON=1)
+(cd "$ROOT" && tar --exclude='__pycache__' --exclude='*.so' -cf - pydl) | tar -xf - -C "$PKG"
 cp "$BUILD"/_core*.so "$PKG/pydl/"
 
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:max_allocation_size_mb=8192:handle_abort=1:detect_stack_use_after_return=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export PYDL_SANITIZED=1
+export PYDL_PURE_PYTHON=1
 export PYTHONPATH="$PKG"
 export OMP_WAIT_POLICY=PASSIVE
 export OMP_NUM_THREADS=2
