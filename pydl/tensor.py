@@ -196,7 +196,9 @@ def _as_array(data: Any, dtype: Any, caller: str = "") -> np.ndarray:
 # the outermost pydl frame that holds the value as a parameter: the hot path pays nothing.
 # Functions compiled by Cython (Note [Compiled engine]) have no frames: the public ones
 # among them (tensor(), Tensor(), Tensor.backward()) pass the prefix their frame would
-# give, used when no frame names the value.
+# give, used when no frame names the value; a compiled op catches the conversion error of
+# its arguments and re-raises it through name_argument, which adds the prefix (the
+# error's value and whether a frame named it travel with it: _marked).
 _PYDL_DIR = __file__.rsplit("/", 1)[0] + "/"
 # generic wrappers (any file), and the conversion's own frames (tensor.py, _ops/_util.py)
 _WRAPPERS = frozenset({"fn", "run", "call", "wrapper", "method", "inner", "new", "<lambda>"})
@@ -275,7 +277,8 @@ def _not_a_tensor_error(data: Any) -> Exception:
     takes no lists)."""
     where = _argument_of(data)
     if isinstance(data, (list, tuple)):
-        return TypeError(f"{where}must be a tensor or a number, got {type(data).__name__}")
+        err = TypeError(f"{where}must be a tensor or a number, got {type(data).__name__}")
+        return _marked(err, data, where)
     try:
         arr = np.asarray(data)
     except Exception:  # noqa: BLE001 - only to describe it
@@ -294,6 +297,31 @@ def _conversion_error(
     """The exception for data no pydl tensor can hold (Note [Conversion errors])."""
     if where is None:
         where = _argument_of(data) or caller
+    return _marked(_describe(data, arr, cause, where, expected), data, where)
+
+
+def _marked(err: Exception, value: Any, where: str) -> Exception:
+    """err, carrying the value it is about and whether its message names the argument, for
+    name_argument."""
+    err.pydl_value, err.pydl_named = value, bool(where)
+    return err
+
+
+def name_argument(err: Exception, fn: str, **arguments: Any) -> Exception:
+    """A conversion error raised under a compiled op, which has no frame to name it (Note
+    [Conversion errors]): the same error with "fn(): argument 'name' " in front, for the
+    argument that holds the offending value (or holds it in a list). Any other exception,
+    or one a frame already named, comes back as is."""
+    if getattr(err, "pydl_named", True):
+        return err
+    value = err.pydl_value
+    for name, arg in arguments.items():
+        if arg is value or (type(arg) in (list, tuple) and any(v is value for v in arg)):
+            return _marked(type(err)(f"{fn}(): argument '{name}' {err}"), value, name)
+    return err
+
+
+def _describe(data: Any, arr: Any, cause: Any, where: str, expected: str) -> Exception:
     kind = arr.dtype.kind if arr is not None else None
     if kind == "c" or (arr is None and isinstance(data, complex)):
         dt = arr.dtype if arr is not None else "complex"

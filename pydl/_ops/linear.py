@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from ..tensor import Tensor, as_tensor, grad_needed, record
+from ..tensor import Tensor, as_tensor, grad_needed, name_argument, record
 from ._util import tensor_pair
 from .layout import reshape, squeeze, unsqueeze
 from .registry import OPS, op
@@ -22,7 +22,10 @@ def _matmul_backward(node: Any, g: np.ndarray) -> Any:
 @op(method=True, toplevel=True)
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy's rules: 1-D operands are promoted, batch dims broadcast."""
-    a, b = tensor_pair(a, b)
+    try:  # compiled, this module has no frames to name the argument: name_argument does
+        a, b = tensor_pair(a, b)
+    except (TypeError, ValueError) as e:
+        raise name_argument(e, "matmul", a=a, b=b) from None
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul needs operands of rank >= 1; got shapes {a.shape} and {b.shape}")
     if a.ndim == 1 and b.ndim == 1:  # a dot product: a 0-d result
@@ -92,7 +95,10 @@ def linear(
     ops declared with `epilogue=`, today "relu", "gelu", "tanh", "sigmoid") are applied by
     the GEMM's epilogue.
     """
-    x = as_tensor(x)
+    try:
+        x = as_tensor(x)
+    except (TypeError, ValueError) as e:
+        raise name_argument(e, "linear", x=x) from None
     check_operands("linear", x, weight, bias)
     if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
@@ -125,7 +131,10 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     from .layout import permute
     from .reduce import sum as reduce_sum
 
-    x1, x2 = as_tensor(input1), as_tensor(input2)
+    try:
+        x1, x2 = as_tensor(input1), as_tensor(input2)
+    except (TypeError, ValueError) as e:
+        raise name_argument(e, "bilinear", input1=input1, input2=input2) from None
     if weight.ndim != 3 or x1.shape[:-1] != x2.shape[:-1]:
         raise ValueError(
             f"bilinear expects inputs (*, in1) and (*, in2) with the same leading dims and "

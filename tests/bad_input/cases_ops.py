@@ -51,7 +51,7 @@ class _AsSelf:
         attr = inspect.getattr_static(pydl.Tensor, name, None)
         if isinstance(attr, property):
             return attr.fget(self._value)
-        if inspect.isfunction(attr):
+        if inspect.isroutine(attr):  # a Python function, or a compiled one (a cyfunction)
             return functools.partial(attr, self._value)
         return getattr(self._value, name)  # no Tensor method: what the value itself has
 
