@@ -300,24 +300,27 @@ def _conversion_error(
     return _marked(_describe(data, arr, cause, where, expected), data, where)
 
 
-def _marked(err: Exception, value: Any, where: str) -> Exception:
-    """err, carrying the value it is about and whether its message names the argument, for
-    name_argument."""
-    err.pydl_value, err.pydl_named = value, bool(where)
+def _marked(err: Exception, value: Any, where: str, named_by: str = "frame") -> Exception:
+    """err, carrying for name_argument the value it is about, its message without the
+    prefix `where`, and what named the argument: "frame", "op" (name_argument) or ""."""
+    err.pydl_value, err.pydl_bare = value, str(err)[len(where) :]
+    err.pydl_named = named_by if where else ""
     return err
 
 
 def name_argument(err: Exception, fn: str, **arguments: Any) -> Exception:
     """A conversion error raised under a compiled op, which has no frame to name it (Note
     [Conversion errors]): the same error with "fn(): argument 'name' " in front, for the
-    argument that holds the offending value (or holds it in a list). Any other exception,
-    or one a frame already named, comes back as is."""
-    if getattr(err, "pydl_named", True):
+    argument that holds the offending value (or holds it in a list). The outermost op that
+    holds the value names it, as the frame walk would: an op calling another replaces its
+    name. Any other exception, or one a frame named, comes back as is."""
+    if getattr(err, "pydl_named", "frame") == "frame":
         return err
     value = err.pydl_value
     for name, arg in arguments.items():
         if arg is value or (type(arg) in (list, tuple) and any(v is value for v in arg)):
-            return _marked(type(err)(f"{fn}(): argument '{name}' {err}"), value, name)
+            where = f"{fn}(): argument '{name}' "
+            return _marked(type(err)(where + err.pydl_bare), value, where, "op")
     return err
 
 

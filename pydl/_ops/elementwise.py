@@ -8,9 +8,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import backend as _b
-from ..tensor import Tensor, record
+from ..tensor import Tensor, name_argument, record
 from ._util import tensor_pair
-from .registry import op
+from .registry import op, renames_frames
 
 
 def _binary(
@@ -42,10 +42,16 @@ def _binary(
     def fn(a: Any, b: Any) -> Tensor:
         # Hot path (every arithmetic op of every step): Tensor operands of one dtype skip
         # conversion (NumPy's builtin dtypes are singletons; `is` misses only rare equals).
-        if type(a) is not Tensor or type(b) is not Tensor or a._array.dtype is not b._array.dtype:
-            a, b = tensor_pair(a, b, floating)
-        elif floating and a._array.dtype.kind != "f":
-            a, b = tensor_pair(a, b, floating)
+        if (
+            type(a) is not Tensor
+            or type(b) is not Tensor
+            or a._array.dtype is not b._array.dtype
+            or (floating and a._array.dtype.kind != "f")
+        ):
+            try:  # compiled, this module has no frames to name the argument: name_argument does
+                a, b = tensor_pair(a, b, floating)
+            except (TypeError, ValueError) as e:
+                raise name_argument(e, name, a=a, b=b) from None
         try:
             y = getattr(_b.active, fwd_name)(a._array, b._array)
         except ValueError as e:  # shapes that do not broadcast: say which op
@@ -53,7 +59,8 @@ def _binary(
         return record(y, (a, b), backward, None, reads)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__code__ = fn.__code__.replace(co_name=name, co_qualname=name)  # errors name the op
+    if renames_frames(fn, name):
+        fn.__code__ = fn.__code__.replace(co_name=name, co_qualname=name)  # errors name the op
     fn.__doc__ = doc
     fn.__module__ = __name__
     return op(method=True, toplevel=True)(fn) if declare else fn
@@ -85,11 +92,14 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     """input / other, broadcasting; integers divide in floating point. rounding_mode 'trunc'
     rounds toward zero and 'floor' down (Python's //), both in the operands' dtype
     (integers stay integers) with zero gradient (pydl/_ops/pointwise.py)."""
-    if rounding_mode is None:
-        return true_div(input, other)
-    from .pointwise import divide_rounded  # pointwise imports this module
+    try:
+        if rounding_mode is None:
+            return true_div(input, other)
+        from .pointwise import divide_rounded  # pointwise imports this module
 
-    return divide_rounded(input, other, rounding_mode)
+        return divide_rounded(input, other, rounding_mode)
+    except (TypeError, ValueError) as e:
+        raise name_argument(e, "div", input=input, other=other) from None
 
 
 pow = _binary("pow", "a ** b, broadcasting as NumPy.", True)
@@ -120,5 +130,8 @@ def where(condition: Any, a: Any = None, b: Any = None) -> Tensor:
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
     cond = np.asarray(cond, order="C")
-    a, b = tensor_pair(a, b)
+    try:
+        a, b = tensor_pair(a, b)
+    except (TypeError, ValueError) as e:
+        raise name_argument(e, "where", a=a, b=b) from None
     return record(_b.active.where_forward(cond, a._array, b._array), (a, b), _where_backward, cond)

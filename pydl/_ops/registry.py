@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import types
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -61,6 +62,13 @@ class OpDecl:
 OPS: dict[str, OpDecl] = {}
 
 
+def renames_frames(fn: Callable, name: str) -> bool:
+    """Whether fn is a shared wrapper (an interpreted function named otherwise) whose code
+    should be renamed `name`, so that its frames say the op's name (Note [Conversion errors]
+    in pydl/tensor.py). A compiled function has neither frames nor a writable __code__."""
+    return isinstance(fn, types.FunctionType) and fn.__code__.co_name != name
+
+
 def op(
     kernels: tuple[str, ...] | None = None,
     aliases: tuple[str, ...] = (),
@@ -76,7 +84,7 @@ def op(
 
     def declare(fn: Callable) -> Callable:
         op_name = fn.__name__
-        if fn.__code__.co_name != op_name:  # a shared wrapper: its frames say the op's name
+        if renames_frames(fn, op_name):
             fn.__code__ = fn.__code__.replace(co_name=op_name, co_qualname=op_name)
         if op_name in OPS:
             raise RuntimeError(f"op {op_name!r} is declared twice")
