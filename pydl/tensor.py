@@ -165,19 +165,17 @@ class _Node:
         self.versions = versions
 
 
-def _as_array(data: Any, dtype: Any, caller: str = "") -> np.ndarray:
-    """data as a C-contiguous array of numbers. caller: the error's "f(): argument 'x' "
-    when no Python frame on the stack names it (Note [Conversion errors])."""
+def _as_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data._array
     elif isinstance(data, np.ndarray) and data.dtype.kind not in "fiub":
-        raise _conversion_error(data, data, caller=caller)  # before a cast drops imaginary parts
+        raise _conversion_error(data, data)  # before a cast would drop imaginary parts
     try:
         arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype, order="C")
     except (ValueError, TypeError, OverflowError) as e:
-        raise _conversion_error(data, None, e, caller=caller) from None
+        raise _conversion_error(data, None, e) from None
     if arr.dtype.kind not in "fiub":
-        raise _conversion_error(data, arr, caller=caller)
+        raise _conversion_error(data, arr)
     if dtype is not None:
         return arr
     if not isinstance(data, (np.ndarray, np.generic)):
@@ -194,11 +192,11 @@ def _as_array(data: Any, dtype: Any, caller: str = "") -> np.ndarray:
 # ragged list, an int beyond 64 bits) fails in one place. The message names the function
 # the user called and its argument, found on the error path only by walking the stack to
 # the outermost pydl frame that holds the value as a parameter: the hot path pays nothing.
-# Functions compiled by Cython (Note [Compiled engine]) have no frames: the public ones
-# among them (tensor(), Tensor(), Tensor.backward()) pass the prefix their frame would
-# give, used when no frame names the value; a compiled op catches the conversion error of
-# its arguments and re-raises it through name_argument, which adds the prefix (the
-# error's value and whether a frame named it travel with it: _marked).
+# Functions compiled by Cython (Note [Compiled engine]) have no frames: a compiled public
+# function (an op, tensor(), Tensor(), Tensor.backward()) catches the conversion error of
+# its arguments and re-raises it through name_argument, which adds the prefix its frame
+# would have given (the error's value and whether a frame named it travel with it:
+# _marked).
 _PYDL_DIR = __file__.rsplit("/", 1)[0] + "/"
 # generic wrappers (any file), and the conversion's own frames (tensor.py, _ops/_util.py)
 _WRAPPERS = frozenset({"fn", "run", "call", "wrapper", "method", "inner", "new", "<lambda>"})
@@ -292,11 +290,10 @@ def _conversion_error(
     cause: Exception | None = None,
     where: str | None = None,
     expected: str = "a Tensor, a NumPy array or (nested lists of) numbers",
-    caller: str = "",
 ) -> Exception:
     """The exception for data no pydl tensor can hold (Note [Conversion errors])."""
     if where is None:
-        where = _argument_of(data) or caller
+        where = _argument_of(data)
     return _marked(_describe(data, arr, cause, where, expected), data, where)
 
 
@@ -403,8 +400,10 @@ class Tensor(_TensorFields):
     __array_priority__ = 1000  # so ndarray + Tensor dispatches to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        caller = "Tensor" if type(self) is Tensor else type(self).__name__
-        self._array = _as_array(data, dtype, f"{caller}(): argument 'data' ")
+        try:
+            self._array = _as_array(data, dtype)
+        except (TypeError, ValueError) as e:
+            raise name_argument(e, type(self).__name__, data=data) from None
         self.grad: Tensor | None = None
         self._ctx: _Node | None = None
         self._slot = 0
@@ -631,7 +630,10 @@ class Tensor(_TensorFields):
                 )
             g = np.ones_like(self._array)
         else:
-            g = _as_array(gradient, self.dtype, "Tensor.backward(): argument 'gradient' ")
+            try:
+                g = _as_array(gradient, self.dtype)
+            except (TypeError, ValueError) as e:
+                raise name_argument(e, "Tensor.backward", gradient=gradient) from None
             if g.shape != self.shape:
                 raise ValueError(
                     f"gradient has shape {g.shape} but the tensor has shape {self.shape}"
@@ -1096,7 +1098,10 @@ def tensor(
         _device(device)
     dt = dtype_arg(dtype, "tensor")
     src = data._array if isinstance(data, Tensor) else data
-    arr = _as_array(src, dt, "tensor(): argument 'data' ")
+    try:
+        arr = _as_array(src, dt)
+    except (TypeError, ValueError) as e:
+        raise name_argument(e, "tensor", data=src) from None
     if isinstance(src, np.ndarray) and np.may_share_memory(arr, src):
         arr = arr.copy()
     t = _constant(np.asarray(arr, order="C"))
