@@ -29,6 +29,9 @@ cdef class _Node:
     cdef object __weakref__
 
 
+@cython.locals(node=_Node, i=_TensorFields, k=Py_ssize_t)
+cpdef _Node _new_node(backward, tuple inputs, saved, outputs, reads)
+
 @cython.locals(t=_TensorFields, node=_Node)
 cpdef record(out, inputs=*, backward=*, saved=*, reads=*)
 

@@ -139,30 +139,33 @@ class _Node:
     # not redirect this node's gradient. versions: Note [Version counter].
     __slots__ = ("__weakref__", "backward", "edges", "inputs", "outputs", "saved", "versions")
 
-    def __init__(
-        self, backward: Callable, inputs: tuple, saved: Any, outputs: int, reads: Any
-    ) -> None:
-        self.backward = backward
-        self.inputs = inputs
-        self.saved = saved
-        self.outputs = outputs
-        # Plain loops, not comprehensions: this runs for every recorded op, and a
-        # comprehension costs a function call in CPython 3.11.
-        if type(reads) is not bool and type(reads) is not tuple:
-            reads = reads(*inputs)
-        edges = []
-        versions = None
-        k = 0
-        for i in inputs:
-            edges.append((i._ctx, i._slot) if i.requires_grad else None)
-            if reads is True or (reads is not False and reads[k]):
-                if versions is None:
-                    versions = []
-                v = i._version
-                versions.append((i, 0 if v is None else v[0]))
-            k += 1
-        self.edges = edges
-        self.versions = versions
+
+def _new_node(backward: Callable, inputs: tuple, saved: Any, outputs: int, reads: Any) -> _Node:
+    """The node recording one op (a function, not _Node.__init__: compiled, allocating the
+    extension type directly and filling its struct skips the type call's argument parsing)."""
+    node = _Node.__new__(_Node)
+    node.backward = backward
+    node.inputs = inputs
+    node.saved = saved
+    node.outputs = outputs
+    # Plain loops, not comprehensions: this runs for every recorded op, and a
+    # comprehension costs a function call in CPython 3.11.
+    if type(reads) is not bool and type(reads) is not tuple:
+        reads = reads(*inputs)
+    edges = []
+    versions = None
+    k = 0
+    for i in inputs:
+        edges.append((i._ctx, i._slot) if i.requires_grad else None)
+        if reads is True or (reads is not False and reads[k]):
+            if versions is None:
+                versions = []
+            v = i._version
+            versions.append((i, 0 if v is None else v[0]))
+        k += 1
+    node.edges = edges
+    node.versions = versions
+    return node
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
@@ -957,7 +960,7 @@ def _unpickle(cls: type, array: np.ndarray, requires_grad: bool, grad: Any) -> T
 
 def _constant(data: np.ndarray) -> Tensor:
     """A leaf over data, without a copy or a conversion: the fast constructor."""
-    t = Tensor.__new__(Tensor)
+    t = _TensorFields.__new__(Tensor)
     t._array, t.grad, t._ctx, t._slot, t.requires_grad = data, None, None, 0, False
     t._version = t._base = t._view_fn = None
     return t
@@ -994,10 +997,10 @@ def record(
         for i in inputs:
             if i.requires_grad:
                 n = len(out) if type(out) is tuple else 1
-                node = _Node(backward, tuple(inputs), saved, n, reads)
+                node = _new_node(backward, tuple(inputs), saved, n, reads)
                 break
     if type(out) is not tuple:
-        t = Tensor.__new__(Tensor)
+        t = _TensorFields.__new__(Tensor)
         t._array, t.grad, t._ctx, t._slot, t.requires_grad = out, None, node, 0, node is not None
         t._version = t._base = t._view_fn = None
         if node is not None and (saved is out or (type(saved) is tuple and _is_saved(out, saved))):
@@ -1007,7 +1010,7 @@ def record(
     for slot, data in enumerate(out):
         t = None
         if data is not None:
-            t = Tensor.__new__(Tensor)
+            t = _TensorFields.__new__(Tensor)
             t._array, t.grad, t._ctx, t._slot = data, None, node, slot
             t.requires_grad = node is not None
             t._version = t._base = t._view_fn = None

@@ -13,6 +13,7 @@ from ..tensor import (
     Tensor,
     _as_array,
     _constant,
+    _new_node,
     _Node,
     _run_backward,
     enable_grad,
@@ -108,7 +109,7 @@ def grad(
 
         hand_out.differentiable = hand_out  # type: ignore[attr-defined]  # Note [Double backward]
         root = _constant(np.ones((), outs[0].dtype))
-        root._ctx = _Node(hand_out, tuple(outs), None, 1, False)
+        root._ctx = _new_node(hand_out, tuple(outs), None, 1, False)
         root.requires_grad, seed = True, root._array
     retain = create_graph if retain_graph is None else bool(retain_graph)
     found = _run_backward(root, seed, retain, wanted=ins, create_graph=create_graph)
