@@ -27,18 +27,26 @@ py::capsule pool_owner(void* ptr, size_t bytes) {
 }  // namespace
 
 py::array empty_as(const py::dtype& dtype, const Shape& shape) {
-    const std::vector<py::ssize_t> dims(shape.begin(), shape.end());
     const size_t bytes =
         checked_bytes(numel(shape), size_t(dtype.itemsize()));  // Note [Checked sizes]
     if (bytes < kPooledBytes) {  // NumPy's allocator (Note [Checked allocations])
         note_allocation(bytes);
-        try {
-            return py::array(dtype, dims);
-        } catch (py::error_already_set& e) {
-            if (e.matches(PyExc_MemoryError)) throw OutOfMemory(bytes);
-            throw;
+        // NumPy's constructor itself: py::array(dtype, shape) copies the shape into two
+        // vectors and computes strides NumPy computes anyway, which costs as much as
+        // NumPy's allocation at a few elements (a small model's every op).
+        auto& api = py::detail::npy_api::get();
+        static_assert(sizeof(Py_intptr_t) == sizeof(int64_t));
+        PyObject* arr = api.PyArray_NewFromDescr_(
+            api.PyArray_Type_, dtype.inc_ref().ptr(), int(shape.size()),
+            reinterpret_cast<const Py_intptr_t*>(shape.data()), nullptr, nullptr, 0, nullptr);
+        if (arr) return py::reinterpret_steal<py::array>(arr);
+        if (PyErr_ExceptionMatches(PyExc_MemoryError)) {
+            PyErr_Clear();
+            throw OutOfMemory(bytes);
         }
+        throw py::error_already_set();
     }
+    const std::vector<py::ssize_t> dims(shape.begin(), shape.end());
     void* ptr = buffer_acquire(bytes);
     py::capsule owner = pool_owner(ptr, bytes);
     return py::array(dtype, dims, std::vector<py::ssize_t>{}, ptr, owner);

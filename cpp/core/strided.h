@@ -26,6 +26,10 @@ inline bool walks_contiguously(const Shape& shape, const Shape& strides) {
 
 // Calls row(n, offsets, inner_strides) for every innermost run of the
 // iteration space: `offsets[k]` is operand k's element offset at the run's start.
+// The elements one task of for_each_row takes; at most this many, a walk runs on the caller's
+// thread.
+constexpr int64_t kRowPiece = 1 << 14;
+
 template <size_t K, typename Row>
 void for_each_row(const Shape& shape, const std::array<Shape, K>& strides, Row row) {
     const int64_t n = numel(shape);
@@ -35,7 +39,7 @@ void for_each_row(const Shape& shape, const std::array<Shape, K>& strides, Row r
     // its coalescing and thread pool bookkeeping, which cost more than the work at a few
     // elements (_core.mul_forward on 16 floats, timeit: 466 -> 216 ns a call). Its inner
     // strides are 1 where the general path passes 0 for a single element: one i = 0 step.
-    constexpr int64_t piece = 1 << 14;
+    constexpr int64_t piece = kRowPiece;
     bool contiguous = n <= piece;
     for (size_t k = 0; k < K && contiguous; ++k) contiguous = walks_contiguously(shape, strides[k]);
     if (contiguous) {

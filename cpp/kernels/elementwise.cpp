@@ -95,9 +95,18 @@ struct RemainderOp {
     static T db(T a, T b) { return -std::floor(a / b); }
 };
 
+// Note [Small same-shape operands]: operands of one shape (no broadcast) and at most one
+// task's worth of elements, the common case of a small model's ops, are one loop, as
+// for_each_row would make it (bit-identical), without the stride vectors it needs: those
+// allocations cost more than the arithmetic at a few elements.
 template <typename Op, typename T>
 void forward_impl(const T* a, const Shape& as, const T* b, const Shape& bs, T* out,
                   const Shape& os) {
+    if (as == bs && numel(os) <= kRowPiece) {  // Note [Small same-shape operands]
+        const int64_t n = numel(os);
+        for (int64_t i = 0; i < n; ++i) out[i] = Op::f(a[i], b[i]);
+        return;
+    }
     std::array<Shape, 3> st{contiguous_strides(os), broadcast_strides(as, os),
                             broadcast_strides(bs, os)};
     for_each_row<3>(os, st, [&](int64_t n, const auto& off, const auto& inc) {
@@ -124,6 +133,12 @@ template <typename Op, bool WrtA, typename T>
 void backward_one(const T* grad, const Shape& os, const T* a, const Shape& as, const T* b,
                   const Shape& bs, T* grad_x, const Shape& xs) {
     const bool direct = numel(xs) == numel(os);
+    if (as == bs && numel(os) <= kRowPiece) {  // Note [Small same-shape operands]
+        const int64_t n = numel(os);
+        for (int64_t i = 0; i < n; ++i)
+            grad_x[i] = grad[i] * (WrtA ? Op::da(a[i], b[i]) : Op::db(a[i], b[i]));
+        return;
+    }
     Scratch<T> tmp(direct ? 0 : numel(os));
     T* dst = direct ? grad_x : tmp.data();
     std::array<Shape, 4> st{contiguous_strides(os), contiguous_strides(os),
