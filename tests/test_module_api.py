@@ -232,3 +232,26 @@ def test_unflatten_flatten(rng, torch):
     assert repr(nn.Flatten(0, 1)) == repr(torch.nn.Flatten(0, 1))
     with pytest.raises(TypeError, match="unflattened_size"):
         nn.Unflatten(1, 3)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_linear_reads_weight_as_getattr_does(rng, fused):
+    """Linear's hot path reads its weight and bias without Module.__getattr__
+    (nn.module.module_attr); what it reads must stay what `lin.weight` gives: the
+    registered parameter, or a plain tensor set over it (as a parametrization does)."""
+    lin = nn.Linear(3, 4)
+    model = nn.Sequential(lin, nn.Tanh()) if fused else lin
+    x = pydl.tensor(rng.standard_normal((2, 3)).astype(np.float32))
+
+    def expected() -> np.ndarray:
+        y = x.numpy() @ lin.weight.detach().numpy().T + lin.bias.detach().numpy()
+        return np.tanh(y) if fused else y
+
+    np.testing.assert_allclose(model(x).detach().numpy(), expected(), rtol=1e-5, atol=1e-6)
+    del lin.weight
+    lin.weight = pydl.tensor(rng.standard_normal((4, 3)).astype(np.float32))
+    assert "weight" not in dict(lin.named_parameters())
+    np.testing.assert_allclose(model(x).detach().numpy(), expected(), rtol=1e-5, atol=1e-6)
+    del lin.weight
+    with pytest.raises(AttributeError, match="weight"):
+        model(x)

@@ -56,7 +56,8 @@ def check_operands(fn: str, x: Tensor, weight: Any, bias: Any) -> None:
         raise TypeError(
             f"{fn}(): argument 'bias' must be a Tensor or None, not {type(bias).__name__}"
         )
-    if x.dtype != weight.dtype and (x.dtype.kind != "f" or weight.dtype.kind != "f"):
+    xt, wt = x._array.dtype, weight._array.dtype
+    if xt is not wt and xt != wt and (xt.kind != "f" or wt.kind != "f"):
         raise RuntimeError(
             f"{fn}: input and weight must have the same dtype, but got {x.dtype} and {weight.dtype}"
         )
@@ -95,31 +96,35 @@ def linear(
     ops declared with `epilogue=`, today "relu", "gelu", "tanh", "sigmoid") are applied by
     the GEMM's epilogue.
     """
-    try:
-        x = as_tensor(x)
-    except (TypeError, ValueError) as e:
-        raise name_argument(e, "linear", x=x) from None
+    if type(x) is not Tensor:
+        try:
+            x = as_tensor(x)
+        except (TypeError, ValueError) as e:
+            raise name_argument(e, "linear", x=x) from None
     check_operands("linear", x, weight, bias)
-    if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+    # The checks read the arrays, not the Tensor properties: this runs for every layer of
+    # every step, and at a small model's sizes the properties' calls cost as much as the kernel.
+    xa, wa = x._array, weight._array
+    if wa.ndim != 2 or xa.ndim < 1 or xa.shape[-1] != wa.shape[1]:
         raise ValueError(
             f"linear: input of shape {x.shape} does not match weight of shape "
             f"{weight.shape} (expected input (..., {weight.shape[-1]}))"
         )
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(
-            f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}"
-        )
-    inputs = (x, weight) if bias is None else (x, weight, bias)
-    b = None if bias is None else bias._array
+    if bias is None:
+        inputs, ba = (x, weight), None
+    else:
+        inputs, ba = (x, weight, bias), bias._array
+        if ba.ndim != 1 or ba.shape[0] != wa.shape[0]:
+            raise ValueError(
+                f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}"
+            )
     if activation is None:
-        return record(
-            _b.active.linear_forward(x._array, weight._array, b), inputs, _linear_backward
-        )
+        return record(_b.active.linear_forward(xa, wa, ba), inputs, _linear_backward)
     if not _is_fusable(activation):
         fusable = sorted(d.epilogue for d in OPS.values() if d.epilogue)
         raise ValueError(f"linear: activation must be one of {fusable} or None, got {activation!r}")
     save = grad_needed(x, weight, bias)
-    y, pre = _b.active.linear_act_forward(x._array, weight._array, b, activation, save=save)
+    y, pre = _b.active.linear_act_forward(xa, wa, ba, activation, save=save)
     return record(y, inputs, _linear_act_backward, (y, pre, activation))
 
 

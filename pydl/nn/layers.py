@@ -14,7 +14,7 @@ from .._ops import inplace as inplace_ops
 from ..tensor import Tensor
 from . import functional as NF
 from . import _check, init
-from .module import Module, Parameter
+from .module import Module, Parameter, module_attr
 
 
 class Identity(Module):
@@ -52,12 +52,13 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.linear(x, self.weight, self.bias)
+        return F.linear(x, module_attr(self, "weight"), module_attr(self, "bias"))
 
     def _forward_then(self, x: Tensor, activation: str) -> Tensor | None:
         if type(self).forward is not Linear.forward:  # a subclass computes something else
             return None
-        return F.linear(x, self.weight, self.bias, activation=activation)
+        w, b = module_attr(self, "weight"), module_attr(self, "bias")
+        return F.linear(x, w, b, activation=activation)
 
     def extra_repr(self) -> str:
         return (

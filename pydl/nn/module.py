@@ -637,6 +637,21 @@ class Module:
         return head + ")"
 
 
+def module_attr(module: Module, name: str) -> Any:
+    """module.<name>, for layers' hot paths: the same lookup as getattr (an instance
+    attribute, then the parameters, then the rest), without Module.__getattr__. CPython
+    3.11 reaches __getattr__ only after raising and clearing an AttributeError: reading a
+    Linear's weight costs ~5,500 instructions that way against ~750 here (callgrind), and
+    a small Linear's call reads two."""
+    d = module.__dict__
+    if name in d:
+        return d[name]
+    params = d["_parameters"]
+    if name in params:
+        return params[name]
+    return getattr(module, name)
+
+
 def _to_args(args: tuple, kwargs: dict) -> tuple[Any, Any]:
     """(device, dtype) from Module.to's arguments."""
     device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
