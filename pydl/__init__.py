@@ -107,6 +107,7 @@ from . import (  # noqa: E402
     backends,
     cuda,
     data,
+    distributed,
     linalg,
     models,
     nn,

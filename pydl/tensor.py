@@ -680,6 +680,28 @@ class Tensor(_TensorFields):
         hooks = _hooks_of(self) if self._ctx is not None else None
         return bool(hooks) and any(type(h) is _RetainGrad for h in hooks.values())
 
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call hook(tensor) each time a backward pass has accumulated this leaf's gradient
+        into `.grad`, as soon as its last contribution arrives, while the rest of the pass
+        still runs (Note [Gradient-ready hooks]). Returns a handle whose remove()
+        unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._ctx is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        key = id(self)
+        entry = _POST_ACCUMULATE_HOOKS.get(key)
+        if entry is None:
+            # The dict bound now: a tensor that dies at exit may outlive the module's globals.
+            hooks = _POST_ACCUMULATE_HOOKS
+            ref = weakref.ref(self, lambda _: hooks.pop(key, None))
+            entry = _POST_ACCUMULATE_HOOKS[key] = (ref, OrderedDict())
+        handle = RemovableHandle(entry[1])
+        entry[1][handle.id] = hook
+        return handle
+
 
 # Note [Tensor hooks]: hooks registered with Tensor.register_hook live outside the tensor,
 # so the hot path pays nothing for them: a leaf's in _LEAF_HOOKS (by id, dropped by a weakref
@@ -691,6 +713,52 @@ class Tensor(_TensorFields):
 # and stores what they leave.
 _LEAF_HOOKS: dict[int, tuple[weakref.ref, OrderedDict]] = {}
 _NODE_HOOKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+# Note [Gradient-ready hooks]: Tensor.register_post_accumulate_grad_hook's hooks, by the
+# leaf's id as _LEAF_HOOKS. A leaf's gradient is complete once every node with an edge to it
+# has run (or been skipped: no gradient reached it). When such hooks exist, _run_backward
+# counts those edges first (_ReadyLeaves) and accumulates a hooked leaf the moment its count
+# reaches zero, so that its hooks run while the walk goes on: data-parallel training starts
+# all-reducing a bucket of gradients while later layers' gradients are still being computed
+# (pydl.distributed). Leaves whose count never reaches zero (the root itself, or autograd.grad
+# style passes) are accumulated at the end as before; _accumulate_into_leaves runs the hooks
+# wherever a hooked leaf is accumulated. Without hooks the walk pays one len() per pass.
+_POST_ACCUMULATE_HOOKS: dict[int, tuple[weakref.ref, OrderedDict]] = {}
+
+
+def _run_post_accumulate_hooks(t: Tensor) -> None:
+    entry = _POST_ACCUMULATE_HOOKS.get(id(t))
+    if entry is not None:
+        for hook in list(entry[1].values()):
+            hook(t)
+
+
+class _ReadyLeaves:
+    """The hooked leaves of one backward pass and how many node edges each still waits for
+    (Note [Gradient-ready hooks])."""
+
+    def __init__(self, order: list) -> None:
+        self.waiting: dict[int, int] = {}
+        for node in order:
+            for inp, edge in zip(node.inputs, node.edges):
+                if edge is not None and edge[0] is None and id(inp) in _POST_ACCUMULATE_HOOKS:
+                    self.waiting[id(inp)] = self.waiting.get(id(inp), 0) + 1
+
+    def node_done(self, node: Any, leaves: dict) -> None:
+        """Count node's edges as arrived; accumulate each leaf that waits for nothing more."""
+        for inp, edge in zip(node.inputs, node.edges):
+            key = id(inp)
+            if edge is None or edge[0] is not None or key not in self.waiting:
+                continue
+            self.waiting[key] -= 1
+            if self.waiting[key] == 0 and key in leaves:
+                t, g = leaves.pop(key)
+                hooks = _hooks_of(t)
+                if hooks:
+                    g = _run_hooks(hooks, g, False)
+                # Its own copy: the walk may still hand the same array to other nodes, and
+                # a hook may write .grad in place.
+                _accumulate_into_leaves([(t, g if t.grad is not None else np.array(g))], None)
 
 
 def _hooks_of(t: Tensor, create: bool = False) -> OrderedDict | None:
@@ -783,9 +851,16 @@ def _run_backward(
     wanted_slots = {(id(t._ctx), t._slot): i for i, t in enumerate(wanted) if t._ctx is not None}
     node_hooks = _NODE_HOOKS if len(_NODE_HOOKS) else None
     _deliver(pending, leaves, root, root._ctx, root._slot, grad)
-    for node in reversed(_topo_order(root._ctx)) if root._ctx is not None else ():
+    order = reversed(_topo_order(root._ctx)) if root._ctx is not None else ()
+    ready = None
+    if len(_POST_ACCUMULATE_HOOKS) and not wanted:
+        order = list(order)
+        ready = _ReadyLeaves(order)
+    for node in order:
         slots = pending.pop(id(node), None)
         if slots is None:
+            if ready is not None:
+                ready.node_done(node, leaves)
             continue
         if node.backward is None:
             _raise_freed()
@@ -805,6 +880,8 @@ def _run_backward(
         if not retain_graph:
             node.backward = None
             node.saved = None
+        if ready is not None:
+            ready.node_done(node, leaves)
     if len(_LEAF_HOOKS):
         leaves = _leaf_grads_after_hooks(leaves, False)
     if not wanted:
@@ -918,9 +995,12 @@ def _accumulate_into_leaves(
     # one array, or views of it, for several inputs) or belongs to the caller (the root
     # grad). Later passes accumulate into .grad in place, so it must be owned alone.
     # Recorded gradients (graph) are Tensors in a graph: .grad becomes the sum, out of place.
+    hooked = _POST_ACCUMULATE_HOOKS if len(_POST_ACCUMULATE_HOOKS) else None
     if graph:
         for t, g in leaves:
             t.grad = g if t.grad is None else t.grad + g
+            if hooked is not None and id(t) in hooked:
+                _run_post_accumulate_hooks(t)
         return
     handed_out = set() if root_grad is None else {id(_memory_owner(root_grad))}
     for t, g in leaves:
@@ -933,6 +1013,8 @@ def _accumulate_into_leaves(
             t.grad = _constant(g)
         else:
             t.grad._array += g
+        if hooked is not None and id(t) in hooked:
+            _run_post_accumulate_hooks(t)
 
 
 def _sum_grads(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Layers (PyTorch's names), initializers, and `pydl.nn.functional`."""
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
 from .layers import (
     ACTIVATION_MODULES,
@@ -162,6 +162,7 @@ __all__ = [
     "UpsamplingNearest2d",
     "functional",
     "init",
+    "parallel",
     "utils",
     # the loss and distance modules of pydl/nn/loss.py
     "CosineEmbeddingLoss",

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import distributed as dist
 from .sampler import Sampler
 
 
@@ -18,9 +19,9 @@ class DistributedSampler(Sampler):
     epoch), padded by repetition to a multiple of num_replicas (or cut, drop_last), of
     which rank takes every num_replicas-th from position rank.
 
-    pydl has no process group yet: num_replicas and rank default to 1 and 0 (PyTorch
-    reads them from torch.distributed). The shuffled order is NumPy's
-    default_rng(seed + epoch).permutation, not torch.randperm's."""
+    num_replicas and rank default to pydl.distributed's world size and rank (1 and 0
+    before init()). The shuffled order is NumPy's default_rng(seed + epoch).permutation,
+    not torch.randperm's."""
 
     def __init__(
         self,
@@ -31,8 +32,11 @@ class DistributedSampler(Sampler):
         seed: int = 0,
         drop_last: bool = False,
     ) -> None:
-        num_replicas = 1 if num_replicas is None else num_replicas
-        rank = 0 if rank is None else rank
+        joined = dist.is_initialized()
+        if num_replicas is None:
+            num_replicas = dist.get_world_size() if joined else 1
+        if rank is None:
+            rank = dist.get_rank() if joined else 0
         for name, value in (("num_replicas", num_replicas), ("rank", rank), ("seed", seed)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise TypeError(

@@ -1,0 +1,153 @@
+"""The ranks' side of tests/test_distributed.py: `mpiexec -n N python tests/mpi_worker.py
+CASE`. Each case asserts on every rank; a failing rank aborts the job (Note [Rank faults]),
+so the test sees a nonzero exit and the traceback."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+import pydl
+import pydl.distributed as dist
+import pydl.nn.functional as F
+from pydl import nn, optim
+from pydl.nn.parallel import DistributedDataParallel as DDP
+
+
+def collectives() -> None:
+    rank, size = dist.get_rank(), dist.get_world_size()
+    assert size == int(os.environ["PYDL_TEST_WORLD"]), size
+    t = pydl.tensor(np.arange(6, dtype=np.float32) + rank)
+    dist.all_reduce(t)
+    expected = size * np.arange(6) + size * (size - 1) / 2
+    np.testing.assert_array_equal(t.numpy(), expected)
+    t = pydl.full((3,), float(rank + 1))
+    dist.all_reduce(t, op=dist.ReduceOp.AVG)
+    np.testing.assert_allclose(t.numpy(), (size + 1) / 2)
+    t = pydl.tensor([rank, -rank], dtype=pydl.int64)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    np.testing.assert_array_equal(t.numpy(), [size - 1, 0])
+    t = pydl.full((2, 2), float(rank))
+    dist.broadcast(t, src=size - 1)
+    np.testing.assert_array_equal(t.numpy(), size - 1)
+    parts = [pydl.zeros(2) for _ in range(size)]
+    dist.all_gather(parts, pydl.full((2,), float(rank)))
+    for r, p in enumerate(parts):
+        np.testing.assert_array_equal(p.numpy(), r)
+    dist.barrier()
+
+
+def _mlp() -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3)
+    )
+
+
+class _LSTMHead(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(6, 8, batch_first=True)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: pydl.Tensor) -> pydl.Tensor:
+        y, _ = self.lstm(x)
+        return self.head(y[:, -1])
+
+
+def _data(kind: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    shape = (n, 6) if kind == "mlp" else (n, 5, 6)
+    return rng.standard_normal(shape).astype(np.float32), rng.integers(0, 3, n)
+
+
+def matches_one_process(kind: str) -> None:
+    """N ranks with batch B each end with the parameters of one process with batch N*B."""
+    rank, size, per_rank, steps = dist.get_rank(), dist.get_world_size(), 4, 5
+    make = _mlp if kind == "mlp" else _LSTMHead
+    pydl.manual_seed(100 + rank)  # different on each rank: DDP must broadcast rank 0's
+    model = DDP(make(), bucket_cap_mb=0.001)  # several buckets
+    assert len(model._buckets) > 1
+    pydl.manual_seed(100)
+    single = make()  # rank 0's initial parameters
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    opt1 = optim.SGD(single.parameters(), lr=0.1, momentum=0.9)
+    x, y = _data(kind, per_rank * size * steps)
+    for s in range(steps):
+        lo = s * per_rank * size
+        mine = slice(lo + rank * per_rank, lo + (rank + 1) * per_rank)
+        opt.zero_grad()
+        F.cross_entropy(model(pydl.tensor(x[mine])), pydl.tensor(y[mine])).backward()
+        opt.step()
+        whole = slice(lo, lo + per_rank * size)
+        opt1.zero_grad()
+        F.cross_entropy(single(pydl.tensor(x[whole])), pydl.tensor(y[whole])).backward()
+        opt1.step()
+    for (name, p), q in zip(model.module.named_parameters(), single.parameters()):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+        copies = [pydl.zeros_like(p) for _ in range(size)]
+        dist.all_gather(copies, p.detach().clone())
+        for c in copies:  # every rank holds the same bits
+            np.testing.assert_array_equal(c.numpy(), p.numpy(), err_msg=name)
+
+
+def no_sync() -> None:
+    """Two micro-batches under no_sync then one synced equal one synced pass over all."""
+    rank = dist.get_rank()
+    pydl.manual_seed(3)
+    a, b = DDP(_mlp()), DDP(_mlp())
+    b.module.load_state_dict(a.module.state_dict())
+    x, y = _data("mlp", 12)
+    x, y = pydl.tensor(x[rank * 6 : rank * 6 + 6]), pydl.tensor(y[rank * 6 : rank * 6 + 6])
+    with a.no_sync():
+        F.cross_entropy(a(x[:3]), y[:3], reduction="sum").backward()
+        local = a.module[0].weight.grad.numpy().copy()
+    F.cross_entropy(a(x[3:]), y[3:], reduction="sum").backward()
+    F.cross_entropy(b(x), y, reduction="sum").backward()
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-5)
+    copies = [pydl.zeros_like(a.module[0].weight) for _ in range(dist.get_world_size())]
+    dist.all_gather(copies, pydl.tensor(local))
+    assert not np.allclose(copies[0].numpy(), copies[1].numpy())  # no_sync kept them local
+
+
+def unused_parameter() -> None:
+    model = nn.ModuleDict({"used": nn.Linear(3, 2), "unused": nn.Linear(3, 2)})
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = model
+
+        def forward(self, x: pydl.Tensor) -> pydl.Tensor:
+            return self.body["used"](x)
+
+    ddp = DDP(Net())
+    ddp(pydl.randn(2, 3)).sum().backward()
+    try:
+        ddp(pydl.randn(2, 3))
+    except RuntimeError as e:
+        assert "received no gradient" in str(e), e
+    else:
+        raise AssertionError("an unused parameter was not reported")
+
+
+def rank_raises() -> None:
+    if dist.get_rank() == 1:
+        raise ValueError("rank 1 fails on purpose")
+    dist.barrier()  # the others wait here until the abort ends them
+
+
+def rank_killed() -> None:
+    if dist.get_rank() == 1:
+        os.kill(os.getpid(), 9)
+    dist.barrier()
+
+
+if __name__ == "__main__":
+    pydl.set_num_threads(1)
+    dist.init()
+    case, *args = sys.argv[1:]
+    globals()[case](*args)
+    dist.destroy()

@@ -1,0 +1,196 @@
+"""pydl.distributed and DistributedDataParallel: the ranks run tests/mpi_worker.py under
+`mpiexec -n N` (N = 2, and 3 oversubscribed on small machines). These need mpi4py and an
+MPI launcher (`pip install "pydl[mpi]"`) and skip without them, except under
+PYDL_REQUIRE_MPI=1 (CI), where a missing one fails. The gradient-ready hook the averaging
+rests on is tested here in one process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pydl
+import pydl.distributed as dist
+from pydl import nn
+
+WORKER = Path(__file__).with_name("mpi_worker.py")
+
+
+@pytest.fixture(scope="module")
+def mpiexec() -> str:
+    launcher = shutil.which(
+        "mpiexec",
+        path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    )
+    if os.environ.get("PYDL_REQUIRE_MPI") == "1":
+        assert dist.is_available(), "PYDL_REQUIRE_MPI=1 but mpi4py cannot be imported"
+        assert launcher, "PYDL_REQUIRE_MPI=1 but there is no mpiexec"
+    elif not (dist.is_available() and launcher):
+        pytest.skip('needs mpi4py and mpiexec: pip install "pydl[mpi]"')
+    return launcher
+
+
+def run_ranks(
+    launcher: str, n: int, *case: str, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYDL_TEST_WORLD=str(n), OMP_NUM_THREADS="1")
+    return subprocess.run(
+        [launcher, "-n", str(n), sys.executable, str(WORKER), *case],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def check(result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_collectives(mpiexec, n):
+    check(run_ranks(mpiexec, n, "collectives"))
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("model", ["mlp", "lstm"])
+def test_ranks_match_one_process_with_the_whole_batch(mpiexec, n, model):
+    check(run_ranks(mpiexec, n, "matches_one_process", model))
+
+
+@pytest.mark.mpi
+def test_no_sync_accumulates_locally(mpiexec):
+    check(run_ranks(mpiexec, 2, "no_sync"))
+
+
+@pytest.mark.mpi
+def test_unused_parameter_is_reported(mpiexec):
+    check(run_ranks(mpiexec, 2, "unused_parameter"))
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("case", ["rank_raises", "rank_killed"])
+def test_a_failing_rank_ends_the_job(mpiexec, case):
+    """The other ranks wait in a barrier the failed rank never reaches: without the abort
+    (Note [Rank faults]) this would hang until the timeout."""
+    start = time.monotonic()
+    result = run_ranks(mpiexec, 3, case, timeout=60)
+    assert result.returncode != 0
+    assert time.monotonic() - start < 30
+    if case == "rank_raises":
+        assert "rank 1 fails on purpose" in result.stderr
+        assert "rank 1 failed; aborting the job" in result.stderr
+
+
+@pytest.mark.mpi
+def test_a_group_of_one(mpiexec):
+    """Without mpiexec, init() makes a group of one: DDP then trains as the bare model."""
+    dist.init()
+    try:
+        assert (dist.get_rank(), dist.get_world_size(), dist.get_local_rank()) == (0, 1, 0)
+        with pytest.raises(RuntimeError, match="already initialized"):
+            dist.init()
+        pydl.manual_seed(0)
+        model = nn.Linear(4, 3)
+        ddp = nn.parallel.DistributedDataParallel(model)
+        x = pydl.randn(5, 4)
+        ddp(x).square().sum().backward()
+        expected = 2 * (x.numpy() @ model.weight.detach().numpy().T + model.bias.detach().numpy())
+        np.testing.assert_allclose(model.weight.grad.numpy(), expected.T @ x.numpy(), rtol=1e-5)
+    finally:
+        dist.destroy()
+
+
+def test_missing_mpi4py_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    assert not dist.is_available()
+    with pytest.raises(ImportError, match=r'pip install "pydl\[mpi\]"'):
+        dist.init()
+
+
+def test_collectives_need_init():
+    for call in (dist.get_rank, dist.get_world_size, dist.barrier):
+        with pytest.raises(RuntimeError, match="not initialized"):
+            call()
+    with pytest.raises(RuntimeError, match="not initialized"):
+        dist.all_reduce(pydl.zeros(2))
+    with pytest.raises(RuntimeError, match="not initialized"):
+        nn.parallel.DistributedDataParallel(nn.Linear(2, 2))
+
+
+# ----- the gradient-ready hook (Note [Gradient-ready hooks]) -----------------------------
+
+
+def test_post_accumulate_hooks_run_while_backward_goes_on():
+    """The last layer's parameters are ready before the first layer's gradient exists."""
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    first = model[0].weight
+    seen = []
+    for name, p in model.named_parameters():
+        p.register_post_accumulate_grad_hook(
+            lambda t, name=name: seen.append((name, t.grad is not None, first.grad is not None))
+        )
+    model(pydl.randn(5, 3)).sum().backward()
+    assert [s[0] for s in seen] == ["2.weight", "2.bias", "0.weight", "0.bias"]
+    assert all(has_grad for _, has_grad, _ in seen)
+    assert [first_ready for _, _, first_ready in seen] == [False, False, True, True]
+
+
+def test_post_accumulate_hooks_see_the_summed_gradient():
+    """A leaf used by several nodes (x * x + x) is ready once, with all contributions, after
+    its register_hook hooks; a second backward accumulates and fires again."""
+    x = pydl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x.register_hook(lambda g: g * 10)
+    seen = []
+    handle = x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.numpy().copy()))
+    (x * x + x).sum().backward()
+    np.testing.assert_allclose(seen[-1], 10 * (2 * x.numpy() + 1))
+    (x * x + x).sum().backward()
+    assert len(seen) == 2
+    np.testing.assert_allclose(seen[-1], 20 * (2 * x.numpy() + 1))
+    handle.remove()
+    (x * 2).sum().backward()
+    assert len(seen) == 2
+
+
+def test_post_accumulate_hooks_on_other_paths():
+    """Backward from the leaf itself, with inputs=, and with create_graph all fire it."""
+    x = pydl.tensor([1.0, 2.0], requires_grad=True)
+    count = []
+    x.register_post_accumulate_grad_hook(lambda t: count.append(1))
+    x.sum().backward()
+    (x * 3).sum().backward(inputs=[x])
+    (x * x).sum().backward(create_graph=True)
+    assert len(count) == 3
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (x * 2).register_post_accumulate_grad_hook(lambda t: None)
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        pydl.zeros(2).register_post_accumulate_grad_hook(lambda t: None)
+
+
+def test_post_accumulate_hooks_do_not_change_gradients(rng):
+    """Accumulating a hooked leaf early gives the gradients of the plain walk, including a
+    gradient array that the walk also hands to another node (add passes it on)."""
+    a_np = rng.standard_normal((4, 3)).astype(np.float32)
+
+    def grads(hooked: bool) -> list:
+        a = pydl.tensor(a_np, requires_grad=True)
+        b = pydl.tensor(a_np * 2, requires_grad=True)
+        if hooked:  # writes a.grad in place while the walk goes on
+            a.register_post_accumulate_grad_hook(lambda t: t.grad.mul_(2.0))
+        h = a + b.tanh()  # add hands one gradient array to a and to tanh's node
+        (h * h).sum().backward()
+        return [a.grad.numpy(), b.grad.numpy()]
+
+    (a_hooked, b_hooked), (a_plain, b_plain) = grads(True), grads(False)
+    np.testing.assert_array_equal(a_hooked, 2 * a_plain)
+    np.testing.assert_array_equal(b_hooked, b_plain)
