@@ -165,6 +165,7 @@ __all__ = [
     "build_info",
     "cuda",
     "data",
+    "distributed",
     "device",
     "double",
     "empty",

@@ -34,8 +34,10 @@ from typing import Any, Callable, Optional
 
 import pydl
 
+from . import distributed as dist
 from ._tasks import TASKS, Metric
 from .models import evaluation
+from .nn.parallel import DistributedDataParallel
 
 FORMAT = "pydl-train-1"  # the checkpoint's "format" entry; a new layout gets a new one
 _NAME = re.compile(r"^epoch-(\d{4,})(?:-step-(\d{6,}))?\.safetensors$")
@@ -164,13 +166,29 @@ def _stop_on_signals() -> Iterator[_Stop]:
 # ----- the loop -------------------------------------------------------------------------------
 
 
+class NotDistributable(ValueError):
+    """The model's training step is its own (a GAN's, an RBM's): not data-parallel."""
+
+
 class _Run:
     """A run's objects and counters: what a checkpoint holds."""
 
-    def __init__(self, config: Config, resume: Optional[dict]) -> None:
+    def __init__(self, config: Config, resume: Optional[dict], distributed: bool = False) -> None:
         pydl.manual_seed(config.seed)
         self.config = config
         self.setup = setup = TASKS[config.model].build(config.batch_size, config.lr)
+        # Note [Distributed runs]: every rank builds the same run from the same seed, so all
+        # draw the same batches; each trains on its share of every batch through
+        # DistributedDataParallel, which averages the gradients. The batch size stays the
+        # whole batch's: the run computes what one process would, N times as wide.
+        self.ddp = None
+        if distributed:
+            if setup.step is not None or setup.loss is None:
+                raise NotDistributable(
+                    f"it trains the models fit by one loss's gradient; "
+                    f"{config.model} has its own training step"
+                )
+            self.ddp = DistributedDataParallel(setup.model)
         self.steps = min(setup.steps_per_epoch, config.limit or setup.steps_per_epoch)
         self.epoch = 0  # epochs completed
         self.step = 0  # steps into the next epoch
@@ -221,6 +239,8 @@ class _Run:
         setup = self.setup
         if setup.step is not None:
             self.loss = setup.step(setup.model, setup.optimizer, x, y)
+        elif self.ddp is not None:
+            self.loss = self._distributed_step(x, y)
         else:
             loss = setup.loss(setup.model, x, y)
             setup.optimizer.zero_grad()
@@ -230,6 +250,25 @@ class _Run:
         self.step, self.global_step = self.step + 1, self.global_step + 1
         self.loss_sum += self.loss
         return self.loss
+
+    def _distributed_step(self, x: Any, y: Any) -> float:
+        """One step on this rank's share of the batch (Note [Distributed runs])."""
+        rank, ranks, n = dist.get_rank(), dist.get_world_size(), len(y)
+        lo, hi = n * rank // ranks, n * (rank + 1) // ranks
+        # The share's mean loss, weighted by its size: DDP's average of the ranks' gradients
+        # is then the gradient of the whole batch's mean loss. A rank with no sample (a last
+        # batch smaller than the ranks) runs one sample with weight 0: every rank must
+        # take part in every gradient average.
+        weight = ranks * (hi - lo) / n
+        if hi == lo:
+            lo, hi = 0, 1
+        loss = self.setup.loss(self.ddp, x[lo:hi], y[lo:hi]) * weight
+        self.setup.optimizer.zero_grad()
+        loss.backward()
+        self.setup.optimizer.step()
+        total = pydl.tensor([loss.item() / ranks], dtype=pydl.float64)
+        dist.all_reduce(total)  # the whole batch's loss, for the log
+        return total.item()
 
     def end_epoch(self) -> tuple[float, Metric]:
         """Step the scheduler, evaluate; returns the epoch's mean loss and the metric."""
@@ -258,13 +297,14 @@ def fit(
     log: Optional[Callable[[str], None]] = None,
     loss_log: Optional[Path] = None,
     samples: Optional[Path] = None,
+    distributed: bool = False,
 ) -> Result:
     """Train config's task up to config.epochs epochs (continuing the checkpoint `resume`
     if given), evaluating after each epoch and saving to save_dir if given. `log` gets one
     line per epoch; `loss_log` one line per step: the step number and its loss (float.hex,
     so runs compare exactly). A SIGINT or SIGTERM stops the run between two steps, after
     writing a checkpoint if save_dir is given; Result.interrupted names the signal."""
-    run = _Run(config, resume)
+    run = _Run(config, resume, distributed)
     meter = _Meter()
     saved, metric = None, None
 

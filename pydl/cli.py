@@ -25,6 +25,7 @@ import numpy
 import pydl
 
 from . import _trainer
+from . import distributed as dist
 from ._tasks import TASKS
 from ._trainer import Config
 from ._workloads import WORKLOADS
@@ -101,6 +102,12 @@ def _parser() -> argparse.ArgumentParser:
         "samples to this PNG file after training (needs Pillow)"
     )  # fmt: skip
     # for tests: short epochs, and every step's loss written out exactly
+    t.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel over the ranks of `mpiexec -n N` (needs pydl[mpi]); rank 0 "
+        "prints and saves",
+    )
     t.add_argument("--limit", type=_count, help=argparse.SUPPRESS)
     t.add_argument("--loss-log", type=Path, help=argparse.SUPPRESS)
 
@@ -184,6 +191,18 @@ def _set_threads(parser: argparse.ArgumentParser, threads: Optional[int]) -> Non
 
 def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     config, resume = _config(parser, args)
+    if args.distributed:
+        return _train_distributed(parser, args, config, resume)
+    return _train_single(parser, args, config, resume)
+
+
+def _train_single(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    config: Config,
+    resume: Any,
+    distributed: bool = False,
+) -> int:
     if args.samples is not None and not TASKS[config.model].generative:
         parser.error(f"argument --samples: {config.model} is not a generative model")
     save_dir = args.save or args.resume
@@ -229,6 +248,7 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         log=lambda line: print(line, flush=True),  # flushed: a parent may wait for it
         loss_log=args.loss_log,
         samples=args.samples,
+        distributed=distributed,
     )
     if result.interrupted is not None:
         command = "pydl train " + config.model
@@ -243,6 +263,35 @@ def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.samples is not None:
         print(f"samples: {args.samples}")
     return 0
+
+
+def _train_distributed(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, config: Config, resume: Any
+) -> int:
+    """`pydl train --distributed` on one rank of an MPI job: rank 0 runs what `pydl train`
+    runs (prints, progress bar, checkpoints); the other ranks train silently beside it."""
+    try:
+        dist.init()
+    except ImportError as e:
+        parser.error(f"argument --distributed: {e}")
+    if not args.threads:
+        args.threads = _threads_per_rank()
+    try:  # a model --distributed cannot train is refused on every rank alike
+        if dist.get_rank() != 0:
+            _set_threads(parser, args.threads)
+            if args.backend:
+                pydl.set_backend(args.backend)
+            quiet = _trainer.fit(config, resume=resume, progress=False, distributed=True)
+            return 0 if quiet.interrupted is None else 128 + quiet.interrupted
+        print(f"distributed: {dist.get_world_size()} ranks", flush=True)
+        return _train_single(parser, args, config, resume, distributed=True)
+    except _trainer.NotDistributable as e:
+        parser.error(f"argument --distributed: {e}")
+
+
+def _threads_per_rank() -> int:
+    """The default threads of a rank: this machine's cores shared by its ranks."""
+    return max(1, pydl.get_num_threads() // dist.get_local_world_size())
 
 
 def train(

@@ -194,3 +194,42 @@ def test_post_accumulate_hooks_do_not_change_gradients(rng):
     (a_hooked, b_hooked), (a_plain, b_plain) = grads(True), grads(False)
     np.testing.assert_array_equal(a_hooked, 2 * a_plain)
     np.testing.assert_array_equal(b_hooked, b_plain)
+
+
+@pytest.mark.mpi
+def test_pydl_train_distributed_matches_one_process(mpiexec, tmp_path):
+    """`mpiexec -n 2 pydl train mlp --distributed` takes the steps one process takes (the
+    whole batch's loss at every step, to float32 rounding); only rank 0 prints."""
+    common = ["-m", "pydl", "train", "mlp", "--epochs", "1", "--limit", "8", "--no-progress"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    one = subprocess.run(
+        [sys.executable, *common, "--loss-log", str(tmp_path / "one")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    check(one)
+    two = subprocess.run(
+        [mpiexec, "-n", "2", sys.executable, *common, "--distributed",
+         "--loss-log", str(tmp_path / "two")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    check(two)
+    assert two.stdout.count("test accuracy") == 1 and "distributed: 2 ranks" in two.stdout
+
+    def losses(name: str) -> list:
+        rows = (tmp_path / name).read_text().split("\n")
+        return [float.fromhex(r.split()[1]) for r in rows if r]
+
+    assert len(losses("two")) == 8
+    np.testing.assert_allclose(losses("two"), losses("one"), rtol=1e-5)
+
+
+@pytest.mark.mpi
+def test_pydl_train_distributed_refuses_a_model_with_its_own_step(mpiexec):
+    result = subprocess.run(
+        [mpiexec, "-n", "2", sys.executable, "-m", "pydl", "train", "rbm", "--distributed"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert (
+        "argument --distributed: it trains the models fit by one loss's gradient" in result.stderr
+    )

@@ -32,6 +32,7 @@ __all__ = [
     "destroy",
     "destroy_process_group",
     "get_local_rank",
+    "get_local_world_size",
     "get_rank",
     "get_world_size",
     "init",
@@ -60,7 +61,7 @@ class _World:
         self.mpi, self.comm = mpi, comm
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
         node = comm.Split_type(mpi.COMM_TYPE_SHARED)  # the ranks on this machine
-        self.local_rank = node.Get_rank()
+        self.local_rank, self.local_size = node.Get_rank(), node.Get_size()
         node.Free()
 
 
@@ -162,6 +163,11 @@ def get_world_size() -> int:
 def get_local_rank() -> int:
     """This process's rank among the ranks on its machine."""
     return _require("get_local_rank").local_rank
+
+
+def get_local_world_size() -> int:
+    """How many ranks of the group run on this machine (its cores are theirs to share)."""
+    return _require("get_local_world_size").local_size
 
 
 def barrier() -> None:
