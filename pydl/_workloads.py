@@ -126,13 +126,10 @@ def gpt(torch: Any = None, batch: int = 16, T: int = 128) -> Step:
     model = GPT(vocab_size=256, d_model=256, n_heads=4, n_layers=2, max_len=T)
     opt = optim.AdamW(model.parameters(), lr=3e-4)
 
-    def step() -> None:
-        loss = nn.functional.cross_entropy(pydl.reshape(model(x), (-1, 256)), y.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    def loss_fn(logits: Any, targets: np.ndarray) -> Any:
+        return nn.functional.cross_entropy(pydl.reshape(logits, (-1, 256)), targets.reshape(-1))
 
-    return step
+    return training_step(model, opt, loss_fn, x, y)
 
 
 def _gpt_torch(torch: Any, x: np.ndarray, y: np.ndarray) -> Step:
