@@ -56,18 +56,26 @@ class _LSTMHead(nn.Module):
         return self.head(y[:, -1])
 
 
+def _cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+        nn.Linear(4 * 5 * 5, 3),
+    )  # fmt: skip
+
+
 def _data(kind: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(7)
-    shape = (n, 6) if kind == "mlp" else (n, 5, 6)
+    shape = {"mlp": (n, 6), "lstm": (n, 5, 6), "cnn": (n, 2, 5, 5)}[kind]
     return rng.standard_normal(shape).astype(np.float32), rng.integers(0, 3, n)
 
 
 def matches_one_process(kind: str) -> None:
     """N ranks with batch B each end with the parameters of one process with batch N*B."""
     rank, size, per_rank, steps = dist.get_rank(), dist.get_world_size(), 4, 5
-    make = _mlp if kind == "mlp" else _LSTMHead
+    make = {"mlp": _mlp, "lstm": _LSTMHead, "cnn": _cnn}[kind]
     pydl.manual_seed(100 + rank)  # different on each rank: DDP must broadcast rank 0's
-    model = DDP(make(), bucket_cap_mb=0.001)  # several buckets
+    # The CNN's BatchNorm becomes SyncBatchNorm: the whole batch's statistics on every rank.
+    model = DDP(nn.SyncBatchNorm.convert_sync_batchnorm(make()), bucket_cap_mb=0.001)
     assert len(model._buckets) > 1
     pydl.manual_seed(100)
     single = make()  # rank 0's initial parameters
@@ -84,6 +92,8 @@ def matches_one_process(kind: str) -> None:
         opt1.zero_grad()
         F.cross_entropy(single(pydl.tensor(x[whole])), pydl.tensor(y[whole])).backward()
         opt1.step()
+    for (name, p), q in zip(model.module.named_buffers(), single.buffers()):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
     for (name, p), q in zip(model.module.named_parameters(), single.parameters()):
         np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
         copies = [pydl.zeros_like(p) for _ in range(size)]

@@ -62,7 +62,7 @@ def test_collectives(mpiexec, n):
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("n", [2, 3])
-@pytest.mark.parametrize("model", ["mlp", "lstm"])
+@pytest.mark.parametrize("model", ["mlp", "cnn", "lstm"])
 def test_ranks_match_one_process_with_the_whole_batch(mpiexec, n, model):
     check(run_ranks(mpiexec, n, "matches_one_process", model))
 
@@ -233,3 +233,40 @@ def test_pydl_train_distributed_refuses_a_model_with_its_own_step(mpiexec):
     assert (
         "argument --distributed: it trains the models fit by one loss's gradient" in result.stderr
     )
+
+
+# ----- SyncBatchNorm in one process (Note [Synchronized batch statistics]) ----------------
+
+
+def test_sync_batchnorm_is_batchnorm_on_one_rank(rng, monkeypatch):
+    """With the all-reduces of a one-rank group (identities), SyncBatchNorm's own path
+    computes BatchNorm's output, gradients and running statistics."""
+    import pydl.nn.norm as norm
+
+    monkeypatch.setattr(norm.dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(norm.dist, "get_world_size", lambda: 2)  # take the synchronized path
+    monkeypatch.setattr(norm.dist, "all_reduce", lambda t: None)
+    x_np = rng.standard_normal((4, 3, 5, 2)).astype(np.float32) * 2 + 1
+    dy = pydl.tensor(rng.standard_normal((4, 3, 5, 2)).astype(np.float32))
+    outs = []
+    for layer in (nn.BatchNorm2d(3), nn.SyncBatchNorm(3)):
+        layer.weight.data.copy_(pydl.tensor([0.5, 2.0, -1.0]))
+        layer.bias.data.copy_(pydl.tensor([0.1, 0.0, 0.3]))
+        x = pydl.tensor(x_np, requires_grad=True)
+        (layer(x) * dy).sum().backward()
+        outs.append([layer(x).detach(), x.grad, layer.weight.grad, layer.bias.grad,
+                     layer.running_mean, layer.running_var])  # fmt: skip
+    for want, got in zip(*outs):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_convert_sync_batchnorm_keeps_parameters_and_buffers():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Sequential(nn.BatchNorm1d(4)))
+    bn, inner = model[1], model[2][0]
+    converted = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    assert type(converted[1]) is nn.SyncBatchNorm and type(converted[2][0]) is nn.SyncBatchNorm
+    assert converted[1].weight is bn.weight and converted[1].running_mean is bn.running_mean
+    assert converted[2][0].num_batches_tracked is inner.num_batches_tracked
+    x = pydl.randn(3, 2, 4, 4)
+    converted[1].eval(), bn.eval()
+    np.testing.assert_array_equal(converted[1](x).numpy(), bn(x).numpy())  # not synced: BN

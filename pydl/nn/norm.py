@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, as_tensor
+from .. import distributed as dist
+from ..autograd.function import Function
+from ..tensor import Tensor, _constant, as_tensor
 from .._ops.inplace import apply_
 from . import _check
 from . import functional as NF
@@ -78,6 +80,125 @@ class _BatchNorm(Module):
             f"affine={self.affine}, bias={self.bias is not None}, "
             f"track_running_stats={self.track_running_stats}"
         )
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization whose training statistics are those of the whole batch across
+    the ranks of pydl.distributed (torch.nn.SyncBatchNorm): each rank normalizes its share
+    with the global per-channel mean and variance, and its backward uses the global sums
+    of the gradient terms (Note [Synchronized batch statistics]). Input (N, C, *). Outside
+    a process group of several ranks, and in eval mode, it is BatchNorm. Turn a model's
+    BatchNorm layers into it with SyncBatchNorm.convert_sync_batchnorm(model)."""
+
+    _ranks = (2, 3, 4, 5)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
+        if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(x)
+        if x.ndim < 2 or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"SyncBatchNorm({self.num_features}) expects input (N, {self.num_features}, *), "
+                f"got shape {x.shape}"
+            )
+        mean, var, count = _global_moments(x._array)
+        if self.track_running_stats:
+            self.num_batches_tracked._array += 1
+            m = self.momentum
+            m = 1.0 / float(self.num_batches_tracked.item()) if m is None else m
+            unbiased = var * (count / max(count - 1.0, 1.0))
+            rm, rv = self.running_mean._array, self.running_var._array
+            rm[...] = (1 - m) * rm + m * mean
+            rv[...] = (1 - m) * rv + m * unbiased
+        invstd = 1.0 / np.sqrt(var + self.eps)
+        params = (self.weight, self.bias) if self.affine else ()
+        return _SyncNormalize.apply(x, mean, invstd, count, *params)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module) -> Module:
+        """module with every BatchNorm layer (itself or inside) replaced by a SyncBatchNorm
+        holding the same parameters and running statistics."""
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            sync = cls(
+                module.num_features, module.eps, module.momentum, module.affine,
+                module.track_running_stats,
+            )  # fmt: skip
+            for name, p in module._parameters.items():
+                sync._parameters[name] = p
+            for name, b in module._buffers.items():
+                sync._buffers[name] = b
+            sync.train(module.training)
+            return sync
+        for name, child in list(module._modules.items()):
+            if child is not None:
+                module._modules[name] = cls.convert_sync_batchnorm(child)
+        return module
+
+
+# Note [Synchronized batch statistics]: SyncBatchNorm all-reduces, in float64, each
+# channel's sum, sum of squares and count over the ranks, so every rank normalizes with the
+# statistics one process would compute on the whole batch. Its backward all-reduces the two
+# sums the input gradient needs, sum(dy) and sum(dy * xhat), and divides by the global
+# count: a rank's input gradient is then that of the sum of all ranks' losses, which
+# DistributedDataParallel's average over the ranks turns into the whole batch's mean.
+# The weight and bias gradients stay local sums, averaged by DistributedDataParallel as
+# any parameter's. Both collectives are blocking and run in the same order on every rank.
+def _channel_axes(a: np.ndarray) -> tuple[int, ...]:
+    return (0, *range(2, a.ndim))
+
+
+def _channel_shape(a: np.ndarray) -> tuple[int, ...]:
+    return (1, a.shape[1]) + (1,) * (a.ndim - 2)
+
+
+def _global_moments(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The per-channel mean and (biased) variance over all ranks' inputs, and the count."""
+    c, axes = a.shape[1], _channel_axes(a)
+    sums = np.concatenate(
+        [a.sum(axis=axes, dtype=np.float64), np.square(a, dtype=np.float64).sum(axis=axes),
+         [a.size / max(c, 1)]]
+    )  # fmt: skip
+    dist.all_reduce(_constant(sums))
+    count = float(sums[-1])
+    mean = sums[:c] / count
+    var = np.maximum(sums[c : 2 * c] / count - mean * mean, 0.0)
+    return mean, var, count
+
+
+class _SyncNormalize(Function):
+    """y = xhat * weight + bias with xhat = (x - mean) * invstd (the global statistics)."""
+
+    @staticmethod
+    def forward(ctx, x, mean, invstd, count, weight=None, bias=None):  # noqa: ANN001, ANN205
+        a = x._array
+        shape = _channel_shape(a)
+        xhat = ((a - mean.reshape(shape)) * invstd.reshape(shape)).astype(a.dtype)
+        ctx.xhat, ctx.invstd, ctx.count, ctx.affine = xhat, invstd, count, weight is not None
+        ctx.weight = None if weight is None else weight._array
+        y = (
+            xhat
+            if weight is None
+            else xhat * weight._array.reshape(shape) + bias._array.reshape(shape)
+        )
+        return Tensor(y.astype(a.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: ANN001, ANN205
+        g, xhat = grad._array, ctx.xhat
+        axes, shape, c = _channel_axes(g), _channel_shape(g), g.shape[1]
+        local = np.concatenate(
+            [g.sum(axis=axes, dtype=np.float64), (g * xhat).sum(axis=axes, dtype=np.float64)]
+        )
+        sums = local.copy()
+        dist.all_reduce(_constant(sums))
+        scale = ctx.invstd if ctx.weight is None else ctx.invstd * ctx.weight
+        mean_dy = (sums[:c] / ctx.count).reshape(shape)
+        mean_dy_xhat = (sums[c:] / ctx.count).reshape(shape)
+        dx = (scale.reshape(shape) * (g - mean_dy - xhat * mean_dy_xhat)).astype(g.dtype)
+        grads = [Tensor(dx), None, None, None]
+        if ctx.affine:
+            grads += [Tensor(local[c:].astype(g.dtype)), Tensor(local[:c].astype(g.dtype))]
+        return tuple(grads)
 
 
 class BatchNorm1d(_BatchNorm):
