@@ -35,6 +35,7 @@ from typing import Any, Callable, Optional
 import pydl
 
 from . import distributed as dist
+from . import nn
 from ._tasks import TASKS, Metric
 from .models import evaluation
 from .nn.parallel import DistributedDataParallel
@@ -179,8 +180,9 @@ class _Run:
         self.setup = setup = TASKS[config.model].build(config.batch_size, config.lr)
         # Note [Distributed runs]: every rank builds the same run from the same seed, so all
         # draw the same batches; each trains on its share of every batch through
-        # DistributedDataParallel, which averages the gradients. The batch size stays the
-        # whole batch's: the run computes what one process would, N times as wide.
+        # DistributedDataParallel, which averages the gradients, with its BatchNorm layers
+        # made SyncBatchNorm. The batch size stays the whole batch's: the run computes what
+        # one process would, N times as wide (dropout's masks aside: each rank draws its own).
         self.ddp = None
         if distributed:
             if setup.step is not None or setup.loss is None:
@@ -188,6 +190,8 @@ class _Run:
                     f"it trains the models fit by one loss's gradient; "
                     f"{config.model} has its own training step"
                 )
+            # BatchNorm normalizes with the whole batch's statistics, as in one process.
+            setup.model = nn.SyncBatchNorm.convert_sync_batchnorm(setup.model)
             self.ddp = DistributedDataParallel(setup.model)
         self.steps = min(setup.steps_per_epoch, config.limit or setup.steps_per_epoch)
         self.epoch = 0  # epochs completed

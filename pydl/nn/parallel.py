@@ -114,19 +114,19 @@ class DistributedDataParallel(Module):
     def _grad_ready(self, p: Tensor) -> None:
         if not self.require_backward_grad_sync:
             return
+        world = dist._require("DistributedDataParallel")
+        if self._started:  # MPI moves non-blocking collectives on only inside MPI calls
+            world.mpi.Request.Testall([b.request for b in self._buckets if b.request is not None])
         bucket = self._bucket_of[id(p)]
         bucket.ready += 1
         if bucket.ready < len(bucket.params):
             return
         for q, lo, hi in zip(bucket.params, bucket.offsets[:-1], bucket.offsets[1:]):
             bucket.buffer[lo:hi] = q.grad._array.reshape(-1)
-        world = dist._require("DistributedDataParallel")
         bucket.request = world.comm.Iallreduce(world.mpi.IN_PLACE, bucket.buffer, op=world.mpi.SUM)
         self._started += 1
         if self._started == len(self._buckets):
             self._finish(world)
-        else:  # MPI progresses non-blocking collectives inside MPI calls
-            world.mpi.Request.Testall([b.request for b in self._buckets if b.request is not None])
 
     def _finish(self, world: Any) -> None:
         for bucket in self._buckets:
