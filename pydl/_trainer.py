@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import numpy as np
+
 import pydl
 
 from . import distributed as dist
@@ -167,6 +169,11 @@ def _stop_on_signals() -> Iterator[_Stop]:
 # ----- the loop -------------------------------------------------------------------------------
 
 
+# Apart in seed from the shared stream and from each other: each rank's stream for its
+# step's draws (Note [Distributed runs]); the 64-bit golden-ratio increment.
+_RANK_STREAM = 0x9E3779B97F4A7C15
+
+
 class NotDistributable(ValueError):
     """The model's training step is its own (a GAN's, an RBM's): not data-parallel."""
 
@@ -182,13 +189,19 @@ class _Run:
         # draw the same batches; each trains on its share of every batch through
         # DistributedDataParallel, which averages the gradients, with its BatchNorm layers
         # made SyncBatchNorm. The batch size stays the whole batch's: the run computes what
-        # one process would, N times as wide (dropout's masks aside: each rank draws its own).
+        # one process would, N times as wide. The random stream must stay one: a step's
+        # draws (dropout's masks) come from a stream of the rank's own, and after the step
+        # every rank moves the shared stream on by what all ranks drew together, as one
+        # process drawing for the whole batch would. A stop signal seen by any rank stops
+        # all after the same step (a rank left alone would wait in its next all-reduce).
+        self.stop: Any = None  # fit's _Stop
         self.ddp = None
         if distributed:
-            if setup.step is not None or setup.loss is None:
+            if setup.step is not None or setup.loss is None or TASKS[config.model].generative:
+                trainable = [n for n, t in TASKS.items() if not t.generative]
                 raise NotDistributable(
-                    f"it trains the models fit by one loss's gradient; "
-                    f"{config.model} has its own training step"
+                    f"it trains the classifiers and gpt ({', '.join(trainable)}) through their "
+                    f"forward; {config.model} is trained by its own step or its own loss method"
                 )
             # BatchNorm normalizes with the whole batch's statistics, as in one process.
             setup.model = nn.SyncBatchNorm.convert_sync_batchnorm(setup.model)
@@ -266,13 +279,24 @@ class _Run:
         weight = ranks * (hi - lo) / n
         if hi == lo:
             lo, hi = 0, 1
+        seed, offset = (int(v) for v in pydl.get_rng_state())
+        own_seed = (seed + _RANK_STREAM * (rank + 1)) % 2**64
+        pydl.set_rng_state(np.array([own_seed, offset], np.uint64))
         loss = self.setup.loss(self.ddp, x[lo:hi], y[lo:hi]) * weight
         self.setup.optimizer.zero_grad()
         loss.backward()
         self.setup.optimizer.step()
-        total = pydl.tensor([loss.item() / ranks], dtype=pydl.float64)
-        dist.all_reduce(total)  # the whole batch's loss, for the log
-        return total.item()
+        drawn = int(pydl.get_rng_state()[1]) - offset
+        # The whole batch's loss (for the log) and the words drawn, summed over the ranks.
+        total = pydl.tensor([loss.item() / ranks, drawn], dtype=pydl.float64)
+        dist.all_reduce(total)
+        pydl.set_rng_state(np.array([seed, offset + int(total[1].item())], np.uint64))
+        seen = self.stop.signum if self.stop is not None else None
+        signum = pydl.tensor([seen or 0])
+        dist.all_reduce(signum, op=dist.ReduceOp.MAX)
+        if signum.item() and self.stop is not None:
+            self.stop.signum = int(signum.item())
+        return float(total[0].item())
 
     def end_epoch(self) -> tuple[float, Metric]:
         """Step the scheduler, evaluate; returns the epoch's mean loss and the metric."""
@@ -320,6 +344,7 @@ def fit(
         return Result(metric, run.loss, rate, meter.seconds, None, signum, saved)
 
     with _stop_on_signals() as stop, _loss_file(loss_log) as losses:
+        run.stop = stop
         while run.epoch < config.epochs:
             start = time.perf_counter()
             if not _train_epoch(run, meter, stop, losses, progress):

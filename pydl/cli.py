@@ -192,17 +192,24 @@ def _set_threads(parser: argparse.ArgumentParser, threads: Optional[int]) -> Non
 def _train(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     config, resume = _config(parser, args)
     if args.distributed:
-        return _train_distributed(parser, args, config, resume)
-    return _train_single(parser, args, config, resume)
+        try:
+            dist.init()
+        except ImportError as e:
+            parser.error(f"argument --distributed: {e}")
+    # Every rank checks the arguments, so that a usage error ends all ranks alike (one left
+    # alone would wait in its first collective); only rank 0 writes.
+    save_dir = _check_outputs(
+        parser, args, config, create=not args.distributed or dist.get_rank() == 0
+    )
+    if args.distributed:
+        return _train_distributed(parser, args, config, resume, save_dir)
+    return _train_single(parser, args, config, resume, save_dir)
 
 
-def _train_single(
-    parser: argparse.ArgumentParser,
-    args: argparse.Namespace,
-    config: Config,
-    resume: Any,
-    distributed: bool = False,
-) -> int:
+def _check_outputs(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, config: Config, create: bool
+) -> Optional[Path]:
+    """The checkpoint directory (made when `create`), after checking every output path."""
     if args.samples is not None and not TASKS[config.model].generative:
         parser.error(f"argument --samples: {config.model} is not a generative model")
     save_dir = args.save or args.resume
@@ -217,7 +224,8 @@ def _train_single(
                 f"continue it with --resume {save_dir} or choose another directory"
             )
         try:
-            save_dir.mkdir(parents=True, exist_ok=True)
+            if create:
+                save_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             parser.error(f"argument --save: cannot create the directory {save_dir}: {e.strerror}")
     for flag, path in (("--samples", args.samples), ("--loss-log", args.loss_log)):
@@ -225,6 +233,17 @@ def _train_single(
             parser.error(
                 f"argument {flag}: cannot write {path}: {path.resolve().parent} is not a directory"
             )
+    return save_dir
+
+
+def _train_single(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    config: Config,
+    resume: Any,
+    save_dir: Optional[Path],
+    distributed: bool = False,
+) -> int:
     _set_threads(parser, args.threads)
     if args.backend:
         pydl.set_backend(args.backend)
@@ -266,14 +285,14 @@ def _train_single(
 
 
 def _train_distributed(
-    parser: argparse.ArgumentParser, args: argparse.Namespace, config: Config, resume: Any
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    config: Config,
+    resume: Any,
+    save_dir: Optional[Path],
 ) -> int:
     """`pydl train --distributed` on one rank of an MPI job: rank 0 runs what `pydl train`
     runs (prints, progress bar, checkpoints); the other ranks train silently beside it."""
-    try:
-        dist.init()
-    except ImportError as e:
-        parser.error(f"argument --distributed: {e}")
     if not args.threads:
         args.threads = _threads_per_rank()
     try:  # a model --distributed cannot train is refused on every rank alike
@@ -284,7 +303,7 @@ def _train_distributed(
             quiet = _trainer.fit(config, resume=resume, progress=False, distributed=True)
             return 0 if quiet.interrupted is None else 128 + quiet.interrupted
         print(f"distributed: {dist.get_world_size()} ranks", flush=True)
-        return _train_single(parser, args, config, resume, distributed=True)
+        return _train_single(parser, args, config, resume, save_dir, distributed=True)
     except _trainer.NotDistributable as e:
         parser.error(f"argument --distributed: {e}")
 

@@ -682,9 +682,10 @@ class Tensor(_TensorFields):
 
     def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
         """Call hook(tensor) each time a backward pass has accumulated this leaf's gradient
-        into `.grad`, as soon as its last contribution arrives, while the rest of the pass
-        still runs (Note [Gradient-ready hooks]). Returns a handle whose remove()
-        unregisters it."""
+        into `.grad`: in backward() as soon as its last contribution arrives, while the rest
+        of the pass still runs; with inputs= or create_graph, at the end of the pass (Note
+        [Gradient-ready hooks]). The hook is held until remove() is called on the returned
+        handle (or the tensor dies): a hook that refers to its tensor keeps it alive."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._ctx is not None:

@@ -155,6 +155,54 @@ def rank_killed() -> None:
     dist.barrier()
 
 
+def group_of_one() -> None:
+    import gc
+
+    from pydl.tensor import _POST_ACCUMULATE_HOOKS
+
+    assert (dist.get_rank(), dist.get_world_size(), dist.get_local_rank()) == (0, 1, 0)
+    try:
+        dist.init()
+    except RuntimeError as e:
+        assert "already initialized" in str(e)
+    else:
+        raise AssertionError("a second init() was accepted")
+    pydl.manual_seed(0)
+    model = nn.Linear(4, 3)
+    ddp = DDP(model)
+    x = pydl.randn(5, 4)
+    ddp(x).square().sum().backward()
+    y = x.numpy() @ model.weight.detach().numpy().T + model.bias.detach().numpy()
+    np.testing.assert_allclose(model.weight.grad.numpy(), 2 * y.T @ x.numpy(), rtol=1e-5)
+    assert _POST_ACCUMULATE_HOOKS[id(model.weight)][1]
+    del ddp
+    gc.collect()
+    assert not _POST_ACCUMULATE_HOOKS[id(model.weight)][1]  # the hooks left with the wrapper
+
+
+def trainer_rng() -> None:
+    """The trainer's ranks share one random stream after every distributed step."""
+    from pydl import _trainer
+
+    config = _trainer.Config("cnn", epochs=2, batch_size=32, lr=0.05, limit=3)
+    states = []
+    original = _trainer._Run._distributed_step
+
+    def step(run, x, y):  # noqa: ANN001, ANN202
+        loss = original(run, x, y)
+        states.append(pydl.get_rng_state().astype(np.int64))
+        return loss
+
+    _trainer._Run._distributed_step = step
+    _trainer.fit(config, progress=False, distributed=True)
+    assert len(states) == 6
+    mine = pydl.tensor(np.stack(states))
+    copies = [pydl.zeros_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(copies, mine)
+    for c in copies:
+        np.testing.assert_array_equal(c.numpy(), mine.numpy())
+
+
 if __name__ == "__main__":
     pydl.set_num_threads(1)
     dist.init()

@@ -24,12 +24,12 @@ inline bool walks_contiguously(const Shape& shape, const Shape& strides) {
     return true;
 }
 
-// Calls row(n, offsets, inner_strides) for every innermost run of the
-// iteration space: `offsets[k]` is operand k's element offset at the run's start.
 // The elements one task of for_each_row takes; at most this many, a walk runs on the caller's
 // thread.
 constexpr int64_t kRowPiece = 1 << 14;
 
+// Calls row(n, offsets, inner_strides) for every innermost run of the
+// iteration space: `offsets[k]` is operand k's element offset at the run's start.
 template <size_t K, typename Row>
 void for_each_row(const Shape& shape, const std::array<Shape, K>& strides, Row row) {
     const int64_t n = numel(shape);

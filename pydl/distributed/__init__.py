@@ -4,8 +4,9 @@ all_gather, destroy; DistributedDataParallel lives in pydl.nn.parallel (as PyTor
 
 MPI is the transport (mpi4py over MPICH or any MPI library: `pip install "pydl[mpi]"`);
 launch with `mpiexec -n N python train.py`. Collectives act in place on tensors' NumPy
-buffers, which MPI reads and writes without copies; they are called from the Python thread
-that trains (the MPI library is initialized for one thread, MPI_THREAD_SERIALIZED at most).
+buffers, which MPI reads and writes without copies. Every rank must call the same
+collectives in the same order (MPI matches them by order); call them from one thread at a
+time.
 
 Note [Rank faults]: an exception that nothing catches on one rank would leave the others
 waiting forever in their next collective. init() therefore installs an excepthook that
@@ -15,6 +16,7 @@ rank; a rank that is killed is ended the same way by mpiexec itself.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import threading
 from typing import Any
@@ -79,12 +81,9 @@ def _mpi() -> Any:
 
 
 def is_available() -> bool:
-    """Whether mpi4py (and so an MPI library) can be imported."""
-    try:
-        _mpi()
-    except ImportError:
-        return False
-    return True
+    """Whether mpi4py is installed (found without importing mpi4py.MPI, which would
+    initialize MPI in this process)."""
+    return importlib.util.find_spec("mpi4py") is not None
 
 
 def init(comm: Any = None) -> None:

@@ -102,6 +102,11 @@ class SyncBatchNorm(_BatchNorm):
                 f"got shape {x.shape}"
             )
         mean, var, count = _global_moments(x._array)
+        if count <= 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size {x.shape} "
+                "on all ranks together"
+            )
         if self.track_running_stats:
             self.num_batches_tracked._array += 1
             m = self.momentum

@@ -13,13 +13,15 @@ the same averaged gradients, and optimizer.step() needs no change.
 
 Every rank must start the same buckets in the same order (MPI matches collectives by
 order), which holds when the ranks run the same model with the same graph. A parameter
-that gets no gradient in a pass (unused in the loss) leaves its bucket unstarted; the next
-forward then raises, as PyTorch's DDP does.
+that gets no gradient in a pass (unused in the loss) leaves its bucket unstarted, and the
+optimizer step after that backward uses the gradients as they are, not averaged; the next
+forward raises, as PyTorch's DDP does (without find_unused_parameters).
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,7 +86,18 @@ class DistributedDataParallel(Module):
         self._buckets = _make_buckets(params[::-1], bucket_cap_mb * 2**20)
         self._bucket_of = {id(p): b for b in self._buckets for p in b.params}
         self._started = 0  # buckets started in this backward pass
-        self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
+        # The hooks reach this wrapper weakly and leave with it: the hook registry holds
+        # them strongly, and through a bound method it would keep the wrapper, the model
+        # and its parameters alive forever.
+        me = weakref.ref(self)
+
+        def grad_ready(p: Tensor) -> None:
+            ddp = me()
+            if ddp is not None:
+                ddp._grad_ready(p)
+
+        handles = [p.register_post_accumulate_grad_hook(grad_ready) for p in params]
+        weakref.finalize(self, _remove_all, handles)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self._started or any(b.ready for b in self._buckets):
@@ -137,6 +150,11 @@ class DistributedDataParallel(Module):
                 q.grad._array[...] = bucket.buffer[lo:hi].reshape(q.shape)
                 bump_version(q.grad)
         self._started = 0
+
+
+def _remove_all(handles: list) -> None:
+    for h in handles:
+        h.remove()
 
 
 def _make_buckets(params: list, cap_bytes: float) -> list[_Bucket]:
