@@ -101,13 +101,13 @@ def _parser() -> argparse.ArgumentParser:
         "--samples", type=Path, metavar="PNG", help="a generative model: write a grid of 64 "
         "samples to this PNG file after training (needs Pillow)"
     )  # fmt: skip
-    # for tests: short epochs, and every step's loss written out exactly
     t.add_argument(
         "--distributed",
         action="store_true",
         help="data-parallel over the ranks of `mpiexec -n N` (needs pydl[mpi]); rank 0 "
         "prints and saves",
     )
+    # for tests: short epochs, and every step's loss written out exactly
     t.add_argument("--limit", type=_count, help=argparse.SUPPRESS)
     t.add_argument("--loss-log", type=Path, help=argparse.SUPPRESS)
 

@@ -178,6 +178,16 @@ def group_of_one() -> None:
     del ddp
     gc.collect()
     assert not _POST_ACCUMULATE_HOOKS[id(model.weight)][1]  # the hooks left with the wrapper
+    dist.destroy()
+    dist.init_process_group("mpi", world_size=1, rank=0)  # PyTorch's spelling
+    try:
+        dist.destroy()
+        dist.init_process_group("mpi", world_size=2)
+    except ValueError as e:
+        assert "world_size=2, but MPI launched 1" in str(e), e
+    else:
+        raise AssertionError("a wrong world_size was accepted")
+    dist.init()
 
 
 def trainer_rng() -> None:

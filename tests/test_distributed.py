@@ -121,6 +121,14 @@ def test_missing_mpi4py_names_the_extra(monkeypatch):
         dist.init()
 
 
+def test_init_process_group_takes_mpi_only():
+    with pytest.raises(ValueError, match="'mpi' backend only, got 'nccl'"):
+        dist.init_process_group("nccl")
+    with pytest.raises(TypeError, match="store"):
+        dist.init_process_group("mpi", store=None)
+    assert not dist.is_initialized()
+
+
 def test_collectives_need_init():
     for call in (dist.get_rank, dist.get_world_size, dist.barrier):
         with pytest.raises(RuntimeError, match="not initialized"):
