@@ -1,6 +1,7 @@
 """sgemm against a float64 NumPy product: transposes, alpha/beta, edges, threads, kernels."""
 
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -263,3 +264,31 @@ def test_balanced_tasks_run_each_once(threads):
     assert counts == [1] * 8
     if threads == 2:
         assert 1 in thread_of[:4], thread_of
+
+
+@pytest.mark.parametrize(
+    "loop,flag",
+    [
+        ("fma_peak_loop", None),
+        ("fma512_peak_loop", "avx512f"),
+        ("bf16_dot_peak_loop", "avx512_bf16"),
+    ],
+)
+def test_peak_loops_run_or_refuse(loop, flag):
+    """The peak loops (benchmarks/test_gemm.py) return a finite result where the CPU has
+    their instructions and raise ValueError naming the missing one where it does not."""
+    capped = os.environ.get("PYDL_SIMD") in ("generic", "avx2")  # no AVX-512 then
+    has = flag is None or (_cpu_flag(flag) and not capped)
+    if has:
+        assert np.isfinite(getattr(_core, loop)(1000))
+    else:
+        with pytest.raises(ValueError, match="this CPU has no"):
+            getattr(_core, loop)(1000)
+
+
+def _cpu_flag(flag: str) -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return flag in f.read().split()
+    except OSError:
+        pytest.skip("no /proc/cpuinfo to read the CPU's flags from")

@@ -56,6 +56,21 @@ void bind_gemm(py::module_& m) {
             return gemm::fma_peak_loop(iterations);
         },
         "192 flops per iteration of independent FMAs: the machine's peak (benchmarks).");
+    m.def(
+        "fma512_peak_loop",
+        [](int64_t iterations) {
+            ReleaseGil nogil(kAlwaysRelease);
+            return gemm::fma512_peak_loop(iterations);
+        },
+        "384 flops per iteration of independent 512-bit FMAs (ValueError without AVX-512F).");
+    m.def(
+        "bf16_dot_peak_loop",
+        [](int64_t iterations) {
+            ReleaseGil nogil(kAlwaysRelease);
+            return gemm::bf16_dot_peak_loop(iterations);
+        },
+        "768 flops per iteration of independent vdpbf16ps: the bf16 peak (ValueError without "
+        "AVX512_BF16).");
 }
 
 }  // namespace pydl::bind

@@ -36,6 +36,15 @@ bool cpu_has_avx512f() {
 #endif
 }
 
+bool cpu_has_avx512bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") && cpu_has_avx512f();
+#else
+    return false;
+#endif
+}
+
 std::string simd_level() {
 #if defined(__x86_64__) || defined(__i386__)
     if (cpu_has_avx512f()) return "avx512f";

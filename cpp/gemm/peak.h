@@ -9,4 +9,13 @@ namespace pydl::gemm {
 // 12 * 8 * 2 = 192 flops. Falls back to scalar code without AVX2.
 float fma_peak_loop(int64_t iterations);
 
+// The same shape of loop on 512-bit registers, for CPUs with AVX-512F: 12 independent
+// chains of 16-wide FMAs, 384 flops a round (ValueError without AVX-512F).
+float fma512_peak_loop(int64_t iterations);
+
+// 12 independent chains of vdpbf16ps (AVX512_BF16): each adds 16 fp32 lanes' two bf16
+// products, 12 * 16 * 2 * 2 = 768 flops a round; the ceiling of a bf16 GEMM kernel
+// (ValueError without AVX512_BF16).
+float bf16_dot_peak_loop(int64_t iterations);
+
 }  // namespace pydl::gemm
