@@ -742,7 +742,12 @@ class _ReadyLeaves:
         self.waiting: dict[int, int] = {}
         for node in order:
             for inp, edge in zip(node.inputs, node.edges):
-                if edge is not None and edge[0] is None and id(inp) in _POST_ACCUMULATE_HOOKS:
+                if edge is None or edge[0] is not None:
+                    continue
+                entry = _POST_ACCUMULATE_HOOKS.get(id(inp))
+                if entry is not None and not entry[1]:  # its hooks were all removed
+                    del _POST_ACCUMULATE_HOOKS[id(inp)]
+                elif entry is not None:
                     self.waiting[id(inp)] = self.waiting.get(id(inp), 0) + 1
 
     def node_done(self, node: Any, leaves: dict) -> None:

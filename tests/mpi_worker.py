@@ -178,6 +178,8 @@ def group_of_one() -> None:
     del ddp
     gc.collect()
     assert not _POST_ACCUMULATE_HOOKS[id(model.weight)][1]  # the hooks left with the wrapper
+    model(x).sum().backward()
+    assert id(model.weight) not in _POST_ACCUMULATE_HOOKS  # and the next backward forgets it
     dist.destroy()
     dist.init_process_group("mpi", world_size=1, rank=0)  # PyTorch's spelling
     try:
