@@ -218,15 +218,16 @@ def test_pydl_train_distributed_matches_one_process(mpiexec, tmp_path, n):
     splits 10/11/11, so the shares' losses are weighted); only rank 0 prints."""
     common = ["-m", "pydl", "train", "mlp", "--epochs", "1", "--limit", "8", "--no-progress"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    # From tmp_path: in the repository root `-m pydl` would import the source tree.
     one = subprocess.run(
         [sys.executable, *common, "--loss-log", str(tmp_path / "one")],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     check(one)
     two = subprocess.run(
         [mpiexec, "-n", str(n), sys.executable, *common, "--distributed",
          "--loss-log", str(tmp_path / "two")],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     check(two)
     assert two.stdout.count("test accuracy") == 1 and f"distributed: {n} ranks" in two.stdout
@@ -240,10 +241,10 @@ def test_pydl_train_distributed_matches_one_process(mpiexec, tmp_path, n):
 
 
 @pytest.mark.mpi
-def test_pydl_train_distributed_refuses_a_model_with_its_own_step(mpiexec):
+def test_pydl_train_distributed_refuses_a_model_with_its_own_step(mpiexec, tmp_path):
     result = subprocess.run(
         [mpiexec, "-n", "2", sys.executable, "-m", "pydl", "train", "rbm", "--distributed"],
-        capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2
     assert "argument --distributed: it trains the classifiers and gpt" in result.stderr
