@@ -35,25 +35,25 @@ class _TimedDDP(DistributedDataParallel):
         super().__init__(*args, **kwargs)
         _TimedDDP.last = self
 
-    def _finish(self, world):  # noqa: ANN001
+    def _finish(self) -> None:
         t0 = time.perf_counter()
-        super()._finish(world)
+        super()._finish()
         _TimedDDP.waits.append(time.perf_counter() - t0)
 
 
-def _share(a: np.ndarray) -> np.ndarray:
+def _share(a):  # noqa: ANN001, ANN202
+    """This rank's rows of a batch (a Tensor or an array)."""
     n, r, k = len(a), dist.get_rank(), dist.get_world_size()
     return a[n * r // k : n * (r + 1) // k]
 
 
+_plain_training_step = workloads.training_step
+
+
 def _distributed_training_step(model, opt, loss_fn, x, y):  # noqa: ANN001, ANN202
     """workloads.training_step for one rank: DDP around the model, the rank's share of the
-    batch (x may be a Tensor or an array)."""
-    ddp = _TimedDDP(model)
-    xs = pydl.tensor(_share(x.numpy() if isinstance(x, pydl.Tensor) else x))
-    if not isinstance(x, pydl.Tensor):
-        xs = xs.numpy()
-    return workloads._training_step_plain(ddp, opt, loss_fn, xs, _share(np.asarray(y)))
+    batch."""
+    return _plain_training_step(_TimedDDP(model), opt, loss_fn, _share(x), _share(y))
 
 
 def main() -> None:
@@ -65,8 +65,7 @@ def main() -> None:
     ranks = dist.get_world_size()
     threads = max(1, pydl.get_num_threads() // dist.get_local_world_size())
     pydl.set_num_threads(threads)
-    if ranks > 1:
-        workloads._training_step_plain = workloads.training_step
+    if ranks > 1:  # the workloads build their steps through this function
         workloads.training_step = _distributed_training_step
     for name in args.workloads:
         step = workloads.WORKLOADS[name].build()

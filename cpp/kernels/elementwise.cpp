@@ -132,13 +132,13 @@ void forward_impl(const T* a, const Shape& as, const T* b, const Shape& bs, T* o
 template <typename Op, bool WrtA, typename T>
 void backward_one(const T* grad, const Shape& os, const T* a, const Shape& as, const T* b,
                   const Shape& bs, T* grad_x, const Shape& xs) {
-    const bool direct = numel(xs) == numel(os);
     if (as == bs && numel(os) <= kRowPiece) {  // Note [Small same-shape operands]
         const int64_t n = numel(os);
         for (int64_t i = 0; i < n; ++i)
             grad_x[i] = grad[i] * (WrtA ? Op::da(a[i], b[i]) : Op::db(a[i], b[i]));
         return;
     }
+    const bool direct = numel(xs) == numel(os);
     Scratch<T> tmp(direct ? 0 : numel(os));
     T* dst = direct ? grad_x : tmp.data();
     std::array<Shape, 4> st{contiguous_strides(os), contiguous_strides(os),

@@ -49,7 +49,7 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _checked(self, x: Any) -> Tensor:
         x = as_tensor(x)
         if x.ndim not in self._ranks or x.shape[1] != self.num_features:
             raise ValueError(
@@ -57,12 +57,22 @@ class _BatchNorm(Module):
                 f"{' or '.join(map(str, self._ranks))} with {self.num_features} "
                 f"channels, got shape {x.shape}"
             )
+        return x
+
+    def _count_batch(self) -> float | None:
+        """Count a training batch; the running statistics' momentum for it (momentum=None:
+        the cumulative average's 1 / num_batches_tracked)."""
+        self.num_batches_tracked._array += 1
+        if self.momentum is None:
+            return 1.0 / float(self.num_batches_tracked.item())
+        return self.momentum
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self._checked(x)
         use_batch = self.training or not self.track_running_stats
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._array += 1
-            if momentum is None:
-                momentum = 1.0 / float(self.num_batches_tracked.item())
+            momentum = self._count_batch()
         return NF.batch_norm(
             x,
             self.running_mean,
@@ -93,14 +103,9 @@ class SyncBatchNorm(_BatchNorm):
     _ranks = (2, 3, 4, 5)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = as_tensor(x)
         if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(x)
-        if x.ndim < 2 or x.shape[1] != self.num_features:
-            raise ValueError(
-                f"SyncBatchNorm({self.num_features}) expects input (N, {self.num_features}, *), "
-                f"got shape {x.shape}"
-            )
+        x = self._checked(x)
         mean, var, count = _global_moments(x._array)
         if count <= 1:
             raise ValueError(
@@ -108,9 +113,7 @@ class SyncBatchNorm(_BatchNorm):
                 "on all ranks together"
             )
         if self.track_running_stats:
-            self.num_batches_tracked._array += 1
-            m = self.momentum
-            m = 1.0 / float(self.num_batches_tracked.item()) if m is None else m
+            m = self._count_batch()
             unbiased = var * (count / max(count - 1.0, 1.0))
             rm, rv = self.running_mean._array, self.running_var._array
             rm[...] = (1 - m) * rm + m * mean

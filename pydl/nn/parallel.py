@@ -35,9 +35,12 @@ from .module import Module
 class _Bucket:
     def __init__(self, params: list) -> None:
         self.params = params
-        sizes = [p._array.size for p in params]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self.buffer = np.empty(int(self.offsets[-1]), params[0]._array.dtype)
+        self.buffer = np.empty(sum(p._array.size for p in params), params[0]._array.dtype)
+        # (parameter, its gradient's place in the buffer, in the parameter's shape)
+        self.slots, start = [], 0
+        for p in params:
+            self.slots.append((p, self.buffer[start : start + p._array.size].reshape(p.shape)))
+            start += p._array.size
         self.ready = 0
         self.request: Any = None
 
@@ -77,8 +80,7 @@ class DistributedDataParallel(Module):
         self.module = module
         self.broadcast_buffers = broadcast_buffers
         self.require_backward_grad_sync = True
-        world = dist._require("DistributedDataParallel")
-        self._world_size = world.size
+        self._world = dist._require("DistributedDataParallel")
         with no_grad():
             for t in list(module.parameters()) + list(module.buffers()):
                 dist.broadcast(t, 0)
@@ -107,7 +109,7 @@ class DistributedDataParallel(Module):
                 "produce the loss). Every parameter that requires grad must take part in "
                 "every step."
             )
-        if self.broadcast_buffers and self._world_size > 1:
+        if self.broadcast_buffers and self._world.size > 1:
             with no_grad():
                 for b in self.module.buffers():
                     dist.broadcast(b, 0)
@@ -127,27 +129,27 @@ class DistributedDataParallel(Module):
     def _grad_ready(self, p: Tensor) -> None:
         if not self.require_backward_grad_sync:
             return
-        world = dist._require("DistributedDataParallel")
+        mpi = self._world.mpi
         if self._started:  # MPI moves non-blocking collectives on only inside MPI calls
-            world.mpi.Request.Testall([b.request for b in self._buckets if b.request is not None])
+            mpi.Request.Testall([b.request for b in self._buckets if b.request is not None])
         bucket = self._bucket_of[id(p)]
         bucket.ready += 1
         if bucket.ready < len(bucket.params):
             return
-        for q, lo, hi in zip(bucket.params, bucket.offsets[:-1], bucket.offsets[1:]):
-            bucket.buffer[lo:hi] = q.grad._array.reshape(-1)
-        bucket.request = world.comm.Iallreduce(world.mpi.IN_PLACE, bucket.buffer, op=world.mpi.SUM)
+        for q, slot in bucket.slots:
+            slot[...] = q.grad._array
+        bucket.request = self._world.comm.Iallreduce(mpi.IN_PLACE, bucket.buffer, op=mpi.SUM)
         self._started += 1
         if self._started == len(self._buckets):
-            self._finish(world)
+            self._finish()
 
-    def _finish(self, world: Any) -> None:
+    def _finish(self) -> None:
         for bucket in self._buckets:
             bucket.request.Wait()
             bucket.request, bucket.ready = None, 0
-            bucket.buffer /= self._world_size
-            for q, lo, hi in zip(bucket.params, bucket.offsets[:-1], bucket.offsets[1:]):
-                q.grad._array[...] = bucket.buffer[lo:hi].reshape(q.shape)
+            bucket.buffer /= self._world.size
+            for q, slot in bucket.slots:
+                q.grad._array[...] = slot
                 bump_version(q.grad)
         self._started = 0
 
