@@ -29,6 +29,7 @@ except ImportError:  # exercised in a subprocess by tests/test_cli.py
 from . import _tensor_methods
 from ._device import device
 from ._dtypes import (
+    bfloat16,
     bool,
     double,
     float,
@@ -85,6 +86,7 @@ from .serialization import load, save
 from ._runtime import empty_cache, get_num_threads, set_num_threads, threads
 from ._runtime import _register_with_threadpoolctl
 from .backend import get_backend, set_backend
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from ._ops import OPS as _OPS
 from .tensor import (
     Tensor,
@@ -145,6 +147,10 @@ def build_info() -> dict:
 
 __all__ = [
     "Tensor",
+    "autocast",
+    "bfloat16",
+    "get_autocast_dtype",
+    "is_autocast_enabled",
     "bernoulli",
     "eye",
     "logspace",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 float32 = float = np.dtype(np.float32)
@@ -25,6 +26,9 @@ int16 = short = np.dtype(np.int16)
 int8 = np.dtype(np.int8)
 uint8 = np.dtype(np.uint8)
 bool = np.dtype(np.bool_)
+# NumPy has no bfloat16: ml_dtypes' is the one JAX, TensorFlow and ONNX share. Today it names
+# autocast's precision (Note [Autocast] in amp.py); tensors do not hold it yet.
+bfloat16 = np.dtype(ml_dtypes.bfloat16)
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 _DEFAULT = {0: bool, 1: int64, 2: float32}  # a Python number's dtype, by category

@@ -234,6 +234,23 @@ def policy(train: bool, torch: Any = None) -> Step:
     return act
 
 
+def autocast_bf16(build: Callable[..., Step]) -> Callable[..., Step]:
+    """The workload `build` makes, its whole step under bf16 autocast: pydl.autocast, or
+    torch.autocast("cpu", dtype=torch.bfloat16) for the PyTorch twin (oneDNN's bf16 kernels)."""
+
+    def build_autocast(torch: Any = None) -> Step:
+        step = build(torch)
+        lib = torch if torch is not None else pydl
+
+        def run() -> None:
+            with lib.autocast("cpu", dtype=lib.bfloat16):
+                step()
+
+        return run
+
+    return build_autocast
+
+
 class Workload(NamedTuple):
     description: str
     build: Callable[..., Step]  # build(torch=None) -> a step
@@ -253,6 +270,10 @@ WORKLOADS: dict[str, Workload] = {
         "GRU T50 B32 I64 H256 + linear head, Adam", lambda torch=None: rnn("GRU", torch)
     ),
     "gpt": Workload("GPT d256, 4 heads, 2 blocks, T128 B16, AdamW", gpt),
+    "gpt_bf16": Workload("the GPT step under bf16 autocast", autocast_bf16(gpt)),
+    "lstm_bf16": Workload(
+        "the LSTM step under bf16 autocast", autocast_bf16(lambda torch=None: rnn("LSTM", torch))
+    ),
     "convt": Workload("ConvTranspose2d 128->64 k4 s2 p1, 8x8, batch 64, fwd+bwd", dcgan_convt),
     "upsample": Workload("Upsample x2 bilinear, (16, 64, 32, 32), fwd+bwd", unet_upsample),
     "op16": Workload(

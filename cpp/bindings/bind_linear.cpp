@@ -1,4 +1,6 @@
 // Linear layers (optionally with a fused activation) and matmul.
+#include <type_traits>
+
 #include "bindings/common.h"
 #include "gemm/gemm.h"
 #include "kernels/linear.h"
@@ -66,15 +68,24 @@ py::object float_types(const py::array& x, const char* fn_name, Fn&& fn) {
     return with_dtype<float, double>(x, fn_name, std::forward<Fn>(fn));
 }
 
+// The precision asked for with bf16=True (autocast), which only float32 operands take.
+template <typename T>
+Precision precision_for(bool bf16, const char* fn) {
+    PYDL_CHECK((!bf16 || std::is_same_v<T, float>), ValueError, fn,
+               ": bf16 products take float32 operands, got float64");
+    return bf16 ? Precision::BFloat16 : Precision::Float32;
+}
+
 }  // namespace
 
 void bind_linear(KernelModule& m) {
     m.def(
         "linear_forward",
-        [](const py::array& x_, const py::array& w_, py::object b_) {
+        [](const py::array& x_, const py::array& w_, py::object b_, bool bf16) {
             same_dtypes("linear_forward", x_, {w_, b_});
             return float_types(x_, "linear_forward", [&](auto t) -> py::object {
                 using T = typename decltype(t)::type;
+                const Precision precision = precision_for<T>(bf16, "linear_forward");
                 auto x = typed<T>(x_, "input"), w = typed<T>(w_, "weight");
                 const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
                 py::array_t<T> b;
@@ -83,19 +94,21 @@ void bind_linear(KernelModule& m) {
                 T* yp = y.mutable_data();
                 const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
                 ReleaseGil nogil(cost_macs(double(rows) * ws[0] * ws[1]));
-                linear_forward(x.data(), w.data(), bp, rows, ws[1], ws[0], yp);
+                linear_forward(x.data(), w.data(), bp, rows, ws[1], ws[0], yp, std::nullopt,
+                               nullptr, precision);
                 return y;
             });
         },
-        py::arg("x"), py::arg("w"), py::arg("b"));
+        py::arg("x"), py::arg("w"), py::arg("b"), py::arg("bf16") = false);
     // save=False (no backward will run) returns None for pre and keeps none.
     m.def(
         "linear_act_forward",
         [](const py::array& x_, const py::array& w_, py::object b_, const std::string& activation,
-           bool save) {
+           bool save, bool bf16) {
             same_dtypes("linear_act_forward", x_, {w_, b_});
             return float_types(x_, "linear_act_forward", [&](auto t) -> py::object {
                 using T = typename decltype(t)::type;
+                const Precision precision = precision_for<T>(bf16, "linear_act_forward");
                 auto x = typed<T>(x_, "input"), w = typed<T>(w_, "weight");
                 const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
                 const std::optional<UnaryOp> act = parse_activation(activation);
@@ -109,20 +122,23 @@ void bind_linear(KernelModule& m) {
                 const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
                 {
                     ReleaseGil nogil(cost_macs(double(rows) * ws[0] * ws[1]));
-                    linear_forward(x.data(), w.data(), bp, rows, ws[1], ws[0], yp, act, pre_p);
+                    linear_forward(x.data(), w.data(), bp, rows, ws[1], ws[0], yp, act, pre_p,
+                                   precision);
                 }
                 return py::make_tuple(y, pre);
             });
         },
-        py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::arg("save") = true);
+        py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"), py::arg("save") = true,
+        py::arg("bf16") = false);
     m.def(
         "linear_act_backward",
         [](const py::array& g_, const py::array& x_, const py::array& w_, const py::array& y_,
-           py::object pre_, bool has_bias, const std::string& activation, bool need_x,
-           bool need_w) {
+           py::object pre_, bool has_bias, const std::string& activation, bool need_x, bool need_w,
+           bool bf16) {
             same_dtypes("linear_act_backward", g_, {x_, w_, y_, pre_});
             return float_types(g_, "linear_act_backward", [&](auto t) -> py::object {
                 using T = typename decltype(t)::type;
+                const Precision precision = precision_for<T>(bf16, "linear_act_backward");
                 auto g = typed<T>(g_, "grad"), x = typed<T>(x_, "input"),
                      w = typed<T>(w_, "weight"), y = typed<T>(y_, "y");
                 const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
@@ -146,21 +162,22 @@ void bind_linear(KernelModule& m) {
                 {
                     ReleaseGil nogil(cost_macs(2.0 * double(rows) * ws[0] * ws[1]));
                     linear_act_backward(g.data(), x.data(), w.data(), y.data(), pre_p, rows, ws[1],
-                                        ws[0], act, gxp, gwp, gbp);
+                                        ws[0], act, gxp, gwp, gbp, precision);
                 }
                 return py::make_tuple(gx, gw, gb);
             });
         },
         py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("y"), py::arg("pre"),
         py::arg("has_bias"), py::arg("activation"), py::arg("need_x") = true,
-        py::arg("need_w") = true);
+        py::arg("need_w") = true, py::arg("bf16") = false);
     m.def(
         "linear_backward",
         [](const py::array& g_, const py::array& x_, const py::array& w_, bool has_bias,
-           bool need_x, bool need_w) {
+           bool need_x, bool need_w, bool bf16) {
             same_dtypes("linear_backward", g_, {x_, w_});
             return float_types(g_, "linear_backward", [&](auto t) -> py::object {
                 using T = typename decltype(t)::type;
+                const Precision precision = precision_for<T>(bf16, "linear_backward");
                 auto g = typed<T>(g_, "grad"), x = typed<T>(x_, "input"),
                      w = typed<T>(w_, "weight");
                 const Shape xs = shape_of(x), ws = shape_of(w), ys = linear_out_shape(xs, ws);
@@ -172,37 +189,39 @@ void bind_linear(KernelModule& m) {
                 const int64_t rows = numel(Shape(xs.begin(), xs.end() - 1));
                 {
                     ReleaseGil nogil(cost_macs(2.0 * double(rows) * ws[0] * ws[1]));
-                    linear_backward(g.data(), x.data(), w.data(), rows, ws[1], ws[0], gxp, gwp,
-                                    gbp);
+                    linear_backward(g.data(), x.data(), w.data(), rows, ws[1], ws[0], gxp, gwp, gbp,
+                                    precision);
                 }
                 return py::make_tuple(gx, gw, gb);
             });
         },
         py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("has_bias"), py::arg("need_x") = true,
-        py::arg("need_w") = true);
+        py::arg("need_w") = true, py::arg("bf16") = false);
     m.def(
         "matmul_forward",
-        [](const py::array& a_, const py::array& b_) {
+        [](const py::array& a_, const py::array& b_, bool bf16) {
             same_dtype(a_, b_, "matmul_forward");
             return float_types(a_, "matmul_forward", [&](auto t) -> py::object {
                 using T = typename decltype(t)::type;
+                const Precision precision = precision_for<T>(bf16, "matmul_forward");
                 auto a = typed<T>(a_, "a"), b = typed<T>(b_, "b");
                 const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
                 auto y = empty<T>(os);
                 T* yp = y.mutable_data();
                 ReleaseGil nogil(cost_macs(double(numel(os)) * as.back()));
-                matmul_forward(a.data(), as, b.data(), bs, yp, os);
+                matmul_forward(a.data(), as, b.data(), bs, yp, os, precision);
                 return y;
             });
         },
-        py::arg("a"), py::arg("b"));
+        py::arg("a"), py::arg("b"), py::arg("bf16") = false);
     m.def(
         "matmul_backward",
-        [](const py::array& g_, const py::array& a_, const py::array& b_, bool need_a,
-           bool need_b) {
+        [](const py::array& g_, const py::array& a_, const py::array& b_, bool need_a, bool need_b,
+           bool bf16) {
             same_dtypes("matmul_backward", g_, {a_, b_});
             return float_types(g_, "matmul_backward", [&](auto t) -> py::object {
                 using T = typename decltype(t)::type;
+                const Precision precision = precision_for<T>(bf16, "matmul_backward");
                 auto g = typed<T>(g_, "grad"), a = typed<T>(a_, "a"), b = typed<T>(b_, "b");
                 const Shape as = shape_of(a), bs = shape_of(b), os = matmul_out_shape(as, bs);
                 PYDL_CHECK(shape_of(g) == os, ValueError, "matmul: grad ", shape_str(shape_of(g)),
@@ -211,13 +230,13 @@ void bind_linear(KernelModule& m) {
                 py::object ga = maybe_empty(need_a, as, gap), gb = maybe_empty(need_b, bs, gbp);
                 {
                     ReleaseGil nogil(cost_macs(2.0 * double(numel(os)) * as.back()));
-                    matmul_backward(g.data(), os, a.data(), as, b.data(), bs, gap, gbp);
+                    matmul_backward(g.data(), os, a.data(), as, b.data(), bs, gap, gbp, precision);
                 }
                 return py::make_tuple(ga, gb);
             });
         },
         py::arg("grad"), py::arg("a"), py::arg("b"), py::arg("need_a") = true,
-        py::arg("need_b") = true);
+        py::arg("need_b") = true, py::arg("bf16") = false);
 }
 
 }  // namespace pydl::bind

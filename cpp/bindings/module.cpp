@@ -101,6 +101,9 @@ void bind_runtime(py::module_& m) {
         d["compiler"] = PYDL_COMPILER;
         d["wait_policy"] = wait_policy();
         d["simd"] = simd_level();
+        // Whether autocast's bf16 products run on the CPU's own instruction (AVX512_BF16),
+        // rather than emulated (Note [bf16 GEMM]).
+        d["bf16"] = cpu_has_avx512bf16();
         d["num_threads"] = get_num_threads();
         return d;
     });

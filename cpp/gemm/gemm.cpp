@@ -11,6 +11,7 @@
 #include "core/check.h"
 #include "core/parallel.h"
 #include "core/vec.h"
+#include "gemm/bf16.h"
 #include "gemm/pack.h"
 
 namespace pydl {
@@ -513,7 +514,7 @@ void sgemm_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t 
 void sgemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                    float alpha, const float* a, int64_t lda, int64_t stride_a, const float* b,
                    int64_t ldb, int64_t stride_b, float beta, float* c, int64_t ldc,
-                   int64_t stride_c) {
+                   int64_t stride_c, Precision precision) {
     if (batch <= 0) return;
     const int64_t work = m * n * std::max<int64_t>(k, 1);
     // Small products: one per task (each single-threaded inside, as parallel_for does
@@ -522,8 +523,8 @@ void sgemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t
     const bool outer_parallel = grain < batch && batch * work >= gemm::kParallelWork;
     parallel_for(0, batch, outer_parallel ? 1 : batch, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i)
-            sgemm(trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb,
-                  beta, c + i * stride_c, ldc);
+            gemm_f32(precision, trans_a, trans_b, m, n, k, alpha, a + i * stride_a, lda,
+                     b + i * stride_b, ldb, beta, c + i * stride_c, ldc);
     });
 }
 

@@ -12,6 +12,10 @@
 
 namespace pydl {
 
+// The precision of a float32 product: fp32 (sgemm), or bf16 operands with fp32 sums
+// (sbgemm in bf16.h), which autocast asks for.
+enum class Precision { Float32, BFloat16 };
+
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
            int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
            const gemm::Epilogue* epilogue = nullptr);
@@ -30,10 +34,11 @@ void sgemm_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t 
 
 // `batch` independent products; operand i starts at a + i * stride_a (etc.).
 // Small products run one per thread; large ones one after another, each threaded.
+// Under Precision::BFloat16 each is sbgemm's (bf16.h).
 void sgemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                    float alpha, const float* a, int64_t lda, int64_t stride_a, const float* b,
                    int64_t ldb, int64_t stride_b, float beta, float* c, int64_t ldc,
-                   int64_t stride_c);
+                   int64_t stride_c, Precision precision = Precision::Float32);
 
 // Double-precision GEMM, the same contract as sgemm without an epilogue (Note [Double GEMM]
 // in dgemm.cpp): the core's float64 matmul and linear.

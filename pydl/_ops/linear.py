@@ -8,15 +8,24 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
+from ..amp import _state as _autocast
 from ..tensor import Tensor, as_tensor, grad_needed, name_argument, record
 from ._util import tensor_pair
 from .layout import reshape, squeeze, unsqueeze
 from .registry import OPS, op
 
 
+def _bf16(*arrays: np.ndarray) -> bool:
+    """Whether a product of these arrays runs in bf16: an autocast is on (Note [Autocast]) and
+    they are float32 (float64 products are never lowered, as in PyTorch)."""
+    return _autocast.bf16 and all(a.dtype == np.float32 for a in arrays)
+
+
 def _matmul_backward(node: Any, g: np.ndarray) -> Any:
     a, b = node.inputs
-    return _b.active.matmul_backward(g, a._array, b._array, a.requires_grad, b.requires_grad)
+    return _b.active.matmul_backward(
+        g, a._array, b._array, a.requires_grad, b.requires_grad, bf16=node.saved
+    )
 
 
 @op(method=True, toplevel=True)
@@ -39,7 +48,10 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"matmul: shapes {a.shape} and {b.shape} are not aligned "
             f"({a.shape[-1]} != {b.shape[-2]})"
         )
-    return record(_b.active.matmul_forward(a._array, b._array), (a, b), _matmul_backward)
+    bf16 = _bf16(a._array, b._array)
+    return record(
+        _b.active.matmul_forward(a._array, b._array, bf16=bf16), (a, b), _matmul_backward, bf16
+    )
 
 
 def check_operands(fn: str, x: Tensor, weight: Any, bias: Any) -> None:
@@ -70,8 +82,15 @@ def _is_fusable(activation: str) -> bool:
     return decl is not None and decl.epilogue == activation
 
 
+# A node's `saved` holds its forward's precision (True for bf16), so that the backward's
+# products use it too, inside the autocast block or not (Note [Autocast]).
 def _linear_backward(node: Any, g: np.ndarray) -> Any:
     x, w = node.inputs[0], node.inputs[1]
+    if node.saved:
+        return _b.active.linear_backward(
+            g, x._array, w._array, len(node.inputs) == 3, x.requires_grad, w.requires_grad,
+            bf16=True,
+        )  # fmt: skip
     return _b.active.linear_backward(
         g, x._array, w._array, len(node.inputs) == 3, x.requires_grad, w.requires_grad
     )
@@ -79,10 +98,10 @@ def _linear_backward(node: Any, g: np.ndarray) -> Any:
 
 def _linear_act_backward(node: Any, g: np.ndarray) -> Any:
     x, w = node.inputs[0], node.inputs[1]
-    y, pre, activation = node.saved
+    y, pre, activation, bf16 = node.saved
     return _b.active.linear_act_backward(
         g, x._array, w._array, y, pre, len(node.inputs) == 3, activation, x.requires_grad,
-        w.requires_grad,
+        w.requires_grad, bf16=bf16,
     )  # fmt: skip
 
 
@@ -118,14 +137,21 @@ def linear(
             raise ValueError(
                 f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}"
             )
-    if activation is None:
+    if _autocast.bf16:
+        bf16 = _bf16(xa, wa)
+        if activation is None:
+            y = _b.active.linear_forward(xa, wa, ba, bf16=bf16)
+            return record(y, inputs, _linear_backward, bf16 or None)
+    elif activation is None:
         return record(_b.active.linear_forward(xa, wa, ba), inputs, _linear_backward)
+    else:
+        bf16 = False
     if not _is_fusable(activation):
         fusable = sorted(d.epilogue for d in OPS.values() if d.epilogue)
         raise ValueError(f"linear: activation must be one of {fusable} or None, got {activation!r}")
     save = grad_needed(x, weight, bias)
-    y, pre = _b.active.linear_act_forward(xa, wa, ba, activation, save=save)
-    return record(y, inputs, _linear_act_backward, (y, pre, activation))
+    y, pre = _b.active.linear_act_forward(xa, wa, ba, activation, save=save, bf16=bf16)
+    return record(y, inputs, _linear_act_backward, (y, pre, activation, bf16))
 
 
 @op(kernels=())

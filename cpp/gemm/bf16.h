@@ -1,0 +1,80 @@
+// bfloat16 products: the conversion from float and a GEMM whose operands are bf16 and
+// whose sums are fp32 (Note [bf16 GEMM] in bf16_gemm.cpp), for autocast.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "gemm/gemm.h"
+#include "gemm/microkernel.h"
+
+namespace pydl {
+
+// The bf16 bits of x, rounded to nearest even, as vcvtneps2bf16 rounds: a denormal float
+// becomes a zero of its sign, a NaN stays a (quiet) NaN, a finite value past bf16's
+// largest rounds to infinity.
+inline uint16_t float_to_bf16(float x) {
+    uint32_t bits;
+    std::memcpy(&bits, &x, 4);
+    if ((bits & 0x7F800000u) == 0) return uint16_t((bits >> 16) & 0x8000u);
+    if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return uint16_t((bits >> 16) | 0x0040u);
+    return uint16_t((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+}
+
+inline float bf16_to_float(uint16_t h) {
+    const uint32_t bits = uint32_t(h) << 16;
+    float x;
+    std::memcpy(&x, &bits, 4);
+    return x;
+}
+
+// out[i] = bf16 bits of x[i] (float_to_bf16), and back.
+void floats_to_bf16(const float* x, uint16_t* out, int64_t n);
+void bf16_to_floats(const uint16_t* x, float* out, int64_t n);
+
+// sgemm's contract (gemm.h), with op(A) and op(B) rounded to bf16 as they are packed and
+// the products summed in fp32 as vdpbf16ps sums them: k in pairs, the odd element of a
+// pair first, each sum rounded to fp32 (a denormal sum flushed to zero), in depth
+// blocks of gemm::kBf16KC; each block's sum is added to C. Bit-identical for any thread
+// count and for every kernel (the scalar reference emulates the instruction exactly).
+void sbgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+            int64_t ldc, const gemm::Epilogue* epilogue = nullptr);
+
+// sgemm or sbgemm, by precision.
+inline void gemm_f32(Precision precision, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                     int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+                     int64_t ldb, float beta, float* c, int64_t ldc,
+                     const gemm::Epilogue* epilogue = nullptr) {
+    if (precision == Precision::BFloat16)
+        sbgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+    else
+        sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+}
+
+namespace gemm {
+
+constexpr int kBf16MR = 8;         // Note [bf16 tile]
+constexpr int kBf16NR = 32;        // two zmm of fp32 sums per row
+constexpr int64_t kBf16KC = 1024;  // depth block, in k (an even number: whole pairs)
+
+// The bf16 micro-kernel contract: one kBf16MR x kBf16NR tile of sums over kp pairs of
+// packed panels: a holds for each pair kBf16MR words (row r: bf16 of op(A)[r][2q] in the
+// low half, of op(A)[r][2q + 1] in the high half), b for each pair kBf16NR such words
+// (column j). sums[r][j] receives the tile's fp32 sums (all rows and columns).
+using Bf16Kernel = void (*)(int64_t kp, const uint32_t* a, const uint32_t* b,
+                            float sums[kBf16MR][kBf16NR]);
+// The scalar emulation of vdpbf16ps (any CPU), and the instruction itself (AVX512_BF16 only).
+void bf16_kernel_ref(int64_t kp, const uint32_t* a, const uint32_t* b,
+                     float sums[kBf16MR][kBf16NR]);
+void bf16_kernel_avx512(int64_t kp, const uint32_t* a, const uint32_t* b,
+                        float sums[kBf16MR][kBf16NR]);
+
+// Which bf16 kernel sbgemm uses: "auto" (the instruction when the CPU has it, else the
+// emulation compiled for AVX2 where the CPU has that), "ref", "avx2" or "avx512bf16"
+// (ValueError on a CPU without the instructions).
+void set_bf16_kernel(const char* name);
+const char* bf16_kernel_name();
+
+}  // namespace gemm
+}  // namespace pydl

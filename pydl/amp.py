@@ -1,0 +1,97 @@
+"""Automatic mixed precision: ``pydl.autocast`` (``torch.autocast``'s spelling).
+
+Note [Autocast]: inside ``with pydl.autocast("cpu", dtype=pydl.bfloat16):`` the matrix
+products of float32 ops (linear, matmul, attention's products, recurrent layers' gate
+products) take bf16 operands with fp32 sums (``sbgemm``, Note [bf16 GEMM] in
+cpp/gemm/bf16_gemm.cpp): on a CPU with AVX512_BF16 they run at about twice the fp32 rate.
+Everything else stays fp32: parameters (the master weights), optimizer state, gradients,
+reductions, softmax, norms and losses. The operands are rounded to bf16 as the GEMM packs
+them, so no tensor is converted and every tensor stays float32. That is one difference from
+PyTorch, whose autocast returns bf16 tensors from these ops: here their outputs keep the
+fp32 sums unrounded.
+
+Each op records the precision of its forward, and its backward products use the same
+precision, so ``loss.backward()`` outside the block, as PyTorch's examples write it, gives
+the gradients of what the block computed. The state is per thread, as PyTorch's is.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any, Callable
+
+import numpy as np
+
+from ._dtypes import bfloat16
+
+
+class _AutocastState(threading.local):
+    bf16 = False  # products of float32 ops in bf16 on this thread
+
+
+_state = _AutocastState()
+
+
+def bf16_products() -> bool:
+    """Whether this thread's float32 products run in bf16 (an enabled autocast)."""
+    return _state.bf16
+
+
+def is_autocast_enabled(device_type: str = "cpu") -> bool:
+    """torch.is_autocast_enabled: whether an autocast is on for this thread."""
+    return _state.bf16 if device_type == "cpu" else False
+
+
+def get_autocast_dtype(device_type: str = "cpu") -> np.dtype:
+    """torch.get_autocast_dtype: the dtype autocast uses for `device_type` (bfloat16)."""
+    return bfloat16
+
+
+class autocast:
+    """Context manager and decorator: float32 products in bf16 inside (Note [Autocast]).
+
+    ``pydl.autocast("cpu", dtype=pydl.bfloat16)``, or ``pydl.autocast(dtype=pydl.bfloat16)``;
+    the dtype defaults to bfloat16 as PyTorch's CPU autocast does. ``enabled=False`` turns
+    an outer autocast off inside. float16 is refused: pydl's CPU kernels have no fp16
+    products.
+    """
+
+    def __init__(
+        self,
+        device_type: str = "cpu",
+        dtype: Any = None,
+        enabled: bool = True,
+        cache_enabled: bool | None = None,
+    ) -> None:
+        if device_type != "cpu":
+            raise ValueError(
+                f"autocast: pydl runs on the CPU only; device_type must be 'cpu', "
+                f"got {device_type!r}"
+            )
+        if dtype is not None and np.dtype(dtype) != bfloat16:
+            raise ValueError(
+                f"autocast: pydl's products run in bfloat16 only, got dtype {np.dtype(dtype)}"
+            )
+        if not isinstance(enabled, bool):
+            raise TypeError(f"autocast: enabled must be a bool, got {type(enabled).__name__}")
+        self.device_type, self.fast_dtype, self._enabled = device_type, bfloat16, enabled
+        self._prev: list[bool] = []  # a stack, so one object may be entered again inside itself
+
+    def __enter__(self) -> autocast:
+        self._prev.append(_state.bf16)
+        _state.bf16 = self._enabled
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _state.bf16 = self._prev.pop()
+
+    def __call__(self, fn: Callable) -> Callable:
+        device_type, enabled = self.device_type, self._enabled
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with autocast(device_type, enabled=enabled):
+                return fn(*args, **kwargs)
+
+        return wrapper

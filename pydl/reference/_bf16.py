@@ -1,0 +1,45 @@
+"""sbgemm's arithmetic in NumPy (Note [bf16 GEMM] in cpp/gemm/bf16_gemm.cpp): the reference
+of autocast's products."""
+
+import numpy as np
+
+BF16_KC = 1024  # sbgemm's depth block (gemm::kBf16KC)
+
+
+def bf16_round(x):
+    """float32 values rounded to bf16 (to nearest even), as float32: a denormal becomes a zero
+    of its sign, a NaN stays NaN (as vcvtneps2bf16 rounds, Note [bf16 GEMM])"""
+    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    rounded = (bits + np.uint32(0x7FFF) + ((bits >> 16) & 1)) & np.uint32(0xFFFF0000)
+    rounded = np.where((bits & 0x7F800000) == 0, bits & 0x80000000, rounded)
+    nan = (bits | 0x00400000) & 0xFFFF0000
+    rounded = np.where((bits & 0x7FFFFFFF) > 0x7F800000, nan, rounded)
+    return rounded.astype(np.uint32).view(np.float32)
+
+
+def matmul_bf16(a, b, alpha=1.0, c=None):
+    """alpha * (a @ b) + c (float32, batch dims broadcast; c optional) as sbgemm computes it
+    with beta 0 (no c) or 1: operands rounded to bf16; then for each depth block of BF16_KC,
+    k in pairs, the odd element's product added before the even one's, each sum rounded to
+    fp32 and a denormal sum flushed to zero (the products of bf16 values are exact in fp32);
+    each block's sum times alpha is added to the result (to c first, when given)"""
+    a, b = bf16_round(a), bf16_round(b)
+    k = a.shape[-1]
+    shape = np.broadcast_shapes(a.shape[:-1] + (1,), b.shape[:-2] + (1, b.shape[-1]))
+    out = None if c is None else np.asarray(c, np.float32)
+    tiny = np.finfo(np.float32).tiny
+
+    def add(acc, p):
+        s = (acc + a[..., :, p, None] * b[..., p, None, :]).astype(np.float32)
+        return np.where(np.abs(s) < tiny, np.float32(0) * s, s)
+
+    for p0 in range(0, k, BF16_KC):
+        end = min(p0 + BF16_KC, k)
+        acc = np.zeros(shape, np.float32)
+        for p in range(p0, end, 2):
+            if p + 1 < end:
+                acc = add(acc, p + 1)
+            acc = add(acc, p)
+        block = (np.float32(alpha) * acc).astype(np.float32)
+        out = block if out is None else (block + out).astype(np.float32)
+    return np.zeros(shape, np.float32) if out is None else out

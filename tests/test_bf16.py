@@ -1,0 +1,217 @@
+"""bf16 products: the rounding, sbgemm against its NumPy emulation bit for bit (every kernel,
+edges, threads), and autocast (Note [Autocast]): which ops it lowers, backward's precision,
+nesting, threads, errors."""
+
+import itertools
+import threading
+
+import numpy as np
+import pytest
+
+import pydl
+from pydl import _core, nn
+from pydl.reference import _bf16
+
+KERNELS = ["ref"] + (["avx2"] if pydl.build_info()["simd"] in ("avx2+fma", "avx512f") else [])
+if pydl.build_info()["bf16"]:
+    KERNELS.append("avx512bf16")
+MR, NR, KC = 8, 32, _bf16.BF16_KC  # gemm::kBf16MR, kBf16NR, kBf16KC
+
+
+@pytest.fixture(params=KERNELS)
+def kernel(request):
+    _core.bf16_gemm_set_kernel(request.param)
+    yield request.param
+    _core.bf16_gemm_set_kernel("auto")
+
+
+def test_rounding_matches_the_reference_and_ml_dtypes():
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32)
+    special = np.array([0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7F800001, 0x00000001,
+                        0x807FFFFF, 0x00800000, 0x3F808000, 0x3F818000, 0x7F7FFFFF, 0x3F7FFFFF],
+                       np.uint32)  # fmt: skip
+    x = np.concatenate([bits, special]).view(np.float32)
+    core = _core.floats_to_bf16(x)
+    ref = _bf16.bf16_round(x).view(np.uint32) >> 16
+    np.testing.assert_array_equal(core, ref)
+    # ties to even: 1 + 2^-8 rounds down to 1, 1 + 3 * 2^-8 up to 1 + 2^-6
+    assert core[-4] == 0x3F80 and core[-3] == 0x3F82
+    assert core[-2] == 0x7F80 and core[-1] == 0x3F80  # past the largest: inf; carries
+    # ml_dtypes (pydl.bfloat16) rounds the same way, except that it keeps denormals
+    normal = np.isfinite(x) & (np.abs(x) >= np.finfo(np.float32).tiny)
+    theirs = x[normal].astype(pydl.bfloat16).view(np.uint16)
+    np.testing.assert_array_equal(core[normal], theirs)
+    assert np.isnan(_bf16.bf16_round(x[np.isnan(x)])).all()
+    assert (core[(np.abs(x) < np.finfo(np.float32).tiny) & (x != 0)] & 0x7FFF == 0).all()
+
+
+def sbgemm(trans_a, trans_b, m, n, k, alpha, beta, rng, pad=0):
+    """sbgemm on padded row-major buffers; returns (got, c before, op(A), op(B))."""
+    ar, ac = (k, m) if trans_a else (m, k)
+    br, bc = (n, k) if trans_b else (k, n)
+    lda, ldb, ldc = max(1, ac + pad), max(1, bc + pad), n + pad
+    a = rng.standard_normal((ar, lda)).astype(np.float32)
+    b = rng.standard_normal((br, ldb)).astype(np.float32)
+    c = rng.standard_normal((m, ldc)).astype(np.float32)
+    before = c.copy()
+    _core.sbgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    np.testing.assert_array_equal(c[:, n:], before[:, n:])  # padding never written
+    op_a, op_b = a[:, :ac], b[:, :bc]
+    return c[:, :n], before[:, :n], op_a.T if trans_a else op_a, op_b.T if trans_b else op_b
+
+
+def emulated(op_a, op_b, alpha, beta, c):
+    """What sbgemm computes, for beta 0 or 1."""
+    return _bf16.matmul_bf16(op_a, op_b, alpha, None if beta == 0 else c)
+
+
+SHAPES = [(1, 1, 1), (MR, NR, 2), (MR + 1, NR + 1, 3), (2 * MR - 1, 2 * NR - 1, 31), (5, 70, 64),
+          (97, 33, 17), (40, 50, KC + 3), (9, 40, 2 * KC + 1)]  # fmt: skip
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+def test_sbgemm_is_its_emulation_bit_for_bit(kernel, shape, trans_a, trans_b):
+    m, n, k = shape
+    rng = np.random.default_rng(m * 1000 + n + k)
+    for alpha, beta in [(1.0, 0.0), (0.75, 1.0)]:
+        got, c, op_a, op_b = sbgemm(trans_a, trans_b, m, n, k, alpha, beta, rng, pad=3)
+        np.testing.assert_array_equal(got, emulated(op_a, op_b, alpha, beta, c))
+
+
+def test_sbgemm_is_close_to_the_fp32_product_and_takes_any_beta(kernel):
+    rng = np.random.default_rng(1)
+    m, n, k = 33, 45, 300
+    got, c, op_a, op_b = sbgemm(False, True, m, n, k, -1.5, 0.25, rng)
+    want = -1.5 * (op_a.astype(np.float64) @ op_b) + 0.25 * c
+    # bf16 operands: a relative error of 2^-9 each, summed over k terms of size ~1
+    np.testing.assert_allclose(got, want, atol=6 * 2**-8 * np.sqrt(k))
+    exact = -1.5 * _bf16.matmul_bf16(op_a, op_b).astype(np.float64) + 0.25 * c
+    np.testing.assert_allclose(got, exact, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(200, 300, 1000), (1024, 64, 48), (64, 700, 2100)])
+def test_sbgemm_threads_bit_identical(kernel, shape):
+    if kernel == "ref" and shape[0] * shape[1] * shape[2] > 2e7:
+        pytest.skip("the scalar emulation is slow at this size")
+    m, k, n = shape
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k)).astype(np.float32)
+    out = []
+    for threads in (1, 2):
+        with pydl.threads(threads):
+            c = np.zeros((m, n), np.float32)
+            _core.sbgemm(False, True, m, n, k, 1.0, a, k, b, k, 0.0, c, n)
+        out.append(c)
+    assert m * n * k >= 1 << 20  # big enough to run on both threads
+    np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_kernel_selection_and_bad_names():
+    assert _core.bf16_gemm_kernel() == ("avx512bf16" if "avx512bf16" in KERNELS else KERNELS[-1])
+    with pytest.raises(ValueError, match="unknown bf16 GEMM kernel 'x'"):
+        _core.bf16_gemm_set_kernel("x")
+    with pytest.raises(ValueError, match="leading dimension"):
+        _core.sbgemm(False, False, 2, 2, 2, 1.0, np.zeros(4, np.float32), 1,
+                     np.zeros(4, np.float32), 2, 0.0, np.zeros(4, np.float32), 2)  # fmt: skip
+
+
+# ----- autocast -------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["core", "reference"])
+def backend(request):
+    pydl.set_backend(request.param)
+    yield request.param
+    pydl.set_backend("core")
+
+
+def _linear_case(rng, activation=None):
+    x = pydl.tensor(rng.standard_normal((6, 5, 37)).astype(np.float32), requires_grad=True)
+    layer = nn.Linear(37, 19)
+    return x, layer
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "gelu"])
+def test_linear_under_autocast_is_bf16_forward_and_backward(backend, activation):
+    rng = np.random.default_rng(2)
+    x, layer = _linear_case(rng)
+    with pydl.autocast("cpu", dtype=pydl.bfloat16):
+        y = nn.functional.linear(x, layer.weight, layer.bias, activation=activation)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(pydl.tensor(g))  # outside the block: still the forward's precision
+    xa, w = x.detach().numpy(), layer.weight.detach().numpy()
+    z = _bf16.matmul_bf16(xa, w.T) + layer.bias.detach().numpy()
+    if activation is None:
+        np.testing.assert_array_equal(y.numpy(), z)
+        gz = g
+    else:
+        act = {"relu": nn.functional.relu, "gelu": nn.functional.gelu}[activation]
+        zt = pydl.tensor(z, requires_grad=True)
+        act(zt).backward(pydl.tensor(g))
+        np.testing.assert_allclose(y.numpy(), act(pydl.tensor(z)).numpy(), rtol=1e-5, atol=1e-6)
+        gz = zt.grad.numpy()
+    g2, x2 = gz.reshape(-1, 19), xa.reshape(-1, 37)
+    tol = {"rtol": 0, "atol": 0} if activation is None else {"rtol": 1e-4, "atol": 1e-5}
+    np.testing.assert_allclose(x.grad.numpy(), _bf16.matmul_bf16(g2, w).reshape(x.shape), **tol)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), _bf16.matmul_bf16(g2.T, x2), **tol)
+    np.testing.assert_allclose(layer.bias.grad.numpy(), g2.sum(0), rtol=1e-5, atol=1e-5)
+
+
+def test_matmul_under_autocast_broadcasts_in_bf16(backend):
+    rng = np.random.default_rng(3)
+    a = pydl.tensor(rng.standard_normal((3, 1, 4, 9)).astype(np.float32), requires_grad=True)
+    b = pydl.tensor(rng.standard_normal((2, 9, 5)).astype(np.float32), requires_grad=True)
+    with pydl.autocast("cpu"):
+        out = a @ b
+    np.testing.assert_array_equal(out.numpy(), _bf16.matmul_bf16(a.numpy(), b.numpy()))
+    out.sum().backward()
+    g = np.ones(out.shape, np.float32)
+    want_a = _bf16.matmul_bf16(g, np.swapaxes(b.numpy(), -1, -2)).sum(1, keepdims=True)
+    np.testing.assert_allclose(a.grad.numpy(), want_a, rtol=1e-6)
+
+
+def test_outside_autocast_and_float64_stay_exact():
+    rng = np.random.default_rng(4)
+    x, layer = _linear_case(rng)
+    fp32 = layer(x).numpy()
+    with pydl.autocast("cpu", dtype=pydl.bfloat16):
+        bf16 = layer(x).numpy()
+        with pydl.autocast("cpu", enabled=False):
+            np.testing.assert_array_equal(layer(x).numpy(), fp32)
+        x64 = pydl.tensor(rng.standard_normal((4, 37)))
+        w64 = layer.weight.double()
+        np.testing.assert_allclose((x64 @ w64.T).numpy(), x64.numpy() @ w64.numpy().T, rtol=1e-12)
+        assert pydl.is_autocast_enabled()
+    assert not pydl.is_autocast_enabled()
+    assert not np.array_equal(bf16, fp32)
+    np.testing.assert_array_equal(layer(x).numpy(), fp32)
+    np.testing.assert_allclose(bf16, fp32, atol=0.05)
+
+
+def test_autocast_is_per_thread_and_a_decorator():
+    seen = {}
+
+    @pydl.autocast("cpu", dtype=pydl.bfloat16)
+    def inside():
+        t = threading.Thread(target=lambda: seen.setdefault("other", pydl.is_autocast_enabled()))
+        t.start()
+        t.join()
+        return pydl.is_autocast_enabled()
+
+    assert inside() and seen["other"] is False and not pydl.is_autocast_enabled()
+    assert pydl.get_autocast_dtype("cpu") == pydl.bfloat16
+    assert pydl.amp.autocast is pydl.autocast
+
+
+def test_autocast_refuses_what_it_cannot_do():
+    with pytest.raises(ValueError, match="device_type must be 'cpu'"):
+        pydl.autocast("cuda")
+    with pytest.raises(ValueError, match="bfloat16 only, got dtype float16"):
+        pydl.autocast("cpu", dtype=np.float16)
+    with pytest.raises(ValueError, match="bf16 products take float32 operands"):
+        _core.linear_forward(np.zeros((2, 3)), np.zeros((4, 3)), None, bf16=True)
+    with pytest.raises(ValueError, match="bf16 products take float32 operands"):
+        pydl.reference.linear_forward(np.zeros((2, 3)), np.zeros((4, 3)), None, bf16=True)
