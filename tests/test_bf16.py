@@ -215,3 +215,22 @@ def test_autocast_refuses_what_it_cannot_do():
         _core.linear_forward(np.zeros((2, 3)), np.zeros((4, 3)), None, bf16=True)
     with pytest.raises(ValueError, match="bf16 products take float32 operands"):
         pydl.reference.linear_forward(np.zeros((2, 3)), np.zeros((4, 3)), None, bf16=True)
+
+
+def test_attention_under_autocast(backend):
+    rng = np.random.default_rng(5)
+    x = pydl.tensor(rng.standard_normal((2, 24, 3 * 32)).astype(np.float32), requires_grad=True)
+    attend = pydl._ops.attention.attention_qkv
+    fp32 = attend(x, 2, None, 0.25, True)
+    with pydl.autocast("cpu"):
+        out = attend(x, 2, None, 0.25, True)
+    out.backward(pydl.tensor(np.ones(out.shape, np.float32)))
+    ref_out, saved = pydl.reference.attention_qkv_forward(x.numpy(), 2, None, 0.25, True, bf16=True)
+    ref_grad = pydl.reference.attention_qkv_backward(
+        np.ones(out.shape, np.float32), x.numpy(), 2, None, ref_out, saved, 0.25, True, bf16=True
+    )
+    assert not np.array_equal(out.numpy(), fp32.numpy())  # the bf16 products ran
+    np.testing.assert_allclose(out.numpy(), fp32.numpy(), atol=0.03)
+    # the kernel rounds its blocks' unnormalized probabilities, the reference the normalized
+    np.testing.assert_allclose(out.numpy(), ref_out, atol=0.01)
+    np.testing.assert_allclose(x.grad.numpy(), ref_grad, atol=0.02)

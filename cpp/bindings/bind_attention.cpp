@@ -25,7 +25,7 @@ const float* attention_mask_data(const py::object& mask, py::array_t<float>& kee
 // q, k, v as (B, Tq, D), (B, Tk, D), (B, Tk, Dv), or with heads as (N, Tq, H, D),
 // (N, Tk, H, D), (N, Tk, H, Dv) (AttentionShape::heads; B = N * H).
 AttentionShape attention_shape(const py::array& q, const py::array& k, const py::array& v,
-                               const py::object& mask, double scale, bool causal) {
+                               const py::object& mask, double scale, bool causal, bool bf16) {
     const Shape qs = shape_of(q), ks = shape_of(k), vs = shape_of(v);
     const size_t rank = qs.size();
     const bool fits = (rank == 3 || rank == 4) && ks.size() == rank && vs.size() == rank &&
@@ -39,13 +39,14 @@ AttentionShape attention_shape(const py::array& q, const py::array& k, const py:
     const int64_t heads = rank == 4 ? qs[2] : 1;
     AttentionShape s{qs[0] * heads, qs[1],  ks[1], qs[rank - 1], vs[rank - 1],
                      float(scale),  causal, 0,     heads};
+    s.precision = bf16 ? Precision::BFloat16 : Precision::Float32;
     set_attention_mask(s, mask);
     return s;
 }
 
 // A packed projection qkv (N, T, 3 * E): q, k and v side by side, each E = heads * d.
 AttentionShape attention_qkv_shape(const py::array& qkv, int64_t heads, const py::object& mask,
-                                   double scale, bool causal) {
+                                   double scale, bool causal, bool bf16) {
     const Shape qs = shape_of(qkv);
     int64_t three_heads = 0;  // heads near 2^63: no overflow (Note [Checked sizes])
     PYDL_CHECK(heads > 0 && !__builtin_mul_overflow(3, heads, &three_heads) && qs.size() == 3 &&
@@ -55,6 +56,7 @@ AttentionShape attention_qkv_shape(const py::array& qkv, int64_t heads, const py
     const int64_t d = qs[2] / three_heads;
     const int64_t batch = checked_mul(qs[0], heads, "attention: batch x heads");
     AttentionShape s{batch, qs[1], qs[1], d, d, float(scale), causal, 0, heads, qs[2]};
+    s.precision = bf16 ? Precision::BFloat16 : Precision::Float32;
     set_attention_mask(s, mask);
     return s;
 }
@@ -77,9 +79,9 @@ void bind_attention(KernelModule& m) {
     m.def(
         "attention_forward",
         [](const py::array& q_, const py::array& k_, const py::array& v_, py::object mask_,
-           double scale, bool causal) {
+           double scale, bool causal, bool bf16) {
             auto q = f32(q_, "q"), k = f32(k_, "k"), v = f32(v_, "v");
-            const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal);
+            const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal, bf16);
             py::array_t<float> mk;
             const float* mp = attention_mask_data(mask_, mk);
             auto o = empty(attention_out_shape(q, s));
@@ -93,15 +95,15 @@ void bind_attention(KernelModule& m) {
             return py::make_tuple(o, lse);
         },
         py::arg("q"), py::arg("k"), py::arg("v"), py::arg("mask"), py::arg("scale"),
-        py::arg("causal"));
+        py::arg("causal"), py::arg("bf16") = false);
     m.def(
         "attention_backward",
         [](const py::array& dout_, const py::array& q_, const py::array& k_, const py::array& v_,
            py::object mask_, const py::array& out_, const py::array& lse_, double scale,
-           bool causal, bool need_q, bool need_k, bool need_v) {
+           bool causal, bool need_q, bool need_k, bool need_v, bool bf16) {
             auto q = f32(q_, "q"), k = f32(k_, "k"), v = f32(v_, "v"), o = f32(out_, "out"),
                  lse = f32(lse_, "lse"), dout = f32(dout_, "grad");
-            const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal);
+            const AttentionShape s = attention_shape(q, k, v, mask_, scale, causal, bf16);
             PYDL_CHECK(shape_of(dout) == attention_out_shape(q, s) &&
                            shape_of(o) == shape_of(dout) && lse.size() == s.batch * s.tq,
                        ValueError, "scaled_dot_product_attention: grad ", shape_str(shape_of(dout)),
@@ -121,14 +123,15 @@ void bind_attention(KernelModule& m) {
         },
         py::arg("dout"), py::arg("q"), py::arg("k"), py::arg("v"), py::arg("mask"), py::arg("out"),
         py::arg("saved"), py::arg("scale"), py::arg("causal"), py::arg("need_q"), py::arg("need_k"),
-        py::arg("need_v"));
+        py::arg("need_v"), py::arg("bf16") = false);
     // Self-attention on a packed projection (N, T, 3 * E): out (N, T, E) and lse; the
     // backward returns d(qkv) in the same packed layout.
     m.def(
         "attention_qkv_forward",
-        [](const py::array& qkv_, int64_t heads, py::object mask_, double scale, bool causal) {
+        [](const py::array& qkv_, int64_t heads, py::object mask_, double scale, bool causal,
+           bool bf16) {
             auto qkv = f32(qkv_, "qkv");
-            const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal);
+            const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal, bf16);
             py::array_t<float> mk;
             const float* mp = attention_mask_data(mask_, mk);
             const int64_t e = s.heads * s.d;
@@ -143,14 +146,15 @@ void bind_attention(KernelModule& m) {
             }
             return py::make_tuple(o, lse);
         },
-        py::arg("qkv"), py::arg("heads"), py::arg("mask"), py::arg("scale"), py::arg("causal"));
+        py::arg("qkv"), py::arg("heads"), py::arg("mask"), py::arg("scale"), py::arg("causal"),
+        py::arg("bf16") = false);
     m.def(
         "attention_qkv_backward",
         [](const py::array& dout_, const py::array& qkv_, int64_t heads, py::object mask_,
-           const py::array& out_, const py::array& lse_, double scale, bool causal) {
+           const py::array& out_, const py::array& lse_, double scale, bool causal, bool bf16) {
             auto qkv = f32(qkv_, "qkv"), o = f32(out_, "out"), lse = f32(lse_, "lse"),
                  dout = f32(dout_, "grad");
-            const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal);
+            const AttentionShape s = attention_qkv_shape(qkv, heads, mask_, scale, causal, bf16);
             const int64_t e = s.heads * s.d;
             const Shape out_shape = attention_qkv_out_shape(s);
             PYDL_CHECK(shape_of(dout) == out_shape && shape_of(o) == out_shape &&
@@ -170,7 +174,7 @@ void bind_attention(KernelModule& m) {
             return dqkv;
         },
         py::arg("dout"), py::arg("qkv"), py::arg("heads"), py::arg("mask"), py::arg("out"),
-        py::arg("saved"), py::arg("scale"), py::arg("causal"));
+        py::arg("saved"), py::arg("scale"), py::arg("causal"), py::arg("bf16") = false);
 }
 
 }  // namespace pydl::bind

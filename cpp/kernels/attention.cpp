@@ -8,6 +8,7 @@
 #include "core/buffer_pool.h"
 #include "core/parallel.h"
 #include "core/vec.h"
+#include "gemm/bf16.h"
 #include "gemm/gemm.h"
 
 namespace pydl {
@@ -55,8 +56,8 @@ struct Layouts {
 void scores(const AttentionShape& s, const Layouts& ly, const float* q, const float* k,
             const float* mask, int64_t b, int64_t q0, int64_t rows, int64_t k0, int64_t cols,
             float* out) {
-    sgemm(false, true, rows, cols, s.d, s.scale, q + ly.q.at(b, q0), ly.q.ld(), k + ly.k.at(b, k0),
-          ly.k.ld(), 0.0f, out, kBlock);
+    gemm_f32(s.precision, false, true, rows, cols, s.d, s.scale, q + ly.q.at(b, q0), ly.q.ld(),
+             k + ly.k.at(b, k0), ly.k.ld(), 0.0f, out, kBlock);
     const float* mrow = nullptr;
     if (s.mask_batch) mrow = mask + ((s.mask_batch == 1 ? 0 : b) * s.tq + q0) * s.tk + k0;
     for (int64_t r = 0; r < rows; ++r) {
@@ -133,8 +134,8 @@ void attention_forward(const AttentionShape& s, const float* q, const float* k, 
                         m[r] = mx;
                         for (int64_t j = 0; j < s.dv; ++j) acc[r * s.dv + j] *= corr;
                     }
-                    sgemm(false, false, rows, s.dv, cols, 1.0f, sc.data(), kBlock,
-                          v + ly.v.at(b, k0), ly.v.ld(), 1.0f, acc.data(), s.dv);
+                    gemm_f32(s.precision, false, false, rows, s.dv, cols, 1.0f, sc.data(), kBlock,
+                             v + ly.v.at(b, k0), ly.v.ld(), 1.0f, acc.data(), s.dv);
                 }
                 for (int64_t r = 0; r < rows; ++r) {
                     float* o = out + ly.o.at(b, q0 + r);
@@ -166,8 +167,8 @@ void attention_backward(const AttentionShape& s, const float* dout, const float*
         scores(s, ly, q, k, mask, b, q0, rows, k0, cols, p);
         vec::simd_call(
             [&]() PYDL_INLINE_LAMBDA { probabilities_body(lse + b * s.tq + q0, rows, cols, p); });
-        sgemm(false, true, rows, cols, s.dv, 1.0f, dout + ly.o.at(b, q0), ly.o.ld(),
-              v + ly.v.at(b, k0), ly.v.ld(), 0.0f, dp, kBlock);
+        gemm_f32(s.precision, false, true, rows, cols, s.dv, 1.0f, dout + ly.o.at(b, q0), ly.o.ld(),
+                 v + ly.v.at(b, k0), ly.v.ld(), 0.0f, dp, kBlock);
         vec::simd_call([&]() PYDL_INLINE_LAMBDA {
             softmax_grad_body(p, drow.data() + b * s.tq + q0, rows, cols, dp);
         });
@@ -178,14 +179,14 @@ void attention_backward(const AttentionShape& s, const float* dout, const float*
                           const float* p, const float* ds, float* dkb, float* dvb, float* dq_rows,
                           float dq_beta) {
         if (dvb)
-            sgemm(true, false, cols, s.dv, rows, 1.0f, p, kBlock, dout + ly.o.at(b, q0), ly.o.ld(),
-                  1.0f, dvb, ly.v.ld());
+            gemm_f32(s.precision, true, false, cols, s.dv, rows, 1.0f, p, kBlock,
+                     dout + ly.o.at(b, q0), ly.o.ld(), 1.0f, dvb, ly.v.ld());
         if (dkb)
-            sgemm(true, false, cols, s.d, rows, s.scale, ds, kBlock, q + ly.q.at(b, q0), ly.q.ld(),
-                  1.0f, dkb, ly.k.ld());
+            gemm_f32(s.precision, true, false, cols, s.d, rows, s.scale, ds, kBlock,
+                     q + ly.q.at(b, q0), ly.q.ld(), 1.0f, dkb, ly.k.ld());
         if (dq_rows)
-            sgemm(false, false, rows, s.d, cols, s.scale, ds, kBlock, k + ly.k.at(b, k0), ly.k.ld(),
-                  dq_beta, dq_rows, ly.q.ld());
+            gemm_f32(s.precision, false, false, rows, s.d, cols, s.scale, ds, kBlock,
+                     k + ly.k.at(b, k0), ly.k.ld(), dq_beta, dq_rows, ly.q.ld());
     };
     // Enough (batch x head) slices to share out: one task per slice computes every block
     // pair's dS once and all three gradients from it (dQ's terms still in key order). With

@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 
+#include "gemm/gemm.h"
+
 namespace pydl {
 
 struct AttentionShape {
@@ -21,6 +23,9 @@ struct AttentionShape {
     // 0 is heads * width. A packed (N, T, 3 * heads * d) projection is q, k and v at
     // offsets 0, heads * d and 2 * heads * d, all three with stride 3 * heads * d.
     int64_t qkv_stride = 0;
+    // Every product of the forward and backward (scores, probabilities times values and
+    // their gradients): fp32, or bf16 operands with fp32 sums under autocast (Note [Autocast]).
+    Precision precision = Precision::Float32;
 };
 
 // out (batch, tq, dv) = softmax(q k^T * scale + mask) v (laid out as q, see heads); lse

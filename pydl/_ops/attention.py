@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
+from ..amp import _state as _autocast
 from ..tensor import Tensor, as_tensor, grad_needed, record
 from .activation import softmax
 from .dropout import dropout
@@ -137,7 +138,10 @@ def attention_kernel(
     q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
     if mask is not None:
         mask = np.asarray(mask, dtype=q.dtype, order="C")
-    out, saved = _b.active.attention_forward(q._array, k._array, v._array, mask, scale, is_causal)
+    bf16 = _autocast.bf16 and q._array.dtype == np.float32  # Note [Autocast]
+    out, saved = _b.active.attention_forward(
+        q._array, k._array, v._array, mask, scale, is_causal, bf16=bf16
+    )
 
     def backward(node: Any, g: np.ndarray) -> Any:
         qq, kk, vv = node.inputs
@@ -154,6 +158,7 @@ def attention_kernel(
             qq.requires_grad,
             kk.requires_grad,
             vv.requires_grad,
+            bf16=bf16,
         )
 
     return record(out, (q, k, v), backward)
@@ -169,12 +174,15 @@ def attention_qkv(
     qkv = as_tensor(qkv)
     if mask is not None:
         mask = np.asarray(mask, dtype=qkv.dtype, order="C")
-    out, saved = _b.active.attention_qkv_forward(qkv._array, heads, mask, scale, is_causal)
+    bf16 = _autocast.bf16 and qkv._array.dtype == np.float32  # Note [Autocast]
+    out, saved = _b.active.attention_qkv_forward(
+        qkv._array, heads, mask, scale, is_causal, bf16=bf16
+    )
 
     def backward(node: Any, g: np.ndarray) -> Any:
         return (
             _b.active.attention_qkv_backward(
-                g, qkv._array, heads, mask, out, saved, scale, is_causal
+                g, qkv._array, heads, mask, out, saved, scale, is_causal, bf16=bf16
             ),
         )
 

@@ -3,9 +3,16 @@ out = softmax(q k^T * scale + mask) v, with causal masking of keys j > i."""
 
 import numpy as np
 
+from ._bf16 import matmul_bf16
 
-def _probabilities(q, k, mask, scale, causal):
-    s = q @ np.swapaxes(k, 1, 2) * scale
+
+def _mm(a, b, bf16):
+    """a @ b, with bf16 as the kernel's products under autocast (Note [Autocast])"""
+    return matmul_bf16(a, b) if bf16 else a @ b
+
+
+def _probabilities(q, k, mask, scale, causal, bf16=False):
+    s = _mm(q, np.swapaxes(k, 1, 2), bf16) * scale
     if mask is not None:
         s = s + mask
     if causal:
@@ -30,7 +37,7 @@ def _unslice(x, like):
     return np.ascontiguousarray(x.reshape(n, h, x.shape[1], x.shape[2]).transpose(0, 2, 1, 3))
 
 
-def attention_forward(q, k, v, mask, scale, causal):
+def attention_forward(q, k, v, mask, scale, causal, bf16=False):
     """Returns (out, saved): saved is the probability matrix (the reference keeps it).
     q, k, v are (B, T, D) or, per head, (N, T, H, D) (then out is too)."""
     per_head = (
@@ -39,7 +46,7 @@ def attention_forward(q, k, v, mask, scale, causal):
         and q.shape[2] == k.shape[2] == v.shape[2]
     )
     if per_head:  # the 3-D case below checks the rest
-        out, p = attention_forward(_slices(q), _slices(k), _slices(v), mask, scale, causal)
+        out, p = attention_forward(_slices(q), _slices(k), _slices(v), mask, scale, causal, bf16)
         return _unslice(out, q), p
     if q.ndim != 3 or k.shape[2] != q.shape[2] or v.shape[1] != k.shape[1]:
         raise ValueError(
@@ -47,11 +54,13 @@ def attention_forward(q, k, v, mask, scale, causal):
             f"{v.shape} must be (B, Tq, D), (B, Tk, D), (B, Tk, Dv) or (N, Tq, H, "
             f"D), (N, Tk, H, D), (N, Tk, H, Dv)"
         )
-    p = _probabilities(q, k, mask, scale, causal)
-    return np.asarray(p @ v, dtype=q.dtype, order="C"), p
+    p = _probabilities(q, k, mask, scale, causal, bf16)
+    return np.asarray(_mm(p, v, bf16), dtype=q.dtype, order="C"), p
 
 
-def attention_backward(dout, q, k, v, mask, out, saved, scale, causal, need_q, need_k, need_v):
+def attention_backward(
+    dout, q, k, v, mask, out, saved, scale, causal, need_q, need_k, need_v, bf16=False
+):
     """dV = P^T dO; dP = dO V^T; dS = P (dP - rowsum(dO * O)); dQ = dS K s; dK = dS^T Q s"""
     if q.ndim == 4:
         grads = attention_backward(
@@ -67,14 +76,15 @@ def attention_backward(dout, q, k, v, mask, out, saved, scale, causal, need_q, n
             need_q,
             need_k,
             need_v,
+            bf16,
         )
         return tuple(None if g is None else _unslice(g, x) for g, x in zip(grads, (q, k, v)))
     p = saved  # NaN (from NaN or infinite inputs) propagates, as PyTorch's
-    dp = dout @ np.swapaxes(v, 1, 2)
+    dp = _mm(dout, np.swapaxes(v, 1, 2), bf16)
     ds = p * (dp - (dout * out).sum(axis=2, keepdims=True))
-    dq = ds @ k * scale if need_q else None
-    dk = np.swapaxes(ds, 1, 2) @ q * scale if need_k else None
-    dv = np.swapaxes(p, 1, 2) @ dout if need_v else None
+    dq = _mm(ds, k, bf16) * scale if need_q else None
+    dk = _mm(np.swapaxes(ds, 1, 2), q, bf16) * scale if need_k else None
+    dv = _mm(np.swapaxes(p, 1, 2), dout, bf16) if need_v else None
     return dq, dk, dv
 
 
@@ -88,14 +98,14 @@ def _split_qkv(qkv, heads):
     return [x.reshape(n, t, heads, e3 // (3 * heads)) for x in np.split(qkv, 3, axis=2)]
 
 
-def attention_qkv_forward(qkv, heads, mask, scale, causal):
+def attention_qkv_forward(qkv, heads, mask, scale, causal, bf16=False):
     """Self-attention on a packed projection (N, T, 3 E) = [q | k | v]: out (N, T, E)."""
     q, k, v = _split_qkv(qkv, heads)
-    out, p = attention_forward(q, k, v, mask, scale, causal)
+    out, p = attention_forward(q, k, v, mask, scale, causal, bf16)
     return out.reshape(out.shape[0], out.shape[1], out.shape[2] * out.shape[3]), p
 
 
-def attention_qkv_backward(dout, qkv, heads, mask, out, saved, scale, causal):
+def attention_qkv_backward(dout, qkv, heads, mask, out, saved, scale, causal, bf16=False):
     """d(qkv) = [dq | dk | dv] in the packed layout."""
     q, k, v = _split_qkv(qkv, heads)
     shape = q.shape[:3] + (out.shape[2] // heads,)  # explicit: no -1 when N or T is 0
@@ -112,6 +122,7 @@ def attention_qkv_backward(dout, qkv, heads, mask, out, saved, scale, causal):
         True,
         True,
         True,
+        bf16,
     )
     n, t = qkv.shape[:2]
     return np.concatenate([g.reshape(n, t, g.shape[2] * g.shape[3]) for g in grads], axis=2)
