@@ -138,9 +138,10 @@ def attention_kernel(
     q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
     if mask is not None:
         mask = np.asarray(mask, dtype=q.dtype, order="C")
-    bf16 = _autocast.bf16 and q._array.dtype == np.float32  # Note [Autocast]
+    # bf16 products (Note [Autocast]), the kwarg only then: none on the common path
+    bf16 = {"bf16": True} if _autocast.bf16 and q._array.dtype == np.float32 else {}
     out, saved = _b.active.attention_forward(
-        q._array, k._array, v._array, mask, scale, is_causal, bf16=bf16
+        q._array, k._array, v._array, mask, scale, is_causal, **bf16
     )
 
     def backward(node: Any, g: np.ndarray) -> Any:
@@ -158,7 +159,7 @@ def attention_kernel(
             qq.requires_grad,
             kk.requires_grad,
             vv.requires_grad,
-            bf16=bf16,
+            **bf16,
         )
 
     return record(out, (q, k, v), backward)
@@ -174,15 +175,13 @@ def attention_qkv(
     qkv = as_tensor(qkv)
     if mask is not None:
         mask = np.asarray(mask, dtype=qkv.dtype, order="C")
-    bf16 = _autocast.bf16 and qkv._array.dtype == np.float32  # Note [Autocast]
-    out, saved = _b.active.attention_qkv_forward(
-        qkv._array, heads, mask, scale, is_causal, bf16=bf16
-    )
+    bf16 = {"bf16": True} if _autocast.bf16 and qkv._array.dtype == np.float32 else {}
+    out, saved = _b.active.attention_qkv_forward(qkv._array, heads, mask, scale, is_causal, **bf16)
 
     def backward(node: Any, g: np.ndarray) -> Any:
         return (
             _b.active.attention_qkv_backward(
-                g, qkv._array, heads, mask, out, saved, scale, is_causal, bf16=bf16
+                g, qkv._array, heads, mask, out, saved, scale, is_causal, **bf16
             ),
         )
 

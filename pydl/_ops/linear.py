@@ -23,9 +23,11 @@ def _bf16(*arrays: np.ndarray) -> bool:
 
 def _matmul_backward(node: Any, g: np.ndarray) -> Any:
     a, b = node.inputs
-    return _b.active.matmul_backward(
-        g, a._array, b._array, a.requires_grad, b.requires_grad, bf16=node.saved
-    )
+    if node.saved:  # bf16 (Note [Autocast]); the kwarg only then: none on the common path
+        return _b.active.matmul_backward(
+            g, a._array, b._array, a.requires_grad, b.requires_grad, bf16=True
+        )
+    return _b.active.matmul_backward(g, a._array, b._array, a.requires_grad, b.requires_grad)
 
 
 @op(method=True, toplevel=True)
@@ -48,10 +50,10 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"matmul: shapes {a.shape} and {b.shape} are not aligned "
             f"({a.shape[-1]} != {b.shape[-2]})"
         )
-    bf16 = _bf16(a._array, b._array)
-    return record(
-        _b.active.matmul_forward(a._array, b._array, bf16=bf16), (a, b), _matmul_backward, bf16
-    )
+    if _autocast.bf16 and _bf16(a._array, b._array):
+        out = _b.active.matmul_forward(a._array, b._array, bf16=True)
+        return record(out, (a, b), _matmul_backward, True)
+    return record(_b.active.matmul_forward(a._array, b._array), (a, b), _matmul_backward)
 
 
 def check_operands(fn: str, x: Tensor, weight: Any, bias: Any) -> None:
