@@ -268,3 +268,35 @@ def test_gpt_trains_under_autocast_as_in_fp32(epochs):
     assert fp32_steps != bf16_steps  # the products did run in bf16
     assert np.mean(fp32_steps[-20:]) < 0.8 * np.mean(fp32_steps[:5])  # it learned
     assert abs(bf16 - fp32) <= 0.02 * fp32, (fp32, bf16)
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru", "gru_reset_before", "rnn_tanh"])
+def test_recurrent_layers_under_autocast(backend, mode):
+    from pydl._ops.recurrent import recurrent_layer
+
+    rng = np.random.default_rng(6)
+    T, B, I, H = 5, 3, 7, 9
+    G = {"lstm": 4, "rnn_tanh": 1}.get(mode, 3) * H
+
+    def tensor(*shape):
+        return pydl.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+
+    x, h0, w_ih, w_hh, b_ih, b_hh = tensor(T, B, I), tensor(B, H), tensor(G, I), tensor(G, H), \
+        tensor(G), tensor(G)  # fmt: skip
+    c0 = tensor(B, H) if mode == "lstm" else None
+    args = (x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode)
+    fp32 = recurrent_layer(*args)[0].numpy()
+    with pydl.autocast("cpu"):
+        y, h_n, _ = recurrent_layer(*args)
+    (y.sum() + h_n.sum()).backward()
+    arrays = [None if t is None else t.numpy() for t in (x, h0, c0, w_ih, w_hh, b_ih, b_hh)]
+    ref = pydl.reference.recurrent_forward(*arrays, mode, False, bf16=True)
+    assert not np.array_equal(y.numpy(), fp32)  # the bf16 products ran
+    np.testing.assert_allclose(y.numpy(), ref[0], rtol=1e-5, atol=1e-5)
+    dy = np.ones_like(ref[0])
+    grads = pydl.reference.recurrent_backward(
+        dy, np.ones_like(ref[1]), None, *arrays[:5], True, ref[0], ref[3], mode, False,
+        True, True, True, bf16=True,
+    )  # fmt: skip
+    np.testing.assert_allclose(x.grad.numpy(), grads[0], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(w_hh.grad.numpy(), grads[4], rtol=1e-4, atol=1e-4)

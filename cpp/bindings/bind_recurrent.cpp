@@ -57,10 +57,11 @@ void bind_recurrent(KernelModule& m) {
         "recurrent_forward",
         [](const py::array& x_, const py::array& h0_, py::object c0_, const py::array& w_ih_,
            const py::array& w_hh_, py::object b_ih_, py::object b_hh_, const std::string& mode,
-           bool reverse, bool save) {
+           bool reverse, bool save, bool bf16) {
             auto x = f32(x_, "input"), h0 = f32(h0_, "h0"), w_ih = f32(w_ih_, "weight_ih"),
                  w_hh = f32(w_hh_, "weight_hh");
-            const RecurrentShape s = check(mode, x, h0, c0_, w_ih, w_hh, reverse);
+            RecurrentShape s = check(mode, x, h0, c0_, w_ih, w_hh, reverse);
+            if (bf16) s.precision = Precision::BFloat16;
             const int64_t G = cell_gates(s.kind) * s.hidden;
             py::array_t<float> c0k, bik, bhk;
             const float* c0 = opt(c0_, "c0", s.batch * s.hidden, c0k);
@@ -84,19 +85,20 @@ void bind_recurrent(KernelModule& m) {
         },
         py::arg("x"), py::arg("h0"), py::arg("c0"), py::arg("w_ih"), py::arg("w_hh"),
         py::arg("b_ih"), py::arg("b_hh"), py::arg("mode"), py::arg("reverse"),
-        py::arg("save") = true);
+        py::arg("save") = true, py::arg("bf16") = false);
     m.def(
         "recurrent_backward",
         [](const py::array& dy_, py::object dh_n_, py::object dc_n_, const py::array& x_,
            const py::array& h0_, py::object c0_, const py::array& w_ih_, const py::array& w_hh_,
            bool has_bias, const py::array& y_, const py::object& saved_, const std::string& mode,
-           bool reverse, bool need_x, bool need_h0, bool need_w) {
+           bool reverse, bool need_x, bool need_h0, bool need_w, bool bf16) {
             // saved_ is any object: the reference's forward (Note [Reference fallback]) saves a
             // dict, which its backward, not this one, receives.
             auto x = f32(x_, "input"), h0 = f32(h0_, "h0"), w_ih = f32(w_ih_, "weight_ih"),
                  w_hh = f32(w_hh_, "weight_hh"), dy = f32(dy_, "grad"), y = f32(y_, "output"),
                  saved = f32(saved_.cast<py::array>(), "saved");
-            const RecurrentShape s = check(mode, x, h0, c0_, w_ih, w_hh, reverse);
+            RecurrentShape s = check(mode, x, h0, c0_, w_ih, w_hh, reverse);
+            if (bf16) s.precision = Precision::BFloat16;
             const Shape ys{s.steps, s.batch, s.hidden};
             PYDL_CHECK(shape_of(dy) == ys && shape_of(y) == ys, ValueError, mode, ": grad ",
                        shape_str(shape_of(dy)), " and output ", shape_str(shape_of(y)), " must be ",
@@ -130,7 +132,7 @@ void bind_recurrent(KernelModule& m) {
         py::arg("dy"), py::arg("dh_n"), py::arg("dc_n"), py::arg("x"), py::arg("h0"), py::arg("c0"),
         py::arg("w_ih"), py::arg("w_hh"), py::arg("has_bias"), py::arg("y"), py::arg("saved"),
         py::arg("mode"), py::arg("reverse"), py::arg("need_x"), py::arg("need_h0"),
-        py::arg("need_w"));
+        py::arg("need_w"), py::arg("bf16") = false);
 }
 
 }  // namespace pydl::bind

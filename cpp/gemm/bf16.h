@@ -52,7 +52,18 @@ inline void gemm_f32(Precision precision, bool trans_a, bool trans_b, int64_t m,
         sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
 }
 
+// sgemm_packed for a B packed at Precision::BFloat16 (gemm.h's PackedB).
+void sbgemm_prepacked(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda,
+                      const PackedB& b, float beta, float* c, int64_t ldc,
+                      const gemm::Epilogue* epilogue);
+
 namespace gemm {
+
+// The words op(B) (k x n) takes packed whole for sbgemm (every depth block's panels), and
+// the packing itself, for PackedB.
+int64_t bf16_packed_b_size(int64_t k, int64_t n);
+void pack_b_bf16_whole(bool trans_b, const float* b, int64_t ldb, int64_t k, int64_t n,
+                       uint32_t* dst);
 
 constexpr int kBf16MR = 8;         // Note [bf16 tile]
 constexpr int kBf16NR = 32;        // two zmm of fp32 sums per row

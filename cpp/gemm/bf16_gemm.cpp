@@ -243,10 +243,41 @@ const char* bf16_kernel_name() {
 
 }  // namespace gemm
 
-void sbgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-            int64_t ldc, const gemm::Epilogue* ep) {
-    using namespace gemm;
+namespace {
+
+using namespace gemm;
+
+// Where the driver finds each block of B's panels (panel jp of the block at
+// block + jp * NR * kp): packed by the driver's tasks from op(B) (sbgemm), or packed once
+// before, every depth block's panels for all of n (a PackedB at BFloat16).
+struct PackPerBlock {
+    bool trans_b;
+    const float* b;
+    int64_t ldb;
+    uint32_t* buf;
+    int64_t tasks(int64_t panels) const { return (panels + 1) / 2; }  // 2 panels a task
+    void pack(int64_t task, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t panels) const {
+        const int64_t jp = task * 2;
+        pack_b_bf16(trans_b, b, ldb, p0, kc, j0, nc, jp, std::min(panels, jp + 2), buf);
+    }
+    const uint32_t* block(int64_t, int64_t, int64_t) const { return buf; }
+};
+
+struct Prepacked {
+    const uint32_t* data;
+    int64_t n;
+    int64_t tasks(int64_t) const { return 0; }
+    void pack(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) const {}
+    // The depth blocks before p0 are whole (kBf16KC, even): p0 / 2 pairs of every panel.
+    const uint32_t* block(int64_t p0, int64_t j0, int64_t kp) const {
+        return data + (p0 / 2) * ((n + NR - 1) / NR) * NR + j0 * kp;
+    }
+};
+
+template <typename BSource>
+void sbgemm_driver(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                   int64_t lda, float beta, float* c, int64_t ldc, const Epilogue* ep,
+                   const BSource& b) {
     if (m <= 0 || n <= 0) return;
     if (ep && !ep->active()) ep = nullptr;
     if (k <= 0 || alpha == 0.0f) {
@@ -259,12 +290,9 @@ void sbgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float a
     const Bf16Kernel kern = bf16_kernel();
     const bool parallel = m * n * k >= kParallelMacs && get_num_threads() > 1;
     const int64_t a_panels = (m + MR - 1) / MR;
-    const int64_t kp_max = (std::min(kBf16KC, k) + 1) / 2;
     // Note [GEMM scratch]: taken once per call, before the regions.
-    Scratch<uint32_t> a_buf(a_panels * MR * kp_max);
-    Scratch<uint32_t> b_buf((std::min(kBf16NC, n) + NR - 1) / NR * NR * kp_max);
+    Scratch<uint32_t> a_buf(a_panels * MR * ((std::min(kBf16KC, k) + 1) / 2));
     uint32_t* apack = a_buf.data();
-    uint32_t* bpack = b_buf.data();
     const int64_t panels_per_block = kBf16MC / MR;
     const int64_t row_blocks = (a_panels + panels_per_block - 1) / panels_per_block;
     for (int64_t j0 = 0; j0 < n; j0 += kBf16NC) {
@@ -272,19 +300,17 @@ void sbgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float a
         const int64_t panels = (nc + NR - 1) / NR;
         for (int64_t p0 = 0; p0 < k; p0 += kBf16KC) {
             const int64_t kc = std::min(kBf16KC, k - p0), kp = (kc + 1) / 2;
-            // Packing: 4 panels of A or 2 of B a task.
-            const int64_t a_tasks = (a_panels + 3) / 4, b_tasks = (panels + 1) / 2;
-            run_tasks(a_tasks + b_tasks, parallel, [&](int64_t t) {
+            const int64_t a_tasks = (a_panels + 3) / 4;  // 4 panels of A a task
+            run_tasks(a_tasks + b.tasks(panels), parallel, [&](int64_t t) {
                 if (t < a_tasks) {
                     const int64_t i0 = t * 4 * MR;
                     pack_a_bf16(trans_a, a, lda, i0, std::min<int64_t>(4 * MR, m - i0), p0, kc,
                                 apack + i0 * kp);
                 } else {
-                    const int64_t jp = (t - a_tasks) * 2;
-                    pack_b_bf16(trans_b, b, ldb, p0, kc, j0, nc, jp, std::min(panels, jp + 2),
-                                bpack);
+                    b.pack(t - a_tasks, p0, kc, j0, nc, panels);
                 }
             });
+            const uint32_t* bblock = b.block(p0, j0, kp);
             const bool last = p0 + kc >= k;
             const float beta_block = p0 == 0 ? beta : 1.0f;
             // Tasks: one B panel against one block of rows, row blocks outermost so a
@@ -293,7 +319,7 @@ void sbgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float a
                 const int64_t rb = t / panels, jp = t % panels;
                 const int64_t j = j0 + jp * NR;
                 const int nr = int(std::min<int64_t>(NR, n - j));
-                const uint32_t* bp = bpack + jp * NR * kp;
+                const uint32_t* bp = bblock + jp * NR * kp;
                 const int64_t ip_hi = std::min(a_panels, (rb + 1) * panels_per_block);
                 for (int64_t ip = rb * panels_per_block; ip < ip_hi; ++ip) {
                     const int64_t i = ip * MR;
@@ -313,6 +339,48 @@ void sbgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float a
             });
         }
     }
+}
+
+}  // namespace
+
+namespace gemm {
+
+int64_t bf16_packed_b_size(int64_t k, int64_t n) {
+    return (n + NR - 1) / NR * NR * ((k + 1) / 2);  // whole blocks' pairs plus the last's
+}
+
+void pack_b_bf16_whole(bool trans_b, const float* b, int64_t ldb, int64_t k, int64_t n,
+                       uint32_t* dst) {
+    const int64_t panels = (n + NR - 1) / NR;
+    const bool parallel = n * k >= kParallelMacs / 16 && get_num_threads() > 1;
+    for (int64_t p0 = 0; p0 < k; p0 += kBf16KC) {
+        const int64_t kc = std::min(kBf16KC, k - p0);
+        uint32_t* block = dst + (p0 / 2) * panels * NR;
+        parallel_for(0, panels, parallel ? 1 : panels, [&](int64_t lo, int64_t hi) {
+            pack_b_bf16(trans_b, b, ldb, p0, kc, 0, n, lo, hi, block);
+        });
+    }
+}
+
+}  // namespace gemm
+
+void sbgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+            int64_t ldc, const gemm::Epilogue* ep) {
+    using namespace gemm;
+    if (m <= 0 || n <= 0) return;
+    // Note [GEMM scratch]: B's block buffer, taken before the regions.
+    const int64_t kp_max = (std::min(kBf16KC, std::max<int64_t>(k, 1)) + 1) / 2;
+    Scratch<uint32_t> b_buf((std::min(kBf16NC, n) + NR - 1) / NR * NR * kp_max);
+    sbgemm_driver(trans_a, m, n, k, alpha, a, lda, beta, c, ldc, ep,
+                  PackPerBlock{trans_b, b, ldb, b_buf.data()});
+}
+
+void sbgemm_prepacked(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda,
+                      const PackedB& b, float beta, float* c, int64_t ldc,
+                      const gemm::Epilogue* ep) {
+    sbgemm_driver(trans_a, m, b.n, b.k, alpha, a, lda, beta, c, ldc, ep,
+                  Prepacked{b.bf16_data.data(), b.n});
 }
 
 }  // namespace pydl

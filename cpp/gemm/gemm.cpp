@@ -483,9 +483,16 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
     gemm_blocked(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, parallel);
 }
 
-PackedB::PackedB(bool trans_b, const float* b, int64_t ldb, int64_t k_, int64_t n_)
-    : k(k_), n(n_), data((n_ + gemm::kNR - 1) / gemm::kNR * gemm::kNR * k_) {
+PackedB::PackedB(bool trans_b, const float* b, int64_t ldb, int64_t k_, int64_t n_,
+                 Precision precision_)
+    : k(k_), n(n_), precision(precision_) {
     using namespace gemm;
+    if (precision == Precision::BFloat16) {
+        bf16_data.allocate(bf16_packed_b_size(k, n));
+        pack_b_bf16_whole(trans_b, b, ldb, k, n, bf16_data.data());
+        return;
+    }
+    data.allocate((n + kNR - 1) / kNR * kNR * k);
     const int64_t panels = (n + kNR - 1) / kNR;
     const bool parallel = n * k >= kParallelWork / 16 && get_num_threads() > 1;
     for (int64_t p0 = 0; p0 < k; p0 += kKC)  // block p0 starts at p0 * panels * NR
@@ -498,6 +505,8 @@ PackedB::PackedB(bool trans_b, const float* b, int64_t ldb, int64_t k_, int64_t 
 void sgemm_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda,
                   const PackedB& b, float beta, float* c, int64_t ldc, const gemm::Epilogue* ep) {
     using namespace gemm;
+    if (b.precision == Precision::BFloat16)
+        return sbgemm_prepacked(trans_a, m, alpha, a, lda, b, beta, c, ldc, ep);
     if (m <= 0 || b.n <= 0) return;
     if (ep && !ep->active()) ep = nullptr;
     if (b.k <= 0 || alpha == 0.0f) return scale_c(m, b.n, beta, c, ldc, ep);

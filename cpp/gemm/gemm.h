@@ -21,13 +21,17 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
            const gemm::Epilogue* epilogue = nullptr);
 
 // op(B) (k x n) packed once for many products with the same B, such as a recurrent
-// layer's hidden weights at every time step.
+// layer's hidden weights at every time step: for sgemm's kernels, or rounded to bf16 for
+// sbgemm's (Precision::BFloat16, bf16.h).
 struct PackedB {
-    PackedB(bool trans_b, const float* b, int64_t ldb, int64_t k, int64_t n);
+    PackedB(bool trans_b, const float* b, int64_t ldb, int64_t k, int64_t n,
+            Precision precision = Precision::Float32);
     int64_t k, n;
-    Scratch<float> data;  // depth blocks of NR-column panels
+    Precision precision;
+    Scratch<float> data;          // fp32: depth blocks of NR-column panels
+    Scratch<uint32_t> bf16_data;  // bf16: sbgemm's panels (Note [bf16 GEMM])
 };
-// C := alpha * op(A) * B + beta * C with B prepacked (op(A) is m x B.k).
+// C := alpha * op(A) * B + beta * C with B prepacked (op(A) is m x B.k), at B's precision.
 void sgemm_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda,
                   const PackedB& b, float beta, float* c, int64_t ldc,
                   const gemm::Epilogue* epilogue = nullptr);

@@ -6,6 +6,7 @@
 #include "core/buffer_pool.h"
 #include "core/parallel.h"
 #include "core/vec.h"
+#include "gemm/bf16.h"
 #include "gemm/gemm.h"
 #include "kernels/reduce.h"
 
@@ -41,15 +42,15 @@ namespace {
 inline float sigm(float x) { return vec::sigmoid(x); }
 
 // out (rows x cols, row stride ldc) = a (rows x k) @ w^T (w: cols x k, row stride ldw) + bias.
-void project(int64_t rows, int64_t cols, int64_t k, const float* a, int64_t lda, const float* w,
-             int64_t ldw, const float* bias, float* out, int64_t ldc) {
+void project(Precision precision, int64_t rows, int64_t cols, int64_t k, const float* a,
+             int64_t lda, const float* w, int64_t ldw, const float* bias, float* out, int64_t ldc) {
     gemm::Epilogue ep;
     ep.bias = bias;
-    sgemm(false, true, rows, cols, k, 1.0f, a, lda, w, ldw, 0.0f, out, ldc, &ep);
+    gemm_f32(precision, false, true, rows, cols, k, 1.0f, a, lda, w, ldw, 0.0f, out, ldc, &ep);
 }
 
 // out (rows x n, row stride ldc) = a @ B + bias with B prepacked (the hidden weights,
-// packed once per call instead of once per step).
+// packed once per call instead of once per step, at the layer's precision).
 void project_packed(int64_t rows, const float* a, int64_t lda, const PackedB& b, const float* bias,
                     float* out, int64_t ldc) {
     gemm::Epilogue ep;
@@ -92,11 +93,11 @@ void recurrent_forward(const RecurrentShape& s, const RecurrentInputs& in,
     // Without `saved` (no backward), step t's gates and cell go to one of two step slots:
     // step t reads step t-1's cell (LSTM) while it writes its own.
     Scratch<float> step_slots(saved ? 0 : 2 * B * S);
-    project(T * B, G, s.input, in.x, s.input, in.w_ih, s.input, in.b_ih, gx.data(), G);
+    project(s.precision, T * B, G, s.input, in.x, s.input, in.w_ih, s.input, in.b_ih, gx.data(), G);
     // W_hh^T packed once: all gates, or (spec GRU) the r, z rows and the candidate rows.
     const bool before = s.kind == CellKind::GruResetBefore;
-    const PackedB w_h(true, w_hh, H, H, before ? 2 * H : G);
-    const PackedB w_hn(true, w_hh + 2 * H * H, H, H, before ? H : 0);
+    const PackedB w_h(true, w_hh, H, H, before ? 2 * H : G, s.precision);
+    const PackedB w_hn(true, w_hh + 2 * H * H, H, H, before ? H : 0, s.precision);
     const float* h_prev = in.h0;
     const float* c_prev = in.c0;  // row b at c_prev + b * c_ld (c0, then the saved cells)
     int64_t c_ld = H;
@@ -225,8 +226,8 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
         std::fill(dc.data(), dc.data() + B * H, 0.0f);
     auto prev_t = [&](int64_t step) { return s.reverse ? T - step : step - 1; };  // step >= 1
     // W_hh packed once for dh_prev = dhg_t @ W_hh (spec GRU: the r, z rows; W_hn apart).
-    const PackedB w_h(false, w_hh, H, before ? 2 * H : G, H);
-    const PackedB w_hn(false, w_hh + 2 * H * H, H, before ? H : 0, H);
+    const PackedB w_h(false, w_hh, H, before ? 2 * H : G, H, s.precision);
+    const PackedB w_hn(false, w_hh + 2 * H * H, H, before ? H : 0, H, s.precision);
     for (int64_t step = T - 1; step >= 0; --step) {
         const int64_t t = s.reverse ? T - 1 - step : step;
         const float* h_prev = step == 0 ? h0 : y + prev_t(step) * B * H;
@@ -343,11 +344,11 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
     if (dc0 && s.kind == CellKind::Lstm) std::copy(dc.data(), dc.data() + B * H, dc0);
     // Weight gradients: a few large GEMMs over all steps.
     if (dx)
-        sgemm(false, false, T * B, s.input, G, 1.0f, dgx.data(), G, w_ih, s.input, 0.0f, dx,
-              s.input);
+        gemm_f32(s.precision, false, false, T * B, s.input, G, 1.0f, dgx.data(), G, w_ih, s.input,
+                 0.0f, dx, s.input);
     if (dw_ih)
-        sgemm(true, false, G, s.input, T * B, 1.0f, dgx.data(), G, x, s.input, 0.0f, dw_ih,
-              s.input);
+        gemm_f32(s.precision, true, false, G, s.input, T * B, 1.0f, dgx.data(), G, x, s.input, 0.0f,
+                 dw_ih, s.input);
     if (db_ih) reduce_forward(ReduceOp::Sum, dgx.data(), {T * B, G}, {true, false}, db_ih);
     if (db_hh && db_ih && !gru)
         std::copy(db_ih, db_ih + G, db_hh);  // the same gradient
@@ -359,16 +360,17 @@ void recurrent_backward(const RecurrentShape& s, const float* dy, const float* d
         // neighbouring output otherwise.
         const int64_t rows = s.kind == CellKind::GruResetBefore ? 2 * H : G;
         const int64_t t_first = s.reverse ? T - 1 : 0;
-        sgemm(true, false, rows, H, B, 1.0f, dhg + t_first * B * G, G, h0, H, 0.0f, dw_hh, H);
+        gemm_f32(s.precision, true, false, rows, H, B, 1.0f, dhg + t_first * B * G, G, h0, H, 0.0f,
+                 dw_hh, H);
         if (T > 1) {
             const int64_t t_lo = s.reverse ? 0 : 1;  // steps whose h_prev is an output
             const float* h_src = s.reverse ? y + B * H : y;
-            sgemm(true, false, rows, H, (T - 1) * B, 1.0f, dhg + t_lo * B * G, G, h_src, H, 1.0f,
-                  dw_hh, H);
+            gemm_f32(s.precision, true, false, rows, H, (T - 1) * B, 1.0f, dhg + t_lo * B * G, G,
+                     h_src, H, 1.0f, dw_hh, H);
         }
         if (s.kind == CellKind::GruResetBefore)  // the candidate rows: against r * h
-            sgemm(true, false, H, H, T * B, 1.0f, dhg + 2 * H, G, saved + 3 * H, S, 0.0f,
-                  dw_hh + 2 * H * H, H);
+            gemm_f32(s.precision, true, false, H, H, T * B, 1.0f, dhg + 2 * H, G, saved + 3 * H, S,
+                     0.0f, dw_hh + 2 * H * H, H);
     }
 }
 

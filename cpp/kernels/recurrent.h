@@ -9,6 +9,8 @@
 #pragma once
 #include <cstdint>
 
+#include "gemm/gemm.h"
+
 namespace pydl {
 
 enum class CellKind { RnnTanh, RnnRelu, Lstm, Gru, GruResetBefore };
@@ -21,6 +23,9 @@ struct RecurrentShape {
     int64_t steps, batch, input, hidden;
     CellKind kind;
     bool reverse;  // process t = T-1 .. 0 (the backward direction of a bidirectional layer)
+    // Every product (the input and hidden projections, forward and backward): fp32, or bf16
+    // operands with fp32 sums under autocast (Note [Autocast]).
+    Precision precision = Precision::Float32;
 };
 
 // The inputs, in the order of recurrent_forward's arguments: x (T, B, I), h0 (B, H), c0

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
+from ..amp import _state as _autocast
 from ..tensor import Tensor, as_tensor, grad_needed, record
 from ._util import data_or_none
 from .registry import op
@@ -18,7 +19,7 @@ RECURRENT_MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru", "gru_reset_before")
 
 def _recurrent_backward(node: Any, grads: tuple) -> tuple:
     dy, dh_n, dc_n = grads
-    y, saved, mode, reverse, has_c0, has_bias = node.saved
+    y, saved, mode, reverse, has_c0, has_bias, bf16 = node.saved
     x, h0 = node.inputs[:2]
     c0 = node.inputs[2] if has_c0 else None
     w_ih, w_hh = node.inputs[2 + has_c0 : 4 + has_c0]
@@ -41,6 +42,7 @@ def _recurrent_backward(node: Any, grads: tuple) -> tuple:
         # The kernels compute the bias gradients with the weights'; a trainable bias beside
         # frozen weights asks for both (the engine drops what no input needs).
         any(t.requires_grad for t in node.inputs[2 + has_c0 :]),
+        **bf16,
     )
     grads = (dx, dh0) + ((dc0,) if has_c0 else ()) + (dwi, dwh)
     return grads + ((dbi, dbh) if has_bias else ())
@@ -78,11 +80,14 @@ def recurrent_layer(
     x, h0 = as_tensor(x), as_tensor(h0)
     check_dtype("recurrent_layer", x, w_ih)
     c0 = None if c0 is None else as_tensor(c0)
+    # bf16 products (Note [Autocast]), the kwarg only then: none on the common path
+    bf16 = {"bf16": True} if _autocast.bf16 and x._array.dtype == np.float32 else {}
     y, h_n, c_n, saved = _b.active.recurrent_forward(
         x._array, h0._array, data_or_none(c0), w_ih._array, w_hh._array, data_or_none(b_ih),
         data_or_none(b_hh), mode, reverse, save=grad_needed(x, h0, c0, w_ih, w_hh, b_ih, b_hh),
+        **bf16,
     )  # fmt: skip
     inputs = tuple(t for t in (x, h0, c0, w_ih, w_hh, b_ih, b_hh) if t is not None)
-    saved_for_backward = (y, saved, mode, reverse, c0 is not None, b_ih is not None)
+    saved_for_backward = (y, saved, mode, reverse, c0 is not None, b_ih is not None, bf16)
     y_t, h_t, c_t = record((y, h_n, c_n), inputs, _recurrent_backward, saved_for_backward)
     return y_t, h_t, c_t
