@@ -29,7 +29,6 @@ except ImportError:  # exercised in a subprocess by tests/test_cli.py
 from . import _tensor_methods
 from ._device import device
 from ._dtypes import (
-    bfloat16,
     bool,
     double,
     float,
@@ -143,6 +142,15 @@ def build_info() -> dict:
     info["engine"] = "cython" if "pydl.tensor" in compiled else "python"
     info["cython_modules"] = compiled
     return info
+
+
+def __getattr__(name: str) -> object:
+    """pydl.bfloat16, imported on first use (_dtypes.__getattr__ says why)."""
+    if name == "bfloat16":
+        from . import _dtypes
+
+        return _dtypes.bfloat16
+    raise AttributeError(f"module 'pydl' has no attribute {name!r}")
 
 
 __all__ = [

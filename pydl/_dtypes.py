@@ -15,7 +15,6 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 
 float32 = float = np.dtype(np.float32)
@@ -26,9 +25,20 @@ int16 = short = np.dtype(np.int16)
 int8 = np.dtype(np.int8)
 uint8 = np.dtype(np.uint8)
 bool = np.dtype(np.bool_)
-# NumPy has no bfloat16: ml_dtypes' is the one JAX, TensorFlow and ONNX share. Today it names
-# autocast's precision (Note [Autocast] in amp.py); tensors do not hold it yet.
-bfloat16 = np.dtype(ml_dtypes.bfloat16)
+
+
+def __getattr__(name: str) -> Any:
+    """bfloat16, imported on first use: NumPy has no bfloat16, and ml_dtypes' (the one JAX,
+    TensorFlow and ONNX share) takes 0.5-0.8 s to import, more than the rest of pydl. Today it
+    names autocast's precision (Note [Autocast] in amp.py); tensors do not hold it yet."""
+    if name == "bfloat16":
+        import ml_dtypes
+
+        global bfloat16
+        bfloat16 = np.dtype(ml_dtypes.bfloat16)
+        return bfloat16
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 _DEFAULT = {0: bool, 1: int64, 2: float32}  # a Python number's dtype, by category

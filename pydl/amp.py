@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._dtypes import bfloat16
+from . import _dtypes
 
 
 class _AutocastState(threading.local):
@@ -45,7 +45,7 @@ def is_autocast_enabled(device_type: str = "cpu") -> bool:
 
 def get_autocast_dtype(device_type: str = "cpu") -> np.dtype:
     """torch.get_autocast_dtype: the dtype autocast uses for `device_type` (bfloat16)."""
-    return bfloat16
+    return _dtypes.bfloat16
 
 
 class autocast:
@@ -69,14 +69,20 @@ class autocast:
                 f"autocast: pydl runs on the CPU only; device_type must be 'cpu', "
                 f"got {device_type!r}"
             )
-        if dtype is not None and np.dtype(dtype) != bfloat16:
+        # By name: pydl.bfloat16 is ml_dtypes', imported only when asked for.
+        if dtype is not None and np.dtype(dtype).name != "bfloat16":
             raise ValueError(
                 f"autocast: pydl's products run in bfloat16 only, got dtype {np.dtype(dtype)}"
             )
         if not isinstance(enabled, bool):
             raise TypeError(f"autocast: enabled must be a bool, got {type(enabled).__name__}")
-        self.device_type, self.fast_dtype, self._enabled = device_type, bfloat16, enabled
+        self.device_type, self._enabled = device_type, enabled
         self._prev: list[bool] = []  # a stack, so one object may be entered again inside itself
+
+    @property
+    def fast_dtype(self) -> np.dtype:
+        """The dtype of the products inside (PyTorch's attribute): bfloat16."""
+        return _dtypes.bfloat16
 
     def __enter__(self) -> autocast:
         self._prev.append(_state.bf16)
