@@ -3,6 +3,8 @@ edges, threads), and autocast (Note [Autocast]): which ops it lowers, backward's
 nesting, threads, errors."""
 
 import itertools
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -300,3 +302,14 @@ def test_recurrent_layers_under_autocast(backend, mode):
     )  # fmt: skip
     np.testing.assert_allclose(x.grad.numpy(), grads[0], rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(w_hh.grad.numpy(), grads[4], rtol=1e-4, atol=1e-4)
+
+
+def test_ml_dtypes_is_imported_only_for_pydl_bfloat16(tmp_path):
+    code = (
+        "import sys, pydl; print('ml_dtypes' in sys.modules); "
+        "print(pydl.bfloat16, 'ml_dtypes' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "bfloat16", "True"]
