@@ -313,3 +313,28 @@ def test_ml_dtypes_is_imported_only_for_pydl_bfloat16(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["False", "bfloat16", "True"]
+
+
+@pytest.mark.parametrize("groups,stride", [(1, 1), (2, 2)])
+def test_conv2d_under_autocast(backend, groups, stride):
+    rng = np.random.default_rng(7)
+    x = pydl.tensor(rng.standard_normal((2, 4, 9, 8)).astype(np.float32), requires_grad=True)
+    w = pydl.tensor(rng.standard_normal((6, 4 // groups, 3, 3)).astype(np.float32),
+                    requires_grad=True)  # fmt: skip
+    b = pydl.tensor(rng.standard_normal(6).astype(np.float32), requires_grad=True)
+    conv = nn.functional.conv2d
+    fp32 = conv(x, w, b, stride, 1, 1, groups).numpy()
+    with pydl.autocast("cpu"):
+        y = conv(x, w, b, stride, 1, 1, groups)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(pydl.tensor(g))
+    args = ((stride, stride), (1, 1, 1, 1), (1, 1), groups)
+    ref = pydl.reference.conv2d_forward(x.numpy(), w.numpy(), b.numpy(), *args, bf16=True)
+    gx, gw, gb = pydl.reference.conv2d_backward(
+        g, x.numpy(), w.numpy(), *args, True, True, True, bf16=True
+    )
+    assert not np.array_equal(y.numpy(), fp32)  # the bf16 products ran
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), gx, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(w.grad.numpy(), gw, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(b.grad.numpy(), gb, rtol=1e-5, atol=1e-5)

@@ -11,7 +11,7 @@ namespace {
 // ConvShape; the messages name the setting and the shapes.
 ConvShape conv_shape(const Shape& xs, const Shape& ws, const std::array<int64_t, 2>& stride,
                      const std::array<int64_t, 4>& padding, const std::array<int64_t, 2>& dilation,
-                     int64_t groups) {
+                     int64_t groups, bool bf16) {
     PYDL_CHECK(xs.size() == 4, ValueError, "conv2d expects input (N, C, H, W); got ",
                shape_str(xs));
     PYDL_CHECK(ws.size() == 4, ValueError,
@@ -36,6 +36,7 @@ ConvShape conv_shape(const Shape& xs, const Shape& ws, const std::array<int64_t,
                 padding[3], dilation[0], dilation[1], groups};
     PYDL_CHECK(s.kernel_fits(), ValueError, "conv2d: kernel ", s.kh, "x", s.kw, " (dilation ",
                s.dil_h, ", ", s.dil_w, ") is larger than the padded input ", shape_str(xs));
+    if (bf16) s.precision = Precision::BFloat16;
     return s;
 }
 
@@ -45,10 +46,11 @@ void bind_conv(KernelModule& m) {
     m.def(
         "conv2d_forward",
         [](const py::array& x_, const py::array& w_, py::object b_, std::array<int64_t, 2> stride,
-           std::array<int64_t, 4> padding, std::array<int64_t, 2> dilation, int64_t groups) {
+           std::array<int64_t, 4> padding, std::array<int64_t, 2> dilation, int64_t groups,
+           bool bf16) {
             auto x = f32(x_, "input"), w = f32(w_, "weight");
             const ConvShape s =
-                conv_shape(shape_of(x), shape_of(w), stride, padding, dilation, groups);
+                conv_shape(shape_of(x), shape_of(w), stride, padding, dilation, groups, bf16);
             py::array_t<float> b;
             if (!b_.is_none()) {
                 b = f32(b_.cast<py::array>(), "bias");
@@ -64,16 +66,16 @@ void bind_conv(KernelModule& m) {
             return y;
         },
         py::arg("x"), py::arg("w"), py::arg("b"), py::arg("stride"), py::arg("padding"),
-        py::arg("dilation"), py::arg("groups"));
+        py::arg("dilation"), py::arg("groups"), py::arg("bf16") = false);
     m.def(
         "conv2d_backward",
         [](const py::array& g_, const py::array& x_, const py::array& w_,
            std::array<int64_t, 2> stride, std::array<int64_t, 4> padding,
-           std::array<int64_t, 2> dilation, int64_t groups, bool need_x, bool need_w,
-           bool has_bias) {
+           std::array<int64_t, 2> dilation, int64_t groups, bool need_x, bool need_w, bool has_bias,
+           bool bf16) {
             auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight");
             const ConvShape s =
-                conv_shape(shape_of(x), shape_of(w), stride, padding, dilation, groups);
+                conv_shape(shape_of(x), shape_of(w), stride, padding, dilation, groups, bf16);
             const Shape ys{s.n, s.c_out, s.out_h(), s.out_w()};
             PYDL_CHECK(shape_of(g) == ys, ValueError, "conv2d: grad ", shape_str(shape_of(g)),
                        " does not match the output ", shape_str(ys));
@@ -90,7 +92,7 @@ void bind_conv(KernelModule& m) {
         },
         py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("stride"), py::arg("padding"),
         py::arg("dilation"), py::arg("groups"), py::arg("need_x"), py::arg("need_w"),
-        py::arg("has_bias"));
+        py::arg("has_bias"), py::arg("bf16") = false);
 }
 
 }  // namespace pydl::bind

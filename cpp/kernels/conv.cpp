@@ -6,6 +6,7 @@
 #include "core/check.h"
 #include "core/parallel.h"
 #include "core/vec.h"
+#include "gemm/bf16.h"
 #include "gemm/gemm.h"
 #include "kernels/reduce.h"
 
@@ -222,8 +223,8 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* weight, con
             int64_t ld;
             const float* col = scratch.columns(s, slot, xi + g * cg * s.h * s.w, cg, spatial, ld);
             // y_g (cog, spatial) = W_g (cog, k) @ col (k, spatial)
-            sgemm(false, false, cog, spatial, k, 1.0f, weight + g * cog * k, k, col, ld, 0.0f,
-                  yi + g * cog * spatial, spatial);
+            gemm_f32(s.precision, false, false, cog, spatial, k, 1.0f, weight + g * cog * k, k, col,
+                     ld, 0.0f, yi + g * cog * spatial, spatial);
         }
         if (bias)
             for (int64_t co = 0; co < s.c_out; ++co)
@@ -248,13 +249,14 @@ void conv2d_backward(const ConvShape& s, const float* grad, const float* x, cons
                 const float* gg = gi + g * cog * spatial;
                 float* gx = gxi + g * cg * s.h * s.w;
                 if (s.is_pointwise()) {  // dx_g (cg, hw) = W_g^T (cg, cog) @ dy_g (cog, hw)
-                    sgemm(true, false, cg, spatial, cog, 1.0f, wg, k, gg, spatial, 0.0f, gx,
-                          spatial);
+                    gemm_f32(s.precision, true, false, cg, spatial, cog, 1.0f, wg, k, gg, spatial,
+                             0.0f, gx, spatial);
                     continue;
                 }
                 const int64_t ld = scratch.ld();
                 float* col = scratch.col(slot);
-                sgemm(true, false, k, spatial, cog, 1.0f, wg, k, gg, spatial, 0.0f, col, ld);
+                gemm_f32(s.precision, true, false, k, spatial, cog, 1.0f, wg, k, gg, spatial, 0.0f,
+                         col, ld);
                 std::fill(gx, gx + cg * s.h * s.w, 0.0f);
                 col2im(s, col, cg, gx, ld, scratch.plane(slot));
             }
@@ -283,9 +285,9 @@ void conv2d_backward(const ConvShape& s, const float* grad, const float* x, cons
                         int64_t ld;
                         const float* col =
                             scratch.columns(s, slot, xi + g * cg * s.h * s.w, cg, spatial, ld);
-                        sgemm(false, true, cog, k, spatial, 1.0f, gi + g * cog * spatial, spatial,
-                              col, ld, i == blk * kSamplesPerBlock ? 0.0f : 1.0f, dst + g * cog * k,
-                              k);
+                        gemm_f32(s.precision, false, true, cog, k, spatial, 1.0f,
+                                 gi + g * cog * spatial, spatial, col, ld,
+                                 i == blk * kSamplesPerBlock ? 0.0f : 1.0f, dst + g * cog * k, k);
                     }
                 }
             }

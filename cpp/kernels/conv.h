@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/check.h"
+#include "gemm/gemm.h"
 
 namespace pydl {
 
@@ -19,6 +20,9 @@ struct ConvShape {
     int64_t pad_top, pad_bottom, pad_left, pad_right;
     int64_t dil_h, dil_w;
     int64_t groups;
+    // Every product (forward and backward): fp32, or bf16 operands with fp32 sums under
+    // autocast (Note [Autocast]).
+    Precision precision = Precision::Float32;
     // The padded input's and the dilated kernel's extents.
     int64_t padded_h() const {
         return checked_add(checked_add(h, pad_top, "conv2d: padded height"), pad_bottom,

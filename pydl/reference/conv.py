@@ -5,6 +5,8 @@ y[n, o, i, j] = sum_{c, a, b} x_pad[n, g*Cg + c, i*sh + a*dh, j*sw + b*dw] * w[o
 
 import numpy as np
 
+from ._bf16 import bf16_round
+
 
 def _check(x, w, stride, padding, dilation, groups):
     if x.ndim != 4 or w.ndim != 4:
@@ -45,8 +47,17 @@ def _cols(x, kh, kw, stride, padding, dilation):
     return cols
 
 
-def conv2d_forward(x, w, b, stride, padding, dilation, groups):
+def _operands(bf16, *arrays):
+    """The arrays as the products see them: rounded to bf16 under autocast (Note [Autocast];
+    einsum sums in its own order, so the results are close to the kernel's, not its bits)"""
+    if bf16 and arrays[0].dtype != np.float32:
+        raise ValueError(f"conv2d: bf16 products take float32 operands, got {arrays[0].dtype}")
+    return [bf16_round(a) for a in arrays] if bf16 else arrays
+
+
+def conv2d_forward(x, w, b, stride, padding, dilation, groups, bf16=False):
     _check(x, w, stride, padding, dilation, groups)
+    x, w = _operands(bf16, x, w)
     cols = _cols(x, w.shape[2], w.shape[3], stride, padding, dilation)
     n, c, kh, kw, oh, ow = cols.shape
     cg, og = c // groups, w.shape[0] // groups
@@ -58,9 +69,13 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups):
     return np.asarray(y, dtype=x.dtype, order="C")
 
 
-def conv2d_backward(grad, x, w, stride, padding, dilation, groups, need_x, need_w, has_bias):
+def conv2d_backward(
+    grad, x, w, stride, padding, dilation, groups, need_x, need_w, has_bias, bf16=False
+):
     """dW = sum dy * cols; dcols = W^T dy scattered back (col2im); db = sum of dy"""
     _check(x, w, stride, padding, dilation, groups)
+    grad_sum = grad  # the bias gradient sums the fp32 gradient
+    grad, x, w = _operands(bf16, grad, x, w)
     kh, kw = w.shape[2], w.shape[3]
     cols = _cols(x, kh, kw, stride, padding, dilation)
     n, c, _, _, oh, ow = cols.shape
@@ -86,5 +101,5 @@ def conv2d_backward(grad, x, w, stride, padding, dilation, groups, need_x, need_
                 ] += dcols[:, :, a, b]
         gx = np.asarray(gxp[:, :, pt : pt + x.shape[2], pl : pl + x.shape[3]], order="C")
     if has_bias:
-        gb = np.asarray(grad.sum(axis=(0, 2, 3)), dtype=grad.dtype, order="C")
+        gb = np.asarray(grad_sum.sum(axis=(0, 2, 3)), dtype=grad_sum.dtype, order="C")
     return gx, gw, gb
