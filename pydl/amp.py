@@ -27,15 +27,12 @@ from . import _dtypes
 
 
 class _AutocastState(threading.local):
-    bf16 = False  # products of float32 ops in bf16 on this thread
+    def __init__(self) -> None:  # runs once in each thread that reads the state
+        self.bf16 = False  # products of float32 ops in bf16 on this thread
+        self.outer: list[bool] = []  # the states the open blocks replaced, innermost last
 
 
 _state = _AutocastState()
-
-
-def bf16_products() -> bool:
-    """Whether this thread's float32 products run in bf16 (an enabled autocast)."""
-    return _state.bf16
 
 
 def is_autocast_enabled(device_type: str = "cpu") -> bool:
@@ -54,7 +51,8 @@ class autocast:
     ``pydl.autocast("cpu", dtype=pydl.bfloat16)``, or ``pydl.autocast(dtype=pydl.bfloat16)``;
     the dtype defaults to bfloat16 as PyTorch's CPU autocast does. ``enabled=False`` turns
     an outer autocast off inside. float16 is refused: pydl's CPU kernels have no fp16
-    products.
+    products. ``cache_enabled`` is accepted for PyTorch's sake: there are no casts here to
+    cache. One object may be entered by several threads at once, or again inside itself.
     """
 
     def __init__(
@@ -69,6 +67,10 @@ class autocast:
                 f"autocast: pydl runs on the CPU only; device_type must be 'cpu', "
                 f"got {device_type!r}"
             )
+        if isinstance(dtype, str):
+            raise TypeError(
+                f"autocast: dtype must be a dtype such as pydl.bfloat16, not the string {dtype!r}"
+            )
         # By name: pydl.bfloat16 is ml_dtypes', imported only when asked for.
         if dtype is not None and np.dtype(dtype).name != "bfloat16":
             raise ValueError(
@@ -77,7 +79,6 @@ class autocast:
         if not isinstance(enabled, bool):
             raise TypeError(f"autocast: enabled must be a bool, got {type(enabled).__name__}")
         self.device_type, self._enabled = device_type, enabled
-        self._prev: list[bool] = []  # a stack, so one object may be entered again inside itself
 
     @property
     def fast_dtype(self) -> np.dtype:
@@ -85,12 +86,14 @@ class autocast:
         return _dtypes.bfloat16
 
     def __enter__(self) -> autocast:
-        self._prev.append(_state.bf16)
-        _state.bf16 = self._enabled
+        state = _state  # the calling thread's, with its own stack of open blocks
+        state.outer.append(state.bf16)
+        state.bf16 = self._enabled
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _state.bf16 = self._prev.pop()
+        state = _state
+        state.bf16 = state.outer.pop()
 
     def __call__(self, fn: Callable) -> Callable:
         device_type, enabled = self.device_type, self._enabled

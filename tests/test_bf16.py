@@ -338,3 +338,115 @@ def test_conv2d_under_autocast(backend, groups, stride):
     np.testing.assert_allclose(x.grad.numpy(), gx, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(w.grad.numpy(), gw, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(b.grad.numpy(), gb, rtol=1e-5, atol=1e-5)
+
+
+def test_sbgemm_wide_deep_and_any_beta_bit_for_bit(kernel):
+    """More than one column block (kBf16NC = 4096) and depth block, and beta outside {0, 1}:
+    C = fma(beta, C, alpha * sums) after the first block, emulated in float64."""
+    rng = np.random.default_rng(8)
+    m, n, k = 3, 4100, 2 * KC + 5
+    for alpha, beta in [(0.7, 0.0), (0.7, -2.5)]:
+        got, c, op_a, op_b = sbgemm(False, True, m, n, k, alpha, beta, rng)
+        first = _bf16.matmul_bf16(op_a[:, :KC], op_b[:KC], alpha)
+        want = (
+            first
+            if beta == 0
+            else (np.float32(beta) * c.astype(np.float64) + first).astype(np.float32)
+        )
+        for p0 in range(KC, k, KC):
+            want = _bf16.matmul_bf16(op_a[:, p0 : p0 + KC], op_b[p0 : p0 + KC], alpha, want)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_empty_product_applies_the_activation_once(backend):
+    x = pydl.tensor(np.zeros((2, 0), np.float32))
+    w = pydl.tensor(np.zeros((3, 0), np.float32))
+    b = pydl.tensor(np.array([-1.0, 0.5, 2.0], np.float32))
+    for act in ("tanh", "gelu", "sigmoid"):
+        fp32 = nn.functional.linear(x, w, b, activation=act).numpy()
+        with pydl.autocast("cpu"):
+            bf16 = nn.functional.linear(x, w, b, activation=act).numpy()
+        # sgemm applies the activation element by element here, sbgemm a row at a time: the
+        # same function, compiled for different SIMD widths (a last-bit difference)
+        np.testing.assert_allclose(bf16, fp32, rtol=1e-6)
+
+
+def test_double_backward_uses_the_forward_precision():
+    rng = np.random.default_rng(9)
+    x = pydl.tensor(rng.standard_normal((4, 37)).astype(np.float32), requires_grad=True)
+    layer = nn.Linear(37, 19)
+    for activation in (None, "tanh"):
+        with pydl.autocast("cpu"):
+            y = nn.functional.linear(x, layer.weight, layer.bias, activation=activation)
+            z = x @ layer.weight.T
+        for out in (y, z):
+            (plain,) = pydl.autograd.grad(out.sum(), x, retain_graph=True)
+            (graph,) = pydl.autograd.grad(out.sum(), x, create_graph=True, retain_graph=True)
+            np.testing.assert_allclose(graph.numpy(), plain.numpy(), rtol=1e-6, atol=1e-6)
+    # and an fp32 forward differentiated inside an autocast block stays fp32
+    y = layer(x)
+    (plain,) = pydl.autograd.grad(y.sum(), x, retain_graph=True)
+    with pydl.autocast("cpu"):
+        (graph,) = pydl.autograd.grad(y.sum(), x, create_graph=True)
+    np.testing.assert_allclose(graph.numpy(), plain.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_one_autocast_object_shared_by_threads():
+    off = pydl.autocast("cpu", enabled=False)
+    a_inside, b_inside, release = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def thread_a():
+        with pydl.autocast("cpu"):
+            with off:
+                a_inside.set()
+                b_inside.wait()
+            seen["a"] = pydl.is_autocast_enabled()  # its outer block again
+
+    def thread_b():
+        a_inside.wait()
+        with off:
+            b_inside.set()
+        seen["b"] = pydl.is_autocast_enabled()
+        release.set()
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"a": True, "b": False}
+
+
+def test_attention_backward_asks_for_bf16(monkeypatch):
+    calls = []
+    real = _core.attention_qkv_backward
+    monkeypatch.setattr(
+        _core, "attention_qkv_backward", lambda *a, **k: calls.append(k) or real(*a, **k)
+    )
+    x = pydl.tensor(np.ones((1, 4, 3 * 8), np.float32), requires_grad=True)
+    with pydl.autocast("cpu"):
+        out = pydl._ops.attention.attention_qkv(x, 2, None, 0.5, True)
+    out.sum().backward()
+    assert calls == [{"bf16": True}]
+    rng = np.random.default_rng(10)
+    qkv = rng.standard_normal((2, 24, 3 * 32)).astype(np.float32)
+    o, lse = _core.attention_qkv_forward(qkv, 2, None, 0.25, True, bf16=True)
+    g = rng.standard_normal(o.shape).astype(np.float32)
+    both = [_core.attention_qkv_backward(g, qkv, 2, None, o, lse, 0.25, True, bf16=b)
+            for b in (False, True)]  # fmt: skip
+    assert not np.array_equal(*both)  # the kernel's backward products honour it
+
+
+def test_lstm_with_wide_deep_hidden_weights_under_autocast():
+    """H = 1100: the prepacked hidden weights span two depth blocks and two column blocks."""
+    from pydl._ops.recurrent import recurrent_layer
+
+    rng = np.random.default_rng(11)
+    T, B, I, H = 2, 2, 3, 1100
+    arrays = [rng.standard_normal(s).astype(np.float32) * 0.05 for s in
+              [(T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]]  # fmt: skip
+    with pydl.autocast("cpu"):
+        y = recurrent_layer(*[pydl.tensor(a) for a in arrays], "lstm")[0]
+    ref = pydl.reference.recurrent_forward(*arrays, "lstm", False, bf16=True)[0]
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-4, atol=1e-6)

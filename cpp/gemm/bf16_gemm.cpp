@@ -297,10 +297,15 @@ void sbgemm_driver(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
                    const BSource& b) {
     if (m <= 0 || n <= 0) return;
     if (ep && !ep->active()) ep = nullptr;
-    if (k <= 0 || alpha == 0.0f) {
+    if (k <= 0 || alpha == 0.0f) {  // C = act(beta * C + bias): finished without a product
+        Epilogue affine;
+        if (ep) {
+            affine = *ep;
+            affine.act.reset();  // applied once, below, to whole rows
+        }
         for (int64_t i = 0; i < m; ++i)
             for (int64_t j = 0; j < n; ++j)
-                finish_element(c + i * ldc + j, 0.0f, 0.0f, beta, ep, i, j);
+                finish_element(c + i * ldc + j, 0.0f, 0.0f, beta, ep ? &affine : nullptr, i, j);
         if (ep && ep->act) apply_activation_rows(ep->act, c, ldc, m, n);
         return;
     }

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import backend as _b
+from ..amp import autocast
 from ..reference._util import broadcast_axes
 from ..tensor import Tensor, _constant, record
 from . import activation as A
@@ -265,13 +266,16 @@ def _mT(t: Tensor) -> Tensor:
     return L.transpose(t, -1, -2)
 
 
+# A product's node holds its forward's precision (True for bf16, Note [Autocast]); its
+# derivatives run their products at that precision, whatever autocast says when they run.
 @derivative("_matmul_backward")
 def _matmul(node: Any, g: Tensor) -> tuple:
     a, b = node.inputs
-    return (
-        _sum_to(M.matmul(g, _mT(b)), a.shape) if a.requires_grad else None,
-        _sum_to(M.matmul(_mT(a), g), b.shape) if b.requires_grad else None,
-    )
+    with autocast("cpu", enabled=bool(node.saved)):
+        return (
+            _sum_to(M.matmul(g, _mT(b)), a.shape) if a.requires_grad else None,
+            _sum_to(M.matmul(_mT(a), g), b.shape) if b.requires_grad else None,
+        )
 
 
 def _linear_grads(node: Any, g: Tensor) -> tuple:
@@ -289,7 +293,8 @@ def _linear_grads(node: Any, g: Tensor) -> tuple:
 
 @derivative("_linear_backward")
 def _linear(node: Any, g: Tensor) -> tuple:
-    return _linear_grads(node, g)
+    with autocast("cpu", enabled=bool(node.saved)):
+        return _linear_grads(node, g)
 
 
 @derivative("_linear_act_backward")
@@ -301,8 +306,9 @@ def _linear_act(node: Any, g: Tensor) -> tuple:
             f"create_graph=True: linear with activation={activation!r} is not differentiable "
             "twice in pydl yet (Note [Double backward])"
         )
-    pre = M.linear(*node.inputs)
-    return _linear_grads(node, E.mul(g, dydx(pre, ())))
+    with autocast("cpu", enabled=node.saved[3]):
+        pre = M.linear(*node.inputs)
+        return _linear_grads(node, E.mul(g, dydx(pre, ())))
 
 
 # ----- reductions and softmax -------------------------------------------------------------

@@ -15,10 +15,10 @@ from .layout import reshape, squeeze, unsqueeze
 from .registry import OPS, op
 
 
-def _bf16(*arrays: np.ndarray) -> bool:
-    """Whether a product of these arrays runs in bf16: an autocast is on (Note [Autocast]) and
+def _float32(*arrays: np.ndarray) -> bool:
+    """Whether a product of these arrays may run in bf16 under autocast (Note [Autocast]):
     they are float32 (float64 products are never lowered, as in PyTorch)."""
-    return _autocast.bf16 and all(a.dtype == np.float32 for a in arrays)
+    return all(a.dtype == np.float32 for a in arrays)
 
 
 def _matmul_backward(node: Any, g: np.ndarray) -> Any:
@@ -50,7 +50,7 @@ def matmul(a: Any, b: Any) -> Tensor:
             f"matmul: shapes {a.shape} and {b.shape} are not aligned "
             f"({a.shape[-1]} != {b.shape[-2]})"
         )
-    if _autocast.bf16 and _bf16(a._array, b._array):
+    if _autocast.bf16 and _float32(a._array, b._array):
         out = _b.active.matmul_forward(a._array, b._array, bf16=True)
         return record(out, (a, b), _matmul_backward, True)
     return record(_b.active.matmul_forward(a._array, b._array), (a, b), _matmul_backward)
@@ -103,7 +103,7 @@ def _linear_act_backward(node: Any, g: np.ndarray) -> Any:
     y, pre, activation, bf16 = node.saved
     return _b.active.linear_act_backward(
         g, x._array, w._array, y, pre, len(node.inputs) == 3, activation, x.requires_grad,
-        w.requires_grad, bf16=bf16,
+        w.requires_grad, **({"bf16": True} if bf16 else {}),
     )  # fmt: skip
 
 
@@ -140,7 +140,7 @@ def linear(
                 f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}"
             )
     if _autocast.bf16:
-        bf16 = _bf16(xa, wa)
+        bf16 = _float32(xa, wa)
         if activation is None:
             y = _b.active.linear_forward(xa, wa, ba, bf16=bf16)
             return record(y, inputs, _linear_backward, bf16 or None)
@@ -152,7 +152,10 @@ def linear(
         fusable = sorted(d.epilogue for d in OPS.values() if d.epilogue)
         raise ValueError(f"linear: activation must be one of {fusable} or None, got {activation!r}")
     save = grad_needed(x, weight, bias)
-    y, pre = _b.active.linear_act_forward(xa, wa, ba, activation, save=save, bf16=bf16)
+    if bf16:
+        y, pre = _b.active.linear_act_forward(xa, wa, ba, activation, save=save, bf16=True)
+    else:
+        y, pre = _b.active.linear_act_forward(xa, wa, ba, activation, save=save)
     return record(y, inputs, _linear_act_backward, (y, pre, activation, bf16))
 
 
