@@ -33,8 +33,9 @@ def training_step(model: Any, opt: Any, loss_fn: Callable, x: Any, y: Any) -> St
     return step
 
 
-def mlp(batch: int, opt_name: str, torch: Any = None) -> Step:
-    """Tanh MLP 784-256-256-10, cross-entropy; Adam (lr 1e-3) or SGD (lr 0.01)."""
+def mlp(batch: int, opt_name: str, torch: Any = None, compiled: bool = False) -> Step:
+    """Tanh MLP 784-256-256-10, cross-entropy; Adam (lr 1e-3) or SGD (lr 0.01). With
+    `compiled`, the PyTorch twin's model runs under torch.compile (pydl/_peers.py)."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, 784)).astype(np.float32)
     y = rng.integers(0, 10, batch)
@@ -48,11 +49,12 @@ def mlp(batch: int, opt_name: str, torch: Any = None) -> Step:
         if opt_name == "adam"
         else lib.optim.SGD(model.parameters(), lr=0.01)
     )
+    forward = _compiled(torch, model, compiled)
     if torch is not None:
         return training_step(
-            model, opt, m.functional.cross_entropy, torch.tensor(x), torch.tensor(y)
+            forward, opt, m.functional.cross_entropy, torch.tensor(x), torch.tensor(y)
         )
-    return training_step(model, opt, m.functional.cross_entropy, pydl.tensor(x), y)
+    return training_step(forward, opt, m.functional.cross_entropy, pydl.tensor(x), y)
 
 
 CNN_BATCH = 64
@@ -64,7 +66,7 @@ def cnn_data() -> tuple[np.ndarray, np.ndarray]:
     return x, rng.integers(0, 10, CNN_BATCH)
 
 
-def cnn(torch: Any = None) -> Step:
+def cnn(torch: Any = None, compiled: bool = False) -> Step:
     """Seed 001's CIFAR network: two conv-relu-maxpool stages, two linear layers; batch 64,
     SGD with momentum."""
     lib = torch if torch is not None else pydl
@@ -83,17 +85,18 @@ def cnn(torch: Any = None) -> Step:
     )
     opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, y = cnn_data()
+    forward = _compiled(torch, model, compiled)
     if torch is not None:
         return training_step(
-            model, opt, m.functional.cross_entropy, torch.tensor(x), torch.tensor(y)
+            forward, opt, m.functional.cross_entropy, torch.tensor(x), torch.tensor(y)
         )
-    return training_step(model, opt, m.functional.cross_entropy, pydl.tensor(x), y)
+    return training_step(forward, opt, m.functional.cross_entropy, pydl.tensor(x), y)
 
 
 SEQ_T, SEQ_B, SEQ_I, SEQ_H = 50, 32, 64, 256
 
 
-def rnn(cls: str, torch: Any = None) -> Step:
+def rnn(cls: str, torch: Any = None, compiled: bool = False) -> Step:
     """A one-layer LSTM or GRU (seq 50, batch 32, input 64, hidden 256), a linear head on the
     last step, Adam."""
     lib = torch if torch is not None else pydl
@@ -105,9 +108,14 @@ def rnn(cls: str, torch: Any = None) -> Step:
     y = rng.integers(0, 10, SEQ_B)
     xt, yt = (torch.tensor(x), torch.tensor(y)) if torch is not None else (pydl.tensor(x), y)
 
+    def forward(x: Any) -> Any:
+        out, _ = recurrent(x)
+        return head(out[-1])
+
+    forward = _compiled(torch, forward, compiled)
+
     def step() -> None:
-        out, _ = recurrent(xt)
-        loss = m.functional.cross_entropy(head(out[-1]), yt)
+        loss = m.functional.cross_entropy(forward(xt), yt)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -115,12 +123,13 @@ def rnn(cls: str, torch: Any = None) -> Step:
     return step
 
 
-def gpt(torch: Any = None, batch: int = 16, T: int = 128) -> Step:
+def gpt(torch: Any = None, batch: int = 16, T: int = 128, compiled: bool = False) -> Step:
     """A GPT (vocab 256, d 256, 4 heads, 2 pre-LN blocks, causal), T 128, batch 16, AdamW."""
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 256, (batch, T)), rng.integers(0, 256, (batch, T))
     if torch is not None:
-        return _gpt_torch(torch, x, y)
+        return _gpt_torch(torch, x, y, compiled)
+    _compiled(torch, None, compiled)  # raises: compiled needs torch
     from pydl.models import GPT
 
     model = GPT(vocab_size=256, d_model=256, n_heads=4, n_layers=2, max_len=T)
@@ -132,7 +141,7 @@ def gpt(torch: Any = None, batch: int = 16, T: int = 128) -> Step:
     return training_step(model, opt, loss_fn, x, y)
 
 
-def _gpt_torch(torch: Any, x: np.ndarray, y: np.ndarray) -> Step:
+def _gpt_torch(torch: Any, x: np.ndarray, y: np.ndarray, compiled: bool = False) -> Step:
     T = x.shape[1]
 
     class Gpt(torch.nn.Module):  # pydl.models.GPT, tied head included
@@ -157,14 +166,25 @@ def _gpt_torch(torch: Any, x: np.ndarray, y: np.ndarray) -> Step:
     model = Gpt()
     opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
     xt, yt = torch.tensor(x), torch.tensor(y)
+    forward = _compiled(torch, model, compiled)
 
     def step() -> None:
-        loss = torch.nn.functional.cross_entropy(model(xt).reshape(-1, 256), yt.reshape(-1))
+        loss = torch.nn.functional.cross_entropy(forward(xt).reshape(-1, 256), yt.reshape(-1))
         opt.zero_grad()
         loss.backward()
         opt.step()
 
     return step
+
+
+def _compiled(torch: Any, model: Any, compiled: bool) -> Any:
+    """The model (a module or a function) under torch.compile's default mode when
+    `compiled`: forward and backward compiled on its first call, the optimizer left eager."""
+    if not compiled:
+        return model
+    if torch is None:
+        raise ValueError("compiled=True needs torch: it compiles the PyTorch twin")
+    return torch.compile(model)
 
 
 def layer(make: Callable[[Any], Any], shape: tuple[int, ...], torch: Any = None,

@@ -3,7 +3,7 @@
     pydl train [MODEL] [--epochs N --batch-size N --lr X --seed N] [--save DIR [--keep N]]
                [--resume DIR] [--threads N --backend core|reference --no-progress]
     pydl info
-    pydl bench [WORKLOAD ...] [--rounds N --threads N]
+    pydl bench [WORKLOAD ...] [--rounds N --threads N --peers torch,torch_compile,jax]
 
 This module parses and checks arguments and prints; what `train` trains lives in
 pydl/_tasks.py (one Task per model), how in pydl/_trainer.py (one loop for all), and what
@@ -118,13 +118,20 @@ def _parser() -> argparse.ArgumentParser:
         help="time training steps of the standard workloads, beside PyTorch's if installed",
         description="Median step time of each workload. With PyTorch installed, every round "
         "runs one pydl step, then one PyTorch step, and the ratio is the median of the "
-        "rounds' ratios (steady on a machine whose speed drifts).",
+        "rounds' ratios (steady on a machine whose speed drifts). --peers adds torch.compile "
+        "and JAX (jit + optax), each round running one step of every runtime in turn; the "
+        "ratio is then pydl's to the fastest peer's.",
         epilog="workloads:\n" + "\n".join(f"  {n:7s}{w.description}" for n, w in WORKLOADS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     b.add_argument("workloads", nargs="*", metavar="WORKLOAD", help="default: all")
     b.add_argument("--rounds", type=_count, default=10, help="timed steps each (default: 10)")
-    b.add_argument("--threads", type=_count, help="for pydl and PyTorch (default: pydl's)")
+    b.add_argument("--threads", type=_count, help="for pydl and the peers (default: pydl's)")
+    b.add_argument(
+        "--peers", metavar="LIST", help="comma-separated, of torch, torch_compile (the model "
+        "under torch.compile), jax (jit + optax); the last two run mlp128 cnn lstm gru gpt; "
+        "a peer not installed is left out (default: torch)"
+    )  # fmt: skip
     return parser
 
 
@@ -383,38 +390,64 @@ def _info() -> int:
     return 0
 
 
-def _torch() -> Any:
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
+def _peer_list(parser: argparse.ArgumentParser, text: Optional[str]) -> list[str]:
+    """--peers: a comma-separated list of pydl._peers.PEERS (default: torch)."""
+    from ._peers import PEERS
+
+    peers = [p.strip() for p in (text if text is not None else "torch").split(",") if p.strip()]
+    unknown = [p for p in peers if p not in PEERS]
+    if unknown:
+        parser.error(f"argument --peers: unknown {unknown} (choose from {', '.join(PEERS)})")
+    return list(dict.fromkeys(peers))
 
 
 def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from ._workloads import measure
+    from . import _peers
 
     names = args.workloads or list(WORKLOADS)
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         parser.error(f"argument WORKLOAD: unknown {unknown} (choose from {', '.join(WORKLOADS)})")
+    peers = _peer_list(parser, args.peers)
     _set_threads(parser, args.threads)
     threads = pydl.get_num_threads()
-    torch = _torch()
-    if torch is not None:
-        torch.set_num_threads(threads)
+    _peers.set_num_threads(threads)
     print(
         f"pydl {_version()} | {_threads(threads)} | SIMD {pydl.build_info()['simd']} | "
-        + (f"PyTorch {torch.__version__}" if torch is not None else "PyTorch not installed")
-        + f" | median of {args.rounds} rounds, ms per training step",
+        + "".join(f"{_peers.version(p)} | " for p in peers)
+        + f"median of {args.rounds} rounds, ms per training step",
         flush=True,
     )
-    print(f"{'workload':9s}{'pydl':>10s}" + (f"{'torch':>10s}{'pydl/torch':>12s}" if torch else ""))
+    peers = [p for p in peers if _peers.unavailable(p) is None]
+    widths = {p: max(10, len(p) + 2) for p in peers}
+    versus = f"pydl/{peers[0]}" if len(peers) == 1 else "pydl/fastest"
+    print(
+        f"{'workload':9s}{'pydl':>10s}"
+        + "".join(f"{p:>{widths[p]}s}" for p in peers)
+        + (f"{versus:>{len(versus) + 2}s}" if peers else "")
+    )
+    notes: dict[tuple[str, str], list[str]] = {}  # (peer, why) -> the workloads it missed
     for name in names:
-        timing = measure(name, args.rounds, torch)
-        row = f"{name:9s}{statistics.median(timing.pydl) * 1e3:10.4g}"
-        if timing.torch is not None:
-            ratio = statistics.median(p / q for p, q in zip(timing.pydl, timing.torch))
-            row += f"{statistics.median(timing.torch) * 1e3:10.4g}{ratio:12.2f}"
+        steps = {"pydl": WORKLOADS[name].build()}
+        for p in peers:
+            step = _peers.build_peer(p, name)  # compiled here, before any timed step
+            if step is None:
+                notes.setdefault((p, str(_peers.unavailable(p, name))), []).append(name)
+            else:
+                steps[p] = step
+        times = _peers.measure(steps, args.rounds, WORKLOADS[name].calls)
+        row = f"{name:9s}{statistics.median(times['pydl']) * 1e3:10.4g}"
+        for p in peers:
+            cell = f"{statistics.median(times[p]) * 1e3:.4g}" if p in times else "-"
+            row += f"{cell:>{widths[p]}s}"
+        ran = [p for p in peers if p in times]
+        if ran:  # the median of the rounds' ratios to the peer with the lowest median
+            fastest = min(ran, key=lambda p: statistics.median(times[p]))
+            ratio = statistics.median(m / t for m, t in zip(times["pydl"], times[fastest]))
+            row += f"{ratio:{len(versus) + 2}.2f}" + (f" {fastest:13s}" if len(peers) > 1 else "")
+        elif peers:
+            row += f"{'-':>{len(versus) + 2}s}"
         print(f"{row}   {WORKLOADS[name].description}", flush=True)
+    for (p, why), missed in notes.items():
+        print(f"{p} not timed on {', '.join(missed)}: {why}")
     return 0
