@@ -294,6 +294,7 @@ WORKLOADS: dict[str, Workload] = {
     "lstm_bf16": Workload(
         "the LSTM step under bf16 autocast", autocast_bf16(lambda torch=None: rnn("LSTM", torch))
     ),
+    "cnn_bf16": Workload("the CIFAR CNN step under bf16 autocast", autocast_bf16(cnn)),
     "convt": Workload("ConvTranspose2d 128->64 k4 s2 p1, 8x8, batch 64, fwd+bwd", dcgan_convt),
     "upsample": Workload("Upsample x2 bilinear, (16, 64, 32, 32), fwd+bwd", unet_upsample),
     "op16": Workload(
