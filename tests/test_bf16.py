@@ -450,3 +450,27 @@ def test_lstm_with_wide_deep_hidden_weights_under_autocast():
         y = recurrent_layer(*[pydl.tensor(a) for a in arrays], "lstm")[0]
     ref = pydl.reference.recurrent_forward(*arrays, "lstm", False, bf16=True)[0]
     np.testing.assert_allclose(y.numpy(), ref, rtol=1e-4, atol=1e-6)
+
+
+def test_conv_transpose2d_under_autocast(backend):
+    rng = np.random.default_rng(12)
+    x = pydl.tensor(rng.standard_normal((2, 4, 5, 6)).astype(np.float32), requires_grad=True)
+    w = pydl.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    b = pydl.tensor(rng.standard_normal(3).astype(np.float32), requires_grad=True)
+    convt = nn.functional.conv_transpose2d
+    fp32 = convt(x, w, b, stride=2, padding=1).numpy()
+    with pydl.autocast("cpu"):
+        y = convt(x, w, b, stride=2, padding=1)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(pydl.tensor(g))
+    args = ((2, 2), (1, 1), (0, 0), (1, 1), 1)
+    ref = pydl.reference.conv_transpose2d_forward(x.numpy(), w.numpy(), b.numpy(), *args,
+                                                  bf16=True)  # fmt: skip
+    gx, gw, gb = pydl.reference.conv_transpose2d_backward(
+        g, x.numpy(), w.numpy(), *args, True, True, True, bf16=True
+    )
+    assert not np.array_equal(y.numpy(), fp32)  # the bf16 products ran
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), gx, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(w.grad.numpy(), gw, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(b.grad.numpy(), gb, rtol=1e-5, atol=1e-5)

@@ -35,6 +35,7 @@ struct ConvTransposeShape {
     int64_t out_pad_h, out_pad_w;  // added at the bottom and right
     int64_t dil_h, dil_w;
     int64_t groups;
+    Precision precision = Precision::Float32;  // of every product (ConvShape's)
     // (in - 1) stride - 2 pad + dil (k - 1) + out_pad + 1, in checked arithmetic (Note
     // [Checked sizes] in core/check.h); below 1 for settings the binding refuses.
     int64_t out_h() const { return out_size(h, kh, stride_h, pad_h, out_pad_h, dil_h); }
@@ -55,6 +56,7 @@ struct ConvTransposeShape {
         s.pad_top = pad_h, s.pad_bottom = pad_h - out_pad_h;
         s.pad_left = pad_w, s.pad_right = pad_w - out_pad_w;
         s.dil_h = dil_h, s.dil_w = dil_w, s.groups = groups;
+        s.precision = precision;
         return s;
     }
 };

@@ -47,17 +47,17 @@ def _cols(x, kh, kw, stride, padding, dilation):
     return cols
 
 
-def _operands(bf16, *arrays):
+def _operands(fn, bf16, *arrays):
     """The arrays as the products see them: rounded to bf16 under autocast (Note [Autocast];
     einsum sums in its own order, so the results are close to the kernel's, not its bits)"""
     if bf16 and arrays[0].dtype != np.float32:
-        raise ValueError(f"conv2d: bf16 products take float32 operands, got {arrays[0].dtype}")
+        raise ValueError(f"{fn}: bf16 products take float32 operands, got {arrays[0].dtype}")
     return [bf16_round(a) for a in arrays] if bf16 else arrays
 
 
 def conv2d_forward(x, w, b, stride, padding, dilation, groups, bf16=False):
     _check(x, w, stride, padding, dilation, groups)
-    x, w = _operands(bf16, x, w)
+    x, w = _operands("conv2d", bf16, x, w)
     cols = _cols(x, w.shape[2], w.shape[3], stride, padding, dilation)
     n, c, kh, kw, oh, ow = cols.shape
     cg, og = c // groups, w.shape[0] // groups
@@ -75,7 +75,7 @@ def conv2d_backward(
     """dW = sum dy * cols; dcols = W^T dy scattered back (col2im); db = sum of dy"""
     _check(x, w, stride, padding, dilation, groups)
     grad_sum = grad  # the bias gradient sums the fp32 gradient
-    grad, x, w = _operands(bf16, grad, x, w)
+    grad, x, w = _operands("conv2d", bf16, grad, x, w)
     kh, kw = w.shape[2], w.shape[3]
     cols = _cols(x, kh, kw, stride, padding, dilation)
     n, c, _, _, oh, ow = cols.shape

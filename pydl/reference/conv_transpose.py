@@ -15,6 +15,8 @@ db[o] = sum_{n, i, j} dy[n, o, i, j]
 
 import numpy as np
 
+from .conv import _operands
+
 
 def _check(x, w, stride, padding, output_padding, dilation, groups):
     if x.ndim != 4 or w.ndim != 4:
@@ -80,8 +82,11 @@ def _tap(a, b, h, wd, stride, dilation):
     )
 
 
-def conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation, groups):
+def conv_transpose2d_forward(
+    x, w, b, stride, padding, output_padding, dilation, groups, bf16=False
+):
     oh, ow = _check(x, w, stride, padding, output_padding, dilation, groups)
+    x, w = _operands("conv_transpose2d", bf16, x, w)
     n, c, h, wd = x.shape
     _, co, kh, kw = w.shape
     ci = c // groups
@@ -101,10 +106,13 @@ def conv_transpose2d_forward(x, w, b, stride, padding, output_padding, dilation,
 
 
 def conv_transpose2d_backward(
-    grad, x, w, stride, padding, output_padding, dilation, groups, need_x, need_w, has_bias
-):
+    grad, x, w, stride, padding, output_padding, dilation, groups, need_x, need_w, has_bias,
+    bf16=False,
+):  # fmt: skip
     """dx and dw gather dy at the positions the forward scattered to; db sums dy."""
     oh, ow = _check(x, w, stride, padding, output_padding, dilation, groups)
+    grad_sum = grad  # the bias gradient sums the fp32 gradient
+    grad, x, w = _operands("conv_transpose2d", bf16, grad, x, w)
     n, c, h, wd = x.shape
     _, co, kh, kw = w.shape
     ci = c // groups
@@ -128,5 +136,5 @@ def conv_transpose2d_backward(
             np.einsum("ngcij,ngoabij->gcoab", xg, taps).reshape(w.shape), dtype=w.dtype, order="C"
         )
     if has_bias:
-        gb = np.asarray(grad.sum(axis=(0, 2, 3)), dtype=grad.dtype, order="C")
+        gb = np.asarray(grad_sum.sum(axis=(0, 2, 3)), dtype=grad_sum.dtype, order="C")
     return gx, gw, gb
