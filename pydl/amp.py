@@ -2,7 +2,7 @@
 
 Note [Autocast]: inside ``with pydl.autocast("cpu", dtype=pydl.bfloat16):`` the matrix
 products of float32 ops (linear, matmul, attention's products, recurrent layers' gate
-products) take bf16 operands with fp32 sums (``sbgemm``, Note [bf16 GEMM] in
+products, convolutions) take bf16 operands with fp32 sums (``sbgemm``, Note [bf16 GEMM] in
 cpp/gemm/bf16_gemm.cpp): on a CPU with AVX512_BF16 they run at about twice the fp32 rate.
 Everything else stays fp32: parameters (the master weights), optimizer state, gradients,
 reductions, softmax, norms and losses. The operands are rounded to bf16 as the GEMM packs

@@ -1,7 +1,6 @@
 // bfloat16 products: the conversion from float and a GEMM whose operands are bf16 and
 // whose sums are fp32 (Note [bf16 GEMM] in bf16_gemm.cpp), for autocast.
 #pragma once
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -10,17 +9,6 @@
 
 namespace pydl {
 
-// The bf16 bits of x, rounded to nearest even, as vcvtneps2bf16 rounds: a denormal float
-// becomes a zero of its sign, a NaN stays a (quiet) NaN, a finite value past bf16's
-// largest rounds to infinity.
-inline uint16_t float_to_bf16(float x) {
-    uint32_t bits;
-    std::memcpy(&bits, &x, 4);
-    if ((bits & 0x7F800000u) == 0) return uint16_t((bits >> 16) & 0x8000u);
-    if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return uint16_t((bits >> 16) | 0x0040u);
-    return uint16_t((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
-}
-
 inline float bf16_to_float(uint16_t h) {
     const uint32_t bits = uint32_t(h) << 16;
     float x;
@@ -28,9 +16,10 @@ inline float bf16_to_float(uint16_t h) {
     return x;
 }
 
-// out[i] = bf16 bits of x[i] (float_to_bf16), and back.
+// out[i] = the bf16 bits of x[i], rounded to nearest even as vcvtneps2bf16 rounds: a
+// denormal float becomes a zero of its sign, a NaN stays a (quiet) NaN, a finite value past
+// bf16's largest rounds to infinity. Packing rounds the same way.
 void floats_to_bf16(const float* x, uint16_t* out, int64_t n);
-void bf16_to_floats(const uint16_t* x, float* out, int64_t n);
 
 // sgemm's contract (gemm.h), with op(A) and op(B) rounded to bf16 as they are packed and
 // the products summed in fp32 as vdpbf16ps sums them: k in pairs, the odd element of a

@@ -1,8 +1,8 @@
 // The bf16 GEMM: packing to bf16, the driver and the scalar emulation of vdpbf16ps.
 //
-// Note [bf16 GEMM]: autocast's products (linear, attention, recurrent, conv) run here.
-// Operands stay fp32 in memory; packing rounds them to bf16 (float_to_bf16, to nearest
-// even) as it lays out the panels, so no tensor is ever converted whole. The panels hold
+// Note [bf16 GEMM]: autocast's products (linear, matmul, attention, recurrent, conv) run here.
+// Operands stay fp32 in memory; packing rounds them to bf16 (floats_to_bf16's rounding, to
+// nearest even) as it lays out the panels, so no tensor is ever converted whole. The panels hold
 // k in pairs, one 32-bit word per (row, pair), which is what vdpbf16ps multiplies: for
 // each fp32 lane it adds the product of the pair's odd elements, then of its even ones,
 // each sum rounded to fp32 and a denormal sum flushed to zero (the products of bf16
@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cfloat>
+#include <cmath>
 #include <string>
 
 #include "core/buffer_pool.h"
@@ -30,7 +31,8 @@ namespace pydl {
 
 namespace {
 
-// float_to_bf16 without branches (the packing loops vectorize), in the low 16 bits.
+// The bf16 bits of x (floats_to_bf16's rounding) in the low 16 bits, without branches so
+// that the packing loops vectorize.
 PYDL_INLINE uint32_t bf16_bits(float x) {
     const uint32_t bits = __builtin_bit_cast(uint32_t, x);
     const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
@@ -46,10 +48,6 @@ void floats_to_bf16(const float* x, uint16_t* out, int64_t n) {
     vec::simd_call([&]() PYDL_INLINE_LAMBDA {
         for (int64_t i = 0; i < n; ++i) out[i] = uint16_t(bf16_bits(x[i]));
     });
-}
-
-void bf16_to_floats(const uint16_t* x, float* out, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_float(x[i]);
 }
 
 namespace gemm {
