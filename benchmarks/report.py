@@ -1,5 +1,8 @@
 """Tabulate a pytest-benchmark JSON: per group, each implementation's median, GFLOP/s when
-the case recorded its flops, and the ratio to the group's peer (numpy or torch).
+the case recorded its flops, and the ratio to the group's peer (numpy or torch; for the bf16
+GEMM groups, sgemm on the same shape). One-thread GEMM rates are also given as a fraction of
+the matching peak loop: fp32 products of the AVX-512 FMA loop (AVX2's where that is all the
+CPU has), bf16 products of the vdpbf16ps loop.
 
     python benchmarks/report.py results.json
 """
@@ -13,26 +16,35 @@ from collections import defaultdict
 def main(path: str) -> None:
     data = json.load(open(path))
     groups = defaultdict(dict)
-    peak = None
+    peaks = {}  # peak loop -> GFLOP/s
     for b in data["benchmarks"]:
         params = re.search(r"\[(.*?)\]", b["name"])
         parts = params.group(1).split("-") if params else []
         impl = next(
-            (p for p in parts if p in ("pydl", "numpy", "torch", "core", "reference")), b["name"]
+            (p for p in parts if p in ("pydl", "numpy", "torch", "core", "reference", "bf16")),
+            b["name"],
         )
+        if impl == "bf16" or "fp32" in parts and b["group"].startswith("bf16 gemm"):
+            impl = "pydl" if impl == "bf16" else "fp32"  # bf16 is the case, sgemm its peer
         median = b["stats"]["median"]
         gflop = b.get("extra_info", {}).get("gflop")
         groups[b["group"]][impl] = (median, gflop)
         if b["group"].startswith("fma peak"):
-            peak = gflop / median
-    if peak:
-        print(f"FMA peak (one core): {peak:.1f} GFLOP/s")
+            peaks[parts[0] if parts else b["name"]] = gflop / median
+    fp32_peak = peaks.get("fma512_peak_loop") or peaks.get("fma_peak_loop")
+    bf16_peak = peaks.get("bf16_dot_peak_loop")
+    if fp32_peak:
+        print(f"fp32 FMA peak (one core): {fp32_peak:.1f} GFLOP/s")
+    if bf16_peak:
+        print(f"bf16 vdpbf16ps peak (one core): {bf16_peak:.1f} GFLOP/s")
     print(f"{'group':44s} {'pydl':>12s} {'peer':>12s} {'peer/pydl':>10s} {'of peak':>8s}")
     for group, impls in groups.items():
         if group.startswith("fma peak") or "pydl" not in impls and "core" not in impls:
             continue
         mine = impls.get("pydl") or impls.get("core")
-        peer_name = "numpy" if "numpy" in impls else "torch"
+        bf16 = group.startswith("bf16 gemm")
+        peer_name = "fp32" if bf16 else "numpy" if "numpy" in impls else "torch"
+        peak = bf16_peak if bf16 else fp32_peak
         peer = impls.get(peer_name)
 
         def fmt(entry):

@@ -52,6 +52,39 @@ def test_sgemm(benchmark, impl, shape, blas_threads):
         benchmark(_core.sgemm, False, False, m, n, k, 1.0, a, k, b, n, 0.0, c, n)
 
 
+# The GPT step's products (m, n, k, transA, transB): forward qkv and fc1, fc2's, an input
+# gradient, a weight gradient, and an LSTM step's hidden product.
+BF16_SHAPES = [
+    (1024, 1024, 1024, False, False),
+    (2048, 768, 256, False, True),
+    (2048, 1024, 256, False, True),
+    (2048, 256, 1024, False, True),
+    (2048, 256, 768, False, False),
+    (768, 256, 2048, True, False),
+    (32, 1024, 256, False, True),
+]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize(
+    "shape", BF16_SHAPES, ids=["{}x{}x{}{}{}".format(*s[:3], "T" if s[3] else "N",
+                                                   "T" if s[4] else "N") for s in BF16_SHAPES]
+)  # fmt: skip
+def test_bf16_gemm(benchmark, precision, shape):
+    """sbgemm (bf16 operands, fp32 sums: autocast's products) against sgemm on one thread;
+    gflop / mean time is the GFLOP/s, to set against test_fma_peak's bf16 loop."""
+    m, n, k, ta, tb = shape
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+    c = np.empty((m, n), np.float32)
+    pydl.set_num_threads(1)
+    gemm = _core.sbgemm if precision == "bf16" else _core.sgemm
+    benchmark.group = f"bf16 gemm {m}x{n}x{k} 1t"
+    benchmark.extra_info["gflop"] = 2 * m * n * k / 1e9
+    benchmark(gemm, ta, tb, m, n, k, 1.0, a, a.shape[1], b, b.shape[1], 0.0, c, n)
+
+
 @pytest.mark.parametrize(
     "loop,flops", [("fma_peak_loop", 192), ("fma512_peak_loop", 384), ("bf16_dot_peak_loop", 768)]
 )
