@@ -11,7 +11,10 @@ time.
 Note [Rank faults]: an exception that nothing catches on one rank would leave the others
 waiting forever in their next collective. init() therefore installs an excepthook that
 prints the traceback and calls MPI_Abort on COMM_WORLD, which makes mpiexec end every
-rank; a rank that is killed is ended the same way by mpiexec itself.
+rank; a rank that is killed is ended the same way by mpiexec itself. Before the abort it
+waits a second: the launcher forwards a rank's output asynchronously, and an immediate
+abort lost the end of the traceback on the way (1 CI run in about 10: "ValueError: " and
+nothing after it).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -118,12 +122,16 @@ def init_process_group(backend: str = "mpi", **kwargs: Any) -> None:
             raise ValueError(f"init_process_group: {name}={given}, but MPI launched {value}")
 
 
+_ABORT_DELAY_S = 1.0
+
+
 def _abort_on_uncaught(kind: type, value: BaseException, tb: Any) -> None:
     _previous_excepthook(kind, value, tb)
     world = _world
     if world is not None and world.size > 1:
         sys.stderr.write(f"pydl.distributed: rank {world.rank} failed; aborting the job\n")
         sys.stderr.flush()
+        time.sleep(_ABORT_DELAY_S)  # let mpiexec forward the traceback (Note [Rank faults])
         world.comm.Abort(1)
 
 
