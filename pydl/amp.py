@@ -35,6 +35,12 @@ class _AutocastState(threading.local):
 _state = _AutocastState()
 
 
+def bf16_kwargs(array: np.ndarray) -> dict:
+    """The kernel keyword for a product of `array` on this thread: {"bf16": True} inside an
+    enabled autocast when `array` is float32, else {}, so the common path passes nothing."""
+    return {"bf16": True} if _state.bf16 and array.dtype == np.float32 else {}
+
+
 def is_autocast_enabled(device_type: str = "cpu") -> bool:
     """torch.is_autocast_enabled: whether an autocast is on for this thread."""
     return _state.bf16 if device_type == "cpu" else False

@@ -25,6 +25,7 @@
 #include "core/check.h"
 #include "core/parallel.h"
 #include "core/vec.h"
+#include "gemm/driver.h"
 #include "gemm/epilogue.h"
 
 namespace pydl {
@@ -59,78 +60,70 @@ constexpr int MR = kBf16MR, NR = kBf16NR;
 // stay in L2 while the 64 KiB B panel is reused by 12 tiles.
 constexpr int64_t kBf16MC = 96;
 constexpr int64_t kBf16NC = 4096;
-constexpr int64_t kParallelMacs = int64_t(1) << 20;  // as sgemm's kParallelWork
 
 enum Bf16Choice : int { kAuto = 0, kRef, kAvx2, kAvx512Bf16 };
 std::atomic<int> g_bf16_choice{kAuto};
 
-// Rows [i0, i0 + rows) of op(A) over depth [p0, p0 + kc) -> panels of MR rows, the word
-// of (pair q, row r) at panel + q * MR + r; rows past `rows` and the second half of a
-// last odd pair are zeros.
+// One panel of Width lanes (MR rows of op(A), or NR columns of op(B)) over kc of depth:
+// the word of (pair q, lane l) at panel[q * Width + l]. Lane l's element p is read at
+// x[l * lane_step + p * depth_step], for lanes [0, used); the lanes past them and the
+// second half of a last odd pair are zeros. One of the two steps is 1: the loops run
+// along it, so each reads contiguous floats.
+template <int Width>
+PYDL_INLINE void pack_panel(const float* x, int64_t lane_step, int64_t depth_step, int64_t used,
+                            int64_t kc, uint32_t* panel) {
+    const int64_t kp = (kc + 1) / 2, whole = kc / 2;
+    if (depth_step == 1) {  // each lane a contiguous run along k
+        for (int64_t l = 0; l < Width; ++l) {
+            if (l >= used) {
+                for (int64_t q = 0; q < kp; ++q) panel[q * Width + l] = 0;
+                continue;
+            }
+            const float* run = x + l * lane_step;
+            for (int64_t q = 0; q < whole; ++q)
+                panel[q * Width + l] = pair_bits(run[2 * q], run[2 * q + 1]);
+            if (whole < kp) panel[whole * Width + l] = bf16_bits(run[2 * whole]);
+        }
+        return;
+    }
+    for (int64_t q = 0; q < kp; ++q) {  // lanes contiguous, two runs of them per pair
+        const float* lo = x + 2 * q * depth_step;
+        uint32_t* w = panel + q * Width;
+        if (q < whole)
+            for (int64_t l = 0; l < used; ++l) w[l] = pair_bits(lo[l], lo[depth_step + l]);
+        else
+            for (int64_t l = 0; l < used; ++l) w[l] = bf16_bits(lo[l]);
+        for (int64_t l = used; l < Width; ++l) w[l] = 0;
+    }
+}
+
+// Rows [i0, i0 + rows) of op(A) over depth [p0, p0 + kc) -> panels of MR rows (pack_panel).
 void pack_a_bf16(bool trans, const float* a, int64_t lda, int64_t i0, int64_t rows, int64_t p0,
                  int64_t kc, uint32_t* dst) {
-    const int64_t kp = (kc + 1) / 2, whole = kc / 2;
+    const int64_t kp = (kc + 1) / 2;
     vec::simd_call([&]() PYDL_INLINE_LAMBDA {
         for (int64_t r0 = 0; r0 < rows; r0 += MR) {
-            uint32_t* panel = dst + r0 * kp;
-            const int64_t mr = std::min<int64_t>(MR, rows - r0);
-            if (trans) {  // op(A)[i][p] = a[p * lda + i]: rows of a run along i
-                for (int64_t q = 0; q < kp; ++q) {
-                    const float* lo = a + (p0 + 2 * q) * lda + i0 + r0;
-                    uint32_t* w = panel + q * MR;
-                    if (q < whole)
-                        for (int64_t r = 0; r < mr; ++r) w[r] = pair_bits(lo[r], lo[lda + r]);
-                    else
-                        for (int64_t r = 0; r < mr; ++r) w[r] = bf16_bits(lo[r]);
-                    for (int64_t r = mr; r < MR; ++r) w[r] = 0;
-                }
-            } else {  // rows of a run along p
-                for (int64_t r = 0; r < MR; ++r) {
-                    if (r >= mr) {
-                        for (int64_t q = 0; q < kp; ++q) panel[q * MR + r] = 0;
-                        continue;
-                    }
-                    const float* row = a + (i0 + r0 + r) * lda + p0;
-                    for (int64_t q = 0; q < whole; ++q)
-                        panel[q * MR + r] = pair_bits(row[2 * q], row[2 * q + 1]);
-                    if (whole < kp) panel[whole * MR + r] = bf16_bits(row[2 * whole]);
-                }
-            }
+            const int64_t i = i0 + r0, mr = std::min<int64_t>(MR, rows - r0);
+            if (trans)  // op(A)[i][p] = a[p * lda + i]
+                pack_panel<MR>(a + p0 * lda + i, 1, lda, mr, kc, dst + r0 * kp);
+            else
+                pack_panel<MR>(a + i * lda + p0, lda, 1, mr, kc, dst + r0 * kp);
         }
     });
 }
 
 // Panels [jp0, jp1) of NR columns of op(B) (columns from j0, nc of them) over depth
-// [p0, p0 + kc): the word of (pair q, column j) at panel + q * NR + j, zero-padded.
+// [p0, p0 + kc) (pack_panel), panel jp at dst + jp * NR * kp.
 void pack_b_bf16(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
                  int64_t nc, int64_t jp0, int64_t jp1, uint32_t* dst) {
-    const int64_t kp = (kc + 1) / 2, whole = kc / 2;
+    const int64_t kp = (kc + 1) / 2;
     vec::simd_call([&]() PYDL_INLINE_LAMBDA {
         for (int64_t jp = jp0; jp < jp1; ++jp) {
-            uint32_t* panel = dst + jp * NR * kp;
             const int64_t j = j0 + jp * NR, nr = std::min<int64_t>(NR, nc - jp * NR);
-            if (trans) {  // op(B)[p][j] = b[j * ldb + p]: rows of b run along p
-                for (int64_t c = 0; c < NR; ++c) {
-                    if (c >= nr) {
-                        for (int64_t q = 0; q < kp; ++q) panel[q * NR + c] = 0;
-                        continue;
-                    }
-                    const float* row = b + (j + c) * ldb + p0;
-                    for (int64_t q = 0; q < whole; ++q)
-                        panel[q * NR + c] = pair_bits(row[2 * q], row[2 * q + 1]);
-                    if (whole < kp) panel[whole * NR + c] = bf16_bits(row[2 * whole]);
-                }
-            } else {  // rows of b run along j
-                for (int64_t q = 0; q < kp; ++q) {
-                    const float* lo = b + (p0 + 2 * q) * ldb + j;
-                    uint32_t* w = panel + q * NR;
-                    if (q < whole)
-                        for (int64_t c = 0; c < nr; ++c) w[c] = pair_bits(lo[c], lo[ldb + c]);
-                    else
-                        for (int64_t c = 0; c < nr; ++c) w[c] = bf16_bits(lo[c]);
-                    for (int64_t c = nr; c < NR; ++c) w[c] = 0;
-                }
-            }
+            if (trans)  // op(B)[p][j] = b[j * ldb + p]
+                pack_panel<NR>(b + j * ldb + p0, ldb, 1, nr, kc, dst + jp * NR * kp);
+            else
+                pack_panel<NR>(b + p0 * ldb + j, 1, ldb, nr, kc, dst + jp * NR * kp);
         }
     });
 }
@@ -217,14 +210,6 @@ Bf16Kernel bf16_kernel() {
     }
 }
 
-template <typename Fn>
-void run_tasks(int64_t tasks, bool parallel, Fn fn) {
-    if (parallel)
-        parallel_for_each_balanced(0, tasks, fn);
-    else
-        for (int64_t t = 0; t < tasks; ++t) fn(t);
-}
-
 }  // namespace
 
 void bf16_kernel_ref(int64_t kp, const uint32_t* a, const uint32_t* b, float sums[MR][NR]) {
@@ -295,20 +280,9 @@ void sbgemm_driver(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
                    const BSource& b) {
     if (m <= 0 || n <= 0) return;
     if (ep && !ep->active()) ep = nullptr;
-    if (k <= 0 || alpha == 0.0f) {  // C = act(beta * C + bias): finished without a product
-        Epilogue affine;
-        if (ep) {
-            affine = *ep;
-            affine.act.reset();  // applied once, below, to whole rows
-        }
-        for (int64_t i = 0; i < m; ++i)
-            for (int64_t j = 0; j < n; ++j)
-                finish_element(c + i * ldc + j, 0.0f, 0.0f, beta, ep ? &affine : nullptr, i, j);
-        if (ep && ep->act) apply_activation_rows(ep->act, c, ldc, m, n);
-        return;
-    }
+    if (k <= 0 || alpha == 0.0f) return scale_c(m, n, beta, c, ldc, ep);
     const Bf16Kernel kern = bf16_kernel();
-    const bool parallel = m * n * k >= kParallelMacs && get_num_threads() > 1;
+    const bool parallel = m * n * k >= kParallelWork && get_num_threads() > 1;
     const int64_t a_panels = (m + MR - 1) / MR;
     // Note [GEMM scratch]: taken once per call, before the regions.
     Scratch<uint32_t> a_buf(a_panels * MR * ((std::min(kBf16KC, k) + 1) / 2));
@@ -321,42 +295,42 @@ void sbgemm_driver(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
         for (int64_t p0 = 0; p0 < k; p0 += kBf16KC) {
             const int64_t kc = std::min(kBf16KC, k - p0), kp = (kc + 1) / 2;
             const int64_t a_tasks = (a_panels + 3) / 4;  // 4 panels of A a task
-            run_tasks(a_tasks + b.tasks(panels), parallel, [&](int64_t t) {
-                if (t < a_tasks) {
-                    const int64_t i0 = t * 4 * MR;
-                    pack_a_bf16(trans_a, a, lda, i0, std::min<int64_t>(4 * MR, m - i0), p0, kc,
-                                apack + i0 * kp);
-                } else {
-                    b.pack(t - a_tasks, p0, kc, j0, nc, panels);
-                }
-            });
+            run_tasks(
+                a_tasks + b.tasks(panels), parallel,
+                [&](int64_t t) {
+                    if (t < a_tasks) {
+                        const int64_t i0 = t * 4 * MR;
+                        pack_a_bf16(trans_a, a, lda, i0, std::min<int64_t>(4 * MR, m - i0), p0, kc,
+                                    apack + i0 * kp);
+                    } else {
+                        b.pack(t - a_tasks, p0, kc, j0, nc, panels);
+                    }
+                },
+                /*grain=*/1);
             const uint32_t* bblock = b.block(p0, j0, kp);
             const bool last = p0 + kc >= k;
             const float beta_block = p0 == 0 ? beta : 1.0f;
             // Tasks: one B panel against one block of rows, row blocks outermost so a
             // thread's contiguous share keeps its rows of A while the B panels pass.
-            run_tasks(row_blocks * panels, parallel, [&](int64_t t) {
-                const int64_t rb = t / panels, jp = t % panels;
-                const int64_t j = j0 + jp * NR;
-                const int nr = int(std::min<int64_t>(NR, n - j));
-                const uint32_t* bp = bblock + jp * NR * kp;
-                const int64_t ip_hi = std::min(a_panels, (rb + 1) * panels_per_block);
-                for (int64_t ip = rb * panels_per_block; ip < ip_hi; ++ip) {
-                    const int64_t i = ip * MR;
-                    const int mr = int(std::min<int64_t>(MR, m - i));
-                    alignas(64) float sums[MR][NR];
-                    kern(kp, apack + i * kp, bp, sums);
-                    Epilogue tile;
-                    const Epilogue* tile_ep = nullptr;
-                    if (last && ep) {
-                        tile = *ep;
-                        if (tile.bias) tile.bias += j;
-                        if (tile.pre) tile.pre += i * tile.ldpre + j;
-                        tile_ep = &tile;
+            run_tasks(
+                row_blocks * panels, parallel,
+                [&](int64_t t) {
+                    const int64_t rb = t / panels, jp = t % panels;
+                    const int64_t j = j0 + jp * NR;
+                    const int nr = int(std::min<int64_t>(NR, n - j));
+                    const uint32_t* bp = bblock + jp * NR * kp;
+                    const int64_t ip_hi = std::min(a_panels, (rb + 1) * panels_per_block);
+                    for (int64_t ip = rb * panels_per_block; ip < ip_hi; ++ip) {
+                        const int64_t i = ip * MR;
+                        const int mr = int(std::min<int64_t>(MR, m - i));
+                        alignas(64) float sums[MR][NR];
+                        kern(kp, apack + i * kp, bp, sums);
+                        Epilogue tile;
+                        finish_tile(sums, c + i * ldc + j, ldc, mr, nr, alpha, beta_block,
+                                    last ? tile_epilogue(ep, i, j, tile) : nullptr);
                     }
-                    finish_tile(sums, c + i * ldc + j, ldc, mr, nr, alpha, beta_block, tile_ep);
-                }
-            });
+                },
+                /*grain=*/1);
         }
     }
 }
@@ -372,7 +346,7 @@ int64_t bf16_packed_b_size(int64_t k, int64_t n) {
 void pack_b_bf16_whole(bool trans_b, const float* b, int64_t ldb, int64_t k, int64_t n,
                        uint32_t* dst) {
     const int64_t panels = (n + NR - 1) / NR;
-    const bool parallel = n * k >= kParallelMacs / 16 && get_num_threads() > 1;
+    const bool parallel = n * k >= kParallelWork / 16 && get_num_threads() > 1;
     for (int64_t p0 = 0; p0 < k; p0 += kBf16KC) {
         const int64_t kc = std::min(kBf16KC, k - p0);
         uint32_t* block = dst + (p0 / 2) * panels * NR;

@@ -12,6 +12,7 @@
 #include "core/parallel.h"
 #include "core/vec.h"
 #include "gemm/bf16.h"
+#include "gemm/driver.h"
 #include "gemm/pack.h"
 
 namespace pydl {
@@ -68,9 +69,6 @@ constexpr int64_t kSmallK = 64;
 constexpr int64_t kSmallN = 512;
 // Note [Dot path]: m <= kDotMinM, or m <= kDotM and (k >= kDotK or n < kDotN).
 constexpr int64_t kDotMinM = 8, kDotM = 16, kDotK = 512, kDotN = 64;
-// One thread below this many multiply-adds (~60 us of work): waking a second costs more.
-constexpr int64_t kParallelWork = int64_t(1) << 20;
-
 enum KernelChoice : int { kAuto = 0, kRef, kAvx2, kAvx512 };
 std::atomic<int> g_kernel_choice{kAuto};
 
@@ -88,38 +86,6 @@ MicroKernel kernel() {
             if (use_avx2()) return microkernel_avx2;
             return microkernel_ref;
     }
-}
-
-// Runs fn(t) for the tasks [0, tasks), on every thread when `parallel`. A thread done
-// with its share takes the others' last tasks (parallel_for_each_balanced): with a busy
-// loop on one of the 2 cores, 1024^3 went from 66-88 to 108-131 GFLOP/s; unchanged on
-// a quiet machine. Tasks go in chunks of about an eighth of a thread's share, so small
-// ones (3 tiles of a 32-row product) do not each pay an atomic operation.
-template <typename Fn>
-void run_tasks(int64_t tasks, bool parallel, Fn fn) {
-    if (!parallel) {
-        for (int64_t t = 0; t < tasks; ++t) fn(t);
-        return;
-    }
-    const int64_t grain = std::max<int64_t>(1, tasks / (8 * get_num_threads()));
-    parallel_for_each_balanced(0, (tasks + grain - 1) / grain, [&](int64_t chunk) {
-        for (int64_t t = chunk * grain; t < std::min(tasks, (chunk + 1) * grain); ++t) fn(t);
-    });
-}
-
-// C[0:m, 0:n] = beta * C (not read when beta == 0), then the epilogue.
-void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const Epilogue* ep) {
-    for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) finish_element(c + i * ldc + j, 0.0f, 0.0f, beta, ep, i, j);
-}
-
-// The epilogue of the tile at (i, j), or null.
-inline const Epilogue* tile_epilogue(const Epilogue* ep, int64_t i, int64_t j, Epilogue& out) {
-    if (!ep) return nullptr;
-    out = *ep;
-    if (out.bias) out.bias += j;
-    if (out.pre) out.pre += i * out.ldpre + j;
-    return &out;
 }
 
 // Matrix-vector products (n == 1 or m == 1): dot products or axpy rows, one output
@@ -416,6 +382,11 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
 }
 
 }  // namespace
+
+void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const Epilogue* ep) {
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) finish_element(c + i * ldc + j, 0.0f, 0.0f, beta, ep, i, j);
+}
 
 Blocking blocking() {
     return {kMR,     kNR,      kMC,   kKC,   kKCDeep, kNC,      kSmallM,  kSmallK,

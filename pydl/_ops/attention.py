@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from ..amp import _state as _autocast
+from ..amp import bf16_kwargs
 from ..tensor import Tensor, as_tensor, grad_needed, record
 from .activation import softmax
 from .dropout import dropout
@@ -138,8 +138,7 @@ def attention_kernel(
     q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
     if mask is not None:
         mask = np.asarray(mask, dtype=q.dtype, order="C")
-    # bf16 products (Note [Autocast]), the kwarg only then: none on the common path
-    bf16 = {"bf16": True} if _autocast.bf16 and q._array.dtype == np.float32 else {}
+    bf16 = bf16_kwargs(q._array)  # Note [Autocast]
     out, saved = _b.active.attention_forward(
         q._array, k._array, v._array, mask, scale, is_causal, **bf16
     )
@@ -175,7 +174,7 @@ def attention_qkv(
     qkv = as_tensor(qkv)
     if mask is not None:
         mask = np.asarray(mask, dtype=qkv.dtype, order="C")
-    bf16 = {"bf16": True} if _autocast.bf16 and qkv._array.dtype == np.float32 else {}
+    bf16 = bf16_kwargs(qkv._array)
     out, saved = _b.active.attention_qkv_forward(qkv._array, heads, mask, scale, is_causal, **bf16)
 
     def backward(node: Any, g: np.ndarray) -> Any:

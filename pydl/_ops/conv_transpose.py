@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from ..amp import _state as _autocast
+from ..amp import bf16_kwargs
 from ..tensor import Tensor, as_tensor, record
 from .activation import int_arg, int_tuple_arg
 from .linear import check_operands
@@ -119,8 +119,7 @@ def conv_transpose2d(
     args = _settings("conv_transpose2d", 2, stride, padding, output_padding, dilation)
     _check_conv_transpose(x.shape, weight.shape, *args, groups)
     b = None if bias is None else bias._array
-    # bf16 products (Note [Autocast]), the kwarg only then: none on the common path
-    bf16 = {"bf16": True} if _autocast.bf16 and x._array.dtype == np.float32 else {}
+    bf16 = bf16_kwargs(x._array)  # Note [Autocast]
     y = _b.active.conv_transpose2d_forward(x._array, weight._array, b, *args, groups, **bf16)
     inputs = (x, weight) if bias is None else (x, weight, bias)
 

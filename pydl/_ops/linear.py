@@ -139,15 +139,12 @@ def linear(
             raise ValueError(
                 f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}"
             )
-    if _autocast.bf16:
-        bf16 = _float32(xa, wa)
-        if activation is None:
-            y = _b.active.linear_forward(xa, wa, ba, bf16=bf16)
-            return record(y, inputs, _linear_backward, bf16 or None)
-    elif activation is None:
+    bf16 = _autocast.bf16 and _float32(xa, wa)
+    if activation is None:
+        if bf16:
+            y = _b.active.linear_forward(xa, wa, ba, bf16=True)
+            return record(y, inputs, _linear_backward, True)
         return record(_b.active.linear_forward(xa, wa, ba), inputs, _linear_backward)
-    else:
-        bf16 = False
     if not _is_fusable(activation):
         fusable = sorted(d.epilogue for d in OPS.values() if d.epilogue)
         raise ValueError(f"linear: activation must be one of {fusable} or None, got {activation!r}")

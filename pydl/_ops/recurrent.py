@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend as _b
-from ..amp import _state as _autocast
+from ..amp import bf16_kwargs
 from ..tensor import Tensor, as_tensor, grad_needed, record
 from ._util import data_or_none
 from .registry import op
@@ -80,8 +80,7 @@ def recurrent_layer(
     x, h0 = as_tensor(x), as_tensor(h0)
     check_dtype("recurrent_layer", x, w_ih)
     c0 = None if c0 is None else as_tensor(c0)
-    # bf16 products (Note [Autocast]), the kwarg only then: none on the common path
-    bf16 = {"bf16": True} if _autocast.bf16 and x._array.dtype == np.float32 else {}
+    bf16 = bf16_kwargs(x._array)  # Note [Autocast]
     y, h_n, c_n, saved = _b.active.recurrent_forward(
         x._array, h0._array, data_or_none(c0), w_ih._array, w_hh._array, data_or_none(b_ih),
         data_or_none(b_hh), mode, reverse, save=grad_needed(x, h0, c0, w_ih, w_hh, b_ih, b_hh),
