@@ -29,8 +29,8 @@ bool = np.dtype(np.bool_)
 
 def __getattr__(name: str) -> Any:
     """bfloat16, imported on first use: NumPy has no bfloat16, and ml_dtypes' (the one JAX,
-    TensorFlow and ONNX share) takes 0.5-0.8 s to import, more than the rest of pydl. Today it
-    names autocast's precision (Note [Autocast] in amp.py); tensors do not hold it yet."""
+    TensorFlow and ONNX share) takes 0.5-0.8 s to import, more than the rest of pydl. It is
+    autocast's precision (Note [Autocast] in amp.py) and a tensor dtype (Note [bfloat16])."""
     if name == "bfloat16":
         import ml_dtypes
 
@@ -38,6 +38,33 @@ def __getattr__(name: str) -> Any:
         bfloat16 = np.dtype(ml_dtypes.bfloat16)
         return bfloat16
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# Note [bfloat16]: a bfloat16 tensor holds an ml_dtypes bfloat16 array. NumPy gives that
+# dtype kind "V" (kind "f" is NumPy's own floats), so pydl asks is_floating / is_bfloat16,
+# which know it by its type character without importing ml_dtypes: an array of it exists
+# only once ml_dtypes is loaded. The core has no bfloat16 kernels: its bindings pass a
+# bfloat16 call to the reference twin (Note [Reference fallback]), which computes it in
+# float32 and rounds each floating result to bfloat16 once (pydl/reference/_bf16.py,
+# in_float32), as PyTorch's CPU kernels compute bfloat16. Products of bfloat16 tensors
+# therefore accumulate in float32, and autocast lowers nothing further.
+_BF16_CHAR = "E"  # ml_dtypes.bfloat16's type character, unique among NumPy's dtypes
+
+
+def is_bfloat16(dtype: np.dtype) -> builtins.bool:
+    """Whether dtype is bfloat16 (Note [bfloat16])."""
+    return dtype.char == _BF16_CHAR and dtype.kind == "V"
+
+
+def is_floating(dtype: np.dtype) -> builtins.bool:
+    """Whether a pydl tensor of this dtype is floating: float32, float64 or bfloat16."""
+    return dtype.kind == "f" or (dtype.char == _BF16_CHAR and dtype.kind == "V")
+
+
+def is_number(dtype: np.dtype) -> builtins.bool:
+    """Whether arrays of dtype hold real numbers a tensor may keep (bool, integers, floats
+    and bfloat16; not complex, strings or objects)."""
+    return dtype.kind in "fiub" or (dtype.char == _BF16_CHAR and dtype.kind == "V")
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
@@ -50,6 +77,8 @@ def category(dtype: np.dtype) -> Any:
     try:
         return _CATEGORY[dtype.kind]
     except KeyError:
+        if is_bfloat16(dtype):
+            return 2
         raise TypeError(f"pydl tensors do not hold dtype {dtype}") from None
 
 
@@ -71,7 +100,7 @@ def result_type(*operands: Any) -> np.dtype:
     for x in operands:
         arr = getattr(x, "_array", x)
         if isinstance(arr, (np.ndarray, np.generic)):
-            if arr.dtype.kind not in _CATEGORY:
+            if not is_number(arr.dtype):
                 from .tensor import _conversion_error
 
                 raise _conversion_error(x, arr)
@@ -98,7 +127,8 @@ def result_type(*operands: Any) -> np.dtype:
     return result
 
 
-#: The dtypes a pydl tensor may hold (PyTorch's CPU dtypes that NumPy has, but float16).
+#: The dtypes a pydl tensor may hold (PyTorch's CPU dtypes that NumPy has, but float16),
+#: besides bfloat16 (Note [bfloat16]: it is not imported until used).
 SUPPORTED_DTYPES = tuple(
     np.dtype(t)
     for t in (np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64, np.float32, np.float64)
@@ -122,11 +152,11 @@ def dtype_arg(dtype: Any, fn: str, arg: str = "dtype") -> np.dtype | None:
         return _PYTHON_TYPES[dtype]
     if isinstance(dtype, np.dtype) or (isinstance(dtype, type) and issubclass(dtype, np.generic)):
         dt = np.dtype(dtype)
-        if dt in SUPPORTED_DTYPES:
+        if dt in SUPPORTED_DTYPES or is_bfloat16(dt):
             return dt
         raise TypeError(
             f"{fn}(): argument '{arg}': dtype {dt} is not supported by pydl (it has "
-            f"{', '.join(builtins.str(d) for d in SUPPORTED_DTYPES)})"
+            f"{', '.join(builtins.str(d) for d in SUPPORTED_DTYPES)}, bfloat16)"
         )
     raise TypeError(
         f"{fn}(): argument '{arg}' must be a dtype such as pydl.float32, "

@@ -27,6 +27,7 @@ from . import reference as _reference
 from ._device import as_device
 from ._dtypes import _PYTHON_TYPES, SUPPORTED_DTYPES, dtype_arg  # noqa: F401 - re-exported
 from .tensor import DEFAULT_DTYPE, Tensor, _constant
+from ._dtypes import is_floating, is_number
 
 
 def get_default_dtype() -> np.dtype:
@@ -70,7 +71,7 @@ def _finish(arr: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
 
 
 def _float_dtype(dtype: np.dtype, fn: str) -> np.dtype:
-    if dtype.kind != "f":
+    if not is_floating(dtype):
         raise NotImplementedError(
             f"{fn}(): random draws are implemented for floating dtypes, not {dtype}"
         )
@@ -536,7 +537,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     both), as torch.from_numpy."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(ndarray).__name__}")
-    if ndarray.dtype.kind not in "fiub" or ndarray.dtype.itemsize > 8:
+    if not is_number(ndarray.dtype) or ndarray.dtype.itemsize > 8:
         raise TypeError(
             f"from_numpy: can't convert an array of dtype {ndarray.dtype}; pydl supports "
             f"float64, float32, int64, int32, int16, int8, uint8 and bool"

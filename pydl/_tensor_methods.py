@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import _factories, _ops
+from . import _dtypes, _factories, _ops
 from ._dtypes import check_memory_format
 from ._ops import elementwise as E
 from ._ops import inplace
@@ -68,12 +68,13 @@ def _new_tensor(
     return tensor(data, dtype=dt, device=device, requires_grad=requires_grad)
 
 
-def _conversion(name: str, dtype: np.dtype) -> Callable:
-    """Tensor.float() and its kin: `to(dtype)`, taking PyTorch's memory_format."""
+def _conversion(name: str, dtype: np.dtype | None) -> Callable:
+    """Tensor.float() and its kin: `to(dtype)`, taking PyTorch's memory_format. dtype None
+    is bfloat16, looked up on the call (Note [bfloat16]: ml_dtypes is imported on first use)."""
 
     def convert(self: Tensor, memory_format: Any = None) -> Tensor:
         check_memory_format(memory_format, name)
-        return _ops.layout.to(self, dtype)
+        return _ops.layout.to(self, _dtypes.bfloat16 if dtype is None else dtype)
 
     convert.__name__ = name
     return convert
@@ -119,6 +120,7 @@ def install() -> None:
     for name, dt in (("float", np.float32), ("double", np.float64), ("long", np.int64),
                      ("int", np.int32), ("short", np.int16), ("bool", np.bool_)):  # fmt: skip
         setattr(T, name, _conversion(name, np.dtype(dt)))
+    T.bfloat16 = _conversion("bfloat16", None)
     T.cpu = lambda self: self
     T.view_as = lambda self, other: _ops.layout.reshape(self, other.shape)
     T.reshape_as = T.view_as

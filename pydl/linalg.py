@@ -36,6 +36,7 @@ from ._ops.linalg import slogdet as _slogdet
 from ._ops.linear import matmul
 from ._ops.reduce import amax, amin, sum, vector_norm
 from .tensor import Tensor, as_tensor
+from ._dtypes import is_floating
 
 
 def _info_tensor(info: np.ndarray) -> Tensor:
@@ -121,7 +122,7 @@ def matrix_norm(
         A = A.to(dtype)
     if A.ndim < 2:
         raise ValueError(f"linalg.matrix_norm: A must have at least 2 dims, got shape {A.shape}")
-    if A.dtype.kind != "f":
+    if not is_floating(A.dtype):
         raise TypeError(f"linalg.matrix_norm: expected a floating point tensor, got {A.dtype}")
     X, (d0, d1) = _to_last(A, tuple(dim))
     if ord == "fro":

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _dtypes
+from ._dtypes import is_number
 from .tensor import Tensor
 
 _KEY = "pydl"
@@ -54,7 +56,7 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str, name: str) -> A
             i += 1
             name = f"{base}#{i}"
         arr = obj._array if isinstance(obj, Tensor) else obj
-        if arr.dtype.kind not in "fiub" or arr.dtype.byteorder == ">":
+        if not is_number(arr.dtype) or arr.dtype.byteorder == ">":
             raise TypeError(f"pydl.save cannot store an array of dtype {arr.dtype} at {where}")
         arrays[name] = np.asarray(arr, order="C")
         # the shape too: safetensors' NumPy loader gives a 0-d array back as shape (1,)
@@ -106,7 +108,8 @@ def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
     raise ValueError(f"unknown entry {kind!r}")
 
 
-# safetensors' dtype names; bfloat16 has no NumPy dtype (safetensors' NumPy API refuses it too)
+# safetensors' dtype names; BF16 is ml_dtypes' bfloat16 (Note [bfloat16]), imported when a
+# file holds it
 _SAFETENSORS_DTYPES = {
     "BOOL": np.bool_, "U8": np.uint8, "I8": np.int8, "U16": np.uint16, "I16": np.int16,
     "F16": np.float16, "U32": np.uint32, "I32": np.int32, "F32": np.float32, "U64": np.uint64,
@@ -124,10 +127,13 @@ def _mapped(path: str, names: list[str]) -> dict[str, np.ndarray]:
     arrays = {}
     for name in names:
         entry = header[name]
-        if entry["dtype"] not in _SAFETENSORS_DTYPES:
+        if entry["dtype"] == "BF16":
+            dtype = _dtypes.bfloat16
+        elif entry["dtype"] in _SAFETENSORS_DTYPES:
+            dtype = _SAFETENSORS_DTYPES[entry["dtype"]]
+        else:
             raise ValueError(f"tensor {name} has dtype {entry['dtype']}, which NumPy lacks")
         begin, end = entry["data_offsets"]
-        dtype = _SAFETENSORS_DTYPES[entry["dtype"]]
         arrays[name] = np.asarray(data[begin:end]).view(dtype).reshape(entry["shape"])
     return arrays
 
@@ -233,7 +239,9 @@ def load(
         with st.safe_open(path, framework="np") as handle:
             metadata = handle.metadata() or {}
             names = list(handle.keys())
-            arrays = _mapped(path, names) if mmap else {n: handle.get_tensor(n) for n in names}
+            arrays = _mapped(path, names)
+        if not mmap:  # safetensors' NumPy loader knows no BF16 (0.4) or needs ml_dtypes (0.8)
+            arrays = {n: np.array(a) for n, a in arrays.items()}
     except Exception as e:  # the parser's own error types differ across versions
         raise ValueError(
             f"pydl.load: {path} is not a valid checkpoint (truncated or corrupted?): {e}"

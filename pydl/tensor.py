@@ -28,6 +28,7 @@ import numpy as np
 
 from . import backend
 from ._hooks import RemovableHandle
+from ._dtypes import is_floating, is_number
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 
@@ -171,19 +172,19 @@ def _new_node(backward: Callable, inputs: tuple, saved: Any, outputs: int, reads
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data._array
-    elif isinstance(data, np.ndarray) and data.dtype.kind not in "fiub":
+    elif isinstance(data, np.ndarray) and not is_number(data.dtype):
         raise _conversion_error(data, data)  # before a cast would drop imaginary parts
     try:
         arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype, order="C")
     except (ValueError, TypeError, OverflowError) as e:
         raise _conversion_error(data, None, e) from None
-    if arr.dtype.kind not in "fiub":
+    if not is_number(arr.dtype):
         raise _conversion_error(data, arr)
     if dtype is not None:
         return arr
     if not isinstance(data, (np.ndarray, np.generic)):
         # NumPy data keeps its dtype; Python floats become float32 and ints int64.
-        if arr.dtype.kind == "f":
+        if is_floating(arr.dtype):
             arr = arr.astype(DEFAULT_DTYPE)
         elif arr.dtype.kind in "iu":
             arr = arr.astype(np.int64)
@@ -528,7 +529,7 @@ class Tensor(_TensorFields):
         return self._array.__array_interface__["data"][0]
 
     def is_floating_point(self) -> bool:
-        return self._array.dtype.kind == "f"
+        return is_floating(self._array.dtype)
 
     def __len__(self) -> int:
         if self._array.ndim == 0:
@@ -597,7 +598,7 @@ class Tensor(_TensorFields):
         return t
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self._array.dtype.kind != "f":
+        if requires_grad and not is_floating(self._array.dtype):
             raise RuntimeError(f"only floating-point tensors can require grad, not {self.dtype}")
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad can only be turned off on leaf tensors; use detach()")

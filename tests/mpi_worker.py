@@ -36,6 +36,19 @@ def collectives() -> None:
     dist.all_gather(parts, pydl.full((2,), float(rank)))
     for r, p in enumerate(parts):
         np.testing.assert_array_equal(p.numpy(), r)
+    # bfloat16 (MPI has none): reduced in float32 and rounded once; sent as its bits
+    t = pydl.full((3,), 1.0 + 2.0**-7 * (rank + 1), dtype=pydl.bfloat16)
+    dist.all_reduce(t)
+    sum32 = sum(np.float32(1.0 + 2.0**-7 * (r + 1)) for r in range(size))
+    assert t.dtype == pydl.bfloat16
+    np.testing.assert_array_equal(t.numpy(), np.full(3, sum32, np.float32).astype(pydl.bfloat16))
+    t = pydl.full((2,), float(rank) + 0.5, dtype=pydl.bfloat16)
+    dist.broadcast(t, src=size - 1)
+    np.testing.assert_array_equal(t.numpy().astype(np.float32), size - 0.5)
+    parts = [pydl.zeros(2, dtype=pydl.bfloat16) for _ in range(size)]
+    dist.all_gather(parts, pydl.full((2,), rank + 0.25, dtype=pydl.bfloat16))
+    for r, p in enumerate(parts):
+        np.testing.assert_array_equal(p.numpy().astype(np.float32), r + 0.25)
     dist.barrier()
 
 
@@ -100,6 +113,29 @@ def matches_one_process(kind: str) -> None:
         dist.all_gather(copies, p.detach().clone())
         for c in copies:  # every rank holds the same bits
             np.testing.assert_array_equal(c.numpy(), p.numpy(), err_msg=name)
+
+
+def bfloat16_gradients() -> None:
+    """DDP on a bfloat16 model: each gradient is the ranks' bfloat16 gradients summed in
+    float32, divided by N and rounded once (MPI has no bfloat16)."""
+    rank, size = dist.get_rank(), dist.get_world_size()
+    pydl.manual_seed(5 + rank)
+    model = DDP(_mlp().bfloat16(), bucket_cap_mb=0.001)  # rank 0's parameters
+    single = _mlp().bfloat16()
+    single.load_state_dict(model.module.state_dict())
+    x, y = _data("mlp", 4 * size)
+    xs = [pydl.tensor(x[r * 4 : r * 4 + 4].astype(pydl.bfloat16)) for r in range(size)]
+    ys = [pydl.tensor(y[r * 4 : r * 4 + 4]) for r in range(size)]
+    local = []  # every rank's own gradients, computed here without DDP
+    for r in range(size):
+        single.zero_grad()
+        F.cross_entropy(single(xs[r]), ys[r]).backward()
+        local.append([p.grad.numpy().astype(np.float32) for p in single.parameters()])
+    F.cross_entropy(model(xs[rank]), ys[rank]).backward()
+    for i, p in enumerate(model.module.parameters()):
+        assert p.grad.dtype == pydl.bfloat16
+        expected = (sum(g[i] for g in local) / np.float32(size)).astype(pydl.bfloat16)
+        np.testing.assert_array_equal(p.grad.numpy(), expected)
 
 
 def no_sync() -> None:

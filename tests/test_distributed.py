@@ -68,6 +68,12 @@ def test_ranks_match_one_process_with_the_whole_batch(mpiexec, n, model):
 
 
 @pytest.mark.mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_bfloat16_gradients_are_summed_in_float32(mpiexec, n):
+    check(run_ranks(mpiexec, n, "bfloat16_gradients"))
+
+
+@pytest.mark.mpi
 def test_no_sync_accumulates_locally(mpiexec):
     check(run_ranks(mpiexec, 2, "no_sync"))
 

@@ -110,8 +110,6 @@ def test_unsupported_conversions_raise_type_errors(torch):
     net = Net()
     with pytest.raises(TypeError, match="float16 is not supported"):
         net.half()
-    with pytest.raises(TypeError, match="bfloat16 is not supported"):
-        net.bfloat16()
     with pytest.raises(TypeError) as want:
         torch.nn.Linear(2, 2).to(torch.int64)
     with pytest.raises(TypeError, match="only accepts floating point dtypes") as got:

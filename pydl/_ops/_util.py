@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _dtypes
 from ..tensor import Tensor, _constant
+from .._dtypes import is_floating
 
 
 def axis_index(axis: int, ndim: int, what: str = "dim") -> int:
@@ -50,7 +51,7 @@ def promoted(*operands: Any, floating: bool = False) -> list[Tensor]:
     pydl/_dtypes.py); floating: an integer or bool result becomes float32 (true division).
     A cast of a tensor that requires grad is differentiable."""
     dtype = _dtypes.result_type(*operands)
-    if floating and dtype.kind != "f":
+    if floating and not is_floating(dtype):
         dtype = _dtypes.float32
     out = []
     for x in operands:

@@ -18,6 +18,7 @@ from .elementwise import mul, where
 from .layout import clone, getitem, reshape, to
 from .reduce import amax as _max  # ties split the gradient evenly, as before
 from .registry import op, unary, unary_kernel, unary_op
+from .._dtypes import is_floating
 
 # ----- elementwise math -----------------------------------------------------------
 
@@ -58,7 +59,7 @@ def as_floating(x: Any) -> Tensor:
     """x as a tensor, an integer or bool one cast to float32 (PyTorch's default dtype), as
     PyTorch's floating ops (sin, exp, sigmoid, ...) take integers."""
     x = as_tensor(x)
-    return x if x._array.dtype.kind == "f" else to(x, float32)
+    return x if is_floating(x._array.dtype) else to(x, float32)
 
 
 def no_integers(fn: str, x: Any) -> None:
@@ -84,7 +85,7 @@ def floating_unary(
     run = unary_kernel(name)
 
     def fn(input: Any) -> Tensor:
-        if not (type(input) is Tensor and input._array.dtype.kind == "f"):
+        if not (type(input) is Tensor and is_floating(input._array.dtype)):
             if reject_integers:  # (the common float tensor skips both calls)
                 no_integers(name, input)
             elif floating:
@@ -277,7 +278,7 @@ def _implicit_dim(name: str, x: Tensor, dim: int | None, dtype: Any) -> tuple[Te
         dim = int_arg(name, "dim", dim)
     if dtype is not None:
         x = to(x, dtype)
-    elif x.dtype.kind not in "fc":  # the kernels would compute in the integer dtype
+    elif not is_floating(x.dtype):  # the kernels would compute in the integer dtype
         raise RuntimeError(
             f"{name}: expected a floating point input (or dtype=), got {x.dtype}; an integer "
             "softmax would truncate every probability to 0"

@@ -16,6 +16,7 @@ from .elementwise import add, mul
 from .layout import expand, reshape, transpose, unsqueeze
 from .linear import matmul
 from .registry import op
+from .._dtypes import is_floating
 
 
 @op(kernels=())
@@ -41,7 +42,7 @@ def scaled_dot_product_attention(
     materialized and composed from differentiable ops.
     """
     q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
-    if not all(t._array.dtype.kind == "f" for t in (q, k, v)):
+    if not all(is_floating(t._array.dtype) for t in (q, k, v)):
         raise RuntimeError(
             "scaled_dot_product_attention: expected floating point query, key and value, got "
             f"{q._array.dtype}, {k._array.dtype} and {v._array.dtype}"
@@ -94,7 +95,7 @@ def scaled_dot_product_attention(
     # A float mask that requires grad (ALiBi, learned relative-position biases) gets its
     # gradient, dL/dscores, from the composed form: the fused kernel does not return it.
     trained_mask = (
-        isinstance(attn_mask, Tensor) and attn_mask.dtype.kind == "f" and grad_needed(attn_mask)
+        isinstance(attn_mask, Tensor) and is_floating(attn_mask.dtype) and grad_needed(attn_mask)
     )
     if dropout_p > 0.0 or trained_mask:
         scores = mul(matmul(q, transpose(k, -2, -1)), scale)

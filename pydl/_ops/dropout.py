@@ -11,6 +11,7 @@ from .. import _random
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
 from .registry import op
+from .._dtypes import is_floating
 
 
 def _dropout(x: Tensor, p: float, training: bool, block: int) -> Tensor:
@@ -19,7 +20,7 @@ def _dropout(x: Tensor, p: float, training: bool, block: int) -> Tensor:
     x = as_tensor(x)
     if not training or p == 0.0:
         return x
-    if x._array.dtype.kind not in "fc":  # the kept elements are scaled by 1 / (1 - p)
+    if not is_floating(x._array.dtype):  # the kept elements are scaled by 1 / (1 - p)
         raise RuntimeError(
             f"dropout: result type float can't be cast to the input's dtype {x._array.dtype}; "
             "pass a floating point input"

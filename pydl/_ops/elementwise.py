@@ -11,6 +11,7 @@ from .. import backend as _b
 from ..tensor import Tensor, name_argument, record
 from ._util import tensor_pair
 from .registry import op, renames_frames
+from .._dtypes import is_floating
 
 
 def _binary(
@@ -46,7 +47,7 @@ def _binary(
             type(a) is not Tensor
             or type(b) is not Tensor
             or a._array.dtype is not b._array.dtype
-            or (floating and a._array.dtype.kind != "f")
+            or (floating and not is_floating(a._array.dtype))
         ):
             try:  # compiled, this module has no frames to name the argument: name_argument does
                 a, b = tensor_pair(a, b, floating)

@@ -28,6 +28,7 @@ from ..reference._util import broadcast_axes
 from ..tensor import Tensor, _constant, as_tensor, record, tensors_of, view_of
 from ._util import axis_index, axis_tuple, promoted
 from .registry import op
+from .._dtypes import is_floating
 
 # reshape, view, flatten, squeeze and unsqueeze only relabel a contiguous array's shape,
 # so they are metadata operations without kernels.
@@ -295,7 +296,7 @@ def getitem(x: Tensor, key: Any) -> Tensor:
         except IndexError as e:
             raise IndexError(f"{e} (indexing a tensor of shape {x.shape})") from None
         return view_of(x, y, _basic_index_backward, key, lambda b: getitem(b, key))
-    if x._array.dtype.kind != "f":  # integer/bool tensors: no gradient, plain NumPy
+    if not is_floating(x._array.dtype):  # integer/bool tensors: no gradient, plain NumPy
         return as_tensor(np.asarray(x._array[key], order="C"))
     idx = _flat_index(x.shape, key)
     return record(_b.active.index_forward(x._array, idx), (x,), _index_backward, idx, reads=False)
@@ -347,7 +348,7 @@ def to(
     if target == x.dtype and not copy:
         return x
     y = x._array.astype(target)
-    if target.kind != "f":
+    if not is_floating(target):
         return _constant(y)  # as is: as_tensor would widen int32 to int64
     return record(y, (x,), _cast_backward, reads=False)
 

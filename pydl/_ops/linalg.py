@@ -24,6 +24,7 @@ from .layout import expand, getitem, permute, reshape, squeeze, unsqueeze
 from .linear import matmul
 from .reduce import sum
 from .registry import op
+from .._dtypes import is_floating
 
 
 class LinAlgError(RuntimeError):
@@ -392,7 +393,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
 def _matrices(fn: str, A: Any, square: bool = True) -> Tensor:
     """A as a floating tensor of (..., n, n) (or any (..., m, n)); TypeError / ValueError."""
     A = as_tensor(A)
-    if A.dtype.kind != "f":
+    if not is_floating(A.dtype):
         raise TypeError(f"linalg.{fn}: expected a floating point tensor, got dtype {A.dtype}")
     if A.ndim < 2:
         raise ValueError(f"linalg.{fn}: A must have at least 2 dimensions, got shape {A.shape}")
@@ -467,7 +468,7 @@ def solve_info(A: Any, B: Any, left: bool = True) -> tuple[Tensor, np.ndarray]:
     """(X, info) without raising (linalg.solve_ex)."""
     A, B = promoted(A, B)
     A = _matrices("solve", A)
-    if B.dtype.kind != "f":
+    if not is_floating(B.dtype):
         raise TypeError(f"linalg.solve: expected a floating point B, got dtype {B.dtype}")
     n = A.shape[-1]
     if not left:  # X A = B  <=>  A^T X^T = B^T (B a matrix: PyTorch's vector case is left's)

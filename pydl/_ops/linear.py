@@ -13,6 +13,7 @@ from ..tensor import Tensor, as_tensor, grad_needed, name_argument, record
 from ._util import tensor_pair
 from .layout import reshape, squeeze, unsqueeze
 from .registry import OPS, op
+from .._dtypes import is_floating
 
 
 def _float32(*arrays: np.ndarray) -> bool:
@@ -71,7 +72,7 @@ def check_operands(fn: str, x: Tensor, weight: Any, bias: Any) -> None:
             f"{fn}(): argument 'bias' must be a Tensor or None, not {type(bias).__name__}"
         )
     xt, wt = x._array.dtype, weight._array.dtype
-    if xt is not wt and xt != wt and (xt.kind != "f" or wt.kind != "f"):
+    if xt is not wt and xt != wt and (not is_floating(xt) or not is_floating(wt)):
         raise RuntimeError(
             f"{fn}: input and weight must have the same dtype, but got {x.dtype} and {weight.dtype}"
         )

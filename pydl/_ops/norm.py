@@ -14,6 +14,7 @@ from .layout import cat, reshape
 from .pool import avg_pool2d
 from .reduce import mean
 from .registry import op
+from .._dtypes import is_floating
 
 
 def _norm_backward(kernel: str, extra: tuple) -> Any:
@@ -202,7 +203,7 @@ def rms_norm(
     if weight is not None and tuple(weight.shape) != shape:
         raise ValueError(f"rms_norm: weight {weight.shape} must have shape {shape}")
     if eps is None:
-        eps = float(np.finfo(x.dtype if x.dtype.kind == "f" else np.float32).eps)
+        eps = float(np.finfo(x.dtype if is_floating(x.dtype) else np.float32).eps)
     eps = real_arg("rms_norm", "eps", eps)
     dims = tuple(range(x.ndim - len(shape), x.ndim))
     y = x / sqrt(mean(x * x, dims, keepdim=True) + eps)

@@ -22,6 +22,7 @@ from .compare import _promoted, eq, le, logical_and, logical_or
 from .elementwise import add, mul, sub
 from .layout import to
 from .registry import op, unary_kernel
+from .._dtypes import is_floating
 
 # ----- unary math -------------------------------------------------------------------------
 
@@ -270,7 +271,7 @@ def isclose(
     a, b = tensor_pair(input, other)
     with no_grad():
         close = eq(a, b)
-        if a._array.dtype.kind == "f":
+        if is_floating(a._array.dtype):
             if equal_nan:
                 close = logical_or(close, logical_and(isnan(a), isnan(b)))
             diff = _abs(sub(a, b))
@@ -307,7 +308,7 @@ def nan_to_num(
     """input with NaN, +inf and -inf replaced by nan, posinf and neginf (by default the
     dtype's largest and lowest finite values); the gradient passes where input is finite."""
     x = as_tensor(input)
-    if x._array.dtype.kind != "f":  # integers have no NaN or infinity
+    if not is_floating(x._array.dtype):  # integers have no NaN or infinity
         params = (0.0, 0.0, 0.0)
     else:
         info = np.finfo(x._array.dtype)

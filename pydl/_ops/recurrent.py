@@ -12,6 +12,7 @@ from ..amp import bf16_kwargs
 from ..tensor import Tensor, as_tensor, grad_needed, record
 from ._util import data_or_none
 from .registry import op
+from .._dtypes import is_floating
 
 
 RECURRENT_MODES = ("rnn_tanh", "rnn_relu", "lstm", "gru", "gru_reset_before")
@@ -51,7 +52,7 @@ def _recurrent_backward(node: Any, grads: tuple) -> tuple:
 def check_dtype(layer: str, x: Tensor, weight: Tensor) -> None:
     """An integer or bool input cannot meet the float weights (ValueError, as PyTorch's
     RNNs: the kernels would compute in the input's dtype, truncating)."""
-    if x._array.dtype.kind != "f":
+    if not is_floating(x._array.dtype):
         raise ValueError(
             f"{layer}: input dtype ({x._array.dtype}) does not match weight dtype "
             f"({weight._array.dtype}); convert the input to a floating point dtype"

@@ -40,6 +40,7 @@ from ..tensor import Tensor, _constant, as_tensor, record
 from ._util import axis_index, axis_tuple
 from .layout import permute, reshape, to
 from .registry import op
+from .._dtypes import is_floating
 
 # PyTorch's names of the dtypes, for its error messages.
 _TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"}
@@ -105,14 +106,14 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
     cast to the floating `dtype`)."""
     x = as_tensor(x)
     dt = dtype_arg(dtype, "mean")
-    if dt is not None and dt.kind != "f":
+    if dt is not None and not is_floating(dt):
         raise RuntimeError(
             "mean(): could not infer output dtype. Optional dtype must be either a floating "
             f"point or complex dtype. Got: {_TORCH_NAMES[dt.name]}"
         )
     if dt is not None:
         x = to(x, dt)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating "
             f"point or complex dtype. Got: {_TORCH_NAMES[x.dtype.name]}"
@@ -361,10 +362,10 @@ def _floating(x: Tensor, fn: str, dtype: Any = None) -> Tensor:
     """x cast to `dtype` (a floating one) when given; RuntimeError unless x then floats."""
     dt = dtype_arg(dtype, fn)
     if dt is not None:
-        if dt.kind != "f":
+        if not is_floating(dt):
             raise RuntimeError(f"{fn}(): the dtype must be a floating point dtype, got {dt}")
         x = to(x, dt)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise RuntimeError(
             f"{fn}(): input dtype should be floating point, got {_TORCH_NAMES[x.dtype.name]}"
         )
@@ -509,7 +510,7 @@ def logsumexp(x: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     """log(sum(exp(x))) over `dim` (an int or a tuple), computed stably (max-shifted); a row
     of -inf gives -inf. Integer tensors give float32."""
     x = as_tensor(x)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         x = to(x, np.float32)
     axes = _reduced_axes(dim, x.ndim)
     rows = _along_rows(x, axes)
@@ -621,7 +622,7 @@ def count_nonzero(x: Tensor, dim: Any = None) -> Tensor:
 def nansum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """sum over `dim` treating NaN as zero (its gradient there is 0)."""
     x = as_tensor(x)
-    if x.dtype.kind == "f":
+    if is_floating(x.dtype):
         x = _where_nan(x, 0.0)
     return sum(x, dim, keepdim, dtype=dtype)
 

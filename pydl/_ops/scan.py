@@ -16,6 +16,7 @@ from ._util import axis_index
 from .layout import permute, reshape
 from .reduce import _int_to_int64, _kernel, _reduced_axes
 from .registry import op
+from .._dtypes import is_floating
 
 
 def along_last(x: Tensor, dim: Any, fn: str) -> tuple[Tensor, int]:
@@ -110,7 +111,7 @@ def logcumsumexp(x: Tensor, dim: int) -> Tensor:
     """log(cumsum(exp(x), dim)), computed stably (a running logaddexp), of a floating
     tensor (NotImplementedError for others, as PyTorch)."""
     x = as_tensor(x)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise NotImplementedError(f"logcumsumexp(): not implemented for dtype {x.dtype}")
     rows, d = along_last(x, dim, "logcumsumexp")
     y = _kernel("logcumsumexp_forward", rows._array)

@@ -16,6 +16,7 @@ from ._util import promoted
 from .layout import expand, permute, reshape, to
 from .reduce import mean, sum
 from .registry import op
+from .._dtypes import is_floating, is_number
 
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -81,7 +82,7 @@ def _class_last(fn: str, input: Tensor, target: Any) -> tuple[Tensor, np.ndarray
     t = target._array if isinstance(target, Tensor) else np.asarray(target)
     if input.ndim < 1:
         raise ValueError(f"{fn}: input must have a class dimension; got shape {input.shape}")
-    probs = t.dtype.kind == "f"
+    probs = is_floating(t.dtype)
     if probs and t.shape != input.shape:
         raise ValueError(
             f"{fn}: probability target of shape {t.shape} must match input of shape {input.shape}"
@@ -162,11 +163,11 @@ def cross_entropy(
     input = as_tensor(input)
     no_integers("cross_entropy", input)
     w = _class_weights("cross_entropy", weight, input)
-    if isinstance(target, Tensor) and target.dtype.kind == "f" and grad_needed(target):
+    if isinstance(target, Tensor) and is_floating(target.dtype) and grad_needed(target):
         _check_same_shape("cross_entropy", input, target)
         return _soft_cross_entropy(input, to(target, input.dtype), w, reduction, label_smoothing)
     logits, t, sample_shape = _class_last("cross_entropy", input, target)
-    if t.dtype.kind == "f":
+    if is_floating(t.dtype):
         t = t.astype(logits.dtype, copy=False)
         if label_smoothing > 0.0:  # smoothed here: the kernel then weighs t by class
             t = t * (1.0 - label_smoothing) + label_smoothing / logits.shape[1]
@@ -227,12 +228,12 @@ def _operand(x: Any, like: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x
     array = np.asarray(getattr(x, "_array", x))
-    if array.dtype.kind not in "biuf":  # None -> NaN and "1.5" -> 1.5 would be accepted
+    if not is_number(array.dtype):  # None -> NaN and "1.5" -> 1.5 would be accepted
         raise TypeError(
             f"expected a tensor, an array of numbers or a number, got {type(x).__name__} "
             f"of dtype {array.dtype}"
         )
-    if like.dtype.kind == "f":
+    if is_floating(like.dtype):
         return as_tensor(array.astype(like.dtype, copy=False))
     return as_tensor(array)
 

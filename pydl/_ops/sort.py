@@ -22,6 +22,7 @@ from .layout import permute, reshape
 from .reduce import _kernel, _max_backward
 from .registry import op
 from .scan import along_last, back_from_last
+from .._dtypes import is_floating
 
 
 def _scatter_backward(node: Any, g: np.ndarray) -> Any:
@@ -118,7 +119,7 @@ def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
 
 
 def _nan_count(v: np.ndarray) -> np.ndarray:
-    return np.sum(np.isnan(v), axis=-1) if v.dtype.kind == "f" else np.zeros(v.shape[:-1], int)
+    return np.sum(np.isnan(v), axis=-1) if is_floating(v.dtype) else np.zeros(v.shape[:-1], int)
 
 
 def _no_element_backward(node: Any, g: np.ndarray) -> Any:
@@ -131,7 +132,7 @@ def _median_of_all(x: Any, nan: bool) -> Tensor:
     it is NaN): amax's rule and kernel (Note [max with a dim])."""
     x = as_tensor(x)
     if x._array.size == 0:  # NaN, with the (empty) gradient of no element
-        y = np.full((), np.nan if x.dtype.kind == "f" else 0, x.dtype)
+        y = np.full((), np.nan if is_floating(x.dtype) else 0, x.dtype)
         return record(y, (x,), _no_element_backward, reads=False)
     flat = _constant(np.ascontiguousarray(x._array).reshape(-1))
     y = np.asarray((nanmedian if nan else median)(flat, 0).values._array)
@@ -168,7 +169,7 @@ def _equal_neighbours(s: np.ndarray) -> np.ndarray:
     """s[..., i] == s[..., i - 1] (NaN equal to NaN), for i >= 1."""
     a, b = s[..., 1:], s[..., :-1]
     same = a == b
-    if s.dtype.kind == "f":
+    if is_floating(s.dtype):
         same |= np.isnan(a) & np.isnan(b)
     return same
 
@@ -206,7 +207,7 @@ def _quantile(
     count for nanquantile), between neighbours as `interpolation` says; a gradient of
     (1 - w, w) to the two neighbours (Note [Selected values])."""
     x = as_tensor(x)
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         raise RuntimeError(f"{fn}() input tensor must be either float or double dtype")
     if x._array.size == 0:
         raise RuntimeError(f"{fn}() input tensor must be non-empty")
@@ -332,7 +333,7 @@ def unique_consecutive(
     new = np.ones(rows.shape[0], bool)
     if rows.shape[0] > 1:
         same = rows[1:] == rows[:-1]
-        if rows.dtype.kind == "f":
+        if is_floating(rows.dtype):
             same |= np.isnan(rows[1:]) & np.isnan(rows[:-1])
         new[1:] = ~np.all(same, axis=1)
     inverse = np.cumsum(new) - 1
@@ -376,7 +377,7 @@ def histc(x: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
     """A histogram of x's elements in `bins` equal bins over [min, max] (x's own range when
     both are 0); elements outside are ignored. Not differentiable."""
     a = as_tensor(x)._array
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         raise RuntimeError(f"histc(): input dtype must be floating point, got {a.dtype}")
     if bins <= 0:
         raise RuntimeError(f"histc(): bins must be > 0, got {bins}")

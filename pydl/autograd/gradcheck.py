@@ -8,6 +8,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..tensor import Tensor, _constant
+from .._dtypes import is_floating
 
 
 class GradcheckError(RuntimeError):
@@ -17,7 +18,7 @@ class GradcheckError(RuntimeError):
 def _outputs(func: Callable, inputs: tuple) -> tuple[Tensor, ...]:
     out = func(*inputs)
     outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
-    return tuple(o for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f")
+    return tuple(o for o in outs if isinstance(o, Tensor) and is_floating(o.dtype))
 
 
 def _numerical(func: Callable, inputs: tuple, j: int, eps: float) -> list[np.ndarray]:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor, bump_version
+from .._dtypes import is_bfloat16, is_floating
 
 __all__ = [
     "ReduceOp",
@@ -191,6 +192,11 @@ def _buffer(t: Any, fn: str, name: str = "tensor") -> np.ndarray:
     return arr
 
 
+def _bits(arr: np.ndarray) -> np.ndarray:
+    """arr as MPI can send it: bfloat16's bits as uint16 (MPI has no bfloat16)."""
+    return arr.view(np.uint16) if is_bfloat16(arr.dtype) else arr
+
+
 def _mpi_op(mpi: Any, op: str) -> Any:
     ops = {"sum": mpi.SUM, "avg": mpi.SUM, "product": mpi.PROD, "min": mpi.MIN, "max": mpi.MAX}
     if op not in ops:
@@ -202,11 +208,15 @@ def all_reduce(tensor: Tensor, op: str = ReduceOp.SUM) -> None:
     """Reduce `tensor` over all ranks, in place, leaving the result on every rank."""
     world = _require("all_reduce")
     arr = _buffer(tensor, "all_reduce")
-    if op == ReduceOp.AVG and arr.dtype.kind != "f":
+    if op == ReduceOp.AVG and not is_floating(arr.dtype):
         raise ValueError(f"all_reduce(): op 'avg' needs a floating tensor, got {arr.dtype}")
-    world.comm.Allreduce(world.mpi.IN_PLACE, arr, op=_mpi_op(world.mpi, op))
+    # MPI has no bfloat16: a bfloat16 tensor is reduced in float32 and rounded once
+    acc = arr.astype(np.float32) if is_bfloat16(arr.dtype) else arr
+    world.comm.Allreduce(world.mpi.IN_PLACE, acc, op=_mpi_op(world.mpi, op))
     if op == ReduceOp.AVG:
-        arr /= world.size
+        acc /= world.size
+    if acc is not arr:
+        arr[...] = acc
     bump_version(tensor)
 
 
@@ -215,7 +225,7 @@ def broadcast(tensor: Tensor, src: int = 0) -> None:
     world = _require("broadcast")
     if not 0 <= src < world.size:
         raise ValueError(f"broadcast(): src must be in [0, {world.size - 1}], got {src}")
-    world.comm.Bcast(_buffer(tensor, "broadcast"), root=src)
+    world.comm.Bcast(_bits(_buffer(tensor, "broadcast")), root=src)
     bump_version(tensor)
 
 
@@ -236,7 +246,7 @@ def all_gather(tensor_list: list, tensor: Tensor) -> None:
                 f"{arr.shape} and dtype {arr.dtype}, got {out.shape} {out.dtype}"
             )
     gathered = np.empty((world.size,) + arr.shape, arr.dtype)
-    world.comm.Allgather(arr, gathered)
+    world.comm.Allgather(_bits(arr), _bits(gathered))
     for t, out, part in zip(tensor_list, outs, gathered):
         out[...] = part
         bump_version(t)

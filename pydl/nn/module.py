@@ -8,8 +8,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import _device
+from .. import _device, _dtypes
 from .._device import as_device, not_on_cpu
+from .._dtypes import is_floating, is_number
 from .._factories import dtype_arg
 from ..tensor import Tensor, bump_version
 from ._hooks import BackwardHook, RemovableHandle
@@ -24,7 +25,7 @@ class Parameter(Tensor):
         if data is None:  # PyTorch's Parameter(): an empty float32 tensor
             data = np.empty((0,), np.float32)
         super().__init__(data._array if isinstance(data, Tensor) else data)
-        if self._array.dtype.kind != "f":
+        if not is_floating(self._array.dtype):
             raise TypeError(f"a Parameter must be floating point, got {self.dtype}")
         self.requires_grad_(requires_grad)
 
@@ -59,6 +60,10 @@ def _state_array(name: str, value: Any) -> np.ndarray:
         return value._array
     if hasattr(value, "detach") and hasattr(value, "numpy"):
         value = value.detach()
+        if str(getattr(value, "dtype", "")) == "torch.bfloat16":  # NumPy refuses it: its bits
+            import torch  # loaded already: value is one of its tensors
+
+            return value.contiguous().view(torch.int16).numpy().view(_dtypes.bfloat16)
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(
             f"load_state_dict: {name} is a {type(value).__name__}, expected a tensor or an array"
@@ -478,7 +483,7 @@ class Module:
         as_device(device)
         if dtype is not None:
             dt = dtype_arg(dtype, "Module.to")
-            if dt.kind != "f":
+            if not is_floating(dt):
                 raise TypeError(
                     f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dt}"
                 )
@@ -497,7 +502,9 @@ class Module:
         raise TypeError("float16 is not supported by pydl: use float() or double()")
 
     def bfloat16(self) -> Module:
-        raise TypeError("bfloat16 is not supported by pydl: use float() or double()")
+        """Floating parameters and buffers to bfloat16 (in place; returns self). For training,
+        pydl.autocast keeps float32 weights and runs the products in bfloat16."""
+        return self._cast_floating(_dtypes.bfloat16)
 
     def cpu(self) -> Module:
         """self: pydl's tensors always live on the CPU."""
@@ -513,7 +520,7 @@ class Module:
         tensors += [p.grad for p in tensors if p.grad is not None]
         tensors += [b for _, b in self.named_buffers()]
         for t in tensors:
-            if t.dtype.kind == "f" and t.dtype != dtype:
+            if is_floating(t.dtype) and t.dtype != dtype:
                 t._array = t._array.astype(dtype)
         return self
 
@@ -603,7 +610,7 @@ class Module:
                     f"load_state_dict: size mismatch for {name}: {name} has shape {arr.shape} "
                     f"in the state dict but {target.shape} in the model (nothing was loaded)"
                 )
-            if arr.dtype.kind not in "biuf":  # complex, object, strings: no real value
+            if not is_number(arr.dtype):  # complex, object, strings: no real value
                 raise TypeError(
                     f"load_state_dict: {name} is an array of dtype {arr.dtype}, which cannot "
                     f"be copied into the model's {target.dtype} {name}"

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import distributed as dist
+from .._dtypes import is_bfloat16
 from ..tensor import Tensor, bump_version, no_grad
 from .module import Module
 
@@ -35,7 +36,11 @@ from .module import Module
 class _Bucket:
     def __init__(self, params: list) -> None:
         self.params = params
-        self.buffer = np.empty(sum(p._array.size for p in params), params[0]._array.dtype)
+        dtype = params[0]._array.dtype
+        # MPI has no bfloat16: bfloat16 gradients are summed in float32 and rounded once
+        self.buffer = np.empty(
+            sum(p._array.size for p in params), np.float32 if is_bfloat16(dtype) else dtype
+        )
         # (parameter, its gradient's place in the buffer, in the parameter's shape)
         self.slots, start = [], 0
         for p in params:

@@ -17,6 +17,7 @@ from ..nn.norm import _BatchNorm
 from ..tensor import Tensor, bump_version, no_grad
 from .lr_scheduler import LRScheduler, _check_optimizer, _per_group
 from .optimizer import real
+from .._dtypes import is_floating
 
 
 def _lerp_(averaged: list[Tensor], current: list[Tensor], weight: float) -> None:
@@ -39,7 +40,7 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
         )
 
     def ema_update(ema_params: list[Tensor], current: list[Tensor], _: Any) -> None:
-        if ema_params[0].dtype.kind == "f":
+        if is_floating(ema_params[0].dtype):
             _lerp_(ema_params, current, 1 - decay)
             return
         for e, c in zip(ema_params, current):
@@ -54,7 +55,7 @@ def get_swa_multi_avg_fn() -> Callable:
 
     def swa_update(averaged: list[Tensor], current: list[Tensor], num_averaged: Any) -> None:
         n = int(num_averaged.item() if isinstance(num_averaged, Tensor) else num_averaged)
-        if averaged[0].dtype.kind == "f":
+        if is_floating(averaged[0].dtype):
             _lerp_(averaged, current, 1 / (n + 1))
             return
         for a, c in zip(averaged, current):

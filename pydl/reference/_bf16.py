@@ -1,6 +1,8 @@
 """sbgemm's arithmetic in NumPy (Note [bf16 GEMM] in cpp/gemm/bf16_gemm.cpp): the reference
 of autocast's products."""
 
+import functools
+
 import numpy as np
 
 BF16_KC = 1024  # sbgemm's depth block (gemm::kBf16KC)
@@ -43,3 +45,57 @@ def matmul_bf16(a, b, alpha=1.0, c=None):
         block = (np.float32(alpha) * acc).astype(np.float32)
         out = block if out is None else (block + out).astype(np.float32)
     return np.zeros(shape, np.float32) if out is None else out
+
+
+def _is_bfloat16_array(x):
+    return isinstance(x, np.ndarray) and x.dtype.char == "E" and x.dtype.kind == "V"
+
+
+def _holds_bfloat16(values):
+    return any(
+        _is_bfloat16_array(v) or (type(v) in (list, tuple) and _holds_bfloat16(v)) for v in values
+    )
+
+
+def in_float32(fn):
+    """fn, computing a call on bfloat16 arrays in float32 (Note [bfloat16] in pydl/_dtypes.py):
+    each bfloat16 array among the arguments (or in a list or tuple of them) is copied to
+    float32, fn runs on the copies, and each float32 array it returns is rounded to bfloat16
+    once, to nearest even. A copy fn wrote into (an optimizer step's parameters, an `out`
+    buffer) is rounded back into its array; fn returning such a copy returns the array.
+    Calls without bfloat16 go straight to fn."""
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if not (_holds_bfloat16(args) or _holds_bfloat16(kwargs.values())):
+            return fn(*args, **kwargs)
+        copies = []  # (bfloat16 array, its float32 copy)
+
+        def up(x):
+            if _is_bfloat16_array(x):
+                copies.append((x, x.astype(np.float32)))
+                return copies[-1][1]
+            return type(x)(map(up, x)) if type(x) in (list, tuple) else x
+
+        result = fn(*map(up, args), **{k: up(v) for k, v in kwargs.items()})
+        # Which copies fn wrote is decided before any is written back: two arguments may be
+        # views of one array, and the second's stale copy must not undo the first's write.
+        written = [
+            (a, c)
+            for a, c in copies
+            if a.flags.writeable and not np.array_equal(c, a.astype(np.float32), equal_nan=True)
+        ]
+        for a, c in written:
+            a[...] = c
+        originals = {id(c): a for a, c in copies}
+
+        def down(r):
+            if isinstance(r, np.ndarray):
+                if id(r) in originals:
+                    return originals[id(r)]
+                return r.astype(copies[0][0].dtype) if r.dtype == np.float32 else r
+            return type(r)(map(down, r)) if type(r) in (list, tuple) else r
+
+        return down(result)
+
+    return call

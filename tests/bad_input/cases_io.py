@@ -205,14 +205,16 @@ bad(
 )
 bad(
     CASES,
-    "io.load.bfloat16",
+    "io.load.float8",
     lambda: pydl.load(
         _file(
-            _header({}, {"w": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4)
+            _header(
+                {}, {"w": {"dtype": "F8_E4M3", "shape": [2], "data_offsets": [0, 2]}}, b"\0" * 2
+            )
         )
     ),
-    (ValueError, TypeError),
-    r"BF16|bfloat16",
+    ValueError,
+    r"F8_E4M3",
 )
 
 
