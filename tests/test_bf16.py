@@ -12,6 +12,7 @@ import pytest
 
 import pydl
 from pydl import _core, nn
+import pydl.nn.functional as F
 from pydl.reference import _bf16
 
 KERNELS = ["ref"] + (["avx2"] if pydl.build_info()["simd"] in ("avx2+fma", "avx512f") else [])
@@ -20,11 +21,23 @@ if pydl.build_info()["bf16"]:
 MR, NR, KC = 8, 32, _bf16.BF16_KC  # gemm::kBf16MR, kBf16NR, kBf16KC
 
 
+AMX = pydl.build_info()["amx"]  # the one kernel that is not the emulation bit for bit
+needs_amx = pytest.mark.skipif(not AMX, reason="the CPU or the OS offers no AMX-BF16")
+
+
+@pytest.fixture(autouse=True)
+def _exact_kernel():
+    """Every test runs on the fastest kernel that is the emulation bit for bit, unless it
+    picks one (where `auto` would pick AMX, the exact comparisons would not hold)."""
+    _core.bf16_gemm_set_kernel(KERNELS[-1])
+    yield
+    _core.bf16_gemm_set_kernel("auto")
+
+
 @pytest.fixture(params=KERNELS)
 def kernel(request):
     _core.bf16_gemm_set_kernel(request.param)
     yield request.param
-    _core.bf16_gemm_set_kernel("auto")
 
 
 def test_rounding_matches_the_reference_and_ml_dtypes():
@@ -112,12 +125,84 @@ def test_sbgemm_threads_bit_identical(kernel, shape):
 
 
 def test_kernel_selection_and_bad_names():
-    assert _core.bf16_gemm_kernel() == ("avx512bf16" if "avx512bf16" in KERNELS else KERNELS[-1])
+    _core.bf16_gemm_set_kernel("auto")
+    assert _core.bf16_gemm_kernel() == ("amx" if AMX else KERNELS[-1])
+    if not AMX:
+        with pytest.raises(ValueError, match="amx GEMM kernel needs a CPU with AMX-BF16"):
+            _core.bf16_gemm_set_kernel("amx")
     with pytest.raises(ValueError, match="unknown bf16 GEMM kernel 'x'"):
         _core.bf16_gemm_set_kernel("x")
     with pytest.raises(ValueError, match="leading dimension"):
         _core.sbgemm(False, False, 2, 2, 2, 1.0, np.zeros(4, np.float32), 1,
                      np.zeros(4, np.float32), 2, 0.0, np.zeros(4, np.float32), 2)  # fmt: skip
+
+
+# ----- AMX (Note [AMX tile]): its own arithmetic, bounded ------------------------------
+
+
+def amx_bound(op_a, op_b, alpha, beta, c):
+    """(the exact sum of the bf16 products, how far AMX may be from it): a rounding of
+    2^-24 per 32-deep step of the sums of |products|, and the last ones."""
+    a = _bf16.bf16_round(op_a).astype(np.float64)
+    b = _bf16.bf16_round(op_b).astype(np.float64)
+    exact = alpha * (a @ b) + (0.0 if beta == 0 else beta * c.astype(np.float64))
+    steps = a.shape[1] / 32 + 2
+    return exact, 2.0**-23 * (steps * abs(alpha) * (np.abs(a) @ np.abs(b)) + np.abs(exact))
+
+
+@needs_amx
+@pytest.mark.parametrize("shape", SHAPES + [(33, 40, 47), (64, 96, 256), (100, 70, 1030)])
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+def test_amx_sbgemm_is_within_its_rounding_of_the_exact_sum(shape, trans_a, trans_b):
+    """Tiles of 32 rows and columns with tails, depth groups of 32 with tails, several
+    depth blocks, transposes, padded leading dimensions (never written)."""
+    _core.bf16_gemm_set_kernel("amx")
+    m, n, k = shape
+    rng = np.random.default_rng(m * 1000 + n + k)
+    for alpha, beta in [(1.0, 0.0), (0.75, 1.0), (-1.5, 0.25)]:
+        got, c, op_a, op_b = sbgemm(trans_a, trans_b, m, n, k, alpha, beta, rng, pad=3)
+        exact, bound = amx_bound(op_a, op_b, alpha, beta, c)
+        assert np.all(np.abs(got - exact) <= bound), np.max(np.abs(got - exact) / bound)
+
+
+@needs_amx
+def test_amx_threads_bit_identical():
+    _core.bf16_gemm_set_kernel("amx")
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((300, 1100)).astype(np.float32)
+    b = rng.standard_normal((200, 1100)).astype(np.float32)
+    out = []
+    for threads in (1, 2):
+        with pydl.threads(threads):
+            c = np.zeros((300, 200), np.float32)
+            _core.sbgemm(False, True, 300, 200, 1100, 1.0, a, 1100, b, 1100, 0.0, c, 200)
+        out.append(c)
+    np.testing.assert_array_equal(out[0], out[1])
+
+
+@needs_amx
+@pytest.mark.parametrize("activation", [None, "relu", "gelu"])
+def test_amx_linear_and_lstm_under_autocast_match_the_emulation_closely(activation):
+    """The AMX paths of the layers (the epilogue, the B prepacked once for the hidden
+    weights) against the exact kernels': within the rounding of the sums."""
+    rng = np.random.default_rng(0)
+    x = pydl.tensor(rng.standard_normal((70, 300)).astype(np.float32), requires_grad=True)
+    layer = nn.Linear(300, 90)
+    lstm = nn.LSTM(40, 80, batch_first=True)
+    seq = pydl.tensor(rng.standard_normal((5, 7, 40)).astype(np.float32), requires_grad=True)
+    results = []
+    for kern in (KERNELS[-1], "amx"):
+        _core.bf16_gemm_set_kernel(kern)
+        with pydl.autocast("cpu", dtype=pydl.bfloat16):
+            y = layer(x)
+            y = {"relu": F.relu, "gelu": F.gelu, None: lambda t: t}[activation](y)
+            out, _ = lstm(seq)
+        (y.sum() + out.sum()).backward()
+        results.append([t.numpy().copy() for t in (y, out, x.grad, seq.grad, layer.weight.grad)])
+        for t in (x, seq, layer.weight, *lstm.parameters(), layer.bias):
+            t.grad = None
+    for exact, amx in zip(*results):
+        np.testing.assert_allclose(amx, exact, rtol=1e-4, atol=1e-4)
 
 
 # ----- autocast -------------------------------------------------------------------------

@@ -104,6 +104,8 @@ void bind_runtime(py::module_& m) {
         // Whether autocast's bf16 products run on the CPU's own instruction (AVX512_BF16),
         // rather than emulated (Note [bf16 GEMM]).
         d["bf16"] = cpu_has_avx512bf16();
+        // Whether they run on AMX tiles (Note [AMX tile]), which sbgemm's "auto" prefers.
+        d["amx"] = cpu_has_amx_bf16();
         d["num_threads"] = get_num_threads();
         return d;
     });

@@ -3,6 +3,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__x86_64__) && defined(__linux__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace pydl {
 
 namespace {
@@ -40,6 +46,24 @@ bool cpu_has_avx512bf16() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512bf16") && cpu_has_avx512f();
+#else
+    return false;
+#endif
+}
+
+bool cpu_has_amx_bf16() {
+#if defined(__x86_64__) && defined(__linux__)
+    // Linux hands out the tile registers' 8 KiB of state only to a process that asks
+    // (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, kernels 5.16 and later); asked once.
+    static const bool permitted = [] {
+        unsigned eax, ebx, ecx, edx;
+        if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+        const bool amx_tile = edx >> 24 & 1, amx_bf16 = edx >> 22 & 1;
+        constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+        return amx_tile && amx_bf16 &&
+               syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+    }();
+    return permitted && cpu_has_avx512bf16();
 #else
     return false;
 #endif

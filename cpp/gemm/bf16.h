@@ -70,9 +70,20 @@ void bf16_kernel_ref(int64_t kp, const uint32_t* a, const uint32_t* b,
 void bf16_kernel_avx512(int64_t kp, const uint32_t* a, const uint32_t* b,
                         float sums[kBf16MR][kBf16NR]);
 
-// Which bf16 kernel sbgemm uses: "auto" (the instruction when the CPU has it, else the
-// emulation compiled for AVX2 where the CPU has that), "ref", "avx2" or "avx512bf16"
-// (ValueError on a CPU without the instructions).
+// The AMX kernel (Note [AMX tile] in kernel_amx.cpp) sums 32 x 32 blocks. Its A is packed
+// in groups of kBf16AmxGroup pairs, each group [32 rows][16 pair words], the last group
+// padded with zeros; its B is the panel above. For each of `tiles` consecutive A panels
+// (a_tile_words apart) it writes the block's fp32 sums over kp pairs into sums[tile].
+// It configures the tiles on entry and releases them on exit (AMX CPUs only).
+constexpr int kBf16AmxMR = 32;
+constexpr int kBf16AmxGroup = 16;
+void amx_tile_block(int64_t tiles, int64_t kp, const uint32_t* a, int64_t a_tile_words,
+                    const uint32_t* b, float (*sums)[kBf16AmxMR][kBf16NR]);
+
+// Which bf16 kernel sbgemm uses: "auto" (AMX where the CPU and the OS allow it, else the
+// instruction when the CPU has it, else the emulation compiled for AVX2 where the CPU has
+// that), "ref", "avx2", "avx512bf16" or "amx" (ValueError on a CPU without the
+// instructions). Only "amx" computes other bits than the emulation (Note [AMX tile]).
 void set_bf16_kernel(const char* name);
 const char* bf16_kernel_name();
 

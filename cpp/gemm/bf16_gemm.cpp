@@ -23,6 +23,7 @@
 
 #include "core/buffer_pool.h"
 #include "core/check.h"
+#include "core/cpu.h"
 #include "core/parallel.h"
 #include "core/vec.h"
 #include "gemm/driver.h"
@@ -61,7 +62,7 @@ constexpr int MR = kBf16MR, NR = kBf16NR;
 constexpr int64_t kBf16MC = 96;
 constexpr int64_t kBf16NC = 4096;
 
-enum Bf16Choice : int { kAuto = 0, kRef, kAvx2, kAvx512Bf16 };
+enum Bf16Choice : int { kAuto = 0, kRef, kAvx2, kAvx512Bf16, kAmx };
 std::atomic<int> g_bf16_choice{kAuto};
 
 // One panel of Width lanes (MR rows of op(A), or NR columns of op(B)) over kc of depth:
@@ -112,6 +113,30 @@ void pack_a_bf16(bool trans, const float* a, int64_t lda, int64_t i0, int64_t ro
     });
 }
 
+// Rows [i0, i0 + rows) of op(A) over depth [p0, p0 + kc) -> the AMX layout (bf16.h): per
+// panel of kBf16AmxMR rows, groups of kBf16AmxGroup pairs, each [row][pair] (rows past
+// `rows` and pairs past the depth are zeros).
+void pack_a_bf16_amx(bool trans, const float* a, int64_t lda, int64_t i0, int64_t rows, int64_t p0,
+                     int64_t kc, uint32_t* dst) {
+    constexpr int G = kBf16AmxGroup, AMR = kBf16AmxMR;
+    const int64_t kp = (kc + 1) / 2, groups = (kp + G - 1) / G;
+    vec::simd_call([&]() PYDL_INLINE_LAMBDA {
+        for (int64_t r = 0; r < (rows + AMR - 1) / AMR * AMR; ++r) {
+            uint32_t* panel = dst + r / AMR * AMR * groups * G;
+            for (int64_t g = 0; g < groups; ++g) {
+                uint32_t* w = panel + (g * AMR + r % AMR) * G;
+                const int64_t p = p0 + 2 * g * G, depth = std::min<int64_t>(2 * G, p0 + kc - p);
+                const int64_t filled = r < rows ? (depth + 1) / 2 : 0;
+                if (filled && trans)  // op(A)[i][p] = a[p * lda + i]: strided along k
+                    pack_panel<1>(a + p * lda + i0 + r, 0, lda, 1, depth, w);
+                else if (filled)
+                    pack_panel<1>(a + (i0 + r) * lda + p, 0, 1, 1, depth, w);
+                std::fill(w + filled, w + G, 0u);
+            }
+        }
+    });
+}
+
 // Panels [jp0, jp1) of NR columns of op(B) (columns from j0, nc of them) over depth
 // [p0, p0 + kc) (pack_panel), panel jp at dst + jp * NR * kp.
 void pack_b_bf16(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
@@ -152,7 +177,7 @@ PYDL_INLINE void finish_row(const float* __restrict sums, float* __restrict c, i
 // The tile's rows [0, mr) and columns [0, nr) finished (finish_row), in the widest SIMD
 // copy, with the activation in the same pass (a pass of its own per tile cost a ReLU
 // layer a third of its time).
-void finish_tile(const float sums[MR][NR], float* c, int64_t ldc, int mr, int nr, float alpha,
+void finish_tile(const float (*sums)[NR], float* c, int64_t ldc, int mr, int nr, float alpha,
                  float beta, const Epilogue* ep) {
     const float* bias = ep ? ep->bias : nullptr;
     float* pre = ep ? ep->pre : nullptr;
@@ -195,19 +220,19 @@ PYDL_TARGET_AVX2 void bf16_kernel_avx2(int64_t kp, const uint32_t* a, const uint
     bf16_tile_emulated(kp, a, b, sums);
 }
 
-Bf16Kernel bf16_kernel() {
-    switch (g_bf16_choice.load(std::memory_order_relaxed)) {
-        case kRef:
-            return bf16_kernel_ref;
-        case kAvx2:
-            return bf16_kernel_avx2;
-        case kAvx512Bf16:
-            return bf16_kernel_avx512;
-        default:
-            if (cpu_has_avx512bf16()) return bf16_kernel_avx512;
-            if (use_avx2()) return bf16_kernel_avx2;
-            return bf16_kernel_ref;
-    }
+Bf16Choice bf16_choice() {
+    const auto choice = Bf16Choice(g_bf16_choice.load(std::memory_order_relaxed));
+    if (choice != kAuto) return choice;
+    if (cpu_has_amx_bf16()) return kAmx;
+    if (cpu_has_avx512bf16()) return kAvx512Bf16;
+    return use_avx2() ? kAvx2 : kRef;
+}
+
+// The tile kernel of a choice other than kAmx (whose blocks amx_tile_block computes).
+Bf16Kernel bf16_kernel(Bf16Choice choice) {
+    return choice == kAvx512Bf16 ? bf16_kernel_avx512
+           : choice == kAvx2     ? bf16_kernel_avx2
+                                 : bf16_kernel_ref;
 }
 
 }  // namespace
@@ -230,15 +255,27 @@ void set_bf16_kernel(const char* name) {
         PYDL_CHECK(cpu_has_avx512bf16(), ValueError,
                    "the avx512bf16 GEMM kernel needs a CPU with AVX512_BF16");
         g_bf16_choice = kAvx512Bf16;
+    } else if (s == "amx") {
+        PYDL_CHECK(cpu_has_amx_bf16(), ValueError,
+                   "the amx GEMM kernel needs a CPU with AMX-BF16 that the OS lets pydl use");
+        g_bf16_choice = kAmx;
     } else {
         PYDL_CHECK(false, ValueError, "unknown bf16 GEMM kernel '", s,
-                   "' (expected auto, ref, avx2 or avx512bf16)");
+                   "' (expected auto, ref, avx2, avx512bf16 or amx)");
     }
 }
 
 const char* bf16_kernel_name() {
-    const Bf16Kernel k = bf16_kernel();
-    return k == bf16_kernel_avx512 ? "avx512bf16" : k == bf16_kernel_avx2 ? "avx2" : "ref";
+    switch (bf16_choice()) {
+        case kAmx:
+            return "amx";
+        case kAvx512Bf16:
+            return "avx512bf16";
+        case kAvx2:
+            return "avx2";
+        default:
+            return "ref";
+    }
 }
 
 }  // namespace gemm
@@ -281,27 +318,40 @@ void sbgemm_driver(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
     if (m <= 0 || n <= 0) return;
     if (ep && !ep->active()) ep = nullptr;
     if (k <= 0 || alpha == 0.0f) return scale_c(m, n, beta, c, ldc, ep);
-    const Bf16Kernel kern = bf16_kernel();
+    const Bf16Choice choice = bf16_choice();
+    const bool amx = choice == kAmx;
+    const Bf16Kernel kern = bf16_kernel(choice);
     const bool parallel = m * n * k >= kParallelWork && get_num_threads() > 1;
-    const int64_t a_panels = (m + MR - 1) / MR;
+    const int mr = amx ? kBf16AmxMR : MR;  // rows of a tile and of an A panel
+    const int64_t a_panels = (m + mr - 1) / mr;
+    // An A panel's words over kp pairs (AMX's: whole groups of pairs, bf16.h).
+    const auto panel_words = [&](int64_t kp) {
+        return amx ? mr * ((kp + kBf16AmxGroup - 1) / kBf16AmxGroup * kBf16AmxGroup) : mr * kp;
+    };
     // Note [GEMM scratch]: taken once per call, before the regions.
-    Scratch<uint32_t> a_buf(a_panels * MR * ((std::min(kBf16KC, k) + 1) / 2));
+    Scratch<uint32_t> a_buf(a_panels * panel_words((std::min(kBf16KC, k) + 1) / 2));
     uint32_t* apack = a_buf.data();
-    const int64_t panels_per_block = kBf16MC / MR;
+    const int64_t panels_per_block = kBf16MC / mr;
     const int64_t row_blocks = (a_panels + panels_per_block - 1) / panels_per_block;
     for (int64_t j0 = 0; j0 < n; j0 += kBf16NC) {
         const int64_t nc = std::min(kBf16NC, n - j0);
         const int64_t panels = (nc + NR - 1) / NR;
         for (int64_t p0 = 0; p0 < k; p0 += kBf16KC) {
             const int64_t kc = std::min(kBf16KC, k - p0), kp = (kc + 1) / 2;
-            const int64_t a_tasks = (a_panels + 3) / 4;  // 4 panels of A a task
+            const int64_t pw = panel_words(kp);
+            constexpr int64_t kPackRows = 32;  // rows of A a packing task (whole panels)
+            const int64_t a_tasks = (m + kPackRows - 1) / kPackRows;
             run_tasks(
                 a_tasks + b.tasks(panels), parallel,
                 [&](int64_t t) {
                     if (t < a_tasks) {
-                        const int64_t i0 = t * 4 * MR;
-                        pack_a_bf16(trans_a, a, lda, i0, std::min<int64_t>(4 * MR, m - i0), p0, kc,
-                                    apack + i0 * kp);
+                        const int64_t i0 = t * kPackRows;
+                        const int64_t rows = std::min(kPackRows, m - i0);
+                        uint32_t* dst = apack + i0 / mr * pw;
+                        if (amx)
+                            pack_a_bf16_amx(trans_a, a, lda, i0, rows, p0, kc, dst);
+                        else
+                            pack_a_bf16(trans_a, a, lda, i0, rows, p0, kc, dst);
                     } else {
                         b.pack(t - a_tasks, p0, kc, j0, nc, panels);
                     }
@@ -319,15 +369,25 @@ void sbgemm_driver(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
                     const int64_t j = j0 + jp * NR;
                     const int nr = int(std::min<int64_t>(NR, n - j));
                     const uint32_t* bp = bblock + jp * NR * kp;
-                    const int64_t ip_hi = std::min(a_panels, (rb + 1) * panels_per_block);
-                    for (int64_t ip = rb * panels_per_block; ip < ip_hi; ++ip) {
-                        const int64_t i = ip * MR;
-                        const int mr = int(std::min<int64_t>(MR, m - i));
-                        alignas(64) float sums[MR][NR];
-                        kern(kp, apack + i * kp, bp, sums);
+                    const int64_t ip0 = rb * panels_per_block;
+                    const int64_t ip_hi = std::min(a_panels, ip0 + panels_per_block);
+                    const auto finish = [&](int64_t ip, const float (*sums)[NR]) {
+                        const int64_t i = ip * mr;
                         Epilogue tile;
-                        finish_tile(sums, c + i * ldc + j, ldc, mr, nr, alpha, beta_block,
+                        finish_tile(sums, c + i * ldc + j, ldc, int(std::min<int64_t>(mr, m - i)),
+                                    nr, alpha, beta_block,
                                     last ? tile_epilogue(ep, i, j, tile) : nullptr);
+                    };
+                    if (amx) {  // the block's tiles in one call: one tile configuration
+                        alignas(64) float sums[kBf16MC / kBf16AmxMR][kBf16AmxMR][NR];
+                        amx_tile_block(ip_hi - ip0, kp, apack + ip0 * pw, pw, bp, sums);
+                        for (int64_t ip = ip0; ip < ip_hi; ++ip) finish(ip, sums[ip - ip0]);
+                        return;
+                    }
+                    for (int64_t ip = ip0; ip < ip_hi; ++ip) {
+                        alignas(64) float sums[MR][NR];
+                        kern(kp, apack + ip * pw, bp, sums);
+                        finish(ip, sums);
                     }
                 },
                 /*grain=*/1);
