@@ -65,33 +65,46 @@ BF16_SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+# The exact bf16 kernel (the instruction, or its emulation where the CPU lacks it).
+EXACT_BF16 = "avx512bf16" if pydl.build_info()["bf16"] else "avx2"
+
+
+@pytest.mark.parametrize("kernel", ["fp32", "bf16", "amx"])
 @pytest.mark.parametrize(
     "shape", BF16_SHAPES, ids=["{}x{}x{}{}{}".format(*s[:3], "T" if s[3] else "N",
                                                    "T" if s[4] else "N") for s in BF16_SHAPES]
 )  # fmt: skip
-def test_bf16_gemm(benchmark, precision, shape):
-    """sbgemm (bf16 operands, fp32 sums: autocast's products) against sgemm on one thread;
-    gflop / mean time is the GFLOP/s, to set against test_fma_peak's bf16 loop."""
+def test_bf16_gemm(benchmark, kernel, shape):
+    """sbgemm (bf16 operands, fp32 sums: autocast's products) on its exact kernel
+    (vdpbf16ps) and on AMX tiles, against sgemm, on one thread; gflop / mean time is the
+    GFLOP/s, to set against test_fma_peak's bf16 and AMX loops."""
+    if kernel == "amx" and not pydl.build_info()["amx"]:
+        pytest.skip("no AMX-BF16 here")
     m, n, k, ta, tb = shape
     rng = np.random.default_rng(0)
     a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
     b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
     c = np.empty((m, n), np.float32)
     pydl.set_num_threads(1)
-    gemm = _core.sbgemm if precision == "bf16" else _core.sgemm
+    gemm = _core.sgemm if kernel == "fp32" else _core.sbgemm
+    _core.bf16_gemm_set_kernel("amx" if kernel == "amx" else EXACT_BF16)
     benchmark.group = f"bf16 gemm {m}x{n}x{k} 1t"
     benchmark.extra_info["gflop"] = 2 * m * n * k / 1e9
-    benchmark(gemm, ta, tb, m, n, k, 1.0, a, a.shape[1], b, b.shape[1], 0.0, c, n)
+    try:
+        benchmark(gemm, ta, tb, m, n, k, 1.0, a, a.shape[1], b, b.shape[1], 0.0, c, n)
+    finally:
+        _core.bf16_gemm_set_kernel("auto")
 
 
 @pytest.mark.parametrize(
-    "loop,flops", [("fma_peak_loop", 192), ("fma512_peak_loop", 384), ("bf16_dot_peak_loop", 768)]
-)
-def test_fma_peak(benchmark, loop, flops):
-    """12 independent chains on one core: AVX2 FMAs, AVX-512 FMAs, and AVX512_BF16's
-    vdpbf16ps (the ceiling of a bf16 GEMM); gflop / mean time is the GFLOP/s."""
-    iterations = 2_000_000
+    "loop,flops,iterations",
+    [("fma_peak_loop", 192, 2_000_000), ("fma512_peak_loop", 384, 2_000_000),
+     ("bf16_dot_peak_loop", 768, 2_000_000), ("amx_peak_loop", 65536, 50_000)],
+)  # fmt: skip
+def test_fma_peak(benchmark, loop, flops, iterations):
+    """Independent chains on one core: AVX2 FMAs, AVX-512 FMAs, AVX512_BF16's vdpbf16ps
+    (the ceiling of the exact bf16 kernel) and AMX's tdpbf16ps (of the AMX kernel);
+    gflop / mean time is the GFLOP/s."""
     fn = getattr(_core, loop)
     try:
         fn(10)

@@ -272,6 +272,7 @@ def test_balanced_tasks_run_each_once(threads):
         ("fma_peak_loop", None),
         ("fma512_peak_loop", "avx512f"),
         ("bf16_dot_peak_loop", "avx512_bf16"),
+        ("amx_peak_loop", "amx_bf16"),
     ],
 )
 def test_peak_loops_run_or_refuse(loop, flag):
@@ -279,6 +280,8 @@ def test_peak_loops_run_or_refuse(loop, flag):
     their instructions and raise ValueError naming the missing one where it does not."""
     capped = os.environ.get("PYDL_SIMD") in ("generic", "avx2")  # no AVX-512 then
     has = flag is None or (_cpu_flag(flag) and not capped)
+    if loop == "amx_peak_loop":  # the OS must allow the tiles too
+        has = pydl.build_info()["amx"]
     if has:
         assert np.isfinite(getattr(_core, loop)(1000))
     else:

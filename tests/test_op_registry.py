@@ -33,7 +33,8 @@ NOT_OP_KERNELS = re.compile(r".*_step$|.*_fill$|philox_word$|rbm_cd$")
 CORE_ONLY = {"build_info", "cached_bytes", "empty_cache", "get_num_threads", "set_num_threads"}
 CORE_ONLY |= {"set_thread_override"}  # pydl.threads(n): the calling thread's own count
 CORE_ONLY |= {"fma_peak_loop", "gemm_kernel", "gemm_set_kernel", "sgemm", "CoreTypeError"}
-CORE_ONLY |= {"fma512_peak_loop", "bf16_dot_peak_loop"}  # benchmarks of the CPU itself
+# benchmarks of the CPU itself
+CORE_ONLY |= {"fma512_peak_loop", "bf16_dot_peak_loop", "amx_peak_loop"}
 # the bf16 GEMM, its kernel choice and its rounding (reference: pydl/reference/_bf16.py)
 CORE_ONLY |= {"sbgemm", "bf16_gemm_kernel", "bf16_gemm_set_kernel", "floats_to_bf16"}
 

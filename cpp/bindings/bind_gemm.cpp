@@ -96,6 +96,14 @@ void bind_gemm(py::module_& m) {
         },
         "768 flops per iteration of independent vdpbf16ps: the bf16 peak (ValueError without "
         "AVX512_BF16).");
+    m.def(
+        "amx_peak_loop",
+        [](int64_t iterations) {
+            ReleaseGil nogil(kAlwaysRelease);
+            return gemm::amx_peak_loop(iterations);
+        },
+        "65536 flops per iteration of four independent tdpbf16ps on loaded tiles: the AMX "
+        "kernel's peak (ValueError without AMX-BF16).");
 }
 
 }  // namespace pydl::bind

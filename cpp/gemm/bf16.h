@@ -73,12 +73,16 @@ void bf16_kernel_avx512(int64_t kp, const uint32_t* a, const uint32_t* b,
 // The AMX kernel (Note [AMX tile] in kernel_amx.cpp) sums 32 x 32 blocks. Its A is packed
 // in groups of kBf16AmxGroup pairs, each group [32 rows][16 pair words], the last group
 // padded with zeros; its B is the panel above. For each of `tiles` consecutive A panels
-// (a_tile_words apart) it writes the block's fp32 sums over kp pairs into sums[tile].
-// It configures the tiles on entry and releases them on exit (AMX CPUs only).
+// (a_tile_words apart) it writes the block's fp32 sums over kp pairs into sums[tile],
+// between amx_tiles_configure and amx_tiles_release on the same thread (AMX CPUs only).
 constexpr int kBf16AmxMR = 32;
 constexpr int kBf16AmxGroup = 16;
+void amx_tiles_configure();
 void amx_tile_block(int64_t tiles, int64_t kp, const uint32_t* a, int64_t a_tile_words,
                     const uint32_t* b, float (*sums)[kBf16AmxMR][kBf16NR]);
+void amx_tiles_release();
+// peak.h's amx_peak_loop, here beside the kernel it measures.
+float amx_loop(int64_t iterations);
 
 // Which bf16 kernel sbgemm uses: "auto" (AMX where the CPU and the OS allow it, else the
 // instruction when the CPU has it, else the emulation compiled for AVX2 where the CPU has

@@ -373,35 +373,44 @@ void sbgemm_driver(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
             const uint32_t* bblock = b.block(p0, j0, kp);
             const bool last = p0 + kc >= k;
             const float beta_block = p0 == 0 ? beta : 1.0f;
-            // Tasks: one B panel against one block of rows, row blocks outermost so a
-            // thread's contiguous share keeps its rows of A while the B panels pass.
+            // Tasks: B panels against one block of rows, row blocks outermost so a thread's
+            // contiguous share keeps its rows of A while the B panels pass. A task is one
+            // panel, or for AMX enough panels for 8 tiles: its tiles are configured once
+            // per task, and a 32-row product (the LSTM's step) has one tile per panel.
+            const int64_t block_tiles = std::min(panels_per_block, a_panels);
+            const int64_t per_task = amx ? std::clamp<int64_t>(8 / block_tiles, 1, panels) : 1;
+            const int64_t groups = (panels + per_task - 1) / per_task;
             run_tasks(
-                row_blocks * panels, parallel,
+                row_blocks * groups, parallel,
                 [&](int64_t t) {
-                    const int64_t rb = t / panels, jp = t % panels;
-                    const int64_t j = j0 + jp * NR;
-                    const int nr = int(std::min<int64_t>(NR, n - j));
-                    const uint32_t* bp = bblock + jp * NR * kp;
+                    const int64_t rb = t / groups, jp0 = t % groups * per_task;
                     const int64_t ip0 = rb * panels_per_block;
                     const int64_t ip_hi = std::min(a_panels, ip0 + panels_per_block);
-                    const auto finish = [&](int64_t ip, const float (*sums)[NR]) {
-                        const int64_t i = ip * mr;
-                        Epilogue tile;
-                        finish_tile(sums, c + i * ldc + j, ldc, int(std::min<int64_t>(mr, m - i)),
-                                    nr, alpha, beta_block,
-                                    last ? tile_epilogue(ep, i, j, tile) : nullptr);
-                    };
-                    if (amx) {  // the block's tiles in one call: one tile configuration
-                        alignas(64) float sums[kBf16MC / kBf16AmxMR][kBf16AmxMR][NR];
-                        amx_tile_block(ip_hi - ip0, kp, apack + ip0 * pw, pw, bp, sums);
-                        for (int64_t ip = ip0; ip < ip_hi; ++ip) finish(ip, sums[ip - ip0]);
-                        return;
+                    if (amx) amx_tiles_configure();
+                    for (int64_t jp = jp0; jp < std::min(panels, jp0 + per_task); ++jp) {
+                        const int64_t j = j0 + jp * NR;
+                        const int nr = int(std::min<int64_t>(NR, n - j));
+                        const uint32_t* bp = bblock + jp * NR * kp;
+                        const auto finish = [&](int64_t ip, const float (*sums)[NR]) {
+                            const int64_t i = ip * mr;
+                            Epilogue tile;
+                            finish_tile(sums, c + i * ldc + j, ldc,
+                                        int(std::min<int64_t>(mr, m - i)), nr, alpha, beta_block,
+                                        last ? tile_epilogue(ep, i, j, tile) : nullptr);
+                        };
+                        if (amx) {
+                            alignas(64) float sums[kBf16MC / kBf16AmxMR][kBf16AmxMR][NR];
+                            amx_tile_block(ip_hi - ip0, kp, apack + ip0 * pw, pw, bp, sums);
+                            for (int64_t ip = ip0; ip < ip_hi; ++ip) finish(ip, sums[ip - ip0]);
+                            continue;
+                        }
+                        for (int64_t ip = ip0; ip < ip_hi; ++ip) {
+                            alignas(64) float sums[MR][NR];
+                            kern(kp, apack + ip * pw, bp, sums);
+                            finish(ip, sums);
+                        }
                     }
-                    for (int64_t ip = ip0; ip < ip_hi; ++ip) {
-                        alignas(64) float sums[MR][NR];
-                        kern(kp, apack + ip * pw, bp, sums);
-                        finish(ip, sums);
-                    }
+                    if (amx) amx_tiles_release();
                 },
                 /*grain=*/1);
         }

@@ -3,6 +3,7 @@
 #include "core/check.h"
 #include "core/cpu.h"
 #include "core/vec.h"
+#include "gemm/bf16.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -65,6 +66,12 @@ float fma512_peak_loop(int64_t iterations) {
 #endif
     PYDL_CHECK(false, ValueError, "fma512_peak_loop: this CPU has no AVX-512F");
     return 0.0f;
+}
+
+float amx_peak_loop(int64_t iterations) {
+    PYDL_CHECK(cpu_has_amx_bf16(), ValueError,
+               "amx_peak_loop: this CPU has no AMX-BF16 that the OS lets pydl use");
+    return amx_loop(iterations);
 }
 
 float bf16_dot_peak_loop(int64_t iterations) {

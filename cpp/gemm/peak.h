@@ -18,4 +18,9 @@ float fma512_peak_loop(int64_t iterations);
 // (ValueError without AVX512_BF16).
 float bf16_dot_peak_loop(int64_t iterations);
 
+// The AMX kernel's inner step on tiles that stay loaded: four tdpbf16ps into four
+// independent 16 x 16 sums from two A and two B tiles, 4 * 16 * 16 * 32 * 2 = 65536 flops
+// a round; the ceiling of the AMX GEMM kernel (ValueError without AMX-BF16).
+float amx_peak_loop(int64_t iterations);
+
 }  // namespace pydl::gemm
