@@ -61,5 +61,6 @@ def _rate(entry):
     median, gflop = entry
     return f"{gflop / median:7.1f} GF/s" if gflop else f"{median * 1e6:9.1f} us"
 
+
 if __name__ == "__main__":
     main(sys.argv[1])

@@ -25,7 +25,8 @@ void floats_to_bf16(const float* x, uint16_t* out, int64_t n);
 // the products summed in fp32 as vdpbf16ps sums them: k in pairs, the odd element of a
 // pair first, each sum rounded to fp32 (a denormal sum flushed to zero), in depth
 // blocks of gemm::kBf16KC; each block's sum is added to C. Bit-identical for any thread
-// count and for every kernel (the scalar reference emulates the instruction exactly).
+// count and for every kernel but AMX's (the scalar reference emulates the instruction
+// exactly; AMX tiles sum in their own order, Note [AMX tile]).
 void sbgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
             const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
             int64_t ldc, const gemm::Epilogue* epilogue = nullptr);
