@@ -66,7 +66,10 @@ BF16_SHAPES = [
 
 
 # The exact bf16 kernel (the instruction, or its emulation where the CPU lacks it).
-EXACT_BF16 = "avx512bf16" if pydl.build_info()["bf16"] else "avx2"
+EXACT_BF16 = (
+    "avx512bf16" if pydl.build_info()["bf16"]
+    else "avx2" if pydl.build_info()["simd"] in ("avx2+fma", "avx512f") else "ref"
+)  # fmt: skip
 
 
 @pytest.mark.parametrize("kernel", ["fp32", "bf16", "amx"])

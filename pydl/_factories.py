@@ -26,8 +26,8 @@ from . import backend as _b
 from . import reference as _reference
 from ._device import as_device
 from ._dtypes import _PYTHON_TYPES, SUPPORTED_DTYPES, dtype_arg  # noqa: F401 - re-exported
-from .tensor import DEFAULT_DTYPE, Tensor, _constant
 from ._dtypes import is_floating, is_number
+from .tensor import DEFAULT_DTYPE, Tensor, _constant
 
 
 def get_default_dtype() -> np.dtype:
@@ -540,7 +540,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     if not is_number(ndarray.dtype) or ndarray.dtype.itemsize > 8:
         raise TypeError(
             f"from_numpy: can't convert an array of dtype {ndarray.dtype}; pydl supports "
-            f"float64, float32, int64, int32, int16, int8, uint8 and bool"
+            f"float64, float32, bfloat16, int64, int32, int16, int8, uint8 and bool"
         )
     return _constant(ndarray)
 

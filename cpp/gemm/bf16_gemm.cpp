@@ -381,7 +381,10 @@ void sbgemm_driver(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
             // panel, or for AMX enough panels for 8 tiles: its tiles are configured once
             // per task, and a 32-row product (the LSTM's step) has one tile per panel.
             const int64_t block_tiles = std::min(panels_per_block, a_panels);
-            const int64_t per_task = amx ? std::clamp<int64_t>(8 / block_tiles, 1, panels) : 1;
+            // (at most an even share of each thread's, so that every thread gets work)
+            const int64_t share = row_blocks * panels / (2 * (parallel ? get_num_threads() : 1));
+            const int64_t per_task =
+                amx ? std::clamp<int64_t>(8 / block_tiles, 1, std::max<int64_t>(1, share)) : 1;
             const int64_t groups = (panels + per_task - 1) / per_task;
             run_tasks(
                 row_blocks * groups, parallel,

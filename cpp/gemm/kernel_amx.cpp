@@ -10,11 +10,11 @@
 //
 // The tiles' arithmetic is not vdpbf16ps's: on 512k lanes it matched neither order of
 // the pair's products nor one rounding of the exact sum (tests/test_bf16.py bounds its
-// error instead). Each call configures the tiles and releases them: another library in
-// the process (oneDNN) may configure or release them on this thread between calls, and
-// a tile instruction on unconfigured tiles faults. The configuration costs ~50 ns, 2.5%
-// of a 96 x 32 x 1024 task; the driver configures once per task, and gives a 32-row
-// product several panels a task.
+// error instead). The driver configures the tiles at the start of each task and releases
+// them at its end: another library in the process (oneDNN) may configure or release them
+// on this thread between our calls, and a tile instruction on unconfigured tiles faults.
+// The configuration costs ~50 ns, 2.5% of a 96 x 32 x 1024 task; a 32-row product gets
+// several panels a task.
 #include "gemm/bf16.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))

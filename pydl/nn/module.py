@@ -499,7 +499,7 @@ class Module:
         return self._cast_floating(np.dtype(np.float64))
 
     def half(self) -> Module:
-        raise TypeError("float16 is not supported by pydl: use float() or double()")
+        raise TypeError("float16 is not supported by pydl: use float(), double() or bfloat16()")
 
     def bfloat16(self) -> Module:
         """Floating parameters and buffers to bfloat16 (in place; returns self). For training,

@@ -34,10 +34,15 @@ from .module import Module
 
 
 class _Bucket:
+    @staticmethod
+    def itemsize(dtype: np.dtype) -> int:
+        """Bytes per element of a bucket of dtype: MPI has no bfloat16, so bfloat16
+        gradients are summed in a float32 bucket and rounded once."""
+        return 4 if is_bfloat16(dtype) else dtype.itemsize
+
     def __init__(self, params: list) -> None:
         self.params = params
         dtype = params[0]._array.dtype
-        # MPI has no bfloat16: bfloat16 gradients are summed in float32 and rounded once
         self.buffer = np.empty(
             sum(p._array.size for p in params), np.float32 if is_bfloat16(dtype) else dtype
         )
@@ -172,7 +177,7 @@ def _make_buckets(params: list, cap_bytes: float) -> list[_Bucket]:
             buckets.append(_Bucket(run))
             run, size = [], 0
         run.append(p)
-        size += p._array.nbytes
+        size += p._array.size * _Bucket.itemsize(p._array.dtype)
     if run:
         buckets.append(_Bucket(run))
     return buckets

@@ -57,13 +57,26 @@ def _holds_bfloat16(values):
     )
 
 
+def _floating_arrays(values):
+    """The floating arrays among values (and in lists and tuples of them), in order."""
+    for v in values:
+        if isinstance(v, np.ndarray) and (v.dtype.kind == "f" or _is_bfloat16_array(v)):
+            yield v
+        elif type(v) in (list, tuple):
+            yield from _floating_arrays(v)
+
+
 def in_float32(fn):
     """fn, computing a call on bfloat16 arrays in float32 (Note [bfloat16] in pydl/_dtypes.py):
     each bfloat16 array among the arguments (or in a list or tuple of them) is copied to
-    float32, fn runs on the copies, and each float32 array it returns is rounded to bfloat16
-    once, to nearest even. A copy fn wrote into (an optimizer step's parameters, an `out`
-    buffer) is rounded back into its array; fn returning such a copy returns the array.
-    Calls without bfloat16 go straight to fn."""
+    float32 and fn runs on the copies. Each float32 array it returns takes the dtype of the
+    first floating argument of its shape, or, when none has its shape, of the first
+    floating argument; to bfloat16 it is rounded once, to nearest even. So a pure bfloat16
+    call returns bfloat16, and a call that mixes in float32 (a float32 LayerNorm's weight
+    beside bfloat16 activations) returns the activations' results in bfloat16 and the
+    weight's gradient in float32, as PyTorch's mixed norms do. A copy fn wrote into (an
+    optimizer step's parameters, an `out` buffer) is rounded back into its array; fn
+    returning such a copy returns the array. Calls without bfloat16 go straight to fn."""
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
@@ -80,20 +93,26 @@ def in_float32(fn):
         result = fn(*map(up, args), **{k: up(v) for k, v in kwargs.items()})
         # Which copies fn wrote is decided before any is written back: two arguments may be
         # views of one array, and the second's stale copy must not undo the first's write.
+        # Bits, not values: a -0.0 written over 0.0 is a write (the upcast is exact).
         written = [
             (a, c)
             for a, c in copies
-            if a.flags.writeable and not np.array_equal(c, a.astype(np.float32), equal_nan=True)
+            if a.flags.writeable
+            and not np.array_equal(c.view(np.uint32), a.astype(np.float32).view(np.uint32))
         ]
         for a, c in written:
             a[...] = c
         originals = {id(c): a for a, c in copies}
+        floating = list(_floating_arrays([*args, *kwargs.values()]))  # the callers' arrays
 
         def down(r):
             if isinstance(r, np.ndarray):
                 if id(r) in originals:
                     return originals[id(r)]
-                return r.astype(copies[0][0].dtype) if r.dtype == np.float32 else r
+                if r.dtype != np.float32:
+                    return r
+                like = next((f for f in floating if f.shape == r.shape), floating[0])
+                return r.astype(like.dtype) if _is_bfloat16_array(like) else r
             return type(r)(map(down, r)) if type(r) in (list, tuple) else r
 
         return down(result)
