@@ -190,6 +190,39 @@ def test_all_kernels_agree():
         np.testing.assert_allclose(results["ref"], results[name], rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    "ta,tb,m,n,k",
+    [(False, False, 100, 70, 300), (False, True, 130, 250, 1030), (True, False, 64, 33, 77),
+     (False, False, 20, 512, 100), (False, False, 7, 40, 3), (True, True, 150, 130, 65),
+     (False, False, 40, 256, 300)],
+)  # fmt: skip
+def test_avx512_tile_pairs_are_the_avx2_kernel_bit_for_bit(ta, tb, m, n, k):
+    """Note [Tile pair]: the AVX-512 kernel's paired tiles (blocked and small paths, an odd
+    panel left over, partial panels, B read in place) compute each element as the 6 x 16
+    kernels do, so as the AVX2 kernel: bit for bit, with alpha, beta and an epilogue."""
+    if "avx512" not in KERNELS:
+        pytest.skip("no AVX-512 here")
+    rng = np.random.default_rng(m + n + k)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+    w = rng.standard_normal((n, k)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    out = {}
+    for name in ("avx2", "avx512"):
+        _core.gemm_set_kernel(name)
+        for threads in (1, 2):
+            with pydl.threads(threads):
+                c = np.full((m, n), 1.5, np.float32)
+                _core.sgemm(ta, tb, m, n, k, 0.75, a, a.shape[1], b, b.shape[1], 0.5, c, n)
+                y = _core.linear_act_forward(x, w, bias, "gelu")
+            out[name, threads] = (c, *(t for t in y if isinstance(t, np.ndarray)))
+    _core.gemm_set_kernel("auto")
+    for key, arrays in out.items():
+        for got, want in zip(arrays, out["avx2", 1]):
+            np.testing.assert_array_equal(got, want, err_msg=str(key))
+
+
 def test_kernel_selection():
     _core.gemm_set_kernel("ref")
     assert _core.gemm_kernel() == "ref"

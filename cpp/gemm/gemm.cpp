@@ -215,6 +215,7 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
                  int64_t lda, float beta, float* c, int64_t ldc, const Epilogue* ep, bool parallel,
                  PrepareFn prepare, PanelFn panel) {
     const MicroKernel kern = kernel();
+    const bool pairs = kern == microkernel_avx512;  // Note [Tile pair]
     const int64_t panels = (n + kNR - 1) / kNR;
     const int64_t a_panels = (m + kMR - 1) / kMR;
     // A is packed whole, once per depth block, and shared by the tasks, when it is reused
@@ -232,7 +233,9 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     // (each thread reads its rows of A and all of B), else the B panels (all of A, its
     // part of B). 96x256x1024 at 2 threads: 130 -> 197 GFLOP/s; 4096x64x256 stays at 203.
     const int64_t row_blocks = row_block_count(a_panels, parallel ? get_num_threads() : 1);
-    const int64_t tasks = panels * row_blocks;
+    const int64_t step = pairs ? 2 : 1;  // B panels a task
+    const int64_t units = (panels + step - 1) / step;
+    const int64_t tasks = units * row_blocks;
     const bool rows_outer = m > n;
     for (int64_t p0 = 0; p0 < k; p0 += kKC) {
         const int64_t kc = std::min(kKC, k - p0);
@@ -245,21 +248,31 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
         prepare(p0, kc);
         const bool last = p0 + kc >= k;
         run_tasks(tasks, parallel, [&](int64_t t) {
-            const int64_t jp = rows_outer ? t % panels : t / row_blocks;
-            const int64_t rb = rows_outer ? t / panels : t % row_blocks;
+            const int64_t jp = (rows_outer ? t % units : t / row_blocks) * step;
+            const int64_t rb = rows_outer ? t / units : t % row_blocks;
             const int64_t i_lo = rb * a_panels / row_blocks * kMR;
             const int64_t i_hi = std::min(m, (rb + 1) * a_panels / row_blocks * kMR);
             const int64_t j = jp * kNR;
             const int nr = int(std::min<int64_t>(kNR, n - j));
-            int64_t rs_b;
+            int64_t rs_b, rs_b1 = 0;
             const float* bp = panel(p0, kc, jp, nr, rs_b);
+            const bool pair = pairs && jp + 1 < panels;
+            const int nr1 = pair ? int(std::min<int64_t>(kNR, n - j - kNR)) : 0;
+            const float* bp1 = pair ? panel(p0, kc, jp + 1, nr1, rs_b1) : nullptr;
+            const float beta_eff = p0 == 0 ? beta : 1.0f;
             for (int64_t i = i_lo; i < i_hi; i += kMR) {
                 const int mr = int(std::min<int64_t>(kMR, i_hi - i));
-                Epilogue tile;
+                Epilogue tile, tile1;
                 const float* ap = pack_a_block ? apack + i * kc : a + i * rs_a + p0 * cs_a;
-                kern(kc, ap, pack_a_block ? 1 : rs_a, pack_a_block ? kMR : cs_a, bp, rs_b,
-                     c + i * ldc + j, ldc, mr, nr, alpha, p0 == 0 ? beta : 1.0f,
-                     last ? tile_epilogue(ep, i, j, tile) : nullptr);
+                const int64_t ars = pack_a_block ? 1 : rs_a, acs = pack_a_block ? kMR : cs_a;
+                if (pair)
+                    microkernel_avx512_pair(kc, ap, ars, acs, bp, rs_b, bp1, rs_b1, c + i * ldc + j,
+                                            ldc, mr, nr1, alpha, beta_eff,
+                                            last ? tile_epilogue(ep, i, j, tile) : nullptr,
+                                            last ? tile_epilogue(ep, i, j + kNR, tile1) : nullptr);
+                else
+                    kern(kc, ap, ars, acs, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_eff,
+                         last ? tile_epilogue(ep, i, j, tile) : nullptr);
             }
         });
     }
@@ -312,6 +325,7 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc, const Epilogue* ep, bool parallel) {
     const MicroKernel kern = kernel();
+    const bool pairs = kern == microkernel_avx512;  // Note [Tile pair]
     const int threads = parallel ? get_num_threads() : 1;
     const int64_t a_panels = (m + kMR - 1) / kMR;
     // Row blocks as row_block_count; columns split so there are a few tasks per thread
@@ -364,10 +378,23 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                 const int64_t ip_hi = (rb + 1) * a_panels / row_blocks;
                 const int64_t jp_lo = cs * panels_per_split;
                 const int64_t jp_hi = std::min(panels, jp_lo + panels_per_split);
-                for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
+                for (int64_t jp = jp_lo; jp < jp_hi; jp += pairs ? 2 : 1) {
                     const int64_t j = j0 + jp * kNR;
-                    const int nr = int(std::min<int64_t>(kNR, n - j));
                     const float* bp = bpack + jp * kNR * kc;
+                    if (pairs && jp + 1 < jp_hi) {  // Note [Tile pair]
+                        const int nr1 = int(std::min<int64_t>(kNR, n - j - kNR));
+                        for (int64_t ip = ip_lo; ip < ip_hi; ++ip) {
+                            const int64_t i = ip * kMR;
+                            Epilogue t0, t1;
+                            microkernel_avx512_pair(
+                                kc, apack + i * kc, 1, kMR, bp, kNR, bp + kNR * kc, kNR,
+                                c + i * ldc + j, ldc, int(std::min<int64_t>(kMR, m - i)), nr1,
+                                alpha, beta_eff, last ? tile_epilogue(ep, i, j, t0) : nullptr,
+                                last ? tile_epilogue(ep, i, j + kNR, t1) : nullptr);
+                        }
+                        continue;
+                    }
+                    const int nr = int(std::min<int64_t>(kNR, n - j));
                     for (int64_t ip = ip_lo; ip < ip_hi; ++ip) {
                         const int64_t i = ip * kMR;
                         const int mr = int(std::min<int64_t>(kMR, m - i));

@@ -122,7 +122,76 @@ PYDL_TARGET_AVX512 void store_tile(float* c, int64_t ldc, int mr, int nr, float 
         _mm512_mask_storeu_ps(c + r * ldc, mask, _mm512_load_ps(rows + r * kNR));
 }
 
+// Two tiles side by side (microkernel_avx512_pair): each broadcast of A feeds both.
+template <bool Packed, int Rows>
+PYDL_TARGET_AVX512 inline void pair_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                                         const float* b0, int64_t rs_b0, const float* b1,
+                                         int64_t rs_b1, __m512 acc0[kMR], __m512 acc1[kMR]) {
+    if (Packed) {
+        rs_a = 1;
+        cs_a = kMR;
+    }
+    __m512 c0[Rows], c1[Rows];
+#pragma GCC unroll 6
+    for (int r = 0; r < Rows; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < kc; ++p) {
+        const __m512 bv0 = _mm512_loadu_ps(b0 + p * rs_b0), bv1 = _mm512_loadu_ps(b1 + p * rs_b1);
+#pragma GCC unroll 6
+        for (int r = 0; r < Rows; ++r) {
+            const __m512 av = _mm512_set1_ps(a[r * rs_a + p * cs_a]);
+            c0[r] = _mm512_fmadd_ps(av, bv0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(av, bv1, c1[r]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < Rows; ++r) {
+        acc0[r] = c0[r];
+        acc1[r] = c1[r];
+    }
+}
+
+template <bool Packed>
+PYDL_TARGET_AVX512 inline void pair_loop_rows(int mr, int64_t kc, const float* a, int64_t rs_a,
+                                              int64_t cs_a, const float* b0, int64_t rs_b0,
+                                              const float* b1, int64_t rs_b1, __m512 acc0[kMR],
+                                              __m512 acc1[kMR]) {
+#define PYDL_ROWS(n) pair_loop<Packed, n>(kc, a, rs_a, cs_a, b0, rs_b0, b1, rs_b1, acc0, acc1)
+    switch (mr) {
+        case 1:
+            return PYDL_ROWS(1);
+        case 2:
+            return PYDL_ROWS(2);
+        case 3:
+            return PYDL_ROWS(3);
+        case 4:
+            return PYDL_ROWS(4);
+        case 5:
+            return PYDL_ROWS(5);
+        default:
+            return PYDL_ROWS(6);
+    }
+#undef PYDL_ROWS
+}
+
 }  // namespace
+
+PYDL_TARGET_AVX512 void microkernel_avx512_pair(int64_t kc, const float* a, int64_t rs_a,
+                                                int64_t cs_a, const float* b0, int64_t rs_b0,
+                                                const float* b1, int64_t rs_b1, float* c,
+                                                int64_t ldc, int mr, int nr1, float alpha,
+                                                float beta, const Epilogue* ep0,
+                                                const Epilogue* ep1) {
+    prefetch_c_tile(c, ldc, mr);
+    prefetch_c_tile(c + kNR, ldc, mr);
+    __m512 acc0[kMR], acc1[kMR];
+    if (rs_a == 1 && cs_a == kMR)
+        pair_loop_rows<true>(mr, kc, a, rs_a, cs_a, b0, rs_b0, b1, rs_b1, acc0, acc1);
+    else
+        pair_loop_rows<false>(mr, kc, a, rs_a, cs_a, b0, rs_b0, b1, rs_b1, acc0, acc1);
+    store_tile(c, ldc, mr, kNR, alpha, beta, ep0, acc0);
+    store_tile(c + kNR, ldc, mr, nr1, alpha, beta, ep1, acc1);
+}
 
 PYDL_TARGET_AVX512 void microkernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
                                            const float* b, int64_t rs_b, float* c, int64_t ldc,
@@ -147,6 +216,13 @@ void microkernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, 
                         int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
                         float beta, const Epilogue* ep) {
     microkernel_ref(kc, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, alpha, beta, ep);
+}
+void microkernel_avx512_pair(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                             const float* b0, int64_t rs_b0, const float* b1, int64_t rs_b1,
+                             float* c, int64_t ldc, int mr, int nr1, float alpha, float beta,
+                             const Epilogue* ep0, const Epilogue* ep1) {
+    microkernel_ref(kc, a, rs_a, cs_a, b0, rs_b0, c, ldc, mr, kNR, alpha, beta, ep0);
+    microkernel_ref(kc, a, rs_a, cs_a, b1, rs_b1, c + kNR, ldc, mr, nr1, alpha, beta, ep1);
 }
 }  // namespace pydl::gemm
 

@@ -61,6 +61,17 @@ void microkernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, 
                         int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
                         float beta, const Epilogue* epilogue);
 
+// Note [Tile pair]: two 6 x 16 tiles side by side, columns [0, 16) and [16, 16 + nr1) of
+// C, from one A (as microkernel_avx512 reads it) and two B panels (b0 with row stride
+// rs_b0, b1 with rs_b1): the same FMAs per element in the same order as two calls of
+// microkernel_avx512, so the same bits, with each broadcast of A feeding both. Its 12
+// independent chains keep a CPU with two 512-bit FMA ports of latency 4 (Intel's) busy,
+// where one tile's 6 cannot; ep0 and ep1 are the tiles' epilogues (or null).
+void microkernel_avx512_pair(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                             const float* b0, int64_t rs_b0, const float* b1, int64_t rs_b1,
+                             float* c, int64_t ldc, int mr, int nr1, float alpha, float beta,
+                             const Epilogue* ep0, const Epilogue* ep1);
+
 // Dot tiles for C = A B^T with A and B row-major along k (Note [Dot path] in gemm.cpp):
 // out[r][c] = sum_p a[r * lda + p] * b[c * ldb + p] for r < mr, c < nr. Lanes of k are
 // summed in a fixed order. Rows past mr / nr are never read.
