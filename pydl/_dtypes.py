@@ -45,9 +45,10 @@ def __getattr__(name: str) -> Any:
 # which know it by its type character without importing ml_dtypes: an array of it exists
 # only once ml_dtypes is loaded. The core has no bfloat16 kernels: its bindings pass a
 # bfloat16 call to the reference twin (Note [Reference fallback]), which computes it in
-# float32 and rounds each floating result to bfloat16 once (pydl/reference/_bf16.py,
-# in_float32), as PyTorch's CPU kernels compute bfloat16. Products of bfloat16 tensors
-# therefore accumulate in float32, and autocast lowers nothing further.
+# float32 and rounds each result of a bfloat16 operand to bfloat16 once (in_float32 in
+# pydl/reference/_bf16.py), as PyTorch's CPU kernels compute bfloat16: products and sums
+# of bfloat16 tensors accumulate in float32, and a float32 operand's results (a float32
+# LayerNorm weight's gradient beside bfloat16 activations) stay float32.
 _BF16_CHAR = "E"  # ml_dtypes.bfloat16's type character, unique among NumPy's dtypes
 
 

@@ -1,7 +1,7 @@
 """bfloat16 tensors (Note [bfloat16] in pydl/_dtypes.py): storage, conversions, promotion,
-every op of the op table computed in float32 and rounded once, in-place kernels, training,
-files, PyTorch weights and the collectives' dtype rules. (tests/test_bf16.py tests the bf16
-products under autocast.)"""
+every op of the op table computed in float32 and rounded once, in-place kernels, mixed
+calls, training, files and PyTorch weights. (tests/test_bf16.py tests the bf16 products
+under autocast; tests/test_distributed.py the collectives on bfloat16.)"""
 
 import numpy as np
 import pytest

@@ -57,7 +57,7 @@ void bind_gemm(py::module_& m) {
     m.def(
         "bf16_gemm_set_kernel",
         [](const std::string& name) { gemm::set_bf16_kernel(name.c_str()); },
-        "Select the bf16 GEMM kernel: 'auto', 'ref', 'avx2' or 'avx512bf16'.");
+        "Select the bf16 GEMM kernel: 'auto', 'ref', 'avx2', 'avx512bf16' or 'amx'.");
     m.def("bf16_gemm_kernel", [] { return std::string(gemm::bf16_kernel_name()); });
     m.def(
         "floats_to_bf16",
