@@ -59,13 +59,13 @@ def is_bfloat16(dtype: np.dtype) -> builtins.bool:
 
 def is_floating(dtype: np.dtype) -> builtins.bool:
     """Whether a pydl tensor of this dtype is floating: float32, float64 or bfloat16."""
-    return dtype.kind == "f" or (dtype.char == _BF16_CHAR and dtype.kind == "V")
+    return dtype.kind == "f" or is_bfloat16(dtype)  # NumPy's floats first: the common case
 
 
 def is_number(dtype: np.dtype) -> builtins.bool:
     """Whether arrays of dtype hold real numbers a tensor may keep (bool, integers, floats
     and bfloat16; not complex, strings or objects)."""
-    return dtype.kind in "fiub" or (dtype.char == _BF16_CHAR and dtype.kind == "V")
+    return dtype.kind in "iub" or is_floating(dtype)
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}

@@ -15,6 +15,8 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
+#include <type_traits>
+
 namespace pydl::gemm {
 
 namespace {
@@ -61,28 +63,25 @@ PYDL_TARGET_AVX512 inline bool tile_loop(int64_t kc, const float* a, int64_t rs_
     return false;
 }
 
-template <bool Packed>
-PYDL_TARGET_AVX512 inline bool tile_loop_rows(int mr, int64_t kc, const float* a, int64_t rs_a,
-                                              int64_t cs_a, const float* b, int64_t rs_b, float* c,
-                                              int64_t ldc, int nr, float alpha, float beta,
-                                              const Epilogue* ep, __m512 acc[kMR]) {
-#define PYDL_ROWS(n) \
-    tile_loop<Packed, n>(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta, ep, acc)
+// f(std::integral_constant<int, mr>()) for mr in [1, kMR]: the k loops are compiled for
+// each row count (their accumulators stay in registers).
+template <typename F>
+PYDL_INLINE decltype(auto) with_rows(int mr, F f) {
+    using std::integral_constant;
     switch (mr) {
         case 1:
-            return PYDL_ROWS(1);
+            return f(integral_constant<int, 1>());
         case 2:
-            return PYDL_ROWS(2);
+            return f(integral_constant<int, 2>());
         case 3:
-            return PYDL_ROWS(3);
+            return f(integral_constant<int, 3>());
         case 4:
-            return PYDL_ROWS(4);
+            return f(integral_constant<int, 4>());
         case 5:
-            return PYDL_ROWS(5);
+            return f(integral_constant<int, 5>());
         default:
-            return PYDL_ROWS(6);
+            return f(integral_constant<int, kMR>());
     }
-#undef PYDL_ROWS
 }
 
 // Write rows [0, mr) and columns [0, nr) of the tile through a lane mask (nothing
@@ -151,29 +150,6 @@ PYDL_TARGET_AVX512 inline void pair_loop(int64_t kc, const float* a, int64_t rs_
     }
 }
 
-template <bool Packed>
-PYDL_TARGET_AVX512 inline void pair_loop_rows(int mr, int64_t kc, const float* a, int64_t rs_a,
-                                              int64_t cs_a, const float* b0, int64_t rs_b0,
-                                              const float* b1, int64_t rs_b1, __m512 acc0[kMR],
-                                              __m512 acc1[kMR]) {
-#define PYDL_ROWS(n) pair_loop<Packed, n>(kc, a, rs_a, cs_a, b0, rs_b0, b1, rs_b1, acc0, acc1)
-    switch (mr) {
-        case 1:
-            return PYDL_ROWS(1);
-        case 2:
-            return PYDL_ROWS(2);
-        case 3:
-            return PYDL_ROWS(3);
-        case 4:
-            return PYDL_ROWS(4);
-        case 5:
-            return PYDL_ROWS(5);
-        default:
-            return PYDL_ROWS(6);
-    }
-#undef PYDL_ROWS
-}
-
 }  // namespace
 
 PYDL_TARGET_AVX512 void microkernel_avx512_pair(int64_t kc, const float* a, int64_t rs_a,
@@ -185,10 +161,14 @@ PYDL_TARGET_AVX512 void microkernel_avx512_pair(int64_t kc, const float* a, int6
     prefetch_c_tile(c, ldc, mr);
     prefetch_c_tile(c + kNR, ldc, mr);
     __m512 acc0[kMR], acc1[kMR];
-    if (rs_a == 1 && cs_a == kMR)
-        pair_loop_rows<true>(mr, kc, a, rs_a, cs_a, b0, rs_b0, b1, rs_b1, acc0, acc1);
-    else
-        pair_loop_rows<false>(mr, kc, a, rs_a, cs_a, b0, rs_b0, b1, rs_b1, acc0, acc1);
+    const bool packed = rs_a == 1 && cs_a == kMR;
+    with_rows(mr, [&](auto rows) PYDL_INLINE_LAMBDA {
+        constexpr int Rows = decltype(rows)::value;
+        if (packed)
+            pair_loop<true, Rows>(kc, a, rs_a, cs_a, b0, rs_b0, b1, rs_b1, acc0, acc1);
+        else
+            pair_loop<false, Rows>(kc, a, rs_a, cs_a, b0, rs_b0, b1, rs_b1, acc0, acc1);
+    });
     store_tile(c, ldc, mr, kNR, alpha, beta, ep0, acc0);
     store_tile(c + kNR, ldc, mr, nr1, alpha, beta, ep1, acc1);
 }
@@ -199,11 +179,14 @@ PYDL_TARGET_AVX512 void microkernel_avx512(int64_t kc, const float* a, int64_t r
                                            const Epilogue* ep) {
     prefetch_c_tile(c, ldc, mr);
     __m512 acc[kMR];
-    const bool stored =
-        rs_a == 1 && cs_a == kMR
-            ? tile_loop_rows<true>(mr, kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta, ep, acc)
-            : tile_loop_rows<false>(mr, kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta, ep,
-                                    acc);
+    const bool packed = rs_a == 1 && cs_a == kMR;
+    const bool stored = with_rows(mr, [&](auto rows) PYDL_INLINE_LAMBDA {
+        constexpr int Rows = decltype(rows)::value;
+        return packed ? tile_loop<true, Rows>(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta,
+                                              ep, acc)
+                      : tile_loop<false, Rows>(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta,
+                                               ep, acc);
+    });
     if (!stored) store_tile(c, ldc, mr, nr, alpha, beta, ep, acc);
 }
 

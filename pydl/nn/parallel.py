@@ -33,18 +33,17 @@ from ..tensor import Tensor, bump_version, no_grad
 from .module import Module
 
 
-class _Bucket:
-    @staticmethod
-    def itemsize(dtype: np.dtype) -> int:
-        """Bytes per element of a bucket of dtype: MPI has no bfloat16, so bfloat16
-        gradients are summed in a float32 bucket and rounded once."""
-        return 4 if is_bfloat16(dtype) else dtype.itemsize
+def _bucket_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype of a bucket of gradients of dtype: MPI has no bfloat16, so bfloat16
+    gradients are summed in a float32 bucket and rounded once."""
+    return np.dtype(np.float32) if is_bfloat16(dtype) else dtype
 
+
+class _Bucket:
     def __init__(self, params: list) -> None:
         self.params = params
-        dtype = params[0]._array.dtype
         self.buffer = np.empty(
-            sum(p._array.size for p in params), np.float32 if is_bfloat16(dtype) else dtype
+            sum(p._array.size for p in params), _bucket_dtype(params[0]._array.dtype)
         )
         # (parameter, its gradient's place in the buffer, in the parameter's shape)
         self.slots, start = [], 0
@@ -177,7 +176,7 @@ def _make_buckets(params: list, cap_bytes: float) -> list[_Bucket]:
             buckets.append(_Bucket(run))
             run, size = [], 0
         run.append(p)
-        size += p._array.size * _Bucket.itemsize(p._array.dtype)
+        size += p._array.size * _bucket_dtype(p._array.dtype).itemsize
     if run:
         buckets.append(_Bucket(run))
     return buckets

@@ -5,6 +5,8 @@ import functools
 
 import numpy as np
 
+from .._dtypes import is_bfloat16, is_floating
+
 BF16_KC = 1024  # sbgemm's depth block (gemm::kBf16KC)
 
 
@@ -48,7 +50,7 @@ def matmul_bf16(a, b, alpha=1.0, c=None):
 
 
 def _is_bfloat16_array(x):
-    return isinstance(x, np.ndarray) and x.dtype.char == "E" and x.dtype.kind == "V"
+    return isinstance(x, np.ndarray) and is_bfloat16(x.dtype)
 
 
 def _holds_bfloat16(values):
@@ -60,7 +62,7 @@ def _holds_bfloat16(values):
 def _floating_arrays(values):
     """The floating arrays among values (and in lists and tuples of them), in order."""
     for v in values:
-        if isinstance(v, np.ndarray) and (v.dtype.kind == "f" or _is_bfloat16_array(v)):
+        if isinstance(v, np.ndarray) and is_floating(v.dtype):
             yield v
         elif type(v) in (list, tuple):
             yield from _floating_arrays(v)
