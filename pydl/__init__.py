@@ -86,6 +86,7 @@ from ._runtime import empty_cache, get_num_threads, set_num_threads, threads
 from ._runtime import _register_with_threadpoolctl
 from .backend import get_backend, set_backend
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
+from ._capture import CaptureError, compile  # noqa: A004 - torch.compile's name
 from ._ops import OPS as _OPS
 from .tensor import (
     Tensor,
@@ -154,6 +155,8 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "CaptureError",
+    "compile",
     "Tensor",
     "autocast",
     "bfloat16",

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _random
+from . import _capture, _random
 from . import backend as _b
 from . import reference as _reference
 from ._device import as_device
@@ -66,7 +66,8 @@ def _check_numel(fn: str, shape: tuple[int, ...]) -> None:
 def _finish(arr: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
     """The new leaf over arr, once the device is checked."""
     as_device(device)
-    t = _constant(np.asarray(arr, order="C"))  # as is: Tensor() would widen int32 to int64
+    arr = _capture.snapshot(np.asarray(arr, order="C"))  # pydl.compile copies its values
+    t = _constant(arr)  # as is: Tensor() would widen int32 to int64
     return t.requires_grad_(True) if requires_grad else t
 
 

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from . import backend
+from . import _capture, backend
 
 _lock = threading.Lock()
 _seed = 0
@@ -53,6 +53,8 @@ def set_rng_state(state: object) -> None:
 
 def _take(words: int) -> tuple[int, int]:
     """Reserve `words` 32-bit words of the stream; returns (seed, offset)."""
+    if _capture.recording is not None:  # a replay advances the stream too
+        return _capture.live(_take, words)
     global _offset
     with _lock:
         start = _offset

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import backend
+from . import _capture, backend
 from ._hooks import RemovableHandle
 from ._dtypes import is_floating, is_number
 
@@ -443,6 +443,7 @@ class Tensor(_TensorFields):
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
         self._array = np.asarray(value._array, order="C")
+        _capture.rebound()
 
     @property
     def _version_counter(self) -> int:
@@ -543,6 +544,8 @@ class Tensor(_TensorFields):
                 f"Boolean value of Tensor with more than one value is ambiguous "
                 f"(shape {self.shape})"
             )
+        if _capture.recording is not None:
+            _capture.host_read("bool(tensor)")
         return bool(self._array.reshape(()))
 
     def __float__(self) -> float:
@@ -572,6 +575,8 @@ class Tensor(_TensorFields):
         return (self[i] for i in range(len(self._array)))
 
     def __repr__(self) -> str:
+        if _capture.recording is not None:
+            _capture.host_read("repr(tensor)")
         body = np.array2string(self._array, separator=", ", prefix="tensor(")
         extra = ", requires_grad=True" if self.requires_grad else ""
         if self.dtype != DEFAULT_DTYPE:
@@ -581,14 +586,20 @@ class Tensor(_TensorFields):
     # ----- conversion -------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The underlying array, without copying: writes to it change the tensor."""
+        if _capture.recording is not None:
+            _capture.host_read("Tensor.numpy")
         return self._array
 
     def item(self) -> Any:
         if self._array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        if _capture.recording is not None:
+            _capture.host_read("Tensor.item")
         return self._array.reshape(()).item()
 
     def tolist(self) -> Any:
+        if _capture.recording is not None:
+            _capture.host_read("Tensor.tolist")
         return self._array.tolist()
 
     def detach(self) -> Tensor:
@@ -632,7 +643,7 @@ class Tensor(_TensorFields):
                     f"grad can be implicitly created only for scalar outputs; "
                     f"this tensor has shape {self.shape}: pass gradient="
                 )
-            g = np.ones_like(self._array)
+            g = _capture.snapshot(np.ones_like(self._array))
         else:
             try:
                 g = _as_array(gradient, self.dtype)
@@ -848,6 +859,8 @@ def _run_backward(
     leaves' .grad; with it, leave .grad alone and return the gradient reaching each wanted
     tensor (leaf or not; None where none arrives), as torch.autograd.grad. create_graph:
     the walk records itself (Note [Double backward]) and the gradients are Tensors."""
+    if _capture.recording is not None:
+        _refuse_in_capture(create_graph, wanted)
     if create_graph:  # grad may be a Tensor in a graph (autograd.grad's grad_outputs)
         seed = grad if isinstance(grad, Tensor) else _constant(grad)
         return _run_backward_graph(root, seed, retain_graph, wanted)
@@ -892,13 +905,27 @@ def _run_backward(
     if len(_LEAF_HOOKS):
         leaves = _leaf_grads_after_hooks(leaves, False)
     if not wanted:
-        _accumulate_into_leaves(leaves.values(), grad)
+        if _capture.recording is not None:  # pydl.compile replays it: it sets .grad
+            pairs = leaves.values()
+            _capture.live(_accumulate_pairs, [t for t, _ in pairs], [g for _, g in pairs], grad)
+        else:
+            _accumulate_into_leaves(leaves.values(), grad)
         return None
     for i, t in enumerate(wanted):
         if t._ctx is None and id(t) in leaves:
             found[i] = leaves[id(t)][1]
     # copies: a gradient may be a view of a saved array, of the caller's grad or of another
     return [None if g is None else np.array(g, copy=True) for g in found]
+
+
+def _refuse_in_capture(create_graph: bool, wanted: Sequence[Tensor]) -> None:
+    """What pydl.compile cannot replay in a backward: Python it would skip."""
+    if create_graph:
+        _capture.refuse("a backward with create_graph=True records a graph in Python")
+    elif wanted:
+        _capture.refuse("autograd.grad and backward(inputs=...) return gradients to Python")
+    elif len(_NODE_HOOKS) or len(_LEAF_HOOKS) or len(_POST_ACCUMULATE_HOOKS):
+        _capture.refuse("tensor hooks run Python during backward")
 
 
 def _deliver(pending: dict, leaves: dict, t: Tensor, node: Any, slot: int, g: np.ndarray) -> None:
@@ -1022,6 +1049,10 @@ def _accumulate_into_leaves(
             t.grad._array += g
         if hooked is not None and id(t) in hooked:
             _run_post_accumulate_hooks(t)
+
+
+def _accumulate_pairs(leaves: list[Tensor], grads: list[np.ndarray], root_grad: Any) -> None:
+    _accumulate_into_leaves(zip(leaves, grads), root_grad)
 
 
 def _sum_grads(a: np.ndarray, b: np.ndarray) -> np.ndarray:

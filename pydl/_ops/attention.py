@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import backend as _b
 from ..amp import bf16_kwargs
 from ..tensor import Tensor, as_tensor, grad_needed, record
@@ -17,6 +18,11 @@ from .layout import expand, reshape, transpose, unsqueeze
 from .linear import matmul
 from .registry import op
 from .._dtypes import is_floating
+
+
+def causal_mask(length: int, source_length: int, dtype: Any) -> np.ndarray:
+    """The additive causal mask (L, S): 0 where a query may attend, -inf above the diagonal."""
+    return np.where(np.tril(np.ones((length, source_length), bool)), 0.0, -np.inf).astype(dtype)
 
 
 @op(kernels=())
@@ -104,8 +110,7 @@ def scaled_dot_product_attention(
         elif mask is not None:
             scores = add(scores, as_tensor(mask.reshape(lead + (L, S))))
         if is_causal:
-            hide = np.where(np.tril(np.ones((L, S), bool)), 0.0, -np.inf).astype(q.dtype)
-            scores = add(scores, as_tensor(hide))
+            scores = add(scores, as_tensor(_capture.snapshot(causal_mask(L, S, q.dtype))))
         out = matmul(dropout(softmax(scores, -1), dropout_p), v)
     else:
         q3, k3, v3 = (reshape(t, (batch,) + t.shape[-2:]) for t in (q, k, v))

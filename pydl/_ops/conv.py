@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import backend as _b
 from ..amp import bf16_kwargs
 from ..tensor import Tensor, as_tensor, record
@@ -189,7 +190,8 @@ def conv3d(
         raise ValueError(f"conv3d: kernel {kernel} is larger than the padded input {x.shape}")
     d_out = (padded - dd * (kd - 1) - 1) // sd + 1
     if pad[0] or pad[1]:
-        zeros = [as_tensor(np.zeros((n, c, p) + x.shape[3:], x.dtype)) for p in pad[:2]]
+        zeros = [as_tensor(_capture.snapshot(np.zeros((n, c, p) + x.shape[3:], x.dtype)))
+                 for p in pad[:2]]  # fmt: skip
         x = cat([zeros[0], x, zeros[1]], 2)
     last = (d_out - 1) * sd + 1
     taps = stack(

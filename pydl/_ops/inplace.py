@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import _dtypes, _random
+from .. import _capture, _dtypes, _random
 from ..tensor import Tensor, _constant, as_tensor, bump_version, grad_needed, is_grad_enabled
 from ..tensor import no_grad, record
 from . import activation, elementwise, indexing, layout
@@ -47,13 +47,17 @@ def _write(x: Tensor, values: np.ndarray, name: str) -> None:
         )
     if values is not x._array:
         try:
-            np.copyto(x._array, values, casting="unsafe")
+            _capture.live(_copy_into, x._array, values)
         except ValueError as e:  # a read-only array: expand's view or a user's
             raise RuntimeError(
                 f"{name}: cannot write into this tensor: {e} (an expanded tensor shares one "
                 f"memory location between several elements; clone() it first)"
             ) from None
     bump_version(x)
+
+
+def _copy_into(target: np.ndarray, values: np.ndarray) -> None:
+    np.copyto(target, values, casting="unsafe")
 
 
 def apply_(x: Tensor, name: str, fn: Callable, *args: Any, reads_self: bool = True) -> Tensor:

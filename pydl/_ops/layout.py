@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import backend as _b
 from .._dtypes import check_memory_format, dtype_arg
 from ..reference._util import broadcast_axes
@@ -272,9 +273,13 @@ def split_ints(key: Any) -> tuple[Any, Any] | None:
 
 
 def _basic_index_backward(node: Any, g: np.ndarray) -> Any:
-    full = np.zeros(node.inputs[0].shape, g.dtype)
-    full[node.saved] = g
-    return (full,)
+    return (_capture.live(_scatter_into_zeros, node.inputs[0].shape, node.saved, g),)
+
+
+def _scatter_into_zeros(shape: tuple[int, ...], key: Any, g: np.ndarray) -> np.ndarray:
+    full = np.zeros(shape, g.dtype)
+    full[key] = g
+    return full
 
 
 @op(kernels=("index",))

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from ..tensor import Tensor, bump_version
 from .._dtypes import is_bfloat16, is_floating
 
@@ -141,6 +142,7 @@ def is_initialized() -> bool:
 
 
 def _require(fn: str) -> _World:
+    _capture.refuse(f"pydl.distributed.{fn} exchanges data with other processes in Python")
     world = _world
     if world is None:
         raise RuntimeError(

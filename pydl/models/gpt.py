@@ -4,7 +4,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _random, nn
+from .. import _capture, _random, nn
 from ..tensor import Tensor, no_grad
 from ..nn import functional as NF
 
@@ -53,7 +53,7 @@ class GPT(nn.Module):
                 f"GPT expects token ids (B, T) with T <= {self.max_len}, got shape {idx.shape}"
             )
         T = idx.shape[1]
-        x = self.tok(idx) + self.pos(np.arange(T))
+        x = self.tok(idx) + self.pos(_capture.snapshot(np.arange(T)))
         for block in self.blocks:
             x = block(x, is_causal=True)
         x = self.ln_f(x)

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import _device, _dtypes
+from .. import _capture, _device, _dtypes
 from .._device import as_device, not_on_cpu
 from .._dtypes import is_floating, is_number
 from .._factories import dtype_arg
@@ -330,6 +330,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _capture.recording is not None:
+            _capture.saw_module(self)
         d = self.__dict__
         if (
             d["_forward_pre_hooks"]
@@ -522,6 +524,7 @@ class Module:
         for t in tensors:
             if is_floating(t.dtype) and t.dtype != dtype:
                 t._array = t._array.astype(dtype)
+        _capture.rebound()
         return self
 
     # ----- modes and gradients ----------------------------------------------------
@@ -536,6 +539,8 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        if _capture.recording is not None:  # pydl.compile replays it whole
+            return _capture.live(self.zero_grad, set_to_none)
         for p in self.parameters():
             if set_to_none:
                 p.grad = None

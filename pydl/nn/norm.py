@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import distributed as dist
 from ..autograd.function import Function
 from ..tensor import Tensor, _constant, as_tensor
@@ -72,7 +73,7 @@ class _BatchNorm(Module):
         use_batch = self.training or not self.track_running_stats
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            momentum = self._count_batch()
+            momentum = _capture.live(self._count_batch)  # a replay counts the batch too
         return NF.batch_norm(
             x,
             self.running_mean,

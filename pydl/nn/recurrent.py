@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import functional as F
 from .._ops.recurrent import check_dtype
 from ..tensor import Tensor, as_tensor
@@ -111,7 +112,7 @@ class _RNNBase(Module):
 
         def state(s: Tensor | None, what: str) -> Tensor:
             if s is None:
-                return as_tensor(np.zeros(state_shape, x.dtype))
+                return as_tensor(_capture.snapshot(np.zeros(state_shape, x.dtype)))
             s = as_tensor(s)
             if not batched:
                 s = F.unsqueeze(s, 1)
@@ -264,7 +265,8 @@ class _CellBase(Module):
             )
         batched = x.ndim == 2
         xb = x if batched else F.unsqueeze(x, 0)
-        zeros = lambda: as_tensor(np.zeros((xb.shape[0], self.hidden_size), x.dtype))  # noqa: E731
+        shape = (xb.shape[0], self.hidden_size)
+        zeros = lambda: as_tensor(_capture.snapshot(np.zeros(shape, x.dtype)))  # noqa: E731
         h = zeros() if h is None else (as_tensor(h) if batched else F.unsqueeze(as_tensor(h), 0))
         if c is not None or self.mode == "lstm":
             c = (

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import functional as F
+from .._ops.attention import causal_mask
 from ..tensor import Tensor, as_tensor
 from . import functional as NF
 from . import _check, init
@@ -251,9 +253,8 @@ class MultiheadAttention(Module):
             if mask is not None:
                 scores = scores + as_tensor(np.broadcast_to(mask, (N * H, L, S)).copy())
             elif is_causal:
-                scores = scores + as_tensor(
-                    np.where(np.tril(np.ones((L, S), bool)), 0.0, -np.inf).astype(qh.dtype)
-                )
+                mask = _capture.snapshot(causal_mask(L, S, qh.dtype))
+                scores = scores + as_tensor(mask)
             weights = F.reshape(NF.softmax(scores, -1), (N, H, L, S))
             if average_attn_weights:
                 weights = F.mean(weights, 1)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import functional as F
 from ..tensor import Tensor, as_tensor
 
@@ -28,11 +29,18 @@ def _bound(owner: str, name: str, value: Any) -> float:
     return float(value)
 
 
+def _materialized(parameters: Any) -> Any:
+    return parameters if isinstance(parameters, (Tensor, list, tuple)) else list(parameters)
+
+
 def clip_grad_norm_(
     parameters: Any, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False
 ) -> Tensor:
     """Scale all gradients together so their joint norm is at most max_norm (as PyTorch:
     by max_norm / (norm + 1e-6) when that is below 1). Returns the norm before clipping."""
+    if _capture.recording is not None:  # pydl.compile replays it whole: it reads the norm
+        parameters = _materialized(parameters)  # replayed: an iterator would run dry
+        return _capture.live(clip_grad_norm_, parameters, max_norm, norm_type, error_if_nonfinite)
     max_norm = _bound("clip_grad_norm_", "max_norm", max_norm)
     try:
         norm_type = float(norm_type)  # "inf" too, as PyTorch
@@ -65,6 +73,8 @@ def clip_grad_norm_(
 
 def clip_grad_value_(parameters: Any, clip_value: float) -> None:
     """Clamp every gradient element to [-clip_value, clip_value], in place."""
+    if _capture.recording is not None:  # pydl.compile replays it whole
+        return _capture.live(clip_grad_value_, _materialized(parameters), clip_value)
     clip_value = _bound("clip_grad_value_", "clip_value", clip_value)
     for p in _with_grads(parameters):
         np.clip(p.grad._array, -clip_value, clip_value, out=p.grad._array)

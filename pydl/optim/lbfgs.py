@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import _capture
 from ..tensor import Tensor, bump_version
 from .optimizer import LR, Optimizer, evaluate_closure, integer, real
 
@@ -232,6 +233,8 @@ class LBFGS(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # noqa: C901
         """Up to max_iter L-BFGS iterations; returns the closure's first loss."""
+        if _capture.recording is not None:  # pydl.compile replays it whole
+            return _capture.live(self.step, closure)
         if closure is None:
             self._update()
         group = self.param_groups[0]

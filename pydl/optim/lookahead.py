@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import _capture
 from .. import backend as _b
 from ..tensor import bump_version
 from .optimizer import Optimizer, integer, real
@@ -47,6 +48,8 @@ class Lookahead:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """A step of the wrapped optimizer (closure as in Optimizer.step), then, every k
         steps, the slow update. Returns the closure's loss."""
+        if _capture.recording is not None:  # pydl.compile replays it whole
+            return _capture.live(self.step, closure)
         loss = self.optimizer.step(closure)
         self.step_count += 1
         if self.step_count % self.k:

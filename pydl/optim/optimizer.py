@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import _capture
 from ..tensor import Tensor, bump_version, enable_grad
 
 
@@ -88,6 +89,8 @@ class Optimizer:
         """One update of every parameter from its gradient. `closure`, if given, is called
         first (with gradients recorded) to recompute the loss and the gradients; its loss
         is returned (None without a closure), as PyTorch's."""
+        if _capture.recording is not None:  # pydl.compile replays it whole: its scalars change
+            return _capture.live(self.step, closure)
         loss = evaluate_closure(closure)
         self._update()
         return loss
@@ -97,6 +100,8 @@ class Optimizer:
         raise NotImplementedError
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        if _capture.recording is not None:
+            return _capture.live(self.zero_grad, set_to_none)
         for g in self.param_groups:
             for p in g["params"]:
                 if set_to_none:

@@ -1,0 +1,638 @@
+"""pydl.compile: record a training step's kernel calls once and replay them
+(Note [Whole-step capture]).
+
+Note [Whole-step capture]
+~~~~~~~~~~~~~~~~~~~~~~~~~
+Every kernel runs through `backend.active`, so a step's work is the sequence of backend
+calls it makes. `compile(step)` runs the first two calls of the step eagerly with
+`backend.active` swapped for a recorder, and from the third call on replays the second
+recording: the same kernels on the same arguments in the same order, without the Python
+of modules, ops and the autograd walk between them. Results are bit-identical to eager
+because the replay is the eager step's own kernel calls.
+
+Each argument of a recorded call is one of:
+- an input: an array or tensor argument of the step (bound anew on every call);
+- a value the step made: an earlier call's result, or a view of one;
+- persistent memory: the same array object in both recordings (parameters, optimizer
+  state, constants the model caches), or a view of one; passed as it is, so in-place
+  kernel writes (the optimizer's) land where eager puts them;
+- a Python value (a scalar, a flag): frozen, and it must be equal in both recordings.
+
+Python side effects are the hard part: a step sets `.grad`, bumps step counts and draws
+random numbers in Python. The engine marks those places with `live(fn, *args)`: the call
+is recorded as a whole and replayed by calling fn again (the optimizer's step, zero_grad,
+gradient accumulation into leaves, gradient clipping, BatchNorm's batch count, copies into
+tensors). The kernels a live call runs are not recorded, since it runs them itself.
+
+What a recording cannot reproduce refuses it, and the step then runs eagerly with a
+one-line warning (`fullgraph=True` raises instead):
+- an array made by NumPy in Python during the step and passed to a kernel;
+- a Python value passed to a kernel that differs between the two recordings (a random
+  stream's offset, a norm read back to scale the gradients);
+- a read of a tensor's value on the host (`item`, `bool`, `tolist`, `numpy`...), since
+  Python may branch on it; hooks; double backward; collectives; a different sequence of
+  kernels in the two recordings three times running.
+
+The replay is guarded: a new shape, dtype, grad mode, autocast state or backend records
+anew, as does a module switched between train and eval or a parameter whose array was
+replaced (`model.bfloat16()`); results of a step are returned as tensors without a graph.
+"""
+
+from __future__ import annotations
+
+import threading
+import types
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from . import backend
+
+#: The trace being recorded, or None. The engine's hooks below read it.
+recording: _Trace | None = None
+_record_lock = threading.Lock()  # one recording at a time: backend.active is process-wide
+_RECORD_TRIES = 3  # recordings whose kernel sequences differ before giving up
+generation = 0  # counts rebound(): a plan replays only in the generation it was made in
+
+
+class CaptureError(RuntimeError):
+    """A step pydl.compile(..., fullgraph=True) cannot capture."""
+
+
+# ----- hooks the engine calls -----------------------------------------------------------
+def live(fn: Callable, *args: Any) -> Any:
+    """fn(*args). While a step is recorded, the call is recorded whole, to be replayed by
+    calling fn again: for Python that changes state besides kernel outputs."""
+    trace = recording
+    if trace is None or trace.thread != threading.get_ident():
+        return fn(*args)
+    return trace.call(fn, args, None)
+
+
+def snapshot(array: np.ndarray) -> np.ndarray:
+    """An array the step makes in Python from Python values alone (zeros for an initial
+    state, a causal mask, a factory's tensor): a replay makes a copy of its recorded values,
+    and the two recordings must agree on them."""
+    trace = recording
+    if trace is not None and trace.thread == threading.get_ident():
+        made = _owner(array)
+        trace.snapshots[id(made)] = made
+    return array
+
+
+def rebound() -> None:
+    """A tensor now holds another array (`.data =`, a module's dtype change): the recorded
+    steps may hold the old one, so each records again before its next replay."""
+    global generation
+    generation += 1
+
+
+def refuse(why: str) -> None:
+    """Mark the recording of the calling thread as not replayable, for this reason."""
+    trace = recording
+    if trace is not None and trace.thread == threading.get_ident() and trace.reason is None:
+        trace.reason = why
+
+
+def host_read(what: str) -> None:
+    """A tensor's value is being read on the host."""
+    refuse(f"the step reads a tensor's value on the host ({what}), and Python may branch on it")
+
+
+def saw_module(module: Any) -> None:
+    """A module is being called: its mode and parameters guard the replay."""
+    trace = recording
+    if trace is None or trace.thread != threading.get_ident():
+        return
+    trace.modules[id(module)] = module
+    d = module.__dict__
+    if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or (
+        d["_backward_pre_hooks"]):  # fmt: skip
+        refuse(f"{type(module).__name__} has hooks, which run Python the replay would skip")
+
+
+# ----- recording ------------------------------------------------------------------------
+class _Trace:
+    """One recorded call of the step: every backend call and live call, in order."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.thread = threading.get_ident()
+        self.calls: list[tuple[Callable, tuple, dict | None, Any]] = []
+        self.modules: dict[int, Any] = {}
+        self.snapshots: dict[int, np.ndarray] = {}  # id -> array passed to snapshot()
+        self.reason: str | None = None
+        self.proxy = _Recorder(self)
+
+    def call(self, fn: Callable, args: tuple, kwargs: dict | None) -> Any:
+        global recording
+        recording, backend.active = None, self.real  # what fn calls runs as it would eagerly
+        try:
+            result = fn(*args, **kwargs) if kwargs else fn(*args)
+        finally:
+            recording, backend.active = self, self.proxy
+        self.calls.append((fn, args, kwargs, result))
+        return result
+
+
+class _Recorder:
+    """Stands in for the backend module while a step is recorded."""
+
+    def __init__(self, trace: _Trace) -> None:
+        self._trace = trace
+
+    def __getattr__(self, name: str) -> Any:
+        fn = getattr(self._trace.real, name)
+        if not callable(fn):
+            return fn
+        trace = self._trace
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            if trace.thread != threading.get_ident():  # another thread's eager op
+                return fn(*args, **kwargs)
+            return trace.call(fn, args, kwargs)
+
+        recorded.__name__ = name
+        return recorded
+
+
+def _record(step: Callable, args: tuple, kwargs: dict) -> tuple[_Trace, Any]:
+    global recording
+    with _record_lock:
+        trace = _Trace(backend.active)
+        before = generation
+        recording, backend.active = trace, trace.proxy
+        try:
+            result = step(*args, **kwargs)
+        finally:
+            recording, backend.active = None, trace.real
+    if generation != before and trace.reason is None:
+        trace.reason = "the step gives a tensor another array (.data =, a dtype change)"
+    return trace, result
+
+
+# ----- the plan -------------------------------------------------------------------------
+class _Refused(Exception):
+    pass
+
+
+def _owner(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def _view(base: np.ndarray, spec: tuple) -> np.ndarray:
+    """The view `spec` = (offset in bytes from base's first element, shape, strides, dtype)
+    of base's memory."""
+    offset, shape, strides, dtype = spec
+    owner = _owner(base)
+    start = _address(base) - _address(owner) + offset
+    return np.ndarray(shape, dtype, buffer=owner, offset=start, strides=strides)
+
+
+def _pack(kind: type, *items: Any) -> Any:
+    return kind(items)
+
+
+def _name(fn: Callable) -> str:
+    if isinstance(fn, types.MethodType):
+        return fn.__qualname__
+    return getattr(fn, "__name__", repr(fn))
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - values without a truth value (arrays in a dict)
+        return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_tensor(value: Any) -> bool:
+    from .tensor import Tensor
+
+    return isinstance(value, Tensor)
+
+
+class _Plan:
+    """The replayable form of two recordings of a step (Note [Whole-step capture]): ops on
+    a table of values. An op is (fn, argument indices, keyword names, where its results go,
+    indices to release after it). Releasing each intermediate after its last use hands its
+    buffer back to the core's pool for the ops after it, as eager's reference counts do."""
+
+    def __init__(self, a: _Trace, b: _Trace, inputs_a: list, inputs_b: list) -> None:
+        self.values: list[Any] = []  # constants in place; inputs and results per call
+        self._constant: set[int] = set()
+        self._known: dict[int, int] = {}  # id(array or input tensor of b) -> value index
+        self._array_at: dict[int, np.ndarray] = {}  # value index -> b's array
+        self._by_owner: dict[int, list[int]] = {}  # id(memory owner) -> value indices
+        self._snapshots = (a.snapshots, b.snapshots)
+        self.inputs = [self._input(x) for x in inputs_b]
+        self._ops: list[tuple] = []
+        for i, ((_, args_a, kw_a, _), (fb, args_b, kw_b, result)) in enumerate(
+            zip(a.calls, b.calls)
+        ):
+            where = f"{_name(fb)} (call {i + 1} of the step)"
+            ins = [self._arg(x, y, f"{where}, argument {j + 1}")
+                   for j, (x, y) in enumerate(zip(args_a, args_b))]  # fmt: skip
+            names = tuple(kw_b) if kw_b else ()
+            ins += [self._arg(kw_a[k], kw_b[k], f"{where}, argument {k}") for k in names]
+            outs: list[tuple[int, tuple]] = []
+            self._results(result, (), outs)
+            self._ops.append((fb, tuple(ins), names, tuple(outs)))
+        self.generation = generation
+        modules = {id(m): m for seen in b.modules.values() for m in seen.modules()}
+        self.guards = [_guard(m) for m in modules.values()]  # Sequential calls its own
+
+    def finish(self, result_a: Any, result_b: Any) -> None:
+        """What the step returns, then when each value dies."""
+        self.result = self._returned(result_a, result_b, "the step's result")
+        last: dict[int, int] = {}
+        for k, (_, ins, _, outs) in enumerate(self._ops):
+            for i in ins:
+                last[i] = k
+            for i, _ in outs:
+                last.setdefault(i, k)
+        for i in self.inputs:
+            last.setdefault(i[-1], -1)
+        kept = self._constant | set(_indices(self.result))
+        release: list[list[int]] = [[] for _ in self._ops]
+        for i, k in last.items():
+            if i not in kept and k >= 0:
+                release[k].append(i)
+        self.ops = [op + (tuple(r),) for op, r in zip(self._ops, release)]
+        del self._known, self._array_at, self._by_owner, self._ops, self._snapshots  # b's
+
+    # -- building --
+    def _slot(self, value: Any = None, constant: bool = False) -> int:
+        self.values.append(value if constant else None)
+        i = len(self.values) - 1
+        if constant:
+            self._constant.add(i)
+        return i
+
+    def _name_array(self, i: int, array: np.ndarray) -> None:
+        self._known[id(array)] = i
+        self._array_at[i] = array
+        self._by_owner.setdefault(id(_owner(array)), []).append(i)
+
+    def _input(self, x: Any) -> tuple[int, ...]:
+        """Value indices of an input: (array,) or (tensor, its array)."""
+        if isinstance(x, np.ndarray):
+            i = self._slot()
+            self._name_array(i, x)
+            return (i,)
+        t, i = self._slot(), self._slot()
+        self._known[id(x)] = t
+        self._name_array(i, x._array)
+        return (t, i)
+
+    def _results(self, value: Any, path: tuple, outs: list) -> None:
+        if isinstance(value, np.ndarray):
+            i = self._slot()
+            self._name_array(i, value)
+            outs.append((i, path))
+        elif isinstance(value, (tuple, list)):
+            for k, item in enumerate(value):
+                self._results(item, path + (k,), outs)
+        elif _is_tensor(value):
+            self._results(value._array, path + (None,), outs)  # None: the tensor's array
+
+    def _op(self, fn: Callable, ins: tuple, out: Any) -> int:
+        i = self._slot()
+        if isinstance(out, np.ndarray):
+            self._name_array(i, out)
+        self._ops.append((fn, ins, (), ((i, ()),)))
+        return i
+
+    def _arg(self, a: Any, b: Any, where: str) -> int:
+        """The value index of argument b of recording b (a: the same argument in a)."""
+        if isinstance(b, np.ndarray):
+            return self._array(a, b, where)
+        i = self._known.get(id(b))
+        if i is not None:  # an input tensor
+            return i
+        if isinstance(b, (tuple, list)) and type(a) is type(b) and len(a) == len(b):
+            items = [self._arg(x, y, f"{where}[{k}]") for k, (x, y) in enumerate(zip(a, b))]
+            if all(i in self._constant for i in items):
+                return self._slot(b, constant=True)
+            return self._op(_pack, (self._slot(type(b), constant=True), *items), None)
+        if a is b or _equal(a, b):
+            return self._slot(b, constant=True)
+        if _is_tensor(b):
+            raise _Refused(f"{where} is a tensor made during the step")
+        raise _Refused(
+            f"{where} changes between calls ({_short(a)}, then {_short(b)}): the replay "
+            "would freeze a Python value the step computes"
+        )
+
+    def _array(self, a: Any, b: np.ndarray, where: str) -> int:
+        i = self._known.get(id(b))
+        if i is not None:
+            return i
+        if a is b:  # the same memory on every call: a parameter, an optimizer's state
+            return self._slot(b, constant=True)
+        for i in reversed(self._by_owner.get(id(_owner(b)), ())):
+            offset = _address(b) - _address(self._array_at[i])
+            if offset >= 0:  # a view of a value the step made, or of an input
+                spec = self._slot((offset, b.shape, b.strides, b.dtype), constant=True)
+                return self._op(_view, (i, spec), b)
+        if id(_owner(b)) in self._snapshots[1]:
+            return self._snapshot(a, b, where)
+        if isinstance(a, np.ndarray) and _owner(a) is _owner(b) and (
+            a.shape, a.strides, _address(a)) == (b.shape, b.strides, _address(b)):  # fmt: skip
+            return self._slot(b, constant=True)  # a view of persistent memory, made anew
+        raise _Refused(
+            f"{where} (an array of shape {b.shape}, {b.dtype}) was made outside the kernels "
+            "during the step (by NumPy in Python)"
+        )
+
+    def _snapshot(self, a: Any, b: np.ndarray, where: str) -> int:
+        """b, or a view of an array given to snapshot(): a copy of the recorded values."""
+        made = _owner(b)
+        other = _owner(a) if isinstance(a, np.ndarray) else None
+        if other is None or id(other) not in self._snapshots[0] or not (
+            other.dtype == made.dtype and np.array_equal(other, made, equal_nan=True)):  # fmt: skip
+            raise _Refused(
+                f"{where} (an array of shape {b.shape}, {b.dtype}) was made in Python from "
+                "values that change between calls"
+            )
+        self._op(np.array, (self._slot(made.copy(), constant=True),), made)
+        return self._array(a, b, where)
+
+    def _returned(self, a: Any, b: Any, where: str) -> tuple:
+        """How to rebuild the step's result b from the values (a: the first recording's)."""
+        if isinstance(b, np.ndarray):
+            return ("array", self._array(a, b, where))
+        if _is_tensor(b):
+            node = b._ctx
+            if node is not None and node.backward is not None:
+                raise _Refused(
+                    f"{where} is a tensor whose graph a later backward could use: compile "
+                    "the whole training step (forward, backward and optimizer step), or "
+                    "run inference under pydl.no_grad()"
+                )
+            if not _is_tensor(a):
+                raise _Refused(f"{where} changes type between calls")
+            return ("tensor", self._array(a._array, b._array, where))
+        if isinstance(b, (tuple, list)) and type(a) is type(b) and len(a) == len(b):
+            items = [self._returned(x, y, f"{where}[{k}]") for k, (x, y) in enumerate(zip(a, b))]
+            return ("seq", type(b), items)
+        if isinstance(b, dict) and isinstance(a, dict) and a.keys() == b.keys():
+            return ("dict", [(k, self._returned(a[k], b[k], f"{where}[{k!r}]")) for k in b])
+        if a is b or _equal(a, b):
+            return ("const", b)
+        raise _Refused(
+            f"{where} changes between calls ({_short(a)}, then {_short(b)}): return tensors, "
+            "not Python numbers read from them"
+        )
+
+    # -- replay --
+    def guards_hold(self) -> bool:
+        if self.generation != generation:
+            return False
+        for module, training, entries in self.guards:
+            if module.training is not training:
+                return False
+            for table, name, tensor, array in entries:
+                if table.get(name) is not tensor or tensor._array is not array:
+                    return False
+        return True
+
+    def run(self, inputs: list) -> Any:
+        v = self.values.copy()
+        for where, x in zip(self.inputs, inputs):
+            if len(where) == 2:
+                v[where[0]], v[where[1]] = x, x._array
+            else:
+                v[where[0]] = x
+        for fn, ins, names, outs, release in self.ops:
+            args = [v[i] for i in ins]
+            if names:
+                k = len(ins) - len(names)
+                r = fn(*args[:k], **dict(zip(names, args[k:])))
+            else:
+                r = fn(*args)
+            for i, path in outs:
+                x = r
+                for step in path:
+                    x = x._array if step is None else x[step]
+                v[i] = x
+            for i in release:
+                v[i] = None
+        return _rebuild(self.result, v)
+
+
+def _guard(module: Any) -> tuple:
+    """What a module's replay depends on besides shapes: its mode, and its parameters and
+    buffers (a new tensor or array in their place records the step again)."""
+    d = module.__dict__
+    entries = [
+        (table, name, t, t._array)
+        for table in (d["_parameters"], d["_buffers"])
+        for name, t in table.items()
+        if t is not None
+    ]
+    return (module, module.training, entries)
+
+
+def _indices(spec: tuple) -> list[int]:
+    kind = spec[0]
+    if kind in ("array", "tensor"):
+        return [spec[1]]
+    if kind == "seq":
+        return [i for s in spec[2] for i in _indices(s)]
+    if kind == "dict":
+        return [i for _, s in spec[1] for i in _indices(s)]
+    return []
+
+
+def _rebuild(spec: tuple, v: list) -> Any:
+    kind = spec[0]
+    if kind == "tensor":
+        from .tensor import _constant
+
+        return _constant(v[spec[1]])
+    if kind == "array":
+        return v[spec[1]]
+    if kind == "seq":
+        return spec[1](_rebuild(s, v) for s in spec[2])
+    if kind == "dict":
+        return {k: _rebuild(s, v) for k, s in spec[1]}
+    return spec[1]
+
+
+# ----- pydl.compile ---------------------------------------------------------------------
+def _flatten(value: Any, inputs: list, key: list) -> None:
+    """The arrays and tensors among a step's arguments (in order) and its cache key."""
+    if isinstance(value, np.ndarray):
+        inputs.append(value)
+        key.append(("array", value.shape, value.dtype))
+    elif _is_tensor(value):
+        inputs.append(value)
+        key.append(("tensor", value._array.shape, value._array.dtype, value.requires_grad))
+    elif isinstance(value, (tuple, list)):
+        key.append((type(value), len(value)))
+        for item in value:
+            _flatten(item, inputs, key)
+    elif isinstance(value, dict):
+        key.append((dict, tuple(value)))
+        for item in value.values():
+            _flatten(item, inputs, key)
+    else:
+        try:
+            hash(value)
+            key.append((type(value), value))
+        except TypeError:
+            key.append(("object", id(value)))
+
+
+_modes: tuple = ()  # (tensor._grad_mode, amp._state): thread-local modes a replay depends on
+
+
+def _import_modes() -> tuple:
+    global _modes
+    from .amp import _state
+    from .tensor import _grad_mode
+
+    _modes = (_grad_mode, _state)
+    return _modes
+
+
+class _Recording:
+    """A first recording waiting for its second."""
+
+    def __init__(self, trace: _Trace, inputs: list, result: Any, tries: int) -> None:
+        self.trace, self.inputs, self.result, self.tries = trace, inputs, result, tries
+
+
+class CompiledStep:
+    """A step function under pydl.compile: recorded on its first two calls with each new
+    signature, replayed from then on (Note [Whole-step capture])."""
+
+    _MAX_PLANS = 8  # per signature: guards that keep failing make the step eager
+
+    def __init__(self, fn: Callable, fullgraph: bool) -> None:
+        self._fn = fn
+        self._fullgraph = fullgraph
+        self._plans: dict[tuple, list[_Plan]] = {}
+        self._first: dict[tuple, _Recording] = {}
+        self._eager: dict[tuple, str] = {}  # signature -> why it runs eagerly
+        self.replays = 0  # calls that replayed a recording
+        self.__wrapped__ = fn
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+        self.__doc__ = getattr(fn, "__doc__", None)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if recording is not None:  # inside another step's recording: it records these ops
+            return self._fn(*args, **kwargs)
+        grad_mode, autocast = _modes or _import_modes()
+        inputs: list = []
+        key: list = [grad_mode.enabled, autocast.bf16, backend.active]
+        if args or kwargs:
+            _flatten(args, inputs, key)
+            _flatten(kwargs, inputs, key)
+        sig = tuple(key)
+        if sig in self._eager:
+            return self._fn(*args, **kwargs)
+        for plan in self._plans.get(sig, ()):
+            if plan.guards_hold():
+                self.replays += 1
+                return plan.run(inputs)
+        trace, result = _record(self._fn, args, kwargs)
+        try:
+            self._learn(sig, trace, inputs, result)
+        except _Refused as e:
+            self._give_up(sig, str(e))
+        return result
+
+    def _learn(self, sig: tuple, trace: _Trace, inputs: list, result: Any) -> None:
+        if trace.reason is not None:
+            raise _Refused(trace.reason)
+        first = self._first.pop(sig, None)
+        if first is None or not _same_sequence(first.trace, trace):
+            tries = 1 if first is None else first.tries + 1
+            if tries > _RECORD_TRIES:
+                why = _difference(first.trace, trace)
+                raise _Refused(f"its kernels differ from call to call ({why})")
+            self._first[sig] = _Recording(trace, inputs, result, tries)
+            return
+        plan = _Plan(first.trace, trace, first.inputs, inputs)
+        plan.finish(first.result, result)
+        plans = self._plans.setdefault(sig, [])
+        if len(plans) == self._MAX_PLANS:
+            raise _Refused(f"its modules or parameters changed {self._MAX_PLANS} times")
+        plans.append(plan)
+
+    def _give_up(self, sig: tuple, reason: str) -> None:
+        self._first.pop(sig, None)
+        self._plans.pop(sig, None)
+        self._eager[sig] = reason
+        message = f"pydl.compile: {self.__name__} runs eagerly: {reason}"
+        if self._fullgraph:
+            raise CaptureError(message)
+        warnings.warn(message, stacklevel=3)
+
+    def why_eager(self) -> list[str]:
+        """Why the step runs eagerly, for each signature that does (empty: all replay)."""
+        return list(self._eager.values())
+
+
+def _same_sequence(a: _Trace, b: _Trace) -> bool:
+    return (
+        len(a.calls) == len(b.calls)
+        and all(_equal(x[0], y[0]) for x, y in zip(a.calls, b.calls))
+        and all(m.training is b.modules[k].training for k, m in a.modules.items() if k in b.modules)
+        and a.modules.keys() == b.modules.keys()
+    )
+
+
+def _difference(a: _Trace, b: _Trace) -> str:
+    for k, (x, y) in enumerate(zip(a.calls, b.calls)):
+        if not _equal(x[0], y[0]):
+            return f"call {k + 1} was {_name(x[0])}, then {_name(y[0])}"
+    if len(a.calls) != len(b.calls):
+        return f"{len(a.calls)} calls, then {len(b.calls)}"
+    return "a module changed between train and eval"
+
+
+def compile(  # noqa: A001 - torch.compile's name
+    fn: Callable | None = None,
+    *,
+    fullgraph: bool = False,
+    dynamic: Any = None,
+    backend: Any = None,
+    mode: Any = None,
+    options: Any = None,
+    disable: bool = False,
+) -> Any:
+    """Capture a training step (forward, backward, optimizer step) and replay its kernels
+    on later calls, as torch.compile is used: `step = pydl.compile(step)` or `@pydl.compile`.
+
+    The first two calls with a new signature (shapes and dtypes of the tensor and array
+    arguments, the other arguments' values, grad mode, autocast) run eagerly and are
+    recorded; later calls replay the kernels with no Python per op, bit-identical to
+    eager (Note [Whole-step capture]). A step the capture cannot reproduce runs eagerly
+    with a one-line warning saying why; `fullgraph=True` raises CaptureError instead.
+    Tensors the step returns come back without a graph. dynamic, backend, mode and
+    options are accepted for PyTorch's signature and do nothing; disable=True returns fn.
+    """
+    if fn is None:
+        return lambda f: compile(f, fullgraph=fullgraph, disable=disable)
+    if not callable(fn):
+        raise TypeError(f"pydl.compile expects a function or a module, got {type(fn).__name__}")
+    if disable:
+        return fn
+    return CompiledStep(fn, fullgraph)

@@ -1,0 +1,348 @@
+"""pydl.compile (Note [Whole-step capture]): replays are bit-identical to eager steps, every
+replay really replays, and what the capture cannot reproduce runs eagerly, with its reason."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import pydl
+from pydl import nn, optim
+from pydl.models import GPT
+
+F = nn.functional
+
+
+def _mlp() -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(12, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4)
+    )
+
+
+def _cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 4),
+    )
+
+
+class _Recurrent(nn.Module):
+    def __init__(self, cls: type) -> None:
+        super().__init__()
+        self.rnn, self.head = cls(6, 8), nn.Linear(8, 4)
+
+    def forward(self, x: pydl.Tensor) -> pydl.Tensor:
+        out, _ = self.rnn(x)
+        return self.head(out[-1])
+
+
+class _Gpt(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gpt = GPT(vocab_size=16, d_model=16, n_heads=2, n_layers=1, max_len=8)
+
+    def forward(self, idx: pydl.Tensor) -> pydl.Tensor:
+        return pydl.reshape(self.gpt(idx), (-1, 16))
+
+
+MODELS = {
+    "mlp": (_mlp, lambda r: r.standard_normal((5, 12)), 4),
+    "cnn": (_cnn, lambda r: r.standard_normal((3, 3, 8, 8)), 4),
+    "lstm": (lambda: _Recurrent(nn.LSTM), lambda r: r.standard_normal((5, 3, 6)), 4),
+    "gru": (lambda: _Recurrent(nn.GRU), lambda r: r.standard_normal((5, 3, 6)), 4),
+    "gpt": (_Gpt, lambda r: r.integers(0, 16, (2, 8)), 16),
+}
+OPTIMIZERS = {
+    "sgd": lambda p: optim.SGD(p, lr=0.05),
+    "momentum": lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
+    "adam": lambda p: optim.Adam(p, lr=1e-2),
+    "adamw": lambda p: optim.AdamW(p, lr=1e-2, amsgrad=True),
+}
+
+
+def _setup(model: str, opt: str, seed: int = 0) -> tuple:
+    make, _, _ = MODELS[model]
+    pydl.manual_seed(seed)
+    m = make()
+    o = OPTIMIZERS[opt](m.parameters())
+
+    def step(x: pydl.Tensor, y: pydl.Tensor) -> pydl.Tensor:
+        o.zero_grad()
+        logits = m(x)
+        loss = F.cross_entropy(logits, pydl.reshape(y, (-1,)))
+        loss.backward()
+        o.step()
+        return loss
+
+    return m, o, step
+
+
+def _batches(model: str, n: int, seed: int = 1) -> list:
+    _, draw, classes = MODELS[model]
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        x = draw(rng)
+        x = x.astype(np.float32) if x.dtype.kind == "f" else x
+        rows = x.shape[1] if model in ("lstm", "gru") else x.shape[0]
+        y = rng.integers(0, classes, x.size if model == "gpt" else rows)
+        out.append((pydl.tensor(x), pydl.tensor(y)))
+    return out
+
+
+def _same_state(a: nn.Module, b: nn.Module) -> None:
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        np.testing.assert_array_equal(np.asarray(q), np.asarray(p), err_msg=name)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert (p.grad is None) == (q.grad is None)
+        if p.grad is not None:
+            np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy())
+
+
+@pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_replays_are_bit_identical_to_eager(model: str, opt: str) -> None:
+    m1, _, eager = _setup(model, opt)
+    m2, _, step = _setup(model, opt)
+    compiled = pydl.compile(step, fullgraph=True)
+    for i, (x, y) in enumerate(_batches(model, 6)):
+        want, got = eager(x, y), compiled(x, y)
+        assert got.numpy().tobytes() == want.numpy().tobytes()
+        assert got.requires_grad == (i < 2)  # a replay's result has no graph
+    assert compiled.replays == 4  # the first two calls record
+    _same_state(m1, m2)
+
+
+def test_a_learning_rate_schedule_reaches_the_replay() -> None:
+    m1, o1, eager = _setup("mlp", "adam")
+    m2, o2, step = _setup("mlp", "adam")
+    s1, s2 = (optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.5) for o in (o1, o2))
+    compiled = pydl.compile(step, fullgraph=True)
+    for x, y in _batches("mlp", 5):
+        eager(x, y)
+        compiled(x, y)
+        s1.step()
+        s2.step()
+    assert compiled.replays == 3
+    _same_state(m1, m2)
+
+
+def test_gradient_clipping_and_accumulated_gradients_replay() -> None:
+    """clip_grad_norm_ reads the norm on the host: it is replayed whole; zero_grad keeping
+    the arrays makes backward accumulate into them."""
+    models = []
+    for compile_it in (False, True):
+        pydl.manual_seed(0)
+        m = _mlp()
+        o = optim.SGD(m.parameters(), lr=0.1, momentum=0.5)
+
+        def step(x: pydl.Tensor, y: pydl.Tensor, m: nn.Module = m, o: optim.SGD = o) -> None:
+            o.zero_grad(set_to_none=False)
+            for half in (slice(0, 2), slice(2, None)):
+                F.cross_entropy(m(x[half]), y[half]).backward()
+            nn.utils.clip_grad_norm_(m.parameters(), 0.1)
+            o.step()
+
+        run = pydl.compile(step, fullgraph=True) if compile_it else step
+        for x, y in _batches("mlp", 5):
+            run(x, y)
+        models.append(m)
+    assert run.replays == 3
+    _same_state(*models)
+
+
+def test_batch_norm_counts_replayed_batches_and_eval_records_anew() -> None:
+    m1, _, eager = _setup("cnn", "sgd")
+    m2, _, step = _setup("cnn", "sgd")
+    compiled = pydl.compile(step, fullgraph=True)
+    data = _batches("cnn", 8)
+    for x, y in data[:4]:
+        eager(x, y)
+        compiled(x, y)
+    assert int(m2[1].num_batches_tracked.item()) == 4
+    m1.eval()
+    m2.eval()  # the recorded steps ran in training mode: this one is recorded again
+    for x, y in data[4:]:
+        eager(x, y)
+        compiled(x, y)
+    assert compiled.replays == 2 + 2
+    _same_state(m1, m2)
+
+
+def test_a_replaced_parameter_is_recorded_anew() -> None:
+    m1, _, eager = _setup("mlp", "sgd")
+    m2, _, step = _setup("mlp", "sgd")
+    compiled = pydl.compile(step, fullgraph=True)
+    data = _batches("mlp", 6)
+    for x, y in data[:3]:
+        eager(x, y)
+        compiled(x, y)
+    for m in (m1, m2):  # new arrays: the optimizer's own copies are left behind
+        m[0].bias.data = pydl.zeros(16)
+    for x, y in data[3:]:
+        eager(x, y)
+        compiled(x, y)
+    _same_state(m1, m2)
+    assert compiled.replays == 1 + 1
+
+
+def test_a_new_shape_records_anew() -> None:
+    m1, _, eager = _setup("mlp", "adam")
+    m2, _, step = _setup("mlp", "adam")
+    compiled = pydl.compile(step, fullgraph=True)
+    rng = np.random.default_rng(3)
+    for rows in (5, 5, 5, 7, 7, 7, 5):
+        x = pydl.tensor(rng.standard_normal((rows, 12)).astype(np.float32))
+        y = pydl.tensor(rng.integers(0, 4, rows))
+        assert eager(x, y).item() == compiled(x, y).item()
+    assert compiled.replays == 3
+    _same_state(m1, m2)
+
+
+def test_inference_replays_and_returns_a_tuple() -> None:
+    pydl.manual_seed(0)
+    m = _mlp()
+
+    @pydl.compile(fullgraph=True)
+    def act(x: pydl.Tensor) -> tuple:
+        with pydl.no_grad():
+            out = m(x)
+            return out, {"probs": F.softmax(out, -1)}, 3
+
+    for x, _ in _batches("mlp", 4):
+        out, extra, three = act(x)
+        with pydl.no_grad():
+            want = m(x)
+        np.testing.assert_array_equal(out.numpy(), want.numpy())
+        np.testing.assert_array_equal(extra["probs"].numpy(), F.softmax(want, -1).numpy())
+        assert three == 3
+    assert act.replays == 2
+
+
+def test_the_reference_backend_replays_too() -> None:
+    pydl.set_backend("reference")
+    try:
+        m1, _, eager = _setup("mlp", "adam")
+        m2, _, step = _setup("mlp", "adam")
+        compiled = pydl.compile(step, fullgraph=True)
+        for x, y in _batches("mlp", 4):
+            eager(x, y)
+            compiled(x, y)
+    finally:
+        pydl.set_backend("core")
+    assert compiled.replays == 2
+    _same_state(m1, m2)
+
+
+def _refused(step: object, *args: object, calls: int = 4) -> str:
+    """Run a compiled step that cannot be captured: it warns once and runs eagerly."""
+    compiled = pydl.compile(step)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(calls):
+            compiled(*args)
+    messages = [str(w.message) for w in caught if "pydl.compile" in str(w.message)]
+    assert len(messages) == 1, messages
+    assert compiled.replays == 0
+    assert compiled.why_eager() and compiled.why_eager()[0] in messages[0]
+    return messages[0]
+
+
+def test_a_host_read_runs_eagerly_with_its_reason() -> None:
+    m, o, step = _setup("mlp", "sgd")
+    seen = []
+
+    def logging_step(x: pydl.Tensor, y: pydl.Tensor) -> None:
+        seen.append(step(x, y).item())
+
+    x, y = _batches("mlp", 1)[0]
+    message = _refused(logging_step, x, y)
+    assert "Tensor.item" in message
+    assert len(seen) == 4 and seen[0] != seen[-1]  # every call trained
+
+
+def test_dropout_runs_eagerly_and_names_what_changes() -> None:
+    pydl.manual_seed(0)
+    m = nn.Sequential(nn.Linear(12, 8), nn.Dropout(0.5))
+    x = pydl.tensor(np.ones((4, 12), np.float32))
+    out = []
+    message = _refused(lambda: out.append(m(x).sum()))
+    assert "dropout_forward" in message and "changes between calls" in message
+    assert out[0].item() != out[-1].item()  # each call drew its own mask
+
+
+def test_an_array_made_by_numpy_in_the_step_runs_eagerly() -> None:
+    pydl.manual_seed(0)
+    w = pydl.randn(3, 3, requires_grad=True)
+    x = pydl.tensor(np.ones((3,), np.float32))
+
+    def step() -> None:
+        scale = pydl.Tensor(x.numpy() * 2)  # NumPy arithmetic the recording cannot see
+        (w @ scale).sum().backward()
+
+    message = _refused(step)
+    assert "Tensor.numpy" in message
+
+
+def test_a_step_replacing_an_array_runs_eagerly() -> None:
+    pydl.manual_seed(0)
+    w = pydl.randn(3, 3, requires_grad=True)
+
+    def step() -> None:
+        (w * w).sum().backward()
+        with pydl.no_grad():
+            w.data = w - 0.1 * w.grad  # rebinds w's array: not a kernel the replay could run
+        w.grad = None
+
+    before = w.numpy().copy()
+    message = _refused(step)
+    assert ".data =" in message
+    np.testing.assert_allclose(w.numpy(), before * 0.8**4, rtol=1e-6)
+
+
+def test_fullgraph_raises_capture_error() -> None:
+    m, o, step = _setup("mlp", "sgd")
+    x, y = _batches("mlp", 1)[0]
+    compiled = pydl.compile(lambda: step(x, y).item(), fullgraph=True)
+    with pytest.raises(pydl.CaptureError, match="Tensor.item"):
+        compiled()
+
+
+def test_a_step_whose_kernels_change_every_call_gives_up() -> None:
+    pydl.manual_seed(0)
+    w = pydl.randn(4, 4, requires_grad=True)
+    x = pydl.tensor(np.ones((2, 4), np.float32))
+    calls = [0]
+
+    def step() -> None:
+        calls[0] += 1
+        h = x @ w
+        for _ in range(calls[0]):  # Python control flow the capture cannot see
+            h = pydl.tanh(h)
+        h.sum().backward()
+
+    message = _refused(step, calls=6)
+    assert "differ from call to call" in message
+    assert calls[0] == 6
+
+
+def test_a_returned_graph_refuses() -> None:
+    pydl.manual_seed(0)
+    m = _mlp()
+    x, _ = _batches("mlp", 1)[0]
+    message = _refused(lambda: m(x))
+    assert "graph" in message
+
+
+def test_compile_arguments() -> None:
+    with pytest.raises(TypeError, match="function or a module"):
+        pydl.compile(3)
+    f = lambda: None  # noqa: E731
+    assert pydl.compile(f, disable=True) is f
+    assert pydl.compile(mode="max-autotune")(f).__wrapped__ is f
