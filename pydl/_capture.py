@@ -239,9 +239,10 @@ class _Plan:
         self._array_at: dict[int, np.ndarray] = {}  # value index -> b's array
         self._by_owner: dict[int, list[int]] = {}  # id(memory owner) -> value indices
         self._snapshots = (a.snapshots, b.snapshots)
+        self._numbers: list[tuple[Any, Any, int]] = []  # (in a, in b, index): live results
         self.inputs = [self._input(x) for x in inputs_b]
         self._ops: list[tuple] = []
-        for i, ((_, args_a, kw_a, _), (fb, args_b, kw_b, result)) in enumerate(
+        for i, ((_, args_a, kw_a, result_a), (fb, args_b, kw_b, result)) in enumerate(
             zip(a.calls, b.calls)
         ):
             where = f"{_name(fb)} (call {i + 1} of the step)"
@@ -250,7 +251,7 @@ class _Plan:
             names = tuple(kw_b) if kw_b else ()
             ins += [self._arg(kw_a[k], kw_b[k], f"{where}, argument {k}") for k in names]
             outs: list[tuple[int, tuple]] = []
-            self._results(result, (), outs)
+            self._results(result_a, result, (), outs)
             self._ops.append((fb, tuple(ins), names, tuple(outs)))
         self.generation = generation
         modules = {id(m): m for seen in b.modules.values() for m in seen.modules()}
@@ -299,16 +300,24 @@ class _Plan:
         self._name_array(i, x._array)
         return (t, i)
 
-    def _results(self, value: Any, path: tuple, outs: list) -> None:
+    def _results(self, a: Any, value: Any, path: tuple, outs: list) -> None:
+        """Where call results go (a: the same result in recording a). A number that differs
+        between the recordings (a random stream's offset) is a value too: an argument
+        equal to it in both recordings is taken to be it."""
         if isinstance(value, np.ndarray):
             i = self._slot()
             self._name_array(i, value)
             outs.append((i, path))
         elif isinstance(value, (tuple, list)):
             for k, item in enumerate(value):
-                self._results(item, path + (k,), outs)
+                x = a[k] if isinstance(a, (tuple, list)) and len(a) == len(value) else None
+                self._results(x, item, path + (k,), outs)
         elif _is_tensor(value):
-            self._results(value._array, path + (None,), outs)  # None: the tensor's array
+            self._results(None, value._array, path + (None,), outs)  # None: the tensor's array
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and a != value:
+            i = self._slot()
+            self._numbers.append((a, value, i))
+            outs.append((i, path))
 
     def _op(self, fn: Callable, ins: tuple, out: Any) -> int:
         i = self._slot()
@@ -331,6 +340,9 @@ class _Plan:
             return self._op(_pack, (self._slot(type(b), constant=True), *items), None)
         if a is b or _equal(a, b):
             return self._slot(b, constant=True)
+        for x, y, i in reversed(self._numbers):
+            if _equal(x, a) and _equal(y, b):
+                return i
         if _is_tensor(b):
             raise _Refused(f"{where} is a tensor made during the step")
         raise _Refused(

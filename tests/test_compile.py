@@ -267,14 +267,41 @@ def test_a_host_read_runs_eagerly_with_its_reason() -> None:
     assert len(seen) == 4 and seen[0] != seen[-1]  # every call trained
 
 
-def test_dropout_runs_eagerly_and_names_what_changes() -> None:
+def test_dropout_draws_a_new_mask_on_every_replay() -> None:
+    models, losses, streams = [], [], []
+    for compile_it in (False, True):
+        pydl.manual_seed(0)
+        m = nn.Sequential(nn.Linear(12, 16), nn.Dropout(0.5), nn.Tanh(), nn.Linear(16, 4))
+        o = optim.SGD(m.parameters(), lr=0.1)
+
+        def step(x: pydl.Tensor, y: pydl.Tensor, m: nn.Module = m, o: optim.SGD = o) -> object:
+            o.zero_grad()
+            loss = F.cross_entropy(F.dropout(m(x), 0.25), y)
+            loss.backward()
+            o.step()
+            return loss
+
+        run = pydl.compile(step, fullgraph=True) if compile_it else step
+        losses.append([run(x, y).item() for x, y in _batches("mlp", 6)])
+        models.append(m)
+        streams.append(pydl.get_rng_state().tolist())
+    assert run.replays == 4
+    assert losses[0] == losses[1] and len(set(losses[1])) == 6
+    _same_state(*models)
+    assert streams[0] == streams[1]  # the replays advanced the stream as eager steps do
+
+
+def test_a_python_value_that_changes_runs_eagerly_and_names_it() -> None:
     pydl.manual_seed(0)
-    m = nn.Sequential(nn.Linear(12, 8), nn.Dropout(0.5))
-    x = pydl.tensor(np.ones((4, 12), np.float32))
-    out = []
-    message = _refused(lambda: out.append(m(x).sum()))
-    assert "dropout_forward" in message and "changes between calls" in message
-    assert out[0].item() != out[-1].item()  # each call drew its own mask
+    w = pydl.randn(3, 3, requires_grad=True)
+    calls = [0]
+
+    def step() -> None:
+        calls[0] += 1
+        (w * (1.0 / calls[0])).sum().backward()  # a Python number the replay would freeze
+
+    message = _refused(step)
+    assert "mul_forward" in message and "values that change between calls" in message
 
 
 def test_an_array_made_by_numpy_in_the_step_runs_eagerly() -> None:

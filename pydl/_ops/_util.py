@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _dtypes
+from .. import _capture, _dtypes
 from ..tensor import Tensor, _constant
 from .._dtypes import is_floating
 
@@ -58,7 +58,11 @@ def promoted(*operands: Any, floating: bool = False) -> list[Tensor]:
         if isinstance(x, Tensor):
             out.append(x if x._array.dtype == dtype else _ops_layout().to(x, dtype))
         else:
-            out.append(_constant(np.asarray(getattr(x, "_array", x), dtype=dtype)))
+            src = getattr(x, "_array", x)
+            arr = np.asarray(src, dtype=dtype)
+            if not isinstance(src, np.ndarray):  # from Python numbers: pydl.compile copies it
+                arr = _capture.snapshot(arr)
+            out.append(_constant(arr))
     return out
 
 
