@@ -2,11 +2,14 @@
 (jit + optax), on the standard training workloads, with each one's peak memory.
 
     python benchmarks/peers.py [mlp128 cnn lstm gru gpt] [--rounds N] [--threads N]
-                               [--runtimes pydl,torch,torch_compile,jax] [--alone]
+                               [--runtimes pydl,pydl_compile,torch,torch_compile,jax]
+                               [--alone]
 
 Time ("ms"): in this process, each round runs one step of every runtime in turn (after each
 has compiled and run 3 warm-up rounds); the median per runtime, and pydl's ratio to it (the
-median of the rounds' ratios; * marks the fastest peer). With --alone also each runtime
+median of the rounds' ratios; * marks the fastest peer; in the row of pydl_compile, the
+pydl step under pydl.compile, the ratio is its time over the fastest peer's). With --alone
+also each runtime
 alone, the median of --rounds steps in a fresh process of its own: a thread pool that has
 just run (XLA's, PyTorch's OpenMP) can slow the next runtime's step, so the two differ.
 
@@ -82,16 +85,18 @@ def main() -> None:
         times = _peers.measure(steps, args.rounds, WORKLOADS[name].calls)
         del steps  # a compiled model's memory, before the next workload's
         median = {r: statistics.median(t) for r, t in times.items()}
-        peers = [r for r in median if r != "pydl"]
+        peers = [r for r in median if r in _peers.PEERS]
         fastest = min(peers, key=median.get) if peers else None
         alone_ms = {r: c["ms"] for r, c in children.items() if c.get("ms") is not None}
-        alone_fastest = min((r for r in alone_ms if r != "pydl"), key=alone_ms.get, default=None)
+        alone_peers = [r for r in alone_ms if r in _peers.PEERS]
+        alone_fastest = min(alone_peers, key=alone_ms.get, default=None)
         for i, r in enumerate(runtimes):
             child = children[r]
             cells = [name if i == 0 else "", r]
             if r in times:
                 cells.append(f"{median[r] * 1e3:.4g}")
-                ratios = [p / q for p, q in zip(times.get("pydl", []), times[r])]
+                ours, theirs = (r, fastest) if r == "pydl_compile" else ("pydl", r)
+                ratios = [p / q for p, q in zip(times.get(ours, []), times.get(theirs, []))]
                 mark = "*" if r == fastest else ""
                 cells.append(
                     f"{statistics.median(ratios):.2f}{mark}" if ratios and r != "pydl" else ""
@@ -101,9 +106,10 @@ def main() -> None:
             if args.alone:
                 ms = alone_ms.get(r)
                 cells.append(f"{ms:.4g}" if ms is not None else "-")
-                ok = ms is not None and "pydl" in alone_ms and r != "pydl"
+                ours, theirs = (r, alone_fastest) if r == "pydl_compile" else ("pydl", r)
+                ok = ours in alone_ms and theirs in alone_ms and r != "pydl"
                 mark = "*" if r == alone_fastest else ""
-                cells.append(f"{alone_ms['pydl'] / ms:.2f}{mark}" if ok else "")
+                cells.append(f"{alone_ms[ours] / alone_ms[theirs]:.2f}{mark}" if ok else "")
             if "peak" in child:
                 cells += [f"{child['peak']:.0f}", f"{child['peak'] - child['base']:.0f}"]
                 cells.append(f"{child['build']:.0f}")
@@ -122,7 +128,8 @@ def main() -> None:
     for note in dict.fromkeys(notes):
         print(note)
     print("ms: median step, the runtimes alternated in one process (3 warm-up rounds)")
-    print("pydl/: pydl's step time over the runtime's (* the fastest peer)")
+    print("pydl/: pydl's step time over the runtime's (* the fastest peer); pydl_compile's")
+    print("row: its step time over the fastest peer's")
     if args.alone:
         print(f"alone ms: median of {args.rounds} steps, the runtime alone in a process of its own")
     print("peak: peak RSS during the steps, +: that less the RSS after imports, build: peak RSS")

@@ -35,7 +35,7 @@ from . import _workloads
 from ._workloads import SEQ_B, SEQ_H, SEQ_I, SEQ_T, WORKLOADS, Step
 
 PEERS = ("torch", "torch_compile", "jax")
-RUNTIMES = ("pydl",) + PEERS
+RUNTIMES = ("pydl", "pydl_compile") + PEERS  # pydl_compile: the pydl step under pydl.compile
 PEER_WORKLOADS = ("mlp128", "cnn", "lstm", "gru", "gpt")  # torch_compile's and jax's
 
 _reasons: dict[tuple[str, str], str] = {}  # (runtime, workload) -> why it cannot run
@@ -60,7 +60,22 @@ def build(runtime: str, workload: str) -> Step | None:
     _check(runtime, workload, RUNTIMES)
     if runtime == "pydl":
         return WORKLOADS[workload].build()
+    if runtime == "pydl_compile":
+        return _pydl_compile(workload)
     return build_peer(runtime, workload)
+
+
+def _pydl_compile(workload: str) -> Step | None:
+    """The pydl step under pydl.compile, recorded already (its first two calls); None when
+    it cannot be captured (unavailable says why)."""
+    step = pydl.compile(WORKLOADS[workload].build(), fullgraph=True)
+    try:
+        step()
+        step()
+    except pydl.CaptureError as e:
+        _reasons["pydl_compile", workload] = _one_line(e)
+        return None
+    return step
 
 
 def build_peer(runtime: str, workload: str) -> Step | None:
@@ -100,8 +115,9 @@ def version(runtime: str) -> str:
     """The runtime and its version, e.g. "JAX 0.10.2 (optax 0.2.8)", or that it is absent,
     e.g. "PyTorch not installed"."""
     _check(runtime, None, RUNTIMES)
-    if runtime == "pydl":
-        return f"pydl {pydl.build_info()['version'] or '(in-place build)'}"
+    if runtime in ("pydl", "pydl_compile"):
+        label = "pydl.compile, " if runtime == "pydl_compile" else ""
+        return f"{label}pydl {pydl.build_info()['version'] or '(in-place build)'}"
     if runtime == "jax":
         try:
             import jax
