@@ -4,6 +4,7 @@
                [--resume DIR] [--threads N --backend core|reference --no-progress]
     pydl info
     pydl bench [WORKLOAD ...] [--rounds N --threads N --peers torch,torch_compile,jax]
+               [--compile]
 
 This module parses and checks arguments and prints; what `train` trains lives in
 pydl/_tasks.py (one Task per model), how in pydl/_trainer.py (one loop for all), and what
@@ -131,6 +132,10 @@ def _parser() -> argparse.ArgumentParser:
         "--peers", metavar="LIST", help="comma-separated, of torch, torch_compile (the model "
         "under torch.compile), jax (jit + optax); the last two run mlp128 cnn lstm gru gpt; "
         "a peer not installed is left out (default: torch)"
+    )  # fmt: skip
+    b.add_argument(
+        "--compile", action="store_true", help="time pydl's steps under pydl.compile (their "
+        "kernels recorded, then replayed without Python per op)"
     )  # fmt: skip
     return parser
 
@@ -413,7 +418,8 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     threads = pydl.get_num_threads()
     _peers.set_num_threads(threads)
     print(
-        f"pydl {_version()} | {_threads(threads)} | SIMD {pydl.build_info()['simd']} | "
+        f"pydl {_version()}{' (pydl.compile)' if args.compile else ''} | {_threads(threads)} | "
+        f"SIMD {pydl.build_info()['simd']} | "
         + "".join(f"{_peers.version(p)} | " for p in peers)
         + f"median of {args.rounds} rounds, ms per training step",
         flush=True,
@@ -428,7 +434,11 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     )
     notes: dict[tuple[str, str], list[str]] = {}  # (peer, why) -> the workloads it missed
     for name in names:
-        steps = {"pydl": WORKLOADS[name].build()}
+        step = _peers.build("pydl_compile", name) if args.compile else None
+        if args.compile and step is None:  # the capture refused: the eager step, and why
+            why = str(_peers.unavailable("pydl_compile", name))
+            notes.setdefault(("pydl.compile", why), []).append(name)
+        steps = {"pydl": step or WORKLOADS[name].build()}
         for p in peers:
             step = _peers.build_peer(p, name)  # compiled here, before any timed step
             if step is None:
@@ -449,5 +459,6 @@ def _bench(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             row += f"{'-':>{len(versus) + 2}s}"
         print(f"{row}   {WORKLOADS[name].description}", flush=True)
     for (p, why), missed in notes.items():
-        print(f"{p} not timed on {', '.join(missed)}: {why}")
+        what = "ran eagerly" if p == "pydl.compile" else "not timed"
+        print(f"{p} {what} on {', '.join(missed)}: {why}")
     return 0

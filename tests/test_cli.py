@@ -268,6 +268,22 @@ def test_bench_without_torch_times_pydl_alone(capsys, monkeypatch):
     assert float(row.split()[1]) > 0
 
 
+def test_bench_compile_times_replayed_steps(capsys, monkeypatch):
+    from pydl import _peers
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    built = []
+    real = _peers._pydl_compile
+    monkeypatch.setattr(_peers, "_pydl_compile", lambda name: built.append(real(name)) or built[-1])
+    assert main(["bench", "mlp8", "rl", "--rounds", "2", "--threads", "1", "--compile"]) == 0
+    out = capsys.readouterr().out
+    assert "(pydl.compile)" in out and "ran eagerly" not in out
+    assert len(built) == 2 and all(step.replays >= 5 for step in built)  # 3 warm-up + 2 timed
+    for name in ("mlp8", "rl"):
+        row = next(line for line in out.splitlines() if line.startswith(name))
+        assert float(row.split()[1]) > 0
+
+
 def test_bench_beside_torch(torch, capsys):
     assert main(["bench", "mlp8", "--rounds", "2", "--threads", "1"]) == 0
     out = capsys.readouterr().out
