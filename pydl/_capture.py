@@ -8,7 +8,8 @@ calls it makes. `compile(step)` runs the first two calls of the step eagerly wit
 `backend.active` swapped for a recorder, and from the third call on replays the second
 recording: the same kernels on the same arguments in the same order, without the Python
 of modules, ops and the autograd walk between them. Results are bit-identical to eager
-because the replay is the eager step's own kernel calls.
+because the replay is the eager step's own kernel calls. Two recordings, because what
+differs between them tells a value the step makes from memory that persists.
 
 Each argument of a recorded call is one of:
 - an input: an array or tensor argument of the step (bound anew on every call);
@@ -16,26 +17,39 @@ Each argument of a recorded call is one of:
 - persistent memory: the same array object in both recordings (parameters, optimizer
   state, constants the model caches), or a view of one; passed as it is, so in-place
   kernel writes (the optimizer's) land where eager puts them;
-- a Python value (a scalar, a flag): frozen, and it must be equal in both recordings.
+- a snapshot: an array the step made in Python from Python values alone (zeros for an
+  initial state, a causal mask, a factory's tensor, a number promoted to an array), marked
+  by `snapshot()`; equal in both recordings, and copied anew by each replay;
+- a number a live call returned (below) that differs between the recordings: the random
+  stream's offset, fed to dropout's kernels;
+- a Python value (a scalar, a flag): frozen, so it must be equal in both recordings.
 
 Python side effects are the hard part: a step sets `.grad`, bumps step counts and draws
 random numbers in Python. The engine marks those places with `live(fn, *args)`: the call
-is recorded as a whole and replayed by calling fn again (the optimizer's step, zero_grad,
-gradient accumulation into leaves, gradient clipping, BatchNorm's batch count, copies into
-tensors). The kernels a live call runs are not recorded, since it runs them itself.
+is recorded whole and replayed by calling fn again (the optimizer's step and zero_grad,
+gradient accumulation into leaves, gradient clipping, BatchNorm's batch count, the random
+stream, copies into tensors, the scatter of a sliced tensor's gradient). The kernels a
+live call runs are not recorded: it runs them itself.
 
 What a recording cannot reproduce refuses it, and the step then runs eagerly with a
-one-line warning (`fullgraph=True` raises instead):
+one-line warning (`fullgraph=True` raises CaptureError instead):
 - an array made by NumPy in Python during the step and passed to a kernel;
-- a Python value passed to a kernel that differs between the two recordings (a random
-  stream's offset, a norm read back to scale the gradients);
-- a read of a tensor's value on the host (`item`, `bool`, `tolist`, `numpy`...), since
-  Python may branch on it; hooks; double backward; collectives; a different sequence of
-  kernels in the two recordings three times running.
+- a Python value passed to a kernel that differs between the recordings (a norm read back
+  to scale something, a step count computed in the step);
+- a read of a tensor's value on the host (`item`, `bool`, `tolist`, `numpy`, `repr`), since
+  Python may branch on it; hooks; double backward and autograd.grad; collectives; giving a
+  tensor another array (`.data =`) inside the step; kernels that differ between the
+  recordings three times running (control flow on Python state).
 
-The replay is guarded: a new shape, dtype, grad mode, autocast state or backend records
-anew, as does a module switched between train and eval or a parameter whose array was
-replaced (`model.bfloat16()`); results of a step are returned as tensors without a graph.
+The replay is guarded: a new signature (shapes, dtypes and requires_grad of the tensor
+arguments, the other arguments' values, grad mode, autocast, backend) records anew, as do
+a module switched between train and eval, a parameter or buffer replaced in its module,
+and a tensor given another array anywhere (`rebound()`: `.data =`, `model.bfloat16()`).
+Memory: each value is released after its last use, so the core's buffer pool hands its
+block to the next op, as eager's reference counts do. The replay still calls each kernel
+through its pybind11 binding (1-3 us a call); a replay from C++ needs a by-pointer call
+form for each kernel, and fusing across ops needs new kernels (see the closing note of
+issue 21).
 """
 
 from __future__ import annotations
@@ -43,11 +57,12 @@ from __future__ import annotations
 import threading
 import types
 import warnings
+import weakref
 from typing import Any, Callable
 
 import numpy as np
 
-from . import backend
+from . import _core, backend
 
 #: The trace being recorded, or None. The engine's hooks below read it.
 recording: _Trace | None = None
@@ -167,9 +182,45 @@ def _record(step: Callable, args: tuple, kwargs: dict) -> tuple[_Trace, Any]:
             result = step(*args, **kwargs)
         finally:
             recording, backend.active = None, trace.real
+            trace.proxy = None  # no cycle: the recorded arrays go as soon as the trace does
     if generation != before and trace.reason is None:
         trace.reason = "the step gives a tensor another array (.data =, a dtype change)"
     return trace, result
+
+
+class _Weak:
+    """An array of a first recording, kept without keeping it alive (a recording of a big
+    step holds every activation): what _Plan asks of it. `array()` is the array while it
+    lives, which is what a persistent one does."""
+
+    __slots__ = ("array", "owner", "layout", "snapshot")
+
+    def __init__(self, a: np.ndarray, snapshots: dict) -> None:
+        owner = _owner(a)
+        self.array, self.owner = weakref.ref(a), weakref.ref(owner)
+        self.layout = (_address(a), a.shape, a.strides)
+        self.snapshot = owner.copy() if id(owner) in snapshots else None
+
+
+def _weakened(value: Any, snapshots: dict) -> Any:
+    if isinstance(value, np.ndarray):
+        return _Weak(value, snapshots)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_weakened(x, snapshots) for x in value)
+    if isinstance(value, dict):
+        return {k: _weakened(x, snapshots) for k, x in value.items()}
+    return value
+
+
+def _weaken(trace: _Trace) -> None:
+    """The trace as a first recording: its arrays as _Weak (tensors, which persist or are
+    small results, stay)."""
+    s = trace.snapshots
+    trace.calls = [
+        (fn, _weakened(args, s), _weakened(kwargs, s), _weakened(result, s))
+        for fn, args, kwargs, result in trace.calls
+    ]
+    trace.snapshots = {}
 
 
 # ----- the plan -------------------------------------------------------------------------
@@ -232,13 +283,13 @@ class _Plan:
     indices to release after it). Releasing each intermediate after its last use hands its
     buffer back to the core's pool for the ops after it, as eager's reference counts do."""
 
-    def __init__(self, a: _Trace, b: _Trace, inputs_a: list, inputs_b: list) -> None:
+    def __init__(self, a: _Trace, b: _Trace, inputs_b: list) -> None:
         self.values: list[Any] = []  # constants in place; inputs and results per call
         self._constant: set[int] = set()
         self._known: dict[int, int] = {}  # id(array or input tensor of b) -> value index
         self._array_at: dict[int, np.ndarray] = {}  # value index -> b's array
         self._by_owner: dict[int, list[int]] = {}  # id(memory owner) -> value indices
-        self._snapshots = (a.snapshots, b.snapshots)
+        self._snapshots = b.snapshots
         self._numbers: list[tuple[Any, Any, int]] = []  # (in a, in b, index): live results
         self.inputs = [self._input(x) for x in inputs_b]
         self._ops: list[tuple] = []
@@ -351,31 +402,36 @@ class _Plan:
         )
 
     def _array(self, a: Any, b: np.ndarray, where: str) -> int:
+        """The value index of array b (a: the same argument in recording a, a _Weak)."""
         i = self._known.get(id(b))
         if i is not None:
             return i
-        if a is b:  # the same memory on every call: a parameter, an optimizer's state
+        if isinstance(a, np.ndarray):  # in the first call's result, which stays alive
+            a = _Weak(a, {})
+        elif not isinstance(a, _Weak):
+            a = None
+        if a is not None and a.array() is b:  # the same memory on every call: a parameter
             return self._slot(b, constant=True)
         for i in reversed(self._by_owner.get(id(_owner(b)), ())):
             offset = _address(b) - _address(self._array_at[i])
             if offset >= 0:  # a view of a value the step made, or of an input
                 spec = self._slot((offset, b.shape, b.strides, b.dtype), constant=True)
                 return self._op(_view, (i, spec), b)
-        if id(_owner(b)) in self._snapshots[1]:
+        if id(_owner(b)) in self._snapshots:
             return self._snapshot(a, b, where)
-        if isinstance(a, np.ndarray) and _owner(a) is _owner(b) and (
-            a.shape, a.strides, _address(a)) == (b.shape, b.strides, _address(b)):  # fmt: skip
+        if a is not None and a.owner() is _owner(b) and a.layout == (
+            _address(b), b.shape, b.strides):  # fmt: skip
             return self._slot(b, constant=True)  # a view of persistent memory, made anew
         raise _Refused(
             f"{where} (an array of shape {b.shape}, {b.dtype}) was made outside the kernels "
             "during the step (by NumPy in Python)"
         )
 
-    def _snapshot(self, a: Any, b: np.ndarray, where: str) -> int:
+    def _snapshot(self, a: _Weak | None, b: np.ndarray, where: str) -> int:
         """b, or a view of an array given to snapshot(): a copy of the recorded values."""
         made = _owner(b)
-        other = _owner(a) if isinstance(a, np.ndarray) else None
-        if other is None or id(other) not in self._snapshots[0] or not (
+        other = None if a is None else a.snapshot
+        if other is None or not (
             other.dtype == made.dtype and np.array_equal(other, made, equal_nan=True)):  # fmt: skip
             raise _Refused(
                 f"{where} (an array of shape {b.shape}, {b.dtype}) was made in Python from "
@@ -526,8 +582,8 @@ def _import_modes() -> tuple:
 class _Recording:
     """A first recording waiting for its second."""
 
-    def __init__(self, trace: _Trace, inputs: list, result: Any, tries: int) -> None:
-        self.trace, self.inputs, self.result, self.tries = trace, inputs, result, tries
+    def __init__(self, trace: _Trace, result: Any, tries: int) -> None:
+        self.trace, self.result, self.tries = trace, result, tries
 
 
 class CompiledStep:
@@ -579,10 +635,13 @@ class CompiledStep:
             if tries > _RECORD_TRIES:
                 why = _difference(first.trace, trace)
                 raise _Refused(f"its kernels differ from call to call ({why})")
-            self._first[sig] = _Recording(trace, inputs, result, tries)
+            _weaken(trace)
+            self._first[sig] = _Recording(trace, result, tries)
             return
-        plan = _Plan(first.trace, trace, first.inputs, inputs)
+        plan = _Plan(first.trace, trace, inputs)
         plan.finish(first.result, result)
+        del first, trace  # the recordings' arrays, then the pool's blocks that held them
+        _core.empty_cache()
         plans = self._plans.setdefault(sig, [])
         if len(plans) == self._MAX_PLANS:
             raise _Refused(f"its modules or parameters changed {self._MAX_PLANS} times")
