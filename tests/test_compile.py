@@ -119,6 +119,82 @@ def test_replays_are_bit_identical_to_eager(model: str, opt: str) -> None:
     _same_state(m1, m2)
 
 
+class _Transformer(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(20, 16)
+        self.enc = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.1, batch_first=True)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x: pydl.Tensor) -> pydl.Tensor:
+        return self.head(self.enc(self.emb(x)).mean(1))
+
+
+class _StackedLstm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(6, 8, num_layers=2, dropout=0.2, bidirectional=True)
+        self.head = nn.Linear(16, 5)
+
+    def forward(self, x: pydl.Tensor) -> pydl.Tensor:
+        out, _ = self.rnn(x)
+        return self.head(out[-1])
+
+
+class _Conv1d(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(3, 4, 3, padding=1)
+        self.gn, self.bn = nn.GroupNorm(2, 4), nn.BatchNorm1d(4)
+        self.up = nn.ConvTranspose1d(4, 2, 4, stride=2, padding=1)
+        self.head = nn.Linear(2 * 16, 5)
+
+    def forward(self, x: pydl.Tensor) -> pydl.Tensor:
+        return self.head(self.up(F.gelu(self.bn(self.gn(self.conv(x))))).flatten(1))
+
+
+AUTOCAST_MODELS = {
+    "transformer": (_Transformer, lambda r: r.integers(0, 20, (3, 7))),
+    "stacked_lstm": (_StackedLstm, lambda r: r.standard_normal((4, 3, 6)).astype(np.float32)),
+    "conv1d": (_Conv1d, lambda r: r.standard_normal((3, 3, 8)).astype(np.float32)),
+}
+
+
+@pytest.mark.parametrize("model", sorted(AUTOCAST_MODELS))
+def test_dropout_autocast_clipping_and_a_schedule_replay_bit_identically(model: str) -> None:
+    """Dropout masks, bf16 autocast, clip_grad_norm_ and a cosine schedule, on layers whose
+    ops copy (multi-head attention's head reshapes) and mask (causal states, padding)."""
+    make, draw = AUTOCAST_MODELS[model]
+    runs = []
+    for compile_it in (False, True):
+        pydl.manual_seed(0)
+        m = make()
+        o = optim.AdamW(m.parameters(), lr=1e-2)
+        schedule = optim.lr_scheduler.CosineAnnealingLR(o, 10)
+
+        def step(x: pydl.Tensor, y: pydl.Tensor, m: nn.Module = m, o: optim.AdamW = o) -> object:
+            o.zero_grad()
+            with pydl.autocast("cpu", dtype=pydl.bfloat16):
+                loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+            o.step()
+            return loss
+
+        run = pydl.compile(step, fullgraph=True) if compile_it else step
+        rng = np.random.default_rng(1)
+        losses = []
+        for _ in range(6):
+            x, y = pydl.tensor(draw(rng)), pydl.tensor(rng.integers(0, 5, 3))
+            losses.append(run(x, y).item())
+            schedule.step()
+        runs.append((losses, m, pydl.get_rng_state().tolist()))
+    assert run.replays == 4
+    assert runs[0][0] == runs[1][0]
+    assert runs[0][2] == runs[1][2]
+    _same_state(runs[0][1], runs[1][1])
+
+
 def test_a_learning_rate_schedule_reaches_the_replay() -> None:
     m1, o1, eager = _setup("mlp", "adam")
     m2, o2, step = _setup("mlp", "adam")

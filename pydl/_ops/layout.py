@@ -57,8 +57,8 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     try:
         y = np.reshape(x._array, shape, copy=False)
     except ValueError:
-        try:
-            y = x._array.reshape(shape)  # a strided input no view can express: copy
+        try:  # a strided input no view can express: the core's strided copy, then a view
+            y = _b.active.contiguous_forward(x._array).reshape(shape)
         except ValueError:
             raise ValueError(
                 f"cannot reshape a tensor of shape {x.shape} ({x._array.size} elements) "
@@ -145,7 +145,11 @@ def contiguous(x: Tensor) -> Tensor:
 def clone(x: Tensor) -> Tensor:
     """A copy of x in new memory (C-contiguous); the gradient passes through."""
     x = as_tensor(x)
-    return record(np.array(x._array, order="C", copy=True), (x,), _pass_backward, reads=False)
+    return record(_capture.live(_copy, x._array), (x,), _pass_backward, reads=False)
+
+
+def _copy(a: np.ndarray) -> np.ndarray:
+    return np.array(a, order="C", copy=True)
 
 
 @op(kernels=(), aliases=("swapdims",), method=True, toplevel=True)
