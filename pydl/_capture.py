@@ -44,7 +44,9 @@ one-line warning (`fullgraph=True` raises CaptureError instead):
 The replay is guarded: a new signature (shapes, dtypes and requires_grad of the tensor
 arguments, the other arguments' values, grad mode, autocast, backend) records anew, as do
 a module switched between train and eval, a parameter or buffer replaced in its module,
-and a tensor given another array anywhere (`rebound()`: `.data =`, `model.bfloat16()`).
+and a tensor given another array anywhere or a new random seed (`changed()`: `.data =`,
+`model.bfloat16()`, `manual_seed`), and so do other objects in the step's closure or
+globals (another fold's model).
 Memory: each value is released after its last use, so the core's buffer pool hands its
 block to the next op, as eager's reference counts do. The replay still calls each kernel
 through its pybind11 binding (1-3 us a call); a replay from C++ needs a by-pointer call
@@ -54,6 +56,7 @@ issue 21).
 
 from __future__ import annotations
 
+import functools
 import threading
 import types
 import warnings
@@ -68,7 +71,8 @@ from . import _core, backend
 recording: _Trace | None = None
 _record_lock = threading.Lock()  # one recording at a time: backend.active is process-wide
 _RECORD_TRIES = 3  # recordings whose kernel sequences differ before giving up
-generation = 0  # counts rebound(): a plan replays only in the generation it was made in
+generation = 0  # counts changed(): a plan replays only in the generation it was made in
+_recorder_thread: int | None = None  # the thread inside _record (live calls included)
 
 
 class CaptureError(RuntimeError):
@@ -76,13 +80,33 @@ class CaptureError(RuntimeError):
 
 
 # ----- hooks the engine calls -----------------------------------------------------------
-def live(fn: Callable, *args: Any) -> Any:
-    """fn(*args). While a step is recorded, the call is recorded whole, to be replayed by
-    calling fn again: for Python that changes state besides kernel outputs."""
+def live(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """fn(*args, **kwargs). While a step is recorded, the call is recorded whole, to be
+    replayed by calling fn again: for Python that changes state besides kernel outputs."""
     trace = recording
     if trace is None or trace.thread != threading.get_ident():
-        return fn(*args)
-    return trace.call(fn, args, None)
+        return fn(*args, **kwargs)
+    return trace.call(fn, args, kwargs or None)
+
+
+def replayed_whole(method: Callable) -> Callable:
+    """A method that changes state in Python (a scheduler's step): under pydl.compile's
+    recording it is a live call of the undecorated method, which the replay repeats."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if here():
+            return live(method.__get__(self), *args, **kwargs)
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def here() -> bool:
+    """Whether the calling thread is recording a step: the test of the hooks that call
+    live() on themselves (another thread's recording must leave them alone)."""
+    trace = recording
+    return trace is not None and trace.thread == threading.get_ident()
 
 
 def snapshot(array: np.ndarray) -> np.ndarray:
@@ -91,14 +115,15 @@ def snapshot(array: np.ndarray) -> np.ndarray:
     and the two recordings must agree on them."""
     trace = recording
     if trace is not None and trace.thread == threading.get_ident():
-        made = _owner(array)
-        trace.snapshots[id(made)] = made
+        made = _owner(array)  # its values now: the step may write into it later
+        trace.snapshots[id(made)] = (made, made.copy())
     return array
 
 
-def rebound() -> None:
-    """A tensor now holds another array (`.data =`, a module's dtype change): the recorded
-    steps may hold the old one, so each records again before its next replay."""
+def changed() -> None:
+    """State a replay depends on changed outside the kernels: a tensor now holds another
+    array (`.data =`, a module's dtype change), the random seed was set. The recorded steps
+    may hold the old state, so each records again before its next replay."""
     global generation
     generation += 1
 
@@ -136,7 +161,7 @@ class _Trace:
         self.thread = threading.get_ident()
         self.calls: list[tuple[Callable, tuple, dict | None, Any]] = []
         self.modules: dict[int, Any] = {}
-        self.snapshots: dict[int, np.ndarray] = {}  # id -> array passed to snapshot()
+        self.snapshots: dict[int, tuple] = {}  # id -> (array given to snapshot(), its values)
         self.reason: str | None = None
         self.proxy = _Recorder(self)
 
@@ -173,18 +198,22 @@ class _Recorder:
 
 
 def _record(step: Callable, args: tuple, kwargs: dict) -> tuple[_Trace, Any]:
-    global recording
+    global recording, _recorder_thread
     with _record_lock:
         trace = _Trace(backend.active)
         before = generation
         recording, backend.active = trace, trace.proxy
+        _recorder_thread = trace.thread
         try:
             result = step(*args, **kwargs)
         finally:
-            recording, backend.active = None, trace.real
+            recording, backend.active, _recorder_thread = None, trace.real, None
             trace.proxy = None  # no cycle: the recorded arrays go as soon as the trace does
     if generation != before and trace.reason is None:
-        trace.reason = "the step gives a tensor another array (.data =, a dtype change)"
+        trace.reason = (
+            "the step changes state a replay could not see (a tensor given another array by "
+            "`.data =` or a dtype change, the random seed)"
+        )
     return trace, result
 
 
@@ -199,7 +228,8 @@ class _Weak:
         owner = _owner(a)
         self.array, self.owner = weakref.ref(a), weakref.ref(owner)
         self.layout = (_address(a), a.shape, a.strides)
-        self.snapshot = owner.copy() if id(owner) in snapshots else None
+        made = snapshots.get(id(owner))
+        self.snapshot = None if made is None else made[1]
 
 
 def _weakened(value: Any, snapshots: dict) -> Any:
@@ -248,7 +278,7 @@ def _view(base: np.ndarray, spec: tuple) -> np.ndarray:
 
 
 def _pack(kind: type, *items: Any) -> Any:
-    return kind(items)
+    return kind._make(items) if hasattr(kind, "_make") else kind(items)  # a namedtuple too
 
 
 def _name(fn: Callable) -> str:
@@ -283,7 +313,7 @@ class _Plan:
     indices to release after it). Releasing each intermediate after its last use hands its
     buffer back to the core's pool for the ops after it, as eager's reference counts do."""
 
-    def __init__(self, a: _Trace, b: _Trace, inputs_b: list) -> None:
+    def __init__(self, fn: Callable, a: _Trace, b: _Trace, inputs_b: list) -> None:
         self.values: list[Any] = []  # constants in place; inputs and results per call
         self._constant: set[int] = set()
         self._known: dict[int, int] = {}  # id(array or input tensor of b) -> value index
@@ -307,6 +337,10 @@ class _Plan:
         self.generation = generation
         modules = {id(m): m for seen in b.modules.values() for m in seen.modules()}
         self.guards = [_guard(m) for m in modules.values()]  # Sequential calls its own
+        from .tensor import _LEAF_HOOKS, _NODE_HOOKS, _POST_ACCUMULATE_HOOKS
+
+        self.hooks = (_NODE_HOOKS, _LEAF_HOOKS, _POST_ACCUMULATE_HOOKS)  # empty when recorded
+        self.cells, self.names = _free_variables(fn)
 
     def finish(self, result_a: Any, result_b: Any) -> None:
         """What the step returns, then when each value dies."""
@@ -363,6 +397,9 @@ class _Plan:
             for k, item in enumerate(value):
                 x = a[k] if isinstance(a, (tuple, list)) and len(a) == len(value) else None
                 self._results(x, item, path + (k,), outs)
+        elif isinstance(value, dict):
+            for k, item in value.items():
+                self._results(a.get(k) if isinstance(a, dict) else None, item, path + (k,), outs)
         elif _is_tensor(value):
             self._results(None, value._array, path + (None,), outs)  # None: the tensor's array
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and a != value:
@@ -428,22 +465,22 @@ class _Plan:
         )
 
     def _snapshot(self, a: _Weak | None, b: np.ndarray, where: str) -> int:
-        """b, or a view of an array given to snapshot(): a copy of the recorded values."""
-        made = _owner(b)
+        """b, or a view of an array given to snapshot(): a copy of its values then."""
+        made, values = self._snapshots[id(_owner(b))]
         other = None if a is None else a.snapshot
-        if other is None or not (
-            other.dtype == made.dtype and np.array_equal(other, made, equal_nan=True)):  # fmt: skip
+        same = other is not None and other.dtype == values.dtype
+        if not (same and np.array_equal(other, values, equal_nan=True)):
             raise _Refused(
                 f"{where} (an array of shape {b.shape}, {b.dtype}) was made in Python from "
                 "values that change between calls"
             )
-        self._op(np.array, (self._slot(made.copy(), constant=True),), made)
+        self._op(np.array, (self._slot(values, constant=True),), made)
         return self._array(a, b, where)
 
     def _returned(self, a: Any, b: Any, where: str) -> tuple:
         """How to rebuild the step's result b from the values (a: the first recording's)."""
         if isinstance(b, np.ndarray):
-            return ("array", self._array(a, b, where))
+            return ("value", self._array(a, b, where))
         if _is_tensor(b):
             node = b._ctx
             if node is not None and node.backward is not None:
@@ -462,6 +499,9 @@ class _Plan:
             return ("dict", [(k, self._returned(a[k], b[k], f"{where}[{k!r}]")) for k in b])
         if a is b or _equal(a, b):
             return ("const", b)
+        for x, y, i in reversed(self._numbers):  # a number a live call returned
+            if _equal(x, a) and _equal(y, b):
+                return ("value", i)
         raise _Refused(
             f"{where} changes between calls ({_short(a)}, then {_short(b)}): return tensors, "
             "not Python numbers read from them"
@@ -469,15 +509,15 @@ class _Plan:
 
     # -- replay --
     def guards_hold(self) -> bool:
-        if self.generation != generation:
+        if self.generation != generation or any(len(h) for h in self.hooks):
             return False
-        for module, training, entries in self.guards:
-            if module.training is not training:
+        for cell, value in self.cells:
+            if cell.cell_contents is not value:
                 return False
-            for table, name, tensor, array in entries:
-                if table.get(name) is not tensor or tensor._array is not array:
-                    return False
-        return True
+        for names, name, value in self.names:
+            if names.get(name, _MISSING) is not value:
+                return False
+        return all(_module_holds(guard) for guard in self.guards)
 
     def run(self, inputs: list) -> Any:
         v = self.values.copy()
@@ -503,22 +543,61 @@ class _Plan:
         return _rebuild(self.result, v)
 
 
+_MISSING = object()
+_SETTINGS = (bool, int, float, str, type(None))
+_HOOKS = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks", "_backward_pre_hooks")
+
+
 def _guard(module: Any) -> tuple:
-    """What a module's replay depends on besides shapes: its mode, and its parameters and
-    buffers (a new tensor or array in their place records the step again)."""
+    """What a module's replay depends on besides shapes: its settings (the scalar
+    attributes: training, a dropout's p, a norm's momentum), no hooks, the same submodules,
+    parameters and buffers, and the same array and requires_grad in each tensor."""
     d = module.__dict__
-    entries = [
-        (table, name, t, t._array)
-        for table in (d["_parameters"], d["_buffers"])
-        for name, t in table.items()
-        if t is not None
-    ]
-    return (module, module.training, entries)
+    settings = [(k, v) for k, v in d.items() if not k.startswith("_") and type(v) in _SETTINGS]
+    tables = (d["_modules"], d["_parameters"], d["_buffers"])
+    members = [(table, name, m) for table in tables for name, m in table.items()]
+    tensors = [(t, t._array, t.requires_grad) for table in tables[1:] for t in table.values()
+               if t is not None]  # fmt: skip
+    return (d, settings, members, tensors)
+
+
+def _module_holds(guard: tuple) -> bool:
+    d, settings, members, tensors = guard
+    for name, value in settings:
+        now = d.get(name, _MISSING)
+        if now is not value and now != value:
+            return False
+    for name in _HOOKS:
+        if d[name]:
+            return False
+    for table, name, member in members:
+        if table.get(name, _MISSING) is not member:
+            return False
+    for t, array, requires_grad in tensors:
+        if t._array is not array or t.requires_grad is not requires_grad:
+            return False
+    return True
+
+
+def _free_variables(fn: Any) -> tuple[list, list]:
+    """(closure cells with their contents, (globals, name, value) for the global names the
+    step's code reads): a step that closes over another model or optimizer than the one
+    recorded (a new fold's) records again."""
+    code, cells = getattr(fn, "__code__", None), []
+    if code is None:
+        return [], []
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            cells.append((cell, cell.cell_contents))
+        except ValueError:  # not yet assigned
+            pass
+    names = fn.__globals__
+    return cells, [(names, n, names[n]) for n in code.co_names if n in names]
 
 
 def _indices(spec: tuple) -> list[int]:
     kind = spec[0]
-    if kind in ("array", "tensor"):
+    if kind in ("value", "tensor"):
         return [spec[1]]
     if kind == "seq":
         return [i for s in spec[2] for i in _indices(s)]
@@ -533,10 +612,10 @@ def _rebuild(spec: tuple, v: list) -> Any:
         from .tensor import _constant
 
         return _constant(v[spec[1]])
-    if kind == "array":
+    if kind == "value":
         return v[spec[1]]
     if kind == "seq":
-        return spec[1](_rebuild(s, v) for s in spec[2])
+        return _pack(spec[1], *(_rebuild(s, v) for s in spec[2]))
     if kind == "dict":
         return {k: _rebuild(s, v) for k, s in spec[1]}
     return spec[1]
@@ -547,10 +626,11 @@ def _flatten(value: Any, inputs: list, key: list) -> None:
     """The arrays and tensors among a step's arguments (in order) and its cache key."""
     if isinstance(value, np.ndarray):
         inputs.append(value)
-        key.append(("array", value.shape, value.dtype))
+        key.append(("array", value.shape, value.strides, value.dtype))
     elif _is_tensor(value):
         inputs.append(value)
-        key.append(("tensor", value._array.shape, value._array.dtype, value.requires_grad))
+        a = value._array
+        key.append(("tensor", a.shape, a.strides, a.dtype, value.requires_grad))
     elif isinstance(value, (tuple, list)):
         key.append((type(value), len(value)))
         for item in value:
@@ -590,7 +670,9 @@ class CompiledStep:
     """A step function under pydl.compile: recorded on its first two calls with each new
     signature, replayed from then on (Note [Whole-step capture])."""
 
-    _MAX_PLANS = 8  # per signature: guards that keep failing make the step eager
+    _MAX_PLANS = 8  # kept per signature (train and eval, say), the oldest dropped first
+    _RECORDINGS = 8  # after this many recordings of a signature, it gives up if recording
+    # took more than half its calls (what it reads changes on every call)
 
     def __init__(self, fn: Callable, fullgraph: bool) -> None:
         self._fn = fn
@@ -598,27 +680,38 @@ class CompiledStep:
         self._plans: dict[tuple, list[_Plan]] = {}
         self._first: dict[tuple, _Recording] = {}
         self._eager: dict[tuple, str] = {}  # signature -> why it runs eagerly
+        self._counts: dict[tuple, list[int]] = {}  # signature -> [calls, recordings]
         self.replays = 0  # calls that replayed a recording
         self.__wrapped__ = fn
         self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if recording is not None:  # inside another step's recording: it records these ops
-            return self._fn(*args, **kwargs)
+        if _recorder_thread == threading.get_ident():  # inside a recording (or a live call
+            return self._fn(*args, **kwargs)  # of one): the recording has these ops
         grad_mode, autocast = _modes or _import_modes()
         inputs: list = []
         key: list = [grad_mode.enabled, autocast.bf16, backend.active]
         if args or kwargs:
             _flatten(args, inputs, key)
             _flatten(kwargs, inputs, key)
+            if len(inputs) > 1:  # which inputs share memory: the recording's views assume it
+                owners = [id(_owner(x if isinstance(x, np.ndarray) else x._array)) for x in inputs]
+                key.append(tuple(owners.index(o) for o in owners))
         sig = tuple(key)
         if sig in self._eager:
             return self._fn(*args, **kwargs)
+        counts = self._counts.get(sig) or self._counts.setdefault(sig, [0, 0])
+        counts[0] += 1
         for plan in self._plans.get(sig, ()):
             if plan.guards_hold():
                 self.replays += 1
                 return plan.run(inputs)
+        counts[1] += 1
+        if counts[1] > self._RECORDINGS and 2 * counts[1] > counts[0]:
+            why = "what it reads (modules, parameters, closure variables) keeps changing"
+            self._give_up(sig, f"it was recorded {counts[1]} times in {counts[0]} calls: {why}")
+            return self._fn(*args, **kwargs)
         trace, result = _record(self._fn, args, kwargs)
         try:
             self._learn(sig, trace, inputs, result)
@@ -638,14 +731,17 @@ class CompiledStep:
             _weaken(trace)
             self._first[sig] = _Recording(trace, result, tries)
             return
-        plan = _Plan(first.trace, trace, inputs)
-        plan.finish(first.result, result)
+        try:
+            plan = _Plan(self._fn, first.trace, trace, inputs)
+            plan.finish(first.result, result)
+        except _Refused:
+            raise
+        except Exception as e:  # noqa: BLE001 - a recording the plan cannot read: eager is safe
+            raise _Refused(f"its recording could not be planned ({type(e).__name__}: {e})") from e
         del first, trace  # the recordings' arrays, then the pool's blocks that held them
         _core.empty_cache()
-        plans = self._plans.setdefault(sig, [])
-        if len(plans) == self._MAX_PLANS:
-            raise _Refused(f"its modules or parameters changed {self._MAX_PLANS} times")
-        plans.append(plan)
+        plans = [p for p in self._plans.get(sig, ()) if p.generation == generation]
+        self._plans[sig] = plans[-(self._MAX_PLANS - 1) :] + [plan]
 
     def _give_up(self, sig: tuple, reason: str) -> None:
         self._first.pop(sig, None)
@@ -664,7 +760,10 @@ class CompiledStep:
 def _same_sequence(a: _Trace, b: _Trace) -> bool:
     return (
         len(a.calls) == len(b.calls)
-        and all(_equal(x[0], y[0]) for x, y in zip(a.calls, b.calls))
+        and all(
+            _equal(x[0], y[0]) and len(x[1]) == len(y[1]) and list(x[2] or ()) == list(y[2] or ())
+            for x, y in zip(a.calls, b.calls)
+        )
         and all(m.training is b.modules[k].training for k, m in a.modules.items() if k in b.modules)
         and a.modules.keys() == b.modules.keys()
     )

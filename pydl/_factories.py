@@ -63,10 +63,13 @@ def _check_numel(fn: str, shape: tuple[int, ...]) -> None:
         raise ValueError(f"{fn}(): size {shape} has {n} elements: too big to allocate")
 
 
-def _finish(arr: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
-    """The new leaf over arr, once the device is checked."""
+def _finish(arr: np.ndarray, device: Any, requires_grad: bool, drawn: bool = False) -> Tensor:
+    """The new leaf over arr, once the device is checked. Values made from the arguments
+    alone are a snapshot (pydl.compile replays a copy); random draws are not."""
     as_device(device)
-    arr = _capture.snapshot(np.asarray(arr, order="C"))  # pydl.compile copies its values
+    arr = np.asarray(arr, order="C")
+    if not drawn:
+        arr = _capture.snapshot(arr)
     t = _constant(arr)  # as is: Tensor() would widen int32 to int64
     return t.requires_grad_(True) if requires_grad else t
 
@@ -147,13 +150,13 @@ def full(
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """U[0, 1) draws from pydl's seeded generator, of shape `size`."""
     dt = _float_dtype(dtype_arg(dtype, "rand") or DEFAULT_DTYPE, "rand")
-    return _finish(_draw(_size(size, "rand"), dt, normal=False), device, requires_grad)
+    return _finish(_draw(_size(size, "rand"), dt, normal=False), device, requires_grad, drawn=True)
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal draws from pydl's seeded generator, of shape `size`."""
     dt = _float_dtype(dtype_arg(dtype, "randn") or DEFAULT_DTYPE, "randn")
-    return _finish(_draw(_size(size, "randn"), dt, normal=True), device, requires_grad)
+    return _finish(_draw(_size(size, "randn"), dt, normal=True), device, requires_grad, drawn=True)
 
 
 def _like(input: Any, dtype: Any, fn: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -207,7 +210,7 @@ def rand_like(
     """U[0, 1) draws of input's shape and (unless given) dtype, which must be floating."""
     shape, dt = _like(input, dtype, "rand_like")
     arr = _draw(shape, _float_dtype(dt, "rand_like"), normal=False)
-    return _finish(arr, device, requires_grad)
+    return _finish(arr, device, requires_grad, drawn=True)
 
 
 def randn_like(
@@ -217,7 +220,7 @@ def randn_like(
     floating."""
     shape, dt = _like(input, dtype, "randn_like")
     arr = _draw(shape, _float_dtype(dt, "randn_like"), normal=True)
-    return _finish(arr, device, requires_grad)
+    return _finish(arr, device, requires_grad, drawn=True)
 
 
 def _int(x: Any, fn: str, arg: str) -> int:
@@ -393,7 +396,7 @@ def randint(
     lo, hi = _bounds(low, high, "randint")
     dt = dtype_arg(dtype, "randint") or np.dtype(np.int64)
     draws = _int_draws(lo, hi, _size(tuple(size), "randint"))
-    return _finish(draws.astype(dt), device, requires_grad)
+    return _finish(draws.astype(dt), device, requires_grad, drawn=True)
 
 
 def randint_like(
@@ -411,7 +414,7 @@ def randint_like(
     if high is None:
         low, high = 0, low
     lo, hi = _bounds(low, high, "randint_like")
-    return _finish(_int_draws(lo, hi, shape).astype(dt), device, requires_grad)
+    return _finish(_int_draws(lo, hi, shape).astype(dt), device, requires_grad, drawn=True)
 
 
 def randperm(
@@ -421,7 +424,7 @@ def randperm(
     count = _size((n,), "randperm")[0]
     dt = dtype_arg(dtype, "randperm") or np.dtype(np.int64)
     perm = np.argsort(_words64((count,)), kind="stable")
-    return _finish(perm.astype(dt), device, requires_grad)
+    return _finish(perm.astype(dt), device, requires_grad, drawn=True)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
@@ -504,7 +507,7 @@ def normal(
     if not np.all(np.asarray(s) >= 0):  # NaN too
         raise RuntimeError(f"normal(): std must be non-negative, got {np.min(s)}")
     values = m + s * _draw(shape, dt, normal=True)
-    return _finish(np.asarray(values, dt), device, requires_grad)
+    return _finish(np.asarray(values, dt), device, requires_grad, drawn=True)
 
 
 def _triangle_indices(fn: str, np_fn: Any, row: int, col: int, offset: int, dtype: Any) -> Tensor:

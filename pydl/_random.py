@@ -25,6 +25,7 @@ def manual_seed(seed: int) -> None:
         raise ValueError(f"manual_seed expects a non-negative integer, got {seed!r}")
     with _lock:
         _seed, _offset = int(seed) & 0xFFFFFFFFFFFFFFFF, 0
+    _capture.changed()  # a replay's kernels hold the seed
 
 
 def initial_seed() -> int:
@@ -49,11 +50,12 @@ def set_rng_state(state: object) -> None:
         )
     with _lock:
         _seed, _offset = int(arr[0]), int(arr[1])
+    _capture.changed()
 
 
 def _take(words: int) -> tuple[int, int]:
     """Reserve `words` 32-bit words of the stream; returns (seed, offset)."""
-    if _capture.recording is not None:  # a replay advances the stream too
+    if _capture.here():  # a replay advances the stream too
         return _capture.live(_take, words)
     global _offset
     with _lock:

@@ -443,7 +443,7 @@ class Tensor(_TensorFields):
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
         self._array = np.asarray(value._array, order="C")
-        _capture.rebound()
+        _capture.changed()
 
     @property
     def _version_counter(self) -> int:
@@ -451,12 +451,16 @@ class Tensor(_TensorFields):
         return 0 if self._version is None else self._version[0]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if _capture.recording is not None:
+            _capture.host_read("np.asarray(tensor)")
         if copy:
             return np.array(self._array, dtype=dtype, copy=True)
         return self._array if dtype is None else self._array.astype(dtype, copy=False)
 
     def __dlpack__(self, **kwargs: Any) -> Any:
         """DLPack export of the values (no copy): torch.from_dlpack(t), np.from_dlpack(t)."""
+        if _capture.recording is not None:
+            _capture.host_read("Tensor.__dlpack__")
         if self.requires_grad:
             raise RuntimeError(
                 "Can't export tensors that require gradient, use tensor.detach()"

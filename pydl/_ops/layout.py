@@ -404,8 +404,12 @@ def t(x: Tensor) -> Tensor:
 def _sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """g summed over the axes that broadcasting `shape` to g's shape added or stretched."""
     axes = broadcast_axes(g.shape, shape)
+    return _capture.live(_summed, g, axes, shape) if axes else g
+
+
+def _summed(g: np.ndarray, axes: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
     # asarray: a sum over every axis is a NumPy scalar, which the kernels do not take
-    return np.asarray(g.sum(axis=axes)).reshape(shape) if axes else g
+    return np.asarray(g.sum(axis=axes)).reshape(shape)
 
 
 def _expand_backward(node: Any, g: np.ndarray) -> Any:

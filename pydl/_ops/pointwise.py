@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import _dtypes
+from .. import _capture, _dtypes
 from .. import backend as _b
 from ..tensor import Tensor, _constant, as_tensor, no_grad, record
 from ._util import tensor_pair
@@ -288,12 +288,14 @@ def allclose(
     input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
 ) -> bool:
     """Whether isclose holds everywhere (a Python bool)."""
+    _capture.host_read("allclose")
     return bool(np.all(isclose(input, other, rtol, atol, equal_nan)._array))
 
 
 @op(kernels=(), method=True, toplevel=True)
 def equal(input: Any, other: Any) -> bool:
     """Whether both have the same shape and the same values (a Python bool; NaN != NaN)."""
+    _capture.host_read("equal")
     a, b = as_tensor(input), as_tensor(other)
     return a.shape == b.shape and bool(np.all(eq(a, b)._array))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _random, backend, nn
+from .. import _capture, _random, backend, nn
 from ..tensor import Tensor, tensor
 
 
@@ -66,6 +66,7 @@ class RBM(nn.Module):
         w, _, c = self._arrays()
         return tensor(1.0 / (1.0 + np.exp(-(self._check(v) @ w + c))))
 
+    @_capture.replayed_whole  # it sets .grad and the chains in Python
     def contrastive_divergence(self, v: Any, k: int | None = None) -> dict[str, float]:
         """Set each parameter's .grad to minus its CD-k update direction for the batch v;
         returns the reconstruction error and the chains' mean activity, for monitoring."""

@@ -524,7 +524,7 @@ class Module:
         for t in tensors:
             if is_floating(t.dtype) and t.dtype != dtype:
                 t._array = t._array.astype(dtype)
-        _capture.rebound()
+        _capture.changed()
         return self
 
     # ----- modes and gradients ----------------------------------------------------
@@ -539,7 +539,7 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        if _capture.recording is not None:  # pydl.compile replays it whole
+        if _capture.here():  # pydl.compile replays it whole
             return _capture.live(self.zero_grad, set_to_none)
         for p in self.parameters():
             if set_to_none:

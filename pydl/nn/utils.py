@@ -38,7 +38,7 @@ def clip_grad_norm_(
 ) -> Tensor:
     """Scale all gradients together so their joint norm is at most max_norm (as PyTorch:
     by max_norm / (norm + 1e-6) when that is below 1). Returns the norm before clipping."""
-    if _capture.recording is not None:  # pydl.compile replays it whole: it reads the norm
+    if _capture.here():  # pydl.compile replays it whole: it reads the norm
         parameters = _materialized(parameters)  # replayed: an iterator would run dry
         return _capture.live(clip_grad_norm_, parameters, max_norm, norm_type, error_if_nonfinite)
     max_norm = _bound("clip_grad_norm_", "max_norm", max_norm)
@@ -73,7 +73,7 @@ def clip_grad_norm_(
 
 def clip_grad_value_(parameters: Any, clip_value: float) -> None:
     """Clamp every gradient element to [-clip_value, clip_value], in place."""
-    if _capture.recording is not None:  # pydl.compile replays it whole
+    if _capture.here():  # pydl.compile replays it whole
         return _capture.live(clip_grad_value_, _materialized(parameters), clip_value)
     clip_value = _bound("clip_grad_value_", "clip_value", clip_value)
     for p in _with_grads(parameters):

@@ -233,7 +233,7 @@ class LBFGS(Optimizer):
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # noqa: C901
         """Up to max_iter L-BFGS iterations; returns the closure's first loss."""
-        if _capture.recording is not None:  # pydl.compile replays it whole
+        if _capture.here():  # pydl.compile replays it whole
             return _capture.live(self.step, closure)
         if closure is None:
             self._update()

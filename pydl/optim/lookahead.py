@@ -48,7 +48,7 @@ class Lookahead:
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """A step of the wrapped optimizer (closure as in Optimizer.step), then, every k
         steps, the slow update. Returns the closure's loss."""
-        if _capture.recording is not None:  # pydl.compile replays it whole
+        if _capture.here():  # pydl.compile replays it whole
             return _capture.live(self.step, closure)
         loss = self.optimizer.step(closure)
         self.step_count += 1

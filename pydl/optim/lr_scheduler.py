@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable
 
+from .. import _capture
 from .optimizer import Optimizer, check_hyper, integer, real
 
 EPOCH_DEPRECATION_WARNING = (
@@ -98,6 +99,7 @@ class LRScheduler:
         """The lrs the last step set, one per parameter group."""
         return self._last_lr
 
+    @_capture.replayed_whole  # a step inside a compiled step changes the lrs
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or, deprecated, jump to `epoch`) and set the groups' lrs."""
         self._step_count += 1
@@ -446,6 +448,7 @@ class SequentialLR(_Composite):
         elif hasattr(sched, "last_epoch"):
             sched.last_epoch -= 1
 
+    @_capture.replayed_whole  # a step inside a compiled step changes the lrs
     def step(self) -> None:  # type: ignore[override]
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
@@ -473,6 +476,7 @@ class ChainedScheduler(_Composite):
         self.optimizer = optimizer
         self._last_lr = _lrs(self._schedulers[-1].optimizer)
 
+    @_capture.replayed_whole  # a step inside a compiled step changes the lrs
     def step(self) -> None:  # type: ignore[override]
         for s in self._schedulers:
             s.step()
@@ -523,6 +527,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
+    @_capture.replayed_whole  # a step inside a compiled step changes the lrs
     def step(self, metrics: Any, epoch: int | None = None) -> None:  # type: ignore[override]
         try:
             current = float(metrics)
@@ -742,6 +747,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return [lo + (b - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for b in self.base_lrs]  # fmt: skip
 
+    @_capture.replayed_whole  # a step inside a compiled step changes the lrs
     def step(self, epoch: float | None = None) -> None:
         if epoch is None and self.last_epoch < 0:
             epoch = 0

@@ -89,7 +89,7 @@ class Optimizer:
         """One update of every parameter from its gradient. `closure`, if given, is called
         first (with gradients recorded) to recompute the loss and the gradients; its loss
         is returned (None without a closure), as PyTorch's."""
-        if _capture.recording is not None:  # pydl.compile replays it whole: its scalars change
+        if _capture.here():  # pydl.compile replays it whole: its scalars change
             return _capture.live(self.step, closure)
         loss = evaluate_closure(closure)
         self._update()
@@ -100,7 +100,7 @@ class Optimizer:
         raise NotImplementedError
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        if _capture.recording is not None:
+        if _capture.here():
             return _capture.live(self.zero_grad, set_to_none)
         for g in self.param_groups:
             for p in g["params"]:
