@@ -341,6 +341,20 @@ class _Plan:
 
         self.hooks = (_NODE_HOOKS, _LEAF_HOOKS, _POST_ACCUMULATE_HOOKS)  # empty when recorded
         self.cells, self.names = _free_variables(fn)
+        self.grads = self._grads_read(modules.values())
+
+    def _grads_read(self, modules: Any) -> list[tuple[Any, np.ndarray]]:
+        """(parameter, its .grad array) for each gradient a kernel of the step reads as
+        persistent memory (gradients accumulated over calls): a zero_grad outside the step
+        that drops them must record the step again."""
+        constants = {id(_owner(v)) for i, v in enumerate(self.values)
+                     if i in self._constant and isinstance(v, np.ndarray)}  # fmt: skip
+        return [
+            (t, t.grad._array)
+            for m in modules
+            for t in m.__dict__["_parameters"].values()
+            if t is not None and t.grad is not None and id(_owner(t.grad._array)) in constants
+        ]
 
     def finish(self, result_a: Any, result_b: Any) -> None:
         """What the step returns, then when each value dies."""
@@ -516,6 +530,9 @@ class _Plan:
                 return False
         for names, name, value in self.names:
             if names.get(name, _MISSING) is not value:
+                return False
+        for t, array in self.grads:
+            if t.grad is None or t.grad._array is not array:
                 return False
         return all(_module_holds(guard) for guard in self.guards)
 

@@ -529,6 +529,30 @@ def test_reseeding_frozen_layers_swapped_modules_and_new_closures_record_anew() 
     assert _fold_steps(False) == _fold_steps(True)
 
 
+def test_gradients_a_step_reads_across_calls_are_guarded() -> None:
+    """Gradient accumulation with zero_grad outside the step: a step whose kernels read
+    the accumulated .grad (its norm, here) records again when zero_grad drops them."""
+    runs = []
+    for compile_it in (False, True):
+        pydl.manual_seed(0)
+        m = _mlp()
+        o = optim.SGD(m.parameters(), lr=0.1)
+
+        def micro(x: pydl.Tensor, y: pydl.Tensor, m: nn.Module = m) -> pydl.Tensor:
+            F.cross_entropy(m(x), y).backward()
+            return sum((p.grad * p.grad).sum() for p in m.parameters())
+
+        run = pydl.compile(micro, fullgraph=True) if compile_it else micro
+        norms = []
+        for i, (x, y) in enumerate(_batches("mlp", 12)):
+            norms.append(run(x, y).item())
+            if i % 4 == 3:
+                o.step()
+                o.zero_grad()  # set_to_none: the next call makes new .grad arrays
+        runs.append(norms)
+    assert runs[0] == runs[1]
+
+
 def test_a_scheduler_stepped_inside_the_step_is_replayed() -> None:
     runs = []
     for compile_it in (False, True):
