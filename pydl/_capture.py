@@ -769,6 +769,13 @@ class CompiledStep:
             raise CaptureError(message)
         warnings.warn(message, stacklevel=3)
 
+    def __getattr__(self, name: str) -> Any:
+        """The wrapped object's attributes: a compiled module's parameters(), train(),
+        state_dict() (as torch.compile's wrapper forwards them)."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["_fn"], name)
+
     def why_eager(self) -> list[str]:
         """Why the step runs eagerly, for each signature that does (empty: all replay)."""
         return list(self._eager.values())

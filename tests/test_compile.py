@@ -644,6 +644,28 @@ def test_a_returned_graph_refuses() -> None:
     assert "graph" in message
 
 
+def test_a_compiled_module_forwards_its_attributes_and_trains_eagerly() -> None:
+    """torch.compile(model)'s idiom: the optimizer takes the wrapper's parameters(); its
+    forward returns a graph for the caller's backward, so it runs eagerly, saying why."""
+    pydl.manual_seed(0)
+    model = pydl.compile(_mlp())
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    assert len(list(model.parameters())) == 6 and model.training
+    x, y = _batches("mlp", 1)[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+    assert any("graph a later backward could use" in str(w.message) for w in caught)
+    model.eval()
+    with pydl.no_grad():
+        for _ in range(4):
+            out = model(x)
+    assert model.replays == 2 and out.shape == (5, 4)
+
+
 def test_compile_arguments() -> None:
     with pytest.raises(TypeError, match="function or a module"):
         pydl.compile(3)
