@@ -141,8 +141,13 @@ def is_initialized() -> bool:
     return _world is not None
 
 
-def _require(fn: str) -> _World:
+def _collective(fn: str) -> _World:
+    """_require for a call that exchanges data, which pydl.compile cannot replay."""
     _capture.refuse(f"pydl.distributed.{fn} exchanges data with other processes in Python")
+    return _require(fn)
+
+
+def _require(fn: str) -> _World:
     world = _world
     if world is None:
         raise RuntimeError(
@@ -181,7 +186,7 @@ def get_local_world_size() -> int:
 
 
 def barrier() -> None:
-    _require("barrier").comm.Barrier()
+    _collective("barrier").comm.Barrier()
 
 
 def _buffer(t: Any, fn: str, name: str = "tensor") -> np.ndarray:
@@ -208,7 +213,7 @@ def _mpi_op(mpi: Any, op: str) -> Any:
 
 def all_reduce(tensor: Tensor, op: str = ReduceOp.SUM) -> None:
     """Reduce `tensor` over all ranks, in place, leaving the result on every rank."""
-    world = _require("all_reduce")
+    world = _collective("all_reduce")
     arr = _buffer(tensor, "all_reduce")
     if op == ReduceOp.AVG and not is_floating(arr.dtype):
         raise ValueError(f"all_reduce(): op 'avg' needs a floating tensor, got {arr.dtype}")
@@ -224,7 +229,7 @@ def all_reduce(tensor: Tensor, op: str = ReduceOp.SUM) -> None:
 
 def broadcast(tensor: Tensor, src: int = 0) -> None:
     """Copy rank src's `tensor` into every rank's, in place."""
-    world = _require("broadcast")
+    world = _collective("broadcast")
     if not 0 <= src < world.size:
         raise ValueError(f"broadcast(): src must be in [0, {world.size - 1}], got {src}")
     world.comm.Bcast(_bits(_buffer(tensor, "broadcast")), root=src)
@@ -234,7 +239,7 @@ def broadcast(tensor: Tensor, src: int = 0) -> None:
 def all_gather(tensor_list: list, tensor: Tensor) -> None:
     """Fill tensor_list[r] with rank r's `tensor` (one entry per rank, of its shape and
     dtype), as torch.distributed.all_gather."""
-    world = _require("all_gather")
+    world = _collective("all_gather")
     arr = _buffer(tensor, "all_gather")
     if len(tensor_list) != world.size:
         raise ValueError(

@@ -538,9 +538,8 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
+    @_capture.replayed_whole  # it sets .grad
     def zero_grad(self, set_to_none: bool = True) -> None:
-        if _capture.here():  # pydl.compile replays it whole
-            return _capture.live(self.zero_grad, set_to_none)
         for p in self.parameters():
             if set_to_none:
                 p.grad = None

@@ -231,10 +231,9 @@ class LBFGS(Optimizer):
     def _update(self) -> None:
         raise RuntimeError("LBFGS.step needs a closure that recomputes the loss")
 
+    @_capture.replayed_whole  # its iterations and line search are Python
     def step(self, closure: Callable[[], Any] | None = None) -> Any:  # noqa: C901
         """Up to max_iter L-BFGS iterations; returns the closure's first loss."""
-        if _capture.here():  # pydl.compile replays it whole
-            return _capture.live(self.step, closure)
         if closure is None:
             self._update()
         group = self.param_groups[0]

@@ -45,11 +45,10 @@ class Lookahead:
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.optimizer.zero_grad(set_to_none)
 
+    @_capture.replayed_whole  # its slow weights update in Python
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """A step of the wrapped optimizer (closure as in Optimizer.step), then, every k
         steps, the slow update. Returns the closure's loss."""
-        if _capture.here():  # pydl.compile replays it whole
-            return _capture.live(self.step, closure)
         loss = self.optimizer.step(closure)
         self.step_count += 1
         if self.step_count % self.k:

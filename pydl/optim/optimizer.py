@@ -85,12 +85,11 @@ class Optimizer:
             if name in group:
                 group[name] = check(owner, name, group[name])
 
+    @_capture.replayed_whole  # its step counts and scalars change from step to step
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter from its gradient. `closure`, if given, is called
         first (with gradients recorded) to recompute the loss and the gradients; its loss
         is returned (None without a closure), as PyTorch's."""
-        if _capture.here():  # pydl.compile replays it whole: its scalars change
-            return _capture.live(self.step, closure)
         loss = evaluate_closure(closure)
         self._update()
         return loss
@@ -99,9 +98,8 @@ class Optimizer:
         """The update from the current gradients (each optimizer's rule)."""
         raise NotImplementedError
 
+    @_capture.replayed_whole  # it sets .grad
     def zero_grad(self, set_to_none: bool = True) -> None:
-        if _capture.here():
-            return _capture.live(self.zero_grad, set_to_none)
         for g in self.param_groups:
             for p in g["params"]:
                 if set_to_none:
