@@ -236,7 +236,7 @@ def _weakened(value: Any, snapshots: dict) -> Any:
     if isinstance(value, np.ndarray):
         return _Weak(value, snapshots)
     if isinstance(value, (tuple, list)):
-        return type(value)(_weakened(x, snapshots) for x in value)
+        return _pack(type(value), *(_weakened(x, snapshots) for x in value))
     if isinstance(value, dict):
         return {k: _weakened(x, snapshots) for k, x in value.items()}
     return value
