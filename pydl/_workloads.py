@@ -321,11 +321,14 @@ class Timing(NamedTuple):
     torch: list[float] | None  # None when PyTorch was not measured
 
 
-def measure(name: str, rounds: int, torch: Any = None, warmup: int = 3) -> Timing:
+def measure(
+    name: str, rounds: int, torch: Any = None, warmup: int = 3, compiled: bool = False
+) -> Timing:
     """Time `rounds` steps of workload `name`; with torch, each round runs one pydl step then
-    one PyTorch step, so a machine whose speed drifts slows both sides alike."""
+    one PyTorch step, so a machine whose speed drifts slows both sides alike. `compiled`:
+    pydl's step under pydl.compile (recorded in the warm-up: its first two calls)."""
     workload = WORKLOADS[name]
-    mine = workload.build()
+    mine = pydl.compile(workload.build()) if compiled else workload.build()
     theirs = workload.build(torch) if torch is not None else None
     for _ in range(warmup):  # buffers, packed weights, lazy init
         mine()
