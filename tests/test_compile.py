@@ -198,7 +198,7 @@ def test_dropout_autocast_clipping_and_a_schedule_replay_bit_identically(model: 
 def test_every_op_table_row_replays_bit_identically_or_runs_eagerly() -> None:
     """Forward and backward of every op of the op table, on new inputs each call: the
     compiled step matches eager bit for bit, whether it replays or refused (an op in NumPy,
-    an index array made in Python). Most rows must replay."""
+    an index array made in Python). Most rows must replay (320 of 464 at this writing)."""
     import sys
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
@@ -237,7 +237,7 @@ def test_every_op_table_row_replays_bit_identically_or_runs_eagerly() -> None:
                 diverged.append(row.id)
             replayed += compiled.replays == 2
     assert not diverged
-    assert replayed >= 300, f"{replayed} of {len(ROWS)} rows replayed"
+    assert replayed >= 315, f"{replayed} of {len(ROWS)} rows replayed"
 
 
 def test_a_learning_rate_schedule_reaches_the_replay() -> None:

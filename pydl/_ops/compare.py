@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import _capture
 from .. import backend as _b
 from .._dtypes import result_type
 from ..tensor import Tensor, _constant, as_tensor
@@ -32,7 +33,7 @@ def _array(x: Any, dtype: np.dtype) -> np.ndarray:
     PyTorch's scalars do (`uint8_tensor == -1` compares with 255)."""
     if isinstance(x, Tensor):
         return x._array.astype(dtype, copy=False)
-    return np.array(x).astype(dtype)
+    return _capture.snapshot(np.array(x).astype(dtype))  # a number: pydl.compile copies it
 
 
 def _promoted(input: Any, other: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import backend as _b
 from ..amp import bf16_kwargs
 from ..tensor import Tensor, as_tensor, grad_needed, record
@@ -25,7 +26,7 @@ def _recurrent_backward(node: Any, grads: tuple) -> tuple:
     c0 = node.inputs[2] if has_c0 else None
     w_ih, w_hh = node.inputs[2 + has_c0 : 4 + has_c0]
     dx, dh0, dc0, dwi, dwh, dbi, dbh = _b.active.recurrent_backward(
-        np.zeros_like(y) if dy is None else dy,
+        _capture.snapshot(np.zeros_like(y)) if dy is None else dy,  # only h_n was used
         dh_n,
         dc_n,
         x._array,

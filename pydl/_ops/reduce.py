@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import backend as _b
 from .. import reference as _reference
 from .. import return_types
@@ -154,8 +155,12 @@ def _amin_backward(node: Any, g: np.ndarray) -> Any:
     (x,) = node.inputs
     axes, y = node.saved
     # min(x) is -max(-x): the max kernel's gradient masks the same tied elements.
-    neg_x, neg_y = np.asarray(np.negative(x._array)), np.asarray(np.negative(y))  # 0-d stays
+    neg_x, neg_y = _capture.live(_negated, x._array, y)
     return (_kernel("max_backward", g, neg_x, neg_y, axes),)
+
+
+def _negated(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(np.negative(x)), np.asarray(np.negative(y))  # 0-d stays an array
 
 
 @op(kernels=("max",), method=True, toplevel=True)
@@ -166,8 +171,12 @@ def amin(x: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     axes = _reduced_axes(dim, x.ndim)
     if x._array.size == 0:
         _nonempty_dims(x, axes, "amin")
-    y = np.asarray(np.min(x._array, axis=axes, keepdims=keepdim), order="C")
+    y = _capture.live(_minimum, x._array, axes, keepdim)
     return record(y, (x,), _amin_backward, (axes, y))
+
+
+def _minimum(x: np.ndarray, axes: tuple[int, ...], keepdim: bool) -> np.ndarray:
+    return np.asarray(np.min(x, axis=axes, keepdims=keepdim), order="C")
 
 
 def _arg_extreme(x: np.ndarray, d: int, largest: bool) -> np.ndarray:
@@ -183,6 +192,14 @@ def _flat_positions(shape: tuple[int, ...], d: int, idx: np.ndarray) -> np.ndarr
     i = idx.reshape(outer, inner).astype(np.int64)
     flat = (np.arange(outer, dtype=np.int64)[:, None] * n + i) * inner
     return flat + np.arange(inner, dtype=np.int64)[None, :]
+
+
+def _extreme_positions(x: np.ndarray, d: int, keepdim: bool, largest: bool) -> tuple:
+    """(indices along d, flat element numbers) of the maxima (minima) of x along d."""
+    idx = _arg_extreme(x, d, largest)
+    shape = idx.shape if keepdim else idx.shape[:d] + idx.shape[d + 1 :]
+    indices = np.asarray(idx.reshape(shape), dtype=np.int64, order="C")
+    return indices, _flat_positions(x.shape, d, idx).reshape(shape)
 
 
 def _gather_backward(node: Any, g: np.ndarray) -> Any:
@@ -204,10 +221,7 @@ def _values_indices(x: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any:
     else:
         d = axis_index(int(dim), x.ndim)
         _nonempty_dims(x, (d,), name)
-        idx = _arg_extreme(x._array, d, largest)
-        shape = idx.shape if keepdim else idx.shape[:d] + idx.shape[d + 1 :]
-        indices = np.asarray(idx.reshape(shape), dtype=np.int64, order="C")
-        flat = _flat_positions(x.shape, d, idx).reshape(shape)
+        indices, flat = _capture.live(_extreme_positions, x._array, d, keepdim, largest)
     values = _kernel("index_forward", x._array, flat)
     values = record(values, (x,), _gather_backward, flat)
     return getattr(return_types, name)(values, _constant(indices))
