@@ -820,8 +820,11 @@ def compile(  # noqa: A001 - torch.compile's name
     recorded; later calls replay the kernels with no Python per op, bit-identical to
     eager (Note [Whole-step capture]). A step the capture cannot reproduce runs eagerly
     with a one-line warning saying why; `fullgraph=True` raises CaptureError instead.
-    Tensors the step returns come back without a graph. dynamic, backend, mode and
-    options are accepted for PyTorch's signature and do nothing; disable=True returns fn.
+    Tensors the step returns come back without a graph. A replay is tied to the objects it
+    recorded: the step's closure variables and globals are checked, but a new model reached
+    through a container or an attribute (`state["model"] = other`) is not noticed, so
+    compile a new step for a new model. dynamic, backend, mode and options are accepted for
+    PyTorch's signature and do nothing; disable=True returns fn.
     """
     if fn is None:
         return lambda f: compile(f, fullgraph=fullgraph, disable=disable)
