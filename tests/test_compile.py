@@ -198,7 +198,7 @@ def test_dropout_autocast_clipping_and_a_schedule_replay_bit_identically(model: 
 def test_every_op_table_row_replays_bit_identically_or_runs_eagerly() -> None:
     """Forward and backward of every op of the op table, on new inputs each call: the
     compiled step matches eager bit for bit, whether it replays or refused (an op in NumPy,
-    an index array made in Python). Most rows must replay (320 of 464 at this writing)."""
+    an index array made in Python). Most rows must replay (325 of 464 at this writing)."""
     import sys
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
@@ -237,7 +237,7 @@ def test_every_op_table_row_replays_bit_identically_or_runs_eagerly() -> None:
                 diverged.append(row.id)
             replayed += compiled.replays == 2
     assert not diverged
-    assert replayed >= 315, f"{replayed} of {len(ROWS)} rows replayed"
+    assert replayed >= 320, f"{replayed} of {len(ROWS)} rows replayed"
 
 
 def test_a_learning_rate_schedule_reaches_the_replay() -> None:
@@ -431,8 +431,7 @@ def test_an_array_made_by_numpy_in_the_step_runs_eagerly() -> None:
     x = pydl.tensor(np.ones((3,), np.float32))
 
     def step() -> None:
-        scale = pydl.maximum(x, x * 2)  # computed by NumPy in Python: no kernel to replay
-        (w @ scale).sum().backward()
+        (pydl.diagonal(w) * x).sum().backward()  # diagonal's backward is NumPy in Python
 
     message = _refused(step)
     assert "by NumPy in Python" in message

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import backend as _b
 from ..tensor import Tensor, _constant, as_tensor, record
 from . import elementwise, layout
@@ -99,7 +100,7 @@ def _scatter(
     x = as_tensor(input)
     idx = index_array(index, fn)
     if isinstance(src, (int, float, np.integer, np.floating, np.bool_)):  # a value
-        src = _constant(np.full(idx.shape, src, x.dtype))
+        src = _constant(_capture.snapshot(np.full(idx.shape, src, x.dtype)))
     elif not isinstance(src, Tensor):  # an array or list (str, None, complex: TypeError)
         src = as_tensor(src)
         src = _constant(src._array.astype(x.dtype, copy=False))

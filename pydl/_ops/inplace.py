@@ -178,7 +178,7 @@ def fill_(x: Tensor, value: Any) -> Tensor:
     """Every element set to value (a number or a one-element tensor)."""
     if isinstance(value, Tensor):
         value = value.item()
-    return _overwrite(x, "fill_", lambda: np.full(x.shape, value, x.dtype))
+    return _overwrite(x, "fill_", lambda: _capture.snapshot(np.full(x.shape, value, x.dtype)))
 
 
 def zero_(x: Tensor) -> Tensor:

@@ -1035,7 +1035,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: Any = 
                         parts.append(y)
                     elif width:
                         shape = y.shape[:d] + (width,) + y.shape[d + 1 :]
-                        parts.append(_constant(np.full(shape, fill, y.dtype)))
+                        parts.append(_constant(_capture.snapshot(np.full(shape, fill, y.dtype))))
                 y = cat(parts, d)
         elif left or right:
             if n == 0:

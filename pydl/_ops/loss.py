@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, record
 from ._util import axis_index, promoted
@@ -161,7 +162,7 @@ def gaussian_nll_loss(
     if isinstance(var, (int, float)):
         if var < 0:
             raise ValueError("var has negative entry/entries")
-        var = as_tensor(np.full(input.shape, float(var), input.dtype))
+        var = as_tensor(_capture.snapshot(np.full(input.shape, float(var), input.dtype)))
     var = _operand(var, input)
     if np.any(var._array < 0):
         raise ValueError("var has negative entry/entries")

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _capture
 from .. import backend as _b
 from ..tensor import Tensor, as_tensor, grad_needed, record
 from . import layout, reduce
@@ -172,7 +173,8 @@ def _depth_taps(x: Tensor, k: int, s: int, p: int, d: int, ceil_mode: bool, fill
     last = (d_out - 1) * s + d * (k - 1) + 1  # padded depth the windows reach
     back = builtins.max(p, last - depth - p)
     if p or back:
-        pads = [as_tensor(np.full((n, c, m) + x.shape[3:], fill, x.dtype)) for m in (p, back)]
+        pads = [as_tensor(_capture.snapshot(np.full((n, c, m) + x.shape[3:], fill, x.dtype)))
+                for m in (p, back)]  # fmt: skip
         x = cat([pads[0], x, pads[1]], 2)
     span = (d_out - 1) * s + 1
     taps = [getitem(x, (slice(None), slice(None), slice(t * d, t * d + span, s))) for t in range(k)]

@@ -306,14 +306,21 @@ def argmin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 def _extremum_backward(node: Any, g: np.ndarray) -> Any:
     a, b = node.inputs
     a_arr, b_arr, largest = node.saved
+    wanted = [(t.shape, t.dtype) if t.requires_grad else None for t in (a, b)]
+    return _capture.live(_extremum_grads, g, a_arr, b_arr, largest, *wanted)  # NumPy
+
+
+def _extremum_grads(g: np.ndarray, a_arr: np.ndarray, b_arr: np.ndarray, largest: bool,
+                    a: tuple | None, b: tuple | None) -> tuple:  # fmt: skip
+    """(grad of a, grad of b) for the wanted ones, each given as (shape, dtype)."""
     # PyTorch's derivative: a tie gives each input half; where they differ, the larger
     # (smaller) one takes it all; a NaN operand makes neither comparison true, so both
     # take it all.
     half = np.where(a_arr == b_arr, g / 2, g)
     a_loses = a_arr < b_arr if largest else a_arr > b_arr
     b_loses = a_arr > b_arr if largest else a_arr < b_arr
-    ga = sum_to(np.where(a_loses, 0, half), a.shape).astype(a.dtype) if a.requires_grad else None
-    gb = sum_to(np.where(b_loses, 0, half), b.shape).astype(b.dtype) if b.requires_grad else None
+    ga = None if a is None else sum_to(np.where(a_loses, 0, half), a[0]).astype(a[1])
+    gb = None if b is None else sum_to(np.where(b_loses, 0, half), b[0]).astype(b[1])
     return (ga, gb)
 
 
@@ -328,12 +335,16 @@ def _extremum(a: Any, b: Any, largest: bool) -> Tensor:
     dt = result_type(a, b)
     a_arr, b_arr = a._array.astype(dt, copy=False), b._array.astype(dt, copy=False)
     try:
-        y = (np.maximum if largest else np.minimum)(a_arr, b_arr)
+        y = _capture.live(_extremum_values, a_arr, b_arr, largest)  # NumPy: replayed whole
     except ValueError:
         raise ValueError(
             f"{name}(): shapes {a.shape} and {b.shape} do not broadcast together"
         ) from None
-    return record(np.asarray(y, order="C"), (a, b), _extremum_backward, (a_arr, b_arr, largest))
+    return record(y, (a, b), _extremum_backward, (a_arr, b_arr, largest))
+
+
+def _extremum_values(a: np.ndarray, b: np.ndarray, largest: bool) -> np.ndarray:
+    return np.asarray((np.maximum if largest else np.minimum)(a, b), order="C")
 
 
 @op(kernels=(), method=True, toplevel=True)
