@@ -113,10 +113,9 @@ def snapshot(array: np.ndarray) -> np.ndarray:
     """An array the step makes in Python from Python values alone (zeros for an initial
     state, a causal mask, a factory's tensor): a replay makes a copy of its recorded values,
     and the two recordings must agree on them."""
-    trace = recording
-    if trace is not None and trace.thread == threading.get_ident():
+    if here():
         made = _owner(array)  # its values now: the step may write into it later
-        trace.snapshots[id(made)] = (made, made.copy())
+        recording.snapshots[id(made)] = (made, made.copy())
     return array
 
 
@@ -130,9 +129,8 @@ def changed() -> None:
 
 def refuse(why: str) -> None:
     """Mark the recording of the calling thread as not replayable, for this reason."""
-    trace = recording
-    if trace is not None and trace.thread == threading.get_ident() and trace.reason is None:
-        trace.reason = why
+    if here() and recording.reason is None:
+        recording.reason = why
 
 
 def host_read(what: str) -> None:
@@ -142,13 +140,10 @@ def host_read(what: str) -> None:
 
 def saw_module(module: Any) -> None:
     """A module is being called: its mode and parameters guard the replay."""
-    trace = recording
-    if trace is None or trace.thread != threading.get_ident():
+    if not here():
         return
-    trace.modules[id(module)] = module
-    d = module.__dict__
-    if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or (
-        d["_backward_pre_hooks"]):  # fmt: skip
+    recording.modules[id(module)] = module
+    if any(module.__dict__[name] for name in _HOOKS):
         refuse(f"{type(module).__name__} has hooks, which run Python the replay would skip")
 
 
@@ -301,10 +296,21 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _is_tensor(value: Any) -> bool:
-    from .tensor import Tensor
+_engine: tuple = ()  # (Tensor, the grad mode, the autocast state): tensor imports this module
 
-    return isinstance(value, Tensor)
+
+def _engine_parts() -> tuple:
+    global _engine
+    if not _engine:
+        from .amp import _state
+        from .tensor import Tensor, _grad_mode
+
+        _engine = (Tensor, _grad_mode, _state)
+    return _engine
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, (_engine or _engine_parts())[0])
 
 
 class _Plan:
@@ -442,15 +448,22 @@ class _Plan:
             return self._op(_pack, (self._slot(type(b), constant=True), *items), None)
         if a is b or _equal(a, b):
             return self._slot(b, constant=True)
-        for x, y, i in reversed(self._numbers):
-            if _equal(x, a) and _equal(y, b):
-                return i
+        i = self._fed_number(a, b)
+        if i is not None:
+            return i
         if _is_tensor(b):
             raise _Refused(f"{where} is a tensor made during the step")
         raise _Refused(
             f"{where} changes between calls ({_short(a)}, then {_short(b)}): the replay "
             "would freeze a Python value the step computes"
         )
+
+    def _fed_number(self, a: Any, b: Any) -> int | None:
+        """The value index of the live result that was a in recording a and b in b."""
+        for x, y, i in reversed(self._numbers):
+            if _equal(x, a) and _equal(y, b):
+                return i
+        return None
 
     def _array(self, a: Any, b: np.ndarray, where: str) -> int:
         """The value index of array b (a: the same argument in recording a, a _Weak)."""
@@ -513,9 +526,9 @@ class _Plan:
             return ("dict", [(k, self._returned(a[k], b[k], f"{where}[{k!r}]")) for k in b])
         if a is b or _equal(a, b):
             return ("const", b)
-        for x, y, i in reversed(self._numbers):  # a number a live call returned
-            if _equal(x, a) and _equal(y, b):
-                return ("value", i)
+        i = self._fed_number(a, b)
+        if i is not None:
+            return ("value", i)
         raise _Refused(
             f"{where} changes between calls ({_short(a)}, then {_short(b)}): return tensors, "
             "not Python numbers read from them"
@@ -664,18 +677,6 @@ def _flatten(value: Any, inputs: list, key: list) -> None:
             key.append(("object", id(value)))
 
 
-_modes: tuple = ()  # (tensor._grad_mode, amp._state): thread-local modes a replay depends on
-
-
-def _import_modes() -> tuple:
-    global _modes
-    from .amp import _state
-    from .tensor import _grad_mode
-
-    _modes = (_grad_mode, _state)
-    return _modes
-
-
 class _Recording:
     """A first recording waiting for its second."""
 
@@ -706,7 +707,7 @@ class CompiledStep:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _recorder_thread == threading.get_ident():  # inside a recording (or a live call
             return self._fn(*args, **kwargs)  # of one): the recording has these ops
-        grad_mode, autocast = _modes or _import_modes()
+        _, grad_mode, autocast = _engine or _engine_parts()
         inputs: list = []
         key: list = [grad_mode.enabled, autocast.bf16, backend.active]
         if args or kwargs:

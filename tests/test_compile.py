@@ -33,9 +33,12 @@ def _cnn() -> nn.Module:
 
 
 class _Recurrent(nn.Module):
-    def __init__(self, cls: type) -> None:
+    """An RNN over 6 features, hidden 8, and a linear head on its last step."""
+
+    def __init__(self, cls: type, classes: int = 4, **kwargs: object) -> None:
         super().__init__()
-        self.rnn, self.head = cls(6, 8), nn.Linear(8, 4)
+        self.rnn = cls(6, 8, **kwargs)
+        self.head = nn.Linear(16 if kwargs.get("bidirectional") else 8, classes)
 
     def forward(self, x: pydl.Tensor) -> pydl.Tensor:
         out, _ = self.rnn(x)
@@ -130,17 +133,6 @@ class _Transformer(nn.Module):
         return self.head(self.enc(self.emb(x)).mean(1))
 
 
-class _StackedLstm(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.rnn = nn.LSTM(6, 8, num_layers=2, dropout=0.2, bidirectional=True)
-        self.head = nn.Linear(16, 5)
-
-    def forward(self, x: pydl.Tensor) -> pydl.Tensor:
-        out, _ = self.rnn(x)
-        return self.head(out[-1])
-
-
 class _Conv1d(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -155,7 +147,10 @@ class _Conv1d(nn.Module):
 
 AUTOCAST_MODELS = {
     "transformer": (_Transformer, lambda r: r.integers(0, 20, (3, 7))),
-    "stacked_lstm": (_StackedLstm, lambda r: r.standard_normal((4, 3, 6)).astype(np.float32)),
+    "stacked_lstm": (
+        lambda: _Recurrent(nn.LSTM, 5, num_layers=2, dropout=0.2, bidirectional=True),
+        lambda r: r.standard_normal((4, 3, 6)).astype(np.float32),
+    ),
     "conv1d": (_Conv1d, lambda r: r.standard_normal((3, 3, 8)).astype(np.float32)),
 }
 
