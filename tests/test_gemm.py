@@ -328,3 +328,50 @@ def _cpu_flag(flag: str) -> bool:
             return flag in f.read().split()
     except OSError:
         pytest.skip("no /proc/cpuinfo to read the CPU's flags from")
+
+
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_small_batch_tiles_are_the_avx2_kernel_bit_for_bit(ta, tb):
+    """Note [Wide tile] and the AVX-512 dot tile: products of up to a few dozen rows, or of
+    a short depth (a weight gradient's), at every row count 1..17, widths that leave 1, 2
+    or 3 panels and partial ones, depths with and without a tail of 8, on 1 and 2 threads:
+    the AVX-512 path computes each element as the AVX2 kernel does."""
+    if "avx512" not in KERNELS:
+        pytest.skip("no AVX-512 here")
+    rng = np.random.default_rng(17)
+    for m, n, k in itertools.product(range(1, 18), (5, 16, 33, 48, 100), (3, 8, 64, 101)):
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+        out = []
+        for name, threads in itertools.product(("avx2", "avx512"), (1, 2)):
+            _core.gemm_set_kernel(name)
+            with pydl.threads(threads):
+                c = np.full((m, n), 0.5, np.float32)
+                _core.sgemm(ta, tb, m, n, k, 0.75, a, a.shape[1], b, b.shape[1], 0.25, c, n)
+            out.append(c)
+        _core.gemm_set_kernel("auto")
+        for got in out[1:]:
+            np.testing.assert_array_equal(got, out[0], err_msg=f"{m}x{n}x{k}")
+        want = 0.75 * ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b)) + 0.125
+        check(out[-1], want, k)
+
+
+@pytest.mark.parametrize("act", [None, "relu", "gelu"])
+def test_small_batch_linear_epilogues_are_the_avx2_kernel_bit_for_bit(act):
+    """Linear's bias, pre-activation and activation on the AVX-512 small-batch tiles (8-row
+    wide tiles split into store_tile's 6 + 2 rows) against the AVX2 kernel, bit for bit."""
+    if "avx512" not in KERNELS:
+        pytest.skip("no AVX-512 here")
+    rng = np.random.default_rng(18)
+    for m, n, k in itertools.product((1, 7, 8, 9, 14, 17, 40), (10, 48, 100), (20, 300, 600)):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        w = rng.standard_normal((n, k)).astype(np.float32)
+        bias = rng.standard_normal(n).astype(np.float32)
+        out = {}
+        for name in ("avx2", "avx512"):
+            _core.gemm_set_kernel(name)
+            y = _core.linear_act_forward(x, w, bias, act or "none", True, False)
+            out[name] = [t for t in (y if isinstance(y, tuple) else (y,)) if t is not None]
+        _core.gemm_set_kernel("auto")
+        for got, want in zip(out["avx512"], out["avx2"]):
+            np.testing.assert_array_equal(got, want, err_msg=f"{m}x{n}x{k}")

@@ -51,8 +51,8 @@ constexpr int64_t kKCDeep = 512;
 // thread's share of the rows differs from another's by at most one MR panel (15 blocks
 // of a 1024-row A on 2 threads cost 1024^3 7%). Block rb spans A panels
 // [rb * a_panels / blocks, (rb + 1) * a_panels / blocks).
-int64_t row_block_count(int64_t a_panels, int threads) {
-    const int64_t blocks = (a_panels * kMR + kMC - 1) / kMC;
+int64_t row_block_count(int64_t a_panels, int64_t panel_rows, int threads) {
+    const int64_t blocks = (a_panels * panel_rows + kMC - 1) / kMC;
     return std::min(a_panels, (blocks + threads - 1) / threads * threads);
 }
 
@@ -178,29 +178,48 @@ void gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 // 30 vs 16).
 constexpr int kDotRows = kDotTileRows, kDotCols = kDotTileCols;
 
+// The dot path's sweep over Rows x Cols tiles of C, tile(a, b, mr, nr, out) computing one.
+template <int Rows, int Cols, typename TileFn>
+void dot_tiles(int64_t m, int64_t n, float alpha, const float* a, int64_t lda, const float* b,
+               int64_t ldb, float beta, float* c, int64_t ldc, const Epilogue* ep, bool parallel,
+               TileFn tile) {
+    const int64_t col_tiles = (n + Cols - 1) / Cols;
+    const int64_t row_tiles = (m + Rows - 1) / Rows;
+    const int64_t tiles = row_tiles * col_tiles;
+    parallel_for(0, tiles, parallel ? std::max<int64_t>(1, tiles / 64) : tiles,
+                 [&](int64_t lo, int64_t hi) {
+                     for (int64_t t = lo; t < hi; ++t) {
+                         const int64_t i = (t / col_tiles) * Rows, j = (t % col_tiles) * Cols;
+                         const int mr = int(std::min<int64_t>(Rows, m - i));
+                         const int nr = int(std::min<int64_t>(Cols, n - j));
+                         float out[Rows][Cols];
+                         tile(a + i * lda, b + j * ldb, mr, nr, out);
+                         for (int r = 0; r < mr; ++r)
+                             for (int cc = 0; cc < nr; ++cc)
+                                 finish_element(c + (i + r) * ldc + j + cc, out[r][cc], alpha, beta,
+                                                ep, i + r, j + cc);
+                     }
+                 });
+}
+
 void gemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
               const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const Epilogue* ep,
               bool parallel) {
+    // The AVX-512 tile (8 x 6) computes each element as the AVX2 one (4 x 3) does.
+    if (kernel() == microkernel_avx512)
+        return dot_tiles<kDotWideRows, kDotWideCols>(
+            m, n, alpha, a, lda, b, ldb, beta, c, ldc, ep, parallel,
+            [&](const float* at, const float* bt, int mr, int nr, float out[][kDotWideCols]) {
+                dot_tile_avx512(at, lda, bt, ldb, k, mr, nr, out);
+            });
     const bool avx2 = use_avx2() && g_kernel_choice.load() != kRef;
-    const int64_t col_tiles = (n + kDotCols - 1) / kDotCols;
-    const int64_t row_tiles = (m + kDotRows - 1) / kDotRows;
-    const int64_t tiles = row_tiles * col_tiles;
-    parallel_for(
-        0, tiles, parallel ? std::max<int64_t>(1, tiles / 64) : tiles, [&](int64_t lo, int64_t hi) {
-            for (int64_t t = lo; t < hi; ++t) {
-                const int64_t i = (t / col_tiles) * kDotRows, j = (t % col_tiles) * kDotCols;
-                const int mr = int(std::min<int64_t>(kDotRows, m - i));
-                const int nr = int(std::min<int64_t>(kDotCols, n - j));
-                float out[kDotRows][kDotCols];
-                if (avx2)
-                    dot_tile_avx2(a + i * lda, lda, b + j * ldb, ldb, k, mr, nr, out);
-                else
-                    dot_tile_ref(a + i * lda, lda, b + j * ldb, ldb, k, mr, nr, out);
-                for (int r = 0; r < mr; ++r)
-                    for (int cc = 0; cc < nr; ++cc)
-                        finish_element(c + (i + r) * ldc + j + cc, out[r][cc], alpha, beta, ep,
-                                       i + r, j + cc);
-            }
+    dot_tiles<kDotRows, kDotCols>(
+        m, n, alpha, a, lda, b, ldb, beta, c, ldc, ep, parallel,
+        [&](const float* at, const float* bt, int mr, int nr, float out[][kDotCols]) {
+            if (avx2)
+                dot_tile_avx2(at, lda, bt, ldb, k, mr, nr, out);
+            else
+                dot_tile_ref(at, lda, bt, ldb, k, mr, nr, out);
         });
 }
 
@@ -217,14 +236,20 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     const MicroKernel kern = kernel();
     const bool pairs = kern == microkernel_avx512;  // Note [Tile pair]
     const int64_t panels = (n + kNR - 1) / kNR;
-    const int64_t a_panels = (m + kMR - 1) / kMR;
     // A is packed whole, once per depth block, and shared by the tasks, when it is reused
     // across enough B panels to pay for the copy and its rows are long or strided;
     // otherwise read in place. A few (<= kSmallM) row-major rows read in place beat the
     // copy even 4 KiB apart (an LSTM's 32x1024x256 step product at 2 threads: 161 -> 202
     // GFLOP/s; 32x784x256 with B transposed 164 -> 187); with a transposed A, or many
     // rows and wide C, packing still wins (1024x32x256 transposed: 102 vs 57 in place).
-    const bool pack_a_block = panels >= 8 && (trans_a || (m > kSmallM && n > kSmallN));
+    // A transposed A of a short depth (a weight gradient's k = batch) is read in place
+    // too: each depth step's rows are adjacent floats.
+    const bool pack_a_block =
+        panels >= 8 && ((trans_a && !(pairs && k <= kSmallK)) || (m > kSmallM && n > kSmallN));
+    // Note [Wide tile]: A read in place goes 8 rows x 3 B panels at a time with AVX-512.
+    const bool wide = pairs && !pack_a_block;
+    const int64_t tile_rows = wide ? kWideRows : kMR;
+    const int64_t a_panels = (m + tile_rows - 1) / tile_rows;
     Scratch<float> a_buf;  // Note [GEMM scratch]
     if (pack_a_block) a_buf.allocate(a_panels * kMR * std::min(k, kKC));
     float* apack = a_buf.data();
@@ -232,8 +257,9 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     // A thread's tasks are a contiguous range: split the rows when A is the larger operand
     // (each thread reads its rows of A and all of B), else the B panels (all of A, its
     // part of B). 96x256x1024 at 2 threads: 130 -> 197 GFLOP/s; 4096x64x256 stays at 203.
-    const int64_t row_blocks = row_block_count(a_panels, parallel ? get_num_threads() : 1);
-    const int64_t step = pairs ? 2 : 1;  // B panels a task
+    const int64_t row_blocks =
+        row_block_count(a_panels, tile_rows, parallel ? get_num_threads() : 1);
+    const int64_t step = wide ? kWidePanels : pairs ? 2 : 1;  // B panels a task
     const int64_t units = (panels + step - 1) / step;
     const int64_t tasks = units * row_blocks;
     const bool rows_outer = m > n;
@@ -250,16 +276,32 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
         run_tasks(tasks, parallel, [&](int64_t t) {
             const int64_t jp = (rows_outer ? t % units : t / row_blocks) * step;
             const int64_t rb = rows_outer ? t / units : t % row_blocks;
-            const int64_t i_lo = rb * a_panels / row_blocks * kMR;
-            const int64_t i_hi = std::min(m, (rb + 1) * a_panels / row_blocks * kMR);
+            const int64_t i_lo = rb * a_panels / row_blocks * tile_rows;
+            const int64_t i_hi = std::min(m, (rb + 1) * a_panels / row_blocks * tile_rows);
             const int64_t j = jp * kNR;
+            const float beta_eff = p0 == 0 ? beta : 1.0f;
+            if (wide) {
+                const int count = int(std::min(step, panels - jp));
+                const float* bq[kWidePanels];
+                int64_t rs_bq[kWidePanels] = {0, 0, 0};
+                int nr_last = kNR;
+                for (int q = 0; q < count; ++q) {
+                    nr_last = int(std::min<int64_t>(kNR, n - j - q * kNR));
+                    bq[q] = panel(p0, kc, jp + q, nr_last, rs_bq[q]);
+                }
+                for (int64_t i = i_lo; i < i_hi; i += kWideRows)
+                    microkernel_avx512_wide(kc, a + i * rs_a + p0 * cs_a, rs_a, cs_a, bq, rs_bq,
+                                            count, nr_last, c + i * ldc + j, ldc,
+                                            int(std::min<int64_t>(kWideRows, i_hi - i)), alpha,
+                                            beta_eff, last ? ep : nullptr, i, j);
+                return;
+            }
             const int nr = int(std::min<int64_t>(kNR, n - j));
             int64_t rs_b, rs_b1 = 0;
             const float* bp = panel(p0, kc, jp, nr, rs_b);
             const bool pair = pairs && jp + 1 < panels;
             const int nr1 = pair ? int(std::min<int64_t>(kNR, n - j - kNR)) : 0;
             const float* bp1 = pair ? panel(p0, kc, jp + 1, nr1, rs_b1) : nullptr;
-            const float beta_eff = p0 == 0 ? beta : 1.0f;
             for (int64_t i = i_lo; i < i_hi; i += kMR) {
                 const int mr = int(std::min<int64_t>(kMR, i_hi - i));
                 Epilogue tile, tile1;
@@ -287,7 +329,10 @@ void gemm_small(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
     // L1 sets and thrash. Many rows reuse a deep panel enough to pay for packing it
     // (1024x256x384: 198-200 GFLOP/s in place, 208-215 packed). The last, partial panel
     // is always packed (the kernel reads NR floats per row).
-    const bool in_place = !trans_b && ldb % 256 != 0 && (m <= kSmallM || k <= kSmallK);
+    // With at most two row panels, each B row is read at most twice, so the 1 KiB-stride
+    // thrash costs less than packing (TODO measure).
+    const bool in_place =
+        !trans_b && (ldb % 256 != 0 || m <= 2 * kMR) && (m <= kSmallM || k <= kSmallK);
     const int64_t packed_lo = in_place ? n / kNR : 0;  // first panel that is packed
 
     Scratch<float> b_buf;  // Note [GEMM scratch]
@@ -330,7 +375,7 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
     const int64_t a_panels = (m + kMR - 1) / kMR;
     // Row blocks as row_block_count; columns split so there are a few tasks per thread
     // (Note [Determinism]: the split changes which thread computes a tile, never how).
-    const int64_t row_blocks = row_block_count(a_panels, threads);
+    const int64_t row_blocks = row_block_count(a_panels, kMR, threads);
     const int64_t depth_block = k > kKC ? kKCDeep : kKC;
     // Note [GEMM scratch]: sized for the largest (NC, KC) block, taken once per call.
     const int64_t max_kc = std::min(depth_block, k);

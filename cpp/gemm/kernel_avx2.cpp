@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/vec.h"
 
@@ -207,7 +208,7 @@ PYDL_TARGET_AVX2 void dot_tile_avx2(const float* a, int64_t lda, const float* b,
     for (int r = 0; r < mr; ++r)
         for (int c = 0; c < nr; ++c) {
             float s = hsum(acc[r][c]);
-            for (int64_t q = p; q < k; ++q) s += ar[r][q] * br[c][q];
+            for (int64_t q = p; q < k; ++q) s = std::fma(ar[r][q], br[c][q], s);
             out[r][c] = s;
         }
 }

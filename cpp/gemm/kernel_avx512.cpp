@@ -8,13 +8,17 @@
 // cover the FMA latency. On this Zen 4 (which runs a zmm FMA as two 256-bit halves)
 // it measured 115-118 GFLOP/s on packed panels in L1/L2 against 102-106 for the
 // AVX2 kernel, i.e. at the FMA peak; a 12 x 32 zmm tile was no faster.
+#include <algorithm>
+
 #include "core/vec.h"
+#include "gemm/driver.h"
 #include "gemm/epilogue.h"
 #include "gemm/microkernel.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
+#include <cmath>
 #include <type_traits>
 
 namespace pydl::gemm {
@@ -190,6 +194,162 @@ PYDL_TARGET_AVX512 void microkernel_avx512(int64_t kc, const float* a, int64_t r
     if (!stored) store_tile(c, ldc, mr, nr, alpha, beta, ep, acc);
 }
 
+namespace {
+
+// The k loop of the wide tile: Rows rows of A against Panels B panels, one zmm per
+// (row, panel), each element's FMAs in p order (as tile_loop's).
+template <int Rows, int Panels>
+PYDL_TARGET_AVX512 inline void wide_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                                         const float* const* b, const int64_t* rs_b,
+                                         __m512 acc[kWideRows][kWidePanels]) {
+    __m512 c[Rows][Panels];
+#pragma GCC unroll 8
+    for (int r = 0; r < Rows; ++r)
+#pragma GCC unroll 3
+        for (int q = 0; q < Panels; ++q) c[r][q] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < kc; ++p) {
+        __m512 bv[Panels];
+#pragma GCC unroll 3
+        for (int q = 0; q < Panels; ++q) bv[q] = _mm512_loadu_ps(b[q] + p * rs_b[q]);
+#pragma GCC unroll 8
+        for (int r = 0; r < Rows; ++r) {
+            const __m512 av = _mm512_set1_ps(a[r * rs_a + p * cs_a]);
+#pragma GCC unroll 3
+            for (int q = 0; q < Panels; ++q) c[r][q] = _mm512_fmadd_ps(av, bv[q], c[r][q]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < Rows; ++r)
+#pragma GCC unroll 3
+        for (int q = 0; q < Panels; ++q) acc[r][q] = c[r][q];
+}
+
+// f(rows, panels) with both as compile-time constants, rows in [1, 8], panels in [1, 3].
+template <int Panels, typename F>
+PYDL_INLINE void with_wide_rows(int mr, F f) {
+    using std::integral_constant;
+    switch (mr) {
+        case 1:
+            return f(integral_constant<int, 1>(), integral_constant<int, Panels>());
+        case 2:
+            return f(integral_constant<int, 2>(), integral_constant<int, Panels>());
+        case 3:
+            return f(integral_constant<int, 3>(), integral_constant<int, Panels>());
+        case 4:
+            return f(integral_constant<int, 4>(), integral_constant<int, Panels>());
+        case 5:
+            return f(integral_constant<int, 5>(), integral_constant<int, Panels>());
+        case 6:
+            return f(integral_constant<int, 6>(), integral_constant<int, Panels>());
+        case 7:
+            return f(integral_constant<int, 7>(), integral_constant<int, Panels>());
+        default:
+            return f(integral_constant<int, kWideRows>(), integral_constant<int, Panels>());
+    }
+}
+
+}  // namespace
+
+PYDL_TARGET_AVX512 void microkernel_avx512_wide(int64_t kc, const float* a, int64_t rs_a,
+                                                int64_t cs_a, const float* const b[kWidePanels],
+                                                const int64_t rs_b[kWidePanels], int panels,
+                                                int nr_last, float* c, int64_t ldc, int mr,
+                                                float alpha, float beta, const Epilogue* ep,
+                                                int64_t i, int64_t j) {
+    for (int q = 0; q < panels; ++q) prefetch_c_tile(c + q * kNR, ldc, mr);
+    __m512 acc[kWideRows][kWidePanels];
+    const auto run = [&](auto rows, auto cols) PYDL_INLINE_LAMBDA {
+        wide_loop<decltype(rows)::value, decltype(cols)::value>(kc, a, rs_a, cs_a, b, rs_b, acc);
+    };
+    if (panels == 3)
+        with_wide_rows<3>(mr, run);
+    else if (panels == 2)
+        with_wide_rows<2>(mr, run);
+    else
+        with_wide_rows<1>(mr, run);
+    for (int q = 0; q < panels; ++q) {
+        const int nr = q == panels - 1 ? nr_last : kNR;
+        float* cq = c + q * kNR;
+        if (nr == kNR && alpha == 1.0f && beta == 0.0f && !ep) {  // straight from registers
+            for (int r = 0; r < mr; ++r) _mm512_storeu_ps(cq + r * ldc, acc[r][q]);
+            continue;
+        }
+        // store_tile writes up to kMR rows: rows [0, 6) then [6, mr).
+        for (int r0 = 0; r0 < mr; r0 += kMR) {
+            __m512 rows[kMR];
+            const int count = std::min(kMR, mr - r0);
+            for (int r = 0; r < count; ++r) rows[r] = acc[r0 + r][q];
+            Epilogue tile;
+            store_tile(cq + r0 * ldc, ldc, count, nr, alpha, beta,
+                       tile_epilogue(ep, i + r0, j + q * kNR, tile), rows);
+        }
+    }
+}
+
+namespace {
+// 8 floats at p into both 256-bit halves, and two rows' 8 floats side by side.
+PYDL_TARGET_AVX512 inline __m512 twice8(const float* p) {
+    return _mm512_castpd_ps(
+        _mm512_broadcast_f64x4(_mm256_loadu_pd(reinterpret_cast<const double*>(p))));
+}
+PYDL_TARGET_AVX512 inline __m512 pair8(const float* lo, const float* hi) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(
+        _mm512_castpd256_pd512(_mm256_loadu_pd(reinterpret_cast<const double*>(lo))),
+        _mm256_loadu_pd(reinterpret_cast<const double*>(hi)), 1));
+}
+}  // namespace
+
+PYDL_TARGET_AVX512 void dot_tile_avx512(const float* a, int64_t lda, const float* b, int64_t ldb,
+                                        int64_t k, int mr, int nr,
+                                        float out[kDotWideRows][kDotWideCols]) {
+    // Rows past mr / nr repeat the last valid row (computed, never stored).
+    const float* ar[kDotWideRows];
+    const float* br[kDotWideCols];
+    for (int r = 0; r < kDotWideRows; ++r) ar[r] = a + std::min(r, mr - 1) * lda;
+    for (int c = 0; c < kDotWideCols; ++c) br[c] = b + std::min(c, nr - 1) * ldb;
+    // acc[r][h]: lanes 0-7 are column 2h's 8 lanes of k, lanes 8-15 column 2h + 1's.
+    __m512 acc[kDotWideRows][kDotWideCols / 2];
+#pragma GCC unroll 8
+    for (int r = 0; r < kDotWideRows; ++r)
+#pragma GCC unroll 3
+        for (int h = 0; h < kDotWideCols / 2; ++h) acc[r][h] = _mm512_setzero_ps();
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+        __m512 w[kDotWideCols / 2];
+#pragma GCC unroll 3
+        for (int h = 0; h < kDotWideCols / 2; ++h) w[h] = pair8(br[2 * h] + p, br[2 * h + 1] + p);
+#pragma GCC unroll 8
+        for (int r = 0; r < kDotWideRows; ++r) {
+            const __m512 x = twice8(ar[r] + p);
+#pragma GCC unroll 3
+            for (int h = 0; h < kDotWideCols / 2; ++h)
+                acc[r][h] = _mm512_fmadd_ps(x, w[h], acc[r][h]);
+        }
+    }
+    // Each column's 8 lanes summed as hsum8 sums them, 16 columns at once: for the 8 rows
+    // of column pair h, the quarters of each half, then pairs, then the last pair.
+    for (int h = 0; h < kDotWideCols / 2; ++h) {
+        __m512 q[4], d[2];
+        for (int i = 0; i < 4; ++i)
+            q[i] = _mm512_add_ps(_mm512_shuffle_f32x4(acc[2 * i][h], acc[2 * i + 1][h], 0x88),
+                                 _mm512_shuffle_f32x4(acc[2 * i][h], acc[2 * i + 1][h], 0xDD));
+        for (int i = 0; i < 2; ++i)
+            d[i] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * i], q[2 * i + 1], 0x44),
+                                 _mm512_shuffle_ps(q[2 * i], q[2 * i + 1], 0xEE));
+        alignas(64) float sums[16];
+        _mm512_store_ps(sums, _mm512_add_ps(_mm512_shuffle_ps(d[0], d[1], 0x88),
+                                            _mm512_shuffle_ps(d[0], d[1], 0xDD)));
+        // sums[4 L + i]: row 2 i + L / 2 of column 2 h + L % 2.
+        for (int lane = 0; lane < 16; ++lane) {
+            const int r = 2 * (lane % 4) + lane / 8, c = 2 * h + (lane / 4) % 2;
+            if (r >= mr || c >= nr) continue;
+            float s = sums[lane];
+            for (int64_t q2 = p; q2 < k; ++q2) s = std::fma(ar[r][q2], br[c][q2], s);
+            out[r][c] = s;
+        }
+    }
+}
+
 }  // namespace pydl::gemm
 
 #else  // not x86-64: never selected at run time
@@ -206,6 +366,27 @@ void microkernel_avx512_pair(int64_t kc, const float* a, int64_t rs_a, int64_t c
                              const Epilogue* ep0, const Epilogue* ep1) {
     microkernel_ref(kc, a, rs_a, cs_a, b0, rs_b0, c, ldc, mr, kNR, alpha, beta, ep0);
     microkernel_ref(kc, a, rs_a, cs_a, b1, rs_b1, c + kNR, ldc, mr, nr1, alpha, beta, ep1);
+}
+void microkernel_avx512_wide(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                             const float* const b[kWidePanels], const int64_t rs_b[kWidePanels],
+                             int panels, int nr_last, float* c, int64_t ldc, int mr, float alpha,
+                             float beta, const Epilogue* ep, int64_t i, int64_t j) {
+    for (int q = 0; q < panels; ++q) {
+        Epilogue tile;
+        for (int r0 = 0; r0 < mr; r0 += kMR)
+            microkernel_ref(kc, a + r0 * rs_a, rs_a, cs_a, b[q], rs_b[q], c + r0 * ldc + q * kNR,
+                            ldc, std::min(kMR, mr - r0), q == panels - 1 ? nr_last : kNR, alpha,
+                            beta, tile_epilogue(ep, i + r0, j + q * kNR, tile));
+    }
+}
+void dot_tile_avx512(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, int mr,
+                     int nr, float out[kDotWideRows][kDotWideCols]) {
+    for (int r = 0; r < mr; ++r)
+        for (int c = 0; c < nr; ++c) {
+            float s = 0.0f;
+            for (int64_t p = 0; p < k; ++p) s += a[r * lda + p] * b[c * ldb + p];
+            out[r][c] = s;
+        }
 }
 }  // namespace pydl::gemm
 

@@ -72,6 +72,19 @@ void microkernel_avx512_pair(int64_t kc, const float* a, int64_t rs_a, int64_t c
                              float* c, int64_t ldc, int mr, int nr1, float alpha, float beta,
                              const Epilogue* ep0, const Epilogue* ep1);
 
+// Note [Wide tile]: up to 8 rows of A against up to 3 B panels (columns [0, 16 q + nr_last)
+// of C), 24 zmm accumulators, for A read in place (the small path): on a CPU with two
+// 512-bit FMA ports (Intel's), 8 rows x 48 columns issue 24 FMAs per 3 + 8 loads, where
+// 6 x 32 tiles issue 12 per 2 + 6 and an 8-row A takes two of them (6 + 2 rows). Each
+// element's FMAs run in p order from zero, as in microkernel_avx512: the same bits. B panel
+// q starts at b[q] with row stride rs_b[q]; c is the tile's corner, (i, j) its place in
+// the whole C (for the epilogue's bias and pre-activation offsets).
+constexpr int kWideRows = 8, kWidePanels = 3;
+void microkernel_avx512_wide(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
+                             const float* const b[kWidePanels], const int64_t rs_b[kWidePanels],
+                             int panels, int nr_last, float* c, int64_t ldc, int mr, float alpha,
+                             float beta, const Epilogue* ep, int64_t i, int64_t j);
+
 // Dot tiles for C = A B^T with A and B row-major along k (Note [Dot path] in gemm.cpp):
 // out[r][c] = sum_p a[r * lda + p] * b[c * ldb + p] for r < mr, c < nr. Lanes of k are
 // summed in a fixed order. Rows past mr / nr are never read.
@@ -80,6 +93,11 @@ void dot_tile_ref(const float* a, int64_t lda, const float* b, int64_t ldb, int6
                   int nr, float out[kDotTileRows][kDotTileCols]);
 void dot_tile_avx2(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, int mr,
                    int nr, float out[kDotTileRows][kDotTileCols]);
+// The AVX-512 dot tile: 8 rows x 6 columns, each zmm two columns' 8 lanes side by side,
+// so every element is dot_tile_avx2's, bit for bit (its lanes, its lane sum, its tail).
+constexpr int kDotWideRows = 8, kDotWideCols = 6;
+void dot_tile_avx512(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, int mr,
+                     int nr, float out[kDotWideRows][kDotWideCols]);
 
 // The scalar activation used by every epilogue (the activation kernels' own functors).
 float apply_activation(std::optional<UnaryOp> act, float x);
