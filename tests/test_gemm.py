@@ -299,6 +299,17 @@ def test_balanced_tasks_run_each_once(threads):
         assert 1 in thread_of[:4], thread_of
 
 
+def test_the_calling_thread_runs_the_first_share():
+    """Note [Item 0 on the caller]: a region's first share runs on the calling thread every
+    time (a spinning worker claimed it about as often as the caller did), so kernels that
+    split a weight the same way keep each half in one core's cache."""
+    with pydl.threads(2):
+        for _ in range(40):
+            # two items of 1 ms: each thread takes its own share, none is left to steal
+            _, thread_of = _core._testing.balanced_for_each_probe(2, 2, 1.0)
+            assert thread_of[0] == 0, thread_of
+
+
 @pytest.mark.parametrize(
     "loop,flag",
     [
