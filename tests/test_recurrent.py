@@ -236,7 +236,7 @@ def test_empty_sequence(mode, gates):
 @pytest.mark.parametrize(
     "mode, gates", [("lstm", 4), ("gru", 3), ("rnn_tanh", 1), ("gru_reset_before", 3)]
 )
-@pytest.mark.parametrize("hidden, batch", [(40, 3), (136, 16)])
+@pytest.mark.parametrize("hidden, batch", [(40, 3), (136, 16), (24, 20)])
 def test_threaded_steps_match_reference(mode, gates, hidden, batch):
     # Hidden sizes that are not a multiple of the GEMM panel width, the larger one with
     # steps big enough to be split over threads: core vs reference, and 1 vs 2 threads
@@ -257,6 +257,38 @@ def test_threaded_steps_match_reference(mode, gates, hidden, batch):
     np.testing.assert_allclose(out2, ref, rtol=1e-4, atol=1e-4)
     for a, b in zip(g2, g_ref):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("cls, kwargs", [(nn.LSTM, {}), (nn.GRU, {}), (nn.RNN, {})])
+def test_batch_split_recurrence_is_bit_identical(cls, kwargs):
+    """Note [Batch-split recurrence]: with 8 or more rows a thread, each thread runs its own
+    batch rows through every step in one region. Both directions, 2 layers, with and without
+    the graph: the same bits as one thread, and far fewer regions than 2 a step."""
+    from pydl import _core
+
+    T, B = 12, 24
+    pydl.manual_seed(3)
+    model = cls(6, 32, num_layers=2, bidirectional=True, **kwargs)
+    x = np.random.default_rng(4).standard_normal((T, B, 6)).astype(np.float32)
+    runs = []
+    for threads in (1, 2):
+        with pydl.threads(threads):
+            model.zero_grad()
+            xt = pydl.tensor(x, requires_grad=True)
+            before = _core._testing.parallel_regions()
+            with pydl.no_grad():
+                y_eval = model(pydl.tensor(x))[0].numpy()
+            regions = _core._testing.parallel_regions() - before
+            y = model(xt)[0]
+            (y * y).sum().backward()
+            grads = [xt.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
+            runs.append((y.detach().numpy(), y_eval, grads))
+        if threads == 2:  # 2 layers x 2 directions, not a region per step
+            assert 0 < regions <= 16, regions
+    (y1, e1, g1), (y2, e2, g2) = runs
+    assert np.array_equal(y1, y2) and np.array_equal(e1, e2) and np.array_equal(y1, e1)
+    for a, b in zip(g1, g2):
+        assert np.array_equal(a, b)
 
 
 def test_trainable_biases_beside_frozen_weights_get_gradients():
