@@ -246,16 +246,12 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     // too: each depth step's rows are adjacent floats.
     const bool pack_a_block =
         panels >= 8 && ((trans_a && !(pairs && k <= kSmallK)) || (m > kSmallM && n > kSmallN));
-    // Note [Wide tile]: A read in place goes 8 rows x 3 B panels at a time with AVX-512. A
-    // row-major A is copied to 8-row panels when several units of B panels read it (each
-    // depth step's 8 values adjacent: one pointer, where 8 row pointers spilled).
+    // Note [Wide tile]: A read in place goes 8 rows x 3 B panels at a time with AVX-512.
     const bool wide = pairs && !pack_a_block;
-    const bool wide_pack = wide && !trans_a && panels > kWidePanels;
     const int64_t tile_rows = wide ? kWideRows : kMR;
     const int64_t a_panels = (m + tile_rows - 1) / tile_rows;
     Scratch<float> a_buf;  // Note [GEMM scratch]
     if (pack_a_block) a_buf.allocate(a_panels * kMR * std::min(k, kKC));
-    if (wide_pack) a_buf.allocate(a_panels * kWideRows * std::min(k, kKC));
     float* apack = a_buf.data();
     const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
     // A thread's tasks are a contiguous range: split the rows when A is the larger operand
@@ -278,12 +274,6 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
                 const int64_t rows = std::min<int64_t>(m - i0, 2 * kMR);
                 pack_a(trans_a, a, lda, i0, rows, p0, kc, apack + i0 * kc);
             });
-        if (wide_pack)
-            run_tasks(a_panels, parallel, [&](int64_t g) {
-                const int64_t i0 = g * kWideRows;
-                pack_a_rows8(a + i0 * lda + p0, lda, int(std::min<int64_t>(kWideRows, m - i0)), kc,
-                             apack + i0 * kc);
-            });
         prepare(p0, kc);
         const bool last = p0 + kc >= k;
         run_tasks(tasks, parallel, [&](int64_t t) {
@@ -302,12 +292,10 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
                     nr_last = int(std::min<int64_t>(kNR, n - j - q * kNR));
                     bq[q] = panel(p0, kc, jp + q, nr_last, rs_bq[q]);
                 }
-                const int64_t ars = wide_pack ? 1 : rs_a, acs = wide_pack ? kWideRows : cs_a;
                 for (int64_t i = i_lo; i < i_hi; i += kWideRows)
-                    microkernel_avx512_wide(kc,
-                                            wide_pack ? apack + i * kc : a + i * rs_a + p0 * cs_a,
-                                            ars, acs, bq, rs_bq, count, nr_last, c + i * ldc + j,
-                                            ldc, int(std::min<int64_t>(kWideRows, i_hi - i)), alpha,
+                    microkernel_avx512_wide(kc, a + i * rs_a + p0 * cs_a, rs_a, cs_a, bq, rs_bq,
+                                            count, nr_last, c + i * ldc + j, ldc,
+                                            int(std::min<int64_t>(kWideRows, i_hi - i)), alpha,
                                             beta_eff, last ? ep : nullptr, i, j);
                 return;
             }

@@ -198,12 +198,10 @@ namespace {
 
 // The k loop of the wide tile: Rows rows of A against Panels B panels, one zmm per
 // (row, panel), each element's FMAs in p order (as tile_loop's).
-// Adjacent: rs_a == 1, a depth step's rows side by side (packed, or a transposed A).
-template <bool Adjacent, int Rows, int Panels>
+template <int Rows, int Panels>
 PYDL_TARGET_AVX512 inline void wide_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
                                          const float* const* b, const int64_t* rs_b,
                                          __m512 acc[kWideRows][kWidePanels]) {
-    if (Adjacent) rs_a = 1;
     __m512 c[Rows][Panels];
 #pragma GCC unroll 8
     for (int r = 0; r < Rows; ++r)
@@ -261,11 +259,7 @@ PYDL_TARGET_AVX512 void microkernel_avx512_wide(int64_t kc, const float* a, int6
     for (int q = 0; q < panels; ++q) prefetch_c_tile(c + q * kNR, ldc, mr);
     __m512 acc[kWideRows][kWidePanels];
     const auto run = [&](auto rows, auto cols) PYDL_INLINE_LAMBDA {
-        constexpr int R = decltype(rows)::value, P = decltype(cols)::value;
-        if (rs_a == 1)
-            wide_loop<true, R, P>(kc, a, rs_a, cs_a, b, rs_b, acc);
-        else
-            wide_loop<false, R, P>(kc, a, rs_a, cs_a, b, rs_b, acc);
+        wide_loop<decltype(rows)::value, decltype(cols)::value>(kc, a, rs_a, cs_a, b, rs_b, acc);
     };
     if (panels == 3)
         with_wide_rows<3>(mr, run);

@@ -87,16 +87,6 @@ void pack_a_rows(const float* src, int64_t lda, int64_t kc, float* d) {
         for (int64_t r = 0; r < kMR; ++r) d[p * kMR + r] = src[r * lda + p];
 }
 
-// Up to 8 rows of row-major A (Note [Wide tile]): src[r * lda + p], p < kc -> d[p * 8 + r];
-// rows past `rows` repeat row 0 (the kernel never reads them). Returns the depths done.
-#ifdef PYDL_HAVE_PACK_AVX2
-PYDL_TARGET_AVX2 int64_t pack_a_rows8_avx2(const float* const row[8], int64_t kc, float* d) {
-    int64_t p = 0;
-    for (; p + 8 <= kc; p += 8) transpose8(row, p, d + p * 8, 8);
-    return p;
-}
-#endif
-
 // Full panels of op(A) = transposed A: depth p of panel g is the contiguous run
 // src[p * lda + g * MR + r], r < MR. Each depth but the last copies 8 floats, whose 2-float
 // tail the next depth overwrites (the 8 floats end inside the next depth's run, lda >= MR).
@@ -129,17 +119,6 @@ void pack_b_trans_panel(const float* src, int64_t ldb, int64_t kc, int64_t cols,
 }
 
 }  // namespace
-
-void pack_a_rows8(const float* src, int64_t lda, int rows, int64_t kc, float* d) {
-    const float* row[8];
-    for (int r = 0; r < 8; ++r) row[r] = src + (r < rows ? r : 0) * lda;
-    int64_t p = 0;
-#ifdef PYDL_HAVE_PACK_AVX2
-    if (use_avx2()) p = pack_a_rows8_avx2(row, kc, d);
-#endif
-    for (; p < kc; ++p)
-        for (int r = 0; r < 8; ++r) d[p * 8 + r] = row[r][p];
-}
 
 void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
             float* dst) {

@@ -9,8 +9,6 @@ namespace pydl::gemm {
 // kc x MR values (row fastest).
 void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
             float* dst);
-// Up to 8 rows of row-major A from src, depth [0, kc) -> d[p * 8 + r] (Note [Wide tile]).
-void pack_a_rows8(const float* src, int64_t lda, int rows, int64_t kc, float* d);
 // Depth [p0, p0 + kc) x columns [j0 + jp0 * NR, ...) of op(B), panels jp0..jp1 of a
 // block starting at column j0 with nc columns -> kc x NR values per panel (column fastest).
 void pack_b(bool trans, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
