@@ -126,8 +126,8 @@ void recurrent_forward(const RecurrentShape& s, const RecurrentInputs& in,
     const auto run = [&](int64_t b_lo, int64_t b_hi) {
         const int64_t rows = b_hi - b_lo;
         const float* h_prev = in.h0 + b_lo * H;
-        const float* c_prev =
-            in.c0 ? in.c0 + b_lo * H : nullptr;  // row b at c_prev + (b - b_lo) * c_ld
+        // Row b's previous cell at c_prev + (b - b_lo) * c_ld: c0, then the saved cells.
+        const float* c_prev = in.c0 ? in.c0 + b_lo * H : nullptr;
         int64_t c_ld = H;
         for (int64_t step = 0; step < T; ++step) {
             const int64_t t = s.reverse ? T - 1 - step : step;
