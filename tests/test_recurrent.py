@@ -1,6 +1,8 @@
 """Recurrent layers: PyTorch parity, the spec's GRU form, the spec's RNN example, cells,
 bad input."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -259,11 +261,13 @@ def test_threaded_steps_match_reference(mode, gates, hidden, batch):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("bf16", [False, True])
 @pytest.mark.parametrize("cls, kwargs", [(nn.LSTM, {}), (nn.GRU, {}), (nn.RNN, {})])
-def test_batch_split_recurrence_is_bit_identical(cls, kwargs):
+def test_batch_split_recurrence_is_bit_identical(cls, kwargs, bf16):
     """Note [Batch-split recurrence]: with 8 or more rows a thread, each thread runs its own
     batch rows through every step in one region. Both directions, 2 layers, with and without
-    the graph: the same bits as one thread, and far fewer regions than 2 a step."""
+    the graph, fp32 and bf16 autocast: the same bits as one thread, and far fewer regions
+    than 2 a step."""
     from pydl import _core
 
     T, B = 12, 24
@@ -271,15 +275,16 @@ def test_batch_split_recurrence_is_bit_identical(cls, kwargs):
     model = cls(6, 32, num_layers=2, bidirectional=True, **kwargs)
     x = np.random.default_rng(4).standard_normal((T, B, 6)).astype(np.float32)
     runs = []
+    precision = pydl.autocast(dtype=pydl.bfloat16) if bf16 else contextlib.nullcontext()
     for threads in (1, 2):
-        with pydl.threads(threads):
+        with pydl.threads(threads), precision:
             model.zero_grad()
             xt = pydl.tensor(x, requires_grad=True)
             before = _core._testing.parallel_regions()
             with pydl.no_grad():
-                y_eval = model(pydl.tensor(x))[0].numpy()
+                y_eval = model(pydl.tensor(x))[0].float().numpy()
             regions = _core._testing.parallel_regions() - before
-            y = model(xt)[0]
+            y = model(xt)[0].float()
             (y * y).sum().backward()
             grads = [xt.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
             runs.append((y.detach().numpy(), y_eval, grads))

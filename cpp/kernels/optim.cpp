@@ -34,7 +34,7 @@ CheckedVector<Chunk> chunks_of(const std::vector<ParamSlot>& slots, int parts) {
             const int64_t size = slots[s].size;
             const int64_t cut = size < kSplitElements ? 1 : parts;
             if (part >= cut) continue;
-            const int64_t span = (size + cut - 1) / cut + 15 & ~int64_t(15);
+            const int64_t span = ((size + cut - 1) / cut + 15) & ~int64_t(15);
             const int64_t end = std::min(size, (part + 1) * span);
             for (int64_t lo = part * span; lo < end; lo += kChunk)
                 chunks.push_back({s, lo, std::min(end, lo + kChunk)});
