@@ -186,6 +186,9 @@ void dot_tiles(int64_t m, int64_t n, float alpha, const float* a, int64_t lda, c
     const int64_t col_tiles = (n + Cols - 1) / Cols;
     const int64_t row_tiles = (m + Rows - 1) / Rows;
     const int64_t tiles = row_tiles * col_tiles;
+    // alpha 1, beta 0 and at most a bias (linear's forward; the activation comes after).
+    const bool plain = alpha == 1.0f && beta == 0.0f && (!ep || (!ep->pre && !ep->act));
+    const float* bias = ep ? ep->bias : nullptr;
     parallel_for(0, tiles, parallel ? std::max<int64_t>(1, tiles / 64) : tiles,
                  [&](int64_t lo, int64_t hi) {
                      for (int64_t t = lo; t < hi; ++t) {
@@ -194,6 +197,13 @@ void dot_tiles(int64_t m, int64_t n, float alpha, const float* a, int64_t lda, c
                          const int nr = int(std::min<int64_t>(Cols, n - j));
                          float out[Rows][Cols];
                          tile(a + i * lda, b + j * ldb, mr, nr, out);
+                         if (plain) {  // finish_element's arithmetic, without its branches
+                             for (int r = 0; r < mr; ++r)
+                                 for (int cc = 0; cc < nr; ++cc)
+                                     c[(i + r) * ldc + j + cc] =
+                                         bias ? out[r][cc] + bias[j + cc] : out[r][cc];
+                             continue;
+                         }
                          for (int r = 0; r < mr; ++r)
                              for (int cc = 0; cc < nr; ++cc)
                                  finish_element(c + (i + r) * ldc + j + cc, out[r][cc], alpha, beta,

@@ -339,15 +339,18 @@ PYDL_TARGET_AVX512 void dot_tile_avx512(const float* a, int64_t lda, const float
         alignas(64) float sums[16];
         _mm512_store_ps(sums, _mm512_add_ps(_mm512_shuffle_ps(d[0], d[1], 0x88),
                                             _mm512_shuffle_ps(d[0], d[1], 0xDD)));
-        // sums[4 L + i]: row 2 i + L / 2 of column 2 h + L % 2.
-        for (int lane = 0; lane < 16; ++lane) {
-            const int r = 2 * (lane % 4) + lane / 8, c = 2 * h + (lane / 4) % 2;
-            if (r >= mr || c >= nr) continue;
-            float s = sums[lane];
-            for (int64_t q2 = p; q2 < k; ++q2) s = std::fma(ar[r][q2], br[c][q2], s);
-            out[r][c] = s;
-        }
+        // sums[4 L + i]: row 2 i + L / 2 of column 2 h + L % 2. All 8 x 6 are written
+        // (rows and columns past mr / nr repeat the last valid one); the caller reads its own.
+        for (int lane = 0; lane < 16; ++lane)
+            out[2 * (lane % 4) + lane / 8][2 * h + (lane / 4) % 2] = sums[lane];
     }
+    if (p < k)  // the depth's tail, in order, after the lane sums
+        for (int r = 0; r < mr; ++r)
+            for (int c = 0; c < nr; ++c) {
+                float s = out[r][c];
+                for (int64_t q = p; q < k; ++q) s = std::fma(ar[r][q], br[c][q], s);
+                out[r][c] = s;
+            }
 }
 
 }  // namespace pydl::gemm

@@ -95,6 +95,7 @@ void dot_tile_avx2(const float* a, int64_t lda, const float* b, int64_t ldb, int
                    int nr, float out[kDotTileRows][kDotTileCols]);
 // The AVX-512 dot tile: 8 rows x 6 columns, each zmm two columns' 8 lanes side by side,
 // so every element is dot_tile_avx2's, bit for bit (its lanes, its lane sum, its tail).
+// It writes all of `out`; entries past mr / nr hold repeats and are not the caller's.
 constexpr int kDotWideRows = 8, kDotWideCols = 6;
 void dot_tile_avx512(const float* a, int64_t lda, const float* b, int64_t ldb, int64_t k, int mr,
                      int nr, float out[kDotWideRows][kDotWideCols]);
