@@ -253,9 +253,10 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     // GFLOP/s; 32x784x256 with B transposed 164 -> 187); with a transposed A, or many
     // rows and wide C, packing still wins (1024x32x256 transposed: 102 vs 57 in place).
     // A transposed A of a short depth (a weight gradient's k = batch) is read in place
-    // too: each depth step's rows are adjacent floats.
+    // too, by the wide tile: each depth step's rows are adjacent floats.
+    const bool short_transposed = pairs && trans_a && k <= kSmallK;
     const bool pack_a_block =
-        panels >= 8 && ((trans_a && !(pairs && k <= kSmallK)) || (m > kSmallM && n > kSmallN));
+        panels >= 8 && !short_transposed && (trans_a || (m > kSmallM && n > kSmallN));
     // Note [Wide tile]: A read in place goes 8 rows x 3 B panels at a time with AVX-512.
     const bool wide = pairs && !pack_a_block;
     const int64_t tile_rows = wide ? kWideRows : kMR;
