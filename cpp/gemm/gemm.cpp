@@ -254,9 +254,9 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     // rows and wide C, packing still wins (1024x32x256 transposed: 102 vs 57 in place).
     // A transposed A of a short depth (a weight gradient's k = batch) is read in place
     // too, by the wide tile: each depth step's rows are adjacent floats.
-    const bool short_transposed = pairs && trans_a && k <= kSmallK;
+    const bool short_transposed = trans_a && k <= kSmallK;
     const bool pack_a_block =
-        panels >= 8 && !short_transposed && (trans_a || (m > kSmallM && n > kSmallN));
+        panels >= 8 && !(pairs && short_transposed) && (trans_a || (m > kSmallM && n > kSmallN));
     // Note [Wide tile]: A read in place goes 8 rows x 3 B panels at a time with AVX-512.
     const bool wide = pairs && !pack_a_block;
     const int64_t tile_rows = wide ? kWideRows : kMR;
@@ -276,7 +276,7 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     // A weight gradient (transposed A, short depth) splits its rows too: they are the
     // weight's rows, which the forward product and the optimizer step split the same way
     // (Note [Item 0 on the caller]).
-    const bool rows_outer = m > n || (trans_a && k <= kSmallK);
+    const bool rows_outer = m > n || short_transposed;
     for (int64_t p0 = 0; p0 < k; p0 += kKC) {
         const int64_t kc = std::min(kKC, k - p0);
         if (pack_a_block)  // by all threads when there are several panels

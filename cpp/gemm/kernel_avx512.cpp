@@ -67,24 +67,15 @@ PYDL_TARGET_AVX512 inline bool tile_loop(int64_t kc, const float* a, int64_t rs_
     return false;
 }
 
-// f(std::integral_constant<int, mr>()) for mr in [1, kMR]: the k loops are compiled for
-// each row count (their accumulators stay in registers).
-template <typename F>
-PYDL_INLINE decltype(auto) with_rows(int mr, F f) {
-    using std::integral_constant;
-    switch (mr) {
-        case 1:
-            return f(integral_constant<int, 1>());
-        case 2:
-            return f(integral_constant<int, 2>());
-        case 3:
-            return f(integral_constant<int, 3>());
-        case 4:
-            return f(integral_constant<int, 4>());
-        case 5:
-            return f(integral_constant<int, 5>());
-        default:
-            return f(integral_constant<int, kMR>());
+// f(std::integral_constant<int, n>()) for n in [1, Max] (Max for anything above): the k
+// loops are compiled for each row (or panel) count, so their accumulators stay in registers.
+template <int Max, int N = 1, typename F>
+PYDL_INLINE decltype(auto) with_count(int n, F f) {
+    if constexpr (N < Max) {
+        if (n == N) return f(std::integral_constant<int, N>());
+        return with_count<Max, N + 1>(n, f);
+    } else {
+        return f(std::integral_constant<int, Max>());
     }
 }
 
@@ -166,7 +157,7 @@ PYDL_TARGET_AVX512 void microkernel_avx512_pair(int64_t kc, const float* a, int6
     prefetch_c_tile(c + kNR, ldc, mr);
     __m512 acc0[kMR], acc1[kMR];
     const bool packed = rs_a == 1 && cs_a == kMR;
-    with_rows(mr, [&](auto rows) PYDL_INLINE_LAMBDA {
+    with_count<kMR>(mr, [&](auto rows) PYDL_INLINE_LAMBDA {
         constexpr int Rows = decltype(rows)::value;
         if (packed)
             pair_loop<true, Rows>(kc, a, rs_a, cs_a, b0, rs_b0, b1, rs_b1, acc0, acc1);
@@ -184,7 +175,7 @@ PYDL_TARGET_AVX512 void microkernel_avx512(int64_t kc, const float* a, int64_t r
     prefetch_c_tile(c, ldc, mr);
     __m512 acc[kMR];
     const bool packed = rs_a == 1 && cs_a == kMR;
-    const bool stored = with_rows(mr, [&](auto rows) PYDL_INLINE_LAMBDA {
+    const bool stored = with_count<kMR>(mr, [&](auto rows) PYDL_INLINE_LAMBDA {
         constexpr int Rows = decltype(rows)::value;
         return packed ? tile_loop<true, Rows>(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta,
                                               ep, acc)
@@ -224,30 +215,6 @@ PYDL_TARGET_AVX512 inline void wide_loop(int64_t kc, const float* a, int64_t rs_
         for (int q = 0; q < Panels; ++q) acc[r][q] = c[r][q];
 }
 
-// f(rows, panels) with both as compile-time constants, rows in [1, 8], panels in [1, 3].
-template <int Panels, typename F>
-PYDL_INLINE void with_wide_rows(int mr, F f) {
-    using std::integral_constant;
-    switch (mr) {
-        case 1:
-            return f(integral_constant<int, 1>(), integral_constant<int, Panels>());
-        case 2:
-            return f(integral_constant<int, 2>(), integral_constant<int, Panels>());
-        case 3:
-            return f(integral_constant<int, 3>(), integral_constant<int, Panels>());
-        case 4:
-            return f(integral_constant<int, 4>(), integral_constant<int, Panels>());
-        case 5:
-            return f(integral_constant<int, 5>(), integral_constant<int, Panels>());
-        case 6:
-            return f(integral_constant<int, 6>(), integral_constant<int, Panels>());
-        case 7:
-            return f(integral_constant<int, 7>(), integral_constant<int, Panels>());
-        default:
-            return f(integral_constant<int, kWideRows>(), integral_constant<int, Panels>());
-    }
-}
-
 }  // namespace
 
 PYDL_TARGET_AVX512 void microkernel_avx512_wide(int64_t kc, const float* a, int64_t rs_a,
@@ -258,15 +225,12 @@ PYDL_TARGET_AVX512 void microkernel_avx512_wide(int64_t kc, const float* a, int6
                                                 int64_t i, int64_t j) {
     for (int q = 0; q < panels; ++q) prefetch_c_tile(c + q * kNR, ldc, mr);
     __m512 acc[kWideRows][kWidePanels];
-    const auto run = [&](auto rows, auto cols) PYDL_INLINE_LAMBDA {
-        wide_loop<decltype(rows)::value, decltype(cols)::value>(kc, a, rs_a, cs_a, b, rs_b, acc);
-    };
-    if (panels == 3)
-        with_wide_rows<3>(mr, run);
-    else if (panels == 2)
-        with_wide_rows<2>(mr, run);
-    else
-        with_wide_rows<1>(mr, run);
+    with_count<kWideRows>(mr, [&](auto rows) PYDL_INLINE_LAMBDA {
+        with_count<kWidePanels>(panels, [&](auto cols) PYDL_INLINE_LAMBDA {
+            wide_loop<decltype(rows)::value, decltype(cols)::value>(kc, a, rs_a, cs_a, b, rs_b,
+                                                                    acc);
+        });
+    });
     for (int q = 0; q < panels; ++q) {
         const int nr = q == panels - 1 ? nr_last : kNR;
         float* cq = c + q * kNR;
