@@ -16,7 +16,8 @@ constexpr int64_t kChunk = 1 << 14;
 constexpr int64_t kParallelElements = 1 << 16;
 // Tensors below this many elements are not cut into parts: the GEMMs of so small a weight
 // run on the calling thread alone (Note [Item 0 on the caller]), so it stays in that
-// core's cache (the batch-8 MLP step above, 2 threads: 188-191 -> 174 us).
+// core's cache (pydl.compile'd MLP 784-256-256-10 batch-8 SGD step, 2 threads: 188-191 ->
+// 174 us).
 constexpr int64_t kSplitElements = 1 << 17;
 
 struct Chunk {
