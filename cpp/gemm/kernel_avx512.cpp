@@ -187,12 +187,23 @@ PYDL_TARGET_AVX512 void microkernel_avx512(int64_t kc, const float* a, int64_t r
 
 namespace {
 
+// How many depth steps ahead the packed wide tile prefetches its A and B rows: the blocked
+// path's B panels (48 columns x a depth block of 512 or 1024) do not fit L1, and L2 alone
+// did not feed them in time (one core, 72 packed rows against 96 columns, GFLOP/s: depth
+// 512 154-160 -> 180-189, 1024 155-165 -> 183-197; 8 and 16 steps ahead gave 176-191).
+constexpr int64_t kWidePrefetch = 32;
+
 // The k loop of the wide tile: Rows rows of A against Panels B panels, one zmm per
-// (row, panel), each element's FMAs in p order (as tile_loop's).
-template <int Rows, int Panels>
+// (row, panel), each element's FMAs in p order (as tile_loop's). Packed: A is a packed
+// 8-row panel (the blocked path), whose rows are one stride apart at compile time.
+template <bool Packed, int Rows, int Panels>
 PYDL_TARGET_AVX512 inline void wide_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
                                          const float* const* b, const int64_t* rs_b,
                                          __m512 acc[kWideRows][kWidePanels]) {
+    if (Packed) {
+        rs_a = 1;
+        cs_a = kWideRows;
+    }
     __m512 c[Rows][Panels];
 #pragma GCC unroll 8
     for (int r = 0; r < Rows; ++r)
@@ -200,6 +211,15 @@ PYDL_TARGET_AVX512 inline void wide_loop(int64_t kc, const float* a, int64_t rs_
         for (int q = 0; q < Panels; ++q) c[r][q] = _mm512_setzero_ps();
     for (int64_t p = 0; p < kc; ++p) {
         __m512 bv[Panels];
+        if (Packed) {  // prefetches never fault: past the panels' ends they do nothing
+#pragma GCC unroll 3
+            for (int q = 0; q < Panels; ++q)
+                _mm_prefetch(reinterpret_cast<const char*>(b[q] + (p + kWidePrefetch) * rs_b[q]),
+                             _MM_HINT_T0);
+            if (p % 2 == 0)  // a 64-byte line holds two depth steps of A
+                _mm_prefetch(reinterpret_cast<const char*>(a + (p + kWidePrefetch) * cs_a),
+                             _MM_HINT_T0);
+        }
 #pragma GCC unroll 3
         for (int q = 0; q < Panels; ++q) bv[q] = _mm512_loadu_ps(b[q] + p * rs_b[q]);
 #pragma GCC unroll 8
@@ -225,10 +245,14 @@ PYDL_TARGET_AVX512 void microkernel_avx512_wide(int64_t kc, const float* a, int6
                                                 int64_t i, int64_t j) {
     for (int q = 0; q < panels; ++q) prefetch_c_tile(c + q * kNR, ldc, mr);
     __m512 acc[kWideRows][kWidePanels];
+    const bool packed = rs_a == 1 && cs_a == kWideRows;
     with_count<kWideRows>(mr, [&](auto rows) PYDL_INLINE_LAMBDA {
         with_count<kWidePanels>(panels, [&](auto cols) PYDL_INLINE_LAMBDA {
-            wide_loop<decltype(rows)::value, decltype(cols)::value>(kc, a, rs_a, cs_a, b, rs_b,
-                                                                    acc);
+            constexpr int Rows = decltype(rows)::value, Panels = decltype(cols)::value;
+            if (packed)
+                wide_loop<true, Rows, Panels>(kc, a, rs_a, cs_a, b, rs_b, acc);
+            else
+                wide_loop<false, Rows, Panels>(kc, a, rs_a, cs_a, b, rs_b, acc);
         });
     });
     for (int q = 0; q < panels; ++q) {

@@ -64,48 +64,50 @@ PYDL_TARGET_AVX2 void pack_b_trans_panel_avx2(const float* src, int64_t ldb, int
     pack_b_trans_panel_generic(src + p, ldb, kc - p, kNR, d + p * kNR);  // the last p < 8
 }
 
-// A full panel of row-major A: the MR rows src[r * lda + p], p < kc -> d[p * MR + r].
-// Eight depths at a time through transpose8 (rows MR..7 repeat row 0; their values
+// A full panel of row-major A: the mr rows src[r * lda + p], p < kc -> d[p * mr + r].
+// Eight depths at a time through transpose8 (rows mr..7 repeat row 0; their values
 // land in the 8-float stores' tails, which the next store overwrites) while a later
 // depth remains to overwrite the last tail; the rest one by one.
-PYDL_TARGET_AVX2 void pack_a_rows_avx2(const float* src, int64_t lda, int64_t kc, float* d) {
+PYDL_TARGET_AVX2 void pack_a_rows_avx2(const float* src, int64_t lda, int64_t kc, float* d,
+                                       int mr) {
     const float* rows[8];
-    for (int r = 0; r < 8; ++r) rows[r] = src + (r < kMR ? r : 0) * lda;
+    for (int r = 0; r < 8; ++r) rows[r] = src + (r < mr ? r : 0) * lda;
     int64_t p = 0;
-    for (; p + 8 < kc; p += 8) transpose8(rows, p, d + p * kMR, kMR);
+    for (; p + 8 < kc; p += 8) transpose8(rows, p, d + p * mr, mr);
     for (; p < kc; ++p)
-        for (int r = 0; r < kMR; ++r) d[p * kMR + r] = rows[r][p];
+        for (int r = 0; r < mr; ++r) d[p * mr + r] = rows[r][p];
 }
 #endif
 
-// A full panel of op(A) = row-major A: MR rows, each read along the depth.
-void pack_a_rows(const float* src, int64_t lda, int64_t kc, float* d) {
+// A full panel of op(A) = row-major A: mr rows, each read along the depth.
+void pack_a_rows(const float* src, int64_t lda, int64_t kc, float* d, int mr) {
 #ifdef PYDL_HAVE_PACK_AVX2
-    if (use_avx2()) return pack_a_rows_avx2(src, lda, kc, d);
+    if (use_avx2()) return pack_a_rows_avx2(src, lda, kc, d, mr);
 #endif
     for (int64_t p = 0; p < kc; ++p)
-        for (int64_t r = 0; r < kMR; ++r) d[p * kMR + r] = src[r * lda + p];
+        for (int64_t r = 0; r < mr; ++r) d[p * mr + r] = src[r * lda + p];
 }
 
 // Full panels of op(A) = transposed A: depth p of panel g is the contiguous run
-// src[p * lda + g * MR + r], r < MR. Each depth but the last copies 8 floats, whose 2-float
-// tail the next depth overwrites (the 8 floats end inside the next depth's run, lda >= MR).
+// src[p * lda + g * mr + r], r < mr. Each depth but the last copies 8 floats, whose tail
+// (8 - mr floats) the next depth overwrites (the 8 floats end inside the next depth's run,
+// lda >= mr).
 // Tiles of 8 depths x 8 panels: with A's rows a power of two apart (an LSTM's 1024 gate
 // columns) a panel at a time was 2-3x slower, each source line (shared by 2.7 panels)
 // apparently fetched again from 4-KiB-aliased sets (1024x1024 from L3: 0.70-0.75 ->
 // 0.27-0.53 ms; rows 2048 apart 0.73 -> 0.26-0.41 ms; 1040 apart no worse).
-void pack_a_cols(const float* src, int64_t lda, int64_t panels, int64_t kc, float* dst) {
-    static_assert(kMR <= 8, "a depth's run must fit one 8-float copy");
+void pack_a_cols(const float* src, int64_t lda, int64_t panels, int64_t kc, float* dst, int mr) {
+    static_assert(kMR <= 8 && kWideRows <= 8, "a depth's run must fit one 8-float copy");
     constexpr int64_t kTile = 8;
     for (int64_t g0 = 0; g0 < panels; g0 += kTile) {
         const int64_t g1 = std::min(panels, g0 + kTile);
         for (int64_t p0 = 0; p0 < kc; p0 += kTile) {
             const int64_t p1 = std::min(kc, p0 + kTile);
             for (int64_t g = g0; g < g1; ++g) {
-                float* d = dst + g * kMR * kc;
+                float* d = dst + g * mr * kc;
                 for (int64_t p = p0; p < p1; ++p)
-                    std::memcpy(d + p * kMR, src + p * lda + g * kMR,
-                                (p + 1 < kc ? 8 : kMR) * sizeof(float));
+                    std::memcpy(d + p * mr, src + p * lda + g * mr,
+                                (p + 1 < kc ? 8 : mr) * sizeof(float));
             }
         }
     }
@@ -121,28 +123,28 @@ void pack_b_trans_panel(const float* src, int64_t ldb, int64_t kc, int64_t cols,
 }  // namespace
 
 void pack_a(bool trans, const float* a, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
-            float* dst) {
-    const int64_t full = trans ? mc / kMR : 0;  // full panels of a transposed A, packed together
-    if (full > 0) pack_a_cols(a + p0 * lda + i0, lda, full, kc, dst);
-    for (int64_t ip = full; ip * kMR < mc; ++ip) {
-        float* d = dst + ip * kMR * kc;
-        const int64_t rows = mc - ip * kMR < kMR ? mc - ip * kMR : kMR;
-        const int64_t r0 = i0 + ip * kMR;
-        if (rows == kMR && !trans) {
-            pack_a_rows(a + r0 * lda + p0, lda, kc, d);
+            float* dst, int mr) {
+    const int64_t full = trans ? mc / mr : 0;  // full panels of a transposed A, packed together
+    if (full > 0) pack_a_cols(a + p0 * lda + i0, lda, full, kc, dst, mr);
+    for (int64_t ip = full; ip * mr < mc; ++ip) {
+        float* d = dst + ip * mr * kc;
+        const int64_t rows = mc - ip * mr < mr ? mc - ip * mr : mr;
+        const int64_t r0 = i0 + ip * mr;
+        if (rows == mr && !trans) {
+            pack_a_rows(a + r0 * lda + p0, lda, kc, d, mr);
         } else if (!trans) {
             for (int64_t r = 0; r < rows; ++r) {
                 const float* src = a + (r0 + r) * lda + p0;
-                for (int64_t p = 0; p < kc; ++p) d[p * kMR + r] = src[p];
+                for (int64_t p = 0; p < kc; ++p) d[p * mr + r] = src[p];
             }
         } else {
             for (int64_t p = 0; p < kc; ++p) {
                 const float* src = a + (p0 + p) * lda + r0;
-                for (int64_t r = 0; r < rows; ++r) d[p * kMR + r] = src[r];
+                for (int64_t r = 0; r < rows; ++r) d[p * mr + r] = src[r];
             }
         }
-        for (int64_t r = rows; r < kMR; ++r)
-            for (int64_t p = 0; p < kc; ++p) d[p * kMR + r] = 0.0f;
+        for (int64_t r = rows; r < mr; ++r)
+            for (int64_t p = 0; p < kc; ++p) d[p * mr + r] = 0.0f;
     }
 }
 
