@@ -194,12 +194,14 @@ def test_all_kernels_agree():
     "ta,tb,m,n,k",
     [(False, False, 100, 70, 300), (False, True, 130, 250, 1030), (True, False, 64, 33, 77),
      (False, False, 20, 512, 100), (False, False, 7, 40, 3), (True, True, 150, 130, 65),
-     (False, False, 40, 256, 300)],
+     (False, False, 40, 256, 300), (True, False, 64, 1024, 300), (True, True, 40, 200, 100),
+     (False, False, 130, 600, 50)],
 )  # fmt: skip
-def test_avx512_tile_pairs_are_the_avx2_kernel_bit_for_bit(ta, tb, m, n, k):
-    """Note [Tile pair]: the AVX-512 kernel's paired tiles (blocked and small paths, an odd
-    panel left over, partial panels, B read in place) compute each element as the 6 x 16
-    kernels do, so as the AVX2 kernel: bit for bit, with alpha, beta and an epilogue."""
+def test_avx512_wide_tiles_are_the_avx2_kernel_bit_for_bit(ta, tb, m, n, k):
+    """Note [Wide tile]: the AVX-512 tiles (blocked path; small path with A in place or
+    packed in 8-row panels, the last three shapes; 1 or 2 panels left over, partial panels,
+    B read in place) compute each element as the 6 x 16 kernels do, so as the AVX2 kernel:
+    bit for bit, with alpha, beta and an epilogue."""
     if "avx512" not in KERNELS:
         pytest.skip("no AVX-512 here")
     rng = np.random.default_rng(m + n + k)

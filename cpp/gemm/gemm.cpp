@@ -72,21 +72,16 @@ constexpr int64_t kDotMinM = 8, kDotM = 16, kDotK = 512, kDotN = 64;
 enum KernelChoice : int { kAuto = 0, kRef, kAvx2, kAvx512 };
 std::atomic<int> g_kernel_choice{kAuto};
 
-// Auto picks the widest kernel the CPU runs (Note [AVX-512 tile] in kernel_avx512.cpp).
-MicroKernel kernel() {
-    switch (g_kernel_choice.load(std::memory_order_relaxed)) {
-        case kRef:
-            return microkernel_ref;
-        case kAvx2:
-            return microkernel_avx2;
-        case kAvx512:
-            return microkernel_avx512;
-        default:
-            if (use_avx512()) return microkernel_avx512;
-            if (use_avx2()) return microkernel_avx2;
-            return microkernel_ref;
-    }
+// The kernels in use: auto picks the widest the CPU runs.
+KernelChoice kernel_choice() {
+    const int choice = g_kernel_choice.load(std::memory_order_relaxed);
+    if (choice != kAuto) return KernelChoice(choice);
+    return use_avx512() ? kAvx512 : use_avx2() ? kAvx2 : kRef;
 }
+// AVX-512 runs the wide tile (Note [Wide tile] in microkernel.h) and the 8 x 6 dot tile;
+// AVX2 and the reference the 6 x 16 tile, kernel().
+bool wide_tiles() { return kernel_choice() == kAvx512; }
+MicroKernel kernel() { return kernel_choice() == kRef ? microkernel_ref : microkernel_avx2; }
 
 // Matrix-vector products (n == 1 or m == 1): dot products or axpy rows, one output
 // element per task so the order of each sum never depends on the threads.
@@ -216,13 +211,13 @@ void gemm_dot(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int6
               const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const Epilogue* ep,
               bool parallel) {
     // The AVX-512 tile (8 x 6) computes each element as the AVX2 one (4 x 3) does.
-    if (kernel() == microkernel_avx512)
+    if (wide_tiles())
         return dot_tiles<kDotWideRows, kDotWideCols>(
             m, n, alpha, a, lda, b, ldb, beta, c, ldc, ep, parallel,
             [&](const float* at, const float* bt, int mr, int nr, float out[][kDotWideCols]) {
                 dot_tile_avx512(at, lda, bt, ldb, k, mr, nr, out);
             });
-    const bool avx2 = use_avx2() && g_kernel_choice.load() != kRef;
+    const bool avx2 = kernel_choice() != kRef;
     dot_tiles<kDotRows, kDotCols>(
         m, n, alpha, a, lda, b, ldb, beta, c, ldc, ep, parallel,
         [&](const float* at, const float* bt, int mr, int nr, float out[][kDotCols]) {
@@ -244,7 +239,8 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
                  int64_t lda, float beta, float* c, int64_t ldc, const Epilogue* ep, bool parallel,
                  PrepareFn prepare, PanelFn panel) {
     const MicroKernel kern = kernel();
-    const bool pairs = kern == microkernel_avx512;  // Note [Tile pair]
+    // Note [Wide tile]: with AVX-512, 8 rows (read in place or packed) x 3 B panels a tile.
+    const bool wide = wide_tiles();
     const int64_t panels = (n + kNR - 1) / kNR;
     // A is packed whole, once per depth block, and shared by the tasks, when it is reused
     // across enough B panels to pay for the copy and its rows are long or strided;
@@ -256,21 +252,24 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     // too, by the wide tile: each depth step's rows are adjacent floats.
     const bool short_transposed = trans_a && k <= kSmallK;
     const bool pack_a_block =
-        panels >= 8 && !(pairs && short_transposed) && (trans_a || (m > kSmallM && n > kSmallN));
-    // Note [Wide tile]: A read in place goes 8 rows x 3 B panels at a time with AVX-512.
-    const bool wide = pairs && !pack_a_block;
+        panels >= 8 && !(wide && short_transposed) && (trans_a || (m > kSmallM && n > kSmallN));
     const int64_t tile_rows = wide ? kWideRows : kMR;
     const int64_t a_panels = (m + tile_rows - 1) / tile_rows;
     Scratch<float> a_buf;  // Note [GEMM scratch]
-    if (pack_a_block) a_buf.allocate(a_panels * kMR * std::min(k, kKC));
+    if (pack_a_block) a_buf.allocate(a_panels * tile_rows * std::min(k, kKC));
     float* apack = a_buf.data();
-    const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
+    // A as the tiles read it: from its packed panels, or in place
+    const int64_t rs_a = pack_a_block || trans_a ? 1 : lda;
+    const int64_t cs_a = pack_a_block ? tile_rows : trans_a ? lda : 1;
+    const auto a_rows = [&](int64_t i, int64_t p0) {  // row i's first value of depth block p0
+        return pack_a_block ? apack + i * std::min(kKC, k - p0) : a + i * rs_a + p0 * cs_a;
+    };
     // A thread's tasks are a contiguous range: split the rows when A is the larger operand
     // (each thread reads its rows of A and all of B), else the B panels (all of A, its
     // part of B). 96x256x1024 at 2 threads: 130 -> 197 GFLOP/s; 4096x64x256 stays at 203.
     const int64_t row_blocks =
         row_block_count(a_panels, tile_rows, parallel ? get_num_threads() : 1);
-    const int64_t step = wide ? kWidePanels : pairs ? 2 : 1;  // B panels a task
+    const int64_t step = wide ? kWidePanels : 1;  // B panels a task
     const int64_t units = (panels + step - 1) / step;
     const int64_t tasks = units * row_blocks;
     // A weight gradient (transposed A, short depth) splits its rows too: they are the
@@ -281,9 +280,9 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
         const int64_t kc = std::min(kKC, k - p0);
         if (pack_a_block)  // by all threads when there are several panels
             run_tasks((a_panels + 1) / 2, parallel, [&](int64_t t) {  // 2 panels a task
-                const int64_t i0 = 2 * t * kMR;
-                const int64_t rows = std::min<int64_t>(m - i0, 2 * kMR);
-                pack_a(trans_a, a, lda, i0, rows, p0, kc, apack + i0 * kc);
+                const int64_t i0 = 2 * t * tile_rows;
+                const int64_t rows = std::min<int64_t>(m - i0, 2 * tile_rows);
+                pack_a(trans_a, a, lda, i0, rows, p0, kc, apack + i0 * kc, int(tile_rows));
             });
         prepare(p0, kc);
         const bool last = p0 + kc >= k;
@@ -304,31 +303,20 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
                     bq[q] = panel(p0, kc, jp + q, nr_last, rs_bq[q]);
                 }
                 for (int64_t i = i_lo; i < i_hi; i += kWideRows)
-                    microkernel_avx512_wide(kc, a + i * rs_a + p0 * cs_a, rs_a, cs_a, bq, rs_bq,
-                                            count, nr_last, c + i * ldc + j, ldc,
+                    microkernel_avx512_wide(kc, a_rows(i, p0), rs_a, cs_a, bq, rs_bq, count,
+                                            nr_last, c + i * ldc + j, ldc,
                                             int(std::min<int64_t>(kWideRows, i_hi - i)), alpha,
                                             beta_eff, last ? ep : nullptr, i, j);
                 return;
             }
             const int nr = int(std::min<int64_t>(kNR, n - j));
-            int64_t rs_b, rs_b1 = 0;
+            int64_t rs_b;
             const float* bp = panel(p0, kc, jp, nr, rs_b);
-            const bool pair = pairs && jp + 1 < panels;
-            const int nr1 = pair ? int(std::min<int64_t>(kNR, n - j - kNR)) : 0;
-            const float* bp1 = pair ? panel(p0, kc, jp + 1, nr1, rs_b1) : nullptr;
             for (int64_t i = i_lo; i < i_hi; i += kMR) {
-                const int mr = int(std::min<int64_t>(kMR, i_hi - i));
-                Epilogue tile, tile1;
-                const float* ap = pack_a_block ? apack + i * kc : a + i * rs_a + p0 * cs_a;
-                const int64_t ars = pack_a_block ? 1 : rs_a, acs = pack_a_block ? kMR : cs_a;
-                if (pair)
-                    microkernel_avx512_pair(kc, ap, ars, acs, bp, rs_b, bp1, rs_b1, c + i * ldc + j,
-                                            ldc, mr, nr1, alpha, beta_eff,
-                                            last ? tile_epilogue(ep, i, j, tile) : nullptr,
-                                            last ? tile_epilogue(ep, i, j + kNR, tile1) : nullptr);
-                else
-                    kern(kc, ap, ars, acs, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_eff,
-                         last ? tile_epilogue(ep, i, j, tile) : nullptr);
+                Epilogue tile;
+                kern(kc, a_rows(i, p0), rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc,
+                     int(std::min<int64_t>(kMR, i_hi - i)), nr, alpha, beta_eff,
+                     last ? tile_epilogue(ep, i, j, tile) : nullptr);
             }
         });
     }
@@ -391,7 +379,7 @@ void gemm_blocked(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, f
                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                   int64_t ldc, const Epilogue* ep, bool parallel) {
     const MicroKernel kern = kernel();
-    const bool wide = kern == microkernel_avx512;
+    const bool wide = wide_tiles();
     const int64_t tile_rows = wide ? kWideRows : kMR;  // rows of a packed A panel
     const int64_t step = wide ? kWidePanels : 1;       // B panels a tile
     const int threads = parallel ? get_num_threads() : 1;
@@ -510,8 +498,8 @@ void set_kernel(const char* name) {
 }
 
 const char* kernel_name() {
-    const MicroKernel k = kernel();
-    return k == microkernel_avx512 ? "avx512" : k == microkernel_avx2 ? "avx2" : "ref";
+    const KernelChoice k = kernel_choice();
+    return k == kAvx512 ? "avx512" : k == kAvx2 ? "avx2" : "ref";
 }
 
 }  // namespace gemm

@@ -1,13 +1,13 @@
-// The AVX-512 6x16 micro-kernel (contract in microkernel.h): the AVX2 kernel's tile
-// with one zmm accumulator per row. Compiled with a target attribute, called only
-// after run-time detection (Note [SIMD dispatch]).
+// The AVX-512 sgemm tiles (contracts in microkernel.h): the wide tile (Note [Wide tile]),
+// which every AVX-512 product but the dot path runs, and the dot path's 8 x 6 tile.
+// Compiled with a target attribute, called only after run-time detection (Note [SIMD
+// dispatch]).
 //
-// Note [AVX-512 tile]: the tile (and so every packed panel) is the AVX2 one, 6 x 16;
-// only the registers change. Per depth step the kernel issues 1 load of B, 6
-// broadcasts of A and 6 FMAs (20 instructions with ymm), and 6 independent chains
-// cover the FMA latency. On this Zen 4 (which runs a zmm FMA as two 256-bit halves)
-// it measured 115-118 GFLOP/s on packed panels in L1/L2 against 102-106 for the
-// AVX2 kernel, i.e. at the FMA peak; a 12 x 32 zmm tile was no faster.
+// Note [AVX-512 tile]: history. The first AVX-512 kernel was the AVX2 6 x 16 tile with one
+// zmm per row: on Zen 4 (a zmm FMA as two 256-bit halves) it ran at the FMA peak, 115-118
+// GFLOP/s on packed panels against 102-106 for AVX2, and a 12 x 32 tile was no faster. On
+// Intel's two 512-bit FMA ports of latency 4, 6 chains left them idle: tile pairs (6 x 32,
+// 12 chains) came next, then the 8 x 48 wide tile (24 chains, fewer loads per FMA).
 #include <algorithm>
 
 #include "core/vec.h"
@@ -24,48 +24,6 @@
 namespace pydl::gemm {
 
 namespace {
-
-// The k loop over Rows (<= MR) rows. With Packed, A's strides are the packed panel's
-// compile-time constants. Returns true when it also stored the tile: the common case
-// (full width, alpha 1, beta 0 or 1, no epilogue) is written straight from registers,
-// since with a short k (the small-matrix path) a spill and a general store cost as
-// much as the FMAs; otherwise acc receives the accumulators for store_tile.
-template <bool Packed, int Rows>
-PYDL_TARGET_AVX512 inline bool tile_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                                         const float* b, int64_t rs_b, float* cp, int64_t ldc,
-                                         int nr, float alpha, float beta, const Epilogue* ep,
-                                         __m512 acc[kMR]) {
-    if (Packed) {
-        rs_a = 1;
-        cs_a = kMR;
-    }
-    __m512 c[Rows];
-#pragma GCC unroll 6
-    for (int r = 0; r < Rows; ++r) c[r] = _mm512_setzero_ps();
-#pragma GCC unroll 4
-    for (int64_t p = 0; p < kc; ++p) {
-        const __m512 bv = _mm512_loadu_ps(b + p * rs_b);
-#pragma GCC unroll 6
-        for (int r = 0; r < Rows; ++r)
-            c[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * rs_a + p * cs_a]), bv, c[r]);
-    }
-    if (nr == kNR && alpha == 1.0f && !ep) {
-        if (beta == 0.0f) {
-#pragma GCC unroll 6
-            for (int r = 0; r < Rows; ++r) _mm512_storeu_ps(cp + r * ldc, c[r]);
-            return true;
-        }
-        if (beta == 1.0f) {
-#pragma GCC unroll 6
-            for (int r = 0; r < Rows; ++r)
-                _mm512_storeu_ps(cp + r * ldc, _mm512_add_ps(c[r], _mm512_loadu_ps(cp + r * ldc)));
-            return true;
-        }
-    }
-#pragma GCC unroll 6
-    for (int r = 0; r < Rows; ++r) acc[r] = c[r];
-    return false;
-}
 
 // f(std::integral_constant<int, n>()) for n in [1, Max] (Max for anything above): the k
 // loops are compiled for each row (or panel) count, so their accumulators stay in registers.
@@ -116,74 +74,7 @@ PYDL_TARGET_AVX512 void store_tile(float* c, int64_t ldc, int mr, int nr, float 
         _mm512_mask_storeu_ps(c + r * ldc, mask, _mm512_load_ps(rows + r * kNR));
 }
 
-// Two tiles side by side (microkernel_avx512_pair): each broadcast of A feeds both.
-template <bool Packed, int Rows>
-PYDL_TARGET_AVX512 inline void pair_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                                         const float* b0, int64_t rs_b0, const float* b1,
-                                         int64_t rs_b1, __m512 acc0[kMR], __m512 acc1[kMR]) {
-    if (Packed) {
-        rs_a = 1;
-        cs_a = kMR;
-    }
-    __m512 c0[Rows], c1[Rows];
-#pragma GCC unroll 6
-    for (int r = 0; r < Rows; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kc; ++p) {
-        const __m512 bv0 = _mm512_loadu_ps(b0 + p * rs_b0), bv1 = _mm512_loadu_ps(b1 + p * rs_b1);
-#pragma GCC unroll 6
-        for (int r = 0; r < Rows; ++r) {
-            const __m512 av = _mm512_set1_ps(a[r * rs_a + p * cs_a]);
-            c0[r] = _mm512_fmadd_ps(av, bv0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(av, bv1, c1[r]);
-        }
-    }
-#pragma GCC unroll 6
-    for (int r = 0; r < Rows; ++r) {
-        acc0[r] = c0[r];
-        acc1[r] = c1[r];
-    }
-}
-
 }  // namespace
-
-PYDL_TARGET_AVX512 void microkernel_avx512_pair(int64_t kc, const float* a, int64_t rs_a,
-                                                int64_t cs_a, const float* b0, int64_t rs_b0,
-                                                const float* b1, int64_t rs_b1, float* c,
-                                                int64_t ldc, int mr, int nr1, float alpha,
-                                                float beta, const Epilogue* ep0,
-                                                const Epilogue* ep1) {
-    prefetch_c_tile(c, ldc, mr);
-    prefetch_c_tile(c + kNR, ldc, mr);
-    __m512 acc0[kMR], acc1[kMR];
-    const bool packed = rs_a == 1 && cs_a == kMR;
-    with_count<kMR>(mr, [&](auto rows) PYDL_INLINE_LAMBDA {
-        constexpr int Rows = decltype(rows)::value;
-        if (packed)
-            pair_loop<true, Rows>(kc, a, rs_a, cs_a, b0, rs_b0, b1, rs_b1, acc0, acc1);
-        else
-            pair_loop<false, Rows>(kc, a, rs_a, cs_a, b0, rs_b0, b1, rs_b1, acc0, acc1);
-    });
-    store_tile(c, ldc, mr, kNR, alpha, beta, ep0, acc0);
-    store_tile(c + kNR, ldc, mr, nr1, alpha, beta, ep1, acc1);
-}
-
-PYDL_TARGET_AVX512 void microkernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                                           const float* b, int64_t rs_b, float* c, int64_t ldc,
-                                           int mr, int nr, float alpha, float beta,
-                                           const Epilogue* ep) {
-    prefetch_c_tile(c, ldc, mr);
-    __m512 acc[kMR];
-    const bool packed = rs_a == 1 && cs_a == kMR;
-    const bool stored = with_count<kMR>(mr, [&](auto rows) PYDL_INLINE_LAMBDA {
-        constexpr int Rows = decltype(rows)::value;
-        return packed ? tile_loop<true, Rows>(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta,
-                                              ep, acc)
-                      : tile_loop<false, Rows>(kc, a, rs_a, cs_a, b, rs_b, c, ldc, nr, alpha, beta,
-                                               ep, acc);
-    });
-    if (!stored) store_tile(c, ldc, mr, nr, alpha, beta, ep, acc);
-}
 
 namespace {
 
@@ -346,18 +237,6 @@ PYDL_TARGET_AVX512 void dot_tile_avx512(const float* a, int64_t lda, const float
 #else  // not x86-64: never selected at run time
 
 namespace pydl::gemm {
-void microkernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                        int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
-                        float beta, const Epilogue* ep) {
-    microkernel_ref(kc, a, rs_a, cs_a, b, rs_b, c, ldc, mr, nr, alpha, beta, ep);
-}
-void microkernel_avx512_pair(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                             const float* b0, int64_t rs_b0, const float* b1, int64_t rs_b1,
-                             float* c, int64_t ldc, int mr, int nr1, float alpha, float beta,
-                             const Epilogue* ep0, const Epilogue* ep1) {
-    microkernel_ref(kc, a, rs_a, cs_a, b0, rs_b0, c, ldc, mr, kNR, alpha, beta, ep0);
-    microkernel_ref(kc, a, rs_a, cs_a, b1, rs_b1, c + kNR, ldc, mr, nr1, alpha, beta, ep1);
-}
 void microkernel_avx512_wide(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
                              const float* const b[kWidePanels], const int64_t rs_b[kWidePanels],
                              int panels, int nr_last, float* c, int64_t ldc, int mr, float alpha,

@@ -56,29 +56,15 @@ void microkernel_avx2(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, co
                       int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha, float beta,
                       const Epilogue* epilogue);
 
-// AVX-512F 6x16 kernel, one zmm per row (only call on CPUs with AVX-512F, AVX2 and FMA).
-void microkernel_avx512(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a, const float* b,
-                        int64_t rs_b, float* c, int64_t ldc, int mr, int nr, float alpha,
-                        float beta, const Epilogue* epilogue);
-
-// Note [Tile pair]: two 6 x 16 tiles side by side, columns [0, 16) and [16, 16 + nr1) of
-// C, from one A (as microkernel_avx512 reads it) and two B panels (b0 with row stride
-// rs_b0, b1 with rs_b1): the same FMAs per element in the same order as two calls of
-// microkernel_avx512, so the same bits, with each broadcast of A feeding both. Its 12
-// independent chains keep a CPU with two 512-bit FMA ports of latency 4 (Intel's) busy,
-// where one tile's 6 cannot; ep0 and ep1 are the tiles' epilogues (or null).
-void microkernel_avx512_pair(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
-                             const float* b0, int64_t rs_b0, const float* b1, int64_t rs_b1,
-                             float* c, int64_t ldc, int mr, int nr1, float alpha, float beta,
-                             const Epilogue* ep0, const Epilogue* ep1);
-
 // Note [Wide tile]: up to 8 rows of A against up to 3 B panels (columns [0, 16 q + nr_last)
-// of C), 24 zmm accumulators, for A read in place (the small path): on a CPU with two
-// 512-bit FMA ports (Intel's), 8 rows x 48 columns issue 24 FMAs per 3 + 8 loads, where
-// 6 x 32 tiles issue 12 per 2 + 6 and an 8-row A takes two of them (6 + 2 rows). Each
-// element's FMAs run in p order from zero, as in microkernel_avx512: the same bits. B panel
-// q starts at b[q] with row stride rs_b[q]; c is the tile's corner, (i, j) its place in
-// the whole C (for the epilogue's bias and pre-activation offsets).
+// of C), 24 zmm accumulators: every AVX-512 sgemm tile but the dot path's, A read in place
+// or packed in 8-row panels. On a CPU with two 512-bit FMA ports of latency 4 (Intel's),
+// 8 rows x 48 columns issue 24 FMAs per 3 + 8 loads, where the 6 x 32 tile pairs it
+// replaced issued 12 per 2 + 6 (a loop of each mix with its operands in L1 ran at 88% and
+// 81% of the FMA peak loop on this Xeon) and an 8-row A took two of them (6 + 2 rows).
+// Each element's FMAs run in p order from zero, as in the 6 x 16 kernels: the same bits.
+// B panel q starts at b[q] with row stride rs_b[q]; c is the tile's corner, (i, j) its
+// place in the whole C (for the epilogue's bias and pre-activation offsets).
 constexpr int kWideRows = 8, kWidePanels = 3;
 void microkernel_avx512_wide(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
                              const float* const b[kWidePanels], const int64_t rs_b[kWidePanels],
