@@ -343,16 +343,13 @@ def _cpu_flag(flag: str) -> bool:
         pytest.skip("no /proc/cpuinfo to read the CPU's flags from")
 
 
-@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
-def test_small_batch_tiles_are_the_avx2_kernel_bit_for_bit(ta, tb):
-    """Note [Wide tile] and the AVX-512 dot tile: products of up to a few dozen rows, or of
-    a short depth (a weight gradient's), at every row count 1..17, widths that leave 1, 2
-    or 3 panels and partial ones, depths with and without a tail of 8, on 1 and 2 threads:
-    the AVX-512 path computes each element as the AVX2 kernel does."""
+def _sgemm_avx512_is_avx2(ta: bool, tb: bool, shapes, seed: int) -> None:
+    """Each m x n x k product of `shapes` on the AVX2 kernel and on AVX-512, on 1 and 2
+    threads: the same bits, and the float64 product within the tolerance."""
     if "avx512" not in KERNELS:
         pytest.skip("no AVX-512 here")
-    rng = np.random.default_rng(17)
-    for m, n, k in itertools.product(range(1, 18), (5, 16, 33, 48, 100), (3, 8, 64, 101)):
+    rng = np.random.default_rng(seed)
+    for m, n, k in shapes:
         a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
         b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
         out = []
@@ -369,14 +366,14 @@ def test_small_batch_tiles_are_the_avx2_kernel_bit_for_bit(ta, tb):
         check(out[-1], want, k)
 
 
-@pytest.mark.parametrize("act", [None, "relu", "gelu"])
-def test_small_batch_linear_epilogues_are_the_avx2_kernel_bit_for_bit(act):
-    """Linear's bias, pre-activation and activation on the AVX-512 small-batch tiles (8-row
-    wide tiles split into store_tile's 6 + 2 rows) against the AVX2 kernel, bit for bit."""
+def _linear_avx512_is_avx2(shapes, act: str | None, seed: int) -> dict:
+    """Linear's bias, pre-activation and activation (batch m, n outputs, k inputs) on the
+    AVX-512 tiles against the AVX2 kernel, bit for bit; returns the last shape's outputs
+    by kernel."""
     if "avx512" not in KERNELS:
         pytest.skip("no AVX-512 here")
-    rng = np.random.default_rng(18)
-    for m, n, k in itertools.product((1, 7, 8, 9, 14, 17, 40), (10, 48, 100), (20, 300, 600)):
+    rng = np.random.default_rng(seed)
+    for m, n, k in shapes:
         x = rng.standard_normal((m, k)).astype(np.float32)
         w = rng.standard_normal((n, k)).astype(np.float32)
         bias = rng.standard_normal(n).astype(np.float32)
@@ -388,6 +385,25 @@ def test_small_batch_linear_epilogues_are_the_avx2_kernel_bit_for_bit(act):
         _core.gemm_set_kernel("auto")
         for got, want in zip(out["avx512"], out["avx2"]):
             np.testing.assert_array_equal(got, want, err_msg=f"{m}x{n}x{k}")
+    return out
+
+
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_small_batch_tiles_are_the_avx2_kernel_bit_for_bit(ta, tb):
+    """Note [Wide tile] and the AVX-512 dot tile: products of up to a few dozen rows, or of
+    a short depth (a weight gradient's), at every row count 1..17, widths that leave 1, 2
+    or 3 panels and partial ones, depths with and without a tail of 8, on 1 and 2 threads:
+    the AVX-512 path computes each element as the AVX2 kernel does."""
+    shapes = itertools.product(range(1, 18), (5, 16, 33, 48, 100), (3, 8, 64, 101))
+    _sgemm_avx512_is_avx2(ta, tb, shapes, seed=17)
+
+
+@pytest.mark.parametrize("act", [None, "relu", "gelu"])
+def test_small_batch_linear_epilogues_are_the_avx2_kernel_bit_for_bit(act):
+    """Linear's bias, pre-activation and activation on the AVX-512 small-batch tiles (8-row
+    wide tiles split into store_tile's 6 + 2 rows) against the AVX2 kernel, bit for bit."""
+    shapes = itertools.product((1, 7, 8, 9, 14, 17, 40), (10, 48, 100), (20, 300, 600))
+    _linear_avx512_is_avx2(shapes, act, seed=18)
 
 
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
@@ -396,45 +412,15 @@ def test_blocked_wide_tiles_are_the_avx2_kernel_bit_for_bit(ta, tb):
     against the AVX2 6 x 16 tiles, on 1 and 2 threads: row counts that leave partial 8-row
     panels, widths that leave 1 or 2 panels of a group and a partial one, a width past one
     column block (kNC), depths of one block and of several (kKCDeep) with a short last one."""
-    if "avx512" not in KERNELS:
-        pytest.skip("no AVX-512 here")
     assert BLOCKING["NC"] < 4100 and 2 * BLOCKING["KC_DEEP"] < 1030 < 3 * BLOCKING["KC_DEEP"]
-    rng = np.random.default_rng(19)
-    for m, n, k in [(97, 530, 70), (203, 600, 1030), (130, 4100, 72), (250, 545, 300)]:
-        a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
-        b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
-        out = []
-        for name, threads in itertools.product(("avx2", "avx512"), (1, 2)):
-            _core.gemm_set_kernel(name)
-            with pydl.threads(threads):
-                c = np.full((m, n), 0.5, np.float32)
-                _core.sgemm(ta, tb, m, n, k, 0.75, a, a.shape[1], b, b.shape[1], 0.25, c, n)
-            out.append(c)
-        _core.gemm_set_kernel("auto")
-        for got in out[1:]:
-            np.testing.assert_array_equal(got, out[0], err_msg=f"{m}x{n}x{k}")
-        want = 0.75 * ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b)) + 0.125
-        check(out[-1], want, k)
+    shapes = [(97, 530, 70), (203, 600, 1030), (130, 4100, 72), (250, 545, 300)]
+    _sgemm_avx512_is_avx2(ta, tb, shapes, seed=19)
 
 
 @pytest.mark.parametrize("act", ["relu", "gelu"])
 def test_blocked_linear_epilogues_are_the_avx2_kernel_bit_for_bit(act):
     """Linear's bias, pre-activation and activation finished by the blocked path's wide
     tiles (C 200 x 600: 25 row panels, 38 B panels) against the AVX2 kernel, bit for bit."""
-    if "avx512" not in KERNELS:
-        pytest.skip("no AVX-512 here")
-    rng = np.random.default_rng(20)
-    x = rng.standard_normal((200, 300)).astype(np.float32)
-    w = rng.standard_normal((600, 300)).astype(np.float32)
-    bias = rng.standard_normal(600).astype(np.float32)
-    out = {}
-    for name in ("avx2", "avx512"):
-        _core.gemm_set_kernel(name)
-        out[name] = [
-            t for t in _core.linear_act_forward(x, w, bias, act, True, False) if t is not None
-        ]
-    _core.gemm_set_kernel("auto")
+    out = _linear_avx512_is_avx2([(200, 600, 300)], act, seed=20)
     # the activation, and for gelu the pre-activation its backward reads
     assert len(out["avx2"]) == len(out["avx512"]) == (2 if act == "gelu" else 1)
-    for got, want in zip(out["avx512"], out["avx2"]):
-        np.testing.assert_array_equal(got, want)

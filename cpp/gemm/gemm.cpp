@@ -261,8 +261,9 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
     // A as the tiles read it: from its packed panels, or in place
     const int64_t rs_a = pack_a_block || trans_a ? 1 : lda;
     const int64_t cs_a = pack_a_block ? tile_rows : trans_a ? lda : 1;
-    const auto a_rows = [&](int64_t i, int64_t p0) {  // row i's first value of depth block p0
-        return pack_a_block ? apack + i * std::min(kKC, k - p0) : a + i * rs_a + p0 * cs_a;
+    // Row i's first value of the depth block [p0, p0 + kc).
+    const auto a_rows = [&](int64_t i, int64_t p0, int64_t kc) {
+        return pack_a_block ? apack + i * kc : a + i * rs_a + p0 * cs_a;
     };
     // A thread's tasks are a contiguous range: split the rows when A is the larger operand
     // (each thread reads its rows of A and all of B), else the B panels (all of A, its
@@ -303,7 +304,7 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
                     bq[q] = panel(p0, kc, jp + q, nr_last, rs_bq[q]);
                 }
                 for (int64_t i = i_lo; i < i_hi; i += kWideRows)
-                    microkernel_avx512_wide(kc, a_rows(i, p0), rs_a, cs_a, bq, rs_bq, count,
+                    microkernel_avx512_wide(kc, a_rows(i, p0, kc), rs_a, cs_a, bq, rs_bq, count,
                                             nr_last, c + i * ldc + j, ldc,
                                             int(std::min<int64_t>(kWideRows, i_hi - i)), alpha,
                                             beta_eff, last ? ep : nullptr, i, j);
@@ -314,7 +315,7 @@ void gemm_panels(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, con
             const float* bp = panel(p0, kc, jp, nr, rs_b);
             for (int64_t i = i_lo; i < i_hi; i += kMR) {
                 Epilogue tile;
-                kern(kc, a_rows(i, p0), rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc,
+                kern(kc, a_rows(i, p0, kc), rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc,
                      int(std::min<int64_t>(kMR, i_hi - i)), nr, alpha, beta_eff,
                      last ? tile_epilogue(ep, i, j, tile) : nullptr);
             }
