@@ -48,10 +48,11 @@ and a tensor given another array anywhere or a new random seed (`changed()`: `.d
 `model.bfloat16()`, `manual_seed`), and so do other objects in the step's closure or
 globals (another fold's model).
 Memory: each value is released after its last use, so the core's buffer pool hands its
-block to the next op, as eager's reference counts do. The replay still calls each kernel
-through its pybind11 binding (1-3 us a call); a replay from C++ needs a by-pointer call
-form for each kernel, and fusing across ops needs new kernels (see the closing note of
-issue 21).
+block to the next op, as eager's reference counts do. The ops run in C++ (`_core.Replay`,
+Note [Native replay] in cpp/bindings/replay.cpp): a kernel call is bound once, when the
+plan is made, and called with no Python frame or pybind11 dispatch; live calls and the
+plan's helpers (views, packs, snapshot copies) are called through Python. `python_ops`
+lists those. Fusing across ops needs new kernels (see the closing notes of issue 21).
 """
 
 from __future__ import annotations
@@ -378,7 +379,13 @@ class _Plan:
         for i, k in last.items():
             if i not in kept and k >= 0:
                 release[k].append(i)
-        self.ops = [op + (tuple(r),) for op, r in zip(self._ops, release)]
+        constant = [i in self._constant for i in range(len(self.values))]
+        self.replay = _core.Replay(self.values, constant)  # Note [Native replay]
+        self.python_ops: list[str] = []  # what the replay calls through Python, in order
+        for (fn, ins, names, outs), r in zip(self._ops, release):
+            paths = [(i, [-1 if step is None else step for step in path]) for i, path in outs]
+            if not self.replay.add(fn, ins, names, paths, r):
+                self.python_ops.append(_name(fn))
         del self._known, self._array_at, self._by_owner, self._ops, self._snapshots  # b's
 
     # -- building --
@@ -556,20 +563,7 @@ class _Plan:
                 v[where[0]], v[where[1]] = x, x._array
             else:
                 v[where[0]] = x
-        for fn, ins, names, outs, release in self.ops:
-            args = [v[i] for i in ins]
-            if names:
-                k = len(ins) - len(names)
-                r = fn(*args[:k], **dict(zip(names, args[k:])))
-            else:
-                r = fn(*args)
-            for i, path in outs:
-                x = r
-                for step in path:
-                    x = x._array if step is None else x[step]
-                v[i] = x
-            for i in release:
-                v[i] = None
+        self.replay.run(v)
         return _rebuild(self.result, v)
 
 

@@ -122,6 +122,71 @@ def test_replays_are_bit_identical_to_eager(model: str, opt: str) -> None:
     _same_state(m1, m2)
 
 
+def _plan(compiled: object) -> object:
+    (plans,) = compiled._plans.values()
+    return plans[-1]
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_replays_call_every_kernel_natively(model: str) -> None:
+    """Note [Native replay]: each kernel call of a replay is bound once and called from C++;
+    only the live calls and the plan's own helpers go through Python."""
+    _, _, step = _setup(model, "adam")
+    compiled = pydl.compile(step, fullgraph=True)
+    for x, y in _batches(model, 3):
+        compiled(x, y)
+    plan = _plan(compiled)
+    assert plan.replay.native_ops >= 5
+    assert [name for name in plan.python_ops if hasattr(pydl._core, name)] == []
+    assert len(plan.replay) == plan.replay.native_ops + len(plan.python_ops)
+
+
+def test_a_float64_step_replays_natively_through_the_reference_fallback() -> None:
+    """Kernels without a float64 path hand the call to their NumPy twin (Note [Reference
+    fallback]); a native replay does the same, bit for bit."""
+    runs = []
+    for compile_it in (False, True):
+        m, o, step = _setup("cnn", "adam")
+        m.double()
+        run = pydl.compile(step, fullgraph=True) if compile_it else step
+        losses = []
+        for x, y in _batches("cnn", 4):
+            losses.append(run(pydl.tensor(x.numpy().astype(np.float64)), y).numpy().tobytes())
+        runs.append((losses, m))
+    assert run.replays == 2 and _plan(run).replay.native_ops > 0
+    assert runs[0][0] == runs[1][0]
+    _same_state(runs[0][1], runs[1][1])
+
+
+def test_a_native_replay_binds_positional_keyword_and_default_arguments() -> None:
+    from pydl import _core
+
+    rng = np.random.default_rng(0)
+    w, b = rng.standard_normal((4, 5), dtype=np.float32), rng.standard_normal(4, dtype=np.float32)
+    values = [None, w, b, "tanh", True, None, None, None]
+    constant = [False, True, True, True, True, False, False, False]
+    replay = _core.Replay(values, constant)
+    # activation positional, save by keyword, bf16 left to its default; then a Python op
+    assert replay.add(_core.linear_act_forward, [0, 1, 2, 3, 4], ("save",), [(5, [0])], [0])
+    assert not replay.add(np.negative, [5], (), [(6, [])], [])
+    for rows in (3, 6):  # a new input each replay
+        x = rng.standard_normal((rows, 5), dtype=np.float32)
+        v = list(values)
+        v[0] = x
+        replay.run(v)
+        y, _ = _core.linear_act_forward(x, w, b, "tanh", save=True)
+        assert v[0] is None  # released after its last use
+        assert v[5].tobytes() == y.tobytes() and v[6].tobytes() == (-y).tobytes()
+    with pytest.raises(IndexError, match="out of range"):
+        replay.add(np.negative, [8], (), [], [])
+    with pytest.raises(ValueError, match="3 values for a plan of 8"):
+        replay.run([None] * 3)
+    with pytest.raises(ValueError, match="linear: input"):  # the binding's own check
+        v = list(values)
+        v[0] = np.zeros((3, 7), np.float32)
+        replay.run(v)
+
+
 class _Transformer(nn.Module):
     def __init__(self) -> None:
         super().__init__()

@@ -37,6 +37,8 @@ CORE_ONLY |= {"fma_peak_loop", "gemm_kernel", "gemm_set_kernel", "sgemm", "CoreT
 CORE_ONLY |= {"fma512_peak_loop", "bf16_dot_peak_loop", "amx_peak_loop"}
 # the bf16 GEMM, its kernel choice and its rounding (reference: pydl/reference/_bf16.py)
 CORE_ONLY |= {"sbgemm", "bf16_gemm_kernel", "bf16_gemm_set_kernel", "floats_to_bf16"}
+# pydl.compile's replay loop (Note [Native replay]); the reference backend replays through it
+CORE_ONLY |= {"Replay"}
 
 
 def _public(module) -> set[str]:

@@ -20,6 +20,7 @@
 #include "core/buffer_pool.h"
 #include "core/check.h"
 #include "core/shape.h"
+#include "bindings/replay.h"
 
 namespace py = pybind11;
 
@@ -333,6 +334,11 @@ struct Signature<R (C::*)(A...) const> {
             return py::module_::import("pydl.reference").attr(name.c_str())(args...);
         };
     }
+    // What pydl.compile's replay needs to call `wrapped` natively (Note [Native replay]).
+    template <typename W, typename... Extra>
+    static Replayable replayable(W wrapped, const Extra&... extra) {
+        return make_replayable<W, A...>(std::move(wrapped), extra...);
+    }
 };
 template <typename C, typename R, typename... A>
 struct Signature<R (C::*)(A...)> : Signature<R (C::*)(A...) const> {};
@@ -345,7 +351,9 @@ public:
     template <typename F, typename... Extra>
     KernelModule& def(const char* name, F f, const Extra&... extra) {
         using Sig = Signature<decltype(&F::operator())>;
-        m_.def(name, Sig::wrap(name, std::move(f)), extra...);
+        auto wrapped = Sig::wrap(name, std::move(f));
+        m_.def(name, wrapped, extra...);
+        register_replayable(m_.attr(name), Sig::replayable(std::move(wrapped), extra...));
         return *this;
     }
 

@@ -211,4 +211,5 @@ PYBIND11_MODULE(_core, m) {
     pydl::bind::bind_softmax_loss(kernels);
     pydl::bind::bind_sort(kernels);
     pydl::bind::bind_upsample(kernels);
+    pydl::bind::bind_replay(m);
 }
