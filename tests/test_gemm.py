@@ -301,6 +301,18 @@ def test_balanced_tasks_run_each_once(threads):
         assert 1 in thread_of[:4], thread_of
 
 
+def test_a_thread_that_keeps_starting_items_is_not_robbed():
+    """Note [Steal from the stuck]: the caller's share takes 4 items of 10 us, the worker's
+    none; the worker, done at once, must leave the caller's items to it while it starts
+    one every 10 us (it took them when any thread done with its share stole)."""
+    with pydl.threads(2):
+        robbed = 0
+        for _ in range(20):
+            _, thread_of = _core._testing.balanced_for_each_probe(8, 4, 0.01, busy=True)
+            robbed += thread_of[:4] != [0, 0, 0, 0]
+    assert robbed <= 10, robbed  # a caller the OS sets aside for 20 us is robbed, rightly
+
+
 def test_the_calling_thread_runs_the_first_share():
     """Note [Item 0 on the caller]: a region's first share runs on the calling thread every
     time (a spinning worker claimed it about as often as the caller did), so kernels that

@@ -39,23 +39,29 @@ int thread_count_arg(const py::handle& n, const char* fn) {
 void bind_testing(py::module_& t) {
     bind_gil_testing(t);  // Note [GIL]
     // For the tests of parallel_for_each_balanced: runs items [0, n), the first
-    // `slow_items` sleeping `slow_ms` each; returns how many times each item ran and the
-    // index of the thread that ran it.
-    t.def("balanced_for_each_probe", [](int64_t n, int64_t slow_items, double slow_ms) {
-        std::vector<std::atomic<int>> runs(size_t(std::max<int64_t>(n, 0)));
-        std::vector<int> thread_of(runs.size(), -1);
-        {
-            py::gil_scoped_release nogil;
-            parallel_for_each_balanced(0, n, [&](int64_t i) {
-                runs[size_t(i)]++;
-                thread_of[size_t(i)] = current_thread_index();
-                if (i < slow_items)
-                    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(slow_ms));
-            });
-        }
-        std::vector<int> counts(runs.begin(), runs.end());
-        return py::make_tuple(counts, thread_of);
-    });
+    // `slow_items` taking `slow_ms` each, asleep or (busy) computing; returns how many times
+    // each item ran and the index of the thread that ran it.
+    t.def(
+        "balanced_for_each_probe",
+        [](int64_t n, int64_t slow_items, double slow_ms, bool busy) {
+            std::vector<std::atomic<int>> runs(size_t(std::max<int64_t>(n, 0)));
+            std::vector<int> thread_of(runs.size(), -1);
+            {
+                py::gil_scoped_release nogil;
+                parallel_for_each_balanced(0, n, [&](int64_t i) {
+                    runs[size_t(i)]++;
+                    thread_of[size_t(i)] = current_thread_index();
+                    if (i >= slow_items) return;
+                    const auto time = std::chrono::duration<double, std::milli>(slow_ms);
+                    const auto until = std::chrono::steady_clock::now() + time;
+                    if (!busy) std::this_thread::sleep_for(time);
+                    while (std::chrono::steady_clock::now() < until) {}
+                });
+            }
+            std::vector<int> counts(runs.begin(), runs.end());
+            return py::make_tuple(counts, thread_of);
+        },
+        py::arg("n"), py::arg("slow_items"), py::arg("slow_ms"), py::arg("busy") = false);
     t.def("fail_allocation_after", &fail_allocation_after, py::arg("k"),
           "The k-th checked allocation from now (0: the next) throws OutOfMemory; -1 plans "
           "none. Returns the previous countdown: -1 once the planned failure has happened "

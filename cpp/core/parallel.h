@@ -61,10 +61,12 @@ void parallel_for_slots(int64_t begin, int64_t end, int64_t grain, int slots,
                         const std::function<void(int, int64_t, int64_t)>& fn);
 
 // Calls fn(i) once for each item of [begin, end), the items independent and each worth
-// many microseconds (a GEMM's tiles). Each thread starts on its own contiguous share, in
-// order; a thread done with its share takes the others' last items, one at a time, so a
-// thread the OS set aside does not hold the rest at the barrier. Which thread runs an
-// item varies from run to run; what the item computes must not depend on it.
-void parallel_for_each_balanced(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn);
+// microseconds (a GEMM's tiles). Each thread starts on its own contiguous share of the
+// items, in order, taking up to `grain` at a time; a thread done with its share takes the
+// others' last items, up to `grain` at a time, so a thread the OS set aside does not hold
+// the rest at the barrier. Which thread runs an item varies from run to run; what the item
+// computes must not depend on it.
+void parallel_for_each_balanced(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn,
+                                int64_t grain = 1);
 
 }  // namespace pydl

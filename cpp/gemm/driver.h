@@ -25,9 +25,7 @@ void run_tasks(int64_t tasks, bool parallel, Fn fn, int64_t grain = 0) {
         return;
     }
     if (grain <= 0) grain = std::max<int64_t>(1, tasks / (8 * get_num_threads()));
-    parallel_for_each_balanced(0, (tasks + grain - 1) / grain, [&](int64_t chunk) {
-        for (int64_t t = chunk * grain; t < std::min(tasks, (chunk + 1) * grain); ++t) fn(t);
-    });
+    parallel_for_each_balanced(0, tasks, fn, grain);
 }
 
 // C[0:m, 0:n] = beta * C (not read when beta == 0), then the epilogue: a product with
