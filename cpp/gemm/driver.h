@@ -13,11 +13,12 @@ namespace pydl::gemm {
 constexpr int64_t kParallelWork = int64_t(1) << 20;
 
 // Runs fn(t) for the tasks [0, tasks), on every thread when `parallel`. A thread done
-// with its share takes the others' last tasks (parallel_for_each_balanced): with a busy
-// loop on one of the 2 cores, 1024^3 went from 66-88 to 108-131 GFLOP/s; unchanged on
-// a quiet machine. Tasks go in chunks of `grain`, by default about an eighth of a thread's
-// share, so small ones (3 tiles of a 32-row product) do not each pay an atomic operation;
-// large ones (sbgemm's, a B panel against 96 rows) balance better one at a time.
+// with its share takes the last tasks of one that has stalled (parallel_for_each_balanced,
+// Note [Steal from the stuck]): with a busy loop on one of the 2 cores, 1024^3 went from
+// 66-88 to 108-131 GFLOP/s; unchanged on a quiet machine. Tasks are taken `grain` at a
+// time, by default about an eighth of a thread's share, so small ones (3 tiles of a 32-row
+// product) do not each pay an atomic operation; large ones (sbgemm's, a B panel against 96
+// rows) balance better one at a time.
 template <typename Fn>
 void run_tasks(int64_t tasks, bool parallel, Fn fn, int64_t grain = 0) {
     if (!parallel) {
