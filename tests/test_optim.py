@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import pydl
-from pydl import nn, optim
+from pydl import _core, nn, optim
 from pydl.optim import lr_scheduler
 
 SHAPES = [(1,), (7, 5), (2, 3, 4), (40000,)]  # the last spans several parallel chunks
@@ -105,10 +105,15 @@ def test_matches_pytorch_over_50_steps(torch, name):
 
 @pytest.mark.parametrize("name", CASES)
 def test_one_and_two_threads_bit_identical(name):
+    """With a tensor large enough to be cut into one part per thread (kSplitElements), so
+    the step really runs on two threads."""
+    shapes = [*SHAPES, (300, 301)]
     pydl.set_num_threads(1)
-    a = _trajectory("core", CASES[name][0], steps=5)
+    a = _trajectory("core", CASES[name][0], steps=5, shapes=shapes)
     pydl.set_num_threads(2)
-    b = _trajectory("core", CASES[name][0], steps=5)
+    regions = _core._testing.parallel_regions()
+    b = _trajectory("core", CASES[name][0], steps=5, shapes=shapes)
+    assert _core._testing.parallel_regions() > regions
     for x, y in zip(a, b):
         assert np.array_equal(x, y)
 

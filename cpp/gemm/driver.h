@@ -10,7 +10,7 @@
 namespace pydl::gemm {
 
 // One thread below this many multiply-adds (~60 us of work): waking a second costs more.
-constexpr int64_t kParallelWork = int64_t(1) << 20;
+constexpr int64_t kParallelWork = int64_t(1) << 19;
 
 // Runs fn(t) for the tasks [0, tasks), on every thread when `parallel`. A thread done
 // with its share takes the last tasks of one that has stalled (parallel_for_each_balanced,

@@ -17,17 +17,19 @@ constexpr int64_t kParallelElements = 1 << 16;
 // Tensors below this many elements are not cut into parts: the GEMMs of so small a weight
 // run on the calling thread alone (Note [Item 0 on the caller]), so it stays in that
 // core's cache (pydl.compile'd MLP 784-256-256-10 batch-8 SGD step, 2 threads: 188-191 ->
-// 174 us).
-constexpr int64_t kSplitElements = 1 << 17;
+// 174 us). A 256 x 256 weight (65536) is cut: its batch-8 products, 2^19 multiply-adds,
+// are split between the threads too (gemm's kParallelWork).
+constexpr int64_t kSplitElements = 1 << 16;
 
 struct Chunk {
     size_t slot;
     int64_t lo, hi;
+    int part;
 };
 
 // Each tensor is cut into `parts` equal spans (whole 64-byte lines), listed part by part:
-// thread t's contiguous share of the list is then about the t-th span of every tensor,
-// the rows of a weight the GEMMs split the same way (Note [Item 0 on the caller]).
+// part t is the t-th span of every tensor, the rows of a weight the GEMMs split the same
+// way (Note [Item 0 on the caller]).
 CheckedVector<Chunk> chunks_of(const std::vector<ParamSlot>& slots, int parts) {
     CheckedVector<Chunk> chunks;
     for (int part = 0; part < parts; ++part)
@@ -38,21 +40,27 @@ CheckedVector<Chunk> chunks_of(const std::vector<ParamSlot>& slots, int parts) {
             const int64_t span = ((size + cut - 1) / cut + 15) & ~int64_t(15);
             const int64_t end = std::min(size, (part + 1) * span);
             for (int64_t lo = part * span; lo < end; lo += kChunk)
-                chunks.push_back({s, lo, std::min(end, lo + kChunk)});
+                chunks.push_back({s, lo, std::min(end, lo + kChunk), part});
         }
     return chunks;
 }
 
 // Runs fn(chunk index, chunk) over fixed-size chunks of every tensor, in parallel when
 // the step is large enough, in the copy for the widest instruction set (vec::simd_chunks:
-// an always-inline fn's loops are compiled into each copy).
+// an always-inline fn's loops are compiled into each copy). Thread t runs part t whole,
+// so each core updates the rows its GEMMs wrote: split by chunk count, a batch-8 MLP's
+// 256 x 256 weight went a quarter to the other core.
 template <typename Fn>
 void for_each_chunk(const CheckedVector<Chunk>& chunks, int64_t total, Fn fn) {
     const int64_t n = int64_t(chunks.size());
-    parallel_for(0, n, total < kParallelElements ? n : 1,
-                 vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
-                     for (int64_t c = lo; c < hi; ++c) fn(c, chunks[c]);
-                 }));
+    const auto body = vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
+        for (int64_t c = lo; c < hi; ++c) fn(c, chunks[c]);
+    });
+    const int parts = n > 0 ? chunks[n - 1].part + 1 : 1;
+    if (parts == 1) return parallel_for(0, n, total < kParallelElements ? n : 1, body);
+    std::vector<int64_t> start(size_t(parts) + 1, n);  // the first chunk of each part
+    for (int64_t c = n - 1; c >= 0; --c) start[size_t(chunks[c].part)] = c;
+    parallel_for(0, parts, 1, [&](int64_t lo, int64_t hi) { body(start[lo], start[hi]); });
 }
 
 int64_t total_size(const std::vector<ParamSlot>& slots) {
