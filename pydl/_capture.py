@@ -383,8 +383,7 @@ class _Plan:
         self.replay = _core.Replay(self.values, constant)  # Note [Native replay]
         self.python_ops: list[str] = []  # what the replay calls through Python, in order
         for (fn, ins, names, outs), r in zip(self._ops, release):
-            paths = [(i, [-1 if step is None else step for step in path]) for i, path in outs]
-            if not self.replay.add(fn, ins, names, paths, r):
+            if not self.replay.add(fn, ins, names, [(i, list(path)) for i, path in outs], r):
                 self.python_ops.append(_name(fn))
         del self._known, self._array_at, self._by_owner, self._ops, self._snapshots  # b's
 

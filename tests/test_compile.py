@@ -169,6 +169,7 @@ def test_a_native_replay_binds_positional_keyword_and_default_arguments() -> Non
     # activation positional, save by keyword, bf16 left to its default; then a Python op
     assert replay.add(_core.linear_act_forward, [0, 1, 2, 3, 4], ("save",), [(5, [0])], [0])
     assert not replay.add(np.negative, [5], (), [(6, [])], [])
+    assert not replay.add(lambda y: {"twice": y + y}, [5], (), [(7, ["twice"])], [])  # a key
     for rows in (3, 6):  # a new input each replay
         x = rng.standard_normal((rows, 5), dtype=np.float32)
         v = list(values)
@@ -177,6 +178,7 @@ def test_a_native_replay_binds_positional_keyword_and_default_arguments() -> Non
         y, _ = _core.linear_act_forward(x, w, b, "tanh", save=True)
         assert v[0] is None  # released after its last use
         assert v[5].tobytes() == y.tobytes() and v[6].tobytes() == (-y).tobytes()
+        assert v[7].tobytes() == (y + y).tobytes()
     with pytest.raises(IndexError, match="out of range"):
         replay.add(np.negative, [8], (), [], [])
     with pytest.raises(ValueError, match="3 values for a plan of 8"):

@@ -30,12 +30,11 @@ std::unordered_map<PyObject*, Registered>& registry() {
     return *table;  // its objects must not be released after the interpreter is gone
 }
 
-// Where a result goes: the op's result, then `path` (an index into a tuple or list at each
-// step, kArray for a tensor's array), into values[index].
-constexpr int kArray = -1;
+// Where a result goes: the op's result, then `path` (at each step an index or key, or None
+// for a tensor's array), into values[index].
 struct Out {
     int index;
-    std::vector<int> path;
+    std::vector<py::object> path;
 };
 
 struct Op {
@@ -57,7 +56,7 @@ public:
     // Adds op `fn(values[ins[0]], ...)`, the last len(names) arguments by keyword. Returns
     // whether the op runs natively.
     bool add(const py::object& fn, const std::vector<int>& ins, const py::tuple& names,
-             const std::vector<std::pair<int, std::vector<int>>>& outs,
+             const std::vector<std::pair<int, std::vector<py::object>>>& outs,
              const std::vector<int>& release) {
         PYDL_CHECK(names.size() <= ins.size(), ValueError, "Replay.add: more names than arguments");
         for (const std::vector<int>* indices : {&ins, &release})
@@ -84,9 +83,8 @@ public:
             py::object result = op.native ? op.native->call(v) : call_python(op, v);
             for (const Out& out : op.outs) {
                 py::object x = result;
-                for (int step : out.path)
-                    x = step == kArray ? py::object(x.attr("_array"))
-                                       : py::object(x[py::int_(step)]);
+                for (const py::object& step : out.path)
+                    x = step.is_none() ? py::object(x.attr("_array")) : py::object(x[step]);
                 PyList_SetItem(v, out.index, x.release().ptr());  // steals the reference
             }
             for (int i : op.release) PyList_SetItem(v, i, py::none().release().ptr());

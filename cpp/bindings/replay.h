@@ -104,7 +104,8 @@ private:
     std::vector<std::pair<int, int>> fed_;
 };
 
-inline void add_parameter(Replayable&, const char*) {}  // a docstring
+template <typename Extra>
+void add_parameter(Replayable&, const Extra&) {}  // a docstring, a policy: no parameter
 inline void add_parameter(Replayable& r, const py::arg& a) {
     r.names.emplace_back(a.name);
     r.defaults.emplace_back();
