@@ -158,6 +158,24 @@ def test_a_float64_step_replays_natively_through_the_reference_fallback() -> Non
     _same_state(runs[0][1], runs[1][1])
 
 
+def test_a_replay_in_a_reference_cycle_is_collected() -> None:
+    """The C++ replay holds the plan's live calls (the optimizer's bound methods); an
+    optimizer that refers back to the compiled step makes a cycle the collector must see."""
+    import gc
+    import weakref
+
+    _, o, step = _setup("mlp", "sgd")
+    compiled = pydl.compile(step, fullgraph=True)
+    for x, y in _batches("mlp", 3):
+        compiled(x, y)
+    assert compiled.replays == 1
+    o.compiled = compiled  # optimizer -> step -> plan -> replay -> o.step -> optimizer
+    gone = weakref.ref(o)
+    del o, step, compiled
+    gc.collect()
+    assert gone() is None
+
+
 def test_a_native_replay_binds_positional_keyword_and_default_arguments() -> None:
     from pydl import _core
 

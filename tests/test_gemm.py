@@ -302,9 +302,9 @@ def test_balanced_tasks_run_each_once(threads):
 
 
 def test_a_thread_that_keeps_starting_items_is_not_robbed():
-    """Note [Steal from the stuck]: the caller's share takes 4 items of 10 us, the worker's
-    none; the worker, done at once, must leave the caller's items to it while it starts
-    one every 10 us (it took them when any thread done with its share stole)."""
+    """Note [Steal from the stuck]: the caller's share is 4 items of 10 us, the worker's 4
+    instant ones; the worker, done at once, must leave the caller's items to it while it
+    starts one every 10 us (it took them when any thread done with its share stole)."""
     with pydl.threads(2):
         robbed = 0
         for _ in range(20):

@@ -51,7 +51,10 @@ public:
     // values: the plan's table with its constants in place; constant[i]: values[i] is the
     // same object on every replay (bound once when an op is native).
     Replay(py::list values, std::vector<bool> constant)
-        : values_(std::move(values)), constant_(std::move(constant)) {}
+        : values_(std::move(values)), constant_(std::move(constant)) {
+        PYDL_CHECK(values_.size() == constant_.size(), ValueError, "Replay: ", values_.size(),
+                   " values but ", constant_.size(), " constant flags");
+    }
 
     // Adds op `fn(values[ins[0]], ...)`, the last len(names) arguments by keyword. Returns
     // whether the op runs natively.
@@ -80,6 +83,7 @@ public:
                    " values for a plan of ", constant_.size());
         PyObject* v = values.ptr();
         for (const Op& op : ops_) {
+            if (PyErr_CheckSignals() != 0) throw py::error_already_set();  // Ctrl-C
             py::object result = op.native ? op.native->call(v) : call_python(op, v);
             for (const Out& out : op.outs) {
                 py::object x = result;
@@ -97,6 +101,24 @@ public:
         return n;
     }
     int size() const { return int(ops_.size()); }
+
+    // The garbage collector's view (a plan's live calls may reach back to their owner).
+    int traverse(visitproc visit, void* arg) const {
+        Py_VISIT(values_.ptr());
+        for (const Op& op : ops_) {
+            Py_VISIT(op.fn.ptr());
+            Py_VISIT(op.names.ptr());
+            for (const Out& out : op.outs)
+                for (const py::object& step : out.path) Py_VISIT(step.ptr());
+            if (op.native)
+                if (const int r = op.native->visit(visit, arg)) return r;
+        }
+        return 0;
+    }
+    void clear() {
+        ops_.clear();
+        values_ = py::list();
+    }
 
 private:
     void check_index(int i) const {
@@ -168,9 +190,25 @@ void register_replayable(const py::object& function, Replayable replayable) {
 }
 
 void bind_replay(py::module_& m) {
+    // Collected like a Python container (the pybind11 docs' custom_type_setup recipe).
+    const auto gc = py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+        PyTypeObject* type = &heap_type->ht_type;
+        type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+        type->tp_traverse = [](PyObject* self, visitproc visit, void* arg) {
+            Py_VISIT(Py_TYPE(self));
+            if (!py::detail::is_holder_constructed(self)) return 0;
+            return py::cast<const Replay&>(py::handle(self)).traverse(visit, arg);
+        };
+        type->tp_clear = [](PyObject* self) {
+            if (py::detail::is_holder_constructed(self))
+                py::cast<Replay&>(py::handle(self)).clear();
+            return 0;
+        };
+    });
     py::class_<Replay>(m, "Replay",
                        "A compiled step's ops, replayed in C++ (Note [Native replay]); built by "
-                       "pydl.compile, not API.")
+                       "pydl.compile, not API.",
+                       gc)
         .def(py::init<py::list, std::vector<bool>>(), py::arg("values"), py::arg("constant"))
         .def("add", &Replay::add, py::arg("fn"), py::arg("ins"), py::arg("names"), py::arg("outs"),
              py::arg("release"))

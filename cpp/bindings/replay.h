@@ -3,6 +3,8 @@
 #pragma once
 #include <pybind11/pybind11.h>
 
+#include "core/check.h"
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,6 +24,8 @@ class BoundCall {
 public:
     virtual ~BoundCall() = default;
     virtual py::object call(PyObject* values) const = 0;
+    // Visits the Python objects among the bound arguments (for the garbage collector).
+    virtual int visit(visitproc visit, void* arg) const = 0;
 };
 
 // What a kernel binding tells the replay: its parameters' names and defaults (null where
@@ -61,12 +65,22 @@ public:
         : f_(std::move(f)), args_(std::move(args)), fed_(std::move(fed)) {}
 
     py::object call(PyObject* values) const override {
-        // A copy per call: the replayed kernel holds its own references, so another thread
-        // replaying the same plan meanwhile (the kernel may release the GIL) cannot drop them.
+        // A copy per call, which the fed arguments are written into: another thread may
+        // replay the same plan meanwhile (while a kernel has released the GIL).
         Args args = args_;
-        for (const auto& [param, index] : fed_)
-            setters(std::index_sequence_for<A...>())[param](args, PyList_GET_ITEM(values, index));
+        if constexpr (sizeof...(A) > 0)
+            for (const auto& [param, index] : fed_)
+                setters(std::index_sequence_for<A...>())[param](args,
+                                                                PyList_GET_ITEM(values, index));
         return std::apply(f_, args);
+    }
+
+    int visit(visitproc visit, void* arg) const override {
+        int result = 0;
+        std::apply(
+            [&](const auto&... a) { ((result = result ? result : visit_one(a, visit, arg)), ...); },
+            args_);
+        return result;
     }
 
     static std::unique_ptr<BoundCall> make(const F& f, const std::vector<py::object>& given,
@@ -74,9 +88,9 @@ public:
         if (given.size() != sizeof...(A)) return nullptr;
         try {
             return std::make_unique<Bound>(f, initial(given, std::index_sequence_for<A...>()), fed);
-        } catch (const py::cast_error&) {
-            return nullptr;
-        }
+        } catch (const py::cast_error&) {  // the replay calls it through Python instead
+        } catch (const py::error_already_set&) {}
+        return nullptr;
     }
 
 private:
@@ -91,7 +105,17 @@ private:
     template <size_t I>
     static void set(Args& args, py::handle value) {
         using T = std::tuple_element_t<I, Args>;
-        std::get<I>(args) = py::reinterpret_borrow<py::object>(value).cast<T>();
+        try {
+            std::get<I>(args) = py::reinterpret_borrow<py::object>(value).cast<T>();
+        } catch (const py::cast_error&) {  // as pybind11's dispatcher would refuse it
+            throw TypeError(str_cat("a replayed kernel's argument ", I + 1, " is a ",
+                                    Py_TYPE(value.ptr())->tp_name, " it cannot take"));
+        }
+    }
+    template <typename T>
+    static int visit_one(const T& a, visitproc visit, void* arg) {
+        if constexpr (std::is_base_of_v<py::handle, T>) Py_VISIT(a.ptr());
+        return 0;
     }
     template <size_t... I>
     static const Setter* setters(std::index_sequence<I...>) {
@@ -105,7 +129,11 @@ private:
 };
 
 template <typename Extra>
-void add_parameter(Replayable&, const Extra&) {}  // a docstring, a policy: no parameter
+void add_parameter(Replayable&, const Extra&) {  // a docstring
+    static_assert(std::is_convertible_v<const Extra&, const char*>,
+                  "a kernel binding's extras are py::arg and docstrings: the native replay "
+                  "calls it without pybind11's dispatcher, which would apply any other");
+}
 inline void add_parameter(Replayable& r, const py::arg& a) {
     r.names.emplace_back(a.name);
     r.defaults.emplace_back();

@@ -318,9 +318,15 @@ namespace {
 // the front and a thief taking the back cannot both get the last item.
 struct alignas(64) Share {
     std::atomic<uint64_t> bounds;
+    // When the owner last started an item (steady_clock ticks), 0 until it enters the region.
+    std::atomic<int64_t> started{0};
     static uint64_t pack(uint64_t front, uint64_t back) { return front << 32 | back; }
     static uint64_t front(uint64_t v) { return v >> 32; }
     static uint64_t back(uint64_t v) { return v & 0xffffffffu; }
+    bool empty() const {
+        const uint64_t v = bounds.load(std::memory_order_relaxed);
+        return front(v) >= back(v);
+    }
     // Takes up to `count` items off the front (owner) or the back (thief) into [lo, hi);
     // false when empty.
     bool take(bool from_front, uint64_t count, int64_t& lo, int64_t& hi) {
@@ -339,15 +345,19 @@ struct alignas(64) Share {
     }
 };
 
-// Note [Steal from the stuck]: a thread done with its share takes another's items only once
-// that thread has gone kStealGraceNs without starting an item (set aside by the OS, or
-// still waking). Stealing from a thread that is merely a little behind moved its items'
-// memory (a weight gradient's rows, which the optimizer step then reads on the owner's
-// core) to the thief's cache; the owner, slower the next time on the rows it had lost, was
-// robbed again, and the regions of a training step kept trading rows between the cores
-// (batch-8 weight gradient 256x784x8 at 2 threads: 28.6-29.7 us, 21.6 without stealing;
-// one thread 40).
-constexpr auto kStealGrace = std::chrono::microseconds(20);
+int64_t ticks() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
+// Note [Steal from the stuck]: a thread done with its share takes another's items only
+// from a thread that has not entered the region (asleep, not started, or the region running
+// serially) or has started no item for kStealGrace (set aside by the OS). Stealing from a
+// thread that was merely a little behind moved its items' memory (a weight gradient's rows,
+// which the optimizer step then reads on the owner's core) to the thief's cache; the owner,
+// slower the next time on the rows it had lost, was robbed again, and the regions of a
+// training step kept trading rows between the cores (batch-8 weight gradient 256x784x8 at
+// 2 threads: 28.6-29.7 us, 21.6 without stealing; one thread 40).
+constexpr int64_t kStealGrace =
+    std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::microseconds(20))
+        .count();
 }  // namespace
 
 void parallel_for_each_balanced(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn,
@@ -362,34 +372,30 @@ void parallel_for_each_balanced(int64_t begin, int64_t end, const std::function<
                 Share::pack(uint64_t(n * t / threads), uint64_t(n * (t + 1) / threads)));
         const uint64_t count = uint64_t(std::max<int64_t>(grain, 1));
         run_region(threads, [&](int t, const std::atomic<bool>& stop) {
-            int64_t lo, hi;
-            const auto run = [&](int64_t from, int64_t to) {
-                for (int64_t i = from; i < to && !stop.load(std::memory_order_relaxed); ++i)
+            const auto run = [&](Share& owner, int64_t from, int64_t to) {
+                for (int64_t i = from; i < to && !stop.load(std::memory_order_relaxed); ++i) {
+                    owner.started.store(ticks(), std::memory_order_relaxed);
                     fn(begin + i);
-            };
-            while (!stop.load(std::memory_order_relaxed) && shares[t].take(true, count, lo, hi))
-                run(lo, hi);
-            for (int d = 1; d < threads; ++d) {  // Note [Steal from the stuck]
-                Share& other = shares[(t + d) % threads];
-                uint64_t seen = other.bounds.load(std::memory_order_relaxed);
-                auto since = std::chrono::steady_clock::now();
-                bool stuck = false;
-                for (int i = 1; !stop.load(std::memory_order_relaxed); ++i) {
-                    const uint64_t v = other.bounds.load(std::memory_order_relaxed);
-                    if (Share::front(v) >= Share::back(v)) break;
-                    if (!stuck) {
-                        if (Share::front(v) != Share::front(seen)) {  // it started an item
-                            seen = v;
-                            since = std::chrono::steady_clock::now();
-                        } else if (i % 64 == 0) {
-                            stuck = std::chrono::steady_clock::now() - since >= kStealGrace;
-                        }
-                        PYDL_PAUSE();
-                        continue;
-                    }
-                    if (!other.take(false, count, lo, hi)) break;
-                    run(lo, hi);
                 }
+            };
+            Share& mine = shares[t];
+            int64_t lo, hi;
+            mine.started.store(ticks(), std::memory_order_relaxed);
+            while (!stop.load(std::memory_order_relaxed) && mine.take(true, count, lo, hi))
+                run(mine, lo, hi);
+            // Note [Steal from the stuck]: until every share is empty, take from the stuck ones.
+            for (bool left = true; left && !stop.load(std::memory_order_relaxed);) {
+                left = false;
+                for (int d = 1; d < threads; ++d) {
+                    Share& other = shares[(t + d) % threads];
+                    if (other.empty()) continue;
+                    left = true;
+                    const int64_t since = other.started.load(std::memory_order_relaxed);
+                    if ((since == 0 || ticks() - since >= kStealGrace) &&
+                        other.take(false, count, lo, hi))
+                        run(mine, lo, hi);
+                }
+                PYDL_PAUSE();
             }
         });
         return;

@@ -63,9 +63,10 @@ void parallel_for_slots(int64_t begin, int64_t end, int64_t grain, int slots,
 // Calls fn(i) once for each item of [begin, end), the items independent and each worth
 // microseconds (a GEMM's tiles). Each thread starts on its own contiguous share of the
 // items, in order, taking up to `grain` at a time; a thread done with its share takes the
-// others' last items, up to `grain` at a time, so a thread the OS set aside does not hold
-// the rest at the barrier. Which thread runs an item varies from run to run; what the item
-// computes must not depend on it.
+// last items, `grain` at a time, of a thread that has not entered the region or has started
+// no item for 20 us, so a thread the OS set aside does not hold the rest at the barrier
+// (Note [Steal from the stuck] in parallel.cpp). Which thread runs an item varies from run
+// to run; what the item computes must not depend on it.
 void parallel_for_each_balanced(int64_t begin, int64_t end, const std::function<void(int64_t)>& fn,
                                 int64_t grain = 1);
 
