@@ -93,12 +93,22 @@ def test_digits_mlp_training_step(benchmark, impl, threads):
 
 # Issue 19's small-model targets, built by pydl/_workloads.py (the same steps as `pydl bench`
 # and benchmarks/interleaved.py). "core" runs whichever engine is active: the compiled one
-# unless PYDL_PURE_PYTHON=1 (compare the two by running this file both ways).
+# unless PYDL_PURE_PYTHON=1 (compare the two by running this file both ways); "replayed"
+# is the step under pydl.compile, replayed from C++ after its two recorded calls.
 @pytest.mark.benchmark(group="small-models")
-@pytest.mark.parametrize("impl", ["core", "torch"])
+@pytest.mark.parametrize("impl", ["core", "replayed", "torch"])
 @pytest.mark.parametrize("workload", ["mlp8", "rl", "rl_act"])
 def test_small_model_step(benchmark, impl, workload, threads):
     from pydl._workloads import WORKLOADS
 
     build = WORKLOADS[workload].build
-    benchmark(build(_torch()) if impl == "torch" else build())
+    if impl == "torch":
+        step = build(_torch())
+    elif impl == "replayed":
+        step = pydl.compile(build(), fullgraph=True)
+        for _ in range(3):
+            step()
+        assert step.replays == 1
+    else:
+        step = build()
+    benchmark(step)
