@@ -372,17 +372,17 @@ void parallel_for_each_balanced(int64_t begin, int64_t end, const std::function<
                 Share::pack(uint64_t(n * t / threads), uint64_t(n * (t + 1) / threads)));
         const uint64_t count = uint64_t(std::max<int64_t>(grain, 1));
         run_region(threads, [&](int t, const std::atomic<bool>& stop) {
-            const auto run = [&](Share& owner, int64_t from, int64_t to) {
+            Share& mine = shares[t];
+            const auto run = [&](int64_t from, int64_t to) {  // items of any share, on mine
                 for (int64_t i = from; i < to && !stop.load(std::memory_order_relaxed); ++i) {
-                    owner.started.store(ticks(), std::memory_order_relaxed);
+                    mine.started.store(ticks(), std::memory_order_relaxed);
                     fn(begin + i);
                 }
             };
-            Share& mine = shares[t];
             int64_t lo, hi;
             mine.started.store(ticks(), std::memory_order_relaxed);
             while (!stop.load(std::memory_order_relaxed) && mine.take(true, count, lo, hi))
-                run(mine, lo, hi);
+                run(lo, hi);
             // Note [Steal from the stuck]: until every share is empty, take from the stuck ones.
             for (bool left = true; left && !stop.load(std::memory_order_relaxed);) {
                 left = false;
@@ -393,7 +393,7 @@ void parallel_for_each_balanced(int64_t begin, int64_t end, const std::function<
                     const int64_t since = other.started.load(std::memory_order_relaxed);
                     if ((since == 0 || ticks() - since >= kStealGrace) &&
                         other.take(false, count, lo, hi))
-                        run(mine, lo, hi);
+                        run(lo, hi);
                 }
                 PYDL_PAUSE();
             }

@@ -85,8 +85,8 @@ namespace {
 constexpr int64_t kWidePrefetch = 32;
 
 // The k loop of the wide tile: Rows rows of A against Panels B panels, one zmm per
-// (row, panel), each element's FMAs in p order (as tile_loop's). Packed: A is a packed
-// 8-row panel (the blocked path), whose rows are one stride apart at compile time.
+// (row, panel), each element's FMAs in p order from zero (as the 6 x 16 kernels'). Packed:
+// A is a packed 8-row panel, whose rows are one stride apart at compile time.
 template <bool Packed, int Rows, int Panels>
 PYDL_TARGET_AVX512 inline void wide_loop(int64_t kc, const float* a, int64_t rs_a, int64_t cs_a,
                                          const float* const* b, const int64_t* rs_b,

@@ -58,9 +58,11 @@ void for_each_chunk(const CheckedVector<Chunk>& chunks, int64_t total, Fn fn) {
     });
     const int parts = n > 0 ? chunks[n - 1].part + 1 : 1;
     if (parts == 1) return parallel_for(0, n, total < kParallelElements ? n : 1, body);
-    CheckedVector<int64_t> start(size_t(parts) + 1, n);  // the first chunk of each part
-    for (int64_t c = n - 1; c >= 0; --c) start[size_t(chunks[c].part)] = c;
-    for (int p = parts - 1; p >= 0; --p) start[p] = std::min(start[p], start[p + 1]);  // none
+    CheckedVector<int64_t> start(size_t(parts) + 1);  // the first chunk of each part
+    for (int64_t p = 0, c = 0; p <= parts; ++p) {     // chunks are listed part by part
+        while (c < n && chunks[c].part < p) ++c;
+        start[p] = c;
+    }
     parallel_for(0, parts, 1, [&](int64_t lo, int64_t hi) { body(start[lo], start[hi]); });
 }
 
