@@ -52,7 +52,8 @@ block to the next op, as eager's reference counts do. The ops run in C++ (`_core
 Note [Native replay] in cpp/bindings/replay.cpp): a kernel call is bound once, when the
 plan is made, and called with no Python frame or pybind11 dispatch; live calls and the
 plan's helpers (views, packs, snapshot copies) are called through Python. `python_ops`
-lists those. Fusing across ops needs new kernels (see the closing notes of issue 21).
+lists those. Adjacent kernel calls whose intermediate nothing else reads are fused into one
+kernel first (Note [Fusion in the plan] in pydl/_fusion.py); `fused` lists them.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import _core, backend
+from ._fusion import fuse
 
 #: The trace being recorded, or None. The engine's hooks below read it.
 recording: _Trace | None = None
@@ -366,6 +368,11 @@ class _Plan:
     def finish(self, result_a: Any, result_b: Any) -> None:
         """What the step returns, then when each value dies."""
         self.result = self._returned(result_a, result_b, "the step's result")
+        # Note [Fusion in the plan]
+        kept = self._constant | set(_indices(self.result)) | {i for x in self.inputs for i in x}
+        self._ops, self.fused = fuse(
+            self._ops, kept, lambda value: self._slot(value, constant=True), self._recorded
+        )
         last: dict[int, int] = {}
         for k, (_, ins, _, outs) in enumerate(self._ops):
             for i in ins:
@@ -388,6 +395,11 @@ class _Plan:
         del self._known, self._array_at, self._by_owner, self._ops, self._snapshots  # b's
 
     # -- building --
+    def _recorded(self, i: int) -> tuple | None:
+        """(shape, dtype) of value i as recording b made it, if an array."""
+        a = self._array_at.get(i)
+        return None if a is None else (a.shape, a.dtype)
+
     def _slot(self, value: Any = None, constant: bool = False) -> int:
         self.values.append(value if constant else None)
         i = len(self.values) - 1

@@ -47,8 +47,9 @@ void bind_conv(KernelModule& m) {
         "conv2d_forward",
         [](const py::array& x_, const py::array& w_, py::object b_, std::array<int64_t, 2> stride,
            std::array<int64_t, 4> padding, std::array<int64_t, 2> dilation, int64_t groups,
-           bool bf16) {
+           bool bf16, const std::string& activation) {
             auto x = f32(x_, "input"), w = f32(w_, "weight");
+            const std::optional<UnaryOp> act = parse_activation(activation);
             const ConvShape s =
                 conv_shape(shape_of(x), shape_of(w), stride, padding, dilation, groups, bf16);
             py::array_t<float> b;
@@ -62,11 +63,12 @@ void bind_conv(KernelModule& m) {
             const float* bp = b_.is_none() ? nullptr : in(b);
             ReleaseGil nogil(cost_macs(double(s.n) * s.c_out * s.out_h() * s.out_w() *
                                        (s.c / s.groups) * s.kh * s.kw));
-            conv2d_forward(s, in(x), in(w), bp, yp);
+            conv2d_forward(s, in(x), in(w), bp, yp, act);
             return y;
         },
         py::arg("x"), py::arg("w"), py::arg("b"), py::arg("stride"), py::arg("padding"),
-        py::arg("dilation"), py::arg("groups"), py::arg("bf16") = false);
+        py::arg("dilation"), py::arg("groups"), py::arg("bf16") = false,
+        py::arg("activation") = "none");
     m.def(
         "conv2d_backward",
         [](const py::array& g_, const py::array& x_, const py::array& w_,

@@ -28,22 +28,6 @@ Shape matmul_out_shape(const Shape& as, const Shape& bs) {
     return os;
 }
 
-// linear_act's activation: "none" or the name of a fusable op of the unary list (Note
-// [Unary op list]).
-std::optional<UnaryOp> parse_activation(const std::string& name) {
-    if (name == "none") return std::nullopt;
-    UnaryOp op;
-    if (find_unary_op(name.c_str(), &op) && fusable(op)) return op;
-    std::vector<const char*> fused;
-    for (const UnaryOpInfo& info : kUnaryOps)
-        if (info.fuse != UnaryFuse::No) fused.push_back(info.name);
-    std::string names = "'none'";
-    for (size_t i = 0; i < fused.size(); ++i)
-        names += std::string(i + 1 == fused.size() ? " or '" : ", '") + fused[i] + "'";
-    PYDL_CHECK(false, ValueError, "activation must be ", names, "; got '", name, "'");
-    return std::nullopt;
-}
-
 // The optional bias of a linear layer (null when None), checked against the weight.
 template <typename T>
 const T* linear_bias(const py::object& b_, const Shape& ws, py::array_t<T>& keep) {

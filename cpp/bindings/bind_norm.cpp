@@ -126,11 +126,19 @@ void bind_norm(KernelModule& m) {
         "layer_norm_backward",
         [](const py::array& g_, const py::array& x_, int64_t d, py::object w_,
            const py::array& mean_, const py::array& invstd_, bool need_x, bool need_weight,
-           bool need_bias) {
+           bool need_bias, py::object accumulate_) {
             auto g = f32(g_, "grad"), x = f32(x_, "input");
             PYDL_CHECK(shape_of(g) == shape_of(x) && d >= 1 && x.size() % d == 0, ValueError,
                        "layer_norm: grad ", shape_str(shape_of(g)), " and input ",
                        shape_str(shape_of(x)), " do not match normalized size ", d);
+            py::array_t<float> acc;  // added to the input's gradient (Note in kernels/norm.h)
+            if (!accumulate_.is_none()) {
+                acc = f32(accumulate_.cast<py::array>(), "accumulate");
+                PYDL_CHECK(need_x && shape_of(acc) == shape_of(x), ValueError,
+                           "layer_norm: accumulate ", shape_str(shape_of(acc)),
+                           " must match the input ", shape_str(shape_of(x)),
+                           " and need its gradient");
+            }
             const int64_t rows = x.size() / d;
             py::array_t<float> wk, mk, ik;
             const float* w = opt_vec(w_, "layer_norm weight", d, wk);
@@ -142,12 +150,14 @@ void bind_norm(KernelModule& m) {
                        gb = maybe_empty(need_bias, {d}, gbp);
             {
                 ReleaseGil nogil(cost_math(5.0 * double(rows) * d));
-                layer_norm_backward(in(g), in(x), rows, d, w, mean, invstd, gxp, gwp, gbp);
+                layer_norm_backward(in(g), in(x), rows, d, w, mean, invstd, gxp, gwp, gbp,
+                                    accumulate_.is_none() ? nullptr : in(acc));
             }
             return py::make_tuple(gx, gw, gb);
         },
         py::arg("grad"), py::arg("x"), py::arg("d"), py::arg("weight"), py::arg("mean"),
-        py::arg("invstd"), py::arg("need_x"), py::arg("need_weight"), py::arg("need_bias"));
+        py::arg("invstd"), py::arg("need_x"), py::arg("need_weight"), py::arg("need_bias"),
+        py::arg("accumulate") = py::none());
     m.def(
         "group_norm_forward",
         [](const py::array& x_, int64_t groups, py::object w_, py::object b_, double eps) {

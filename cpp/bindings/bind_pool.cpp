@@ -62,7 +62,8 @@ void bind_pool(KernelModule& m) {
     m.def(
         "maxpool2d_backward",
         [](const py::array& g_, const py::array& idx_, const std::vector<int64_t>& x_shape,
-           Pair kernel, Pair stride, Pair padding, Pair dilation, bool ceil_mode) {
+           Pair kernel, Pair stride, Pair padding, Pair dilation, bool ceil_mode,
+           const std::string& activation, py::object act_x_, py::object act_y_) {
             auto g = f32(g_, "grad");
             auto idx = i64(idx_, "indices");
             const Shape xs(x_shape.begin(), x_shape.end());
@@ -72,17 +73,32 @@ void bind_pool(KernelModule& m) {
             PYDL_CHECK(shape_of(g) == ys && shape_of(idx) == ys, ValueError, "max_pool2d: grad ",
                        shape_str(shape_of(g)), " and indices ", shape_str(shape_of(idx)),
                        " must match the output ", shape_str(ys));
+            // The fused activation's input and output: the pool's input and its pre-activation.
+            const std::optional<UnaryOp> act = parse_activation(activation);
+            py::array_t<float> act_x, act_y;
+            if (act) {
+                PYDL_CHECK(!act_x_.is_none() && !act_y_.is_none(), ValueError,
+                           "max_pool2d: activation '", activation, "' needs act_x and act_y");
+                act_x = f32(act_x_.cast<py::array>(), "act_x");
+                act_y = f32(act_y_.cast<py::array>(), "act_y");
+                PYDL_CHECK(shape_of(act_x) == xs && shape_of(act_y) == xs, ValueError,
+                           "max_pool2d: act_x ", shape_str(shape_of(act_x)), " and act_y ",
+                           shape_str(shape_of(act_y)), " must match the input ", shape_str(xs));
+            }
             auto gx = empty(xs);
             float* gp = out(gx);
             {
                 ReleaseGil nogil(
                     cost_elements(double(s.planes) * s.h * s.w + 3.0 * double(numel(ys))));
-                maxpool2d_backward(s, in(g), idx.data(), gp);
+                maxpool2d_backward(s, in(g), idx.data(), gp, act, act ? in(act_x) : nullptr,
+                                   act ? in(act_y) : nullptr);
             }
             return gx;
         },
         py::arg("grad"), py::arg("indices"), py::arg("x_shape"), py::arg("kernel"),
-        py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"));
+        py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"),
+        py::arg("activation") = "none", py::arg("act_x") = py::none(),
+        py::arg("act_y") = py::none());
     m.def(
         "avgpool2d_forward",
         [](const py::array& x_, Pair kernel, Pair stride, Pair padding, bool ceil_mode,

@@ -2,6 +2,7 @@
 #include "bindings/common.h"
 
 #include "kernels/layout.h"
+#include "kernels/unary_ops.h"
 
 namespace pydl::bind {
 
@@ -101,6 +102,20 @@ py::array c_contiguous(const py::array& a) {
     PYDL_CHECK(copy, TypeError, "cannot make a C-contiguous copy of an array of dtype ",
                dtype_name(a));
     return copy;
+}
+
+std::optional<UnaryOp> parse_activation(const std::string& name) {
+    if (name == "none") return std::nullopt;
+    UnaryOp op;
+    if (find_unary_op(name.c_str(), &op) && fusable(op)) return op;
+    std::vector<const char*> fused;
+    for (const UnaryOpInfo& info : kUnaryOps)
+        if (info.fuse != UnaryFuse::No) fused.push_back(info.name);
+    std::string names = "'none'";
+    for (size_t i = 0; i < fused.size(); ++i)
+        names += std::string(i + 1 == fused.size() ? " or '" : ", '") + fused[i] + "'";
+    PYDL_CHECK(false, ValueError, "activation must be ", names, "; got '", name, "'");
+    return std::nullopt;
 }
 
 }  // namespace pydl::bind

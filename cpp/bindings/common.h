@@ -20,6 +20,7 @@
 #include "core/buffer_pool.h"
 #include "core/check.h"
 #include "core/shape.h"
+#include "kernels/unary_ops.h"
 #include "bindings/replay.h"
 
 namespace py = pybind11;
@@ -178,6 +179,11 @@ py::object contiguous_copy(const py::array& a);
 // Note [Checked allocations]: OutOfMemory naming the bytes when there is no room, from
 // NumPy's allocator too (its MemoryError becomes ours).
 py::array empty_as(const py::dtype& dtype, const Shape& shape);
+
+// A fused activation's name: "none" or a fusable op of the unary list (Note [Unary op
+// list]); ValueError naming the choices otherwise. linear_act, conv2d and max_pool2d's
+// backward take one.
+std::optional<UnaryOp> parse_activation(const std::string& name);
 
 // Thrown by the dtype checks for a dtype a binding has no native kernel for; a TypeError
 // where nothing catches it.

@@ -54,6 +54,15 @@ struct Bwd {
     }
 };
 
+template <typename Op>
+struct BwdSerial {
+    static void run(const float* g, const float* x, const float* y, float* gx, int64_t n) {
+        vec::simd_call([&]() PYDL_INLINE_LAMBDA {
+            bwd_range_body<Op>(g, x, y, gx, n, 0.0f, 0.0f);  // parameterless ops only
+        });
+    }
+};
+
 // Fn<op's functor>::run(args...) for the run-time op (Note [Unary op list]).
 template <template <typename> class Fn, typename... Args>
 void dispatch(UnaryOp op, Args... args) {
@@ -86,6 +95,11 @@ template <typename T>
 void unary_backward(UnaryOp op, const T* grad, const T* x, const T* y, T* grad_x, int64_t n,
                     typename ParamOf<T>::type p0, typename ParamOf<T>::type p1) {
     dispatch<Bwd>(op, grad, x, y, grad_x, n, p0, p1);
+}
+
+void unary_backward_serial(UnaryOp op, const float* grad, const float* x, const float* y,
+                           float* grad_x, int64_t n) {
+    dispatch<BwdSerial>(op, grad, x, y, grad_x, n);
 }
 
 // Note [Kernel dtypes] in kernels/elementwise.h

@@ -27,6 +27,11 @@ template <typename T>
 void unary_backward(UnaryOp op, const T* grad, const T* x, const T* y, T* grad_x, int64_t n,
                     typename ParamOf<T>::type p0 = 0, typename ParamOf<T>::type p1 = 0);
 
+// unary_backward of a parameterless op on [0, n) on the calling thread, for a kernel that
+// fuses it into its own parallel loop (max_pool2d's backward): the same bits.
+void unary_backward_serial(UnaryOp op, const float* grad, const float* x, const float* y,
+                           float* grad_x, int64_t n);
+
 // PReLU: y = x if x >= 0 else w[c] * x, with c the index along axis 1 of x viewed
 // as (outer, channels, inner); channels == 1 shares one slope.
 void prelu_forward(const float* x, const float* w, int64_t outer, int64_t channels, int64_t inner,

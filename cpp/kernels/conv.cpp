@@ -210,7 +210,7 @@ void for_each_sample(int64_t n, int64_t grain, int slots, Fn fn) {
 }  // namespace
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
-                    float* y) {
+                    float* y, std::optional<UnaryOp> act) {
     const int64_t spatial = s.spatial();
     const int64_t cg = s.c / s.groups, cog = s.c_out / s.groups, k = s.col_rows();
     const int64_t grain = sample_grain(s.n);
@@ -229,6 +229,7 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* weight, con
         if (bias)
             for (int64_t co = 0; co < s.c_out; ++co)
                 for (int64_t p = 0; p < spatial; ++p) yi[co * spatial + p] += bias[co];
+        if (act) gemm::apply_activation_rows(act, yi, 0, 1, s.c_out * spatial);
     });
 }
 

@@ -2,9 +2,11 @@
 // H = 1 case. Groups, stride, dilation and per-side zero padding.
 #pragma once
 #include <cstdint>
+#include <optional>
 
 #include "core/check.h"
 #include "gemm/gemm.h"
+#include "kernels/unary_ops.h"
 
 namespace pydl {
 
@@ -62,9 +64,11 @@ struct ConvShape {
     }
 };
 
-// y (n, c_out, out_h, out_w) = conv(x, weight) + bias (bias may be null).
+// y (n, c_out, out_h, out_w) = act(conv(x, weight) + bias) (bias may be null; act none or
+// a fusable op of the unary list, applied to each sample while it is in cache: the fused
+// form of conv then relu that pydl.compile plans, bit-identical to the two ops).
 void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
-                    float* y);
+                    float* y, std::optional<UnaryOp> act = std::nullopt);
 // Any of grad_x, grad_w, grad_bias may be null when not needed.
 void conv2d_backward(const ConvShape& s, const float* grad, const float* x, const float* weight,
                      float* grad_x, float* grad_w, float* grad_bias);

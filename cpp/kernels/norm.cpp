@@ -176,12 +176,17 @@ void layer_norm_forward(const float* x, int64_t rows, int64_t d, const float* we
 
 void layer_norm_backward(const float* grad, const float* x, int64_t rows, int64_t d,
                          const float* weight, const float* mean, const float* invstd, float* grad_x,
-                         float* grad_weight, float* grad_bias) {
+                         float* grad_weight, float* grad_bias, const float* accumulate) {
     if (grad_x) {
         parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1)),
                      vec::simd_chunks([&](int64_t lo, int64_t hi) PYDL_INLINE_LAMBDA {
                          layer_norm_grad_rows_body(grad, x, lo, hi, d, weight, mean, invstd,
                                                    grad_x);
+                         // A separate pass over the block (in cache), so that the sum is
+                         // rounded on its own as add's is, not fused into the last multiply.
+                         if (accumulate)
+                             for (int64_t i = lo * d; i < hi * d; ++i)
+                                 grad_x[i] = accumulate[i] + grad_x[i];
                      }));
     }
     if (grad_weight || grad_bias) {

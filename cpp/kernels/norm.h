@@ -37,9 +37,12 @@ void batch_norm_backward(const float* grad, const float* x, ChannelShape shape, 
 // x viewed as (rows, d): statistics per row, weight/bias per column.
 void layer_norm_forward(const float* x, int64_t rows, int64_t d, const float* weight,
                         const float* bias, float eps, float* y, float* mean, float* invstd);
+// With `accumulate` (shaped like x), grad_x = accumulate + the input's gradient, added row
+// by row while it is in cache: the fused form of layer_norm's backward then the sum of
+// gradients after it (a residual stream's) that pydl.compile plans, bit-identical to the two.
 void layer_norm_backward(const float* grad, const float* x, int64_t rows, int64_t d,
                          const float* weight, const float* mean, const float* invstd, float* grad_x,
-                         float* grad_weight, float* grad_bias);
+                         float* grad_weight, float* grad_bias, const float* accumulate = nullptr);
 
 // x viewed as (n, c, s) with c split into `groups`: statistics per (sample, group),
 // weight/bias per channel. InstanceNorm is groups == c.

@@ -9,6 +9,7 @@
 #include "core/check.h"
 #include "core/parallel.h"
 #include "core/vec.h"
+#include "kernels/activation.h"
 
 namespace pydl {
 
@@ -184,7 +185,8 @@ void maxpool2d_forward(const PoolShape& s, const float* x, float* y, int64_t* in
 }
 
 void maxpool2d_backward(const PoolShape& s, const float* grad, const int64_t* indices,
-                        float* grad_x) {
+                        float* grad_x, std::optional<UnaryOp> act, const float* act_x,
+                        const float* act_y) {
     const int64_t oh = s.out_h(), ow = s.out_w();
     // The indices may come from the user: check them before any write (-1: empty window).
     const int64_t bad = find_out_of_range(indices, s.planes * oh * ow, -1, s.h * s.w);
@@ -196,6 +198,10 @@ void maxpool2d_backward(const PoolShape& s, const float* grad, const int64_t* in
         for (int64_t k = 0; k < oh * ow; ++k) {  // overlapping windows add in order
             const int64_t idx = indices[p * oh * ow + k];
             if (idx >= 0) gx[idx] += grad[p * oh * ow + k];
+        }
+        if (act) {
+            const int64_t at = p * s.h * s.w;
+            unary_backward_serial(*act, gx, act_x + at, act_y + at, gx, s.h * s.w);
         }
     });
 }

@@ -2,8 +2,10 @@
 // average (count_include_pad), adaptive average. 1-D pooling is the H = 1 case.
 #pragma once
 #include <cstdint>
+#include <optional>
 
 #include "core/check.h"
+#include "kernels/unary_ops.h"
 
 namespace pydl {
 
@@ -43,8 +45,13 @@ struct PoolShape {
 // may be null when no backward will run.
 void maxpool2d_forward(const PoolShape& s, const float* x, float* y, int64_t* indices);
 // Indices outside the plane (other than -1, an empty window) raise IndexError before any write.
+// With `act` (a parameterless unary op), grad_x is then passed back through the activation
+// whose input and output were act_x and act_y (shaped like grad_x), plane by plane while it
+// is in cache: the fused form of an activation's backward after the pool's that pydl.compile
+// plans, bit-identical to the two ops.
 void maxpool2d_backward(const PoolShape& s, const float* grad, const int64_t* indices,
-                        float* grad_x);
+                        float* grad_x, std::optional<UnaryOp> act = std::nullopt,
+                        const float* act_x = nullptr, const float* act_y = nullptr);
 void avgpool2d_forward(const PoolShape& s, bool count_include_pad, const float* x, float* y);
 void avgpool2d_backward(const PoolShape& s, bool count_include_pad, const float* grad,
                         float* grad_x);

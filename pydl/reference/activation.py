@@ -25,6 +25,30 @@ def _softplus(x):
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def _fused_op(name):
+    """A fused activation's name (linear_act, conv2d, max_pool2d's backward): C++'s rows of
+    Note [Unary op list] marked fusable; None for 'none'."""
+    if name == "none":
+        return None
+    if name not in ("relu", "gelu", "tanh", "sigmoid"):
+        raise ValueError(
+            f"activation must be 'none', 'relu', 'gelu', 'tanh' or 'sigmoid'; got {name!r}"
+        )
+    return name
+
+
+def _fused_forward(name, z):
+    """act(z), or z itself for 'none'"""
+    op = _fused_op(name)
+    return z if op is None else globals()[op + "_forward"](z)
+
+
+def _fused_backward(name, grad, x, y):
+    """grad * act'(x), from x = the pre-activation and y = act(x)"""
+    op = _fused_op(name)
+    return grad if op is None else globals()[op + "_backward"](grad, x, y)
+
+
 def neg_forward(x):
     return _c(-x, x)
 

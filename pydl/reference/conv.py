@@ -6,6 +6,7 @@ y[n, o, i, j] = sum_{c, a, b} x_pad[n, g*Cg + c, i*sh + a*dh, j*sw + b*dw] * w[o
 import numpy as np
 
 from ._bf16 import bf16_round
+from .activation import _fused_forward
 
 
 def _check(x, w, stride, padding, dilation, groups):
@@ -55,7 +56,9 @@ def _operands(fn, bf16, *arrays):
     return [bf16_round(a) for a in arrays] if bf16 else arrays
 
 
-def conv2d_forward(x, w, b, stride, padding, dilation, groups, bf16=False):
+def conv2d_forward(x, w, b, stride, padding, dilation, groups, bf16=False, activation="none"):
+    """act(conv(x, w) + b): activation 'none' or a fused one (conv then relu, as planned by
+    pydl.compile)"""
     _check(x, w, stride, padding, dilation, groups)
     x, w = _operands("conv2d", bf16, x, w)
     cols = _cols(x, w.shape[2], w.shape[3], stride, padding, dilation)
@@ -66,7 +69,7 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups, bf16=False):
     y = np.einsum("ngcabij,gocab->ngoij", cols, wg).reshape(n, w.shape[0], oh, ow)
     if b is not None:
         y = y + b.reshape(1, -1, 1, 1)
-    return np.asarray(y, dtype=x.dtype, order="C")
+    return _fused_forward(activation, np.asarray(y, dtype=x.dtype, order="C"))
 
 
 def conv2d_backward(

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._bf16 import matmul_bf16
+from .activation import _fused_forward
 from ._util import sum_to
 
 
@@ -57,29 +58,11 @@ def matmul_backward(grad, a, b, need_a=True, need_b=True, bf16=False):
     return ga, gb
 
 
-def _act(name, z):
-    from . import activation as A
-
-    if name == "none":
-        return z
-    fwd = {
-        "relu": A.relu_forward,
-        "gelu": A.gelu_forward,
-        "tanh": A.tanh_forward,
-        "sigmoid": A.sigmoid_forward,
-    }
-    if name not in fwd:
-        raise ValueError(
-            f"activation must be 'none', 'relu', 'gelu', 'tanh' or 'sigmoid'; got {name!r}"
-        )
-    return fwd[name](z)
-
-
 def linear_act_forward(x, w, b, activation, save=True, bf16=False):
     """y = act(x W^T + b); returns (y, z) with z = x W^T + b kept only for gelu, and only
     when save (the backward will run)"""
     z = linear_forward(x, w, b, bf16)
-    y = _act(activation, z)
+    y = _fused_forward(activation, z)
     return np.asarray(y, order="C"), (z if activation == "gelu" and save else None)
 
 

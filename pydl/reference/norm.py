@@ -66,7 +66,16 @@ def layer_norm_forward(x, d, weight, bias, eps):
     return np.asarray(y.reshape(x.shape), x.dtype, order="C"), mean, invstd
 
 
-def layer_norm_backward(grad, x, d, weight, mean, invstd, need_x, need_weight, need_bias):
+def layer_norm_backward(
+    grad, x, d, weight, mean, invstd, need_x, need_weight, need_bias, accumulate=None
+):
+    """with accumulate: the input's gradient plus it (layer_norm's backward then a residual
+    stream's sum of gradients, as planned by pydl.compile)"""
+    if accumulate is not None and (not need_x or accumulate.shape != x.shape):
+        raise ValueError(
+            f"layer_norm: accumulate {accumulate.shape} must match the input {x.shape}"
+            " and need its gradient"
+        )
     x2, g2 = x.reshape(-1, d), grad.reshape(-1, d)
     xh = (x2 - mean[:, None]) * invstd[:, None]
     gw = np.asarray((g2 * xh).sum(axis=0), x.dtype) if need_weight else None
@@ -80,6 +89,8 @@ def layer_norm_backward(grad, x, d, weight, mean, invstd, need_x, need_weight, n
             * (d * g - g.sum(axis=1, keepdims=True) - xh * (g * xh).sum(axis=1, keepdims=True))
         )
         gx = np.asarray(gx.reshape(x.shape), x.dtype, order="C")
+        if accumulate is not None:
+            gx = np.asarray(accumulate + gx, x.dtype, order="C")
     return gx, gw, gb
 
 

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from .activation import _fused_backward, _fused_op
+
 
 def _out(n, k, s, p, d, ceil_mode):
     span = n + 2 * p - d * (k - 1) - 1
@@ -42,13 +44,29 @@ def maxpool2d_forward(x, kernel, stride, padding, dilation, ceil_mode, save=True
     return y, (idx if save else None)
 
 
-def maxpool2d_backward(grad, indices, x_shape, kernel, stride, padding, dilation, ceil_mode):
-    """the gradient goes to each window's maximum (overlapping windows add)"""
+def maxpool2d_backward(
+    grad,
+    indices,
+    x_shape,
+    kernel,
+    stride,
+    padding,
+    dilation,
+    ceil_mode,
+    activation="none",
+    act_x=None,
+    act_y=None,
+):
+    """the gradient goes to each window's maximum (overlapping windows add); then, with an
+    activation, back through it from its input act_x and output act_y (an activation's
+    backward after the pool's, as planned by pydl.compile)"""
+    if _fused_op(activation) is not None and (act_x is None or act_y is None):
+        raise ValueError(f"max_pool2d: activation {activation!r} needs act_x and act_y")
     n, c, h, w = x_shape
     gx = np.zeros((n * c, h * w), grad.dtype)
     rows = np.repeat(np.arange(n * c), indices.shape[2] * indices.shape[3])  # N or C may be 0
     np.add.at(gx, (rows, indices.reshape(-1)), grad.reshape(-1))
-    return gx.reshape(x_shape)
+    return _fused_backward(activation, gx.reshape(x_shape), act_x, act_y)
 
 
 def _avg_windows(h, w, kernel, stride, padding, ceil_mode, count_include_pad):

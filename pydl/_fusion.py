@@ -1,0 +1,147 @@
+"""The fusions pydl.compile makes in a step's plan (Note [Fusion in the plan]).
+
+Note [Fusion in the plan]
+~~~~~~~~~~~~~~~~~~~~~~~~~
+A recorded step is a list of kernel calls, and each call reads its inputs from memory and
+writes its result back. When a call's result is read by the very next call only, and that
+call is elementwise, the pair can be one kernel that applies the second to each block of the
+first's result while the block is still in cache. pydl.compile's plan (pydl/_capture.py)
+replaces such pairs, by these rules:
+
+- conv2d_forward, then an activation whose derivative is taken from its output (relu,
+  sigmoid, tanh): conv2d_forward(..., activation=). The activation's backward, which read
+  the convolution's output as its x, reads the activation's output instead (the unary list's
+  FromY contract: df(y, y) is the derivative at x), so the pre-activation is never stored.
+- maxpool2d_backward, then a fusable activation's backward (the layer before the pool):
+  maxpool2d_backward(..., activation=, act_x=, act_y=), applied plane by plane.
+- layer_norm_backward, then the sum of its input's gradient with another (a residual
+  stream's): layer_norm_backward(..., accumulate=), added row by row.
+
+Each fused kernel is the two kernels' arithmetic, in their order, rounded as they round: the
+results stay bit-identical to eager. Only float32 intermediates are fused: a bf16 one is
+rounded between the two kernels, and a float64 call of a fused `_core` kernel runs its NumPy
+twin (Note [Reference fallback]), whose activation is not the C++ one. A rule fires only on
+adjacent calls (nothing between
+them can change their operands), only when the intermediate is read by nothing else (and is
+not the step's result), and only for the kernels of one backend (`_core` or `reference`,
+whose twins take the same arguments). `CompiledStep` plans list what was fused in
+`fused`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from . import _core, reference
+
+# Activations the kernels fuse (C++'s Note [Unary op list], rows marked fusable); the
+# first three take their derivative from the output (UnaryFuse::FromY).
+_FROM_OUTPUT = ("relu", "sigmoid", "tanh")
+_FUSABLE = _FROM_OUTPUT + ("gelu",)
+
+Op = tuple  # (fn, argument indices, keyword names, ((result index, path), ...))
+
+
+def _kernel(fn: Callable) -> tuple[Any, str] | None:
+    """(its backend module, its name) if fn is a kernel of `_core` or `reference`."""
+    name = getattr(fn, "__name__", None)
+    for module in (_core, reference):
+        if name and getattr(module, name, None) is fn:
+            return module, name
+    return None
+
+
+def _only_result(op: Op) -> int | None:
+    """The value index of an op's one whole result, or None."""
+    outs = op[3]
+    return outs[0][0] if len(outs) == 1 and outs[0][1] == () else None
+
+
+def fuse(ops: list[Op], kept: set[int], constant: Callable[[Any], int], shape: Callable) -> tuple:
+    """The plan's ops with the fusable pairs fused, and a line per fusion. kept: value
+    indices that must stay (constants, inputs, the step's result); constant(value): a new
+    constant's index; shape(i): (shape, dtype) of value i as recorded, or None."""
+    ops = list(ops)  # a rule may rewrite a later op's arguments
+    uses: dict[int, list[tuple[int, int]]] = {}  # value -> (op, argument position)
+    for k, (_, ins, _, _) in enumerate(ops):
+        for pos, i in enumerate(ins):
+            uses.setdefault(i, []).append((k, pos))
+    fused: list[str] = []
+    out: list[Op] = []
+    k = 0
+    while k < len(ops):
+        pair = _fuse_pair(ops, k, uses, kept, constant, shape) if k + 1 < len(ops) else None
+        if pair is None:
+            out.append(ops[k])
+            k += 1
+            continue
+        op, what = pair
+        out.append(op)
+        fused.append(what)
+        k += 2
+    return out, fused
+
+
+def _fuse_pair(ops, k, uses, kept, constant, shape) -> tuple[Op, str] | None:
+    first, second = ops[k], ops[k + 1]
+    a, b = _kernel(first[0]), _kernel(second[0])
+    if a is None or b is None or a[0] is not b[0] or second[2]:
+        return None  # not kernels of one backend, or the second called with keywords
+    name_a, name_b = a[1], b[1]
+    mid = _only_result(first) if name_a != "layer_norm_backward" else _grad_x(first)
+    if mid is None or mid in kept or [u[0] for u in uses.get(mid, [])][:1] != [k + 1]:
+        return None
+    if not _float32(shape(mid)):
+        return None  # other dtypes round each kernel's result, or run the NumPy twin's math
+    later = [u for u in uses[mid] if u[0] != k + 1]  # reads of the intermediate after the pair
+    fn, ins, names, outs = first
+    if name_a == "conv2d_forward" and name_b.removesuffix("_forward") in _FROM_OUTPUT:
+        act = name_b.removesuffix("_forward")
+        # The intermediate may still be read as x by this activation's backward only.
+        y = _only_result(second)
+        if y is None or "activation" in names or second[1] != (mid,):
+            return None
+        backward = getattr(a[0], act + "_backward")
+        if any(ops[j][0] is not backward or ops[j][2] or pos != 1 for j, pos in later):
+            return None
+        for j, _ in later:  # Note [Fusion in the plan]: df(y, y) is df at x
+            f, j_ins, j_names, j_outs = ops[j]
+            ops[j] = (f, (j_ins[0], y, *j_ins[2:]), j_names, j_outs)
+        fused = (fn, (*ins, constant(act)), (*names, "activation"), second[3])
+        return fused, f"conv2d_forward + {name_b}"
+    if later:
+        return None
+    if name_a == "maxpool2d_backward" and name_b.removesuffix("_backward") in _FUSABLE:
+        act = name_b.removesuffix("_backward")
+        g, x, y = second[1] if len(second[1]) == 3 else (None, None, None)
+        if g != mid or mid in (x, y) or "activation" in names or _only_result(second) is None:
+            return None
+        if not (_float32(shape(x)) and _float32(shape(y))):
+            return None
+        fused = (fn, (*ins, constant(act), x, y), (*names, "activation", "act_x", "act_y"),
+                 second[3])  # fmt: skip
+        return fused, f"maxpool2d_backward + {name_b}"
+    if name_a == "layer_norm_backward" and name_b == "add_forward":
+        s = _only_result(second)
+        other = [i for i in second[1] if i != mid]
+        if s is None or len(second[1]) != 2 or len(other) != 1 or "accumulate" in names:
+            return None
+        if other[0] in {i for i, _ in outs}:
+            return None  # the sum of dx with the same call's weight gradient
+        if shape(other[0]) is None or shape(other[0]) != shape(mid):
+            return None  # add broadcasts and promotes; accumulate takes its own shape only
+        new_outs = tuple((s, path) if path == (0,) else (i, path) for i, path in outs)
+        fused = (fn, (*ins, other[0]), (*names, "accumulate"), new_outs)
+        return fused, "layer_norm_backward + add_forward"
+    return None
+
+
+def _float32(recorded: tuple | None) -> bool:
+    return recorded is not None and recorded[1] == np.float32
+
+
+def _grad_x(op: Op) -> int | None:
+    """layer_norm_backward's input gradient (its result's item 0)."""
+    return next((i for i, path in op[3] if path == (0,)), None)
