@@ -8,10 +8,11 @@ call is elementwise, the pair can be one kernel that applies the second to each 
 first's result while the block is still in cache. pydl.compile's plan (pydl/_capture.py)
 replaces such pairs, by these rules:
 
-- conv2d_forward, then an activation whose derivative is taken from its output (relu,
-  sigmoid, tanh): conv2d_forward(..., activation=). The activation's backward, which read
-  the convolution's output as its x, reads the activation's output instead (the unary list's
-  FromY contract: df(y, y) is the derivative at x), so the pre-activation is never stored.
+- conv2d_forward or batch_norm_forward, then an activation whose derivative is taken from
+  its output (relu, sigmoid, tanh): the first with activation=. The activation's backward,
+  which read the first's output as its x, reads the activation's output instead (the unary
+  list's FromY contract: df(y, y) is the derivative at x), so the pre-activation is never
+  stored.
 - maxpool2d_backward, then a fusable activation's backward (the layer before the pool):
   maxpool2d_backward(..., activation=, act_x=, act_y=), applied plane by plane.
 - layer_norm_backward, then the sum of its input's gradient with another (a residual
@@ -84,64 +85,71 @@ def fuse(ops: list[Op], kept: set[int], constant: Callable[[Any], int], shape: C
     return out, fused
 
 
+# The first kernel of each rule, and where its result read by the second is: the whole
+# result, or an item of the tuple it returns.
+_FIRST = {
+    "conv2d_forward": (),
+    "batch_norm_forward": (0,),
+    "maxpool2d_backward": (),
+    "layer_norm_backward": (0,),
+}
+
+
 def _fuse_pair(ops, k, uses, kept, constant, shape) -> tuple[Op, str] | None:
     first, second = ops[k], ops[k + 1]
     a, b = _kernel(first[0]), _kernel(second[0])
-    if a is None or b is None or a[0] is not b[0] or second[2]:
+    if a is None or b is None or a[0] is not b[0] or second[2] or a[1] not in _FIRST:
         return None  # not kernels of one backend, or the second called with keywords
     name_a, name_b = a[1], b[1]
-    mid = _only_result(first) if name_a != "layer_norm_backward" else _grad_x(first)
+    fn, ins, names, outs = first
+    path = _FIRST[name_a]
+    mid = next((i for i, p in outs if p == path), None)
     if mid is None or mid in kept or [u[0] for u in uses.get(mid, [])][:1] != [k + 1]:
         return None
     if not _float32(shape(mid)):
         return None  # other dtypes round each kernel's result, or run the NumPy twin's math
     later = [u for u in uses[mid] if u[0] != k + 1]  # reads of the intermediate after the pair
-    fn, ins, names, outs = first
-    if name_a == "conv2d_forward" and name_b.removesuffix("_forward") in _FROM_OUTPUT:
+    result = _only_result(second)
+    if result is None:
+        return None
+
+    def fused(extra: tuple, keywords: tuple, what: str) -> tuple[Op, str]:
+        new_outs = tuple((result, p) if p == path else (i, p) for i, p in outs)
+        return (fn, (*ins, *extra), (*names, *keywords), new_outs), f"{name_a} + {what}"
+
+    if name_a.endswith("_forward") and name_b.removesuffix("_forward") in _FROM_OUTPUT:
         act = name_b.removesuffix("_forward")
-        # The intermediate may still be read as x by this activation's backward only.
-        y = _only_result(second)
-        if y is None or "activation" in names or second[1] != (mid,):
+        if "activation" in names or second[1] != (mid,):
             return None
+        # The intermediate may still be read as x by this activation's backward only.
         backward = getattr(a[0], act + "_backward")
         if any(ops[j][0] is not backward or ops[j][2] or pos != 1 for j, pos in later):
             return None
         for j, _ in later:  # Note [Fusion in the plan]: df(y, y) is df at x
             f, j_ins, j_names, j_outs = ops[j]
-            ops[j] = (f, (j_ins[0], y, *j_ins[2:]), j_names, j_outs)
-        fused = (fn, (*ins, constant(act)), (*names, "activation"), second[3])
-        return fused, f"conv2d_forward + {name_b}"
+            ops[j] = (f, (j_ins[0], result, *j_ins[2:]), j_names, j_outs)
+        return fused((constant(act),), ("activation",), name_b)
     if later:
         return None
     if name_a == "maxpool2d_backward" and name_b.removesuffix("_backward") in _FUSABLE:
-        act = name_b.removesuffix("_backward")
         g, x, y = second[1] if len(second[1]) == 3 else (None, None, None)
-        if g != mid or mid in (x, y) or "activation" in names or _only_result(second) is None:
+        if g != mid or mid in (x, y) or "activation" in names:
             return None
         if not (_float32(shape(x)) and _float32(shape(y))):
             return None
-        fused = (fn, (*ins, constant(act), x, y), (*names, "activation", "act_x", "act_y"),
-                 second[3])  # fmt: skip
-        return fused, f"maxpool2d_backward + {name_b}"
+        act = constant(name_b.removesuffix("_backward"))
+        return fused((act, x, y), ("activation", "act_x", "act_y"), name_b)
     if name_a == "layer_norm_backward" and name_b == "add_forward":
-        s = _only_result(second)
         other = [i for i in second[1] if i != mid]
-        if s is None or len(second[1]) != 2 or len(other) != 1 or "accumulate" in names:
+        if len(second[1]) != 2 or len(other) != 1 or "accumulate" in names:
             return None
         if other[0] in {i for i, _ in outs}:
             return None  # the sum of dx with the same call's weight gradient
         if shape(other[0]) is None or shape(other[0]) != shape(mid):
             return None  # add broadcasts and promotes; accumulate takes its own shape only
-        new_outs = tuple((s, path) if path == (0,) else (i, path) for i, path in outs)
-        fused = (fn, (*ins, other[0]), (*names, "accumulate"), new_outs)
-        return fused, "layer_norm_backward + add_forward"
+        return fused((other[0],), ("accumulate",), name_b)
     return None
 
 
 def _float32(recorded: tuple | None) -> bool:
     return recorded is not None and recorded[1] == np.float32
-
-
-def _grad_x(op: Op) -> int | None:
-    """layer_norm_backward's input gradient (its result's item 0)."""
-    return next((i for i, path in op[3] if path == (0,)), None)

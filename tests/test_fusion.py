@@ -55,6 +55,30 @@ def test_conv_with_an_activation_is_the_conv_then_the_activation(backend, act, c
         assert fused64.tobytes() == reference.conv2d_forward(*args64, activation=act).tobytes()
 
 
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 5, 7), (3, 2, 1, 1)])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("act", ACTIVATIONS)
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_batch_norm_with_an_activation_is_the_norm_then_the_activation(
+    backend, act, training, shape
+):
+    k = BACKENDS[backend]
+    rng = np.random.default_rng(7)
+    x, w, b = _rand(rng, shape), _rand(rng, shape[1:2]), _rand(rng, shape[1:2])
+    stats = [(np.zeros(shape[1], np.float32), np.ones(shape[1], np.float32)) for _ in range(2)]
+    for weight, bias in ((w, b), (None, None)):
+        y, mean, invstd = k.batch_norm_forward(x, weight, bias, *stats[0], training, 0.1, 1e-5)
+        pair = getattr(k, act + "_forward")(y)
+        fused = k.batch_norm_forward(x, weight, bias, *stats[1], training, 0.1, 1e-5, act)
+        assert fused[0].tobytes() == pair.tobytes()
+        assert fused[1].tobytes() == mean.tobytes() and fused[2].tobytes() == invstd.tobytes()
+        assert stats[0][0].tobytes() == stats[1][0].tobytes()  # the running statistics
+        assert stats[0][1].tobytes() == stats[1][1].tobytes()
+    twin = reference.batch_norm_forward(x, w, b, *stats[0], False, 0.1, 1e-5, activation=act)
+    got = k.batch_norm_forward(x, w, b, *stats[0], False, 0.1, 1e-5, activation=act)
+    np.testing.assert_allclose(got[0], twin[0], rtol=1e-4, atol=1e-5)
+
+
 POOLS = [  # x, kernel, stride, padding, dilation, ceil_mode
     ((2, 3, 8, 8), (2, 2), (2, 2), (0, 0), (1, 1), False),
     ((1, 2, 9, 7), (3, 3), (2, 2), (1, 1), (1, 1), True),  # overlapping windows add
@@ -104,6 +128,10 @@ def test_fused_arguments_are_checked(backend):
     x, w = _rand(rng, (1, 2, 4, 4)), _rand(rng, (3, 2, 3, 3))
     with pytest.raises(ValueError, match="activation must be .*'relu'.*got 'softmax'"):
         k.conv2d_forward(x, w, None, (1, 1), (0,) * 4, (1, 1), 1, activation="softmax")
+    mean, var = np.zeros(2, np.float32), np.ones(2, np.float32)
+    with pytest.raises(ValueError, match="activation must be"):
+        k.batch_norm_forward(x, None, None, mean, var, True, 0.5, 1e-5, activation="elu")
+    assert mean.tobytes() == np.zeros(2, np.float32).tobytes()  # checked before the update
     pool = ((2, 2), (2, 2), (0, 0), (1, 1), False)
     out, idx = k.maxpool2d_forward(x, *pool, True)
     g = np.ones_like(out)
@@ -134,6 +162,18 @@ def _cnn(dtype: type = np.float32) -> tuple:
         m.double()
     rng = np.random.default_rng(4)
     data = [(rng.standard_normal((5, 3, 8, 8)).astype(dtype), rng.integers(0, 3, 5))
+            for _ in range(5)]  # fmt: skip
+    return m, data
+
+
+def _cnn_with_batch_norm() -> tuple:
+    pydl.manual_seed(0)
+    m = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(4 * 4 * 4, 3), nn.BatchNorm1d(3), nn.Sigmoid(), nn.Linear(3, 3),
+    )  # fmt: skip
+    rng = np.random.default_rng(8)
+    data = [(rng.standard_normal((5, 3, 8, 8)).astype(np.float32), rng.integers(0, 3, 5))
             for _ in range(5)]  # fmt: skip
     return m, data
 
@@ -191,6 +231,18 @@ def test_a_cnn_step_fuses_its_activations_and_stays_bit_identical(backend_named,
         "maxpool2d_backward + tanh_backward",
         "maxpool2d_backward + relu_backward",
     ]  # fmt: skip
+    assert compiled[:2] == eager[:2]
+
+
+def test_a_batch_normalized_cnn_step_fuses_its_activations_and_stays_bit_identical():
+    eager = _train(*_cnn_with_batch_norm(), compile_it=False)
+    compiled = _train(*_cnn_with_batch_norm(), compile_it=True)
+    assert compiled[2].replays == 3
+    assert _fused(compiled[2]) == [
+        "batch_norm_forward + relu_forward",
+        "batch_norm_forward + sigmoid_forward",
+        "maxpool2d_backward + relu_backward",
+    ]
     assert compiled[:2] == eager[:2]
 
 

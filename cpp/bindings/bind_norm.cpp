@@ -40,10 +40,11 @@ void bind_norm(KernelModule& m) {
     m.def(
         "batch_norm_forward",
         [](const py::array& x_, py::object w_, py::object b_, py::object rm_, py::object rv_,
-           bool training, double momentum, double eps) {
+           bool training, double momentum, double eps, const std::string& activation) {
             auto x = f32(x_, "input");
             const Shape xs = shape_of(x);
             const auto [n, c, s] = ncs("batch_norm", xs);
+            const std::optional<UnaryOp> act = parse_activation(activation);
             PYDL_CHECK(!training || n * s > 1, ValueError,
                        "Expected more than 1 value per channel when training, got input size ",
                        shape_str(xs));
@@ -67,12 +68,13 @@ void bind_norm(KernelModule& m) {
             {
                 ReleaseGil nogil(cost_elements(3.0 * double(n) * c * s));
                 batch_norm_forward(in(x), {n, c, s}, w, b, {rm, rv},
-                                   {training, float(momentum), float(eps)}, yp, mp, ip);
+                                   {training, float(momentum), float(eps)}, yp, mp, ip, act);
             }
             return py::make_tuple(y, mean, invstd);
         },
         py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("running_mean"),
-        py::arg("running_var"), py::arg("training"), py::arg("momentum"), py::arg("eps"));
+        py::arg("running_var"), py::arg("training"), py::arg("momentum"), py::arg("eps"),
+        py::arg("activation") = "none");
     m.def(
         "batch_norm_backward",
         [](const py::array& g_, const py::array& x_, bool training, py::object w_,

@@ -7,6 +7,7 @@
 #include "core/buffer_pool.h"
 #include "core/parallel.h"
 #include "core/vec.h"
+#include "gemm/microkernel.h"
 
 namespace pydl {
 
@@ -73,7 +74,7 @@ PYDL_INLINE void layer_norm_grad_rows_body(const float* grad, const float* x, in
 
 void batch_norm_forward(const float* x, ChannelShape shape, const float* weight, const float* bias,
                         RunningStats running, BatchNormOptions opt, float* y, float* save_mean,
-                        float* save_invstd) {
+                        float* save_invstd, std::optional<UnaryOp> act) {
     const int64_t n = shape.n, c = shape.c, s = shape.s;
     const bool training = opt.training;
     const float momentum = opt.momentum, eps = opt.eps;
@@ -122,6 +123,8 @@ void batch_norm_forward(const float* x, ChannelShape shape, const float* weight,
                              float* yr = y + (i * c + ch) * s;
                              for (int64_t k = 0; k < s; ++k) yr[k] = xr[k] * scale + shift;
                          }
+                         // the channel's n rows of s values, c * s apart
+                         if (act) gemm::apply_activation_rows(act, y + ch * s, c * s, n, s);
                      }
                  }));
 }

@@ -3,6 +3,8 @@
 // Statistics accumulate in double, each over its elements in a fixed order.
 #pragma once
 #include <cstdint>
+#include <optional>
+#include "kernels/unary_ops.h"
 
 namespace pydl {
 
@@ -27,9 +29,12 @@ struct RunningStats {
 
 // training saves the batch statistics per channel (mean and invstd) for the backward.
 // weight/bias may be null.
+// With `act` (none or a fusable op of the unary list), y = act(the normalized x), applied to
+// each channel's rows while they are in cache: the fused form of batch_norm then relu that
+// pydl.compile plans (Note [Fusion in the plan]), bit-identical to the two ops.
 void batch_norm_forward(const float* x, ChannelShape shape, const float* weight, const float* bias,
                         RunningStats running, BatchNormOptions opt, float* y, float* save_mean,
-                        float* save_invstd);
+                        float* save_invstd, std::optional<UnaryOp> act = std::nullopt);
 void batch_norm_backward(const float* grad, const float* x, ChannelShape shape, const float* weight,
                          const float* save_mean, const float* save_invstd, bool training,
                          float* grad_x, float* grad_weight, float* grad_bias);

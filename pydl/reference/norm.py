@@ -3,13 +3,19 @@ with the fused backward dx = gamma invstd / M (M dy - sum dy - x^ sum dy x^)."""
 
 import numpy as np
 
+from .activation import _fused_forward, _fused_op
+
 
 def _affine_shape(x):
     return (1, -1) + (1,) * (x.ndim - 2)
 
 
-def batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps):
-    """per channel over (N, *); running stats: (1 - m) r + m stat (unbiased variance)"""
+def batch_norm_forward(
+    x, weight, bias, running_mean, running_var, training, momentum, eps, activation="none"
+):
+    """per channel over (N, *); running stats: (1 - m) r + m stat (unbiased variance); then
+    the activation, if any (batch_norm then relu, as planned by pydl.compile)"""
+    _fused_op(activation)  # before the running statistics change
     axes = (0,) + tuple(range(2, x.ndim))
     count = x.size // x.shape[1]
     if training and count <= 1:
@@ -30,7 +36,8 @@ def batch_norm_forward(x, weight, bias, running_mean, running_var, training, mom
         y = y * weight.reshape(_affine_shape(x))
     if bias is not None:
         y = y + bias.reshape(_affine_shape(x))
-    return np.asarray(y, x.dtype, order="C"), mean.astype(x.dtype), invstd.astype(x.dtype)
+    y = _fused_forward(activation, np.asarray(y, x.dtype, order="C"))
+    return y, mean.astype(x.dtype), invstd.astype(x.dtype)
 
 
 def batch_norm_backward(grad, x, training, weight, mean, invstd, need_x, need_weight, need_bias):
