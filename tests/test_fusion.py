@@ -186,12 +186,15 @@ def _gpt() -> tuple:
     return m, data
 
 
-def _train(m: nn.Module, data: list, compile_it: bool, flatten: bool = False) -> tuple:
+def _train(
+    m: nn.Module, data: list, compile_it: bool, flatten: bool = False, bf16: bool = False
+) -> tuple:
     o = optim.Adam(m.parameters(), lr=1e-2)
 
     def step(x: pydl.Tensor, y: pydl.Tensor) -> pydl.Tensor:
         o.zero_grad()
-        out = m(x)
+        with pydl.autocast("cpu", dtype=pydl.bfloat16, enabled=bf16):
+            out = m(x)
         loss = F.cross_entropy(pydl.reshape(out, (-1, out.shape[-1])) if flatten else out, y)
         loss.backward()
         o.step()
@@ -234,9 +237,12 @@ def test_a_cnn_step_fuses_its_activations_and_stays_bit_identical(backend_named,
     assert compiled[:2] == eager[:2]
 
 
-def test_a_batch_normalized_cnn_step_fuses_its_activations_and_stays_bit_identical():
-    eager = _train(*_cnn_with_batch_norm(), compile_it=False)
-    compiled = _train(*_cnn_with_batch_norm(), compile_it=True)
+@pytest.mark.parametrize("bf16", [False, True])
+def test_a_batch_normalized_cnn_step_fuses_its_activations_and_stays_bit_identical(bf16):
+    """Under autocast too: the convolution's products take bf16 operands, its result and
+    the activations stay float32 (Note [Autocast])."""
+    eager = _train(*_cnn_with_batch_norm(), compile_it=False, bf16=bf16)
+    compiled = _train(*_cnn_with_batch_norm(), compile_it=True, bf16=bf16)
     assert compiled[2].replays == 3
     assert _fused(compiled[2]) == [
         "batch_norm_forward + relu_forward",
