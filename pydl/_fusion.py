@@ -22,11 +22,10 @@ Each fused kernel is the two kernels' arithmetic, in their order, rounded as the
 results stay bit-identical to eager. Only float32 intermediates are fused: a bf16 one is
 rounded between the two kernels, and a float64 call of a fused `_core` kernel runs its NumPy
 twin (Note [Reference fallback]), whose activation is not the C++ one. A rule fires only on
-adjacent calls (nothing between
-them can change their operands), only when the intermediate is read by nothing else (and is
-not the step's result), and only for the kernels of one backend (`_core` or `reference`,
-whose twins take the same arguments). `CompiledStep` plans list what was fused in
-`fused`.
+adjacent calls (nothing between them can change their operands), only when the intermediate
+is read by nothing else (and is not the step's result), and only for the kernels of one
+backend (`_core` or `reference`, whose twins take the same arguments). A plan lists what it
+fused in `fused`.
 """
 
 from __future__ import annotations
@@ -123,7 +122,8 @@ def _fuse_pair(ops, k, uses, kept, constant, shape) -> tuple[Op, str] | None:
             return None
         # The intermediate may still be read as x by this activation's backward only.
         backward = getattr(a[0], act + "_backward")
-        if any(ops[j][0] is not backward or ops[j][2] or pos != 1 for j, pos in later):
+        if any(ops[j][0] is not backward or ops[j][2] or pos != 1 or ops[j][1][2:3] != (result,)
+               for j, pos in later):  # fmt: skip
             return None
         for j, _ in later:  # Note [Fusion in the plan]: df(y, y) is df at x
             f, j_ins, j_names, j_outs = ops[j]

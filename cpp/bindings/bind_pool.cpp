@@ -73,7 +73,7 @@ void bind_pool(KernelModule& m) {
             PYDL_CHECK(shape_of(g) == ys && shape_of(idx) == ys, ValueError, "max_pool2d: grad ",
                        shape_str(shape_of(g)), " and indices ", shape_str(shape_of(idx)),
                        " must match the output ", shape_str(ys));
-            // The fused activation's input and output: the pool's input and its pre-activation.
+            // The fused activation's input (act_x) and output (act_y: the pool's input).
             const std::optional<UnaryOp> act = parse_activation(activation);
             py::array_t<float> act_x, act_y;
             if (act) {

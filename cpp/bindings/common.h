@@ -181,8 +181,8 @@ py::object contiguous_copy(const py::array& a);
 py::array empty_as(const py::dtype& dtype, const Shape& shape);
 
 // A fused activation's name: "none" or a fusable op of the unary list (Note [Unary op
-// list]); ValueError naming the choices otherwise. linear_act, conv2d and max_pool2d's
-// backward take one.
+// list]); ValueError naming the choices otherwise. linear_act, conv2d, batch_norm and
+// max_pool2d's backward take one.
 std::optional<UnaryOp> parse_activation(const std::string& name);
 
 // Thrown by the dtype checks for a dtype a binding has no native kernel for; a TypeError
