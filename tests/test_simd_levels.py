@@ -1,5 +1,5 @@
 """Every compiled copy of the kernels (Note [SIMD dispatch]) against the reference: the
-core-vs-reference, GEMM, accuracy and thread tests run again in a subprocess with
+core-vs-reference, GEMM, fusion, accuracy and thread tests run again in a subprocess with
 PYDL_SIMD capping the SIMD level below this CPU's, so the AVX2 and generic copies are
 tested on an AVX-512 machine too."""
 
@@ -12,7 +12,8 @@ import pytest
 import pydl
 
 LOWER = {"avx512f": ["avx2", "generic"], "avx2+fma": ["generic"]}.get(pydl.build_info()["simd"], [])
-FILES = ["test_core_vs_reference.py", "test_gemm.py", "test_math_accuracy.py", "test_threads.py"]
+FILES = ["test_core_vs_reference.py", "test_gemm.py", "test_fusion.py", "test_math_accuracy.py"]
+FILES += ["test_threads.py"]
 # Run from tests/, so the source tree's pydl/ (no compiled core in a fresh clone) does not
 # shadow the installed package on the subprocess's sys.path.
 TESTS = os.path.dirname(os.path.abspath(__file__))
