@@ -13,8 +13,9 @@ replaces such pairs, by these rules:
   which read the first's output as its x, reads the activation's output instead (the unary
   list's FromY contract: df(y, y) is the derivative at x), so the pre-activation is never
   stored.
-- maxpool2d_backward, then a fusable activation's backward (the layer before the pool):
-  maxpool2d_backward(..., activation=, act_x=, act_y=), applied plane by plane.
+- maxpool2d_backward or conv2d_backward, then the backward of one of those activations (the
+  layer before the pool or the convolution): the first with activation=, act_x=, act_y=,
+  applied plane by plane or sample by sample.
 - layer_norm_backward, then the sum of its input's gradient with another (a residual
   stream's): layer_norm_backward(..., accumulate=), added row by row.
 
@@ -36,10 +37,11 @@ import numpy as np
 
 from . import _core, reference
 
-# Activations the kernels fuse (C++'s Note [Unary op list], rows marked fusable); the
-# first three take their derivative from the output (UnaryFuse::FromY).
+# The activations fused here: those of the kernels' fusable ones (C++'s Note [Unary op
+# list]) that take their derivative from the output (UnaryFuse::FromY). GELU's is left out:
+# its derivative, applied a plane or a sample at a time, is computed by the scalar tail of
+# the vectorized loop for other elements than in its own kernel, and differs in the last bit.
 _FROM_OUTPUT = ("relu", "sigmoid", "tanh")
-_FUSABLE = _FROM_OUTPUT + ("gelu",)
 
 Op = tuple  # (fn, argument indices, keyword names, ((result index, path), ...))
 
@@ -90,6 +92,7 @@ _FIRST = {
     "conv2d_forward": (),
     "batch_norm_forward": (0,),
     "maxpool2d_backward": (),
+    "conv2d_backward": (0,),
     "layer_norm_backward": (0,),
 }
 
@@ -131,7 +134,9 @@ def _fuse_pair(ops, k, uses, kept, constant, shape) -> tuple[Op, str] | None:
         return fused((constant(act),), ("activation",), name_b)
     if later:
         return None
-    if name_a == "maxpool2d_backward" and name_b.removesuffix("_backward") in _FUSABLE:
+    if name_a in ("maxpool2d_backward", "conv2d_backward") and (
+        name_b.removesuffix("_backward") in _FROM_OUTPUT
+    ):
         g, x, y = second[1] if len(second[1]) == 3 else (None, None, None)
         if g != mid or mid in (x, y) or "activation" in names:
             return None

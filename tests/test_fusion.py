@@ -26,6 +26,16 @@ def _pre(act: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return x if act == "gelu" else y
 
 
+def _same_as_pair(act: str, fused: np.ndarray, pair: np.ndarray) -> None:
+    """A fused activation backward is its kernel's, bit for bit, for the activations the plan
+    fuses; GELU's derivative may differ in the last bit where the fused kernel's plane or
+    sample ends mid-vector (Note [Fusion in the plan]), so the plan does not fuse it."""
+    if act == "gelu":
+        np.testing.assert_allclose(fused, pair, rtol=1e-6, atol=1e-7)
+    else:
+        assert fused.tobytes() == pair.tobytes()
+
+
 CONVS = [  # x, weight, stride, padding (top, bottom, left, right), dilation, groups
     ((2, 3, 9, 7), (5, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
     ((1, 4, 5, 6), (4, 2, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 2),
@@ -53,6 +63,29 @@ def test_conv_with_an_activation_is_the_conv_then_the_activation(backend, act, c
         fused64 = k.conv2d_forward(*args64, activation=act)
         assert fused64.dtype == np.float64
         assert fused64.tobytes() == reference.conv2d_forward(*args64, activation=act).tobytes()
+
+
+@pytest.mark.parametrize("cfg", CONVS)
+@pytest.mark.parametrize("act", ACTIVATIONS)
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_conv_backward_with_an_activation_is_the_two_backwards(backend, act, cfg):
+    k = BACKENDS[backend]
+    rng = np.random.default_rng(9)
+    xs, ws, stride, padding, dilation, groups = cfg
+    pre, w = _rand(rng, xs), _rand(rng, ws)
+    x = getattr(k, act + "_forward")(pre)  # the convolution's input: the activation's output
+    conv = (stride, padding, dilation, groups)
+    g = _rand(rng, k.conv2d_forward(x, w, None, *conv).shape)
+    gx, gw, gb = k.conv2d_backward(g, x, w, *conv, True, True, True)
+    pair = getattr(k, act + "_backward")(gx, pre, x)
+    a = _pre(act, pre, x)
+    fx, fw, fb = k.conv2d_backward(
+        g, x, w, *conv, True, True, True, activation=act, act_x=a, act_y=x
+    )
+    _same_as_pair(act, fx, pair)
+    assert fw.tobytes() == gw.tobytes() and fb.tobytes() == gb.tobytes()
+    twin = reference.conv2d_backward(g, x, w, *conv, True, True, True, False, act, a, x)[0]
+    np.testing.assert_allclose(fx, twin, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (2, 3, 5, 7), (3, 2, 1, 1)])
@@ -100,9 +133,34 @@ def test_max_pool_backward_with_an_activation_is_the_two_backwards(backend, act,
     x = _pre(act, pre, y)
     pair = getattr(k, act + "_backward")(k.maxpool2d_backward(g, indices, xs, *pool), x, y)
     fused = k.maxpool2d_backward(g, indices, xs, *pool, activation=act, act_x=x, act_y=y)
-    assert fused.tobytes() == pair.tobytes()
+    _same_as_pair(act, fused, pair)
     twin = reference.maxpool2d_backward(g, indices, xs, *pool, activation=act, act_x=x, act_y=y)
     np.testing.assert_allclose(fused, twin, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh"])
+def test_fused_activations_match_their_kernels_for_every_tail_length(act):
+    """The fused kernels apply an activation a plane or a sample at a time, so an element may
+    fall in the scalar tail of a vectorized loop there and not in the activation's own
+    kernel: for the activations the plan fuses the two give the same bits."""
+    k, rng = _core, np.random.default_rng(11)
+    for width in range(1, 41):
+        pre = _rand(rng, (2, 3, 1, width)) * 4
+        y = getattr(k, act + "_forward")(pre)
+        w = _rand(rng, (3, 3, 1, 1))
+        conv = ((1, 1), (0, 0, 0, 0), (1, 1), 1)
+        fwd = k.conv2d_forward(pre, w, None, *conv, activation=act)
+        assert (
+            fwd.tobytes()
+            == getattr(k, act + "_forward")(k.conv2d_forward(pre, w, None, *conv)).tobytes()
+        )
+        g = _rand(rng, pre.shape)
+        gx = k.conv2d_backward(g, y, w, *conv, True, False, False)[0]
+        pair = getattr(k, act + "_backward")(gx, y, y)
+        fused = k.conv2d_backward(
+            g, y, w, *conv, True, False, False, activation=act, act_x=y, act_y=y
+        )[0]
+        assert fused.tobytes() == pair.tobytes(), width
 
 
 @pytest.mark.parametrize("rows, d", [(1, 1), (7, 33), (64, 256), (3, 1000)])
@@ -128,6 +186,10 @@ def test_fused_arguments_are_checked(backend):
     x, w = _rand(rng, (1, 2, 4, 4)), _rand(rng, (3, 2, 3, 3))
     with pytest.raises(ValueError, match="activation must be .*'relu'.*got 'softmax'"):
         k.conv2d_forward(x, w, None, (1, 1), (0,) * 4, (1, 1), 1, activation="softmax")
+    y = k.conv2d_forward(x, w, None, (1, 1), (0,) * 4, (1, 1), 1)
+    with pytest.raises(ValueError, match="needs need_x, act_x and act_y"):
+        k.conv2d_backward(y, x, w, (1, 1), (0,) * 4, (1, 1), 1, False, True, False,
+                          activation="relu", act_x=x, act_y=x)  # fmt: skip
     mean, var = np.zeros(2, np.float32), np.ones(2, np.float32)
     with pytest.raises(ValueError, match="activation must be"):
         k.batch_norm_forward(x, None, None, mean, var, True, 0.5, 1e-5, activation="elu")
@@ -174,6 +236,21 @@ def _cnn_with_batch_norm() -> tuple:
     )  # fmt: skip
     rng = np.random.default_rng(8)
     data = [(rng.standard_normal((5, 3, 8, 8)).astype(np.float32), rng.integers(0, 3, 5))
+            for _ in range(5)]  # fmt: skip
+    return m, data
+
+
+def _conv_stack() -> tuple:
+    """Convolutions straight into convolutions (VGG's, ResNet's blocks): the activations'
+    backwards follow the convolutions' own."""
+    pydl.manual_seed(0)
+    m = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.Conv2d(4, 2, 3, padding=1), nn.Flatten(), nn.Linear(2 * 6 * 6, 3),
+    )  # fmt: skip
+    rng = np.random.default_rng(10)
+    data = [(rng.standard_normal((4, 3, 6, 6)).astype(np.float32), rng.integers(0, 3, 4))
             for _ in range(5)]  # fmt: skip
     return m, data
 
@@ -248,6 +325,19 @@ def test_a_batch_normalized_cnn_step_fuses_its_activations_and_stays_bit_identic
         "batch_norm_forward + relu_forward",
         "batch_norm_forward + sigmoid_forward",
         "maxpool2d_backward + relu_backward",
+    ]
+    assert compiled[:2] == eager[:2]
+
+
+def test_a_convolution_stack_fuses_its_activations_both_ways_and_stays_bit_identical():
+    eager = _train(*_conv_stack(), compile_it=False)
+    compiled = _train(*_conv_stack(), compile_it=True)
+    assert compiled[2].replays == 3
+    assert _fused(compiled[2]) == [
+        "conv2d_forward + relu_forward",
+        "batch_norm_forward + relu_forward",
+        "conv2d_backward + relu_backward",
+        "conv2d_backward + relu_backward",
     ]
     assert compiled[:2] == eager[:2]
 

@@ -74,13 +74,26 @@ void bind_conv(KernelModule& m) {
         [](const py::array& g_, const py::array& x_, const py::array& w_,
            std::array<int64_t, 2> stride, std::array<int64_t, 4> padding,
            std::array<int64_t, 2> dilation, int64_t groups, bool need_x, bool need_w, bool has_bias,
-           bool bf16) {
+           bool bf16, const std::string& activation, py::object act_x_, py::object act_y_) {
             auto g = f32(g_, "grad"), x = f32(x_, "input"), w = f32(w_, "weight");
             const ConvShape s =
                 conv_shape(shape_of(x), shape_of(w), stride, padding, dilation, groups, bf16);
             const Shape ys{s.n, s.c_out, s.out_h(), s.out_w()};
             PYDL_CHECK(shape_of(g) == ys, ValueError, "conv2d: grad ", shape_str(shape_of(g)),
                        " does not match the output ", shape_str(ys));
+            // The fused activation's input (act_x) and output (act_y: the convolution's input).
+            const std::optional<UnaryOp> act = parse_activation(activation);
+            py::array_t<float> act_x, act_y;
+            if (act) {
+                PYDL_CHECK(need_x && !act_x_.is_none() && !act_y_.is_none(), ValueError,
+                           "conv2d: activation '", activation, "' needs need_x, act_x and act_y");
+                act_x = f32(act_x_.cast<py::array>(), "act_x");
+                act_y = f32(act_y_.cast<py::array>(), "act_y");
+                PYDL_CHECK(shape_of(act_x) == shape_of(x) && shape_of(act_y) == shape_of(x),
+                           ValueError, "conv2d: act_x ", shape_str(shape_of(act_x)), " and act_y ",
+                           shape_str(shape_of(act_y)), " must match the input ",
+                           shape_str(shape_of(x)));
+            }
             float *gxp, *gwp, *gbp;
             py::object gx = maybe_empty(need_x, shape_of(x), gxp),
                        gw = maybe_empty(need_w, shape_of(w), gwp),
@@ -88,13 +101,15 @@ void bind_conv(KernelModule& m) {
             {
                 ReleaseGil nogil(cost_macs(2.0 * double(s.n) * s.c_out * s.out_h() * s.out_w() *
                                            (s.c / s.groups) * s.kh * s.kw));
-                conv2d_backward(s, in(g), in(x), in(w), gxp, gwp, gbp);
+                conv2d_backward(s, in(g), in(x), in(w), gxp, gwp, gbp, act,
+                                act ? in(act_x) : nullptr, act ? in(act_y) : nullptr);
             }
             return py::make_tuple(gx, gw, gb);
         },
         py::arg("grad"), py::arg("x"), py::arg("w"), py::arg("stride"), py::arg("padding"),
         py::arg("dilation"), py::arg("groups"), py::arg("need_x"), py::arg("need_w"),
-        py::arg("has_bias"), py::arg("bf16") = false);
+        py::arg("has_bias"), py::arg("bf16") = false, py::arg("activation") = "none",
+        py::arg("act_x") = py::none(), py::arg("act_y") = py::none());
 }
 
 }  // namespace pydl::bind

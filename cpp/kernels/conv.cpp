@@ -8,6 +8,7 @@
 #include "core/vec.h"
 #include "gemm/bf16.h"
 #include "gemm/gemm.h"
+#include "kernels/activation.h"
 #include "kernels/reduce.h"
 
 namespace pydl {
@@ -234,10 +235,13 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* weight, con
 }
 
 void conv2d_backward(const ConvShape& s, const float* grad, const float* x, const float* weight,
-                     float* grad_x, float* grad_w, float* grad_bias) {
+                     float* grad_x, float* grad_w, float* grad_bias, std::optional<UnaryOp> act,
+                     const float* act_x, const float* act_y) {
     const int64_t spatial = s.spatial();
     const int64_t cg = s.c / s.groups, cog = s.c_out / s.groups, k = s.col_rows();
     const int64_t in_size = s.c * s.h * s.w;
+    PYDL_CHECK(!act || (grad_x && act_x && act_y), ValueError,
+               "conv2d: a fused activation needs the input's gradient and its input and output");
     if (grad_x) {
         const int64_t grain = sample_grain(s.n);
         const int slots = parallel_slots(0, s.n, grain);
@@ -261,6 +265,9 @@ void conv2d_backward(const ConvShape& s, const float* grad, const float* x, cons
                 std::fill(gx, gx + cg * s.h * s.w, 0.0f);
                 col2im(s, col, cg, gx, ld, scratch.plane(slot));
             }
+            if (act)
+                unary_backward_serial(*act, gxi, act_x + i * in_size, act_y + i * in_size, gxi,
+                                      in_size);
         });
     }
     if (grad_w) {

@@ -69,8 +69,13 @@ struct ConvShape {
 // form of conv then relu that pydl.compile plans, bit-identical to the two ops).
 void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                     float* y, std::optional<UnaryOp> act = std::nullopt);
-// Any of grad_x, grad_w, grad_bias may be null when not needed.
+// Any of grad_x, grad_w, grad_bias may be null when not needed. With `act` (a fusable op of
+// the unary list), grad_x is then passed back through the activation whose input and output
+// were act_x and act_y (shaped like x), a sample at a time while it is in cache: the fused
+// form of an activation's backward after the convolution's that pydl.compile plans.
 void conv2d_backward(const ConvShape& s, const float* grad, const float* x, const float* weight,
-                     float* grad_x, float* grad_w, float* grad_bias);
+                     float* grad_x, float* grad_w, float* grad_bias,
+                     std::optional<UnaryOp> act = std::nullopt, const float* act_x = nullptr,
+                     const float* act_y = nullptr);
 
 }  // namespace pydl

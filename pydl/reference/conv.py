@@ -6,7 +6,7 @@ y[n, o, i, j] = sum_{c, a, b} x_pad[n, g*Cg + c, i*sh + a*dh, j*sw + b*dw] * w[o
 import numpy as np
 
 from ._bf16 import bf16_round
-from .activation import _fused_forward
+from .activation import _fused_backward, _fused_forward, _fused_op
 
 
 def _check(x, w, stride, padding, dilation, groups):
@@ -73,9 +73,26 @@ def conv2d_forward(x, w, b, stride, padding, dilation, groups, bf16=False, activ
 
 
 def conv2d_backward(
-    grad, x, w, stride, padding, dilation, groups, need_x, need_w, has_bias, bf16=False
+    grad,
+    x,
+    w,
+    stride,
+    padding,
+    dilation,
+    groups,
+    need_x,
+    need_w,
+    has_bias,
+    bf16=False,
+    activation="none",
+    act_x=None,
+    act_y=None,
 ):
-    """dW = sum dy * cols; dcols = W^T dy scattered back (col2im); db = sum of dy"""
+    """dW = sum dy * cols; dcols = W^T dy scattered back (col2im); db = sum of dy; then, with
+    an activation, dx back through it from its input act_x and output act_y (an activation's
+    backward after the convolution's, as planned by pydl.compile)"""
+    if _fused_op(activation) is not None and (not need_x or act_x is None or act_y is None):
+        raise ValueError(f"conv2d: activation {activation!r} needs need_x, act_x and act_y")
     _check(x, w, stride, padding, dilation, groups)
     grad_sum = grad  # the bias gradient sums the fp32 gradient
     grad, x, w = _operands("conv2d", bf16, grad, x, w)
@@ -103,6 +120,7 @@ def conv2d_backward(
                     w0 : w0 + stride[1] * (ow - 1) + 1 : stride[1],
                 ] += dcols[:, :, a, b]
         gx = np.asarray(gxp[:, :, pt : pt + x.shape[2], pl : pl + x.shape[3]], order="C")
+        gx = _fused_backward(activation, gx, act_x, act_y)
     if has_bias:
         gb = np.asarray(grad_sum.sum(axis=(0, 2, 3)), dtype=grad_sum.dtype, order="C")
     return gx, gw, gb
