@@ -396,9 +396,11 @@ class _Plan:
 
     # -- building --
     def _recorded(self, i: int) -> tuple | None:
-        """(shape, dtype) of value i as recording b made it, if an array."""
+        """(shape, dtype) of value i if it is an array: as recording b made it, or a constant."""
         a = self._array_at.get(i)
-        return None if a is None else (a.shape, a.dtype)
+        if a is None and i in self._constant:
+            a = self.values[i]
+        return (a.shape, a.dtype) if isinstance(a, np.ndarray) else None
 
     def _slot(self, value: Any = None, constant: bool = False) -> int:
         self.values.append(value if constant else None)

@@ -20,9 +20,11 @@ replaces such pairs, by these rules:
   stream's): layer_norm_backward(..., accumulate=), added row by row.
 
 Each fused kernel is the two kernels' arithmetic, in their order, rounded as they round: the
-results stay bit-identical to eager. Only float32 intermediates are fused: a bf16 one is
-rounded between the two kernels, and a float64 call of a fused `_core` kernel runs its NumPy
-twin (Note [Reference fallback]), whose activation is not the C++ one. A rule fires only on
+results stay bit-identical to eager (NaN payloads aside: which operand's NaN a sum keeps is
+the compiler's choice). Only calls on float32 arrays alone are fused: a bf16 intermediate is
+rounded between the two kernels, and a `_core` kernel given a float64 array (an input, or a
+weight) runs its NumPy twin (Note [Reference fallback]), whose activation is not the C++
+one. A rule fires only on
 adjacent calls (nothing between them can change their operands), only when the intermediate
 is read by nothing else (and is not the step's result), and only for the kernels of one
 backend (`_core` or `reference`, whose twins take the same arguments). A plan lists what it
@@ -61,10 +63,12 @@ def _only_result(op: Op) -> int | None:
     return outs[0][0] if len(outs) == 1 and outs[0][1] == () else None
 
 
-def fuse(ops: list[Op], kept: set[int], constant: Callable[[Any], int], shape: Callable) -> tuple:
+def fuse(
+    ops: list[Op], kept: set[int], constant: Callable[[Any], int], recorded: Callable
+) -> tuple:
     """The plan's ops with the fusable pairs fused, and a line per fusion. kept: value
     indices that must stay (constants, inputs, the step's result); constant(value): a new
-    constant's index; shape(i): (shape, dtype) of value i as recorded, or None."""
+    constant's index; recorded(i): (shape, dtype) of value i if it is an array, else None."""
     ops = list(ops)  # a rule may rewrite a later op's arguments
     uses: dict[int, list[tuple[int, int]]] = {}  # value -> (op, argument position)
     for k, (_, ins, _, _) in enumerate(ops):
@@ -74,7 +78,7 @@ def fuse(ops: list[Op], kept: set[int], constant: Callable[[Any], int], shape: C
     out: list[Op] = []
     k = 0
     while k < len(ops):
-        pair = _fuse_pair(ops, k, uses, kept, constant, shape) if k + 1 < len(ops) else None
+        pair = _fuse_pair(ops, k, uses, kept, constant, recorded) if k + 1 < len(ops) else None
         if pair is None:
             out.append(ops[k])
             k += 1
@@ -86,30 +90,39 @@ def fuse(ops: list[Op], kept: set[int], constant: Callable[[Any], int], shape: C
     return out, fused
 
 
-# The first kernel of each rule, and where its result read by the second is: the whole
-# result, or an item of the tuple it returns.
+# The first kernel of each rule: where its result read by the second is (the whole result,
+# or an item of the tuple it returns), and how many parameters precede the fused ones (the
+# fused arguments go by keyword, so the recorded call must not reach them positionally).
 _FIRST = {
-    "conv2d_forward": (),
-    "batch_norm_forward": (0,),
-    "maxpool2d_backward": (),
-    "conv2d_backward": (0,),
-    "layer_norm_backward": (0,),
+    "conv2d_forward": ((), 8),
+    "batch_norm_forward": ((0,), 8),
+    "maxpool2d_backward": ((), 8),
+    "conv2d_backward": ((0,), 11),
+    "layer_norm_backward": ((0,), 9),
 }
 
 
-def _fuse_pair(ops, k, uses, kept, constant, shape) -> tuple[Op, str] | None:
+def _fuse_pair(ops, k, uses, kept, constant, recorded) -> tuple[Op, str] | None:
     first, second = ops[k], ops[k + 1]
     a, b = _kernel(first[0]), _kernel(second[0])
     if a is None or b is None or a[0] is not b[0] or second[2] or a[1] not in _FIRST:
         return None  # not kernels of one backend, or the second called with keywords
     name_a, name_b = a[1], b[1]
     fn, ins, names, outs = first
-    path = _FIRST[name_a]
+    path, before_fused = _FIRST[name_a]
+    if len(ins) - len(names) > before_fused:
+        return None
     mid = next((i for i, p in outs if p == path), None)
     if mid is None or mid in kept or [u[0] for u in uses.get(mid, [])][:1] != [k + 1]:
         return None
-    if not _float32(shape(mid)):
-        return None  # other dtypes round each kernel's result, or run the NumPy twin's math
+    # Every float array of the two calls float32 (indices may be integers): other dtypes
+    # round each kernel's result, or send the call to the NumPy twin (a float64 weight does),
+    # whose activation is not C++'s.
+    arrays = [recorded(i) for i in (*ins, *second[1])]
+    if not _float32(recorded(mid)) or any(
+        r and r[1] != np.float32 and r[1].kind not in "biu" for r in arrays
+    ):
+        return None
     later = [u for u in uses[mid] if u[0] != k + 1]  # reads of the intermediate after the pair
     result = _only_result(second)
     if result is None:
@@ -140,7 +153,7 @@ def _fuse_pair(ops, k, uses, kept, constant, shape) -> tuple[Op, str] | None:
         g, x, y = second[1] if len(second[1]) == 3 else (None, None, None)
         if g != mid or mid in (x, y) or "activation" in names:
             return None
-        if not (_float32(shape(x)) and _float32(shape(y))):
+        if not (_float32(recorded(x)) and _float32(recorded(y))):
             return None
         act = constant(name_b.removesuffix("_backward"))
         return fused((act, x, y), ("activation", "act_x", "act_y"), name_b)
@@ -150,7 +163,7 @@ def _fuse_pair(ops, k, uses, kept, constant, shape) -> tuple[Op, str] | None:
             return None
         if other[0] in {i for i, _ in outs}:
             return None  # the sum of dx with the same call's weight gradient
-        if shape(other[0]) is None or shape(other[0]) != shape(mid):
+        if recorded(other[0]) != recorded(mid):
             return None  # add broadcasts and promotes; accumulate takes its own shape only
         return fused((other[0],), ("accumulate",), name_b)
     return None

@@ -207,9 +207,8 @@ def test_fused_arguments_are_checked(backend):
         k.layer_norm_backward(rows, rows, 5, None, mean, invstd, True, False, False, rows[:2])
     with pytest.raises(ValueError, match="accumulate"):
         k.layer_norm_backward(rows, rows, 5, None, mean, invstd, False, True, False, rows)
-    if backend == "core":  # the reference's NumPy broadcasting reads what it is given
-        with pytest.raises(ValueError, match="act_x .* must match the input"):
-            k.maxpool2d_backward(g, idx, x.shape, *pool, activation="relu", act_x=x[:, :1], act_y=x)
+    with pytest.raises(ValueError, match="act_x .* must match the input"):
+        k.maxpool2d_backward(g, idx, x.shape, *pool, activation="relu", act_x=x[:, :1], act_y=x)
 
 
 # ----- in a compiled step ---------------------------------------------------------------
@@ -353,20 +352,26 @@ def test_a_transformer_step_fuses_its_residual_gradient_sums_and_stays_bit_ident
 
 class _Reads(nn.Module):
     """Intermediates the fusions must leave alone: a conv output read again, an activation
-    whose backward needs its input (gelu), sums that broadcast."""
+    whose backward the plan does not fuse (gelu's), and a convolution with a float64 bias,
+    whose calls go to the NumPy twin."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(2, 2, 3, padding=1)
         self.conv2 = nn.Conv2d(2, 2, 3, padding=1)
+        self.conv3 = nn.Conv2d(2, 2, 3, padding=1)
+        self.conv3.bias = nn.Parameter(pydl.tensor(np.linspace(-1, 1, 2)))  # float64
+        self.conv4 = nn.Conv2d(2, 2, 3, padding=1)
+        self.conv4.weight = nn.Parameter(pydl.tensor(np.full((2, 2, 3, 3), 0.1)))  # float64
         self.norm = nn.LayerNorm(6)
-        self.bias = nn.Parameter(pydl.zeros(1, 1, 6, 6))
 
     def forward(self, x: pydl.Tensor) -> pydl.Tensor:
         c = self.conv(x)
         h = F.relu(c) + c  # c is read again after the relu
-        h = F.gelu(self.conv2(h))  # gelu's backward needs its input
-        h = self.norm(h) + self.bias  # the stream's sum broadcasts
+        h = F.gelu(self.conv2(h))  # gelu is not fused, forward or backward
+        h = pydl.tanh(self.conv3(h))  # the bias sends conv3 to the NumPy twin
+        h = self.conv4(pydl.sigmoid(h))  # and the weight conv4, both ways
+        h = self.norm(h)
         return pydl.reshape(h, (h.shape[0], -1))
 
 

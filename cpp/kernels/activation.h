@@ -28,7 +28,10 @@ void unary_backward(UnaryOp op, const T* grad, const T* x, const T* y, T* grad_x
                     typename ParamOf<T>::type p0 = 0, typename ParamOf<T>::type p1 = 0);
 
 // unary_backward of a parameterless op on [0, n) on the calling thread, for a kernel that
-// fuses it into its own parallel loop (max_pool2d's backward): the same bits.
+// fuses it into its own parallel loop (max_pool2d's and conv2d's backward). An element may
+// fall in the loop's scalar tail here and not in unary_backward's (or the reverse): relu,
+// sigmoid and tanh give the same bits either way, GELU not always (Note [Fusion in the
+// plan] in pydl/_fusion.py).
 void unary_backward_serial(UnaryOp op, const float* grad, const float* x, const float* y,
                            float* grad_x, int64_t n);
 

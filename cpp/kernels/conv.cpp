@@ -212,6 +212,8 @@ void for_each_sample(int64_t n, int64_t grain, int slots, Fn fn) {
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* weight, const float* bias,
                     float* y, std::optional<UnaryOp> act) {
+    PYDL_CHECK(!act || fusable(*act), ValueError, "conv2d: ", unary_op_info(*act).name,
+               " is not a fusable activation");
     const int64_t spatial = s.spatial();
     const int64_t cg = s.c / s.groups, cog = s.c_out / s.groups, k = s.col_rows();
     const int64_t grain = sample_grain(s.n);
@@ -240,8 +242,9 @@ void conv2d_backward(const ConvShape& s, const float* grad, const float* x, cons
     const int64_t spatial = s.spatial();
     const int64_t cg = s.c / s.groups, cog = s.c_out / s.groups, k = s.col_rows();
     const int64_t in_size = s.c * s.h * s.w;
-    PYDL_CHECK(!act || (grad_x && act_x && act_y), ValueError,
-               "conv2d: a fused activation needs the input's gradient and its input and output");
+    PYDL_CHECK(!act || (fusable(*act) && grad_x && act_x && act_y), ValueError,
+               "conv2d: a fused activation is a fusable one, and needs the input's gradient and "
+               "its input and output");
     if (grad_x) {
         const int64_t grain = sample_grain(s.n);
         const int slots = parallel_slots(0, s.n, grain);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/buffer_pool.h"
+#include "core/check.h"
 #include "core/parallel.h"
 #include "core/vec.h"
 #include "gemm/microkernel.h"
@@ -75,6 +76,8 @@ PYDL_INLINE void layer_norm_grad_rows_body(const float* grad, const float* x, in
 void batch_norm_forward(const float* x, ChannelShape shape, const float* weight, const float* bias,
                         RunningStats running, BatchNormOptions opt, float* y, float* save_mean,
                         float* save_invstd, std::optional<UnaryOp> act) {
+    PYDL_CHECK(!act || fusable(*act), ValueError, "batch_norm: ", unary_op_info(*act).name,
+               " is not a fusable activation");
     const int64_t n = shape.n, c = shape.c, s = shape.s;
     const bool training = opt.training;
     const float momentum = opt.momentum, eps = opt.eps;

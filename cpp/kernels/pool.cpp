@@ -192,8 +192,8 @@ void maxpool2d_backward(const PoolShape& s, const float* grad, const int64_t* in
     const int64_t bad = find_out_of_range(indices, s.planes * oh * ow, -1, s.h * s.w);
     PYDL_CHECK(bad < 0, IndexError, "max_pool2d: index ", indices[bad], " is outside a ", s.h, "x",
                s.w, " plane");
-    PYDL_CHECK(!act || (act_x && act_y), ValueError,
-               "max_pool2d: a fused activation needs its input and output");
+    PYDL_CHECK(!act || (fusable(*act) && act_x && act_y), ValueError,
+               "max_pool2d: a fused activation is a fusable one and needs its input and output");
     for_each_plane(s.planes, s.h * s.w, [&](int64_t p) {
         float* gx = grad_x + p * s.h * s.w;
         std::fill(gx, gx + s.h * s.w, 0.0f);

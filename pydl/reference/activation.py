@@ -43,10 +43,15 @@ def _fused_forward(name, z):
     return z if op is None else globals()[op + "_forward"](z)
 
 
-def _fused_backward(name, grad, x, y):
-    """grad * act'(x), from x = the pre-activation and y = act(x)"""
+def _fused_backward(name, grad, x, y, who):
+    """grad * act'(x), from x = the pre-activation and y = act(x), both shaped like grad"""
     op = _fused_op(name)
-    return grad if op is None else globals()[op + "_backward"](grad, x, y)
+    if op is None:
+        return grad
+    if x is None or y is None or x.shape != grad.shape or y.shape != grad.shape:
+        shapes = [None if a is None else a.shape for a in (x, y)]
+        raise ValueError(f"{who}: act_x and act_y {shapes} must match the input {grad.shape}")
+    return globals()[op + "_backward"](grad, x, y)
 
 
 def neg_forward(x):

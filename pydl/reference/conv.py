@@ -120,7 +120,7 @@ def conv2d_backward(
                     w0 : w0 + stride[1] * (ow - 1) + 1 : stride[1],
                 ] += dcols[:, :, a, b]
         gx = np.asarray(gxp[:, :, pt : pt + x.shape[2], pl : pl + x.shape[3]], order="C")
-        gx = _fused_backward(activation, gx, act_x, act_y)
+        gx = _fused_backward(activation, gx, act_x, act_y, "conv2d")
     if has_bias:
         gb = np.asarray(grad_sum.sum(axis=(0, 2, 3)), dtype=grad_sum.dtype, order="C")
     return gx, gw, gb

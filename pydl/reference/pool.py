@@ -66,7 +66,7 @@ def maxpool2d_backward(
     gx = np.zeros((n * c, h * w), grad.dtype)
     rows = np.repeat(np.arange(n * c), indices.shape[2] * indices.shape[3])  # N or C may be 0
     np.add.at(gx, (rows, indices.reshape(-1)), grad.reshape(-1))
-    return _fused_backward(activation, gx.reshape(x_shape), act_x, act_y)
+    return _fused_backward(activation, gx.reshape(x_shape), act_x, act_y, "max_pool2d")
 
 
 def _avg_windows(h, w, kernel, stride, padding, ceil_mode, count_include_pad):
