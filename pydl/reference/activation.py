@@ -26,8 +26,9 @@ def _softplus(x):
 
 
 def _fused_op(name):
-    """A fused activation's name (linear_act, conv2d, max_pool2d's backward): C++'s rows of
-    Note [Unary op list] marked fusable; None for 'none'."""
+    """A fused activation's name (linear_act, conv2d, batch_norm, and conv2d's and
+    max_pool2d's backward): C++'s rows of Note [Unary op list] marked fusable; None for
+    'none'."""
     if name == "none":
         return None
     if name not in ("relu", "gelu", "tanh", "sigmoid"):

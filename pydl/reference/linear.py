@@ -3,8 +3,8 @@
 import numpy as np
 
 from ._bf16 import matmul_bf16
-from .activation import _fused_forward
 from ._util import sum_to
+from .activation import _fused_forward
 
 
 def _product(a, b, bf16):
