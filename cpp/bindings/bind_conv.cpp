@@ -81,19 +81,11 @@ void bind_conv(KernelModule& m) {
             const Shape ys{s.n, s.c_out, s.out_h(), s.out_w()};
             PYDL_CHECK(shape_of(g) == ys, ValueError, "conv2d: grad ", shape_str(shape_of(g)),
                        " does not match the output ", shape_str(ys));
-            // The fused activation's input (act_x) and output (act_y: the convolution's input).
-            const std::optional<UnaryOp> act = parse_activation(activation);
-            py::array_t<float> act_x, act_y;
-            if (act) {
-                PYDL_CHECK(need_x && !act_x_.is_none() && !act_y_.is_none(), ValueError,
-                           "conv2d: activation '", activation, "' needs need_x, act_x and act_y");
-                act_x = f32(act_x_.cast<py::array>(), "act_x");
-                act_y = f32(act_y_.cast<py::array>(), "act_y");
-                PYDL_CHECK(shape_of(act_x) == shape_of(x) && shape_of(act_y) == shape_of(x),
-                           ValueError, "conv2d: act_x ", shape_str(shape_of(act_x)), " and act_y ",
-                           shape_str(shape_of(act_y)), " must match the input ",
-                           shape_str(shape_of(x)));
-            }
+            // act_y: the convolution's input, whose gradient the activation's backward takes
+            const FusedActivationGrad act =
+                fused_activation_grad("conv2d", activation, act_x_, act_y_, shape_of(x));
+            PYDL_CHECK(!act.act || need_x, ValueError, "conv2d: activation '", activation,
+                       "' needs need_x, act_x and act_y");
             float *gxp, *gwp, *gbp;
             py::object gx = maybe_empty(need_x, shape_of(x), gxp),
                        gw = maybe_empty(need_w, shape_of(w), gwp),
@@ -101,8 +93,8 @@ void bind_conv(KernelModule& m) {
             {
                 ReleaseGil nogil(cost_macs(2.0 * double(s.n) * s.c_out * s.out_h() * s.out_w() *
                                            (s.c / s.groups) * s.kh * s.kw));
-                conv2d_backward(s, in(g), in(x), in(w), gxp, gwp, gbp, act,
-                                act ? in(act_x) : nullptr, act ? in(act_y) : nullptr);
+                conv2d_backward(s, in(g), in(x), in(w), gxp, gwp, gbp, act.act, act.x_data(),
+                                act.y_data());
             }
             return py::make_tuple(gx, gw, gb);
         },

@@ -73,25 +73,15 @@ void bind_pool(KernelModule& m) {
             PYDL_CHECK(shape_of(g) == ys && shape_of(idx) == ys, ValueError, "max_pool2d: grad ",
                        shape_str(shape_of(g)), " and indices ", shape_str(shape_of(idx)),
                        " must match the output ", shape_str(ys));
-            // The fused activation's input (act_x) and output (act_y: the pool's input).
-            const std::optional<UnaryOp> act = parse_activation(activation);
-            py::array_t<float> act_x, act_y;
-            if (act) {
-                PYDL_CHECK(!act_x_.is_none() && !act_y_.is_none(), ValueError,
-                           "max_pool2d: activation '", activation, "' needs act_x and act_y");
-                act_x = f32(act_x_.cast<py::array>(), "act_x");
-                act_y = f32(act_y_.cast<py::array>(), "act_y");
-                PYDL_CHECK(shape_of(act_x) == xs && shape_of(act_y) == xs, ValueError,
-                           "max_pool2d: act_x ", shape_str(shape_of(act_x)), " and act_y ",
-                           shape_str(shape_of(act_y)), " must match the input ", shape_str(xs));
-            }
+            // act_y: the pool's input
+            const FusedActivationGrad act =
+                fused_activation_grad("max_pool2d", activation, act_x_, act_y_, xs);
             auto gx = empty(xs);
             float* gp = out(gx);
             {
                 ReleaseGil nogil(
                     cost_elements(double(s.planes) * s.h * s.w + 3.0 * double(numel(ys))));
-                maxpool2d_backward(s, in(g), idx.data(), gp, act, act ? in(act_x) : nullptr,
-                                   act ? in(act_y) : nullptr);
+                maxpool2d_backward(s, in(g), idx.data(), gp, act.act, act.x_data(), act.y_data());
             }
             return gx;
         },

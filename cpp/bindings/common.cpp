@@ -118,4 +118,19 @@ std::optional<UnaryOp> parse_activation(const std::string& name) {
     return std::nullopt;
 }
 
+FusedActivationGrad fused_activation_grad(const char* fn, const std::string& activation,
+                                          const py::object& x, const py::object& y,
+                                          const Shape& input) {
+    FusedActivationGrad f{parse_activation(activation), {}, {}};
+    if (!f.act) return f;
+    PYDL_CHECK(!x.is_none() && !y.is_none(), ValueError, fn, ": activation '", activation,
+               "' needs act_x and act_y");
+    f.x = f32(x.cast<py::array>(), "act_x");
+    f.y = f32(y.cast<py::array>(), "act_y");
+    PYDL_CHECK(shape_of(f.x) == input && shape_of(f.y) == input, ValueError, fn, ": act_x ",
+               shape_str(shape_of(f.x)), " and act_y ", shape_str(shape_of(f.y)),
+               " must match the input ", shape_str(input));
+    return f;
+}
+
 }  // namespace pydl::bind

@@ -185,6 +185,19 @@ py::array empty_as(const py::dtype& dtype, const Shape& shape);
 // max_pool2d's backward take one.
 std::optional<UnaryOp> parse_activation(const std::string& name);
 
+// The activation a backward kernel passes its input gradient back through (max_pool2d's and
+// conv2d's, as pydl.compile fuses them), with that activation's input x and output y, both
+// checked to be float32 arrays shaped like the kernel's input; null data without one.
+struct FusedActivationGrad {
+    std::optional<UnaryOp> act;
+    py::array_t<float> x, y;
+    const float* x_data() const { return act ? x.data() : nullptr; }
+    const float* y_data() const { return act ? y.data() : nullptr; }
+};
+FusedActivationGrad fused_activation_grad(const char* fn, const std::string& activation,
+                                          const py::object& x, const py::object& y,
+                                          const Shape& input);
+
 // Thrown by the dtype checks for a dtype a binding has no native kernel for; a TypeError
 // where nothing catches it.
 struct NeedsReference : TypeError {

@@ -49,9 +49,12 @@ def _fused_backward(name, grad, x, y, who):
     op = _fused_op(name)
     if op is None:
         return grad
-    if x is None or y is None or x.shape != grad.shape or y.shape != grad.shape:
-        shapes = [None if a is None else a.shape for a in (x, y)]
-        raise ValueError(f"{who}: act_x and act_y {shapes} must match the input {grad.shape}")
+    if x is None or y is None:
+        raise ValueError(f"{who}: activation {name!r} needs act_x and act_y")
+    if x.shape != grad.shape or y.shape != grad.shape:
+        raise ValueError(
+            f"{who}: act_x {x.shape} and act_y {y.shape} must match the input {grad.shape}"
+        )
     return globals()[op + "_backward"](grad, x, y)
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .activation import _fused_backward, _fused_op
+from .activation import _fused_backward
 
 
 def _out(n, k, s, p, d, ceil_mode):
@@ -60,8 +60,6 @@ def maxpool2d_backward(
     """the gradient goes to each window's maximum (overlapping windows add); then, with an
     activation, back through it from its input act_x and output act_y (an activation's
     backward after the pool's, as planned by pydl.compile)"""
-    if _fused_op(activation) is not None and (act_x is None or act_y is None):
-        raise ValueError(f"max_pool2d: activation {activation!r} needs act_x and act_y")
     n, c, h, w = x_shape
     gx = np.zeros((n * c, h * w), grad.dtype)
     rows = np.repeat(np.arange(n * c), indices.shape[2] * indices.shape[3])  # N or C may be 0
